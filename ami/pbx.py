@@ -1,0 +1,132 @@
+"""The typed port through which the engine drives a PBX. The engine never sees a raw AMI message.
+
+Channels of an attempt are addressed by the ``ChannelId`` given at Originate (Asterisk makes it the
+Uniqueid of the customer channel, and it can be used as ``Channel:`` in later actions). The far half
+of a Local channel gets ``{channel_id}-2`` (``OtherChannelId``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Protocol
+
+
+class PbxError(Exception):
+    """An action was refused or could not be sent; ``action`` names it, ``message`` is Asterisk's."""
+
+    def __init__(self, action: str, message: str) -> None:
+        super().__init__(f"{action}: {message}")
+        self.action = action
+        self.message = message
+
+
+class PbxNotConnected(PbxError):
+    """No AMI link right now: the action was NOT sent (it is never queued to go out late)."""
+
+
+class PbxAuthenticationError(PbxError):
+    """Login refused: wrong username or secret. Retrying will not help; fix the settings."""
+
+
+@dataclass(frozen=True)
+class OriginateRequest:
+    channel: str                 # e.g. "PJSIP/+15550001@trunk" or "Local/15550001@pstn-sim"
+    channel_id: str              # becomes the Uniqueid of the customer channel
+    context: str | None = None   # dialplan target once answered ...
+    exten: str | None = None
+    priority: int = 1
+    application: str | None = None  # ... or an application instead
+    data: str | None = None
+    timeout_ms: int = 25_000
+    caller_id: str | None = None
+    variables: dict[str, str] = field(default_factory=dict)
+
+
+# ---- events -------------------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class OriginateResult:
+    """OriginateResponse. reason: 4 answered, 5 busy, 8 congestion, 3 no answer, 0 other (incl. callee
+    hung up before answer), 1 other end hung up."""
+    channel_id: str
+    success: bool
+    reason: int
+
+
+@dataclass(frozen=True)
+class DialEnded:
+    channel_id: str      # DestUniqueid
+    dial_status: str     # ANSWER, BUSY, NOANSWER, CONGESTION, CANCEL, CHANUNAVAIL
+
+
+@dataclass(frozen=True)
+class CallAnswered:
+    """UserEvent DialerAnswered sent by the answered context: a person (or AMD verdict) is on the line."""
+    channel_id: str
+    amd_status: str | None = None  # HUMAN, MACHINE, NOTSURE, or None when AMD is off
+
+
+@dataclass(frozen=True)
+class ChannelHungUp:
+    channel_id: str       # Uniqueid of the channel that hung up (may be "{id}-2" for the far half)
+    cause: int
+    cause_text: str = ""
+
+
+@dataclass(frozen=True)
+class ConferenceJoined:
+    conference: str       # e.g. "op101"
+    channel_id: str
+
+
+@dataclass(frozen=True)
+class ConferenceLeft:
+    conference: str
+    channel_id: str
+
+
+@dataclass(frozen=True)
+class LinkUp:
+    """Logged in (first time or after a reconnect): time to reconcile."""
+
+
+@dataclass(frozen=True)
+class LinkDown:
+    reason: str
+
+
+PbxEvent = (
+    OriginateResult | DialEnded | CallAnswered | ChannelHungUp | ConferenceJoined | ConferenceLeft
+    | LinkUp | LinkDown
+)
+
+
+@dataclass(frozen=True)
+class ChannelInfo:
+    """One row of CoreShowChannels."""
+    channel: str
+    channel_id: str       # Uniqueid
+    context: str
+    exten: str
+    state: str            # ChannelStateDesc: Up, Ring, Ringing, Down ...
+    application: str
+    duration_s: int
+
+
+class Pbx(Protocol):
+    """What the engine needs from a PBX. Implemented by ``ami.client.AmiClient``."""
+
+    @property
+    def connected(self) -> bool: ...
+
+    def subscribe(self, handler: Callable[[PbxEvent], None]) -> None: ...
+
+    async def originate(self, request: OriginateRequest) -> None:
+        """Send an Async Originate; returns when Asterisk queued it. The outcome arrives as events."""
+
+    async def redirect(self, channel_id: str, context: str, exten: str, priority: int = 1) -> None: ...
+
+    async def hangup(self, channel_id: str, cause: int = 16) -> None: ...
+
+    async def list_channels(self) -> list[ChannelInfo]: ...

@@ -1,0 +1,36 @@
+"""Settings of one dialer installation, read from the environment (``DIALER_*``) and defaults.
+
+Why pydantic-settings: a bad value must fail at start with the setting's name in the message, not
+deep inside the engine an hour later.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from pydantic import Field, SecretStr
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+def default_data_dir() -> Path:
+    return Path.home() / ".local" / "share" / "dialer"
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="DIALER_", extra="ignore")
+
+    database_url: SecretStr | None = Field(
+        default=None,
+        description="postgresql://… of the store; unset = embedded PostgreSQL in data_dir",
+    )
+    data_dir: Path = Field(default_factory=default_data_dir)
+    engine_name: str = Field(default="engine-1", description="how this engine signs its claims")
+
+    ami_host: str = "127.0.0.1"
+    ami_port: int = Field(default=5038, ge=1, le=65535)
+    ami_username: str = "dialer"
+    ami_secret: SecretStr = SecretStr("change-me")
+
+
+def load_settings() -> Settings:
+    return Settings()

@@ -1,0 +1,33 @@
+"""What a pacing policy sees: one instant of the floor, as plain numbers.
+
+The engine builds a snapshot many times a second; policies are pure functions of it, so the same
+policy runs unchanged in the live engine, in ``dialer simulate`` and in the benchmarks.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+
+@dataclass(frozen=True)
+class Estimates:
+    """Current beliefs about the list and the floor, from the online estimators."""
+    answer_rate: float = 0.3          # share of dials answered by a live person
+    mean_ring_to_answer_s: float = 10.0
+    mean_talk_s: float = 180.0
+    mean_wrap_s: float = 10.0
+    no_answer_timeout_s: float = 25.0
+    samples: int = 0                  # answered calls seen; policies stay progressive while few
+
+
+@dataclass(frozen=True)
+class Snapshot:
+    free_operators: int
+    busy_elapsed_s: tuple[float, ...] = ()      # per busy operator: time since talk began (talk+wrap)
+    ringing_elapsed_s: tuple[float, ...] = ()   # per call in flight not yet answered: ring time so far
+    waiting_answered: int = 0                   # answered calls not yet connected to an operator
+    estimates: Estimates = field(default_factory=Estimates)
+
+    @property
+    def logged_in(self) -> int:
+        return self.free_operators + len(self.busy_elapsed_s)
