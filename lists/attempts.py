@@ -1,0 +1,81 @@
+"""Attempt rows: one per dial, the record the law and the reports read.
+
+The engine opens the row before it originates (so a crash never leaves a call without a record) and
+then writes each transition. Updates are merges: a column given as None keeps its value, so replaying
+an event, or writing the same transition twice after a reconnect, changes nothing.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, fields
+from datetime import datetime
+
+import asyncpg
+
+
+@dataclass(frozen=True)
+class NewAttempt:
+    lead_id: int
+    campaign_id: int
+    phone: str
+    caller_id: str
+
+
+@dataclass(frozen=True)
+class AttemptUpdate:
+    """A partial write to one attempt; None means "leave as is"."""
+    attempt_id: int
+    state: str | None = None
+    originated_at: datetime | None = None
+    answered_at: datetime | None = None
+    connected_at: datetime | None = None
+    ended_at: datetime | None = None
+    outcome: str | None = None
+    originate_reason: int | None = None
+    dial_status: str | None = None
+    hangup_cause: int | None = None
+    operator_id: int | None = None
+    recording: str | None = None
+    abandoned: bool | None = None
+    disposition: str | None = None
+
+
+_UPDATABLE = [f.name for f in fields(AttemptUpdate) if f.name != "attempt_id"]
+_UPDATE_SQL = "UPDATE attempt SET " + ", ".join(
+    f"{name} = COALESCE(${i + 2}, {name})" for i, name in enumerate(_UPDATABLE)
+) + " WHERE id = $1"
+
+
+async def open_attempts(
+    conn: asyncpg.Connection | asyncpg.Pool, attempts: Sequence[NewAttempt], *, engine: str,
+    pbx: str | None, now: datetime,
+) -> list[int]:
+    """Insert one row per attempt about to be dialed; returns their ids in the same order."""
+    if not attempts:
+        return []
+    rows = await conn.fetch(
+        """INSERT INTO attempt (lead_id, campaign_id, phone, caller_id, engine, pbx, state, claimed_at)
+           SELECT a.lead_id, a.campaign_id, a.phone, a.caller_id, $5, $6, 'originating', $7
+           FROM unnest($1::bigint[], $2::bigint[], $3::text[], $4::text[]) WITH ORDINALITY
+                AS a(lead_id, campaign_id, phone, caller_id, n)
+           ORDER BY a.n
+           RETURNING id""",
+        [a.lead_id for a in attempts], [a.campaign_id for a in attempts],
+        [a.phone for a in attempts], [a.caller_id for a in attempts], engine, pbx, now,
+    )
+    return [r["id"] for r in rows]
+
+
+async def apply_updates(conn: asyncpg.Connection | asyncpg.Pool, updates: Sequence[AttemptUpdate]) -> None:
+    if updates:
+        await conn.executemany(
+            _UPDATE_SQL, [(u.attempt_id, *(getattr(u, name) for name in _UPDATABLE)) for u in updates]
+        )
+
+
+async def open_for_engine(conn: asyncpg.Connection | asyncpg.Pool, engine: str) -> list[asyncpg.Record]:
+    """Attempts this engine started and never ended: what a restart must resolve."""
+    return await conn.fetch(
+        "SELECT id, lead_id, campaign_id, state FROM attempt WHERE engine = $1 AND ended_at IS NULL", engine
+    )
