@@ -1,0 +1,21 @@
+"""How one engine talks to its PBX: context names and channel templates of config/asterisk/."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class EngineConfig:
+    name: str = "engine-1"
+    pbx_name: str = "asterisk-1"
+    tick_s: float = 0.25                  # pacing decides at least this often (and on every event)
+    lease_s: float = 600.0                # a claim lives this long unless the engine heart-beats
+    heartbeat_s: float = 30.0
+    wrap_up_max_s: float = 120.0          # after-call work ends by itself after this long
+    safe_harbor_margin_s: float = 0.2     # Redirect to the message this much before the legal limit
+    operator_channel_template: str = "PJSIP/{ext}"
+    answered_context: str = "dialer-answered"
+    handoff_context: str = "operator-join"
+    safe_harbor_context: str = "dialer-safeharbor"
+    operators_context: str = "operators"

@@ -1,0 +1,369 @@
+"""The engine: one asyncio process that runs campaigns against one PBX.
+
+It composes the rooms: ``lists`` (claims, attempt rows), ``pacing`` (how many calls), ``ami`` (the PBX
+port) and ``compliance`` (through the claim). It owns the tasks: one pacing loop per running
+campaign, the write-behind recorder, the heartbeat. PBX events are handled synchronously as they
+arrive, so an answered call is handed to an operator within the same loop iteration.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
+from functools import partial
+
+import asyncpg
+
+from ami.pbx import (
+    CallAnswered,
+    ChannelHungUp,
+    ConferenceJoined,
+    DialEnded,
+    LinkDown,
+    LinkUp,
+    OriginateRequest,
+    OriginateResult,
+    Pbx,
+    PbxError,
+    PbxEvent,
+    PbxNotConnected,
+)
+from dialer.call import Call, CallState
+from dialer.clock import Clock
+from dialer.config import EngineConfig
+from dialer.floor import STORED_STATE, Floor, FloorOperator, OperatorState
+from dialer.handoff import HandOff
+from dialer.recorder import Recorder
+from dialer.runner import CampaignRunner
+from dialer.tasks import BackgroundTasks
+from lists import attempts, campaigns, leads, operators
+from lists.attempts import AttemptUpdate, NewAttempt
+from lists.campaigns import Campaign
+from pacing.estimators import OnlineEstimators
+from pacing.snapshot import Snapshot
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class EngineStats:
+    originated: int = 0
+    answered: int = 0
+    connected: int = 0
+    abandoned: int = 0
+    not_dialed: int = 0
+
+
+class Engine:
+    def __init__(self, pool: asyncpg.Pool, pbx: Pbx, clock: Clock, config: EngineConfig | None = None) -> None:
+        self.pool = pool
+        self.pbx = pbx
+        self.clock = clock
+        self.config = config or EngineConfig()
+        self.floor = Floor()
+        self.calls: dict[str, Call] = {}
+        self.runners: dict[int, CampaignRunner] = {}
+        self.estimators: dict[int, OnlineEstimators] = {}
+        self.recorder = Recorder(pool)
+        self.handoff = HandOff(pbx, self.floor, self.config, self._call_changed)
+        self.stats = EngineStats()
+        self._tasks = BackgroundTasks()
+        self._phones: dict[str, FloorOperator] = {}     # operator phone channel id → operator
+        self._logins = 0
+        self._wrap_timers: dict[int, asyncio.TimerHandle] = {}
+        self._heartbeat: asyncio.Task[None] | None = None
+        self.wrap_up_listeners: list[Callable[[FloorOperator], None]] = []
+        pbx.subscribe(self._on_event)
+        self.floor.subscribe(self._operator_changed)
+
+    # ---- lifecycle -------------------------------------------------------------------------------
+
+    async def start(self) -> None:
+        self.recorder.start()
+        for campaign in await campaigns.running(self.pool):
+            await self.run_campaign(campaign)
+        self._heartbeat = asyncio.create_task(self._beat(), name="heartbeat")
+
+    async def run_campaign(self, campaign: Campaign) -> None:
+        if campaign.id in self.runners:
+            self.runners[campaign.id].update(campaign)
+            return
+        for row in await operators.for_campaign(self.pool, campaign.id):
+            operator = self.floor.operators.get(row.id)
+            if operator is None:
+                operator = FloorOperator(row.id, row.name, row.extension, set(), row.priority, row.simulated)
+                self.floor.add(operator)
+            operator.campaigns.add(campaign.id)
+            if operator.state is OperatorState.OFFLINE:
+                await self.log_in(operator)
+        self.estimators[campaign.id] = OnlineEstimators()
+        runner = CampaignRunner(campaign, snapshot=self.snapshot, dial=self._dial, tick_s=self.config.tick_s,
+                                can_dial=lambda: self.pbx.connected)
+        self.runners[campaign.id] = runner
+        runner.start()
+
+    async def stop(self, *, drain_s: float = 600.0) -> None:
+        """Stop dialing, let live calls finish (up to ``drain_s``), give back unused claims."""
+        for runner in self.runners.values():
+            await runner.stop()
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + drain_s
+        while any(c.alive for c in self.calls.values()) and loop.time() < deadline:
+            await asyncio.sleep(1.0)
+        if self._heartbeat:
+            self._heartbeat.cancel()
+            await asyncio.gather(self._heartbeat, return_exceptions=True)
+        for handle in self._wrap_timers.values():
+            handle.cancel()
+        await self._tasks.cancel_all()
+        await self.recorder.close()
+
+    async def log_in(self, operator: FloorOperator) -> None:
+        """Call the operator's phone into its own conference; ready when it joins."""
+        self._logins += 1
+        channel_id = f"op{operator.extension}-{self._logins}"
+        self._phones[channel_id] = operator
+        self._phones[channel_id + "-2"] = operator
+        template = self.config.operator_channel_template
+        channel = template.format(ext=operator.extension)
+        if channel.startswith("Local/"):
+            # A Local channel runs the operators context in its far half; the near half just holds.
+            request = OriginateRequest(channel=channel, channel_id=channel_id, application="Wait", data="86400",
+                                       timeout_ms=30_000)
+        else:
+            request = OriginateRequest(channel=channel, channel_id=channel_id,
+                                       context=self.config.operators_context, exten=operator.extension,
+                                       timeout_ms=30_000)
+        self.floor.set_state(operator, OperatorState.LOGGING_IN, asyncio.get_running_loop().time())
+        try:
+            await self.pbx.originate(request)
+        except PbxError as exc:
+            log.warning("operator %s: phone could not be called: %s", operator.name, exc)
+            self.floor.set_state(operator, OperatorState.OFFLINE, asyncio.get_running_loop().time())
+
+    # ---- pacing ----------------------------------------------------------------------------------
+
+    def snapshot(self, campaign_id: int) -> Snapshot:
+        now = asyncio.get_running_loop().time()
+        ringing = tuple(now - c.originated_at for c in self.calls.values()
+                        if c.campaign_id == campaign_id and c.state is CallState.ORIGINATING)
+        waiting = sum(1 for c in self.handoff.waiting if c.campaign_id == campaign_id)
+        busy = tuple(now - (o.talk_started if o.talk_started is not None else o.since)
+                     for o in self.floor.busy_for(campaign_id))
+        return Snapshot(free_operators=len(self.floor.free_for(campaign_id)), busy_elapsed_s=busy,
+                        ringing_elapsed_s=ringing, waiting_answered=waiting,
+                        estimates=self.estimators[campaign_id].estimates())
+
+    async def _dial(self, campaign: Campaign, wanted: int) -> int:
+        now = self.clock.now()
+        async with self.pool.acquire() as conn, conn.transaction():
+            claimed = await leads.claim(conn, campaign_id=campaign.id, engine=self.config.name, n=wanted, now=now,
+                                        lease_s=self.config.lease_s)
+            ids = await attempts.open_attempts(
+                conn, [NewAttempt(lead.id, campaign.id, lead.phone, campaign.caller_id) for lead in claimed],
+                engine=self.config.name, pbx=self.config.pbx_name, now=now)
+        loop_now = asyncio.get_running_loop().time()
+        for lead, attempt_id in zip(claimed, ids, strict=True):
+            call = Call(attempt_id=attempt_id, channel_id=f"attempt-{attempt_id}", campaign_id=campaign.id,
+                        lead_id=lead.id, phone=lead.phone, originated_at=loop_now,
+                        owner_operator=lead.owner_operator)
+            self.calls[call.channel_id] = call
+            self._tasks.spawn(self._originate(campaign, call), name=call.channel_id)
+        return len(claimed)
+
+    async def _originate(self, campaign: Campaign, call: Call) -> None:
+        request = OriginateRequest(
+            channel=campaign.channel_for(call.phone), channel_id=call.channel_id,
+            context=self.config.answered_context, exten="s", timeout_ms=campaign.ring_timeout_s * 1000,
+            caller_id=campaign.caller_id,
+            variables={"ATTEMPT_ID": str(call.attempt_id), "LEAD_ID": str(call.lead_id), "DIALER_AMD": "0"},
+        )
+        if not self.pbx.connected:
+            self._not_dialed(call)
+            return
+        try:
+            await self.pbx.originate(request)
+        except PbxNotConnected:
+            # Sent or not, we cannot know: the reconciliation after re-login settles it.
+            log.warning("attempt %s: link lost while originating; will reconcile", call.attempt_id)
+            return
+        except PbxError as exc:
+            log.warning("attempt %s: Originate refused: %s", call.attempt_id, exc.message)
+            if call.fail(asyncio.get_running_loop().time(), 0):
+                self._ended(call)
+            return
+        self.stats.originated += 1
+        self._record(AttemptUpdate(call.attempt_id, state="ringing", originated_at=self.clock.now()))
+
+    def _not_dialed(self, call: Call) -> None:
+        """Claimed but never sent: the lead goes back as it was, the attempt row says why."""
+        call.state = CallState.ENDED
+        call.outcome = "not_dialed"
+        self.calls.pop(call.channel_id, None)
+        self.stats.not_dialed += 1
+        now = self.clock.now()
+        self._record(AttemptUpdate(call.attempt_id, state="ended", ended_at=now, outcome="not_dialed"))
+        engine = self.config.name
+        self.recorder.put(f"release lead {call.lead_id}",
+                          lambda conn: leads.release(conn, lead_ids=[call.lead_id], engine=engine))
+
+    # ---- PBX events ------------------------------------------------------------------------------
+
+    def _on_event(self, event: PbxEvent) -> None:
+        now = asyncio.get_running_loop().time()
+        match event:
+            case DialEnded(channel_id=channel_id, dial_status=status):
+                if call := self.calls.get(channel_id):
+                    call.dial_status = status
+            case OriginateResult(channel_id=channel_id, success=success, reason=reason):
+                if call := self.calls.get(channel_id):
+                    if success:
+                        self._answered(call, now)
+                    elif call.fail(now, reason):
+                        self._ended(call)
+                elif not success and (operator := self._phones.get(channel_id)):
+                    log.warning("operator %s: phone not answered (reason %s)", operator.name, reason)
+                    self.floor.set_state(operator, OperatorState.OFFLINE, now)
+            case CallAnswered(channel_id=channel_id):
+                if call := self.calls.get(channel_id):
+                    self._answered(call, now)
+            case ChannelHungUp(channel_id=channel_id, cause=cause):
+                self._hung_up(channel_id, cause, now)
+            case ConferenceJoined(conference=conference, channel_id=channel_id):
+                if call := self.calls.get(channel_id):
+                    self.handoff.joined(call, now)
+                elif (operator := self._phones.get(channel_id)) and conference == operator.conference:
+                    if operator.state is OperatorState.LOGGING_IN:
+                        self.floor.set_state(operator, OperatorState.READY, now)
+            case LinkDown(reason=reason):
+                log.warning("AMI link down (%s): no new calls until it is back", reason)
+            case LinkUp():
+                self._tasks.spawn(self._reconcile(), name="reconcile")
+
+    def _answered(self, call: Call, now: float) -> None:
+        if not call.answer(now):
+            return
+        self.stats.answered += 1
+        self.estimators[call.campaign_id].observe_dial(now, True, now - call.originated_at)
+        self._record(AttemptUpdate(call.attempt_id, state="waiting", answered_at=self.clock.now(),
+                                   recording=f"{call.attempt_id}.wav"))
+        runner = self.runners.get(call.campaign_id)
+        safe_harbor_s = runner.campaign.safe_harbor_s if runner else 2.0
+        self.handoff.answered(call, safe_harbor_s)
+        self._wake(call.campaign_id)
+
+    def _hung_up(self, channel_id: str, cause: int, now: float) -> None:
+        if call := self.calls.get(channel_id):
+            if call.hang_up(now, cause):
+                self._ended(call)
+        elif channel_id.endswith("-2") and (call := self.calls.get(channel_id[:-2])):
+            call.hangup_cause = cause          # the far leg's cause says more than ours
+        elif operator := self._phones.pop(channel_id, None):
+            if operator.state in (OperatorState.READY, OperatorState.LOGGING_IN, OperatorState.PAUSED):
+                log.warning("operator %s: phone hung up; logged out", operator.name)
+                self.floor.set_state(operator, OperatorState.OFFLINE, now)
+
+    def _call_changed(self, call: Call) -> None:
+        if call.state is CallState.CONNECTED:
+            self.stats.connected += 1
+            self._record(AttemptUpdate(call.attempt_id, state="connected", connected_at=self.clock.now(),
+                                       operator_id=call.operator_id))
+        elif call.state is CallState.SAFE_HARBOR:
+            self.stats.abandoned += 1
+            self._record(AttemptUpdate(call.attempt_id, state="safe_harbor", abandoned=True))
+
+    def _ended(self, call: Call) -> None:
+        now = asyncio.get_running_loop().time()
+        self.handoff.ended(call)
+        self.calls.pop(call.channel_id, None)
+        if call.answered_at is None:
+            self.estimators[call.campaign_id].observe_dial(now, False, now - call.originated_at)
+        operator = self.floor.operators.get(call.operator_id or -1)
+        if operator is not None and operator.attempt_id == call.attempt_id:
+            if call.connected_at is not None:
+                operator.calls += 1
+                operator.last_talk_s = now - call.connected_at
+                operator.talk_s += operator.last_talk_s
+                self.floor.set_state(operator, OperatorState.WRAP_UP, now)
+            else:
+                operator.attempt_id = operator.talk_started = None
+                self.floor.set_state(operator, OperatorState.READY, now)
+        self._record(AttemptUpdate(
+            call.attempt_id, state="ended", ended_at=self.clock.now(), outcome=call.outcome,
+            originate_reason=call.originate_reason, dial_status=call.dial_status,
+            hangup_cause=call.hangup_cause, operator_id=call.operator_id, abandoned=call.abandoned))
+        engine, at, outcome, lead_id = self.config.name, self.clock.now(), call.outcome or "failed", call.lead_id
+        self.recorder.put(f"settle lead {lead_id}", lambda conn: leads.settle(
+            conn, lead_id=lead_id, engine=engine, outcome=outcome, now=at))
+        self._wake(call.campaign_id)
+
+    # ---- operators -------------------------------------------------------------------------------
+
+    def _operator_changed(self, operator: FloorOperator, previous: OperatorState, now: float) -> None:
+        state = STORED_STATE.get(operator.state, operator.state.value)
+        at, operator_id = self.clock.now(), operator.id
+        self.recorder.put(f"operator {operator.name} {state}", lambda conn: operators.record_state(
+            conn, operator_id=operator_id, state=state, now=at))
+        if operator.state is OperatorState.WRAP_UP:
+            handle = asyncio.get_running_loop().call_later(self.config.wrap_up_max_s, self.wrap_up_done, operator)
+            self._wrap_timers[operator.id] = handle
+            for listener in self.wrap_up_listeners:
+                listener(operator)
+        if operator.state is OperatorState.READY:
+            if not self.handoff.operator_free(operator):
+                for campaign_id in operator.campaigns:
+                    self._wake(campaign_id)
+
+    def wrap_up_done(self, operator: FloorOperator) -> None:
+        """The operator finished the after-call work (console Ready, a simulated operator, or the timer)."""
+        if operator.state is not OperatorState.WRAP_UP:
+            return
+        handle = self._wrap_timers.pop(operator.id, None)
+        if handle is not None:
+            handle.cancel()
+        now = asyncio.get_running_loop().time()
+        for campaign_id in operator.campaigns:
+            if estimator := self.estimators.get(campaign_id):
+                estimator.observe_handle(now, operator.last_talk_s, now - operator.since)
+        operator.attempt_id = operator.talk_started = None
+        self.floor.set_state(operator, OperatorState.READY, now)
+
+    # ---- helpers ---------------------------------------------------------------------------------
+
+    def _record(self, update: AttemptUpdate) -> None:
+        self.recorder.put(f"attempt {update.attempt_id} {update.state}",
+                          lambda conn: attempts.apply_updates(conn, [update]))
+
+    def _wake(self, campaign_id: int) -> None:
+        if runner := self.runners.get(campaign_id):
+            runner.wake()
+
+    async def _reconcile(self) -> None:
+        """After a re-login: calls we believe alive whose channel no longer exists ended while we were away."""
+        try:
+            channels = {c.channel_id for c in await self.pbx.list_channels()}
+        except PbxError as exc:
+            log.warning("reconcile failed: %s", exc)
+            return
+        now = asyncio.get_running_loop().time()
+        for call in list(self.calls.values()):
+            if call.channel_id not in channels and call.hang_up(now, 0):
+                log.info("attempt %s: channel gone after reconnect; ended as %s", call.attempt_id, call.outcome)
+                self._ended(call)
+
+    async def _beat(self) -> None:
+        while True:
+            await asyncio.sleep(self.config.heartbeat_s)
+            now = self.clock.now()
+            self.recorder.put("heartbeat", partial(_heartbeat, name=self.config.name, now=now,
+                                                   lease_s=self.config.lease_s))
+
+
+async def _heartbeat(conn: asyncpg.Connection, *, name: str, now: datetime, lease_s: float) -> None:
+    await conn.execute(
+        """INSERT INTO engine (name, started_at, heartbeat_at) VALUES ($1, $2, $2)
+           ON CONFLICT (name) DO UPDATE SET heartbeat_at = EXCLUDED.heartbeat_at""", name, now)
+    await leads.extend_leases(conn, engine=name, now=now, lease_s=lease_s)

@@ -1,0 +1,93 @@
+"""The operators on the floor, in memory: who is free, who talks, who wraps up.
+
+The hand-off must take milliseconds, so the choice of an operator never waits for the database; the
+store is told afterwards (see ``recorder``). An operator may work several campaigns: ``campaigns`` is a
+set, and a free operator is supply for each of them.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from enum import StrEnum
+
+
+class OperatorState(StrEnum):
+    OFFLINE = "logged_out"
+    LOGGING_IN = "logged_in"    # phone being called into its conference
+    READY = "ready"
+    RESERVED = "reserved"       # chosen for a call, Redirect on its way (shown as on_call in the store)
+    ON_CALL = "on_call"
+    WRAP_UP = "wrap_up"
+    PAUSED = "paused"
+
+
+STORED_STATE = {OperatorState.RESERVED: "on_call"}
+
+
+@dataclass
+class FloorOperator:
+    id: int
+    name: str
+    extension: str
+    campaigns: set[int]
+    priority: int = 0
+    simulated: bool = False
+    state: OperatorState = OperatorState.OFFLINE
+    since: float = 0.0                  # loop time of the last state change
+    attempt_id: int | None = None       # the call it is on / wrapping up
+    talk_started: float | None = None   # loop time the current handle (talk + wrap) began
+    calls: int = 0
+    talk_s: float = 0.0
+    last_talk_s: float = 0.0
+
+    @property
+    def conference(self) -> str:
+        return f"op{self.extension}"
+
+
+StateListener = Callable[[FloorOperator, OperatorState, float], None]
+
+
+@dataclass
+class Floor:
+    operators: dict[int, FloorOperator] = field(default_factory=dict)
+    _listeners: list[StateListener] = field(default_factory=list)
+
+    def add(self, operator: FloorOperator) -> None:
+        self.operators[operator.id] = operator
+
+    def subscribe(self, listener: StateListener) -> None:
+        self._listeners.append(listener)
+
+    def by_extension(self, extension: str) -> FloorOperator | None:
+        return next((o for o in self.operators.values() if o.extension == extension), None)
+
+    def set_state(self, operator: FloorOperator, state: OperatorState, now: float) -> None:
+        if operator.state is state:
+            return
+        previous = operator.state
+        operator.state = state
+        operator.since = now
+        for listener in self._listeners:
+            listener(operator, previous, now)
+
+    def free_for(self, campaign_id: int) -> list[FloorOperator]:
+        return [o for o in self.operators.values()
+                if o.state is OperatorState.READY and campaign_id in o.campaigns]
+
+    def busy_for(self, campaign_id: int) -> list[FloorOperator]:
+        busy = (OperatorState.RESERVED, OperatorState.ON_CALL, OperatorState.WRAP_UP)
+        return [o for o in self.operators.values() if o.state in busy and campaign_id in o.campaigns]
+
+    def choose(self, campaign_id: int, *, prefer: int | None = None) -> FloorOperator | None:
+        """Who takes an answered call: the preferred operator (personal callback, last talked to) when
+        free, else the longest idle (fairest, and what operators expect)."""
+        free = self.free_for(campaign_id)
+        if not free:
+            return None
+        if prefer is not None:
+            for operator in free:
+                if operator.id == prefer:
+                    return operator
+        return min(free, key=lambda o: (o.since, -o.priority, o.id))

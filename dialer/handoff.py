@@ -1,0 +1,94 @@
+"""From "a person answered" to "an operator is talking to them", inside the 2-second window.
+
+Nothing here waits for the database: the operator is chosen from the in-memory floor and the call is
+Redirected into the operator's conference at once. A call that finds no operator waits; when the
+safe-harbor deadline comes first, it is Redirected to the message context and counts as abandoned.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Callable
+
+from ami.pbx import Pbx, PbxError
+from dialer.call import Call, CallState
+from dialer.config import EngineConfig
+from dialer.floor import Floor, FloorOperator, OperatorState
+from dialer.tasks import BackgroundTasks
+
+log = logging.getLogger(__name__)
+
+
+class HandOff:
+    def __init__(self, pbx: Pbx, floor: Floor, config: EngineConfig,
+                 on_change: Callable[[Call], None]) -> None:
+        self._pbx = pbx
+        self._floor = floor
+        self._config = config
+        self._on_change = on_change          # the engine records and re-paces
+        self.waiting: list[Call] = []        # answered, no operator yet, oldest first
+        self._deadlines: dict[int, asyncio.TimerHandle] = {}
+        self.latencies_s: list[float] = []   # answer → joined the operator's conference
+        self._tasks = BackgroundTasks()
+
+    def answered(self, call: Call, safe_harbor_s: float) -> None:
+        operator = self._floor.choose(call.campaign_id, prefer=call.owner_operator)
+        if operator is not None:
+            self._send_to(call, operator)
+            return
+        self.waiting.append(call)
+        loop = asyncio.get_running_loop()
+        delay = max(0.0, safe_harbor_s - self._config.safe_harbor_margin_s)
+        self._deadlines[call.attempt_id] = loop.call_later(delay, self._deadline, call)
+
+    def operator_free(self, operator: FloorOperator) -> bool:
+        """Give the longest-waiting answered call this operator may take. True if one was given."""
+        for call in self.waiting:
+            if call.campaign_id in operator.campaigns and call.state is CallState.WAITING:
+                self._forget(call)
+                self._send_to(call, operator)
+                return True
+        return False
+
+    def joined(self, call: Call, now: float) -> None:
+        if call.connect(now):
+            operator = self._floor.operators.get(call.operator_id or -1)
+            if operator is not None:
+                self._floor.set_state(operator, OperatorState.ON_CALL, now)
+            if call.answered_at is not None:
+                self.latencies_s.append(now - call.answered_at)
+            self._on_change(call)
+
+    def ended(self, call: Call) -> None:
+        self._forget(call)
+
+    def _send_to(self, call: Call, operator: FloorOperator) -> None:
+        loop = asyncio.get_running_loop()
+        call.hand_off(operator.id)
+        operator.attempt_id = call.attempt_id
+        operator.talk_started = loop.time()
+        self._floor.set_state(operator, OperatorState.RESERVED, loop.time())
+        self._tasks.spawn(self._redirect(call, self._config.handoff_context, operator.extension))
+
+    def _deadline(self, call: Call) -> None:
+        self._deadlines.pop(call.attempt_id, None)
+        if call.abandon():
+            self._forget(call)
+            log.info("attempt %s: no operator within the safe-harbor window; message played", call.attempt_id)
+            self._on_change(call)
+            self._tasks.spawn(self._redirect(call, self._config.safe_harbor_context, "s"))
+
+    async def _redirect(self, call: Call, context: str, exten: str) -> None:
+        try:
+            await self._pbx.redirect(call.channel_id, context, exten)
+        except PbxError as exc:
+            # The customer is usually gone already; the Hangup event settles the call.
+            log.info("attempt %s: Redirect to %s refused: %s", call.attempt_id, context, exc.message)
+
+    def _forget(self, call: Call) -> None:
+        if call in self.waiting:
+            self.waiting.remove(call)
+        handle = self._deadlines.pop(call.attempt_id, None)
+        if handle is not None:
+            handle.cancel()
