@@ -6,22 +6,54 @@ Each command parses its arguments, opens what it needs and calls into ``dialer/`
 from __future__ import annotations
 
 import asyncio
+import warnings
+from collections.abc import Awaitable, Callable
+from typing import TypeVar
 
+import asyncpg
 import typer
 from rich.console import Console
 
-from config.settings import load_settings
+from config.settings import Settings, load_settings
 from lists import database
 
 app = typer.Typer(help="Predictive/progressive outbound dialer for Asterisk.", no_args_is_help=True)
 db_app = typer.Typer(help="The store (PostgreSQL).", no_args_is_help=True)
 app.add_typer(db_app, name="db")
 console = Console()
+T = TypeVar("T")
+warnings.filterwarnings("ignore", message=".*XDG_RUNTIME_DIR.*")  # pgserver's platformdirs, harmless
 
 
 def fail(message: str) -> typer.Exit:
     console.print(f"[bold red]error:[/] {message}")
     return typer.Exit(code=2)
+
+
+def store_url(settings: Settings | None = None) -> str:
+    """The store's URL: DIALER_DATABASE_URL, or the embedded server (started on first use)."""
+    settings = settings or load_settings()
+    url = settings.database_url.get_secret_value() if settings.database_url else None
+    try:
+        return database.locate(url, settings.data_dir).url
+    except database.StoreError as exc:
+        raise fail(str(exc)) from None
+
+
+def with_pool(work: Callable[[asyncpg.Pool], Awaitable[T]]) -> T:
+    """Run one command's work on a pool of the migrated store; store errors become clear messages."""
+
+    async def main() -> T:
+        pool = await database.open_pool(store_url(), max_size=2)
+        try:
+            return await work(pool)
+        finally:
+            await pool.close()
+
+    try:
+        return asyncio.run(main())
+    except database.StoreError as exc:
+        raise fail(str(exc)) from None
 
 
 @db_app.command("status")
@@ -43,6 +75,143 @@ def db_status() -> None:
         asyncio.run(main())
     except database.StoreError as exc:
         raise fail(str(exc)) from None
+
+# ---- campaigns and operators -------------------------------------------------------------------
+
+campaign_app = typer.Typer(help="Create, start and pause campaigns.", no_args_is_help=True)
+app.add_typer(campaign_app, name="campaign")
+operator_app = typer.Typer(help="Operators and the campaigns they work.", no_args_is_help=True)
+app.add_typer(operator_app, name="operators")
+
+
+@campaign_app.command("create")
+def campaign_create(
+    name: str,
+    caller_id: str = typer.Option(..., "--caller-id", help="Number shown to the callee; required by law"),
+    channel: str = typer.Option("PJSIP/{phone}@trunk", help="Dial string template; {phone} is E.164"),
+    mode: str = typer.Option("progressive", help="preview | progressive | ratio | predictive"),
+    timezone: str = typer.Option("UTC", help="The campaign's own time zone (its windows are in it)"),
+    region: str = typer.Option("US", help="Default region for numbers without a country code"),
+    ring_timeout: int = typer.Option(25, help="Seconds an unanswered call rings (at least 15)"),
+) -> None:
+    """Create a campaign (paused)."""
+    from lists import campaigns
+
+    async def work(pool: asyncpg.Pool) -> campaigns.Campaign:
+        return await campaigns.create(pool, name=name, channel_template=channel, caller_id=caller_id, mode=mode,
+                                      timezone=timezone, default_region=region, ring_timeout_s=ring_timeout)
+
+    try:
+        campaign = with_pool(work)
+    except campaigns.CampaignError as exc:
+        raise fail(str(exc)) from None
+    console.print(f"campaign [bold]{campaign.name}[/] created ({campaign.mode}, paused)")
+
+
+def _set_campaign_state(name: str, state: str) -> None:
+    from dialer.clock import SystemClock
+    from lists import campaigns
+
+    async def work(pool: asyncpg.Pool) -> campaigns.Campaign:
+        return await campaigns.set_state(pool, name, state, actor="cli", now=SystemClock().now())
+
+    try:
+        campaign = with_pool(work)
+    except campaigns.CampaignError as exc:
+        raise fail(str(exc)) from None
+    console.print(f"campaign [bold]{campaign.name}[/] is {campaign.state}")
+
+
+@campaign_app.command("start")
+def campaign_start(name: str) -> None:
+    """Start dialing (the engine that runs it picks it up within a second)."""
+    _set_campaign_state(name, "running")
+
+
+@campaign_app.command("pause")
+def campaign_pause(name: str) -> None:
+    """Stop placing new calls; calls in progress finish normally."""
+    _set_campaign_state(name, "paused")
+
+
+@campaign_app.command("list")
+def campaign_list() -> None:
+    """Every campaign with its mode and state."""
+    from rich.table import Table
+
+    from lists import campaigns
+
+    rows = with_pool(campaigns.all_campaigns)
+    table = Table("name", "state", "mode", "caller ID", "channel", "time zone")
+    for c in rows:
+        table.add_row(c.name, c.state, c.mode, c.caller_id, c.channel_template, c.timezone)
+    console.print(table)
+
+
+@operator_app.command("add")
+def operator_add(
+    name: str,
+    extension: str = typer.Option(..., help="Phone extension; its conference is op<extension>"),
+    campaign: list[str] = typer.Option([], help="Campaign(s) this operator works (repeatable)"),
+    simulated: bool = typer.Option(False, help="Driven by the engine's operator model (demo, tests)"),
+) -> None:
+    """Add an operator and assign them to campaigns."""
+    from lists import campaigns, operators
+
+    async def work(pool: asyncpg.Pool) -> None:
+        found = [await campaigns.get(pool, c) for c in campaign]
+        row = await operators.create(pool, name=name, extension=extension, simulated=simulated)
+        for c in found:
+            await operators.assign(pool, campaign_id=c.id, operator_ids=[row.id])
+
+    try:
+        with_pool(work)
+    except (campaigns.CampaignError, operators.OperatorError) as exc:
+        raise fail(str(exc)) from None
+    console.print(f"operator [bold]{name}[/] (ext {extension}) added")
+
+
+# ---- running -----------------------------------------------------------------------------------
+
+
+@app.command("run")
+def run(
+    operator_channel: str = typer.Option("PJSIP/{ext}", help="How operators' phones are called"),
+) -> None:
+    """Run the engine: every running campaign, against the Asterisk given by DIALER_AMI_*."""
+    from dialer.service import serve
+
+    settings = load_settings()
+    try:
+        asyncio.run(serve(settings, store_url(settings), operator_channel=operator_channel, console=console))
+    except KeyboardInterrupt:
+        console.print("stopped")
+    except Exception as exc:  # the message is ours (typed errors); the secret is never in it
+        raise fail(str(exc)) from None
+
+
+@app.command("demo")
+def demo(
+    leads: int = typer.Option(400, min=1, help="Leads in the generated list"),
+    operators: int = typer.Option(6, min=1, help="Simulated operators"),
+    hours: float = typer.Option(8.0, min=0.1, help="Length of the working day (virtual time)"),
+    mode: str = typer.Option("progressive", help="Dial mode"),
+    seed: int = typer.Option(1, help="Random seed: the same seed gives the same day"),
+    live: bool = typer.Option(False, "--live", help="Show the floor while the day runs"),
+) -> None:
+    """A full simulated campaign on the embedded store: a working day in virtual time."""
+    from dialer.demo import DemoSettings, run_demo
+    from dialer.demo_view import DemoView, print_result
+
+    settings = DemoSettings(leads=leads, operators=operators, hours=hours, mode=mode, seed=seed)
+    url = store_url()
+    console.print(f"store: {database.redact(url)} (schema dialer_demo)")
+    if live:
+        with DemoView(console) as view:
+            result = run_demo(url, settings, progress=view.update)
+    else:
+        result = run_demo(url, settings)
+    print_result(console, settings, result)
 
 
 if __name__ == "__main__":

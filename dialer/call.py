@@ -7,7 +7,7 @@ time. Outcome rules live here, in one place:
 * Asterisk's OriginateResponse Reason: 4 answered, 5 busy, 8 congestion, 3 no answer; 0/1 other —
   which includes a callee who hangs up before answering, so DialEnd's DialStatus refines it.
 * An answered call that no operator took within the safe-harbor window is *abandoned*; one whose
-  caller hung up first while waiting is *dropped*.
+  caller hung up first while waiting is *dropped* (and still counts as abandoned in the ledger).
 """
 
 from __future__ import annotations
@@ -125,4 +125,6 @@ class Call:
 
     @property
     def abandoned(self) -> bool:
-        return self.outcome == "abandoned"
+        """Counted as abandoned in the ledger. A caller who hangs up while waiting was not connected within
+        the window either, so a dropped call counts too: the ledger may over-count, never under-count."""
+        return self.outcome in ("abandoned", "dropped")

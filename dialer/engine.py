@@ -105,6 +105,12 @@ class Engine:
         self.runners[campaign.id] = runner
         runner.start()
 
+    async def pause_campaign(self, campaign_id: int) -> None:
+        """No new calls for this campaign; its calls in progress finish normally."""
+        runner = self.runners.pop(campaign_id, None)
+        if runner is not None:
+            await runner.stop()
+
     async def stop(self, *, drain_s: float = 600.0) -> None:
         """Stop dialing, let live calls finish (up to ``drain_s``), give back unused claims."""
         for runner in self.runners.values():

@@ -43,11 +43,12 @@ def test_answered_call_sent_to_the_message_is_abandoned() -> None:
     assert call.abandoned
 
 
-def test_caller_hanging_up_while_waiting_is_dropped_not_abandoned() -> None:
+def test_caller_hanging_up_while_waiting_is_dropped_and_counted_as_abandoned() -> None:
     call = new_call()
     call.answer(5.0)
     call.hang_up(5.5, 16)
     assert call.outcome == "dropped"
+    assert call.abandoned
 
 
 events = st.lists(st.sampled_from(["answer", "hand_off", "connect", "abandon", "fail", "hang_up"]), max_size=12)

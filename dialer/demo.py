@@ -1,0 +1,143 @@
+"""``dialer demo``: a whole working day of a simulated campaign, in seconds.
+
+Everything real but the people: the store (embedded PostgreSQL unless a URL is given, in a schema of
+its own so a demo never touches real campaigns), the AMI simulator over real TCP, the engine, the
+write-behind recorder. The event loop runs in virtual time (looptime): timers fire in order, but the
+clock jumps over idle stretches, so eight hours of ringing and talking take seconds of wall time.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from zoneinfo import ZoneInfo
+
+import asyncpg
+import looptime
+import numpy as np
+
+from ami.client import AmiClient
+from ami.simulator import start_simulator
+from dialer.clock import LoopClock
+from dialer.config import EngineConfig
+from dialer.engine import Engine
+from dialer.sim_operators import SimulatedOperators
+from dialer.summary import CampaignSummary, summarize
+from dialer.world import WorldCallees
+from lists import campaigns, database, operators
+from pacing.world import World
+
+DEMO_USER, DEMO_SECRET = "dialer", "demo-secret"
+
+
+@dataclass(frozen=True)
+class DemoSettings:
+    leads: int = 400
+    operators: int = 6
+    hours: float = 8.0
+    seed: int = 1
+    mode: str = "progressive"
+    answer_rate: float = 0.3
+    mean_talk_s: float = 120.0
+    mean_wrap_s: float = 10.0
+    timezone: str = "Europe/Moscow"
+    schema: str = "dialer_demo"           # the demo's own schema, dropped and made anew each run
+
+
+@dataclass(frozen=True)
+class DemoResult:
+    campaign_id: int
+    summary: CampaignSummary
+    wall_s: float
+    virtual_s: float
+    handoff_p50_ms: float
+    handoff_p99_ms: float
+
+
+Progress = Callable[[Engine, float], None]
+
+
+def run_demo(store_url: str, settings: DemoSettings, progress: Progress | None = None) -> DemoResult:
+    """Run on a fresh looptime loop. Connections are opened in real time first (asyncpg's connect
+    timeout would expire at once in virtual time), then the day runs with virtual time on."""
+    loop = looptime.new_event_loop(_enabled=False, noop_cycles=42)
+    try:
+        return loop.run_until_complete(_demo(loop, store_url, settings, progress))
+    finally:
+        loop.close()
+
+
+async def _demo(loop: asyncio.AbstractEventLoop, store_url: str, settings: DemoSettings,
+                progress: Progress | None) -> DemoResult:
+    conn = await asyncpg.connect(store_url)
+    schema = settings.schema
+    if not schema.isidentifier():
+        raise ValueError(f"demo schema {schema!r} must be a plain identifier")
+    await conn.execute(f"DROP SCHEMA IF EXISTS {schema} CASCADE; CREATE SCHEMA {schema}")
+    await conn.close()
+    # Every connection is opened now: none may be opened later under virtual time.
+    pool = await database.open_pool(store_url, search_path=schema, min_size=4, max_size=4)
+    world = World(answer_rate=settings.answer_rate, mean_talk_s=settings.mean_talk_s,
+                  mean_wrap_s=settings.mean_wrap_s)
+    simulator = await start_simulator(port=0, callees=WorldCallees(world, seed=settings.seed),
+                                      users={DEMO_USER: DEMO_SECRET})
+    pbx = AmiClient("127.0.0.1", simulator.port, DEMO_USER, DEMO_SECRET)
+    await pbx.start()
+    zone = ZoneInfo(settings.timezone)
+    day = datetime.now(zone).replace(hour=9, minute=0, second=0, microsecond=0) + timedelta(days=1)
+    wall_start = time.perf_counter()
+    try:
+        with loop.looptime_enabled():  # type: ignore[attr-defined]
+            clock = LoopClock(day, loop)
+            campaign_id = await _set_up(pool, settings, clock.now())
+            engine = Engine(pool, pbx, clock, EngineConfig(operator_channel_template="Local/{ext}@operators"))
+            SimulatedOperators(engine, mean_wrap_s=settings.mean_wrap_s, seed=settings.seed)
+            t0 = loop.time()
+            await engine.start()
+            end = t0 + settings.hours * 3600
+            while loop.time() < end:
+                await asyncio.sleep(1.0)
+                if progress:
+                    progress(engine, loop.time() - t0)
+                runner = engine.runners[campaign_id]
+                if runner.exhausted and not engine.calls and await _nothing_left(pool, campaign_id):
+                    break
+            await engine.stop(drain_s=900)
+            virtual_s = loop.time() - t0
+            summary = await summarize(pool, campaign_id, until=clock.now())
+            latencies = np.array(engine.handoff.latencies_s or [0.0]) * 1000
+    finally:
+        await pbx.close()
+        await simulator.close()
+        await pool.close()
+    return DemoResult(campaign_id=campaign_id, summary=summary, wall_s=time.perf_counter() - wall_start,
+                      virtual_s=virtual_s,
+                      handoff_p50_ms=float(np.percentile(latencies, 50)),
+                      handoff_p99_ms=float(np.percentile(latencies, 99)))
+
+
+async def _set_up(pool: asyncpg.Pool, settings: DemoSettings, now: datetime) -> int:
+    campaign = await campaigns.create(
+        pool, name="demo", channel_template="Local/{digits}@pstn", caller_id="+74951234567",
+        mode=settings.mode, timezone=settings.timezone, default_region="RU")
+    ops = [await operators.create(pool, name=f"Operator {i + 1}", extension=str(101 + i), simulated=True)
+           for i in range(settings.operators)]
+    await operators.assign(pool, campaign_id=campaign.id, operator_ids=[o.id for o in ops])
+    rng = np.random.default_rng(settings.seed)
+    numbers = rng.choice(np.arange(1_000_000, 9_999_999), size=settings.leads, replace=False)
+    await pool.executemany(
+        """INSERT INTO lead (campaign_id, phone, timezone, fields, source_row)
+           VALUES ($1, $2, $3, jsonb_build_object('name', $4::text), $5)""",
+        [(campaign.id, f"+7495{n:07d}", settings.timezone, f"Customer {i + 1}", i + 2)
+         for i, n in enumerate(numbers)])
+    await campaigns.set_state(pool, "demo", "running", actor="demo", now=now)
+    return campaign.id
+
+
+async def _nothing_left(pool: asyncpg.Pool, campaign_id: int) -> bool:
+    """No lead will ever be dialable again today (all done, or due after the day)."""
+    left = await pool.fetchval("SELECT count(*) FROM lead WHERE campaign_id = $1 AND state <> 'done'", campaign_id)
+    return left == 0

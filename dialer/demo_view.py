@@ -1,0 +1,64 @@
+"""How ``dialer demo`` shows itself: a live floor while the day runs (--live), a summary at the end."""
+
+from __future__ import annotations
+
+from types import TracebackType
+
+from rich.console import Console, Group
+from rich.live import Live
+from rich.table import Table
+
+from dialer.call import CallState
+from dialer.demo import DemoResult, DemoSettings
+from dialer.engine import Engine
+
+
+class DemoView:
+    def __init__(self, console: Console) -> None:
+        self._live = Live(Table(), console=console, refresh_per_second=8, transient=False)
+        self._last = -1.0
+
+    def __enter__(self) -> DemoView:
+        self._live.__enter__()
+        return self
+
+    def __exit__(self, kind: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None) -> None:
+        self._live.__exit__(kind, exc, tb)
+
+    def update(self, engine: Engine, elapsed_s: float) -> None:
+        if elapsed_s - self._last < 30:  # one redraw per 30 virtual seconds keeps the day fast
+            return
+        self._last = elapsed_s
+        hours, rest = divmod(int(elapsed_s), 3600)
+        floor = Table("operator", "state", "calls", "talk min", title=f"floor at +{hours}h{rest // 60:02d}m")
+        for operator in engine.floor.operators.values():
+            floor.add_row(operator.name, operator.state.value, str(operator.calls), f"{operator.talk_s / 60:.1f}")
+        states = {s: 0 for s in CallState}
+        for call in engine.calls.values():
+            states[call.state] += 1
+        calls = Table("calls in flight", "n")
+        for state, n in states.items():
+            if state is not CallState.ENDED:
+                calls.add_row(state.value, str(n))
+        stats = engine.stats
+        totals = Table("originated", "answered", "connected", "abandoned")
+        totals.add_row(str(stats.originated), str(stats.answered), str(stats.connected), str(stats.abandoned))
+        self._live.update(Group(floor, calls, totals))
+
+
+def print_result(console: Console, settings: DemoSettings, result: DemoResult) -> None:
+    s = result.summary
+    table = Table(title=f"demo: {settings.operators} operators, {settings.leads} leads, {settings.mode}",
+                  show_header=False)
+    table.add_row("virtual time simulated", f"{result.virtual_s / 3600:.2f} h (in {result.wall_s:.1f} s of wall time)")
+    table.add_row("attempts", str(s.attempts))
+    table.add_row("answered (live)", str(s.answered))
+    table.add_row("connected to an operator", str(s.connected))
+    table.add_row("abandoned", f"{s.abandoned} ({s.abandon_rate:.2%} of answered; cap 3%)")
+    table.add_row("dropped by the callee while waiting", str(s.dropped))
+    table.add_row("operator occupancy", f"{s.occupancy:.1%}")
+    table.add_row("talk minutes per operator-hour", f"{s.talk_minutes_per_operator_hour:.1f}")
+    table.add_row("answer → operator, p50 / p99", f"{result.handoff_p50_ms:.1f} / {result.handoff_p99_ms:.1f} ms")
+    table.add_row("leads done / ready / claimed", f"{s.leads_done} / {s.leads_ready} / {s.leads_claimed}")
+    table.add_row("outcomes", ", ".join(f"{k} {v}" for k, v in s.outcomes.items()))
+    console.print(table)

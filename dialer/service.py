@@ -1,0 +1,55 @@
+"""``dialer run``: the engine against a real Asterisk, in real time, until stopped."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import signal
+
+from rich.console import Console
+
+from ami.client import AmiClient
+from config.settings import Settings
+from dialer.clock import SystemClock
+from dialer.config import EngineConfig
+from dialer.engine import Engine
+from dialer.sim_operators import SimulatedOperators
+from lists import campaigns, database
+
+
+async def serve(settings: Settings, store_url: str, *, operator_channel: str, console: Console) -> None:
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    pool = await database.open_pool(store_url)
+    pbx = AmiClient(settings.ami_host, settings.ami_port, settings.ami_username,
+                    settings.ami_secret.get_secret_value())
+    await pbx.start()
+    engine = Engine(pool, pbx, SystemClock(),
+                    EngineConfig(name=settings.engine_name, operator_channel_template=operator_channel))
+    SimulatedOperators(engine, mean_wrap_s=10.0)
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, stop.set)
+    await engine.start()
+    console.print(f"engine {settings.engine_name}: {len(engine.runners)} campaign(s) running; Ctrl-C stops")
+    try:
+        while not stop.is_set():
+            # Campaigns started or paused from the CLI are picked up within a second.
+            try:
+                await asyncio.wait_for(stop.wait(), timeout=1.0)
+            except TimeoutError:
+                pass
+            await _follow_campaigns(engine)
+    finally:
+        await engine.stop(drain_s=60)
+        await pbx.close()
+        await pool.close()
+
+
+async def _follow_campaigns(engine: Engine) -> None:
+    running = {c.id: c for c in await campaigns.running(engine.pool)}
+    for campaign in running.values():
+        await engine.run_campaign(campaign)
+    for campaign_id in list(engine.runners):
+        if campaign_id not in running:
+            await engine.pause_campaign(campaign_id)

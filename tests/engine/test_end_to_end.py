@@ -1,0 +1,82 @@
+"""A whole campaign over real TCP AMI against the PBX simulator and a real PostgreSQL, in virtual time."""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from collections.abc import Iterator
+
+import asyncpg
+import pytest
+
+from dialer.demo import DemoResult, DemoSettings, run_demo
+from tests.conftest import store_url
+
+pytestmark = pytest.mark.db
+
+
+@pytest.fixture(scope="module")
+def day() -> Iterator[tuple[DemoResult, str]]:
+    schema = f"e2e_{uuid.uuid4().hex[:10]}"
+    settings = DemoSettings(leads=120, operators=4, hours=2.0, seed=7, schema=schema)
+    yield run_demo(store_url(), settings), schema
+    asyncio.run(_drop(schema))
+
+
+async def _drop(schema: str) -> None:
+    conn = await asyncpg.connect(store_url())
+    await conn.execute(f"DROP SCHEMA IF EXISTS {schema} CASCADE")
+    await conn.close()
+
+
+async def _fetch(schema: str, sql: str) -> list[asyncpg.Record]:
+    conn = await asyncpg.connect(store_url(), server_settings={"search_path": schema})
+    try:
+        return await conn.fetch(sql)
+    finally:
+        await conn.close()
+
+
+def test_the_day_places_calls_and_connects_answers(day: tuple[DemoResult, str]) -> None:
+    result, _ = day
+    assert result.summary.attempts > 100
+    assert result.summary.connected > 20
+    assert result.virtual_s > 600
+
+
+async def test_every_attempt_ends_in_a_recorded_outcome(day: tuple[DemoResult, str]) -> None:
+    _, schema = day
+    open_attempts = await _fetch(schema, "SELECT id FROM attempt WHERE ended_at IS NULL OR outcome IS NULL")
+    assert open_attempts == []
+    claimed = await _fetch(schema, "SELECT id FROM lead WHERE state = 'claimed'")
+    assert claimed == []
+
+
+async def test_no_lead_is_dialed_twice_at_once(day: tuple[DemoResult, str]) -> None:
+    _, schema = day
+    overlaps = await _fetch(schema, """
+        SELECT a.lead_id FROM attempt a JOIN attempt b
+          ON a.lead_id = b.lead_id AND a.id < b.id AND b.claimed_at < a.ended_at""")
+    assert overlaps == []
+    mismatched = await _fetch(schema, """
+        SELECT l.id FROM lead l LEFT JOIN attempt a ON a.lead_id = l.id AND a.outcome <> 'not_dialed'
+        GROUP BY l.id, l.attempts HAVING count(a.id) <> l.attempts""")
+    assert mismatched == []
+
+
+async def test_every_answered_call_was_connected_or_counted_abandoned(day: tuple[DemoResult, str]) -> None:
+    _, schema = day
+    lost = await _fetch(schema, """
+        SELECT id FROM attempt WHERE answered_at IS NOT NULL AND connected_at IS NULL AND NOT abandoned""")
+    assert lost == []
+    connected_without_operator = await _fetch(
+        schema, "SELECT id FROM attempt WHERE connected_at IS NOT NULL AND operator_id IS NULL")
+    assert connected_without_operator == []
+
+
+async def test_operators_hand_off_within_the_legal_window(day: tuple[DemoResult, str]) -> None:
+    result, schema = day
+    assert result.handoff_p99_ms < 2000
+    late = await _fetch(schema, """
+        SELECT id FROM attempt WHERE connected_at - answered_at > interval '2 seconds'""")
+    assert late == []
