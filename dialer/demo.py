@@ -80,8 +80,7 @@ async def _demo(loop: asyncio.AbstractEventLoop, store_url: str, settings: DemoS
     await conn.close()
     # Every connection is opened now: none may be opened later under virtual time.
     pool = await database.open_pool(store_url, search_path=schema, min_size=4, max_size=4)
-    world = World(answer_rate=settings.answer_rate, mean_talk_s=settings.mean_talk_s,
-                  mean_wrap_s=settings.mean_wrap_s)
+    world = World(answer_rate=settings.answer_rate, talk_mean_s=settings.mean_talk_s, wrap_s=settings.mean_wrap_s)
     simulator = await start_simulator(port=0, callees=WorldCallees(world, seed=settings.seed),
                                       users={DEMO_USER: DEMO_SECRET})
     pbx = AmiClient("127.0.0.1", simulator.port, DEMO_USER, DEMO_SECRET)

@@ -36,8 +36,9 @@ from dialer.clock import Clock
 from dialer.config import EngineConfig
 from dialer.floor import STORED_STATE, Floor, FloorOperator, OperatorState
 from dialer.handoff import HandOff
+from dialer.ledger import AbandonLedger
 from dialer.recorder import Recorder
-from dialer.runner import CampaignRunner
+from dialer.runner import CampaignRunner, pacing_settings
 from dialer.tasks import BackgroundTasks
 from lists import attempts, campaigns, leads, operators
 from lists.attempts import AttemptUpdate, NewAttempt
@@ -100,8 +101,11 @@ class Engine:
             if operator.state is OperatorState.OFFLINE:
                 await self.log_in(operator)
         self.estimators[campaign.id] = OnlineEstimators()
+        ledger = AbandonLedger(pacing_settings(campaign).window_hours * 3600)
+        await ledger.seed(self.pool, campaign_id=campaign.id, wall_now=self.clock.now(),
+                          loop_now=asyncio.get_running_loop().time())
         runner = CampaignRunner(campaign, snapshot=self.snapshot, dial=self._dial, tick_s=self.config.tick_s,
-                                can_dial=lambda: self.pbx.connected)
+                                can_dial=lambda: self.pbx.connected, ledger=ledger)
         self.runners[campaign.id] = runner
         runner.start()
 
@@ -287,6 +291,8 @@ class Engine:
         self.calls.pop(call.channel_id, None)
         if call.answered_at is None:
             self.estimators[call.campaign_id].observe_dial(now, False, now - call.originated_at)
+        elif runner := self.runners.get(call.campaign_id):
+            runner.ledger.add(now, call.abandoned)
         operator = self.floor.operators.get(call.operator_id or -1)
         if operator is not None and operator.attempt_id == call.attempt_id:
             if call.connected_at is not None:

@@ -11,9 +11,11 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Awaitable, Callable
-from dataclasses import fields
+from dataclasses import fields, replace
 
+from dialer.ledger import AbandonLedger
 from lists.campaigns import Campaign
+from pacing.abandonment import AbandonmentController
 from pacing.policies import PacingSettings, calls_to_place
 from pacing.snapshot import Snapshot
 
@@ -34,9 +36,12 @@ def pacing_settings(campaign: Campaign) -> PacingSettings:
 
 class CampaignRunner:
     def __init__(self, campaign: Campaign, *, snapshot: Snapshotter, dial: Dialer, tick_s: float,
-                 can_dial: Callable[[], bool]) -> None:
+                 can_dial: Callable[[], bool], ledger: AbandonLedger) -> None:
         self.campaign = campaign
         self.settings = pacing_settings(campaign)
+        self.ledger = ledger
+        self.controller = self._controller()
+        self.fallback = False           # predictive campaign dialing progressive: the window nears the cap
         self._snapshot = snapshot
         self._dial = dial
         self._tick_s = tick_s
@@ -54,7 +59,28 @@ class CampaignRunner:
         """A live change (supervisor, CLI): applies at the next decision."""
         self.campaign = campaign
         self.settings = pacing_settings(campaign)
+        self.controller = self._controller()
         self.wake()
+
+    def _controller(self) -> AbandonmentController:
+        return AbandonmentController(setpoint=self.settings.target_abandon, cap=self.settings.abandon_cap)
+
+    def _effective_settings(self, now: float) -> PacingSettings:
+        """Predictive dials with the controller's α, or progressive when the window nears the cap."""
+        if self.settings.mode != "predictive":
+            return self.settings
+        answers, abandons = self.ledger.counts(now)
+        decision = self.controller.update(now, answers, abandons)
+        self.alpha = decision.alpha
+        if decision.fallback != self.fallback:
+            self.fallback = decision.fallback
+            if self.fallback:
+                log.warning("campaign %s: abandonment %.2f%% of %d answers nears the %.1f%% cap: dialing progressive",
+                            self.campaign.name, 100 * decision.rate, answers, 100 * self.settings.abandon_cap)
+            else:
+                log.warning("campaign %s: abandonment back to %.2f%%: predictive again",
+                            self.campaign.name, 100 * decision.rate)
+        return replace(self.settings, mode="progressive") if self.fallback else self.settings
 
     def wake(self) -> None:
         self._wake.set()
@@ -75,7 +101,8 @@ class CampaignRunner:
             if not self._can_dial():
                 continue
             snapshot = self._snapshot(self.campaign.id)
-            wanted = calls_to_place(snapshot, self.settings, self.alpha)
+            settings = self._effective_settings(asyncio.get_running_loop().time())
+            wanted = calls_to_place(snapshot, settings, self.alpha)
             self.decisions += 1
             if wanted <= 0:
                 continue

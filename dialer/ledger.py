@@ -1,0 +1,47 @@
+"""The campaign's live answers and abandons over the legal window, kept in memory for the pacer.
+
+Pacing reads it many times a second, so it cannot be a query. It is seeded from the attempt rows of the
+window when the campaign starts (an engine restart keeps the law's arithmetic intact) and then follows
+every answered call as it ends.
+"""
+
+from __future__ import annotations
+
+from collections import deque
+from datetime import datetime, timedelta
+
+import asyncpg
+
+
+class AbandonLedger:
+    def __init__(self, window_s: float) -> None:
+        self.window_s = window_s
+        self._events: deque[tuple[float, bool]] = deque()   # (loop time, abandoned)
+        self._answers = 0
+        self._abandons = 0
+
+    def add(self, now: float, abandoned: bool) -> None:
+        self._events.append((now, abandoned))
+        self._answers += 1
+        self._abandons += abandoned
+
+    def counts(self, now: float) -> tuple[int, int]:
+        """(live answers, abandons) of the window ending now."""
+        horizon = now - self.window_s
+        while self._events and self._events[0][0] < horizon:
+            _, abandoned = self._events.popleft()
+            self._answers -= 1
+            self._abandons -= abandoned
+        return self._answers, self._abandons
+
+    async def seed(self, conn: asyncpg.Connection | asyncpg.Pool, *, campaign_id: int, wall_now: datetime,
+                   loop_now: float) -> None:
+        """Load the window's answered attempts from the store, placed at their loop-time equivalents."""
+        rows = await conn.fetch(
+            """SELECT answered_at, abandoned FROM attempt
+               WHERE campaign_id = $1 AND answered_at > $2 AND ended_at IS NOT NULL
+                 AND outcome IS DISTINCT FROM 'machine'
+               ORDER BY answered_at""",
+            campaign_id, wall_now - timedelta(seconds=self.window_s))
+        for row in rows:
+            self.add(loop_now - (wall_now - row["answered_at"]).total_seconds(), row["abandoned"])
