@@ -134,6 +134,37 @@ def campaign_pause(name: str) -> None:
     _set_campaign_state(name, "paused")
 
 
+@campaign_app.command("set")
+def campaign_set(
+    name: str,
+    assignments: list[str] = typer.Argument(..., help="setting=value pairs, e.g. target_abandon=0.02 mode=predictive"),
+) -> None:
+    """Change mode or pacing settings live: the engine running the campaign applies it within a second,
+    and the audit trail records who changed what and when."""
+    import getpass
+
+    from dialer.clock import SystemClock
+    from dialer.tuning import parse_assignments, validate_pacing
+    from lists import campaigns
+
+    try:
+        changes = parse_assignments(assignments)
+    except ValueError as exc:
+        raise fail(str(exc)) from None
+
+    async def work(pool: asyncpg.Pool) -> campaigns.Campaign:
+        async with pool.acquire() as conn, conn.transaction():
+            return await campaigns.set_pacing(conn, name, changes, actor=f"cli:{getpass.getuser()}",
+                                              now=SystemClock().now(), validate=validate_pacing)
+
+    try:
+        campaign = with_pool(work)
+    except campaigns.CampaignError as exc:
+        raise fail(str(exc)) from None
+    shown = ", ".join(f"{k}={v}" for k, v in {"mode": campaign.mode, **campaign.pacing}.items())
+    console.print(f"campaign [bold]{campaign.name}[/]: {shown}")
+
+
 @campaign_app.command("list")
 def campaign_list() -> None:
     """Every campaign with its mode and state."""

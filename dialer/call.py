@@ -49,6 +49,7 @@ class Call:
     phone: str
     originated_at: float                  # loop time
     owner_operator: int | None = None     # personal callback / sticky routing wish
+    preassigned: int | None = None        # manual call: the operator who dialed it
     state: CallState = CallState.ORIGINATING
     answered_at: float | None = None
     connected_at: float | None = None

@@ -11,7 +11,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from datetime import datetime
 from functools import partial
 
@@ -71,6 +71,7 @@ class Engine:
         self.recorder = Recorder(pool)
         self.handoff = HandOff(pbx, self.floor, self.config, self._call_changed)
         self.stats = EngineStats()
+        self.campaign_stats: dict[int, EngineStats] = {}
         self._tasks = BackgroundTasks()
         self._phones: dict[str, FloorOperator] = {}     # operator phone channel id → operator
         self._logins = 0
@@ -133,8 +134,8 @@ class Engine:
 
     async def log_in(self, operator: FloorOperator) -> None:
         """Call the operator's phone into its own conference; ready when it joins."""
-        self._logins += 1
-        channel_id = f"op{operator.extension}-{self._logins}"
+        channel_id = f"op{operator.extension}-{self.next_serial()}"
+        operator.phone_channel_id = channel_id
         self._phones[channel_id] = operator
         self._phones[channel_id + "-2"] = operator
         template = self.config.operator_channel_template
@@ -153,6 +154,59 @@ class Engine:
         except PbxError as exc:
             log.warning("operator %s: phone could not be called: %s", operator.name, exc)
             self.floor.set_state(operator, OperatorState.OFFLINE, asyncio.get_running_loop().time())
+
+    async def log_out(self, operator: FloorOperator) -> None:
+        """Hang up the operator's phone; the floor forgets them until the next login."""
+        now = asyncio.get_running_loop().time()
+        if operator.phone_channel_id:
+            try:
+                await self.pbx.hangup(operator.phone_channel_id)
+            except PbxError:
+                pass  # already gone
+        self.floor.set_state(operator, OperatorState.OFFLINE, now)
+
+    def next_serial(self) -> int:
+        self._logins += 1
+        return self._logins
+
+    async def manual_dial(self, operator: FloorOperator, campaign_id: int, phone: str) -> str | None:
+        """Click-to-call: the operator's own call, with the campaign's caller ID, recorded like any other.
+        The customer is originated straight into the operator's conference."""
+        if operator.state is not OperatorState.READY and operator.state is not OperatorState.PAUSED:
+            return f"cannot dial while {operator.state.value}"
+        if campaign_id not in operator.campaigns:
+            return "not assigned to that campaign"
+        runner = self.runners.get(campaign_id)
+        campaign = runner.campaign if runner else await campaigns.get_by_id(self.pool, campaign_id)
+        now = self.clock.now()
+        async with self.pool.acquire() as conn, conn.transaction():
+            lead_id = await leads.claim_manual(conn, campaign_id=campaign_id, phone=phone, engine=self.config.name,
+                                               now=now, lease_s=self.config.lease_s)
+            if lead_id is None:
+                return "that number is on a do-not-call list or already being dialed"
+            [attempt_id] = await attempts.open_attempts(
+                conn, [NewAttempt(lead_id, campaign_id, phone, campaign.caller_id)], engine=self.config.name,
+                pbx=self.config.pbx_name, now=now)
+        loop_now = asyncio.get_running_loop().time()
+        call = Call(attempt_id=attempt_id, channel_id=f"attempt-{attempt_id}", campaign_id=campaign_id,
+                    lead_id=lead_id, phone=phone, originated_at=loop_now, preassigned=operator.id)
+        self.calls[call.channel_id] = call
+        operator.attempt_id = attempt_id
+        operator.talk_started = loop_now
+        self.floor.set_state(operator, OperatorState.RESERVED, loop_now)
+        request = OriginateRequest(
+            channel=campaign.channel_for(phone), channel_id=call.channel_id, context=self.config.handoff_context,
+            exten=operator.extension, timeout_ms=campaign.ring_timeout_s * 1000, caller_id=campaign.caller_id,
+            variables={"ATTEMPT_ID": str(attempt_id), "LEAD_ID": str(lead_id)})
+        try:
+            await self.pbx.originate(request)
+        except PbxError as exc:
+            if call.fail(asyncio.get_running_loop().time(), 0):
+                self._ended(call)
+            return f"the PBX refused the call: {exc.message}"
+        self._record(AttemptUpdate(attempt_id, state="ringing", originated_at=self.clock.now(),
+                                   operator_id=operator.id))
+        return None
 
     # ---- pacing ----------------------------------------------------------------------------------
 
@@ -205,7 +259,7 @@ class Engine:
             if call.fail(asyncio.get_running_loop().time(), 0):
                 self._ended(call)
             return
-        self.stats.originated += 1
+        self._count(call.campaign_id, "originated")
         self._record(AttemptUpdate(call.attempt_id, state="ringing", originated_at=self.clock.now()))
 
     def _not_dialed(self, call: Call) -> None:
@@ -213,7 +267,7 @@ class Engine:
         call.state = CallState.ENDED
         call.outcome = "not_dialed"
         self.calls.pop(call.channel_id, None)
-        self.stats.not_dialed += 1
+        self._count(call.campaign_id, "not_dialed")
         now = self.clock.now()
         self._record(AttemptUpdate(call.attempt_id, state="ended", ended_at=now, outcome="not_dialed"))
         engine = self.config.name
@@ -244,6 +298,8 @@ class Engine:
                 self._hung_up(channel_id, cause, now)
             case ConferenceJoined(conference=conference, channel_id=channel_id):
                 if call := self.calls.get(channel_id):
+                    if call.state is CallState.ORIGINATING:   # a manual call can join before its OriginateResponse
+                        self._answered(call, now)
                     self.handoff.joined(call, now)
                 elif (operator := self._phones.get(channel_id)) and conference == operator.conference:
                     if operator.state is OperatorState.LOGGING_IN:
@@ -256,7 +312,12 @@ class Engine:
     def _answered(self, call: Call, now: float) -> None:
         if not call.answer(now):
             return
-        self.stats.answered += 1
+        if call.preassigned is not None:       # manual call: already on its way into the operator's conference
+            call.hand_off(call.preassigned)
+            self._record(AttemptUpdate(call.attempt_id, state="answered", answered_at=self.clock.now(),
+                                       recording=f"{call.attempt_id}.wav"))
+            return
+        self._count(call.campaign_id, "answered")
         self.estimators[call.campaign_id].observe_dial(now, True, now - call.originated_at)
         self._record(AttemptUpdate(call.attempt_id, state="waiting", answered_at=self.clock.now(),
                                    recording=f"{call.attempt_id}.wav"))
@@ -278,11 +339,11 @@ class Engine:
 
     def _call_changed(self, call: Call) -> None:
         if call.state is CallState.CONNECTED:
-            self.stats.connected += 1
+            self._count(call.campaign_id, "connected")
             self._record(AttemptUpdate(call.attempt_id, state="connected", connected_at=self.clock.now(),
                                        operator_id=call.operator_id))
         elif call.state is CallState.SAFE_HARBOR:
-            self.stats.abandoned += 1
+            self._count(call.campaign_id, "abandoned")
             self._record(AttemptUpdate(call.attempt_id, state="safe_harbor", abandoned=True))
 
     def _ended(self, call: Call) -> None:
@@ -342,6 +403,18 @@ class Engine:
                 estimator.observe_handle(now, operator.last_talk_s, now - operator.since)
         operator.attempt_id = operator.talk_started = None
         self.floor.set_state(operator, OperatorState.READY, now)
+
+    # ---- figures ---------------------------------------------------------------------------------
+
+    def campaign_totals(self, campaign_id: int) -> dict[str, int]:
+        return asdict(self.campaign_stats.setdefault(campaign_id, EngineStats()))
+
+    def occupancy(self, operator: FloorOperator, now: float) -> float:
+        return operator.occupancy(now)
+
+    def _count(self, campaign_id: int, what: str) -> None:
+        for stats in (self.stats, self.campaign_stats.setdefault(campaign_id, EngineStats())):
+            setattr(stats, what, getattr(stats, what) + 1)
 
     # ---- helpers ---------------------------------------------------------------------------------
 

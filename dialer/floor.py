@@ -23,6 +23,7 @@ class OperatorState(StrEnum):
 
 
 STORED_STATE = {OperatorState.RESERVED: "on_call"}
+BUSY_STATES = (OperatorState.RESERVED, OperatorState.ON_CALL, OperatorState.WRAP_UP)
 
 
 @dataclass
@@ -40,6 +41,17 @@ class FloorOperator:
     calls: int = 0
     talk_s: float = 0.0
     last_talk_s: float = 0.0
+    pause_reason: str | None = None
+    phone_channel_id: str | None = None
+    time_in: dict[OperatorState, float] = field(default_factory=dict)   # seconds spent per state
+
+    def occupancy(self, now: float) -> float:
+        """Share of logged-in time spent on calls and their wrap-up."""
+        spent = dict(self.time_in)
+        spent[self.state] = spent.get(self.state, 0.0) + (now - self.since)
+        busy = sum(spent.get(s, 0.0) for s in BUSY_STATES)
+        logged = busy + spent.get(OperatorState.READY, 0.0) + spent.get(OperatorState.PAUSED, 0.0)
+        return busy / logged if logged > 0 else 0.0
 
     @property
     def conference(self) -> str:
@@ -67,6 +79,7 @@ class Floor:
         if operator.state is state:
             return
         previous = operator.state
+        operator.time_in[previous] = operator.time_in.get(previous, 0.0) + (now - operator.since)
         operator.state = state
         operator.since = now
         for listener in self._listeners:
@@ -77,8 +90,7 @@ class Floor:
                 if o.state is OperatorState.READY and campaign_id in o.campaigns]
 
     def busy_for(self, campaign_id: int) -> list[FloorOperator]:
-        busy = (OperatorState.RESERVED, OperatorState.ON_CALL, OperatorState.WRAP_UP)
-        return [o for o in self.operators.values() if o.state in busy and campaign_id in o.campaigns]
+        return [o for o in self.operators.values() if o.state in BUSY_STATES and campaign_id in o.campaigns]
 
     def choose(self, campaign_id: int, *, prefer: int | None = None) -> FloorOperator | None:
         """Who takes an answered call: the preferred operator (personal callback, last talked to) when

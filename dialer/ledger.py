@@ -34,6 +34,16 @@ class AbandonLedger:
             self._abandons -= abandoned
         return self._answers, self._abandons
 
+    def counts_since(self, since: float) -> tuple[int, int]:
+        """(live answers, abandons) after ``since`` (e.g. the last hour), within the window."""
+        answers = abandons = 0
+        for at, abandoned in reversed(self._events):
+            if at < since:
+                break
+            answers += 1
+            abandons += abandoned
+        return answers, abandons
+
     async def seed(self, conn: asyncpg.Connection | asyncpg.Pool, *, campaign_id: int, wall_now: datetime,
                    loop_now: float) -> None:
         """Load the window's answered attempts from the store, placed at their loop-time equivalents."""

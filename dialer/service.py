@@ -12,9 +12,10 @@ from ami.client import AmiClient
 from config.settings import Settings
 from dialer.clock import SystemClock
 from dialer.config import EngineConfig
+from dialer.control import ControlPlane
 from dialer.engine import Engine
 from dialer.sim_operators import SimulatedOperators
-from lists import campaigns, database
+from lists import database
 
 
 async def serve(settings: Settings, store_url: str, *, operator_channel: str, console: Console) -> None:
@@ -31,25 +32,14 @@ async def serve(settings: Settings, store_url: str, *, operator_channel: str, co
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, stop.set)
     await engine.start()
+    # Campaigns started, paused or tuned from the CLI or the watch view apply within a second.
+    control = ControlPlane(engine, snapshot_s=1.0)
+    await control.start()
     console.print(f"engine {settings.engine_name}: {len(engine.runners)} campaign(s) running; Ctrl-C stops")
     try:
-        while not stop.is_set():
-            # Campaigns started or paused from the CLI are picked up within a second.
-            try:
-                await asyncio.wait_for(stop.wait(), timeout=1.0)
-            except TimeoutError:
-                pass
-            await _follow_campaigns(engine)
+        await stop.wait()
     finally:
+        await control.close()
         await engine.stop(drain_s=60)
         await pbx.close()
         await pool.close()
-
-
-async def _follow_campaigns(engine: Engine) -> None:
-    running = {c.id: c for c in await campaigns.running(engine.pool)}
-    for campaign in running.values():
-        await engine.run_campaign(campaign)
-    for campaign_id in list(engine.runners):
-        if campaign_id not in running:
-            await engine.pause_campaign(campaign_id)

@@ -7,6 +7,7 @@ change is one row update (and one audit row), not a schema change.
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -140,5 +141,40 @@ async def set_state(
            VALUES ($1, $2, $3, 'state', to_jsonb($4::text), to_jsonb($5::text))""",
         now, actor, campaign.id, campaign.state, state,
     )
+    await conn.execute("SELECT pg_notify('campaign_changed', $1)", str(campaign.id))
+    return _from_row(row)
+
+
+PacingValidator = Callable[[str, dict[str, Any]], None]
+
+
+async def set_pacing(
+    conn: asyncpg.Connection | asyncpg.Pool, name: str, changes: dict[str, Any], *, actor: str, now: datetime,
+    validate: PacingValidator,
+) -> Campaign:
+    """A live change of mode or pacing settings: one row update, one audit row per setting, one NOTIFY.
+
+    ``validate(mode, pacing)`` raises with the setting's name when the result would be invalid; it is
+    passed in because the rules are pacing's, and this room does not import pacing.
+    """
+    campaign = await get(conn, name)
+    mode = str(changes.get("mode", campaign.mode))
+    pacing = dict(campaign.pacing)
+    pacing.update({k: v for k, v in changes.items() if k != "mode"})
+    if mode not in MODES:
+        raise CampaignError(f"mode {mode!r} is not one of {', '.join(MODES)}")
+    try:
+        validate(mode, pacing)
+    except (TypeError, ValueError) as exc:
+        raise CampaignError(str(exc)) from None
+    row = await conn.fetchrow(
+        f"UPDATE campaign SET mode = $2, pacing = $3::jsonb WHERE id = $1 RETURNING {_COLUMNS}",
+        campaign.id, mode, json.dumps(pacing))
+    old = {"mode": campaign.mode, **campaign.pacing}
+    await conn.executemany(
+        """INSERT INTO audit (at, actor, campaign_id, setting, old_value, new_value)
+           VALUES ($1, $2, $3, $4, $5::jsonb, $6::jsonb)""",
+        [(now, actor, campaign.id, key, json.dumps(old.get(key)), json.dumps(value))
+         for key, value in changes.items() if old.get(key) != value])
     await conn.execute("SELECT pg_notify('campaign_changed', $1)", str(campaign.id))
     return _from_row(row)

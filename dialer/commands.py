@@ -1,0 +1,97 @@
+"""What operators and supervisors ask of the engine (from the console, the watch view or the CLI).
+
+Each command answers None when applied, or a sentence saying why it was refused; the control plane
+stores that answer on the command row, where the asking view reads it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import datetime
+from typing import Any
+
+from ami.pbx import OriginateRequest, PbxError
+from dialer.engine import Engine
+from dialer.floor import OperatorState
+from lists import leads
+
+SPY_OPTIONS = {"listen": "q", "whisper": "qw", "barge": "qB"}   # ChanSpy: q quiet, w whisper, B barge
+
+
+async def apply_command(engine: Engine, operator_id: int, command: str, args: dict[str, Any]) -> str | None:
+    operator = engine.floor.operators.get(operator_id)
+    if operator is None:
+        return "operator is not on this engine's floor (assign them to a running campaign)"
+    now = asyncio.get_running_loop().time()
+    match command:
+        case "login":
+            if operator.state is not OperatorState.OFFLINE:
+                return f"already {operator.state.value}"
+            await engine.log_in(operator)
+        case "ready":
+            if operator.state is OperatorState.WRAP_UP:
+                engine.wrap_up_done(operator)
+            elif operator.state is OperatorState.PAUSED:
+                operator.pause_reason = None
+                engine.floor.set_state(operator, OperatorState.READY, now)
+            elif operator.state is not OperatorState.READY:
+                return f"cannot be ready while {operator.state.value}"
+        case "pause":
+            if operator.state not in (OperatorState.READY, OperatorState.WRAP_UP):
+                return f"cannot pause while {operator.state.value}; finish the call first"
+            operator.pause_reason = str(args.get("reason") or "pause")
+            engine.floor.set_state(operator, OperatorState.PAUSED, now)
+        case "logout":
+            if operator.state in (OperatorState.RESERVED, OperatorState.ON_CALL):
+                return "cannot log out during a call"
+            await engine.log_out(operator)
+        case "disposition":
+            return await _disposition(engine, operator_id, args)
+        case "dial":
+            return await engine.manual_dial(operator, int(args["campaign_id"]), str(args["phone"]))
+        case "spy":
+            return await _spy(engine, operator.extension, args)
+        case _:
+            return f"unknown command {command!r}"
+    return None
+
+
+async def _disposition(engine: Engine, operator_id: int, args: dict[str, Any]) -> str | None:
+    operator = engine.floor.operators[operator_id]
+    callback_at = datetime.fromisoformat(args["callback_at"]) if args.get("callback_at") else None
+    async with engine.pool.acquire() as conn, conn.transaction():
+        await leads.record_disposition(
+            conn, attempt_id=int(args["attempt_id"]), code=str(args["code"]), now=engine.clock.now(),
+            operator_id=operator_id, callback_at=callback_at,
+            callback_scope=str(args.get("callback_scope") or "anyone"), callback_phone=args.get("callback_phone"),
+            notes=args.get("notes"))
+        if args.get("script_answers"):
+            await conn.execute("UPDATE attempt SET script_answers = $2::jsonb WHERE id = $1",
+                               int(args["attempt_id"]), _json(args["script_answers"]))
+    if operator.state is OperatorState.WRAP_UP and not args.get("stay_in_wrap_up"):
+        engine.wrap_up_done(operator)
+    return None
+
+
+async def _spy(engine: Engine, extension: str, args: dict[str, Any]) -> str | None:
+    mode = str(args.get("mode", "listen"))
+    if mode not in SPY_OPTIONS:
+        return f"spy mode must be one of {', '.join(SPY_OPTIONS)}"
+    supervisor = str(args.get("supervisor_extension", ""))
+    if not supervisor.isdigit():
+        return "supervisor_extension (digits) is required"
+    template = engine.config.operator_channel_template
+    request = OriginateRequest(
+        channel=template.format(ext=supervisor), channel_id=f"spy-{supervisor}-{extension}-{engine.next_serial()}",
+        application="ChanSpy", data=f"{template.format(ext=extension)},{SPY_OPTIONS[mode]}", timeout_ms=30_000)
+    try:
+        await engine.pbx.originate(request)
+    except PbxError as exc:
+        return f"could not call the supervisor's phone: {exc.message}"
+    return None
+
+
+def _json(value: Any) -> str:
+    import json
+
+    return json.dumps(value)

@@ -1,0 +1,148 @@
+"""The engine's side of the control plane (the store is the bus, DESIGN §6).
+
+* Publishes a snapshot of its floor and campaigns into ``engine_snapshot`` and announces it with
+  ``NOTIFY dialer_snapshot``, so views LISTEN instead of polling.
+* LISTENs for ``dialer_command`` (operators and supervisors) and ``campaign_changed`` (start, pause,
+  live tuning) and applies them within a second; a slow poll catches anything a dropped LISTEN missed.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+from dataclasses import asdict
+from datetime import datetime
+from typing import Any
+
+import asyncpg
+
+from dialer.call import CallState
+from dialer.commands import apply_command
+from dialer.engine import Engine
+from dialer.tasks import BackgroundTasks
+from lists import campaigns
+
+log = logging.getLogger(__name__)
+
+
+class ControlPlane:
+    def __init__(self, engine: Engine, *, snapshot_s: float | None = 1.0, poll_s: float = 5.0) -> None:
+        self._engine = engine
+        self._snapshot_s = snapshot_s
+        self._poll_s = poll_s
+        self._wake = asyncio.Event()
+        self._conn: asyncpg.Connection | None = None
+        self._tasks = BackgroundTasks()
+        self.applied = 0
+
+    async def start(self) -> None:
+        self._conn = await self._engine.pool.acquire()
+        await self._conn.add_listener("dialer_command", self._notified)
+        await self._conn.add_listener("campaign_changed", self._notified)
+        self._tasks.spawn(self._follow(), name="control-follow")
+        if self._snapshot_s:
+            self._tasks.spawn(self._publish(), name="control-publish")
+
+    async def close(self) -> None:
+        await self._tasks.cancel_all()
+        if self._conn is not None:
+            await self._conn.remove_listener("dialer_command", self._notified)
+            await self._conn.remove_listener("campaign_changed", self._notified)
+            await self._engine.pool.release(self._conn)
+            self._conn = None
+
+    def _notified(self, *_: object) -> None:
+        self._wake.set()
+
+    async def _follow(self) -> None:
+        while True:
+            try:
+                await asyncio.wait_for(self._wake.wait(), timeout=self._poll_s)
+            except TimeoutError:
+                pass
+            self._wake.clear()
+            try:
+                await self.sync_campaigns()
+                await self.apply_commands()
+            except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError) as exc:
+                log.warning("control plane: store unreachable (%s); retrying", type(exc).__name__)
+
+    async def sync_campaigns(self) -> None:
+        """Run what is running, pause what is not; a changed campaign's settings apply at once."""
+        engine = self._engine
+        rows = await campaigns.all_campaigns(engine.pool)
+        for campaign in rows:
+            runner = engine.runners.get(campaign.id)
+            if campaign.state == "running":
+                if runner is None or runner.campaign != campaign:
+                    await engine.run_campaign(campaign)
+            elif runner is not None:
+                await engine.pause_campaign(campaign.id)
+
+    async def apply_commands(self) -> None:
+        engine = self._engine
+        ids = list(engine.floor.operators)
+        pending = await engine.pool.fetch(
+            """SELECT id, operator_id, command, args FROM operator_command
+               WHERE done_at IS NULL AND operator_id = ANY($1::bigint[]) ORDER BY id""", ids)
+        for row in pending:
+            args = row["args"] if isinstance(row["args"], dict) else json.loads(row["args"])
+            result = await apply_command(engine, row["operator_id"], row["command"], args)
+            await engine.pool.execute("UPDATE operator_command SET done_at = $2, result = $3 WHERE id = $1",
+                                      row["id"], engine.clock.now(), result)
+            self.applied += 1
+
+    async def _publish(self) -> None:
+        assert self._snapshot_s
+        while True:
+            await asyncio.sleep(self._snapshot_s)
+            doc = snapshot_doc(self._engine)
+            try:
+                await self._engine.pool.execute(
+                    """INSERT INTO engine_snapshot (engine, at, doc) VALUES ($1, $2, $3::jsonb)
+                       ON CONFLICT (engine) DO UPDATE SET at = EXCLUDED.at, doc = EXCLUDED.doc;""",
+                    self._engine.config.name, self._engine.clock.now(), json.dumps(doc))
+                await self._engine.pool.execute("SELECT pg_notify('dialer_snapshot', $1)", self._engine.config.name)
+            except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError):
+                pass  # the next second tries again; the view shows the age of what it has
+
+
+def snapshot_doc(engine: Engine) -> dict[str, Any]:
+    loop_now = asyncio.get_running_loop().time()
+    now: datetime = engine.clock.now()
+    campaigns_doc = []
+    for runner in engine.runners.values():
+        campaign = runner.campaign
+        calls = {state.value: 0 for state in CallState if state is not CallState.ENDED}
+        for call in engine.calls.values():
+            if call.campaign_id == campaign.id and call.state is not CallState.ENDED:
+                calls[call.state.value] += 1
+        answers, abandons = runner.ledger.counts(loop_now)
+        hour_answers, hour_abandons = runner.ledger.counts_since(loop_now - 3600)
+        estimates = engine.estimators[campaign.id].estimates()
+        settings = asdict(runner.settings)
+        settings.pop("mode", None)
+        campaigns_doc.append({
+            "id": campaign.id, "name": campaign.name, "mode": campaign.mode,
+            "effective_mode": "progressive" if runner.fallback else campaign.mode,
+            "alpha": runner.alpha, "settings": settings, "estimates": asdict(estimates), "calls": calls,
+            "abandonment": {
+                "window_hours": runner.settings.window_hours, "answers": answers, "abandons": abandons,
+                "rate": abandons / answers if answers else 0.0, "cap": runner.settings.abandon_cap,
+                "last_hour": {"answers": hour_answers, "abandons": hour_abandons},
+            },
+            "totals": engine.campaign_totals(campaign.id),
+        })
+    operators_doc = []
+    for operator in engine.floor.operators.values():
+        call = next((c for c in engine.calls.values() if c.attempt_id == operator.attempt_id), None)
+        operators_doc.append({
+            "id": operator.id, "name": operator.name, "extension": operator.extension,
+            "state": operator.state.value, "pause_reason": operator.pause_reason,
+            "since_s": loop_now - operator.since, "campaigns": sorted(operator.campaigns),
+            "attempt_id": operator.attempt_id, "lead_id": call.lead_id if call else None,
+            "calls": operator.calls, "talk_s": operator.talk_s, "occupancy": engine.occupancy(operator, loop_now),
+        })
+    return {"engine": engine.config.name, "at": now.isoformat(), "campaigns": campaigns_doc,
+            "operators": operators_doc}

@@ -1,0 +1,35 @@
+"""Live tuning: turn ``key=value`` words into settings, and check them with pacing's own rules."""
+
+from __future__ import annotations
+
+from dataclasses import fields
+from typing import Any
+
+from pacing.policies import PacingSettings
+
+_TYPES = {f.name: f.type for f in fields(PacingSettings)}
+
+
+def parse_assignments(words: list[str]) -> dict[str, Any]:
+    """``["target_abandon=0.02", "mode=predictive"]`` → typed values; unknown names are refused by name."""
+    changes: dict[str, Any] = {}
+    for word in words:
+        key, sep, raw = word.partition("=")
+        key = key.strip()
+        if not sep or not key:
+            raise ValueError(f"{word!r} is not setting=value")
+        if key not in _TYPES:
+            raise ValueError(f"unknown setting {key!r}; known: {', '.join(sorted(_TYPES))}")
+        kind = str(_TYPES[key])
+        try:
+            changes[key] = int(raw) if kind == "int" else float(raw) if kind == "float" else raw.strip()
+        except ValueError:
+            raise ValueError(f"{key} must be a number, got {raw!r}") from None
+    return changes
+
+
+def validate_pacing(mode: str, pacing: dict[str, Any]) -> None:
+    unknown = set(pacing) - set(_TYPES)
+    if unknown:
+        raise ValueError(f"unknown setting(s): {', '.join(sorted(unknown))}")
+    PacingSettings(mode=mode, **pacing)
