@@ -29,6 +29,7 @@ from ami.pbx import (
     Pbx,
     PbxError,
     PbxEvent,
+    PbxLinkLost,
     PbxNotConnected,
 )
 from dialer.call import Call, CallState
@@ -250,9 +251,13 @@ class Engine:
             return
         try:
             await self.pbx.originate(request)
-        except PbxNotConnected:
-            # Sent or not, we cannot know: the reconciliation after re-login settles it.
+        except PbxLinkLost:
+            # Sent, but was it carried out? Never resend (a second call to the same person): the
+            # reconciliation after re-login finds the channel or ends the attempt.
             log.warning("attempt %s: link lost while originating; will reconcile", call.attempt_id)
+            return
+        except PbxNotConnected:
+            self._not_dialed(call)
             return
         except PbxError as exc:
             log.warning("attempt %s: Originate refused: %s", call.attempt_id, exc.message)
