@@ -7,7 +7,7 @@ of a Local channel gets ``{channel_id}-2`` (``OtherChannelId``).
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Protocol
 
@@ -23,6 +23,12 @@ class PbxError(Exception):
 
 class PbxNotConnected(PbxError):
     """No AMI link right now: the action was NOT sent (it is never queued to go out late)."""
+
+
+class PbxLinkLost(PbxNotConnected):
+    """The action WAS sent, but the link dropped before Asterisk answered: it may or may not have been
+    carried out. It is never sent again (a resent Originate is a second call to the same person);
+    reconcile after ``LinkUp`` (``list_channels``/``status``, by ChannelId) instead."""
 
 
 class PbxAuthenticationError(PbxError):
@@ -93,7 +99,10 @@ class LinkUp:
 
 @dataclass(frozen=True)
 class LinkDown:
+    """The AMI link is gone; events meanwhile are lost. ``permanent``: the client gave up (login refused
+    on reconnect) and will not come back by itself."""
     reason: str
+    permanent: bool = False
 
 
 PbxEvent = (
@@ -114,6 +123,27 @@ class ChannelInfo:
     duration_s: int
 
 
+@dataclass(frozen=True)
+class ChannelStatus:
+    """One row of Status: a live channel with the dialplan variables asked for (e.g. ATTEMPT_ID)."""
+    channel: str
+    channel_id: str       # Uniqueid
+    state: str            # ChannelStateDesc
+    context: str
+    exten: str
+    seconds: int          # age of the channel
+    variables: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class ConferenceMember:
+    """One row of ConfbridgeList."""
+    conference: str
+    channel: str
+    channel_id: str       # Uniqueid
+    answered_s: int       # seconds since the member's channel was answered
+
+
 class Pbx(Protocol):
     """What the engine needs from a PBX. Implemented by ``ami.client.AmiClient``."""
 
@@ -130,3 +160,7 @@ class Pbx(Protocol):
     async def hangup(self, channel_id: str, cause: int = 16) -> None: ...
 
     async def list_channels(self) -> list[ChannelInfo]: ...
+
+    async def status(self, variables: Sequence[str] = ("ATTEMPT_ID",)) -> list[ChannelStatus]: ...
+
+    async def confbridge_list(self, conference: str) -> list[ConferenceMember]: ...

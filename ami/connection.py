@@ -1,0 +1,248 @@
+"""One AMI session: a TCP connection, logged in, that matches responses to actions by ActionID.
+
+A session lives once. When its link is gone (peer closed, socket error, malformed input, no Pong in
+time) every action still waiting fails with ``PbxLinkLost`` and nothing is queued or resent: the owner
+(``ami.client.AmiClient``) opens a new session and the engine reconciles. This is the part of panoramisk
+1.4 we replaced; see the README's dependency section for why.
+
+Every event is handed to ``on_message`` in arrival order, including those that carry the ActionID of a
+pending action (OriginateResponse, list items): matching an action never hides an event.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from ami.pbx import PbxAuthenticationError, PbxError, PbxLinkLost, PbxNotConnected
+from ami.wire import DEFAULT_MAX_MESSAGE_BYTES, Message, Parser, WireError
+
+log = logging.getLogger(__name__)
+
+READ_CHUNK = 64 * 1024
+SUCCESS = frozenset({"success", "follows", "goodbye"})
+
+
+class Secret:
+    """Holds the AMI secret so that no repr, log line or traceback shows it."""
+
+    __slots__ = ("_value",)
+
+    def __init__(self, value: str) -> None:
+        self._value = value
+
+    def reveal(self) -> str:
+        return self._value
+
+    def __repr__(self) -> str:
+        return "Secret('***')"
+
+    __str__ = __repr__
+
+
+@dataclass(eq=False)
+class _Pending:
+    name: str
+    future: asyncio.Future[Message | list[Message]]
+    as_list: bool
+    items: list[Message] = field(default_factory=list)
+
+
+class Session:
+    """Use ``await Session.open(...)``; then ``request``; ``lost`` resolves with the reason it ended."""
+
+    def __init__(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter, *,
+                 on_message: Callable[[Message], None], next_action_id: Callable[[], str],
+                 max_message_bytes: int = DEFAULT_MAX_MESSAGE_BYTES) -> None:
+        loop = asyncio.get_running_loop()
+        self._reader = reader
+        self._writer = writer
+        self._on_message = on_message
+        self._next_action_id = next_action_id
+        self._parser = Parser(max_message_bytes=max_message_bytes)
+        self._pending: dict[str, _Pending] = {}
+        self._lost_reason: str | None = None
+        self.lost: asyncio.Future[str] = loop.create_future()
+        self._reading = asyncio.create_task(self._read_loop(), name="ami-session-reader")
+        self._keepalive: asyncio.Task[None] | None = None
+
+    @classmethod
+    async def open(cls, host: str, port: int, username: str, secret: Secret, *,
+                   on_message: Callable[[Message], None], next_action_id: Callable[[], str],
+                   timeout: float, max_message_bytes: int = DEFAULT_MAX_MESSAGE_BYTES) -> Session:
+        """Connect and log in within ``timeout`` seconds. Does not wait for FullyBooted: a
+        least-privilege user (no ``system`` read) never receives it."""
+        where = f"{host}:{port}"
+        try:
+            async with asyncio.timeout(timeout):
+                reader, writer = await asyncio.open_connection(host, port, limit=READ_CHUNK)
+        except (OSError, TimeoutError) as exc:
+            raise PbxNotConnected("Login", f"cannot connect to AMI at {where}: "
+                                           f"{_describe(exc)}") from None
+        session = cls(reader, writer, on_message=on_message, next_action_id=next_action_id,
+                      max_message_bytes=max_message_bytes)
+        try:
+            async with asyncio.timeout(timeout):
+                await session.request(Message.of(Action="Login", Username=username,
+                                                 Secret=secret.reveal()))
+        except PbxNotConnected as exc:
+            session.close("login failed")
+            raise PbxNotConnected("Login", f"AMI at {where} closed the link during login "
+                                           f"({exc.message})") from None
+        except TimeoutError:
+            session.close("login timed out")
+            raise PbxNotConnected("Login", f"AMI at {where} did not answer Login within "
+                                           f"{timeout:g} s") from None
+        except PbxError as exc:
+            session.close("login refused")
+            raise PbxAuthenticationError(
+                "Login", f"AMI at {where} refused user {username!r} ({exc.message}); check the AMI "
+                         f"username and secret in the settings and manager.conf") from None
+        except BaseException:  # cancelled mid-login: do not leak the socket and the reader
+            session.close("login cancelled")
+            raise
+        return session
+
+    @property
+    def alive(self) -> bool:
+        return self._lost_reason is None
+
+    def keep_alive(self, interval: float, timeout: float) -> None:
+        """Ping every ``interval`` s; no answer within ``timeout`` s means the link is half-open (the peer
+        vanished without a FIN, e.g. a rebooted host or a dropped NAT entry): drop it."""
+        self._keepalive = asyncio.create_task(self._ping_loop(interval, timeout), name="ami-session-ping")
+
+    async def request(self, action: Message, *, as_list: bool = False) -> Message | list[Message]:
+        """Send ``action``; return its Response, or with ``as_list`` the items of its event list.
+
+        Raises PbxError with Asterisk's message on ``Response: Error``, PbxNotConnected if the link was
+        already gone (not sent), PbxLinkLost if it went while waiting (sent, outcome unknown).
+        """
+        name = action.get("Action") or "?"
+        if self._lost_reason is not None:
+            raise PbxNotConnected(name, f"AMI link is down ({self._lost_reason}); not sent")
+        if action.action_id is None:
+            action.add("ActionID", self._next_action_id())
+        action_id = action.action_id or ""
+        if action_id in self._pending:
+            raise ValueError(f"ActionID {action_id!r} is already waiting for a response")
+        try:
+            payload = action.to_bytes()
+        except ValueError as exc:
+            raise PbxError(name, str(exc)) from None
+        future: asyncio.Future[Message | list[Message]] = asyncio.get_running_loop().create_future()
+        self._pending[action_id] = _Pending(name, future, as_list)
+        try:
+            self._writer.write(payload)
+            log.debug("AMI → %s (ActionID %s)", name, action_id)
+            return await future
+        finally:
+            self._pending.pop(action_id, None)
+
+    def close(self, reason: str = "closed by the dialer") -> None:
+        self._lose(reason)
+
+    # ---- input ----------------------------------------------------------------------------------
+
+    async def _read_loop(self) -> None:
+        reason = "Asterisk closed the connection"
+        try:
+            while self._lost_reason is None:
+                data = await self._reader.read(READ_CHUNK)
+                if not data:
+                    break
+                for message in self._parser.feed(data):
+                    self._receive(message)
+        except WireError as exc:
+            reason = f"malformed AMI input: {exc}"
+        except OSError as exc:
+            reason = f"connection error: {_describe(exc)}"
+        except asyncio.CancelledError:
+            reason = "closed by the dialer"
+            raise
+        except Exception:  # a bug of ours must cost the link, not the engine
+            log.exception("AMI reader failed; dropping the link")
+            reason = "internal error while reading AMI"
+        finally:
+            self._lose(reason)
+
+    def _receive(self, message: Message) -> None:
+        action_id = message.action_id
+        pending = self._pending.get(action_id) if action_id is not None else None
+        # OriginateResponse is an *event* that also carries "Response:"; only a message without "Event:"
+        # answers an action.
+        if message.response is not None and message.event is None:
+            if pending is not None and not pending.future.done():
+                self._answer(pending, message)
+            return
+        if pending is not None and pending.as_list and not pending.future.done():
+            if _ends_list(message):
+                pending.future.set_result(pending.items)
+            else:
+                pending.items.append(message)
+        try:
+            self._on_message(message)
+        except Exception:
+            log.exception("AMI event handler failed on %s; continuing", message.event)
+
+    @staticmethod
+    def _answer(pending: _Pending, response: Message) -> None:
+        status = (response.response or "").lower()
+        if status not in SUCCESS:
+            text = response.get("Message") or response.response or "error"
+            pending.future.set_exception(PbxError(pending.name, text))
+        elif pending.as_list and _starts_list(response):
+            return  # the items follow as events, then a ...Complete event
+        else:
+            pending.future.set_result([] if pending.as_list else response)
+
+    # ---- loss -----------------------------------------------------------------------------------
+
+    async def _ping_loop(self, interval: float, timeout: float) -> None:
+        while self._lost_reason is None:
+            await asyncio.sleep(interval)
+            try:
+                async with asyncio.timeout(timeout):
+                    await self.request(Message.of(Action="Ping"))
+            except TimeoutError:
+                self._lose(f"no answer to Ping within {timeout:g} s (half-open link)")
+                return
+            except PbxNotConnected:
+                return
+            except PbxError as exc:  # an answer, even an error, proves the peer is alive
+                log.debug("AMI Ping answered with an error: %s", exc.message)
+
+    def _lose(self, reason: str) -> None:
+        if self._lost_reason is not None:
+            return
+        self._lost_reason = reason
+        for pending in list(self._pending.values()):
+            if not pending.future.done():
+                pending.future.set_exception(PbxLinkLost(
+                    pending.name, f"AMI link lost before Asterisk answered ({reason}); it may or may "
+                                  f"not have been carried out and will not be resent"))
+        self._pending.clear()
+        self._writer.transport.abort()
+        current = asyncio.current_task()
+        for task in (self._reading, self._keepalive):
+            if task is not None and task is not current:
+                task.cancel()
+        if not self.lost.done():
+            self.lost.set_result(reason)
+
+
+def _starts_list(response: Message) -> bool:
+    return ((response.get("EventList") or "").lower() == "start"
+            or "will follow" in (response.get("Message") or "").lower())
+
+
+def _ends_list(event: Message) -> bool:
+    return ((event.get("EventList") or "").lower() == "complete"
+            or (event.event or "").endswith("Complete"))
+
+
+def _describe(exc: BaseException) -> str:
+    text = str(exc)
+    return f"{type(exc).__name__}: {text}" if text else type(exc).__name__
