@@ -1,0 +1,139 @@
+"""Channels and conferences as the simulator keeps them, and the header blocks AMI shows for them.
+
+A channel here is the state Asterisk's channel snapshot carries (name, state, dialplan location,
+caller ID, Uniqueid/Linkedid) plus what the simulator needs to play it out (its timers, its peer
+half, the conference it sits in). Events are built from ``Channel.block(prefix)`` so every event
+shows the same snapshot fields in Asterisk's order.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from enum import IntEnum
+from typing import Any
+
+Pairs = list[tuple[str, str]]
+UNKNOWN = "<unknown>"
+
+
+class ChannelState(IntEnum):
+    DOWN = 0
+    RING = 4
+    RINGING = 5
+    UP = 6
+    BUSY = 7
+
+    @property
+    def desc(self) -> str:
+        return {0: "Down", 4: "Ring", 5: "Ringing", 6: "Up", 7: "Busy"}[self.value]
+
+
+# Q.850 causes the simulator produces, with the text Asterisk prints beside them.
+CAUSE_TEXT = {0: "Unknown", 16: "Normal Clearing", 17: "User busy", 19: "User alerting, no answer",
+              34: "Circuit/channel congestion"}
+
+
+@dataclass(eq=False)
+class Channel:
+    name: str
+    uniqueid: str
+    linkedid: str
+    state: ChannelState
+    context: str
+    exten: str
+    created_at: float
+    priority: int = 1
+    application: str = ""
+    app_data: str = ""
+    caller_num: str = UNKNOWN
+    caller_name: str = UNKNOWN
+    connected_num: str = UNKNOWN
+    connected_name: str = UNKNOWN
+    variables: dict[str, str] = field(default_factory=dict)
+    peer: Channel | None = None          # the other half of a Local channel
+    conference: Conference | None = None
+    answered_at: float | None = None
+    is_callee: bool = False              # the far end the callee model plays (talk/patience timers)
+    machine: bool = False                # an answering machine answered (AMD says MACHINE)
+    call: Any = None                     # the originate this channel belongs to (ami.simulator.calls.Call)
+    timers: list[asyncio.TimerHandle] = field(default_factory=list)       # the dialplan's: a Redirect ends them
+    fate_timers: list[asyncio.TimerHandle] = field(default_factory=list)  # the callee's and the originate's
+    alive: bool = True
+    spying_on: Channel | None = None
+
+    def block(self, prefix: str = "") -> Pairs:
+        p = prefix
+        return [
+            (f"{p}Channel", self.name), (f"{p}ChannelState", str(int(self.state))),
+            (f"{p}ChannelStateDesc", self.state.desc), (f"{p}CallerIDNum", self.caller_num),
+            (f"{p}CallerIDName", self.caller_name), (f"{p}ConnectedLineNum", self.connected_num),
+            (f"{p}ConnectedLineName", self.connected_name), (f"{p}Language", "en"), (f"{p}AccountCode", ""),
+            (f"{p}Context", self.context), (f"{p}Exten", self.exten), (f"{p}Priority", str(self.priority)),
+            (f"{p}Uniqueid", self.uniqueid), (f"{p}Linkedid", self.linkedid),
+        ]
+
+    def goto(self, context: str, exten: str, priority: int = 1) -> None:
+        self.context, self.exten, self.priority = context, exten, priority
+
+    def run(self, application: str, data: str = "") -> None:
+        self.application, self.app_data = application, data
+
+    def later(self, delay: float, callback: Callable[..., object], *args: object) -> None:
+        """A dialplan timer: a Redirect or a hangup cancels it."""
+        self.timers.append(asyncio.get_running_loop().call_later(delay, callback, *args))
+
+    def later_fate(self, delay: float, callback: Callable[..., object], *args: object) -> asyncio.TimerHandle:
+        """A timer of the callee or the originate (talk time, patience, timeout): only a hangup cancels it."""
+        handle = asyncio.get_running_loop().call_later(delay, callback, *args)
+        self.fate_timers.append(handle)
+        return handle
+
+    def cancel_timers(self, *, fate: bool = True) -> None:
+        for handle in self.timers:
+            handle.cancel()
+        self.timers.clear()
+        if fate:
+            for handle in self.fate_timers:
+                handle.cancel()
+            self.fate_timers.clear()
+
+    @property
+    def local_half(self) -> str:
+        return self.name[-2:] if self.name.startswith("Local/") else ""
+
+
+@dataclass(eq=False)
+class Conference:
+    """A ConfBridge. Asterisk counts its announcer channel (CBAnn) in BridgeNumChannels."""
+    name: str
+    bridge_id: str
+    members: list[Channel] = field(default_factory=list)
+    joined_at: dict[str, float] = field(default_factory=dict)
+
+    def block(self, extra: int = 0) -> Pairs:
+        return [
+            ("BridgeUniqueid", self.bridge_id), ("BridgeType", "base"), ("BridgeTechnology", "softmix"),
+            ("BridgeCreator", "ConfBridge"), ("BridgeName", self.name),
+            ("BridgeNumChannels", str(len(self.members) + 1 + extra)), ("BridgeVideoSourceMode", "none"),
+        ]
+
+    def has_operator(self) -> bool:
+        return any(m.context == "operators" for m in self.members)
+
+
+def parse_caller_id(text: str) -> tuple[str, str]:
+    """``"Shop" <74959374955>`` → (number, name); a bare number is its own name, as Asterisk shows it."""
+    text = text.strip()
+    if "<" in text and text.endswith(">"):
+        name, _, number = text[:-1].partition("<")
+        name = name.strip().strip('"')
+        number = number.strip()
+        return number or UNKNOWN, name or UNKNOWN
+    return (text, UNKNOWN) if text else (UNKNOWN, UNKNOWN)
+
+
+def hms(seconds: float) -> str:
+    s = max(0, int(seconds))
+    return f"{s // 3600:02d}:{s % 3600 // 60:02d}:{s % 60:02d}"

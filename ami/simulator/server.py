@@ -1,0 +1,235 @@
+"""The AMI server: TCP sessions that log in, send actions and hear events, as on Asterisk 22.
+
+One ``Session`` per connection reads actions with ``ami.wire.Parser`` and answers them in order (a
+synchronous Originate holds its session, as on Asterisk). Events are fanned out to every logged-in
+session whose read classes hold the event's class; a session whose reader stalls is dropped, as
+Asterisk drops one past ``writetimeout``, so one slow client cannot grow the simulator's memory.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import itertools
+from collections import Counter
+from collections.abc import Mapping
+
+from ami.simulator.actions import handle_action
+from ami.simulator.callees import CalleeModel
+from ami.simulator.calls import Calls
+from ami.simulator.channels import Channel, Pairs
+from ami.simulator.dialplan import Dialplan
+from ami.simulator.exchange import Exchange, Tally
+from ami.simulator.permissions import User, default_users
+from ami.wire import Message, Parser, WireError, encode
+
+BANNER = b"Asterisk Call Manager/11.0.0\r\n"
+MAX_WRITE_BUFFER = 8 * 1024 * 1024
+_session_ids = itertools.count(0x7F53BC003EA0, 0x1A0)
+
+
+def _event_classes_from(spec: str | None, read: frozenset[str]) -> frozenset[str]:
+    """Login's / Events' ``Events`` header: on (default), off, or a class list narrowing the read classes."""
+    if spec is None or spec.strip().lower() in ("on", "yes", "true", "1", "all"):
+        return read
+    if spec.strip().lower() in ("off", "no", "false", "0"):
+        return frozenset()
+    return read & {part.strip().lower() for part in spec.split(",")}
+
+
+class Session:
+    def __init__(self, server: SimulatorServer, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        self.server = server
+        self.reader = reader
+        self.writer = writer
+        self.user: User | None = None
+        self.events: frozenset[str] = frozenset()
+        self.id = f"0x{next(_session_ids):x}"
+        self.started_at = server.exchange.epoch_now()
+        sock = writer.get_extra_info("sockname") or ("127.0.0.1", 0)
+        peer = writer.get_extra_info("peername") or ("127.0.0.1", 0)
+        self.local_address = f"IPV4/TCP/{sock[0]}/{sock[1]}"
+        self.remote_address = f"IPV4/TCP/{peer[0]}/{peer[1]}"
+        self.closed = False
+
+    async def run(self) -> None:
+        parser = Parser(expect_banner=False)
+        self.writer.write(BANNER)
+        try:
+            while not self.closed:
+                data = await self.reader.read(65536)
+                if not data:
+                    break
+                for message in parser.feed(data):
+                    if not await handle_action(self, message) or self.closed:
+                        self.close()
+                        break
+        except (WireError, ConnectionError):
+            pass
+        finally:
+            self.close()
+
+    def send(self, pairs: Pairs) -> None:
+        if self.closed:
+            return
+        self.writer.write(encode(Message(pairs)))
+
+    def respond(self, message: Message, response: str, text: str | None = None, *extra: tuple[str, str]) -> None:
+        pairs: Pairs = [("Response", response)]
+        if message.action_id is not None:
+            pairs.append(("ActionID", message.action_id))
+        pairs.extend(extra)
+        if text is not None:
+            pairs.append(("Message", text))
+        self.send(pairs)
+
+    def deliver(self, category: str, block: bytes, text: str | None) -> None:
+        if self.closed or category not in self.events:
+            return
+        assert self.user is not None
+        if self.user.eventfilters and not self.user.passes_filters(text or block.decode()):
+            return
+        transport = self.writer.transport
+        if transport.get_write_buffer_size() > MAX_WRITE_BUFFER:
+            self.close()   # Asterisk: the reader stalled past writetimeout
+            return
+        self.writer.write(block)
+
+    def logged_in(self, user: User, events: str | None) -> None:
+        self.user = user
+        self.events = _event_classes_from(events, user.read)
+        self.server.sessions_changed()
+
+    def close(self) -> None:
+        if self.closed:
+            return
+        self.closed = True
+        with contextlib.suppress(Exception):
+            self.writer.close()
+        self.server.forget(self)
+
+
+class SimulatorServer:
+    def __init__(self, exchange: Exchange, calls: Calls, dialplan: Dialplan, users: Mapping[str, User]) -> None:
+        self.exchange = exchange
+        self.calls = calls
+        self.dialplan = dialplan
+        self.users = dict(users)
+        self.sessions: set[Session] = set()
+        self._tasks: set[asyncio.Task[None]] = set()
+        exchange.publish = self.publish
+        self._server: asyncio.Server | None = None
+
+    async def accept(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        session = Session(self, reader, writer)
+        self.sessions.add(session)
+        task = asyncio.current_task()
+        if task is not None:
+            self._tasks.add(task)
+        try:
+            await session.run()
+        finally:
+            if task is not None:
+                self._tasks.discard(task)
+
+    def forget(self, session: Session) -> None:
+        self.sessions.discard(session)
+        self.sessions_changed()
+
+    def sessions_changed(self) -> None:
+        heard: set[str] = set()
+        for s in self.sessions:
+            if s.user is not None:
+                heard |= s.events
+        self.exchange.listening = frozenset(heard)
+
+    def publish(self, name: str, category: str, pairs: Pairs) -> None:
+        message = Message([("Event", name), ("Privilege", f"{category},all"), *pairs])
+        block = encode(message)
+        needs_text = any(s.user is not None and s.user.eventfilters for s in self.sessions)
+        text = block.decode() if needs_text else None
+        for session in list(self.sessions):
+            session.deliver(category, block, text)
+
+
+class SimulatorHandle:
+    """A running simulator: where it listens, and what is going on inside (for tests and benchmarks)."""
+
+    def __init__(self, server: SimulatorServer, tcp: asyncio.Server, host: str, port: int) -> None:
+        self._server = server
+        self._tcp = tcp
+        self.host = host
+        self.port = port
+
+    @property
+    def users(self) -> dict[str, User]:
+        return self._server.users
+
+    @property
+    def channels(self) -> dict[str, Channel]:
+        """Live channels by Uniqueid, oldest first."""
+        return self._server.exchange.channels
+
+    def channel_names(self) -> list[str]:
+        return [c.name for c in self._server.exchange.channels.values()]
+
+    @property
+    def conferences(self) -> dict[str, list[str]]:
+        """Conference name → Uniqueids of the channels in it, in joining order."""
+        return {name: [m.uniqueid for m in conf.members]
+                for name, conf in self._server.exchange.conferences.items()}
+
+    @property
+    def originates_by_number(self) -> Counter[str]:
+        """How many times each number reached the callee model (a second dial shows as 2)."""
+        return self._server.exchange.originates_by_number
+
+    @property
+    def tally(self) -> Tally:
+        return self._server.exchange.tally
+
+    @property
+    def session_count(self) -> int:
+        return sum(1 for s in self._server.sessions if s.user is not None)
+
+    def drop_sessions(self) -> None:
+        """Cut every AMI connection (the calls go on), to test a client's reconnect."""
+        for session in list(self._server.sessions):
+            session.close()
+
+    async def close(self) -> None:
+        self._tcp.close()
+        self.drop_sessions()
+        exchange = self._server.exchange
+        for ch in list(exchange.channels.values()):
+            ch.cancel_timers()
+        exchange.channels.clear()
+        exchange.by_name.clear()
+        if self._server._tasks:
+            await asyncio.wait(list(self._server._tasks), timeout=1.0)
+        with contextlib.suppress(Exception):
+            await self._tcp.wait_closed()
+
+    async def __aenter__(self) -> SimulatorHandle:
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.close()
+
+
+async def start_simulator(host: str = "127.0.0.1", port: int = 0, *, callees: CalleeModel,
+                          users: Mapping[str, User] | None = None,
+                          callee_contexts: frozenset[str] | set[str] = frozenset({"pstn-sim"})) -> SimulatorHandle:
+    """Listen for AMI connections; ``port=0`` picks a free port (see ``handle.port``).
+
+    ``users`` defaults to the reference manager.conf's ``dialer`` (all) and ``dialer-lp`` (least
+    privilege), both with secret ``change-me``. ``callee_contexts`` are the Local contexts whose far
+    end is the callee model (``Local/{number}@pstn-sim``); ``PJSIP/...`` always is.
+    """
+    exchange = Exchange()
+    dialplan = Dialplan(exchange)
+    calls = Calls(exchange, dialplan, callees, frozenset(callee_contexts))
+    server = SimulatorServer(exchange, calls, dialplan, users if users is not None else default_users())
+    tcp = await asyncio.start_server(server.accept, host, port)
+    bound = tcp.sockets[0].getsockname()
+    return SimulatorHandle(server, tcp, host, bound[1])
