@@ -87,6 +87,7 @@ class AmiClient:
         self._raw_handlers: list[MessageHandler] = []
         self._originated: OrderedDict[str, str] = OrderedDict()
         self.reconnects = 0  # completed re-logins after a loss (a metric)
+        self.events_received = 0  # AMI events read, typed or not (a metric)
         self.failure: PbxAuthenticationError | None = None  # set when a re-login was refused
 
     def __repr__(self) -> str:
@@ -176,6 +177,7 @@ class AmiClient:
     # ---- events ---------------------------------------------------------------------------------
 
     def _on_message(self, message: Message) -> None:
+        self.events_received += 1
         for raw_handler in list(self._raw_handlers):
             try:
                 raw_handler(message)

@@ -23,6 +23,7 @@ log = logging.getLogger(__name__)
 
 READ_CHUNK = 64 * 1024
 SUCCESS = frozenset({"success", "follows", "goodbye"})
+GREETING = "Asterisk Call Manager/"
 
 
 class Secret:
@@ -67,6 +68,7 @@ class Session:
         self.lost: asyncio.Future[str] = loop.create_future()
         self._reading = asyncio.create_task(self._read_loop(), name="ami-session-reader")
         self._keepalive: asyncio.Task[None] | None = None
+        self._greeted = False
 
     @classmethod
     async def open(cls, host: str, port: int, username: str, secret: Secret, *,
@@ -88,9 +90,9 @@ class Session:
                 await session.request(Message.of(Action="Login", Username=username,
                                                  Secret=secret.reveal()))
         except PbxNotConnected as exc:
+            reason = session.lost.result() if session.lost.done() else exc.message
             session.close("login failed")
-            raise PbxNotConnected("Login", f"AMI at {where} closed the link during login "
-                                           f"({exc.message})") from None
+            raise PbxNotConnected("Login", f"AMI at {where} lost the link during login: {reason}") from None
         except TimeoutError:
             session.close("login timed out")
             raise PbxNotConnected("Login", f"AMI at {where} did not answer Login within "
@@ -153,7 +155,14 @@ class Session:
                 data = await self._reader.read(READ_CHUNK)
                 if not data:
                     break
-                for message in self._parser.feed(data):
+                messages = self._parser.feed(data)
+                if not self._greeted and self._parser.banner is not None:
+                    self._greeted = True
+                    if not self._parser.banner.startswith(GREETING):
+                        # Wrong port or another service: say so now rather than time out the login.
+                        reason = f"not an AMI server (greeting {self._parser.banner[:60]!r})"
+                        break
+                for message in messages:
                     self._receive(message)
         except WireError as exc:
             reason = f"malformed AMI input: {exc}"

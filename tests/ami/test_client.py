@@ -495,3 +495,31 @@ async def test_secret_never_appears_in_logs_reprs_or_errors(caplog: pytest.LogCa
     texts += [str(record.args) for record in caplog.records]
     assert any("AMI logged in" in t for t in texts)  # the log was really captured
     assert not [t for t in texts if SECRET in t]
+
+
+async def test_a_server_that_is_not_ami_is_reported_at_once_not_after_the_login_timeout() -> None:
+    async def http_like(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        writer.write(b"HTTP/1.1 400 Bad Request\r\n\r\n")
+        await reader.read(1000)
+
+    server = await asyncio.start_server(http_like, "127.0.0.1", 0)
+    port = server.sockets[0].getsockname()[1]
+    try:
+        client = AmiClient("127.0.0.1", port, "dialer", SECRET, connect_timeout=5)
+        started = asyncio.get_running_loop().time()
+        with pytest.raises(PbxNotConnected, match="not an AMI server"):
+            await client.start()
+        assert asyncio.get_running_loop().time() - started < 1
+    finally:
+        server.close()
+
+
+async def test_events_received_counts_every_ami_event_typed_or_not() -> None:
+    async with ScriptedAmi() as server:
+        client = make_client(server)
+        await client.start()
+        try:
+            server.peer.send(*call_events("att-1", "x"))
+            await wait_until(lambda: client.events_received == len(call_events("att-1", "x")))
+        finally:
+            await client.close()
