@@ -1,0 +1,94 @@
+"""Do-not-call values: scopes, phone numbers as the lists store them, registry files and their age.
+
+Pure functions; ``compliance.store`` writes and reads the ``dnc`` and ``dnc_registry`` tables with them.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Iterator
+from datetime import date
+
+import phonenumbers
+
+from compliance.verdict import ComplianceError, Verdict, allow, deny
+
+COMPANY = "company"
+DEFAULT_REGISTRY_MAX_AGE_DAYS = 31  # FTC TSR safe harbor, 16 CFR 310.4(b)(3)(iv): a copy ≤ 31 days old
+_SCOPE = re.compile(r"^(company|campaign:[1-9][0-9]*)$")
+_SEPARATORS = re.compile(r"[\s,;\-().]")
+_E164 = re.compile(r"^\+[1-9][0-9]{6,14}$")
+
+
+class DncError(ComplianceError, ValueError):
+    """A do-not-call entry or file that cannot be taken as given."""
+
+
+class RegistryImportError(DncError):
+    def __init__(self, file_name: str, line: int, value: str, why: str) -> None:
+        super().__init__(
+            f"{file_name} line {line}: {value!r} {why}; nothing was imported — fix the line or remove it"
+        )
+        self.line = line
+        self.value = value
+
+
+class StaleRegistryError(ComplianceError):
+    """Dialing (or importing) against a registry copy older than the allowed age."""
+
+    def __init__(self, name: str, copy_date: date, today: date, max_age_days: int) -> None:
+        super().__init__(
+            f"do-not-call registry {name!r} is a copy of {copy_date.isoformat()}, {(today - copy_date).days} days "
+            f"old (limit {max_age_days}); download a fresh copy and `dialer dnc import` it before dialing"
+        )
+        self.name = name
+        self.copy_date = copy_date
+
+
+def campaign_scope(campaign_id: int) -> str:
+    return f"campaign:{campaign_id}"
+
+
+def check_scope(scope: str) -> str:
+    if not _SCOPE.match(scope):
+        raise DncError(f"do-not-call scope {scope!r}: use 'company' or 'campaign:<id>'")
+    return scope
+
+
+def normalize_phone(raw: str, region: str | None = None) -> str:
+    """E.164 ('+15551234567'), as lead.phone holds it, or ``DncError`` naming the value."""
+    text = raw.strip()
+    compact = _SEPARATORS.sub("", text)
+    if _E164.match(compact):
+        return compact
+    if region and region.upper() in ("US", "CA") and compact.isdigit() and len(compact) == 10:
+        return "+1" + compact  # the common case of registry files, without parsing a million times
+    try:
+        number = phonenumbers.parse(text, region)
+    except phonenumbers.NumberParseException as exc:
+        raise DncError(f"{raw!r} is not a phone number ({exc}); give it with + and country code") from None
+    if not phonenumbers.is_possible_number(number):
+        raise DncError(f"{raw!r} is not a possible phone number")
+    return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
+
+
+def parse_registry_lines(lines: Iterable[str], *, file_name: str, region: str | None) -> Iterator[str]:
+    """Numbers of a registry file: one per line (``555,1234567`` or ``+15551234567`` or national format);
+    blank lines and lines starting with '#' are skipped. The first bad line stops the import."""
+    for number, line in enumerate(lines, start=1):
+        text = line.strip()
+        if not text or text.startswith("#"):
+            continue
+        try:
+            yield normalize_phone(text, region)
+        except DncError as exc:
+            raise RegistryImportError(file_name, number, text, str(exc).split(" is ", 1)[-1]) from None
+
+
+def registry_verdict(name: str, copy_date: date, today: date, max_age_days: int) -> Verdict:
+    age = (today - copy_date).days
+    if age > max_age_days:
+        return deny(str(StaleRegistryError(name, copy_date, today, max_age_days)))
+    if age < 0:
+        return deny(f"do-not-call registry {name!r} has a copy date in the future ({copy_date}); fix the date")
+    return allow(f"do-not-call registry {name!r}: copy of {copy_date.isoformat()}, {age} days old")
