@@ -6,10 +6,10 @@
 """
 
 from ami.simulator.callees import CalleeFate, CalleeModel, ParametricCallees, ScriptedCallees
-from ami.simulator.permissions import User, default_users
+from ami.simulator.permissions import User, default_users, least_privilege_user
 from ami.simulator.server import SimulatorHandle, start_simulator
 
 __all__ = [
     "CalleeFate", "CalleeModel", "ParametricCallees", "ScriptedCallees", "SimulatorHandle", "User",
-    "default_users", "start_simulator",
+    "default_users", "least_privilege_user", "start_simulator",
 ]

@@ -40,13 +40,18 @@ class Call:
 
 class Calls:
     def __init__(self, exchange: Exchange, dialplan: Dialplan, callees: CalleeModel,
-                 callee_contexts: frozenset[str]) -> None:
+                 callee_contexts: frozenset[str] | None) -> None:
         self.x = exchange
         self.dialplan = dialplan
         self.callees = callees
         self.callee_contexts = callee_contexts
         dialplan.answer_far_half = self._answer_from_far_half
         exchange.on_channel_end = self._channel_ended
+
+    def _is_callee_context(self, ctx: str) -> bool:
+        if self.callee_contexts is None:
+            return not self.dialplan.knows(ctx)
+        return ctx in self.callee_contexts
 
     def originate(self, order: OriginateOrder, done: Done | None = None) -> None:
         """Queue the originate; its events start on the next loop turn (after the action's Response)."""
@@ -93,7 +98,7 @@ class Calls:
         x.add(one)
         x.add(two)
         x.newexten(one, 1, "AppDial2", "(Outgoing Line)")
-        is_callee = ctx in self.callee_contexts
+        is_callee = self._is_callee_context(ctx)
         if not is_callee and not self.dialplan.has_extension(ctx, number):
             # originate-bad-extension: both halves gone at once, Reason 0, Uniqueid <unknown>.
             call.finished = True

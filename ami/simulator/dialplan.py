@@ -117,8 +117,9 @@ class Dialplan:
         """[dialer-answered] s: NoOp, ExecIf(AMD), MixMonitor, UserEvent(DialerAnswered), Wait(30), Hangup."""
         x = self.x
         x.newexten(ch, 1, "NoOp", f"answered {ch.name}")
-        x.newexten(ch, 2, "ExecIf", '$["${DIALER_AMD}" = "1"]?AMD()')
-        if ch.variables.get("DIALER_AMD") == "1":
+        amd = ch.variables.get("DIALER_AMD") == "1"
+        x.newexten(ch, 2, "ExecIf", f"{int(amd)}?AMD()")   # $[...] is evaluated before ExecIf runs
+        if amd:
             machine = ch.machine
             verdict, cause = ("MACHINE", "LONGGREETING-2000-2000") if machine else ("HUMAN", "HUMAN-800-800")
             ch.later(AMD_MACHINE_S if machine else AMD_HUMAN_S, self._after_amd, ch, verdict, cause)

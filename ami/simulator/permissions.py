@@ -106,9 +106,15 @@ class User:
         return not any(f.pattern.search(event_text) for f in self.eventfilters if not f.include)
 
 
+LEAST_PRIVILEGE_READ = "call,agent,user"
+LEAST_PRIVILEGE_WRITE = "originate,call,agent,reporting"
+
+
+def least_privilege_user(name: str, secret: str) -> User:
+    """The dialer's user of config/asterisk/manager.conf: no system, no command, no dialplan events."""
+    return User.of(name, secret, LEAST_PRIVILEGE_READ, LEAST_PRIVILEGE_WRITE)
+
+
 def default_users(secret: str = "change-me") -> dict[str, User]:
     """The two users of the reference manager.conf: everything, and the dialer's least privilege."""
-    return {
-        "dialer": User.of("dialer", secret, "all", "all"),
-        "dialer-lp": User.of("dialer-lp", secret, "call,agent,user", "originate,call,agent,reporting"),
-    }
+    return {"dialer": User.of("dialer", secret, "all", "all"), "dialer-lp": least_privilege_user("dialer-lp", secret)}

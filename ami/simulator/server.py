@@ -12,7 +12,7 @@ import asyncio
 import contextlib
 import itertools
 from collections import Counter
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 
 from ami.simulator.actions import handle_action
 from ami.simulator.callees import CalleeModel
@@ -20,7 +20,7 @@ from ami.simulator.calls import Calls
 from ami.simulator.channels import Channel, Pairs
 from ami.simulator.dialplan import Dialplan
 from ami.simulator.exchange import Exchange, Tally
-from ami.simulator.permissions import User, default_users
+from ami.simulator.permissions import User, default_users, least_privilege_user
 from ami.wire import Message, Parser, WireError, encode
 
 BANNER = b"Asterisk Call Manager/11.0.0\r\n"
@@ -152,6 +152,12 @@ class SimulatorServer:
             session.deliver(category, block, text)
 
 
+def _users(users: Mapping[str, User | str] | None) -> dict[str, User]:
+    if users is None:
+        return default_users()
+    return {name: u if isinstance(u, User) else least_privilege_user(name, u) for name, u in users.items()}
+
+
 class SimulatorHandle:
     """A running simulator: where it listens, and what is going on inside (for tests and benchmarks)."""
 
@@ -218,18 +224,21 @@ class SimulatorHandle:
 
 
 async def start_simulator(host: str = "127.0.0.1", port: int = 0, *, callees: CalleeModel,
-                          users: Mapping[str, User] | None = None,
-                          callee_contexts: frozenset[str] | set[str] = frozenset({"pstn-sim"})) -> SimulatorHandle:
+                          users: Mapping[str, User | str] | None = None,
+                          callee_contexts: Collection[str] | None = None) -> SimulatorHandle:
     """Listen for AMI connections; ``port=0`` picks a free port (see ``handle.port``).
 
-    ``users`` defaults to the reference manager.conf's ``dialer`` (all) and ``dialer-lp`` (least
-    privilege), both with secret ``change-me``. ``callee_contexts`` are the Local contexts whose far
-    end is the callee model (``Local/{number}@pstn-sim``); ``PJSIP/...`` always is.
+    ``users``: name → ``User`` (classes as in manager.conf), or name → secret for a user with the
+    sample manager.conf's least privilege (read call,agent,user; write originate,call,agent,reporting).
+    Default: the reference manager.conf's ``dialer`` (all) and ``dialer-lp`` (least privilege), secret
+    ``change-me``. ``callee_contexts``: the Local contexts whose far end is the callee model; default
+    any context the emulated dialplan does not define (``Local/{number}@pstn-sim``, ``@pstn`` ...). Give
+    a set to make other contexts fail as on Asterisk (Reason 0). ``PJSIP/...`` always reaches the callees.
     """
     exchange = Exchange()
     dialplan = Dialplan(exchange)
-    calls = Calls(exchange, dialplan, callees, frozenset(callee_contexts))
-    server = SimulatorServer(exchange, calls, dialplan, users if users is not None else default_users())
+    calls = Calls(exchange, dialplan, callees, None if callee_contexts is None else frozenset(callee_contexts))
+    server = SimulatorServer(exchange, calls, dialplan, _users(users))
     tcp = await asyncio.start_server(server.accept, host, port)
     bound = tcp.sockets[0].getsockname()
     return SimulatorHandle(server, tcp, host, bound[1])

@@ -124,6 +124,16 @@ async def test_eventfilters_keep_only_the_events_they_name() -> None:
         await probe.close()
 
 
+@looptime
+async def test_a_user_given_by_secret_alone_gets_the_least_privilege_classes() -> None:
+    async with await start_simulator(callees=ScriptedCallees(), users={"engine": "s3cret"}) as sim:
+        probe = await Probe.connect(sim.port)
+        assert (await probe.login("engine", "s3cret")).response == "Success"
+        assert (await probe.action("MixMonitor", Channel="x", File="a.wav")).get("Message") == "Permission denied"
+        assert (await probe.action("CoreShowChannels")).response == "Success"
+        await probe.close()
+
+
 def test_unknown_permission_class_is_named_in_the_error() -> None:
     with pytest.raises(PermissionSpecError, match="orignate"):
         User.of("x", "y", write="orignate,call")
@@ -196,6 +206,22 @@ async def test_no_answer_rings_exactly_until_the_originate_timeout() -> None:
         await probe.action("Originate", **_customer("att-n", Timeout="7000"))
         await probe.wait_for(lambda m: m.event == "OriginateResponse")
         assert asyncio.get_running_loop().time() - start == pytest.approx(7, abs=0.05)
+        await probe.close()
+
+
+@looptime
+async def test_any_context_outside_the_dialplan_reaches_the_callees_unless_contexts_are_named() -> None:
+    async with await start_simulator(callees=Always(CalleeFate("busy", ring_s=1))) as sim:
+        probe = await _session(sim)
+        await probe.action("Originate", **_customer("att-any", Channel="Local/74951234567@pstn"))
+        response = await probe.wait_for(lambda m: m.event == "OriginateResponse")
+        assert response is not None and response.get("Reason") == "5"
+        await probe.close()
+    async with await start_simulator(callees=Always(CalleeFate("busy", ring_s=1)), callee_contexts={"pstn-sim"}) as sim:
+        probe = await _session(sim)
+        await probe.action("Originate", **_customer("att-typo", Channel="Local/74951234567@pstn"))
+        response = await probe.wait_for(lambda m: m.event == "OriginateResponse")
+        assert response is not None and response.get("Reason") == "0"
         await probe.close()
 
 

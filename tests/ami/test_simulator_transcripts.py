@@ -116,7 +116,7 @@ def _comparable(messages: list[Message]) -> dict[tuple[str, ...], list[tuple[tup
 
 async def _replay(name: str) -> tuple[list[Message], list[Message], Probe]:
     transcript = load_transcript(name)
-    sim = await start_simulator(callees=ScriptedCallees())
+    sim = await start_simulator(callees=ScriptedCallees(), callee_contexts={"pstn-sim"})
     loop = asyncio.get_running_loop()
     try:
         probe = await Probe.connect(sim.port)
