@@ -39,6 +39,9 @@ _FORBIDDEN_DATA = ("SHELL", "EVAL")
 ORIGINATE_FORBIDDEN = "Originate Access Forbidden: app or data blacklisted"
 
 
+_POSIX_CLASSES = {"[[:space:]]": r"\s", "[[:digit:]]": r"\d", "[[:alpha:]]": "[A-Za-z]", "[[:alnum:]]": "[A-Za-z0-9]"}
+
+
 class PermissionSpecError(ValueError):
     """A read/write line names a class that manager.conf does not know."""
 
@@ -65,7 +68,14 @@ class EventFilter:
     @classmethod
     def parse(cls, line: str) -> EventFilter:
         include = not line.startswith("!")
-        return cls(re.compile(line if include else line[1:]), include)
+        pattern = line if include else line[1:]
+        # Asterisk compiles POSIX extended regexes; Python's re lacks the [[:class:]] brackets.
+        for posix, python in _POSIX_CLASSES.items():
+            pattern = pattern.replace(posix, python)
+        try:
+            return cls(re.compile(pattern), include)
+        except re.error as exc:
+            raise PermissionSpecError(f"eventfilter = {line!r}: not a regular expression ({exc})") from None
 
 
 @dataclass(frozen=True)
@@ -118,3 +128,30 @@ def least_privilege_user(name: str, secret: str) -> User:
 def default_users(secret: str = "change-me") -> dict[str, User]:
     """The two users of the reference manager.conf: everything, and the dialer's least privilege."""
     return {"dialer": User.of("dialer", secret, "all", "all"), "dialer-lp": least_privilege_user("dialer-lp", secret)}
+
+
+def users_from_manager_conf(text: str, *, source: str = "manager.conf") -> dict[str, User]:
+    """The users of a manager.conf (secret, read, write, eventfilter lines), so the simulator can run
+    with the very file a real Asterisk gets. Other settings (permit, writetimeout ...) are ignored."""
+    sections: dict[str, dict[str, list[str]]] = {}
+    current: dict[str, list[str]] | None = None
+    for number, raw in enumerate(text.splitlines(), start=1):
+        line = raw.split(";", 1)[0].strip()
+        if not line:
+            continue
+        if line.startswith("[") and line.endswith("]"):
+            name = line[1:-1].strip()
+            current = None if name == "general" else sections.setdefault(name, {})
+            continue
+        key, sep, value = line.partition("=")
+        if not sep:
+            raise PermissionSpecError(f"{source} line {number}: expected `key = value`, got {raw.strip()!r}")
+        if current is not None:
+            current.setdefault(key.strip().lower(), []).append(value.lstrip(">").strip())
+    users = {}
+    for name, settings in sections.items():
+        if "secret" not in settings:
+            raise PermissionSpecError(f"{source} [{name}]: no secret; every AMI user needs one")
+        users[name] = User.of(name, settings["secret"][-1], ",".join(settings.get("read", [""])),
+                              ",".join(settings.get("write", [""])), tuple(settings.get("eventfilter", [])))
+    return users
