@@ -67,6 +67,8 @@ class AmiClient:
             raise ValueError(f"reconnect_backoff must be (min, max) with 0 < min <= max, got {low}, {high}")
         if (ping_interval is not None and ping_interval <= 0) or ping_timeout <= 0 or connect_timeout <= 0:
             raise ValueError("ping_interval (or None), ping_timeout and connect_timeout must be positive")
+        if any(c in text for text in (username, secret) for c in "\r\n"):
+            raise ValueError("the AMI username or secret contains a line break")
         self.host = host
         self.port = port
         self.username = username
@@ -111,6 +113,7 @@ class AmiClient:
         self._closing = False
         session = await self._open()
         self._supervisor = asyncio.create_task(self._supervise(session), name="ami-client-supervisor")
+        self._deliver(LinkUp())
 
     async def close(self) -> None:
         """Log nothing out, just drop the link; pending actions fail with PbxLinkLost. No LinkDown."""
@@ -143,7 +146,6 @@ class AmiClient:
             session.keep_alive(self.ping_interval, self.ping_timeout)
         self._session = session
         log.info("AMI logged in to %s:%s as %s", self.host, self.port, self.username)
-        self._deliver(LinkUp())
         return session
 
     async def _supervise(self, session: Session) -> None:
@@ -169,6 +171,7 @@ class AmiClient:
                     log.warning("AMI reconnect failed: %s", exc.message)
                     continue
                 self.reconnects += 1
+                self._deliver(LinkUp())
                 break
 
     def _next_action_id(self) -> str:

@@ -125,8 +125,8 @@ class Session:
         name = action.get("Action") or "?"
         if self._lost_reason is not None:
             raise PbxNotConnected(name, f"AMI link is down ({self._lost_reason}); not sent")
-        if action.action_id is None:
-            action.add("ActionID", self._next_action_id())
+        if action.action_id is None:  # a copy: the caller's message stays as it was
+            action = Message([*action.pairs, ("ActionID", self._next_action_id())])
         action_id = action.action_id or ""
         if action_id in self._pending:
             raise ValueError(f"ActionID {action_id!r} is already waiting for a response")

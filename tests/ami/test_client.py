@@ -523,3 +523,9 @@ async def test_events_received_counts_every_ami_event_typed_or_not() -> None:
             await wait_until(lambda: client.events_received == len(call_events("att-1", "x")))
         finally:
             await client.close()
+
+
+def test_secret_with_a_line_break_is_refused_without_showing_it() -> None:
+    with pytest.raises(ValueError, match="line break") as caught:
+        AmiClient("127.0.0.1", 5038, "dialer", "abc\r\nAction: Originate")
+    assert "abc" not in str(caught.value)

@@ -123,3 +123,4 @@ def test_typed_events_do_not_depend_on_where_tcp_splits_the_stream(data: st.Data
     cuts = data.draw(st.lists(st.integers(0, len(stream)), max_size=40))
     assert typed_events(stream, cuts) == typed_events(stream, [])
     assert typed_events(stream, []) != []
+
