@@ -245,5 +245,53 @@ def demo(
     print_result(console, settings, result)
 
 
+@app.command("sim-pbx")
+def sim_pbx(
+    port: int = typer.Option(5038, help="TCP port for AMI (0 picks a free one)."),
+    host: str = typer.Option("127.0.0.1", help="Address to listen on."),
+    answer: float = typer.Option(0.3, help="Share of calls answered."),
+    busy: float = typer.Option(0.1, help="Share of calls busy."),
+    congestion: float = typer.Option(0.02, help="Share of calls failing with congestion (the rest: no answer)."),
+    ring: str = typer.Option("3-15", help="Ring time before answer, seconds LOW-HIGH."),
+    talk: float = typer.Option(120.0, help="Mean talk time after answer, seconds (lognormal)."),
+    patience: float = typer.Option(0.0, help="Mean patience of an answered callee left unconnected, seconds "
+                                             "(0: waits forever)."),
+    machine: float = typer.Option(0.0, help="Share of answers that are answering machines."),
+    seed: int | None = typer.Option(None, help="Seed for a reproducible world."),
+    scripted: bool = typer.Option(False, help="First digit decides instead (1 answer, 2 busy, 3 no answer, "
+                                              "4 congestion, 5 long talk), as the reference dialplan."),
+    manager_conf: str | None = typer.Option(None, help="Take the AMI users from this manager.conf "
+                                                        "(e.g. config/asterisk/manager.conf)."),
+) -> None:
+    """A PBX simulator speaking AMI as Asterisk 22 does (the dialplan of config/asterisk), in real time."""
+    from pathlib import Path
+
+    from ami.simulator import ParametricCallees, ScriptedCallees, SimulatorHandle
+    from ami.simulator.permissions import PermissionSpecError, users_from_manager_conf
+    from ami.simulator.standalone import parse_range, serve
+
+    try:
+        callees = ScriptedCallees() if scripted else ParametricCallees(
+            answer=answer, busy=busy, congestion=congestion, ring_s=parse_range(ring, option="--ring"),
+            talk_mean_s=talk, patience_mean_s=patience or float("inf"), machine=machine, seed=seed)
+        users = users_from_manager_conf(Path(manager_conf).read_text(), source=manager_conf) if manager_conf else None
+    except (ValueError, OSError) as exc:
+        raise fail(str(exc)) from None
+
+    def ready(handle: SimulatorHandle) -> None:
+        console.print(f"AMI simulator (Asterisk 22 dialect) listening on {handle.host}:{handle.port}; Ctrl-C stops")
+        for user in handle.users.values():
+            secret = "(secret from the file)" if manager_conf else f"secret {user.secret!r}"
+            console.print(f"  user {user.name!r}, {secret}: read {user.describe_read()}; write {user.describe_write()}",
+                          soft_wrap=True)
+
+    try:
+        asyncio.run(serve(host, port, callees, users, ready))
+    except KeyboardInterrupt:
+        console.print("simulator stopped")
+    except (OSError, PermissionSpecError) as exc:
+        raise fail(str(exc)) from None
+
+
 if __name__ == "__main__":
     app()

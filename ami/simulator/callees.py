@@ -84,6 +84,10 @@ class ParametricCallees:
                  machine: float = 0.0, seed: int | None = None) -> None:
         if no_answer is None:
             no_answer = 1.0 - answer - busy - congestion
+            if no_answer < -1e-9:
+                raise ValueError(f"ParametricCallees answer + busy + congestion shares add up to "
+                                 f"{answer + busy + congestion:g}, more than 1")
+            no_answer = max(0.0, no_answer)
         shares = {"answer": answer, "busy": busy, "congestion": congestion, "no_answer": no_answer}
         for name, share in shares.items():
             if not 0.0 <= share <= 1.0:

@@ -96,6 +96,12 @@ class User:
     def __repr__(self) -> str:
         return f"User({self.name!r}, read={sorted(self.read)}, write={sorted(self.write)})"
 
+    def describe_read(self) -> str:
+        return _describe(self.read)
+
+    def describe_write(self) -> str:
+        return _describe(self.write)
+
     def may_run(self, action: str) -> bool:
         authority = ACTION_AUTHORITY.get(action.lower(), frozenset())
         return not authority or bool(self.write & authority)
@@ -128,6 +134,10 @@ def least_privilege_user(name: str, secret: str) -> User:
 def default_users(secret: str = "change-me") -> dict[str, User]:
     """The two users of the reference manager.conf: everything, and the dialer's least privilege."""
     return {"dialer": User.of("dialer", secret, "all", "all"), "dialer-lp": least_privilege_user("dialer-lp", secret)}
+
+
+def _describe(classes: frozenset[str]) -> str:
+    return "all" if classes == CLASSES else ",".join(sorted(classes)) or "-"
 
 
 def users_from_manager_conf(text: str, *, source: str = "manager.conf") -> dict[str, User]:
