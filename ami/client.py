@@ -129,6 +129,13 @@ class AmiClient:
             except asyncio.CancelledError:
                 pass
 
+    async def __aenter__(self) -> AmiClient:
+        await self.start()
+        return self
+
+    async def __aexit__(self, *exc_info: object) -> None:
+        await self.close()
+
     def subscribe(self, handler: EventHandler) -> None:
         """``handler`` gets every typed event, synchronously, in arrival order. It must not block: the
         whole client (and Asterisk's writetimeout) waits for it."""

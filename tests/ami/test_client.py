@@ -529,3 +529,12 @@ def test_secret_with_a_line_break_is_refused_without_showing_it() -> None:
     with pytest.raises(ValueError, match="line break") as caught:
         AmiClient("127.0.0.1", 5038, "dialer", "abc\r\nAction: Originate")
     assert "abc" not in str(caught.value)
+
+
+async def test_client_as_async_context_manager_logs_in_and_closes() -> None:
+    async with ScriptedAmi() as server:
+        async with make_client(server) as client:
+            assert client.connected
+        assert not client.connected
+        await asyncio.sleep(0.05)
+        assert server.logins == 1
