@@ -1,0 +1,154 @@
+"""The views' side of the bus (notes/CONTROL.md): snapshots in through LISTEN/NOTIFY, commands out.
+
+The feed holds one connection that LISTENs on ``dialer_snapshot``; each notification names an engine,
+whose single row is then read by primary key. Notifications that arrive while a read is under way are
+folded into one more read, so a burst costs one query, and nothing polls.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+import asyncpg
+
+from dialer.views.snapshot import Floor, SnapshotError, parse_floor
+
+log = logging.getLogger(__name__)
+
+SNAPSHOT_CHANNEL = "dialer_snapshot"
+COMMAND_CHANNEL = "dialer_command"
+COMMANDS = ("login", "ready", "pause", "logout", "disposition", "dial", "spy")
+SPY_MODES = ("listen", "whisper", "barge")
+
+
+class CommandError(ValueError):
+    """A command the engine would refuse anyway; the message says which part is wrong."""
+
+
+def _doc(raw: Any) -> dict[str, Any]:
+    return json.loads(raw) if isinstance(raw, str) else dict(raw)
+
+
+class SnapshotFeed:
+    """Keeps the latest snapshot of every engine and hands the merged ``Floor`` to ``on_floor``."""
+
+    def __init__(self, pool: asyncpg.Pool, on_floor: Callable[[Floor], None],
+                 on_error: Callable[[str], None] | None = None) -> None:
+        self._pool = pool
+        self._on_floor = on_floor
+        self._on_error = on_error or (lambda message: log.warning("%s", message))
+        self._docs: dict[str, dict[str, Any]] = {}
+        self._listener: asyncpg.pool.PoolConnectionProxy | None = None
+        self._dirty: set[str] = set()
+        self._reader: asyncio.Task[None] | None = None
+
+    async def start(self) -> None:
+        self._listener = await self._pool.acquire()
+        await self._listener.add_listener(SNAPSHOT_CHANNEL, self._notified)
+        rows = await self._pool.fetch("SELECT engine, doc FROM engine_snapshot")
+        self._docs = {r["engine"]: _doc(r["doc"]) for r in rows}
+        self._publish()
+
+    async def stop(self) -> None:
+        if self._reader is not None:
+            self._reader.cancel()
+        if self._listener is not None:
+            try:
+                await self._listener.remove_listener(SNAPSHOT_CHANNEL, self._notified)
+            finally:
+                await self._pool.release(self._listener)
+                self._listener = None
+
+    def _notified(self, _conn: object, _pid: int, _channel: str, engine: str) -> None:
+        self._dirty.add(engine)
+        if self._reader is None or self._reader.done():
+            self._reader = asyncio.get_running_loop().create_task(self._read_dirty())
+
+    async def _read_dirty(self) -> None:
+        while self._dirty:
+            engines = sorted(self._dirty)
+            self._dirty.clear()
+            rows = await self._pool.fetch(
+                "SELECT engine, doc FROM engine_snapshot WHERE engine = ANY($1::text[])", engines
+            )
+            for row in rows:
+                self._docs[row["engine"]] = _doc(row["doc"])
+            for gone in set(engines) - {r["engine"] for r in rows}:
+                self._docs.pop(gone, None)   # another schema's engine (tests) or a deleted row
+            self._publish()
+
+    def _publish(self) -> None:
+        try:
+            floor = parse_floor(self._docs.values())
+        except (SnapshotError, ValueError, TypeError) as exc:
+            self._on_error(f"cannot read the engine's snapshot: {exc}")
+            return
+        self._on_floor(floor)
+
+
+@dataclass(frozen=True)
+class CommandResult:
+    id: int
+    command: str
+    done: bool
+    refused: str | None
+
+
+def check_command(command: str, args: Mapping[str, Any]) -> None:
+    if command not in COMMANDS:
+        raise CommandError(f"unknown command {command!r}; known: {', '.join(COMMANDS)}")
+    if command == "disposition" and ("attempt_id" not in args or not args.get("code")):
+        raise CommandError("a disposition needs the attempt_id and a code")
+    if command == "dial" and not str(args.get("phone", "")).strip():
+        raise CommandError("dial needs a phone number")
+    if command == "spy":
+        if args.get("mode") not in SPY_MODES:
+            raise CommandError(f"spy mode must be one of {', '.join(SPY_MODES)}")
+        if not str(args.get("supervisor_extension", "")).isdigit():
+            raise CommandError("spy needs the supervisor's extension (digits), e.g. --extension 200")
+
+
+async def send_command(pool: asyncpg.Pool | asyncpg.Connection, *, operator_id: int, command: str,
+                       args: Mapping[str, Any], actor: str, now: datetime) -> int:
+    """Write one command row and wake the engines; returns the row id (to look up its result)."""
+    check_command(command, args)
+    async with _connection(pool) as conn, conn.transaction():
+        command_id = await conn.fetchval(
+            """INSERT INTO operator_command (operator_id, command, args, actor, created_at)
+               VALUES ($1, $2, $3::jsonb, $4, $5) RETURNING id""",
+            operator_id, command, json.dumps(dict(args)), actor, now,
+        )
+        await conn.execute("SELECT pg_notify($1, $2)", COMMAND_CHANNEL, str(command_id))
+    return int(command_id)
+
+
+async def command_results(pool: asyncpg.Pool | asyncpg.Connection, ids: Iterable[int]) -> list[CommandResult]:
+    rows = await pool.fetch(
+        "SELECT id, command, done_at, result FROM operator_command WHERE id = ANY($1::bigint[]) ORDER BY id",
+        list(ids),
+    )
+    return [CommandResult(r["id"], r["command"], r["done_at"] is not None, r["result"]) for r in rows]
+
+
+class _connection:
+    """``async with`` one connection whether given a pool or a connection."""
+
+    def __init__(self, source: asyncpg.Pool | asyncpg.Connection) -> None:
+        self._source = source
+        self._conn: Any = None
+
+    async def __aenter__(self) -> Any:
+        if isinstance(self._source, asyncpg.Pool):
+            self._conn = await self._source.acquire()
+            return self._conn
+        return self._source
+
+    async def __aexit__(self, *exc: object) -> None:
+        if self._conn is not None:
+            await self._source.release(self._conn)  # type: ignore[union-attr]

@@ -1,0 +1,169 @@
+"""The engine's published state as typed values (the doc of ``engine_snapshot``, see notes/CONTROL.md).
+
+Views render these and nothing else of the engine. Parsing is lenient about keys a newer engine adds
+and strict about the ones a view needs: a doc without them is refused with the key named, so a mismatch
+between engine and views shows up as a clear message rather than as blank cells.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+
+class SnapshotError(ValueError):
+    """A snapshot doc that lacks what the views need; the message names the key."""
+
+
+@dataclass(frozen=True)
+class Abandonment:
+    window_hours: float
+    answers: int
+    abandons: int
+    rate: float
+    cap: float
+    last_hour_answers: int
+    last_hour_abandons: int
+
+    @property
+    def last_hour_rate(self) -> float:
+        return self.last_hour_abandons / self.last_hour_answers if self.last_hour_answers else 0.0
+
+
+@dataclass(frozen=True)
+class CampaignState:
+    id: int
+    name: str
+    mode: str
+    effective_mode: str
+    alpha: float | None
+    settings: Mapping[str, Any]
+    estimates: Mapping[str, float]
+    calls: Mapping[str, int]
+    abandonment: Abandonment
+    totals: Mapping[str, int]
+    engine: str = ""
+
+
+@dataclass(frozen=True)
+class OperatorState:
+    id: int
+    name: str
+    extension: str
+    state: str
+    since_s: float
+    campaigns: tuple[int, ...]
+    attempt_id: int | None
+    lead_id: int | None
+    calls: int
+    talk_s: float
+    occupancy: float
+    pause_reason: str | None = None
+    engine: str = ""
+
+
+@dataclass(frozen=True)
+class Floor:
+    """Everything the views show, merged over all engines' snapshots."""
+    campaigns: tuple[CampaignState, ...] = ()
+    operators: tuple[OperatorState, ...] = ()
+    at: datetime | None = None
+    engines: tuple[str, ...] = field(default=())
+
+    def campaign(self, name: str) -> CampaignState | None:
+        return next((c for c in self.campaigns if c.name == name), None)
+
+    def operator(self, name: str) -> OperatorState | None:
+        return next((o for o in self.operators if o.name == name), None)
+
+    def operators_of(self, campaign_id: int | None) -> tuple[OperatorState, ...]:
+        if campaign_id is None:
+            return self.operators
+        return tuple(o for o in self.operators if campaign_id in o.campaigns)
+
+
+def _get(doc: Mapping[str, Any], key: str, where: str) -> Any:
+    try:
+        return doc[key]
+    except (KeyError, TypeError):
+        raise SnapshotError(f"snapshot {where} lacks {key!r}") from None
+
+
+def _campaign(doc: Mapping[str, Any], engine: str) -> CampaignState:
+    name = str(_get(doc, "name", "campaign"))
+    where = f"campaign {name!r}"
+    ab = doc.get("abandonment") or {}
+    last_hour = ab.get("last_hour") or {}
+    settings = doc.get("settings") or {}
+    return CampaignState(
+        id=int(_get(doc, "id", where)),
+        name=name,
+        mode=str(_get(doc, "mode", where)),
+        effective_mode=str(doc.get("effective_mode") or doc["mode"]),
+        alpha=None if doc.get("alpha") is None else float(doc["alpha"]),
+        settings=dict(settings),
+        estimates={k: float(v) for k, v in (doc.get("estimates") or {}).items()
+                   if isinstance(v, int | float) and not isinstance(v, bool)},   # ring_cdf is a list
+        calls={k: int(v) for k, v in (doc.get("calls") or {}).items()},
+        abandonment=Abandonment(
+            window_hours=float(ab.get("window_hours", settings.get("window_hours", 24))),
+            answers=int(ab.get("answers", 0)),
+            abandons=int(ab.get("abandons", 0)),
+            rate=float(ab.get("rate", 0.0)),
+            cap=float(ab.get("cap", settings.get("abandon_cap", 0.03))),
+            last_hour_answers=int(last_hour.get("answers", 0)),
+            last_hour_abandons=int(last_hour.get("abandons", 0)),
+        ),
+        totals={k: int(v) for k, v in (doc.get("totals") or {}).items()},
+        engine=engine,
+    )
+
+
+def _operator(doc: Mapping[str, Any], engine: str) -> OperatorState:
+    name = str(_get(doc, "name", "operator"))
+    where = f"operator {name!r}"
+    return OperatorState(
+        id=int(_get(doc, "id", where)),
+        name=name,
+        extension=str(doc.get("extension", "")),
+        state=str(_get(doc, "state", where)),
+        since_s=float(doc.get("since_s") or 0.0),
+        campaigns=tuple(int(c) for c in doc.get("campaigns") or ()),
+        attempt_id=None if doc.get("attempt_id") is None else int(doc["attempt_id"]),
+        lead_id=None if doc.get("lead_id") is None else int(doc["lead_id"]),
+        calls=int(doc.get("calls") or 0),
+        talk_s=float(doc.get("talk_s") or 0.0),
+        occupancy=float(doc.get("occupancy") or 0.0),
+        pause_reason=doc.get("pause_reason"),
+        engine=engine,
+    )
+
+
+def parse_floor(docs: Iterable[Mapping[str, Any]]) -> Floor:
+    """Merge the snapshot docs of every engine into one floor. An operator logged in on two engines
+    (should not happen, but a restart can leave a stale row) shows once: the busier entry wins."""
+    campaigns: list[CampaignState] = []
+    operators: dict[int, OperatorState] = {}
+    engines: list[str] = []
+    latest: datetime | None = None
+    for doc in docs:
+        engine = str(_get(doc, "engine", "doc"))
+        engines.append(engine)
+        at = doc.get("at")
+        if at:
+            moment = datetime.fromisoformat(str(at))
+            latest = moment if latest is None or moment > latest else latest
+        campaigns.extend(_campaign(c, engine) for c in doc.get("campaigns") or ())
+        for raw in doc.get("operators") or ():
+            operator = _operator(raw, engine)
+            seen = operators.get(operator.id)
+            if seen is None or (seen.state == "logged_out" and operator.state != "logged_out"):
+                operators[operator.id] = operator
+    return Floor(
+        campaigns=tuple(sorted(campaigns, key=lambda c: c.name)),
+        operators=tuple(sorted(operators.values(), key=lambda o: o.name)),
+        at=latest,
+        engines=tuple(engines),
+    )

@@ -1,0 +1,286 @@
+"""``dialer watch [CAMPAIGN]``: the supervisor's live view of the floor.
+
+Everything on screen comes from the engines' snapshots (LISTEN dialer_snapshot), so the view costs the
+store one primary-key read per engine per second. Keys act through the same paths as the CLI: operator
+commands for pause/ready/spy, ``lists.campaigns`` for campaign state and live tuning.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections import deque
+from typing import Any, ClassVar, TypeVar
+
+import asyncpg
+from rich.text import Text
+from textual.app import App, ComposeResult
+from textual.binding import Binding, BindingType
+from textual.containers import Horizontal, Vertical
+from textual.screen import Screen
+from textual.widget import Widget
+from textual.widgets import DataTable, Footer, Label, Sparkline, Static
+
+from dialer.clock import Clock
+from dialer.views.feed import CommandError, SnapshotFeed, command_results, send_command
+from dialer.views.operator_console import FloorChanged
+from dialer.views.snapshot import CampaignState, Floor, OperatorState
+from dialer.views.tuning_form import TuningForm
+from lists import campaigns
+
+W = TypeVar("W", bound=Widget)
+HISTORY = 600          # samples kept for the plots (one per snapshot: ten minutes)
+CALL_STATES = ("originating", "waiting", "handing_off", "connected", "safe_harbor")
+
+
+def _duration(seconds: float) -> str:
+    minutes, secs = divmod(max(0, int(seconds)), 60)
+    hours, minutes = divmod(minutes, 60)
+    return f"{hours}:{minutes:02d}:{secs:02d}" if hours else f"{minutes}:{secs:02d}"
+
+
+def pacing_lines(campaign: CampaignState, operators: tuple[OperatorState, ...]) -> list[str]:
+    """The pacing panel's text; a pure function of the snapshot so it can be read in tests."""
+    s, e, ab = campaign.settings, campaign.estimates, campaign.abandonment
+    mode = campaign.mode if campaign.effective_mode == campaign.mode \
+        else f"{campaign.mode} → {campaign.effective_mode} (abandonment fall-back)"
+    working = [o for o in operators if o.state not in ("logged_out", "logged_in", "paused")]
+    in_flight = sum(campaign.calls.get(k, 0) for k in ("originating", "waiting", "handing_off"))
+    lines_now = f"{in_flight / len(working):.2f}" if working else "—"
+    handle = e.get("mean_talk_s", 0.0) + e.get("mean_wrap_s", 0.0)
+    lines = [
+        f"mode: {mode}" + (f"  α={campaign.alpha:.3f}" if campaign.alpha is not None else ""),
+        f"lines per operator: {lines_now} now, max {s.get('max_lines_per_operator', '—')}"
+        + (f", ratio {s['ratio']}" if campaign.mode == "ratio" and "ratio" in s else ""),
+        f"answer rate: {e.get('answer_rate', 0.0):.1%} ({int(e.get('samples', 0))} answers seen)",
+        f"ring to answer: {e.get('mean_ring_to_answer_s', 0.0):.1f} s   handle: {handle:.0f} s "
+        f"(talk {e.get('mean_talk_s', 0.0):.0f} + wrap {e.get('mean_wrap_s', 0.0):.0f})",
+        f"abandoned last hour: {ab.last_hour_abandons}/{ab.last_hour_answers} = {ab.last_hour_rate:.2%}",
+        f"abandoned {ab.window_hours:g} h window: {ab.abandons}/{ab.answers} = {ab.rate:.2%} "
+        f"(target {s.get('target_abandon', 0.0):.1%}, cap {ab.cap:.1%})"
+        + ("  OVER CAP" if ab.rate > ab.cap else ""),
+    ]
+    totals = campaign.totals
+    if totals:
+        lines.append("since start: " + ", ".join(f"{k} {v}" for k, v in totals.items()))
+    return lines
+
+
+class WatchApp(App[None]):
+    TITLE = "dialer watch"
+    CSS = """
+    #title { height: 1; background: $primary; padding: 0 1; }
+    #top { height: 1fr; }
+    #operators { width: 2fr; }
+    #side { width: 1fr; padding: 0 1; }
+    #calls, #pacing { height: auto; margin-bottom: 1; }
+    Sparkline { height: 3; }
+    #message { height: 1; color: $warning; padding: 0 1; }
+    """
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("c", "next_campaign", "Next campaign"),
+        Binding("s", "toggle_campaign", "Start/pause campaign"),
+        Binding("o", "toggle_operator", "Pause/resume operator"),
+        Binding("l", "spy('listen')", "Listen"),
+        Binding("w", "spy('whisper')", "Whisper"),
+        Binding("b", "spy('barge')", "Barge"),
+        Binding("t", "tune", "Tune pacing"),
+        Binding("q", "quit", "Quit"),
+    ]
+
+    def __init__(self, pool: asyncpg.Pool, clock: Clock, *, campaign: str | None = None,
+                 supervisor_extension: str | None = None, actor: str = "supervisor", listen: bool = True) -> None:
+        super().__init__()
+        self.pool = pool
+        self.clock = clock
+        self.campaign_name = campaign
+        self.supervisor_extension = supervisor_extension
+        self.actor = actor
+        self.floor = Floor()
+        self.occupancy_history: dict[int, deque[float]] = {}
+        self.abandon_history: dict[int, deque[float]] = {}
+        self.sent: list[int] = []
+        self._feed = SnapshotFeed(pool, lambda floor: self.post_message(FloorChanged(floor)), self.say) \
+            if listen else None
+
+    def compose(self) -> ComposeResult:
+        yield Static("waiting for the engine's first snapshot…", id="title")
+        with Horizontal(id="top"):
+            yield DataTable(id="operators", cursor_type="row", zebra_stripes=True)
+            with Vertical(id="side"):
+                yield Static("", id="calls")
+                yield Static("", id="pacing")
+                yield Label("occupancy")
+                yield Sparkline([], id="occupancy-plot")
+                yield Label("abandonment (window)")
+                yield Sparkline([], id="abandon-plot")
+        yield Static("", id="message")
+        yield Footer()
+
+    async def on_mount(self) -> None:
+        table = self._q("#operators", DataTable)
+        for key, label in (("name", "operator"), ("ext", "ext"), ("state", "state"), ("in_state", "in state"),
+                           ("calls", "calls"), ("talk", "talk"), ("occupancy", "occupancy")):
+            table.add_column(label, key=key)
+        if self._feed is not None:
+            await self._feed.start()
+
+    async def on_unmount(self) -> None:
+        if self._feed is not None:
+            await self._feed.stop()
+
+    def say(self, text: str) -> None:
+        if self._base() is not None:
+            self._q("#message", Static).update(Text(text))
+
+    def _base(self) -> Screen[Any] | None:
+        """The view's own screen, also while the tuning form is on top; None while shutting down."""
+        stack = self.screen_stack
+        return stack[0] if stack and stack[0].query("#title") else None
+
+    def _q(self, selector: str, kind: type[W]) -> W:
+        base = self._base()
+        assert base is not None
+        return base.query_one(selector, kind)
+
+    # ---- state in -----------------------------------------------------------------------------
+
+    @property
+    def campaign(self) -> CampaignState | None:
+        if self.campaign_name is not None:
+            return self.floor.campaign(self.campaign_name)
+        return self.floor.campaigns[0] if self.floor.campaigns else None
+
+    def shown_operators(self) -> tuple[OperatorState, ...]:
+        campaign = self.campaign
+        if self.campaign_name is not None and campaign is None:
+            return ()
+        return self.floor.operators_of(campaign.id if campaign and self.campaign_name else None)
+
+    async def on_floor_changed(self, message: FloorChanged) -> None:
+        if self._base() is None:
+            return
+        self.floor = message.floor
+        for campaign in self.floor.campaigns:
+            working = [o for o in self.floor.operators_of(campaign.id) if o.state != "logged_out"]
+            occupancy = sum(o.occupancy for o in working) / len(working) if working else 0.0
+            self.occupancy_history.setdefault(campaign.id, deque(maxlen=HISTORY)).append(occupancy)
+            self.abandon_history.setdefault(campaign.id, deque(maxlen=HISTORY)).append(campaign.abandonment.rate)
+        self._render()
+        if self.sent:
+            for result in await command_results(self.pool, self.sent):
+                if result.done:
+                    self.sent.remove(result.id)
+                    self.say(f"{result.command}: " + (f"refused — {result.refused}" if result.refused else "done"))
+
+    def _render(self) -> None:
+        campaign = self.campaign
+        at = f"{self.floor.at:%H:%M:%S}" if self.floor.at else "—"
+        if campaign is None:
+            wanted = f"campaign {self.campaign_name!r} is not running on any engine" if self.campaign_name \
+                else "no campaign is running"
+            title = f"{wanted}  (snapshot {at})"
+        else:
+            title = f"{campaign.name} on {campaign.engine}  (snapshot {at}, {len(self.floor.campaigns)} campaign(s))"
+        self._q("#title", Static).update(Text(title))
+        self._render_operators()
+        calls = self._q("#calls", Static)
+        pacing = self._q("#pacing", Static)
+        if campaign is None:
+            calls.update("")
+            pacing.update("")
+            return
+        calls.update(Text("calls in flight: " + "  ".join(
+            f"{state.replace('_', ' ')} {campaign.calls.get(state, 0)}" for state in CALL_STATES)))
+        pacing.update(Text("\n".join(pacing_lines(campaign, self.floor.operators_of(campaign.id)))))
+        self._q("#occupancy-plot", Sparkline).data = list(self.occupancy_history.get(campaign.id, ()))
+        self._q("#abandon-plot", Sparkline).data = list(self.abandon_history.get(campaign.id, ()))
+
+    def _render_operators(self) -> None:
+        table = self._q("#operators", DataTable)
+        selected = self.selected_operator()
+        table.clear()
+        for o in self.shown_operators():
+            state = o.state.replace("_", " ") + (f" ({o.pause_reason})" if o.pause_reason else "")
+            table.add_row(o.name, o.extension, state, _duration(o.since_s), str(o.calls), _duration(o.talk_s),
+                          f"{o.occupancy:.0%}", key=str(o.id))
+        if selected is not None:
+            rows = [o.id for o in self.shown_operators()]
+            if selected.id in rows:
+                table.move_cursor(row=rows.index(selected.id), animate=False)
+
+    def selected_operator(self) -> OperatorState | None:
+        table = self._q("#operators", DataTable)
+        if table.row_count == 0:
+            return None
+        key = table.coordinate_to_cell_key(table.cursor_coordinate).row_key.value
+        return next((o for o in self.floor.operators if str(o.id) == key), None)
+
+    # ---- actions ------------------------------------------------------------------------------
+
+    def action_next_campaign(self) -> None:
+        names = [c.name for c in self.floor.campaigns]
+        if not names:
+            return
+        current = self.campaign
+        index = names.index(current.name) if current and current.name in names else -1
+        self.campaign_name = names[(index + 1) % len(names)]
+        self._render()
+
+    async def action_toggle_campaign(self) -> None:
+        name = self.campaign_name or (self.campaign.name if self.campaign else None)
+        if name is None:
+            self.say("no campaign to start or pause")
+            return
+        try:
+            current = await campaigns.get(self.pool, name)
+            state = "paused" if current.state == "running" else "running"
+            await campaigns.set_state(self.pool, name, state, actor=self.actor, now=self.clock.now())
+        except campaigns.CampaignError as exc:
+            self.say(str(exc))
+            return
+        self.say(f"campaign {name}: {state}")
+
+    async def _command(self, operator: OperatorState, command: str, args: dict[str, Any]) -> None:
+        try:
+            command_id = await send_command(self.pool, operator_id=operator.id, command=command, args=args,
+                                            actor=self.actor, now=self.clock.now())
+        except CommandError as exc:
+            self.say(str(exc))
+            return
+        self.sent.append(command_id)
+        self.say(f"{command} sent for {operator.name}")
+
+    async def action_toggle_operator(self) -> None:
+        operator = self.selected_operator()
+        if operator is None:
+            self.say("select an operator first")
+        elif operator.state == "paused":
+            await self._command(operator, "ready", {})
+        else:
+            await self._command(operator, "pause", {"reason": "supervisor"})
+
+    async def action_spy(self, mode: str) -> None:
+        operator = self.selected_operator()
+        if operator is None:
+            self.say("select an operator first")
+        elif not self.supervisor_extension:
+            self.say("start the view with --extension YOUR_PHONE to listen, whisper or barge")
+        else:
+            await self._command(operator, "spy", {"supervisor_extension": self.supervisor_extension, "mode": mode})
+
+    def action_tune(self) -> None:
+        campaign = self.campaign
+        if campaign is None:
+            self.say("no campaign to tune")
+            return
+        self.push_screen(TuningForm(self.pool, campaign, clock=self.clock, actor=self.actor), self._tuned)
+
+    def _tuned(self, message: str | None) -> None:
+        if message:
+            self.say(message)
+
+    async def wait_for_snapshot(self, timeout: float = 5.0) -> None:
+        """Tests and scripts: wait until a snapshot with a campaign was shown."""
+        async with asyncio.timeout(timeout):
+            while self.campaign is None:
+                await asyncio.sleep(0.02)

@@ -1,0 +1,200 @@
+"""The operator console, headless: snapshots go in through the real store (upsert + NOTIFY), and what the
+operator does comes out as operator_command rows."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+import asyncpg
+import pytest
+from textual.widgets import Button, Input, Select, Static
+
+from dialer import script as call_script
+from dialer.views.operator_console import OperatorConsole, find_operator
+from lists import scripts
+from tests.views.conftest import (
+    FixedClock,
+    Scene,
+    campaign_doc,
+    commands,
+    operator_doc,
+    publish,
+    snapshot,
+    until,
+)
+
+pytestmark = pytest.mark.db
+
+SIZE = (200, 60)
+SCRIPT = call_script.parse({
+    "title": "Winter offer",
+    "start": "greet",
+    "steps": {
+        "greet": {"text": "Good morning, {first_name}! This is {operator}.",
+                  "answers": [{"label": "Listening", "next": "offer"},
+                              {"label": "Busy", "next": "later", "disposition": "callback"}]},
+        "offer": {"text": "Heating in {city} for less. Where do we send it?",
+                  "fields": [{"name": "email", "label": "E-mail", "required": True}],
+                  "answers": [{"label": "Send it", "next": "bye", "disposition": "information_sent"}]},
+        "later": {"text": "When may we call back?"},
+        "bye": {"text": "We sent it to {email}. Goodbye, {first_name}!"},
+    },
+})
+
+
+def text(app: OperatorConsole, selector: str) -> str:
+    return str(app.query_one(selector, Static).content)
+
+
+async def console(pool: asyncpg.Pool) -> OperatorConsole:
+    return OperatorConsole(pool, await find_operator(pool, "Anna"), FixedClock())
+
+
+async def test_on_connect_the_console_shows_state_and_the_customer_card(pool: asyncpg.Pool, scene: Scene) -> None:
+    app = await console(pool)
+    async with app.run_test(size=SIZE) as pilot:
+        assert "LOGGED OUT" in text(app, "#status")
+        await publish(pool, snapshot([campaign_doc(scene)], [operator_doc(scene)]))
+        await until(pilot, lambda: "Ivan" in text(app, "#card"))
+        assert "ON CALL 00:4" in text(app, "#status")
+        assert "city: Omsk" in text(app, "#card")
+        assert "+79161234567" in text(app, "#card")
+        history = text(app, "#history")
+        assert "asked to call after payday" in history and "callback" in history and "by Anna" in history
+
+
+async def test_the_script_is_filled_with_the_customer_and_follows_the_answers(
+        pool: asyncpg.Pool, scene: Scene) -> None:
+    await scripts.store_script(pool, "winter", SCRIPT.to_document())
+    app = await console(pool)
+    async with app.run_test(size=SIZE) as pilot:
+        await publish(pool, snapshot([campaign_doc(scene)], [operator_doc(scene)]))
+        await until(pilot, lambda: "Ivan" in text(app, "#script-text"))
+        assert text(app, "#script-text") == "Good morning, Ivan! This is Anna."
+        assert [str(b.label) for b in app.query("#answers Button").results(Button)] == ["Listening", "Busy"]
+        await pilot.click("#answer-0")
+        await pilot.pause()
+        assert text(app, "#script-text") == "Heating in Omsk for less. Where do we send it?"
+        await pilot.click("#answer-0")          # the e-mail is required before moving on
+        await pilot.pause()
+        assert "fill in email first" in text(app, "#message")
+        assert "Heating in Omsk" in text(app, "#script-text")
+        await pilot.click("#field-email")
+        await pilot.press(*"ivan@example.org")
+        await pilot.click("#answer-0")
+        await pilot.pause()
+        assert text(app, "#script-text") == "We sent it to ivan@example.org. Goodbye, Ivan!"
+        assert app.query_one("#disposition", Select).value == "information_sent"   # suggested by the answer
+        await pilot.click("#script-back")
+        await pilot.pause()
+        assert "Heating in Omsk" in text(app, "#script-text")
+
+
+async def test_a_disposition_with_a_callback_on_another_number_becomes_one_command(
+        pool: asyncpg.Pool, scene: Scene) -> None:
+    await scripts.store_script(pool, "winter", SCRIPT.to_document())
+    app = await console(pool)
+    async with app.run_test(size=SIZE) as pilot:
+        await publish(pool, snapshot([campaign_doc(scene)], [operator_doc(scene, "wrap_up")]))
+        await until(pilot, lambda: "Ivan" in text(app, "#card"))
+        await pilot.click("#answer-1")           # "Busy": suggests the callback code
+        app.query_one("#callback-scope", Select).value = "anyone"
+        for selector, typed in (("#notes", "wants a cheaper tariff"), ("#callback-at", "2026-11-28 18:30"),
+                                ("#callback-phone", "+79160000001")):
+            await pilot.click(selector)
+            await pilot.press(*typed)
+        await pilot.click("#save")
+        await pilot.pause()
+        assert "disposition callback sent" in text(app, "#message")
+    [(command, args, actor)] = await commands(pool)
+    assert (command, actor) == ("disposition", "operator:Anna")
+    assert args["attempt_id"] == scene.attempt_id and args["code"] == "callback"
+    assert args["notes"] == "wants a cheaper tariff"
+    # typed in the campaign's time zone (Moscow, UTC+3)
+    assert datetime.fromisoformat(args["callback_at"]) == datetime(2026, 11, 28, 15, 30, tzinfo=UTC)
+    assert args["callback_scope"] == "anyone" and args["callback_phone"] == "+79160000001"
+    assert args["script_answers"] == {"path": [{"step": "greet", "answer": "Busy"}], "fields": {}}
+
+
+async def test_a_callback_code_without_a_time_is_not_sent(pool: asyncpg.Pool, scene: Scene) -> None:
+    app = await console(pool)
+    async with app.run_test(size=SIZE) as pilot:
+        await publish(pool, snapshot([campaign_doc(scene)], [operator_doc(scene, "wrap_up")]))
+        await until(pilot, lambda: "Ivan" in text(app, "#card"))
+        app.query_one("#disposition", Select).value = "callback"
+        await pilot.click("#save")
+        await pilot.pause()
+        assert "give the callback date and time" in text(app, "#message")
+    assert await commands(pool) == []
+
+
+async def test_without_a_campaign_catalogue_the_default_dispositions_are_offered(
+        pool: asyncpg.Pool, scene: Scene) -> None:
+    app = await console(pool)
+    async with app.run_test(size=SIZE) as pilot:
+        await publish(pool, snapshot([campaign_doc(scene)], [operator_doc(scene)]))
+        await until(pilot, lambda: "Ivan" in text(app, "#card"))
+        offered = [value for _, value in app.query_one("#disposition", Select)._options if value is not Select.NULL]
+        assert offered == ["sale", "information_sent", "callback", "not_interested", "not_our_audience",
+                           "no_decision"]
+        assert "no call script" in text(app, "#script-text")
+
+
+async def test_the_campaign_catalogue_replaces_the_default(pool: asyncpg.Pool, scene: Scene) -> None:
+    await pool.execute("INSERT INTO disposition (campaign_id, code, label, final) VALUES ($1, 'deal', 'Deal', true)",
+                       scene.campaign_id)
+    app = await console(pool)
+    async with app.run_test(size=SIZE) as pilot:
+        await publish(pool, snapshot([campaign_doc(scene)], [operator_doc(scene)]))
+        await until(pilot, lambda: "Ivan" in text(app, "#card"))
+        offered = [value for _, value in app.query_one("#disposition", Select)._options if value is not Select.NULL]
+        assert offered == ["deal"]
+
+
+async def test_ready_pause_with_reason_and_manual_dial_become_commands(pool: asyncpg.Pool, scene: Scene) -> None:
+    app = await console(pool)
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.click("#pause")
+        await pilot.pause()
+        assert "say why you pause" in text(app, "#message")
+        await pilot.click("#pause-reason")
+        await pilot.press(*"lunch")
+        await pilot.click("#pause")
+        await pilot.click("#ready")
+        await pilot.click("#dial-phone")
+        await pilot.press(*"+74951234567")
+        await pilot.click("#dial")
+        await pilot.pause()
+        assert app.query_one("#dial-phone", Input).value == ""
+    assert [(c, a) for c, a, _ in await commands(pool)] == [
+        ("pause", {"reason": "lunch"}),
+        ("ready", {}),
+        ("dial", {"phone": "+74951234567", "campaign_id": scene.campaign_id}),
+    ]
+
+
+async def test_a_refused_command_shows_the_engines_reason(pool: asyncpg.Pool, scene: Scene) -> None:
+    app = await console(pool)
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.press("f2")    # Ready
+        await pilot.pause()
+        await pool.execute("UPDATE operator_command SET done_at = $1, result = 'cannot be ready while on_call'",
+                           datetime(2026, 11, 27, 9, 15, 1, tzinfo=UTC))
+        await publish(pool, snapshot([campaign_doc(scene)], [operator_doc(scene)]))
+        await until(pilot, lambda: "refused" in text(app, "#message"))
+        assert text(app, "#message") == "ready refused: cannot be ready while on_call"
+
+
+async def test_after_the_disposition_the_card_clears_when_the_engine_frees_the_operator(
+        pool: asyncpg.Pool, scene: Scene) -> None:
+    app = await console(pool)
+    async with app.run_test(size=SIZE) as pilot:
+        await publish(pool, snapshot([campaign_doc(scene)], [operator_doc(scene, "wrap_up")]))
+        await until(pilot, lambda: "Ivan" in text(app, "#card"))
+        app.query_one("#disposition", Select).value = "sale"
+        await pilot.click("#save")
+        await pilot.pause()
+        assert "Ivan" in text(app, "#card")        # still wrap-up in the last snapshot
+        await publish(pool, snapshot([campaign_doc(scene)], [operator_doc(scene, "ready", attempt=False)]))
+        await until(pilot, lambda: text(app, "#card") == "No call.")
+        assert "READY" in text(app, "#status")

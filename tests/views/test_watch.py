@@ -1,0 +1,162 @@
+"""The supervisor's watch view, headless, fed through the real store."""
+
+from __future__ import annotations
+
+import json
+
+import asyncpg
+import pytest
+from textual.widgets import DataTable, Input, Sparkline, Static
+
+from dialer.views.watch import WatchApp
+from tests.views.conftest import FixedClock, Scene, campaign_doc, commands, operator_doc, publish, snapshot, until
+
+pytestmark = pytest.mark.db
+
+SIZE = (200, 50)
+
+
+def text(app: WatchApp, selector: str) -> str:
+    return str(app.screen_stack[0].query_one(selector, Static).content)
+
+
+def watch(pool: asyncpg.Pool, **options: object) -> WatchApp:
+    return WatchApp(pool, FixedClock(), campaign=options.pop("campaign", "winter"), **options)  # type: ignore[arg-type]
+
+
+async def test_the_view_shows_operators_calls_in_flight_and_pacing(pool: asyncpg.Pool, scene: Scene) -> None:
+    app = watch(pool)
+    async with app.run_test(size=SIZE) as pilot:
+        await publish(pool, snapshot([campaign_doc(scene)], [operator_doc(scene, "on_call")]))
+        await until(pilot, lambda: app.campaign is not None)
+        await pilot.pause()
+        table = app.query_one("#operators", DataTable)
+        assert [str(c) for c in table.get_row_at(0)] == ["Anna", "101", "on call", "0:42", "14", "40:10", "83%"]
+        assert text(app, "#calls") == \
+            "calls in flight: originating 3  waiting 1  handing off 0  connected 5  safe harbor 0"
+        pacing = text(app, "#pacing")
+        assert "mode: predictive  α=0.025" in pacing
+        assert "lines per operator: 4.00 now, max 3.0" in pacing      # 3 ringing + 1 waiting, one operator working
+        assert "answer rate: 30.0% (42 answers seen)" in pacing
+        assert "ring to answer: 10.0 s   handle: 190 s (talk 180 + wrap 10)" in pacing
+        assert "abandoned last hour: 1/40 = 2.50%" in pacing
+        assert "abandoned 24 h window: 2/120 = 1.67% (target 2.5%, cap 3.0%)" in pacing
+        assert "OVER CAP" not in pacing
+
+
+async def test_the_fall_back_to_progressive_and_an_exceeded_cap_are_visible(pool: asyncpg.Pool, scene: Scene) -> None:
+    app = watch(pool)
+    over = campaign_doc(scene, effective_mode="progressive",
+                        abandonment={"window_hours": 24, "answers": 100, "abandons": 4, "rate": 0.04, "cap": 0.03,
+                                     "last_hour": {"answers": 10, "abandons": 2}})
+    async with app.run_test(size=SIZE) as pilot:
+        await publish(pool, snapshot([over], [operator_doc(scene)]))
+        await until(pilot, lambda: "OVER CAP" in text(app, "#pacing"))
+        assert "predictive → progressive (abandonment fall-back)" in text(app, "#pacing")
+
+
+async def test_the_plots_follow_each_snapshot(pool: asyncpg.Pool, scene: Scene) -> None:
+    app = watch(pool)
+    async with app.run_test(size=SIZE) as pilot:
+        for abandons, occupancy in ((0, 0.5), (1, 0.7), (3, 0.9)):
+            doc = campaign_doc(scene, abandonment={"window_hours": 24, "answers": 100, "abandons": abandons,
+                                                   "rate": abandons / 100, "cap": 0.03, "last_hour": {}})
+            await publish(pool, snapshot([doc], [operator_doc(scene, occupancy=occupancy)]))
+            await until(pilot, lambda a=abandons: app.campaign is not None and app.campaign.abandonment.abandons == a)
+        assert list(app.query_one("#abandon-plot", Sparkline).data or []) == [0.0, 0.01, 0.03]
+        assert list(app.query_one("#occupancy-plot", Sparkline).data or []) == [0.5, 0.7, 0.9]
+
+
+async def test_a_campaign_that_no_engine_runs_is_named(pool: asyncpg.Pool, scene: Scene) -> None:
+    app = watch(pool, campaign="summer")
+    async with app.run_test(size=SIZE) as pilot:
+        await publish(pool, snapshot([campaign_doc(scene)], [operator_doc(scene)]))
+        await until(pilot, lambda: app.floor.campaigns != ())
+        await pilot.pause()
+        assert text(app, "#title").startswith("campaign 'summer' is not running on any engine")
+        assert app.query_one("#operators", DataTable).row_count == 0
+
+
+async def test_keys_pause_the_selected_operator_and_listen_in(pool: asyncpg.Pool, scene: Scene) -> None:
+    app = watch(pool, supervisor_extension="200", actor="supervisor:200")
+    async with app.run_test(size=SIZE) as pilot:
+        await publish(pool, snapshot([campaign_doc(scene)], [operator_doc(scene, "ready")]))
+        await until(pilot, lambda: app.query_one("#operators", DataTable).row_count == 1)
+        await pilot.press("o", "l", "b")
+        await pilot.pause()
+        await publish(pool, snapshot([campaign_doc(scene)], [operator_doc(scene, "paused", pause_reason="supervisor")]))
+        await until(pilot, lambda: app.selected_operator() is not None and app.selected_operator().state == "paused")
+        assert "paused (supervisor)" in str(app.query_one("#operators", DataTable).get_row_at(0)[2])
+        await pilot.press("o")
+        await pilot.pause()
+    assert await commands(pool) == [
+        ("pause", {"reason": "supervisor"}, "supervisor:200"),
+        ("spy", {"supervisor_extension": "200", "mode": "listen"}, "supervisor:200"),
+        ("spy", {"supervisor_extension": "200", "mode": "barge"}, "supervisor:200"),
+        ("ready", {}, "supervisor:200"),
+    ]
+
+
+async def test_spying_needs_the_supervisors_extension(pool: asyncpg.Pool, scene: Scene) -> None:
+    app = watch(pool)
+    async with app.run_test(size=SIZE) as pilot:
+        await publish(pool, snapshot([campaign_doc(scene)], [operator_doc(scene)]))
+        await until(pilot, lambda: app.query_one("#operators", DataTable).row_count == 1)
+        await pilot.press("w")
+        await pilot.pause()
+        assert "--extension" in text(app, "#message")
+    assert await commands(pool) == []
+
+
+async def test_the_campaign_key_pauses_a_running_campaign_with_an_audit_row(pool: asyncpg.Pool, scene: Scene) -> None:
+    app = watch(pool, actor="supervisor:200")
+    async with app.run_test(size=SIZE) as pilot:
+        await publish(pool, snapshot([campaign_doc(scene)], [operator_doc(scene)]))
+        await until(pilot, lambda: app.campaign is not None)
+        await pilot.press("s")
+        await until(pilot, lambda: "paused" in text(app, "#message"))
+    assert await pool.fetchval("SELECT state FROM campaign WHERE id = $1", scene.campaign_id) == "paused"
+    audit = await pool.fetchrow("SELECT actor, setting, new_value FROM audit")
+    assert (audit["actor"], audit["setting"], json.loads(audit["new_value"])) == ("supervisor:200", "state", "paused")
+
+
+async def test_the_tuning_form_shows_the_change_then_applies_it_with_an_audit_row(
+        pool: asyncpg.Pool, scene: Scene) -> None:
+    app = watch(pool, actor="supervisor:200")
+    async with app.run_test(size=SIZE) as pilot:
+        await publish(pool, snapshot([campaign_doc(scene)], [operator_doc(scene)]))
+        await until(pilot, lambda: app.campaign is not None)
+        await pilot.press("t")
+        await pilot.pause()
+        form = app.screen
+        form.query_one("#set-target_abandon", Input).value = "0.02"
+        form.query_one("#set-max_lines_per_operator", Input).value = "2.5"
+        await pilot.pause()
+        changes = str(form.query_one("#changes", Static).content)
+        assert changes == "target_abandon: 0.025 → 0.02\nmax_lines_per_operator: 3.0 → 2.5"
+        await publish(pool, snapshot([campaign_doc(scene)], [operator_doc(scene)]))   # the view keeps rendering
+        await pilot.pause(0.2)
+        await pilot.click("#apply")
+        await until(pilot, lambda: "applied" in text(app, "#message"))
+        assert text(app, "#message") == "winter: target_abandon=0.02, max_lines_per_operator=2.5 applied"
+    pacing = json.loads(await pool.fetchval("SELECT pacing FROM campaign WHERE id = $1", scene.campaign_id))
+    assert pacing == {"target_abandon": 0.02, "max_lines_per_operator": 2.5}
+    audit = await pool.fetch("SELECT actor, setting FROM audit ORDER BY setting")
+    assert [(r["actor"], r["setting"]) for r in audit] == [("supervisor:200", "max_lines_per_operator"),
+                                                           ("supervisor:200", "target_abandon")]
+
+
+async def test_the_tuning_form_refuses_a_target_above_the_cap(pool: asyncpg.Pool, scene: Scene) -> None:
+    app = watch(pool)
+    async with app.run_test(size=SIZE) as pilot:
+        await publish(pool, snapshot([campaign_doc(scene)], [operator_doc(scene)]))
+        await until(pilot, lambda: app.campaign is not None)
+        await pilot.press("t")
+        await pilot.pause()
+        app.screen.query_one("#set-target_abandon", Input).value = "0.05"
+        await pilot.pause()
+        assert "cannot apply" in str(app.screen.query_one("#changes", Static).content)
+        assert "target_abandon" in str(app.screen.query_one("#changes", Static).content)
+        await pilot.click("#apply")
+        await pilot.pause()
+    assert await pool.fetchval("SELECT pacing FROM campaign WHERE id = $1", scene.campaign_id) == "{}"
