@@ -184,7 +184,8 @@ class Calls:
         assert fate is not None
         two = call.two
         if call.local and fate.talk_s > ANSWER_DELAY_S:
-            two.later_fate(ANSWER_DELAY_S, self.x.newexten, two, 5, "Wait", _fmt(fate.talk_s - ANSWER_DELAY_S))
+            # Asterisk starts this Wait 0.5 s after Answer; shown at once here, which saves a timer per call.
+            self.x.newexten(two, 5, "Wait", _fmt(fate.talk_s - ANSWER_DELAY_S))
         two.later_fate(fate.talk_s, self._callee_hangs_up, call)
         if not math.isinf(fate.patience_s):
             two.later_fate(fate.patience_s, self._patience_over, call)

@@ -55,6 +55,7 @@ class Tally:
     no_answer: int = 0
     failed: int = 0
     hangups: int = 0
+    sessions_dropped: int = 0   # AMI sessions cut because they did not read their events
 
 
 class Exchange:

@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import itertools
+import logging
 from collections import Counter
 from collections.abc import Collection, Mapping
 
@@ -24,7 +25,10 @@ from ami.simulator.permissions import User, default_users, least_privilege_user
 from ami.wire import Message, Parser, WireError, encode
 
 BANNER = b"Asterisk Call Manager/11.0.0\r\n"
-MAX_WRITE_BUFFER = 8 * 1024 * 1024
+# Asterisk drops a session that stops reading for ``writetimeout`` ms; in virtual time a byte budget
+# stands in for the clock: 32 MB is ~60,000 unread events.
+MAX_WRITE_BUFFER = 32 * 1024 * 1024
+log = logging.getLogger("ami.simulator")
 _session_ids = itertools.count(0x7F53BC003EA0, 0x1A0)
 
 
@@ -91,7 +95,10 @@ class Session:
             return
         transport = self.writer.transport
         if transport.get_write_buffer_size() > MAX_WRITE_BUFFER:
-            self.close()   # Asterisk: the reader stalled past writetimeout
+            log.warning("AMI session of %s dropped: it left more than %d MB of events unread (Asterisk drops a "
+                        "reader stalled past writetimeout)", self.user.name, MAX_WRITE_BUFFER >> 20)
+            self.server.exchange.tally.sessions_dropped += 1
+            self.close()
             return
         self.writer.write(block)
 
@@ -117,6 +124,7 @@ class SimulatorServer:
         self.users = dict(users)
         self.sessions: set[Session] = set()
         self._tasks: set[asyncio.Task[None]] = set()
+        self._filtering = False   # some session has eventfilters: events are matched as text
         exchange.publish = self.publish
         self._server: asyncio.Server | None = None
 
@@ -142,12 +150,12 @@ class SimulatorServer:
             if s.user is not None:
                 heard |= s.events
         self.exchange.listening = frozenset(heard)
+        self._filtering = any(s.user is not None and s.user.eventfilters for s in self.sessions)
 
     def publish(self, name: str, category: str, pairs: Pairs) -> None:
         message = Message([("Event", name), ("Privilege", f"{category},all"), *pairs])
         block = encode(message)
-        needs_text = any(s.user is not None and s.user.eventfilters for s in self.sessions)
-        text = block.decode() if needs_text else None
+        text = block.decode() if self._filtering else None
         for session in list(self.sessions):
             session.deliver(category, block, text)
 
