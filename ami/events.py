@@ -19,12 +19,16 @@ from ami.pbx import (
     DialEnded,
     OriginateResult,
     PbxEvent,
+    SafeHarborPlayed,
 )
 from ami.wire import Message
 
 # The UserEvent our dialplan raises once the customer's channel is answered (after AMD when it is on):
 #   UserEvent(DialerAnswered,AttemptId: ${ATTEMPT_ID},AmdStatus: ${AMDSTATUS})
 DIALER_ANSWERED = "DialerAnswered"
+# ... and the one the safe-harbor context raises once the message was played:
+#   UserEvent(DialerSafeHarborPlayed,AttemptId: ${ATTEMPT_ID})
+SAFE_HARBOR_PLAYED = "DialerSafeHarborPlayed"
 
 # Asterisk writes this where it has no Uniqueid (an Originate that never made a channel).
 UNKNOWN = "<unknown>"
@@ -50,11 +54,16 @@ def translate(message: Message, originated: dict[str, str] | None = None) -> Pbx
             return None
         return ChannelHungUp(channel_id=channel_id, cause=to_int(message.get("Cause")),
                              cause_text=message.get("Cause-txt") or "")
-    if name == "userevent" and (message.get("UserEvent") or "").lower() == DIALER_ANSWERED.lower():
+    if name == "userevent":
+        user_event = (message.get("UserEvent") or "").lower()
         channel_id = _known(message.get("Uniqueid"))
         if channel_id is None:
             return None
-        return CallAnswered(channel_id=channel_id, amd_status=_amd_status(message.get("AmdStatus")))
+        if user_event == DIALER_ANSWERED.lower():
+            return CallAnswered(channel_id=channel_id, amd_status=_amd_status(message.get("AmdStatus")))
+        if user_event == SAFE_HARBOR_PLAYED.lower():
+            return SafeHarborPlayed(channel_id=channel_id)
+        return None
     if name in ("confbridgejoin", "confbridgeleave"):
         channel_id = _known(message.get("Uniqueid"))
         conference = message.get("Conference")

@@ -74,6 +74,13 @@ class CallAnswered:
 
 
 @dataclass(frozen=True)
+class SafeHarborPlayed:
+    """UserEvent DialerSafeHarborPlayed from the safe-harbor context: the abandoned callee heard the
+    required message (the proof the abandonment rules ask for)."""
+    channel_id: str
+
+
+@dataclass(frozen=True)
 class ChannelHungUp:
     channel_id: str       # Uniqueid of the channel that hung up (may be "{id}-2" for the far half)
     cause: int
@@ -106,8 +113,8 @@ class LinkDown:
 
 
 PbxEvent = (
-    OriginateResult | DialEnded | CallAnswered | ChannelHungUp | ConferenceJoined | ConferenceLeft
-    | LinkUp | LinkDown
+    OriginateResult | DialEnded | CallAnswered | SafeHarborPlayed | ChannelHungUp | ConferenceJoined
+    | ConferenceLeft | LinkUp | LinkDown
 )
 
 

@@ -25,6 +25,7 @@ from ami.pbx import (
     PbxEvent,
     PbxLinkLost,
     PbxNotConnected,
+    SafeHarborPlayed,
 )
 from ami.wire import Message
 from tests.ami.scripted_ami import Peer, ScriptedAmi, wait_until
@@ -538,3 +539,18 @@ async def test_client_as_async_context_manager_logs_in_and_closes() -> None:
         assert not client.connected
         await asyncio.sleep(0.05)
         assert server.logins == 1
+
+
+async def test_safe_harbor_user_event_becomes_safe_harbor_played() -> None:
+    async with ScriptedAmi() as server:
+        client = make_client(server)
+        seen = recorder(client)
+        await client.start()
+        try:
+            server.peer.send(Message.of(Event="UserEvent", Privilege="user,all", Uniqueid="att-5",
+                                        UserEvent="DialerSafeHarborPlayed", AttemptId="5"),
+                             Message.of(Event="UserEvent", Uniqueid="att-5", UserEvent="SomethingElse"))
+            await client.send(Message.of(Action="Ping"))
+        finally:
+            await client.close()
+        assert seen[1:] == [SafeHarborPlayed("att-5")]
