@@ -41,7 +41,7 @@ class CampaignRules:
     registries: tuple[str, ...] = ()
     registry_max_age_days: int = DEFAULT_REGISTRY_MAX_AGE_DAYS
     amd_false_positive_rate: float = 0.0
-    _policies: dict[str | None, CallingPolicy] = field(default_factory=dict, compare=False, repr=False)
+    _policies: dict[str | None, CallingPolicy] = field(default_factory=dict, init=False, compare=False, repr=False)
 
     def __post_init__(self) -> None:
         self.policy()  # fail at load time, naming the bad window or preset, not at the first call

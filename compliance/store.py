@@ -48,19 +48,44 @@ async def campaign_rules(conn: asyncpg.Connection, campaign_id: int) -> Campaign
     )
 
 
-async def set_campaign_rules(conn: asyncpg.Connection, campaign_id: int, rules: CampaignRules) -> None:
+def rules_document(rules: CampaignRules) -> dict:
+    """The rules as JSON-able values (for the audit trail and `dialer compliance show`)."""
     windows = rules.windows
-    if isinstance(windows, tuple):
-        windows = list(windows)
-    await conn.execute(
-        """INSERT INTO campaign_compliance (campaign_id, preset, windows, holidays, registries,
-                                            registry_max_age_days, amd_false_positive_rate)
-           VALUES ($1, $2, $3::jsonb, $4, $5, $6, $7)
-           ON CONFLICT (campaign_id) DO UPDATE SET preset = $2, windows = $3::jsonb, holidays = $4,
-               registries = $5, registry_max_age_days = $6, amd_false_positive_rate = $7""",
-        campaign_id, rules.preset, None if windows is None else json.dumps(windows), sorted(rules.holidays),
-        list(rules.registries), rules.registry_max_age_days, rules.amd_false_positive_rate,
-    )
+    return {
+        "preset": rules.preset,
+        "windows": list(windows) if isinstance(windows, tuple) else windows,
+        "holidays": [d.isoformat() for d in sorted(rules.holidays)],
+        "registries": list(rules.registries),
+        "registry_max_age_days": rules.registry_max_age_days,
+        "amd_false_positive_rate": rules.amd_false_positive_rate,
+    }
+
+
+async def set_campaign_rules(
+    conn: asyncpg.Connection, campaign_id: int, rules: CampaignRules, *, actor: str = "system",
+    now: datetime | None = None,
+) -> None:
+    """Store the campaign's rules; with ``now``, the change goes to the audit trail (who, when, old, new)."""
+    doc = rules_document(rules)
+    async with conn.transaction():
+        old = await campaign_rules(conn, campaign_id)
+        await conn.execute(
+            """INSERT INTO campaign_compliance (campaign_id, preset, windows, holidays, registries,
+                                                registry_max_age_days, amd_false_positive_rate)
+               VALUES ($1, $2, $3::jsonb, $4, $5, $6, $7)
+               ON CONFLICT (campaign_id) DO UPDATE SET preset = $2, windows = $3::jsonb, holidays = $4,
+                   registries = $5, registry_max_age_days = $6, amd_false_positive_rate = $7""",
+            campaign_id, rules.preset, None if doc["windows"] is None else json.dumps(doc["windows"]),
+            sorted(rules.holidays), list(rules.registries), rules.registry_max_age_days,
+            rules.amd_false_positive_rate,
+        )
+        if now is not None:
+            require_aware(now)
+            await conn.execute(
+                """INSERT INTO audit (at, actor, campaign_id, setting, old_value, new_value)
+                   VALUES ($1, $2, $3, 'compliance', $4::jsonb, $5::jsonb)""",
+                now, actor, campaign_id, json.dumps(rules_document(old)), json.dumps(doc),
+            )
 
 
 # ---- do-not-call --------------------------------------------------------------------------------
@@ -198,7 +223,7 @@ async def registry_verdict(conn: asyncpg.Connection, *, campaign_id: int, now: d
         verdict = dnc.registry_verdict(name, copies[name].copy_date, today, rules.registry_max_age_days)
         if not verdict:
             return verdict
-    return allow(f"{len(names)} do-not-call registries fresh" if names else "no do-not-call registry in use")
+    return allow(f"fresh: {', '.join(names)}" if names else "no do-not-call registry in use")
 
 
 async def require_fresh_registries(conn: asyncpg.Connection, *, campaign_id: int, now: datetime) -> None:
@@ -327,10 +352,11 @@ async def compliance_report(
         estimate = estimated_false_positives(counts["machines"], abandon.amd_false_positive_rate)
         live, abandons = counts["live"] + estimate, counts["abandons"] + estimate
         sent = await conn.fetch(
-            """SELECT a.phone, a.originated_at, l.timezone, l.timezones, l.fields,
+            """SELECT a.phone, a.originated_at, l.timezone, s.zones AS timezones, l.fields,
                       EXISTS (SELECT 1 FROM dnc d WHERE d.phone = a.phone AND d.scope IN ('company', $4)
                                                     AND d.added_at <= a.originated_at) AS on_dnc
                FROM attempt a JOIN lead l ON l.id = a.lead_id
+                    LEFT JOIN timezone_set s ON s.id = l.timezone_set  -- every zone of the number (lists)
                WHERE a.campaign_id = $1 AND a.originated_at > $2 AND a.originated_at <= $3""",
             campaign_id, since, now, dnc.campaign_scope(campaign_id),
         )

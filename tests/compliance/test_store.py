@@ -251,6 +251,12 @@ async def test_report_shows_rates_per_window_and_catches_calls_outside_hours_and
         await add_attempt(conn, ny, c, "+12125550111", NOW - timedelta(hours=1), outcome="abandoned", abandoned=True)
         # 06:00 in Los Angeles: a call the claim should never have let out.
         await add_attempt(conn, la, c, "+13105550111", datetime(2026, 6, 2, 13, 0, tzinfo=UTC), outcome="busy")
+        # Idaho: 08:45 in Boise but 07:45 in Los Angeles, and the number may be in either.
+        zones = await conn.fetchval("INSERT INTO timezone_set (zones) VALUES ($1) RETURNING id",
+                                    ["America/Boise", "America/Los_Angeles"])
+        idaho = await conn.fetchval("INSERT INTO lead (campaign_id, phone, timezone_set) VALUES ($1, $2, $3)"
+                                    " RETURNING id", c, "+12085550111", zones)
+        await add_attempt(conn, idaho, c, "+12085550111", datetime(2026, 6, 2, 14, 45, tzinfo=UTC), outcome="busy")
         await store.add_dnc(conn, ["+12125550199"], source="manual", now=NOW - timedelta(days=5))
         await store.add_dnc(conn, ["+13105550111"], source="manual", now=NOW - timedelta(days=5))
         report = await store.compliance_report(conn, campaign_id=c, now=NOW)
@@ -259,11 +265,12 @@ async def test_report_shows_rates_per_window_and_catches_calls_outside_hours_and
     assert (legal.live_answers, legal.abandons) == (31, 1)
     assert legal.rate == pytest.approx(1 / 31) and legal.over_cap
     assert (day.live_answers, day.abandons) == (1, 1) and not day.over_cap  # only the legal window counts
-    assert legal.calls_outside_hours == 1 and legal.calls_to_dnc == 1
-    assert to_date.attempts == 32
+    assert legal.calls_outside_hours == 2 and legal.calls_to_dnc == 1
+    assert to_date.attempts == 33
     assert report.leads_held_by_dnc == 2 and held
     assert not report.clean
-    assert report.outside_hours_examples == ("+13105550111 at 2026-06-02T13:00:00+00:00",)
+    assert set(report.outside_hours_examples) == {
+        "+13105550111 at 2026-06-02T13:00:00+00:00", "+12085550111 at 2026-06-02T14:45:00+00:00"}
 
 
 async def test_report_of_a_clean_campaign_is_clean(pool: asyncpg.Pool) -> None:

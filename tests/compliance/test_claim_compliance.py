@@ -1,0 +1,94 @@
+"""The issue's promise, end to end through the real claim: no claim ever returns a lead outside its calling
+window or on a do-not-call list — when the claim is fed the way compliance says (open zones of the
+campaign's zones at the claim's moment; DNC in the claim's SQL)."""
+
+from __future__ import annotations
+
+import asyncpg
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from compliance import store
+from compliance.hours import may_call, open_zones, zone_key
+from compliance.rules import CampaignRules
+from compliance.zones import zones_for_number
+from lists import leads
+from tests.compliance.strategies import moments_for
+
+pytestmark = pytest.mark.db
+
+NUMBERS = (
+    "+12125550111",  # New York
+    "+13105550111",  # Los Angeles
+    "+12085550111",  # Idaho: Mountain and Pacific
+    "+13055550111",  # Miami
+    "+442079460111",  # London
+    "+919812345678",  # Kolkata, +5:30
+    "+61881234567",  # Adelaide or Perth
+    "+74959374955",  # Moscow
+    "+79161234567",  # a Russian mobile: eleven zones
+)
+
+async def add_lead(conn: asyncpg.Connection, campaign_id: int, phone: str, zones: list[str]) -> None:
+    """As the list import stores them: one zone in lead.timezone, several as a shared timezone_set."""
+    if len(zones) == 1:
+        await conn.execute("INSERT INTO lead (campaign_id, phone, timezone) VALUES ($1, $2, $3)",
+                           campaign_id, phone, zones[0])
+        return
+    set_id = await conn.fetchval(
+        """INSERT INTO timezone_set (zones) VALUES ($1) ON CONFLICT (zones) DO UPDATE SET zones = EXCLUDED.zones
+           RETURNING id""", sorted(zones))
+    await conn.execute("INSERT INTO lead (campaign_id, phone, timezone_set) VALUES ($1, $2, $3)",
+                       campaign_id, phone, set_id)
+
+
+lead_specs = st.lists(
+    st.tuples(
+        st.sampled_from(NUMBERS),
+        st.integers(100, 999),  # varies the last digits so numbers differ
+        st.sampled_from(["none", "company", "this campaign", "other campaign"]),
+        st.booleans(),  # zone column given (first zone only) instead of every zone of the number
+    ),
+    min_size=1,
+    max_size=25,
+    unique_by=lambda s: (s[0], s[1]),
+)
+
+
+@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(specs=lead_specs, preset=st.sampled_from(["US", "UK", "RU"]), data=st.data())
+async def test_no_claim_returns_a_lead_outside_its_window_or_on_a_dnc_list(
+    pool: asyncpg.Pool, specs, preset: str, data: st.DataObject
+) -> None:
+    now = data.draw(moments_for("America/New_York"))
+    rules = CampaignRules(preset=preset)
+    async with pool.acquire() as conn:
+        await conn.execute("TRUNCATE campaign, dnc CASCADE")
+        ids = [await conn.fetchval(
+            "INSERT INTO campaign (name, channel_template, caller_id) VALUES ($1, 'Local/{phone}@t', '+1212555')"
+            " RETURNING id", name) for name in ("this", "other")]
+        this, other = ids
+        expected_zone: dict[str, str] = {}
+        dnc_phones: set[str] = set()
+        for base, tail, dnc_kind, one_zone in specs:
+            phone = base[:-3] + str(tail)
+            zones = list(zones_for_number(phone))[:1] if one_zone else list(zones_for_number(phone))
+            await add_lead(conn, this, phone, zones)
+            expected_zone[phone] = zone_key(zones)
+            scope = {"company": "company", "this campaign": f"campaign:{this}",
+                     "other campaign": f"campaign:{other}"}.get(dnc_kind)
+            if scope:
+                await store.add_dnc(conn, [phone], scope=scope, source="test", now=now)
+                if dnc_kind != "other campaign":
+                    dnc_phones.add(phone)
+        allowed = open_zones(await leads.zones_in_play(conn, campaign_id=this), now, rules.policy())
+        claimed = await leads.claim(conn, campaign_id=this, engine="e1", n=100, now=now,
+                                    allowed_timezones=sorted(allowed))
+    got = {lead.phone for lead in claimed}
+    for phone in got:
+        assert phone not in dnc_phones
+        assert may_call(expected_zone[phone], now, rules.policy()), (phone, expected_zone[phone], now)
+    # …and the filter is not simply refusing everything: every lead the rules allow is claimed.
+    should = {p for p, z in expected_zone.items() if p not in dnc_phones and may_call(z, now, rules.policy())}
+    assert got == should

@@ -1,0 +1,54 @@
+from __future__ import annotations
+
+from datetime import date
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from compliance.dnc import (
+    DncError,
+    RegistryImportError,
+    check_scope,
+    normalize_phone,
+    parse_registry_lines,
+    registry_verdict,
+)
+
+
+def test_registry_lines_in_ftc_and_e164_forms_give_e164_numbers() -> None:
+    lines = ["# header", "212,5550111", "", "+1 (212) 555-0122", "2125550133"]
+    assert list(parse_registry_lines(lines, file_name="f.txt", region="US")) == [
+        "+12125550111", "+12125550122", "+12125550133",
+    ]
+
+
+def test_russian_national_format_is_normalized() -> None:
+    assert normalize_phone("8 (495) 937-49-55", "RU") == "+74959374955"
+
+
+def test_bad_registry_line_is_named() -> None:
+    with pytest.raises(RegistryImportError) as err:
+        list(parse_registry_lines(["2125550111", "12"], file_name="f.txt", region="US"))
+    assert err.value.line == 2 and "f.txt line 2" in str(err.value)
+
+
+def test_scope_is_company_or_a_campaign() -> None:
+    assert check_scope("company") and check_scope("campaign:12")
+    for bad in ("campaign:", "campaign:0", "Company", "campaign:x"):
+        with pytest.raises(DncError):
+            check_scope(bad)
+
+
+@given(age=st.integers(-5, 100), limit=st.integers(1, 60))
+def test_registry_copy_is_usable_exactly_up_to_its_age_limit(age: int, limit: int) -> None:
+    today = date(2026, 6, 2)
+    copy = date.fromordinal(today.toordinal() - age)
+    assert bool(registry_verdict("r", copy, today, limit)) == (0 <= age <= limit)
+
+
+@given(st.integers(2_000_000_000, 9_899_999_999))
+def test_ten_digit_us_numbers_survive_any_punctuation(n: int) -> None:
+    digits = str(n)
+    shapes = [digits, f"{digits[:3]},{digits[3:]}", f"({digits[:3]}) {digits[3:6]}-{digits[6:]}", f"+1{digits}"]
+    assert {normalize_phone(s, "US") for s in shapes} == {"+1" + digits}
