@@ -291,7 +291,7 @@ def _status(session: Session, message: Message) -> None:
             ("TimeToHangup", "0"), ("BridgeID", ch.conference.bridge_id if ch.conference else ""),
             ("Application", ch.application), ("Data", ch.app_data), ("Nativeformats", "(slin)"),
             ("Readformat", "slin"), ("Readtrans", ""), ("Writeformat", "slin"), ("Writetrans", ""),
-            ("Callgroup", "0"), ("Pickupgroup", "0"), ("Seconds", str(int(now - (ch.answered_at or ch.created_at)))),
+            ("Callgroup", "0"), ("Pickupgroup", "0"), ("Seconds", str(int(now - ch.created_at))),
             *action_id, *[("Variable", f"{name}={ch.variables.get(name, '')}") for name in wanted],
         ])
     _complete(session, message, "StatusComplete", len(channels), ("Items", str(len(channels))))

@@ -47,6 +47,7 @@ KEY_FIELDS = (
     "Reason", "Cause", "UserEvent", "Application", "AppData", "ApplicationData", "Data",
     "Conference", "BridgeName", "BridgeUniqueid", "BridgeId", "BridgeID", "BridgeNumChannels", "Admin", "Muted",
     "Variable", "Value", "SpyerChannel", "SpyeeChannel", "Status", "RequestType", "AccountID",
+    "Seconds", "AnsweredTime", "Duration",   # whole seconds, so they survive the replay's few-ms offsets
 )
 NOT_SENT = {"DeviceStateChange"}
 NOT_COMPARED = {"SoftHangupRequest", "HangupRequest"}
