@@ -206,6 +206,13 @@ class SimulatorHandle:
     def session_count(self) -> int:
         return sum(1 for s in self._server.sessions if s.user is not None)
 
+    def hang_up(self, channel: str, cause: int = 16) -> None:
+        """The far end hangs up (a phone dropped, a network fault), as no AMI action could show it."""
+        found = self._server.exchange.find(channel)
+        if found is None:
+            raise KeyError(f"no live channel named or with Uniqueid {channel!r}; live: {self.channel_names()}")
+        self._server.exchange.hang_up(found, cause)
+
     def drop_sessions(self) -> None:
         """Cut every AMI connection (the calls go on), to test a client's reconnect."""
         for session in list(self._server.sessions):

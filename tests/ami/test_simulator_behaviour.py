@@ -329,6 +329,21 @@ async def test_redirect_into_operator_join_puts_the_customer_in_the_operators_co
 
 
 @looptime
+async def test_an_operator_phone_dropping_leaves_the_conference_and_hangs_up_both_halves() -> None:
+    async with await start_simulator(callees=ScriptedCallees()) as sim:
+        probe = await _session(sim)
+        await _operator(probe, "101")
+        sim.hang_up("op101-phone;2")
+        left = await probe.wait_for(lambda m: m.event == "ConfbridgeLeave")
+        assert left is not None and left.get("Uniqueid") == "op101-phone;2"
+        await probe.wait_for(lambda m: m.event == "Hangup" and m.get("Uniqueid") == "op101-phone")
+        assert sim.channels == {} and sim.conferences == {}
+        with pytest.raises(KeyError, match="op101-phone"):
+            sim.hang_up("op101-phone")
+        await probe.close()
+
+
+@looptime
 async def test_regex_hangup_ends_only_the_matching_channels() -> None:
     async with await start_simulator(callees=Always(CalleeFate("answer", ring_s=1, talk_s=100))) as sim:
         probe = await _session(sim)
