@@ -41,10 +41,12 @@ def _period(per: timedelta) -> str:
 
 @dataclass(frozen=True)
 class ContactHistory:
-    """Past dials to a number (``attempts``) and conversations with the person (``conversations``)."""
+    """Past dials to a number (``attempts``), conversations with the person (``conversations``), and
+    answers the dialer abandoned (``abandons``, for the UK 72-hour repeat block)."""
 
     attempts: tuple[datetime, ...] = ()
     conversations: tuple[datetime, ...] = ()
+    abandons: tuple[datetime, ...] = ()
 
     def events(self, counts: Counted) -> tuple[datetime, ...]:
         return self.attempts if counts == "attempts" else self.conversations
@@ -79,3 +81,19 @@ def next_free(history: ContactHistory, moment: datetime, caps: Sequence[ContactC
             # The period must slide past the oldest event that keeps the count at the limit.
             result = max(result, recent[-cap.limit] + cap.per)
     return result
+
+
+def repeat_block_verdict(history: ContactHistory, moment: datetime, block: timedelta | None) -> Verdict:
+    """UK (Ofcom): after an abandoned call, no repeat call to the number within ``block`` (72 h)."""
+    require_aware(moment)
+    if block is None:
+        return allow("no repeat block after abandoned calls")
+    recent = in_period(history.abandons, moment, block)
+    if recent:
+        free_at = recent[-1] + block
+        return deny(
+            f"an abandoned call to this number at {recent[-1].isoformat(timespec='minutes')}: no repeat call within "
+            f"{_period(block)} (Ofcom persistent-misuse policy); next possible after "
+            f"{free_at.isoformat(timespec='minutes')}"
+        )
+    return allow("no abandoned call within the repeat block")

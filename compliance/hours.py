@@ -118,20 +118,34 @@ def _seconds_after_midnight(local: datetime) -> float:
     return local.hour * 3600 + local.minute * 60 + local.second + local.microsecond / 1e6
 
 
+def _blocking_rule(tz: ZoneInfo, moment: datetime, policy: CallingPolicy) -> tuple[datetime, HoursRule] | None:
+    """The first rule that forbids ``moment`` in ``tz`` (with the local time), or None when all allow it.
+    Kept free of string formatting: open_zones and next_opening call it many times per claim."""
+    local = moment.astimezone(tz)
+    seconds = _seconds_after_midnight(local)
+    day = local.date()
+    for rule in policy.rules:
+        if not any(w.contains(seconds) for w in rule.windows_on(day)):
+            return local, rule
+    return None
+
+
+def _allowed(zone: str, moment: datetime, policy: CallingPolicy) -> bool:
+    tz = _zone(zone)
+    return tz is not None and _blocking_rule(tz, moment, policy) is None
+
+
 def _single_zone_verdict(zone: str, moment: datetime, policy: CallingPolicy) -> Verdict:
     tz = _zone(zone)
     if tz is None:
         return deny(f"unknown time zone {zone!r}: cannot tell the callee's local time, so no call")
-    local = moment.astimezone(tz)
-    seconds = _seconds_after_midnight(local)
-    for rule in policy.rules:
-        windows = rule.windows_on(local.date())
-        if not any(w.contains(seconds) for w in windows):
-            day = "holiday" if rule.on_holiday is not None and rule.is_holiday(local.date()) else local.strftime("%a")
-            return deny(
-                f"{local:%Y-%m-%d %H:%M} ({day}) in {zone} is outside {rule.source}: {describe(windows)}"
-            )
-    return allow(f"{local:%Y-%m-%d %H:%M} in {zone} is inside calling hours ({policy.name})")
+    blocked = _blocking_rule(tz, moment, policy)
+    if blocked is None:
+        return allow(f"inside calling hours in {zone} ({policy.name})")
+    local, rule = blocked
+    windows = rule.windows_on(local.date())
+    day = "holiday" if rule.on_holiday is not None and rule.is_holiday(local.date()) else local.strftime("%a")
+    return deny(f"{local:%Y-%m-%d %H:%M} ({day}) in {zone} is outside {rule.source}: {describe(windows)}")
 
 
 def most_restrictive_zone_verdict(zones: Sequence[str], moment: datetime, policy: CallingPolicy) -> Verdict:
@@ -156,7 +170,7 @@ def may_call(zone: str, moment: datetime, policy: CallingPolicy) -> Verdict:
 def open_zones(zones: Iterable[str], moment: datetime, policy: CallingPolicy) -> set[str]:
     """The zone keys inside their window at ``moment`` — what the claim may dial right now."""
     require_aware(moment)
-    return {z for z in set(zones) if may_call(z, moment, policy).allowed}
+    return {key for key in set(zones) if all(_allowed(z, moment, policy) for z in zones_of(key) or [""])}
 
 
 def _first_instant(day: date, minute: int, tz: ZoneInfo) -> datetime:
@@ -190,7 +204,7 @@ def _next_opening_single(zone: str, moment: datetime, policy: CallingPolicy) -> 
     tz = _zone(zone)
     if tz is None:
         raise ComplianceError(f"unknown time zone {zone!r}; fix the lead's time zone")
-    if _single_zone_verdict(zone, moment, policy).allowed:
+    if _allowed(zone, moment, policy):
         return moment
     today = moment.astimezone(tz).date()
     for offset in range(-1, HORIZON_DAYS + 1):
@@ -198,7 +212,7 @@ def _next_opening_single(zone: str, moment: datetime, policy: CallingPolicy) -> 
         for window in policy.windows_on(day):
             for candidate in _window_starts(day, window, tz):
                 candidate = max(candidate, moment)
-                if _single_zone_verdict(zone, candidate, policy).allowed:
+                if _allowed(zone, candidate, policy):
                     return candidate
     raise NeverOpensError(zone, moment, policy)
 

@@ -14,7 +14,7 @@ from functools import cached_property
 from typing import Any
 
 from compliance.abandonment import AbandonPolicy, abandon_policy_for
-from compliance.caps import ContactHistory, caps_verdict, next_free
+from compliance.caps import ContactHistory, caps_verdict, next_free, repeat_block_verdict
 from compliance.dnc import DEFAULT_REGISTRY_MAX_AGE_DAYS
 from compliance.hours import CallingPolicy, may_call, next_opening, policy_for, zone_key
 from compliance.verdict import ComplianceError, Verdict
@@ -100,4 +100,8 @@ class CampaignRules:
         caps = caps_verdict(history, moment, policy.caps)
         if not caps:
             return LeadVerdict(False, caps.reason, next_free(history, moment, policy.caps))
+        block = self.abandon.repeat_block
+        repeat = repeat_block_verdict(history, moment, block)
+        if not repeat and block is not None:
+            return LeadVerdict(False, repeat.reason, max(history.abandons) + block)
         return LeadVerdict(True, hours.reason)

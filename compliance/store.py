@@ -273,21 +273,25 @@ async def ledger(
 async def contact_history(
     conn: asyncpg.Connection, phones: Sequence[str], *, now: datetime, lookback: timedelta = timedelta(days=31)
 ) -> dict[str, ContactHistory]:
-    """Attempts (claimed_at) and conversations (connected_at) per number over ``lookback``, across all
-    campaigns — the law counts calls to a person, not per campaign."""
+    """Attempts (claimed_at), conversations (connected_at) and abandoned answers (answered_at) per number
+    over ``lookback``, across all campaigns — the law counts calls to a person, not per campaign.
+    One indexed query for a whole claimed batch (attempt_phone_time)."""
     require_aware(now)
     rows = await conn.fetch(
-        """SELECT phone, claimed_at, connected_at FROM attempt
+        """SELECT phone, claimed_at, connected_at, CASE WHEN abandoned THEN answered_at END AS abandoned_at
+           FROM attempt
            WHERE phone = ANY($1::text[]) AND claimed_at > $2 AND claimed_at <= $3""",
         list(set(phones)), now - lookback, now,
     )
-    attempts: dict[str, list[datetime]] = {p: [] for p in phones}
-    talks: dict[str, list[datetime]] = {p: [] for p in phones}
+    found: dict[str, tuple[list[datetime], list[datetime], list[datetime]]] = {p: ([], [], []) for p in phones}
     for r in rows:
-        attempts[r["phone"]].append(r["claimed_at"])
+        attempts, talks, abandons = found[r["phone"]]
+        attempts.append(r["claimed_at"])
         if r["connected_at"] is not None:
-            talks[r["phone"]].append(r["connected_at"])
-    return {p: ContactHistory(tuple(sorted(attempts[p])), tuple(sorted(talks[p]))) for p in phones}
+            talks.append(r["connected_at"])
+        if r["abandoned_at"] is not None:
+            abandons.append(r["abandoned_at"])
+    return {p: ContactHistory(*(tuple(sorted(x)) for x in found[p])) for p in phones}
 
 
 async def repeat_blocked_phones(
@@ -338,10 +342,25 @@ async def compliance_report(
     if abandon.window != timedelta(hours=24):
         windows.append(("last 24 h", now - timedelta(hours=24), False))
     windows.append(("campaign to date", None, False))
-    examples: list[str] = []
+    earliest = (first or now) - timedelta(microseconds=1)
+    # Every call that went out since the earliest window start, each re-checked once.
+    sent = await conn.fetch(
+        """SELECT a.phone, a.originated_at, l.timezone, s.zones AS timezones, l.fields,
+                  EXISTS (SELECT 1 FROM dnc d WHERE d.phone = a.phone AND d.scope IN ('company', $4)
+                                                AND d.added_at <= a.originated_at) AS on_dnc
+           FROM attempt a JOIN lead l ON l.id = a.lead_id
+                LEFT JOIN timezone_set s ON s.id = l.timezone_set  -- every zone of the number (lists)
+           WHERE a.campaign_id = $1 AND a.originated_at > $2 AND a.originated_at <= $3
+           ORDER BY a.originated_at""",
+        campaign_id, min(earliest, *(s for _, s, _ in windows if s is not None)), now,
+        dnc.campaign_scope(campaign_id),
+    )
+    checked = [(r["originated_at"], _inside_hours(rules, r), r["on_dnc"]) for r in sent]
+    examples = [f"{r['phone']} at {r['originated_at'].isoformat()}"
+                for r, (_, inside, _) in zip(sent, checked, strict=True) if not inside][-max_outside_examples:]
     rows = []
     for label, start, legal in windows:
-        since = start if start is not None else (first or now) - timedelta(microseconds=1)
+        since = start if start is not None else earliest
         counts = await conn.fetchrow(
             f"""SELECT count(*) FILTER (WHERE {_LIVE}) AS live,
                        count(*) FILTER (WHERE {_LIVE} AND abandoned) AS abandons,
@@ -351,26 +370,13 @@ async def compliance_report(
         )
         estimate = estimated_false_positives(counts["machines"], abandon.amd_false_positive_rate)
         live, abandons = counts["live"] + estimate, counts["abandons"] + estimate
-        sent = await conn.fetch(
-            """SELECT a.phone, a.originated_at, l.timezone, s.zones AS timezones, l.fields,
-                      EXISTS (SELECT 1 FROM dnc d WHERE d.phone = a.phone AND d.scope IN ('company', $4)
-                                                    AND d.added_at <= a.originated_at) AS on_dnc
-               FROM attempt a JOIN lead l ON l.id = a.lead_id
-                    LEFT JOIN timezone_set s ON s.id = l.timezone_set  -- every zone of the number (lists)
-               WHERE a.campaign_id = $1 AND a.originated_at > $2 AND a.originated_at <= $3""",
-            campaign_id, since, now, dnc.campaign_scope(campaign_id),
-        )
-        outside = 0
-        for r in sent:
-            if not _inside_hours(rules, r):
-                outside += 1
-                if len(examples) < max_outside_examples:
-                    examples.append(f"{r['phone']} at {r['originated_at'].isoformat()}")
+        in_window = [c for c in checked if c[0] > since]
         rows.append(WindowRow(
-            label=label, start=start, end=now, attempts=len(sent), live_answers=live, abandons=abandons,
+            label=label, start=start, end=now, attempts=len(in_window), live_answers=live, abandons=abandons,
             machine_answers=counts["machines"], false_positive_estimate=estimate,
-            rate=window_rate(live, abandons), cap=abandon.cap, calls_outside_hours=outside,
-            calls_to_dnc=sum(1 for r in sent if r["on_dnc"]), legal=legal,
+            rate=window_rate(live, abandons), cap=abandon.cap,
+            calls_outside_hours=sum(1 for c in in_window if not c[1]),
+            calls_to_dnc=sum(1 for c in in_window if c[2]), legal=legal,
         ))
     held = await conn.fetchval(
         """SELECT count(*) FROM lead l WHERE l.campaign_id = $1 AND l.state <> 'done'

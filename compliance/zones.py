@@ -7,6 +7,8 @@ time-zone column dials far longer hours than one without, which is the right inc
 
 from __future__ import annotations
 
+from functools import lru_cache
+
 import phonenumbers
 from phonenumbers import geocoder, timezone
 
@@ -63,11 +65,26 @@ def us_state_for_number(phone: str) -> str | None:
 
     State telemarketing laws (Florida's, for one) presume a number with the state's area code belongs to a
     resident, so the area code is the test; a lead field naming the state should take precedence.
+    The geocoder's data goes down to the exchange (+1 NPA NXX), so the answer is cached per exchange.
     """
+    compact = phone.strip()
+    if compact.startswith("+1") and len(compact) == 12 and compact[1:].isdigit():
+        return _state_of_exchange(compact[:8])
     number = parse(phone)
     if phonenumbers.region_code_for_number(number) != "US":
         return None
-    place = geocoder.description_for_number(number, "en")
+    return _state_from_place(geocoder.description_for_number(number, "en"))
+
+
+@lru_cache(maxsize=65536)
+def _state_of_exchange(prefix: str) -> str | None:
+    number = parse(prefix + "0000")
+    if phonenumbers.region_code_for_number(number) != "US":
+        return None
+    return _state_from_place(geocoder.description_for_valid_number(number, "en"))
+
+
+def _state_from_place(place: str) -> str | None:
     if ", " in place:
         code = place.rsplit(", ", 1)[1].strip()
         return code if len(code) == 2 and code.isupper() else None

@@ -162,7 +162,7 @@ def _ru_oracle(local: datetime) -> bool:
     return 9 <= local.hour < 20 if rest else 8 <= local.hour < 22
 
 
-@settings(max_examples=300)
+@settings(max_examples=200)
 @given(data=st.data(), zone=zones)
 def test_preset_hours_agree_with_the_law_written_out_by_hand(data: st.DataObject, zone: str) -> None:
     moment = data.draw(moments_for(zone))
@@ -172,7 +172,7 @@ def test_preset_hours_agree_with_the_law_written_out_by_hand(data: st.DataObject
     assert bool(may_call(zone, moment, policy_for("RU"))) == _ru_oracle(local)
 
 
-@settings(max_examples=300)
+@settings(max_examples=200)
 @given(data=st.data(), zone=zones, policy=policies())
 def test_may_call_never_allows_a_moment_outside_every_rule_in_local_time(
     data: st.DataObject, zone: str, policy

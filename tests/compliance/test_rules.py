@@ -74,3 +74,14 @@ def test_changed_rules_do_not_reuse_the_old_policy() -> None:
     before = CampaignRules()
     assert before.policy().name == "no preset"
     assert replace(before, preset="RU").policy().name.startswith("RU")
+
+
+def test_uk_lead_check_holds_a_number_72h_after_an_abandoned_call() -> None:
+    rules = CampaignRules(preset="UK")
+    noon = datetime(2026, 6, 3, 12, 0, tzinfo=ZoneInfo("Europe/London"))
+    abandoned = ContactHistory(abandons=(noon - timedelta(hours=71),))
+    verdict = rules.check("+442079460111", noon, zone="Europe/London", history=abandoned)
+    assert not verdict and "Ofcom" in verdict.reason and verdict.retry_at == noon + timedelta(hours=1)
+    assert rules.check("+442079460111", noon + timedelta(hours=1), zone="Europe/London", history=abandoned)
+    assert CampaignRules(preset="US").check("+12125550111", datetime(2026, 6, 3, 12, 0, tzinfo=NY),
+                                            zone="America/New_York", history=abandoned)

@@ -217,6 +217,10 @@ async def test_uk_repeat_block_holds_a_number_72h_after_an_abandoned_call(pool: 
         condition = store.repeat_block_condition(phone_sql="l.phone", now_param="$2", block=timedelta(hours=72))
         dialable = await conn.fetch(f"SELECT l.phone FROM lead l WHERE l.campaign_id = $1 AND {condition}", c, NOW)
         assert [r["phone"] for r in dialable] == ["+447911123457"]
+        history = await store.contact_history(conn, ["+447911123456", "+447911123457"], now=NOW)
+    uk = CampaignRules(preset="UK")
+    assert not uk.check("+447911123456", NOW, zone="Europe/London", history=history["+447911123456"])
+    assert uk.check("+447911123457", NOW, zone="Europe/London", history=history["+447911123457"])
 
 
 async def test_contact_history_feeds_the_florida_three_a_day_cap(pool: asyncpg.Pool) -> None:
