@@ -92,3 +92,21 @@ async def test_no_claim_returns_a_lead_outside_its_window_or_on_a_dnc_list(
     # …and the filter is not simply refusing everything: every lead the rules allow is claimed.
     should = {p for p, z in expected_zone.items() if p not in dnc_phones and may_call(z, now, rules.policy())}
     assert got == should
+
+
+async def test_an_opt_out_taken_during_a_call_holds_from_the_next_claim(pool: asyncpg.Pool) -> None:
+    from datetime import UTC, datetime
+
+    now = datetime(2026, 6, 2, 16, 0, tzinfo=UTC)
+    async with pool.acquire() as conn:
+        campaign = await conn.fetchval(
+            "INSERT INTO campaign (name, channel_template, caller_id) VALUES ('c', 'Local/{phone}@t', '+1212555')"
+            " RETURNING id")
+        await add_lead(conn, campaign, "+12125550111", ["America/New_York"])
+        await add_lead(conn, campaign, "+12125550122", ["America/New_York"])
+        first = await leads.claim(conn, campaign_id=campaign, engine="e1", n=1, now=now)
+        # The callee presses the opt-out key in the safe-harbor message; the lead goes back to the list.
+        await store.add_dnc(conn, [first[0].phone], source="opt-out:keypress", now=now)
+        await leads.release(conn, lead_ids=[first[0].id], engine="e1")
+        again = await leads.claim(conn, campaign_id=campaign, engine="e1", n=10, now=now)
+    assert [lead.phone for lead in again] == [p for p in ("+12125550111", "+12125550122") if p != first[0].phone]
