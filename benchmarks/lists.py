@@ -1,0 +1,162 @@
+"""Call-list figures: a million-row import against a plain COPY of the same file, and claiming from a
+10-million-lead campaign with 4 concurrent claimers (leads/s and duplicates, which must be 0).
+
+    DIALER_DATABASE_URL=postgresql://postgres@127.0.0.1:5432/test .venv/bin/python benchmarks/lists.py
+    … --rows 1000000 --leads 10000000 --claimers 4 --batch 10 --seconds 20
+
+Without DIALER_DATABASE_URL an embedded PostgreSQL is started in a temporary directory. Everything runs in
+a schema of its own, dropped at the end.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import random
+import statistics
+import sys
+import tempfile
+import time
+from datetime import UTC, datetime
+from pathlib import Path
+
+import asyncpg
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from lists import database, importer, leads
+
+NOW = datetime(2026, 3, 2, 7, 0, tzinfo=UTC)
+CITIES = ["Москва", "Тверь", "Казань", "Самара", "Пермь", "Омск"]
+
+
+def write_csv(path: Path, rows: int, seed: int = 1) -> None:
+    """A Russian Excel-like export: cp1251, ';', phones in the three shapes people type."""
+    rng = random.Random(seed)
+    prefixes = (903, 905, 906, 909, 915, 916, 917, 925, 926, 929, 985)  # valid Russian mobile ranges
+    numbers = [prefixes[k % len(prefixes)] * 10_000_000 + k // len(prefixes)
+               for k in rng.sample(range(len(prefixes) * 10_000_000), rows)]
+    with path.open("w", encoding="cp1251", newline="") as f:
+        f.write("ФИО;Телефон;Город;Комментарий\r\n")
+        for i, n in enumerate(numbers):
+            s = str(n)
+            shape = i % 10
+            if shape < 7:
+                phone = f"8 ({s[:3]}) {s[3:6]}-{s[6:8]}-{s[8:]}"
+            elif shape < 9:
+                phone = f"+7 {s[:3]} {s[3:6]}-{s[6:8]}-{s[8:]}"
+            else:
+                phone = f"7{s}"  # no '+': takes phonenumbers' slow path
+            f.write(f"Клиент {i};{phone};{CITIES[i % len(CITIES)]};строка {i}\r\n")
+
+
+async def bench_import(url: str, schema: str, rows: int) -> None:
+    path = Path(tempfile.mkdtemp(prefix="dialer-bench-")) / "leads.csv"
+    started = time.perf_counter()
+    write_csv(path, rows)
+    print(f"generated {rows:,} rows ({path.stat().st_size / 1e6:.0f} MB) in {time.perf_counter() - started:.1f} s")
+    pool = await database.open_pool(url, search_path=schema, max_size=2)
+    async with pool.acquire() as conn:
+        campaign = await conn.fetchval(
+            """INSERT INTO campaign (name, channel_template, caller_id, timezone, default_region)
+               VALUES ('bench-import', 'Local/{phone}@b', '1', 'Europe/Moscow', 'RU') RETURNING id""")
+        started = time.perf_counter()
+        report = await importer.import_file(conn, campaign_id=campaign, path=path, now=NOW)
+        took = time.perf_counter() - started
+        print(f"importer (dialer lists load): {report.loaded:,} leads in {took:.1f} s "
+              f"= {report.loaded / took:,.0f} rows/s (errors {len(report.errors)}, "
+              f"duplicates {report.duplicates_in_file + report.duplicates_in_campaign})")
+        await conn.execute("CREATE TABLE plain_copy (name text, phone text, city text, note text)")
+        started = time.perf_counter()
+        with path.open("rb") as f:
+            await conn.copy_to_table("plain_copy", source=f, format="csv", delimiter=";", header=True,
+                                     encoding="WIN1251")
+        took_copy = time.perf_counter() - started
+        print(f"plain COPY of the same file into a bare text table: {took_copy:.1f} s "
+              f"(importer / COPY = {took / took_copy:.1f}x)")
+    await pool.close()
+    path.unlink()
+
+
+async def fill(conn: asyncpg.Connection, campaign: int, count: int) -> None:
+    await conn.execute("DROP INDEX lead_dialable, lead_claim_order, lead_leased")
+    await conn.execute("ALTER TABLE lead DROP CONSTRAINT lead_campaign_id_phone_key")
+    await conn.execute(
+        """INSERT INTO lead (campaign_id, phone, timezone, priority)
+           SELECT $1, '+7900' || lpad(g::text, 7, '0'), 'Europe/Moscow', 0
+           FROM generate_series(1, $2::int) g""",
+        campaign, count,
+    )
+    await conn.execute("ALTER TABLE lead ADD CONSTRAINT lead_campaign_id_phone_key UNIQUE (campaign_id, phone)")
+    await conn.execute(
+        "CREATE INDEX lead_claim_order ON lead (campaign_id, category, priority DESC, next_due_at, id) "
+        "WHERE state = 'ready'")
+    await conn.execute(
+        "CREATE INDEX lead_dialable ON lead (campaign_id, next_due_at, priority DESC, id) WHERE state = 'ready'")
+    await conn.execute("CREATE INDEX lead_leased ON lead (claimed_by, lease_until) WHERE state = 'claimed'")
+    await conn.execute("VACUUM ANALYZE lead")
+
+
+async def bench_claim(url: str, schema: str, count: int, claimers: int, batch: int, seconds: float) -> None:
+    pool = await database.open_pool(url, search_path=schema, max_size=claimers + 1)
+    async with pool.acquire() as conn:
+        campaign = await conn.fetchval(
+            """INSERT INTO campaign (name, channel_template, caller_id, timezone, default_region)
+               VALUES ('bench-claim', 'Local/{phone}@b', '1', 'Europe/Moscow', 'RU') RETURNING id""")
+        started = time.perf_counter()
+        await fill(conn, campaign, count)
+        print(f"filled {count:,} leads (generate_series, indexes, analyze) in {time.perf_counter() - started:.0f} s")
+
+    async def claimer(name: str, deadline: float) -> tuple[list[int], list[float]]:
+        got: list[int] = []
+        latencies: list[float] = []
+        async with pool.acquire() as conn:
+            while time.perf_counter() < deadline:
+                t = time.perf_counter()
+                claimed = await leads.claim(conn, campaign_id=campaign, engine=name, n=batch, now=NOW)
+                latencies.append(time.perf_counter() - t)
+                got += [lead.id for lead in claimed]
+        return got, latencies
+
+    started = time.perf_counter()
+    results = await asyncio.gather(*(claimer(f"engine-{i}", started + seconds) for i in range(claimers)))
+    took = time.perf_counter() - started
+    ids = [i for got, _ in results for i in got]
+    latencies = sorted(x for _, lat in results for x in lat)
+    duplicates = len(ids) - len(set(ids))
+    async with pool.acquire() as conn:
+        in_db = await conn.fetchval("SELECT count(*) FROM lead WHERE state = 'claimed'")
+    print(f"claim: {claimers} claimers × batches of {batch} for {took:.1f} s: {len(ids):,} leads "
+          f"= {len(ids) / took:,.0f} leads/s; duplicates {duplicates}; rows marked claimed {in_db:,}; "
+          f"claim latency p50 {statistics.median(latencies) * 1e3:.1f} ms, "
+          f"p99 {latencies[int(len(latencies) * 0.99)] * 1e3:.1f} ms")
+    await pool.close()
+
+
+async def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--rows", type=int, default=1_000_000)
+    parser.add_argument("--leads", type=int, default=10_000_000)
+    parser.add_argument("--claimers", type=int, default=4)
+    parser.add_argument("--batch", type=int, default=10)
+    parser.add_argument("--seconds", type=float, default=20)
+    parser.add_argument("--skip-import", action="store_true")
+    parser.add_argument("--skip-claim", action="store_true")
+    args = parser.parse_args()
+    url = os.environ.get("DIALER_DATABASE_URL") or database.locate(None, Path(tempfile.mkdtemp())).url
+    schema = f"bench_lists_{os.getpid()}"
+    conn = await asyncpg.connect(url)
+    await conn.execute(f'CREATE SCHEMA "{schema}"')
+    try:
+        if not args.skip_import:
+            await bench_import(url, schema, args.rows)
+        if not args.skip_claim:
+            await bench_claim(url, schema, args.leads, args.claimers, args.batch, args.seconds)
+    finally:
+        await conn.execute(f'DROP SCHEMA "{schema}" CASCADE')
+        await conn.close()
+
+
+if __name__ == "__main__":
+    asyncio.run(main())

@@ -1,0 +1,93 @@
+"""Callbacks: an operator promises the customer a call at a date and time, maybe on another number.
+
+A personal callback is kept for the operator who promised it (the claim hands the engine the operator so it
+routes the answered call to them). If that operator is not free when it falls due, the callback becomes
+anyone's ``campaign.personal_callback_grace_s`` after its due time, so no promise is broken because
+someone went home.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+import asyncpg
+
+from lists.errors import CallbackError, PhoneError
+from lists.phones import normalize
+
+SCOPES = ("personal", "anyone")
+
+
+@dataclass(frozen=True)
+class Callback:
+    id: int
+    lead_id: int
+    due_at: datetime
+    scope: str
+    operator_id: int | None
+    phone: str | None
+
+
+async def schedule(
+    conn: asyncpg.Connection,
+    *,
+    lead_id: int,
+    due_at: datetime,
+    now: datetime,
+    scope: str = "anyone",
+    operator_id: int | None = None,
+    phone: str | None = None,
+) -> int:
+    """Put the lead back as a callback due at ``due_at``; returns the callback's id. An earlier open
+    callback of the same lead is closed (the newest promise is the one that counts)."""
+    if scope not in SCOPES:
+        raise CallbackError(f"callback scope {scope!r} must be 'personal' or 'anyone'")
+    if scope == "personal" and operator_id is None:
+        raise CallbackError("a personal callback needs the operator who keeps it")
+    if due_at.tzinfo is None:
+        raise CallbackError("the callback time needs a time zone (got a naive datetime)")
+    lead = await conn.fetchrow(
+        "SELECT l.id, c.default_region FROM lead l JOIN campaign c ON c.id = l.campaign_id WHERE l.id = $1",
+        lead_id,
+    )
+    if lead is None:
+        raise CallbackError(f"no lead with id {lead_id}")
+    dial_phone = None
+    if phone:
+        try:
+            dial_phone = normalize(phone, lead["default_region"]).e164
+        except PhoneError as exc:
+            raise CallbackError(f"callback number {phone!r}: {exc}") from None
+    async with conn.transaction():
+        await conn.execute("UPDATE callback SET done_at = $2 WHERE lead_id = $1 AND done_at IS NULL", lead_id, now)
+        callback_id = await conn.fetchval(
+            """INSERT INTO callback (lead_id, due_at, scope, operator_id, phone)
+               VALUES ($1, $2, $3, $4, $5) RETURNING id""",
+            lead_id, due_at, scope, operator_id if scope == "personal" else None, dial_phone,
+        )
+        await conn.execute(
+            """UPDATE lead SET state = 'ready', category = 'callback', next_due_at = $2, owner_operator = $3,
+                               dial_phone = $4, attempts = 0, claimed_by = NULL, lease_until = NULL
+               WHERE id = $1""",
+            lead_id, due_at, operator_id if scope == "personal" else None, dial_phone,
+        )
+    return callback_id
+
+
+async def close_open(conn: asyncpg.Connection, *, lead_id: int, now: datetime) -> None:
+    """The promise was kept (the customer was reached) or made moot (the lead is finished)."""
+    await conn.execute("UPDATE callback SET done_at = $2 WHERE lead_id = $1 AND done_at IS NULL", lead_id, now)
+
+
+async def open_callbacks(conn: asyncpg.Connection, *, campaign_id: int,
+                         operator_id: int | None = None) -> list[Callback]:
+    """Open callbacks of a campaign by due time (an operator's own list when ``operator_id`` is given)."""
+    rows = await conn.fetch(
+        """SELECT cb.id, cb.lead_id, cb.due_at, cb.scope, cb.operator_id, cb.phone
+           FROM callback cb JOIN lead l ON l.id = cb.lead_id
+           WHERE l.campaign_id = $1 AND cb.done_at IS NULL AND ($2::bigint IS NULL OR cb.operator_id = $2)
+           ORDER BY cb.due_at, cb.id""",
+        campaign_id, operator_id,
+    )
+    return [Callback(**dict(r)) for r in rows]

@@ -1,0 +1,143 @@
+"""The disposition catalogue of a campaign and what each code does to its lead.
+
+An operator ends wrap-up with a code. The code decides the lead's future: finished (a sale, or a
+non-target answer such as "not interested" which closes the lead for good), a follow-up call N days later
+(after "information sent"), a retry after some seconds, or a callback at the time the customer asked for.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from zoneinfo import ZoneInfo
+
+import asyncpg
+
+from lists import callbacks
+from lists.errors import DispositionError
+
+
+@dataclass(frozen=True)
+class Disposition:
+    code: str
+    label: str
+    final: bool = False
+    follow_up_days: int | None = None
+    retry_after_s: int | None = None
+    schedules_callback: bool = False
+
+
+DEFAULT_CATALOGUE = (
+    Disposition("sale", "Sale", final=True),
+    Disposition("information_sent", "Information sent", follow_up_days=3),
+    Disposition("callback", "Call back later", schedules_callback=True),
+    Disposition("not_interested", "Not interested", final=True),
+    Disposition("not_our_audience", "Not our audience", final=True),
+    Disposition("no_decision", "No decision yet", follow_up_days=7),
+)
+
+
+async def catalogue(conn: asyncpg.Connection, campaign_id: int) -> dict[str, Disposition]:
+    """The campaign's catalogue; the default one is written first when the campaign has none."""
+    rows = await conn.fetch(
+        """SELECT code, label, final, follow_up_days, retry_after_s, schedules_callback
+           FROM disposition WHERE campaign_id = $1 ORDER BY code""",
+        campaign_id,
+    )
+    if not rows:
+        await conn.executemany(
+            """INSERT INTO disposition (campaign_id, code, label, final, follow_up_days, retry_after_s,
+                                        schedules_callback)
+               VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT DO NOTHING""",
+            [(campaign_id, d.code, d.label, d.final, d.follow_up_days, d.retry_after_s, d.schedules_callback)
+             for d in DEFAULT_CATALOGUE],
+        )
+        return {d.code: d for d in DEFAULT_CATALOGUE}
+    return {r["code"]: Disposition(**dict(r)) for r in rows}
+
+
+async def apply_disposition(
+    conn: asyncpg.Connection,
+    *,
+    lead_id: int,
+    code: str,
+    now: datetime,
+    operator_id: int | None = None,
+    callback_at: datetime | None = None,
+    callback_scope: str = "anyone",
+    callback_phone: str | None = None,
+) -> Disposition:
+    """Set the lead's future from the code (ends any claim on it)."""
+    lead = await conn.fetchrow(
+        "SELECT l.campaign_id, c.timezone FROM lead l JOIN campaign c ON c.id = l.campaign_id WHERE l.id = $1",
+        lead_id,
+    )
+    if lead is None:
+        raise DispositionError(f"no lead with id {lead_id}")
+    known = await catalogue(conn, lead["campaign_id"])
+    disposition = known.get(code)
+    if disposition is None:
+        raise DispositionError(f"unknown disposition {code!r}; this campaign knows: {', '.join(sorted(known))}")
+    if disposition.schedules_callback and callback_at is None:
+        raise DispositionError(f"disposition {code!r} needs the callback date and time")
+    if disposition.final and callback_at is not None:
+        raise DispositionError(f"disposition {code!r} finishes the lead, so it cannot schedule a callback")
+    async with conn.transaction():
+        await conn.execute("UPDATE lead SET last_disposition = $2 WHERE id = $1", lead_id, code)
+        if callback_at is not None:
+            await callbacks.schedule(conn, lead_id=lead_id, due_at=callback_at, now=now, scope=callback_scope,
+                                     operator_id=operator_id, phone=callback_phone)
+            return disposition
+        await callbacks.close_open(conn, lead_id=lead_id, now=now)
+        if disposition.follow_up_days is not None:
+            # "in 3 days" means the same local clock time 3 days on, across a DST change too
+            local = now.astimezone(ZoneInfo(lead["timezone"]))
+            await _reopen(conn, lead_id, "follow_up", local + timedelta(days=disposition.follow_up_days))
+        elif disposition.retry_after_s is not None:
+            await _reopen(conn, lead_id, "retry", now + timedelta(seconds=disposition.retry_after_s))
+        else:
+            await conn.execute(
+                """UPDATE lead SET state = 'done', claimed_by = NULL, lease_until = NULL, dial_phone = NULL
+                   WHERE id = $1""",
+                lead_id,
+            )
+    return disposition
+
+
+async def _reopen(conn: asyncpg.Connection, lead_id: int, category: str, due: datetime) -> None:
+    # a new series of attempts: the per-lead attempt cap counts from here
+    await conn.execute(
+        """UPDATE lead SET state = 'ready', category = $2, next_due_at = $3, attempts = 0, owner_operator = NULL,
+                           dial_phone = NULL, claimed_by = NULL, lease_until = NULL
+           WHERE id = $1""",
+        lead_id, category, due,
+    )
+
+
+async def record_disposition(
+    conn: asyncpg.Connection,
+    *,
+    attempt_id: int,
+    code: str,
+    now: datetime,
+    operator_id: int | None = None,
+    callback_at: datetime | None = None,
+    callback_scope: str = "anyone",
+    callback_phone: str | None = None,
+    notes: str | None = None,
+) -> None:
+    """Write the operator's code on the attempt and apply it to the lead. Recording the same code on the
+    same attempt twice (a replayed event) changes nothing the second time."""
+    async with conn.transaction():
+        row = await conn.fetchrow("SELECT lead_id, disposition FROM attempt WHERE id = $1 FOR UPDATE", attempt_id)
+        if row is None:
+            raise DispositionError(f"no attempt with id {attempt_id}")
+        if row["disposition"] == code:
+            return
+        await apply_disposition(conn, lead_id=row["lead_id"], code=code, now=now, operator_id=operator_id,
+                                callback_at=callback_at, callback_scope=callback_scope,
+                                callback_phone=callback_phone)
+        await conn.execute(
+            "UPDATE attempt SET disposition = $2, notes = coalesce($3, notes) WHERE id = $1",
+            attempt_id, code, notes,
+        )

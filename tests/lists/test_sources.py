@@ -1,0 +1,127 @@
+"""Reading list files: encodings and delimiters Excel produces, and files that are not lists at all."""
+
+from __future__ import annotations
+
+import tracemalloc
+from pathlib import Path
+
+import openpyxl
+import pytest
+
+from lists.errors import ListImportError
+from lists.sources import MAX_LINE_CHARS, open_table
+
+ROWS = "ФИО;Телефон;Город\nИванов;8 (495) 937-49-55;Москва\nПетрова;+7 916 123-45-67;Тверь\n"
+
+
+def read(path: Path, **kwargs: str) -> tuple[list[str], list[tuple[int, list[str]]]]:
+    table = open_table(path, **kwargs)
+    return table.header, list(table.rows)
+
+
+@pytest.mark.parametrize("encoding", ["utf-8", "utf-8-sig", "cp1251", "utf-16"])
+def test_russian_excel_exports_read_the_same_in_every_encoding(tmp_path: Path, encoding: str) -> None:
+    path = tmp_path / "list.csv"
+    path.write_bytes(ROWS.encode(encoding))
+    header, rows = read(path)
+    assert header == ["ФИО", "Телефон", "Город"]
+    assert rows == [(2, ["Иванов", "8 (495) 937-49-55", "Москва"]), (3, ["Петрова", "+7 916 123-45-67", "Тверь"])]
+
+
+@pytest.mark.parametrize("delimiter", [",", ";", "\t", "|"])
+def test_the_delimiter_is_found_even_when_cells_contain_other_candidates(tmp_path: Path, delimiter: str) -> None:
+    path = tmp_path / "list.csv"
+    rows = [["name", "phone", "note"], ["Ivanov, Ivan", "+74959374955", "a;b|c"], ["Petrov", "+79161234567", "x"]]
+    text = "\n".join(delimiter.join(f'"{c}"' if any(d in c for d in ",;\t|") else c for c in row) for row in rows)
+    path.write_text(text + "\n", encoding="utf-8")
+    header, read_rows = read(path)
+    assert header == rows[0]
+    assert [cells for _, cells in read_rows] == rows[1:]
+
+
+def test_a_one_column_list_of_numbers_is_a_list(tmp_path: Path) -> None:
+    path = tmp_path / "phones.csv"
+    path.write_text("phone\n+74959374955\n+79161234567\n", encoding="utf-8")
+    assert read(path)[1] == [(2, ["+74959374955"]), (3, ["+79161234567"])]
+
+
+def test_xlsx_numbers_typed_as_numbers_come_out_as_digits(tmp_path: Path) -> None:
+    path = tmp_path / "list.xlsx"
+    book = openpyxl.Workbook()
+    sheet = book.active
+    sheet.append(["ФИО", "Телефон"])
+    sheet.append(["Иванов", 74959374955])
+    sheet.append([None, None])
+    sheet.append(["Петрова", "+7 916 123-45-67"])
+    book.save(path)
+    header, rows = read(path)
+    assert header == ["ФИО", "Телефон"]
+    assert rows == [(2, ["Иванов", "74959374955"]), (4, ["Петрова", "+7 916 123-45-67"])]
+
+
+def test_a_zero_byte_file_is_refused(tmp_path: Path) -> None:
+    path = tmp_path / "empty.csv"
+    path.write_bytes(b"")
+    with pytest.raises(ListImportError, match="empty"):
+        open_table(path)
+
+
+def test_a_file_of_blank_lines_is_refused(tmp_path: Path) -> None:
+    path = tmp_path / "blank.csv"
+    path.write_text("\n\n  \n", encoding="utf-8")
+    with pytest.raises(ListImportError, match="no rows"):
+        open_table(path)
+
+
+def test_binary_garbage_is_refused(tmp_path: Path) -> None:
+    path = tmp_path / "garbage.csv"
+    path.write_bytes(bytes(range(256)) * 200)
+    with pytest.raises(ListImportError, match="binary"):
+        open_table(path)
+
+
+def test_random_bytes_without_nul_are_not_taken_for_cp1251(tmp_path: Path) -> None:
+    path = tmp_path / "noise.csv"
+    path.write_bytes(bytes(b for b in range(1, 256) if b not in b"\n\r") * 100)
+    with pytest.raises(ListImportError):
+        open_table(path)
+
+
+def test_an_encoding_that_is_neither_utf8_nor_russian_is_refused(tmp_path: Path) -> None:
+    path = tmp_path / "japanese.csv"
+    path.write_bytes("名前,電話\n山田太郎,+81312345678\n佐藤花子,+81312345679\n".encode("shift_jis"))
+    with pytest.raises(ListImportError, match="encoding"):
+        open_table(path)
+
+
+def test_a_wrong_encoding_given_by_the_user_names_the_row(tmp_path: Path) -> None:
+    path = tmp_path / "list.csv"
+    path.write_bytes(("name;phone\n" + "Ivanov;+74959374955\n" * 3 + "Петров;+79161234567\n").encode("cp1251"))
+    with pytest.raises(ListImportError, match="utf-8") as err:
+        list(open_table(path, encoding="utf-8").rows)
+    assert err.value.row is not None
+
+
+def test_an_old_xls_file_is_refused_with_what_to_do(tmp_path: Path) -> None:
+    path = tmp_path / "old.xls"
+    path.write_bytes(b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1" + b"\x00" * 100)
+    with pytest.raises(ListImportError, match="xlsx"):
+        open_table(path)
+
+
+def test_a_100_mb_single_line_is_refused_without_reading_it_into_memory(tmp_path: Path) -> None:
+    path = tmp_path / "one-line.csv"
+    with path.open("wb") as f:
+        chunk = b"1234567890;" * 100_000
+        for _ in range(100 * 1024 * 1024 // len(chunk)):
+            f.write(chunk)
+    assert path.stat().st_size >= 100_000_000
+    tracemalloc.start()
+    try:
+        with pytest.raises(ListImportError, match="longer than") as err:
+            open_table(path)
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert err.value.row == 1
+    assert peak < 20 * MAX_LINE_CHARS  # a few line buffers, never the 100 MB
