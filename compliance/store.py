@@ -11,15 +11,16 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
+from typing import Generic, Protocol, TypeVar
 
 import asyncpg
 
 from compliance import dnc
 from compliance.abandonment import estimated_false_positives, window_rate
 from compliance.caps import ContactHistory
-from compliance.hours import may_call
+from compliance.hours import may_call, open_zones
 from compliance.report import ComplianceReport, WindowRow
-from compliance.rules import CampaignRules
+from compliance.rules import CampaignRules, LeadVerdict
 from compliance.verdict import ComplianceError, Verdict, allow, deny, require_aware
 
 # A live answer: answered by a person (not a machine) and its fate known (connected or abandoned or over).
@@ -265,6 +266,79 @@ async def ledger(
     )
     estimate = estimated_false_positives(row["machines"], amd_false_positive_rate)
     return row["live"] + estimate, row["abandons"] + estimate
+
+
+# ---- the engine's two calls around a claim ----------------------------------------------------------
+
+
+class ClaimableLead(Protocol):
+    """What ``lists.leads.ClaimedLead`` offers: the number about to be dialed, its zone, its fields."""
+
+    @property
+    def phone(self) -> str: ...
+    @property
+    def timezone(self) -> str | None: ...
+    @property
+    def fields(self) -> dict: ...
+
+
+L = TypeVar("L", bound=ClaimableLead)
+
+
+@dataclass(frozen=True)
+class ClaimPermit:
+    """What the claim may take now: ``allowed_timezones`` for ``lists.leads.claim``; ``registry`` refuses
+    the whole campaign when its do-not-call registries are missing or stale."""
+
+    allowed_timezones: list[str]
+    registry: Verdict
+
+    @property
+    def may_claim(self) -> bool:
+        return self.registry.allowed and bool(self.allowed_timezones)
+
+
+async def before_claim(
+    conn: asyncpg.Connection, *, campaign_id: int, now: datetime, zones: Iterable[str],
+    rules: CampaignRules | None = None,
+) -> ClaimPermit:
+    """``zones``: every zone the campaign's ready leads may be in (``lists.leads.zones_in_play``, cached by
+    the engine and refreshed when a list is loaded)."""
+    rules = rules or await campaign_rules(conn, campaign_id)
+    registry = await registry_verdict(conn, campaign_id=campaign_id, now=now)
+    return ClaimPermit(sorted(open_zones(zones, now, rules.policy())), registry)
+
+
+@dataclass(frozen=True)
+class Screened(Generic[L]):
+    dialable: list[L]
+    refused: list[tuple[L, LeadVerdict]]  # give back to the list, due at verdict.retry_at
+
+
+async def screen_claimed(
+    conn: asyncpg.Connection, rules: CampaignRules, claimed: Sequence[L], *, now: datetime
+) -> Screened[L]:
+    """The last word on each claimed lead before originate: the callee's state law (US), the contact caps
+    (Florida's 3 a day, Russia's 1/2/8 conversations) and the UK 72-hour block — what the claim's SQL
+    filter does not know. One query for the whole batch."""
+    require_aware(now)
+    if not claimed:
+        return Screened([], [])
+    history = await contact_history(conn, [lead.phone for lead in claimed], now=now)
+    dialable: list[L] = []
+    refused: list[tuple[L, LeadVerdict]] = []
+    for lead in claimed:
+        try:
+            zone = rules.zone_of(lead.phone, (), lead.timezone)
+        except ComplianceError as exc:
+            refused.append((lead, LeadVerdict(False, str(exc), None)))
+            continue
+        verdict = rules.check(lead.phone, now, zone=zone, history=history[lead.phone], fields=lead.fields)
+        if verdict:
+            dialable.append(lead)
+        else:
+            refused.append((lead, verdict))
+    return Screened(dialable, refused)
 
 
 # ---- per-number history: caps and the UK repeat block --------------------------------------------

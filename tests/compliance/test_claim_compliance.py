@@ -4,6 +4,9 @@ campaign's zones at the claim's moment; DNC in the claim's SQL)."""
 
 from __future__ import annotations
 
+from datetime import UTC, datetime, timedelta
+from zoneinfo import ZoneInfo
+
 import asyncpg
 import pytest
 from hypothesis import HealthCheck, given, settings
@@ -95,8 +98,6 @@ async def test_no_claim_returns_a_lead_outside_its_window_or_on_a_dnc_list(
 
 
 async def test_an_opt_out_taken_during_a_call_holds_from_the_next_claim(pool: asyncpg.Pool) -> None:
-    from datetime import UTC, datetime
-
     now = datetime(2026, 6, 2, 16, 0, tzinfo=UTC)
     async with pool.acquire() as conn:
         campaign = await conn.fetchval(
@@ -110,3 +111,37 @@ async def test_an_opt_out_taken_during_a_call_holds_from_the_next_claim(pool: as
         await leads.release(conn, lead_ids=[first[0].id], engine="e1")
         again = await leads.claim(conn, campaign_id=campaign, engine="e1", n=10, now=now)
     assert [lead.phone for lead in again] == [p for p in ("+12125550111", "+12125550122") if p != first[0].phone]
+
+
+async def test_engine_round_claims_open_zones_then_screens_out_florida_after_8pm(pool: asyncpg.Pool) -> None:
+    evening = datetime(2026, 6, 2, 20, 30, tzinfo=ZoneInfo("America/New_York"))
+    async with pool.acquire() as conn:
+        campaign = await conn.fetchval(
+            "INSERT INTO campaign (name, channel_template, caller_id) VALUES ('c', 'Local/{phone}@t', '+1212555')"
+            " RETURNING id")
+        await store.set_campaign_rules(conn, campaign, CampaignRules(preset="US"))
+        await add_lead(conn, campaign, "+12125550111", ["America/New_York"])  # New York: until 21:00
+        await add_lead(conn, campaign, "+13055550111", ["America/New_York"])  # Miami: Florida law, until 20:00
+        await add_lead(conn, campaign, "+13105550111", ["America/Los_Angeles"])  # 17:30 there
+        await add_lead(conn, campaign, "+18085550111", ["Pacific/Honolulu"])  # 14:30 there
+        rules = await store.campaign_rules(conn, campaign)
+        permit = await store.before_claim(conn, campaign_id=campaign, now=evening,
+                                          zones=await leads.zones_in_play(conn, campaign_id=campaign))
+        assert permit.may_claim
+        claimed = await leads.claim(conn, campaign_id=campaign, engine="e1", n=10, now=evening,
+                                    allowed_timezones=permit.allowed_timezones)
+        screened = await store.screen_claimed(conn, rules, claimed, now=evening)
+    assert sorted(lead.phone for lead in screened.dialable) == ["+12125550111", "+13105550111", "+18085550111"]
+    [(miami, verdict)] = screened.refused
+    assert miami.phone == "+13055550111" and "Florida" in verdict.reason
+    assert verdict.retry_at == datetime(2026, 6, 3, 8, 0, tzinfo=ZoneInfo("America/New_York"))
+    # An hour later New York is closed too: the claim itself no longer offers it.
+    later = evening + timedelta(hours=1)
+    assert "America/New_York" not in (await _permit(pool, campaign, later)).allowed_timezones
+    assert later.astimezone(UTC).hour == 1
+
+
+async def _permit(pool: asyncpg.Pool, campaign: int, now: datetime) -> store.ClaimPermit:
+    async with pool.acquire() as conn:
+        return await store.before_claim(conn, campaign_id=campaign, now=now,
+                                        zones=await leads.zones_in_play(conn, campaign_id=campaign))
