@@ -9,6 +9,7 @@ shows the same snapshot fields in Asterisk's order.
 from __future__ import annotations
 
 import asyncio
+import math
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from enum import IntEnum
@@ -28,6 +29,18 @@ class ChannelState(IntEnum):
     @property
     def desc(self) -> str:
         return {0: "Down", 4: "Ring", 5: "Ringing", 6: "Up", 7: "Busy"}[self.value]
+
+
+# Timers fire on a 50 ms grid. Under a virtual clock (looptime) every distinct moment costs the loop a
+# round of idle cycles before it may jump; on a grid, thousands of calls share moments (~20x fewer loop
+# turns at 10,000 calls), and 50 ms is far below anything a callee's ring or talk time could show.
+TIMER_GRANULARITY_S = 0.05
+
+
+def schedule(delay: float, callback: Callable[..., object], *args: object) -> asyncio.TimerHandle:
+    loop = asyncio.get_running_loop()
+    when = math.ceil((loop.time() + delay) / TIMER_GRANULARITY_S - 1e-9) * TIMER_GRANULARITY_S
+    return loop.call_at(when, callback, *args)
 
 
 # Q.850 causes the simulator produces, with the text Asterisk prints beside them.
@@ -82,11 +95,11 @@ class Channel:
 
     def later(self, delay: float, callback: Callable[..., object], *args: object) -> None:
         """A dialplan timer: a Redirect or a hangup cancels it."""
-        self.timers.append(asyncio.get_running_loop().call_later(delay, callback, *args))
+        self.timers.append(schedule(delay, callback, *args))
 
     def later_fate(self, delay: float, callback: Callable[..., object], *args: object) -> asyncio.TimerHandle:
         """A timer of the callee or the originate (talk time, patience, timeout): only a hangup cancels it."""
-        handle = asyncio.get_running_loop().call_later(delay, callback, *args)
+        handle = schedule(delay, callback, *args)
         self.fate_timers.append(handle)
         return handle
 
