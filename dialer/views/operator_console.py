@@ -76,6 +76,10 @@ class CallOnScreen:
     filled: dict[str, str] = field(default_factory=dict)
 
 
+# the engine's "reserved" lasts until the customer's Redirect lands in the operator's conference
+_STATE_SHOWN = {"reserved": "CONNECTING", "logged_in": "LOGGING IN"}
+
+
 def _clock_text(seconds: float) -> str:
     minutes, secs = divmod(max(0, int(seconds)), 60)
     hours, minutes = divmod(minutes, 60)
@@ -215,7 +219,8 @@ class OperatorConsole(App[None]):
             line = head + "LOGGED OUT"
         else:
             elapsed = me.since_s + (asyncio.get_running_loop().time() - self._received_at)
-            state = me.state.replace("_", " ").upper() + (f" ({me.pause_reason})" if me.pause_reason else "")
+            state = _STATE_SHOWN.get(me.state, me.state.replace("_", " ").upper())
+            state += f" ({me.pause_reason})" if me.pause_reason else ""
             line = head + f"{state} {_clock_text(elapsed)}  calls {me.calls}  talk {_clock_text(me.talk_s)}"
         self.query_one("#status", Static).update(Text(line))
 

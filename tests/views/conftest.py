@@ -13,6 +13,7 @@ from typing import Any
 import asyncpg
 import pytest
 from textual.pilot import Pilot
+from textual.widgets import Input
 
 NOW = datetime(2026, 11, 27, 9, 15, tzinfo=UTC)
 ENGINE = "engine-test"
@@ -103,6 +104,14 @@ async def until(pilot: Pilot[Any], condition: Callable[[], bool], timeout: float
     async with asyncio.timeout(timeout):
         while not condition():
             await pilot.pause(0.02)
+
+
+async def type_into(pilot: Pilot[Any], selector: str, typed: str) -> None:
+    """Click into an input and type: the first key through the keyboard, the rest pasted (keeps tests fast)."""
+    await pilot.click(selector)
+    await pilot.press(typed[0])
+    pilot.app.query_one(selector, Input).insert_text_at_cursor(typed[1:])
+    await pilot.pause()
 
 
 async def commands(pool: asyncpg.Pool) -> list[tuple[str, dict[str, Any], str]]:

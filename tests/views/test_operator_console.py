@@ -20,6 +20,7 @@ from tests.views.conftest import (
     operator_doc,
     publish,
     snapshot,
+    type_into,
     until,
 )
 
@@ -79,8 +80,7 @@ async def test_the_script_is_filled_with_the_customer_and_follows_the_answers(
         await pilot.pause()
         assert "fill in email first" in text(app, "#message")
         assert "Heating in Omsk" in text(app, "#script-text")
-        await pilot.click("#field-email")
-        await pilot.press(*"ivan@example.org")
+        await type_into(pilot, "#field-email", "ivan@example.org")
         await pilot.click("#answer-0")
         await pilot.pause()
         assert text(app, "#script-text") == "We sent it to ivan@example.org. Goodbye, Ivan!"
@@ -101,8 +101,7 @@ async def test_a_disposition_with_a_callback_on_another_number_becomes_one_comma
         app.query_one("#callback-scope", Select).value = "anyone"
         for selector, typed in (("#notes", "wants a cheaper tariff"), ("#callback-at", "2026-11-28 18:30"),
                                 ("#callback-phone", "+79160000001")):
-            await pilot.click(selector)
-            await pilot.press(*typed)
+            await type_into(pilot, selector, typed)
         await pilot.click("#save")
         await pilot.pause()
         assert "disposition callback sent" in text(app, "#message")
@@ -157,12 +156,10 @@ async def test_ready_pause_with_reason_and_manual_dial_become_commands(pool: asy
         await pilot.click("#pause")
         await pilot.pause()
         assert "say why you pause" in text(app, "#message")
-        await pilot.click("#pause-reason")
-        await pilot.press(*"lunch")
+        await type_into(pilot, "#pause-reason", "lunch")
         await pilot.click("#pause")
         await pilot.click("#ready")
-        await pilot.click("#dial-phone")
-        await pilot.press(*"+74951234567")
+        await type_into(pilot, "#dial-phone", "+74951234567")
         await pilot.click("#dial")
         await pilot.pause()
         assert app.query_one("#dial-phone", Input).value == ""
