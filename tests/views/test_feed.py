@@ -1,0 +1,114 @@
+"""The snapshot doc as typed values, and the feed that brings it from the store."""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import UTC, datetime
+
+import asyncpg
+import pytest
+
+from dialer.views.feed import CommandError, SnapshotFeed, check_command, send_command
+from dialer.views.snapshot import Floor, SnapshotError, parse_floor
+from tests.views.conftest import NOW, Scene, campaign_doc, operator_doc, publish, snapshot
+
+
+def test_a_doc_becomes_typed_campaigns_and_operators() -> None:
+    scene = Scene(campaign_id=1, operator_id=3, lead_id=12, attempt_id=77, earlier_attempt_id=70)
+    floor = parse_floor([snapshot([campaign_doc(scene)], [operator_doc(scene, pause_reason=None)])])
+    [campaign] = floor.campaigns
+    assert (campaign.name, campaign.mode, campaign.alpha, campaign.calls["connected"]) == ("winter", "predictive",
+                                                                                          0.025, 5)
+    assert "ring_cdf" not in campaign.estimates and campaign.estimates["answer_rate"] == 0.3
+    assert campaign.abandonment.last_hour_rate == pytest.approx(1 / 40)
+    anna = floor.operator("Anna")
+    assert anna is not None and (anna.attempt_id, anna.lead_id, anna.campaigns) == (77, 12, (1,))
+    assert floor.at == NOW
+
+
+def test_two_engines_merge_into_one_floor_and_a_stale_logged_out_entry_loses() -> None:
+    a = Scene(campaign_id=1, operator_id=3, lead_id=12, attempt_id=77, earlier_attempt_id=70)
+    b = Scene(campaign_id=2, operator_id=3, lead_id=13, attempt_id=78, earlier_attempt_id=70)
+    doc_a = snapshot([campaign_doc(a, name="a")], [operator_doc(a, "logged_out", attempt=False)])
+    doc_b = {**snapshot([campaign_doc(b, name="b")], [operator_doc(b, "on_call")]), "engine": "engine-2"}
+    floor = parse_floor([doc_a, doc_b])
+    assert [c.name for c in floor.campaigns] == ["a", "b"]
+    assert [(o.name, o.state, o.engine) for o in floor.operators] == [("Anna", "on_call", "engine-2")]
+    assert floor.operators_of(2) == floor.operators and floor.operators_of(5) == ()
+
+
+def test_a_doc_without_what_the_views_need_is_refused_naming_the_key() -> None:
+    with pytest.raises(SnapshotError, match="operator 'Anna' lacks 'state'"):
+        parse_floor([{"engine": "e", "operators": [{"id": 1, "name": "Anna"}]}])
+    with pytest.raises(SnapshotError, match="lacks 'engine'"):
+        parse_floor([{"campaigns": []}])
+
+
+@pytest.mark.parametrize(("command", "args", "message"), [
+    ("reboot", {}, "unknown command 'reboot'"),
+    ("disposition", {"attempt_id": 1}, "needs the attempt_id and a code"),
+    ("dial", {"phone": " "}, "needs a phone number"),
+    ("spy", {"mode": "shout", "supervisor_extension": "200"}, "spy mode must be one of"),
+    ("spy", {"mode": "listen"}, "supervisor's extension"),
+])
+def test_a_malformed_command_is_refused_before_it_reaches_the_engine(
+        command: str, args: dict[str, object], message: str) -> None:
+    with pytest.raises(CommandError, match=message):
+        check_command(command, args)
+
+
+@pytest.mark.db
+async def test_the_feed_reads_existing_rows_at_start_and_follows_notifications(
+        pool: asyncpg.Pool, scene: Scene) -> None:
+    await publish(pool, snapshot([campaign_doc(scene)], [operator_doc(scene, "ready")]))
+    seen: list[Floor] = []
+    feed = SnapshotFeed(pool, seen.append)
+    await feed.start()
+    try:
+        assert seen[-1].operators[0].state == "ready"          # no notification needed for the first picture
+        for state in ("on_call", "wrap_up", "ready", "paused"):  # a burst: folded, the last one wins
+            await publish(pool, snapshot([campaign_doc(scene)], [operator_doc(scene, state)]))
+        async with asyncio.timeout(5):
+            while seen[-1].operators[0].state != "paused":
+                await asyncio.sleep(0.02)
+    finally:
+        await feed.stop()
+    assert len(seen) <= 5
+
+
+@pytest.mark.db
+async def test_a_broken_doc_is_reported_not_shown(pool: asyncpg.Pool, scene: Scene) -> None:
+    errors: list[str] = []
+    seen: list[Floor] = []
+    feed = SnapshotFeed(pool, seen.append, errors.append)
+    await feed.start()
+    try:
+        await publish(pool, {"engine": "engine-test", "operators": [{"id": 1}]})
+        async with asyncio.timeout(5):
+            while not errors:
+                await asyncio.sleep(0.02)
+    finally:
+        await feed.stop()
+    assert "cannot read the engine's snapshot" in errors[0] and "lacks 'name'" in errors[0]
+
+
+@pytest.mark.db
+async def test_a_command_is_one_row_and_one_notification(pool: asyncpg.Pool, scene: Scene) -> None:
+    heard: list[str] = []
+
+    def hear(_conn: object, _pid: int, _channel: str, payload: str) -> None:
+        heard.append(payload)
+
+    async with pool.acquire() as listener:
+        await listener.add_listener("dialer_command", hear)
+        command_id = await send_command(pool, operator_id=scene.operator_id, command="pause",
+                                        args={"reason": "lunch"}, actor="operator:Anna",
+                                        now=datetime(2026, 11, 27, 9, 0, tzinfo=UTC))
+        async with asyncio.timeout(5):
+            while not heard:
+                await asyncio.sleep(0.02)
+        await listener.remove_listener("dialer_command", hear)
+    row = await pool.fetchrow("SELECT command, created_at, done_at FROM operator_command WHERE id = $1", command_id)
+    assert (row["command"], row["created_at"], row["done_at"]) == ("pause", datetime(2026, 11, 27, 9, 0, tzinfo=UTC),
+                                                                   None)
+    assert str(command_id) in heard
