@@ -8,9 +8,17 @@ import re
 from pathlib import Path
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from ami.simulator import CalleeFate, start_simulator
-from ami.simulator.permissions import LEAST_PRIVILEGE_READ, PermissionSpecError, users_from_manager_conf
+from ami.simulator.permissions import (
+    CLASSES,
+    LEAST_PRIVILEGE_READ,
+    PermissionSpecError,
+    parse_classes,
+    users_from_manager_conf,
+)
 from tests.ami.simulator_probe import Probe
 
 CONFIG = Path(__file__).resolve().parents[2] / "config" / "asterisk"
@@ -105,3 +113,17 @@ async def test_simulator_runs_the_sample_dialplan_steps_in_order() -> None:
                 expected = expected[:-1]        # still in the conference: Hangup not reached
             assert ran == expected, context
         await probe.close()
+
+
+@given(st.lists(st.sampled_from(sorted(CLASSES)), unique=True), st.sampled_from([",", ", ", " ,"]))
+def test_any_list_of_known_classes_reads_back_as_that_set(classes: list[str], separator: str) -> None:
+    assert parse_classes(separator.join(classes)) == frozenset(classes)
+    assert parse_classes(separator.join([*classes, "all"])) == CLASSES
+
+
+@given(st.text(alphabet="abcdefghijklmnopqrstuvwxyz-", min_size=1, max_size=12).filter(lambda n: n != "general"))
+def test_manager_conf_users_keep_their_secret_and_classes(name: str) -> None:
+    text = f"[general]\nenabled = yes\n[{name}]\nsecret = s3;cret\nread = call ; comment\nwrite = originate,call\n"
+    user = users_from_manager_conf(text)[name]
+    # ';' starts a comment in Asterisk's config files, even inside a value
+    assert (user.secret, user.read, user.write) == ("s3", frozenset({"call"}), frozenset({"originate", "call"}))
