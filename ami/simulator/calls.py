@@ -75,7 +75,7 @@ class Calls:
         number, _, where = rest.partition("@")
         where = where.split("/")[0]
         if tech.lower() == "local":
-            self._start_local(order, done, number, where, uid1, uid2)
+            self._start_local(order, done, number, where or "default", uid1, uid2)
         else:
             self._start_trunk(order, done, number, where or number, uid1)
 
