@@ -1,0 +1,39 @@
+"""``dialer report CAMPAIGN …`` through the CLI, beside the named reports (``dialer report compliance``)."""
+
+from __future__ import annotations
+
+import asyncio
+import csv
+from pathlib import Path
+
+import asyncpg
+import pytest
+from typer.testing import CliRunner
+
+import cli
+from tests.reports.conftest import UNTIL
+
+pytestmark = pytest.mark.db
+
+
+async def test_report_campaign_by_list_prints_and_writes_csv(
+        day: asyncpg.Pool, store_schema: tuple[str, str], tmp_path: Path) -> None:
+    url, schema = store_schema
+    env = {"DIALER_DATABASE_URL": f"{url}{'&' if '?' in url else '?'}search_path={schema}", "COLUMNS": "200"}
+    out = tmp_path / "by_list.csv"
+
+    def run(*args: str) -> tuple[int, str]:
+        result = CliRunner().invoke(cli.app, list(args), env=env)
+        return result.exit_code, result.output
+
+    code, output = await asyncio.to_thread(run, "report", "winter", "--by", "list", "--until", UNTIL.isoformat(),
+                                           "--csv", str(out))
+    assert code == 0, output
+    assert "winter by list" in output and "north" in output and "south" in output
+    with out.open() as f:
+        assert [(r["list"], r["attempts"]) for r in csv.DictReader(f)] == [("north", "3"), ("south", "2"),
+                                                                          ("total", "5")]
+    code, output = await asyncio.to_thread(run, "report", "winter", "--by", "weekday")
+    assert code == 2 and "--by must be one of" in output
+    code, output = await asyncio.to_thread(run, "report", "compliance", "--help")
+    assert code == 0 and "Per window" in output
