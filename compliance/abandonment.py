@@ -3,7 +3,7 @@
 US: FTC Telemarketing Sales Rule safe harbor, 16 CFR 310.4(b)(4)(i), and FCC 47 CFR 64.1200(a)(7): at most
 3 % of calls answered by a person, per campaign, over a 30-day period. The rule measures successive 30-day
 periods; we use a rolling 30 days, which holds every such period to the cap as well.
-UK: Ofcom's persistent-misuse policy (statement of 2016, §A1): at most 3 % of live calls per campaign over
+UK: Ofcom's revised statement of policy on persistent misuse (2016): at most 3 % of live calls per campaign over
 24 hours, with a reasoned estimate of AMD false positives (people the detector took for machines and hung
 up on) counted as abandoned live calls; after an abandoned call, no repeat call to that number within
 72 hours unless a live operator is guaranteed — this dialer simply does not redial it.

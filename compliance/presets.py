@@ -51,18 +51,18 @@ def _three_a_day(source: str) -> tuple[ContactCap, ...]:
 
 # "Mini-TCPA" state laws that narrow the federal rule (telephone solicitation). Keyed by USPS code.
 _US_STATES = {
-    # Florida Telephone Solicitation Act, Fla. Stat. § 501.059(8): 8 a.m.–8 p.m. and at most 3 calls from
-    # the same person on the same subject in 24 hours.
+    # Florida Telephone Solicitation Act (Fla. Stat. § 501.059, as amended 2021): 8 a.m.–8 p.m. and at most
+    # 3 calls from the same person on the same subject in 24 hours.
     "FL": StateOverride(
-        every_day("Florida FTSA (Fla. Stat. § 501.059(8))", _hours(8, 20)),
-        _three_a_day("Florida FTSA (Fla. Stat. § 501.059(8))"),
+        every_day("Florida FTSA (Fla. Stat. § 501.059)", _hours(8, 20)),
+        _three_a_day("Florida FTSA (Fla. Stat. § 501.059)"),
     ),
-    # Oklahoma Telephone Solicitation Act of 2022 (15 O.S. § 775C.4): the same shape as Florida's.
+    # Oklahoma Telephone Solicitation Act of 2022: the same shape as Florida's.
     "OK": StateOverride(
-        every_day("Oklahoma OTSA (15 O.S. § 775C.4)", _hours(8, 20)),
-        _three_a_day("Oklahoma OTSA (15 O.S. § 775C.4)"),
+        every_day("Oklahoma Telephone Solicitation Act", _hours(8, 20)),
+        _three_a_day("Oklahoma Telephone Solicitation Act"),
     ),
-    # Maryland Stop the Spam Calls Act (2023, Md. Code Com. Law § 14-4501 ff.): the same shape.
+    # Maryland Stop the Spam Calls Act (2023): the same shape.
     "MD": StateOverride(
         every_day("Maryland Stop the Spam Calls Act", _hours(8, 20)),
         _three_a_day("Maryland Stop the Spam Calls Act"),
