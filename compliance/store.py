@@ -272,8 +272,10 @@ async def ledger(
 
 
 class ClaimableLead(Protocol):
-    """What ``lists.leads.ClaimedLead`` offers: the number about to be dialed, its zone, its fields."""
+    """What ``lists.leads.ClaimedLead`` offers: its id, the number about to be dialed, zone, fields."""
 
+    @property
+    def id(self) -> int: ...
     @property
     def phone(self) -> str: ...
     @property
@@ -324,7 +326,7 @@ async def screen_claimed(
     require_aware(now)
     if not claimed:
         return Screened([], [])
-    history = await contact_history(conn, [lead.phone for lead in claimed], now=now)
+    history = await lead_contact_history(conn, [(lead.id, lead.phone) for lead in claimed], now=now)
     dialable: list[L] = []
     refused: list[tuple[L, LeadVerdict]] = []
     for lead in claimed:
@@ -333,7 +335,7 @@ async def screen_claimed(
         except ComplianceError as exc:
             refused.append((lead, LeadVerdict(False, str(exc), None)))
             continue
-        verdict = rules.check(lead.phone, now, zone=zone, history=history[lead.phone], fields=lead.fields)
+        verdict = rules.check(lead.phone, now, zone=zone, history=history[lead.id], fields=lead.fields)
         if verdict:
             dialable.append(lead)
         else:
@@ -366,6 +368,35 @@ async def contact_history(
         if r["abandoned_at"] is not None:
             abandons.append(r["abandoned_at"])
     return {p: ContactHistory(*(tuple(sorted(x)) for x in found[p])) for p in phones}
+
+
+async def lead_contact_history(
+    conn: asyncpg.Connection, leads: Sequence[tuple[int, str]], *, now: datetime,
+    lookback: timedelta = timedelta(days=31),
+) -> dict[int, ContactHistory]:
+    """Per lead id: the history of its number (any campaign) merged with every attempt on the lead itself
+    (its other numbers too) — a debtor's conversation caps count the person, not one number."""
+    require_aware(now)
+    rows = await conn.fetch(
+        """SELECT id, lead_id, phone, claimed_at, connected_at, CASE WHEN abandoned THEN answered_at END AS abandoned_at
+           FROM attempt
+           WHERE (phone = ANY($1::text[]) OR lead_id = ANY($2::bigint[])) AND claimed_at > $3 AND claimed_at <= $4""",
+        list({p for _, p in leads}), list({i for i, _ in leads}), now - lookback, now,
+    )
+    by_phone: dict[str, list[asyncpg.Record]] = {}
+    by_lead: dict[int, list[asyncpg.Record]] = {}
+    for r in rows:
+        by_phone.setdefault(r["phone"], []).append(r)
+        by_lead.setdefault(r["lead_id"], []).append(r)
+    result = {}
+    for lead_id, phone in leads:
+        merged = {r["id"]: r for r in by_phone.get(phone, []) + by_lead.get(lead_id, [])}.values()
+        result[lead_id] = ContactHistory(
+            tuple(sorted(r["claimed_at"] for r in merged)),
+            tuple(sorted(r["connected_at"] for r in merged if r["connected_at"] is not None)),
+            tuple(sorted(r["abandoned_at"] for r in merged if r["abandoned_at"] is not None)),
+        )
+    return result
 
 
 async def repeat_blocked_phones(

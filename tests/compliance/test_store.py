@@ -293,3 +293,29 @@ async def test_report_of_a_clean_campaign_is_clean(pool: asyncpg.Pool) -> None:
     assert legal.false_positive_estimate == 1 and (legal.live_answers, legal.abandons) == (41, 1)
     assert legal.calls_outside_hours == 0 and legal.calls_to_dnc == 0 and not legal.over_cap
     assert report.clean
+
+
+async def test_a_debtor_spoken_to_on_another_number_is_not_called_again_that_day(pool: asyncpg.Pool) -> None:
+    from dataclasses import dataclass, field
+
+    @dataclass
+    class Claimed:
+        id: int
+        phone: str
+        timezone: str | None = "Europe/Moscow"
+        fields: dict = field(default_factory=dict)
+
+    noon = datetime(2026, 6, 3, 9, 0, tzinfo=UTC)  # 12:00 in Moscow, a Wednesday
+    async with pool.acquire() as conn:
+        c = await make_campaign(conn)
+        debtor = await make_lead(conn, c, "+74959374955", "Europe/Moscow")
+        other = await make_lead(conn, c, "+74959374966", "Europe/Moscow")
+        # Yesterday evening the debtor was reached on their mobile (an alternate number of the same lead).
+        await add_attempt(conn, debtor, c, "+79161234567", noon - timedelta(hours=16), outcome="connected")
+        screened = await store.screen_claimed(
+            conn, CampaignRules(preset="RU"), [Claimed(debtor, "+74959374955"), Claimed(other, "+74959374966")],
+            now=noon)
+    assert [lead.id for lead in screened.dialable] == [other]
+    [(lead, verdict)] = screened.refused
+    assert lead.id == debtor and "230-FZ" in verdict.reason
+    assert verdict.retry_at == noon - timedelta(hours=16) + timedelta(hours=24, seconds=11)
