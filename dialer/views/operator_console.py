@@ -86,6 +86,19 @@ def _clock_text(seconds: float) -> str:
     return f"{hours}:{minutes:02d}:{secs:02d}" if hours else f"{minutes:02d}:{secs:02d}"
 
 
+def _effect(disposition: Disposition) -> str:
+    """What the code will do to the lead, said before the operator saves it."""
+    if disposition.schedules_callback:
+        return "needs the callback time below"
+    if disposition.final:
+        return "finishes the lead"
+    if disposition.follow_up_days is not None:
+        return f"follow-up call in {disposition.follow_up_days} days (or at the time below)"
+    if disposition.retry_after_s is not None:
+        return f"calls again in {disposition.retry_after_s // 60} min (or at the time below)"
+    return "the lead stays in the list"
+
+
 class OperatorConsole(App[None]):
     TITLE = "dialer operator"
     CSS = """
@@ -96,7 +109,10 @@ class OperatorConsole(App[None]):
     #answers Button, #controls Button { margin: 0 1 0 0; }
     #answers, #fields { height: auto; }
     #controls { height: auto; }
-    #controls Input { width: 24; }
+    #controls Input { width: 20; }
+    #controls Select { width: 20; }
+    #controls Button { min-width: 10; }
+    #disposition-effect { color: $text-muted; height: auto; }
     """
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("f2", "ready", "Ready"),
@@ -135,9 +151,10 @@ class OperatorConsole(App[None]):
             with VerticalScroll(id="disposition-pane"):
                 yield Label("Disposition")
                 yield Select[str]([], prompt="disposition", id="disposition")
+                yield Static("", id="disposition-effect")
                 yield Input(placeholder="notes", id="notes")
-                yield Label("Callback / follow-up at (YYYY-MM-DD HH:MM, campaign time)")
-                yield Input(placeholder="empty: none", id="callback-at")
+                yield Label("Callback / follow-up at (campaign time)")
+                yield Input(placeholder="YYYY-MM-DD HH:MM", id="callback-at")
                 yield Select[str]([("only me", "personal"), ("anyone", "anyone")], value="personal",
                                   allow_blank=False, id="callback-scope")
                 yield Input(placeholder="callback on another number (optional)", id="callback-phone")
@@ -254,6 +271,7 @@ class OperatorConsole(App[None]):
         await self.query_one("#fields").remove_children()
         self.query_one("#script-back", Button).disabled = True
         self.query_one("#disposition", Select).set_options([])
+        self.query_one("#disposition-effect", Static).update("")
         self.query_one("#save", Button).disabled = True
         for input_id in ("#notes", "#callback-at", "#callback-phone"):
             self.query_one(input_id, Input).value = ""
@@ -313,6 +331,12 @@ class OperatorConsole(App[None]):
             await self._save_disposition()
         elif button in ("login", "ready", "pause", "logout", "dial"):
             await self.run_action(button)
+
+    def on_select_changed(self, event: Select.Changed) -> None:
+        if event.select.id != "disposition" or self.call is None:
+            return
+        chosen = next((d for d in self.call.catalogue if d.code == event.value), None)
+        self.query_one("#disposition-effect", Static).update(Text(_effect(chosen) if chosen else ""))
 
     def on_input_changed(self, event: Input.Changed) -> None:
         if self.call is not None and event.input.id and event.input.id.startswith("field-"):

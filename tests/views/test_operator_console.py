@@ -85,6 +85,7 @@ async def test_the_script_is_filled_with_the_customer_and_follows_the_answers(
         await pilot.pause()
         assert text(app, "#script-text") == "We sent it to ivan@example.org. Goodbye, Ivan!"
         assert app.query_one("#disposition", Select).value == "information_sent"   # suggested by the answer
+        assert text(app, "#disposition-effect") == "follow-up call in 3 days (or at the time below)"
         await pilot.click("#script-back")
         await pilot.pause()
         assert "Heating in Omsk" in text(app, "#script-text")
