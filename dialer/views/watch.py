@@ -29,6 +29,7 @@ from lists import campaigns
 
 W = TypeVar("W", bound=Widget)
 HISTORY = 600          # samples kept for the plots (one per snapshot: ten minutes)
+STALE_S = 5.0          # engines publish every second; this much silence means something is wrong
 CALL_STATES = ("originating", "waiting", "handing_off", "connected", "safe_harbor")
 
 
@@ -121,6 +122,7 @@ class WatchApp(App[None]):
         for key, label in (("name", "operator"), ("ext", "ext"), ("state", "state"), ("in_state", "in state"),
                            ("calls", "calls"), ("talk", "talk"), ("occupancy", "occupancy")):
             table.add_column(label, key=key)
+        self.set_interval(1.0, self._render_title)
         if self._feed is not None:
             await self._feed.start()
 
@@ -172,7 +174,9 @@ class WatchApp(App[None]):
                     self.sent.remove(result.id)
                     self.say(f"{result.command}: " + (f"refused — {result.refused}" if result.refused else "done"))
 
-    def _render(self) -> None:
+    def _render_title(self) -> None:
+        if self._base() is None:
+            return
         campaign = self.campaign
         at = f"{self.floor.at:%H:%M:%S}" if self.floor.at else "—"
         if campaign is None:
@@ -181,7 +185,16 @@ class WatchApp(App[None]):
             title = f"{wanted}  (snapshot {at})"
         else:
             title = f"{campaign.name} on {campaign.engine}  (snapshot {at}, {len(self.floor.campaigns)} campaign(s))"
+        if self.floor.at is not None:
+            # engines publish every second: a silent one has stopped or lost the store, and what is shown is old
+            silent = (self.clock.now() - self.floor.at).total_seconds()
+            if silent > STALE_S:
+                title += f"  STALE: no snapshot for {silent:.0f} s — is the engine running?"
         self._q("#title", Static).update(Text(title))
+
+    def _render(self) -> None:
+        campaign = self.campaign
+        self._render_title()
         self._render_operators()
         calls = self._q("#calls", Static)
         pacing = self._q("#pacing", Static)

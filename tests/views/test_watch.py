@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import json
+from datetime import timedelta
 
 import asyncpg
 import pytest
 from textual.widgets import DataTable, Input, Sparkline, Static
 
 from dialer.views.watch import WatchApp
-from tests.views.conftest import FixedClock, Scene, campaign_doc, commands, operator_doc, publish, snapshot, until
+from tests.views.conftest import NOW, FixedClock, Scene, campaign_doc, commands, operator_doc, publish, snapshot, until
 
 pytestmark = pytest.mark.db
 
@@ -160,3 +161,16 @@ async def test_the_tuning_form_refuses_a_target_above_the_cap(pool: asyncpg.Pool
         await pilot.click("#apply")
         await pilot.pause()
     assert await pool.fetchval("SELECT pacing FROM campaign WHERE id = $1", scene.campaign_id) == "{}"
+
+
+async def test_a_silent_engine_is_flagged_as_stale(pool: asyncpg.Pool, scene: Scene) -> None:
+    clock = FixedClock()
+    app = WatchApp(pool, clock, campaign="winter")
+    async with app.run_test(size=SIZE) as pilot:
+        await publish(pool, snapshot([campaign_doc(scene)], [operator_doc(scene)]))
+        await until(pilot, lambda: app.campaign is not None)
+        await pilot.pause()
+        assert "STALE" not in text(app, "#title")
+        clock.moment = NOW + timedelta(seconds=30)
+        await until(pilot, lambda: "STALE" in text(app, "#title"))      # no new snapshot: the 1 s timer notices
+        assert "no snapshot for 30 s" in text(app, "#title")

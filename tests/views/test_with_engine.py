@@ -19,7 +19,7 @@ from dialer.control import ControlPlane
 from dialer.engine import Engine
 from dialer.views.operator_console import OperatorConsole, find_operator
 from dialer.views.watch import WatchApp
-from lists import campaigns, operators
+from lists import campaigns, operators, scripts
 from tests.engine.fake_pbx import FakePbx
 from tests.views.conftest import until
 
@@ -65,21 +65,27 @@ async def answer_first_call(pbx: FakePbx) -> None:
 async def test_a_connected_call_reaches_the_console_and_its_disposition_reaches_the_attempt(
         pool: asyncpg.Pool, engine: tuple[Engine, FakePbx]) -> None:
     _, pbx = engine
+    await scripts.store_script(pool, "c1", {"steps": {"hi": {"text": "Hello {first_name}!",
+                                                             "answers": [{"label": "Not for me"}]}}})
     app = OperatorConsole(pool, await find_operator(pool, "Anna"), SystemClock())
     async with app.run_test(size=(200, 60)) as pilot:
         await answer_first_call(pbx)
         await until(pilot, lambda: "Grace" in str(app.query_one("#card", Static).content))
         await until(pilot, lambda: "ON CALL" in str(app.query_one("#status", Static).content))
+        assert str(app.query_one("#script-text", Static).content) == "Hello Grace!"
+        await pilot.click("#answer-0")
         app.query_one("#disposition", Select).value = "not_interested"
         await pilot.click("#notes")
         await pilot.press(*"no")
         await pilot.click("#save")
         for _ in range(250):
-            row = await pool.fetchrow("SELECT disposition, notes FROM attempt WHERE disposition IS NOT NULL")
+            row = await pool.fetchrow(
+                "SELECT disposition, notes, script_answers FROM attempt WHERE disposition IS NOT NULL")
             if row is not None:
                 break
             await pilot.pause(0.02)
     assert row is not None and (row["disposition"], row["notes"]) == ("not_interested", "no")
+    assert json.loads(row["script_answers"]) == {"path": [{"step": "hi", "answer": "Not for me"}], "fields": {}}
     command = await pool.fetchrow("SELECT done_at, result FROM operator_command")
     assert command["done_at"] is not None and command["result"] is None
 
