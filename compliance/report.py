@@ -1,8 +1,9 @@
 """The compliance report of a campaign: what a regulator or a client asks to see, per window.
 
-Rows are plain values built by ``compliance.store.compliance_report``; ``render_lines`` turns them into
-text. "Calls outside hours" and "calls to DNC numbers" re-check every attempt that went out against the
-same rules the claim used, so they must read 0; anything else is a defect to investigate.
+Rows are plain values built by ``compliance.store.compliance_report``; the CLI renders them.
+"Calls outside hours" re-checks every call that went out against the legal hours (preset, the callee's
+state law, the holiday calendar — not the campaign's own windows, which may have changed since), and
+"calls to DNC numbers" against the lists as they stood when it was dialed; both must read 0.
 """
 
 from __future__ import annotations

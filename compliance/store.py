@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Generic, Protocol, TypeVar
@@ -460,7 +460,10 @@ async def compliance_report(
         campaign_id, min(earliest, *(s for _, s, _ in windows if s is not None)), now,
         dnc.campaign_scope(campaign_id),
     )
-    checked = [(r["originated_at"], _inside_hours(rules, r), r["on_dnc"]) for r in sent]
+    # Judged by the law (preset, state, holiday calendar), not by today's campaign windows: narrowing the
+    # windows later must not turn yesterday's lawful calls into findings.
+    legal_rules = replace(rules, windows=None)
+    checked = [(r["originated_at"], _inside_hours(legal_rules, r), r["on_dnc"]) for r in sent]
     examples = [f"{r['phone']} at {r['originated_at'].isoformat()}"
                 for r, (_, inside, _) in zip(sent, checked, strict=True) if not inside][-max_outside_examples:]
     rows = []

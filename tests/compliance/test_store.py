@@ -319,3 +319,13 @@ async def test_a_debtor_spoken_to_on_another_number_is_not_called_again_that_day
     [(lead, verdict)] = screened.refused
     assert lead.id == debtor and "230-FZ" in verdict.reason
     assert verdict.retry_at == noon - timedelta(hours=16) + timedelta(hours=24, seconds=11)
+
+
+async def test_report_judges_past_calls_by_the_law_not_by_todays_campaign_windows(pool: asyncpg.Pool) -> None:
+    async with pool.acquire() as conn:
+        c = await make_campaign(conn)
+        lead = await make_lead(conn, c, "+12125550111", "America/New_York")
+        await add_attempt(conn, lead, c, "+12125550111", NOW - timedelta(hours=2), outcome="busy")  # 10:00
+        await store.set_campaign_rules(conn, c, CampaignRules(preset="US", windows="13:00-17:00"))
+        report = await store.compliance_report(conn, campaign_id=c, now=NOW)
+    assert report.rows[0].calls_outside_hours == 0
