@@ -126,8 +126,9 @@ class TuningForm(ModalScreen[str | None]):
             self.dismiss("nothing changed")
             return
         try:
-            await campaigns.set_pacing(self.pool, self.campaign.name, changes, actor=self.actor,
-                                       now=self.clock.now(), validate=validate_pacing)
+            async with self.pool.acquire() as conn, conn.transaction():   # the change and its audit rows, or nothing
+                await campaigns.set_pacing(conn, self.campaign.name, changes, actor=self.actor,
+                                           now=self.clock.now(), validate=validate_pacing)
         except campaigns.CampaignError as exc:
             self.query_one("#changes", Static).update(Text(f"refused: {exc}"))
             return

@@ -245,9 +245,10 @@ class WatchApp(App[None]):
             self.say("no campaign to start or pause")
             return
         try:
-            current = await campaigns.get(self.pool, name)
-            state = "paused" if current.state == "running" else "running"
-            await campaigns.set_state(self.pool, name, state, actor=self.actor, now=self.clock.now())
+            async with self.pool.acquire() as conn, conn.transaction():
+                current = await campaigns.get(conn, name)
+                state = "paused" if current.state == "running" else "running"
+                await campaigns.set_state(conn, name, state, actor=self.actor, now=self.clock.now())
         except campaigns.CampaignError as exc:
             self.say(str(exc))
             return
