@@ -230,6 +230,8 @@ def campaign_script(
     except campaigns.CampaignError as exc:
         raise fail(str(exc)) from None
     console.print(f"campaign [bold]{name}[/]: script {script.title or file.name!r} with {len(script.steps)} steps")
+    for step_id in script.unreachable():
+        console.print(f"[yellow]warning:[/] step {step_id!r} is not reached by any answer from {script.start!r}")
 
 
 @app.command("operator")

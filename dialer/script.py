@@ -95,6 +95,16 @@ class Script:
         except KeyError:
             raise ScriptError(f"no such step; the script has {', '.join(self.steps)}", step=step_id) from None
 
+    def unreachable(self) -> tuple[str, ...]:
+        """Steps no path of answers leads to from the start: usually a misspelt ``next``, so the CLI warns."""
+        seen, todo = {self.start}, [self.start]
+        while todo:
+            for answer in self.steps[todo.pop()].answers:
+                if answer.next is not None and answer.next not in seen:
+                    seen.add(answer.next)
+                    todo.append(answer.next)
+        return tuple(step_id for step_id in self.steps if step_id not in seen)
+
     def to_document(self) -> dict[str, Any]:
         """The jsonb stored in ``campaign.script`` (the same shape as the TOML ``[script]`` table)."""
         steps: dict[str, Any] = {}

@@ -107,6 +107,13 @@ def test_a_broken_script_is_refused_naming_the_step_and_field(document: Any, mes
     assert message in str(error.value)
 
 
+def test_steps_no_answer_leads_to_are_reported() -> None:
+    script = parse({"start": "a", "steps": {"a": {"text": "x", "answers": [{"label": "go", "next": "b"}]},
+                                            "b": {"text": "y", "answers": [{"label": "back", "next": "a"}]},
+                                            "orphan": {"text": "z"}}})
+    assert script.unreachable() == ("orphan",)
+
+
 def test_a_file_without_a_script_table_says_so(tmp_path: Path) -> None:
     path = tmp_path / "c.toml"
     path.write_text("[campaign]\nname = 'x'\n")
