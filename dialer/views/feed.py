@@ -47,11 +47,13 @@ class SnapshotFeed:
         self._listener: asyncpg.pool.PoolConnectionProxy | None = None
         self._dirty: set[str] = set()
         self._reader: asyncio.Task[None] | None = None
+        self.reads = 0                    # queries of engine_snapshot so far (benchmarks, tests)
 
     async def start(self) -> None:
         self._listener = await self._pool.acquire()
         await self._listener.add_listener(SNAPSHOT_CHANNEL, self._notified)
         rows = await self._pool.fetch("SELECT engine, doc FROM engine_snapshot")
+        self.reads += 1
         self._docs = {r["engine"]: _doc(r["doc"]) for r in rows}
         self._publish()
 
@@ -77,6 +79,7 @@ class SnapshotFeed:
             rows = await self._pool.fetch(
                 "SELECT engine, doc FROM engine_snapshot WHERE engine = ANY($1::text[])", engines
             )
+            self.reads += 1
             for row in rows:
                 self._docs[row["engine"]] = _doc(row["doc"])
             for gone in set(engines) - {r["engine"] for r in rows}:
