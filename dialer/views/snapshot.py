@@ -26,10 +26,18 @@ class Abandonment:
     cap: float
     last_hour_answers: int
     last_hour_abandons: int
+    today_answers: int | None = None      # optional in the doc: shown when the engine publishes it
+    today_abandons: int | None = None
 
     @property
     def last_hour_rate(self) -> float:
         return self.last_hour_abandons / self.last_hour_answers if self.last_hour_answers else 0.0
+
+    @property
+    def today_rate(self) -> float | None:
+        if self.today_answers is None or self.today_abandons is None:
+            return None
+        return self.today_abandons / self.today_answers if self.today_answers else 0.0
 
 
 @dataclass(frozen=True)
@@ -96,6 +104,7 @@ def _campaign(doc: Mapping[str, Any], engine: str) -> CampaignState:
     where = f"campaign {name!r}"
     ab = doc.get("abandonment") or {}
     last_hour = ab.get("last_hour") or {}
+    today = ab.get("today") or {}
     settings = doc.get("settings") or {}
     return CampaignState(
         id=int(_get(doc, "id", where)),
@@ -115,6 +124,8 @@ def _campaign(doc: Mapping[str, Any], engine: str) -> CampaignState:
             cap=float(ab.get("cap", settings.get("abandon_cap", 0.03))),
             last_hour_answers=int(last_hour.get("answers", 0)),
             last_hour_abandons=int(last_hour.get("abandons", 0)),
+            today_answers=None if "answers" not in today else int(today["answers"]),
+            today_abandons=None if "abandons" not in today else int(today["abandons"]),
         ),
         totals={k: int(v) for k, v in (doc.get("totals") or {}).items()},
         engine=engine,

@@ -7,7 +7,6 @@ commands for pause/ready/spy, ``lists.campaigns`` for campaign state and live tu
 
 from __future__ import annotations
 
-import asyncio
 from collections import deque
 from typing import Any, ClassVar, TypeVar
 
@@ -56,6 +55,8 @@ def pacing_lines(campaign: CampaignState, operators: tuple[OperatorState, ...]) 
         f"ring to answer: {e.get('mean_ring_to_answer_s', 0.0):.1f} s   handle: {handle:.0f} s "
         f"(talk {e.get('mean_talk_s', 0.0):.0f} + wrap {e.get('mean_wrap_s', 0.0):.0f})",
         f"abandoned last hour: {ab.last_hour_abandons}/{ab.last_hour_answers} = {ab.last_hour_rate:.2%}",
+        *([f"abandoned today: {ab.today_abandons}/{ab.today_answers} = {ab.today_rate:.2%}"]
+          if ab.today_rate is not None else []),
         f"abandoned {ab.window_hours:g} h window: {ab.abandons}/{ab.answers} = {ab.rate:.2%} "
         f"(target {s.get('target_abandon', 0.0):.1%}, cap {ab.cap:.1%})"
         + ("  OVER CAP" if ab.rate > ab.cap else ""),
@@ -110,9 +111,9 @@ class WatchApp(App[None]):
             with Vertical(id="side"):
                 yield Static("", id="calls")
                 yield Static("", id="pacing")
-                yield Label("occupancy")
+                yield Label("occupancy", id="occupancy-label")
                 yield Sparkline([], id="occupancy-plot")
-                yield Label("abandonment (window)")
+                yield Label("abandonment (window)", id="abandon-label")
                 yield Sparkline([], id="abandon-plot")
         yield Static("", id="message")
         yield Footer()
@@ -205,8 +206,17 @@ class WatchApp(App[None]):
         calls.update(Text("calls in flight: " + "  ".join(
             f"{state.replace('_', ' ')} {campaign.calls.get(state, 0)}" for state in CALL_STATES)))
         pacing.update(Text("\n".join(pacing_lines(campaign, self.floor.operators_of(campaign.id)))))
-        self._q("#occupancy-plot", Sparkline).data = list(self.occupancy_history.get(campaign.id, ()))
-        self._q("#abandon-plot", Sparkline).data = list(self.abandon_history.get(campaign.id, ()))
+        occupancy = list(self.occupancy_history.get(campaign.id, ()))
+        abandonment = list(self.abandon_history.get(campaign.id, ()))
+        self._q("#occupancy-plot", Sparkline).data = occupancy
+        self._q("#abandon-plot", Sparkline).data = abandonment
+        if occupancy:
+            self._q("#occupancy-label", Label).update(
+                Text(f"occupancy now {occupancy[-1]:.0%} (min {min(occupancy):.0%}, max {max(occupancy):.0%})"))
+        if abandonment:
+            self._q("#abandon-label", Label).update(
+                Text(f"abandonment ({campaign.abandonment.window_hours:g} h window) now {abandonment[-1]:.2%}, "
+                     f"cap {campaign.abandonment.cap:.1%}"))
 
     def _render_operators(self) -> None:
         table = self._q("#operators", DataTable)
@@ -292,9 +302,3 @@ class WatchApp(App[None]):
     def _tuned(self, message: str | None) -> None:
         if message:
             self.say(message)
-
-    async def wait_for_snapshot(self, timeout: float = 5.0) -> None:
-        """Tests and scripts: wait until a snapshot with a campaign was shown."""
-        async with asyncio.timeout(timeout):
-            while self.campaign is None:
-                await asyncio.sleep(0.02)

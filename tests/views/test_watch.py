@@ -7,7 +7,7 @@ from datetime import timedelta
 
 import asyncpg
 import pytest
-from textual.widgets import DataTable, Input, Sparkline, Static
+from textual.widgets import DataTable, Input, Label, Sparkline, Static
 
 from dialer.views.watch import WatchApp
 from tests.views.conftest import NOW, FixedClock, Scene, campaign_doc, commands, operator_doc, publish, snapshot, until
@@ -43,6 +43,17 @@ async def test_the_view_shows_operators_calls_in_flight_and_pacing(pool: asyncpg
         assert "abandoned last hour: 1/40 = 2.50%" in pacing
         assert "abandoned 24 h window: 2/120 = 1.67% (target 2.5%, cap 3.0%)" in pacing
         assert "OVER CAP" not in pacing
+        assert "today" not in pacing                        # this engine does not publish it
+
+
+async def test_todays_abandonment_is_shown_when_the_engine_publishes_it(pool: asyncpg.Pool, scene: Scene) -> None:
+    app = watch(pool)
+    doc = campaign_doc(scene)
+    doc["abandonment"]["today"] = {"answers": 80, "abandons": 2}
+    async with app.run_test(size=SIZE) as pilot:
+        await publish(pool, snapshot([doc], [operator_doc(scene)]))
+        await until(pilot, lambda: "today" in text(app, "#pacing"))
+        assert "abandoned today: 2/80 = 2.50%" in text(app, "#pacing")
 
 
 async def test_the_fall_back_to_progressive_and_an_exceeded_cap_are_visible(pool: asyncpg.Pool, scene: Scene) -> None:
@@ -66,6 +77,9 @@ async def test_the_plots_follow_each_snapshot(pool: asyncpg.Pool, scene: Scene) 
             await until(pilot, lambda a=abandons: app.campaign is not None and app.campaign.abandonment.abandons == a)
         assert list(app.query_one("#abandon-plot", Sparkline).data or []) == [0.0, 0.01, 0.03]
         assert list(app.query_one("#occupancy-plot", Sparkline).data or []) == [0.5, 0.7, 0.9]
+        assert str(app.query_one("#occupancy-label", Label).content) == "occupancy now 90% (min 50%, max 90%)"
+        assert str(app.query_one("#abandon-label", Label).content) == \
+            "abandonment (24 h window) now 3.00%, cap 3.0%"
 
 
 async def test_a_campaign_that_no_engine_runs_is_named(pool: asyncpg.Pool, scene: Scene) -> None:
