@@ -131,6 +131,7 @@ class OperatorConsole(App[None]):
         self.call: CallOnScreen | None = None
         self.sent: list[int] = []                 # command ids whose result is not yet known
         self._disposed: set[int] = set()          # attempts whose disposition was sent
+        self._pending_dispositions: dict[int, tuple[CallOnScreen, dict[str, Any]]] = {}   # by command id
         self._received_at = 0.0
         self._feed = SnapshotFeed(pool, self._floor_from_feed, self._feed_error) if listen else None
 
@@ -210,10 +211,28 @@ class OperatorConsole(App[None]):
 
     async def _check_results(self) -> None:
         for result in await command_results(self.pool, self.sent):
-            if result.done:
-                self.sent.remove(result.id)
-                if result.refused:
-                    self.say(f"{result.command} refused: {result.refused}")
+            if not result.done:
+                continue
+            self.sent.remove(result.id)
+            pending = self._pending_dispositions.pop(result.id, None)
+            if result.refused:
+                self.say(f"{result.command} refused: {result.refused}")
+                if pending is not None:
+                    await self._restore(*pending)
+
+    async def _restore(self, call: CallOnScreen, args: dict[str, Any]) -> None:
+        """A refused disposition comes back on screen as it was sent, so the operator corrects it instead
+        of typing it again (a callback number the engine could not read, a code removed meanwhile)."""
+        self._disposed.discard(call.attempt_id)
+        if self.call is not None and self.call.attempt_id != call.attempt_id:
+            return   # another call is on screen now; the refusal message stays
+        await self._put_call(call)
+        self.query_one("#disposition", Select).value = args["code"]
+        self.query_one("#notes", Input).value = args.get("notes") or ""
+        self.query_one("#callback-phone", Input).value = args.get("callback_phone") or ""
+        if args.get("callback_at"):
+            local = datetime.fromisoformat(args["callback_at"]).astimezone(ZoneInfo(call.timezone))
+            self.query_one("#callback-at", Input).value = f"{local:%Y-%m-%d %H:%M}"
 
     # ---- rendering ----------------------------------------------------------------------------
 
@@ -253,11 +272,14 @@ class OperatorConsole(App[None]):
             self.say(f"the campaign's script is broken: {exc}")
         catalogue = await customer.dispositions(self.pool, card.campaign_id)
         timezone = next((tz for cid, _, tz in self.operator.campaigns if cid == card.campaign_id), "UTC")
-        self.call = CallOnScreen(attempt_id, card, script, catalogue, timezone,
-                                 step_id=script.start if script else None)
+        await self._put_call(CallOnScreen(attempt_id, card, script, catalogue, timezone,
+                                          step_id=script.start if script else None))
+
+    async def _put_call(self, call: CallOnScreen) -> None:
+        self.call = call
         self._render_card()
         select = self.query_one("#disposition", Select)
-        select.set_options([(f"{d.label} ({d.code})", d.code) for d in catalogue])
+        select.set_options([(f"{d.label} ({d.code})", d.code) for d in call.catalogue])
         self.query_one("#save", Button).disabled = False
         await self._render_script()
 
@@ -369,16 +391,16 @@ class OperatorConsole(App[None]):
         call.step_id, _ = call.path.pop()
         await self._render_script()
 
-    async def _send(self, command: str, args: dict[str, Any]) -> bool:
+    async def _send(self, command: str, args: dict[str, Any]) -> int | None:
         try:
             command_id = await send_command(self.pool, operator_id=self.operator.id, command=command, args=args,
                                             actor=f"operator:{self.operator.name}", now=self.clock.now())
         except CommandError as exc:
             self.say(str(exc))
-            return False
+            return None
         self.sent.append(command_id)
         self.say(f"{command} sent")
-        return True
+        return command_id
 
     async def action_login(self) -> None:
         await self._send("login", {})
@@ -405,7 +427,7 @@ class OperatorConsole(App[None]):
         if campaign_id is Select.NULL:
             self.say("choose the campaign the call belongs to (its caller ID is used)")
             return
-        if await self._send("dial", {"phone": phone, "campaign_id": campaign_id}):
+        if await self._send("dial", {"phone": phone, "campaign_id": campaign_id}) is not None:
             self.query_one("#dial-phone", Input).value = ""
 
     async def _save_disposition(self) -> None:
@@ -442,7 +464,9 @@ class OperatorConsole(App[None]):
             "callback_scope": self.query_one("#callback-scope", Select).value,
             "callback_phone": phone if callback_at else None,
         }
-        if await self._send("disposition", args):
+        command_id = await self._send("disposition", args)
+        if command_id is not None:
+            self._pending_dispositions[command_id] = (call, args)
             self._disposed.add(call.attempt_id)
             self.query_one("#save", Button).disabled = True
             self.say(f"disposition {chosen.code} sent")

@@ -196,3 +196,26 @@ async def test_after_the_disposition_the_card_clears_when_the_engine_frees_the_o
         await publish(pool, snapshot([campaign_doc(scene)], [operator_doc(scene, "ready", attempt=False)]))
         await until(pilot, lambda: text(app, "#card") == "No call.")
         assert "READY" in text(app, "#status")
+
+
+async def test_a_refused_disposition_comes_back_on_screen_to_be_corrected(pool: asyncpg.Pool, scene: Scene) -> None:
+    app = await console(pool)
+    async with app.run_test(size=SIZE) as pilot:
+        await publish(pool, snapshot([campaign_doc(scene)], [operator_doc(scene, "wrap_up")]))
+        await until(pilot, lambda: "Ivan" in text(app, "#card"))
+        app.query_one("#disposition", Select).value = "callback"
+        await type_into(pilot, "#callback-at", "2026-11-28 18:30")
+        await type_into(pilot, "#callback-phone", "12")
+        await pilot.click("#save")
+        await pilot.pause()
+        await publish(pool, snapshot([campaign_doc(scene)], [operator_doc(scene, "ready", attempt=False)]))
+        await until(pilot, lambda: text(app, "#card") == "No call.")
+        await pool.execute("UPDATE operator_command SET done_at = $1, result = 'callback number ''12'': too short'",
+                           datetime(2026, 11, 27, 9, 15, 1, tzinfo=UTC))
+        await publish(pool, snapshot([campaign_doc(scene)], [operator_doc(scene, "ready", attempt=False)]))
+        await until(pilot, lambda: "Ivan" in text(app, "#card"))
+        assert text(app, "#message") == "disposition refused: callback number '12': too short"
+        assert app.query_one("#disposition", Select).value == "callback"
+        assert app.query_one("#callback-at", Input).value == "2026-11-28 18:30"
+        assert app.query_one("#callback-phone", Input).value == "12"
+        assert not app.query_one("#save", Button).disabled
