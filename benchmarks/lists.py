@@ -5,7 +5,7 @@
     … --rows 1000000 --leads 10000000 --claimers 4 --batch 10 --seconds 20
 
 Without DIALER_DATABASE_URL an embedded PostgreSQL is started in a temporary directory. Everything runs in
-a schema of its own, dropped at the end.
+a schema of its own, dropped at the end (unless named with --schema, which also reuses a filled one).
 """
 
 from __future__ import annotations
@@ -60,7 +60,8 @@ async def bench_import(url: str, schema: str, rows: int) -> None:
     async with pool.acquire() as conn:
         campaign = await conn.fetchval(
             """INSERT INTO campaign (name, channel_template, caller_id, timezone, default_region)
-               VALUES ('bench-import', 'Local/{phone}@b', '1', 'Europe/Moscow', 'RU') RETURNING id""")
+               VALUES ($1, 'Local/{phone}@b', '1', 'Europe/Moscow', 'RU') RETURNING id""",
+            f"bench-import-{os.getpid()}")
         started = time.perf_counter()
         report = await importer.import_file(conn, campaign_id=campaign, path=path, now=NOW)
         took = time.perf_counter() - started
@@ -84,7 +85,7 @@ async def fill(conn: asyncpg.Connection, campaign: int, count: int) -> None:
     await conn.execute("ALTER TABLE lead DROP CONSTRAINT lead_campaign_id_phone_key")
     await conn.execute(
         """INSERT INTO lead (campaign_id, phone, timezone, priority)
-           SELECT $1, '+7900' || lpad(g::text, 7, '0'), 'Europe/Moscow', 0
+           SELECT $1, '+79' || lpad(g::text, 9, '0'), 'Europe/Moscow', 0
            FROM generate_series(1, $2::int) g""",
         campaign, count,
     )
@@ -101,12 +102,21 @@ async def fill(conn: asyncpg.Connection, campaign: int, count: int) -> None:
 async def bench_claim(url: str, schema: str, count: int, claimers: int, batch: int, seconds: float) -> None:
     pool = await database.open_pool(url, search_path=schema, max_size=claimers + 1)
     async with pool.acquire() as conn:
-        campaign = await conn.fetchval(
-            """INSERT INTO campaign (name, channel_template, caller_id, timezone, default_region)
-               VALUES ('bench-claim', 'Local/{phone}@b', '1', 'Europe/Moscow', 'RU') RETURNING id""")
-        started = time.perf_counter()
-        await fill(conn, campaign, count)
-        print(f"filled {count:,} leads (generate_series, indexes, analyze) in {time.perf_counter() - started:.0f} s")
+        campaign = await conn.fetchval("SELECT id FROM campaign WHERE name = 'bench-claim'")
+        if campaign is None:
+            campaign = await conn.fetchval(
+                """INSERT INTO campaign (name, channel_template, caller_id, timezone, default_region)
+                   VALUES ('bench-claim', 'Local/{phone}@b', '1', 'Europe/Moscow', 'RU') RETURNING id""")
+            started = time.perf_counter()
+            await fill(conn, campaign, count)
+            print(f"filled {count:,} leads (generate_series, indexes, analyze) in "
+                  f"{time.perf_counter() - started:.0f} s")
+        else:  # a kept schema from an earlier run: give back what that run claimed
+            await conn.execute("UPDATE lead SET state = 'ready', claimed_by = NULL, attempts = 0 "
+                               "WHERE state = 'claimed'")
+            await conn.execute("VACUUM ANALYZE lead")
+        print(f"campaign of {await conn.fetchval('SELECT count(*) FROM lead WHERE campaign_id = $1', campaign):,} "
+              "ready leads")
 
     async def claimer(name: str, deadline: float) -> tuple[list[int], list[float]]:
         got: list[int] = []
@@ -143,18 +153,21 @@ async def main() -> None:
     parser.add_argument("--seconds", type=float, default=20)
     parser.add_argument("--skip-import", action="store_true")
     parser.add_argument("--skip-claim", action="store_true")
+    parser.add_argument("--schema", help="reuse (or keep) this schema, e.g. to run the claim with other batches "
+                        "without filling 10 million leads again")
     args = parser.parse_args()
     url = os.environ.get("DIALER_DATABASE_URL") or database.locate(None, Path(tempfile.mkdtemp())).url
-    schema = f"bench_lists_{os.getpid()}"
+    schema = args.schema or f"bench_lists_{os.getpid()}"
     conn = await asyncpg.connect(url)
-    await conn.execute(f'CREATE SCHEMA "{schema}"')
+    await conn.execute(f'CREATE SCHEMA IF NOT EXISTS "{schema}"')
     try:
         if not args.skip_import:
             await bench_import(url, schema, args.rows)
         if not args.skip_claim:
             await bench_claim(url, schema, args.leads, args.claimers, args.batch, args.seconds)
     finally:
-        await conn.execute(f'DROP SCHEMA "{schema}" CASCADE')
+        if not args.schema:
+            await conn.execute(f'DROP SCHEMA "{schema}" CASCADE')
         await conn.close()
 
 

@@ -159,7 +159,15 @@ def _open_csv(path: Path, size: int, encoding: str) -> Table:
     if not any(line.strip() for line in sample):
         stream.close()
         raise ListImportError(f"{path.name} has no rows (only blank lines)")
-    delimiter = _sniff_delimiter([line for line in sample if line.strip()] or sample)
+    first = sample[0].strip()
+    if len(first) == 5 and first.lower().startswith("sep="):
+        delimiter = first[4]  # Excel's own hint line; Excel hides it, so the header stays row 1
+        sample.pop(0)
+        if not any(line.strip() for line in sample):
+            stream.close()
+            raise ListImportError(f"{path.name} has no rows (only Excel's sep= line)")
+    else:
+        delimiter = _sniff_delimiter([line for line in sample if line.strip()] or sample)
 
     def all_lines() -> Iterator[str]:
         yield from sample

@@ -39,6 +39,12 @@ def test_the_delimiter_is_found_even_when_cells_contain_other_candidates(tmp_pat
     assert [cells for _, cells in read_rows] == rows[1:]
 
 
+def test_excels_sep_line_sets_the_delimiter(tmp_path: Path) -> None:
+    path = tmp_path / "list.csv"
+    path.write_text("sep=;\nname;phone\nIvanov, Ivan;+74959374955\n", encoding="utf-8")
+    assert read(path) == (["name", "phone"], [(2, ["Ivanov, Ivan", "+74959374955"])])
+
+
 def test_a_one_column_list_of_numbers_is_a_list(tmp_path: Path) -> None:
     path = tmp_path / "phones.csv"
     path.write_text("phone\n+74959374955\n+79161234567\n", encoding="utf-8")
