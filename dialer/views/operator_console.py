@@ -119,6 +119,8 @@ class OperatorConsole(App[None]):
         Binding("f3", "pause", "Pause"),
         Binding("f5", "login", "Log in"),
         Binding("f10", "logout", "Log out"),
+        # answers by number, so an operator can follow the script without the mouse
+        *(Binding(str(n), f"answer({n - 1})", f"answer {n}", show=False) for n in range(1, 10)),
     ]
 
     def __init__(self, pool: asyncpg.Pool, operator: OperatorIdentity, clock: Clock, *,
@@ -338,7 +340,8 @@ class OperatorConsole(App[None]):
                   id=f"field-{f.name}")
             for f in rendered.step.fields
         )
-        await answers.mount_all(Button(a.label, id=f"answer-{i}") for i, a in enumerate(rendered.step.answers))
+        await answers.mount_all(Button(f"{i + 1} {a.label}" if i < 9 else a.label, id=f"answer-{i}")
+                                for i, a in enumerate(rendered.step.answers))
         self.query_one("#script-back", Button).disabled = not call.path
 
     # ---- user actions -------------------------------------------------------------------------
@@ -364,11 +367,16 @@ class OperatorConsole(App[None]):
         if self.call is not None and event.input.id and event.input.id.startswith("field-"):
             self.call.filled[event.input.id.removeprefix("field-")] = event.value
 
+    async def action_answer(self, index: int) -> None:
+        await self._answer(index)
+
     async def _answer(self, index: int) -> None:
         call = self.call
         if call is None or call.script is None or call.step_id is None:
             return
         step = call.script.step(call.step_id)
+        if index >= len(step.answers):
+            return
         missing = call_script.missing_required(step, call.filled)
         if missing:
             self.say(f"fill in {', '.join(missing)} first")
