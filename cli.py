@@ -757,5 +757,74 @@ def lists_strategy(
     console.print(f"otherwise: {' > '.join(current.otherwise)}")
 
 
+
+@app.command("simulate")
+def simulate_cmd(
+    agents: int = typer.Option(..., "--agents", min=1, help="Operators logged in"),
+    answer_rate: float = typer.Option(..., "--answer-rate", help="Share of dials a person answers (0-1)"),
+    talk: float = typer.Option(..., "--talk", help="Mean talk time, seconds (lognormal)"),
+    wrap: float = typer.Option(10.0, "--wrap", help="Wrap-up after each call, seconds"),
+    hours: float = typer.Option(8.0, "--hours", help="Length of the day (virtual time)"),
+    mode: str = typer.Option("predictive", "--mode", help="preview | progressive | ratio | predictive"),
+    target_abandon: float = typer.Option(0.025, "--target-abandon", help="Abandonment setpoint (cap 3 %)"),
+    seed: int = typer.Option(1, "--seed", help="Same seed, same day"),
+    as_json: bool = typer.Option(False, "--json", help="Print the figures as JSON"),
+) -> None:
+    """What would these settings do? A day of the campaign against a simulated world, in seconds."""
+    import json
+
+    from dialer.whatif import WhatIf, simulate_campaign
+
+    try:
+        report = simulate_campaign(WhatIf(agents, answer_rate, talk, wrap, hours, mode, target_abandon, seed))
+    except ValueError as exc:
+        raise fail(str(exc)) from None
+    if as_json:
+        console.print_json(json.dumps(report.as_dict()))
+        return
+    console.print(f"{mode}, {agents} operators, {hours:g} h, answer rate {answer_rate:g}, talk {talk:g} s, "
+                  f"wrap {wrap:g} s (seed {seed})")
+    console.print(f"  occupancy                      {100 * report.occupancy:6.1f} %")
+    console.print(f"  talk minutes per operator-hour {report.talk_minutes_per_operator_hour:6.1f}")
+    console.print(f"  abandonment (day / worst hour) {100 * report.abandon_rate:6.2f} % / "
+                  f"{100 * report.worst_hour_abandon_rate:.2f} %")
+    console.print(f"  operator wait between calls    {report.mean_wait_s:6.1f} s mean, {report.p95_wait_s:.1f} s p95")
+    console.print(f"  calls placed per answer        {report.dials_per_answer:6.2f}  "
+                  f"({report.dials} dials, {report.answers} answers, {report.abandons} abandoned)")
+
+
+@app.command("staffing")
+def staffing_cmd(
+    handle: float = typer.Option(..., "--handle", help="Mean handle time (talk + wrap-up), seconds"),
+    calls_per_hour: float | None = typer.Option(None, "--calls-per-hour", help="Answered calls to serve per hour"),
+    service_level: float = typer.Option(0.8, "--service-level", help="Share answered within --threshold"),
+    threshold: float = typer.Option(20.0, "--threshold", help="Service-level threshold, seconds"),
+    leads: int | None = typer.Option(None, "--leads", help="Leads to finish (instead of --calls-per-hour)"),
+    hours: float = typer.Option(8.0, "--hours", help="Hours until the deadline (with --leads)"),
+    answer_rate: float = typer.Option(0.3, "--answer-rate", help="Share of dials answered (with --leads)"),
+    attempts: float = typer.Option(1.0, "--attempts", help="Dials per lead on average (with --leads)"),
+    occupancy: float = typer.Option(0.85, "--occupancy", help="Occupancy the dial mode sustains (with --leads)"),
+) -> None:
+    """Operators needed: per hour for a service level (Erlang C), or to finish a list by a deadline."""
+    from dialer.whatif import staff_for_list, staff_for_service_level
+    from pacing.erlang import ErlangInputError
+
+    if (calls_per_hour is None) == (leads is None):
+        raise fail("give either --calls-per-hour (service level) or --leads (finish a list), not both")
+    try:
+        if calls_per_hour is not None:
+            m = staff_for_service_level(calls_per_hour, handle, service_level, threshold)
+            console.print(f"{m.operators} operators: service level {100 * m.service_level:.1f} % within "
+                          f"{threshold:g} s, P(wait) {100 * m.p_wait:.1f} %, ASA {m.asa_s:.1f} s, "
+                          f"occupancy {100 * m.occupancy:.1f} % ({m.load:.1f} Erlangs)")
+        else:
+            assert leads is not None
+            plan = staff_for_list(leads, hours, answer_rate, handle, attempts, occupancy)
+            console.print(f"{plan.operators} operators: {plan.dials} dials, {plan.answers:.0f} answers, "
+                          f"{plan.work_hours:.1f} operator-hours of handle time at {100 * occupancy:.0f} % occupancy "
+                          f"within {hours:g} h")
+    except ErlangInputError as exc:
+        raise fail(str(exc)) from None
+
 if __name__ == "__main__":
     app()

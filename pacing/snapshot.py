@@ -18,6 +18,13 @@ class Estimates:
     mean_wrap_s: float = 10.0
     no_answer_timeout_s: float = 25.0
     samples: int = 0                  # answered calls seen; policies stay progressive while few
+    # Shape of the handle time (talk + wrap-up) as a lognormal: sigma of log(handle). Real talk times
+    # are right-skewed; an exponential would say a 20-minute call is as likely to end now as a new one.
+    handle_sigma: float = 0.8
+    # Ring time to answer of answered calls, as a CDF sampled every second from 0 s: cdf[k] = P(ring <= k s).
+    # Empty: the predictive model assumes a spread around the mean (see pacing.predictive.ring_cdf).
+    ring_cdf: tuple[float, ...] = ()
+    machine_rate: float = 0.0         # share of dials answered by a machine (not live, never abandoned)
 
 
 @dataclass(frozen=True)

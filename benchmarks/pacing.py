@@ -1,0 +1,174 @@
+"""Pacing benchmark (issue 3): our predictive mode against VICIdial's and OMniDialer's rules.
+
+Grid: operators {3, 5, 10, 20, 50, 100} × answer rate {0.1, 0.2, 0.35} × mean talk {60, 180, 300} s
+(lognormal, sigma 0.8), wrap-up 10 s, ring to answer uniform 5–20 s, no answer released at 25 s,
+8-hour days, 5 seeds; plus the issue's check cell (20 operators, answer rate 0.3, exponential talk
+180 s, no wrap-up). Every policy sees the same callees for a given seed.
+
+    .venv/bin/python benchmarks/pacing.py [--json FILE] [--quick] [--workers N]
+
+--quick: 2 seeds and 2-hour days (a smoke run; the figures of record come from the full grid).
+Prints, per cell and policy: occupancy, talk minutes per operator-hour, abandonment of the worst
+seed, mean operator wait; then the targets of the issue, checked on the measured figures.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import multiprocessing
+import sys
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from pacing.baselines.omnidialer import OmniDialerPacer
+from pacing.baselines.vicidial import VicidialAdapt
+from pacing.policies import PacingSettings
+from pacing.simulation import Pacer, PolicyPacer, simulate
+from pacing.world import World
+
+OPERATORS = (3, 5, 10, 20, 50, 100)
+ANSWER_RATES = (0.1, 0.2, 0.35)
+TALKS = (60.0, 180.0, 300.0)
+
+PACERS: dict[str, Callable[[], Pacer]] = {
+    "predictive": lambda: PolicyPacer(PacingSettings(mode="predictive")),
+    "progressive": lambda: PolicyPacer(PacingSettings(mode="progressive")),
+    "ratio-1.5": lambda: PolicyPacer(PacingSettings(mode="ratio", ratio=1.5)),
+    "vici-hard": lambda: VicidialAdapt("ADAPT_HARD_LIMIT"),
+    "vici-tapered": lambda: VicidialAdapt("ADAPT_TAPERED"),
+    "vici-average": lambda: VicidialAdapt("ADAPT_AVERAGE"),
+    "omnidialer": OmniDialerPacer,
+}
+BASELINES = ("ratio-1.5", "vici-hard", "vici-tapered", "vici-average", "omnidialer")
+
+Cell = tuple[int, float, float, str]      # operators, answer rate, talk, talk distribution
+
+
+def world_for(cell: Cell) -> World:
+    _, answer_rate, talk, shape = cell
+    if shape == "exponential":
+        return World(answer_rate=answer_rate, talk_mean_s=talk, talk_distribution="exponential", wrap_s=0.0)
+    return World(answer_rate=answer_rate, talk_mean_s=talk)
+
+
+def run_one(job: tuple[Cell, str, int, float]) -> dict[str, object]:
+    cell, pacer, seed, hours = job
+    started = time.perf_counter()
+    report = simulate(world_for(cell), cell[0], PACERS[pacer](), hours=hours, seed=seed)
+    row = report.as_dict()
+    row.update(pacer=pacer, answer_rate=cell[1], talk_s=cell[2], talk_shape=cell[3],
+               wall_s=time.perf_counter() - started)
+    return row
+
+
+def summarize(rows: list[dict[str, object]]) -> dict[tuple[Cell, str], dict[str, float]]:
+    groups: dict[tuple[Cell, str], list[dict[str, object]]] = {}
+    for row in rows:
+        cell = (int(row["operators"]), float(row["answer_rate"]), float(row["talk_s"]), str(row["talk_shape"]))
+        groups.setdefault((cell, str(row["pacer"])), []).append(row)
+    out = {}
+    for key, group in groups.items():
+        def mean(name: str, g: list[dict[str, object]] = group) -> float:
+            return sum(float(r[name]) for r in g) / len(g)
+        out[key] = {"occupancy": mean("occupancy"), "talk": mean("talk_minutes_per_operator_hour"),
+                    "abandon_worst": max(float(r["abandon_rate"]) for r in group),
+                    "abandon_mean": mean("abandon_rate"), "wait": mean("mean_wait_s"), "seeds": len(group)}
+    return out
+
+
+def print_table(summary: dict[tuple[Cell, str], dict[str, float]]) -> None:
+    cells = sorted({key[0] for key in summary})
+    names = list(PACERS)
+    print("occupancy % / talk min per op-hour / worst-seed abandonment % / mean wait s")
+    print(f"{'ops':>4} {'ans':>5} {'talk':>5} | " + " | ".join(f"{n:^24}" for n in names))
+    for cell in cells:
+        parts = []
+        for name in names:
+            s = summary.get((cell, name))
+            parts.append(f"{100 * s['occupancy']:5.1f} {s['talk']:4.1f} {100 * s['abandon_worst']:5.2f} "
+                         f"{s['wait']:6.1f}" if s else f"{'-':^24}")
+        label = f"{cell[0]:>4} {cell[1]:>5} {cell[2]:>5.0f}" + ("e" if cell[3] == "exponential" else " ")
+        print(label + "| " + " | ".join(f"{p:^24}" for p in parts))
+
+
+def check_targets(summary: dict[tuple[Cell, str], dict[str, float]]) -> list[str]:
+    lines = []
+    cells = sorted({key[0] for key in summary if key[0][3] == "lognormal"})
+    over = [c for c in cells if (c, "predictive") in summary and summary[(c, "predictive")]["abandon_worst"] > 0.03]
+    lines.append(f"predictive abandonment <= 3% in every seed of every cell: {'yes' if not over else 'NO'}"
+                 + (f" (over in {over})" if over else ""))
+    beaten = []
+    for c in cells:
+        ours = summary.get((c, "predictive"))
+        if not ours:
+            continue
+        for b in BASELINES:
+            theirs = summary.get((c, b))
+            if theirs and theirs["abandon_worst"] <= ours["abandon_worst"] + 1e-12 \
+                    and theirs["occupancy"] > ours["occupancy"]:
+                beaten.append((c, b))
+    lines.append("predictive occupancy >= every baseline at equal or lower abandonment: "
+                 + ("yes" if not beaten else f"NO in {len(beaten)} cell/baseline pairs: {beaten}"))
+    short = []
+    for c in cells:
+        if c[0] <= 10 and (c, "predictive") in summary and (c, "vici-tapered") in summary:
+            gain = summary[(c, "predictive")]["talk"] / max(summary[(c, "vici-tapered")]["talk"], 1e-9) - 1
+            if gain < 0.15:
+                short.append((c, round(100 * gain, 1)))
+    lines.append("<=10 operators: >= 15% more talk time than VICIdial ADAPT_TAPERED: "
+                 + ("yes" if not short else f"NO in {len(short)} cells (gain %): {short}"))
+    check = summary.get(((20, 0.3, 180.0, "exponential"), "predictive"))
+    if check:
+        verdict = "yes" if check["occupancy"] >= 0.88 else "NO"
+        lines.append(f"20 operators, answer 0.3, exponential talk 180 s, no wrap: occupancy "
+                     f"{100 * check['occupancy']:.1f}% (target >= 88%): {verdict}")
+    return lines
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--json", type=Path, help="write every run and the summary here")
+    parser.add_argument("--quick", action="store_true", help="2 seeds, 2-hour days")
+    parser.add_argument("--seeds", type=int, default=None)
+    parser.add_argument("--hours", type=float, default=None)
+    parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument("--pacers", default=",".join(PACERS), help="comma-separated subset")
+    args = parser.parse_args()
+    seeds = args.seeds or (2 if args.quick else 5)
+    hours = args.hours or (2.0 if args.quick else 8.0)
+    pacers = [p for p in args.pacers.split(",") if p]
+    unknown = set(pacers) - set(PACERS)
+    if unknown:
+        parser.error(f"unknown pacer(s) {sorted(unknown)}; choose from {', '.join(PACERS)}")
+    cells: list[Cell] = [(o, a, t, "lognormal") for o in OPERATORS for a in ANSWER_RATES for t in TALKS]
+    cells.append((20, 0.3, 180.0, "exponential"))
+    # big floors first: the pool then finishes with short jobs
+    jobs = sorted(((c, p, s, hours) for c in cells for p in pacers for s in range(seeds)),
+                  key=lambda j: (-j[0][0] * (3 if j[1] == "predictive" else 1), j[1], j[2]))
+    started = time.perf_counter()
+    rows: list[dict[str, object]] = []
+    with multiprocessing.Pool(args.workers) as pool:
+        for i, row in enumerate(pool.imap_unordered(run_one, jobs), 1):
+            rows.append(row)
+            if i % 50 == 0 or i == len(jobs):
+                print(f"[{i}/{len(jobs)} runs, {time.perf_counter() - started:.0f} s]", file=sys.stderr, flush=True)
+            if args.json and i % 25 == 0:
+                args.json.write_text(json.dumps({"partial": True, "runs": rows}))
+    summary = summarize(rows)
+    print(f"{len(rows)} runs ({seeds} seeds, {hours:g}-hour days) in {time.perf_counter() - started:.0f} s")
+    print_table(summary)
+    targets = check_targets(summary)
+    print("\n".join(targets))
+    if args.json:
+        args.json.write_text(json.dumps({
+            "seeds": seeds, "hours": hours, "runs": rows, "targets": targets,
+            "summary": [{"operators": k[0][0], "answer_rate": k[0][1], "talk_s": k[0][2], "talk_shape": k[0][3],
+                         "pacer": k[1], **v} for k, v in sorted(summary.items())]}, indent=1))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,94 @@
+"""Dial modes as pure functions of one snapshot: how many new calls to originate now.
+
+``calls_to_place`` is what the engine calls on every event and tick; each mode is also its own
+function so the simulation and the tests can use them directly.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+from pacing.predictive import SAFE_HARBOR_S, largest_safe_dials
+from pacing.snapshot import Snapshot
+
+MODES = ("preview", "progressive", "ratio", "predictive")
+
+
+class PacingSettingsError(ValueError):
+    """A pacing setting out of its range; the message names the setting."""
+
+
+@dataclass(frozen=True)
+class PacingSettings:
+    mode: str = "progressive"             # 'preview' | 'progressive' | 'ratio' | 'predictive'
+    target_abandon: float = 0.025         # setpoint of the outer controller (and α when it is absent)
+    abandon_cap: float = 0.03             # legal cap over the window (Ofcom/FTC: 3 %)
+    max_lines_per_operator: float = 3.0   # calls not yet with an operator (ringing + waiting) per operator
+    ratio: float = 1.5                    # lines per free operator in 'ratio' mode
+    warmup_answers: int = 30              # stay progressive until this many live answers were seen
+    safe_harbor_s: float = SAFE_HARBOR_S  # an answered call must reach an operator within this
+    window_hours: float = 24.0            # legal window of the abandonment rate (24 h, or 720 for 30 days)
+
+    def __post_init__(self) -> None:
+        if self.mode not in MODES:
+            raise PacingSettingsError(f"mode must be one of {', '.join(MODES)}; got {self.mode!r}")
+        if not 0 < self.target_abandon < self.abandon_cap < 1:
+            raise PacingSettingsError("need 0 < target_abandon < abandon_cap < 1 "
+                                      f"(got target_abandon={self.target_abandon}, abandon_cap={self.abandon_cap})")
+        if self.max_lines_per_operator < 1:
+            raise PacingSettingsError(f"max_lines_per_operator must be >= 1, got {self.max_lines_per_operator}")
+        if self.ratio < 1:
+            raise PacingSettingsError(f"ratio must be >= 1, got {self.ratio}")
+        if self.warmup_answers < 0 or self.safe_harbor_s <= 0 or self.window_hours <= 0:
+            raise PacingSettingsError("warmup_answers >= 0, safe_harbor_s > 0 and window_hours > 0 are required")
+
+
+def _in_flight(snapshot: Snapshot) -> int:
+    return len(snapshot.ringing_elapsed_s) + snapshot.waiting_answered
+
+
+def lines_room(snapshot: Snapshot, settings: PacingSettings) -> int:
+    """New calls the lines-per-operator cap still allows."""
+    lines = math.floor(settings.max_lines_per_operator * snapshot.logged_in + 1e-9)
+    return max(0, lines - _in_flight(snapshot))
+
+
+def preview(snapshot: Snapshot, settings: PacingSettings) -> int:
+    """Operators dial by hand from the lead on screen: the pacer originates nothing."""
+    return 0
+
+
+def progressive(snapshot: Snapshot, settings: PacingSettings) -> int:
+    """One call per free operator not already covered by a ringing or waiting call; cannot abandon."""
+    return max(0, min(snapshot.free_operators - _in_flight(snapshot), lines_room(snapshot, settings)))
+
+
+def ratio(snapshot: Snapshot, settings: PacingSettings) -> int:
+    """Fixed lines per free operator (power dialing)."""
+    goal = math.floor(settings.ratio * snapshot.free_operators + 1e-9)
+    return max(0, min(goal - _in_flight(snapshot), lines_room(snapshot, settings)))
+
+
+def predictive(snapshot: Snapshot, settings: PacingSettings, alpha: float | None = None) -> int:
+    """Largest n with expected abandoned answers ≤ α·expected answers; progressive while warming up."""
+    floor = progressive(snapshot, settings)
+    if snapshot.estimates.samples < settings.warmup_answers or snapshot.logged_in == 0:
+        return floor
+    room = lines_room(snapshot, settings)
+    a = settings.target_abandon if alpha is None else alpha
+    if a <= 0 or room <= floor:
+        return floor
+    n = largest_safe_dials(snapshot, a, room, settings.safe_harbor_s)
+    return max(floor, min(n, room))
+
+
+def calls_to_place(snapshot: Snapshot, settings: PacingSettings, alpha: float | None = None) -> int:
+    """The number of new calls to originate now (never negative)."""
+    if settings.mode == "preview":
+        return 0
+    if settings.mode == "progressive":
+        return progressive(snapshot, settings)
+    if settings.mode == "ratio":
+        return ratio(snapshot, settings)
+    return predictive(snapshot, settings, alpha)
