@@ -12,6 +12,7 @@ class EngineConfig:
     tick_s: float = 0.25                  # pacing decides at least this often (and on every event)
     lease_s: float = 600.0                # a claim lives this long unless the engine heart-beats
     heartbeat_s: float = 30.0
+    record_linger_s: float = 0.05         # the recorder gathers writes this long per transaction
     wrap_up_max_s: float = 120.0          # after-call work ends by itself after this long
     safe_harbor_margin_s: float = 0.2     # Redirect to the message this much before the legal limit
     operator_channel_template: str = "PJSIP/{ext}"

@@ -16,7 +16,6 @@ from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import asyncpg
-import looptime
 import numpy as np
 
 from ami.client import AmiClient
@@ -26,10 +25,14 @@ from dialer.config import EngineConfig
 from dialer.engine import Engine
 from dialer.sim_operators import SimulatedOperators
 from dialer.summary import CampaignSummary, summarize
+from dialer.virtual_time import FreezingConnection, new_virtual_loop
 from dialer.world import WorldCallees
 from lists import campaigns, database, operators
 from pacing.world import World
 
+# Idle loop cycles before the virtual clock jumps to the next timer: enough for loopback TCP between
+# the engine and the simulator (the database holds the clock by itself, see dialer/virtual_time.py).
+NOOP_CYCLES = 8
 DEMO_USER, DEMO_SECRET = "dialer", "demo-secret"
 
 
@@ -63,7 +66,7 @@ Progress = Callable[[Engine, float], None]
 def run_demo(store_url: str, settings: DemoSettings, progress: Progress | None = None) -> DemoResult:
     """Run on a fresh looptime loop. Connections are opened in real time first (asyncpg's connect
     timeout would expire at once in virtual time), then the day runs with virtual time on."""
-    loop = looptime.new_event_loop(_enabled=False, noop_cycles=42)
+    loop = new_virtual_loop(noop_cycles=NOOP_CYCLES)
     try:
         return loop.run_until_complete(_demo(loop, store_url, settings, progress))
     finally:
@@ -79,31 +82,36 @@ async def _demo(loop: asyncio.AbstractEventLoop, store_url: str, settings: DemoS
     await conn.execute(f"DROP SCHEMA IF EXISTS {schema} CASCADE; CREATE SCHEMA {schema}")
     await conn.close()
     # Every connection is opened now: none may be opened later under virtual time.
-    pool = await database.open_pool(store_url, search_path=schema, min_size=4, max_size=4)
+    pool = await database.open_pool(store_url, search_path=schema, min_size=4, max_size=4,
+                                    connection_class=FreezingConnection, durable=False)
     world = World(answer_rate=settings.answer_rate, talk_mean_s=settings.mean_talk_s, wrap_s=settings.mean_wrap_s)
     simulator = await start_simulator(port=0, callees=WorldCallees(world, seed=settings.seed),
                                       users={DEMO_USER: DEMO_SECRET})
     pbx = AmiClient("127.0.0.1", simulator.port, DEMO_USER, DEMO_SECRET)
     await pbx.start()
     zone = ZoneInfo(settings.timezone)
-    day = datetime.now(zone).replace(hour=9, minute=0, second=0, microsecond=0) + timedelta(days=1)
+    day = next_working_day(datetime.now(zone)).replace(hour=9, minute=0, second=0, microsecond=0)
     wall_start = time.perf_counter()
     try:
         with loop.looptime_enabled():  # type: ignore[attr-defined]
             clock = LoopClock(day, loop)
             campaign_id = await _set_up(pool, settings, clock.now())
-            engine = Engine(pool, pbx, clock, EngineConfig(operator_channel_template="Local/{ext}@operators"))
+            engine = Engine(pool, pbx, clock, EngineConfig(operator_channel_template="Local/{ext}@operators",
+                                                          record_linger_s=1.0))
             SimulatedOperators(engine, mean_wrap_s=settings.mean_wrap_s, seed=settings.seed)
             t0 = loop.time()
             await engine.start()
             end = t0 + settings.hours * 3600
+            next_check = t0
             while loop.time() < end:
                 await asyncio.sleep(1.0)
                 if progress:
                     progress(engine, loop.time() - t0)
                 runner = engine.runners[campaign_id]
-                if runner.exhausted and not engine.calls and await _nothing_left(pool, campaign_id):
-                    break
+                if loop.time() >= next_check and runner.exhausted and not engine.calls:
+                    next_check = loop.time() + 60
+                    if await _nothing_left(pool, campaign_id):
+                        break
             await engine.stop(drain_s=900)
             virtual_s = loop.time() - t0
             summary = await summarize(pool, campaign_id, until=clock.now())
@@ -118,6 +126,14 @@ async def _demo(loop: asyncio.AbstractEventLoop, store_url: str, settings: DemoS
                       handoff_p99_ms=float(np.percentile(latencies, 99)))
 
 
+def next_working_day(now: datetime) -> datetime:
+    """The demo's day: the next Monday-to-Friday date, so weekend calling rules never empty it."""
+    day = now + timedelta(days=1)
+    while day.weekday() >= 5:
+        day += timedelta(days=1)
+    return day
+
+
 async def _set_up(pool: asyncpg.Pool, settings: DemoSettings, now: datetime) -> int:
     campaign = await campaigns.create(
         pool, name="demo", channel_template="Local/{digits}@pstn", caller_id="+74951234567",
@@ -126,7 +142,7 @@ async def _set_up(pool: asyncpg.Pool, settings: DemoSettings, now: datetime) -> 
            for i in range(settings.operators)]
     await operators.assign(pool, campaign_id=campaign.id, operator_ids=[o.id for o in ops])
     rng = np.random.default_rng(settings.seed)
-    numbers = rng.choice(np.arange(1_000_000, 9_999_999), size=settings.leads, replace=False)
+    numbers = 1_000_000 + rng.choice(9_000_000, size=settings.leads, replace=False)
     await pool.executemany(
         """INSERT INTO lead (campaign_id, phone, timezone, fields, source_row)
            VALUES ($1, $2, $3, jsonb_build_object('name', $4::text), $5)""",

@@ -36,6 +36,7 @@ from dialer.call import Call, CallState
 from dialer.clock import Clock
 from dialer.config import EngineConfig
 from dialer.floor import STORED_STATE, Floor, FloorOperator, OperatorState
+from dialer.gate import ComplianceGate
 from dialer.handoff import HandOff
 from dialer.ledger import AbandonLedger
 from dialer.recorder import Recorder
@@ -45,7 +46,7 @@ from lists import attempts, campaigns, leads, operators
 from lists.attempts import AttemptUpdate, NewAttempt
 from lists.campaigns import Campaign
 from pacing.estimators import OnlineEstimators
-from pacing.snapshot import Snapshot
+from pacing.snapshot import Estimates, Snapshot
 
 log = logging.getLogger(__name__)
 
@@ -69,7 +70,8 @@ class Engine:
         self.calls: dict[str, Call] = {}
         self.runners: dict[int, CampaignRunner] = {}
         self.estimators: dict[int, OnlineEstimators] = {}
-        self.recorder = Recorder(pool)
+        self.gates: dict[int, ComplianceGate] = {}
+        self.recorder = Recorder(pool, linger_s=self.config.record_linger_s)
         self.handoff = HandOff(pbx, self.floor, self.config, self._call_changed)
         self.stats = EngineStats()
         self.campaign_stats: dict[int, EngineStats] = {}
@@ -91,6 +93,8 @@ class Engine:
         self._heartbeat = asyncio.create_task(self._beat(), name="heartbeat")
 
     async def run_campaign(self, campaign: Campaign) -> None:
+        if campaign.id in self.gates:
+            self.gates[campaign.id].invalidate()    # rules or lists may have changed with the campaign
         if campaign.id in self.runners:
             self.runners[campaign.id].update(campaign)
             return
@@ -205,13 +209,14 @@ class Engine:
             if call.fail(asyncio.get_running_loop().time(), 0):
                 self._ended(call)
             return f"the PBX refused the call: {exc.message}"
-        self._record(AttemptUpdate(attempt_id, state="ringing", originated_at=self.clock.now(),
-                                   operator_id=operator.id))
+        self._record(AttemptUpdate(attempt_id, state="ringing" if call.state is CallState.ORIGINATING else None,
+                                   originated_at=self.clock.now(), operator_id=operator.id))
         return None
 
     # ---- pacing ----------------------------------------------------------------------------------
 
-    def snapshot(self, campaign_id: int) -> Snapshot:
+    def snapshot(self, campaign_id: int, with_estimates: bool = True) -> Snapshot:
+        """The floor as the policy sees it. Estimates cost a little; only predictive reads them."""
         now = asyncio.get_running_loop().time()
         ringing = tuple(now - c.originated_at for c in self.calls.values()
                         if c.campaign_id == campaign_id and c.state is CallState.ORIGINATING)
@@ -220,13 +225,18 @@ class Engine:
                      for o in self.floor.busy_for(campaign_id))
         return Snapshot(free_operators=len(self.floor.free_for(campaign_id)), busy_elapsed_s=busy,
                         ringing_elapsed_s=ringing, waiting_answered=waiting,
-                        estimates=self.estimators[campaign_id].estimates())
+                        estimates=self.estimators[campaign_id].estimates() if with_estimates else Estimates())
 
     async def _dial(self, campaign: Campaign, wanted: int) -> int:
         now = self.clock.now()
+        gate = self.gates.setdefault(campaign.id, ComplianceGate(campaign.id))
         async with self.pool.acquire() as conn, conn.transaction():
+            zones = await gate.allowed_timezones(conn, now)
+            if not zones:
+                return 0
             claimed = await leads.claim(conn, campaign_id=campaign.id, engine=self.config.name, n=wanted, now=now,
-                                        lease_s=self.config.lease_s)
+                                        lease_s=self.config.lease_s, allowed_timezones=zones)
+            claimed = await gate.screen(conn, claimed, engine=self.config.name, now=now)
             ids = await attempts.open_attempts(
                 conn, [NewAttempt(lead.id, campaign.id, lead.phone, campaign.caller_id) for lead in claimed],
                 engine=self.config.name, pbx=self.config.pbx_name, now=now)
@@ -265,7 +275,9 @@ class Engine:
                 self._ended(call)
             return
         self._count(call.campaign_id, "originated")
-        self._record(AttemptUpdate(call.attempt_id, state="ringing", originated_at=self.clock.now()))
+        # The outcome may have come before the Response (same TCP read): never write over an ended state.
+        state = "ringing" if call.state is CallState.ORIGINATING else None
+        self._record(AttemptUpdate(call.attempt_id, state=state, originated_at=self.clock.now()))
 
     def _not_dialed(self, call: Call) -> None:
         """Claimed but never sent: the lead goes back as it was, the attempt row says why."""
@@ -424,8 +436,7 @@ class Engine:
     # ---- helpers ---------------------------------------------------------------------------------
 
     def _record(self, update: AttemptUpdate) -> None:
-        self.recorder.put(f"attempt {update.attempt_id} {update.state}",
-                          lambda conn: attempts.apply_updates(conn, [update]))
+        self.recorder.put_attempt(update)
 
     def _wake(self, campaign_id: int) -> None:
         if runner := self.runners.get(campaign_id):

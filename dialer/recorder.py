@@ -15,7 +15,18 @@ from collections.abc import Awaitable, Callable
 
 import asyncpg
 
+from lists import attempts
+from lists.attempts import AttemptUpdate
+
 log = logging.getLogger(__name__)
+
+
+class _AttemptWrite:
+    def __init__(self, update: AttemptUpdate) -> None:
+        self.update = update
+
+    async def __call__(self, conn: asyncpg.Connection) -> None:
+        await attempts.apply_updates(conn, [self.update])
 
 Write = Callable[[asyncpg.Connection], Awaitable[object]]
 
@@ -24,7 +35,8 @@ _CONNECTION_ERRORS = (OSError, asyncpg.InterfaceError, asyncpg.CannotConnectNowE
 
 
 class Recorder:
-    def __init__(self, pool: asyncpg.Pool, *, batch: int = 500, backoff: tuple[float, float] = (0.1, 5.0)) -> None:
+    def __init__(self, pool: asyncpg.Pool, *, batch: int = 500, backoff: tuple[float, float] = (0.1, 5.0),
+                 linger_s: float = 0.05) -> None:
         self._pool = pool
         self._queue: deque[tuple[str, Write]] = deque()
         self._wake = asyncio.Event()
@@ -32,6 +44,7 @@ class Recorder:
         self._idle.set()
         self._batch = batch
         self._backoff = backoff
+        self._linger_s = linger_s   # gather writes this long so one transaction carries many
         self._task: asyncio.Task[None] | None = None
         self.store_up = True
         self.written = 0
@@ -67,6 +80,8 @@ class Recorder:
                 self._idle.set()
                 self._wake.clear()
                 await self._wake.wait()
+                if self._linger_s:
+                    await asyncio.sleep(self._linger_s)
                 continue
             batch = [self._queue[i] for i in range(min(self._batch, len(self._queue)))]
             try:
@@ -89,10 +104,23 @@ class Recorder:
                 self._queue.popleft()
             self.written += len(batch)
 
+    def put_attempt(self, update: AttemptUpdate) -> None:
+        """An attempt transition; consecutive ones are written with one statement."""
+        self.put(f"attempt {update.attempt_id} {update.state}", _AttemptWrite(update))
+
     async def _write(self, batch: list[tuple[str, Write]]) -> None:
         async with self._pool.acquire() as conn, conn.transaction():
+            updates: list[AttemptUpdate] = []
             for _, write in batch:
+                if isinstance(write, _AttemptWrite):
+                    updates.append(write.update)
+                    continue
+                if updates:
+                    await attempts.apply_updates(conn, updates)
+                    updates = []
                 await write(conn)
+            if updates:
+                await attempts.apply_updates(conn, updates)
 
     async def _write_one_by_one(self, batch: list[tuple[str, Write]]) -> None:
         for what, write in batch:

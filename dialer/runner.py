@@ -21,10 +21,11 @@ from pacing.snapshot import Snapshot
 
 log = logging.getLogger(__name__)
 
-Snapshotter = Callable[[int], Snapshot]
+Snapshotter = Callable[[int, bool], Snapshot]   # (campaign id, with estimates)
 Dialer = Callable[[Campaign, int], Awaitable[int]]
 
 _SETTING_NAMES = {f.name for f in fields(PacingSettings)}
+EXHAUSTED_RETRY_S = 5.0
 
 
 def pacing_settings(campaign: Campaign) -> PacingSettings:
@@ -51,9 +52,11 @@ class CampaignRunner:
         self.exhausted = False          # the last claim found nothing to dial
         self.decisions = 0
         self.alpha: float | None = None
+        self._quiet_until = 0.0
 
     def start(self) -> None:
         self._task = asyncio.create_task(self._run(), name=f"campaign-{self.campaign.name}")
+        self.wake()   # decide at once: operators may have become ready before the runner existed
 
     def update(self, campaign: Campaign) -> None:
         """A live change (supervisor, CLI): applies at the next decision."""
@@ -93,15 +96,21 @@ class CampaignRunner:
 
     async def _run(self) -> None:
         while True:
+            # Predictive re-decides every tick: busy operators' elapsed handle times move its answer.
+            # The other modes change their answer only on events; a slow tick is their safety net.
+            timeout = self._tick_s if self.settings.mode == "predictive" else max(self._tick_s, 1.0)
             try:
-                await asyncio.wait_for(self._wake.wait(), timeout=self._tick_s)
+                await asyncio.wait_for(self._wake.wait(), timeout=timeout)
             except TimeoutError:
                 pass
             self._wake.clear()
             if not self._can_dial():
                 continue
-            snapshot = self._snapshot(self.campaign.id)
+            loop_now = asyncio.get_running_loop().time()
+            if loop_now < self._quiet_until:
+                continue
             settings = self._effective_settings(asyncio.get_running_loop().time())
+            snapshot = self._snapshot(self.campaign.id, settings.mode == "predictive")
             wanted = calls_to_place(snapshot, settings, self.alpha)
             self.decisions += 1
             if wanted <= 0:
@@ -113,3 +122,7 @@ class CampaignRunner:
                 await asyncio.sleep(self._tick_s)
                 continue
             self.exhausted = placed == 0
+            if self.exhausted:
+                # Nothing dialable now (list done, retries not due): ask again in a few seconds,
+                # not on every event; a list loaded meanwhile starts within that time.
+                self._quiet_until = asyncio.get_running_loop().time() + EXHAUSTED_RETRY_S

@@ -92,14 +92,20 @@ async def schema_version(conn: asyncpg.Connection) -> int:
 
 
 async def open_pool(
-    url: str, *, search_path: str | None = None, min_size: int = 1, max_size: int = 10
+    url: str, *, search_path: str | None = None, min_size: int = 1, max_size: int = 10,
+    connection_class: type[asyncpg.Connection] = asyncpg.Connection, durable: bool = True,
 ) -> asyncpg.Pool:
-    """A pool on the migrated store. ``search_path`` lets tests give each test its own schema."""
+    """A pool on the migrated store. ``search_path`` lets tests give each test its own schema;
+    ``connection_class`` lets the virtual-time demo hold its clock during queries; ``durable=False``
+    (demo only) skips waiting for the disk at commit, as a throw-away day needs no crash safety."""
     settings = {"search_path": search_path} if search_path else {}
     settings["application_name"] = "dialer"
+    if not durable:
+        settings["synchronous_commit"] = "off"
     try:
         pool = await asyncpg.create_pool(
-            url, min_size=min_size, max_size=max_size, server_settings=settings
+            url, min_size=min_size, max_size=max_size, server_settings=settings,
+            connection_class=connection_class,
         )
     except (OSError, asyncpg.PostgresError) as exc:
         raise StoreError(f"cannot connect to {redact(url)}: {exc}") from exc

@@ -1,0 +1,75 @@
+"""The compliance gate in front of every claim: which time zones may be dialed now, which claimed leads
+must still be given back.
+
+The rules are pure (``compliance``); this keeps what feeds them (the campaign's rules, the zones its
+leads live in, the registry verdict) cached per campaign, so the hot path costs no extra query. Hours
+are judged afresh at every claim from the engine's clock, so no call leaves a second after a window
+closes.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Sequence
+from datetime import datetime
+
+import asyncpg
+
+from compliance import store as compliance_store
+from compliance.hours import open_zones
+from compliance.rules import CampaignRules
+from compliance.verdict import Verdict
+from lists import leads
+from lists.leads import ClaimedLead
+
+log = logging.getLogger(__name__)
+
+REFRESH_S = 60.0   # rules, zones and registry freshness are re-read this often (and at every campaign change)
+
+
+class ComplianceGate:
+    def __init__(self, campaign_id: int) -> None:
+        self.campaign_id = campaign_id
+        self.rules = CampaignRules()
+        self.zones: set[str] = set()
+        self.registry: Verdict | None = None
+        self._loaded_at = -REFRESH_S
+        self.blocked_reason: str | None = None   # why nothing may be claimed now (for logs and views)
+
+    def invalidate(self) -> None:
+        self._loaded_at = -REFRESH_S
+
+    async def allowed_timezones(self, conn: asyncpg.Connection, now: datetime) -> list[str]:
+        """Zones whose leads may be claimed now; empty means: dial nothing."""
+        loop_now = asyncio.get_running_loop().time()
+        if loop_now - self._loaded_at >= REFRESH_S:
+            self.rules = await compliance_store.campaign_rules(conn, self.campaign_id)
+            self.zones = await leads.zones_in_play(conn, campaign_id=self.campaign_id)
+            self.registry = await compliance_store.registry_verdict(conn, campaign_id=self.campaign_id, now=now)
+            self._loaded_at = loop_now
+        reason = None
+        if self.registry is not None and not self.registry.allowed:
+            reason = self.registry.reason
+            zones: list[str] = []
+        else:
+            zones = sorted(open_zones(self.zones, now, self.rules.policy()))
+            if self.zones and not zones:
+                reason = "outside calling hours in every time zone of the list"
+        if reason != self.blocked_reason:
+            if reason:
+                log.warning("campaign %s: not dialing: %s", self.campaign_id, reason)
+            self.blocked_reason = reason
+        return zones
+
+    async def screen(self, conn: asyncpg.Connection, claimed: Sequence[ClaimedLead], *, engine: str,
+                     now: datetime) -> list[ClaimedLead]:
+        """The per-lead rules (state laws, contact caps, the UK 72-hour block); refused leads go back,
+        due when the rule allows them again. A campaign without a preset has none of these rules."""
+        if not claimed or self.rules.preset is None:
+            return list(claimed)
+        screened = await compliance_store.screen_claimed(conn, self.rules, claimed, now=now)
+        for lead, verdict in screened.refused:
+            log.info("lead %s held back: %s", lead.id, verdict.reason)
+            await leads.postpone(conn, lead_id=lead.id, engine=engine, due=verdict.retry_at or now)
+        return screened.dialable

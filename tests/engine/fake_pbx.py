@@ -1,0 +1,58 @@
+"""An in-memory PBX for engine tests: records every action, and lets the test play Asterisk's events.
+
+Operator phones (Application=Wait on a Local channel) join their conference at once, as the real
+dialplan does; everything else happens only when the test says so.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable
+
+from ami.pbx import ChannelInfo, ConferenceJoined, OriginateRequest, PbxEvent, PbxNotConnected
+
+
+class FakePbx:
+    def __init__(self) -> None:
+        self.originated: list[OriginateRequest] = []
+        self.redirects: list[tuple[str, str, str]] = []
+        self.hangups: list[str] = []
+        self.live: set[str] = set()
+        self._handlers: list[Callable[[PbxEvent], None]] = []
+        self._connected = True
+
+    @property
+    def connected(self) -> bool:
+        return self._connected
+
+    def set_connected(self, up: bool) -> None:
+        self._connected = up
+
+    def subscribe(self, handler: Callable[[PbxEvent], None]) -> None:
+        self._handlers.append(handler)
+
+    def emit(self, event: PbxEvent) -> None:
+        for handler in self._handlers:
+            handler(event)
+
+    async def originate(self, request: OriginateRequest) -> None:
+        if not self._connected:
+            raise PbxNotConnected("Originate", "not connected")
+        self.originated.append(request)
+        self.live.add(request.channel_id)
+        if request.application == "Wait":
+            extension = request.channel.split("/")[1].split("@")[0]
+            asyncio.get_running_loop().call_soon(
+                self.emit, ConferenceJoined(f"op{extension}", request.channel_id + "-2"))
+
+    async def redirect(self, channel_id: str, context: str, exten: str, priority: int = 1) -> None:
+        self.redirects.append((channel_id, context, exten))
+
+    async def hangup(self, channel_id: str, cause: int = 16) -> None:
+        self.hangups.append(channel_id)
+
+    async def list_channels(self) -> list[ChannelInfo]:
+        return [ChannelInfo(c, c, "", "", "Up", "", 0) for c in sorted(self.live)]
+
+    def customer_calls(self) -> list[OriginateRequest]:
+        return [r for r in self.originated if r.channel_id.startswith("attempt-")]

@@ -1,0 +1,129 @@
+"""The engine against an in-memory PBX and a real store: pacing, hand-off and safe harbor as a user sees them."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+from datetime import UTC, datetime
+
+import asyncpg
+import pytest
+
+from ami.pbx import CallAnswered, ChannelHungUp, ConferenceJoined, OriginateResult
+from dialer.clock import LoopClock
+from dialer.config import EngineConfig
+from dialer.engine import Engine
+from lists import campaigns, operators
+from tests.engine.fake_pbx import FakePbx
+
+pytestmark = pytest.mark.db
+
+CONFIG = EngineConfig(tick_s=0.02, operator_channel_template="Local/{ext}@operators")
+
+
+async def make_campaign(pool: asyncpg.Pool, *, operators_n: int, leads_n: int, mode: str = "progressive") -> int:
+    campaign = await campaigns.create(pool, name="c1", channel_template="Local/{digits}@pstn",
+                                      caller_id="+15550000000", mode=mode)
+    ops = [await operators.create(pool, name=f"op{i}", extension=str(101 + i)) for i in range(operators_n)]
+    await operators.assign(pool, campaign_id=campaign.id, operator_ids=[o.id for o in ops])
+    await pool.executemany("INSERT INTO lead (campaign_id, phone, timezone) VALUES ($1, $2, 'UTC')",
+                           [(campaign.id, f"+1555000{i:04d}") for i in range(leads_n)])
+    await campaigns.set_state(pool, "c1", "running", actor="test", now=datetime.now(UTC))
+    return campaign.id
+
+
+@pytest.fixture
+async def running(pool: asyncpg.Pool) -> AsyncIterator[tuple[Engine, FakePbx]]:
+    pbx = FakePbx()
+    await make_campaign(pool, operators_n=2, leads_n=10)
+    engine = Engine(pool, pbx, midday(), CONFIG)
+    await engine.start()
+    try:
+        yield engine, pbx
+    finally:
+        await engine.stop(drain_s=0)
+
+
+def midday() -> LoopClock:
+    """A Wednesday noon: inside the default calling hours whatever the real time of the test run."""
+    return LoopClock(datetime(2026, 11, 25, 12, 0, tzinfo=UTC))
+
+
+async def settle(seconds: float = 0.15) -> None:
+    await asyncio.sleep(seconds)
+
+
+async def test_progressive_places_one_call_per_free_operator(running: tuple[Engine, FakePbx]) -> None:
+    _, pbx = running
+    await settle()
+    assert len(pbx.customer_calls()) == 2
+    await settle()
+    assert len(pbx.customer_calls()) == 2          # ringing calls cover the free operators
+
+
+async def test_an_answered_call_is_redirected_to_the_longest_idle_operator(running: tuple[Engine, FakePbx]) -> None:
+    engine, pbx = running
+    await settle()
+    first = pbx.customer_calls()[0]
+    pbx.emit(CallAnswered(first.channel_id))
+    # Same loop iteration: the operator is chosen from memory, the Redirect is on its way.
+    await asyncio.sleep(0)
+    await asyncio.sleep(0)
+    assert pbx.redirects and pbx.redirects[0][:2] == (first.channel_id, "operator-join")
+    extension = pbx.redirects[0][2]
+    pbx.emit(ConferenceJoined(f"op{extension}", first.channel_id))
+    call = engine.calls[first.channel_id]
+    assert call.connected_at is not None and call.operator_id is not None
+
+
+async def test_answer_with_no_free_operator_goes_to_the_safe_harbor_message(pool: asyncpg.Pool) -> None:
+    pbx = FakePbx()
+    await make_campaign(pool, operators_n=1, leads_n=5, mode="ratio")
+    await pool.execute("UPDATE campaign SET pacing = '{\"ratio\": 2.0}', safe_harbor_s = 0.5")
+    engine = Engine(pool, pbx, midday(), CONFIG)
+    await engine.start()
+    try:
+        await settle()
+        first, second = pbx.customer_calls()[:2]
+        pbx.emit(CallAnswered(first.channel_id))
+        pbx.emit(CallAnswered(second.channel_id))
+        await settle(0.6)
+        contexts = {channel: context for channel, context, _ in pbx.redirects}
+        assert contexts[first.channel_id] == "operator-join"
+        assert contexts[second.channel_id] == "dialer-safeharbor"
+        pbx.emit(ChannelHungUp(second.channel_id, 16))
+        await engine.recorder.drain()
+        row = await pool.fetchrow("SELECT outcome, abandoned FROM attempt WHERE id = $1",
+                                  int(second.channel_id.split("-")[1]))
+        assert (row["outcome"], row["abandoned"]) == ("abandoned", True)
+    finally:
+        await engine.stop(drain_s=0)
+
+
+async def test_no_call_is_placed_while_the_ami_link_is_down(pool: asyncpg.Pool) -> None:
+    pbx = FakePbx()
+    await make_campaign(pool, operators_n=2, leads_n=5)
+    engine = Engine(pool, pbx, midday(), CONFIG)
+    await engine.start()
+    try:
+        await settle()
+        pbx.set_connected(False)
+        for request in pbx.customer_calls():
+            pbx.emit(OriginateResult(request.channel_id, False, 5))
+        await settle(0.3)
+        assert len(pbx.customer_calls()) == 2
+    finally:
+        await engine.stop(drain_s=0)
+
+
+async def test_a_busy_number_ends_its_attempt_busy_and_frees_the_line(running: tuple[Engine, FakePbx]) -> None:
+    engine, pbx = running
+    await settle()
+    first = pbx.customer_calls()[0]
+    pbx.emit(OriginateResult(first.channel_id, False, 5))
+    await settle()
+    assert len(pbx.customer_calls()) == 3
+    await engine.recorder.drain()
+    outcome = await engine.pool.fetchval("SELECT outcome FROM attempt WHERE id = $1",
+                                         int(first.channel_id.split("-")[1]))
+    assert outcome == "busy"
