@@ -161,10 +161,13 @@ async def report_speed(pool: asyncpg.Pool, attempts: int, operators: int, rng: r
     print(f"report: {attempts} attempts, {len(sessions)} operator_session rows, {operators} operators "
           f"(loaded in {time.perf_counter() - start:.1f} s)")
     for by in ("operator", "hour", "disposition", "list"):
-        start = time.perf_counter()
-        report = await make_report(pool, "bench", by=by, until=NOW + timedelta(days=1))
+        took = []
+        for _ in range(3):
+            start = time.perf_counter()
+            report = await make_report(pool, "bench", by=by, until=NOW + timedelta(days=1))
+            took.append(time.perf_counter() - start)
         print(f"report: dialer report bench --by {by}: {len(report.rows)} rows in "
-              f"{(time.perf_counter() - start) * 1e3:.0f} ms")
+              + " / ".join(f"{t * 1e3:.0f}" for t in took) + " ms (3 runs)")
 
 
 async def run(args: argparse.Namespace) -> None:

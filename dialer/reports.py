@@ -100,17 +100,21 @@ async def make_report(pool: asyncpg.Pool, campaign_name: str, *, by: str, until:
     since = since if since is None or since.tzinfo else since.replace(tzinfo=zone)
     if since is not None and since >= until:
         raise ReportError(f"--since ({since.isoformat()}) must be before --until ({until.isoformat()})")
-    codes = tuple(await reports_sql.conversion_codes(pool, campaign.id, conversions))
-    grouped = await reports_sql.attempt_figures(pool, campaign_id=campaign.id, by=by, since=since, until=until,
-                                                conversions=codes)
-    totals = await reports_sql.attempt_figures(pool, campaign_id=campaign.id, by="", since=since, until=until,
-                                               conversions=codes)
-    total = totals[0] if totals else {"key": "total", **_EMPTY}   # no attempt in the period: no group
-    times: dict[str, dict[str, float]] = {}
-    if by in ("operator", "hour"):
-        times = await reports_sql.session_figures(pool, campaign_id=campaign.id, by=by, since=since, until=until)
-    total_times = (await reports_sql.session_figures(pool, campaign_id=campaign.id, by="", since=since,
-                                                     until=until)).get("total", {})
+    # One read-only snapshot: the groups and the total agree even while the engine writes. No JIT: the
+    # planner's guess for generate_series (1000 rows a session) makes it compile for longer than the query runs.
+    async with pool.acquire() as conn, conn.transaction(isolation="repeatable_read", readonly=True):
+        await conn.execute("SET LOCAL jit = off")
+        codes = tuple(await reports_sql.conversion_codes(conn, campaign.id, conversions))
+        grouped = await reports_sql.attempt_figures(conn, campaign_id=campaign.id, by=by, since=since, until=until,
+                                                    conversions=codes)
+        totals = await reports_sql.attempt_figures(conn, campaign_id=campaign.id, by="", since=since, until=until,
+                                                   conversions=codes)
+        total = totals[0] if totals else {"key": "total", **_EMPTY}   # no attempt in the period: no group
+        times: dict[str, dict[str, float]] = {}
+        if by in ("operator", "hour"):
+            times = await reports_sql.session_figures(conn, campaign_id=campaign.id, by=by, since=since, until=until)
+        total_times = (await reports_sql.session_figures(conn, campaign_id=campaign.id, by="", since=since,
+                                                         until=until)).get("total", {})
     keys = {f["key"]: f for f in grouped}
     if by in ("operator", "hour"):   # an operator who worked but took no call is a row too
         for key in times:

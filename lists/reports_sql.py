@@ -84,11 +84,10 @@ async def session_figures(conn: asyncpg.Connection | asyncpg.Pool, *, campaign_i
         start, end = "s.st", "s.en"
     elif by == "hour":
         # split each session over the local clock hours it touches
-        spread = (", generate_series(date_trunc('hour', s.st AT TIME ZONE s.tz), s.en AT TIME ZONE s.tz, "
-                  "interval '1 hour') AS h")
+        spread = ", generate_series(date_trunc('hour', s.local_st), s.local_en, interval '1 hour') AS h"
         key = "to_char(h, 'YYYY-MM-DD HH24:00')"
-        start = "(greatest(s.st AT TIME ZONE s.tz, h))"
-        end = "(least(s.en AT TIME ZONE s.tz, h + interval '1 hour'))"
+        start = "greatest(s.local_st, h)"
+        end = "least(s.local_en, h + interval '1 hour')"
     elif by == "":
         spread, key, start, end = "", "'total'", "s.st", "s.en"
     else:
@@ -100,12 +99,14 @@ async def session_figures(conn: asyncpg.Connection | asyncpg.Pool, *, campaign_i
                 SELECT operator_id FROM attempt
                 WHERE campaign_id = $1 AND operator_id IS NOT NULL
                   AND ($2::timestamptz IS NULL OR claimed_at >= $2) AND claimed_at < $3
-            ), s AS (
+            ), clipped AS (
                 SELECT os.operator_id, os.state, c.timezone AS tz,
                        greatest(os.started_at, coalesce($2, os.started_at)) AS st,
                        least(coalesce(os.ended_at, $3), $3) AS en
                 FROM operator_session os JOIN ops USING (operator_id), campaign c
                 WHERE c.id = $1 AND os.started_at < $3 AND ($2::timestamptz IS NULL OR coalesce(os.ended_at, $3) > $2)
+            ), s AS (   -- local clock times once per session (hours are the campaign's)
+                SELECT *, st AT TIME ZONE tz AS local_st, en AT TIME ZONE tz AS local_en FROM clipped
             )
             SELECT {key} AS key, s.state, sum(extract(epoch FROM {end} - {start}))::float8 AS seconds
             FROM s JOIN operator o ON o.id = s.operator_id {spread}
