@@ -18,7 +18,7 @@ import statistics
 import sys
 import tempfile
 import time
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import asyncpg
@@ -99,7 +99,8 @@ async def fill(conn: asyncpg.Connection, campaign: int, count: int) -> None:
     await conn.execute("VACUUM ANALYZE lead")
 
 
-async def bench_claim(url: str, schema: str, count: int, claimers: int, batch: int, seconds: float) -> None:
+async def bench_claim(url: str, schema: str, count: int, claimers: int, batch: int, seconds: float,
+                      durable: bool) -> None:
     pool = await database.open_pool(url, search_path=schema, max_size=claimers + 1)
     async with pool.acquire() as conn:
         campaign = await conn.fetchval("SELECT id FROM campaign WHERE name = 'bench-claim'")
@@ -111,36 +112,43 @@ async def bench_claim(url: str, schema: str, count: int, claimers: int, batch: i
             await fill(conn, campaign, count)
             print(f"filled {count:,} leads (generate_series, indexes, analyze) in "
                   f"{time.perf_counter() - started:.0f} s")
-        else:  # a kept schema from an earlier run: give back what that run claimed
-            await conn.execute("UPDATE lead SET state = 'ready', claimed_by = NULL, attempts = 0 "
-                               "WHERE state = 'claimed'")
-            await conn.execute("VACUUM ANALYZE lead")
         print(f"campaign of {await conn.fetchval('SELECT count(*) FROM lead WHERE campaign_id = $1', campaign):,} "
-              "ready leads")
+              "leads")
 
-    async def claimer(name: str, deadline: float) -> tuple[list[int], list[float]]:
+    async def claimer(name: str, deadline: float, cursor: leads.ClaimCursor | None) -> tuple[list[int], list[float]]:
         got: list[int] = []
         latencies: list[float] = []
         async with pool.acquire() as conn:
+            if not durable:
+                await conn.execute("SET synchronous_commit = off")
             while time.perf_counter() < deadline:
                 t = time.perf_counter()
-                claimed = await leads.claim(conn, campaign_id=campaign, engine=name, n=batch, now=NOW)
+                now = NOW + timedelta(seconds=t - deadline + seconds)  # wall time moves: cursors refresh
+                claimed = await leads.claim(conn, campaign_id=campaign, engine=name, n=batch, now=now, cursor=cursor)
                 latencies.append(time.perf_counter() - t)
                 got += [lead.id for lead in claimed]
         return got, latencies
 
-    started = time.perf_counter()
-    results = await asyncio.gather(*(claimer(f"engine-{i}", started + seconds) for i in range(claimers)))
-    took = time.perf_counter() - started
-    ids = [i for got, _ in results for i in got]
-    latencies = sorted(x for _, lat in results for x in lat)
-    duplicates = len(ids) - len(set(ids))
-    async with pool.acquire() as conn:
-        in_db = await conn.fetchval("SELECT count(*) FROM lead WHERE state = 'claimed'")
-    print(f"claim: {claimers} claimers × batches of {batch} for {took:.1f} s: {len(ids):,} leads "
-          f"= {len(ids) / took:,.0f} leads/s; duplicates {duplicates}; rows marked claimed {in_db:,}; "
-          f"claim latency p50 {statistics.median(latencies) * 1e3:.1f} ms, "
-          f"p99 {latencies[int(len(latencies) * 0.99)] * 1e3:.1f} ms")
+    for with_cursor in (False, True):
+        async with pool.acquire() as conn:  # every run starts from a fully ready, vacuumed list
+            await conn.execute("UPDATE lead SET state = 'ready', claimed_by = NULL, lease_until = NULL, attempts = 0 "
+                               "WHERE state = 'claimed'")
+            await conn.execute("VACUUM ANALYZE lead")
+        started = time.perf_counter()
+        results = await asyncio.gather(*(
+            claimer(f"engine-{i}", started + seconds, leads.ClaimCursor() if with_cursor else None)
+            for i in range(claimers)))
+        took = time.perf_counter() - started
+        ids = [i for got, _ in results for i in got]
+        latencies = sorted(x for _, lat in results for x in lat)
+        duplicates = len(ids) - len(set(ids))
+        async with pool.acquire() as conn:
+            in_db = await conn.fetchval("SELECT count(*) FROM lead WHERE state = 'claimed'")
+        print(f"claim{' with ClaimCursor' if with_cursor else ''}"
+              f"{'' if durable else ' (synchronous_commit off)'}: {claimers} claimers × batches of {batch} for "
+              f"{took:.1f} s: {len(ids):,} leads = {len(ids) / took:,.0f} leads/s; duplicates {duplicates}; "
+              f"rows marked claimed {in_db:,}; claim latency p50 {statistics.median(latencies) * 1e3:.1f} ms, "
+              f"p99 {latencies[int(len(latencies) * 0.99)] * 1e3:.1f} ms")
     await pool.close()
 
 
@@ -152,6 +160,8 @@ async def main() -> None:
     parser.add_argument("--batch", type=int, default=10)
     parser.add_argument("--seconds", type=float, default=20)
     parser.add_argument("--skip-import", action="store_true")
+    parser.add_argument("--async-commit", action="store_true",
+                        help="claim with synchronous_commit off (no WAL flush wait per claim)")
     parser.add_argument("--skip-claim", action="store_true")
     parser.add_argument("--schema", help="reuse (or keep) this schema, e.g. to run the claim with other batches "
                         "without filling 10 million leads again")
@@ -164,7 +174,8 @@ async def main() -> None:
         if not args.skip_import:
             await bench_import(url, schema, args.rows)
         if not args.skip_claim:
-            await bench_claim(url, schema, args.leads, args.claimers, args.batch, args.seconds)
+            await bench_claim(url, schema, args.leads, args.claimers, args.batch, args.seconds,
+                              not args.async_commit)
     finally:
         if not args.schema:
             await conn.execute(f'DROP SCHEMA "{schema}" CASCADE')

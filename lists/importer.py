@@ -204,7 +204,10 @@ def _lead_rows(table: Table, plan: ColumnPlan, region: str, default_zone: str, r
         if zone_key is None:
             zone_key = zone_sets[zones] = len(zone_sets) + 1
         yield (number, phone.e164, [a for a in alternates if a != phone.e164], zone, zone_key, priority,
-               json.dumps(fields, ensure_ascii=False))
+               _to_json(fields))
+
+
+_to_json = json.JSONEncoder(ensure_ascii=False).encode  # json.dumps(…, ensure_ascii=False) builds one per call
 
 
 class _DryRun(Exception):

@@ -12,6 +12,7 @@ an international prefix such as 810, letters, extensions, leading zeros) goes to
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass
 from functools import lru_cache
 from typing import NamedTuple
 
@@ -42,11 +43,6 @@ def _metadata(region: str) -> PhoneMetadata:
 def _country_metadata(cc: int) -> PhoneMetadata | None:
     region = phonenumbers.region_code_for_country_code(cc)
     return PhoneMetadata.metadata_for_region(region) if region != "ZZ" else None
-
-
-@lru_cache(maxsize=2048)
-def _regex(pattern: str) -> re.Pattern[str]:
-    return re.compile(pattern)
 
 
 _country_zones: dict[int, tuple[str, ...]] = {}
@@ -174,6 +170,49 @@ def _number_type(cc: int, nsn: str) -> int:
     return _classifier(region).number_type(nsn)
 
 
+@dataclass(frozen=True)
+class _Country:
+    """What the short path needs of one country's metadata, compiled once."""
+
+    cc: int
+    cc_text: str
+    region: str
+    international_prefix: re.Pattern[str] | None
+    national_prefix: re.Pattern[str] | None
+    transform: bool
+    general: _Desc
+
+
+def _country(metadata: PhoneMetadata, region: str) -> _Country:
+    def compiled(pattern: str | None) -> re.Pattern[str] | None:
+        return re.compile(pattern) if pattern else None
+
+    return _Country(metadata.country_code, str(metadata.country_code), region,
+                    compiled(metadata.international_prefix), compiled(metadata.national_prefix_for_parsing),
+                    bool(metadata.national_prefix_transform_rule), _desc(metadata.general_desc))
+
+
+@lru_cache(maxsize=512)
+def _by_region(region: str) -> _Country:
+    return _country(_metadata(region), region.upper())
+
+
+@lru_cache(maxsize=512)
+def _by_code(cc: int) -> _Country | None:
+    metadata = _country_metadata(cc)
+    return _country(metadata, phonenumbers.region_code_for_country_code(cc)) if metadata else None
+
+
+def _geographic_zones(digits: str) -> tuple[str, ...]:
+    # phonenumbers.timezone.time_zones_for_geographical_number, on the E.164 digits we already have
+    data = phone_timezone.TIMEZONE_DATA
+    for size in range(min(phone_timezone.TIMEZONE_LONGEST_PREFIX, len(digits)), 0, -1):
+        zones = data.get(digits[:size])
+        if zones is not None:
+            return _known(zones)
+    return ()
+
+
 def _short_path(raw: str, region: str) -> Phone | None:
     """The E.164 form when the number has a plain shape, else None (meaning: ask phonenumbers.parse)."""
     text = raw.strip().translate(_SEPARATORS)
@@ -183,47 +222,46 @@ def _short_path(raw: str, region: str) -> Phone | None:
         return None
     if international:
         for size in (1, 2, 3):
-            cc = int(digits[:size])
-            if cc in phonenumbers.COUNTRY_CODE_TO_REGION_CODE:
+            country = _by_code(int(digits[:size]))
+            if country is not None:
                 break
         else:
             return None
         nsn = digits[size:]
-        metadata = _country_metadata(cc)
-        if metadata is None:
-            return None
-        prefix = metadata.national_prefix_for_parsing
-        if prefix and _regex(prefix).match(nsn):
+        if country.national_prefix and country.national_prefix.match(nsn):
             return None
     else:
-        metadata = _metadata(region)
-        cc = metadata.country_code
-        if metadata.international_prefix and _regex(metadata.international_prefix).match(digits):
+        country = _by_region(region)
+        if country.international_prefix and country.international_prefix.match(digits):
             return None
-        general = _classifier(region.upper()).general
-        prefix = metadata.national_prefix_for_parsing
         nsn = digits
-        if digits.startswith(str(cc)):
+        prefix = country.national_prefix
+        if digits.startswith(country.cc_text):
             # "79161234567" in Russia: phonenumbers drops the country code when that turns an invalid
             # national number into a valid-looking one; any other case goes to phonenumbers.
-            rest = digits[len(str(cc)):]
-            if (prefix and _regex(prefix).match(rest)) or _matches(digits, general) or not _matches(rest, general):
+            rest = digits[len(country.cc_text):]
+            if (prefix and prefix.match(rest)) or _matches(digits, country.general) \
+                    or not _matches(rest, country.general):
                 return None
             nsn = rest
         elif prefix:
-            match = _regex(prefix).match(digits)
+            match = prefix.match(digits)
             if match:
-                if metadata.national_prefix_transform_rule or match.lastindex or general is None:
+                if country.transform or match.lastindex or country.general is None:
                     return None
-                if _matches(digits, general):
+                if _matches(digits, country.general):
                     return None  # could be a number that merely starts like the prefix
                 nsn = digits[match.end():]
     if not nsn or nsn[0] == "0":
         return None  # leading zeros (Italy) need phonenumbers' italian_leading_zero handling
+    cc = country.cc
     number_type = _number_type(cc, nsn)
     if number_type == PhoneNumberType.UNKNOWN:
         return None
-    return Phone(f"+{cc}{nsn}", _zones(PhoneNumber(country_code=cc, national_number=int(nsn)), number_type))
+    e164 = f"+{cc}{nsn}"
+    if phonenumbers.is_number_type_geographical(number_type, cc):
+        return Phone(e164, _geographic_zones(e164[1:]))
+    return Phone(e164, _zones(PhoneNumber(country_code=cc, national_number=int(nsn)), number_type))
 
 
 def reference(raw: str, region: str) -> Phone:
