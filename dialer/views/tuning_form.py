@@ -4,6 +4,8 @@ applying it through ``lists.campaigns.set_pacing`` — the same path, validation
 
 from __future__ import annotations
 
+import asyncio
+from dataclasses import dataclass, fields
 from typing import Any, ClassVar
 
 import asyncpg
@@ -18,9 +20,14 @@ from dialer.clock import Clock
 from dialer.tuning import parse_assignments, validate_pacing
 from dialer.views.snapshot import CampaignState
 from lists import campaigns
+from pacing.policies import PacingSettings
+from pacing.simulation import PolicyPacer, SimulationReport, simulate
+from pacing.snapshot import Estimates
+from pacing.world import World
 
 EDITABLE = ("target_abandon", "abandon_cap", "max_lines_per_operator", "ratio")
 MODES = ("preview", "progressive", "ratio", "predictive")
+_SETTINGS = {f.name for f in fields(PacingSettings)} - {"mode"}
 
 
 def pending_changes(campaign: CampaignState, mode: str, values: dict[str, str]) -> dict[str, Any]:
@@ -35,16 +42,53 @@ def pending_changes(campaign: CampaignState, mode: str, values: dict[str, str]) 
     return changes
 
 
-def whatif_text(campaign: CampaignState, changes: dict[str, Any]) -> str | None:
-    """The simulator's estimate of the change on the current estimates, when this build has it."""
-    try:
-        from dialer import whatif  # type: ignore[attr-defined]
-    except ImportError:
-        return None
-    describe = getattr(whatif, "describe_change", None)
-    if describe is None:
-        return None
-    return str(describe(campaign, changes))
+@dataclass(frozen=True)
+class WhatIfEstimate:
+    """The same simulated callees dialled under the current settings and under the changed ones."""
+    operators: int
+    hours: float
+    before: SimulationReport
+    after: SimulationReport
+
+    def lines(self, world: World) -> list[str]:
+        b, a = self.before, self.after
+        return [
+            f"what-if: {self.hours:g} h simulated twice with {self.operators} operator(s), answer rate "
+            f"{world.answer_rate:.0%}, talk {world.talk_mean_s:.0f} s, wrap-up {world.wrap_s:.0f} s "
+            "(one sample: small differences are noise)",
+            f"occupancy {b.occupancy:.1%} → {a.occupancy:.1%}   "
+            f"talk {b.talk_minutes_per_operator_hour:.1f} → {a.talk_minutes_per_operator_hour:.1f} min/operator-hour",
+            f"abandoned {b.abandon_rate:.2%} → {a.abandon_rate:.2%} "
+            f"(worst hour {b.worst_hour_abandon_rate:.2%} → {a.worst_hour_abandon_rate:.2%})   "
+            f"dials per answer {b.dials_per_answer:.1f} → {a.dials_per_answer:.1f}",
+        ]
+
+
+def campaign_world(campaign: CampaignState) -> World:
+    """The callees as the engine currently estimates them."""
+    e = campaign.estimates
+    ring = min(max(e.get("mean_ring_to_answer_s", 10.0), 1.0), 16.0)   # a spread that fits the 25 s timeout
+    return World(answer_rate=min(max(e.get("answer_rate", 0.3), 0.0), 1.0),
+                 talk_mean_s=max(e.get("mean_talk_s", 180.0), 1.0), wrap_s=max(e.get("mean_wrap_s", 10.0), 0.0),
+                 ring_min_s=ring * 0.5, ring_max_s=ring * 1.5)
+
+
+def estimate_change(campaign: CampaignState, operators: int, changes: dict[str, Any], *, hours: float = 2.0,
+                    seed: int = 1) -> WhatIfEstimate:
+    """Simulate the campaign's current settings and the changed ones on the same callees (same seed), so
+    the difference is the change's. ``dialer.whatif.WhatIf`` carries only mode and target_abandon, so this
+    drives the same simulator (``pacing.simulation``) with the campaign's complete settings."""
+    world = campaign_world(campaign)
+    prior = Estimates(answer_rate=world.answer_rate, mean_ring_to_answer_s=campaign.estimates.get(
+        "mean_ring_to_answer_s", 10.0), mean_talk_s=world.talk_mean_s, mean_wrap_s=world.wrap_s)
+    current = {k: v for k, v in campaign.settings.items() if k in _SETTINGS}
+    reports = []
+    for mode, settings in ((campaign.mode, current),
+                           (changes.get("mode", campaign.mode),
+                            {**current, **{k: v for k, v in changes.items() if k != "mode"}})):
+        pacer = PolicyPacer(PacingSettings(mode=mode, **settings), prior=prior)
+        reports.append(simulate(world, max(1, operators), pacer, hours=hours, seed=seed))
+    return WhatIfEstimate(max(1, operators), hours, reports[0], reports[1])
 
 
 class TuningForm(ModalScreen[str | None]):
@@ -58,12 +102,15 @@ class TuningForm(ModalScreen[str | None]):
     """
     BINDINGS: ClassVar[list[BindingType]] = [Binding("escape", "cancel", "Cancel")]
 
-    def __init__(self, pool: asyncpg.Pool, campaign: CampaignState, *, clock: Clock, actor: str) -> None:
+    def __init__(self, pool: asyncpg.Pool, campaign: CampaignState, *, clock: Clock, actor: str, operators: int,
+                 hours: float = 2.0) -> None:
         super().__init__()
         self.pool = pool
         self.campaign = campaign
         self.clock = clock
         self.actor = actor
+        self.operators = operators      # logged in on the campaign now: the what-if's floor
+        self.hours = hours
 
     def compose(self) -> ComposeResult:
         with Vertical(id="form"):
@@ -78,6 +125,7 @@ class TuningForm(ModalScreen[str | None]):
             yield Static("no change", id="changes")
             yield Static("", id="whatif")
             with Horizontal():
+                yield Button("What if?", id="whatif-run")
                 yield Button("Apply", id="apply", variant="primary")
                 yield Button("Cancel", id="cancel")
 
@@ -105,8 +153,7 @@ class TuningForm(ModalScreen[str | None]):
             return changes
         current = {"mode": self.campaign.mode, **self.campaign.settings}
         changes_view.update(Text("\n".join(f"{k}: {current.get(k, '—')} → {v}" for k, v in changes.items())))
-        estimate = whatif_text(self.campaign, changes)
-        whatif_view.update(Text(estimate if estimate is not None else "what-if: not available in this build"))
+        whatif_view.update(Text(f"press What if? to simulate {self.hours:g} h with and without the change"))
         return changes
 
     def on_input_changed(self, _event: Input.Changed) -> None:
@@ -118,6 +165,11 @@ class TuningForm(ModalScreen[str | None]):
     async def on_button_pressed(self, event: Button.Pressed) -> None:
         if event.button.id == "cancel":
             self.dismiss(None)
+            return
+        if event.button.id == "whatif-run":
+            changes = self._preview()
+            if changes:
+                self.run_worker(self._what_if(changes), exclusive=True, group="whatif")
             return
         changes = self._preview()
         if changes is None:
@@ -133,6 +185,18 @@ class TuningForm(ModalScreen[str | None]):
             self.query_one("#changes", Static).update(Text(f"refused: {exc}"))
             return
         self.dismiss(f"{self.campaign.name}: " + ", ".join(f"{k}={v}" for k, v in changes.items()) + " applied")
+
+    async def _what_if(self, changes: dict[str, Any]) -> None:
+        view = self.query_one("#whatif", Static)
+        view.update(Text(f"simulating {self.hours:g} h twice…"))
+        try:   # seconds of pure computation: off the event loop, so the view keeps refreshing
+            estimate = await asyncio.to_thread(estimate_change, self.campaign, self.operators, changes,
+                                               hours=self.hours)
+        except ValueError as exc:
+            view.update(Text(f"what-if impossible: {exc}"))
+            return
+        if self._preview() == changes:   # the form was not edited meanwhile
+            view.update(Text("\n".join(estimate.lines(campaign_world(self.campaign)))))
 
     def action_cancel(self) -> None:
         self.dismiss(None)

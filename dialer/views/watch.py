@@ -90,12 +90,14 @@ class WatchApp(App[None]):
     ]
 
     def __init__(self, pool: asyncpg.Pool, clock: Clock, *, campaign: str | None = None,
-                 supervisor_extension: str | None = None, actor: str = "supervisor", listen: bool = True) -> None:
+                 supervisor_extension: str | None = None, actor: str = "supervisor", listen: bool = True,
+                 whatif_hours: float = 2.0) -> None:
         super().__init__()
         self.pool = pool
         self.clock = clock
         self.campaign_name = campaign
         self.supervisor_extension = supervisor_extension
+        self.whatif_hours = whatif_hours
         self.actor = actor
         self.floor = Floor()
         self.occupancy_history: dict[int, deque[float]] = {}
@@ -297,7 +299,9 @@ class WatchApp(App[None]):
         if campaign is None:
             self.say("no campaign to tune")
             return
-        self.push_screen(TuningForm(self.pool, campaign, clock=self.clock, actor=self.actor), self._tuned)
+        working = [o for o in self.floor.operators_of(campaign.id) if o.state not in ("logged_out", "logged_in")]
+        self.push_screen(TuningForm(self.pool, campaign, clock=self.clock, actor=self.actor, operators=len(working),
+                                    hours=self.whatif_hours), self._tuned)
 
     def _tuned(self, message: str | None) -> None:
         if message:

@@ -9,6 +9,8 @@ import asyncpg
 import pytest
 from textual.widgets import DataTable, Input, Label, Sparkline, Static
 
+from dialer.views.snapshot import parse_floor
+from dialer.views.tuning_form import estimate_change
 from dialer.views.watch import WatchApp
 from tests.views.conftest import NOW, FixedClock, Scene, campaign_doc, commands, operator_doc, publish, snapshot, until
 
@@ -188,3 +190,32 @@ async def test_a_silent_engine_is_flagged_as_stale(pool: asyncpg.Pool, scene: Sc
         clock.moment = NOW + timedelta(seconds=30)
         await until(pilot, lambda: "STALE" in text(app, "#title"))      # no new snapshot: the 1 s timer notices
         assert "no snapshot for 30 s" in text(app, "#title")
+
+
+def test_the_what_if_dials_the_same_callees_under_both_settings() -> None:
+    scene = Scene(campaign_id=1, operator_id=3, lead_id=12, attempt_id=77, earlier_attempt_id=70)
+    [campaign] = parse_floor([snapshot([campaign_doc(scene)], [])]).campaigns
+    same = estimate_change(campaign, 3, {}, hours=0.25)
+    assert same.before == same.after and same.before.dials > 0
+    preview = estimate_change(campaign, 3, {"mode": "preview"}, hours=0.25)
+    assert preview.before == same.before
+    assert preview.after.dials == 0            # in preview the operators dial by hand: the pacer places nothing
+
+
+async def test_the_tuning_form_simulates_the_change_before_it_is_applied(pool: asyncpg.Pool, scene: Scene) -> None:
+    app = watch(pool, whatif_hours=0.1)
+    async with app.run_test(size=SIZE) as pilot:
+        await publish(pool, snapshot([campaign_doc(scene)], [operator_doc(scene, "ready")]))
+        await until(pilot, lambda: app.campaign is not None)
+        await pilot.press("t")
+        await pilot.pause()
+        form = app.screen
+        form.query_one("#set-max_lines_per_operator", Input).value = "1.5"
+        await pilot.pause()
+        assert "press What if?" in str(form.query_one("#whatif", Static).content)
+        await pilot.click("#whatif-run")
+        await until(pilot, lambda: "occupancy" in str(form.query_one("#whatif", Static).content), timeout=30)
+        shown = str(form.query_one("#whatif", Static).content)
+        assert shown.startswith("what-if: 0.1 h simulated twice with 1 operator(s), answer rate 30%, talk 180 s")
+        assert "abandoned" in shown and "→" in shown
+    assert await pool.fetchval("SELECT pacing FROM campaign WHERE id = $1", scene.campaign_id) == "{}"
