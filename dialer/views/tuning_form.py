@@ -94,7 +94,7 @@ def estimate_change(campaign: CampaignState, operators: int, changes: dict[str, 
 class TuningForm(ModalScreen[str | None]):
     DEFAULT_CSS = """
     TuningForm { align: center middle; }
-    #form { width: 72; height: auto; border: thick $primary; background: $surface; padding: 1 2; }
+    #form { width: 100; max-width: 100%; height: auto; border: thick $primary; background: $surface; padding: 1 2; }
     #form Input { width: 20; }
     #form Horizontal { height: auto; }
     #form Label { width: 26; padding-top: 1; }
