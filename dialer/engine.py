@@ -88,6 +88,7 @@ class Engine:
 
     async def start(self) -> None:
         self.recorder.start()
+        await self._recover()
         for campaign in await campaigns.running(self.pool):
             await self.run_campaign(campaign)
         self._heartbeat = asyncio.create_task(self._beat(), name="heartbeat")
@@ -455,6 +456,28 @@ class Engine:
                 log.info("attempt %s: channel gone after reconnect; ended as %s", call.attempt_id, call.outcome)
                 self._ended(call)
 
+    async def _recover(self) -> None:
+        """Attempts a previous run of this engine left open (a crash): those whose channel is gone are
+        ended as ``lost`` and their leads settled for a retry; a channel still alive is left alone (the
+        call goes on in Asterisk, and redialing that person now would be a second call)."""
+        left = await attempts.open_for_engine(self.pool, self.config.name)
+        if not left:
+            return
+        try:
+            alive = {c.channel_id for c in await self.pbx.list_channels()}
+        except PbxError as exc:
+            log.warning("cannot list channels to recover %d open attempts: %s", len(left), exc)
+            return
+        now = self.clock.now()
+        for row in left:
+            if f"attempt-{row['id']}" in alive:
+                log.warning("attempt %s of a previous run is still on the line; left to finish", row["id"])
+                continue
+            self._record(AttemptUpdate(row["id"], state="ended", ended_at=now, outcome="lost"))
+            self.recorder.put(f"settle lead {row['lead_id']}", partial(
+                leads.settle, lead_id=row["lead_id"], engine=self.config.name, outcome="failed", now=now))
+        log.warning("recovered %d attempt(s) left open by a previous run", len(left))
+
     async def _beat(self) -> None:
         while True:
             await asyncio.sleep(self.config.heartbeat_s)
@@ -468,3 +491,6 @@ async def _heartbeat(conn: asyncpg.Connection, *, name: str, now: datetime, leas
         """INSERT INTO engine (name, started_at, heartbeat_at) VALUES ($1, $2, $2)
            ON CONFLICT (name) DO UPDATE SET heartbeat_at = EXCLUDED.heartbeat_at""", name, now)
     await leads.extend_leases(conn, engine=name, now=now, lease_s=lease_s)
+    expired = await leads.expire_leases(conn, now=now)   # claims of engines that stopped heart-beating
+    if expired:
+        log.warning("%d lead(s) claimed by a silent engine went back to the list", expired)

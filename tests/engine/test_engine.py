@@ -127,3 +127,25 @@ async def test_a_busy_number_ends_its_attempt_busy_and_frees_the_line(running: t
     outcome = await engine.pool.fetchval("SELECT outcome FROM attempt WHERE id = $1",
                                          int(first.channel_id.split("-")[1]))
     assert outcome == "busy"
+
+
+async def test_a_restart_ends_attempts_whose_channel_is_gone_and_keeps_live_ones(pool: asyncpg.Pool) -> None:
+    campaign_id = await make_campaign(pool, operators_n=0, leads_n=2)
+    await pool.execute("UPDATE campaign SET state = 'paused'")
+    lead_ids = [r["id"] for r in await pool.fetch("SELECT id FROM lead ORDER BY id")]
+    await pool.execute("UPDATE lead SET state = 'claimed', claimed_by = 'engine-1', attempts = 1")
+    ids = [await pool.fetchval(
+        """INSERT INTO attempt (lead_id, campaign_id, phone, caller_id, engine, claimed_at)
+           VALUES ($1, $2, '+15550001', '+15550000000', 'engine-1', now()) RETURNING id""", lead, campaign_id)
+        for lead in lead_ids]
+    pbx = FakePbx()
+    pbx.live.add(f"attempt-{ids[1]}")           # the second call still goes on in Asterisk
+    engine = Engine(pool, pbx, midday(), CONFIG)
+    await engine.start()
+    await engine.stop(drain_s=0)
+    rows = {r["id"]: r for r in await pool.fetch("SELECT id, outcome, ended_at FROM attempt")}
+    assert rows[ids[0]]["outcome"] == "lost" and rows[ids[0]]["ended_at"] is not None
+    assert rows[ids[1]]["ended_at"] is None
+    states = {r["id"]: r["state"] for r in await pool.fetch("SELECT id, state FROM lead")}
+    assert states[lead_ids[0]] != "claimed"
+    assert states[lead_ids[1]] == "claimed"
