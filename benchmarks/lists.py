@@ -18,7 +18,7 @@ import statistics
 import sys
 import tempfile
 import time
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from pathlib import Path
 
 import asyncpg
@@ -115,7 +115,7 @@ async def bench_claim(url: str, schema: str, count: int, claimers: int, batch: i
         print(f"campaign of {await conn.fetchval('SELECT count(*) FROM lead WHERE campaign_id = $1', campaign):,} "
               "leads")
 
-    async def claimer(name: str, deadline: float, cursor: leads.ClaimCursor | None) -> tuple[list[int], list[float]]:
+    async def claimer(name: str, deadline: float) -> tuple[list[int], list[float]]:
         got: list[int] = []
         latencies: list[float] = []
         async with pool.acquire() as conn:
@@ -123,32 +123,28 @@ async def bench_claim(url: str, schema: str, count: int, claimers: int, batch: i
                 await conn.execute("SET synchronous_commit = off")
             while time.perf_counter() < deadline:
                 t = time.perf_counter()
-                now = NOW + timedelta(seconds=t - deadline + seconds)  # wall time moves: cursors refresh
-                claimed = await leads.claim(conn, campaign_id=campaign, engine=name, n=batch, now=now, cursor=cursor)
+                claimed = await leads.claim(conn, campaign_id=campaign, engine=name, n=batch, now=NOW)
                 latencies.append(time.perf_counter() - t)
                 got += [lead.id for lead in claimed]
         return got, latencies
 
-    for with_cursor in (False, True):
-        async with pool.acquire() as conn:  # every run starts from a fully ready, vacuumed list
-            await conn.execute("UPDATE lead SET state = 'ready', claimed_by = NULL, lease_until = NULL, attempts = 0 "
-                               "WHERE state = 'claimed'")
-            await conn.execute("VACUUM ANALYZE lead")
-        started = time.perf_counter()
-        results = await asyncio.gather(*(
-            claimer(f"engine-{i}", started + seconds, leads.ClaimCursor() if with_cursor else None)
-            for i in range(claimers)))
-        took = time.perf_counter() - started
-        ids = [i for got, _ in results for i in got]
-        latencies = sorted(x for _, lat in results for x in lat)
-        duplicates = len(ids) - len(set(ids))
-        async with pool.acquire() as conn:
-            in_db = await conn.fetchval("SELECT count(*) FROM lead WHERE state = 'claimed'")
-        print(f"claim{' with ClaimCursor' if with_cursor else ''}"
-              f"{'' if durable else ' (synchronous_commit off)'}: {claimers} claimers × batches of {batch} for "
-              f"{took:.1f} s: {len(ids):,} leads = {len(ids) / took:,.0f} leads/s; duplicates {duplicates}; "
-              f"rows marked claimed {in_db:,}; claim latency p50 {statistics.median(latencies) * 1e3:.1f} ms, "
-              f"p99 {latencies[int(len(latencies) * 0.99)] * 1e3:.1f} ms")
+    async with pool.acquire() as conn:  # every run starts from a fully ready, vacuumed list
+        await conn.execute("UPDATE lead SET state = 'ready', claimed_by = NULL, lease_until = NULL, attempts = 0 "
+                           "WHERE state = 'claimed'")
+        await conn.execute("VACUUM ANALYZE lead")
+    started = time.perf_counter()
+    results = await asyncio.gather(*(
+        claimer(f"engine-{i}", started + seconds) for i in range(claimers)))
+    took = time.perf_counter() - started
+    ids = [i for got, _ in results for i in got]
+    latencies = sorted(x for _, lat in results for x in lat)
+    duplicates = len(ids) - len(set(ids))
+    async with pool.acquire() as conn:
+        in_db = await conn.fetchval("SELECT count(*) FROM lead WHERE state = 'claimed'")
+    print(f"claim{'' if durable else ' (synchronous_commit off)'}: {claimers} claimers × batches of {batch} for "
+          f"{took:.1f} s: {len(ids):,} leads = {len(ids) / took:,.0f} leads/s; duplicates {duplicates}; "
+          f"rows marked claimed {in_db:,}; claim latency p50 {statistics.median(latencies) * 1e3:.1f} ms, "
+          f"p99 {latencies[int(len(latencies) * 0.99)] * 1e3:.1f} ms")
     await pool.close()
 
 

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
@@ -23,7 +23,7 @@ from lists.dispositions import apply_disposition, record_disposition
 from lists.errors import OutcomeError, PhoneError
 from lists.phones import normalize
 
-__all__ = ["ClaimCursor", "ClaimedLead", "claim", "claim_manual", "expire_leases", "extend_leases",
+__all__ = ["ClaimedLead", "claim", "claim_manual", "expire_leases", "extend_leases",
            "record_disposition", "release", "settle", "zones_in_play"]
 
 
@@ -47,7 +47,7 @@ _DIALABLE = """
       AND ($4::bigint[] IS NULL OR l.owner_operator IS NULL OR l.category <> 'callback'
            OR l.next_due_at + $5 * interval '1 second' <= $2 OR l.owner_operator = ANY($4))
       AND NOT EXISTS (SELECT 1 FROM dnc d
-                      WHERE d.phone IN (l.phone, l.dial_phone) AND d.scope IN ('company', $6)){resume}
+                      WHERE d.phone IN (l.phone, l.dial_phone) AND d.scope IN ('company', $6))
     ORDER BY l.priority DESC, l.next_due_at, l.id
     LIMIT $7
     FOR UPDATE SKIP LOCKED"""
@@ -56,27 +56,7 @@ _DIALABLE = """
 # one LIMIT. PostgreSQL runs a CTE only as far as its reader pulls rows, so a later category is not even
 # scanned (nor any of its rows locked) once the earlier ones filled the claim; each sub-select walks the
 # lead_claim_order index in order, so 10 million ready leads cost the same as ten.
-_RESUME = "\n      AND l.priority = ${p} AND (l.next_due_at, l.id) > (${d}, ${i})"
-_CLAIMS: dict[tuple[bool, ...], str] = {}
-
-
-def _claim_sql(resume: tuple[bool, ...]) -> str:
-    """The claim statement; ``resume[i]``: category i continues after a cursor mark ($15.. params)."""
-    sql = _CLAIMS.get(resume)
-    if sql is None:
-        ctes = []
-        for i, has_mark in enumerate(resume):
-            mark = _RESUME.format(p=15 + 3 * i, d=16 + 3 * i, i=17 + 3 * i) if has_mark else ""
-            ctes.append(f"c{i} AS ({_DIALABLE.format(category=11 + i, resume=mark)})")
-        sql = _CLAIMS[resume] = "WITH " + ",\n".join(ctes) + _CLAIM_TAIL
-    return sql
-
-
-# One statement for the whole claim: a locking sub-select per category, in the order of the strategy, under
-# one LIMIT. PostgreSQL runs a CTE only as far as its reader pulls rows, so a later category is not even
-# scanned (nor any of its rows locked) once the earlier ones filled the claim; each sub-select walks the
-# lead_claim_order index in order.
-_CLAIM_TAIL = """,
+_CLAIM = "WITH " + ",\n".join(f"c{i} AS ({_DIALABLE.format(category=11 + i)})" for i in range(4)) + """,
 picked AS (
     SELECT id FROM (SELECT id FROM c0 UNION ALL SELECT id FROM c1 UNION ALL SELECT id FROM c2
                     UNION ALL SELECT id FROM c3) AS ordered
@@ -93,32 +73,6 @@ RETURNING lead.id, lead.campaign_id, coalesce(lead.dial_phone, lead.phone) AS ph
 """
 
 
-@dataclass
-class ClaimCursor:
-    """Where one engine's previous claims stopped in each category, so the next claim starts there.
-
-    Why: a claimed lead leaves the ``state = 'ready'`` index, but its old index entry stays until VACUUM
-    removes it, and every claim that starts from the top of the order walks over all of them: after 100,000
-    claims, a claim reads ~1,500 index pages (measured: 25 ms instead of 1 ms). With a cursor the claim
-    resumes after the last lead it took at the same priority. The price: a lead that joins *ahead* of the
-    mark (a higher priority, or an earlier due time) waits until the marks are dropped, which happens every
-    ``refresh_s`` seconds of ``now`` and whenever a claim comes back short."""
-
-    refresh_s: float = 5.0
-    marks: dict[tuple[int, str], tuple[int, datetime, int]] = field(default_factory=dict)
-    since: datetime | None = None
-
-    def current(self, campaign_id: int, order: Sequence[str], now: datetime) -> list[tuple[int, datetime, int] | None]:
-        if self.since is None or (now - self.since).total_seconds() >= self.refresh_s or now < self.since:
-            self.marks.clear()
-            self.since = now
-        return [self.marks.get((campaign_id, category)) for category in order]
-
-    def advance(self, campaign_id: int, rows: Sequence[asyncpg.Record]) -> None:
-        for r in rows:  # rows are sorted in claim order: the last of each category is its new mark
-            self.marks[(campaign_id, r["category"])] = (r["priority"], r["next_due_at"], r["id"])
-
-
 async def claim(
     conn: asyncpg.Connection,
     *,
@@ -129,14 +83,12 @@ async def claim(
     lease_s: float = 300,
     allowed_timezones: Sequence[str] | None = None,
     free_operators: Sequence[int] | None = None,
-    cursor: ClaimCursor | None = None,
 ) -> list[ClaimedLead]:
     """The next ``n`` dialable leads in strategy order, leased to ``engine`` until now + lease_s.
 
     ``allowed_timezones``: only leads all of whose candidate zones are in it (compliance says which zones
     are inside calling hours now). ``free_operators``: when given, a personal callback still kept for its
-    operator is only claimed while that operator is free. ``cursor``: an engine's ClaimCursor, for speed on
-    long lists (see there); without it every claim starts from the top of the strategy order."""
+    operator is only claimed while that operator is free."""
     if n <= 0:
         return []
     campaign = await conn.fetchrow(
@@ -149,20 +101,11 @@ async def claim(
     zones = list(allowed_timezones) if allowed_timezones is not None else None
     operators = list(free_operators) if free_operators is not None else None
     rank = {category: i for i, category in enumerate(order)}
-    marks = cursor.current(campaign_id, order, now) if cursor is not None else [None] * len(order)
-    args = [campaign_id, now, zones, operators, campaign["personal_callback_grace_s"], f"campaign:{campaign_id}",
-            n, engine, now + timedelta(seconds=lease_s), today, *order]
-    rows = await conn.fetch(_claim_sql(tuple(m is not None for m in marks)), *args,
-                            *(value for m in marks if m is not None for value in m))
-    if len(rows) < n and any(marks):
-        # short: maybe only the marks' priority levels ran dry; look again from the top of the order
-        assert cursor is not None
-        cursor.marks.clear()
-        args[6] = n - len(rows)
-        rows = [*rows, *await conn.fetch(_claim_sql((False,) * len(order)), *args)]
+    rows = await conn.fetch(
+        _CLAIM, campaign_id, now, zones, operators, campaign["personal_callback_grace_s"], f"campaign:{campaign_id}",
+        n, engine, now + timedelta(seconds=lease_s), today, *order,
+    )
     rows.sort(key=lambda r: (rank[r["category"]], -r["priority"], r["next_due_at"], r["id"]))
-    if cursor is not None:
-        cursor.advance(campaign_id, rows)
     return [ClaimedLead(r["id"], r["campaign_id"], r["phone"], r["timezone"], _json(r["fields"]), r["category"],
                         r["attempts"], r["owner_operator"]) for r in rows]
 

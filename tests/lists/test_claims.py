@@ -157,28 +157,3 @@ async def test_manual_dial_claims_the_number_once_and_never_a_dnc_one(
     assert await leads.claim_manual(conn, campaign_id=campaign_id, phone="+74959374956", engine="e1",
                                     now=MORNING) is None
 
-
-async def test_a_cursor_resumes_where_the_last_claim_stopped_and_never_loses_a_lead(
-        conn: asyncpg.Connection, campaign_id: int) -> None:
-    ids = await add_leads(conn, campaign_id, phones(25))
-    cursor = leads.ClaimCursor(refresh_s=60)
-    got: list[int] = []
-    now = MORNING
-    while batch := await leads.claim(conn, campaign_id=campaign_id, engine="e1", n=4, now=now, cursor=cursor):
-        got += [lead.id for lead in batch]
-        now += timedelta(seconds=1)
-    assert got == ids  # in order, each once
-
-
-async def test_a_lead_joining_ahead_of_the_cursor_is_found_when_the_marks_refresh(
-        conn: asyncpg.Connection, campaign_id: int) -> None:
-    await add_leads(conn, campaign_id, phones(10))
-    cursor = leads.ClaimCursor(refresh_s=5)
-    await leads.claim(conn, campaign_id=campaign_id, engine="e1", n=2, now=MORNING, cursor=cursor)
-    [urgent] = await add_leads(conn, campaign_id, phones(1, 100))
-    await conn.execute("UPDATE lead SET priority = 9 WHERE id = $1", urgent)
-    [lead] = await leads.claim(conn, campaign_id=campaign_id, engine="e1", n=1, now=MORNING, cursor=cursor)
-    assert lead.id != urgent  # the mark still holds
-    [lead] = await leads.claim(conn, campaign_id=campaign_id, engine="e1", n=1, now=MORNING + timedelta(seconds=5),
-                               cursor=cursor)
-    assert lead.id == urgent
