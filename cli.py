@@ -305,7 +305,7 @@ class ReportGroup(TyperGroup):
     sit beside it. A first word that names no report is taken as the campaign."""
 
     def parse_args(self, ctx: typer.Context, args: list[str]) -> list[str]:  # type: ignore[override]
-        if args and not args[0].startswith("-") and args[0] not in self.commands:
+        if args and args[0] not in self.commands and args[0] not in ("--help", "-h"):
             args = ["campaign", *args]
         return super().parse_args(ctx, args)
 

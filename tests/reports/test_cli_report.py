@@ -33,6 +33,8 @@ async def test_report_campaign_by_list_prints_and_writes_csv(
     with out.open() as f:
         assert [(r["list"], r["attempts"]) for r in csv.DictReader(f)] == [("north", "3"), ("south", "2"),
                                                                           ("total", "5")]
+    code, output = await asyncio.to_thread(run, "report", "--by", "list", "winter", "--until", UNTIL.isoformat())
+    assert code == 0 and "winter by list" in output                 # options first works too
     code, output = await asyncio.to_thread(run, "report", "winter", "--by", "weekday")
     assert code == 2 and "--by must be one of" in output
     code, output = await asyncio.to_thread(run, "report", "compliance", "--help")
