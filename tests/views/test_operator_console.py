@@ -152,9 +152,11 @@ async def test_the_campaign_catalogue_replaces_the_default(pool: asyncpg.Pool, s
         assert offered == ["deal"]
 
 
-async def test_ready_pause_with_reason_and_manual_dial_become_commands(pool: asyncpg.Pool, scene: Scene) -> None:
+async def test_login_ready_pause_with_reason_manual_dial_and_logout_become_commands(
+        pool: asyncpg.Pool, scene: Scene) -> None:
     app = await console(pool)
     async with app.run_test(size=SIZE) as pilot:
+        await pilot.press("f5")                  # log in: the engine calls the operator's phone
         await pilot.click("#pause")
         await pilot.pause()
         assert "say why you pause" in text(app, "#message")
@@ -165,10 +167,14 @@ async def test_ready_pause_with_reason_and_manual_dial_become_commands(pool: asy
         await pilot.click("#dial")
         await pilot.pause()
         assert app.query_one("#dial-phone", Input).value == ""
+        await pilot.press("f10")
+        await pilot.pause()
     assert [(c, a) for c, a, _ in await commands(pool)] == [
+        ("login", {}),
         ("pause", {"reason": "lunch"}),
         ("ready", {}),
         ("dial", {"phone": "+74951234567", "campaign_id": scene.campaign_id}),
+        ("logout", {}),
     ]
 
 
