@@ -58,7 +58,10 @@ def print_result(console: Console, settings: DemoSettings, result: DemoResult) -
     table.add_row("dropped by the callee while waiting", str(s.dropped))
     table.add_row("operator occupancy", f"{s.occupancy:.1%}")
     table.add_row("talk minutes per operator-hour", f"{s.talk_minutes_per_operator_hour:.1f}")
-    table.add_row("answer → operator, p50 / p99", f"{result.handoff_p50_ms:.1f} / {result.handoff_p99_ms:.1f} ms")
+    table.add_row("answer → operator, p50 / p99 (virtual time)",
+                  f"{result.handoff_p50_ms:.1f} / {result.handoff_p99_ms:.1f} ms")
+    table.add_row("  the same in wall-clock time",
+                  f"{result.handoff_wall_p50_ms:.1f} / {result.handoff_wall_p99_ms:.1f} ms")
     table.add_row("leads done / ready / claimed", f"{s.leads_done} / {s.leads_ready} / {s.leads_claimed}")
     table.add_row("outcomes", ", ".join(f"{k} {v}" for k, v in s.outcomes.items()))
     console.print(table)

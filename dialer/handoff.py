@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from collections.abc import Callable
 
 from ami.pbx import Pbx, PbxError
@@ -29,10 +30,15 @@ class HandOff:
         self._on_change = on_change          # the engine records and re-paces
         self.waiting: list[Call] = []        # answered, no operator yet, oldest first
         self._deadlines: dict[int, asyncio.TimerHandle] = {}
-        self.latencies_s: list[float] = []   # answer → joined the operator's conference
+        self.latencies_s: list[float] = []   # answer → joined the operator's conference, loop time
+        # The same in wall-clock time: under virtual time the loop clock stands still while the engine
+        # and the simulator work, so this is the figure that shows what the processing costs.
+        self.wall_latencies_s: list[float] = []
+        self._answered_wall: dict[int, float] = {}
         self._tasks = BackgroundTasks()
 
     def answered(self, call: Call, safe_harbor_s: float) -> None:
+        self._answered_wall[call.attempt_id] = time.perf_counter()
         operator = self._floor.choose(call.campaign_id, prefer=call.owner_operator)
         if operator is not None:
             self._send_to(call, operator)
@@ -58,10 +64,14 @@ class HandOff:
                 self._floor.set_state(operator, OperatorState.ON_CALL, now)
             if call.answered_at is not None:
                 self.latencies_s.append(now - call.answered_at)
+            started = self._answered_wall.pop(call.attempt_id, None)
+            if started is not None:
+                self.wall_latencies_s.append(time.perf_counter() - started)
             self._on_change(call)
 
     def ended(self, call: Call) -> None:
         self._forget(call)
+        self._answered_wall.pop(call.attempt_id, None)
 
     def _send_to(self, call: Call, operator: FloorOperator) -> None:
         loop = asyncio.get_running_loop()

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from datetime import UTC, datetime
 
 import asyncpg
@@ -53,8 +53,18 @@ async def settle(seconds: float = 0.15) -> None:
     await asyncio.sleep(seconds)
 
 
+async def until(condition: Callable[[], bool], timeout: float = 5.0) -> None:
+    """Wait for what the test expects, on a loaded machine too; fail loudly if it never comes."""
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + timeout
+    while not condition():
+        assert loop.time() < deadline, "the expected state never came"
+        await asyncio.sleep(0.01)
+
+
 async def test_progressive_places_one_call_per_free_operator(running: tuple[Engine, FakePbx]) -> None:
     _, pbx = running
+    await until(lambda: len(pbx.customer_calls()) >= 2)
     await settle()
     assert len(pbx.customer_calls()) == 2
     await settle()
@@ -63,7 +73,7 @@ async def test_progressive_places_one_call_per_free_operator(running: tuple[Engi
 
 async def test_an_answered_call_is_redirected_to_the_longest_idle_operator(running: tuple[Engine, FakePbx]) -> None:
     engine, pbx = running
-    await settle()
+    await until(lambda: len(pbx.customer_calls()) >= 1)
     first = pbx.customer_calls()[0]
     pbx.emit(CallAnswered(first.channel_id))
     # Same loop iteration: the operator is chosen from memory, the Redirect is on its way.
@@ -83,7 +93,7 @@ async def test_answer_with_no_free_operator_goes_to_the_safe_harbor_message(pool
     engine = Engine(pool, pbx, midday(), CONFIG)
     await engine.start()
     try:
-        await settle()
+        await until(lambda: len(pbx.customer_calls()) >= 2)
         first, second = pbx.customer_calls()[:2]
         pbx.emit(CallAnswered(first.channel_id))
         pbx.emit(CallAnswered(second.channel_id))
@@ -106,7 +116,7 @@ async def test_no_call_is_placed_while_the_ami_link_is_down(pool: asyncpg.Pool) 
     engine = Engine(pool, pbx, midday(), CONFIG)
     await engine.start()
     try:
-        await settle()
+        await until(lambda: len(pbx.customer_calls()) >= 2)
         pbx.set_connected(False)
         for request in pbx.customer_calls():
             pbx.emit(OriginateResult(request.channel_id, False, 5))
@@ -118,11 +128,10 @@ async def test_no_call_is_placed_while_the_ami_link_is_down(pool: asyncpg.Pool) 
 
 async def test_a_busy_number_ends_its_attempt_busy_and_frees_the_line(running: tuple[Engine, FakePbx]) -> None:
     engine, pbx = running
-    await settle()
+    await until(lambda: len(pbx.customer_calls()) >= 2)
     first = pbx.customer_calls()[0]
     pbx.emit(OriginateResult(first.channel_id, False, 5))
-    await settle()
-    assert len(pbx.customer_calls()) == 3
+    await until(lambda: len(pbx.customer_calls()) >= 3)
     await engine.recorder.drain()
     outcome = await engine.pool.fetchval("SELECT outcome FROM attempt WHERE id = $1",
                                          int(first.channel_id.split("-")[1]))
