@@ -76,6 +76,7 @@ class CallOnScreen:
     filled: dict[str, str] = field(default_factory=dict)
 
 
+STALE_S = 5.0   # engines publish every second
 # the engine's "reserved" lasts until the customer's Redirect lands in the operator's conference
 _STATE_SHOWN = {"reserved": "CONNECTING", "logged_in": "LOGGING IN"}
 
@@ -135,6 +136,7 @@ class OperatorConsole(App[None]):
         self._disposed: set[int] = set()          # attempts whose disposition was sent
         self._pending_dispositions: dict[int, tuple[CallOnScreen, dict[str, Any]]] = {}   # by command id
         self._received_at = 0.0
+        self._floor_at: datetime | None = None
         self._feed = SnapshotFeed(pool, self._floor_from_feed, self._feed_error) if listen else None
 
     # ---- layout -------------------------------------------------------------------------------
@@ -198,6 +200,7 @@ class OperatorConsole(App[None]):
         if not self._showing():
             return
         self.me = next((o for o in message.floor.operators if o.id == self.operator.id), None)
+        self._floor_at = message.floor.at
         self._received_at = asyncio.get_running_loop().time()
         self._render_status()
         me = self.me
@@ -260,6 +263,10 @@ class OperatorConsole(App[None]):
             state = _STATE_SHOWN.get(me.state, me.state.replace("_", " ").upper())
             state += f" ({me.pause_reason})" if me.pause_reason else ""
             line = head + f"{state} {_clock_text(elapsed)}  calls {me.calls}  talk {_clock_text(me.talk_s)}"
+        if self._floor_at is not None:
+            silent = (self.clock.now() - self._floor_at).total_seconds()
+            if silent > STALE_S:   # the timer above would keep counting for an engine that is gone
+                line += f"  — no news from the engine for {silent:.0f} s"
         self.query_one("#status", Static).update(Text(line))
 
     async def _show_call(self, attempt_id: int, lead_id: int) -> None:

@@ -3,7 +3,7 @@ operator does comes out as operator_command rows."""
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 import asyncpg
 import pytest
@@ -13,6 +13,7 @@ from dialer import script as call_script
 from dialer.views.operator_console import OperatorConsole, find_operator
 from lists import scripts
 from tests.views.conftest import (
+    NOW,
     FixedClock,
     Scene,
     campaign_doc,
@@ -226,3 +227,14 @@ async def test_a_refused_disposition_comes_back_on_screen_to_be_corrected(pool: 
         assert app.query_one("#callback-at", Input).value == "2026-11-28 18:30"
         assert app.query_one("#callback-phone", Input).value == "12"
         assert not app.query_one("#save", Button).disabled
+
+
+async def test_the_console_says_when_the_engine_has_gone_silent(pool: asyncpg.Pool, scene: Scene) -> None:
+    clock = FixedClock()
+    app = OperatorConsole(pool, await find_operator(pool, "Anna"), clock)
+    async with app.run_test(size=SIZE) as pilot:
+        await publish(pool, snapshot([campaign_doc(scene)], [operator_doc(scene, "ready", attempt=False)]))
+        await until(pilot, lambda: "READY" in text(app, "#status"))
+        assert "no news" not in text(app, "#status")
+        clock.moment = NOW + timedelta(seconds=12)
+        await until(pilot, lambda: "no news from the engine for 12 s" in text(app, "#status"))
