@@ -51,6 +51,15 @@ def write_csv(path: Path, rows: int, seed: int = 1) -> None:
             f.write(f"Клиент {i};{phone};{CITIES[i % len(CITIES)]};строка {i}\r\n")
 
 
+def backend_cpu_s(pid: int) -> float:
+    """CPU seconds a local PostgreSQL backend has used (Linux /proc; NaN when the server is elsewhere)."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return float("nan")
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 async def bench_import(url: str, schema: str, rows: int) -> None:
     path = Path(tempfile.mkdtemp(prefix="dialer-bench-")) / "leads.csv"
     started = time.perf_counter()
@@ -62,12 +71,16 @@ async def bench_import(url: str, schema: str, rows: int) -> None:
             """INSERT INTO campaign (name, channel_template, caller_id, timezone, default_region)
                VALUES ($1, 'Local/{phone}@b', '1', 'Europe/Moscow', 'RU') RETURNING id""",
             f"bench-import-{os.getpid()}")
-        started = time.perf_counter()
+        backend = await conn.fetchval("SELECT pg_backend_pid()")
+        started, cpu, server_cpu = time.perf_counter(), time.process_time(), backend_cpu_s(backend)
         report = await importer.import_file(conn, campaign_id=campaign, path=path, now=NOW)
-        took = time.perf_counter() - started
+        took, cpu = time.perf_counter() - started, time.process_time() - cpu
+        server_cpu = backend_cpu_s(backend) - server_cpu
         print(f"importer (dialer lists load): {report.loaded:,} leads in {took:.1f} s "
               f"= {report.loaded / took:,.0f} rows/s (errors {len(report.errors)}, "
-              f"duplicates {report.duplicates_in_file + report.duplicates_in_campaign})")
+              f"duplicates {report.duplicates_in_file + report.duplicates_in_campaign}); "
+              f"CPU: Python {cpu:.1f} s, PostgreSQL backend {server_cpu:.1f} s;"
+              f" load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores")
         await conn.execute("CREATE TABLE plain_copy (name text, phone text, city text, note text)")
         started = time.perf_counter()
         with path.open("rb") as f:
