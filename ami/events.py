@@ -17,6 +17,7 @@ from ami.pbx import (
     ConferenceLeft,
     ConferenceMember,
     DialEnded,
+    OptedOut,
     OriginateResult,
     PbxEvent,
     SafeHarborPlayed,
@@ -29,6 +30,9 @@ DIALER_ANSWERED = "DialerAnswered"
 # ... and the one the safe-harbor context raises once the message was played:
 #   UserEvent(DialerSafeHarborPlayed,AttemptId: ${ATTEMPT_ID})
 SAFE_HARBOR_PLAYED = "DialerSafeHarborPlayed"
+# ... and when the callee presses the opt-out key during that message:
+#   UserEvent(DialerOptOut,AttemptId: ${ATTEMPT_ID})
+OPT_OUT = "DialerOptOut"
 
 # Asterisk writes this where it has no Uniqueid (an Originate that never made a channel).
 UNKNOWN = "<unknown>"
@@ -63,6 +67,8 @@ def translate(message: Message, originated: dict[str, str] | None = None) -> Pbx
             return CallAnswered(channel_id=channel_id, amd_status=_amd_status(message.get("AmdStatus")))
         if user_event == SAFE_HARBOR_PLAYED.lower():
             return SafeHarborPlayed(channel_id=channel_id)
+        if user_event == OPT_OUT.lower():
+            return OptedOut(channel_id=channel_id)
         return None
     if name in ("confbridgejoin", "confbridgeleave"):
         channel_id = _known(message.get("Uniqueid"))

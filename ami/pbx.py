@@ -81,6 +81,12 @@ class SafeHarborPlayed:
 
 
 @dataclass(frozen=True)
+class OptedOut:
+    """UserEvent DialerOptOut: the callee pressed the opt-out key during the safe-harbor message."""
+    channel_id: str
+
+
+@dataclass(frozen=True)
 class ChannelHungUp:
     channel_id: str       # Uniqueid of the channel that hung up (may be "{id}-2" for the far half)
     cause: int
@@ -113,7 +119,7 @@ class LinkDown:
 
 
 PbxEvent = (
-    OriginateResult | DialEnded | CallAnswered | SafeHarborPlayed | ChannelHungUp | ConferenceJoined
+    OriginateResult | DialEnded | CallAnswered | SafeHarborPlayed | OptedOut | ChannelHungUp | ConferenceJoined
     | ConferenceLeft | LinkUp | LinkDown
 )
 

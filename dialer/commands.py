@@ -15,6 +15,7 @@ from dialer.engine import Engine
 from dialer.floor import OperatorState
 from lists import leads
 
+OPT_OUT_CODE = "do_not_call"   # the operator's opt-out key: the callee asked never to be called again
 SPY_OPTIONS = {"listen": "q", "whisper": "qw", "barge": "qB"}   # ChanSpy: q quiet, w whisper, B barge
 
 
@@ -58,6 +59,10 @@ async def apply_command(engine: Engine, operator_id: int, command: str, args: di
 
 async def _disposition(engine: Engine, operator_id: int, args: dict[str, Any]) -> str | None:
     operator = engine.floor.operators[operator_id]
+    if args.get("code") == OPT_OUT_CODE:
+        phone = await engine.pool.fetchval("SELECT phone FROM attempt WHERE id = $1", int(args["attempt_id"]))
+        if phone:
+            engine.opt_out(phone, source=f"opt-out:operator:{operator.name}")
     callback_at = datetime.fromisoformat(args["callback_at"]) if args.get("callback_at") else None
     async with engine.pool.acquire() as conn, conn.transaction():
         await leads.record_disposition(

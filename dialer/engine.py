@@ -24,6 +24,7 @@ from ami.pbx import (
     DialEnded,
     LinkDown,
     LinkUp,
+    OptedOut,
     OriginateRequest,
     OriginateResult,
     Pbx,
@@ -32,6 +33,7 @@ from ami.pbx import (
     PbxLinkLost,
     PbxNotConnected,
 )
+from compliance import store as compliance_store
 from dialer.call import Call, CallState
 from dialer.clock import Clock
 from dialer.config import EngineConfig
@@ -255,7 +257,10 @@ class Engine:
             channel=campaign.channel_for(call.phone), channel_id=call.channel_id,
             context=self.config.answered_context, exten="s", timeout_ms=campaign.ring_timeout_s * 1000,
             caller_id=campaign.caller_id,
-            variables={"ATTEMPT_ID": str(call.attempt_id), "LEAD_ID": str(call.lead_id), "DIALER_AMD": "0"},
+            variables={"ATTEMPT_ID": str(call.attempt_id), "LEAD_ID": str(call.lead_id), "DIALER_AMD": "0",
+                       # what the safe-harbor message says: who called (a prompt per campaign) and the number
+                       "DIALER_SELLER_PROMPT": f"dialer/seller-{campaign.id}",
+                       "DIALER_CALLBACK_NUMBER": campaign.caller_id.lstrip("+")},
         )
         if not self.pbx.connected:
             self._not_dialed(call)
@@ -322,10 +327,20 @@ class Engine:
                 elif (operator := self._phones.get(channel_id)) and conference == operator.conference:
                     if operator.state is OperatorState.LOGGING_IN:
                         self.floor.set_state(operator, OperatorState.READY, now)
+            case OptedOut(channel_id=channel_id):
+                if call := self.calls.get(channel_id):
+                    self.opt_out(call.phone, source="opt-out:keypress")
             case LinkDown(reason=reason):
                 log.warning("AMI link down (%s): no new calls until it is back", reason)
             case LinkUp():
                 self._tasks.spawn(self._reconcile(), name="reconcile")
+
+    def opt_out(self, phone: str, *, source: str) -> None:
+        """The callee asked never to be called again: company-wide DNC. Queued ahead of the call's own
+        settle, so it is in the store before this lead (or this number in any list) can be claimed again."""
+        now = self.clock.now()
+        self.recorder.put(f"opt-out {phone}", partial(compliance_store.add_dnc, phones=[phone], scope="company",
+                                                      source=source, now=now))
 
     def _answered(self, call: Call, now: float) -> None:
         if not call.answer(now):

@@ -34,6 +34,8 @@ DEFAULT_CATALOGUE = (
     Disposition("not_interested", "Not interested", final=True),
     Disposition("not_our_audience", "Not our audience", final=True),
     Disposition("no_decision", "No decision yet", follow_up_days=7),
+    # The callee asked never to be called again: the engine also puts the number on the company DNC list.
+    Disposition("do_not_call", "Do not call me (opt-out)", final=True),
 )
 
 

@@ -29,6 +29,7 @@ class CalleeFate:
     talk_s: float = 60.0
     machine: bool = False
     patience_s: float = math.inf
+    opts_out: bool = False       # presses 9 (opt-out) if it hears the safe-harbor message
 
     def __post_init__(self) -> None:
         if self.outcome not in OUTCOMES:

@@ -20,6 +20,8 @@ AMD_MACHINE_S = 3.0
 ANSWER_DELAY_S = 0.5       # Answer() then the next application: 0.5 s later on Asterisk (see transcripts)
 ANSWERED_WAIT_S = 30       # dialer-answered waits this long for the engine's Redirect, then hangs up
 PLAYBACK_S = 4.0           # the seller's safe-harbor recording
+OPT_OUT_READ_S = 3.0      # Read()'s timeout for the opt-out key
+OPT_OUT_KEY_S = 1.0       # a callee who opts out presses 9 this soon
 SAY_DIGIT_S = 0.4          # SayDigits, per digit of the callback number
 HOLD_WAIT_S = 3600
 SPY_SCAN_S = 0.1
@@ -149,7 +151,8 @@ class Dialplan:
         self.x.hang_up(ch, 16)
 
     def _safeharbor(self, ch: Channel) -> None:
-        """[dialer-safeharbor] s: Answer, Playback(seller), SayDigits(callback number), UserEvent, Hangup."""
+        """[dialer-safeharbor] s: Answer, Playback(seller), SayDigits(callback number), UserEvent, then the
+        opt-out key (Read); no key: Hangup; 9: UserEvent DialerOptOut, Playback, Hangup."""
         x = self.x
         x.newexten(ch, 1, "Answer", "")
         if ch.state != ChannelState.UP:
@@ -168,7 +171,24 @@ class Dialplan:
         self.x.newexten(ch, 4, "UserEvent", f"DialerSafeHarborPlayed,AttemptId: {attempt}")
         self.x.channel_event("UserEvent", ch, ("UserEvent", "DialerSafeHarborPlayed"), ("AttemptId", attempt),
                              category="user")
-        self._dialplan_hangup(ch, 5)
+        # Read(OPTOUT,dialer/press-9-to-opt-out,1,,1,3): a callee whose fate says so presses 9.
+        self.x.newexten(ch, 5, "Read", "OPTOUT,dialer/press-9-to-opt-out,1,,1,3")
+        fate = getattr(ch.call, "fate", None)
+        if fate is not None and fate.opts_out:
+            ch.later(OPT_OUT_KEY_S, self._opted_out, ch, attempt)
+        else:
+            ch.later(OPT_OUT_READ_S, self._no_opt_out, ch)
+
+    def _no_opt_out(self, ch: Channel) -> None:
+        self.x.newexten(ch, 6, "GotoIf", '$["" = "9"]?optout')
+        self._dialplan_hangup(ch, 7)
+
+    def _opted_out(self, ch: Channel, attempt: str) -> None:
+        self.x.newexten(ch, 6, "GotoIf", '$["9" = "9"]?optout')
+        self.x.newexten(ch, 8, "UserEvent", f"DialerOptOut,AttemptId: {attempt}")
+        self.x.channel_event("UserEvent", ch, ("UserEvent", "DialerOptOut"), ("AttemptId", attempt), category="user")
+        self.x.newexten(ch, 9, "Playback", "dialer/opted-out")
+        ch.later(PLAYBACK_S, self._dialplan_hangup, ch, 10)
 
     def _operator_phone(self, ch: Channel) -> None:
         """[operators] _X.: Answer, ConfBridge(op${EXTEN}), Hangup. The phone stays until hung up."""

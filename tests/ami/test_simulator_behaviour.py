@@ -391,9 +391,24 @@ async def test_safe_harbor_plays_the_message_then_hangs_up() -> None:
         played = await probe.wait_for(
             lambda m: m.event == "UserEvent" and m.get("UserEvent") == "DialerSafeHarborPlayed")
         assert played is not None and played.get("AttemptId") == "att-sh"
-        playback = [m.get("AppData") for m in probe.events("Newexten") if m.get("Context") == "dialer-safeharbor"]
-        assert playback == ["", "acme-seller", "0800123", "DialerSafeHarborPlayed,AttemptId: att-sh", ""]
         await probe.wait_for(lambda m: m.event == "Hangup" and m.get("Uniqueid") == "att-sh")
+        playback = [m.get("AppData") for m in probe.events("Newexten") if m.get("Context") == "dialer-safeharbor"]
+        assert playback == ["", "acme-seller", "0800123", "DialerSafeHarborPlayed,AttemptId: att-sh",
+                            "OPTOUT,dialer/press-9-to-opt-out,1,,1,3", '$["" = "9"]?optout', ""]
+        assert not [m for m in probe.events("UserEvent") if m.get("UserEvent") == "DialerOptOut"]
+        await probe.close()
+
+
+@looptime
+async def test_a_callee_who_presses_9_in_the_safe_harbor_message_opts_out() -> None:
+    fate = CalleeFate("answer", ring_s=1, talk_s=100, opts_out=True)
+    async with await start_simulator(callees=Always(fate)) as sim:
+        probe = await _session(sim)
+        await probe.action("Originate", **_customer("att-oo", Variable=["ATTEMPT_ID=att-oo"]))
+        await probe.wait_for(lambda m: m.event == "UserEvent")
+        await probe.action("Redirect", Channel="att-oo", Context="dialer-safeharbor", Exten="s", Priority="1")
+        opted = await probe.wait_for(lambda m: m.event == "UserEvent" and m.get("UserEvent") == "DialerOptOut")
+        assert opted is not None and opted.get("Uniqueid") == "att-oo"
         await probe.close()
 
 

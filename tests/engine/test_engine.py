@@ -9,7 +9,7 @@ from datetime import UTC, datetime
 import asyncpg
 import pytest
 
-from ami.pbx import CallAnswered, ChannelHungUp, ConferenceJoined, OriginateResult
+from ami.pbx import CallAnswered, ChannelHungUp, ConferenceJoined, OptedOut, OriginateResult
 from dialer.clock import LoopClock
 from dialer.config import EngineConfig
 from dialer.engine import Engine
@@ -158,3 +158,21 @@ async def test_a_restart_ends_attempts_whose_channel_is_gone_and_keeps_live_ones
     states = {r["id"]: r["state"] for r in await pool.fetch("SELECT id, state FROM lead")}
     assert states[lead_ids[0]] != "claimed"
     assert states[lead_ids[1]] == "claimed"
+
+
+async def test_a_keypress_opt_out_puts_the_number_on_the_company_dnc_list(running: tuple[Engine, FakePbx]) -> None:
+    engine, pbx = running
+    await until(lambda: len(pbx.customer_calls()) >= 1)
+    first = pbx.customer_calls()[0]
+    phone = engine.calls[first.channel_id].phone
+    pbx.emit(OptedOut(first.channel_id))
+    pbx.emit(ChannelHungUp(first.channel_id, 16))
+    await engine.recorder.drain()
+    rows = await engine.pool.fetch("SELECT scope, source FROM dnc WHERE phone = $1", phone)
+    assert [(r["scope"], r["source"]) for r in rows] == [("company", "opt-out:keypress")]
+    lead_state = await engine.pool.fetchval("SELECT state FROM lead WHERE phone = $1", phone)
+    assert lead_state != "claimed"
+    claimable = await engine.pool.fetchval(
+        "SELECT count(*) FROM lead l WHERE phone = $1 AND NOT EXISTS (SELECT 1 FROM dnc d WHERE d.phone = l.phone)",
+        phone)
+    assert claimable == 0
