@@ -11,8 +11,10 @@ import pytest
 
 from ami.pbx import CallAnswered, ChannelHungUp, ConferenceJoined, OptedOut, OriginateResult
 from dialer.clock import LoopClock
+from dialer.commands import apply_command
 from dialer.config import EngineConfig
 from dialer.engine import Engine
+from dialer.floor import OperatorState
 from lists import campaigns, operators
 from tests.engine.fake_pbx import FakePbx
 
@@ -176,3 +178,24 @@ async def test_a_keypress_opt_out_puts_the_number_on_the_company_dnc_list(runnin
         "SELECT count(*) FROM lead l WHERE phone = $1 AND NOT EXISTS (SELECT 1 FROM dnc d WHERE d.phone = l.phone)",
         phone)
     assert claimable == 0
+
+
+async def test_the_operators_do_not_call_disposition_opts_the_number_out(running: tuple[Engine, FakePbx]) -> None:
+    engine, pbx = running
+    await until(lambda: len(pbx.customer_calls()) >= 1)
+    first = pbx.customer_calls()[0]
+    call = engine.calls[first.channel_id]
+    pbx.emit(CallAnswered(first.channel_id))
+    await until(lambda: bool(pbx.redirects))
+    pbx.emit(ConferenceJoined(f"op{pbx.redirects[0][2]}", first.channel_id))
+    pbx.emit(ChannelHungUp(first.channel_id, 16))
+    operator = engine.floor.operators[call.operator_id]
+    assert operator.state is OperatorState.WRAP_UP
+    await engine.recorder.drain()
+    refused = await apply_command(engine, operator.id, "disposition",
+                                  {"attempt_id": call.attempt_id, "code": "do_not_call"})
+    assert refused is None
+    await engine.recorder.drain()
+    sources = [r["source"] for r in await engine.pool.fetch("SELECT source FROM dnc WHERE phone = $1", call.phone)]
+    assert sources == [f"opt-out:operator:{operator.name}"]
+    assert operator.state is OperatorState.READY
