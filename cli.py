@@ -757,6 +757,49 @@ def lists_strategy(
     console.print(f"otherwise: {' > '.join(current.otherwise)}")
 
 
+@lists_app.command("retries")
+def lists_retries(
+    campaign: str,
+    delay: list[str] = typer.Option(None, "--delay", help="outcome=seconds (repeat), e.g. busy=600"),
+    max_attempts: int | None = typer.Option(None, "--max-attempts", help="Attempts per lead in all"),
+    max_per_day: int | None = typer.Option(None, "--max-per-day", help="Attempts per lead per campaign-local day"),
+    preset: str | None = typer.Option(None, "--preset", help="default | uk (72 h after an abandoned call)"),
+) -> None:
+    """Show or set what happens after an attempt that reached no operator (delay per outcome, caps)."""
+    import getpass
+    from dataclasses import replace
+    from datetime import UTC
+
+    from lists import retries
+    from lists.errors import RetryRulesError
+
+    presets = {"default": retries.DEFAULT, "uk": retries.UK}
+    if preset is not None and preset not in presets:
+        raise fail(f"--preset {preset!r} is not one of {', '.join(presets)}")
+
+    async def work(pool: asyncpg.Pool) -> Any:
+        campaign_id = await _campaign_id(pool, campaign)
+        async with pool.acquire() as conn:
+            rules = presets[preset] if preset else await retries.load(conn, campaign_id)
+            if delay or max_attempts is not None or max_per_day is not None or preset:
+                delays = dict(rules.delays_s)
+                for item in delay or []:
+                    outcome, sep, seconds = item.partition("=")
+                    if not sep or not seconds.strip().replace(".", "", 1).isdigit():
+                        raise RetryRulesError(f"--delay {item!r} must look like busy=600")
+                    delays[outcome.strip()] = float(seconds)
+                rules = retries.from_json(replace(
+                    rules, delays_s=delays, max_attempts=max_attempts or rules.max_attempts,
+                    max_per_day=max_per_day or rules.max_per_day).to_json())
+                await retries.save(conn, campaign_id, rules, actor=getpass.getuser(), now=datetime.now(UTC))
+            return rules
+
+    rules = _lists_run(work)
+    for outcome, seconds in rules.delays_s.items():
+        console.print(f"{outcome}: retry after {seconds / 60:g} min")
+    console.print(f"at most {rules.max_attempts} attempts per lead, {rules.max_per_day} per day")
+
+
 
 @app.command("simulate")
 def simulate_cmd(

@@ -7,10 +7,13 @@ information message may not be repeated within 72 hours unless a live operator m
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
+
+import asyncpg
 
 from lists.errors import RetryRulesError
 
@@ -81,3 +84,21 @@ def from_json(document: dict[str, Any] | None) -> RetryRules:
     if rules.max_attempts < 1 or rules.max_per_day < 1:
         raise RetryRulesError("max_attempts and max_per_day must be at least 1")
     return rules
+
+
+async def load(conn: asyncpg.Connection, campaign_id: int) -> RetryRules:
+    value = await conn.fetchval("SELECT retry_rules FROM campaign WHERE id = $1", campaign_id)
+    return from_json(json.loads(value) if isinstance(value, str) else value)
+
+
+async def save(conn: asyncpg.Connection, campaign_id: int, rules: RetryRules, *, actor: str, now: datetime) -> None:
+    """Store the rules (the next settle uses them) and write who changed them to the audit trail."""
+    old = await conn.fetchval("SELECT retry_rules FROM campaign WHERE id = $1", campaign_id)
+    new = json.dumps(rules.to_json())
+    async with conn.transaction():
+        await conn.execute("UPDATE campaign SET retry_rules = $2::jsonb WHERE id = $1", campaign_id, new)
+        await conn.execute(
+            """INSERT INTO audit (at, actor, campaign_id, setting, old_value, new_value)
+               VALUES ($1, $2, $3, 'retry_rules', $4::jsonb, $5::jsonb)""",
+            now, actor, campaign_id, old if isinstance(old, str) else json.dumps(old), new,
+        )

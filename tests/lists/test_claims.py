@@ -157,3 +157,16 @@ async def test_manual_dial_claims_the_number_once_and_never_a_dnc_one(
     assert await leads.claim_manual(conn, campaign_id=campaign_id, phone="+74959374956", engine="e1",
                                     now=MORNING) is None
 
+
+
+async def test_a_campaigns_own_retry_rules_decide_the_next_try(conn: asyncpg.Connection, campaign_id: int) -> None:
+    from lists import retries
+
+    rules = retries.from_json({"delays_s": {"busy": 120}})
+    await retries.save(conn, campaign_id, rules, actor="test", now=MORNING)
+    assert await retries.load(conn, campaign_id) == rules
+    [first] = await add_leads(conn, campaign_id, phones(1))
+    await leads.claim(conn, campaign_id=campaign_id, engine="e1", n=1, now=MORNING)
+    await leads.settle(conn, lead_id=first, engine="e1", outcome="busy", now=MORNING)
+    assert await conn.fetchval("SELECT next_due_at FROM lead WHERE id = $1", first) == MORNING + timedelta(minutes=2)
+    assert await conn.fetchval("SELECT count(*) FROM audit WHERE setting = 'retry_rules'") == 1
