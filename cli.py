@@ -736,19 +736,40 @@ def lists_strategy(
     window: list[str] = typer.Option(
         None, "--window", help="HH:MM-HH:MM=category,… (repeat); e.g. 09:00-13:00=cold,callback"),
     reset: bool = typer.Option(False, "--reset", help="Back to the default strategy"),
+    file: Path | None = typer.Option(None, "--file", help="Campaign TOML: its [strategy] and [retries] tables"),
 ) -> None:
     """Show or set which lead category is dialed first at which time of day (campaign's time zone)."""
     import getpass
+    import tomllib
     from datetime import UTC
 
-    from lists import strategy
+    from lists import retries, strategy
+    from lists.errors import StrategyError
+
+    document: dict[str, Any] = {}
+    if file is not None:
+        try:
+            document = tomllib.loads(file.read_text(encoding="utf-8"))
+        except (OSError, tomllib.TOMLDecodeError) as exc:
+            raise fail(f"{file}: {exc}") from None
 
     async def work(pool: asyncpg.Pool) -> Any:
         campaign_id = await _campaign_id(pool, campaign)
         async with pool.acquire() as conn:
-            if reset or window:
-                chosen = strategy.DEFAULT if reset else strategy.build([strategy.parse_window(w) for w in window])
-                await strategy.save(conn, campaign_id, chosen, actor=getpass.getuser(), now=datetime.now(UTC))
+            actor, now = getpass.getuser(), datetime.now(UTC)
+            if reset or window or "strategy" in document:
+                if reset:
+                    chosen = strategy.DEFAULT
+                elif window:
+                    chosen = strategy.build([strategy.parse_window(w) for w in window])
+                else:
+                    try:
+                        chosen = strategy.from_json(document["strategy"])
+                    except StrategyError as exc:
+                        raise StrategyError(f"{file} [strategy]: {exc}") from None
+                await strategy.save(conn, campaign_id, chosen, actor=actor, now=now)
+            if "retries" in document:
+                await retries.save(conn, campaign_id, retries.from_json(document["retries"]), actor=actor, now=now)
             return await strategy.load(conn, campaign_id)
 
     current = _lists_run(work)

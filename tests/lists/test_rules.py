@@ -79,3 +79,24 @@ def test_retry_rules_merge_over_the_defaults_and_refuse_unknown_outcomes() -> No
     assert rules.delays_s["busy"] == 60 and rules.delays_s["no_answer"] == 30 * 60 and rules.max_attempts == 5
     with pytest.raises(RetryRulesError, match="ringing"):
         retries.from_json({"delays_s": {"ringing": 5}})
+
+
+def test_a_campaign_toml_strategy_table_reads_as_the_stored_form() -> None:
+    import tomllib
+
+    document = tomllib.loads("""
+[strategy]
+windows = [
+  { from = "08:30", to = "12:00", order = ["cold"] },
+  { from = "12:00", to = "21:00", order = ["callback", "follow_up"] },
+]
+
+[retries]
+delays_s = { busy = 300 }
+max_per_day = 1
+""")
+    chosen = strategy.from_json(document["strategy"])
+    assert [w.order[0] for w in chosen.windows] == ["cold", "callback"]
+    assert chosen.order_at(moscow(8, 30), "Europe/Moscow")[0] == "cold"
+    rules = retries.from_json(document["retries"])
+    assert (rules.delays_s["busy"], rules.max_per_day, rules.max_attempts) == (300, 1, 3)
