@@ -14,6 +14,7 @@ import logging
 from dataclasses import asdict
 from datetime import datetime
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import asyncpg
 
@@ -120,6 +121,9 @@ def snapshot_doc(engine: Engine) -> dict[str, Any]:
                 calls[call.state.value] += 1
         answers, abandons = runner.ledger.counts(loop_now)
         hour_answers, hour_abandons = runner.ledger.counts_since(loop_now - 3600)
+        local = now.astimezone(ZoneInfo(campaign.timezone))
+        since_midnight = (local - local.replace(hour=0, minute=0, second=0, microsecond=0)).total_seconds()
+        today_answers, today_abandons = runner.ledger.counts_since(loop_now - since_midnight)
         estimates = engine.estimators[campaign.id].estimates()
         settings = asdict(runner.settings)
         settings.pop("mode", None)
@@ -131,6 +135,7 @@ def snapshot_doc(engine: Engine) -> dict[str, Any]:
                 "window_hours": runner.settings.window_hours, "answers": answers, "abandons": abandons,
                 "rate": abandons / answers if answers else 0.0, "cap": runner.settings.abandon_cap,
                 "last_hour": {"answers": hour_answers, "abandons": hour_abandons},
+                "today": {"answers": today_answers, "abandons": today_abandons},   # campaign's local day
             },
             "totals": engine.campaign_totals(campaign.id),
         })

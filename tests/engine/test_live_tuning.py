@@ -1,0 +1,55 @@
+"""Live tuning: a change made the way `dialer campaign set` makes it reaches a running engine within a second."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+import asyncpg
+import pytest
+
+from dialer.control import ControlPlane
+from dialer.engine import Engine
+from dialer.tuning import parse_assignments, validate_pacing
+from lists import campaigns
+from tests.engine.fake_pbx import FakePbx
+from tests.engine.test_engine import CONFIG, make_campaign, midday, until
+
+pytestmark = pytest.mark.db
+
+
+async def test_campaign_set_reaches_the_running_engine_within_a_second(pool: asyncpg.Pool) -> None:
+    await make_campaign(pool, operators_n=1, leads_n=3)
+    engine = Engine(pool, FakePbx(), midday(), CONFIG)
+    await engine.start()
+    control = ControlPlane(engine, snapshot_s=None, poll_s=30.0)   # only NOTIFY can bring it in time
+    await control.start()
+    try:
+        runner = next(iter(engine.runners.values()))
+        assert runner.settings.mode == "progressive"
+        changes = parse_assignments(["mode=predictive", "target_abandon=0.02", "max_lines_per_operator=2.5"])
+        async with pool.acquire() as conn, conn.transaction():
+            await campaigns.set_pacing(conn, "c1", changes, actor="cli:test", now=engine.clock.now(),
+                                       validate=validate_pacing)
+        await until(lambda: runner.settings.mode == "predictive", timeout=1.0)
+        assert runner.settings.target_abandon == 0.02
+        assert runner.settings.max_lines_per_operator == 2.5
+        audit = await pool.fetch("SELECT actor, setting, new_value FROM audit WHERE setting <> 'state' ORDER BY id")
+        assert [(r["actor"], r["setting"]) for r in audit] == [
+            ("cli:test", "mode"), ("cli:test", "target_abandon"), ("cli:test", "max_lines_per_operator")]
+    finally:
+        await control.close()
+        await engine.stop(drain_s=0)
+
+
+async def test_a_setting_out_of_range_is_refused_by_name_and_changes_nothing(pool: asyncpg.Pool) -> None:
+    await make_campaign(pool, operators_n=0, leads_n=0)
+    with pytest.raises(campaigns.CampaignError, match="target_abandon"):
+        await campaigns.set_pacing(pool, "c1", parse_assignments(["target_abandon=0.05"]), actor="t",
+                                   now=midday_now(), validate=validate_pacing)
+    with pytest.raises(ValueError, match="unknown setting 'speed'"):
+        parse_assignments(["speed=3"])
+    assert (await campaigns.get(pool, "c1")).pacing == {}
+
+
+def midday_now() -> datetime:
+    return datetime(2026, 11, 25, 12, 0, tzinfo=UTC)
