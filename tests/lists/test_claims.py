@@ -170,3 +170,15 @@ async def test_a_campaigns_own_retry_rules_decide_the_next_try(conn: asyncpg.Con
     await leads.settle(conn, lead_id=first, engine="e1", outcome="busy", now=MORNING)
     assert await conn.fetchval("SELECT next_due_at FROM lead WHERE id = $1", first) == MORNING + timedelta(minutes=2)
     assert await conn.fetchval("SELECT count(*) FROM audit WHERE setting = 'retry_rules'") == 1
+
+
+async def test_a_postponed_lead_is_not_counted_as_dialed_and_waits_until_due(
+        conn: asyncpg.Connection, campaign_id: int) -> None:
+    [lead_id] = await add_leads(conn, campaign_id, phones(1))
+    await leads.claim(conn, campaign_id=campaign_id, engine="e1", n=1, now=MORNING)
+    later = MORNING + timedelta(hours=2)
+    await leads.postpone(conn, lead_id=lead_id, engine="e1", due=later)
+    row = await conn.fetchrow("SELECT state, attempts, next_due_at FROM lead WHERE id = $1", lead_id)
+    assert (row["state"], row["attempts"], row["next_due_at"]) == ("ready", 0, later)
+    assert await leads.claim(conn, campaign_id=campaign_id, engine="e1", n=1, now=later - timedelta(seconds=1)) == []
+    assert len(await leads.claim(conn, campaign_id=campaign_id, engine="e1", n=1, now=later)) == 1
