@@ -34,9 +34,7 @@ class AbandonmentController:
         self.low, self.high = setpoint * alpha_range[0], setpoint * alpha_range[1]
         self.margin_abandons = margin_abandons
         self.min_answers = min_answers
-        # In simulation the per-instant model under-predicts realized abandonment (later calls crowd the same
-        # seconds; see the report of issue 3), so it starts below the setpoint and the integral takes it on.
-        self.log_alpha = math.log(initial_alpha if initial_alpha is not None else 0.3 * setpoint)
+        self.log_alpha = math.log(initial_alpha if initial_alpha is not None else setpoint)
         self.fallback = False
         self._last: float | None = None
         self._seen = (0, 0)

@@ -67,16 +67,25 @@ def test_predictive_stays_progressive_during_warm_up(snapshot):
     assert calls_to_place(snapshot, cfg, 0.1) == progressive(snapshot, cfg)
 
 
-def test_predictive_dials_ahead_for_operators_about_to_free():
+def test_predictive_with_busy_credit_dials_ahead_for_operators_about_to_free():
     # 20 operators all at their mean handle time: several will be free within the ring time
     snap = Snapshot(0, (130.0,) * 20, (), 0, WARM)
     assert progressive(snap, PacingSettings()) == 0
-    assert calls_to_place(snap, PacingSettings(mode="predictive"), 0.1) > 0
+    assert calls_to_place(snap, PacingSettings(mode="predictive", busy_credit=True), 0.1) > 0
+    assert calls_to_place(snap, PacingSettings(mode="predictive"), 0.1) == 0
+
+
+def test_predictive_overdials_free_operators_within_the_abandonment_bound():
+    # 4 free operators, answer rate 0.25: dialing more than 4 is safe most of the time
+    snap = Snapshot(4, (50.0,) * 6, (), 0, WARM)
+    n = calls_to_place(snap, PacingSettings(mode="predictive"), 0.025)
+    assert n > 4
+    assert calls_to_place(snap, PacingSettings(mode="predictive"), 0.1) >= n
 
 
 def test_predictive_holds_back_when_operators_just_started_talking():
     snap = Snapshot(0, (1.0,) * 10, (), 0, WARM)
-    assert calls_to_place(snap, PacingSettings(mode="predictive"), 0.025) == 0
+    assert calls_to_place(snap, PacingSettings(mode="predictive", busy_credit=True), 0.025) == 0
 
 
 def test_more_tolerance_never_means_fewer_calls():
