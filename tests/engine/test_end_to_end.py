@@ -84,3 +84,19 @@ async def test_operators_hand_off_within_the_legal_window(day: tuple[DemoResult,
     late = await _fetch(schema, """
         SELECT id FROM attempt WHERE connected_at - answered_at > interval '2 seconds'""")
     assert late == []
+
+
+@pytest.fixture(scope="module")
+def predictive_day() -> Iterator[DemoResult]:
+    schema = f"e2e_{uuid.uuid4().hex[:10]}"
+    settings = DemoSettings(leads=1500, operators=8, hours=2.0, seed=11, mode="predictive", schema=schema)
+    yield run_demo(store_url(), settings)
+    asyncio.run(_drop(schema))
+
+
+def test_a_predictive_day_keeps_abandonment_under_the_cap(predictive_day: DemoResult) -> None:
+    summary = predictive_day.summary
+    assert summary.answered > 150
+    assert summary.abandon_rate <= 0.03
+    # and it did dial ahead of the operators: more calls in flight than free operators at times
+    assert summary.attempts > summary.answered * 2
