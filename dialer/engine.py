@@ -243,11 +243,14 @@ class Engine:
             ids = await attempts.open_attempts(
                 conn, [NewAttempt(lead.id, campaign.id, lead.phone, campaign.caller_id) for lead in claimed],
                 engine=self.config.name, pbx=self.config.pbx_name, now=now)
+            sticky = await _last_operators(conn, [lead.id for lead in claimed if lead.attempts > 1
+                                                  or lead.category != "cold"])
         loop_now = asyncio.get_running_loop().time()
         for lead, attempt_id in zip(claimed, ids, strict=True):
+            # The owner of a personal callback first; else whoever last talked to this person.
             call = Call(attempt_id=attempt_id, channel_id=f"attempt-{attempt_id}", campaign_id=campaign.id,
                         lead_id=lead.id, phone=lead.phone, originated_at=loop_now,
-                        owner_operator=lead.owner_operator)
+                        owner_operator=lead.owner_operator or sticky.get(lead.id))
             self.calls[call.channel_id] = call
             self._tasks.spawn(self._originate(campaign, call), name=call.channel_id)
         return len(claimed)
@@ -356,7 +359,8 @@ class Engine:
                                    recording=f"{call.attempt_id}.wav"))
         runner = self.runners.get(call.campaign_id)
         safe_harbor_s = runner.campaign.safe_harbor_s if runner else 2.0
-        self.handoff.answered(call, safe_harbor_s)
+        routing = str(runner.campaign.pacing.get("routing", "longest_idle")) if runner else "longest_idle"
+        self.handoff.answered(call, safe_harbor_s, routing)
         self._wake(call.campaign_id)
 
     def _hung_up(self, channel_id: str, cause: int, now: float) -> None:
@@ -499,6 +503,17 @@ class Engine:
             now = self.clock.now()
             self.recorder.put("heartbeat", partial(_heartbeat, name=self.config.name, now=now,
                                                    lease_s=self.config.lease_s))
+
+
+async def _last_operators(conn: asyncpg.Connection, lead_ids: list[int]) -> dict[int, int]:
+    """Who last talked to each of these leads (sticky routing): one indexed query, only for leads called before."""
+    if not lead_ids:
+        return {}
+    rows = await conn.fetch(
+        """SELECT DISTINCT ON (lead_id) lead_id, operator_id FROM attempt
+           WHERE lead_id = ANY($1::bigint[]) AND connected_at IS NOT NULL AND operator_id IS NOT NULL
+           ORDER BY lead_id, id DESC""", lead_ids)
+    return {r["lead_id"]: r["operator_id"] for r in rows}
 
 
 async def _heartbeat(conn: asyncpg.Connection, *, name: str, now: datetime, lease_s: float) -> None:

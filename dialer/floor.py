@@ -22,6 +22,7 @@ class OperatorState(StrEnum):
     PAUSED = "paused"
 
 
+ROUTING_MODES = ("longest_idle", "experienced_first", "newcomers_first")
 STORED_STATE = {OperatorState.RESERVED: "on_call"}
 BUSY_STATES = (OperatorState.RESERVED, OperatorState.ON_CALL, OperatorState.WRAP_UP)
 
@@ -92,9 +93,12 @@ class Floor:
     def busy_for(self, campaign_id: int) -> list[FloorOperator]:
         return [o for o in self.operators.values() if o.state in BUSY_STATES and campaign_id in o.campaigns]
 
-    def choose(self, campaign_id: int, *, prefer: int | None = None) -> FloorOperator | None:
-        """Who takes an answered call: the preferred operator (personal callback, last talked to) when
-        free, else the longest idle (fairest, and what operators expect)."""
+    def choose(self, campaign_id: int, *, prefer: int | None = None,
+               routing: str = "longest_idle") -> FloorOperator | None:
+        """Who takes an answered call: the preferred operator (the owner of a personal callback, or who
+        last talked to this lead) when free; else by the campaign's routing — the longest idle (fairest,
+        the default), the highest priority first (experienced operators take the calls), or the lowest
+        first (newcomers get the practice); ties go to the longest idle."""
         free = self.free_for(campaign_id)
         if not free:
             return None
@@ -102,4 +106,8 @@ class Floor:
             for operator in free:
                 if operator.id == prefer:
                     return operator
+        if routing == "experienced_first":
+            return min(free, key=lambda o: (-o.priority, o.since, o.id))
+        if routing == "newcomers_first":
+            return min(free, key=lambda o: (o.priority, o.since, o.id))
         return min(free, key=lambda o: (o.since, -o.priority, o.id))

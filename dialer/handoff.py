@@ -37,9 +37,9 @@ class HandOff:
         self._answered_wall: dict[int, float] = {}
         self._tasks = BackgroundTasks()
 
-    def answered(self, call: Call, safe_harbor_s: float) -> None:
+    def answered(self, call: Call, safe_harbor_s: float, routing: str = "longest_idle") -> None:
         self._answered_wall[call.attempt_id] = time.perf_counter()
-        operator = self._floor.choose(call.campaign_id, prefer=call.owner_operator)
+        operator = self._floor.choose(call.campaign_id, prefer=call.owner_operator, routing=routing)
         if operator is not None:
             self._send_to(call, operator)
             return

@@ -199,3 +199,27 @@ async def test_the_operators_do_not_call_disposition_opts_the_number_out(running
     sources = [r["source"] for r in await engine.pool.fetch("SELECT source FROM dnc WHERE phone = $1", call.phone)]
     assert sources == [f"opt-out:operator:{operator.name}"]
     assert operator.state is OperatorState.READY
+
+
+async def test_a_lead_called_again_goes_to_the_operator_who_last_talked_to_them(pool: asyncpg.Pool) -> None:
+    campaign_id = await make_campaign(pool, operators_n=2, leads_n=1)
+    lead_id = await pool.fetchval("SELECT id FROM lead")
+    second = await pool.fetchval("SELECT id FROM operator WHERE extension = '102'")
+    await pool.execute("UPDATE lead SET attempts = 1, category = 'retry' WHERE id = $1", lead_id)
+    await pool.execute(
+        """INSERT INTO attempt (lead_id, campaign_id, phone, caller_id, engine, claimed_at, connected_at, ended_at,
+                                operator_id, outcome)
+           VALUES ($1, $2, '+15550000000', '+15550000000', 'engine-1', now(), now(), now(), $3, 'connected')""",
+        lead_id, campaign_id, second)
+    pbx = FakePbx()
+    engine = Engine(pool, pbx, midday(), CONFIG)
+    await engine.start()
+    try:
+        await until(lambda: len(pbx.customer_calls()) >= 1)
+        # operator 101 has been idle longer, but 102 talked to this person last time
+        engine.floor.operators[second].since += 1000
+        pbx.emit(CallAnswered(pbx.customer_calls()[0].channel_id))
+        await until(lambda: bool(pbx.redirects))
+        assert pbx.redirects[0][1:] == ("operator-join", "102")
+    finally:
+        await engine.stop(drain_s=0)

@@ -36,3 +36,12 @@ def test_busy_operators_are_not_free() -> None:
     floor.set_state(floor.operators[1], OperatorState.ON_CALL, 11.0)
     assert floor.free_for(1) == []
     assert [o.id for o in floor.busy_for(1)] == [1]
+
+
+def test_experienced_first_routing_gives_the_call_to_the_highest_priority() -> None:
+    floor = floor_with((1, 10.0, {1}), (2, 30.0, {1}), (3, 20.0, {1}))
+    floor.operators[2].priority = 5
+    assert floor.choose(1, routing="experienced_first").id == 2
+    assert floor.choose(1, routing="newcomers_first").id == 1   # priorities 0: the longest idle of them
+    floor.operators[1].priority = 3
+    assert floor.choose(1, routing="newcomers_first").id == 3

@@ -53,3 +53,10 @@ async def test_a_setting_out_of_range_is_refused_by_name_and_changes_nothing(poo
 
 def midday_now() -> datetime:
     return datetime(2026, 11, 25, 12, 0, tzinfo=UTC)
+
+
+def test_routing_is_a_campaign_setting_with_named_modes() -> None:
+    changes = parse_assignments(["routing=newcomers_first", "mode=progressive"])
+    validate_pacing(changes.pop("mode"), changes)
+    with pytest.raises(ValueError, match="routing must be one of"):
+        parse_assignments(["routing=random"])
