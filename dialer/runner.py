@@ -78,8 +78,9 @@ class CampaignRunner:
         if decision.fallback != self.fallback:
             self.fallback = decision.fallback
             if self.fallback:
-                log.warning("campaign %s: abandonment %.2f%% of %d answers nears the %.1f%% cap: dialing progressive",
-                            self.campaign.name, 100 * decision.rate, answers, 100 * self.settings.abandon_cap)
+                log.warning("campaign %s: abandonment %.2f%% of %d live answers in the window; the next abandons "
+                            "could pass the %.1f%% cap: dialing progressive", self.campaign.name,
+                            100 * decision.rate, answers, 100 * self.settings.abandon_cap)
             else:
                 log.warning("campaign %s: abandonment back to %.2f%%: predictive again",
                             self.campaign.name, 100 * decision.rate)
