@@ -143,31 +143,36 @@ def _classifier(region: str) -> _Classifier:
     return _Classifier(PhoneMetadata.metadata_for_region(region))
 
 
+@lru_cache(maxsize=512)
+def _candidates(cc: int) -> tuple[tuple[str, _Classifier | None], ...]:
+    """The regions sharing a country code, in phonenumbers' order; None where it has no region metadata."""
+    found = []
+    for region in phonenumbers.COUNTRY_CODE_TO_REGION_CODE.get(cc, ()):
+        usable = region != "001" and PhoneMetadata.metadata_for_region(region) is not None
+        found.append((region, _classifier(region) if usable else None))
+    return tuple(found)
+
+
 def _number_type(cc: int, nsn: str) -> int:
     """phonenumbers.number_type for country code + national significant number (no leading zero)."""
-    regions = phonenumbers.COUNTRY_CODE_TO_REGION_CODE.get(cc)
-    if not regions:
-        return PhoneNumberType.UNKNOWN
-    if len(regions) == 1:
-        region = regions[0]
-    else:  # shared codes (+1, +7): the first region whose leading digits or patterns fit, as phonenumbers does
-        region = None
-        for candidate in regions:
-            if PhoneMetadata.metadata_for_region(candidate) is None:
-                continue
-            classifier = _classifier(candidate)
-            if classifier.leading is not None:
-                if classifier.leading.match(nsn):
-                    region = candidate
-                    break
-            elif classifier.number_type(nsn) != PhoneNumberType.UNKNOWN:
-                region = candidate
-                break
-        if region is None:
-            return PhoneNumberType.UNKNOWN
-    if region == "001" or PhoneMetadata.metadata_for_region(region) is None:
-        return phonenumbers.number_type(PhoneNumber(country_code=cc, national_number=int(nsn)))
-    return _classifier(region).number_type(nsn)
+    candidates = _candidates(cc)
+    if len(candidates) == 1:
+        classifier = candidates[0][1]
+        if classifier is None:
+            return phonenumbers.number_type(PhoneNumber(country_code=cc, national_number=int(nsn)))
+        return classifier.number_type(nsn)
+    # shared codes (+1, +7): the first region whose leading digits or patterns fit, as phonenumbers does
+    for _, classifier in candidates:
+        if classifier is None:
+            continue
+        if classifier.leading is not None:
+            if classifier.leading.match(nsn):
+                return classifier.number_type(nsn)
+        else:
+            kind = classifier.number_type(nsn)
+            if kind != PhoneNumberType.UNKNOWN:
+                return kind
+    return PhoneNumberType.UNKNOWN
 
 
 @dataclass(frozen=True)
@@ -261,7 +266,10 @@ def _short_path(raw: str, region: str) -> Phone | None:
     e164 = f"+{cc}{nsn}"
     if phonenumbers.is_number_type_geographical(number_type, cc):
         return Phone(e164, _geographic_zones(e164[1:]))
-    return Phone(e164, _zones(PhoneNumber(country_code=cc, national_number=int(nsn)), number_type))
+    zones = _country_zones.get(cc)  # country-level zones depend on the code only
+    if zones is None:
+        zones = _zones(PhoneNumber(country_code=cc, national_number=int(nsn)), number_type)
+    return Phone(e164, zones)
 
 
 def reference(raw: str, region: str) -> Phone:
