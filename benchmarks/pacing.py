@@ -5,7 +5,7 @@ Grid: operators {3, 5, 10, 20, 50, 100} × answer rate {0.1, 0.2, 0.35} × mean 
 8-hour days, 5 seeds; plus the issue's check cell (20 operators, answer rate 0.3, exponential talk
 180 s, no wrap-up). Every policy sees the same callees for a given seed.
 
-    .venv/bin/python benchmarks/pacing.py [--json FILE] [--quick] [--workers N]
+    .venv/bin/python benchmarks/pacing.py [--json FILE] [--quick] [--workers N] [--operators 3,5,10]
 
 --quick: 2 seeds and 2-hour days (a smoke run; the figures of record come from the full grid).
 Prints, per cell and policy: occupancy, talk minutes per operator-hour, abandonment of the worst
@@ -137,6 +137,8 @@ def main() -> None:
     parser.add_argument("--hours", type=float, default=None)
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--pacers", default=",".join(PACERS), help="comma-separated subset")
+    parser.add_argument("--operators", default=",".join(map(str, OPERATORS)),
+                        help="comma-separated subset of team sizes")
     args = parser.parse_args()
     seeds = args.seeds or (2 if args.quick else 5)
     hours = args.hours or (2.0 if args.quick else 8.0)
@@ -144,8 +146,10 @@ def main() -> None:
     unknown = set(pacers) - set(PACERS)
     if unknown:
         parser.error(f"unknown pacer(s) {sorted(unknown)}; choose from {', '.join(PACERS)}")
-    cells: list[Cell] = [(o, a, t, "lognormal") for o in OPERATORS for a in ANSWER_RATES for t in TALKS]
-    cells.append((20, 0.3, 180.0, "exponential"))
+    teams = [int(o) for o in args.operators.split(",") if o]
+    cells: list[Cell] = [(o, a, t, "lognormal") for o in teams for a in ANSWER_RATES for t in TALKS]
+    if 20 in teams:
+        cells.append((20, 0.3, 180.0, "exponential"))
     # big floors first: the pool then finishes with short jobs
     jobs = sorted(((c, p, s, hours) for c in cells for p in pacers for s in range(seeds)),
                   key=lambda j: (-j[0][0] * (3 if j[1] == "predictive" else 1), j[1], j[2]))
