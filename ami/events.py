@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from ami.pbx import (
     CallAnswered,
+    CallRated,
     ChannelHungUp,
     ChannelInfo,
     ChannelStatus,
@@ -33,6 +34,8 @@ SAFE_HARBOR_PLAYED = "DialerSafeHarborPlayed"
 # ... and when the callee presses the opt-out key during that message:
 #   UserEvent(DialerOptOut,AttemptId: ${ATTEMPT_ID})
 OPT_OUT = "DialerOptOut"
+# ... and the post-call rating menu: UserEvent(DialerRating,AttemptId: ${ATTEMPT_ID},Score: ${SCORE})
+RATING = "DialerRating"
 
 # Asterisk writes this where it has no Uniqueid (an Originate that never made a channel).
 UNKNOWN = "<unknown>"
@@ -69,6 +72,9 @@ def translate(message: Message, originated: dict[str, str] | None = None) -> Pbx
             return SafeHarborPlayed(channel_id=channel_id)
         if user_event == OPT_OUT.lower():
             return OptedOut(channel_id=channel_id)
+        if user_event == RATING.lower():
+            score = to_int(message.get("Score"))
+            return CallRated(channel_id=channel_id, score=score) if 1 <= score <= 5 else None
         return None
     if name in ("confbridgejoin", "confbridgeleave"):
         channel_id = _known(message.get("Uniqueid"))

@@ -81,6 +81,13 @@ class SafeHarborPlayed:
 
 
 @dataclass(frozen=True)
+class CallRated:
+    """UserEvent DialerRating from the rating menu: the customer's score (1-5) for the call."""
+    channel_id: str
+    score: int
+
+
+@dataclass(frozen=True)
 class OptedOut:
     """UserEvent DialerOptOut: the callee pressed the opt-out key during the safe-harbor message."""
     channel_id: str
@@ -119,8 +126,8 @@ class LinkDown:
 
 
 PbxEvent = (
-    OriginateResult | DialEnded | CallAnswered | SafeHarborPlayed | OptedOut | ChannelHungUp | ConferenceJoined
-    | ConferenceLeft | LinkUp | LinkDown
+    OriginateResult | DialEnded | CallAnswered | SafeHarborPlayed | OptedOut | CallRated | ChannelHungUp
+    | ConferenceJoined | ConferenceLeft | LinkUp | LinkDown
 )
 
 

@@ -50,6 +50,8 @@ async def apply_command(engine: Engine, operator_id: int, command: str, args: di
             return await _disposition(engine, operator_id, args)
         case "dial":
             return await engine.manual_dial(operator, int(args["campaign_id"]), str(args["phone"]))
+        case "end_call":
+            return await engine.end_call(operator, rate=bool(args.get("rate")))
         case "spy":
             return await _spy(engine, operator.extension, args)
         case _:

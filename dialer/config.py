@@ -19,4 +19,5 @@ class EngineConfig:
     answered_context: str = "dialer-answered"
     handoff_context: str = "operator-join"
     safe_harbor_context: str = "dialer-safeharbor"
+    rating_context: str = "dialer-rating"
     operators_context: str = "operators"

@@ -19,6 +19,7 @@ import asyncpg
 
 from ami.pbx import (
     CallAnswered,
+    CallRated,
     ChannelHungUp,
     ConferenceJoined,
     DialEnded,
@@ -330,6 +331,9 @@ class Engine:
                 elif (operator := self._phones.get(channel_id)) and conference == operator.conference:
                     if operator.state is OperatorState.LOGGING_IN:
                         self.floor.set_state(operator, OperatorState.READY, now)
+            case CallRated(channel_id=channel_id, score=score):
+                if call := self.calls.get(channel_id):
+                    self._record(AttemptUpdate(call.attempt_id, rating=score))
             case OptedOut(channel_id=channel_id):
                 if call := self.calls.get(channel_id):
                     self.opt_out(call.phone, source="opt-out:keypress")
@@ -392,12 +396,9 @@ class Engine:
         elif runner := self.runners.get(call.campaign_id):
             runner.ledger.add(now, call.abandoned)
         operator = self.floor.operators.get(call.operator_id or -1)
-        if operator is not None and operator.attempt_id == call.attempt_id:
+        if operator is not None and operator.attempt_id == call.attempt_id and not call.operator_released:
             if call.connected_at is not None:
-                operator.calls += 1
-                operator.last_talk_s = now - call.connected_at
-                operator.talk_s += operator.last_talk_s
-                self.floor.set_state(operator, OperatorState.WRAP_UP, now)
+                self._release_operator(call, operator, now)
             else:
                 operator.attempt_id = operator.talk_started = None
                 self.floor.set_state(operator, OperatorState.READY, now)
@@ -411,6 +412,30 @@ class Engine:
         self._wake(call.campaign_id)
 
     # ---- operators -------------------------------------------------------------------------------
+
+    def _release_operator(self, call: Call, operator: FloorOperator, now: float) -> None:
+        """The conversation is over for the operator: count it and start the wrap-up."""
+        call.operator_released = True
+        operator.calls += 1
+        operator.last_talk_s = now - (call.connected_at or now)
+        operator.talk_s += operator.last_talk_s
+        self.floor.set_state(operator, OperatorState.WRAP_UP, now)
+
+    async def end_call(self, operator: FloorOperator, *, rate: bool) -> str | None:
+        """The operator ends the conversation: the customer is hung up, or sent to the rating menu."""
+        call = next((c for c in self.calls.values() if c.attempt_id == operator.attempt_id), None)
+        if call is None or call.state is not CallState.CONNECTED:
+            return "no connected call to end"
+        try:
+            if rate:
+                await self.pbx.redirect(call.channel_id, self.config.rating_context, "s")
+            else:
+                await self.pbx.hangup(call.channel_id)
+        except PbxError as exc:
+            return f"the PBX refused: {exc.message}"
+        if not call.operator_released:
+            self._release_operator(call, operator, asyncio.get_running_loop().time())
+        return None
 
     def _operator_changed(self, operator: FloorOperator, previous: OperatorState, now: float) -> None:
         state = STORED_STATE.get(operator.state, operator.state.value)

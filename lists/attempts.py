@@ -39,6 +39,7 @@ class AttemptUpdate:
     recording: str | None = None
     abandoned: bool | None = None
     disposition: str | None = None
+    rating: int | None = None
 
 
 _UPDATABLE = [f.name for f in fields(AttemptUpdate) if f.name != "attempt_id"]

@@ -30,6 +30,7 @@ class CalleeFate:
     machine: bool = False
     patience_s: float = math.inf
     opts_out: bool = False       # presses 9 (opt-out) if it hears the safe-harbor message
+    rating: int | None = None    # the score (1-5) it keys in if sent to the rating menu
 
     def __post_init__(self) -> None:
         if self.outcome not in OUTCOMES:

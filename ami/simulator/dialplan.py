@@ -22,6 +22,8 @@ ANSWERED_WAIT_S = 30       # dialer-answered waits this long for the engine's Re
 PLAYBACK_S = 4.0           # the seller's safe-harbor recording
 OPT_OUT_READ_S = 3.0      # Read()'s timeout for the opt-out key
 OPT_OUT_KEY_S = 1.0       # a callee who opts out presses 9 this soon
+RATING_READ_S = 5.0       # Read()'s timeout in the rating menu
+RATING_KEY_S = 2.0        # a callee who rates keys the score this soon
 SAY_DIGIT_S = 0.4          # SayDigits, per digit of the callback number
 HOLD_WAIT_S = 3600
 SPY_SCAN_S = 0.1
@@ -32,6 +34,7 @@ _DIGITS_PATTERN = re.compile(r"^\d.+$")   # Asterisk's _X. : a digit, then one o
 CONTEXTS: dict[str, str] = {
     "dialer-answered": "s",
     "dialer-safeharbor": "s",
+    "dialer-rating": "s",
     "operators": "_X.",
     "operator-join": "_X.",
     "hold": "s",
@@ -48,6 +51,7 @@ class Dialplan:
         self._programs: dict[str, Callable[[Channel], None]] = {
             "dialer-answered": self._answered,
             "dialer-safeharbor": self._safeharbor,
+            "dialer-rating": self._rating,
             "operators": self._operator_phone,
             "operator-join": self._operator_join,
             "hold": self._hold,
@@ -189,6 +193,30 @@ class Dialplan:
         self.x.channel_event("UserEvent", ch, ("UserEvent", "DialerOptOut"), ("AttemptId", attempt), category="user")
         self.x.newexten(ch, 9, "Playback", "dialer/opted-out")
         ch.later(PLAYBACK_S, self._dialplan_hangup, ch, 10)
+
+    def _rating(self, ch: Channel) -> None:
+        """[dialer-rating] s: Read(SCORE), GotoIf; a callee whose fate has a rating keys it in: UserEvent
+        DialerRating, Playback(thank-you), Hangup; else Hangup after Read's timeout."""
+        self.x.newexten(ch, 1, "Read", "SCORE,dialer/rate-the-call,1,,1,5")
+        fate = getattr(ch.call, "fate", None)
+        score = getattr(fate, "rating", None)
+        if score is not None:
+            ch.later(RATING_KEY_S, self._rated, ch, int(score))
+        else:
+            ch.later(RATING_READ_S, self._not_rated, ch)
+
+    def _not_rated(self, ch: Channel) -> None:
+        self.x.newexten(ch, 2, "GotoIf", "$[0 = 1 & 0 >= 1 & 0 <= 5]?rated")
+        self._dialplan_hangup(ch, 3)
+
+    def _rated(self, ch: Channel, score: int) -> None:
+        attempt = ch.variables.get("ATTEMPT_ID", "")
+        self.x.newexten(ch, 2, "GotoIf", f"$[1 = 1 & {score} >= 1 & {score} <= 5]?rated")
+        self.x.newexten(ch, 4, "UserEvent", f"DialerRating,AttemptId: {attempt},Score: {score}")
+        self.x.channel_event("UserEvent", ch, ("UserEvent", "DialerRating"), ("AttemptId", attempt),
+                             ("Score", str(score)), category="user")
+        self.x.newexten(ch, 5, "Playback", "dialer/thank-you")
+        ch.later(PLAYBACK_S, self._dialplan_hangup, ch, 6)
 
     def _operator_phone(self, ch: Channel) -> None:
         """[operators] _X.: Answer, ConfBridge(op${EXTEN}), Hangup. The phone stays until hung up."""

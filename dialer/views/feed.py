@@ -23,7 +23,7 @@ log = logging.getLogger(__name__)
 
 SNAPSHOT_CHANNEL = "dialer_snapshot"
 COMMAND_CHANNEL = "dialer_command"
-COMMANDS = ("login", "ready", "pause", "logout", "disposition", "dial", "spy")
+COMMANDS = ("login", "ready", "pause", "logout", "disposition", "dial", "spy", "end_call")
 SPY_MODES = ("listen", "whisper", "barge")
 
 

@@ -120,6 +120,8 @@ class OperatorConsole(App[None]):
         Binding("f3", "pause", "Pause"),
         Binding("f5", "login", "Log in"),
         Binding("f10", "logout", "Log out"),
+        Binding("f8", "end_call", "End call"),
+        Binding("f9", "end_call_rated", "End + rating"),
         # answers by number, so an operator can follow the script without the mouse
         *(Binding(str(n), f"answer({n - 1})", f"answer {n}", show=False) for n in range(1, 10)),
     ]
@@ -174,6 +176,8 @@ class OperatorConsole(App[None]):
                               id="dial-campaign",
                               value=self.operator.campaigns[0][0] if self.operator.campaigns else Select.NULL)
             yield Button("Dial", id="dial")
+            yield Button("End call", id="end_call")
+            yield Button("End + rating", id="end_call_rated")
             yield Button("Log out", id="logout", variant="error")
         yield Static("", id="message")
         yield Footer()
@@ -361,7 +365,7 @@ class OperatorConsole(App[None]):
             await self._back()
         elif button == "save":
             await self._save_disposition()
-        elif button in ("login", "ready", "pause", "logout", "dial"):
+        elif button in ("login", "ready", "pause", "logout", "dial", "end_call", "end_call_rated"):
             await self.run_action(button)
 
     def on_select_changed(self, event: Select.Changed) -> None:
@@ -425,6 +429,13 @@ class OperatorConsole(App[None]):
 
     async def action_logout(self) -> None:
         await self._send("logout", {})
+
+    async def action_end_call(self) -> None:
+        await self._send("end_call", {"rate": False})
+
+    async def action_end_call_rated(self) -> None:
+        """End the conversation and send the customer to the short rating menu (1-5)."""
+        await self._send("end_call", {"rate": True})
 
     async def action_pause(self) -> None:
         reason = self.query_one("#pause-reason", Input).value.strip()

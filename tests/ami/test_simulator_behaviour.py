@@ -467,3 +467,16 @@ def test_scripted_callees_follow_the_reference_first_digit() -> None:
     assert [model.fate(n).outcome for n in ("15550001", "2555", "3555", "4555", "5555", "+1555")] == [
         "answer", "busy", "no_answer", "congestion", "answer", "answer"]
     assert model.fate("6555").machine
+
+
+@looptime
+async def test_a_callee_sent_to_the_rating_menu_keys_in_its_score() -> None:
+    fate = CalleeFate("answer", ring_s=1, talk_s=100, rating=5)
+    async with await start_simulator(callees=Always(fate)) as sim:
+        probe = await _session(sim)
+        await probe.action("Originate", **_customer("att-r", Variable=["ATTEMPT_ID=att-r"]))
+        await probe.wait_for(lambda m: m.event == "UserEvent")
+        await probe.action("Redirect", Channel="att-r", Context="dialer-rating", Exten="s", Priority="1")
+        rated = await probe.wait_for(lambda m: m.event == "UserEvent" and m.get("UserEvent") == "DialerRating")
+        assert rated is not None and (rated.get("Uniqueid"), rated.get("Score")) == ("att-r", "5")
+        await probe.close()

@@ -9,7 +9,7 @@ from datetime import UTC, datetime
 import asyncpg
 import pytest
 
-from ami.pbx import CallAnswered, ChannelHungUp, ConferenceJoined, OptedOut, OriginateResult
+from ami.pbx import CallAnswered, CallRated, ChannelHungUp, ConferenceJoined, OptedOut, OriginateResult
 from dialer.clock import LoopClock
 from dialer.commands import apply_command
 from dialer.config import EngineConfig
@@ -223,3 +223,24 @@ async def test_a_lead_called_again_goes_to_the_operator_who_last_talked_to_them(
         assert pbx.redirects[0][1:] == ("operator-join", "102")
     finally:
         await engine.stop(drain_s=0)
+
+
+async def test_end_call_with_rating_sends_the_customer_to_the_menu_and_stores_the_score(
+        running: tuple[Engine, FakePbx]) -> None:
+    engine, pbx = running
+    await until(lambda: len(pbx.customer_calls()) >= 1)
+    first = pbx.customer_calls()[0]
+    call = engine.calls[first.channel_id]
+    pbx.emit(CallAnswered(first.channel_id))
+    await until(lambda: bool(pbx.redirects))
+    pbx.emit(ConferenceJoined(f"op{pbx.redirects[0][2]}", first.channel_id))
+    operator = engine.floor.operators[call.operator_id]
+    assert await apply_command(engine, operator.id, "end_call", {"rate": True}) is None
+    assert pbx.redirects[-1] == (first.channel_id, "dialer-rating", "s")
+    assert operator.state is OperatorState.WRAP_UP and operator.calls == 1
+    pbx.emit(CallRated(first.channel_id, 4))
+    pbx.emit(ChannelHungUp(first.channel_id, 16))
+    assert operator.calls == 1                      # the hangup after the menu does not count the call twice
+    await engine.recorder.drain()
+    row = await engine.pool.fetchrow("SELECT rating, outcome FROM attempt WHERE id = $1", call.attempt_id)
+    assert (row["rating"], row["outcome"]) == (4, "connected")
