@@ -58,14 +58,12 @@ async def record_state(
     conn: asyncpg.Connection | asyncpg.Pool, *, operator_id: int, state: str, now: datetime,
     reason: str | None = None,
 ) -> None:
-    """Close the open session row and open the next one, in one statement pair."""
+    """Close the open session row and open the next one, in one statement (one round trip: the floor
+    changes state several times per call)."""
     await conn.execute(
-        "UPDATE operator_session SET ended_at = $2 WHERE operator_id = $1 AND ended_at IS NULL",
-        operator_id, now,
+        """WITH closed AS (
+               UPDATE operator_session SET ended_at = $4 WHERE operator_id = $1 AND ended_at IS NULL)
+           INSERT INTO operator_session (operator_id, state, reason, started_at)
+           SELECT $1, $2, $3, $4 WHERE $2 <> 'logged_out'""",
+        operator_id, state, reason, now,
     )
-    if state != "logged_out":
-        await conn.execute(
-            """INSERT INTO operator_session (operator_id, state, reason, started_at)
-               VALUES ($1, $2, $3, $4)""",
-            operator_id, state, reason, now,
-        )

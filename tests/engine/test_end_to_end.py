@@ -100,3 +100,18 @@ def test_a_predictive_day_keeps_abandonment_under_the_cap(predictive_day: DemoRe
     assert summary.abandon_rate <= 0.03
     # and it did dial ahead of the operators: more calls in flight than free operators at times
     assert summary.attempts > summary.answered * 2
+
+
+async def test_every_operator_state_change_is_a_closed_session_row(day: tuple[DemoResult, str]) -> None:
+    _, schema = day
+    doubly_open = await _fetch(schema, """
+        SELECT operator_id FROM operator_session WHERE ended_at IS NULL GROUP BY 1 HAVING count(*) > 1""")
+    assert doubly_open == []
+    states = {r["state"] for r in await _fetch(schema, "SELECT DISTINCT state FROM operator_session")}
+    assert {"ready", "on_call", "wrap_up"} <= states
+    # each row ends exactly when the operator's next one starts (rows in the order they were written)
+    gaps = await _fetch(schema, """
+        SELECT id FROM (SELECT id, ended_at, lead(started_at) OVER (PARTITION BY operator_id ORDER BY id) AS next
+                        FROM operator_session) s
+        WHERE next IS NOT NULL AND ended_at IS DISTINCT FROM next""")
+    assert gaps == []
