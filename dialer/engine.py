@@ -138,6 +138,9 @@ class Engine:
             await asyncio.gather(self._heartbeat, return_exceptions=True)
         for handle in self._wrap_timers.values():
             handle.cancel()
+        for operator in list(self.floor.operators.values()):   # phones hung up, sessions closed
+            if operator.state is not OperatorState.OFFLINE:
+                await self.log_out(operator)
         await self._tasks.cancel_all()
         await self.recorder.close()
 

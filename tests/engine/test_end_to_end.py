@@ -115,3 +115,8 @@ async def test_every_operator_state_change_is_a_closed_session_row(day: tuple[De
                         FROM operator_session) s
         WHERE next IS NOT NULL AND ended_at IS DISTINCT FROM next""")
     assert gaps == []
+
+
+async def test_stopping_the_engine_logs_every_operator_out(day: tuple[DemoResult, str]) -> None:
+    _, schema = day
+    assert await _fetch(schema, "SELECT id FROM operator_session WHERE ended_at IS NULL") == []
