@@ -168,6 +168,44 @@ def campaign_set(
     console.print(f"campaign [bold]{campaign.name}[/]: {shown}")
 
 
+@campaign_app.command("caller-ids")
+def campaign_caller_ids(
+    name: str,
+    pool: list[str] = typer.Option([], "--pool", help="AREA=ID[,ID…]; AREA: E.164 prefix (+1305) or region (GB)"),
+    clear: bool = typer.Option(False, help="Remove the pool: every callee sees the campaign's caller ID"),
+) -> None:
+    """Local presence: the caller IDs callees in an area see (the longest matching prefix wins)."""
+    import getpass
+
+    from compliance.caller_id import CallerIdError, valid_caller_id
+    from dialer.clock import SystemClock
+    from lists import campaigns
+
+    entries: dict[str, list[str]] = {}
+    try:
+        for item in pool:
+            area, sep, ids = item.partition("=")
+            if not sep or not area.strip() or not ids.strip():
+                raise ValueError(f"--pool {item!r} is not AREA=ID[,ID…]")
+            entries[area.strip()] = [valid_caller_id(i, where=f"caller ID for {area.strip()}")
+                                     for i in ids.split(",")]
+    except (ValueError, CallerIdError) as exc:
+        raise fail(str(exc)) from None
+    if not entries and not clear:
+        raise fail("give --pool AREA=ID[,ID…] (repeatable), or --clear")
+
+    async def work(db: asyncpg.Pool) -> campaigns.Campaign:
+        return await campaigns.set_caller_id_pool(db, name, entries, actor=f"cli:{getpass.getuser()}",
+                                                  now=SystemClock().now())
+
+    try:
+        campaign = with_pool(work)
+    except campaigns.CampaignError as exc:
+        raise fail(str(exc)) from None
+    shown = ", ".join(f"{k}: {' '.join(v)}" for k, v in campaign.caller_id_pool.items()) or "none"
+    console.print(f"campaign [bold]{campaign.name}[/]: caller ID {campaign.caller_id}; local presence: {shown}")
+
+
 @campaign_app.command("list")
 def campaign_list() -> None:
     """Every campaign with its mode and state."""

@@ -50,6 +50,7 @@ class Call:
     originated_at: float                  # loop time
     owner_operator: int | None = None     # personal callback / sticky routing wish
     preassigned: int | None = None        # manual call: the operator who dialed it
+    caller_id: str | None = None          # what the callee sees (local presence may pick one per area)
     operator_released: bool = False       # the operator ended the call (the customer may still rate it)
     state: CallState = CallState.ORIGINATING
     answered_at: float | None = None

@@ -35,6 +35,7 @@ from ami.pbx import (
     PbxNotConnected,
 )
 from compliance import store as compliance_store
+from compliance.caller_id import CallerIdError, caller_id_for
 from dialer.call import Call, CallState
 from dialer.clock import Clock
 from dialer.config import EngineConfig
@@ -52,6 +53,10 @@ from pacing.estimators import OnlineEstimators
 from pacing.snapshot import Estimates, Snapshot
 
 log = logging.getLogger(__name__)
+
+
+class NothingToDial(Exception):
+    """A dialing round that must place nothing (the reason is logged once where it is raised)."""
 
 
 @dataclass
@@ -237,6 +242,12 @@ class Engine:
     async def _dial(self, campaign: Campaign, wanted: int) -> int:
         now = self.clock.now()
         gate = self.gates.setdefault(campaign.id, ComplianceGate(campaign.id))
+        try:
+            return await self._claim_and_dial(campaign, wanted, now, gate)
+        except NothingToDial:
+            return 0
+
+    async def _claim_and_dial(self, campaign: Campaign, wanted: int, now: datetime, gate: ComplianceGate) -> int:
         async with self.pool.acquire() as conn, conn.transaction():
             zones = await gate.allowed_timezones(conn, now)
             if not zones:
@@ -244,17 +255,26 @@ class Engine:
             claimed = await leads.claim(conn, campaign_id=campaign.id, engine=self.config.name, n=wanted, now=now,
                                         lease_s=self.config.lease_s, allowed_timezones=zones)
             claimed = await gate.screen(conn, claimed, engine=self.config.name, now=now)
+            try:
+                shown = [caller_id_for(campaign.caller_id, lead.phone, pool=campaign.caller_id_pool)
+                         for lead in claimed]
+            except CallerIdError as exc:
+                if gate.blocked_reason != str(exc):
+                    log.error("campaign %s: not dialing: %s", campaign.name, exc)
+                    gate.blocked_reason = str(exc)
+                raise NothingToDial from exc   # the transaction rolls back: claims undone, nothing dialed
             ids = await attempts.open_attempts(
-                conn, [NewAttempt(lead.id, campaign.id, lead.phone, campaign.caller_id) for lead in claimed],
+                conn, [NewAttempt(lead.id, campaign.id, lead.phone, caller) for lead, caller in zip(
+                    claimed, shown, strict=True)],
                 engine=self.config.name, pbx=self.config.pbx_name, now=now)
             sticky = await _last_operators(conn, [lead.id for lead in claimed if lead.attempts > 1
                                                   or lead.category != "cold"])
         loop_now = asyncio.get_running_loop().time()
-        for lead, attempt_id in zip(claimed, ids, strict=True):
+        for lead, attempt_id, caller in zip(claimed, ids, shown, strict=True):
             # The owner of a personal callback first; else whoever last talked to this person.
             call = Call(attempt_id=attempt_id, channel_id=f"attempt-{attempt_id}", campaign_id=campaign.id,
                         lead_id=lead.id, phone=lead.phone, originated_at=loop_now,
-                        owner_operator=lead.owner_operator or sticky.get(lead.id))
+                        owner_operator=lead.owner_operator or sticky.get(lead.id), caller_id=caller)
             self.calls[call.channel_id] = call
             self._tasks.spawn(self._originate(campaign, call), name=call.channel_id)
         return len(claimed)
@@ -263,7 +283,7 @@ class Engine:
         request = OriginateRequest(
             channel=campaign.channel_for(call.phone), channel_id=call.channel_id,
             context=self.config.answered_context, exten="s", timeout_ms=campaign.ring_timeout_s * 1000,
-            caller_id=campaign.caller_id,
+            caller_id=call.caller_id or campaign.caller_id,
             variables={"ATTEMPT_ID": str(call.attempt_id), "LEAD_ID": str(call.lead_id), "DIALER_AMD": "0",
                        # what the safe-harbor message says: who called (a prompt per campaign) and the number
                        "DIALER_SELLER_PROMPT": f"dialer/seller-{campaign.id}",

@@ -42,6 +42,7 @@ class Campaign:
     ring_timeout_s: int
     safe_harbor_s: float
     script: dict[str, Any] = field(default_factory=dict)
+    caller_id_pool: dict[str, list[str]] = field(default_factory=dict)   # local presence: prefix/region → IDs
 
     def channel_for(self, phone: str) -> str:
         """The dial string for one number. ``{phone}`` is E.164 with '+', ``{digits}`` without it."""
@@ -50,13 +51,13 @@ class Campaign:
 
 _COLUMNS = (
     "id, name, state, mode, pacing, channel_template, caller_id, timezone, default_region, "
-    "ring_timeout_s, safe_harbor_s, script"
+    "ring_timeout_s, safe_harbor_s, script, caller_id_pool"
 )
 
 
 def _from_row(row: asyncpg.Record) -> Campaign:
     values = dict(row)
-    for key in ("pacing", "script"):
+    for key in ("pacing", "script", "caller_id_pool"):
         if isinstance(values[key], str):
             values[key] = json.loads(values[key])
     return Campaign(**values)
@@ -176,5 +177,21 @@ async def set_pacing(
            VALUES ($1, $2, $3, $4, $5::jsonb, $6::jsonb)""",
         [(now, actor, campaign.id, key, json.dumps(old.get(key)), json.dumps(value))
          for key, value in changes.items() if old.get(key) != value])
+    await conn.execute("SELECT pg_notify('campaign_changed', $1)", str(campaign.id))
+    return _from_row(row)
+
+
+async def set_caller_id_pool(
+    conn: asyncpg.Connection | asyncpg.Pool, name: str, pool: dict[str, list[str]], *, actor: str, now: datetime,
+) -> Campaign:
+    """Local presence: which caller IDs callees in an area see (checked by compliance before dialing)."""
+    campaign = await get(conn, name)
+    row = await conn.fetchrow(
+        f"UPDATE campaign SET caller_id_pool = $2::jsonb WHERE id = $1 RETURNING {_COLUMNS}",
+        campaign.id, json.dumps(pool))
+    await conn.execute(
+        """INSERT INTO audit (at, actor, campaign_id, setting, old_value, new_value)
+           VALUES ($1, $2, $3, 'caller_id_pool', $4::jsonb, $5::jsonb)""",
+        now, actor, campaign.id, json.dumps(campaign.caller_id_pool), json.dumps(pool))
     await conn.execute("SELECT pg_notify('campaign_changed', $1)", str(campaign.id))
     return _from_row(row)

@@ -244,3 +244,34 @@ async def test_end_call_with_rating_sends_the_customer_to_the_menu_and_stores_th
     await engine.recorder.drain()
     row = await engine.pool.fetchrow("SELECT rating, outcome FROM attempt WHERE id = $1", call.attempt_id)
     assert (row["rating"], row["outcome"]) == (4, "connected")
+
+
+async def test_local_presence_shows_the_callee_a_caller_id_of_their_area(pool: asyncpg.Pool) -> None:
+    await make_campaign(pool, operators_n=1, leads_n=1)
+    await campaigns.set_caller_id_pool(pool, "c1", {"+1555": ["+15559990000"]}, actor="test", now=midday().now())
+    pbx = FakePbx()
+    engine = Engine(pool, pbx, midday(), CONFIG)
+    await engine.start()
+    try:
+        await until(lambda: len(pbx.customer_calls()) >= 1)
+        assert pbx.customer_calls()[0].caller_id == "+15559990000"
+        await engine.recorder.drain()
+        assert await pool.fetchval("SELECT caller_id FROM attempt") == "+15559990000"
+    finally:
+        await engine.stop(drain_s=0)
+
+
+async def test_a_campaign_without_a_valid_caller_id_dials_nobody(pool: asyncpg.Pool) -> None:
+    await make_campaign(pool, operators_n=1, leads_n=2)
+    await pool.execute("UPDATE campaign SET caller_id = 'Shop'")
+    pbx = FakePbx()
+    engine = Engine(pool, pbx, midday(), CONFIG)
+    await engine.start()
+    try:
+        await until(lambda: bool(engine.runners) and next(iter(engine.runners.values())).decisions > 0)
+        await settle(0.3)
+        assert pbx.customer_calls() == []
+        assert await pool.fetchval("SELECT count(*) FROM lead WHERE state = 'claimed'") == 0
+        assert await pool.fetchval("SELECT count(*) FROM attempt") == 0
+    finally:
+        await engine.stop(drain_s=0)
