@@ -98,7 +98,13 @@ def campaign_create(
     ring_timeout: int = typer.Option(25, help="Seconds an unanswered call rings (at least 15)"),
 ) -> None:
     """Create a campaign (paused)."""
+    from compliance.caller_id import CallerIdError, valid_caller_id
     from lists import campaigns
+
+    try:
+        caller_id = valid_caller_id(caller_id)
+    except CallerIdError as exc:
+        raise fail(str(exc)) from None
 
     async def work(pool: asyncpg.Pool) -> campaigns.Campaign:
         return await campaigns.create(pool, name=name, channel_template=channel, caller_id=caller_id, mode=mode,
