@@ -94,7 +94,7 @@ async def bench_import(url: str, schema: str, rows: int) -> None:
 
 
 async def fill(conn: asyncpg.Connection, campaign: int, count: int) -> None:
-    await conn.execute("DROP INDEX lead_dialable, lead_claim_order, lead_leased")
+    await conn.execute("DROP INDEX IF EXISTS lead_claim_order, lead_leased")
     await conn.execute("ALTER TABLE lead DROP CONSTRAINT lead_campaign_id_phone_key")
     await conn.execute(
         """INSERT INTO lead (campaign_id, phone, timezone, priority)
@@ -106,8 +106,6 @@ async def fill(conn: asyncpg.Connection, campaign: int, count: int) -> None:
     await conn.execute(
         "CREATE INDEX lead_claim_order ON lead (campaign_id, category, priority DESC, next_due_at, id) "
         "WHERE state = 'ready'")
-    await conn.execute(
-        "CREATE INDEX lead_dialable ON lead (campaign_id, next_due_at, priority DESC, id) WHERE state = 'ready'")
     await conn.execute("CREATE INDEX lead_leased ON lead (claimed_by, lease_until) WHERE state = 'claimed'")
     await conn.execute("VACUUM ANALYZE lead")
 

@@ -466,7 +466,7 @@ class Engine:
         self.recorder.put(f"operator {operator.name} {state}", lambda conn: operators.record_state(
             conn, operator_id=operator_id, state=state, now=at))
         if operator.state is OperatorState.WRAP_UP:
-            handle = asyncio.get_running_loop().call_later(self.config.wrap_up_max_s, self.wrap_up_done, operator)
+            handle = asyncio.get_running_loop().call_later(self._wrap_up_max_s(operator), self.wrap_up_done, operator)
             self._wrap_timers[operator.id] = handle
             for listener in self.wrap_up_listeners:
                 listener(operator)
@@ -474,6 +474,12 @@ class Engine:
             if not self.handoff.operator_free(operator):
                 for campaign_id in operator.campaigns:
                     self._wake(campaign_id)
+
+    def _wrap_up_max_s(self, operator: FloorOperator) -> float:
+        """The shortest wrap-up limit among the operator's running campaigns (``wrap_up_max_s``)."""
+        limits = [float(r.campaign.pacing["wrap_up_max_s"]) for c in operator.campaigns
+                  if (r := self.runners.get(c)) is not None and "wrap_up_max_s" in r.campaign.pacing]
+        return min(limits, default=self.config.wrap_up_max_s)
 
     def wrap_up_done(self, operator: FloorOperator) -> None:
         """The operator finished the after-call work (console Ready, a simulated operator, or the timer)."""

@@ -9,6 +9,8 @@ from dialer.floor import ROUTING_MODES
 from pacing.policies import PacingSettings
 
 _TYPES = {f.name: f.type for f in fields(PacingSettings)}
+# Settings of the campaign's floor that live beside the pacing ones (not pacing's business).
+CAMPAIGN_SETTINGS = ("routing", "wrap_up_max_s")
 
 
 def parse_assignments(words: list[str]) -> dict[str, Any]:
@@ -24,8 +26,16 @@ def parse_assignments(words: list[str]) -> dict[str, Any]:
                 raise ValueError(f"routing must be one of {', '.join(ROUTING_MODES)}, got {raw!r}")
             changes[key] = raw.strip()
             continue
+        if key == "wrap_up_max_s":
+            try:
+                changes[key] = float(raw)
+            except ValueError:
+                raise ValueError(f"wrap_up_max_s must be a number of seconds, got {raw!r}") from None
+            if changes[key] <= 0:
+                raise ValueError("wrap_up_max_s must be positive")
+            continue
         if key not in _TYPES:
-            raise ValueError(f"unknown setting {key!r}; known: {', '.join(sorted([*_TYPES, 'routing']))}")
+            raise ValueError(f"unknown setting {key!r}; known: {', '.join(sorted([*_TYPES, *CAMPAIGN_SETTINGS]))}")
         kind = str(_TYPES[key])
         try:
             changes[key] = int(raw) if kind == "int" else float(raw) if kind == "float" else raw.strip()
@@ -35,10 +45,10 @@ def parse_assignments(words: list[str]) -> dict[str, Any]:
 
 
 def validate_pacing(mode: str, pacing: dict[str, Any]) -> None:
-    unknown = set(pacing) - set(_TYPES) - {"routing"}
+    unknown = set(pacing) - set(_TYPES) - set(CAMPAIGN_SETTINGS)
     if pacing.get("routing", ROUTING_MODES[0]) not in ROUTING_MODES:
         raise ValueError(f"routing must be one of {', '.join(ROUTING_MODES)}")
-    pacing = {k: v for k, v in pacing.items() if k != "routing"}
+    pacing = {k: v for k, v in pacing.items() if k not in CAMPAIGN_SETTINGS}
     if unknown:
         raise ValueError(f"unknown setting(s): {', '.join(sorted(unknown))}")
     PacingSettings(mode=mode, **pacing)

@@ -1,0 +1,113 @@
+"""Operators as the engine serves them: manual dialing, supervisors' spying, wrap-up limits, and simulated
+operators working beside people at the console."""
+
+from __future__ import annotations
+
+import asyncpg
+import pytest
+
+from ami.pbx import CallAnswered, ChannelHungUp, ConferenceJoined, OriginateResult
+from dialer.commands import apply_command
+from dialer.engine import Engine
+from dialer.floor import OperatorState
+from dialer.sim_operators import SimulatedOperators
+from lists import campaigns
+from tests.engine.fake_pbx import FakePbx
+from tests.engine.test_engine import CONFIG, make_campaign, midday, until
+
+pytestmark = pytest.mark.db
+
+
+async def started(pool: asyncpg.Pool, **kwargs: int) -> tuple[Engine, FakePbx]:
+    await make_campaign(pool, **kwargs)
+    pbx = FakePbx()
+    engine = Engine(pool, pbx, midday(), CONFIG)
+    await engine.start()
+    return engine, pbx
+
+
+async def test_manual_dial_calls_the_number_into_the_operators_conference_with_the_campaign_caller_id(
+        pool: asyncpg.Pool) -> None:
+    engine, pbx = await started(pool, operators_n=1, leads_n=0)
+    try:
+        operator = next(iter(engine.floor.operators.values()))
+        await until(lambda: operator.state is OperatorState.READY)
+        campaign_id = next(iter(operator.campaigns))
+        assert await apply_command(engine, operator.id, "dial", {"campaign_id": campaign_id,
+                                                                 "phone": "+15550009999"}) is None
+        request = pbx.customer_calls()[-1]
+        assert (request.context, request.exten, request.caller_id) == ("operator-join", "101", "+15550000000")
+        assert operator.state is OperatorState.RESERVED
+        pbx.emit(ConferenceJoined("op101", request.channel_id))   # joined before its OriginateResponse
+        pbx.emit(OriginateResult(request.channel_id, True, 4))
+        assert operator.state is OperatorState.ON_CALL
+        pbx.emit(ChannelHungUp(request.channel_id, 16))
+        await engine.recorder.drain()
+        row = await pool.fetchrow("SELECT outcome, operator_id, recording FROM attempt")
+        assert (row["outcome"], row["operator_id"]) == ("connected", operator.id)
+        assert row["recording"].endswith(".wav")
+    finally:
+        await engine.stop(drain_s=0)
+
+
+async def test_whisper_originates_chanspy_with_qw_to_the_supervisors_phone(pool: asyncpg.Pool) -> None:
+    engine, pbx = await started(pool, operators_n=1, leads_n=0)
+    try:
+        operator = next(iter(engine.floor.operators.values()))
+        assert await apply_command(engine, operator.id, "spy", {"supervisor_extension": "200",
+                                                                "mode": "whisper"}) is None
+        spy = pbx.originated[-1]
+        assert (spy.channel, spy.application, spy.data) == ("Local/200@operators", "ChanSpy",
+                                                            "Local/101@operators,qw")
+        refused = await apply_command(engine, operator.id, "spy", {"supervisor_extension": "200", "mode": "x"})
+        assert refused is not None and "listen" in refused
+    finally:
+        await engine.stop(drain_s=0)
+
+
+async def test_a_person_and_a_simulated_operator_work_the_same_campaign(pool: asyncpg.Pool) -> None:
+    await make_campaign(pool, operators_n=2, leads_n=5)
+    await pool.execute("UPDATE operator SET simulated = true WHERE extension = '102'")
+    pbx = FakePbx()
+    engine = Engine(pool, pbx, midday(), CONFIG)
+    SimulatedOperators(engine, mean_wrap_s=0.0)
+    await engine.start()
+    try:
+        await until(lambda: len(pbx.customer_calls()) >= 2)
+        for request in pbx.customer_calls()[:2]:
+            pbx.emit(CallAnswered(request.channel_id))
+        await until(lambda: len(pbx.redirects) >= 2)
+        for channel_id, _, extension in pbx.redirects[:2]:
+            pbx.emit(ConferenceJoined(f"op{extension}", channel_id))
+            pbx.emit(ChannelHungUp(channel_id, 16))
+        person, robot = (next(o for o in engine.floor.operators.values() if o.extension == ext)
+                         for ext in ("101", "102"))
+        await until(lambda: robot.state is not OperatorState.WRAP_UP)
+        assert person.state is OperatorState.WRAP_UP        # waits for the console's disposition or Ready
+        assert await apply_command(engine, person.id, "ready", {}) is None
+        assert person.state is not OperatorState.WRAP_UP
+    finally:
+        await engine.stop(drain_s=0)
+
+
+async def test_wrap_up_ends_by_itself_after_the_campaigns_limit(pool: asyncpg.Pool) -> None:
+    engine, pbx = await started(pool, operators_n=1, leads_n=2)
+    try:
+        await pool.execute("""UPDATE campaign SET pacing = '{"wrap_up_max_s": 0.2}'""")
+        runner = next(iter(engine.runners.values()))
+        runner.update(await _campaign(pool))
+        await until(lambda: len(pbx.customer_calls()) >= 1)
+        first = pbx.customer_calls()[0]
+        pbx.emit(CallAnswered(first.channel_id))
+        await until(lambda: bool(pbx.redirects))
+        pbx.emit(ConferenceJoined("op101", first.channel_id))
+        pbx.emit(ChannelHungUp(first.channel_id, 16))
+        operator = next(iter(engine.floor.operators.values()))
+        assert operator.state is OperatorState.WRAP_UP
+        await until(lambda: operator.state is not OperatorState.WRAP_UP, timeout=2.0)
+    finally:
+        await engine.stop(drain_s=0)
+
+
+async def _campaign(pool: asyncpg.Pool) -> campaigns.Campaign:
+    return await campaigns.get(pool, "c1")
