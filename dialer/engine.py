@@ -176,6 +176,9 @@ class Engine:
         """Hang up the operator's phone; the floor forgets them until the next login."""
         now = asyncio.get_running_loop().time()
         if operator.phone_channel_id:
+            # forget the phone first: its Hangup is expected, not an operator dropping off
+            self._phones.pop(operator.phone_channel_id, None)
+            self._phones.pop(operator.phone_channel_id + "-2", None)
             try:
                 await self.pbx.hangup(operator.phone_channel_id)
             except PbxError:
