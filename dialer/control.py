@@ -58,8 +58,9 @@ class ControlPlane:
 
     async def _follow(self) -> None:
         while True:
-            try:
-                await asyncio.wait_for(self._wake.wait(), timeout=self._poll_s)
+            try:   # asyncio.timeout, not wait_for (see dialer/runner.py)
+                async with asyncio.timeout(self._poll_s):
+                    await self._wake.wait()
             except TimeoutError:
                 pass
             self._wake.clear()

@@ -53,6 +53,7 @@ class CampaignRunner:
         self.decisions = 0
         self.alpha: float | None = None
         self._quiet_until = 0.0
+        self._stopping = False
 
     def start(self) -> None:
         self._task = asyncio.create_task(self._run(), name=f"campaign-{self.campaign.name}")
@@ -90,6 +91,8 @@ class CampaignRunner:
         self._wake.set()
 
     async def stop(self) -> None:
+        self._stopping = True
+        self.wake()
         if self._task:
             self._task.cancel()
             await asyncio.gather(self._task, return_exceptions=True)
@@ -100,10 +103,15 @@ class CampaignRunner:
             # Predictive re-decides every tick: busy operators' elapsed handle times move its answer.
             # The other modes change their answer only on events; a slow tick is their safety net.
             timeout = self._tick_s if self.settings.mode == "predictive" else max(self._tick_s, 1.0)
+            # asyncio.timeout, not wait_for: on Python 3.11 wait_for can swallow a cancel that arrives as the
+            # event is set, and stop() would then wait forever; the flag is a second guard.
             try:
-                await asyncio.wait_for(self._wake.wait(), timeout=timeout)
+                async with asyncio.timeout(timeout):
+                    await self._wake.wait()
             except TimeoutError:
                 pass
+            if self._stopping:
+                return
             self._wake.clear()
             if not self._can_dial():
                 continue
