@@ -7,6 +7,7 @@ stores that answer on the command row, where the asking view reads it.
 from __future__ import annotations
 
 import asyncio
+import json
 from datetime import datetime
 from typing import Any
 
@@ -74,7 +75,7 @@ async def _disposition(engine: Engine, operator_id: int, args: dict[str, Any]) -
             notes=args.get("notes"))
         if args.get("script_answers"):
             await conn.execute("UPDATE attempt SET script_answers = $2::jsonb WHERE id = $1",
-                               int(args["attempt_id"]), _json(args["script_answers"]))
+                               int(args["attempt_id"]), json.dumps(args["script_answers"]))
     if operator.state is OperatorState.WRAP_UP and not args.get("stay_in_wrap_up"):
         engine.wrap_up_done(operator)
     return None
@@ -97,8 +98,3 @@ async def _spy(engine: Engine, extension: str, args: dict[str, Any]) -> str | No
         return f"could not call the supervisor's phone: {exc.message}"
     return None
 
-
-def _json(value: Any) -> str:
-    import json
-
-    return json.dumps(value)

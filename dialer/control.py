@@ -148,7 +148,7 @@ def snapshot_doc(engine: Engine) -> dict[str, Any]:
             "state": operator.state.value, "pause_reason": operator.pause_reason,
             "since_s": loop_now - operator.since, "campaigns": sorted(operator.campaigns),
             "attempt_id": operator.attempt_id, "lead_id": call.lead_id if call else None,
-            "calls": operator.calls, "talk_s": operator.talk_s, "occupancy": engine.occupancy(operator, loop_now),
+            "calls": operator.calls, "talk_s": operator.talk_s, "occupancy": operator.occupancy(loop_now),
         })
     return {"engine": engine.config.name, "at": now.isoformat(), "campaigns": campaigns_doc,
             "operators": operators_doc}

@@ -503,9 +503,6 @@ class Engine:
     def campaign_totals(self, campaign_id: int) -> dict[str, int]:
         return asdict(self.campaign_stats.setdefault(campaign_id, EngineStats()))
 
-    def occupancy(self, operator: FloorOperator, now: float) -> float:
-        return operator.occupancy(now)
-
     def _count(self, campaign_id: int, what: str) -> None:
         for stats in (self.stats, self.campaign_stats.setdefault(campaign_id, EngineStats())):
             setattr(stats, what, getattr(stats, what) + 1)
