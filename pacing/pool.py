@@ -1,0 +1,188 @@
+"""Pacing for a campaign group: one pool of operators, several campaigns dialing for it.
+
+The free operators of the pool (minus the reserved ones) are the supply. How many calls the pool may have
+ringing is one decision, because an answer of any campaign takes any free operator of the pool; which
+campaign places the next call is another, taken call by call like weighted fair queueing: the campaign
+furthest behind its share of the operators' handle time (talk + wrap-up) goes next, counting what its
+calls in flight are expected to use, so a campaign whose callees answer less often simply places more
+calls for the same share. Members without work drop out and their share flows to the others; among
+members behind their share the higher priority goes first, which is what decides when capacity is short.
+
+Abandonment stays per campaign: an answer that finds nobody free can be any campaign's, in proportion to
+its answers, so every campaign sees about the same abandonment rate. The bound
+E[overflow] ≤ α·E[answers] with the smallest α of the campaigns in the mix therefore keeps each one
+within its own α (each campaign's own controller moves its α from its own ledger).
+
+The pool dials as its most careful member: one progressive member (a campaign in fall-back near its cap,
+or one still warming up) makes the whole pool progressive, since its calls would take the same risks.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+
+import numpy as np
+
+from pacing.mixed_answers import checkpoints, law, safe_prefix
+from pacing.policies import PacingSettings
+from pacing.snapshot import Snapshot
+
+
+@dataclass(frozen=True)
+class Member:
+    name: str                       # campaign key (the engine uses str(campaign_id))
+    share: float                    # > 0; weights, normalized over the members with work
+    snapshot: Snapshot              # this campaign's calls in flight and estimates (its operators are ignored)
+    settings: PacingSettings
+    alpha: float | None = None      # from the campaign's own abandonment controller (None: target_abandon)
+    priority: int = 0
+    has_work: bool = True           # False: nothing dialable now, its share flows to the others
+
+
+@dataclass(frozen=True)
+class Pool:
+    free_operators: int             # free and skilled for at least one member
+    busy_elapsed_s: tuple[float, ...] = ()
+    reserved: int = 0               # kept free for inbound or callbacks: never dialed for
+
+    def __post_init__(self) -> None:
+        if self.free_operators < 0 or self.reserved < 0:
+            raise ValueError(f"free_operators ({self.free_operators}) and reserved ({self.reserved}) "
+                             "cannot be negative")
+
+    @property
+    def supply(self) -> int:
+        return max(0, self.free_operators - self.reserved)
+
+    @property
+    def logged_in(self) -> int:
+        """Operators the pool dials for (the reserved ones excluded)."""
+        return max(0, self.free_operators + len(self.busy_elapsed_s) - self.reserved)
+
+
+def _in_flight(member: Member) -> int:
+    return len(member.snapshot.ringing_elapsed_s) + member.snapshot.waiting_answered
+
+
+def _handle_per_dial(member: Member) -> float:
+    """Operator seconds one more dial of this campaign is expected to use."""
+    est = member.snapshot.estimates
+    return max(est.answer_rate, 0.01) * max(est.mean_talk_s + est.mean_wrap_s, 1.0)
+
+
+def call_order(members: Sequence[Member], used_s: Mapping[str, float], calls: int) -> list[int]:
+    """Which member (index into ``members``) places each of the next ``calls`` calls."""
+    total_share = sum(m.share for m in members)
+    weights = [m.share / total_share for m in members]
+    cost = [_handle_per_dial(m) for m in members]
+    handle = [max(m.snapshot.estimates.mean_talk_s + m.snapshot.estimates.mean_wrap_s, 1.0) for m in members]
+    projected = [used_s.get(m.name, 0.0) + (len(m.snapshot.ringing_elapsed_s) * m.snapshot.estimates.answer_rate
+                                            + m.snapshot.waiting_answered) * h
+                 for m, h in zip(members, handle, strict=True)]
+    order = []
+    for _ in range(calls):
+        total = sum(projected)
+        best = max(range(len(members)), key=lambda i: (weights[i] * total - projected[i] > 1e-9,
+                                                       members[i].priority, weights[i] * total - projected[i], -i))
+        order.append(best)
+        projected[best] += cost[best]
+    return order
+
+
+def _pool_mode(members: Sequence[Member]) -> str:
+    modes = set()
+    for m in members:
+        mode = m.settings.mode
+        if mode == "predictive" and m.snapshot.estimates.samples < m.settings.warmup_answers:
+            mode = "progressive"
+        modes.add(mode)
+    for mode in ("progressive", "ratio"):
+        if mode in modes:
+            return mode
+    return "predictive"
+
+
+def _counts(members: Sequence[Member], order: Sequence[int]) -> dict[str, int]:
+    out = {m.name: 0 for m in members}
+    for i in order:
+        out[members[i].name] += 1
+    return out
+
+
+def plan(pool: Pool, members: Sequence[Member], used_s: Mapping[str, float]) -> dict[str, int]:
+    """New calls to originate now, per member name (every member is in the answer, 0 when it places none).
+
+    ``used_s``: operator handle seconds each member's calls have used (a running total, or a forgetting one
+    from ``ShareMeter`` so that a member back from having no work does not starve the others)."""
+    answer = {m.name: 0 for m in members}
+    dialing = [m for m in members if m.has_work and m.settings.mode != "preview" and m.share > 0]
+    if not dialing or pool.supply == 0:      # no answer may take a reserved or busy operator
+        return answer
+    in_flight = sum(_in_flight(m) for m in members)
+    lines = min(m.settings.max_lines_per_operator for m in dialing)
+    room = max(0, math.floor(lines * pool.logged_in + 1e-9) - in_flight)
+    progressive = max(0, min(pool.supply - in_flight, room))
+    mode = _pool_mode(dialing)
+    if mode == "progressive":
+        calls = progressive
+    elif mode == "ratio":
+        ratio = min(m.settings.ratio for m in dialing if m.settings.mode == "ratio")
+        calls = max(0, min(math.floor(ratio * pool.supply + 1e-9) - in_flight, room))
+    else:
+        calls = progressive if room <= progressive else _predictive_calls(pool, members, dialing, used_s, room,
+                                                                            progressive)
+    answer.update(_counts(dialing, call_order(dialing, used_s, calls)))
+    return answer
+
+
+def _predictive_calls(pool: Pool, members: Sequence[Member], dialing: Sequence[Member],
+                      used_s: Mapping[str, float], room: int, progressive: int) -> int:
+    """Largest number of calls (in share order) whose expected abandons stay within α of the answers."""
+    taus = checkpoints([m.snapshot.estimates for m in members])
+    laws = {m.name: law(m.snapshot.estimates, taus) for m in members}
+    ringing = [laws[m.name].ringing(m.snapshot.ringing_elapsed_s) for m in members]
+    base = np.concatenate([terms for terms, _ in ringing]) if ringing else np.zeros((0, taus.size))
+    base_answers = sum(expected for _, expected in ringing)
+    waiting = sum(m.snapshot.waiting_answered for m in members)
+    in_mix = [m for m in members if m in dialing or _in_flight(m) > 0]
+    alpha = min(m.settings.target_abandon if m.alpha is None else m.alpha for m in in_mix)
+    if alpha <= 0:
+        return progressive
+    order = call_order(dialing, used_s, room)
+    new_terms = np.array([laws[dialing[i].name].new_p for i in order]).reshape(len(order), taus.size)
+    new_answers = np.array([laws[dialing[i].name].new_answer for i in order])
+    n = safe_prefix(base, waiting, base_answers, pool.supply, new_terms, new_answers, alpha)
+    return max(progressive, min(n, room))
+
+
+class ShareMeter:
+    """Operator handle seconds per member, forgotten with a half-life.
+
+    Shares are steered on these totals. With plain day totals a campaign that had no leads for an hour
+    would, once back, take every call until it caught up; forgetting bounds that catch-up to roughly the
+    half-life's worth while keeping the ratio of steady shares exact (all totals decay alike)."""
+
+    def __init__(self, half_life_s: float = 1800.0) -> None:
+        if half_life_s <= 0:
+            raise ValueError(f"half_life_s must be positive, got {half_life_s}")
+        self._tau = half_life_s / math.log(2.0)
+        self._totals: dict[str, float] = {}
+        self._last: float | None = None
+
+    def _decay(self, now: float) -> None:
+        if self._last is not None and now > self._last:
+            keep = math.exp(-(now - self._last) / self._tau)
+            for name in self._totals:
+                self._totals[name] *= keep
+        self._last = now if self._last is None else max(self._last, now)
+
+    def add(self, now: float, name: str, seconds: float) -> None:
+        """A call of ``name`` ended its handle time (talk + wrap-up) of ``seconds``."""
+        self._decay(now)
+        self._totals[name] = self._totals.get(name, 0.0) + max(seconds, 0.0)
+
+    def used(self, now: float) -> dict[str, float]:
+        self._decay(now)
+        return dict(self._totals)
