@@ -17,6 +17,7 @@ import typer
 from rich.console import Console
 from typer.core import TyperGroup
 
+from cli_groups import group_app
 from config.settings import Settings, load_settings
 from lists import database
 
@@ -85,6 +86,7 @@ campaign_app = typer.Typer(help="Create, start and pause campaigns.", no_args_is
 app.add_typer(campaign_app, name="campaign")
 operator_app = typer.Typer(help="Operators and the campaigns they work.", no_args_is_help=True)
 app.add_typer(operator_app, name="operators")
+app.add_typer(group_app, name="group")   # cli_groups.py
 
 
 @campaign_app.command("create")
