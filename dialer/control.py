@@ -150,5 +150,9 @@ def snapshot_doc(engine: Engine) -> dict[str, Any]:
             "attempt_id": operator.attempt_id, "lead_id": call.lead_id if call else None,
             "calls": operator.calls, "talk_s": operator.talk_s, "occupancy": operator.occupancy(loop_now),
         })
+    ownership = engine.ownership
     return {"engine": engine.config.name, "at": now.isoformat(), "campaigns": campaigns_doc,
-            "operators": operators_doc}
+            "operators": operators_doc,
+            # several engines on one store: what this one owns and has taken over (dialer/ownership.py)
+            "ownership": None if ownership is None else {"owned": ownership.owned, "takeovers": ownership.takeovers,
+                                                         "losses": ownership.losses}}

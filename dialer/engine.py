@@ -14,6 +14,7 @@ from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from datetime import datetime
 from functools import partial
+from typing import TYPE_CHECKING
 
 import asyncpg
 
@@ -52,6 +53,9 @@ from lists.campaigns import Campaign
 from pacing.estimators import OnlineEstimators
 from pacing.snapshot import Estimates, Snapshot
 
+if TYPE_CHECKING:
+    from dialer.ownership import CampaignOwnership
+
 log = logging.getLogger(__name__)
 
 
@@ -89,6 +93,8 @@ class Engine:
         self._wrap_timers: dict[int, asyncio.TimerHandle] = {}
         self._heartbeat: asyncio.Task[None] | None = None
         self.wrap_up_listeners: list[Callable[[FloorOperator], None]] = []
+        self.ownership: CampaignOwnership | None = None   # several engines on one store (dialer/ownership.py)
+        self._starting = asyncio.Lock()   # the control plane and the ownership beat may both start a campaign
         pbx.subscribe(self._on_event)
         self.floor.subscribe(self._operator_changed)
 
@@ -102,6 +108,11 @@ class Engine:
         self._heartbeat = asyncio.create_task(self._beat(), name="heartbeat")
 
     async def run_campaign(self, campaign: Campaign) -> None:
+        async with self._starting:
+            if campaign.id in self.runners or self.ownership is None or await self.ownership.acquire(campaign.id):
+                await self._run_campaign(campaign)
+
+    async def _run_campaign(self, campaign: Campaign) -> None:
         if campaign.id in self.gates:
             self.gates[campaign.id].invalidate()    # rules or lists may have changed with the campaign
         if campaign.id in self.runners:
@@ -129,11 +140,15 @@ class Engine:
         runner = self.runners.pop(campaign_id, None)
         if runner is not None:
             await runner.stop()
+        if self.ownership is not None:
+            await self.ownership.release(campaign_id)
 
     async def stop(self, *, drain_s: float = 600.0) -> None:
         """Stop dialing, let live calls finish (up to ``drain_s``), give back unused claims."""
         for runner in self.runners.values():
             await runner.stop()
+        if self.ownership is not None:    # another engine may take the campaigns while our calls finish
+            await self.ownership.close()
         loop = asyncio.get_running_loop()
         deadline = loop.time() + drain_s
         while any(c.alive for c in self.calls.values()) and loop.time() < deadline:
@@ -252,6 +267,8 @@ class Engine:
 
     async def _claim_and_dial(self, campaign: Campaign, wanted: int, now: datetime, gate: ComplianceGate) -> int:
         async with self.pool.acquire() as conn, conn.transaction():
+            if self.ownership is not None and not await self.ownership.fence(conn, campaign.id):
+                return 0
             zones = await gate.allowed_timezones(conn, now)
             if not zones:
                 return 0

@@ -14,6 +14,7 @@ from dialer.clock import SystemClock
 from dialer.config import EngineConfig
 from dialer.control import ControlPlane
 from dialer.engine import Engine
+from dialer.ownership import CampaignOwnership
 from dialer.sim_operators import SimulatedOperators
 from lists import database
 
@@ -27,6 +28,9 @@ async def serve(settings: Settings, store_url: str, *, operator_channel: str, co
     engine = Engine(pool, pbx, SystemClock(),
                     EngineConfig(name=settings.engine_name, operator_channel_template=operator_channel))
     SimulatedOperators(engine, mean_wrap_s=10.0)
+    # Several engines may share the store: each runs only the campaigns it owns (dialer/ownership.py).
+    ownership = CampaignOwnership(engine)
+    await ownership.start()
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
@@ -35,7 +39,8 @@ async def serve(settings: Settings, store_url: str, *, operator_channel: str, co
     # Campaigns started, paused or tuned from the CLI or the watch view apply within a second.
     control = ControlPlane(engine, snapshot_s=1.0)
     await control.start()
-    console.print(f"engine {settings.engine_name}: {len(engine.runners)} campaign(s) running; Ctrl-C stops")
+    console.print(f"engine {settings.engine_name}: {len(engine.runners)} campaign(s) running here "
+                  f"(others are owned by other engines or not running); Ctrl-C stops")
     try:
         await stop.wait()
     finally:

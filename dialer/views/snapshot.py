@@ -154,8 +154,9 @@ def _operator(doc: Mapping[str, Any], engine: str) -> OperatorState:
 
 def parse_floor(docs: Iterable[Mapping[str, Any]]) -> Floor:
     """Merge the snapshot docs of every engine into one floor. An operator logged in on two engines
-    (should not happen, but a restart can leave a stale row) shows once: the busier entry wins."""
-    campaigns: list[CampaignState] = []
+    (should not happen, but a restart can leave a stale row) shows once: the busier entry wins. A
+    campaign taken over from a dead engine shows once too: the newest snapshot's (its owner now)."""
+    campaigns: dict[int, tuple[datetime | None, CampaignState]] = {}
     operators: dict[int, OperatorState] = {}
     engines: list[str] = []
     latest: datetime | None = None
@@ -163,17 +164,21 @@ def parse_floor(docs: Iterable[Mapping[str, Any]]) -> Floor:
         engine = str(_get(doc, "engine", "doc"))
         engines.append(engine)
         at = doc.get("at")
-        if at:
-            moment = datetime.fromisoformat(str(at))
+        moment = datetime.fromisoformat(str(at)) if at else None
+        if moment is not None:
             latest = moment if latest is None or moment > latest else latest
-        campaigns.extend(_campaign(c, engine) for c in doc.get("campaigns") or ())
+        for raw in doc.get("campaigns") or ():
+            campaign = _campaign(raw, engine)
+            seen_at, _ = campaigns.get(campaign.id, (None, None))
+            if campaign.id not in campaigns or (moment is not None and (seen_at is None or moment > seen_at)):
+                campaigns[campaign.id] = (moment, campaign)
         for raw in doc.get("operators") or ():
             operator = _operator(raw, engine)
             seen = operators.get(operator.id)
             if seen is None or (seen.state == "logged_out" and operator.state != "logged_out"):
                 operators[operator.id] = operator
     return Floor(
-        campaigns=tuple(sorted(campaigns, key=lambda c: c.name)),
+        campaigns=tuple(sorted((c for _, c in campaigns.values()), key=lambda c: c.name)),
         operators=tuple(sorted(operators.values(), key=lambda o: o.name)),
         at=latest,
         engines=tuple(engines),

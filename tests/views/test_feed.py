@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 import asyncpg
 import pytest
@@ -35,6 +35,15 @@ def test_two_engines_merge_into_one_floor_and_a_stale_logged_out_entry_loses() -
     assert [c.name for c in floor.campaigns] == ["a", "b"]
     assert [(o.name, o.state, o.engine) for o in floor.operators] == [("Anna", "on_call", "engine-2")]
     assert floor.operators_of(2) == floor.operators and floor.operators_of(5) == ()
+
+
+def test_a_campaign_taken_over_from_a_dead_engine_shows_once_from_its_new_owner() -> None:
+    scene = Scene(campaign_id=1, operator_id=3, lead_id=12, attempt_id=77, earlier_attempt_id=70)
+    dead = {**snapshot([campaign_doc(scene)], []), "engine": "engine-dead",
+            "at": (NOW - timedelta(seconds=30)).isoformat()}
+    owner = {**snapshot([campaign_doc(scene)], []), "engine": "engine-2"}
+    for docs in ([dead, owner], [owner, dead]):
+        assert [(c.name, c.engine) for c in parse_floor(docs).campaigns] == [("winter", "engine-2")]
 
 
 def test_a_doc_without_what_the_views_need_is_refused_naming_the_key() -> None:

@@ -1,0 +1,307 @@
+"""Which engine runs which campaign when several engines share one store (issue #8, item 4).
+
+Each running campaign is owned by exactly one engine: the one holding a session-level PostgreSQL
+advisory lock on it, on a dedicated connection. Only the owner runs the campaign's pacing loop (and logs
+its operators in); the others try again every ``beat_s`` and at once when an owner announces a release.
+
+How an owner loses a campaign, and why each way is safe:
+
+* **It dies** (kill -9, host gone with a TCP reset, pool closed): PostgreSQL ends its session and frees
+  the lock; another engine takes it at its next beat and recovers what the dead one left
+  (``dialer/takeover.py``).
+* **It is alive but stuck** (event loop blocked, network partition without a reset — PostgreSQL may not
+  notice a silent peer for hours of TCP keepalive): its heartbeat in ``campaign_owner`` goes stale.
+  After ``stale_s`` by the database's clock another engine terminates the stale owner's lock session
+  (``pg_terminate_backend``; the engines' database role needs the right to signal its own sessions,
+  which a role has by default) and takes the lock. Takeover then takes at most ``stale_s + beat_s``.
+* **Fencing**: every claim of leads checks, in its own transaction, that ``campaign_owner`` still
+  carries this engine's epoch (``fence``, ``FOR SHARE``: a takeover waits for a claim in progress). A
+  stuck owner that wakes up after losing the campaign therefore claims nothing; its next heartbeat
+  finds the lock session gone and stops its pacing loops.
+
+Time: ``beat_s`` is loop time (how often we look); staleness is the database's wall clock, the one
+clock all engines share. The 10-second takeover promise is wall-clock, so ownership is meant for
+engines on a real-time loop (``dialer run``); a virtual-time day (``dialer demo``) runs one engine alone
+without it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+import asyncpg
+
+from dialer.takeover import recover_campaign
+from dialer.tasks import BackgroundTasks
+from lists import campaigns
+
+if TYPE_CHECKING:
+    from dialer.engine import Engine
+
+log = logging.getLogger(__name__)
+
+# Advisory locks are per database, not per schema: the namespace includes the schema, so two stores in
+# one database (tests, the demo) never contend. Campaign ids beyond 2**31 share a key with a smaller one,
+# which can only delay a takeover, never let two engines own one campaign (the row is per campaign).
+NAMESPACE = "dialer.campaign:"
+RELEASED_CHANNEL = "campaign_owner_free"
+_STORE_ERRORS = (OSError, asyncpg.PostgresError, asyncpg.InterfaceError, TimeoutError)
+
+
+@dataclass(frozen=True)
+class OwnershipSettings:
+    beat_s: float = 1.0        # loop time: heartbeat of owned campaigns, retry for the others
+    stale_s: float = 5.0       # database wall clock: an owner silent this long loses its campaigns
+
+
+@dataclass(frozen=True)
+class Owner:
+    """One row of ``campaign_owner`` as views and metrics show it."""
+    campaign_id: int
+    engine: str
+    epoch: int
+    heartbeat_age_s: float
+    released: bool
+
+
+class CampaignOwnership:
+    """Attach with ``CampaignOwnership(engine)`` before ``engine.start()``; the engine then asks it
+    before running a campaign (``acquire``), gives campaigns back through it (``release``) and checks
+    ``fence`` in every claim."""
+
+    def __init__(self, engine: Engine, settings: OwnershipSettings | None = None) -> None:
+        self._engine = engine
+        self.settings = settings or OwnershipSettings()
+        self._conn: asyncpg.Connection | None = None
+        self._key: int | None = None              # first half of the lock key: the namespace
+        self._lock = asyncio.Lock()              # one query at a time on the dedicated connection
+        self._epochs: dict[int, int] = {}        # campaigns this engine owns → the epoch it holds
+        self._wake = asyncio.Event()
+        self._tasks = BackgroundTasks()
+        self.takeovers = 0                       # campaigns taken from an engine that did not release them
+        self.losses = 0                          # campaigns this engine lost without releasing them
+        engine.ownership = self
+
+    # ---- lifecycle -------------------------------------------------------------------------------
+
+    async def start(self) -> None:
+        await self._connect()
+        self._tasks.spawn(self._run(), name="ownership")
+
+    async def close(self) -> None:
+        """Give every campaign back (announced, so another engine takes it at once) and stop."""
+        await self._tasks.cancel_all()
+        for campaign_id in list(self._epochs):
+            await self.release(campaign_id)
+        async with self._lock:
+            if self._conn is not None:
+                try:
+                    await self._conn.remove_listener(RELEASED_CHANNEL, self._notified)
+                    await self._engine.pool.release(self._conn)   # asyncpg's reset unlocks all advisory locks
+                except _STORE_ERRORS:
+                    pass
+                self._conn = None
+
+    def owns(self, campaign_id: int) -> bool:
+        return campaign_id in self._epochs
+
+    @property
+    def owned(self) -> list[int]:
+        return sorted(self._epochs)
+
+    # ---- acquire, release, fence -----------------------------------------------------------------
+
+    async def acquire(self, campaign_id: int) -> bool:
+        """Own the campaign if nobody else does (or its owner went stale). On a takeover the previous
+        owner's open attempts and leases of this campaign are recovered before the first dial."""
+        async with self._lock:
+            if campaign_id in self._epochs:
+                return True
+            conn = self._conn
+            if conn is None:
+                return False
+            try:
+                got = await self._try_lock(conn, campaign_id)
+                if not got and await self._fence_out_stale_owner(conn, campaign_id):
+                    got = await self._try_lock(conn, campaign_id)
+                if not got:
+                    return False
+                previous = await self._record_owner(conn, campaign_id)
+            except _STORE_ERRORS as exc:
+                log.warning("ownership: store unreachable while acquiring campaign %s (%s)",
+                            campaign_id, type(exc).__name__)
+                await self._drop_connection()
+                return False
+        if previous is not None and previous != self._engine.config.name:
+            self.takeovers += 1
+            log.warning("campaign %s: taken over from engine %s, which stopped without releasing it",
+                        campaign_id, previous)
+            await recover_campaign(self._engine, dead_engine=previous, campaign_id=campaign_id)
+        return True
+
+    async def release(self, campaign_id: int) -> None:
+        """Given up cleanly (pause, stop): the successor has nothing of ours to recover, and calls we
+        still have in progress finish here."""
+        epoch = self._epochs.pop(campaign_id, None)
+        if epoch is None:
+            return
+        async with self._lock:
+            if self._conn is None:
+                return
+            try:
+                await self._conn.execute(
+                    """UPDATE campaign_owner SET released_at = clock_timestamp()
+                       WHERE campaign_id = $1 AND engine = $2 AND epoch = $3""",
+                    campaign_id, self._engine.config.name, epoch)
+                await self._conn.execute("SELECT pg_advisory_unlock($1, $2)", self._key, _lock_id(campaign_id))
+                await self._conn.execute("SELECT pg_notify($1, $2)", RELEASED_CHANNEL, str(campaign_id))
+            except _STORE_ERRORS:
+                await self._drop_connection()    # the session, and the lock with it, is gone anyway
+
+    async def fence(self, conn: asyncpg.Connection, campaign_id: int) -> bool:
+        """Inside a claim's transaction: is the campaign still ours? ``FOR SHARE`` makes a takeover wait
+        until this claim commits, so its recovery sees the claimed leads."""
+        epoch = self._epochs.get(campaign_id)
+        if epoch is not None and await conn.fetchval(
+                """SELECT true FROM campaign_owner
+                   WHERE campaign_id = $1 AND engine = $2 AND epoch = $3 AND released_at IS NULL FOR SHARE""",
+                campaign_id, self._engine.config.name, epoch):
+            return True
+        if epoch is not None:
+            log.warning("campaign %s: another engine owns it now; no more claims here", campaign_id)
+            self._tasks.spawn(self._lose([campaign_id]), name=f"lose-{campaign_id}")
+        return False
+
+    # ---- the beat --------------------------------------------------------------------------------
+
+    async def _run(self) -> None:
+        while True:
+            try:
+                async with asyncio.timeout(self.settings.beat_s):
+                    await self._wake.wait()
+            except TimeoutError:
+                pass
+            self._wake.clear()
+            if self._conn is None:
+                try:
+                    await self._connect()
+                except _STORE_ERRORS:
+                    continue        # the store is away; no campaign is ours meanwhile
+            await self._heartbeat()
+            await self._take_free_campaigns()
+
+    async def _heartbeat(self) -> None:
+        """Prove we are alive for the campaigns we own; whatever is no longer ours stops here."""
+        if not self._epochs or self._conn is None:
+            return
+        try:
+            async with self._lock, asyncio.timeout(self.settings.stale_s / 2):
+                rows = await self._conn.fetch(
+                    """UPDATE campaign_owner SET heartbeat_at = clock_timestamp()
+                       WHERE engine = $1 AND backend_pid = pg_backend_pid() AND released_at IS NULL
+                       RETURNING campaign_id, epoch""", self._engine.config.name)
+        except _STORE_ERRORS as exc:
+            # No heartbeat means another engine may take our campaigns: stop dialing them first.
+            log.warning("ownership: heartbeat failed (%s); this engine gives up its campaigns until the "
+                        "store is back", type(exc).__name__)
+            await self._drop_connection()
+            await self._lose(list(self._epochs))
+            return
+        held = {(r["campaign_id"], r["epoch"]) for r in rows}
+        await self._lose([c for c, epoch in self._epochs.items() if (c, epoch) not in held])
+
+    async def _take_free_campaigns(self) -> None:
+        try:
+            running = await campaigns.running(self._engine.pool)
+        except _STORE_ERRORS:
+            return
+        for campaign in running:
+            if campaign.id not in self._epochs:
+                await self._engine.run_campaign(campaign)     # asks acquire(); runs it only if ours
+
+    async def _lose(self, campaign_ids: list[int]) -> None:
+        for campaign_id in campaign_ids:
+            if self._epochs.pop(campaign_id, None) is None:
+                continue
+            self.losses += 1
+            log.warning("campaign %s: no longer owned by this engine; its pacing loop stops (calls in "
+                        "progress finish)", campaign_id)
+            await self._engine.pause_campaign(campaign_id)
+
+    # ---- SQL -------------------------------------------------------------------------------------
+
+    async def _connect(self) -> None:
+        conn = await self._engine.pool.acquire()
+        try:
+            self._key = await conn.fetchval("SELECT hashtext($1 || current_schema())", NAMESPACE)
+            await conn.add_listener(RELEASED_CHANNEL, self._notified)
+        except BaseException:
+            await self._engine.pool.release(conn)
+            raise
+        self._conn = conn
+
+    async def _drop_connection(self) -> None:
+        conn, self._conn = self._conn, None
+        if conn is not None:
+            try:
+                await asyncio.wait_for(self._engine.pool.release(conn), timeout=1.0)
+            except (*_STORE_ERRORS, asyncio.CancelledError):
+                conn.terminate()
+
+    def _notified(self, *_: object) -> None:
+        self._wake.set()
+
+    async def _try_lock(self, conn: asyncpg.Connection, campaign_id: int) -> bool:
+        return bool(await conn.fetchval("SELECT pg_try_advisory_lock($1, $2)", self._key, _lock_id(campaign_id)))
+
+    async def _record_owner(self, conn: asyncpg.Connection, campaign_id: int) -> str | None:
+        """Write ourselves into the campaign's row (a new epoch); returns the engine that held it without
+        releasing it, if any."""
+        async with conn.transaction():
+            before = await conn.fetchrow(
+                "SELECT engine, released_at FROM campaign_owner WHERE campaign_id = $1 FOR UPDATE", campaign_id)
+            epoch = await conn.fetchval(
+                """INSERT INTO campaign_owner AS o (campaign_id, engine, backend_pid, acquired_at, heartbeat_at)
+                   VALUES ($1, $2, pg_backend_pid(), clock_timestamp(), clock_timestamp())
+                   ON CONFLICT (campaign_id) DO UPDATE SET
+                       engine = EXCLUDED.engine, epoch = o.epoch + 1, backend_pid = EXCLUDED.backend_pid,
+                       acquired_at = EXCLUDED.acquired_at, heartbeat_at = EXCLUDED.heartbeat_at,
+                       released_at = NULL
+                   RETURNING epoch""", campaign_id, self._engine.config.name)
+        self._epochs[campaign_id] = epoch
+        if before is None or before["released_at"] is not None:
+            return None
+        return str(before["engine"])
+
+    async def _fence_out_stale_owner(self, conn: asyncpg.Connection, campaign_id: int) -> bool:
+        """The lock is held. If its holder's heartbeat is older than ``stale_s`` (database clock), end
+        the holder's lock session so the lock is free. Only the session that really holds this lock is
+        terminated (a reused pid is left alone)."""
+        pid = await conn.fetchval(
+            """SELECT o.backend_pid FROM campaign_owner o
+               JOIN pg_locks l ON l.pid = o.backend_pid AND l.locktype = 'advisory' AND l.granted
+                    AND l.classid = ($2::bigint & 4294967295)::oid AND l.objid = $3::bigint::oid
+                    AND l.objsubid = 2
+               WHERE o.campaign_id = $1 AND o.released_at IS NULL
+                 AND o.heartbeat_at < clock_timestamp() - make_interval(secs => $4)""",
+            campaign_id, self._key, _lock_id(campaign_id), self.settings.stale_s)
+        if pid is None:
+            return False
+        log.warning("campaign %s: its owner's heartbeat is older than %.0f s; ending its lock session (pid %s)",
+                    campaign_id, self.settings.stale_s, pid)
+        return bool(await conn.fetchval("SELECT pg_terminate_backend($1, 2000)", pid))
+
+    async def owners(self) -> list[Owner]:
+        """Every campaign's owner row, for views and metrics."""
+        rows = await self._engine.pool.fetch(
+            """SELECT campaign_id, engine, epoch, released_at IS NOT NULL AS released,
+                      extract(epoch FROM clock_timestamp() - heartbeat_at)::float8 AS age
+               FROM campaign_owner ORDER BY campaign_id""")
+        return [Owner(r["campaign_id"], r["engine"], r["epoch"], r["age"], r["released"]) for r in rows]
+
+
+def _lock_id(campaign_id: int) -> int:
+    return campaign_id & 0x7FFFFFFF

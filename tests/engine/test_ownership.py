@@ -1,0 +1,132 @@
+"""Several engines on one store: each campaign runs on exactly one of them, and a survivor takes over a
+dead or stuck owner's campaign within 10 s (wall clock: PostgreSQL's lock release and the heartbeat's
+staleness are the database's time), dialing nobody twice and losing no lead."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+
+import asyncpg
+import pytest
+
+from ami.pbx import OriginateResult
+from dialer.engine import Engine
+from dialer.ownership import CampaignOwnership, OwnershipSettings
+from lists import database
+from tests.engine.fake_pbx import FakePbx
+from tests.engine.test_engine import CONFIG, make_campaign, midday, until
+
+pytestmark = pytest.mark.db
+
+FAST = OwnershipSettings(beat_s=0.3, stale_s=2.0)
+TAKEOVER_S = 10.0
+
+
+class Node:
+    """One engine process: its own pool, its own PBX link."""
+
+    def __init__(self, pool: asyncpg.Pool, name: str) -> None:
+        self.pool = pool
+        self.pbx = FakePbx()
+        self.engine = Engine(pool, self.pbx, midday(), CONFIG.__class__(**{**CONFIG.__dict__, "name": name}))
+        self.ownership = CampaignOwnership(self.engine, FAST)
+        self.dead = False
+
+    async def start(self) -> None:
+        await self.ownership.start()
+        await self.engine.start()
+
+    def dialed(self) -> list[str]:
+        return [r.channel for r in self.pbx.customer_calls()]
+
+    async def kill(self) -> None:
+        """kill -9: the connections drop (PostgreSQL frees the locks) and none of its code runs again."""
+        self.dead = True
+        self.pool.terminate()
+        engine = self.engine
+        tasks = [r._task for r in engine.runners.values()] + [engine._heartbeat, engine.recorder._task]
+        tasks += list(engine._tasks._tasks) + list(self.ownership._tasks._tasks)
+        for task in tasks:
+            if task is not None:
+                task.cancel()
+        await asyncio.gather(*(t for t in tasks if t is not None), return_exceptions=True)
+
+    async def stop(self) -> None:
+        if not self.dead:
+            await self.engine.stop(drain_s=0)
+            await self.pool.close()
+
+
+@pytest.fixture
+async def two_pools(store_schema: tuple[str, str]) -> AsyncIterator[tuple[asyncpg.Pool, asyncpg.Pool]]:
+    url, schema = store_schema
+    first = await database.open_pool(url, search_path=schema)
+    second = await database.open_pool(url, search_path=schema)
+    yield first, second
+    for pool in (first, second):
+        if not pool._closed:
+            await pool.close()
+
+
+@pytest.fixture
+async def owner_and_spare(two_pools: tuple[asyncpg.Pool, asyncpg.Pool]) -> AsyncIterator[tuple[Node, Node, int]]:
+    """Engine A started first and dialing its campaign; engine B started second, on the same store."""
+    a, b = Node(two_pools[0], "engine-a"), Node(two_pools[1], "engine-b")
+    campaign_id = await make_campaign(a.pool, operators_n=2, leads_n=10)
+    try:
+        await a.start()
+        await b.start()
+        await until(lambda: len(a.dialed()) >= 2)
+        yield a, b, campaign_id
+    finally:
+        await b.stop()
+        await a.stop()
+
+
+async def test_a_campaign_runs_on_one_engine_only(owner_and_spare: tuple[Node, Node, int]) -> None:
+    a, b, campaign_id = owner_and_spare
+    await asyncio.sleep(3 * FAST.beat_s)
+    assert a.ownership.owns(campaign_id) and campaign_id in a.engine.runners
+    assert not b.ownership.owns(campaign_id) and campaign_id not in b.engine.runners
+    assert b.dialed() == [] and b.pbx.originated == []      # not even its operators' phones
+
+
+async def test_a_killed_owner_is_taken_over_within_10_s_without_double_dialing(
+        owner_and_spare: tuple[Node, Node, int]) -> None:
+    a, b, campaign_id = owner_and_spare
+    await a.engine.recorder.drain()
+    await a.kill()                  # its two calls were ringing: the channels die with its PBX link
+    loop = asyncio.get_running_loop()
+    killed_at = loop.time()
+    await until(lambda: b.ownership.owns(campaign_id) and len(b.dialed()) >= 2, timeout=TAKEOVER_S + 2)
+    assert loop.time() - killed_at < TAKEOVER_S
+    assert b.ownership.takeovers == 1
+    assert not set(a.dialed()) & set(b.dialed()), "a number dialed by both engines"
+    await b.engine.recorder.drain()
+    rows = await b.pool.fetch("SELECT id, engine, outcome, ended_at FROM attempt WHERE engine = 'engine-a'")
+    assert len(rows) == 2 and all(r["outcome"] == "lost" and r["ended_at"] for r in rows)
+    leads = await b.pool.fetch("SELECT state, claimed_by FROM lead")
+    assert len(leads) == 10
+    assert not [r for r in leads if r["claimed_by"] == "engine-a"], "a lead left leased to the dead engine"
+    assert sum(r["state"] == "claimed" for r in leads) == len(b.dialed())
+
+
+async def test_a_stuck_owner_with_a_stale_heartbeat_loses_the_campaign_and_claims_nothing(
+        owner_and_spare: tuple[Node, Node, int]) -> None:
+    a, b, campaign_id = owner_and_spare
+    # A's ownership beat stops (a blocked loop, a partition): its lock session stays open but silent.
+    await a.ownership._tasks.cancel_all()
+    loop = asyncio.get_running_loop()
+    stuck_at = loop.time()
+    await until(lambda: b.ownership.owns(campaign_id), timeout=TAKEOVER_S + 2)
+    assert loop.time() - stuck_at < TAKEOVER_S
+    # A wakes up and its two calls end busy: it wants two more, but its claim is fenced off and its
+    # pacing loop stops.
+    before = len(a.dialed())
+    for request in a.pbx.customer_calls():
+        a.pbx.emit(OriginateResult(request.channel_id, False, 5))
+    await until(lambda: campaign_id not in a.engine.runners)
+    assert len(a.dialed()) == before
+    await until(lambda: len(b.dialed()) >= 2)
+    assert not set(a.dialed()) & set(b.dialed())
