@@ -98,6 +98,17 @@ class Call:
         self.state = CallState.SAFE_HARBOR
         return True
 
+    def heard_message(self, now: float) -> bool:
+        """The PBX played the safe-harbor message by itself (the dialplan's fallback when no Redirect came
+        in time: engine down, link lost), whatever the engine believed the call was doing: abandoned."""
+        if self.state not in (CallState.ORIGINATING, CallState.WAITING, CallState.HANDING_OFF):
+            return False
+        if self.answered_at is None:
+            self.answered_at = now
+        self.operator_id = None
+        self.state = CallState.SAFE_HARBOR
+        return True
+
     def fail(self, now: float, reason: int) -> bool:
         """OriginateResponse failure: the call never got answered."""
         self.originate_reason = reason

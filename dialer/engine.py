@@ -45,6 +45,7 @@ from dialer.gate import ComplianceGate
 from dialer.handoff import HandOff
 from dialer.ledger import AbandonLedger
 from dialer.recorder import Recorder
+from dialer.recovery import Recovery
 from dialer.runner import CampaignRunner, pacing_settings
 from dialer.tasks import BackgroundTasks
 from lists import attempts, campaigns, leads, operators
@@ -95,6 +96,7 @@ class Engine:
         self.wrap_up_listeners: list[Callable[[FloorOperator], None]] = []
         self.ownership: CampaignOwnership | None = None   # several engines on one store (dialer/ownership.py)
         self._starting = asyncio.Lock()   # the control plane and the ownership beat may both start a campaign
+        self.recovery = Recovery(self)
         pbx.subscribe(self._on_event)
         self.floor.subscribe(self._operator_changed)
 
@@ -102,9 +104,10 @@ class Engine:
 
     async def start(self) -> None:
         self.recorder.start()
-        await self._recover()
+        await self.recovery.recover()      # calls a previous run left on the PBX: followed, not redialed
         for campaign in await campaigns.running(self.pool):
             await self.run_campaign(campaign)
+        self.recovery.resume()             # re-attached calls of campaigns not running end normally too
         self._heartbeat = asyncio.create_task(self._beat(), name="heartbeat")
 
     async def run_campaign(self, campaign: Campaign) -> None:
@@ -124,7 +127,7 @@ class Engine:
                 operator = FloorOperator(row.id, row.name, row.extension, set(), row.priority, row.simulated)
                 self.floor.add(operator)
             operator.campaigns.add(campaign.id)
-            if operator.state is OperatorState.OFFLINE:
+            if operator.state is OperatorState.OFFLINE and not self.recovery.adopt_phone(operator):
                 await self.log_in(operator)
         self.estimators[campaign.id] = OnlineEstimators()
         ledger = AbandonLedger(pacing_settings(campaign).window_hours * 3600)
@@ -133,6 +136,7 @@ class Engine:
         runner = CampaignRunner(campaign, snapshot=self.snapshot, dial=self._dial, tick_s=self.config.tick_s,
                                 can_dial=lambda: self.pbx.connected, ledger=ledger)
         self.runners[campaign.id] = runner
+        self.recovery.resume(campaign.id)
         runner.start()
 
     async def pause_campaign(self, campaign_id: int) -> None:
@@ -307,7 +311,9 @@ class Engine:
             variables={"ATTEMPT_ID": str(call.attempt_id), "LEAD_ID": str(call.lead_id), "DIALER_AMD": "0",
                        # what the safe-harbor message says: who called (a prompt per campaign) and the number
                        "DIALER_SELLER_PROMPT": f"dialer/seller-{campaign.id}",
-                       "DIALER_CALLBACK_NUMBER": campaign.caller_id.lstrip("+")},
+                       "DIALER_CALLBACK_NUMBER": campaign.caller_id.lstrip("+"),
+                       # the dialplan's own safe harbor if no Redirect comes in time (see dialer/recovery.py)
+                       "DIALER_SAFE_HARBOR_S": f"{campaign.safe_harbor_s:g}"},
         )
         if not self.pbx.connected:
             self._not_dialed(call)
@@ -383,7 +389,7 @@ class Engine:
             case LinkDown(reason=reason):
                 log.warning("AMI link down (%s): no new calls until it is back", reason)
             case LinkUp():
-                self._tasks.spawn(self._reconcile(), name="reconcile")
+                self._tasks.spawn(self.recovery.reconcile(), name="reconcile")
 
     def opt_out(self, phone: str, *, source: str) -> None:
         """The callee asked never to be called again: company-wide DNC. Queued ahead of the call's own
@@ -532,41 +538,6 @@ class Engine:
     def _wake(self, campaign_id: int) -> None:
         if runner := self.runners.get(campaign_id):
             runner.wake()
-
-    async def _reconcile(self) -> None:
-        """After a re-login: calls we believe alive whose channel no longer exists ended while we were away."""
-        try:
-            channels = {c.channel_id for c in await self.pbx.list_channels()}
-        except PbxError as exc:
-            log.warning("reconcile failed: %s", exc)
-            return
-        now = asyncio.get_running_loop().time()
-        for call in list(self.calls.values()):
-            if call.channel_id not in channels and call.hang_up(now, 0):
-                log.info("attempt %s: channel gone after reconnect; ended as %s", call.attempt_id, call.outcome)
-                self._ended(call)
-
-    async def _recover(self) -> None:
-        """Attempts a previous run of this engine left open (a crash): those whose channel is gone are
-        ended as ``lost`` and their leads settled for a retry; a channel still alive is left alone (the
-        call goes on in Asterisk, and redialing that person now would be a second call)."""
-        left = await attempts.open_for_engine(self.pool, self.config.name)
-        if not left:
-            return
-        try:
-            alive = {c.channel_id for c in await self.pbx.list_channels()}
-        except PbxError as exc:
-            log.warning("cannot list channels to recover %d open attempts: %s", len(left), exc)
-            return
-        now = self.clock.now()
-        for row in left:
-            if f"attempt-{row['id']}" in alive:
-                log.warning("attempt %s of a previous run is still on the line; left to finish", row["id"])
-                continue
-            self._record(AttemptUpdate(row["id"], state="ended", ended_at=now, outcome="lost"))
-            self.recorder.put(f"settle lead {row['lead_id']}", partial(
-                leads.settle, lead_id=row["lead_id"], engine=self.config.name, outcome="failed", now=now))
-        log.warning("recovered %d attempt(s) left open by a previous run", len(left))
 
     async def _beat(self) -> None:
         while True:

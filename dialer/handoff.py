@@ -81,6 +81,14 @@ class HandOff:
         self._floor.set_state(operator, OperatorState.RESERVED, loop.time())
         self._tasks.spawn(self._redirect(call, self._config.handoff_context, operator.extension))
 
+    def resend(self, call: Call, operator: FloorOperator | None) -> None:
+        """The Redirect may not have reached Asterisk (link lost): send it again (a Redirect to where the
+        channel already goes changes nothing)."""
+        if call.state is CallState.HANDING_OFF and operator is not None:
+            self._tasks.spawn(self._redirect(call, self._config.handoff_context, operator.extension))
+        elif call.state is CallState.SAFE_HARBOR:
+            self._tasks.spawn(self._redirect(call, self._config.safe_harbor_context, "s"))
+
     def _deadline(self, call: Call) -> None:
         self._deadlines.pop(call.attempt_id, None)
         if call.abandon():

@@ -75,8 +75,21 @@ async def apply_updates(conn: asyncpg.Connection | asyncpg.Pool, updates: Sequen
         )
 
 
-async def open_for_engine(conn: asyncpg.Connection | asyncpg.Pool, engine: str) -> list[asyncpg.Record]:
-    """Attempts this engine started and never ended: what a restart must resolve."""
+async def open_for_engine(conn: asyncpg.Connection | asyncpg.Pool, engine: str,
+                          campaign_id: int | None = None) -> list[asyncpg.Record]:
+    """Attempts this engine started and never ended (of one campaign, if given): what a restart or a
+    takeover must resolve."""
     return await conn.fetch(
-        "SELECT id, lead_id, campaign_id, state FROM attempt WHERE engine = $1 AND ended_at IS NULL", engine
+        """SELECT id, lead_id, campaign_id, state, phone, caller_id, operator_id, answered_at, connected_at
+           FROM attempt WHERE engine = $1 AND ended_at IS NULL AND ($2::bigint IS NULL OR campaign_id = $2)
+           ORDER BY id""", engine, campaign_id
+    )
+
+
+async def transfer(conn: asyncpg.Connection, *, attempt_ids: Sequence[int], from_engine: str,
+                   to_engine: str) -> None:
+    """Open attempts of another engine become ours: a takeover follows their calls to the end."""
+    await conn.execute(
+        "UPDATE attempt SET engine = $3 WHERE id = ANY($1::bigint[]) AND engine = $2 AND ended_at IS NULL",
+        attempt_ids, from_engine, to_engine,
     )

@@ -24,7 +24,7 @@ from lists.errors import OutcomeError, PhoneError
 from lists.phones import normalize
 
 __all__ = ["ClaimedLead", "claim", "claim_manual", "expire_leases", "extend_leases",
-           "record_disposition", "release", "settle", "zones_in_play"]
+           "record_disposition", "release", "settle", "transfer", "zones_in_play"]
 
 
 @dataclass(frozen=True)
@@ -246,13 +246,28 @@ async def extend_leases(conn: asyncpg.Connection, *, engine: str, now: datetime,
 
 async def expire_leases(conn: asyncpg.Connection, *, now: datetime) -> int:
     """Claims whose engine stopped heart-beating go back to ready. The attempt counts stay: the dead
-    engine may have dialed, and counting one call too many is the safe side."""
+    engine may have dialed, and counting one call too many is the safe side.
+
+    A lead with an attempt still open is not released, however old the lease: its call may still be
+    going on in Asterisk, and only a recovery that asked the PBX (``dialer.recovery``, run by the
+    engine's restart or by a takeover) may end that attempt and free the lead."""
     status = await conn.execute(
         """UPDATE lead SET state = 'ready', claimed_by = NULL, lease_until = NULL
-           WHERE state = 'claimed' AND lease_until < $1""",
+           WHERE state = 'claimed' AND lease_until < $1
+             AND NOT EXISTS (SELECT 1 FROM attempt a WHERE a.lead_id = lead.id AND a.ended_at IS NULL)""",
         now,
     )
     return int(status.rsplit(" ", 1)[1])
+
+
+async def transfer(conn: asyncpg.Connection, *, lead_ids: Sequence[int], from_engine: str, to_engine: str,
+                   now: datetime, lease_s: float) -> None:
+    """Another engine's claims become ours (a takeover re-attached their live calls): we settle them."""
+    await conn.execute(
+        """UPDATE lead SET claimed_by = $3, lease_until = $4
+           WHERE id = ANY($1::bigint[]) AND state = 'claimed' AND claimed_by = $2""",
+        lead_ids, from_engine, to_engine, now + timedelta(seconds=lease_s),
+    )
 
 
 async def postpone(conn: asyncpg.Connection, *, lead_id: int, engine: str, due: datetime) -> None:

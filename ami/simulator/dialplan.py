@@ -18,7 +18,7 @@ from ami.simulator.exchange import Exchange
 AMD_HUMAN_S = 1.5
 AMD_MACHINE_S = 3.0
 ANSWER_DELAY_S = 0.5       # Answer() then the next application: 0.5 s later on Asterisk (see transcripts)
-ANSWERED_WAIT_S = 30       # dialer-answered waits this long for the engine's Redirect, then hangs up
+ANSWERED_WAIT_S = 30       # dialer-answered waits this long for a Redirect (no DIALER_SAFE_HARBOR_S), then hangs up
 PLAYBACK_S = 4.0           # the seller's safe-harbor recording
 OPT_OUT_READ_S = 3.0      # Read()'s timeout for the opt-out key
 OPT_OUT_KEY_S = 1.0       # a callee who opts out presses 9 this soon
@@ -120,7 +120,8 @@ class Dialplan:
     # ---- contexts ------------------------------------------------------------------------------
 
     def _answered(self, ch: Channel) -> None:
-        """[dialer-answered] s: NoOp, ExecIf(AMD), MixMonitor, UserEvent(DialerAnswered), Wait(30), Hangup."""
+        """[dialer-answered] s: NoOp, ExecIf(AMD), MixMonitor, UserEvent(DialerAnswered),
+        Wait(${DIALER_SAFE_HARBOR_S} or 30), GotoIf(dialer-safeharbor), Hangup."""
         x = self.x
         x.newexten(ch, 1, "NoOp", f"answered {ch.name}")
         amd = ch.variables.get("DIALER_AMD") == "1"
@@ -147,8 +148,20 @@ class Dialplan:
         x.newexten(ch, 4, "UserEvent", f"DialerAnswered,AttemptId: {attempt},AmdStatus: {amd}")
         x.channel_event("UserEvent", ch, ("UserEvent", "DialerAnswered"), ("AttemptId", attempt),
                         ("AmdStatus", amd), category="user")
-        x.newexten(ch, 5, "Wait", str(ANSWERED_WAIT_S))
-        ch.later(ANSWERED_WAIT_S, self._dialplan_hangup, ch, 6)
+        # The engine's safety net: with DIALER_SAFE_HARBOR_S set, a call no Redirect reached in that time
+        # (engine dead, AMI link down) hears the safe-harbor message from the dialplan itself.
+        fallback = _seconds(ch.variables.get("DIALER_SAFE_HARBOR_S", ""), default=0.0)
+        wait = fallback or ANSWERED_WAIT_S
+        x.newexten(ch, 5, "Wait", f"{wait:g}")
+        ch.later(wait, self._no_redirect, ch, bool(fallback))
+
+    def _no_redirect(self, ch: Channel, fallback: bool) -> None:
+        """Nobody Redirected the answered call: GotoIf the safe-harbor message, else Hangup."""
+        self.x.newexten(ch, 6, "GotoIf", f'$["{"x" if fallback else ""}" != ""]?dialer-safeharbor,s,1')
+        if fallback:
+            self.enter(ch, "dialer-safeharbor", "s")
+        else:
+            self._dialplan_hangup(ch, 7)
 
     def _dialplan_hangup(self, ch: Channel, priority: int) -> None:
         self.x.newexten(ch, priority, "Hangup", "")

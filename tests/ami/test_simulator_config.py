@@ -108,7 +108,7 @@ async def test_simulator_runs_the_sample_dialplan_steps_in_order() -> None:
                    if m.get("Context") == context and m.get("Uniqueid") in ("att-op", "att-sh", "op101;2")]
             expected = steps[context]
             if context == "dialer-answered":
-                expected = expected[:-1] * 2   # both calls were Redirected before Wait(30) ended
+                expected = expected[:expected.index("Wait") + 1] * 2   # both Redirected before the Wait ended
             elif context == "operator-join" or context == "operators":
                 expected = expected[:-1]        # still in the conference: Hangup not reached
             elif context == "dialer-safeharbor":
@@ -129,3 +129,23 @@ def test_manager_conf_users_keep_their_secret_and_classes(name: str) -> None:
     user = users_from_manager_conf(text)[name]
     # ';' starts a comment in Asterisk's config files, even inside a value
     assert (user.secret, user.read, user.write) == ("s3", frozenset({"call"}), frozenset({"originate", "call"}))
+
+
+@pytest.mark.looptime
+async def test_an_answered_call_nobody_redirects_hears_the_safe_harbor_message_after_the_window() -> None:
+    """The sample dialplan's safety net (engine dead or link down): DIALER_SAFE_HARBOR_S seconds after the
+    DialerAnswered event, without a Redirect, the call goes to dialer-safeharbor by itself."""
+    fate = CalleeFate("answer", ring_s=1, talk_s=100)
+    async with await start_simulator(callees=Always(fate)) as sim:
+        probe = await Probe.connect(sim.port)
+        await probe.login("dialer")
+        await probe.action("Originate", Channel="Local/15550001@pstn-sim", Context="dialer-answered", Exten="s",
+                           Async="true", ChannelId="att-1", Variable=["ATTEMPT_ID=1", "DIALER_SAFE_HARBOR_S=2"])
+        answered = await probe.wait_for(lambda m: m.event == "UserEvent" and m.get("Uniqueid") == "att-1")
+        loop = asyncio.get_running_loop()
+        answered_at = loop.time()
+        await probe.wait_for(lambda m: m.event == "Newexten" and m.get("Uniqueid") == "att-1"
+                             and m.get("Context") == "dialer-safeharbor")
+        assert answered.get("UserEvent") == "DialerAnswered"
+        assert loop.time() - answered_at == pytest.approx(2.0, abs=0.05)
+        await probe.close()

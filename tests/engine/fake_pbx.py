@@ -7,9 +7,9 @@ dialplan does; everything else happens only when the test says so.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 
-from ami.pbx import ChannelInfo, ConferenceJoined, OriginateRequest, PbxEvent, PbxNotConnected
+from ami.pbx import ChannelInfo, ChannelStatus, ConferenceJoined, OriginateRequest, PbxEvent, PbxNotConnected
 
 
 class FakePbx:
@@ -18,6 +18,8 @@ class FakePbx:
         self.redirects: list[tuple[str, str, str]] = []
         self.hangups: list[str] = []
         self.live: set[str] = set()
+        # where a live channel is, for Status: channel id → (state, context, exten); default ringing
+        self.where: dict[str, tuple[str, str, str]] = {}
         self._handlers: list[Callable[[PbxEvent], None]] = []
         self._connected = True
 
@@ -53,6 +55,17 @@ class FakePbx:
 
     async def list_channels(self) -> list[ChannelInfo]:
         return [ChannelInfo(c, c, "", "", "Up", "", 0) for c in sorted(self.live)]
+
+    async def status(self, variables: Sequence[str] = ("ATTEMPT_ID",)) -> list[ChannelStatus]:
+        if not self._connected:
+            raise PbxNotConnected("Status", "not connected")
+        rows = []
+        for channel_id in sorted(self.live):
+            state, context, exten = self.where.get(channel_id, ("Ringing", "pstn", "s"))
+            attempt = channel_id.removeprefix("attempt-") if channel_id.startswith("attempt-") else ""
+            rows.append(ChannelStatus(f"Local/{channel_id}", channel_id, state, context, exten, 3,
+                                      {"ATTEMPT_ID": attempt} if "ATTEMPT_ID" in variables else {}))
+        return rows
 
     def customer_calls(self) -> list[OriginateRequest]:
         return [r for r in self.originated if r.channel_id.startswith("attempt-")]

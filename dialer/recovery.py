@@ -1,0 +1,279 @@
+"""Bringing the engine's picture of its calls back in line with Asterisk.
+
+Asterisk keeps calls going whatever happens to the engine: a lost AMI link loses the events sent
+meanwhile, a killed engine loses its memory, an engine taking over a dead one's campaigns never had it.
+The store knows which attempts are open; only the PBX knows which of them still have a channel and
+where that channel is. So the engine asks (``Status`` with ``Variables: ATTEMPT_ID``, answered by
+Asterisk 22 with one event per channel) and rebuilds each live call where Asterisk says it is:
+
+* ringing (not Up) — followed as before: its OriginateResponse/Hangup will come;
+* answered, in ``dialer-answered`` — handed to a free operator now (or the safe-harbor message at the
+  deadline). The dialplan plays the message itself after ``DIALER_SAFE_HARBOR_S`` when no Redirect
+  comes, so a call can only be found here inside that window;
+* in ``operator-join,<ext>`` — connected to that operator, whose phone (``op<ext>-<n>``, still in
+  its conference) is adopted instead of calling the operator again;
+* in ``dialer-safeharbor`` — abandoned; in ``dialer-rating`` — connected, the operator done with it.
+
+An attempt whose channel is gone ended while nobody was watching: it is closed as ``lost`` and its
+lead settled for a retry; if it had been answered but not connected it counts as abandoned (the
+ledger may over-count, never under-count). Until a recovery has seen the PBX, an open attempt keeps
+its lead claimed (``lists.leads.expire_leases``), so a live call's lead is never dialed again.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import re
+from dataclasses import dataclass, field
+from datetime import datetime
+from enum import StrEnum
+from functools import partial
+from typing import TYPE_CHECKING
+
+import asyncpg
+
+from ami.pbx import ChannelStatus, PbxError
+from dialer.call import Call, CallState
+from dialer.config import EngineConfig
+from dialer.floor import FloorOperator, OperatorState
+from lists import attempts, leads
+from lists.attempts import AttemptUpdate
+from pacing.estimators import OnlineEstimators
+
+if TYPE_CHECKING:
+    from dialer.engine import Engine
+
+log = logging.getLogger(__name__)
+
+_ATTEMPT_CHANNEL = re.compile(r"^attempt-(\d+)$")
+_PHONE_CHANNEL = re.compile(r"^op([^-]+)-(\d+)$")     # an operator's phone, as Engine.log_in names it
+
+
+class Where(StrEnum):
+    """Where a customer channel is, as Status shows it."""
+    RINGING = "ringing"
+    ANSWERED = "answered"        # in the answered context, waiting for the engine's Redirect
+    CONFERENCE = "conference"    # in an operator's conference (extension says whose)
+    SAFE_HARBOR = "safe_harbor"
+    RATING = "rating"
+    GONE = "gone"
+
+
+@dataclass(frozen=True)
+class Observed:
+    where: Where
+    extension: str | None = None
+    seconds: int = 0
+
+
+def observe(status: ChannelStatus | None, config: EngineConfig) -> Observed:
+    if status is None:
+        return Observed(Where.GONE)
+    if status.context == config.handoff_context:
+        return Observed(Where.CONFERENCE, status.exten, status.seconds)
+    if status.context == config.safe_harbor_context:
+        return Observed(Where.SAFE_HARBOR, seconds=status.seconds)
+    if status.context == config.rating_context:
+        return Observed(Where.RATING, seconds=status.seconds)
+    if status.state == "Up" and status.context == config.answered_context:
+        return Observed(Where.ANSWERED, seconds=status.seconds)
+    return Observed(Where.RINGING, seconds=status.seconds)
+
+
+@dataclass
+class RecoveryReport:
+    """What one recovery found: attempt ids re-attached and closed as lost."""
+    engine: str
+    reattached: list[int] = field(default_factory=list)
+    lost: list[int] = field(default_factory=list)
+    unresolved: int = 0      # open attempts left open because the PBX could not be asked
+
+
+class Recovery:
+    def __init__(self, engine: Engine) -> None:
+        self._engine = engine
+        self._config = engine.config
+        self._pending: dict[int, tuple[Call, Observed]] = {}   # re-attached, waiting for their campaign
+        self._phones: dict[str, str] = {}                       # extension → live phone channel id
+        self.unresolved = False
+
+    async def survey(self) -> dict[str, ChannelStatus] | None:
+        """Every live channel by Uniqueid, with its ATTEMPT_ID; None when the PBX cannot be asked."""
+        try:
+            return {s.channel_id: s for s in await self._engine.pbx.status(("ATTEMPT_ID",))}
+        except PbxError as exc:
+            log.warning("cannot ask the PBX for its channels: %s", exc)
+            return None
+
+    async def recover(self, engine_name: str | None = None, campaign_id: int | None = None) -> RecoveryReport:
+        """Resolve the open attempts of ``engine_name`` (of one campaign, if given) — this engine's
+        previous run by default, or a dead engine whose campaigns this one takes over: live calls
+        re-attached (and their claims made ours), gone ones closed as ``lost``. Safe to call again:
+        resolved attempts are not open any more."""
+        engine = self._engine
+        name = engine_name or self._config.name
+        report = RecoveryReport(name)
+        left = await attempts.open_for_engine(engine.pool, name, campaign_id)
+        left = [row for row in left if f"attempt-{row['id']}" not in engine.calls]   # already followed
+        channels = await self.survey()
+        if channels is None:
+            self.unresolved = bool(left)
+            report.unresolved = len(left)
+            return report
+        self.unresolved = False
+        self._note_phones(channels)
+        live = [row for row in left if _attempt_of(channels.get(f"attempt-{row['id']}")) == row["id"]]
+        if name != self._config.name and live:
+            await _take_over(engine.pool, live, from_engine=name, to_engine=self._config.name,
+                             now=engine.clock.now(), lease_s=self._config.lease_s)
+        for row in live:
+            status = channels[f"attempt-{row['id']}"]
+            call = self._rebuild(row, status)
+            engine.calls[call.channel_id] = call
+            engine.estimators.setdefault(call.campaign_id, OnlineEstimators())
+            self._pending[row["id"]] = (call, observe(status, self._config))
+            report.reattached.append(row["id"])
+        live_ids = {row["id"] for row in live}
+        for row in left:
+            if row["id"] not in live_ids:
+                self._close_lost(row, name)
+                report.lost.append(row["id"])
+        if report.lost:
+            await engine.recorder.drain()   # the ledger is seeded from these rows
+        for campaign_id in list(engine.runners):
+            self.resume(campaign_id)
+        if left:
+            log.warning("recovered the open attempts of %s: %d re-attached, %d lost", name,
+                        len(report.reattached), len(report.lost))
+        return report
+
+    def adopt_phone(self, operator: FloorOperator) -> bool:
+        """The operator's phone is still in its conference (we restarted, or took over): keep it rather
+        than calling the operator again. True if adopted; the operator is then ready, or on the call
+        re-attached in their conference."""
+        channel_id = self._phones.pop(operator.extension, None)
+        if channel_id is None:
+            return False
+        engine = self._engine
+        operator.phone_channel_id = channel_id
+        engine._phones[channel_id] = operator
+        engine._phones[channel_id + "-2"] = operator
+        serial = int(channel_id.rsplit("-", 1)[1])
+        engine._logins = max(engine._logins, serial)    # the next login never reuses this channel id
+        now = asyncio.get_running_loop().time()
+        engine.floor.set_state(operator, OperatorState.READY, now)
+        return True
+
+    def resume(self, campaign_id: int | None = None) -> None:
+        """Re-attached calls of this campaign (all, with None) join the engine's normal path, now that
+        its operators are on the floor: a waiting one is handed off at once."""
+        for attempt_id, (call, observed) in list(self._pending.items()):
+            if campaign_id is None or call.campaign_id == campaign_id:
+                del self._pending[attempt_id]
+                self.apply(call, observed)
+
+    async def reconcile(self) -> None:
+        """After a re-login: what happened to our calls while the link was down."""
+        engine = self._engine
+        if self.unresolved:
+            await self.recover()
+        channels = await self.survey()
+        if channels is None:
+            return
+        self._note_phones(channels)
+        for call in list(engine.calls.values()):
+            observed = observe(channels.get(call.channel_id), self._config)
+            self.apply(call, observed)
+
+    # ---- one call -----------------------------------------------------------------------------------
+
+    def apply(self, call: Call, seen: Observed) -> None:
+        """Move the call to where Asterisk says it is, through the engine's own transitions."""
+        engine = self._engine
+        now = asyncio.get_running_loop().time()
+        if seen.where is Where.GONE:
+            if call.hang_up(now, 0):
+                log.info("attempt %s: channel gone while unobserved; ended as %s", call.attempt_id, call.outcome)
+                engine._ended(call)
+            return
+        if seen.where is Where.RINGING:
+            return
+        if seen.where is Where.ANSWERED:
+            if call.state is CallState.ORIGINATING:
+                engine._answered(call, now)              # hand-off or wait, as for a live answer
+            elif call.state in (CallState.HANDING_OFF, CallState.SAFE_HARBOR):
+                engine.handoff.resend(call, engine.floor.operators.get(call.operator_id or -1))
+            return
+        if seen.where is Where.SAFE_HARBOR:
+            operator = engine.floor.operators.get(call.operator_id or -1)
+            if call.heard_message(now):
+                engine.handoff.ended(call)
+                if operator is not None and operator.attempt_id == call.attempt_id:
+                    operator.attempt_id = operator.talk_started = None
+                    engine.floor.set_state(operator, OperatorState.READY, now)
+                engine._call_changed(call)
+            return
+        if seen.where in (Where.CONFERENCE, Where.RATING):
+            self._connected(call, seen, now)
+
+    def _connected(self, call: Call, seen: Observed, now: float) -> None:
+        engine = self._engine
+        if call.state in (CallState.CONNECTED, CallState.ENDED):
+            return
+        operator = next((o for o in engine.floor.operators.values() if o.extension == seen.extension), None)
+        if call.state is CallState.ORIGINATING:
+            call.answer(now)
+        if call.state is CallState.WAITING:
+            engine.handoff.ended(call)     # no longer waiting: forget its safe-harbor deadline
+            call.hand_off(operator.id if operator is not None else call.operator_id or 0)
+            if operator is not None:
+                operator.attempt_id = call.attempt_id
+                operator.talk_started = now
+        engine.handoff.joined(call, now)   # connected; the operator (if on our floor) is on the call
+        if seen.where is Where.RATING and operator is not None:
+            engine._release_operator(call, operator, now)
+
+    def _rebuild(self, row: asyncpg.Record, status: ChannelStatus) -> Call:
+        loop_now = asyncio.get_running_loop().time()
+        return Call(attempt_id=row["id"], channel_id=f"attempt-{row['id']}", campaign_id=row["campaign_id"],
+                    lead_id=row["lead_id"], phone=row["phone"], originated_at=loop_now - status.seconds,
+                    caller_id=row["caller_id"], operator_id=row["operator_id"])
+
+    def _close_lost(self, row: asyncpg.Record, engine_name: str) -> None:
+        """Gone while nobody watched. Answered but never connected: counted abandoned, the safe side."""
+        engine = self._engine
+        now = engine.clock.now()
+        abandoned = row["answered_at"] is not None and row["connected_at"] is None
+        engine.recorder.put_attempt(AttemptUpdate(row["id"], state="ended", ended_at=now, outcome="lost",
+                                                  abandoned=abandoned))
+        engine.recorder.put(f"settle lead {row['lead_id']}", partial(
+            leads.settle, lead_id=row["lead_id"], engine=engine_name, outcome="failed", now=now))
+
+    def _note_phones(self, channels: dict[str, ChannelStatus]) -> None:
+        """Operator phones alive in Asterisk that no operator of ours holds: candidates for adoption."""
+        held = {o.phone_channel_id for o in self._engine.floor.operators.values() if o.phone_channel_id}
+        for channel_id in channels:
+            match = _PHONE_CHANNEL.match(channel_id)
+            if match and channel_id not in held:
+                self._phones[match.group(1)] = channel_id
+
+
+def _attempt_of(status: ChannelStatus | None) -> int | None:
+    """The attempt a channel belongs to: its ATTEMPT_ID variable, else its ChannelId."""
+    if status is None:
+        return None
+    value = status.variables.get("ATTEMPT_ID") or ""
+    if value.isdigit():
+        return int(value)
+    match = _ATTEMPT_CHANNEL.match(status.channel_id)
+    return int(match.group(1)) if match else None
+
+
+async def _take_over(pool: asyncpg.Pool, rows: list[asyncpg.Record], *, from_engine: str, to_engine: str,
+                     now: datetime, lease_s: float) -> None:
+    async with pool.acquire() as conn, conn.transaction():
+        await attempts.transfer(conn, attempt_ids=[r["id"] for r in rows], from_engine=from_engine,
+                                to_engine=to_engine)
+        await leads.transfer(conn, lead_ids=[r["lead_id"] for r in rows], from_engine=from_engine,
+                             to_engine=to_engine, now=now, lease_s=lease_s)

@@ -1,0 +1,176 @@
+"""Calls that outlive the engine's picture of them (restart, takeover, lost AMI link) are followed to
+their end: re-attached where Asterisk says they are, or closed as lost when their channel is gone."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from datetime import UTC, datetime, timedelta
+
+import asyncpg
+import pytest
+
+from ami.pbx import ChannelHungUp, ConferenceJoined, LinkUp, OriginateResult
+from dialer.engine import Engine
+from dialer.floor import OperatorState
+from lists import leads
+from tests.engine.fake_pbx import FakePbx
+from tests.engine.test_engine import CONFIG, make_campaign, midday, until
+
+pytestmark = pytest.mark.db
+
+
+async def left_open(pool: asyncpg.Pool, campaign_id: int, n: int, *, engine: str = "engine-1",
+                    answered: bool = False) -> tuple[list[int], list[int]]:
+    """What a killed engine leaves: ``n`` claimed leads, each with an open attempt. (lead ids, attempt ids)"""
+    lead_ids = [r["id"] for r in await pool.fetch("SELECT id FROM lead ORDER BY id LIMIT $1", n)]
+    await pool.execute("""UPDATE lead SET state = 'claimed', claimed_by = $2, attempts = 1,
+                                         lease_until = now() + interval '10 minutes'
+                          WHERE id = ANY($1::bigint[])""", lead_ids, engine)
+    attempt_ids = [await pool.fetchval(
+        """INSERT INTO attempt (lead_id, campaign_id, phone, caller_id, engine, claimed_at, answered_at, state)
+           VALUES ($1, $2, '+15550001', '+15550000000', $3, now(), $4, 'ringing') RETURNING id""",
+        lead, campaign_id, engine, datetime.now(UTC) if answered else None) for lead in lead_ids]
+    return lead_ids, attempt_ids
+
+
+async def campaign_with_leads(pool: asyncpg.Pool, operators_n: int = 1) -> int:
+    campaign_id = await make_campaign(pool, operators_n=operators_n, leads_n=4)
+    return campaign_id
+
+
+async def test_an_answered_call_found_waiting_after_a_restart_goes_to_the_free_operator(pool: asyncpg.Pool) -> None:
+    campaign_id = await campaign_with_leads(pool)
+    await pool.execute("UPDATE lead SET next_due_at = now() + interval '1 day'")   # nothing new to dial
+    _, [attempt] = await left_open(pool, campaign_id, 1)
+    pbx = FakePbx()
+    pbx.live.add(f"attempt-{attempt}")
+    pbx.where[f"attempt-{attempt}"] = ("Up", "dialer-answered", "s")
+    engine = Engine(pool, pbx, midday(), CONFIG)
+    await engine.start()
+    try:
+        await until(lambda: (f"attempt-{attempt}", "operator-join", "101") in pbx.redirects)
+        pbx.emit(ConferenceJoined("op101", f"attempt-{attempt}"))
+        pbx.emit(ChannelHungUp(f"attempt-{attempt}", 16))
+        await engine.recorder.drain()
+        row = await pool.fetchrow("SELECT outcome, connected_at, operator_id FROM attempt WHERE id = $1", attempt)
+        assert row["outcome"] == "connected" and row["connected_at"] is not None and row["operator_id"] is not None
+    finally:
+        await engine.stop(drain_s=0)
+
+
+async def test_a_connected_call_is_reattached_to_its_operator_whose_phone_is_kept(pool: asyncpg.Pool) -> None:
+    campaign_id = await campaign_with_leads(pool)
+    await pool.execute("UPDATE lead SET next_due_at = now() + interval '1 day'")
+    lead_ids, [attempt] = await left_open(pool, campaign_id, 1, answered=True)
+    pbx = FakePbx()
+    pbx.live |= {f"attempt-{attempt}", "op101-4", "op101-4-2"}     # the previous run's phone, serial 4
+    pbx.where[f"attempt-{attempt}"] = ("Up", "operator-join", "101")
+    pbx.where["op101-4-2"] = ("Up", "operators", "101")
+    engine = Engine(pool, pbx, midday(), CONFIG)
+    await engine.start()
+    try:
+        [operator] = engine.floor.operators.values()
+        assert operator.state is OperatorState.ON_CALL and operator.attempt_id == attempt
+        assert [r for r in pbx.originated if r.channel_id.startswith("op")] == []   # not called again
+        pbx.emit(ChannelHungUp(f"attempt-{attempt}", 16))
+        assert operator.state is OperatorState.WRAP_UP
+        await engine.recorder.drain()
+        row = await pool.fetchrow("SELECT outcome, abandoned, operator_id FROM attempt WHERE id = $1", attempt)
+        assert (row["outcome"], row["abandoned"], row["operator_id"]) == ("connected", False, operator.id)
+        assert await pool.fetchval("SELECT state FROM lead WHERE id = $1", lead_ids[0]) != "claimed"
+        await engine.log_out(operator)
+        await engine.log_in(operator)
+        assert pbx.originated[-1].channel_id == "op101-5"     # a new phone never reuses the adopted one's id
+    finally:
+        await engine.stop(drain_s=0)
+
+
+async def test_a_call_the_dialplan_sent_to_the_message_is_recorded_abandoned(pool: asyncpg.Pool) -> None:
+    campaign_id = await campaign_with_leads(pool, operators_n=0)
+    _, [attempt] = await left_open(pool, campaign_id, 1)
+    pbx = FakePbx()
+    pbx.live.add(f"attempt-{attempt}")
+    pbx.where[f"attempt-{attempt}"] = ("Up", "dialer-safeharbor", "s")
+    engine = Engine(pool, pbx, midday(), CONFIG)
+    await engine.start()
+    try:
+        pbx.emit(ChannelHungUp(f"attempt-{attempt}", 16))
+        await engine.recorder.drain()
+        row = await pool.fetchrow("SELECT outcome, abandoned, answered_at FROM attempt WHERE id = $1", attempt)
+        assert (row["outcome"], row["abandoned"]) == ("abandoned", True)
+    finally:
+        await engine.stop(drain_s=0)
+
+
+async def test_a_gone_answered_call_never_connected_is_closed_lost_and_counted_abandoned(pool: asyncpg.Pool) -> None:
+    campaign_id = await campaign_with_leads(pool, operators_n=0)
+    _, [attempt] = await left_open(pool, campaign_id, 1, answered=True)
+    engine = Engine(pool, FakePbx(), midday(), CONFIG)
+    await engine.start()
+    await engine.stop(drain_s=0)
+    row = await pool.fetchrow("SELECT outcome, abandoned, ended_at FROM attempt WHERE id = $1", attempt)
+    assert (row["outcome"], row["abandoned"]) == ("lost", True) and row["ended_at"] is not None
+
+
+async def test_a_lead_whose_call_is_still_open_is_never_released_by_lease_expiry(pool: asyncpg.Pool) -> None:
+    campaign_id = await campaign_with_leads(pool, operators_n=0)
+    lead_ids, _ = await left_open(pool, campaign_id, 1, engine="engine-dead")
+    await pool.execute("UPDATE lead SET lease_until = now() - interval '1 hour'")   # hours-long call
+    async with pool.acquire() as conn:
+        released = await leads.expire_leases(conn, now=datetime.now(UTC) + timedelta(days=1))
+    assert released == 0
+    assert await pool.fetchval("SELECT state FROM lead WHERE id = $1", lead_ids[0]) == "claimed"
+
+
+async def test_a_takeover_follows_a_dead_engines_live_call_and_closes_its_lost_one(pool: asyncpg.Pool) -> None:
+    campaign_id = await campaign_with_leads(pool, operators_n=0)
+    lead_ids, attempt_ids = await left_open(pool, campaign_id, 2, engine="engine-dead")
+    pbx = FakePbx()
+    pbx.live.add(f"attempt-{attempt_ids[1]}")
+    engine = Engine(pool, pbx, midday(), CONFIG)
+    await engine.start()
+    try:
+        report = await engine.recovery.recover("engine-dead")
+        assert (report.reattached, report.lost) == ([attempt_ids[1]], [attempt_ids[0]])
+        await engine.recorder.drain()
+        assert await pool.fetchval("SELECT claimed_by FROM lead WHERE id = $1", lead_ids[1]) == "engine-1"
+        pbx.emit(OriginateResult(f"attempt-{attempt_ids[1]}", False, 5))    # the call ends busy
+        await engine.recorder.drain()
+        rows = {r["id"]: r for r in await pool.fetch("SELECT id, state, claimed_by FROM lead")}
+        assert rows[lead_ids[0]]["state"] != "claimed" and rows[lead_ids[1]]["state"] != "claimed"
+        outcomes = dict(await pool.fetch("SELECT id, outcome FROM attempt"))
+        assert (outcomes[attempt_ids[0]], outcomes[attempt_ids[1]]) == ("lost", "busy")
+    finally:
+        await engine.stop(drain_s=0)
+
+
+@pytest.fixture
+async def one_call_ringing(pool: asyncpg.Pool) -> AsyncIterator[tuple[Engine, FakePbx, str]]:
+    """One operator, one call ringing: (engine, pbx, the call's channel id)."""
+    await make_campaign(pool, operators_n=1, leads_n=1)
+    pbx = FakePbx()
+    engine = Engine(pool, pbx, midday(), CONFIG)
+    await engine.start()
+    try:
+        await until(lambda: len(pbx.customer_calls()) == 1)
+        yield engine, pbx, pbx.customer_calls()[0].channel_id
+    finally:
+        await engine.stop(drain_s=0)
+
+
+async def test_after_a_reconnect_a_call_answered_meanwhile_is_handed_off(
+        one_call_ringing: tuple[Engine, FakePbx, str]) -> None:
+    _, pbx, channel = one_call_ringing
+    pbx.where[channel] = ("Up", "dialer-answered", "s")    # answered while the link was down
+    pbx.emit(LinkUp())
+    await until(lambda: (channel, "operator-join", "101") in pbx.redirects)
+
+
+async def test_after_a_reconnect_a_call_the_dialplan_sent_to_the_message_is_abandoned(
+        one_call_ringing: tuple[Engine, FakePbx, str]) -> None:
+    engine, pbx, channel = one_call_ringing
+    pbx.where[channel] = ("Up", "dialer-safeharbor", "s")
+    pbx.emit(LinkUp())
+    await until(lambda: engine.stats.abandoned == 1)
+    [operator] = engine.floor.operators.values()
+    assert operator.state is OperatorState.READY
