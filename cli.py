@@ -362,13 +362,18 @@ class ReportGroup(TyperGroup):
 @app.command("run")
 def run(
     operator_channel: str = typer.Option("PJSIP/{ext}", help="How operators' phones are called"),
+    metrics_port: int | None = typer.Option(None, "--metrics-port", min=0, max=65535,
+                                            help="Serve Prometheus metrics at http://HOST:PORT/metrics"),
+    metrics_host: str = typer.Option("127.0.0.1", "--metrics-host",
+                                     help="Address the metrics endpoint binds to (0.0.0.0: every interface)"),
 ) -> None:
-    """Run the engine: every running campaign, against the Asterisk given by DIALER_AMI_*."""
+    """Run the engine: the running campaigns it owns, against the Asterisk server(s) given by DIALER_AMI_*."""
     from dialer.service import serve
 
     settings = load_settings()
     try:
-        asyncio.run(serve(settings, store_url(settings), operator_channel=operator_channel, console=console))
+        asyncio.run(serve(settings, store_url(settings), operator_channel=operator_channel, console=console,
+                          metrics=(metrics_host, metrics_port) if metrics_port is not None else None))
     except KeyboardInterrupt:
         console.print("stopped")
     except Exception as exc:  # the message is ours (typed errors); the secret is never in it

@@ -48,11 +48,15 @@ class FloorOperator:
 
     def occupancy(self, now: float) -> float:
         """Share of logged-in time spent on calls and their wrap-up."""
+        busy, logged = self.busy_and_logged_s(now)
+        return busy / logged if logged > 0 else 0.0
+
+    def busy_and_logged_s(self, now: float) -> tuple[float, float]:
+        """Seconds on calls and wrap-up, and seconds logged in (a team's occupancy sums these)."""
         spent = dict(self.time_in)
         spent[self.state] = spent.get(self.state, 0.0) + (now - self.since)
         busy = sum(spent.get(s, 0.0) for s in BUSY_STATES)
-        logged = busy + spent.get(OperatorState.READY, 0.0) + spent.get(OperatorState.PAUSED, 0.0)
-        return busy / logged if logged > 0 else 0.0
+        return busy, busy + spent.get(OperatorState.READY, 0.0) + spent.get(OperatorState.PAUSED, 0.0)
 
     @property
     def conference(self) -> str:

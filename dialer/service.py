@@ -14,12 +14,14 @@ from dialer.clock import SystemClock
 from dialer.config import EngineConfig
 from dialer.control import ControlPlane
 from dialer.engine import Engine
+from dialer.metrics import MetricsServer
 from dialer.ownership import CampaignOwnership
 from dialer.sim_operators import SimulatedOperators
 from lists import database
 
 
-async def serve(settings: Settings, store_url: str, *, operator_channel: str, console: Console) -> None:
+async def serve(settings: Settings, store_url: str, *, operator_channel: str, console: Console,
+                metrics: tuple[str, int] | None = None) -> None:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     pool = await database.open_pool(store_url)
     pbx = AmiClient(settings.ami_host, settings.ami_port, settings.ami_username,
@@ -39,11 +41,17 @@ async def serve(settings: Settings, store_url: str, *, operator_channel: str, co
     # Campaigns started, paused or tuned from the CLI or the watch view apply within a second.
     control = ControlPlane(engine, snapshot_s=1.0)
     await control.start()
+    exporter = MetricsServer(engine, *metrics) if metrics else None
+    if exporter is not None:
+        await exporter.start()
+        console.print(f"metrics: http://{exporter.host}:{exporter.port}/metrics")
     console.print(f"engine {settings.engine_name}: {len(engine.runners)} campaign(s) running here "
                   f"(others are owned by other engines or not running); Ctrl-C stops")
     try:
         await stop.wait()
     finally:
+        if exporter is not None:
+            await exporter.close()
         await control.close()
         await engine.stop(drain_s=60)
         await pbx.close()
