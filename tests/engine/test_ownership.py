@@ -130,3 +130,20 @@ async def test_a_stuck_owner_with_a_stale_heartbeat_loses_the_campaign_and_claim
     assert len(a.dialed()) == before
     await until(lambda: len(b.dialed()) >= 2)
     assert not set(a.dialed()) & set(b.dialed())
+
+
+async def test_calls_of_a_killed_owner_still_on_the_shared_pbx_are_followed_by_the_new_owner_not_redialed(
+        owner_and_spare: tuple[Node, Node, int]) -> None:
+    a, b, campaign_id = owner_and_spare
+    await a.engine.recorder.drain()
+    ringing = [r.channel_id for r in a.pbx.customer_calls()]
+    await a.kill()
+    b.pbx.live |= a.pbx.live       # one Asterisk for both engines: A's calls (and phones) go on there
+    await until(lambda: campaign_id in b.engine.runners, timeout=TAKEOVER_S + 2)   # recovered, then running
+    assert all(channel in b.engine.calls for channel in ringing)
+    await asyncio.sleep(5 * FAST.beat_s)
+    assert not set(a.dialed()) & set(b.dialed())
+    rows = await b.pool.fetch("SELECT engine, ended_at FROM attempt WHERE id = ANY($1::bigint[])",
+                              [int(c.split("-")[1]) for c in ringing])
+    assert [(r["engine"], r["ended_at"]) for r in rows] == [("engine-b", None)] * 2
+    assert not await b.pool.fetchval("SELECT count(*) FROM lead WHERE claimed_by = 'engine-a'")
