@@ -81,6 +81,7 @@ class ControlPlane:
                     await engine.run_campaign(campaign)
             elif runner is not None:
                 await engine.pause_campaign(campaign.id)
+        await engine.groups.sync()      # shares, reserve, group target, membership (dialer group …)
 
     async def apply_commands(self) -> None:
         engine = self._engine

@@ -38,6 +38,7 @@ from ami.pbx import (
 from compliance import store as compliance_store
 from compliance.caller_id import CallerIdError, caller_id_for
 from dialer.call import Call, CallState
+from dialer.campaign_groups import CampaignGroups
 from dialer.clock import Clock
 from dialer.config import EngineConfig
 from dialer.floor import STORED_STATE, Floor, FloorOperator, OperatorState
@@ -97,6 +98,8 @@ class Engine:
         self.ownership: CampaignOwnership | None = None   # several engines on one store (dialer/ownership.py)
         self._starting = asyncio.Lock()   # the control plane and the ownership beat may both start a campaign
         self.recovery = Recovery(self)
+        # campaign groups: one pacing loop per group; it hears operator changes before the hand-off does
+        self.groups = CampaignGroups(self)
         pbx.subscribe(self._on_event)
         self.floor.subscribe(self._operator_changed)
 
@@ -137,13 +140,14 @@ class Engine:
                                 can_dial=lambda: self.pbx.connected, ledger=ledger)
         self.runners[campaign.id] = runner
         self.recovery.resume(campaign.id)
-        runner.start()
+        await self.groups.adopt(runner)     # its group's loop paces it, or its own
 
     async def pause_campaign(self, campaign_id: int) -> None:
         """No new calls for this campaign; its calls in progress finish normally."""
         runner = self.runners.pop(campaign_id, None)
         if runner is not None:
             await runner.stop()
+            await self.groups.release(campaign_id)
         if self.ownership is not None:
             await self.ownership.release(campaign_id)
 
@@ -151,6 +155,7 @@ class Engine:
         """Stop dialing, let live calls finish (up to ``drain_s``), give back unused claims."""
         for runner in self.runners.values():
             await runner.stop()
+        await self.groups.stop()
         if self.ownership is not None:    # another engine may take the campaigns while our calls finish
             await self.ownership.close()
         loop = asyncio.get_running_loop()

@@ -2,7 +2,8 @@
 
 The hand-off must take milliseconds, so the choice of an operator never waits for the database; the
 store is told afterwards (see ``recorder``). An operator may work several campaigns: ``campaigns`` is a
-set, and a free operator is supply for each of them.
+set. Campaigns that share operators should pace as one campaign group (``dialer/group_runner.py``), so a
+free operator is counted once, by the group; a group may keep some of its operators free (``reserve``).
 """
 
 from __future__ import annotations
@@ -66,10 +67,19 @@ class FloorOperator:
 StateListener = Callable[[FloorOperator, OperatorState, float], None]
 
 
+@dataclass(frozen=True)
+class PoolReserve:
+    """A campaign group's pool (its members' operators) and how many of them stay free for inbound or
+    callbacks: a dialed call is handed to a pool operator only while more than ``count`` are free."""
+    campaigns: frozenset[int]
+    count: int
+
+
 @dataclass
 class Floor:
     operators: dict[int, FloorOperator] = field(default_factory=dict)
     _listeners: list[StateListener] = field(default_factory=list)
+    reserves: dict[int, PoolReserve] = field(default_factory=dict)   # campaign id → its group's reserve
 
     def add(self, operator: FloorOperator) -> None:
         self.operators[operator.id] = operator
@@ -94,6 +104,15 @@ class Floor:
         return [o for o in self.operators.values()
                 if o.state is OperatorState.READY and campaign_id in o.campaigns]
 
+    def held_back(self, campaign_id: int) -> bool:
+        """True when the campaign's pool has no more free operators than it keeps in reserve."""
+        reserve = self.reserves.get(campaign_id)
+        if reserve is None or reserve.count <= 0:
+            return False
+        free = sum(1 for o in self.operators.values()
+                   if o.state is OperatorState.READY and not o.campaigns.isdisjoint(reserve.campaigns))
+        return free <= reserve.count
+
     def busy_for(self, campaign_id: int) -> list[FloorOperator]:
         return [o for o in self.operators.values() if o.state in BUSY_STATES and campaign_id in o.campaigns]
 
@@ -102,7 +121,8 @@ class Floor:
         """Who takes an answered call: the preferred operator (the owner of a personal callback, or who
         last talked to this lead) when free; else by the campaign's routing — the longest idle (fairest,
         the default), the highest priority first (experienced operators take the calls), or the lowest
-        first (newcomers get the practice); ties go to the longest idle."""
+        first (newcomers get the practice); ties go to the longest idle. Only the preferred operator may
+        take it when the campaign's group is down to its reserved operators."""
         free = self.free_for(campaign_id)
         if not free:
             return None
@@ -110,6 +130,8 @@ class Floor:
             for operator in free:
                 if operator.id == prefer:
                     return operator
+        if self.held_back(campaign_id):
+            return None
         if routing == "experienced_first":
             return min(free, key=lambda o: (-o.priority, o.since, o.id))
         if routing == "newcomers_first":

@@ -51,7 +51,8 @@ class HandOff:
     def operator_free(self, operator: FloorOperator) -> bool:
         """Give the longest-waiting answered call this operator may take. True if one was given."""
         for call in self.waiting:
-            if call.campaign_id in operator.campaigns and call.state is CallState.WAITING:
+            if (call.campaign_id in operator.campaigns and call.state is CallState.WAITING
+                    and (call.owner_operator == operator.id or not self._floor.held_back(call.campaign_id))):
                 self._forget(call)
                 self._send_to(call, operator)
                 return True

@@ -19,11 +19,15 @@ class AbandonLedger:
         self._events: deque[tuple[float, bool]] = deque()   # (loop time, abandoned)
         self._answers = 0
         self._abandons = 0
+        # A campaign group's ledger, for regimes that count per call centre: it sees every answer too.
+        self.group: AbandonLedger | None = None
 
     def add(self, now: float, abandoned: bool) -> None:
         self._events.append((now, abandoned))
         self._answers += 1
         self._abandons += abandoned
+        if self.group is not None:
+            self.group.add(now, abandoned)
 
     def counts(self, now: float) -> tuple[int, int]:
         """(live answers, abandons) of the window ending now."""
@@ -44,14 +48,16 @@ class AbandonLedger:
             abandons += abandoned
         return answers, abandons
 
-    async def seed(self, conn: asyncpg.Connection | asyncpg.Pool, *, campaign_id: int, wall_now: datetime,
+    async def seed(self, conn: asyncpg.Connection | asyncpg.Pool, *, campaign_id: int | list[int], wall_now: datetime,
                    loop_now: float) -> None:
-        """Load the window's answered attempts from the store, placed at their loop-time equivalents."""
+        """Load the window's answered attempts from the store, placed at their loop-time equivalents
+        (of one campaign, or of all the campaigns of a group)."""
+        ids = campaign_id if isinstance(campaign_id, list) else [campaign_id]
         rows = await conn.fetch(
             """SELECT answered_at, abandoned FROM attempt
-               WHERE campaign_id = $1 AND answered_at > $2 AND ended_at IS NOT NULL
+               WHERE campaign_id = ANY($1::bigint[]) AND answered_at > $2 AND ended_at IS NOT NULL
                  AND outcome IS DISTINCT FROM 'machine'
                ORDER BY answered_at""",
-            campaign_id, wall_now - timedelta(seconds=self.window_s))
+            ids, wall_now - timedelta(seconds=self.window_s))
         for row in rows:
             self.add(loop_now - (wall_now - row["answered_at"]).total_seconds(), row["abandoned"])

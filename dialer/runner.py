@@ -10,10 +10,12 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import fields, replace
+from typing import Any
 
 from dialer.ledger import AbandonLedger
+from dialer.pacing_loop import PacingLoop
 from lists.campaigns import Campaign
 from pacing.abandonment import AbandonmentController
 from pacing.policies import PacingSettings, calls_to_place
@@ -28,48 +30,54 @@ _SETTING_NAMES = {f.name for f in fields(PacingSettings)}
 EXHAUSTED_RETRY_S = 5.0
 
 
-def pacing_settings(campaign: Campaign) -> PacingSettings:
+def pacing_settings(campaign: Campaign, defaults: Mapping[str, Any] | None = None) -> PacingSettings:
     """The campaign's mode and pacing document as the policy's settings; unknown keys are refused
-    when the campaign is changed, so here they are ignored."""
-    known = {k: v for k, v in campaign.pacing.items() if k in _SETTING_NAMES and k != "mode"}
+    when the campaign is changed, so here they are ignored. ``defaults``: its group's pacing document
+    (e.g. the group's optimization target), which the campaign's own keys override."""
+    merged = {**(defaults or {}), **campaign.pacing}
+    known = {k: v for k, v in merged.items() if k in _SETTING_NAMES and k != "mode"}
     return PacingSettings(mode=campaign.mode, **known)
 
 
-class CampaignRunner:
+class CampaignRunner(PacingLoop):
+    """Alone, it runs its own loop (``start``). In a campaign group it does not: the group's loop
+    (``dialer/group_runner.py``) asks it for its settings and α and has it place the calls the pool's
+    plan gives it (``place``), and its ``wake`` wakes the group."""
+
     def __init__(self, campaign: Campaign, *, snapshot: Snapshotter, dial: Dialer, tick_s: float,
                  can_dial: Callable[[], bool], ledger: AbandonLedger) -> None:
+        super().__init__(f"campaign-{campaign.name}", tick_s)
         self.campaign = campaign
+        self.defaults: Mapping[str, Any] = {}    # the group's pacing settings, under the campaign's own
         self.settings = pacing_settings(campaign)
         self.ledger = ledger
         self.controller = self._controller()
         self.fallback = False           # predictive campaign dialing progressive: the window nears the cap
         self._snapshot = snapshot
         self._dial = dial
-        self._tick_s = tick_s
         self._can_dial = can_dial
-        self._wake = asyncio.Event()
-        self._task: asyncio.Task[None] | None = None
         self.exhausted = False          # the last claim found nothing to dial
-        self.decisions = 0
         self.alpha: float | None = None
         self._quiet_until = 0.0
-        self._stopping = False
-
-    def start(self) -> None:
-        self._task = asyncio.create_task(self._run(), name=f"campaign-{self.campaign.name}")
-        self.wake()   # decide at once: operators may have become ready before the runner existed
+        self.group_wake: Callable[[], None] | None = None   # set while a group paces this campaign
 
     def update(self, campaign: Campaign) -> None:
         """A live change (supervisor, CLI): applies at the next decision."""
         self.campaign = campaign
-        self.settings = pacing_settings(campaign)
+        self.settings = pacing_settings(campaign, self.defaults)
         self.controller = self._controller()
         self.wake()
+
+    def set_defaults(self, defaults: Mapping[str, Any]) -> None:
+        """The group's pacing settings changed (or the campaign joined or left a group)."""
+        if dict(defaults) != dict(self.defaults):
+            self.defaults = dict(defaults)
+            self.update(self.campaign)
 
     def _controller(self) -> AbandonmentController:
         return AbandonmentController(setpoint=self.settings.target_abandon, cap=self.settings.abandon_cap)
 
-    def _effective_settings(self, now: float) -> PacingSettings:
+    def effective_settings(self, now: float) -> PacingSettings:
         """Predictive dials with the controller's α, or progressive when the window nears the cap."""
         if self.settings.mode != "predictive":
             return self.settings
@@ -88,50 +96,45 @@ class CampaignRunner:
         return replace(self.settings, mode="progressive") if self.fallback else self.settings
 
     def wake(self) -> None:
-        self._wake.set()
+        if self.group_wake is not None:
+            self.group_wake()
+        else:
+            super().wake()
 
-    async def stop(self) -> None:
-        self._stopping = True
-        self.wake()
-        if self._task:
-            self._task.cancel()
-            await asyncio.gather(self._task, return_exceptions=True)
-            self._task = None
+    def has_work(self, now: float) -> bool:
+        """False for a few seconds after a claim found nothing to dial (its share flows to the others)."""
+        return now >= self._quiet_until
 
-    async def _run(self) -> None:
-        while True:
-            # Predictive re-decides every tick: busy operators' elapsed handle times move its answer.
-            # The other modes change their answer only on events; a slow tick is their safety net.
-            timeout = self._tick_s if self.settings.mode == "predictive" else max(self._tick_s, 1.0)
-            # asyncio.timeout, not wait_for: on Python 3.11 wait_for can swallow a cancel that arrives as the
-            # event is set, and stop() would then wait forever; the flag is a second guard.
-            try:
-                async with asyncio.timeout(timeout):
-                    await self._wake.wait()
-            except TimeoutError:
-                pass
-            if self._stopping:
-                return
-            self._wake.clear()
-            if not self._can_dial():
-                continue
-            loop_now = asyncio.get_running_loop().time()
-            if loop_now < self._quiet_until:
-                continue
-            settings = self._effective_settings(asyncio.get_running_loop().time())
-            snapshot = self._snapshot(self.campaign.id, settings.mode == "predictive")
-            wanted = calls_to_place(snapshot, settings, self.alpha)
-            self.decisions += 1
-            if wanted <= 0:
-                continue
-            try:
-                placed = await self._dial(self.campaign, wanted)
-            except Exception:  # one bad round must not stop the campaign; the next tick tries again
-                log.exception("campaign %s: dialing round failed", self.campaign.name)
-                await asyncio.sleep(self._tick_s)
-                continue
-            self.exhausted = placed == 0
-            if self.exhausted:
-                # Nothing dialable now (list done, retries not due): ask again in a few seconds,
-                # not on every event; a list loaded meanwhile starts within that time.
-                self._quiet_until = asyncio.get_running_loop().time() + EXHAUSTED_RETRY_S
+    def _timeout(self) -> float:
+        # Predictive re-decides every tick: busy operators' elapsed handle times move its answer.
+        # The other modes change their answer only on events; a slow tick is their safety net.
+        return self._tick_s if self.settings.mode == "predictive" else max(self._tick_s, 1.0)
+
+    async def _round(self) -> None:
+        if not self._can_dial():
+            return
+        loop_now = asyncio.get_running_loop().time()
+        if not self.has_work(loop_now):
+            return
+        settings = self.effective_settings(asyncio.get_running_loop().time())
+        snapshot = self._snapshot(self.campaign.id, settings.mode == "predictive")
+        wanted = calls_to_place(snapshot, settings, self.alpha)
+        self.decisions += 1
+        await self.place(wanted)
+
+    async def place(self, wanted: int) -> int:
+        """Claim and originate ``wanted`` calls (compliance gate, caller ID, leases); how many went out."""
+        if wanted <= 0:
+            return 0
+        try:
+            placed = await self._dial(self.campaign, wanted)
+        except Exception:  # one bad round must not stop the campaign; the next tick tries again
+            log.exception("campaign %s: dialing round failed", self.campaign.name)
+            await asyncio.sleep(self._tick_s)
+            return 0
+        self.exhausted = placed == 0
+        if self.exhausted:
+            # Nothing dialable now (list done, retries not due): ask again in a few seconds,
+            # not on every event; a list loaded meanwhile starts within that time.
+            self._quiet_until = asyncio.get_running_loop().time() + EXHAUSTED_RETRY_S
+        return placed

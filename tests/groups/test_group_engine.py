@@ -1,0 +1,202 @@
+"""The engine paces a campaign group as one pool: no free operator is dialed for twice, reserved operators
+are never dialed for, shares follow the weights and unused share flows to the others."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator, Awaitable, Callable
+from datetime import UTC, datetime
+
+import asyncpg
+import pytest
+
+from ami.pbx import CallAnswered, ChannelHungUp, ConferenceJoined, OriginateRequest
+from dialer.control import ControlPlane
+from dialer.engine import Engine
+from dialer.floor import OperatorState
+from dialer.tuning import validate_pacing
+from lists import campaigns, groups, operators
+from tests.engine.fake_pbx import FakePbx
+from tests.engine.test_engine import CONFIG, midday, settle, until
+
+pytestmark = pytest.mark.db
+NOW = datetime(2026, 11, 25, 12, 0, tzinfo=UTC)
+
+
+class AutoWorld(FakePbx):
+    """Every call is answered after ``ring_s``, joins the operator it is redirected to, talks ``talk_s``;
+    operators wrap up ``wrap_s``. Records how many operators were free when each call was originated."""
+
+    def __init__(self, *, ring_s: float = 0.05, talk_s: float = 0.25, wrap_s: float = 0.05) -> None:
+        super().__init__()
+        self.ring_s, self.talk_s, self.wrap_s = ring_s, talk_s, wrap_s
+        self.engine: Engine | None = None
+
+    def attach(self, engine: Engine) -> None:
+        self.engine = engine
+        engine.wrap_up_listeners.append(
+            lambda op: asyncio.get_running_loop().call_later(self.wrap_s, engine.wrap_up_done, op))
+
+    async def originate(self, request: OriginateRequest) -> None:
+        await super().originate(request)
+        if request.channel_id.startswith("attempt-"):
+            asyncio.get_running_loop().call_later(self.ring_s, self.emit, CallAnswered(request.channel_id))
+
+    async def redirect(self, channel_id: str, context: str, exten: str, priority: int = 1) -> None:
+        await super().redirect(channel_id, context, exten, priority)
+        loop = asyncio.get_running_loop()
+        if context == "operator-join":
+            loop.call_soon(self.emit, ConferenceJoined(f"op{exten}", channel_id))
+            loop.call_later(self.talk_s, self.emit, ChannelHungUp(channel_id, 16))
+        else:
+            loop.call_later(0.01, self.emit, ChannelHungUp(channel_id, 16))
+
+
+async def make_group(pool: asyncpg.Pool, *, operators_n: int, leads: dict[str, int], shares: dict[str, float],
+                     reserved: int = 0) -> dict[str, int]:
+    """Campaigns sharing every operator, in one group; their ids by name."""
+    ops = [await operators.create(pool, name=f"op{i}", extension=str(101 + i)) for i in range(operators_n)]
+    await groups.create(pool, "floor", reserved=reserved, actor="t", now=NOW, validate=validate_pacing)
+    ids = {}
+    for n, (name, count) in enumerate(leads.items()):
+        campaign = await campaigns.create(pool, name=name, channel_template="Local/{digits}@pstn",
+                                          caller_id="+15550000000")
+        ids[name] = campaign.id
+        await operators.assign(pool, campaign_id=campaign.id, operator_ids=[o.id for o in ops])
+        await pool.executemany("INSERT INTO lead (campaign_id, phone, timezone) VALUES ($1, $2, 'UTC')",
+                               [(campaign.id, f"+1555{n}{i:06d}") for i in range(count)])
+        await groups.set_member(pool, "floor", name, share=shares[name], actor="t", now=NOW)
+        await campaigns.set_state(pool, name, "running", actor="t", now=NOW)
+    return ids
+
+
+StartEngine = Callable[[FakePbx], Awaitable[Engine]]
+
+
+@pytest.fixture
+async def start_engine(pool: asyncpg.Pool) -> AsyncIterator[StartEngine]:
+    """Start an engine on this PBX (an AutoWorld plays its calls); stopped after the test."""
+    started: list[Engine] = []
+
+    async def start(pbx: FakePbx) -> Engine:
+        engine = Engine(pool, pbx, midday(), CONFIG)
+        if isinstance(pbx, AutoWorld):
+            pbx.attach(engine)
+        started.append(engine)
+        await engine.start()
+        return engine
+
+    yield start
+    for engine in started:
+        await engine.stop(drain_s=0)
+
+
+def calls_of(pbx: FakePbx, campaign_id: int, ids: dict[str, int]) -> int:
+    """Customer calls originated for one campaign (lead phones carry the campaign's index)."""
+    index = list(ids.values()).index(campaign_id)
+    return sum(1 for r in pbx.customer_calls() if r.channel.startswith(f"Local/1555{index}"))
+
+
+async def test_two_campaigns_sharing_two_operators_place_two_calls_not_four(
+        pool: asyncpg.Pool, start_engine: StartEngine) -> None:
+    ids = await make_group(pool, operators_n=2, leads={"sales": 20, "survey": 20}, shares={"sales": 1, "survey": 1})
+    pbx = FakePbx()
+    engine = await start_engine(pbx)
+    await until(lambda: len(pbx.customer_calls()) >= 2)
+    await settle(0.3)
+    assert len(pbx.customer_calls()) == 2       # each campaign alone would have counted both operators
+    assert not any(r.running for r in engine.runners.values())       # the members' own loops do not run
+    assert set(engine.groups.group_of) == set(ids.values())
+
+
+async def test_reserved_operators_are_not_dialed_for_and_an_answer_waits_rather_than_take_one(
+        pool: asyncpg.Pool, start_engine: StartEngine) -> None:
+    await make_group(pool, operators_n=3, leads={"sales": 20, "survey": 20}, shares={"sales": 1, "survey": 1},
+                     reserved=1)
+    await pool.execute("UPDATE campaign SET safe_harbor_s = 0.5")
+    pbx = FakePbx()
+    engine = await start_engine(pbx)
+    await until(lambda: len(pbx.customer_calls()) >= 2)
+    await settle(0.3)
+    assert len(pbx.customer_calls()) == 2       # 3 free operators, 1 kept free
+    # Two are reserved from now on: the first answer still finds 3 free, the second only the 2 reserved ones.
+    await groups.set_settings(pool, "floor", reserved=2, actor="t", now=NOW, validate=validate_pacing)
+    await engine.groups.sync()
+    first, second = pbx.customer_calls()
+    pbx.emit(CallAnswered(first.channel_id))
+    pbx.emit(CallAnswered(second.channel_id))
+    await settle(0.7)
+    contexts = {channel: context for channel, context, _ in pbx.redirects}
+    assert contexts == {first.channel_id: "operator-join", second.channel_id: "dialer-safeharbor"}
+    assert sum(o.state is OperatorState.READY for o in engine.floor.operators.values()) == 2
+    assert len(pbx.customer_calls()) == 2       # nothing more is dialed while only reserved operators are free
+
+
+async def test_a_70_30_group_shares_operator_time_and_never_dials_beyond_the_pool(pool: asyncpg.Pool) -> None:
+    ids = await make_group(pool, operators_n=4, leads={"sales": 400, "survey": 400},
+                           shares={"sales": 70, "survey": 30})
+    world = AutoWorld()
+    engine = Engine(pool, world, midday(), CONFIG)
+    world.attach(engine)
+    over: list[int] = []
+
+    def watch_supply() -> None:
+        """Calls not yet with an operator never outnumber the free operators (progressive, one pool)."""
+        pending = sum(1 for c in engine.calls.values() if c.operator_id is None and c.alive)
+        free = sum(o.state is OperatorState.READY for o in engine.floor.operators.values())
+        if pending > free:
+            over.append(pending - free)
+
+    engine.floor.subscribe(lambda *_: watch_supply())
+    await engine.start()
+    try:
+        await shares_follow_weights(engine, ids)
+    finally:
+        await engine.stop(drain_s=0)
+    assert over == []
+
+
+async def shares_follow_weights(engine: Engine, ids: dict[str, int]) -> None:
+    group_runner = next(iter(engine.groups.runners.values()))
+    loop = asyncio.get_running_loop()
+    await until(lambda: sum(group_runner.used_s(loop.time()).values()) > 60, timeout=40)
+    used = group_runner.used_s(loop.time())
+    sales = used[str(ids["sales"])] / sum(used.values())
+    assert 0.60 <= sales <= 0.80, f"sales had {100 * sales:.1f} % of the handle time, target 70 %"
+
+
+async def test_when_one_campaign_runs_dry_its_share_flows_to_the_other(
+        pool: asyncpg.Pool, start_engine: StartEngine) -> None:
+    ids = await make_group(pool, operators_n=3, leads={"sales": 300, "survey": 3}, shares={"sales": 30, "survey": 70})
+    world = AutoWorld()
+    engine = await start_engine(world)
+    await until(lambda: calls_of(world, ids["survey"], ids) == 3)
+    await until(lambda: calls_of(world, ids["sales"], ids) >= 30, timeout=20)
+    # with the survey's list done, the whole pool works for sales: all three operators get its calls
+    await engine.recorder.drain()
+    talked = await pool.fetchval("SELECT count(DISTINCT operator_id) FROM attempt WHERE campaign_id = $1 "
+                                 "AND connected_at IS NOT NULL", ids["sales"])
+    assert talked == 3
+
+
+async def test_group_changes_reach_the_running_engine_within_a_second(
+        pool: asyncpg.Pool, start_engine: StartEngine) -> None:
+    ids = await make_group(pool, operators_n=2, leads={"sales": 5, "survey": 5}, shares={"sales": 1, "survey": 1})
+    engine = await start_engine(FakePbx())
+    control = ControlPlane(engine, snapshot_s=None, poll_s=30.0)   # only NOTIFY can bring it in time
+    await control.start()
+    try:
+        group_runner = engine.groups.runners[engine.groups.group_of[ids["sales"]]]
+        async with pool.acquire() as conn, conn.transaction():
+            await groups.set_settings(conn, "floor", reserved=1, pacing={"target_abandon": 0.02}, actor="t",
+                                      now=NOW, validate=validate_pacing)
+            await groups.set_member(conn, "floor", "sales", share=3, priority=2, actor="t", now=NOW)
+        await until(lambda: engine.floor.reserves[ids["sales"]].count == 1, timeout=1.0)
+        assert group_runner.group.member(ids["sales"]).share == 3
+        assert engine.runners[ids["survey"]].settings.target_abandon == 0.02    # the group's default
+        await groups.remove_member(pool, "floor", "survey", actor="t", now=NOW)
+        await until(lambda: engine.runners[ids["survey"]].running, timeout=1.0)  # paces alone again
+        assert ids["survey"] not in engine.groups.group_of
+        assert engine.runners[ids["survey"]].settings.target_abandon == 0.025
+    finally:
+        await control.close()
