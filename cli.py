@@ -17,7 +17,7 @@ import typer
 from rich.console import Console
 from typer.core import TyperGroup
 
-from cli_groups import group_app
+from cli_groups import group_app, report_group
 from config.settings import Settings, load_settings
 from lists import database
 
@@ -461,6 +461,7 @@ app.add_typer(dnc_app, name="dnc")
 report_app = typer.Typer(help="Reports.", no_args_is_help=True, cls=ReportGroup)
 app.add_typer(report_app, name="report")
 report_app.command("campaign")(report_campaign)
+report_app.command("group")(report_group)   # cli_groups.py
 
 
 def _compliance_run(work: Callable[[asyncpg.Connection], Awaitable[T]]) -> T:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import getpass
 from collections.abc import Awaitable, Callable
+from datetime import datetime
 
 import asyncpg
 import typer
@@ -155,3 +156,24 @@ def _print(group: object) -> None:
     for m in group.members:
         table.add_row(m.name, m.state, f"{m.share:g}", f"{100 * shares[m.campaign_id]:.1f}", str(m.priority))
     console.print(table)
+
+
+def report_group(
+    name: str,
+    since: datetime | None = typer.Option(None, help="Start of the period (first member's time unless a zone "
+                                                     "is given)"),
+    until: datetime | None = typer.Option(None, help="End of the period (default: now)"),
+) -> None:
+    """A campaign group per campaign and per pool: target and realized shares of the pool's handle time,
+    attempts, answers, connects, abandons, talk and wrap-up, and the pool's occupancy."""
+    from cli import console, fail, with_pool
+    from dialer.clock import SystemClock
+    from dialer.group_report import as_table, make_group_report
+    from dialer.reports import ReportError
+    from lists.campaigns import CampaignError
+
+    try:
+        report = with_pool(lambda pool: make_group_report(pool, name, since=since, until=until or SystemClock().now()))
+    except (CampaignError, ReportError) as exc:   # GroupError is a CampaignError
+        raise fail(str(exc)) from None
+    console.print(as_table(report))

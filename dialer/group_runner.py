@@ -36,6 +36,7 @@ class GroupRunner(PacingLoop):
         self.group = group
         self.members: dict[int, CampaignRunner] = {}
         self.meter = ShareMeter()                              # ended handles (talk + wrap-up) per member
+        self.total_s: dict[int, float] = {}                    # the same, never forgotten (for the views)
         self.handles: dict[int, tuple[int, float]] = {}        # operator id → (member campaign id, loop start)
         self.placed: dict[int, int] = {}                       # calls placed per member since the start
         self.ledger: AbandonLedger | None = None               # group-level ledger (group_ledger on)
@@ -103,6 +104,14 @@ class GroupRunner(PacingLoop):
         started = self.handles.pop(operator_id, None)
         if started is not None:
             self.meter.add(now, str(started[0]), now - started[1])
+            self.total_s[started[0]] = self.total_s.get(started[0], 0.0) + now - started[1]
+
+    def handle_s(self, now: float) -> dict[int, float]:
+        """Handle seconds per member since the loop started, those under way included."""
+        total = dict(self.total_s)
+        for campaign_id, start in self.handles.values():
+            total[campaign_id] = total.get(campaign_id, 0.0) + (now - start)
+        return total
 
     def used_s(self, now: float) -> dict[str, float]:
         """Handle seconds per member: ended handles (forgotten with a half-life) plus those under way."""

@@ -85,6 +85,15 @@ def _row(figures: Mapping[str, Any], times: dict[str, float] | None) -> ReportRo
     )
 
 
+def local_period(since: datetime | None, until: datetime, zone: ZoneInfo) -> tuple[datetime | None, datetime]:
+    """The period asked for; times without a zone (typed by a manager) are in ``zone``."""
+    until = until if until.tzinfo else until.replace(tzinfo=zone)
+    since = since if since is None or since.tzinfo else since.replace(tzinfo=zone)
+    if since is not None and since >= until:
+        raise ReportError(f"--since ({since.isoformat()}) must be before --until ({until.isoformat()})")
+    return since, until
+
+
 _EMPTY = {"attempts": 0, "answers": 0, "connects": 0, "abandons": 0, "talk_s": 0.0, "conversions": 0,
           "rating": None, "ratings": 0}
 
@@ -95,11 +104,7 @@ async def make_report(pool: asyncpg.Pool, campaign_name: str, *, by: str, until:
     if by not in GROUPINGS:
         raise ReportError(f"--by must be one of {', '.join(GROUPINGS)}, got {by!r}")
     campaign = await campaigns.get(pool, campaign_name)
-    zone = ZoneInfo(campaign.timezone)
-    until = until if until.tzinfo else until.replace(tzinfo=zone)
-    since = since if since is None or since.tzinfo else since.replace(tzinfo=zone)
-    if since is not None and since >= until:
-        raise ReportError(f"--since ({since.isoformat()}) must be before --until ({until.isoformat()})")
+    since, until = local_period(since, until, ZoneInfo(campaign.timezone))
     # One read-only snapshot: the groups and the total agree even while the engine writes. No JIT: the
     # planner's guess for generate_series (1000 rows a session) makes it compile for longer than the query runs.
     async with pool.acquire() as conn, conn.transaction(isolation="repeatable_read", readonly=True):

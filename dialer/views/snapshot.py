@@ -73,12 +73,57 @@ class OperatorState:
 
 
 @dataclass(frozen=True)
+class PoolMember:
+    id: int
+    name: str
+    share: float
+    target_share: float      # of the group, before unused share flows on
+    priority: int
+    handle_s: float          # talk + wrap-up of its calls since the engine started the group
+    placed: int
+    has_work: bool = True
+
+
+@dataclass(frozen=True)
+class PoolState:
+    """A campaign group: the operators its campaigns share, and how the pool's time went to each."""
+    id: int
+    name: str
+    reserved: int
+    group_ledger: bool
+    logged_in: int
+    free: int
+    busy: int
+    paused: int
+    occupancy: float
+    answers: int
+    abandons: int
+    cap: float
+    window_hours: float
+    members: tuple[PoolMember, ...]
+    engine: str = ""
+
+    @property
+    def abandon_rate(self) -> float:
+        return self.abandons / self.answers if self.answers else 0.0
+
+    def realized_shares(self) -> dict[int, float]:
+        """Each member's share of the pool's handle time so far (empty before any call was handled)."""
+        total = sum(m.handle_s for m in self.members)
+        return {m.id: m.handle_s / total for m in self.members} if total > 0 else {}
+
+
+@dataclass(frozen=True)
 class Floor:
     """Everything the views show, merged over all engines' snapshots."""
     campaigns: tuple[CampaignState, ...] = ()
     operators: tuple[OperatorState, ...] = ()
     at: datetime | None = None
     engines: tuple[str, ...] = field(default=())
+    pools: tuple[PoolState, ...] = ()
+
+    def pool_of(self, campaign_id: int) -> PoolState | None:
+        return next((p for p in self.pools if any(m.id == campaign_id for m in p.members)), None)
 
     def campaign(self, name: str) -> CampaignState | None:
         return next((c for c in self.campaigns if c.name == name), None)
@@ -152,12 +197,34 @@ def _operator(doc: Mapping[str, Any], engine: str) -> OperatorState:
     )
 
 
+def _pool(doc: Mapping[str, Any], engine: str) -> PoolState:
+    name = str(_get(doc, "name", "group"))
+    where = f"group {name!r}"
+    operators = doc.get("operators") or {}
+    ab = doc.get("abandonment") or {}
+    return PoolState(
+        id=int(_get(doc, "id", where)), name=name, reserved=int(doc.get("reserved") or 0),
+        group_ledger=bool(doc.get("group_ledger")), logged_in=int(operators.get("logged_in", 0)),
+        free=int(operators.get("free", 0)), busy=int(operators.get("busy", 0)), paused=int(operators.get("paused", 0)),
+        occupancy=float(doc.get("occupancy") or 0.0), answers=int(ab.get("answers", 0)),
+        abandons=int(ab.get("abandons", 0)), cap=float(ab.get("cap", 0.03)),
+        window_hours=float(ab.get("window_hours", 24)),
+        members=tuple(PoolMember(
+            id=int(_get(m, "id", f"{where} member")), name=str(m.get("name", "")), share=float(m.get("share", 1.0)),
+            target_share=float(m.get("target_share", 0.0)), priority=int(m.get("priority", 0)),
+            handle_s=float(m.get("handle_s", 0.0)), placed=int(m.get("placed", 0)),
+            has_work=bool(m.get("has_work", True))) for m in _get(doc, "members", where)),
+        engine=engine,
+    )
+
+
 def parse_floor(docs: Iterable[Mapping[str, Any]]) -> Floor:
     """Merge the snapshot docs of every engine into one floor. An operator logged in on two engines
     (should not happen, but a restart can leave a stale row) shows once: the busier entry wins. A
     campaign taken over from a dead engine shows once too: the newest snapshot's (its owner now)."""
     campaigns: dict[int, tuple[datetime | None, CampaignState]] = {}
     operators: dict[int, OperatorState] = {}
+    pools: dict[int, PoolState] = {}
     engines: list[str] = []
     latest: datetime | None = None
     for doc in docs:
@@ -172,6 +239,9 @@ def parse_floor(docs: Iterable[Mapping[str, Any]]) -> Floor:
             seen_at, _ = campaigns.get(campaign.id, (None, None))
             if campaign.id not in campaigns or (moment is not None and (seen_at is None or moment > seen_at)):
                 campaigns[campaign.id] = (moment, campaign)
+        for raw in doc.get("groups") or ():
+            pool = _pool(raw, engine)
+            pools.setdefault(pool.id, pool)   # one engine paces a group (its members' owner)
         for raw in doc.get("operators") or ():
             operator = _operator(raw, engine)
             seen = operators.get(operator.id)
@@ -182,4 +252,5 @@ def parse_floor(docs: Iterable[Mapping[str, Any]]) -> Floor:
         operators=tuple(sorted(operators.values(), key=lambda o: o.name)),
         at=latest,
         engines=tuple(engines),
+        pools=tuple(sorted(pools.values(), key=lambda p: p.name)),
     )

@@ -22,6 +22,7 @@ from textual.widgets import DataTable, Footer, Label, Sparkline, Static
 from dialer.clock import Clock
 from dialer.views.feed import CommandError, SnapshotFeed, command_results, send_command
 from dialer.views.operator_console import FloorChanged
+from dialer.views.pool_panel import pool_lines
 from dialer.views.snapshot import CampaignState, Floor, OperatorState
 from dialer.views.tuning_form import TuningForm
 from lists import campaigns
@@ -74,7 +75,7 @@ class WatchApp(App[None]):
     #top { height: 1fr; }
     #operators { width: 2fr; }
     #side { width: 1fr; padding: 0 1; }
-    #calls, #pacing { height: auto; margin-bottom: 1; }
+    #calls, #pacing, #pool { height: auto; margin-bottom: 1; }
     Sparkline { height: 3; }
     #message { height: 1; color: $warning; padding: 0 1; }
     """
@@ -113,6 +114,7 @@ class WatchApp(App[None]):
             with Vertical(id="side"):
                 yield Static("", id="calls")
                 yield Static("", id="pacing")
+                yield Static("", id="pool")
                 yield Label("occupancy", id="occupancy-label")
                 yield Sparkline([], id="occupancy-plot")
                 yield Label("abandonment (window)", id="abandon-label")
@@ -201,6 +203,8 @@ class WatchApp(App[None]):
         self._render_operators()
         calls = self._q("#calls", Static)
         pacing = self._q("#pacing", Static)
+        pool = self.floor.pool_of(campaign.id) if campaign is not None else None
+        self._q("#pool", Static).update(Text("\n".join(pool_lines(pool, self.floor.campaigns)) if pool else ""))
         if campaign is None:
             calls.update("")
             pacing.update("")

@@ -11,10 +11,11 @@ import asyncpg
 import pytest
 
 from ami.pbx import CallAnswered, ChannelHungUp, ConferenceJoined, OriginateRequest
-from dialer.control import ControlPlane
+from dialer.control import ControlPlane, snapshot_doc
 from dialer.engine import Engine
 from dialer.floor import OperatorState
 from dialer.tuning import validate_pacing
+from dialer.views.snapshot import parse_floor
 from lists import campaigns, groups, operators
 from tests.engine.fake_pbx import FakePbx
 from tests.engine.test_engine import CONFIG, midday, settle, until
@@ -159,10 +160,17 @@ async def test_a_70_30_group_shares_operator_time_and_never_dials_beyond_the_poo
 async def shares_follow_weights(engine: Engine, ids: dict[str, int]) -> None:
     group_runner = next(iter(engine.groups.runners.values()))
     loop = asyncio.get_running_loop()
-    await until(lambda: sum(group_runner.used_s(loop.time()).values()) > 60, timeout=40)
+    await until(lambda: sum(group_runner.used_s(loop.time()).values()) > 40, timeout=40)
     used = group_runner.used_s(loop.time())
     sales = used[str(ids["sales"])] / sum(used.values())
     assert 0.60 <= sales <= 0.80, f"sales had {100 * sales:.1f} % of the handle time, target 70 %"
+    # what the supervisor's pool panel shows: the same share, from the engine's published snapshot
+    [shown] = parse_floor([snapshot_doc(engine)]).pools
+    realized = shown.realized_shares()[ids["sales"]]
+    assert 0.60 <= realized <= 0.80
+    assert [m.target_share for m in shown.members] == [pytest.approx(0.7), pytest.approx(0.3)]
+    assert shown.logged_in == 4 and shown.free + shown.busy == 4
+    assert sum(m.placed for m in shown.members) == len(engine.pbx.customer_calls())  # type: ignore[attr-defined]
 
 
 async def test_when_one_campaign_runs_dry_its_share_flows_to_the_other(
