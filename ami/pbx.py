@@ -114,7 +114,9 @@ class ConferenceLeft:
 
 @dataclass(frozen=True)
 class LinkUp:
-    """Logged in (first time or after a reconnect): time to reconcile."""
+    """Logged in (first time or after a reconnect): time to reconcile. ``server`` names the Asterisk
+    when the port spans several (``ami.pool.PbxPool``)."""
+    server: str = ""
 
 
 @dataclass(frozen=True)
@@ -123,6 +125,7 @@ class LinkDown:
     on reconnect) and will not come back by itself."""
     reason: str
     permanent: bool = False
+    server: str = ""
 
 
 PbxEvent = (

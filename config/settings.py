@@ -30,6 +30,11 @@ class Settings(BaseSettings):
     ami_port: int = Field(default=5038, ge=1, le=65535)
     ami_username: str = "dialer"
     ami_secret: SecretStr = SecretStr("change-me")
+    ami_servers_file: Path | None = Field(
+        default=None,
+        description="TOML file listing several Asterisk servers with their limits (config/servers.py); "
+                    "when set, DIALER_AMI_HOST/PORT/USERNAME/SECRET are not used",
+    )
 
 
 def load_settings() -> Settings:

@@ -35,6 +35,7 @@ from ami.pbx import (
     PbxLinkLost,
     PbxNotConnected,
 )
+from ami.pool import PbxPool
 from compliance import store as compliance_store
 from compliance.caller_id import CallerIdError, caller_id_for
 from dialer.call import Call, CallState
@@ -137,7 +138,7 @@ class Engine:
         await ledger.seed(self.pool, campaign_id=campaign.id, wall_now=self.clock.now(),
                           loop_now=asyncio.get_running_loop().time())
         runner = CampaignRunner(campaign, snapshot=self.snapshot, dial=self._dial, tick_s=self.config.tick_s,
-                                can_dial=lambda: self.pbx.connected, ledger=ledger)
+                                can_dial=self.can_originate, ledger=ledger)
         self.runners[campaign.id] = runner
         self.recovery.resume(campaign.id)
         await self.groups.adopt(runner)     # its group's loop paces it, or its own
@@ -266,7 +267,13 @@ class Engine:
                         ringing_elapsed_s=ringing, waiting_answered=waiting,
                         estimates=self.estimators[campaign_id].estimates() if with_estimates else Estimates())
 
+    def can_originate(self) -> bool:
+        """The PBX can take a call now: linked, and (several servers) a channel free somewhere."""
+        return self.pbx.connected and (not isinstance(self.pbx, PbxPool) or self.pbx.room() > 0)
+
     async def _dial(self, campaign: Campaign, wanted: int) -> int:
+        if isinstance(self.pbx, PbxPool):     # never claim leads the servers' channel limits cannot take
+            wanted = min(wanted, self.pbx.room())
         now = self.clock.now()
         gate = self.gates.setdefault(campaign.id, ComplianceGate(campaign.id))
         try:

@@ -116,14 +116,15 @@ class Floor:
     def busy_for(self, campaign_id: int) -> list[FloorOperator]:
         return [o for o in self.operators.values() if o.state in BUSY_STATES and campaign_id in o.campaigns]
 
-    def choose(self, campaign_id: int, *, prefer: int | None = None,
-               routing: str = "longest_idle") -> FloorOperator | None:
+    def choose(self, campaign_id: int, *, prefer: int | None = None, routing: str = "longest_idle",
+               accept: Callable[[FloorOperator], bool] | None = None) -> FloorOperator | None:
         """Who takes an answered call: the preferred operator (the owner of a personal callback, or who
         last talked to this lead) when free; else by the campaign's routing — the longest idle (fairest,
         the default), the highest priority first (experienced operators take the calls), or the lowest
         first (newcomers get the practice); ties go to the longest idle. Only the preferred operator may
-        take it when the campaign's group is down to its reserved operators."""
-        free = self.free_for(campaign_id)
+        take it when the campaign's group is down to its reserved operators. ``accept``: only operators it
+        accepts (one who can be reached from the call's Asterisk server, see dialer/servers.py)."""
+        free = [o for o in self.free_for(campaign_id) if accept is None or accept(o)]
         if not free:
             return None
         if prefer is not None:

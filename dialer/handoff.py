@@ -11,6 +11,7 @@ import asyncio
 import logging
 import time
 from collections.abc import Callable
+from functools import partial
 
 from ami.pbx import Pbx, PbxError
 from dialer.call import Call, CallState
@@ -36,10 +37,14 @@ class HandOff:
         self.wall_latencies_s: list[float] = []
         self._answered_wall: dict[int, float] = {}
         self._tasks = BackgroundTasks()
+        # With several Asterisk servers a Redirect cannot cross servers: only operators this accepts for a
+        # call may take it (dialer/servers.py sets it; None: one server, everyone).
+        self.reachable: Callable[[Call, FloorOperator], bool] | None = None
 
     def answered(self, call: Call, safe_harbor_s: float, routing: str = "longest_idle") -> None:
         self._answered_wall[call.attempt_id] = time.perf_counter()
-        operator = self._floor.choose(call.campaign_id, prefer=call.owner_operator, routing=routing)
+        accept = partial(self.reachable, call) if self.reachable is not None else None
+        operator = self._floor.choose(call.campaign_id, prefer=call.owner_operator, routing=routing, accept=accept)
         if operator is not None:
             self._send_to(call, operator)
             return
@@ -52,7 +57,8 @@ class HandOff:
         """Give the longest-waiting answered call this operator may take. True if one was given."""
         for call in self.waiting:
             if (call.campaign_id in operator.campaigns and call.state is CallState.WAITING
-                    and (call.owner_operator == operator.id or not self._floor.held_back(call.campaign_id))):
+                    and (call.owner_operator == operator.id or not self._floor.held_back(call.campaign_id))
+                    and (self.reachable is None or self.reachable(call, operator))):
                 self._forget(call)
                 self._send_to(call, operator)
                 return True

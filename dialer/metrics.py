@@ -19,6 +19,8 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
+from ami.pbx import Pbx
+from ami.pool import PbxPool
 from dialer.call import CallState
 from dialer.floor import FloorOperator, OperatorState
 
@@ -139,11 +141,17 @@ class EngineMetrics:
         up = Family("dialer_ami_up", "gauge", "1 while the AMI link to the server is logged in")
         reconnects = Family("dialer_ami_reconnects_total", "counter", "AMI re-logins after a lost link")
         events = Family("dialer_ami_events_total", "counter", "AMI events read")
+        channels = Family("dialer_pbx_channels", "gauge", "Channels the dialer holds on the server (its limit below)")
+        limit = Family("dialer_pbx_channel_limit", "gauge", "The server's max_channels")
+        pbx = self._engine.pbx
         for server, client in pbx_links(self._engine):
             up.add(1.0 if client.connected else 0.0, server=server)
             reconnects.add(getattr(client, "reconnects", 0), server=server)
             events.add(getattr(client, "events_received", 0), server=server)
-        return [up, reconnects, events]
+            if isinstance(pbx, PbxPool):
+                channels.add(pbx.channels(server), server=server)
+                limit.add(pbx.limits(server).max_channels, server=server)
+        return [up, reconnects, events, channels, limit]
 
     def _ownership(self) -> list[Family]:
         ownership = self._engine.ownership
@@ -168,11 +176,10 @@ class EngineMetrics:
         return [up, backlog]
 
 
-def pbx_links(engine: Engine) -> list[tuple[str, object]]:
+def pbx_links(engine: Engine) -> list[tuple[str, Pbx]]:
     """(server name, AMI link) for each Asterisk the engine talks to."""
-    servers = getattr(engine.pbx, "servers", None)
-    if isinstance(servers, dict):
-        return sorted(servers.items())
+    if isinstance(engine.pbx, PbxPool):
+        return sorted(engine.pbx.servers.items())
     return [(engine.config.pbx_name, engine.pbx)]
 
 

@@ -9,6 +9,8 @@ import signal
 from rich.console import Console
 
 from ami.client import AmiClient
+from ami.pool import PbxPool
+from config.servers import load_servers
 from config.settings import Settings
 from dialer.clock import SystemClock
 from dialer.config import EngineConfig
@@ -16,6 +18,7 @@ from dialer.control import ControlPlane
 from dialer.engine import Engine
 from dialer.metrics import MetricsServer
 from dialer.ownership import CampaignOwnership
+from dialer.servers import ServerAffinity, build_pool, close_pool, start_pool
 from dialer.sim_operators import SimulatedOperators
 from lists import database
 
@@ -23,12 +26,20 @@ from lists import database
 async def serve(settings: Settings, store_url: str, *, operator_channel: str, console: Console,
                 metrics: tuple[str, int] | None = None) -> None:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    servers = load_servers(settings.ami_servers_file) if settings.ami_servers_file else []
     pool = await database.open_pool(store_url)
-    pbx = AmiClient(settings.ami_host, settings.ami_port, settings.ami_username,
-                    settings.ami_secret.get_secret_value())
-    await pbx.start()
+    pbx: AmiClient | PbxPool
+    if servers:                        # several Asterisk servers, each with its limits (dialer/servers.py)
+        pbx = build_pool(servers)
+        await start_pool(pbx)
+    else:
+        pbx = AmiClient(settings.ami_host, settings.ami_port, settings.ami_username,
+                        settings.ami_secret.get_secret_value())
+        await pbx.start()
     engine = Engine(pool, pbx, SystemClock(),
                     EngineConfig(name=settings.engine_name, operator_channel_template=operator_channel))
+    if isinstance(pbx, PbxPool):
+        ServerAffinity(engine, pbx, {s.name: s.operators for s in servers})
     SimulatedOperators(engine, mean_wrap_s=10.0)
     # Several engines may share the store: each runs only the campaigns it owns (dialer/ownership.py).
     ownership = CampaignOwnership(engine)
@@ -54,5 +65,5 @@ async def serve(settings: Settings, store_url: str, *, operator_channel: str, co
             await exporter.close()
         await control.close()
         await engine.stop(drain_s=60)
-        await pbx.close()
+        await (close_pool(pbx) if isinstance(pbx, PbxPool) else pbx.close())
         await pool.close()

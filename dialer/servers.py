@@ -1,0 +1,104 @@
+"""Calls and operators on several Asterisk servers (issue #8, item 4).
+
+An operator's phone is registered on one Asterisk server and sits in its conference there; a Redirect
+moves a channel within its own server only. So:
+
+* **operators' phones** are called on the server(s) the servers file gives their extension
+  (``operators = ["1*"]``);
+* **an answered call goes only to an operator on its own server** — preferred operators, routing and
+  waiting all apply among those. A call whose server has no free operator waits like any other and hears
+  the safe-harbor message at the deadline. (Bridging across servers would need an inter-server trunk in
+  the dialplan and its emulation in the simulator; not done.)
+* **customer calls** go where operators are free: the pool ranks servers by ready operators there minus
+  calls already ringing or waiting there, then by load, within each server's channel and cps limits.
+
+The pool (``ami/pool.py``) knows nothing of operators; this module gives it the two hooks.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import re
+from collections import Counter
+from collections.abc import Mapping, Sequence
+from fnmatch import fnmatchcase
+from typing import TYPE_CHECKING
+
+from ami.client import AmiClient
+from ami.pbx import OriginateRequest
+from ami.pool import PbxPool, ServerLimits
+from config.servers import AmiServer
+from dialer.call import Call, CallState
+from dialer.floor import FloorOperator, OperatorState
+
+if TYPE_CHECKING:
+    from dialer.engine import Engine
+
+_PHONE = re.compile(r"^op(.+)-\d+$")       # an operator's phone channel, as Engine.log_in names it
+_PENDING = (CallState.ORIGINATING, CallState.WAITING)
+
+
+def build_pool(servers: Sequence[AmiServer]) -> PbxPool:
+    """One AMI client per server, behind one Pbx port."""
+    return PbxPool({s.name: (AmiClient(s.host, s.port, s.username, s.secret.get_secret_value()),
+                             ServerLimits(max_channels=s.max_channels, cps=s.cps)) for s in servers})
+
+
+async def start_pool(pool: PbxPool) -> None:
+    """Log in everywhere; at start every server must answer (a wrong setting is reported, not hidden)."""
+    for client in pool.servers.values():
+        assert isinstance(client, AmiClient)
+        await client.start()
+
+
+async def close_pool(pool: PbxPool) -> None:
+    for client in pool.servers.values():
+        assert isinstance(client, AmiClient)
+        await client.close()
+
+
+class ServerAffinity:
+    def __init__(self, engine: Engine, pool: PbxPool, operators: Mapping[str, Sequence[str]]) -> None:
+        """``operators``: server name → extension patterns of the operators whose phones are there."""
+        self._engine = engine
+        self._pool = pool
+        self._operators = {name: tuple(patterns) for name, patterns in operators.items()}
+        self._demand_at: float | None = None
+        self._demand: Counter[str] = Counter()
+        pool.route = self.route
+        pool.preference = self.preference
+        pool.placed = self.placed
+        engine.handoff.reachable = self.reachable
+
+    def route(self, request: OriginateRequest) -> list[str] | None:
+        match = _PHONE.match(request.channel_id)
+        if match is None:
+            return None                    # a customer call: any server
+        extension = match.group(1)
+        return [name for name, patterns in self._operators.items()
+                if any(fnmatchcase(extension, p) for p in patterns)]
+
+    def reachable(self, call: Call, operator: FloorOperator) -> bool:
+        call_server = self._pool.server_of(call.channel_id)
+        phone_server = self._pool.server_of(operator.phone_channel_id) if operator.phone_channel_id else None
+        return call_server is None or phone_server is None or call_server == phone_server
+
+    def preference(self, server: str) -> float:
+        """Ready operators on the server minus calls there still needing one (counted once per loop
+        iteration — a dialing round of many originates costs one pass over the floor — and kept current
+        within it by ``placed``)."""
+        now = asyncio.get_running_loop().time()
+        if now != self._demand_at:
+            self._demand_at = now
+            demand: Counter[str] = Counter()
+            for operator in self._engine.floor.operators.values():
+                if operator.state is OperatorState.READY and operator.phone_channel_id:
+                    demand[self._pool.server_of(operator.phone_channel_id) or ""] += 1
+            for call in self._engine.calls.values():
+                if call.state in _PENDING:
+                    demand[self._pool.server_of(call.channel_id) or ""] -= 1
+            self._demand = demand
+        return float(self._demand[server])
+
+    def placed(self, server: str) -> None:
+        self._demand[server] -= 1
