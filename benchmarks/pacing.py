@@ -22,6 +22,8 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
+import numpy as np
+
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from pacing.baselines.omnidialer import OmniDialerPacer
@@ -56,12 +58,26 @@ def world_for(cell: Cell) -> World:
 
 
 def run_one(job: tuple[Cell, str, int, float]) -> dict[str, object]:
-    cell, pacer, seed, hours = job
+    cell, name, seed, hours = job
     started = time.perf_counter()
-    report = simulate(world_for(cell), cell[0], PACERS[pacer](), hours=hours, seed=seed)
+    pacer = PACERS[name]()
+    timings: list[float] = []
+    decide = pacer.decide
+
+    def timed(floor: object) -> int:          # the pacer's decision time, as the engine would see it
+        t = time.perf_counter()
+        n = decide(floor)
+        timings.append(time.perf_counter() - t)
+        return n
+
+    pacer.decide = timed  # type: ignore[method-assign]
+    report = simulate(world_for(cell), cell[0], pacer, hours=hours, seed=seed)
     row = report.as_dict()
-    row.update(pacer=pacer, answer_rate=cell[1], talk_s=cell[2], talk_shape=cell[3],
-               wall_s=time.perf_counter() - started)
+    ms = np.asarray(timings) * 1000.0
+    row.update(pacer=name, answer_rate=cell[1], talk_s=cell[2], talk_shape=cell[3],
+               wall_s=time.perf_counter() - started, decisions=len(timings),
+               decision_p99_ms=float(np.percentile(ms, 99)) if ms.size else 0.0,
+               decision_max_ms=float(ms.max()) if ms.size else 0.0)
     return row
 
 
@@ -76,7 +92,8 @@ def summarize(rows: list[dict[str, object]]) -> dict[tuple[Cell, str], dict[str,
             return sum(float(r[name]) for r in g) / len(g)
         out[key] = {"occupancy": mean("occupancy"), "talk": mean("talk_minutes_per_operator_hour"),
                     "abandon_worst": max(float(r["abandon_rate"]) for r in group),
-                    "abandon_mean": mean("abandon_rate"), "wait": mean("mean_wait_s"), "seeds": len(group)}
+                    "abandon_mean": mean("abandon_rate"), "wait": mean("mean_wait_s"), "seeds": len(group),
+                    "decision_p99_ms": max(float(r.get("decision_p99_ms", 0.0)) for r in group)}
     return out
 
 
@@ -121,6 +138,9 @@ def check_targets(summary: dict[tuple[Cell, str], dict[str, float]]) -> list[str
                 short.append((c, round(100 * gain, 1)))
     lines.append("<=10 operators: >= 15% more talk time than VICIdial ADAPT_TAPERED: "
                  + ("yes" if not short else f"NO in {len(short)} cells (gain %): {short}"))
+    big = [v["decision_p99_ms"] for k, v in summary.items() if k[1] == "predictive" and k[0][0] >= 100]
+    if big:
+        lines.append(f"predictive decision time at 100 operators: p99 {max(big):.2f} ms (worst run; target < 10 ms)")
     check = summary.get(((20, 0.3, 180.0, "exponential"), "predictive"))
     if check:
         verdict = "yes" if check["occupancy"] >= 0.88 else "NO"
@@ -137,9 +157,19 @@ def main() -> None:
     parser.add_argument("--hours", type=float, default=None)
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--pacers", default=",".join(PACERS), help="comma-separated subset")
+    parser.add_argument("--merge", type=Path, nargs="+", help="summarize the runs of these --json files "
+                        "(e.g. baselines and predictive run separately) instead of running")
     parser.add_argument("--operators", default=",".join(map(str, OPERATORS)),
                         help="comma-separated subset of team sizes")
     args = parser.parse_args()
+    if args.merge:
+        loaded = [json.loads(f.read_text()) for f in args.merge]
+        summary = summarize([row for data in loaded for row in data["runs"]])
+        print(f"merged {', '.join(map(str, args.merge))}: "
+              + "; ".join(f"{data.get('seeds')} seeds, {data.get('hours')}-hour days" for data in loaded))
+        print_table(summary)
+        print("\n".join(check_targets(summary)))
+        return
     seeds = args.seeds or (2 if args.quick else 5)
     hours = args.hours or (2.0 if args.quick else 8.0)
     pacers = [p for p in args.pacers.split(",") if p]

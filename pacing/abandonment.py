@@ -23,9 +23,10 @@ class AlphaDecision:
 
 
 class AbandonmentController:
-    def __init__(self, setpoint: float = 0.025, cap: float = 0.03, time_constant_s: float = 300.0,
-                 alpha_range: tuple[float, float] = (0.02, 4.0), margin_abandons: float = 2.0,
-                 min_answers: int = 30, initial_alpha: float | None = None) -> None:
+    def __init__(self, setpoint: float = 0.025, cap: float = 0.03, time_constant_s: float = 600.0,
+                 alpha_range: tuple[float, float] = (0.02, 12.0), margin_abandons: float = 1.0,
+                 min_answers: int = 10, initial_alpha: float | None = None,
+                 soft_room: float = 3.0, start_allowance: float = 2.0) -> None:
         if not 0 < setpoint < cap < 1:
             raise ValueError(f"need 0 < setpoint ({setpoint}) < cap ({cap}) < 1")
         self.setpoint = setpoint
@@ -34,6 +35,8 @@ class AbandonmentController:
         self.low, self.high = setpoint * alpha_range[0], setpoint * alpha_range[1]
         self.margin_abandons = margin_abandons
         self.min_answers = min_answers
+        self.soft_room = soft_room
+        self.start_allowance = start_allowance
         self.log_alpha = math.log(initial_alpha if initial_alpha is not None else setpoint)
         self.fallback = False
         self._last: float | None = None
@@ -56,17 +59,31 @@ class AbandonmentController:
         new_abandons = max(0, abandons - self._seen[1])
         self._seen = (answers, abandons)
         keep = math.exp(-dt / self.time_constant_s)
-        self._recent = (self._recent[0] * keep + new_answers, self._recent[1] * keep + new_abandons)
-        if answers >= self.min_answers and self._recent[0] >= 5.0:
+        if not self.fallback:
+            # the recent rate is that of predictive dialing: stretches of progressive would dilute it
+            self._recent = (self._recent[0] * keep + new_answers, self._recent[1] * keep + new_abandons)
+        # What the window may still take. A window of fewer than 1/cap answers cannot express the cap at all
+        # (one abandon in 20 answers is 5 %): it is allowed ``start_allowance`` abandons, which a day of a
+        # few hundred answers dilutes far below the cap; from 2/cap answers on the cap itself rules.
+        budget = max(self.cap * (answers + 1), self.start_allowance)
+        room = budget - abandons
+        # Early in the window a couple of abandons weigh a lot: aim below the budget by the margin and the
+        # soft room, in abandons, so that dialing at the aim does not run into the fall-back.
+        goal = max(min(self.setpoint, (budget - margin - self.soft_room) / max(answers, 1)), 0.1 * self.setpoint)
+        # No integration while falling back: progressive abandons nothing, and an integral that kept growing
+        # meanwhile would come back with a burst of abandons that sends it straight back (wind-up).
+        if answers >= self.min_answers and self._recent[0] >= 5.0 and not self.fallback:
             recent = self._recent[1] / self._recent[0]
-            # aim the recent rate so that the window converges to the setpoint
-            aim = min(max(self.setpoint + (self.setpoint - rate), 0.25 * self.setpoint), 1.2 * self.setpoint)
-            error = (aim - recent) / self.setpoint
+            # aim the recent rate so that the window converges to the goal
+            aim = min(max(goal + (goal - rate), 0.25 * goal), 1.2 * goal)
+            error = (aim - recent) / goal
             self.log_alpha += max(-1.0, min(1.0, error)) * dt / self.time_constant_s
             self.log_alpha = min(max(self.log_alpha, math.log(self.low)), math.log(self.high))
-        room = self.cap * (answers + 1) - abandons
         if room < margin:
             self.fallback = True
-        elif self.fallback and room >= 2 * margin:
+        elif self.fallback and room >= margin + 1.0:
             self.fallback = False
-        return AlphaDecision(math.exp(self.log_alpha), self.fallback, rate)
+        # Approach the cap gently: with little room left α shrinks with it, so the dialer slows down before
+        # the fall-back has to stop it (bang-bang between the two wastes the operators' time).
+        soften = min(1.0, max(0.05, (room - margin) / self.soft_room))
+        return AlphaDecision(math.exp(self.log_alpha) * soften, self.fallback, rate)

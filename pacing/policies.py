@@ -10,6 +10,7 @@ import math
 from dataclasses import dataclass
 
 from pacing.predictive import SAFE_HARBOR_S, largest_safe_dials
+from pacing.queue_model import largest_safe_dials_queued
 from pacing.snapshot import Snapshot
 
 MODES = ("preview", "progressive", "ratio", "predictive")
@@ -26,10 +27,11 @@ class PacingSettings:
     abandon_cap: float = 0.03             # legal cap over the window (Ofcom/FTC: 3 %)
     max_lines_per_operator: float = 3.0   # calls not yet with an operator (ringing + waiting) per operator
     ratio: float = 1.5                    # lines per free operator in 'ratio' mode
-    warmup_answers: int = 30              # stay progressive until this many live answers were seen
+    warmup_answers: int = 10              # stay progressive until this many live answers were seen
     safe_harbor_s: float = SAFE_HARBOR_S  # an answered call must reach an operator within this
     window_hours: float = 24.0            # legal window of the abandonment rate (24 h, or 720 for 30 days)
-    busy_credit: bool = False             # predictive: also count operators about to free (see predictive())
+    busy_credit: bool = True              # predictive: credit busy operators with when they may free (queue model)
+    queue_max_operators: int = 40         # … up to this many logged in; larger floors count free operators only
 
     def __post_init__(self) -> None:
         if self.mode not in MODES:
@@ -80,17 +82,16 @@ def predictive(snapshot: Snapshot, settings: PacingSettings, alpha: float | None
     a = settings.target_abandon if alpha is None else alpha
     if a <= 0 or room <= floor:
         return floor
-    if not settings.busy_credit:
-        # Only the operators free now take the answers. Crediting busy operators with their chance to free
-        # within the horizon (busy_credit=True) compares cumulative answers with cumulative frees at a few
-        # checkpoints and misses answers that arrive before a free in between: in simulation realized
-        # abandonment ran 3–5× the model's figure, the outer controller had to cut α everywhere, and
-        # occupancy fell below a plain 1.5 ratio dialer (issue 3 report). Without that credit supply does
-        # not arrive during the horizon, the worst checkpoint *is* the expected loss, and the controller
-        # only has to loosen a conservative bound. Busy operators still shape the decision through the
-        # lines cap and the progressive floor.
-        snapshot = Snapshot(snapshot.free_operators, (), snapshot.ringing_elapsed_s, snapshot.waiting_answered,
-                            snapshot.estimates)
+    if settings.busy_credit and snapshot.logged_in <= settings.queue_max_operators:
+        # Small and mid floors are mostly busy: answers are weighed against the operators who free over the
+        # next seconds, step by step (pacing.queue_model), so the dialer pre-dials for calls about to end.
+        n = largest_safe_dials_queued(snapshot, a, room, settings.safe_harbor_s)
+        return max(floor, min(n, room))
+    # Large floors: only the operators free now take the answers. On a large floor many are free at any
+    # moment and the normal law over them is cheap enough for every event of a 100-operator floor; the
+    # outer controller loosens α to make up for the busy operators not credited.
+    snapshot = Snapshot(snapshot.free_operators, (), snapshot.ringing_elapsed_s, snapshot.waiting_answered,
+                        snapshot.estimates)
     n = largest_safe_dials(snapshot, a, room, settings.safe_harbor_s)
     return max(floor, min(n, room))
 

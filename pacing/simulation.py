@@ -90,6 +90,7 @@ class PolicyPacer:
         self._decision: AlphaDecision | None = None
         self._decided = -math.inf
         self._abandons_seen = 0
+        self._quiet: tuple[tuple[int, int, int, int], float] | None = None
 
     def on_dial_end(self, now: float, live: bool, machine: bool, ring_s: float) -> None:
         self.estimators.observe_dial(now, live or machine, ring_s, machine=machine)
@@ -116,6 +117,13 @@ class PolicyPacer:
             return calls_to_place(floor.snapshot(self._estimates), settings) if settings.mode == "ratio" \
                 else (0 if settings.mode == "preview" else progressive)
         now = floor.now
+        # Nothing happened since the model last said "no call" (no dial, answer, hang-up or free): between
+        # events only the elapsed times move, slowly against the model's 2-second steps, so the question is
+        # put again after a second rather than on every 0.25-s tick (the engine asks every tick; this only
+        # makes the simulated dialer a little slower to react, never bolder).
+        state = (floor.dials, len(floor.ringing), len(floor.waiting), floor.free_count)
+        if self._quiet is not None and self._quiet[0] == state and now - self._quiet[1] < 1.0:
+            return 0
         # Estimates move slowly; refreshing them every few seconds is as good as on every dial and
         # keeps the model's per-estimate tables warm. The controller integrates over minutes.
         if self._dirty and now - self._refreshed >= 15.0:
@@ -127,11 +135,12 @@ class PolicyPacer:
             self._decision = self.controller.update(now, self.answers, self.abandons, risk)
             self._decided = now
             self._abandons_seen = self.abandons
-        if self.fixed_alpha is not None:
-            return calls_to_place(floor.snapshot(self._estimates), settings, self.fixed_alpha)
-        if self._decision.fallback:
+        if self.fixed_alpha is None and self._decision.fallback:
             return progressive
-        return calls_to_place(floor.snapshot(self._estimates), settings, self._decision.alpha)
+        alpha = self.fixed_alpha if self.fixed_alpha is not None else self._decision.alpha
+        n = calls_to_place(floor.snapshot(self._estimates), settings, alpha)
+        self._quiet = (state, now) if n == 0 else None
+        return n
 
 
 @dataclass(frozen=True)

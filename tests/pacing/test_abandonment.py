@@ -7,15 +7,15 @@ def test_falls_back_to_progressive_before_the_cap_is_reached():
     c = AbandonmentController(setpoint=0.025, cap=0.03)
     d = c.update(0.0, 1000, 20)
     assert not d.fallback                      # 2.0 %: room for 10 more
-    d = c.update(1.0, 1000, 29)                # 2.9 %: one more would breach 3 %
+    d = c.update(1.0, 1000, 30)                # 3.0 %: the next abandon would pass the cap
     assert d.fallback
-    assert d.rate == pytest.approx(0.029)
+    assert d.rate == pytest.approx(0.030)
 
 
 def test_leaves_the_fall_back_once_there_is_room_again():
     c = AbandonmentController(setpoint=0.025, cap=0.03)
-    assert c.update(0.0, 1000, 29).fallback
-    assert c.update(60.0, 1050, 29).fallback is True      # still tight
+    assert c.update(0.0, 1000, 30).fallback
+    assert c.update(60.0, 1030, 30).fallback is True      # still tight
     assert c.update(120.0, 2000, 29).fallback is False    # 1.45 %
 
 
@@ -40,3 +40,32 @@ def test_alpha_falls_while_abandonment_runs_above_the_setpoint():
 def test_setpoint_must_sit_under_the_cap():
     with pytest.raises(ValueError, match="setpoint"):
         AbandonmentController(setpoint=0.04, cap=0.03)
+
+
+def test_alpha_shrinks_as_the_room_under_the_cap_runs_out():
+    roomy, tight = AbandonmentController(), AbandonmentController()
+    a = roomy.update(0.0, 2000, 40).alpha          # 2.0 %: 20 abandons of room
+    b = tight.update(0.0, 2000, 58).alpha          # 2.9 %: 2 abandons of room
+    assert not tight.fallback and b < a / 2
+
+
+def test_no_wind_up_while_falling_back():
+    c = AbandonmentController(setpoint=0.025, cap=0.03)
+    for minute in range(30):                       # on the setpoint: α settles
+        c.update(minute * 60.0, 2000 + 40 * minute, 50 + minute)
+    before = c.log_alpha
+    c.update(1800.0, 3200, 96)                     # a burst: 3.0 %, fall back
+    assert c.fallback
+    for minute in range(31, 60):                   # progressive: answers, no abandons, still near the cap
+        c.update(minute * 60.0, 3200 + 2 * (minute - 30), 96)
+    assert c.log_alpha <= before + 1e-9
+
+
+def test_aims_below_the_cap_early_in_the_window():
+    # 150 answers, 3 abandons (2 %, under the 2.5 % setpoint) but only 1.5 abandons of room: α must not grow
+    c = AbandonmentController(setpoint=0.025, cap=0.03)
+    first = c.update(0.0, 150, 3).alpha
+    alpha = first
+    for second in range(1, 600):
+        alpha = c.update(float(second), 150 + second // 60, 3).alpha
+    assert alpha <= first
