@@ -82,17 +82,19 @@ def predictive(snapshot: Snapshot, settings: PacingSettings, alpha: float | None
     a = settings.target_abandon if alpha is None else alpha
     if a <= 0 or room <= floor:
         return floor
-    if settings.busy_credit and snapshot.logged_in <= settings.queue_max_operators:
-        # Small and mid floors are mostly busy: answers are weighed against the operators who free over the
-        # next seconds, step by step (pacing.queue_model), so the dialer pre-dials for calls about to end.
-        n = largest_safe_dials_queued(snapshot, a, room, settings.safe_harbor_s)
-        return max(floor, min(n, room))
-    # Large floors: only the operators free now take the answers. On a large floor many are free at any
-    # moment and the normal law over them is cheap enough for every event of a 100-operator floor; the
-    # outer controller loosens α to make up for the busy operators not credited.
-    snapshot = Snapshot(snapshot.free_operators, (), snapshot.ringing_elapsed_s, snapshot.waiting_answered,
-                        snapshot.estimates)
-    n = largest_safe_dials(snapshot, a, room, settings.safe_harbor_s)
+    # Only the operators free now take the answers: exact law of the answers (pacing.predictive). Busy
+    # operators can only add supply, so whatever this allows is safe with them too.
+    free_only = Snapshot(snapshot.free_operators, (), snapshot.ringing_elapsed_s, snapshot.waiting_answered,
+                         snapshot.estimates)
+    n = largest_safe_dials(free_only, a, room, settings.safe_harbor_s)
+    if settings.busy_credit and snapshot.busy_elapsed_s and snapshot.logged_in <= settings.queue_max_operators:
+        # Small and mid floors are mostly busy: answers are also weighed against the operators who free over
+        # the next seconds, step by step (pacing.queue_model), so the dialer pre-dials for calls about to end.
+        # Its Poisson counts are coarser than the exact law when the supply is the free operators alone:
+        # the larger of the two answers is taken.
+        n = max(n, largest_safe_dials_queued(snapshot, a, room, settings.safe_harbor_s))
+    # Large floors: many operators are free at any moment and the normal law over them is cheap enough for
+    # every event of a 100-operator floor; the outer controller loosens α for the busy ones not credited.
     return max(floor, min(n, room))
 
 
