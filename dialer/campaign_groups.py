@@ -10,6 +10,7 @@ handle of a member's call, which the group's share meter counts.
 from __future__ import annotations
 
 import asyncio
+import logging
 from typing import TYPE_CHECKING
 
 from dialer.floor import BUSY_STATES, FloorOperator, OperatorState, PoolReserve
@@ -21,6 +22,8 @@ from lists.groups import CampaignGroup
 
 if TYPE_CHECKING:
     from dialer.engine import Engine
+
+log = logging.getLogger(__name__)
 
 
 class CampaignGroups:
@@ -34,6 +37,7 @@ class CampaignGroups:
         """A campaign starts running: pace it in its group's loop, or alone."""
         group = await groups.group_of(self._engine.pool, runner.campaign.id)
         if group is None:
+            self._warn_if_shared(runner)
             runner.start()
         else:
             await self._join(group, runner)
@@ -71,6 +75,18 @@ class CampaignGroups:
             await group_runner.stop()
 
     # ---- inside ----------------------------------------------------------------------------------
+
+    def _warn_if_shared(self, runner: CampaignRunner) -> None:
+        """Two campaigns pacing alone with shared operators each count a shared free operator as theirs."""
+        campaign_id = runner.campaign.id
+        others = {c for o in self._engine.floor.operators.values() if campaign_id in o.campaigns
+                  for c in o.campaigns if c != campaign_id and c in self._engine.runners}
+        if others:
+            names = ", ".join(sorted(self._engine.runners[c].campaign.name for c in others))
+            log.warning("campaign %s shares operators with %s but is in no campaign group with them: each counts "
+                        "a shared free operator as its own and may dial twice for one person (put them in one "
+                        "group: dialer group create NAME; dialer group add NAME CAMPAIGN)", runner.campaign.name,
+                        names)
 
     async def _join(self, group: CampaignGroup, runner: CampaignRunner) -> None:
         group_runner = self.runners.get(group.id)

@@ -16,7 +16,7 @@ member's answers and its controller can lower every member's α or make the pool
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import replace
 
 from dialer.floor import BUSY_STATES, Floor, OperatorState
@@ -25,7 +25,7 @@ from dialer.pacing_loop import PacingLoop
 from dialer.runner import CampaignRunner, Snapshotter
 from lists.groups import CampaignGroup
 from pacing.abandonment import AbandonmentController
-from pacing.policies import PacingSettings
+from pacing.policies import PacingSettings, calls_to_place, lines_room
 from pacing.pool import Member, Pool, ShareMeter, plan
 
 
@@ -161,9 +161,39 @@ class GroupRunner(PacingLoop):
         if not self._can_dial() or not self.members:
             return
         now = asyncio.get_running_loop().time()
-        wanted = plan(self.pool(now), self.members_now(now), self.used_s(now))
+        wanted = allocate(self.pool(now), self.members_now(now), self.used_s(now))
         self.decisions += 1
         for name, calls in wanted.items():
             runner = self.members.get(int(name))
             if calls > 0 and runner is not None:
                 self.placed[runner.campaign.id] = self.placed.get(runner.campaign.id, 0) + await runner.place(calls)
+
+
+
+def allocate(pool: Pool, members: Sequence[Member], used_s: Mapping[str, float]) -> dict[str, int]:
+    """``pacing.pool.plan``, bounded per member by the operators who work its campaign (``skilled_room``).
+    What a bounded member cannot use flows to the others: they are planned again without it, against the
+    free operators its own calls do not take."""
+    wanted = plan(pool, members, used_s)
+    room = {m.name: skilled_room(m) for m in members}
+    bounded = {name: room[name] for name, calls in wanted.items() if calls > room[name]}
+    if not bounded:
+        return wanted
+    rest = [replace(m, has_work=False) if m.name in bounded else m for m in members]
+    smaller = replace(pool, free_operators=max(0, pool.free_operators - sum(bounded.values())))
+    again = plan(smaller, rest, used_s)
+    return {m.name: bounded[m.name] if m.name in bounded else min(again.get(m.name, 0), room[m.name])
+            for m in members}
+
+
+def skilled_room(member: Member) -> int:
+    """The most calls a member may place given only the operators who work its campaign.
+
+    The planner has one supply for the pool; when some operators work only some of the campaigns, a member
+    could be given more calls than its own operators can take, and its answers would wait for someone who
+    may not take them. Its snapshot counts exactly its own operators (free and busy), so the member alone —
+    progressive or ratio against its free operators, the lines cap in predictive — bounds it. When every
+    operator works every member, this bound is never below the plan's."""
+    if member.settings.mode == "predictive":
+        return lines_room(member.snapshot, member.settings)
+    return calls_to_place(member.snapshot, member.settings, member.alpha)

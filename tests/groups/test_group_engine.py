@@ -53,6 +53,15 @@ class AutoWorld(FakePbx):
             loop.call_later(0.01, self.emit, ChannelHungUp(channel_id, 16))
 
 
+class HeldPbx(FakePbx):
+    """Operators log in, but the engine places no call until the test lets it (``held = False``)."""
+    held = True
+
+    @property
+    def connected(self) -> bool:
+        return not self.held
+
+
 async def make_group(pool: asyncpg.Pool, *, operators_n: int, leads: dict[str, int], shares: dict[str, float],
                      reserved: int = 0) -> dict[str, int]:
     """Campaigns sharing every operator, in one group; their ids by name."""
@@ -208,3 +217,64 @@ async def test_group_changes_reach_the_running_engine_within_a_second(
         assert engine.runners[ids["survey"]].settings.target_abandon == 0.025
     finally:
         await control.close()
+
+
+async def test_a_group_ledger_counts_every_members_answers_from_the_store_and_live(
+        pool: asyncpg.Pool, start_engine: StartEngine) -> None:
+    ids = await make_group(pool, operators_n=2, leads={"sales": 5, "survey": 5}, shares={"sales": 1, "survey": 1})
+    # an abandoned answer of the survey an hour ago (before the engine started) is in the legal window
+    lead = await pool.fetchval("SELECT id FROM lead WHERE campaign_id = $1 LIMIT 1", ids["survey"])
+    await pool.execute(
+        """INSERT INTO attempt (lead_id, campaign_id, phone, caller_id, engine, claimed_at, answered_at, ended_at,
+                                outcome, abandoned, state)
+           VALUES ($1, $2, 'x', 'y', 'old', $3, $3, $3, 'abandoned', true, 'ended')""",
+        lead, ids["survey"], datetime(2026, 11, 25, 11, 0, tzinfo=UTC))
+    await groups.set_settings(pool, "floor", group_ledger=True, actor="t", now=NOW, validate=validate_pacing)
+    pbx = FakePbx()
+    engine = await start_engine(pbx)
+    group_runner = engine.groups.runners[engine.groups.group_of[ids["sales"]]]
+    loop = asyncio.get_running_loop()
+    assert group_runner.ledger is not None and group_runner.ledger.counts(loop.time()) == (1, 1)
+    await until(lambda: len(pbx.customer_calls()) == 2)
+    for request in pbx.customer_calls():
+        pbx.emit(CallAnswered(request.channel_id))
+        pbx.emit(ConferenceJoined("x", request.channel_id))
+        pbx.emit(ChannelHungUp(request.channel_id, 16))
+    assert group_runner.ledger.counts(loop.time()) == (3, 1)        # both campaigns' answers, one pool
+    assert sum(engine.runners[i].ledger.counts(loop.time())[0] for i in ids.values()) == 3
+    await groups.set_settings(pool, "floor", group_ledger=False, actor="t", now=NOW, validate=validate_pacing)
+    await engine.groups.sync()
+    assert group_runner.ledger is None and all(r.ledger.group is None for r in engine.runners.values())
+
+
+async def test_a_campaign_gets_no_more_calls_than_the_operators_who_work_it_can_take(
+        pool: asyncpg.Pool, start_engine: StartEngine) -> None:
+    ids = await make_group(pool, operators_n=2, leads={"sales": 20, "survey": 20}, shares={"sales": 70, "survey": 30})
+    # op0 works only sales, op1 only survey
+    await pool.execute("""DELETE FROM campaign_operator co USING operator o WHERE o.id = co.operator_id
+                          AND ((o.name = 'op0' AND co.campaign_id = $1) OR (o.name = 'op1' AND co.campaign_id = $2))""",
+                       ids["survey"], ids["sales"])
+    await pool.execute("UPDATE campaign SET safe_harbor_s = 0.5")
+    pbx = HeldPbx()
+    engine = await start_engine(pbx)
+    group_runner = engine.groups.runners[engine.groups.group_of[ids["sales"]]]
+    await until(lambda: all(o.state is OperatorState.READY for o in engine.floor.operators.values()))
+    group_runner.meter.add(asyncio.get_running_loop().time(), str(ids["survey"]), 1000.0)   # sales far behind
+    pbx.held = False
+    group_runner.wake()
+    await until(lambda: len(pbx.customer_calls()) >= 2)
+    await settle(0.3)
+    assert (calls_of(pbx, ids["sales"], ids), calls_of(pbx, ids["survey"], ids)) == (1, 1)
+    for request in pbx.customer_calls():
+        pbx.emit(CallAnswered(request.channel_id))
+    await settle(0.7)
+    assert {context for _, context, _ in pbx.redirects} == {"operator-join"}    # nobody waited in vain
+
+
+async def test_campaigns_sharing_operators_outside_a_group_are_named_in_a_warning(
+        pool: asyncpg.Pool, start_engine: StartEngine, caplog: pytest.LogCaptureFixture) -> None:
+    await make_group(pool, operators_n=1, leads={"sales": 1, "survey": 1}, shares={"sales": 1, "survey": 1})
+    await pool.execute("UPDATE campaign SET group_id = NULL")
+    with caplog.at_level("WARNING", logger="dialer.campaign_groups"):
+        await start_engine(FakePbx())
+    assert "campaign survey shares operators with sales but is in no campaign group with them" in caplog.text
