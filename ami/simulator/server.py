@@ -13,7 +13,7 @@ import contextlib
 import itertools
 import logging
 from collections import Counter
-from collections.abc import Collection, Mapping
+from collections.abc import Callable, Collection, Mapping
 
 from ami.simulator.actions import handle_action
 from ami.simulator.callees import CalleeModel
@@ -28,6 +28,7 @@ BANNER = b"Asterisk Call Manager/11.0.0\r\n"
 # Asterisk drops a session that stops reading for ``writetimeout`` ms; in virtual time a byte budget
 # stands in for the clock: 32 MB is ~60,000 unread events.
 MAX_WRITE_BUFFER = 32 * 1024 * 1024
+WATCHED_CLASSES = ("call", "dialplan", "user")   # what SimulatorHandle.watch hears
 log = logging.getLogger("ami.simulator")
 _session_ids = itertools.count(0x7F53BC003EA0, 0x1A0)
 
@@ -125,6 +126,7 @@ class SimulatorServer:
         self.sessions: set[Session] = set()
         self._tasks: set[asyncio.Task[None]] = set()
         self._filtering = False   # some session has eventfilters: events are matched as text
+        self.watchers: list[Callable[[str, Pairs], None]] = []   # see SimulatorHandle.watch
         exchange.publish = self.publish
         self._server: asyncio.Server | None = None
 
@@ -145,7 +147,7 @@ class SimulatorServer:
         self.sessions_changed()
 
     def sessions_changed(self) -> None:
-        heard: set[str] = set()
+        heard: set[str] = set(WATCHED_CLASSES) if self.watchers else set()
         for s in self.sessions:
             if s.user is not None:
                 heard |= s.events
@@ -158,6 +160,8 @@ class SimulatorServer:
         text = block.decode() if self._filtering else None
         for session in list(self.sessions):
             session.deliver(category, block, text)
+        for watcher in self.watchers:
+            watcher(name, pairs)
 
 
 def _users(users: Mapping[str, User | str] | None) -> dict[str, User]:
@@ -212,6 +216,13 @@ class SimulatorHandle:
         if found is None:
             raise KeyError(f"no live channel named or with Uniqueid {channel!r}; live: {self.channel_names()}")
         self._server.exchange.hang_up(found, cause)
+
+    def watch(self, watcher: Callable[[str, Pairs], None]) -> None:
+        """Hear every call, dialplan and user event as it happens, whether or not an AMI session is
+        connected: the PBX's own record of what happened to each channel (the fault tests judge the
+        engine by it, through AMI drops and engine restarts)."""
+        self._server.watchers.append(watcher)
+        self._server.sessions_changed()
 
     def drop_sessions(self) -> None:
         """Cut every AMI connection (the calls go on), to test a client's reconnect."""
