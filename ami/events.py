@@ -18,6 +18,7 @@ from ami.pbx import (
     ConferenceLeft,
     ConferenceMember,
     DialEnded,
+    NoOperatorInTime,
     OptedOut,
     OriginateResult,
     PbxEvent,
@@ -31,6 +32,9 @@ DIALER_ANSWERED = "DialerAnswered"
 # ... and the one the safe-harbor context raises once the message was played:
 #   UserEvent(DialerSafeHarborPlayed,AttemptId: ${ATTEMPT_ID})
 SAFE_HARBOR_PLAYED = "DialerSafeHarborPlayed"
+# ... and the answered context, when no Redirect came in time and it sends the call to that message itself:
+#   UserEvent(DialerNoOperator,AttemptId: ${ATTEMPT_ID})
+NO_OPERATOR = "DialerNoOperator"
 # ... and when the callee presses the opt-out key during that message:
 #   UserEvent(DialerOptOut,AttemptId: ${ATTEMPT_ID})
 OPT_OUT = "DialerOptOut"
@@ -70,6 +74,8 @@ def translate(message: Message, originated: dict[str, str] | None = None) -> Pbx
             return CallAnswered(channel_id=channel_id, amd_status=_amd_status(message.get("AmdStatus")))
         if user_event == SAFE_HARBOR_PLAYED.lower():
             return SafeHarborPlayed(channel_id=channel_id)
+        if user_event == NO_OPERATOR.lower():
+            return NoOperatorInTime(channel_id=channel_id)
         if user_event == OPT_OUT.lower():
             return OptedOut(channel_id=channel_id)
         if user_event == RATING.lower():

@@ -81,6 +81,13 @@ class SafeHarborPlayed:
 
 
 @dataclass(frozen=True)
+class NoOperatorInTime:
+    """UserEvent DialerNoOperator: no Redirect reached the answered call within DIALER_SAFE_HARBOR_S (engine
+    down, link lost, Redirect lost), so the dialplan sent it to the safe-harbor message itself: abandoned."""
+    channel_id: str
+
+
+@dataclass(frozen=True)
 class CallRated:
     """UserEvent DialerRating from the rating menu: the customer's score (1-5) for the call."""
     channel_id: str
@@ -129,7 +136,8 @@ class LinkDown:
 
 
 PbxEvent = (
-    OriginateResult | DialEnded | CallAnswered | SafeHarborPlayed | OptedOut | CallRated | ChannelHungUp
+    OriginateResult | DialEnded | CallAnswered | SafeHarborPlayed | NoOperatorInTime | OptedOut | CallRated
+    | ChannelHungUp
     | ConferenceJoined | ConferenceLeft | LinkUp | LinkDown
 )
 

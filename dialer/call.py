@@ -52,6 +52,7 @@ class Call:
     preassigned: int | None = None        # manual call: the operator who dialed it
     caller_id: str | None = None          # what the callee sees (local presence may pick one per area)
     operator_released: bool = False       # the operator ended the call (the customer may still rate it)
+    missed_window: bool = False           # reached its operator, but after the dialplan's safe-harbor deadline
     state: CallState = CallState.ORIGINATING
     answered_at: float | None = None
     connected_at: float | None = None
@@ -141,4 +142,4 @@ class Call:
     def abandoned(self) -> bool:
         """Counted as abandoned in the ledger. A caller who hangs up while waiting was not connected within
         the window either, so a dropped call counts too: the ledger may over-count, never under-count."""
-        return self.outcome in ("abandoned", "dropped")
+        return self.outcome in ("abandoned", "dropped") or self.missed_window

@@ -26,6 +26,7 @@ from ami.pbx import (
     DialEnded,
     LinkDown,
     LinkUp,
+    NoOperatorInTime,
     OptedOut,
     OriginateRequest,
     OriginateResult,
@@ -395,6 +396,9 @@ class Engine:
             case CallRated(channel_id=channel_id, score=score):
                 if call := self.calls.get(channel_id):
                     self._record(AttemptUpdate(call.attempt_id, rating=score))
+            case NoOperatorInTime(channel_id=channel_id):
+                if call := self.calls.get(channel_id):
+                    self.recovery.message_played(call)
             case OptedOut(channel_id=channel_id):
                 if call := self.calls.get(channel_id):
                     self.opt_out(call.phone, source="opt-out:keypress")

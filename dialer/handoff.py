@@ -96,6 +96,13 @@ class HandOff:
         elif call.state is CallState.SAFE_HARBOR:
             self._tasks.spawn(self._redirect(call, self._config.safe_harbor_context, "s"))
 
+    def message_now(self, call: Call) -> None:
+        """No waiting for this one (its answer time is unknown): the safe-harbor message at once."""
+        handle = self._deadlines.pop(call.attempt_id, None)
+        if handle is not None:
+            handle.cancel()
+        self._deadline(call)
+
     def _deadline(self, call: Call) -> None:
         self._deadlines.pop(call.attempt_id, None)
         if call.abandon():

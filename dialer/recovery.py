@@ -201,21 +201,40 @@ class Recovery:
             return
         if seen.where is Where.ANSWERED:
             if call.state is CallState.ORIGINATING:
-                engine._answered(call, now)              # hand-off or wait, as for a live answer
+                # Answered while nobody watched, when exactly is unknown (the dialplan's own safe harbor
+                # makes it under DIALER_SAFE_HARBOR_S ago): an operator now, or the message now.
+                engine._answered(call, now)
+                if call.state is CallState.WAITING:
+                    engine.handoff.message_now(call)
             elif call.state in (CallState.HANDING_OFF, CallState.SAFE_HARBOR):
                 engine.handoff.resend(call, engine.floor.operators.get(call.operator_id or -1))
             return
         if seen.where is Where.SAFE_HARBOR:
-            operator = engine.floor.operators.get(call.operator_id or -1)
-            if call.heard_message(now):
-                engine.handoff.ended(call)
-                if operator is not None and operator.attempt_id == call.attempt_id:
-                    operator.attempt_id = operator.talk_started = None
-                    engine.floor.set_state(operator, OperatorState.READY, now)
-                engine._call_changed(call)
+            self.message_played(call, redirect_in_flight=False)
             return
         if seen.where in (Where.CONFERENCE, Where.RATING):
             self._connected(call, seen, now)
+
+    def message_played(self, call: Call, *, redirect_in_flight: bool = True) -> None:
+        """The dialplan sent the call to the safe-harbor message itself: abandoned, whatever we believed;
+        an operator reserved for it is free again. Heard as it happens (``DialerNoOperator``), a Redirect
+        to the operator already sent is still on its way and will take the customer there: the call stays
+        theirs, connected late, and counts as abandoned all the same."""
+        engine = self._engine
+        now = asyncio.get_running_loop().time()
+        if call.state is CallState.HANDING_OFF and redirect_in_flight:
+            if not call.missed_window:
+                call.missed_window = True
+                engine._count(call.campaign_id, "abandoned")
+                engine.recorder.put_attempt(AttemptUpdate(call.attempt_id, abandoned=True))
+            return
+        operator = engine.floor.operators.get(call.operator_id or -1)
+        if call.heard_message(now):
+            engine.handoff.ended(call)
+            if operator is not None and operator.attempt_id == call.attempt_id:
+                operator.attempt_id = operator.talk_started = None
+                engine.floor.set_state(operator, OperatorState.READY, now)
+            engine._call_changed(call)
 
     def _connected(self, call: Call, seen: Observed, now: float) -> None:
         engine = self._engine

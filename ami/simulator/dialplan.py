@@ -121,7 +121,8 @@ class Dialplan:
 
     def _answered(self, ch: Channel) -> None:
         """[dialer-answered] s: NoOp, ExecIf(AMD), MixMonitor, UserEvent(DialerAnswered),
-        Wait(${DIALER_SAFE_HARBOR_S} or 30), GotoIf(dialer-safeharbor), Hangup."""
+        Wait(${DIALER_SAFE_HARBOR_S} or 30), then UserEvent(DialerNoOperator) and Goto(dialer-safeharbor),
+        or Hangup when DIALER_SAFE_HARBOR_S is not set."""
         x = self.x
         x.newexten(ch, 1, "NoOp", f"answered {ch.name}")
         amd = ch.variables.get("DIALER_AMD") == "1"
@@ -156,12 +157,18 @@ class Dialplan:
         ch.later(wait, self._no_redirect, ch, bool(fallback))
 
     def _no_redirect(self, ch: Channel, fallback: bool) -> None:
-        """Nobody Redirected the answered call: GotoIf the safe-harbor message, else Hangup."""
-        self.x.newexten(ch, 6, "GotoIf", f'$["{"x" if fallback else ""}" != ""]?dialer-safeharbor,s,1')
-        if fallback:
-            self.enter(ch, "dialer-safeharbor", "s")
-        else:
-            self._dialplan_hangup(ch, 7)
+        """Nobody Redirected the answered call: UserEvent(DialerNoOperator) and the safe-harbor message,
+        or (no DIALER_SAFE_HARBOR_S) Hangup."""
+        self.x.newexten(ch, 6, "GotoIf", f'$["{"2" if fallback else ""}" = ""]?end')
+        if not fallback:
+            self._dialplan_hangup(ch, 9)
+            return
+        attempt = ch.variables.get("ATTEMPT_ID", "")
+        self.x.newexten(ch, 7, "UserEvent", f"DialerNoOperator,AttemptId: {attempt}")
+        self.x.channel_event("UserEvent", ch, ("UserEvent", "DialerNoOperator"), ("AttemptId", attempt),
+                             category="user")
+        self.x.newexten(ch, 8, "Goto", "dialer-safeharbor,s,1")
+        self.enter(ch, "dialer-safeharbor", "s")
 
     def _dialplan_hangup(self, ch: Channel, priority: int) -> None:
         self.x.newexten(ch, priority, "Hangup", "")

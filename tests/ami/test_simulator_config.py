@@ -144,8 +144,9 @@ async def test_an_answered_call_nobody_redirects_hears_the_safe_harbor_message_a
         answered = await probe.wait_for(lambda m: m.event == "UserEvent" and m.get("Uniqueid") == "att-1")
         loop = asyncio.get_running_loop()
         answered_at = loop.time()
+        told = await probe.wait_for(lambda m: m.event == "UserEvent" and m.get("UserEvent") == "DialerNoOperator")
         await probe.wait_for(lambda m: m.event == "Newexten" and m.get("Uniqueid") == "att-1"
                              and m.get("Context") == "dialer-safeharbor")
-        assert answered.get("UserEvent") == "DialerAnswered"
+        assert answered.get("UserEvent") == "DialerAnswered" and told.get("Uniqueid") == "att-1"
         assert loop.time() - answered_at == pytest.approx(2.0, abs=0.05)
         await probe.close()

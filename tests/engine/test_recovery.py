@@ -3,13 +3,14 @@ their end: re-attached where Asterisk says they are, or closed as lost when thei
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 
 import asyncpg
 import pytest
 
-from ami.pbx import ChannelHungUp, ConferenceJoined, LinkUp, OriginateResult
+from ami.pbx import CallAnswered, ChannelHungUp, ConferenceJoined, LinkUp, NoOperatorInTime, OriginateResult
 from dialer.engine import Engine
 from dialer.floor import OperatorState
 from lists import leads
@@ -174,3 +175,48 @@ async def test_after_a_reconnect_a_call_the_dialplan_sent_to_the_message_is_aban
     await until(lambda: engine.stats.abandoned == 1)
     [operator] = engine.floor.operators.values()
     assert operator.state is OperatorState.READY
+
+
+async def test_an_answered_call_found_after_a_restart_with_no_free_operator_hears_the_message_at_once(
+        pool: asyncpg.Pool) -> None:
+    campaign_id = await campaign_with_leads(pool, operators_n=0)
+    _, [attempt] = await left_open(pool, campaign_id, 1)
+    pbx = FakePbx()
+    pbx.live.add(f"attempt-{attempt}")
+    pbx.where[f"attempt-{attempt}"] = ("Up", "dialer-answered", "s")   # answered some time < 2 s ago
+    engine = Engine(pool, pbx, midday(), CONFIG)
+    await engine.start()
+    try:
+        await until(lambda: (f"attempt-{attempt}", "dialer-safeharbor", "s") in pbx.redirects, timeout=1.0)
+        assert engine.stats.abandoned == 1
+    finally:
+        await engine.stop(drain_s=0)
+
+
+async def test_a_call_the_dialplan_gave_up_on_while_waiting_is_abandoned(
+        one_call_ringing: tuple[Engine, FakePbx, str]) -> None:
+    engine, pbx, channel = one_call_ringing
+    [operator] = engine.floor.operators.values()
+    engine.floor.set_state(operator, OperatorState.PAUSED, 0.0)           # nobody free: the call waits
+    pbx.emit(CallAnswered(channel))
+    pbx.emit(NoOperatorInTime(channel))                                   # the dialplan's own deadline came first
+    pbx.emit(ChannelHungUp(channel, 16))
+    await engine.recorder.drain()
+    row = await engine.pool.fetchrow("SELECT outcome, abandoned FROM attempt")
+    assert (row["outcome"], row["abandoned"]) == ("abandoned", True)
+
+
+async def test_a_call_whose_redirect_came_after_the_dialplan_deadline_is_connected_but_counted_abandoned(
+        one_call_ringing: tuple[Engine, FakePbx, str]) -> None:
+    engine, pbx, channel = one_call_ringing
+    pbx.emit(CallAnswered(channel))                                       # handed to the free operator
+    pbx.emit(NoOperatorInTime(channel))                                   # ... but the Redirect was late
+    pbx.emit(ConferenceJoined("op101", channel))
+    [operator] = engine.floor.operators.values()
+    assert operator.state is OperatorState.ON_CALL
+    pbx.emit(ChannelHungUp(channel, 16))
+    await engine.recorder.drain()
+    row = await engine.pool.fetchrow("SELECT outcome, abandoned FROM attempt")
+    assert (row["outcome"], row["abandoned"]) == ("connected", True)
+    [runner] = engine.runners.values()
+    assert runner.ledger.counts(asyncio.get_running_loop().time()) == (1, 1)    # one answer, abandoned
