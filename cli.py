@@ -388,12 +388,18 @@ def demo(
     mode: str = typer.Option("progressive", help="Dial mode"),
     seed: int = typer.Option(1, help="Random seed: the same seed gives the same day"),
     live: bool = typer.Option(False, "--live", help="Show the floor while the day runs"),
+    servers: int = typer.Option(1, min=1, max=16, help="Simulated Asterisk servers (operators dealt among them)"),
+    max_channels: int = typer.Option(100, min=1, help="Channel limit per server (with --servers 2 or more)"),
+    cps: int = typer.Option(10, min=1, help="Originates per second per server (with --servers 2 or more)"),
+    metrics_port: int | None = typer.Option(None, "--metrics-port", min=0, max=65535,
+                                            help="Serve Prometheus metrics on 127.0.0.1:PORT while the day runs"),
 ) -> None:
     """A full simulated campaign on the embedded store: a working day in virtual time."""
     from dialer.demo import DemoSettings, run_demo
     from dialer.demo_view import DemoView, print_result
 
-    settings = DemoSettings(leads=leads, operators=operators, hours=hours, mode=mode, seed=seed)
+    settings = DemoSettings(leads=leads, operators=operators, hours=hours, mode=mode, seed=seed, servers=servers,
+                            max_channels=max_channels, cps=cps, metrics_port=metrics_port)
     url = store_url()
     console.print(f"store: {database.redact(url)} (schema dialer_demo)")
     if live:

@@ -251,7 +251,8 @@ class PbxPool:
                 self._unpin(channel_id)
             case LinkUp() | LinkDown():
                 event = replace(event, server=server.name)
-                log.warning("Asterisk %s: link %s", server.name, "up" if isinstance(event, LinkUp) else "down")
+                if isinstance(event, LinkDown):
+                    log.warning("Asterisk %s: link down; no calls go there until it is back", server.name)
         for handler in self._handlers:
             handler(event)
 

@@ -17,12 +17,17 @@ from zoneinfo import ZoneInfo
 
 import asyncpg
 import numpy as np
+from pydantic import SecretStr
 
 from ami.client import AmiClient
+from ami.pool import PbxPool
 from ami.simulator import start_simulator
+from config.servers import AmiServer
 from dialer.clock import LoopClock
 from dialer.config import EngineConfig
 from dialer.engine import Engine
+from dialer.metrics import MetricsServer
+from dialer.servers import ServerAffinity, build_pool, close_pool, start_pool
 from dialer.sim_operators import SimulatedOperators
 from dialer.summary import CampaignSummary, summarize
 from dialer.virtual_time import FreezingConnection, new_virtual_loop
@@ -48,6 +53,10 @@ class DemoSettings:
     mean_wrap_s: float = 10.0
     timezone: str = "Europe/Moscow"
     schema: str = "dialer_demo"           # the demo's own schema, dropped and made anew each run
+    servers: int = 1                      # simulated Asterisk servers (several: ami/pool.py, dialer/servers.py)
+    max_channels: int = 100               # per server, with several
+    cps: int = 10                         # per server, with several
+    metrics_port: int | None = None       # serve Prometheus metrics while the day runs
 
 
 @dataclass(frozen=True)
@@ -87,10 +96,17 @@ async def _demo(loop: asyncio.AbstractEventLoop, store_url: str, settings: DemoS
     pool = await database.open_pool(store_url, search_path=schema, min_size=4, max_size=4,
                                     connection_class=FreezingConnection, durable=False)
     world = World(answer_rate=settings.answer_rate, talk_mean_s=settings.mean_talk_s, wrap_s=settings.mean_wrap_s)
-    simulator = await start_simulator(port=0, callees=WorldCallees(world, seed=settings.seed),
-                                      users={DEMO_USER: DEMO_SECRET})
-    pbx = AmiClient("127.0.0.1", simulator.port, DEMO_USER, DEMO_SECRET)
-    await pbx.start()
+    simulators = [await start_simulator(port=0, callees=WorldCallees(world, seed=settings.seed + i),
+                                        users={DEMO_USER: DEMO_SECRET}) for i in range(settings.servers)]
+    servers = _servers(settings, [s.port for s in simulators])
+    pbx: AmiClient | PbxPool
+    if servers:
+        pbx = build_pool(servers)
+        await start_pool(pbx)
+    else:
+        pbx = AmiClient("127.0.0.1", simulators[0].port, DEMO_USER, DEMO_SECRET)
+        await pbx.start()
+    exporter: MetricsServer | None = None
     zone = ZoneInfo(settings.timezone)
     day = next_working_day(datetime.now(zone)).replace(hour=9, minute=0, second=0, microsecond=0)
     wall_start = time.perf_counter()
@@ -101,6 +117,11 @@ async def _demo(loop: asyncio.AbstractEventLoop, store_url: str, settings: DemoS
             engine = Engine(pool, pbx, clock, EngineConfig(operator_channel_template="Local/{ext}@operators",
                                                           record_linger_s=1.0))
             SimulatedOperators(engine, mean_wrap_s=settings.mean_wrap_s, seed=settings.seed)
+            if isinstance(pbx, PbxPool):
+                ServerAffinity(engine, pbx, {s.name: s.operators for s in servers})
+            if settings.metrics_port is not None:
+                exporter = MetricsServer(engine, port=settings.metrics_port)
+                await exporter.start()
             t0 = loop.time()
             await engine.start()
             end = t0 + settings.hours * 3600
@@ -120,8 +141,11 @@ async def _demo(loop: asyncio.AbstractEventLoop, store_url: str, settings: DemoS
             latencies = np.array(engine.handoff.latencies_s or [0.0]) * 1000
             wall = np.array(engine.handoff.wall_latencies_s or [0.0]) * 1000
     finally:
-        await pbx.close()
-        await simulator.close()
+        if exporter is not None:
+            await exporter.close()
+        await (close_pool(pbx) if isinstance(pbx, PbxPool) else pbx.close())
+        for simulator in simulators:
+            await simulator.close()
         await pool.close()
     return DemoResult(campaign_id=campaign_id, summary=summary, wall_s=time.perf_counter() - wall_start,
                       virtual_s=virtual_s,
@@ -129,6 +153,17 @@ async def _demo(loop: asyncio.AbstractEventLoop, store_url: str, settings: DemoS
                       handoff_p99_ms=float(np.percentile(latencies, 99)),
                       handoff_wall_p50_ms=float(np.percentile(wall, 50)),
                       handoff_wall_p99_ms=float(np.percentile(wall, 99)))
+
+
+def _servers(settings: DemoSettings, ports: list[int]) -> list[AmiServer]:
+    """With several simulated servers, the operators' phones are dealt out among them in turn."""
+    if settings.servers < 2:
+        return []
+    extensions = [str(101 + i) for i in range(settings.operators)]
+    return [AmiServer(name=f"sim-{n + 1}", host="127.0.0.1", port=port, username=DEMO_USER,
+                      secret=SecretStr(DEMO_SECRET), max_channels=settings.max_channels, cps=settings.cps,
+                      operators=tuple(extensions[n::settings.servers]) or ("none",))
+            for n, port in enumerate(ports)]
 
 
 def next_working_day(now: datetime) -> datetime:

@@ -349,7 +349,8 @@ class Engine:
         self._count(call.campaign_id, "originated")
         # The outcome may have come before the Response (same TCP read): never write over an ended state.
         state = "ringing" if call.state is CallState.ORIGINATING else None
-        self._record(AttemptUpdate(call.attempt_id, state=state, originated_at=self.clock.now()))
+        server = self.pbx.server_of(call.channel_id) if isinstance(self.pbx, PbxPool) else None
+        self._record(AttemptUpdate(call.attempt_id, state=state, originated_at=self.clock.now(), pbx=server))
 
     def _not_dialed(self, call: Call) -> None:
         """Claimed but never sent: the lead goes back as it was, the attempt row says why."""

@@ -40,6 +40,7 @@ class AttemptUpdate:
     abandoned: bool | None = None
     disposition: str | None = None
     rating: int | None = None
+    pbx: str | None = None          # the Asterisk server the call was placed on (several servers)
 
 
 _UPDATABLE = [f.name for f in fields(AttemptUpdate) if f.name != "attempt_id"]

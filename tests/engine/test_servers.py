@@ -4,6 +4,7 @@ only to operators on their own server, dialing within the servers' channel limit
 from __future__ import annotations
 
 import asyncio
+import uuid
 from collections.abc import AsyncIterator
 
 import asyncpg
@@ -11,10 +12,12 @@ import pytest
 
 from ami.pbx import CallAnswered
 from ami.pool import PbxPool, ServerLimits
+from dialer.demo import DemoSettings, run_demo
 from dialer.engine import Engine
 from dialer.floor import OperatorState
 from dialer.metrics import EngineMetrics, exposition
 from dialer.servers import ServerAffinity
+from tests.conftest import store_url
 from tests.engine.fake_pbx import FakePbx
 from tests.engine.test_engine import CONFIG, make_campaign, midday, settle, until
 from tests.engine.test_metrics import parse
@@ -92,3 +95,26 @@ async def test_the_engine_never_claims_more_calls_than_the_servers_have_channels
         assert metrics['dialer_ami_up{server="b"}'] == 1
     finally:
         await servers.engine.stop(drain_s=0)
+
+
+async def test_a_simulated_day_on_two_servers_over_real_ami_connects_every_call_on_its_own_server() -> None:
+    schema = f"e2e_{uuid.uuid4().hex[:10]}"
+    settings = DemoSettings(leads=80, operators=4, hours=1.0, seed=3, schema=schema, servers=2, max_channels=3, cps=2)
+    result = await asyncio.to_thread(run_demo, store_url(), settings)
+    conn = await asyncpg.connect(store_url(), server_settings={"search_path": schema})
+    try:
+        assert result.summary.connected > 10
+        per_server = dict(await conn.fetch("SELECT pbx, count(*) FROM attempt GROUP BY pbx"))
+        assert set(per_server) == {"sim-1", "sim-2"}
+        # operators 101, 103 sit on sim-1 and 102, 104 on sim-2 (dealt in turn)
+        crossed = await conn.fetch("""
+            SELECT a.id FROM attempt a JOIN operator o ON o.id = a.operator_id
+            WHERE a.connected_at IS NOT NULL
+              AND a.pbx <> CASE WHEN o.extension::int % 2 = 1 THEN 'sim-1' ELSE 'sim-2' END""")
+        assert crossed == []
+        assert await conn.fetch("""SELECT id FROM attempt WHERE answered_at IS NOT NULL AND connected_at IS NULL
+                                   AND NOT abandoned""") == []
+        assert await conn.fetch("SELECT id FROM attempt WHERE ended_at IS NULL") == []
+    finally:
+        await conn.execute(f"DROP SCHEMA {schema} CASCADE")
+        await conn.close()
