@@ -190,7 +190,7 @@ class PbxPool:
             candidates = [s for s in self._servers.values()
                           if s.pbx.connected and s.free > 0 and (allowed is None or s.name in allowed)]
             if allowed is not None and not allowed:
-                raise PbxError("Originate", "no Asterisk server is configured for this call")
+                raise PbxCapacityError("Originate", "no Asterisk server allowed for this call is configured")
             if not candidates:
                 if not any(s.pbx.connected for s in self._servers.values()):
                     raise PbxNotConnected("Originate", "no Asterisk server is connected")

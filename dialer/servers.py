@@ -18,6 +18,7 @@ The pool (``ami/pool.py``) knows nothing of operators; this module gives it the 
 from __future__ import annotations
 
 import asyncio
+import logging
 import re
 from collections import Counter
 from collections.abc import Mapping, Sequence
@@ -33,6 +34,8 @@ from dialer.floor import FloorOperator, OperatorState
 
 if TYPE_CHECKING:
     from dialer.engine import Engine
+
+log = logging.getLogger(__name__)
 
 _PHONE = re.compile(r"^op(.+)-\d+$")       # an operator's phone channel, as Engine.log_in names it
 _PENDING = (CallState.ORIGINATING, CallState.WAITING)
@@ -65,6 +68,7 @@ class ServerAffinity:
         self._operators = {name: tuple(patterns) for name, patterns in operators.items()}
         self._demand_at: float | None = None
         self._demand: Counter[str] = Counter()
+        self._warned: set[int] = set()
         pool.route = self.route
         pool.preference = self.preference
         pool.placed = self.placed
@@ -73,10 +77,25 @@ class ServerAffinity:
     def route(self, request: OriginateRequest) -> list[str] | None:
         match = _PHONE.match(request.channel_id)
         if match is None:
-            return None                    # a customer call: any server
+            return self._campaign_servers(request.channel_id)
         extension = match.group(1)
         return [name for name, patterns in self._operators.items()
                 if any(fnmatchcase(extension, p) for p in patterns)]
+
+    def _campaign_servers(self, channel_id: str) -> list[str] | None:
+        """A customer call: the servers its campaign allows (``dialer campaign set NAME servers=a,b``),
+        any when it names none."""
+        call = self._engine.calls.get(channel_id)
+        runner = self._engine.runners.get(call.campaign_id) if call is not None else None
+        allowed = runner.campaign.pacing.get("servers") if runner is not None else None
+        if not allowed:
+            return None
+        known = [name for name in allowed if name in self._operators]
+        if not known and runner is not None and runner.campaign.id not in self._warned:
+            self._warned.add(runner.campaign.id)
+            log.error("campaign %s: none of its servers (%s) is configured here (%s): it cannot dial",
+                      runner.campaign.name, ", ".join(allowed), ", ".join(self._operators))
+        return known
 
     def reachable(self, call: Call, operator: FloorOperator) -> bool:
         call_server = self._pool.server_of(call.channel_id)

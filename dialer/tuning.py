@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import fields
 from typing import Any
 
@@ -10,7 +11,8 @@ from pacing.policies import PacingSettings
 
 _TYPES = {f.name: f.type for f in fields(PacingSettings)}
 # Settings of the campaign's floor that live beside the pacing ones (not pacing's business).
-CAMPAIGN_SETTINGS = ("routing", "wrap_up_max_s")
+CAMPAIGN_SETTINGS = ("routing", "wrap_up_max_s", "servers")
+SERVER_NAME = re.compile(r"^[A-Za-z0-9_.-]+$")
 
 
 def parse_assignments(words: list[str]) -> dict[str, Any]:
@@ -25,6 +27,13 @@ def parse_assignments(words: list[str]) -> dict[str, Any]:
             if raw.strip() not in ROUTING_MODES:
                 raise ValueError(f"routing must be one of {', '.join(ROUTING_MODES)}, got {raw!r}")
             changes[key] = raw.strip()
+            continue
+        if key == "servers":      # the Asterisk servers the campaign may dial through; empty: any
+            names = [name.strip() for name in raw.split(",") if name.strip()]
+            bad = [name for name in names if not SERVER_NAME.match(name)]
+            if bad:
+                raise ValueError(f"servers must be server names separated by commas, got {bad[0]!r}")
+            changes[key] = names
             continue
         if key == "wrap_up_max_s":
             try:
@@ -48,6 +57,9 @@ def validate_pacing(mode: str, pacing: dict[str, Any]) -> None:
     unknown = set(pacing) - set(_TYPES) - set(CAMPAIGN_SETTINGS)
     if pacing.get("routing", ROUTING_MODES[0]) not in ROUTING_MODES:
         raise ValueError(f"routing must be one of {', '.join(ROUTING_MODES)}")
+    servers = pacing.get("servers", [])
+    if not isinstance(servers, list) or not all(isinstance(s, str) and SERVER_NAME.match(s) for s in servers):
+        raise ValueError("servers must be a list of server names")
     pacing = {k: v for k, v in pacing.items() if k not in CAMPAIGN_SETTINGS}
     if unknown:
         raise ValueError(f"unknown setting(s): {', '.join(sorted(unknown))}")

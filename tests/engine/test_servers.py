@@ -17,6 +17,7 @@ from dialer.engine import Engine
 from dialer.floor import OperatorState
 from dialer.metrics import EngineMetrics, exposition
 from dialer.servers import ServerAffinity
+from dialer.tuning import parse_assignments, validate_pacing
 from tests.conftest import store_url
 from tests.engine.fake_pbx import FakePbx
 from tests.engine.test_engine import CONFIG, make_campaign, midday, settle, until
@@ -118,3 +119,25 @@ async def test_a_simulated_day_on_two_servers_over_real_ami_connects_every_call_
     finally:
         await conn.execute(f"DROP SCHEMA {schema} CASCADE")
         await conn.close()
+
+
+async def test_a_campaign_limited_to_one_server_dials_only_there(pool: asyncpg.Pool) -> None:
+    servers = TwoServers(pool, ServerLimits(max_channels=5, cps=50))
+    await make_campaign(pool, operators_n=2, leads_n=10, mode="ratio")
+    await pool.execute("""UPDATE campaign SET pacing = '{"ratio": 2.0, "servers": ["b"]}'""")
+    await servers.engine.start()
+    try:
+        await until(lambda: len(servers.calls_on(servers.b)) >= 3)
+        await settle(0.3)
+        assert servers.calls_on(servers.a) == []
+    finally:
+        await servers.engine.stop(drain_s=0)
+
+
+def test_the_servers_setting_is_a_list_of_server_names() -> None:
+    changes = parse_assignments(["servers=asterisk-1, asterisk-2"])
+    assert changes == {"servers": ["asterisk-1", "asterisk-2"]}
+    validate_pacing("progressive", changes)
+    assert parse_assignments(["servers="]) == {"servers": []}          # any server again
+    with pytest.raises(ValueError, match="servers must be server names"):
+        parse_assignments(["servers=a;b"])
