@@ -46,7 +46,10 @@ log = logging.getLogger(__name__)
 # Advisory locks are per database, not per schema: the namespace includes the schema, so two stores in
 # one database (tests, the demo) never contend. Campaign ids beyond 2**31 share a key with a smaller one,
 # which can only delay a takeover, never let two engines own one campaign (the row is per campaign).
+# A campaign in a group (shared operators, one pacing loop) is locked through its group: session locks
+# count, so one engine takes every member it can, and another engine none until all are released.
 NAMESPACE = "dialer.campaign:"
+GROUP_NAMESPACE = "dialer.group:"
 RELEASED_CHANNEL = "campaign_owner_free"
 _STORE_ERRORS = (OSError, asyncpg.PostgresError, asyncpg.InterfaceError, TimeoutError)
 
@@ -76,7 +79,8 @@ class CampaignOwnership:
         self._engine = engine
         self.settings = settings or OwnershipSettings()
         self._conn: asyncpg.Connection | None = None
-        self._key: int | None = None              # first half of the lock key: the namespace
+        self._namespaces: tuple[int, int] = (0, 0)   # first halves of the lock keys: campaigns, groups
+        self._keys: dict[int, tuple[int, int]] = {}     # campaigns owned → the lock taken for them
         self._lock = asyncio.Lock()              # one query at a time on the dedicated connection
         self._epochs: dict[int, int] = {}        # campaigns this engine owns → the epoch it holds
         self._wake = asyncio.Event()
@@ -124,11 +128,13 @@ class CampaignOwnership:
             if conn is None:
                 return False
             try:
-                got = await self._try_lock(conn, campaign_id)
-                if not got and await self._fence_out_stale_owner(conn, campaign_id):
-                    got = await self._try_lock(conn, campaign_id)
+                key = await self._key_of(conn, campaign_id)
+                got = await self._try_lock(conn, key)
+                if not got and await self._fence_out_stale_owner(conn, key):
+                    got = await self._try_lock(conn, key)
                 if not got:
                     return False
+                self._keys[campaign_id] = key
                 previous = await self._record_owner(conn, campaign_id)
             except _STORE_ERRORS as exc:
                 log.warning("ownership: store unreachable while acquiring campaign %s (%s)",
@@ -146,7 +152,8 @@ class CampaignOwnership:
         """Given up cleanly (pause, stop): the successor has nothing of ours to recover, and calls we
         still have in progress finish here."""
         epoch = self._epochs.pop(campaign_id, None)
-        if epoch is None:
+        key = self._keys.pop(campaign_id, None)
+        if epoch is None or key is None:
             return
         async with self._lock:
             if self._conn is None:
@@ -156,7 +163,7 @@ class CampaignOwnership:
                     """UPDATE campaign_owner SET released_at = clock_timestamp()
                        WHERE campaign_id = $1 AND engine = $2 AND epoch = $3""",
                     campaign_id, self._engine.config.name, epoch)
-                await self._conn.execute("SELECT pg_advisory_unlock($1, $2)", self._key, _lock_id(campaign_id))
+                await self._conn.execute("SELECT pg_advisory_unlock($1, $2)", *key)
                 await self._conn.execute("SELECT pg_notify($1, $2)", RELEASED_CHANNEL, str(campaign_id))
             except _STORE_ERRORS:
                 await self._drop_connection()    # the session, and the lock with it, is gone anyway
@@ -224,8 +231,15 @@ class CampaignOwnership:
 
     async def _lose(self, campaign_ids: list[int]) -> None:
         for campaign_id in campaign_ids:
+            key = self._keys.pop(campaign_id, None)
             if self._epochs.pop(campaign_id, None) is None:
                 continue
+            if key is not None and self._conn is not None:   # our session may still hold it: let it go
+                try:
+                    async with self._lock:
+                        await self._conn.execute("SELECT pg_advisory_unlock($1, $2)", *key)
+                except _STORE_ERRORS:
+                    await self._drop_connection()
             self.losses += 1
             log.warning("campaign %s: no longer owned by this engine; its pacing loop stops (calls in "
                         "progress finish)", campaign_id)
@@ -236,7 +250,9 @@ class CampaignOwnership:
     async def _connect(self) -> None:
         conn = await self._engine.pool.acquire()
         try:
-            self._key = await conn.fetchval("SELECT hashtext($1 || current_schema())", NAMESPACE)
+            row = await conn.fetchrow("SELECT hashtext($1 || current_schema()), hashtext($2 || current_schema())",
+                                      NAMESPACE, GROUP_NAMESPACE)
+            self._namespaces = (row[0], row[1])
             await conn.add_listener(RELEASED_CHANNEL, self._notified)
         except BaseException:
             await self._engine.pool.release(conn)
@@ -245,6 +261,7 @@ class CampaignOwnership:
 
     async def _drop_connection(self) -> None:
         conn, self._conn = self._conn, None
+        self._keys.clear()           # the session's locks end with it
         if conn is not None:
             try:
                 await asyncio.wait_for(self._engine.pool.release(conn), timeout=1.0)
@@ -254,8 +271,14 @@ class CampaignOwnership:
     def _notified(self, *_: object) -> None:
         self._wake.set()
 
-    async def _try_lock(self, conn: asyncpg.Connection, campaign_id: int) -> bool:
-        return bool(await conn.fetchval("SELECT pg_try_advisory_lock($1, $2)", self._key, _lock_id(campaign_id)))
+    async def _key_of(self, conn: asyncpg.Connection, campaign_id: int) -> tuple[int, int]:
+        group_id = await conn.fetchval("SELECT group_id FROM campaign WHERE id = $1", campaign_id)
+        if group_id is not None:
+            return self._namespaces[1], _lock_id(group_id)
+        return self._namespaces[0], _lock_id(campaign_id)
+
+    async def _try_lock(self, conn: asyncpg.Connection, key: tuple[int, int]) -> bool:
+        return bool(await conn.fetchval("SELECT pg_try_advisory_lock($1, $2)", *key))
 
     async def _record_owner(self, conn: asyncpg.Connection, campaign_id: int) -> str | None:
         """Write ourselves into the campaign's row (a new epoch); returns the engine that held it without
@@ -276,22 +299,24 @@ class CampaignOwnership:
             return None
         return str(before["engine"])
 
-    async def _fence_out_stale_owner(self, conn: asyncpg.Connection, campaign_id: int) -> bool:
+    async def _fence_out_stale_owner(self, conn: asyncpg.Connection, key: tuple[int, int]) -> bool:
         """The lock is held. If its holder's heartbeat is older than ``stale_s`` (database clock), end
         the holder's lock session so the lock is free. Only the session that really holds this lock is
-        terminated (a reused pid is left alone)."""
+        terminated (a reused pid is left alone); any of its owner rows tells its heartbeat (one UPDATE
+        beats them all)."""
         pid = await conn.fetchval(
             """SELECT o.backend_pid FROM campaign_owner o
                JOIN pg_locks l ON l.pid = o.backend_pid AND l.locktype = 'advisory' AND l.granted
-                    AND l.classid = ($2::bigint & 4294967295)::oid AND l.objid = $3::bigint::oid
+                    AND l.classid = ($1::bigint & 4294967295)::oid AND l.objid = $2::bigint::oid
                     AND l.objsubid = 2
-               WHERE o.campaign_id = $1 AND o.released_at IS NULL
-                 AND o.heartbeat_at < clock_timestamp() - make_interval(secs => $4)""",
-            campaign_id, self._key, _lock_id(campaign_id), self.settings.stale_s)
+               WHERE o.released_at IS NULL
+                 AND o.heartbeat_at < clock_timestamp() - make_interval(secs => $3)
+               LIMIT 1""",
+            key[0], key[1], self.settings.stale_s)
         if pid is None:
             return False
-        log.warning("campaign %s: its owner's heartbeat is older than %.0f s; ending its lock session (pid %s)",
-                    campaign_id, self.settings.stale_s, pid)
+        log.warning("lock %s: its owner's heartbeat is older than %.0f s; ending its lock session (pid %s)",
+                    key, self.settings.stale_s, pid)
         return bool(await conn.fetchval("SELECT pg_terminate_backend($1, 2000)", pid))
 
     async def owners(self) -> list[Owner]:

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator
+from datetime import UTC, datetime
 
 import asyncpg
 import pytest
@@ -13,7 +14,7 @@ import pytest
 from ami.pbx import OriginateResult
 from dialer.engine import Engine
 from dialer.ownership import CampaignOwnership, OwnershipSettings
-from lists import database
+from lists import campaigns, database
 from tests.engine.fake_pbx import FakePbx
 from tests.engine.test_engine import CONFIG, make_campaign, midday, until
 
@@ -147,3 +148,35 @@ async def test_calls_of_a_killed_owner_still_on_the_shared_pbx_are_followed_by_t
                               [int(c.split("-")[1]) for c in ringing])
     assert [(r["engine"], r["ended_at"]) for r in rows] == [("engine-b", None)] * 2
     assert not await b.pool.fetchval("SELECT count(*) FROM lead WHERE claimed_by = 'engine-a'")
+
+
+async def test_the_campaigns_of_a_group_are_owned_together_and_taken_over_together(
+        two_pools: tuple[asyncpg.Pool, asyncpg.Pool]) -> None:
+    a, b = Node(two_pools[0], "engine-a"), Node(two_pools[1], "engine-b")
+    first = await make_campaign(a.pool, operators_n=2, leads_n=10)
+    second = (await campaigns.create(a.pool, name="c2", channel_template="Local/{digits}@pstn",
+                                     caller_id="+15550000000")).id
+    await a.pool.execute("INSERT INTO campaign_operator (campaign_id, operator_id) "
+                         "SELECT $1, operator_id FROM campaign_operator WHERE campaign_id = $2", second, first)
+    await a.pool.executemany("INSERT INTO lead (campaign_id, phone, timezone) VALUES ($1, $2, 'UTC')",
+                             [(second, f"+1555100{i:04d}") for i in range(10)])
+    group = await a.pool.fetchval("INSERT INTO campaign_group (name) VALUES ('floor') RETURNING id")
+    await a.pool.execute("UPDATE campaign SET group_id = $1", group)
+    try:
+        await a.start()
+        await b.start()
+        await until(lambda: a.ownership.owned == [first])
+        # c2 starts later: B may not take it while A runs c1 — they share the group's operators.
+        await campaigns.set_state(a.pool, "c2", "running", actor="test", now=datetime.now(UTC))
+        assert not await b.ownership.acquire(second)
+        await until(lambda: a.ownership.owned == sorted([first, second]))
+        await asyncio.sleep(3 * FAST.beat_s)
+        assert b.ownership.owned == [] and b.pbx.originated == []
+        await a.kill()
+        loop = asyncio.get_running_loop()
+        killed_at = loop.time()
+        await until(lambda: b.ownership.owned == sorted([first, second]), timeout=TAKEOVER_S + 2)
+        assert loop.time() - killed_at < TAKEOVER_S
+    finally:
+        await b.stop()
+        await a.stop()
