@@ -82,10 +82,12 @@ def call_order(members: Sequence[Member], used_s: Mapping[str, float], calls: in
                                             + m.snapshot.waiting_answered) * h
                  for m, h in zip(members, handle, strict=True)]
     order = []
+    indices = range(len(members))
+    priorities = [m.priority for m in members]
     for _ in range(calls):
         total = sum(projected)
-        best = max(range(len(members)), key=lambda i: (weights[i] * total - projected[i] > 1e-9,
-                                                       members[i].priority, weights[i] * total - projected[i], -i))
+        lags = [weights[i] * total - projected[i] for i in indices]
+        best = max(indices, key=lambda i: (lags[i] > 1e-9, priorities[i], lags[i], -i))
         order.append(best)
         projected[best] += cost[best]
     return order
@@ -130,16 +132,18 @@ def plan(pool: Pool, members: Sequence[Member], used_s: Mapping[str, float]) -> 
     elif mode == "ratio":
         ratio = min(m.settings.ratio for m in dialing if m.settings.mode == "ratio")
         calls = max(0, min(math.floor(ratio * pool.supply + 1e-9) - in_flight, room))
+    elif room <= progressive:
+        calls = progressive
     else:
-        calls = progressive if room <= progressive else _predictive_calls(pool, members, dialing, used_s, room,
-                                                                            progressive)
+        answer.update(_counts(dialing, _predictive_order(pool, members, dialing, used_s, room, progressive)))
+        return answer
     answer.update(_counts(dialing, call_order(dialing, used_s, calls)))
     return answer
 
 
-def _predictive_calls(pool: Pool, members: Sequence[Member], dialing: Sequence[Member],
-                      used_s: Mapping[str, float], room: int, progressive: int) -> int:
-    """Largest number of calls (in share order) whose expected abandons stay within α of the answers."""
+def _predictive_order(pool: Pool, members: Sequence[Member], dialing: Sequence[Member],
+                      used_s: Mapping[str, float], room: int, progressive: int) -> list[int]:
+    """The longest run of calls, in share order, whose expected abandons stay within α of the answers."""
     taus = checkpoints([m.snapshot.estimates for m in members])
     laws = {m.name: law(m.snapshot.estimates, taus) for m in members}
     ringing = [laws[m.name].ringing(m.snapshot.ringing_elapsed_s) for m in members]
@@ -149,40 +153,45 @@ def _predictive_calls(pool: Pool, members: Sequence[Member], dialing: Sequence[M
     in_mix = [m for m in members if m in dialing or _in_flight(m) > 0]
     alpha = min(m.settings.target_abandon if m.alpha is None else m.alpha for m in in_mix)
     if alpha <= 0:
-        return progressive
+        return call_order(dialing, used_s, progressive)
+    # Past this many calls their mean answers alone overflow the supply (E[(X−K)⁺] ≥ E[X] − K): no need to
+    # order or weigh more.
+    slope = min(laws[m.name].new_p[-1] for m in dialing) - alpha * max(laws[m.name].new_answer for m in dialing)
+    if slope > 0:
+        room = min(room, max(progressive, math.ceil((pool.supply + alpha * (waiting + base_answers)) / slope) + 1))
     order = call_order(dialing, used_s, room)
     new_terms = np.array([laws[dialing[i].name].new_p for i in order]).reshape(len(order), taus.size)
     new_answers = np.array([laws[dialing[i].name].new_answer for i in order])
     n = safe_prefix(base, waiting, base_answers, pool.supply, new_terms, new_answers, alpha)
-    return max(progressive, min(n, room))
+    return order[:max(progressive, min(n, len(order)))]
 
 
 class ShareMeter:
-    """Operator handle seconds per member, forgotten with a half-life.
+    """Operator handle seconds per member: what ``plan`` steers the shares on.
 
-    Shares are steered on these totals. With plain day totals a campaign that had no leads for an hour
-    would, once back, take every call until it caught up; forgetting bounds that catch-up to roughly the
-    half-life's worth while keeping the ratio of steady shares exact (all totals decay alike)."""
+    Day totals make the steering an exact integral: a bias in the estimates (an answer rate a little
+    off) is corrected by the totals themselves. But a campaign that had no leads for an hour would,
+    once back, take every call until it had caught up; so a member with work is never left more than
+    ``catch_up_s`` handle seconds behind its share of the totals — the debt beyond is forgiven (its
+    unused share went to the others, as the group's rule says)."""
 
-    def __init__(self, half_life_s: float = 1800.0) -> None:
-        if half_life_s <= 0:
-            raise ValueError(f"half_life_s must be positive, got {half_life_s}")
-        self._tau = half_life_s / math.log(2.0)
+    def __init__(self, catch_up_s: float = 1800.0) -> None:
+        if catch_up_s <= 0:
+            raise ValueError(f"catch_up_s must be positive, got {catch_up_s}")
+        self.catch_up_s = catch_up_s
         self._totals: dict[str, float] = {}
-        self._last: float | None = None
 
-    def _decay(self, now: float) -> None:
-        if self._last is not None and now > self._last:
-            keep = math.exp(-(now - self._last) / self._tau)
-            for name in self._totals:
-                self._totals[name] *= keep
-        self._last = now if self._last is None else max(self._last, now)
-
-    def add(self, now: float, name: str, seconds: float) -> None:
+    def add(self, name: str, seconds: float) -> None:
         """A call of ``name`` ended its handle time (talk + wrap-up) of ``seconds``."""
-        self._decay(now)
         self._totals[name] = self._totals.get(name, 0.0) + max(seconds, 0.0)
 
-    def used(self, now: float) -> dict[str, float]:
-        self._decay(now)
+    def used(self, shares: Mapping[str, float]) -> dict[str, float]:
+        """Totals for ``plan``; ``shares``: the members that have work now, with their shares."""
+        weight = sum(shares.values())
+        if weight > 0:
+            total = sum(self._totals.get(name, 0.0) for name in shares)
+            for name, share in shares.items():
+                floor = share / weight * total - self.catch_up_s
+                if self._totals.get(name, 0.0) < floor:
+                    self._totals[name] = floor
         return dict(self._totals)

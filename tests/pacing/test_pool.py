@@ -98,12 +98,13 @@ def test_exact_and_normal_laws_agree_on_a_mid_sized_pool():
     assert abs(exact - normal) <= 2 and exact > 0
 
 
-def test_share_meter_forgets_alike_so_the_ratio_holds():
-    meter = ShareMeter(half_life_s=600.0)
-    meter.add(0.0, "a", 700.0)
-    meter.add(0.0, "b", 300.0)
-    used = meter.used(1200.0)
-    assert used["a"] == pytest.approx(175.0) and used["a"] / used["b"] == pytest.approx(70 / 30)
+def test_share_meter_forgives_a_returning_member_all_but_the_catch_up():
+    meter = ShareMeter(catch_up_s=600.0)
+    meter.add("a", 10_000.0)            # b had no leads meanwhile
+    used = meter.used({"a": 50, "b": 50})
+    assert used["b"] == pytest.approx(5_000.0 - 600.0)
+    meter.add("b", 100.0)
+    assert meter.used({"a": 50})["b"] == pytest.approx(4_500.0)   # not lifted while it has no work
 
 
 def test_pool_refuses_negative_counts():
