@@ -17,9 +17,9 @@ from typing import Any
 from dialer.ledger import AbandonLedger
 from dialer.pacing_loop import PacingLoop
 from lists.campaigns import Campaign
-from pacing.abandonment import AbandonmentController
-from pacing.policies import PacingSettings, calls_to_place
+from pacing.policies import PacingSettings, calls_to_place, lines_room, progressive
 from pacing.snapshot import Snapshot
+from pacing.targets import TargetController
 
 log = logging.getLogger(__name__)
 
@@ -74,15 +74,18 @@ class CampaignRunner(PacingLoop):
             self.defaults = dict(defaults)
             self.update(self.campaign)
 
-    def _controller(self) -> AbandonmentController:
-        return AbandonmentController(setpoint=self.settings.target_abandon, cap=self.settings.abandon_cap)
+    def _controller(self) -> TargetController:
+        return TargetController(self.settings)
 
-    def effective_settings(self, now: float) -> PacingSettings:
-        """Predictive dials with the controller's α, or progressive when the window nears the cap."""
+    def effective_settings(self, now: float, snapshot: Snapshot | None = None) -> PacingSettings:
+        """Predictive dials with the controller's α, or progressive when the window nears the cap. With the
+        campaign's ``snapshot`` (alone, not in a group) the α also moves toward its wait or busy target;
+        in a group those are the pool's figures, steered by the group."""
         if self.settings.mode != "predictive":
             return self.settings
         answers, abandons = self.ledger.counts(now)
-        decision = self.controller.update(now, answers, abandons)
+        free, busy = (None, None) if snapshot is None else (snapshot.free_operators, len(snapshot.busy_elapsed_s))
+        decision = self.controller.update(now, answers, abandons, free, busy)
         self.alpha = decision.alpha
         if decision.fallback != self.fallback:
             self.fallback = decision.fallback
@@ -94,6 +97,13 @@ class CampaignRunner(PacingLoop):
                 log.warning("campaign %s: abandonment back to %.2f%%: predictive again",
                             self.campaign.name, 100 * decision.rate)
         return replace(self.settings, mode="progressive") if self.fallback else self.settings
+
+    def _wanted(self, now: float, snapshot: Snapshot, settings: PacingSettings) -> int:
+        if settings.mode != "predictive":
+            return calls_to_place(snapshot, settings, self.alpha)
+        # a wait or busy target may pace predictive down toward progressive
+        return self.controller.throttle(now, progressive(snapshot, settings), lines_room(snapshot, settings),
+                                        lambda: calls_to_place(snapshot, settings, self.alpha))
 
     def wake(self) -> None:
         if self.group_wake is not None:
@@ -116,9 +126,9 @@ class CampaignRunner(PacingLoop):
         loop_now = asyncio.get_running_loop().time()
         if not self.has_work(loop_now):
             return
-        settings = self.effective_settings(asyncio.get_running_loop().time())
-        snapshot = self._snapshot(self.campaign.id, settings.mode == "predictive")
-        wanted = calls_to_place(snapshot, settings, self.alpha)
+        snapshot = self._snapshot(self.campaign.id, self.settings.mode == "predictive")
+        settings = self.effective_settings(loop_now, snapshot)
+        wanted = self._wanted(loop_now, snapshot, settings)
         self.decisions += 1
         await self.place(wanted)
 

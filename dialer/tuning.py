@@ -46,8 +46,11 @@ def parse_assignments(words: list[str]) -> dict[str, Any]:
         if key not in _TYPES:
             raise ValueError(f"unknown setting {key!r}; known: {', '.join(sorted([*_TYPES, *CAMPAIGN_SETTINGS]))}")
         kind = str(_TYPES[key])
+        if kind == "float | None" and raw.strip().lower() in ("", "none"):
+            changes[key] = None            # back to the default (e.g. optimize_target=none)
+            continue
         try:
-            changes[key] = int(raw) if kind == "int" else float(raw) if kind == "float" else raw.strip()
+            changes[key] = int(raw) if kind == "int" else float(raw) if kind.startswith("float") else raw.strip()
         except ValueError:
             raise ValueError(f"{key} must be a number, got {raw!r}") from None
     return changes

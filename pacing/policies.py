@@ -14,6 +14,7 @@ from pacing.queue_model import largest_safe_dials_queued
 from pacing.snapshot import Snapshot
 
 MODES = ("preview", "progressive", "ratio", "predictive")
+OPTIMIZE = ("abandon", "wait", "busy")     # what the outer controller aims at (pacing.targets)
 
 
 class PacingSettingsError(ValueError):
@@ -32,6 +33,8 @@ class PacingSettings:
     window_hours: float = 24.0            # legal window of the abandonment rate (24 h, or 720 for 30 days)
     busy_credit: bool = True              # predictive: credit busy operators with when they may free (queue model)
     queue_max_operators: int = 40         # … up to this many logged in; larger floors count free operators only
+    optimize: str = "abandon"             # 'abandon' | 'wait' | 'busy' (pacing.targets); the cap binds always
+    optimize_target: float | None = None  # abandonment rate, mean operator wait (s) or busy factor (0-1)
 
     def __post_init__(self) -> None:
         if self.mode not in MODES:
@@ -45,6 +48,23 @@ class PacingSettings:
             raise PacingSettingsError(f"ratio must be >= 1, got {self.ratio}")
         if self.warmup_answers < 0 or self.safe_harbor_s <= 0 or self.window_hours <= 0:
             raise PacingSettingsError("warmup_answers >= 0, safe_harbor_s > 0 and window_hours > 0 are required")
+        self._check_target()
+
+    def _check_target(self) -> None:
+        if self.optimize not in OPTIMIZE:
+            raise PacingSettingsError(f"optimize must be one of {', '.join(OPTIMIZE)}; got {self.optimize!r}")
+        value = self.optimize_target
+        if value is None:
+            if self.optimize != "abandon":
+                raise PacingSettingsError(f"optimize={self.optimize} needs optimize_target "
+                                          "(mean wait in seconds, or busy factor between 0 and 1)")
+        elif self.optimize == "abandon" and not 0 < value < self.abandon_cap:
+            raise PacingSettingsError(f"optimize_target for optimize=abandon must be within (0, abandon_cap="
+                                      f"{self.abandon_cap}); got {value}")
+        elif self.optimize == "wait" and not value > 0:
+            raise PacingSettingsError(f"optimize_target for optimize=wait is a mean wait in seconds > 0; got {value}")
+        elif self.optimize == "busy" and not 0 < value < 1:
+            raise PacingSettingsError(f"optimize_target for optimize=busy is a busy factor within (0, 1); got {value}")
 
 
 def _in_flight(snapshot: Snapshot) -> int:

@@ -18,10 +18,11 @@ from typing import Protocol
 
 import numpy as np
 
-from pacing.abandonment import AbandonmentController, AlphaDecision
+from pacing.abandonment import AlphaDecision
 from pacing.estimators import OnlineEstimators
 from pacing.policies import PacingSettings, calls_to_place
 from pacing.snapshot import Estimates, Snapshot
+from pacing.targets import TargetController
 from pacing.world import World, sample_block
 
 _RESOLVE, _HANDLE_END, _DEADLINE, _TICK = 0, 1, 2, 3
@@ -72,7 +73,8 @@ class Pacer(Protocol):
 
 class PolicyPacer:
     """Our policies (progressive, ratio, predictive) as the engine runs them: online estimates, the
-    outer abandonment controller over the day, and ``calls_to_place``."""
+    outer controller over the day (abandonment, or the settings' optimization target under it), and
+    ``calls_to_place``."""
 
     def __init__(self, settings: PacingSettings, prior: Estimates | None = None,
                  fixed_alpha: float | None = None) -> None:
@@ -80,7 +82,7 @@ class PolicyPacer:
         self.fixed_alpha = fixed_alpha
         self.name = settings.mode
         self.estimators = OnlineEstimators(prior)
-        self.controller = AbandonmentController(settings.target_abandon, settings.abandon_cap)
+        self.controller = TargetController(settings)
         self.answers = 0
         self.abandons = 0
         self.alpha_trace: list[float] = []
@@ -132,13 +134,18 @@ class PolicyPacer:
             self._refreshed = now
         if self._decision is None or now - self._decided >= 1.0 or self.abandons != self._abandons_seen:
             risk = 1.0 + 0.1 * (len(floor.ringing) * self._estimates.answer_rate + len(floor.waiting))
-            self._decision = self.controller.update(now, self.answers, self.abandons, risk)
+            self._decision = self.controller.update(now, self.answers, self.abandons, floor.free_count,
+                                                    len(floor.busy), risk)
             self._decided = now
             self._abandons_seen = self.abandons
         if self.fixed_alpha is None and self._decision.fallback:
             return progressive
         alpha = self.fixed_alpha if self.fixed_alpha is not None else self._decision.alpha
-        n = calls_to_place(floor.snapshot(self._estimates), settings, alpha)
+        if self.fixed_alpha is None:      # a wait or busy target may pace it below predictive
+            n = self.controller.throttle(now, progressive, room,
+                                         lambda: calls_to_place(floor.snapshot(self._estimates), settings, alpha))
+        else:
+            n = calls_to_place(floor.snapshot(self._estimates), settings, alpha)
         self._quiet = (state, now) if n == 0 else None
         return n
 
