@@ -10,7 +10,7 @@ import warnings
 from collections.abc import Awaitable, Callable
 from datetime import datetime
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import asyncpg
 import typer
@@ -20,6 +20,9 @@ from typer.core import TyperGroup
 from cli_groups import group_app, report_group
 from config.settings import Settings, load_settings
 from lists import database
+
+if TYPE_CHECKING:
+    from dialer.whatif import GroupReport
 
 app = typer.Typer(help="Predictive/progressive outbound dialer for Asterisk.", no_args_is_help=True)
 db_app = typer.Typer(help="The store (PostgreSQL).", no_args_is_help=True)
@@ -882,29 +885,52 @@ def lists_retries(
 
 @app.command("simulate")
 def simulate_cmd(
-    agents: int = typer.Option(..., "--agents", min=1, help="Operators logged in"),
-    answer_rate: float = typer.Option(..., "--answer-rate", help="Share of dials a person answers (0-1)"),
+    agents: int = typer.Option(..., "--agents", min=1, help="Operators logged in (with --group: the pool)"),
+    answer_rate: float = typer.Option(0.3, "--answer-rate", help="Share of dials a person answers (0-1)"),
     talk: float = typer.Option(..., "--talk", help="Mean talk time, seconds (lognormal)"),
     wrap: float = typer.Option(10.0, "--wrap", help="Wrap-up after each call, seconds"),
     hours: float = typer.Option(8.0, "--hours", help="Length of the day (virtual time)"),
     mode: str = typer.Option("predictive", "--mode", help="preview | progressive | ratio | predictive"),
     target_abandon: float = typer.Option(0.025, "--target-abandon", help="Abandonment setpoint (cap 3 %)"),
+    optimize: str = typer.Option("abandon", "--optimize", help="abandon | wait | busy: what predictive aims at"),
+    target: float | None = typer.Option(None, "--target", help="Its value: abandonment rate, mean operator wait "
+                                                               "between calls (s), or busy factor (0-1)"),
+    group: str | None = typer.Option(None, "--group", help='A campaign group on one pool, e.g. '
+                                     '"A:share=70,answer=0.2;B:share=30,answer=0.35" (keys: share, answer, talk, '
+                                     'wrap, priority, work=FROM-TO hours)'),
+    reserved: int = typer.Option(0, "--reserved", min=0, help="With --group: operators kept free (not dialed for)"),
+    group_ledger: bool = typer.Option(False, "--group-ledger", help="With --group: one abandonment ledger for "
+                                                                   "the pool (regimes counting per call centre)"),
     seed: int = typer.Option(1, "--seed", help="Same seed, same day"),
     as_json: bool = typer.Option(False, "--json", help="Print the figures as JSON"),
 ) -> None:
-    """What would these settings do? A day of the campaign against a simulated world, in seconds."""
+    """What would these settings do? A day of the campaign (or of a campaign group) against a simulated world,
+    in seconds."""
     import json
+    from dataclasses import asdict
 
-    from dialer.whatif import WhatIf, simulate_campaign
+    from dialer.whatif import WhatIf, simulate_campaign, simulate_group_campaigns
 
+    question = WhatIf(agents, answer_rate, talk, wrap, hours, mode, target_abandon, seed, optimize, target)
     try:
-        report = simulate_campaign(WhatIf(agents, answer_rate, talk, wrap, hours, mode, target_abandon, seed))
+        if group is not None:
+            pool_report = simulate_group_campaigns(question, group, reserved, group_ledger)
+        else:
+            report = simulate_campaign(question)
     except ValueError as exc:
         raise fail(str(exc)) from None
+    aim = "" if optimize == "abandon" and target is None else f", optimizing {optimize} = {target:g}"
+    if group is not None:
+        if as_json:
+            console.print_json(json.dumps(asdict(pool_report)))
+            return
+        _print_group(pool_report, f"{mode}{aim}, pool of {agents} operators ({reserved} reserved), {hours:g} h, "
+                                  f"seed {seed}")
+        return
     if as_json:
         console.print_json(json.dumps(report.as_dict()))
         return
-    console.print(f"{mode}, {agents} operators, {hours:g} h, answer rate {answer_rate:g}, talk {talk:g} s, "
+    console.print(f"{mode}{aim}, {agents} operators, {hours:g} h, answer rate {answer_rate:g}, talk {talk:g} s, "
                   f"wrap {wrap:g} s (seed {seed})")
     console.print(f"  occupancy                      {100 * report.occupancy:6.1f} %")
     console.print(f"  talk minutes per operator-hour {report.talk_minutes_per_operator_hour:6.1f}")
@@ -913,6 +939,16 @@ def simulate_cmd(
     console.print(f"  operator wait between calls    {report.mean_wait_s:6.1f} s mean, {report.p95_wait_s:.1f} s p95")
     console.print(f"  calls placed per answer        {report.dials_per_answer:6.2f}  "
                   f"({report.dials} dials, {report.answers} answers, {report.abandons} abandoned)")
+
+
+def _print_group(report: GroupReport, title: str) -> None:
+    console.print(title)
+    console.print(f"  pool: occupancy {100 * report.occupancy:.1f} %, operator wait {report.mean_wait_s:.1f} s mean "
+                  f"({report.p95_wait_s:.1f} s p95), abandonment {100 * report.abandon_rate:.2f} %")
+    console.print(f"  {'campaign':<12} {'share':>7} {'target':>7} {'dials':>7} {'answers':>8} {'abandoned':>10}")
+    for c in report.campaigns:
+        console.print(f"  {c.name:<12} {100 * c.share:6.1f}% {100 * c.target_share:6.1f}% {c.dials:>7} "
+                      f"{c.answers:>8} {100 * c.abandon_rate:9.2f}%")
 
 
 @app.command("staffing")
