@@ -135,7 +135,7 @@ class GroupPacer:
             snapshot = Snapshot(0, (), tuple(ringing[i]), waiting[i], self._estimates[i])
             members.append(Member(c.name, c.share, snapshot, settings, alpha, c.priority, c.has_work(now)))
         pool = Pool(floor.free_count, tuple(now - start for start, _ in floor.busy.values()), self.reserved)
-        used = self.meter.used({m.name: m.share for m in members if m.has_work})
+        used = self.meter.used(now, {m.name: m.share for m in members if m.has_work})
         if self.pool_target is None or self.pool_target.pace >= 1.0:
             return plan(pool, members, used)
         careful = plan(pool, [replace(m, settings=self._careful[i]) for i, m in enumerate(members)], used)
@@ -247,7 +247,7 @@ def simulate_group(campaigns: Sequence[GroupCampaign], operators: int, hours: fl
             start, talk_end = floor.busy.pop(arg)
             c = on_call.pop(arg)
             pacer.estimators[c].observe_handle(now, talk_end - start, now - talk_end)
-            pacer.meter.add(campaigns[c].name, now - start)
+            pacer.meter.add(now, campaigns[c].name, now - start)
             floor.free.append(arg)
             floor.free_since[arg] = now
             if floor.waiting and floor.free_count > reserved:

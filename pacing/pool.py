@@ -181,13 +181,17 @@ class ShareMeter:
         self.catch_up_s = catch_up_s
         self._totals: dict[str, float] = {}
 
-    def add(self, name: str, seconds: float) -> None:
-        """A call of ``name`` ended its handle time (talk + wrap-up) of ``seconds``."""
+    def add(self, now: float, name: str, seconds: float) -> None:
+        """A call of ``name`` ended its handle time (talk + wrap-up) of ``seconds`` at ``now`` (day totals
+        need no clock; ``now`` keeps the engine's and the simulation's calls alike)."""
         self._totals[name] = self._totals.get(name, 0.0) + max(seconds, 0.0)
 
-    def used(self, shares: Mapping[str, float]) -> dict[str, float]:
-        """Totals for ``plan``; ``shares``: the members that have work now, with their shares."""
-        weight = sum(shares.values())
+    def used(self, now: float, shares: Mapping[str, float] | None = None) -> dict[str, float]:
+        """Totals for ``plan``. ``shares``: the members that have work now, with their shares; without it no
+        debt is forgiven (a member back from having no work catches up fully)."""
+        weight = sum(shares.values()) if shares else 0.0
+        if shares is None:
+            return dict(self._totals)
         if weight > 0:
             total = sum(self._totals.get(name, 0.0) for name in shares)
             for name, share in shares.items():

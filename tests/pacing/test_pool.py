@@ -100,11 +100,11 @@ def test_exact_and_normal_laws_agree_on_a_mid_sized_pool():
 
 def test_share_meter_forgives_a_returning_member_all_but_the_catch_up():
     meter = ShareMeter(catch_up_s=600.0)
-    meter.add("a", 10_000.0)            # b had no leads meanwhile
-    used = meter.used({"a": 50, "b": 50})
+    meter.add(0.0, "a", 10_000.0)            # b had no leads meanwhile
+    used = meter.used(1.0, {"a": 50, "b": 50})
     assert used["b"] == pytest.approx(5_000.0 - 600.0)
-    meter.add("b", 100.0)
-    assert meter.used({"a": 50})["b"] == pytest.approx(4_500.0)   # not lifted while it has no work
+    meter.add(2.0, "b", 100.0)
+    assert meter.used(3.0, {"a": 50})["b"] == pytest.approx(4_500.0)   # not lifted while it has no work
 
 
 def test_pool_refuses_negative_counts():
