@@ -99,6 +99,7 @@ class GroupPacer:
         self._decided = -math.inf
         self._abandons_seen = 0
         self._alphas: list[tuple[float, bool]] = [(c.settings.target_abandon, False) for c in campaigns]
+        self._quiet: tuple[tuple[int, int, int, int], float] | None = None
 
     def _update_controllers(self, now: float, free: int, busy: int, risk: list[float]) -> None:
         pool_alpha = math.inf
@@ -116,8 +117,17 @@ class GroupPacer:
 
     def decide(self, floor: Floor, ringing: Sequence[list[float]], waiting: Sequence[int]) -> dict[str, int]:
         now = floor.now
-        if floor.free_count <= self.reserved:
+        # Nothing happened since the plan last said "no call": ask again after a second, not on every tick
+        # (as PolicyPacer does; only the elapsed times moved).
+        state = (floor.dials, sum(len(r) for r in ringing), len(floor.waiting), floor.free_count)
+        if self._quiet is not None and self._quiet[0] == state and now - self._quiet[1] < 1.0:
             return {}
+        counts = self._decide(now, floor, ringing, waiting)
+        self._quiet = (state, now) if not any(counts.values()) else None
+        return counts
+
+    def _decide(self, now: float, floor: Floor, ringing: Sequence[list[float]],
+                waiting: Sequence[int]) -> dict[str, int]:
         if now - self._refreshed >= 15.0:
             self._estimates = [e.estimates() for e in self.estimators]
             self._refreshed = now
@@ -208,6 +218,7 @@ def simulate_group(campaigns: Sequence[GroupCampaign], operators: int, hours: fl
         calls[next_call] = (c, float(b.ring_s[j]), float(b.talk_s[j]), bool(live), float(b.patience_s[j]))
         ringing[c][next_call] = now
         dials[c] += 1
+        floor.dials += 1
         push(now + float(b.ring_s[j]), _RESOLVE, next_call)
 
     tick_gen = 0

@@ -27,6 +27,7 @@ import numpy as np
 
 from pacing.mixed_answers import checkpoints, law, safe_prefix
 from pacing.policies import PacingSettings
+from pacing.pool_queue import safe_prefix_queued
 from pacing.snapshot import Snapshot
 
 
@@ -120,7 +121,7 @@ def plan(pool: Pool, members: Sequence[Member], used_s: Mapping[str, float]) -> 
     from ``ShareMeter`` so that a member back from having no work does not starve the others)."""
     answer = {m.name: 0 for m in members}
     dialing = [m for m in members if m.has_work and m.settings.mode != "preview" and m.share > 0]
-    if not dialing or pool.supply == 0:      # no answer may take a reserved or busy operator
+    if not dialing:
         return answer
     in_flight = sum(_in_flight(m) for m in members)
     lines = min(m.settings.max_lines_per_operator for m in dialing)
@@ -132,7 +133,7 @@ def plan(pool: Pool, members: Sequence[Member], used_s: Mapping[str, float]) -> 
     elif mode == "ratio":
         ratio = min(m.settings.ratio for m in dialing if m.settings.mode == "ratio")
         calls = max(0, min(math.floor(ratio * pool.supply + 1e-9) - in_flight, room))
-    elif room <= progressive:
+    elif room <= progressive or (pool.supply == 0 and not _queued(pool, dialing)):
         calls = progressive
     else:
         answer.update(_counts(dialing, _predictive_order(pool, members, dialing, used_s, room, progressive)))
@@ -141,19 +142,35 @@ def plan(pool: Pool, members: Sequence[Member], used_s: Mapping[str, float]) -> 
     return answer
 
 
+def _queued(pool: Pool, dialing: Sequence[Member]) -> bool:
+    """Credit the busy operators (pacing.pool_queue) on pools up to the members' queue size, as a lone
+    campaign does on its floor (pacing.policies.predictive); larger pools count free operators only."""
+    return all(m.settings.busy_credit for m in dialing) and \
+        pool.logged_in + pool.reserved <= min(m.settings.queue_max_operators for m in dialing)
+
+
 def _predictive_order(pool: Pool, members: Sequence[Member], dialing: Sequence[Member],
                       used_s: Mapping[str, float], room: int, progressive: int) -> list[int]:
     """The longest run of calls, in share order, whose expected abandons stay within α of the answers."""
+    in_mix = [m for m in members if m in dialing or _in_flight(m) > 0]
+    alpha = min(m.settings.target_abandon if m.alpha is None else m.alpha for m in in_mix)
+    if alpha <= 0:
+        return call_order(dialing, used_s, progressive)
+    if _queued(pool, dialing):
+        order = call_order(dialing, used_s, room)
+        index = [next(j for j, m in enumerate(members) if m is dialing[i]) for i in order]
+        n = safe_prefix_queued(pool.free_operators - pool.reserved, pool.busy_elapsed_s,
+                               [(m.snapshot, m.share) for m in members], index, alpha,
+                               min(m.settings.safe_harbor_s for m in dialing))
+        return order[:max(progressive, min(n, len(order)))]
+    if pool.supply == 0:
+        return []
     taus = checkpoints([m.snapshot.estimates for m in members])
     laws = {m.name: law(m.snapshot.estimates, taus) for m in members}
     ringing = [laws[m.name].ringing(m.snapshot.ringing_elapsed_s) for m in members]
     base = np.concatenate([terms for terms, _ in ringing]) if ringing else np.zeros((0, taus.size))
     base_answers = sum(expected for _, expected in ringing)
     waiting = sum(m.snapshot.waiting_answered for m in members)
-    in_mix = [m for m in members if m in dialing or _in_flight(m) > 0]
-    alpha = min(m.settings.target_abandon if m.alpha is None else m.alpha for m in in_mix)
-    if alpha <= 0:
-        return call_order(dialing, used_s, progressive)
     # Past this many calls their mean answers alone overflow the supply (E[(X−K)⁺] ≥ E[X] − K): no need to
     # order or weigh more.
     slope = min(laws[m.name].new_p[-1] for m in dialing) - alpha * max(laws[m.name].new_answer for m in dialing)

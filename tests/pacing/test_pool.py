@@ -1,3 +1,5 @@
+from dataclasses import replace
+
 import pytest
 
 from pacing.mixed_answers import checkpoints, law, safe_prefix
@@ -15,11 +17,16 @@ def member(name: str, share: float, answer: float = 0.3, ringing: tuple[float, .
     return Member(name, share, Snapshot(0, (), ringing, waiting, est), settings, **kw)
 
 
-@pytest.mark.parametrize("settings", [PREDICTIVE, PROGRESSIVE, PacingSettings(mode="ratio", ratio=2.0)])
+@pytest.mark.parametrize("settings", [PREDICTIVE, PROGRESSIVE, PacingSettings(mode="ratio", ratio=2.0),
+                                      replace(PREDICTIVE, busy_credit=False)])
 def test_reserved_operators_are_never_dialed_for(settings):
     members = [member("a", 70, settings=settings), member("b", 30, settings=settings)]
     assert sum(plan(Pool(free_operators=3, reserved=3), members, {}).values()) == 0
-    assert sum(plan(Pool(free_operators=3, busy_elapsed_s=(5.0,) * 10, reserved=5), members, {}).values()) == 0
+    busy = tuple(float(x) for x in range(5, 300, 30))
+    # the reserve is invisible to the planner: 8 free with 3 reserved dials as 5 free without a reserve
+    assert plan(Pool(8, busy, reserved=3), members, {}) == plan(Pool(5, busy), members, {})
+    short = sum(plan(Pool(1, busy, reserved=3), members, {}).values())
+    assert short <= sum(plan(Pool(0, busy), members, {}).values())
 
 
 def test_progressive_pool_places_one_call_per_unreserved_free_operator_not_covered():
@@ -57,11 +64,13 @@ def test_one_progressive_member_makes_the_pool_progressive():
     assert sum(plan(Pool(free_operators=5), [a, member("b", 50)], {}).values()) > 5
 
 
-def test_a_lone_member_dials_like_the_single_campaign_policy():
+@pytest.mark.parametrize("settings", [PREDICTIVE, replace(PREDICTIVE, busy_credit=False)])
+def test_a_lone_member_dials_like_the_single_campaign_policy(settings):
+    busy = tuple(float(x) for x in range(5, 200, 40))
     for free, ringing in [(3, ()), (5, (1.0, 4.0, 8.0)), (10, tuple(float(i) for i in range(12))), (20, ())]:
-        m = member("a", 1, ringing=ringing)
-        single = calls_to_place(Snapshot(free, (), ringing, 0, m.snapshot.estimates), PREDICTIVE)
-        pooled = plan(Pool(free_operators=free), [m], {})["a"]
+        m = member("a", 1, ringing=ringing, settings=settings)
+        single = calls_to_place(Snapshot(free, busy, ringing, 0, m.snapshot.estimates), settings)
+        pooled = plan(Pool(free, busy), [m], {})["a"]
         assert abs(pooled - single) <= max(1, 0.1 * single)
 
 
