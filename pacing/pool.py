@@ -25,7 +25,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from pacing.mixed_answers import checkpoints, law, safe_prefix
+from pacing.mixed_answers import CampaignLaw, checkpoints, law, safe_prefix
 from pacing.policies import PacingSettings
 from pacing.pool_queue import safe_prefix_queued
 from pacing.snapshot import Snapshot
@@ -151,36 +151,58 @@ def _queued(pool: Pool, dialing: Sequence[Member]) -> bool:
 
 def _predictive_order(pool: Pool, members: Sequence[Member], dialing: Sequence[Member],
                       used_s: Mapping[str, float], room: int, progressive: int) -> list[int]:
-    """The longest run of calls, in share order, whose expected abandons stay within α of the answers."""
+    """The longest run of calls, in share order, whose expected abandons stay within α of the answers.
+
+    As a lone campaign (pacing.policies.predictive): the larger of the free-only exact law and, on pools up
+    to the queue size, the queue that credits busy operators."""
     in_mix = [m for m in members if m in dialing or _in_flight(m) > 0]
     alpha = min(m.settings.target_abandon if m.alpha is None else m.alpha for m in in_mix)
     if alpha <= 0:
         return call_order(dialing, used_s, progressive)
-    if _queued(pool, dialing):
-        order = call_order(dialing, used_s, room)
-        index = [next(j for j, m in enumerate(members) if m is dialing[i]) for i in order]
-        n = safe_prefix_queued(pool.free_operators - pool.reserved, pool.busy_elapsed_s,
-                               [(m.snapshot, m.share) for m in members], index, alpha,
-                               min(m.settings.safe_harbor_s for m in dialing))
-        return order[:max(progressive, min(n, len(order)))]
-    if pool.supply == 0:
-        return []
+    if not _queued(pool, dialing):
+        order = call_order(dialing, used_s, _free_only_room(pool, members, dialing, alpha, room, progressive))
+        return order[:max(progressive, min(_free_only_prefix(pool, members, order, dialing, alpha), len(order)))]
+    order = call_order(dialing, used_s, room)
+    index = [next(j for j, m in enumerate(members) if m is dialing[i]) for i in order]
+    n = safe_prefix_queued(pool.free_operators - pool.reserved, pool.busy_elapsed_s,
+                           [(m.snapshot, m.share) for m in members], index, alpha,
+                           min(m.settings.safe_harbor_s for m in dialing))
+    if n < len(order):
+        n = max(n, _free_only_prefix(pool, members, order, dialing, alpha))
+    return order[:max(progressive, min(n, len(order)))]
+
+
+def _laws(members: Sequence[Member]) -> tuple[np.ndarray, dict[str, CampaignLaw]]:
     taus = checkpoints([m.snapshot.estimates for m in members])
-    laws = {m.name: law(m.snapshot.estimates, taus) for m in members}
+    return taus, {m.name: law(m.snapshot.estimates, taus) for m in members}
+
+
+def _free_only_room(pool: Pool, members: Sequence[Member], dialing: Sequence[Member], alpha: float, room: int,
+                    progressive: int) -> int:
+    """Past this many calls their mean answers alone overflow the free operators (E[(X−K)⁺] ≥ E[X] − K):
+    no need to order or weigh more."""
+    _, laws = _laws(members)
+    base_answers = sum(laws[m.name].ringing(m.snapshot.ringing_elapsed_s)[1] for m in members)
+    waiting = sum(m.snapshot.waiting_answered for m in members)
+    slope = min(laws[m.name].new_p[-1] for m in dialing) - alpha * max(laws[m.name].new_answer for m in dialing)
+    if slope > 0:
+        room = min(room, max(progressive, math.ceil((pool.supply + alpha * (waiting + base_answers)) / slope) + 1))
+    return room
+
+
+def _free_only_prefix(pool: Pool, members: Sequence[Member], order: Sequence[int], dialing: Sequence[Member],
+                      alpha: float) -> int:
+    """Largest prefix of ``order`` safe against the operators free now only (exact mixed law)."""
+    if pool.supply == 0:
+        return 0
+    taus, laws = _laws(members)
     ringing = [laws[m.name].ringing(m.snapshot.ringing_elapsed_s) for m in members]
     base = np.concatenate([terms for terms, _ in ringing]) if ringing else np.zeros((0, taus.size))
     base_answers = sum(expected for _, expected in ringing)
     waiting = sum(m.snapshot.waiting_answered for m in members)
-    # Past this many calls their mean answers alone overflow the supply (E[(X−K)⁺] ≥ E[X] − K): no need to
-    # order or weigh more.
-    slope = min(laws[m.name].new_p[-1] for m in dialing) - alpha * max(laws[m.name].new_answer for m in dialing)
-    if slope > 0:
-        room = min(room, max(progressive, math.ceil((pool.supply + alpha * (waiting + base_answers)) / slope) + 1))
-    order = call_order(dialing, used_s, room)
     new_terms = np.array([laws[dialing[i].name].new_p for i in order]).reshape(len(order), taus.size)
     new_answers = np.array([laws[dialing[i].name].new_answer for i in order])
-    n = safe_prefix(base, waiting, base_answers, pool.supply, new_terms, new_answers, alpha)
-    return order[:max(progressive, min(n, len(order)))]
+    return safe_prefix(base, waiting, base_answers, pool.supply, new_terms, new_answers, alpha)
 
 
 class ShareMeter:
