@@ -846,6 +846,9 @@ def lists_retries(
     max_attempts: int | None = typer.Option(None, "--max-attempts", help="Attempts per lead in all"),
     max_per_day: int | None = typer.Option(None, "--max-per-day", help="Attempts per lead per campaign-local day"),
     preset: str | None = typer.Option(None, "--preset", help="default | uk (72 h after an abandoned call)"),
+    alternate_delay: float | None = typer.Option(
+        None, "--alternate-delay", min=0, help="Seconds before the next attempt when it dials another of the "
+        "lead's numbers"),
 ) -> None:
     """Show or set what happens after an attempt that reached no operator (delay per outcome, caps)."""
     import getpass
@@ -863,7 +866,7 @@ def lists_retries(
         campaign_id = await _campaign_id(pool, campaign)
         async with pool.acquire() as conn:
             rules = presets[preset] if preset else await retries.load(conn, campaign_id)
-            if delay or max_attempts is not None or max_per_day is not None or preset:
+            if delay or max_attempts is not None or max_per_day is not None or preset or alternate_delay is not None:
                 delays = dict(rules.delays_s)
                 for item in delay or []:
                     outcome, sep, seconds = item.partition("=")
@@ -872,7 +875,9 @@ def lists_retries(
                     delays[outcome.strip()] = float(seconds)
                 rules = retries.from_json(replace(
                     rules, delays_s=delays, max_attempts=max_attempts or rules.max_attempts,
-                    max_per_day=max_per_day or rules.max_per_day).to_json())
+                    max_per_day=max_per_day or rules.max_per_day,
+                    alternate_delay_s=rules.alternate_delay_s if alternate_delay is None else alternate_delay,
+                ).to_json())
                 await retries.save(conn, campaign_id, rules, actor=getpass.getuser(), now=datetime.now(UTC))
             return rules
 
@@ -880,6 +885,7 @@ def lists_retries(
     for outcome, seconds in rules.delays_s.items():
         console.print(f"{outcome}: retry after {seconds / 60:g} min")
     console.print(f"at most {rules.max_attempts} attempts per lead, {rules.max_per_day} per day")
+    console.print(f"another of the lead's numbers: after {rules.alternate_delay_s / 60:g} min")
 
 
 

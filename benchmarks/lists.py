@@ -1,5 +1,6 @@
 """Call-list figures: a million-row import against a plain COPY of the same file, and claiming from a
-10-million-lead campaign with 4 concurrent claimers (leads/s and duplicates, which must be 0).
+10-million-lead campaign with 4 concurrent claimers (leads/s and duplicates, which must be 0). The claim
+is the engine's own round (``dialer.claims.Claimer.claim``), compliance included.
 
     DIALER_DATABASE_URL=postgresql://postgres@127.0.0.1:5432/test .venv/bin/python benchmarks/lists.py
     … --rows 1000000 --leads 10000000 --claimers 4 --batch 10 --seconds 20
@@ -25,7 +26,11 @@ import asyncpg
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from lists import database, importer, leads
+from compliance import store as compliance_store
+from compliance.rules import CampaignRules
+from dialer.claims import Claimer
+from lists import campaigns, database, importer, zones
+from lists.phones import normalize
 
 NOW = datetime(2026, 3, 2, 7, 0, tzinfo=UTC)
 CITIES = ["Москва", "Тверь", "Казань", "Самара", "Пермь", "Омск"]
@@ -94,13 +99,25 @@ async def bench_import(url: str, schema: str, rows: int) -> None:
 
 
 async def fill(conn: asyncpg.Connection, campaign: int, count: int) -> None:
+    """``count`` leads as an import of Russian numbers leaves them: most in Moscow's zone, every fourth a
+    mobile whose number gives several candidate zones; a company DNC list of a million numbers, 1 % of
+    the leads among them; the campaign under the RU preset (calling hours, contact caps)."""
     await conn.execute("DROP INDEX IF EXISTS lead_claim_order, lead_leased")
     await conn.execute("ALTER TABLE lead DROP CONSTRAINT lead_campaign_id_phone_key")
+    moscow, mobile = await zones.zone_set_ids(conn, [("Europe/Moscow",), RU_MOBILE_ZONES])
     await conn.execute(
-        """INSERT INTO lead (campaign_id, phone, timezone, priority)
-           SELECT $1, '+79' || lpad(g::text, 9, '0'), 'Europe/Moscow', 0
+        """INSERT INTO lead (campaign_id, phone, timezone, timezone_set, priority)
+           SELECT $1, '+79' || lpad(g::text, 9, '0'), CASE WHEN g % 4 = 0 THEN NULL ELSE 'Europe/Moscow' END,
+                  CASE WHEN g % 4 = 0 THEN $4::int ELSE $3::int END, 0
            FROM generate_series(1, $2::int) g""",
-        campaign, count,
+        campaign, count, moscow, mobile,
+    )
+    await conn.execute(
+        """INSERT INTO dnc (phone, scope, source, added_at)
+           SELECT '+79' || lpad((CASE WHEN g % 10 = 0 THEN g / 10 * 100 + 7 ELSE $1 + g END)::text, 9, '0'),
+                  'company', 'bench', $2
+           FROM generate_series(1, 1000000) g ON CONFLICT DO NOTHING""",
+        count, NOW,
     )
     await conn.execute("ALTER TABLE lead ADD CONSTRAINT lead_campaign_id_phone_key UNIQUE (campaign_id, phone)")
     await conn.execute(
@@ -108,54 +125,86 @@ async def fill(conn: asyncpg.Connection, campaign: int, count: int) -> None:
         "WHERE state = 'ready'")
     await conn.execute("CREATE INDEX lead_leased ON lead (claimed_by, lease_until) WHERE state = 'claimed'")
     await conn.execute("VACUUM ANALYZE lead")
+    await conn.execute("VACUUM ANALYZE dnc")
+    await compliance_store.set_campaign_rules(conn, campaign, CampaignRules(preset="RU"))
+
+
+# The zones phonenumbers gives a Russian mobile number (lists/phones.py), as the importer stores them.
+RU_MOBILE_ZONES = normalize("+79031234567", "RU").timezones
 
 
 async def bench_claim(url: str, schema: str, count: int, claimers: int, batch: int, seconds: float,
                       durable: bool) -> None:
+    """What the engine runs per dialing round (``dialer.claims.Claimer.claim``: compliance gate, claim,
+    per-lead screening, attempt rows, one transaction), from ``claimers`` engines at once."""
     pool = await database.open_pool(url, search_path=schema, max_size=claimers + 1)
     async with pool.acquire() as conn:
-        campaign = await conn.fetchval("SELECT id FROM campaign WHERE name = 'bench-claim'")
-        if campaign is None:
-            campaign = await conn.fetchval(
+        campaign_id = await conn.fetchval("SELECT id FROM campaign WHERE name = 'bench-claim'")
+        if campaign_id is None:
+            campaign_id = await conn.fetchval(
                 """INSERT INTO campaign (name, channel_template, caller_id, timezone, default_region)
-                   VALUES ('bench-claim', 'Local/{phone}@b', '1', 'Europe/Moscow', 'RU') RETURNING id""")
+                   VALUES ('bench-claim', 'Local/{phone}@b', '+74951234567', 'Europe/Moscow', 'RU')
+                   RETURNING id""")
             started = time.perf_counter()
-            await fill(conn, campaign, count)
-            print(f"filled {count:,} leads (generate_series, indexes, analyze) in "
+            await fill(conn, campaign_id, count)
+            print(f"filled {count:,} leads and 1,000,000 DNC numbers (generate_series, indexes, analyze) in "
                   f"{time.perf_counter() - started:.0f} s")
-        print(f"campaign of {await conn.fetchval('SELECT count(*) FROM lead WHERE campaign_id = $1', campaign):,} "
-              "leads")
+        campaign = await campaigns.get_by_id(conn, campaign_id)
+        print(f"campaign of {await conn.fetchval('SELECT count(*) FROM lead WHERE campaign_id = $1', campaign.id):,} "
+              f"leads, preset {(await compliance_store.campaign_rules(conn, campaign.id)).preset}")
+
+    server_cpu = 0.0
 
     async def claimer(name: str, deadline: float) -> tuple[list[int], list[float]]:
+        nonlocal server_cpu
         got: list[int] = []
         latencies: list[float] = []
+        engine = Claimer(campaign.id)
         async with pool.acquire() as conn:
             if not durable:
                 await conn.execute("SET synchronous_commit = off")
+            backend = await conn.fetchval("SELECT pg_backend_pid()")
+            used = backend_cpu_s(backend)
             while time.perf_counter() < deadline:
                 t = time.perf_counter()
-                claimed = await leads.claim(conn, campaign_id=campaign, engine=name, n=batch, now=NOW)
+                dials = await engine.claim(conn, campaign, wanted=batch, now=NOW, engine=name, pbx="bench",
+                                           lease_s=300)
                 latencies.append(time.perf_counter() - t)
-                got += [lead.id for lead in claimed]
+                got += [dial.lead.id for dial in dials]
+            server_cpu += backend_cpu_s(backend) - used
         return got, latencies
 
     async with pool.acquire() as conn:  # every run starts from a fully ready, vacuumed list
-        await conn.execute("UPDATE lead SET state = 'ready', claimed_by = NULL, lease_until = NULL, attempts = 0 "
-                           "WHERE state = 'claimed'")
+        await conn.execute("UPDATE lead SET state = 'ready', claimed_by = NULL, lease_until = NULL, attempts = 0, "
+                           "attempts_today = 0, last_outcome = NULL WHERE state <> 'ready'")
+        await conn.execute("TRUNCATE attempt CASCADE")
         await conn.execute("VACUUM ANALYZE lead")
-    started = time.perf_counter()
+    load = os.getloadavg()
+    started, cpu = time.perf_counter(), time.process_time()
     results = await asyncio.gather(*(
         claimer(f"engine-{i}", started + seconds) for i in range(claimers)))
-    took = time.perf_counter() - started
+    took, cpu = time.perf_counter() - started, time.process_time() - cpu
     ids = [i for got, _ in results for i in got]
     latencies = sorted(x for _, lat in results for x in lat)
     duplicates = len(ids) - len(set(ids))
     async with pool.acquire() as conn:
         in_db = await conn.fetchval("SELECT count(*) FROM lead WHERE state = 'claimed'")
+        opened = await conn.fetchval("SELECT count(*) FROM attempt")
+        on_dnc = await conn.fetchval(
+            "SELECT count(*) FROM attempt a WHERE EXISTS (SELECT 1 FROM dnc d WHERE d.phone = a.phone)")
     print(f"claim{'' if durable else ' (synchronous_commit off)'}: {claimers} claimers × batches of {batch} for "
           f"{took:.1f} s: {len(ids):,} leads = {len(ids) / took:,.0f} leads/s; duplicates {duplicates}; "
-          f"rows marked claimed {in_db:,}; claim latency p50 {statistics.median(latencies) * 1e3:.1f} ms, "
-          f"p99 {latencies[int(len(latencies) * 0.99)] * 1e3:.1f} ms")
+          f"rows marked claimed {in_db:,}; attempt rows {opened:,}; dialed DNC numbers {on_dnc}; "
+          f"claim latency p50 {statistics.median(latencies) * 1e3:.1f} ms, "
+          f"p99 {latencies[int(len(latencies) * 0.99)] * 1e3:.1f} ms; load average before "
+          f"{load[0]:.1f}, after {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores")
+    if len(ids):
+        # CPU per lead does not depend on what else runs on the machine: it says what 2 free cores could do
+        per_lead = (cpu + server_cpu) / len(ids)
+        print(f"CPU per 1,000 leads: Python {cpu / len(ids) * 1e3:.3f} s, PostgreSQL backends "
+              f"{server_cpu / len(ids) * 1e3:.3f} s "
+              f"→ {os.cpu_count() / per_lead:,.0f} leads/s if all {os.cpu_count()} cores were ours "
+              "(WAL writer and disk waits not counted)")
     await pool.close()
 
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import zlib
 from collections.abc import Mapping, Sequence
+from functools import lru_cache
 
 import phonenumbers
 
@@ -21,6 +22,7 @@ class CallerIdError(ComplianceError, ValueError):
     """No usable caller ID: the campaign must not dial until one is set."""
 
 
+@lru_cache(maxsize=4096)   # every claimed lead asks again for the same few numbers
 def valid_caller_id(number: str, *, where: str = "campaign caller ID") -> str:
     text = (number or "").strip()
     if not text:

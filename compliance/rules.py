@@ -42,6 +42,11 @@ class CampaignRules:
     registry_max_age_days: int = DEFAULT_REGISTRY_MAX_AGE_DAYS
     amd_false_positive_rate: float = 0.0
     _policies: dict[str | None, CallingPolicy] = field(default_factory=dict, init=False, compare=False, repr=False)
+    # calling-hours verdicts of the current minute by (zone, state): windows are whole minutes, so a
+    # verdict holds for the minute, and a batch of claimed leads shares a handful of zones
+    _hours: dict[tuple[str, str | None], Verdict] = field(default_factory=dict, init=False, compare=False,
+                                                          repr=False)
+    _hours_minute: list[int] = field(default_factory=lambda: [0], init=False, compare=False, repr=False)
 
     def __post_init__(self) -> None:
         self.policy()  # fail at load time, naming the bad window or preset, not at the first call
@@ -54,6 +59,17 @@ class CampaignRules:
                 self.preset, campaign_windows=self.windows, holidays=self.holidays, state=key
             )
         return self._policies[key]
+
+    def _may_call(self, zone: str, moment: datetime, state: str | None, policy: CallingPolicy) -> Verdict:
+        minute = int(moment.timestamp() // 60)
+        if self._hours_minute[0] != minute:
+            self._hours.clear()
+            self._hours_minute[0] = minute
+        key = (zone, state)
+        verdict = self._hours.get(key)
+        if verdict is None:
+            verdict = self._hours[key] = may_call(zone, moment, policy)
+        return verdict
 
     @cached_property
     def abandon(self) -> AbandonPolicy:
@@ -88,8 +104,9 @@ class CampaignRules:
         history: ContactHistory | None = None,
         fields: Mapping[str, Any] | None = None,
     ) -> LeadVerdict:
-        policy = self.policy(self.state_of(phone, fields))
-        hours: Verdict = may_call(zone, moment, policy)
+        state = self.state_of(phone, fields)
+        policy = self.policy(state)
+        hours = self._may_call(zone, moment, state, policy)
         if not hours:
             try:
                 retry = next_opening(zone, moment, policy)

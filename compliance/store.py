@@ -272,7 +272,8 @@ async def ledger(
 
 
 class ClaimableLead(Protocol):
-    """What ``lists.leads.ClaimedLead`` offers: its id, the number about to be dialed, zone, fields."""
+    """What ``lists.leads.ClaimedLead`` offers: its id, the number about to be dialed, its zone (or candidate
+    zones), fields."""
 
     @property
     def id(self) -> int: ...
@@ -282,6 +283,8 @@ class ClaimableLead(Protocol):
     def timezone(self) -> str | None: ...
     @property
     def fields(self) -> dict: ...
+    @property
+    def timezones(self) -> tuple[str, ...]: ...
 
 
 L = TypeVar("L", bound=ClaimableLead)
@@ -331,7 +334,7 @@ async def screen_claimed(
     refused: list[tuple[L, LeadVerdict]] = []
     for lead in claimed:
         try:
-            zone = rules.zone_of(lead.phone, (), lead.timezone)
+            zone = rules.zone_of(lead.phone, lead.timezones, lead.timezone)
         except ComplianceError as exc:
             refused.append((lead, LeadVerdict(False, str(exc), None)))
             continue
@@ -377,10 +380,14 @@ async def lead_contact_history(
     """Per lead id: the history of its number (any campaign) merged with every attempt on the lead itself
     (its other numbers too) — a debtor's conversation caps count the person, not one number."""
     require_aware(now)
+    # Two index lookups (attempt_phone_time, attempt_lead), not one OR: with an OR the planner may walk
+    # every attempt of the lookback window by time instead.
     rows = await conn.fetch(
         """SELECT id, lead_id, phone, claimed_at, connected_at, CASE WHEN abandoned THEN answered_at END AS abandoned_at
-           FROM attempt
-           WHERE (phone = ANY($1::text[]) OR lead_id = ANY($2::bigint[])) AND claimed_at > $3 AND claimed_at <= $4""",
+           FROM attempt WHERE phone = ANY($1::text[]) AND claimed_at > $3 AND claimed_at <= $4
+           UNION
+           SELECT id, lead_id, phone, claimed_at, connected_at, CASE WHEN abandoned THEN answered_at END
+           FROM attempt WHERE lead_id = ANY($2::bigint[]) AND claimed_at > $3 AND claimed_at <= $4""",
         list({p for _, p in leads}), list({i for i, _ in leads}), now - lookback, now,
     )
     by_phone: dict[str, list[asyncpg.Record]] = {}
@@ -450,7 +457,10 @@ async def compliance_report(
     earliest = (first or now) - timedelta(microseconds=1)
     # Every call that went out since the earliest window start, each re-checked once.
     sent = await conn.fetch(
-        """SELECT a.phone, a.originated_at, l.timezone, s.zones AS timezones, l.fields,
+        """SELECT a.phone, a.originated_at,
+                  -- a call to another of the lead's numbers is judged in that number's own zones
+                  CASE WHEN a.phone = l.phone THEN l.timezone END AS timezone,
+                  CASE WHEN a.phone = l.phone THEN s.zones END AS timezones, l.fields,
                   EXISTS (SELECT 1 FROM dnc d WHERE d.phone = a.phone AND d.scope IN ('company', $4)
                                                 AND d.added_at <= a.originated_at) AS on_dnc
            FROM attempt a JOIN lead l ON l.id = a.lead_id

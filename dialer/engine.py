@@ -38,13 +38,12 @@ from ami.pbx import (
 )
 from ami.pool import PbxPool
 from compliance import store as compliance_store
-from compliance.caller_id import CallerIdError, caller_id_for
 from dialer.call import Call, CallState
 from dialer.campaign_groups import CampaignGroups
+from dialer.claims import Claimer, NothingToDial
 from dialer.clock import Clock
 from dialer.config import EngineConfig
 from dialer.floor import STORED_STATE, Floor, FloorOperator, OperatorState
-from dialer.gate import ComplianceGate
 from dialer.handoff import HandOff
 from dialer.ledger import AbandonLedger
 from dialer.recorder import Recorder
@@ -61,10 +60,6 @@ if TYPE_CHECKING:
     from dialer.ownership import CampaignOwnership
 
 log = logging.getLogger(__name__)
-
-
-class NothingToDial(Exception):
-    """A dialing round that must place nothing (the reason is logged once where it is raised)."""
 
 
 @dataclass
@@ -86,7 +81,7 @@ class Engine:
         self.calls: dict[str, Call] = {}
         self.runners: dict[int, CampaignRunner] = {}
         self.estimators: dict[int, OnlineEstimators] = {}
-        self.gates: dict[int, ComplianceGate] = {}
+        self.claimers: dict[int, Claimer] = {}
         self.recorder = Recorder(pool, linger_s=self.config.record_linger_s)
         self.handoff = HandOff(pbx, self.floor, self.config, self._call_changed)
         self.stats = EngineStats()
@@ -121,8 +116,8 @@ class Engine:
                 await self._run_campaign(campaign)
 
     async def _run_campaign(self, campaign: Campaign) -> None:
-        if campaign.id in self.gates:
-            self.gates[campaign.id].invalidate()    # rules or lists may have changed with the campaign
+        if campaign.id in self.claimers:
+            self.claimers[campaign.id].invalidate()    # rules or lists may have changed with the campaign
         if campaign.id in self.runners:
             self.runners[campaign.id].update(campaign)
             return
@@ -275,46 +270,28 @@ class Engine:
     async def _dial(self, campaign: Campaign, wanted: int) -> int:
         if isinstance(self.pbx, PbxPool):     # never claim leads the servers' channel limits cannot take
             wanted = min(wanted, self.pbx.room())
-        now = self.clock.now()
-        gate = self.gates.setdefault(campaign.id, ComplianceGate(campaign.id))
+        claimer = self.claimers.get(campaign.id)
+        if claimer is None:
+            claimer = self.claimers[campaign.id] = Claimer(campaign.id)
+        ownership = self.ownership
+        fence = None if ownership is None else partial(ownership.fence, campaign_id=campaign.id)
         try:
-            return await self._claim_and_dial(campaign, wanted, now, gate)
+            async with self.pool.acquire() as conn:
+                dials = await claimer.claim(conn, campaign, wanted=wanted, now=self.clock.now(),
+                                            engine=self.config.name, pbx=self.config.pbx_name,
+                                            lease_s=self.config.lease_s, fence=fence)
         except NothingToDial:
             return 0
-
-    async def _claim_and_dial(self, campaign: Campaign, wanted: int, now: datetime, gate: ComplianceGate) -> int:
-        async with self.pool.acquire() as conn, conn.transaction():
-            if self.ownership is not None and not await self.ownership.fence(conn, campaign.id):
-                return 0
-            zones = await gate.allowed_timezones(conn, now)
-            if not zones:
-                return 0
-            claimed = await leads.claim(conn, campaign_id=campaign.id, engine=self.config.name, n=wanted, now=now,
-                                        lease_s=self.config.lease_s, allowed_timezones=zones)
-            claimed = await gate.screen(conn, claimed, engine=self.config.name, now=now)
-            try:
-                shown = [caller_id_for(campaign.caller_id, lead.phone, pool=campaign.caller_id_pool)
-                         for lead in claimed]
-            except CallerIdError as exc:
-                if gate.blocked_reason != str(exc):
-                    log.error("campaign %s: not dialing: %s", campaign.name, exc)
-                    gate.blocked_reason = str(exc)
-                raise NothingToDial from exc   # the transaction rolls back: claims undone, nothing dialed
-            ids = await attempts.open_attempts(
-                conn, [NewAttempt(lead.id, campaign.id, lead.phone, caller) for lead, caller in zip(
-                    claimed, shown, strict=True)],
-                engine=self.config.name, pbx=self.config.pbx_name, now=now)
-            sticky = await _last_operators(conn, [lead.id for lead in claimed if lead.attempts > 1
-                                                  or lead.category != "cold"])
         loop_now = asyncio.get_running_loop().time()
-        for lead, attempt_id, caller in zip(claimed, ids, shown, strict=True):
+        for dial in dials:
+            lead = dial.lead
             # The owner of a personal callback first; else whoever last talked to this person.
-            call = Call(attempt_id=attempt_id, channel_id=f"attempt-{attempt_id}", campaign_id=campaign.id,
+            call = Call(attempt_id=dial.attempt_id, channel_id=f"attempt-{dial.attempt_id}", campaign_id=campaign.id,
                         lead_id=lead.id, phone=lead.phone, originated_at=loop_now,
-                        owner_operator=lead.owner_operator or sticky.get(lead.id), caller_id=caller)
+                        owner_operator=lead.owner_operator or lead.last_operator, caller_id=dial.caller_id)
             self.calls[call.channel_id] = call
             self._tasks.spawn(self._originate(campaign, call), name=call.channel_id)
-        return len(claimed)
+        return len(dials)
 
     async def _originate(self, campaign: Campaign, call: Call) -> None:
         request = OriginateRequest(
@@ -473,8 +450,9 @@ class Engine:
             originate_reason=call.originate_reason, dial_status=call.dial_status,
             hangup_cause=call.hangup_cause, operator_id=call.operator_id, abandoned=call.abandoned))
         engine, at, outcome, lead_id = self.config.name, self.clock.now(), call.outcome or "failed", call.lead_id
+        cause = call.hangup_cause   # says whether the number itself is wrong (then its lead moves on from it)
         self.recorder.put(f"settle lead {lead_id}", lambda conn: leads.settle(
-            conn, lead_id=lead_id, engine=engine, outcome=outcome, now=at))
+            conn, lead_id=lead_id, engine=engine, outcome=outcome, now=at, cause=cause))
         self._wake(call.campaign_id)
 
     # ---- operators -------------------------------------------------------------------------------
@@ -562,17 +540,6 @@ class Engine:
             now = self.clock.now()
             self.recorder.put("heartbeat", partial(_heartbeat, name=self.config.name, now=now,
                                                    lease_s=self.config.lease_s))
-
-
-async def _last_operators(conn: asyncpg.Connection, lead_ids: list[int]) -> dict[int, int]:
-    """Who last talked to each of these leads (sticky routing): one indexed query, only for leads called before."""
-    if not lead_ids:
-        return {}
-    rows = await conn.fetch(
-        """SELECT DISTINCT ON (lead_id) lead_id, operator_id FROM attempt
-           WHERE lead_id = ANY($1::bigint[]) AND connected_at IS NOT NULL AND operator_id IS NOT NULL
-           ORDER BY lead_id, id DESC""", lead_ids)
-    return {r["lead_id"]: r["operator_id"] for r in rows}
 
 
 async def _heartbeat(conn: asyncpg.Connection, *, name: str, now: datetime, lease_s: float) -> None:

@@ -3,8 +3,8 @@ must still be given back.
 
 The rules are pure (``compliance``); this keeps what feeds them (the campaign's rules, the zones its
 leads live in, the registry verdict) cached per campaign, so the hot path costs no extra query. Hours
-are judged afresh at every claim from the engine's clock, so no call leaves a second after a window
-closes.
+are judged from the engine's clock once per wall-clock minute (nothing they depend on changes inside a
+minute), so no call leaves a second after a window closes.
 """
 
 from __future__ import annotations
@@ -25,7 +25,10 @@ from lists.leads import ClaimedLead
 
 log = logging.getLogger(__name__)
 
-REFRESH_S = 60.0   # rules, zones and registry freshness are re-read this often (and at every campaign change)
+REFRESH_S = 60.0   # rules and registry freshness are re-read this often (and at every campaign change)
+# Zones in play are re-read more often: a lead moving on to an alternate number may bring a zone the list
+# had not used; the query reads only the small zone-set table and a partial index.
+ZONES_REFRESH_S = 5.0
 
 
 class ComplianceGate:
@@ -35,25 +38,43 @@ class ComplianceGate:
         self.zones: set[str] = set()
         self.registry: Verdict | None = None
         self._loaded_at = -REFRESH_S
+        self._zones_at = -ZONES_REFRESH_S
         self.blocked_reason: str | None = None   # why nothing may be claimed now (for logs and views)
+        self._judged: tuple[tuple[int, float], list[str]] | None = None
 
     def invalidate(self) -> None:
         self._loaded_at = -REFRESH_S
+        self._zones_at = -ZONES_REFRESH_S
+
+    def _open_zones(self, now: datetime) -> list[str]:
+        """``open_zones`` for this minute. Windows are whole minutes of wall-clock time, holidays whole days,
+        and every zone's offset and DST change fall on a whole minute, so the answer cannot change inside a
+        minute: judged once per minute (and after each refresh) instead of at each claim."""
+        minute = int(now.timestamp() // 60)
+        key = (minute, self._loaded_at)
+        if self._judged is None or self._judged[0] != key:
+            self._judged = (key, sorted(open_zones(self.zones, now, self.rules.policy())))
+        return self._judged[1]
 
     async def allowed_timezones(self, conn: asyncpg.Connection, now: datetime) -> list[str]:
         """Zones whose leads may be claimed now; empty means: dial nothing."""
         loop_now = asyncio.get_running_loop().time()
         if loop_now - self._loaded_at >= REFRESH_S:
             self.rules = await compliance_store.campaign_rules(conn, self.campaign_id)
-            self.zones = await leads.zones_in_play(conn, campaign_id=self.campaign_id)
             self.registry = await compliance_store.registry_verdict(conn, campaign_id=self.campaign_id, now=now)
             self._loaded_at = loop_now
+        if loop_now - self._zones_at >= ZONES_REFRESH_S:
+            zones = await leads.zones_in_play(conn, campaign_id=self.campaign_id)
+            if zones != self.zones:
+                self.zones = zones
+                self._judged = None
+            self._zones_at = loop_now
         reason = None
         if self.registry is not None and not self.registry.allowed:
             reason = self.registry.reason
             zones: list[str] = []
         else:
-            zones = sorted(open_zones(self.zones, now, self.rules.policy()))
+            zones = self._open_zones(now)
             if self.zones and not zones:
                 reason = "outside calling hours in every time zone of the list"
         if reason != self.blocked_reason:

@@ -13,6 +13,7 @@ from datetime import datetime
 
 import asyncpg
 
+from lists import zones
 from lists.errors import CallbackError, PhoneError
 from lists.phones import normalize
 
@@ -48,7 +49,8 @@ async def schedule(
     if due_at.tzinfo is None:
         raise CallbackError("the callback time needs a time zone (got a naive datetime)")
     lead = await conn.fetchrow(
-        "SELECT l.id, c.default_region FROM lead l JOIN campaign c ON c.id = l.campaign_id WHERE l.id = $1",
+        """SELECT l.id, l.phone, l.timezone_set, c.default_region FROM lead l JOIN campaign c ON c.id = l.campaign_id
+           WHERE l.id = $1""",
         lead_id,
     )
     if lead is None:
@@ -59,7 +61,12 @@ async def schedule(
             dial_phone = normalize(phone, lead["default_region"]).e164
         except PhoneError as exc:
             raise CallbackError(f"callback number {phone!r}: {exc}") from None
+    if dial_phone == lead["phone"]:
+        dial_phone = None
     async with conn.transaction():
+        # calling hours are those of the number the customer gave
+        zone_set = None if dial_phone is None else await zones.zone_set_for(
+            conn, dial_phone, lead["default_region"], lead_phone=lead["phone"], lead_zone_set=lead["timezone_set"])
         await conn.execute("UPDATE callback SET done_at = $2 WHERE lead_id = $1 AND done_at IS NULL", lead_id, now)
         callback_id = await conn.fetchval(
             """INSERT INTO callback (lead_id, due_at, scope, operator_id, phone)
@@ -68,9 +75,10 @@ async def schedule(
         )
         await conn.execute(
             """UPDATE lead SET state = 'ready', category = 'callback', next_due_at = $2, owner_operator = $3,
-                               dial_phone = $4, attempts = 0, claimed_by = NULL, lease_until = NULL
+                               dial_phone = $4, dial_timezone_set = $5, attempts = 0, claimed_by = NULL,
+                               lease_until = NULL
                WHERE id = $1""",
-            lead_id, due_at, operator_id if scope == "personal" else None, dial_phone,
+            lead_id, due_at, operator_id if scope == "personal" else None, dial_phone, zone_set,
         )
     return callback_id
 

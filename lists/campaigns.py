@@ -43,6 +43,8 @@ class Campaign:
     safe_harbor_s: float
     script: dict[str, Any] = field(default_factory=dict)
     caller_id_pool: dict[str, list[str]] = field(default_factory=dict)   # local presence: prefix/region → IDs
+    strategy: dict[str, Any] = field(default_factory=dict)   # time-of-day order of categories (lists/strategy.py)
+    personal_callback_grace_s: int = 1800
 
     def channel_for(self, phone: str) -> str:
         """The dial string for one number. ``{phone}`` is E.164 with '+', ``{digits}`` without it."""
@@ -51,13 +53,13 @@ class Campaign:
 
 _COLUMNS = (
     "id, name, state, mode, pacing, channel_template, caller_id, timezone, default_region, "
-    "ring_timeout_s, safe_harbor_s, script, caller_id_pool"
+    "ring_timeout_s, safe_harbor_s, script, caller_id_pool, strategy, personal_callback_grace_s"
 )
 
 
 def _from_row(row: asyncpg.Record) -> Campaign:
     values = dict(row)
-    for key in ("pacing", "script", "caller_id_pool"):
+    for key in ("pacing", "script", "caller_id_pool", "strategy"):
         if isinstance(values[key], str):
             values[key] = json.loads(values[key])
     return Campaign(**values)

@@ -99,7 +99,8 @@ async def apply_disposition(
             await _reopen(conn, lead_id, "retry", now + timedelta(seconds=disposition.retry_after_s))
         else:
             await conn.execute(
-                """UPDATE lead SET state = 'done', claimed_by = NULL, lease_until = NULL, dial_phone = NULL
+                """UPDATE lead SET state = 'done', claimed_by = NULL, lease_until = NULL, dial_phone = NULL,
+                                   dial_timezone_set = NULL
                    WHERE id = $1""",
                 lead_id,
             )
@@ -110,7 +111,7 @@ async def _reopen(conn: asyncpg.Connection, lead_id: int, category: str, due: da
     # a new series of attempts: the per-lead attempt cap counts from here
     await conn.execute(
         """UPDATE lead SET state = 'ready', category = $2, next_due_at = $3, attempts = 0, owner_operator = NULL,
-                           dial_phone = NULL, claimed_by = NULL, lease_until = NULL
+                           dial_phone = NULL, dial_timezone_set = NULL, claimed_by = NULL, lease_until = NULL
            WHERE id = $1""",
         lead_id, category, due,
     )

@@ -29,6 +29,7 @@ import asyncpg
 from lists.errors import ImportRejected, ListImportError, PhoneError, RowProblem
 from lists.phones import normalize
 from lists.sources import Table, open_table
+from lists.zones import zone_set_ids
 
 PHONE_HEADERS = ("phone", "phone number", "phone_number", "telephone", "tel", "mobile", "number",
                  "телефон", "тел", "тел.", "мобильный", "номер", "номер телефона")
@@ -166,10 +167,15 @@ def _lead_rows(table: Table, plan: ColumnPlan, region: str, default_zone: str, r
         for index in plan.alt_phones:
             if cells[index].strip():
                 try:
-                    alternates.append(normalize(cells[index], region).e164)
+                    alternate = normalize(cells[index], region)
                 except PhoneError as exc:
                     report.errors.append(RowProblem(number, plan.header[index], str(exc), cells[index]))
                     problem = True
+                    continue
+                alternates.append(alternate.e164)
+                if alternate.timezones and alternate.timezones not in zone_sets:
+                    # known to the compliance gate from the start, for when the lead moves on to this number
+                    zone_sets[alternate.timezones] = len(zone_sets) + 1
         zone: str | None
         zones: tuple[str, ...]
         if plan.timezone is not None and cells[plan.timezone].strip():
@@ -352,24 +358,6 @@ async def _insert_chunk(conn: asyncpg.Connection, campaign_id: int, report: Impo
         else:
             report.duplicates_in_campaign += 1
             report.skipped.append(RowProblem(row, column, "already in the campaign", phone))
-
-
-async def zone_set_ids(conn: asyncpg.Connection, sets: Sequence[tuple[str, ...]]) -> list[int]:
-    """The ``timezone_set`` id of each set of zones (created when new), in the order given."""
-    if not sets:
-        return []
-    joined = [",".join(sorted(zones)) for zones in sets]
-    await conn.execute(
-        """INSERT INTO timezone_set (zones) SELECT string_to_array(s, ',') FROM unnest($1::text[]) AS s
-           ON CONFLICT (zones) DO NOTHING""",
-        joined,
-    )
-    rows = await conn.fetch(
-        "SELECT id, array_to_string(zones, ',') AS key FROM timezone_set WHERE array_to_string(zones, ',') = ANY($1)",
-        joined,
-    )
-    ids = {r["key"]: r["id"] for r in rows}
-    return [ids[key] for key in joined]
 
 
 def write_problems(path: Path, problems: Sequence[RowProblem]) -> None:

@@ -3,7 +3,7 @@
 A claim is a lease. ``FOR UPDATE SKIP LOCKED`` lets several engines claim from one list at once without
 ever getting the same lead, and ``lease_until`` lets the leads of an engine that died (it stopped
 heart-beating) come back. The claim takes the categories in the order the campaign's strategy gives for
-the current time of day, in one statement (see ``_CLAIM``).
+the current time of day, in one statement (see ``_claim_sql``).
 
 Every time is a parameter: a simulated day in virtual time writes the same rows a real day would.
 """
@@ -14,16 +14,17 @@ import json
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from functools import lru_cache
 from zoneinfo import ZoneInfo
 
 import asyncpg
 
-from lists import callbacks, retries, strategy
+from lists import callbacks, numbers, retries, strategy, zones
 from lists.dispositions import apply_disposition, record_disposition
 from lists.errors import OutcomeError, PhoneError
 from lists.phones import normalize
 
-__all__ = ["ClaimedLead", "claim", "claim_manual", "expire_leases", "extend_leases",
+__all__ = ["ClaimPlan", "ClaimedLead", "claim", "claim_manual", "expire_leases", "extend_leases",
            "record_disposition", "release", "settle", "transfer", "zones_in_play"]
 
 
@@ -37,39 +38,94 @@ class ClaimedLead:
     category: str
     attempts: int
     owner_operator: int | None  # set for a personal callback still kept for its operator: route to them
+    last_operator: int | None = None  # who last talked to this person (sticky routing); None for new leads
+    timezones: tuple[str, ...] = ()   # every candidate zone of the number dialed, when it has several
+
+
+@dataclass(frozen=True)
+class ClaimPlan:
+    """What the claim needs of its campaign. The engine keeps it with the campaign (a change of strategy
+    reaches it with the campaign's NOTIFY), so a claim costs no campaign read."""
+
+    timezone: str
+    strategy: strategy.Strategy
+    personal_callback_grace_s: int
+
+    @classmethod
+    def of(cls, timezone: str, strategy_document: dict | None, personal_callback_grace_s: int) -> ClaimPlan:
+        return cls(timezone, strategy.from_json(strategy_document), personal_callback_grace_s)
 
 
 _DIALABLE = """
-    SELECT l.id FROM lead l
+    SELECT l.id,
+           EXISTS (SELECT 1 FROM dnc d WHERE d.phone = l.phone AND d.scope IN ('company', $6)) AS barred,
+           l.dial_phone IS NOT NULL AND EXISTS (SELECT 1 FROM dnc d WHERE d.phone = l.dial_phone
+                                                AND d.scope IN ('company', $6)) AS barred_other
+    FROM lead l
     WHERE l.campaign_id = $1 AND l.state = 'ready' AND l.category = ${category} AND l.next_due_at <= $2
-      AND ($3::text[] IS NULL OR CASE WHEN l.timezone_set IS NULL THEN l.timezone = ANY($3)
-                                      ELSE l.timezone_set IN (SELECT id FROM timezone_set WHERE zones <@ $3) END)
+      AND ($3::text[] IS NULL OR CASE WHEN coalesce(l.dial_timezone_set, l.timezone_set) IS NULL
+                                      THEN l.timezone = ANY($3)
+                                      ELSE coalesce(l.dial_timezone_set, l.timezone_set)
+                                           IN (SELECT id FROM timezone_set WHERE zones <@ $3) END)
       AND ($4::bigint[] IS NULL OR l.owner_operator IS NULL OR l.category <> 'callback'
            OR l.next_due_at + $5 * interval '1 second' <= $2 OR l.owner_operator = ANY($4))
-      AND NOT EXISTS (SELECT 1 FROM dnc d
-                      WHERE d.phone IN (l.phone, l.dial_phone) AND d.scope IN ('company', $6))
     ORDER BY l.priority DESC, l.next_due_at, l.id
-    LIMIT $7
+    LIMIT {limit}
     FOR UPDATE SKIP LOCKED"""
 
 # One statement for the whole claim: a locking sub-select per category, in the order of the strategy, under
 # one LIMIT. PostgreSQL runs a CTE only as far as its reader pulls rows, so a later category is not even
 # scanned (nor any of its rows locked) once the earlier ones filled the claim; each sub-select walks the
 # lead_claim_order index in order, so 10 million ready leads cost the same as ten.
-_CLAIM = "WITH " + ",\n".join(f"c{i} AS ({_DIALABLE.format(category=11 + i)})" for i in range(4)) + """,
+# A lead met whose number went on a do-not-call list after it was loaded is never dialed, and it leaves
+# the ready leads in the same statement (done; or back to its main number when only the other number it
+# was to dial is barred): left ready, every later claim would walk past it again, and a day of dialing
+# piles up thousands of them at the head of the index.
+# The LIMIT is written into the text (one statement per batch size, each prepared once): with it as a
+# parameter the generic plan assumes a tenth of the list, costs millions and is JIT-compiled, so
+# PostgreSQL planned the claim afresh at every call (a millisecond of the claim's two).
+@lru_cache(maxsize=64)
+def _claim_sql(limit: int) -> str:
+    return "WITH " + ",\n".join(f"c{i} AS ({_DIALABLE.format(category=10 + i, limit=limit)})"
+                                for i in range(4)) + _CLAIM_REST.format(limit=limit)
+
+
+_CLAIM_REST = """,
 picked AS (
-    SELECT id FROM (SELECT id FROM c0 UNION ALL SELECT id FROM c1 UNION ALL SELECT id FROM c2
-                    UNION ALL SELECT id FROM c3) AS ordered
-    LIMIT $7
+    SELECT * FROM (SELECT * FROM c0 UNION ALL SELECT * FROM c1 UNION ALL SELECT * FROM c2
+                   UNION ALL SELECT * FROM c3) AS ordered
+    LIMIT {limit}
+),
+barred AS (
+    UPDATE lead SET state = CASE WHEN picked.barred OR lead.phone = ANY(lead.dead_phones) THEN 'done'
+                                 ELSE 'ready' END,
+                    last_outcome = 'dnc', dial_phone = NULL, dial_timezone_set = NULL
+    FROM picked WHERE lead.id = picked.id AND (picked.barred OR picked.barred_other)
+    RETURNING lead.id, lead.state
+),
+kept_no_promise AS (
+    UPDATE callback SET done_at = $2
+    WHERE lead_id IN (SELECT id FROM barred WHERE state = 'done') AND done_at IS NULL
 )
-UPDATE lead SET state = 'claimed', claimed_by = $8, lease_until = $9, attempts = lead.attempts + 1,
-                attempts_today = CASE WHEN lead.attempts_day = $10 THEN lead.attempts_today + 1 ELSE 1 END,
-                attempts_day = $10
-FROM picked WHERE lead.id = picked.id
-RETURNING lead.id, lead.campaign_id, coalesce(lead.dial_phone, lead.phone) AS phone, lead.timezone,
+UPDATE lead SET state = 'claimed', claimed_by = $7, lease_until = $8, attempts = lead.attempts + 1,
+                attempts_today = CASE WHEN lead.attempts_day = $9 THEN lead.attempts_today + 1 ELSE 1 END,
+                attempts_day = $9
+FROM picked WHERE lead.id = picked.id AND NOT (picked.barred OR picked.barred_other)
+RETURNING lead.id, lead.campaign_id, coalesce(lead.dial_phone, lead.phone) AS phone,
+          -- the zone of the number dialed (None: the number says, or several candidates)
+          CASE WHEN lead.dial_timezone_set IS NULL THEN lead.timezone
+               ELSE (SELECT s.zones[1] FROM timezone_set s
+                     WHERE s.id = lead.dial_timezone_set AND cardinality(s.zones) = 1) END AS timezone,
+          (SELECT s.zones FROM timezone_set s
+           WHERE s.id = coalesce(lead.dial_timezone_set, lead.timezone_set) AND cardinality(s.zones) > 1) AS timezones,
           lead.fields, lead.category, lead.attempts, lead.priority, lead.next_due_at,
           CASE WHEN lead.category = 'callback' AND lead.next_due_at + $5 * interval '1 second' > $2
-               THEN lead.owner_operator END AS owner_operator
+               THEN lead.owner_operator END AS owner_operator,
+          -- sticky routing, in the same round trip: only a lead called before can have talked to someone
+          CASE WHEN lead.attempts > 1 OR lead.category <> 'cold' THEN
+              (SELECT a.operator_id FROM attempt a
+               WHERE a.lead_id = lead.id AND a.connected_at IS NOT NULL AND a.operator_id IS NOT NULL
+               ORDER BY a.id DESC LIMIT 1) END AS last_operator
 """
 
 
@@ -83,31 +139,42 @@ async def claim(
     lease_s: float = 300,
     allowed_timezones: Sequence[str] | None = None,
     free_operators: Sequence[int] | None = None,
+    plan: ClaimPlan | None = None,
 ) -> list[ClaimedLead]:
     """The next ``n`` dialable leads in strategy order, leased to ``engine`` until now + lease_s.
 
     ``allowed_timezones``: only leads all of whose candidate zones are in it (compliance says which zones
     are inside calling hours now). ``free_operators``: when given, a personal callback still kept for its
-    operator is only claimed while that operator is free."""
+    operator is only claimed while that operator is free. ``plan``: the campaign's strategy and zone as the
+    caller already knows them (read from the campaign when not given)."""
     if n <= 0:
         return []
-    campaign = await conn.fetchrow(
-        "SELECT timezone, strategy, personal_callback_grace_s FROM campaign WHERE id = $1", campaign_id
-    )
-    if campaign is None:
-        return []
-    order = strategy.from_json(_json(campaign["strategy"])).order_at(now, campaign["timezone"])
-    today = now.astimezone(ZoneInfo(campaign["timezone"])).date()
+    if plan is None:
+        plan = await load_plan(conn, campaign_id)
+        if plan is None:
+            return []
+    order = plan.strategy.order_at(now, plan.timezone)
+    today = now.astimezone(ZoneInfo(plan.timezone)).date()
     zones = list(allowed_timezones) if allowed_timezones is not None else None
     operators = list(free_operators) if free_operators is not None else None
     rank = {category: i for i, category in enumerate(order)}
     rows = await conn.fetch(
-        _CLAIM, campaign_id, now, zones, operators, campaign["personal_callback_grace_s"], f"campaign:{campaign_id}",
-        n, engine, now + timedelta(seconds=lease_s), today, *order,
+        _claim_sql(int(n)), campaign_id, now, zones, operators, plan.personal_callback_grace_s,
+        f"campaign:{campaign_id}", engine, now + timedelta(seconds=lease_s), today, *order,
     )
     rows.sort(key=lambda r: (rank[r["category"]], -r["priority"], r["next_due_at"], r["id"]))
     return [ClaimedLead(r["id"], r["campaign_id"], r["phone"], r["timezone"], _json(r["fields"]), r["category"],
-                        r["attempts"], r["owner_operator"]) for r in rows]
+                        r["attempts"], r["owner_operator"], r["last_operator"], tuple(r["timezones"] or ()))
+            for r in rows]
+
+
+async def load_plan(conn: asyncpg.Connection, campaign_id: int) -> ClaimPlan | None:
+    campaign = await conn.fetchrow(
+        "SELECT timezone, strategy, personal_callback_grace_s FROM campaign WHERE id = $1", campaign_id
+    )
+    if campaign is None:
+        return None
+    return ClaimPlan.of(campaign["timezone"], _json(campaign["strategy"]), campaign["personal_callback_grace_s"])
 
 
 def _json(value: object) -> dict:
@@ -156,11 +223,15 @@ async def claim_manual(
 
 
 async def zones_in_play(conn: asyncpg.Connection, *, campaign_id: int) -> set[str]:
-    """Every zone some ready lead of the campaign may be in: what compliance must judge to pass
-    ``allowed_timezones`` to the claim."""
+    """Every zone some ready lead of the campaign may be in (and maybe more): what compliance must judge
+    to pass ``allowed_timezones`` to the claim.
+
+    Leads point at shared zone sets, so every zone of every set is taken (a few dozen rows) instead of
+    the sets the campaign's leads use: finding those meant reading every lead (5 s on 10 million, once a
+    minute per engine). A zone too many only costs a judgement; the claim still wants every zone of a
+    lead's set allowed. Leads without a set (dialed by hand) are found through a small partial index."""
     rows = await conn.fetch(
-        """SELECT DISTINCT unnest(s.zones) AS zone FROM timezone_set s
-           WHERE s.id IN (SELECT DISTINCT timezone_set FROM lead WHERE campaign_id = $1 AND state = 'ready')
+        """SELECT DISTINCT unnest(zones) AS zone FROM timezone_set
            UNION
            SELECT DISTINCT timezone FROM lead
            WHERE campaign_id = $1 AND state = 'ready' AND timezone_set IS NULL AND timezone IS NOT NULL""",
@@ -187,8 +258,10 @@ async def settle(
     outcome: str,
     now: datetime,
     disposition: str | None = None,
+    cause: int | None = None,
 ) -> bool:
-    """The attempt on a claimed lead ended with ``outcome``: retry it later or finish it.
+    """The attempt on a claimed lead ended with ``outcome`` (and the network's hangup ``cause``): retry it
+    later, on the same or the next of its numbers (``lists.numbers``), or finish it.
 
     Returns False (and changes nothing) when the lead is no longer claimed by this engine: a settle seen
     twice, or one that comes after the disposition already decided the lead's future."""
@@ -196,7 +269,9 @@ async def settle(
         raise OutcomeError(f"unknown outcome {outcome!r} (known: {', '.join(retries.OUTCOMES)})")
     async with conn.transaction():
         lead = await conn.fetchrow(
-            """SELECT l.category, l.attempts, l.attempts_today, c.timezone, c.retry_rules
+            """SELECT l.id AS lead_id, l.campaign_id, l.category, l.attempts, l.attempts_today, l.phone,
+                      l.alt_phones, l.dial_phone, l.dead_phones, l.timezone_set, c.timezone,
+                      c.retry_rules, c.default_region
                FROM lead l JOIN campaign c ON c.id = l.campaign_id
                WHERE l.id = $1 AND l.state = 'claimed' AND l.claimed_by = $2
                FOR UPDATE OF l""",
@@ -211,9 +286,16 @@ async def settle(
             else:
                 await _finish(conn, lead_id, now)
             return True
+        dialed = lead["dial_phone"] or lead["phone"]
+        following = dialed
+        if lead["alt_phones"] or lead["dial_phone"] or numbers.is_dead(outcome, cause):
+            following = await _next_number(conn, lead, dialed, outcome, cause)
+            if following is None:   # every number is dead or on a do-not-call list
+                await _finish(conn, lead_id, now)
+                return True
         rules = retries.from_json(_json(lead["retry_rules"]))
         decision = rules.decide(outcome, attempts=lead["attempts"], attempts_today=lead["attempts_today"],
-                                now=now, timezone=lead["timezone"])
+                                now=now, timezone=lead["timezone"], other_number=following != dialed)
         if decision.done:
             await _finish(conn, lead_id, now)
             return True
@@ -228,9 +310,36 @@ async def settle(
     return True
 
 
+async def _next_number(conn: asyncpg.Connection, lead: asyncpg.Record, dialed: str, outcome: str,
+                       cause: int | None) -> str | None:
+    """Choose (and store on the lead) the number the next attempt dials, with that number's zones."""
+    dead = set(lead["dead_phones"])
+    if numbers.is_dead(outcome, cause):
+        dead.add(dialed)
+    own = [lead["phone"], *lead["alt_phones"]]
+    barred = {r["phone"] for r in await conn.fetch(
+        "SELECT phone FROM dnc WHERE phone = ANY($1::text[]) AND scope IN ('company', $2)",
+        list({*own, dialed}), f"campaign:{lead['campaign_id']}",
+    )}
+    following = numbers.next_number(own, dialed, outcome, dead=dead, barred=barred,
+                                    keep=lead["category"] == "callback")
+    zone_set = None
+    if following is not None and following != lead["phone"]:
+        zone_set = await zones.zone_set_for(conn, following, lead["default_region"], lead_phone=lead["phone"],
+                                            lead_zone_set=lead["timezone_set"])
+    await conn.execute(
+        "UPDATE lead SET dial_phone = $2, dial_timezone_set = $3, dead_phones = $4 WHERE id = $1",
+        lead["lead_id"], None if following == lead["phone"] else following, zone_set,
+        sorted(dead),
+    )
+    return following
+
+
 async def _finish(conn: asyncpg.Connection, lead_id: int, now: datetime) -> None:
     await conn.execute(
-        "UPDATE lead SET state = 'done', claimed_by = NULL, lease_until = NULL, dial_phone = NULL WHERE id = $1",
+        """UPDATE lead SET state = 'done', claimed_by = NULL, lease_until = NULL, dial_phone = NULL,
+                           dial_timezone_set = NULL
+           WHERE id = $1""",
         lead_id,
     )
     await callbacks.close_open(conn, lead_id=lead_id, now=now)

@@ -45,23 +45,29 @@ class RetryRules:
     delays_s: dict[str, float] = field(default_factory=lambda: dict(DEFAULT_DELAYS_S))
     max_attempts: int = 3
     max_per_day: int = 2
+    # The next attempt dials another of the lead's numbers: no reason to wait as long as for the same one.
+    alternate_delay_s: float = 60.0
 
-    def decide(self, outcome: str, *, attempts: int, attempts_today: int, now: datetime, timezone: str) -> Next:
-        """After the ``attempts``-th attempt (``attempts_today`` of them today) ended with ``outcome``."""
+    def decide(self, outcome: str, *, attempts: int, attempts_today: int, now: datetime, timezone: str,
+               other_number: bool = False) -> Next:
+        """After the ``attempts``-th attempt (``attempts_today`` of them today) ended with ``outcome``;
+        ``other_number``: the next attempt dials another of the lead's numbers."""
         if outcome not in self.delays_s:
             raise RetryRulesError(f"no retry rule for outcome {outcome!r} (known: {', '.join(self.delays_s)})")
         if attempts >= self.max_attempts:
             return Next(True, reason=f"{attempts} attempts, the most allowed per lead")
-        due = now + timedelta(seconds=self.delays_s[outcome])
+        delay = self.alternate_delay_s if other_number else self.delays_s[outcome]
+        due = now + timedelta(seconds=delay)
         if attempts_today >= self.max_per_day:
             zone = ZoneInfo(timezone)
             tomorrow = now.astimezone(zone).date() + timedelta(days=1)
             due = max(due, datetime(tomorrow.year, tomorrow.month, tomorrow.day, tzinfo=zone))
             return Next(False, due, f"{attempts_today} attempts today, the most allowed per day")
-        return Next(False, due, f"{outcome}: retry after {self.delays_s[outcome]:.0f} s")
+        return Next(False, due, f"{outcome}: retry after {delay:.0f} s")
 
     def to_json(self) -> dict[str, Any]:
-        return {"delays_s": self.delays_s, "max_attempts": self.max_attempts, "max_per_day": self.max_per_day}
+        return {"delays_s": self.delays_s, "max_attempts": self.max_attempts, "max_per_day": self.max_per_day,
+                "alternate_delay_s": self.alternate_delay_s}
 
 
 DEFAULT = RetryRules()
@@ -79,8 +85,11 @@ def from_json(document: dict[str, Any] | None) -> RetryRules:
         if not isinstance(seconds, int | float) or seconds < 0:
             raise RetryRulesError(f"retry delay for {outcome} must be seconds ≥ 0, not {seconds!r}")
         delays[outcome] = float(seconds)
+    alternate = document.get("alternate_delay_s", DEFAULT.alternate_delay_s)
+    if not isinstance(alternate, int | float) or alternate < 0:
+        raise RetryRulesError(f"alternate_delay_s must be seconds ≥ 0, not {alternate!r}")
     rules = RetryRules(delays, int(document.get("max_attempts", DEFAULT.max_attempts)),
-                       int(document.get("max_per_day", DEFAULT.max_per_day)))
+                       int(document.get("max_per_day", DEFAULT.max_per_day)), float(alternate))
     if rules.max_attempts < 1 or rules.max_per_day < 1:
         raise RetryRulesError("max_attempts and max_per_day must be at least 1")
     return rules

@@ -126,7 +126,8 @@ async def load(conn: asyncpg.Connection, campaign_id: int) -> Strategy:
 
 
 async def save(conn: asyncpg.Connection, campaign_id: int, strategy: Strategy, *, actor: str, now: datetime) -> None:
-    """Store the strategy (read by the next claim) and write who changed it to the audit trail."""
+    """Store the strategy and write who changed it to the audit trail; running engines hear of it by the
+    campaign's NOTIFY and claim in the new order from their next round."""
     old = await conn.fetchval("SELECT strategy FROM campaign WHERE id = $1", campaign_id)
     new = json.dumps(strategy.to_json())
     async with conn.transaction():
@@ -136,6 +137,7 @@ async def save(conn: asyncpg.Connection, campaign_id: int, strategy: Strategy, *
                VALUES ($1, $2, $3, 'strategy', $4::jsonb, $5::jsonb)""",
             now, actor, campaign_id, old if isinstance(old, str) else json.dumps(old), new,
         )
+        await conn.execute("SELECT pg_notify('campaign_changed', $1)", str(campaign_id))
 
 
 def _document(value: object) -> dict[str, Any]:

@@ -304,6 +304,7 @@ async def test_a_debtor_spoken_to_on_another_number_is_not_called_again_that_day
         phone: str
         timezone: str | None = "Europe/Moscow"
         fields: dict = field(default_factory=dict)
+        timezones: tuple[str, ...] = ()
 
     noon = datetime(2026, 6, 3, 9, 0, tzinfo=UTC)  # 12:00 in Moscow, a Wednesday
     async with pool.acquire() as conn:

@@ -10,6 +10,7 @@ import asyncpg
 import pytest
 
 from ami.pbx import CallAnswered, CallRated, ChannelHungUp, ConferenceJoined, OptedOut, OriginateResult
+from compliance import store as compliance_store
 from dialer.clock import LoopClock
 from dialer.commands import apply_command
 from dialer.config import EngineConfig
@@ -275,3 +276,31 @@ async def test_a_campaign_without_a_valid_caller_id_dials_nobody(pool: asyncpg.P
         assert await pool.fetchval("SELECT count(*) FROM attempt") == 0
     finally:
         await engine.stop(drain_s=0)
+
+
+async def test_a_busy_main_number_is_followed_by_a_call_to_an_alternate_never_a_dnc_one(pool: asyncpg.Pool) -> None:
+    pbx = FakePbx()
+    campaign = await campaigns.create(pool, name="alt", channel_template="Local/{digits}@pstn",
+                                      caller_id="+15550000000")
+    operator = await operators.create(pool, name="op", extension="101")
+    await operators.assign(pool, campaign_id=campaign.id, operator_ids=[operator.id])
+    await pool.execute("""UPDATE campaign SET retry_rules = '{"alternate_delay_s": 0}' WHERE id = $1""", campaign.id)
+    main, office, home = "+12125550100", "+12125550111", "+12125550122"
+    await pool.execute("INSERT INTO lead (campaign_id, phone, alt_phones, timezone) VALUES ($1, $2, $3, 'UTC')",
+                       campaign.id, main, [office, home])
+    await compliance_store.add_dnc(pool, [office], source="opt-out:operator", now=datetime.now(UTC))
+    await campaigns.set_state(pool, "alt", "running", actor="test", now=datetime.now(UTC))
+    engine = Engine(pool, pbx, midday(), CONFIG)
+    await engine.start()
+    try:
+        await until(lambda: len(pbx.customer_calls()) >= 1)
+        first = pbx.customer_calls()[0]
+        pbx.emit(OriginateResult(first.channel_id, False, 5))     # busy
+        # a new zone (the home number's) reaches the compliance gate within its zone refresh (5 s)
+        await until(lambda: len(pbx.customer_calls()) >= 2, timeout=15)
+        second = pbx.customer_calls()[1]
+        assert (first.channel, second.channel) == (f"Local/{main[1:]}@pstn", f"Local/{home[1:]}@pstn")
+    finally:
+        await engine.stop(drain_s=0)
+    dialed = await pool.fetch("SELECT phone FROM attempt ORDER BY id")
+    assert [r["phone"] for r in dialed] == [main, home]
