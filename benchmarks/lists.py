@@ -20,6 +20,7 @@ import sys
 import tempfile
 import time
 from datetime import UTC, datetime
+from functools import partial
 from pathlib import Path
 
 import asyncpg
@@ -29,6 +30,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from compliance import store as compliance_store
 from compliance.rules import CampaignRules
 from dialer.claims import Claimer
+from dialer.ownership import still_owner
 from lists import campaigns, database, importer, zones
 from lists.phones import normalize
 
@@ -135,8 +137,8 @@ RU_MOBILE_ZONES = normalize("+79031234567", "RU").timezones
 
 async def bench_claim(url: str, schema: str, count: int, claimers: int, batch: int, seconds: float,
                       durable: bool) -> None:
-    """What the engine runs per dialing round (``dialer.claims.Claimer.claim``: compliance gate, claim,
-    per-lead screening, attempt rows, one transaction), from ``claimers`` engines at once."""
+    """What the engine runs per dialing round (``dialer.claims.Claimer.claim``: ownership fence, compliance
+    gate, claim, per-lead screening, attempt rows, one transaction), from ``claimers`` engines at once."""
     pool = await database.open_pool(url, search_path=schema, max_size=claimers + 1)
     async with pool.acquire() as conn:
         campaign_id = await conn.fetchval("SELECT id FROM campaign WHERE name = 'bench-claim'")
@@ -150,10 +152,18 @@ async def bench_claim(url: str, schema: str, count: int, claimers: int, batch: i
             print(f"filled {count:,} leads and 1,000,000 DNC numbers (generate_series, indexes, analyze) in "
                   f"{time.perf_counter() - started:.0f} s")
         campaign = await campaigns.get_by_id(conn, campaign_id)
+        # the engine fences every claim with its campaign ownership (dialer/ownership.py); the 4 claimers
+        # share one owner row, so the fence costs here what it costs an engine
+        await conn.execute(
+            """INSERT INTO campaign_owner (campaign_id, engine, epoch, backend_pid, acquired_at, heartbeat_at)
+               VALUES ($1, 'bench', 1, pg_backend_pid(), now(), now())
+               ON CONFLICT (campaign_id) DO UPDATE SET engine = 'bench', epoch = 1, released_at = NULL""",
+            campaign_id)
         print(f"campaign of {await conn.fetchval('SELECT count(*) FROM lead WHERE campaign_id = $1', campaign.id):,} "
               f"leads, preset {(await compliance_store.campaign_rules(conn, campaign.id)).preset}")
 
     server_cpu = 0.0
+    fence = partial(still_owner, campaign_id=campaign.id, engine="bench", epoch=1)
 
     async def claimer(name: str, deadline: float) -> tuple[list[int], list[float]]:
         nonlocal server_cpu
@@ -168,7 +178,7 @@ async def bench_claim(url: str, schema: str, count: int, claimers: int, batch: i
             while time.perf_counter() < deadline:
                 t = time.perf_counter()
                 dials = await engine.claim(conn, campaign, wanted=batch, now=NOW, engine=name, pbx="bench",
-                                           lease_s=300)
+                                           lease_s=300, fence=fence)
                 latencies.append(time.perf_counter() - t)
                 got += [dial.lead.id for dial in dials]
             server_cpu += backend_cpu_s(backend) - used
