@@ -83,6 +83,7 @@ class CampaignOwnership:
         self._keys: dict[int, tuple[int, int]] = {}     # campaigns owned → the lock taken for them
         self._lock = asyncio.Lock()              # one query at a time on the dedicated connection
         self._epochs: dict[int, int] = {}        # campaigns this engine owns → the epoch it holds
+        self._unrecovered: dict[int, str] = {}   # owned, but the dead owner's calls not yet resolved → its name
         self._wake = asyncio.Event()
         self._tasks = BackgroundTasks()
         self.takeovers = 0                       # campaigns taken from an engine that did not release them
@@ -119,38 +120,59 @@ class CampaignOwnership:
     # ---- acquire, release, fence -----------------------------------------------------------------
 
     async def acquire(self, campaign_id: int) -> bool:
-        """Own the campaign if nobody else does (or its owner went stale). On a takeover the previous
-        owner's open attempts and leases of this campaign are recovered before the first dial."""
+        """Own the campaign if nobody else does (or its owner went stale); True when it may run here.
+        On a takeover the previous owner's open attempts and leases of this campaign are recovered before
+        the first dial; while the PBX cannot be asked which of its calls are alive, the campaign stays
+        ours but does not run (dialing now could call a person still on the line), and every beat tries
+        again."""
+        acquired, dead = await self._take(campaign_id)
+        if not acquired or dead is None:
+            return acquired
+        try:
+            recovered = await recover_campaign(self._engine, dead_engine=dead, campaign_id=campaign_id)
+        except _STORE_ERRORS as exc:
+            log.warning("campaign %s: recovery of engine %s's calls failed (%s); trying again",
+                        campaign_id, dead, type(exc).__name__)
+            recovered = False
+        if recovered:
+            self._unrecovered.pop(campaign_id, None)
+            return campaign_id in self._epochs
+        self._unrecovered[campaign_id] = dead
+        return False
+
+    async def _take(self, campaign_id: int) -> tuple[bool, str | None]:
+        """Lock and record: (ours now?, the engine whose calls must be recovered first, if any)."""
         async with self._lock:
             if campaign_id in self._epochs:
-                return True
+                return True, self._unrecovered.get(campaign_id)
             conn = self._conn
             if conn is None:
-                return False
+                return False, None
             try:
                 key = await self._key_of(conn, campaign_id)
                 got = await self._try_lock(conn, key)
                 if not got and await self._fence_out_stale_owner(conn, key):
                     got = await self._try_lock(conn, key)
                 if not got:
-                    return False
+                    return False, None
                 self._keys[campaign_id] = key
                 previous = await self._record_owner(conn, campaign_id)
             except _STORE_ERRORS as exc:
                 log.warning("ownership: store unreachable while acquiring campaign %s (%s)",
                             campaign_id, type(exc).__name__)
                 await self._drop_connection()
-                return False
-        if previous is not None and previous != self._engine.config.name:
-            self.takeovers += 1
-            log.warning("campaign %s: taken over from engine %s, which stopped without releasing it",
-                        campaign_id, previous)
-            await recover_campaign(self._engine, dead_engine=previous, campaign_id=campaign_id)
-        return True
+                return False, None
+        if previous is None or previous == self._engine.config.name:
+            return True, None
+        self.takeovers += 1
+        log.warning("campaign %s: taken over from engine %s, which stopped without releasing it",
+                    campaign_id, previous)
+        return True, previous
 
     async def release(self, campaign_id: int) -> None:
         """Given up cleanly (pause, stop): the successor has nothing of ours to recover, and calls we
         still have in progress finish here."""
+        self._unrecovered.pop(campaign_id, None)
         epoch = self._epochs.pop(campaign_id, None)
         key = self._keys.pop(campaign_id, None)
         if epoch is None or key is None:
@@ -223,12 +245,17 @@ class CampaignOwnership:
         except _STORE_ERRORS:
             return
         for campaign in running:
-            if campaign.id not in self._epochs:
-                await self._engine.run_campaign(campaign)     # asks acquire(); runs it only if ours
+            if campaign.id not in self._epochs or campaign.id in self._unrecovered:
+                try:
+                    await self._engine.run_campaign(campaign)     # asks acquire(); runs it only if ours
+                except _STORE_ERRORS as exc:
+                    log.warning("campaign %s: could not start it here (%s); next beat tries again",
+                                campaign.name, type(exc).__name__)
 
     async def _lose(self, campaign_ids: list[int]) -> None:
         for campaign_id in campaign_ids:
             key = self._keys.pop(campaign_id, None)
+            self._unrecovered.pop(campaign_id, None)
             if self._epochs.pop(campaign_id, None) is None:
                 continue
             if key is not None and self._conn is not None:   # our session may still hold it: let it go

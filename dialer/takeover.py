@@ -19,7 +19,8 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 
-async def recover_campaign(engine: Engine, *, dead_engine: str, campaign_id: int) -> None:
+async def recover_campaign(engine: Engine, *, dead_engine: str, campaign_id: int) -> bool:
+    """True when every open attempt of the dead engine on this campaign is resolved."""
     report = await engine.recovery.recover(dead_engine, campaign_id)
     status = await engine.pool.execute(
         """UPDATE lead SET state = 'ready', claimed_by = NULL, lease_until = NULL
@@ -30,3 +31,4 @@ async def recover_campaign(engine: Engine, *, dead_engine: str, campaign_id: int
     log.warning("campaign %s taken over from engine %s: %d call(s) re-attached, %d attempt(s) lost, %d not "
                 "resolved (PBX unreachable), %d lead(s) back to the list", campaign_id, dead_engine,
                 len(report.reattached), len(report.lost), report.unresolved, returned)
+    return report.unresolved == 0

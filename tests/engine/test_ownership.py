@@ -180,3 +180,22 @@ async def test_the_campaigns_of_a_group_are_owned_together_and_taken_over_togeth
     finally:
         await b.stop()
         await a.stop()
+
+
+async def test_a_takeover_waits_to_dial_until_the_pbx_can_say_which_calls_of_the_dead_owner_are_alive(
+        owner_and_spare: tuple[Node, Node, int]) -> None:
+    a, b, campaign_id = owner_and_spare
+    await a.engine.recorder.drain()
+    ringing = [r.channel_id for r in a.pbx.customer_calls()]
+    b.pbx.set_connected(False)      # B's AMI link is down when A dies
+    await a.kill()
+    await until(lambda: b.ownership.owns(campaign_id), timeout=TAKEOVER_S + 2)
+    await asyncio.sleep(4 * FAST.beat_s)
+    assert campaign_id not in b.engine.runners and b.dialed() == []
+    open_rows = await b.pool.fetchval("SELECT count(*) FROM attempt WHERE engine = 'engine-a' AND ended_at IS NULL")
+    assert open_rows == len(ringing)           # nobody knows yet whether those people are on the line
+    b.pbx.set_connected(True)                  # the link is back: recovered, then dialing
+    await until(lambda: campaign_id in b.engine.runners and len(b.dialed()) >= 2, timeout=5)
+    await b.engine.recorder.drain()
+    assert not await b.pool.fetchval("SELECT count(*) FROM attempt WHERE engine = 'engine-a' AND ended_at IS NULL")
+    assert not set(a.dialed()) & set(b.dialed())
