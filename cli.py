@@ -33,7 +33,9 @@ warnings.filterwarnings("ignore", message=".*XDG_RUNTIME_DIR.*")  # pgserver's p
 
 
 def fail(message: str) -> typer.Exit:
-    console.print(f"[bold red]error:[/] {message}")
+    from rich.markup import escape  # a message may quote "[dispositions.sale]": text, not markup
+
+    console.print(f"[bold red]error:[/] {escape(message)}")
     return typer.Exit(code=2)
 
 
@@ -797,15 +799,19 @@ def lists_strategy(
     window: list[str] = typer.Option(
         None, "--window", help="HH:MM-HH:MM=category,… (repeat); e.g. 09:00-13:00=cold,callback"),
     reset: bool = typer.Option(False, "--reset", help="Back to the default strategy"),
-    file: Path | None = typer.Option(None, "--file", help="Campaign TOML: its [strategy] and [retries] tables"),
+    file: Path | None = typer.Option(
+        None, "--file", help="Campaign TOML: its [strategy], [retries], [callbacks] and [dispositions] tables"),
+    callback_grace: float | None = typer.Option(
+        None, "--callback-grace", min=0, help="Minutes a due personal callback waits for its operator"),
 ) -> None:
-    """Show or set which lead category is dialed first at which time of day (campaign's time zone)."""
+    """Show or set which lead category is dialed first at which time of day (campaign's time zone), and
+    the campaign's callback grace and disposition catalogue."""
     import getpass
     import tomllib
     from datetime import UTC
 
-    from lists import retries, strategy
-    from lists.errors import StrategyError
+    from lists import callbacks, dispositions, retries, strategy
+    from lists.errors import ListError, StrategyError
 
     document: dict[str, Any] = {}
     if file is not None:
@@ -831,12 +837,29 @@ def lists_strategy(
                 await strategy.save(conn, campaign_id, chosen, actor=actor, now=now)
             if "retries" in document:
                 await retries.save(conn, campaign_id, retries.from_json(document["retries"]), actor=actor, now=now)
-            return await strategy.load(conn, campaign_id)
+            grace = callback_grace
+            if grace is None and "callbacks" in document:
+                grace = document["callbacks"].get("personal_grace_minutes")
+                if not isinstance(grace, int | float) or isinstance(grace, bool):
+                    raise ListError(f"{file} [callbacks]: personal_grace_minutes must be minutes, not {grace!r}")
+            if grace is not None:
+                await callbacks.set_personal_grace(conn, campaign_id, grace, actor=actor, now=now)
+            if "dispositions" in document:
+                try:
+                    items = dispositions.catalogue_from_toml(document["dispositions"])
+                except ListError as exc:
+                    raise ListError(f"{file}: {exc}") from None
+                await dispositions.replace_catalogue(conn, campaign_id, items, actor=actor, now=now)
+            return (await strategy.load(conn, campaign_id), await dispositions.catalogue(conn, campaign_id),
+                    await conn.fetchval("SELECT personal_callback_grace_s FROM campaign WHERE id = $1", campaign_id))
 
-    current = _lists_run(work)
+    current, catalogue, grace_s = _lists_run(work)
     for w in current.windows:
         console.print(f"{w.start:%H:%M}-{w.end:%H:%M}: {' > '.join(w.order)}")
     console.print(f"otherwise: {' > '.join(current.otherwise)}")
+    console.print(f"personal callbacks wait {grace_s / 60:g} min for their operator, then anyone may take them")
+    for d in catalogue.values():
+        console.print(f"disposition {d.code} ({d.label}): {dispositions.describe(d)}")
 
 
 @lists_app.command("retries")

@@ -99,3 +99,21 @@ async def open_callbacks(conn: asyncpg.Connection, *, campaign_id: int,
         campaign_id, operator_id,
     )
     return [Callback(**dict(r)) for r in rows]
+
+
+async def set_personal_grace(conn: asyncpg.Connection, campaign_id: int, minutes: float, *, actor: str,
+                             now: datetime) -> None:
+    """How long after it falls due a personal callback waits for its operator before anyone may take it.
+    Audited, and announced so running engines claim with it from their next round."""
+    if minutes < 0:
+        raise CallbackError(f"the personal callback grace must be minutes ≥ 0, not {minutes:g}")
+    async with conn.transaction():
+        old = await conn.fetchval("SELECT personal_callback_grace_s FROM campaign WHERE id = $1", campaign_id)
+        await conn.execute("UPDATE campaign SET personal_callback_grace_s = $2 WHERE id = $1",
+                           campaign_id, round(minutes * 60))
+        await conn.execute(
+            """INSERT INTO audit (at, actor, campaign_id, setting, old_value, new_value)
+               VALUES ($1, $2, $3, 'personal_callback_grace_s', to_jsonb($4::int), to_jsonb($5::int))""",
+            now, actor, campaign_id, old, round(minutes * 60))
+        await conn.execute("SELECT pg_notify('campaign_changed', $1)", str(campaign_id))
+

@@ -58,6 +58,76 @@ async def catalogue(conn: asyncpg.Connection, campaign_id: int) -> dict[str, Dis
     return {r["code"]: Disposition(**dict(r)) for r in rows}
 
 
+_FIELDS = {"label", "final", "follow_up_days", "retry_after_s", "callback"}
+
+
+def catalogue_from_toml(table: dict) -> list[Disposition]:
+    """A campaign TOML's ``[dispositions.CODE]`` tables: ``label``, and at most one of ``final = true``,
+    ``follow_up_days = N``, ``retry_after_s = N``, ``callback = true``. Errors name the code and the key."""
+    if not isinstance(table, dict) or not table:
+        raise DispositionError("[dispositions] needs one table per code, e.g. [dispositions.sale] label = \"Sale\"")
+    found = []
+    for code, spec in table.items():
+        where = f"[dispositions.{code}]"
+        if not code.replace("_", "").isalnum() or not code.islower():
+            raise DispositionError(f"{where}: a code is lower-case letters, digits and '_'")
+        if not isinstance(spec, dict):
+            raise DispositionError(f"{where} must be a table with at least a label")
+        unknown = sorted(set(spec) - _FIELDS)
+        if unknown:
+            raise DispositionError(
+                f"{where}: unknown key(s) {', '.join(unknown)} (known: {', '.join(sorted(_FIELDS))})")
+        label = spec.get("label")
+        if not isinstance(label, str) or not label.strip():
+            raise DispositionError(f"{where}: label is missing")
+        for key in ("follow_up_days", "retry_after_s"):
+            if key in spec and (not isinstance(spec[key], int) or isinstance(spec[key], bool) or spec[key] < 0):
+                raise DispositionError(f"{where}: {key} must be a whole number ≥ 0, not {spec[key]!r}")
+        for key in ("final", "callback"):
+            if key in spec and not isinstance(spec[key], bool):
+                raise DispositionError(f"{where}: {key} must be true or false, not {spec[key]!r}")
+        effects = [k for k in ("follow_up_days", "retry_after_s") if k in spec]
+        effects += [k for k in ("final", "callback") if spec.get(k)]
+        if len(effects) > 1:
+            raise DispositionError(f"{where}: choose one of {', '.join(effects)} (what the code does to the lead)")
+        found.append(Disposition(code, label.strip(), final=bool(spec.get("final")),
+                                 follow_up_days=spec.get("follow_up_days"), retry_after_s=spec.get("retry_after_s"),
+                                 schedules_callback=bool(spec.get("callback"))))
+    return found
+
+
+async def replace_catalogue(conn: asyncpg.Connection, campaign_id: int, items: list[Disposition], *, actor: str,
+                            now: datetime) -> None:
+    """The campaign's catalogue becomes ``items`` (codes already on attempts stay there as history);
+    the change goes to the audit trail."""
+    old = await catalogue(conn, campaign_id)
+    async with conn.transaction():
+        await conn.execute("DELETE FROM disposition WHERE campaign_id = $1", campaign_id)
+        await conn.executemany(
+            """INSERT INTO disposition (campaign_id, code, label, final, follow_up_days, retry_after_s,
+                                        schedules_callback)
+               VALUES ($1, $2, $3, $4, $5, $6, $7)""",
+            [(campaign_id, d.code, d.label, d.final, d.follow_up_days, d.retry_after_s, d.schedules_callback)
+             for d in items])
+        await conn.execute(
+            """INSERT INTO audit (at, actor, campaign_id, setting, old_value, new_value)
+               VALUES ($1, $2, $3, 'dispositions', to_jsonb($4::text[]), to_jsonb($5::text[]))""",
+            now, actor, campaign_id, sorted(old), sorted(d.code for d in items))
+
+
+def describe(d: Disposition) -> str:
+    """What the code does to its lead, as the CLI prints it."""
+    if d.final:
+        return "finishes the lead"
+    if d.follow_up_days is not None:
+        return f"follow-up in {d.follow_up_days} day(s)"
+    if d.retry_after_s is not None:
+        return f"retry after {d.retry_after_s} s"
+    if d.schedules_callback:
+        return "callback at the time the operator sets"
+    return "finishes the lead"
+
+
 async def apply_disposition(
     conn: asyncpg.Connection,
     *,
