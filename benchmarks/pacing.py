@@ -6,10 +6,13 @@ Grid: operators {3, 5, 10, 20, 50, 100} × answer rate {0.1, 0.2, 0.35} × mean 
 180 s, no wrap-up). Every policy sees the same callees for a given seed.
 
     .venv/bin/python benchmarks/pacing.py [--json FILE] [--quick] [--workers N] [--operators 3,5,10]
+    .venv/bin/python benchmarks/pacing.py --groups [--quick]     # issue 9 only: groups and targets
 
 --quick: 2 seeds and 2-hour days (a smoke run; the figures of record come from the full grid).
 Prints, per cell and policy: occupancy, talk minutes per operator-hour, abandonment of the worst
-seed, mean operator wait; then the targets of the issue, checked on the measured figures.
+seed, mean operator wait; then the targets of the issue, checked on the measured figures. Then the
+campaign-group section (a 70/30 group on one pool against split dedicated operators) and the
+optimization-target section (benchmarks/pacing_groups.py), with their checks.
 """
 
 from __future__ import annotations
@@ -26,6 +29,7 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from benchmarks.pacing_groups import group_job, group_jobs, print_groups, print_targets, target_job, target_jobs
 from pacing.baselines.omnidialer import OmniDialerPacer
 from pacing.baselines.vicidial import VicidialAdapt
 from pacing.policies import PacingSettings
@@ -187,6 +191,9 @@ def main() -> None:
                         "(e.g. baselines and predictive run separately) instead of running")
     parser.add_argument("--operators", default=",".join(map(str, OPERATORS)),
                         help="comma-separated subset of team sizes")
+    parser.add_argument("--groups", action="store_true",
+                        help="only the campaign-group and optimization-target sections (issue 9)")
+    parser.add_argument("--group-operators", default="20,50", help="pool sizes of the group section")
     args = parser.parse_args()
     if args.merge:
         loaded = [json.loads(f.read_text()) for f in args.merge]
@@ -202,6 +209,9 @@ def main() -> None:
         return
     seeds = args.seeds or (2 if args.quick else 5)
     hours = args.hours or (2.0 if args.quick else 8.0)
+    if args.groups:
+        run_groups(args, min(seeds, 3), hours)
+        return
     pacers = [p for p in args.pacers.split(",") if p]
     unknown = set(pacers) - set(PACERS)
     if unknown:
@@ -230,11 +240,24 @@ def main() -> None:
     if args.markdown:
         heading = f"Pacing benchmark ({seeds} seeds, {hours:g}-hour days)"
         args.markdown.write_text(markdown_table(summary, targets, heading))
+    run_groups(args, min(seeds, 3), hours)
     if args.json:
         args.json.write_text(json.dumps({
             "seeds": seeds, "hours": hours, "runs": rows, "targets": targets,
             "summary": [{"operators": k[0][0], "answer_rate": k[0][1], "talk_s": k[0][2], "talk_shape": k[0][3],
                          "pacer": k[1], **v} for k, v in sorted(summary.items())]}, indent=1))
+
+
+def run_groups(args: argparse.Namespace, seeds: int, hours: float) -> None:
+    """Issue 9: a campaign group against split operators, and each optimization target (3 seeds at most)."""
+    started = time.perf_counter()
+    teams = [int(o) for o in args.group_operators.split(",") if o]
+    with multiprocessing.Pool(args.workers) as pool:
+        groups = list(pool.imap_unordered(group_job, group_jobs(teams, seeds, hours)))
+        targets = list(pool.imap_unordered(target_job, target_jobs(seeds, hours)))
+    print(f"\nissue 9 sections: {seeds} seeds, {hours:g}-hour days, {time.perf_counter() - started:.0f} s")
+    checks = print_groups(groups) + print_targets(targets)
+    print("\n".join(checks))
 
 
 if __name__ == "__main__":

@@ -1,3 +1,5 @@
+import json
+
 import pytest
 
 from dialer.whatif import WhatIf, parse_group
@@ -44,3 +46,18 @@ def test_group_spec_names_the_campaign_and_key_in_errors():
         parse_group("A:share=1;B:anser=0.3", question)
     with pytest.raises(ValueError, match="campaign A"):
         parse_group("A:answer=1.5", question)
+
+
+def test_simulate_command_prints_the_pool_and_each_campaign_and_refuses_a_bad_spec():
+    from typer.testing import CliRunner
+
+    import cli
+
+    runner = CliRunner()
+    ok = runner.invoke(cli.app, ["simulate", "--agents", "6", "--talk", "60", "--hours", "0.3", "--json",
+                                 "--group", "A:share=70,answer=0.2;B:share=30,answer=0.35", "--reserved", "1"])
+    assert ok.exit_code == 0, ok.output
+    report = json.loads(ok.output)
+    assert report["reserved"] == 1 and [c["name"] for c in report["campaigns"]] == ["A", "B"]
+    bad = runner.invoke(cli.app, ["simulate", "--agents", "6", "--talk", "60", "--group", "A:share=-1"])
+    assert bad.exit_code != 0 and "campaign A" in bad.output
