@@ -16,17 +16,19 @@ member's answers and its controller can lower every member's α or make the pool
 from __future__ import annotations
 
 import asyncio
+import json
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import replace
 
 from dialer.floor import BUSY_STATES, Floor, OperatorState
 from dialer.ledger import AbandonLedger
 from dialer.pacing_loop import PacingLoop
-from dialer.runner import CampaignRunner, Snapshotter
+from dialer.runner import SETTING_NAMES, CampaignRunner, Snapshotter
 from lists.groups import CampaignGroup
-from pacing.abandonment import AbandonmentController
 from pacing.policies import PacingSettings, calls_to_place, lines_room
-from pacing.pool import Member, Pool, ShareMeter, plan
+from pacing.pool import Member, Pool, ShareMeter
+from pacing.pool_target import paced_plan
+from pacing.targets import TargetController
 
 
 class GroupRunner(PacingLoop):
@@ -40,8 +42,11 @@ class GroupRunner(PacingLoop):
         self.handles: dict[int, tuple[int, float]] = {}        # operator id → (member campaign id, loop start)
         self.placed: dict[int, int] = {}                       # calls placed per member since the start
         self.ledger: AbandonLedger | None = None               # group-level ledger (group_ledger on)
-        self.controller: AbandonmentController | None = None
-        self.alpha: float | None = None                        # the group ledger's α, when it binds
+        # The pool's own controller: the group's wait or busy target (the pool's figures) and, with a group
+        # ledger, the abandonment counted per call centre — then it alone decides α and the fall-back.
+        self.target: TargetController | None = None
+        self._target_for: tuple[str, bool] | None = None       # (group pacing, ledger on) it was built for
+        self.alpha: float | None = None                        # the pool controller's α, when there is one
         self.fallback = False
         self._floor = floor
         self._snapshot = snapshot
@@ -70,15 +75,27 @@ class GroupRunner(PacingLoop):
         self.group = group
         for runner in self.members.values():
             runner.set_defaults(group.pacing)
+        self._build_target()
         self.wake()
 
     def use_ledger(self, ledger: AbandonLedger | None) -> None:
         self.ledger = ledger
-        self.controller = None if ledger is None else AbandonmentController(
-            setpoint=min(r.settings.target_abandon for r in self.members.values()),
-            cap=min(r.settings.abandon_cap for r in self.members.values()))
         for runner in self.members.values():
             runner.ledger.group = ledger
+        self._build_target()
+
+    def _build_target(self) -> None:
+        """A pool controller when the group has a wait or busy target or a group ledger; rebuilt only when
+        those settings change (it integrates over time)."""
+        key = (json.dumps(self.group.pacing, sort_keys=True), self.ledger is not None)
+        if key == self._target_for or not self.members:
+            return
+        self._target_for = key
+        first = next(iter(self.members.values())).settings
+        known = {k: v for k, v in self.group.pacing.items() if k in SETTING_NAMES and k != "mode"}
+        settings = replace(first, mode="predictive", **known)
+        wanted = self.ledger is not None or settings.optimize != "abandon"
+        self.target = TargetController(settings) if wanted else None
 
     # ---- the pool --------------------------------------------------------------------------------
 
@@ -113,9 +130,10 @@ class GroupRunner(PacingLoop):
             total[campaign_id] = total.get(campaign_id, 0.0) + (now - start)
         return total
 
-    def used_s(self, now: float) -> dict[str, float]:
-        """Handle seconds per member: ended handles (forgotten with a half-life) plus those under way."""
-        used = self.meter.used(now)
+    def used_s(self, now: float, shares: Mapping[str, float] | None = None) -> dict[str, float]:
+        """Handle seconds per member for the planner: ended handles (a returning member's debt forgiven
+        beyond the meter's catch-up, given the ``shares`` of the members with work) plus those under way."""
+        used = self.meter.used(now, shares)
         for campaign_id, start in self.handles.values():
             used[str(campaign_id)] = used.get(str(campaign_id), 0.0) + (now - start)
         return used
@@ -126,27 +144,33 @@ class GroupRunner(PacingLoop):
         predictive = any(r.settings.mode == "predictive" for r in self.members.values())
         return self._tick_s if predictive else max(self._tick_s, 1.0)
 
-    def _group_bound(self, now: float) -> None:
-        """The group ledger's α and fall-back (only with group_ledger on)."""
-        if self.ledger is None or self.controller is None:
+    def _pool_decision(self, now: float, pool: Pool) -> None:
+        """The pool controller's α and fall-back from the group ledger (or the members' summed ledgers)
+        and the pool's free (reserve excluded) and busy operators."""
+        if self.target is None:
             self.alpha, self.fallback = None, False
             return
-        answers, abandons = self.ledger.counts(now)
-        decision = self.controller.update(now, answers, abandons)
+        if self.ledger is not None:
+            answers, abandons = self.ledger.counts(now)
+        else:
+            counts = [runner.ledger.counts(now) for runner in self.members.values()]
+            answers, abandons = sum(a for a, _ in counts), sum(b for _, b in counts)
+        decision = self.target.update(now, answers, abandons, pool.supply, len(pool.busy_elapsed_s))
         self.alpha, self.fallback = decision.alpha, decision.fallback
 
     def _member_settings(self, runner: CampaignRunner, now: float) -> tuple[PacingSettings, float | None]:
+        """The member's settings and α from its own ledger; the pool controller's bind over them (with a
+        group ledger it alone decides, as ``dialer simulate --group-ledger`` does)."""
         settings = runner.effective_settings(now)
         alpha = runner.alpha
-        if settings.mode == "predictive" and self.ledger is not None:
-            if self.fallback:
-                settings = replace(settings, mode="progressive")
-            if self.alpha is not None:
-                alpha = self.alpha if alpha is None else min(alpha, self.alpha)
-        return settings, alpha
+        if runner.settings.mode != "predictive" or self.alpha is None:
+            return settings, alpha
+        if self.ledger is not None:
+            return (replace(runner.settings, mode="progressive") if self.fallback else runner.settings), self.alpha
+        return settings, self.alpha if alpha is None else min(alpha, self.alpha)
 
-    def members_now(self, now: float) -> list[Member]:
-        self._group_bound(now)
+    def members_now(self, now: float, pool: Pool | None = None) -> list[Member]:
+        self._pool_decision(now, pool or self.pool(now))
         members = []
         for campaign_id, runner in self.members.items():
             settings, alpha = self._member_settings(runner, now)
@@ -161,30 +185,38 @@ class GroupRunner(PacingLoop):
         if not self._can_dial() or not self.members:
             return
         now = asyncio.get_running_loop().time()
-        wanted = allocate(self.pool(now), self.members_now(now), self.used_s(now))
+        pool = self.pool(now)
+        members = self.members_now(now, pool)
+        used = self.used_s(now, {m.name: m.share for m in members if m.has_work})
+        wanted = allocate(pool, members, used, target=self.target, now=now)
         self.decisions += 1
         for name, calls in wanted.items():
             runner = self.members.get(int(name))
             if calls > 0 and runner is not None:
                 self.placed[runner.campaign.id] = self.placed.get(runner.campaign.id, 0) + await runner.place(calls)
 
+def allocate(pool: Pool, members: Sequence[Member], used_s: Mapping[str, float], *,
+             target: TargetController | None = None, now: float = 0.0) -> dict[str, int]:
+    """The pool's plan (under the group's own target, ``paced_plan``), bounded per member by the operators
+    who work its campaign (``skilled_room``). What a bounded member cannot use flows to the others: they
+    are planned again without it, against the free operators its own calls do not take."""
+    careful = [replace(m, settings=replace(m.settings, mode="progressive")) if m.settings.mode == "predictive"
+               else m for m in members]
 
+    def planned(pool: Pool, members: Sequence[Member], careful: Sequence[Member]) -> dict[str, int]:
+        return paced_plan(now, pool, members, careful, used_s, target)
 
-def allocate(pool: Pool, members: Sequence[Member], used_s: Mapping[str, float]) -> dict[str, int]:
-    """``pacing.pool.plan``, bounded per member by the operators who work its campaign (``skilled_room``).
-    What a bounded member cannot use flows to the others: they are planned again without it, against the
-    free operators its own calls do not take."""
-    wanted = plan(pool, members, used_s)
+    wanted = planned(pool, members, careful)
     room = {m.name: skilled_room(m) for m in members}
     bounded = {name: room[name] for name, calls in wanted.items() if calls > room[name]}
     if not bounded:
         return wanted
     rest = [replace(m, has_work=False) if m.name in bounded else m for m in members]
+    rest_careful = [replace(m, has_work=False) if m.name in bounded else m for m in careful]
     smaller = replace(pool, free_operators=max(0, pool.free_operators - sum(bounded.values())))
-    again = plan(smaller, rest, used_s)
+    again = planned(smaller, rest, rest_careful)
     return {m.name: bounded[m.name] if m.name in bounded else min(again.get(m.name, 0), room[m.name])
             for m in members}
-
 
 def skilled_room(member: Member) -> int:
     """The most calls a member may place given only the operators who work its campaign.

@@ -26,7 +26,7 @@ log = logging.getLogger(__name__)
 Snapshotter = Callable[[int, bool], Snapshot]   # (campaign id, with estimates)
 Dialer = Callable[[Campaign, int], Awaitable[int]]
 
-_SETTING_NAMES = {f.name for f in fields(PacingSettings)}
+SETTING_NAMES = {f.name for f in fields(PacingSettings)}
 EXHAUSTED_RETRY_S = 5.0
 
 
@@ -35,7 +35,7 @@ def pacing_settings(campaign: Campaign, defaults: Mapping[str, Any] | None = Non
     when the campaign is changed, so here they are ignored. ``defaults``: its group's pacing document
     (e.g. the group's optimization target), which the campaign's own keys override."""
     merged = {**(defaults or {}), **campaign.pacing}
-    known = {k: v for k, v in merged.items() if k in _SETTING_NAMES and k != "mode"}
+    known = {k: v for k, v in merged.items() if k in SETTING_NAMES and k != "mode"}
     return PacingSettings(mode=campaign.mode, **known)
 
 

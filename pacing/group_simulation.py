@@ -19,7 +19,8 @@ import numpy as np
 
 from pacing.estimators import OnlineEstimators
 from pacing.policies import PacingSettings
-from pacing.pool import Member, Pool, ShareMeter, plan
+from pacing.pool import Member, Pool, ShareMeter
+from pacing.pool_target import paced_plan
 from pacing.simulation import Floor
 from pacing.snapshot import Estimates, Snapshot
 from pacing.targets import TargetController
@@ -146,23 +147,8 @@ class GroupPacer:
             members.append(Member(c.name, c.share, snapshot, settings, alpha, c.priority, c.has_work(now)))
         pool = Pool(floor.free_count, tuple(now - start for start, _ in floor.busy.values()), self.reserved)
         used = self.meter.used(now, {m.name: m.share for m in members if m.has_work})
-        if self.pool_target is None or self.pool_target.pace >= 1.0:
-            return plan(pool, members, used)
-        careful = plan(pool, [replace(m, settings=self._careful[i]) for i, m in enumerate(members)], used)
-        counts: dict[str, int] = {}
-
-        def wanted() -> int:
-            counts.update(plan(pool, members, used))
-            return sum(counts.values())
-
-        lines = min(m.settings.max_lines_per_operator for m in members)
-        most = math.floor(lines * pool.logged_in) - sum(len(r) for r in ringing) - sum(waiting)
-        extra = self.pool_target.throttle(now, sum(careful.values()), most, wanted) - sum(careful.values())
-        for name in sorted(counts, key=lambda n: careful[n] - counts[n]):     # most extra first
-            take = min(max(extra, 0), counts[name] - careful[name])
-            careful[name] += take
-            extra -= take
-        return careful
+        careful = [replace(m, settings=self._careful[i]) for i, m in enumerate(members)]
+        return paced_plan(now, pool, members, careful, used, self.pool_target)
 
 
 def simulate_group(campaigns: Sequence[GroupCampaign], operators: int, hours: float = 8.0, seed: int = 0,

@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 from hypothesis import given
 from hypothesis import strategies as st
 
 from dialer.group_runner import allocate
 from pacing.policies import PacingSettings
 from pacing.pool import Member, Pool, plan
-from pacing.snapshot import Snapshot
+from pacing.pool_target import paced_plan
+from pacing.snapshot import Estimates, Snapshot
+from pacing.targets import TargetController
 
 PROGRESSIVE = PacingSettings(mode="progressive")
 
@@ -37,3 +41,17 @@ def test_when_every_operator_works_every_campaign_the_plan_is_unchanged(
     members = [member(f"c{i}", shares[i], own_free=free, ringing=r) for i, r in enumerate(ringing)]
     pool = Pool(free_operators=free)
     assert allocate(pool, members, {"c0": used}) == plan(pool, members, {"c0": used})
+
+
+def test_a_pool_target_below_full_pace_holds_the_pool_near_progressive() -> None:
+    predictive = PacingSettings(mode="predictive", warmup_answers=0)
+    estimates = Estimates(answer_rate=0.2, samples=500)
+    members = [Member(n, 1, Snapshot(free_operators=5, estimates=estimates), predictive) for n in ("a", "b")]
+    careful = [replace(m, settings=PROGRESSIVE) for m in members]
+    pool = Pool(free_operators=5)
+    full = plan(pool, members, {})
+    assert sum(full.values()) > 5                       # predictive dials beyond one call per free operator
+    target = TargetController(replace(predictive, optimize="busy", optimize_target=0.5))
+    assert paced_plan(0.0, pool, members, careful, {}, target) == full      # pace 1: the plan as it is
+    target.pace = 0.01
+    assert sum(paced_plan(0.0, pool, members, careful, {}, target).values()) == 5   # no credit yet: progressive

@@ -149,12 +149,13 @@ async def test_a_70_30_group_shares_operator_time_and_never_dials_beyond_the_poo
     engine = Engine(pool, world, midday(), CONFIG)
     world.attach(engine)
     over: list[int] = []
+    stopping = False     # stop() logs the operators out while calls are still up
 
     def watch_supply() -> None:
         """Calls not yet with an operator never outnumber the free operators (progressive, one pool)."""
         pending = sum(1 for c in engine.calls.values() if c.operator_id is None and c.alive)
         free = sum(o.state is OperatorState.READY for o in engine.floor.operators.values())
-        if pending > free:
+        if pending > free and not stopping:
             over.append(pending - free)
 
     engine.floor.subscribe(lambda *_: watch_supply())
@@ -162,6 +163,7 @@ async def test_a_70_30_group_shares_operator_time_and_never_dials_beyond_the_poo
     try:
         await shares_follow_weights(engine, ids)
     finally:
+        stopping = True
         await engine.stop(drain_s=0)
     assert over == []
 
@@ -278,3 +280,23 @@ async def test_campaigns_sharing_operators_outside_a_group_are_named_in_a_warnin
     with caplog.at_level("WARNING", logger="dialer.campaign_groups"):
         await start_engine(FakePbx())
     assert "campaign survey shares operators with sales but is in no campaign group with them" in caplog.text
+
+
+async def test_a_group_wait_or_busy_target_gets_a_pool_controller_that_follows_live_changes(
+        pool: asyncpg.Pool, start_engine: StartEngine) -> None:
+    ids = await make_group(pool, operators_n=2, leads={"sales": 5, "survey": 5}, shares={"sales": 1, "survey": 1})
+    await groups.set_settings(pool, "floor", pacing={"optimize": "busy", "optimize_target": 0.85}, actor="t",
+                              now=NOW, validate=validate_pacing)
+    engine = await start_engine(FakePbx())
+    group_runner = engine.groups.runners[engine.groups.group_of[ids["sales"]]]
+    assert group_runner.target is not None and group_runner.target.optimize == "busy"
+    assert engine.runners[ids["sales"]].settings.optimize == "busy"          # the group's default
+    await groups.set_settings(pool, "floor", pacing={"optimize": "wait", "optimize_target": 8.0}, actor="t",
+                              now=NOW, validate=validate_pacing)
+    await engine.groups.sync()
+    assert group_runner.target is not None and (group_runner.target.optimize, group_runner.target.target) == (
+        "wait", 8.0)
+    await groups.set_settings(pool, "floor", pacing={"optimize": None, "optimize_target": None}, actor="t",
+                              now=NOW, validate=validate_pacing)
+    await engine.groups.sync()
+    assert group_runner.target is None                 # abandonment alone, per campaign
