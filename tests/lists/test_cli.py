@@ -118,8 +118,10 @@ async def test_the_campaign_toml_sets_strategy_callback_grace_and_dispositions(
                                    now=MORNING + timedelta(minutes=10), free_operators=[])
         assert lead.owner_operator is None
 
-    code, output = await run("lists", "strategy", "spring", "--callback-grace", "45")
+    code, output = await run("lists", "strategy", "spring", "--callback-grace", "45", "--window",
+                             "09:00-12:00=retry")
     assert code == 0 and "personal callbacks wait 45 min" in output, output
+    assert "09:00-12:00: retry > cold > callback > follow_up" in output
 
 
 @pytest.mark.parametrize(("table", "named"), [
