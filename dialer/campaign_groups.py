@@ -135,7 +135,8 @@ class CampaignGroups:
     def _operator_changed(self, operator: FloorOperator, previous: OperatorState, now: float) -> None:
         """Handle time per member: from the hand-off (or a manual call) to the end of the wrap-up."""
         if operator.state is OperatorState.RESERVED:
-            call = next((c for c in self._engine.calls.values() if c.attempt_id == operator.attempt_id), None)
+            # calls are keyed by channel id, attempt-<id>: a lookup, not a scan of every call in flight
+            call = self._engine.calls.get(f"attempt-{operator.attempt_id}")
             group_id = self.group_of.get(call.campaign_id) if call is not None else None
             if call is not None and group_id is not None:
                 self.runners[group_id].handle_started(operator.id, call.campaign_id, now)

@@ -10,6 +10,7 @@ class EngineConfig:
     name: str = "engine-1"
     pbx_name: str = "asterisk-1"
     tick_s: float = 0.25                  # pacing decides at least this often (and on every event)
+    max_calls_per_round: int = 200        # claims and Originates per dialing round (bursts wait a round)
     lease_s: float = 600.0                # a claim lives this long unless the engine heart-beats
     heartbeat_s: float = 30.0
     record_linger_s: float = 0.05         # the recorder gathers writes this long per transaction

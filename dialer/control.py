@@ -144,7 +144,7 @@ def snapshot_doc(engine: Engine) -> dict[str, Any]:
         })
     operators_doc = []
     for operator in engine.floor.operators.values():
-        call = next((c for c in engine.calls.values() if c.attempt_id == operator.attempt_id), None)
+        call = engine.calls.get(f"attempt-{operator.attempt_id}")   # keyed by channel id: no scan per operator
         operators_doc.append({
             "id": operator.id, "name": operator.name, "extension": operator.extension,
             "state": operator.state.value, "pause_reason": operator.pause_reason,

@@ -1,0 +1,267 @@
+"""One engine at scale: 2,000 operators and about 10,000 concurrent calls against the PBX simulator.
+
+The simulator runs as its own process (`dialer sim-pbx`, real TCP AMI), so the CPU figure is the engine's
+alone; the store is PostgreSQL (DIALER_DATABASE_URL, else the embedded server), in a schema of its own.
+Everything runs in real time: every figure is wall clock (the targets are wall-clock figures).
+
+    .venv/bin/python benchmarks/engine.py [--operators 2000] [--seconds 60] [--json FILE]
+
+Prints, over a measuring window that starts once the calls in flight reach the target and the first
+rings and talks have played out (``--warm``; or after the ramp-up limit): CPU seconds of the engine
+process per second, AMI events processed per second, answer → connected latency p50/p99, operator
+free → originate p99 (from the first operator freed before a decision that places calls to that
+decision's first Originate; a decision that places none because the lines cap is full resets it),
+pacing decision p99 (snapshot + policy), RSS, calls in flight, and the machine's load average.
+
+The world: a low answer rate and long rings (ParametricCallees: 10 % answer after 20-40 s, no answer rings
+to the 45 s timeout), ratio dialing 8 lines per free operator capped at 5 lines per operator, 30 s talks
+and 5 s wrap-ups: about 2,000 operators with ~9,000 calls ringing and ~800 connected.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import cProfile
+import json
+import logging
+import os
+import resource
+import socket
+import sys
+import tempfile
+import time
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+import asyncpg
+import numpy as np
+
+import dialer.runner
+from ami.client import AmiClient
+from dialer.clock import SystemClock
+from dialer.config import EngineConfig
+from dialer.control import ControlPlane
+from dialer.engine import Engine
+from dialer.floor import FloorOperator, OperatorState
+from dialer.sim_operators import SimulatedOperators
+from lists import campaigns, database, operators
+
+SCHEMA = "bench_engine"
+USER, SECRET = "dialer", "change-me"
+
+
+@dataclass
+class Probes:
+    """Wall-clock instruments hung on the engine from outside (nothing in the engine changes)."""
+    decisions_s: list[float] = field(default_factory=list)
+    decisions_cpu_s: list[float] = field(default_factory=list)   # the same in CPU time: load-independent
+    free_to_originate_s: list[float] = field(default_factory=list)
+    _free_since: list[float] = field(default_factory=list)
+    _snapshot_started: float = 0.0
+    _snapshot_cpu: float = 0.0
+    _round_free: float | None = None
+    measuring: bool = False
+
+    def attach(self, engine: Engine, pbx: AmiClient) -> None:
+        snapshot, policy, originate = engine.snapshot, dialer.runner.calls_to_place, pbx.originate
+
+        def timed_snapshot(*args, **kwargs):  # type: ignore[no-untyped-def]
+            self._snapshot_started = time.perf_counter()
+            self._snapshot_cpu = time.thread_time()
+            return snapshot(*args, **kwargs)
+
+        def timed_policy(*args, **kwargs):  # type: ignore[no-untyped-def]
+            wanted = policy(*args, **kwargs)
+            if self.measuring:
+                self.decisions_s.append(time.perf_counter() - self._snapshot_started)
+                self.decisions_cpu_s.append(time.thread_time() - self._snapshot_cpu)
+            if wanted > 0 and self._free_since and self._round_free is None:
+                self._round_free = self._free_since[0]     # this decision dials for the operators freed
+            self._free_since.clear()                       # none placed: the policy's answer, not a delay
+            return wanted
+
+        async def timed_originate(request):  # type: ignore[no-untyped-def]
+            if request.channel_id.startswith("attempt-") and self._round_free is not None:
+                if self.measuring:
+                    self.free_to_originate_s.append(time.perf_counter() - self._round_free)
+                self._round_free = None
+            return await originate(request)
+
+        def operator_changed(operator: FloorOperator, previous: OperatorState, now: float) -> None:
+            # Subscribed after the engine: an operator a waiting call took is no longer READY here.
+            if operator.state is OperatorState.READY:
+                self._free_since.append(time.perf_counter())
+
+        engine.snapshot = timed_snapshot  # type: ignore[method-assign]
+        dialer.runner.calls_to_place = timed_policy  # type: ignore[assignment]
+        pbx.originate = timed_originate  # type: ignore[method-assign]
+        engine.floor.subscribe(operator_changed)
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+async def start_simulator(port: int) -> asyncio.subprocess.Process:
+    root = Path(__file__).resolve().parent.parent
+    proc = await asyncio.create_subprocess_exec(   # `dialer sim-pbx`, from this checkout
+        sys.executable, "-c", "from cli import app; app()", "sim-pbx", "--port", str(port),
+        # the sample manager.conf: the least-privilege user with the event filters production uses
+        "--manager-conf", "config/asterisk/manager.conf",
+        "--answer", "0.1", "--busy", "0.05", "--congestion", "0", "--ring", "20-40", "--talk", "30", "--seed", "1",
+        cwd=root, stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.DEVNULL)
+    assert proc.stdout is not None
+    line = await asyncio.wait_for(proc.stdout.readline(), timeout=30)
+    if b"listening" not in line:
+        raise RuntimeError(f"the simulator did not start: {line!r}")
+    return proc
+
+
+async def set_up(url: str, n_operators: int, n_leads: int) -> asyncpg.Pool:
+    conn = await asyncpg.connect(url)
+    await conn.execute(f"DROP SCHEMA IF EXISTS {SCHEMA} CASCADE; CREATE SCHEMA {SCHEMA}")
+    await conn.close()
+    pool = await database.open_pool(url, search_path=SCHEMA, min_size=4, max_size=8)
+    campaign = await campaigns.create(pool, name="bench", channel_template="Local/{digits}@pstn",
+                                      caller_id="+15550000000", mode="ratio", ring_timeout_s=45,
+                                      pacing={"ratio": 8.0, "max_lines_per_operator": 5.0})
+    ids = [(await operators.create(pool, name=f"op{i}", extension=str(10000 + i), simulated=True)).id
+           for i in range(n_operators)]
+    await operators.assign(pool, campaign_id=campaign.id, operator_ids=ids)
+    await pool.copy_records_to_table("lead", columns=["campaign_id", "phone", "timezone"], records=[
+        (campaign.id, f"+1{2000000000 + i}", "UTC") for i in range(n_leads)])
+    await campaigns.set_state(pool, "bench", "running", actor="benchmark", now=datetime.now(UTC))
+    return pool
+
+
+def cpu_s_of(pid: int) -> float:
+    """User + system CPU seconds of another process (the simulator)."""
+    with open(f"/proc/{pid}/stat") as f:
+        fields = f.read().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+async def loop_lag(samples: list[float], period_s: float = 0.01) -> None:
+    """How late the engine's event loop wakes a 10 ms timer: the time an event waits before it is handled."""
+    loop = asyncio.get_running_loop()
+    while True:
+        planned = loop.time() + period_s
+        await asyncio.sleep(period_s)
+        samples.append(loop.time() - planned)
+
+
+def rss_mb() -> float:
+    with open("/proc/self/statm") as f:
+        return int(f.read().split()[1]) * os.sysconf("SC_PAGE_SIZE") / 2**20
+
+
+def pct(values: list[float], q: float) -> float:
+    return float(np.percentile(np.array(values) * 1000, q)) if values else float("nan")
+
+
+async def run(args: argparse.Namespace) -> dict[str, object]:
+    url = os.environ.get("DIALER_DATABASE_URL") or database.locate(None, Path(tempfile.mkdtemp())).url
+    pool = await set_up(url, args.operators, args.leads)
+    port = free_port()
+    sim = await start_simulator(port)
+    pbx = AmiClient("127.0.0.1", port, USER, SECRET)
+    await pbx.start()
+    engine = Engine(pool, pbx, SystemClock(), EngineConfig(
+        operator_channel_template="Local/{ext}@operators", record_linger_s=0.1, heartbeat_s=5.0))
+    SimulatedOperators(engine, mean_wrap_s=5.0, seed=1)
+    probes = Probes()
+    probes.attach(engine, pbx)
+    load_start = os.getloadavg()
+    t_start = time.perf_counter()
+    control = ControlPlane(engine, snapshot_s=1.0)    # as `dialer run`: the floor published every second
+    try:
+        await engine.start()
+        await control.start()
+        # Measure in the steady state: the target reached, and the first calls' rings and talks played out.
+        ramp_deadline, warm_until = time.perf_counter() + args.ramp, time.perf_counter() + args.warm
+        while ((len(engine.calls) < args.target_calls or time.perf_counter() < warm_until)
+               and time.perf_counter() < ramp_deadline):
+            await asyncio.sleep(0.5)
+        ramp_s = time.perf_counter() - t_start
+        handoffs_before = len(engine.handoff.wall_latencies_s)
+        events_before, cpu_before, wall_before = pbx.events_received, time.process_time(), time.perf_counter()
+        sim_cpu_before = cpu_s_of(sim.pid)
+        probes.measuring = True
+        in_flight: list[int] = []
+        lags: list[float] = []
+        lag_task = asyncio.create_task(loop_lag(lags))
+        profile = cProfile.Profile() if args.profile else None
+        if profile:
+            profile.enable()
+        while time.perf_counter() - wall_before < args.seconds:
+            await asyncio.sleep(1.0)
+            in_flight.append(len(engine.calls))
+        if profile:
+            profile.disable()
+            profile.dump_stats(args.profile)
+        lag_task.cancel()
+        probes.measuring = False
+        wall = time.perf_counter() - wall_before
+        cpu = time.process_time() - cpu_before
+        sim_cpu = cpu_s_of(sim.pid) - sim_cpu_before
+        events = pbx.events_received - events_before
+        handoffs = engine.handoff.wall_latencies_s[handoffs_before:]
+        load_end = os.getloadavg()
+        stats = engine.stats
+    finally:
+        await control.close()
+        await engine.stop(drain_s=0)
+        await pbx.close()
+        sim.terminate()
+        await sim.wait()
+        await pool.close()
+    return {
+        "operators": args.operators, "window_s": round(wall, 1), "ramp_s": round(ramp_s, 1),
+        "clock": "wall (real time; the simulator in its own process)",
+        "calls_in_flight_mean": round(float(np.mean(in_flight)), 0), "calls_in_flight_max": max(in_flight),
+        "cpu_s_per_s": round(cpu / wall, 3), "simulator_cpu_s_per_s": round(sim_cpu / wall, 3),
+        "loop_lag_p50_ms": round(pct(lags, 50), 2), "loop_lag_p99_ms": round(pct(lags, 99), 2),
+        "ami_events_per_s": round(events / wall, 0),
+        "handoff_p50_ms": round(pct(handoffs, 50), 2), "handoff_p99_ms": round(pct(handoffs, 99), 2),
+        "handoffs": len(handoffs),
+        "free_to_originate_p99_ms": round(pct(probes.free_to_originate_s, 99), 2),
+        "free_to_originate_samples": len(probes.free_to_originate_s),
+        "decision_p99_ms": round(pct(probes.decisions_s, 99), 2), "decisions": len(probes.decisions_s),
+        "decision_cpu_p99_ms": round(pct(probes.decisions_cpu_s, 99), 2),
+        "rss_mb": round(rss_mb(), 0), "max_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 0),
+        "originated": stats.originated, "answered": stats.answered, "connected": stats.connected,
+        "abandoned": stats.abandoned, "load_start": [round(x, 2) for x in load_start],
+        "load_end": [round(x, 2) for x in load_end], "cores": os.cpu_count(),
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--operators", type=int, default=2000)
+    parser.add_argument("--target-calls", type=int, default=10_000, help="start measuring at this many in flight")
+    parser.add_argument("--leads", type=int, default=60_000)
+    parser.add_argument("--ramp", type=float, default=150.0, help="longest wait for the target before measuring")
+    parser.add_argument("--warm", type=float, default=50.0, help="shortest wait before measuring (steady state)")
+    parser.add_argument("--seconds", type=float, default=60.0, help="length of the measuring window")
+    parser.add_argument("--json", type=Path)
+    parser.add_argument("--profile", type=Path, help="cProfile the engine during the window into this file")
+    args = parser.parse_args()
+    logging.basicConfig(level=logging.ERROR)
+    result = asyncio.run(run(args))
+    width = max(len(k) for k in result)
+    for key, value in result.items():
+        print(f"{key:<{width}}  {value}")
+    print("targets: cpu_s_per_s < 1.0, handoff_p99_ms < 50, decision_p99_ms < 10")
+    if args.json:
+        args.json.write_text(json.dumps(result, indent=2))
+
+
+if __name__ == "__main__":
+    main()
