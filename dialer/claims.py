@@ -11,7 +11,7 @@ the zones in calling hours are judged from the gate's cache.
 from __future__ import annotations
 
 import logging
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from contextlib import asynccontextmanager, suppress
 from dataclasses import dataclass
 from datetime import datetime
@@ -76,10 +76,13 @@ class Claimer:
         self._plan = None
 
     async def claim(self, conn: asyncpg.Connection, campaign: Campaign, *, wanted: int, now: datetime,
-                    engine: str, pbx: str | None, lease_s: float, fence: Fence | None = None) -> list[ToDial]:
+                    engine: str, pbx: str | None, lease_s: float, fence: Fence | None = None,
+                    free_operators: Sequence[int] | None = None) -> list[ToDial]:
         """Up to ``wanted`` leads to dial now. All or nothing: an error (or ``NothingToDial``) rolls the
         claims back, so a lead is never left claimed without its attempt row. ``fence``: checked first, in
-        the same transaction (campaign ownership: is the campaign still this engine's?)."""
+        the same transaction (campaign ownership: is the campaign still this engine's?).
+        ``free_operators``: a personal callback is dialed only while its operator is among them (until
+        its grace ends)."""
         gate = self.gate
         async with _generic_plans(conn):
             if fence is not None and not await fence(conn):
@@ -88,7 +91,8 @@ class Claimer:
             if not zones:
                 return []
             claimed = await leads.claim(conn, campaign_id=campaign.id, engine=engine, n=wanted, now=now,
-                                        lease_s=lease_s, allowed_timezones=zones, plan=self.plan(campaign))
+                                        lease_s=lease_s, allowed_timezones=zones, plan=self.plan(campaign),
+                                        free_operators=free_operators)
             claimed = await gate.screen(conn, claimed, engine=engine, now=now)
             try:
                 shown = [caller_id_for(campaign.caller_id, lead.phone, pool=campaign.caller_id_pool)

@@ -284,7 +284,8 @@ class Engine:
             async with self.pool.acquire() as conn:
                 dials = await claimer.claim(conn, campaign, wanted=wanted, now=self.clock.now(),
                                             engine=self.config.name, pbx=self.config.pbx_name,
-                                            lease_s=self.config.lease_s, fence=fence)
+                                            lease_s=self.config.lease_s, fence=fence,
+                                            free_operators=[o.id for o in self.floor.free_for(campaign.id)])
         except NothingToDial:
             return 0
         loop_now = asyncio.get_running_loop().time()

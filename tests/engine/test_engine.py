@@ -16,7 +16,7 @@ from dialer.commands import apply_command
 from dialer.config import EngineConfig
 from dialer.engine import Engine
 from dialer.floor import OperatorState
-from lists import campaigns, operators
+from lists import callbacks, campaigns, operators
 from tests.engine.fake_pbx import FakePbx
 
 pytestmark = pytest.mark.db
@@ -304,3 +304,36 @@ async def test_a_busy_main_number_is_followed_by_a_call_to_an_alternate_never_a_
         await engine.stop(drain_s=0)
     dialed = await pool.fetch("SELECT phone FROM attempt ORDER BY id")
     assert [r["phone"] for r in dialed] == [main, home]
+
+
+async def test_a_personal_callback_waits_for_its_operator_and_reaches_them(pool: asyncpg.Pool) -> None:
+    pbx = FakePbx()
+    campaign = await campaigns.create(pool, name="cb", channel_template="Local/{digits}@pstn",
+                                      caller_id="+15550000000")
+    anna, boris = (await operators.create(pool, name="anna", extension="101"),
+                   await operators.create(pool, name="boris", extension="102"))
+    await operators.assign(pool, campaign_id=campaign.id, operator_ids=[anna.id, boris.id])
+    lead_id = await pool.fetchval(
+        "INSERT INTO lead (campaign_id, phone, timezone) VALUES ($1, '+12125550100', 'UTC') RETURNING id", campaign.id)
+    clock = midday()
+    async with pool.acquire() as conn:
+        await callbacks.schedule(conn, lead_id=lead_id, due_at=clock.now(), now=clock.now(), scope="personal",
+                                 operator_id=anna.id)
+    await campaigns.set_state(pool, "cb", "running", actor="test", now=datetime.now(UTC))
+    engine = Engine(pool, pbx, clock, CONFIG)
+    await engine.start()
+    try:
+        floor_anna = engine.floor.operators[anna.id]
+        await until(lambda: floor_anna.state is OperatorState.READY)
+        assert await apply_command(engine, anna.id, "pause", {"reason": "lunch"}) is None
+        await settle(0.5)
+        assert pbx.customer_calls() == []          # Boris is free, but the promise is Anna's
+        assert await apply_command(engine, anna.id, "ready", {}) is None
+        # a round that found nothing to dial is retried within EXHAUSTED_RETRY_S (5 s)
+        await until(lambda: len(pbx.customer_calls()) == 1, timeout=15)
+        [call] = pbx.customer_calls()
+        pbx.emit(CallAnswered(call.channel_id))
+        await until(lambda: bool(pbx.redirects))
+        assert pbx.redirects[0][:3] == (call.channel_id, "operator-join", "101")   # Anna's conference
+    finally:
+        await engine.stop(drain_s=0)
