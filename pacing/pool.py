@@ -121,8 +121,8 @@ def plan(pool: Pool, members: Sequence[Member], used_s: Mapping[str, float]) -> 
     from ``ShareMeter`` so that a member back from having no work does not starve the others)."""
     answer = {m.name: 0 for m in members}
     dialing = [m for m in members if m.has_work and m.settings.mode != "preview" and m.share > 0]
-    if not dialing:
-        return answer
+    if not dialing or pool.free_operators < pool.reserved:
+        return answer          # the reserve is short: the next operators to free refill it, nobody dials for them
     in_flight = sum(_in_flight(m) for m in members)
     lines = min(m.settings.max_lines_per_operator for m in dialing)
     room = max(0, math.floor(lines * pool.logged_in + 1e-9) - in_flight)

@@ -40,8 +40,7 @@ def safe_prefix_queued(free: int, busy_elapsed_s: Sequence[float], campaigns: Se
     ≤ α·expected answers; −1 when even n = 0 breaks it.
 
     ``campaigns``: each member's snapshot (its calls ringing and waiting, its estimates) and share; ``free``:
-    the free operators minus the reserved ones (negative: the reserve is short, and the first frees refill
-    it); ``busy_elapsed_s``: the pool's busy operators."""
+    the free operators minus the reserved ones (≥ 0); ``busy_elapsed_s``: the pool's busy operators."""
     models: list[QueueModel] = [_model(snapshot, safe_harbor_s) for snapshot, _ in campaigns]
     steps = max(m.steps for m in models)
     new_steps = np.zeros((len(models), steps))
@@ -55,13 +54,8 @@ def safe_prefix_queued(free: int, busy_elapsed_s: Sequence[float], campaigns: Se
         answers[:model.steps] += ringing
         frees[:model.steps] += share / total_share * busy
     if free < 0:
-        # fewer free than reserved: the first operators to free refill the reserve (their expected number)
-        debt = float(-free)
-        for k in range(steps):
-            take = min(frees[k], debt)
-            frees[k] -= take
-            debt -= take
-        free = 0
+        raise ValueError(f"free operators beyond the reserve cannot be negative (got {free}): plan() dials "
+                         "nothing while the reserve is short")
     waiting = sum(snapshot.waiting_answered for snapshot, _ in campaigns)
     new = new_steps[np.asarray(order, dtype=np.intp)]
     prefix = np.concatenate((np.zeros((1, steps)), np.cumsum(new, axis=0)))          # (n+1, steps)
