@@ -210,15 +210,17 @@ class ShareMeter:
 
     Day totals make the steering an exact integral: a bias in the estimates (an answer rate a little
     off) is corrected by the totals themselves. But a campaign that had no leads for an hour would,
-    once back, take every call until it had caught up; so a member with work is never left more than
-    ``catch_up_s`` handle seconds behind its share of the totals — the debt beyond is forgiven (its
-    unused share went to the others, as the group's rule says)."""
+    once back, take every call until it had caught up; so a member that comes back (absent from the
+    members with work at the last call, or new) is forgiven all but ``catch_up_s`` handle seconds of its
+    debt — its unused share went to the others, as the group's rule says. A member that has work all
+    along is never forgiven anything (forgiving its ordinary lag would bias its share down)."""
 
     def __init__(self, catch_up_s: float = 1800.0) -> None:
         if catch_up_s <= 0:
             raise ValueError(f"catch_up_s must be positive, got {catch_up_s}")
         self.catch_up_s = catch_up_s
         self._totals: dict[str, float] = {}
+        self._present: set[str] = set()
 
     def add(self, now: float, name: str, seconds: float) -> None:
         """A call of ``name`` ended its handle time (talk + wrap-up) of ``seconds`` at ``now`` (day totals
@@ -228,13 +230,14 @@ class ShareMeter:
     def used(self, now: float, shares: Mapping[str, float] | None = None) -> dict[str, float]:
         """Totals for ``plan``. ``shares``: the members that have work now, with their shares; without it no
         debt is forgiven (a member back from having no work catches up fully)."""
-        weight = sum(shares.values()) if shares else 0.0
         if shares is None:
             return dict(self._totals)
+        weight = sum(shares.values())
         if weight > 0:
             total = sum(self._totals.get(name, 0.0) for name in shares)
             for name, share in shares.items():
                 floor = share / weight * total - self.catch_up_s
-                if self._totals.get(name, 0.0) < floor:
+                if name not in self._present and self._totals.get(name, 0.0) < floor:
                     self._totals[name] = floor
+        self._present = set(shares)
         return dict(self._totals)

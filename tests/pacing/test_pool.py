@@ -109,11 +109,19 @@ def test_exact_and_normal_laws_agree_on_a_mid_sized_pool():
 
 def test_share_meter_forgives_a_returning_member_all_but_the_catch_up():
     meter = ShareMeter(catch_up_s=600.0)
-    meter.add(0.0, "a", 10_000.0)            # b had no leads meanwhile
-    used = meter.used(1.0, {"a": 50, "b": 50})
+    meter.used(0.0, {"a": 50, "b": 50})
+    meter.used(0.5, {"a": 50})                  # b has no leads for a while
+    meter.add(1.0, "a", 10_000.0)
+    assert meter.used(2.0, {"a": 50}).get("b", 0.0) == 0.0  # not lifted while it has no work
+    used = meter.used(3.0, {"a": 50, "b": 50})             # b is back
     assert used["b"] == pytest.approx(5_000.0 - 600.0)
-    meter.add(2.0, "b", 100.0)
-    assert meter.used(3.0, {"a": 50})["b"] == pytest.approx(4_500.0)   # not lifted while it has no work
+
+
+def test_share_meter_never_forgives_a_member_that_had_work_all_along():
+    meter = ShareMeter(catch_up_s=600.0)
+    meter.used(0.0, {"a": 70, "b": 30})
+    meter.add(1.0, "b", 5_000.0)                           # a lags far behind its 70 %
+    assert meter.used(2.0, {"a": 70, "b": 30}).get("a", 0.0) == 0.0
 
 
 def test_pool_refuses_negative_counts():
