@@ -53,6 +53,7 @@ class Call:
     caller_id: str | None = None          # what the callee sees (local presence may pick one per area)
     operator_released: bool = False       # the operator ended the call (the customer may still rate it)
     missed_window: bool = False           # reached its operator, but after the dialplan's safe-harbor deadline
+    sent: bool = False                    # its Originate went out: a channel may exist (reconcile asks)
     state: CallState = CallState.ORIGINATING
     answered_at: float | None = None
     connected_at: float | None = None

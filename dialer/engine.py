@@ -239,6 +239,7 @@ class Engine:
             channel=campaign.channel_for(phone), channel_id=call.channel_id, context=self.config.handoff_context,
             exten=operator.extension, timeout_ms=campaign.ring_timeout_s * 1000, caller_id=campaign.caller_id,
             variables={"ATTEMPT_ID": str(attempt_id), "LEAD_ID": str(lead_id)})
+        call.sent = True
         try:
             await self.pbx.originate(request)
         except PbxError as exc:
@@ -314,6 +315,7 @@ class Engine:
         if not self.pbx.connected:
             self._not_dialed(call)
             return
+        call.sent = True
         try:
             await self.pbx.originate(request)
         except PbxLinkLost:
@@ -350,6 +352,8 @@ class Engine:
     # ---- PBX events ------------------------------------------------------------------------------
 
     def _on_event(self, event: PbxEvent) -> None:
+        if self.recovery.held(event):
+            return
         now = asyncio.get_running_loop().time()
         match event:
             case DialEnded(channel_id=channel_id, dial_status=status):
@@ -389,7 +393,8 @@ class Engine:
             case LinkDown(reason=reason):
                 log.warning("AMI link down (%s): no new calls until it is back", reason)
             case LinkUp():
-                self._tasks.spawn(self.recovery.reconcile(), name="reconcile")
+                sent = [channel_id for channel_id, call in self.calls.items() if call.sent]
+                self._tasks.spawn(self.recovery.reconcile(sent), name="reconcile")
 
     def opt_out(self, phone: str, *, source: str) -> None:
         """The callee asked never to be called again: company-wide DNC. Queued ahead of the call's own

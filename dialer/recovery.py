@@ -25,6 +25,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
@@ -33,7 +34,7 @@ from typing import TYPE_CHECKING
 
 import asyncpg
 
-from ami.pbx import ChannelStatus, PbxError
+from ami.pbx import ChannelStatus, PbxError, PbxEvent
 from dialer.call import Call, CallState
 from dialer.config import EngineConfig
 from dialer.floor import FloorOperator, OperatorState
@@ -96,15 +97,46 @@ class Recovery:
         self._config = engine.config
         self._pending: dict[int, tuple[Call, Observed]] = {}   # re-attached, waiting for their campaign
         self._phones: dict[str, str] = {}                       # extension → live phone channel id
+        # Events of calls whose state a Status answer is about to rebuild, by channel id: they are applied
+        # after it (see held).
+        self._holding: dict[str, list[PbxEvent]] = {}
         self.unresolved = False
 
-    async def survey(self) -> dict[str, ChannelStatus] | None:
-        """Every live channel by Uniqueid, with its ATTEMPT_ID; None when the PBX cannot be asked."""
+    async def survey(self, holding: Iterable[str] = ()) -> dict[str, ChannelStatus] | None:
+        """Every live channel by Uniqueid, with its ATTEMPT_ID; None when the PBX cannot be asked.
+        From the moment the question goes out, events of the ``holding`` channels wait (``held``); the
+        caller releases them once it has applied the answer."""
+        for channel_id in holding:
+            self._holding.setdefault(channel_id, [])
         try:
             return {s.channel_id: s for s in await self._engine.pbx.status(("ATTEMPT_ID",))}
         except PbxError as exc:
             log.warning("cannot ask the PBX for its channels: %s", exc)
             return None
+
+    def held(self, event: PbxEvent) -> bool:
+        """Hold this event if its call is being rebuilt from a Status answer (True: held).
+
+        The answer is a picture taken at one moment, and it is applied later: events that arrive in
+        between, handled at once, would be overwritten by the older picture or act on a state it is about
+        to change (a call found in an operator's conference that hangs up meanwhile would end as a failed
+        ring), and for a call not yet re-attached they would be dropped (its answer or hang-up never
+        heard). So they wait, and are handled in order once the picture is applied: each transition of a
+        call takes effect once, so an event the picture already showed changes nothing."""
+        channel_id = getattr(event, "channel_id", None)
+        if not self._holding or not isinstance(channel_id, str):
+            return False
+        events = self._holding.get(channel_id)
+        if events is None and channel_id.endswith("-2"):     # the far half of a customer channel
+            events = self._holding.get(channel_id[:-2])
+        if events is None:
+            return False
+        events.append(event)
+        return True
+
+    def _release(self, channel_id: str) -> None:
+        for event in self._holding.pop(channel_id, ()):
+            self._engine._on_event(event)
 
     async def recover(self, engine_name: str | None = None, campaign_id: int | None = None) -> RecoveryReport:
         """Resolve the open attempts of ``engine_name`` (of one campaign, if given) — this engine's
@@ -115,9 +147,12 @@ class Recovery:
         name = engine_name or self._config.name
         report = RecoveryReport(name)
         left = await attempts.open_for_engine(engine.pool, name, campaign_id)
-        left = [row for row in left if f"attempt-{row['id']}" not in engine.calls]   # already followed
-        channels = await self.survey()
+        left = [row for row in left if f"attempt-{row['id']}" not in engine.calls    # already followed
+                and f"attempt-{row['id']}" not in self._holding]                      # or being recovered
+        channels = await self.survey(f"attempt-{row['id']}" for row in left)
         if channels is None:
+            for row in left:
+                self._release(f"attempt-{row['id']}")
             self.unresolved = bool(left)
             report.unresolved = len(left)
             return report
@@ -137,6 +172,7 @@ class Recovery:
         live_ids = {row["id"] for row in live}
         for row in left:
             if row["id"] not in live_ids:
+                self._release(f"attempt-{row['id']}")     # nothing to follow: its events were before the end
                 self._close_lost(row, name)
                 report.lost.append(row["id"])
         if report.lost:
@@ -172,19 +208,28 @@ class Recovery:
             if campaign_id is None or call.campaign_id == campaign_id:
                 del self._pending[attempt_id]
                 self.apply(call, observed)
+                self._release(call.channel_id)
 
-    async def reconcile(self) -> None:
-        """After a re-login: what happened to our calls while the link was down."""
+    async def reconcile(self, sent_before: Iterable[str]) -> None:
+        """After a re-login: what happened meanwhile to the calls in ``sent_before`` — those whose
+        Originate went out before the link came back. Only they can have missed events; a call sent on
+        the new link may reach Asterisk after the Status question and be missing from its answer while
+        very much alive, so it must not be judged by it."""
         engine = self._engine
         if self.unresolved:
             await self.recover()
-        channels = await self.survey()
-        if channels is None:
-            return
-        self._note_phones(channels)
-        for call in list(engine.calls.values()):
-            observed = observe(channels.get(call.channel_id), self._config)
-            self.apply(call, observed)
+        judged = [c for c in sent_before if c in engine.calls and c not in self._holding]
+        channels = await self.survey(judged)
+        try:
+            if channels is None:
+                return
+            self._note_phones(channels)
+            for channel_id in judged:
+                if call := engine.calls.get(channel_id):
+                    self.apply(call, observe(channels.get(channel_id), self._config))
+        finally:
+            for channel_id in judged:
+                self._release(channel_id)
 
     # ---- one call -----------------------------------------------------------------------------------
 
@@ -229,7 +274,13 @@ class Recovery:
                 engine.recorder.put_attempt(AttemptUpdate(call.attempt_id, abandoned=True))
             return
         operator = engine.floor.operators.get(call.operator_id or -1)
+        answer_unheard = call.answered_at is None
         if call.heard_message(now):
+            if answer_unheard:
+                # Answered while nobody was listening (link down, engine restarting): an answer all the
+                # same, in the store as in the ledger that counts this call when it ends.
+                engine._count(call.campaign_id, "answered")
+                engine.recorder.put_attempt(AttemptUpdate(call.attempt_id, answered_at=engine.clock.now()))
             engine.handoff.ended(call)
             if operator is not None and operator.attempt_id == call.attempt_id:
                 operator.attempt_id = operator.talk_started = None
@@ -257,7 +308,7 @@ class Recovery:
         loop_now = asyncio.get_running_loop().time()
         return Call(attempt_id=row["id"], channel_id=f"attempt-{row['id']}", campaign_id=row["campaign_id"],
                     lead_id=row["lead_id"], phone=row["phone"], originated_at=loop_now - status.seconds,
-                    caller_id=row["caller_id"], operator_id=row["operator_id"])
+                    caller_id=row["caller_id"], operator_id=row["operator_id"], sent=True)
 
     def _close_lost(self, row: asyncpg.Record, engine_name: str) -> None:
         """Gone while nobody watched. Answered but never connected: counted abandoned, the safe side."""
