@@ -14,10 +14,14 @@ import asyncio
 import json
 import logging
 import os
+import re
 import signal
+import sys
+import time
 from pathlib import Path
 
 from ami.client import AmiClient
+from ami.pbx import ChannelHungUp, PbxEvent
 from dialer.clock import SystemClock
 from dialer.config import EngineConfig
 from dialer.engine import Engine
@@ -25,6 +29,7 @@ from dialer.sim_operators import SimulatedOperators
 from lists import database
 
 USER, SECRET = "dialer", "faults-secret"
+ATTEMPT_CHANNEL = re.compile(r"^attempt-\d+$")
 
 
 async def main(args: argparse.Namespace) -> None:
@@ -34,6 +39,7 @@ async def main(args: argparse.Namespace) -> None:
     pbx = AmiClient("127.0.0.1", args.ami_port, USER, SECRET, ping_interval=1.0, ping_timeout=1.0,
                     reconnect_backoff=(0.1, 0.5))
     await pbx.start()
+    pbx.subscribe(_say_when_heard)     # before the engine: logged no later than the engine acts on it
     engine = Engine(pool, pbx, SystemClock(), EngineConfig(
         name=args.name, tick_s=0.1, heartbeat_s=1.0, lease_s=5.0, record_linger_s=0.02,
         wrap_up_max_s=5.0, operator_channel_template="Local/{ext}@operators"))
@@ -49,6 +55,13 @@ async def main(args: argparse.Namespace) -> None:
     Path(args.state_file).write_text(json.dumps({"ledger": state, "calls_left": len(engine.calls)}))
     await pbx.close()
     await pool.close()
+
+
+def _say_when_heard(event: PbxEvent) -> None:
+    """Each customer hang-up as this process hears it (wall clock): the test tells from these lines and the
+    store which ends a killed engine heard but had not yet written (its write-behind queue dies with it)."""
+    if isinstance(event, ChannelHungUp) and ATTEMPT_CHANNEL.match(event.channel_id):
+        print(f"heard hangup {event.channel_id} {time.time():.6f}", file=sys.stderr, flush=True)
 
 
 if __name__ == "__main__":
