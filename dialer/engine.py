@@ -112,8 +112,14 @@ class Engine:
 
     async def run_campaign(self, campaign: Campaign) -> None:
         async with self._starting:
-            if campaign.id in self.runners or self.ownership is None or await self.ownership.acquire(campaign.id):
-                await self._run_campaign(campaign)
+            try:
+                if campaign.id in self.runners or self.ownership is None or await self.ownership.acquire(campaign.id):
+                    await self._run_campaign(campaign)
+            finally:
+                if campaign.id not in self.runners:
+                    # Calls a takeover re-attached for it are ours whether or not it runs here: their events
+                    # wait until they are resumed (dialer/recovery.py), so they must be, now.
+                    self.recovery.resume(campaign.id)
 
     async def _run_campaign(self, campaign: Campaign) -> None:
         if campaign.id in self.claimers:

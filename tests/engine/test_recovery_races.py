@@ -9,7 +9,7 @@ from collections.abc import Sequence
 import asyncpg
 import pytest
 
-from ami.pbx import CallAnswered, ChannelHungUp, ChannelStatus, LinkUp, PbxEvent
+from ami.pbx import CallAnswered, ChannelHungUp, ChannelStatus, LinkUp, OriginateResult, PbxEvent
 from dialer.call import CallState
 from dialer.engine import Engine
 from dialer.floor import OperatorState
@@ -116,5 +116,33 @@ async def test_a_call_found_at_the_message_after_a_reconnect_is_on_record_as_ans
         assert (row["outcome"], row["abandoned"]) == ("abandoned", True) and row["answered_at"] is not None
         [runner] = engine.runners.values()
         assert runner.ledger.counts(asyncio.get_running_loop().time()) == (1, 1)   # as the store counts it
+    finally:
+        await engine.stop(drain_s=0)
+
+
+async def test_calls_taken_over_for_a_campaign_that_fails_to_start_here_are_still_followed(
+        pool: asyncpg.Pool, monkeypatch: pytest.MonkeyPatch) -> None:
+    campaign_id = await make_campaign(pool, operators_n=1, leads_n=2)
+    await pool.execute("UPDATE lead SET next_due_at = now() + interval '1 day'")
+    pbx = FakePbx()
+    engine = Engine(pool, pbx, midday(), CONFIG)
+    await engine.start()
+    try:
+        [runner] = engine.runners.values()
+        campaign = runner.campaign
+        await engine.pause_campaign(campaign_id)
+        _, [attempt] = await left_open(pool, campaign_id, 1, engine="engine-dead")
+        channel = f"attempt-{attempt}"
+        pbx.live.add(channel)
+        await engine.recovery.recover("engine-dead", campaign_id)    # re-attached, waiting for its campaign
+
+        async def store_gone(*args: object, **kwargs: object) -> None:
+            raise ConnectionRefusedError("store gone")
+        monkeypatch.setattr("dialer.engine.operators.for_campaign", store_gone)
+        with pytest.raises(ConnectionRefusedError):
+            await engine.run_campaign(campaign)                       # ... which fails to start here
+        pbx.emit(OriginateResult(channel, False, 5))                  # the call ends busy: heard, not held
+        await engine.recorder.drain()
+        assert await pool.fetchval("SELECT outcome FROM attempt WHERE id = $1", attempt) == "busy"
     finally:
         await engine.stop(drain_s=0)
