@@ -387,10 +387,10 @@ def run(
 
 @app.command("demo")
 def demo(
-    leads: int = typer.Option(400, min=1, help="Leads in the generated list"),
+    leads: int = typer.Option(3000, min=1, help="Leads in the generated list"),
     operators: int = typer.Option(6, min=1, help="Simulated operators"),
     hours: float = typer.Option(8.0, min=0.1, help="Length of the working day (virtual time)"),
-    mode: str = typer.Option("progressive", help="Dial mode"),
+    mode: str = typer.Option("predictive", help="Dial mode"),
     seed: int = typer.Option(1, help="Random seed: the same seed gives the same day"),
     live: bool = typer.Option(False, "--live", help="Show the floor while the day runs"),
     servers: int = typer.Option(1, min=1, max=16, help="Simulated Asterisk servers (operators dealt among them)"),

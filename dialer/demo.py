@@ -43,11 +43,11 @@ DEMO_USER, DEMO_SECRET = "dialer", "demo-secret"
 
 @dataclass(frozen=True)
 class DemoSettings:
-    leads: int = 400
+    leads: int = 3000                     # enough that six operators do not run the list dry by noon
     operators: int = 6
     hours: float = 8.0
     seed: int = 1
-    mode: str = "progressive"
+    mode: str = "predictive"
     answer_rate: float = 0.3
     mean_talk_s: float = 120.0
     mean_wrap_s: float = 10.0

@@ -18,7 +18,7 @@ pytestmark = pytest.mark.db
 @pytest.fixture(scope="module")
 def day() -> Iterator[tuple[DemoResult, str]]:
     schema = f"e2e_{uuid.uuid4().hex[:10]}"
-    settings = DemoSettings(leads=120, operators=4, hours=2.0, seed=7, schema=schema)
+    settings = DemoSettings(leads=120, operators=4, hours=2.0, seed=7, mode="progressive", schema=schema)
     yield run_demo(store_url(), settings), schema
     asyncio.run(_drop(schema))
 
