@@ -100,7 +100,8 @@ async def test_the_engine_never_claims_more_calls_than_the_servers_have_channels
 
 async def test_a_simulated_day_on_two_servers_over_real_ami_connects_every_call_on_its_own_server() -> None:
     schema = f"e2e_{uuid.uuid4().hex[:10]}"
-    settings = DemoSettings(leads=80, operators=4, hours=1.0, seed=3, mode="progressive", schema=schema, servers=2, max_channels=3, cps=2)
+    settings = DemoSettings(leads=80, operators=4, hours=1.0, seed=3, mode="progressive", schema=schema,
+                            servers=2, max_channels=3, cps=2)
     result = await asyncio.to_thread(run_demo, store_url(), settings)
     conn = await asyncpg.connect(store_url(), server_settings={"search_path": schema})
     try:
