@@ -1,6 +1,6 @@
 """A campaign group's day in virtual time: several campaigns, each with its own callees, one pool of operators.
 
-The same process as ``pacing.simulation`` (a call rings, is answered or not, an answer takes the
+The same process as ``pacing.simulation`` (``pacing.day``: a call rings, is answered or not, an answer takes the
 longest-idle free operator or waits up to the safe-harbor window and is abandoned), with each call
 belonging to a campaign: its callees come from that campaign's world, its outcome feeds that campaign's
 estimators and abandonment ledger, and its handle time counts toward that campaign's share. The pacer is
@@ -10,23 +10,20 @@ Reserved operators are kept free: an answer takes an operator only while more th
 
 from __future__ import annotations
 
-import heapq
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 
 import numpy as np
 
+from pacing.day import Callee, Callees, Day, Floor
 from pacing.estimators import OnlineEstimators
 from pacing.policies import PacingSettings
 from pacing.pool import Member, Pool, ShareMeter
 from pacing.pool_target import paced_plan
-from pacing.simulation import Floor
 from pacing.snapshot import Estimates, Snapshot
 from pacing.targets import TargetController
-from pacing.world import World, sample_block
-
-_RESOLVE, _HANDLE_END, _DEADLINE, _TICK = 0, 1, 2, 3
+from pacing.world import World
 
 
 @dataclass(frozen=True)
@@ -151,6 +148,70 @@ class GroupPacer:
         return paced_plan(now, pool, members, careful, used, self.pool_target)
 
 
+class _GroupDay(Day[dict[str, int]]):
+    """A group's day: each call belongs to a campaign, whose world it comes from and whose estimators,
+    ledger and share hear of it; one ``GroupPacer`` plans for all."""
+
+    def __init__(self, campaigns: Sequence[GroupCampaign], operators: int, pacer: GroupPacer, hours: float,
+                 seed: int, tick_s: float, safe_harbor_s: float) -> None:
+        super().__init__(operators, hours, tick_s, safe_harbor_s, pacer.reserved)
+        rng = np.random.default_rng(seed)
+        self.campaigns = campaigns
+        self.pacer = pacer
+        self.callees = [Callees(c.world, rng, 2048) for c in campaigns]
+        k = len(campaigns)
+        self.calls: dict[int, tuple[int, Callee]] = {}           # call → (campaign, callee)
+        self.ringing: list[dict[int, float]] = [{} for _ in range(k)]
+        self.on_call: dict[int, int] = {}                          # operator → campaign
+        self.dials, self.answers, self.abandons = [0] * k, [0] * k, [0] * k
+        self.handle = [0.0] * k                                    # talk + wrap-up within the day
+
+    def ring_ended(self, call: int, now: float) -> float | None:
+        c, callee = self.calls[call]
+        del self.ringing[c][call]
+        live = callee.live
+        self.pacer.estimators[c].observe_dial(now, live, callee.ring_s)
+        if not live:
+            del self.calls[call]
+            return None
+        self.answers[c] += 1
+        self.pacer.answers[c] += 1
+        return callee.patience_s
+
+    def connected(self, call: int, operator: int, now: float) -> tuple[float, float]:
+        c, callee = self.calls.pop(call)
+        wrap_s = self.campaigns[c].world.wrap_s
+        self.on_call[operator] = c
+        self.handle[c] += min(callee.talk_s + wrap_s, max(0.0, self.end - now))
+        return callee.talk_s, wrap_s
+
+    def abandoned(self, call: int, now: float) -> None:
+        c = self.calls.pop(call)[0]
+        self.abandons[c] += 1
+        self.pacer.abandons[c] += 1
+
+    def handle_ended(self, operator: int, talk_start: float, talk_end: float, now: float) -> None:
+        c = self.on_call.pop(operator)
+        self.pacer.estimators[c].observe_handle(now, talk_end - talk_start, now - talk_end)
+        self.pacer.meter.add(now, self.campaigns[c].name, now - talk_start)
+
+    def decide(self, now: float) -> dict[str, int]:
+        elapsed = [[now - t for t in r.values()] for r in self.ringing]
+        waiting = [0] * len(self.campaigns)
+        for call in self.floor.waiting:
+            waiting[self.calls[call][0]] += 1
+        return self.pacer.decide(self.floor, elapsed, waiting)
+
+    def place(self, plan: dict[str, int], now: float) -> None:
+        for c, campaign in enumerate(self.campaigns):
+            for _ in range(plan.get(campaign.name, 0)):
+                callee = self.callees[c].next()
+                call = self.dial(callee.ring_s, now)
+                self.calls[call] = (c, callee)
+                self.ringing[c][call] = now
+                self.dials[c] += 1
+
+
 def simulate_group(campaigns: Sequence[GroupCampaign], operators: int, hours: float = 8.0, seed: int = 0,
                    reserved: int = 0, target: PacingSettings | None = None, group_ledger: bool = False,
                    tick_s: float = 0.25, safe_harbor_s: float = 2.0) -> GroupReport:
@@ -159,109 +220,11 @@ def simulate_group(campaigns: Sequence[GroupCampaign], operators: int, hours: fl
         raise ValueError(f"need operators >= 1 and 0 <= reserved < operators (got {operators}, {reserved})")
     if not campaigns or len({c.name for c in campaigns}) != len(campaigns):
         raise ValueError("a group needs at least one campaign, each with its own name")
-    rng = np.random.default_rng(seed)
     pacer = GroupPacer(campaigns, reserved, target, group_ledger)
-    end = hours * 3600.0
-    floor = Floor(operators)
-    k = len(campaigns)
-    heap: list[tuple[float, int, int, int]] = []
-    seq = next_call = 0
-    blocks = [sample_block(c.world, rng, 2048) for c in campaigns]
-    used = [0] * k
-    calls: dict[int, tuple[int, float, float, bool, float]] = {}   # call → (campaign, ring, talk, live, patience)
-    ringing: list[dict[int, float]] = [{} for _ in range(k)]
-    waiting_at: dict[int, float] = {}
-    on_call: dict[int, int] = {}                                   # operator → campaign
-    dials, answers, abandons = [0] * k, [0] * k, [0] * k
-    handle = [0.0] * k
-    waits: list[float] = []
-    wrap = [c.world.wrap_s for c in campaigns]
-
-    def push(t: float, kind: int, arg: int) -> None:
-        nonlocal seq
-        seq += 1
-        heapq.heappush(heap, (t, seq, kind, arg))
-
-    def connect(call: int, now: float) -> None:
-        op = floor.free.popleft()
-        waits.append(now - floor.free_since.pop(op))
-        c, _, talk_s, _, _ = calls.pop(call)
-        floor.busy[op] = (now, now + talk_s)
-        on_call[op] = c
-        handle[c] += min(talk_s + wrap[c], max(0.0, end - now))
-        push(now + talk_s + wrap[c], _HANDLE_END, op)
-
-    def dial(c: int, now: float) -> None:
-        nonlocal next_call
-        b = blocks[c]
-        if used[c] == len(b.outcome):
-            blocks[c] = b = sample_block(campaigns[c].world, rng, 2048)
-            used[c] = 0
-        j = used[c]
-        used[c] += 1
-        live = b.outcome[j] == 0 and not b.machine[j]
-        next_call += 1
-        calls[next_call] = (c, float(b.ring_s[j]), float(b.talk_s[j]), bool(live), float(b.patience_s[j]))
-        ringing[c][next_call] = now
-        dials[c] += 1
-        floor.dials += 1
-        push(now + float(b.ring_s[j]), _RESOLVE, next_call)
-
-    tick_gen = 0
-    push(0.0, _TICK, tick_gen)
-    while heap:
-        now, _, kind, arg = heapq.heappop(heap)
-        if now > end:
-            break
-        floor.now = now
-        if kind == _TICK:
-            if arg != tick_gen:
-                continue
-        elif kind == _RESOLVE:
-            c, ring_s, _, live, patience_s = calls[arg]
-            del ringing[c][arg]
-            pacer.estimators[c].observe_dial(now, live, ring_s)
-            if not live:
-                del calls[arg]
-            else:
-                answers[c] += 1
-                pacer.answers[c] += 1
-                if floor.free_count > reserved:
-                    connect(arg, now)
-                else:
-                    floor.waiting.append(arg)
-                    waiting_at[arg] = now
-                    push(now + min(safe_harbor_s, patience_s), _DEADLINE, arg)
-        elif kind == _DEADLINE:
-            if arg in waiting_at:
-                floor.waiting.remove(arg)
-                del waiting_at[arg]
-                c = calls.pop(arg)[0]
-                abandons[c] += 1
-                pacer.abandons[c] += 1
-            continue
-        else:                                     # _HANDLE_END
-            start, talk_end = floor.busy.pop(arg)
-            c = on_call.pop(arg)
-            pacer.estimators[c].observe_handle(now, talk_end - start, now - talk_end)
-            pacer.meter.add(now, campaigns[c].name, now - start)
-            floor.free.append(arg)
-            floor.free_since[arg] = now
-            if floor.waiting and floor.free_count > reserved:
-                call = floor.waiting.popleft()
-                del waiting_at[call]
-                connect(call, now)
-        elapsed = [[now - t for t in r.values()] for r in ringing]
-        waiting = [0] * k
-        for call in floor.waiting:
-            waiting[calls[call][0]] += 1
-        counts = pacer.decide(floor, elapsed, waiting)
-        tick_gen += 1
-        push(now + tick_s, _TICK, tick_gen)
-        for i, c in enumerate(campaigns):
-            for _ in range(counts.get(c.name, 0)):
-                dial(i, now)
-    return _report(campaigns, operators, reserved, hours, seed, handle, dials, answers, abandons, waits)
+    day = _GroupDay(campaigns, operators, pacer, hours, seed, tick_s, safe_harbor_s)
+    day.run()
+    return _report(campaigns, operators, reserved, hours, seed, day.handle, day.dials, day.answers, day.abandons,
+                   day.waits)
 
 
 def _report(campaigns: Sequence[GroupCampaign], operators: int, reserved: int, hours: float, seed: int,

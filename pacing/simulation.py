@@ -1,63 +1,29 @@
 """A campaign day in virtual time: operators, callees and a pacer, as a discrete-event simulation.
 
-It reads like the process it models: a pacer originates calls; each call rings until the callee
-answers, is busy, or the dialer gives up; a live answer takes the longest-idle free operator or waits,
-and is abandoned if nobody is free within the safe-harbor window (2 s); the operator talks, wraps up,
-and is free again. The pacer is asked how many calls to place on every relevant event (answer, failed
-dial, operator freed) and at least every 0.25 s, as in the engine. Pure Python and numpy, no asyncio:
-an 8-hour day runs in seconds and the same seed gives the same day.
+It reads like the process it models (``pacing.day``): a pacer originates calls; each call rings until the
+callee answers, is busy, or the dialer gives up; a live answer takes the longest-idle free operator or
+waits, and is abandoned if nobody is free within the safe-harbor window (2 s); the operator talks, wraps
+up, and is free again. Here the callees come from one world and one pacer hears of every outcome; it is
+asked how many calls to place on every relevant event (answer, failed dial, operator freed) and at least
+every 0.25 s, as in the engine. Pure Python and numpy, no asyncio: an 8-hour day runs in seconds and the
+same seed gives the same day.
 """
 
 from __future__ import annotations
 
-import heapq
 import math
-from collections import deque
 from dataclasses import asdict, dataclass
 from typing import Protocol
 
 import numpy as np
 
 from pacing.abandonment import AlphaDecision
+from pacing.day import Callee, Callees, Day, Floor
 from pacing.estimators import OnlineEstimators
 from pacing.policies import PacingSettings, calls_to_place
-from pacing.snapshot import Estimates, Snapshot
+from pacing.snapshot import Estimates
 from pacing.targets import TargetController
-from pacing.world import World, sample_block
-
-_RESOLVE, _HANDLE_END, _DEADLINE, _TICK = 0, 1, 2, 3
-
-
-class Floor:
-    """What a pacer may look at: the state of operators and calls right now (read-only for pacers)."""
-
-    def __init__(self, operators: int) -> None:
-        self.operators = operators
-        self.now = 0.0
-        self.free: deque[int] = deque(range(operators))          # longest idle first
-        self.free_since: dict[int, float] = dict.fromkeys(range(operators), 0.0)
-        self.busy: dict[int, tuple[float, float]] = {}             # operator → (talk start, talk end)
-        self.ringing: dict[int, float] = {}                        # call → originated at
-        self.waiting: deque[int] = deque()                         # answered calls, oldest first
-        self.dials = 0
-        self.answers = 0          # live answers
-        self.abandons = 0
-        self.machines = 0
-
-    @property
-    def free_count(self) -> int:
-        return len(self.free)
-
-    def talking_count(self) -> int:
-        now = self.now
-        return sum(1 for _, end in self.busy.values() if end > now)
-
-    def snapshot(self, estimates: Estimates) -> Snapshot:
-        now = self.now
-        return Snapshot(free_operators=len(self.free),
-                        busy_elapsed_s=tuple([now - start for start, _ in self.busy.values()]),
-                        ringing_elapsed_s=tuple([now - t for t in self.ringing.values()]),
-                        waiting_answered=len(self.waiting), estimates=estimates)
+from pacing.world import World
 
 
 class Pacer(Protocol):
@@ -183,119 +149,79 @@ def _worst_window(answer_times: list[float], abandon_times: list[float], end: fl
     return float(rates.max())
 
 
+class _CampaignDay(Day[int]):
+    """One campaign's day: its callees come from one world, and one pacer hears of every outcome."""
+
+    def __init__(self, world: World, operators: int, pacer: Pacer, hours: float, seed: int, tick_s: float,
+                 safe_harbor_s: float) -> None:
+        super().__init__(operators, hours, tick_s, safe_harbor_s)
+        self.callees = Callees(world, np.random.default_rng(seed), 4096)
+        self.pacer = pacer
+        self.wrap_s = world.wrap_s
+        self.calls: dict[int, Callee] = {}
+        self.talk_total = 0.0
+        self.busy_total = 0.0               # talk + wrap-up
+        self.answer_times: list[float] = []
+        self.abandon_times: list[float] = []
+
+    def ring_ended(self, call: int, now: float) -> float | None:
+        callee = self.calls[call]
+        del self.floor.ringing[call]
+        answered = callee.outcome == 0
+        live = answered and not callee.machine
+        self.pacer.on_dial_end(now, live, answered and callee.machine, callee.ring_s)
+        if not live:
+            self.floor.machines += answered
+            del self.calls[call]
+            return None
+        self.floor.answers += 1
+        self.answer_times.append(now)
+        return callee.patience_s
+
+    def connected(self, call: int, operator: int, now: float) -> tuple[float, float]:
+        talk_s = self.calls.pop(call).talk_s
+        left = max(0.0, self.end - now)
+        self.talk_total += min(talk_s, left)
+        self.busy_total += min(talk_s + self.wrap_s, left)
+        self.pacer.on_connect(now)
+        return talk_s, self.wrap_s
+
+    def abandoned(self, call: int, now: float) -> None:
+        del self.calls[call]
+        self.floor.abandons += 1
+        self.abandon_times.append(now)
+        self.pacer.on_abandon(now)
+
+    def handle_ended(self, operator: int, talk_start: float, talk_end: float, now: float) -> None:
+        self.pacer.on_handle_end(now, talk_end - talk_start, now - talk_end)
+
+    def decide(self, now: float) -> int:
+        return self.pacer.decide(self.floor)
+
+    def place(self, plan: int, now: float) -> None:
+        for _ in range(max(0, plan)):
+            callee = self.callees.next()
+            call = self.dial(callee.ring_s, now)
+            self.calls[call] = callee
+            self.floor.ringing[call] = now
+
+
 def simulate(world: World, operators: int, pacer: Pacer, hours: float = 8.0, seed: int = 0,
              tick_s: float = 0.25, safe_harbor_s: float = 2.0) -> SimulationReport:
     """Run one day; the pacer is asked on every relevant event and every ``tick_s``."""
     if operators < 1:
         raise ValueError("operators must be at least 1")
-    rng = np.random.default_rng(seed)
-    end = hours * 3600.0
-    floor = Floor(operators)
-    heap: list[tuple[float, int, int, int]] = []
-    seq = 0
-    block = sample_block(world, rng, 4096)
-    block_i = 0
-    outcome = block.outcome.tolist()
-    ring = block.ring_s.tolist()
-    talk = block.talk_s.tolist()
-    machine = block.machine.tolist()
-    patience = block.patience_s.tolist()
-    calls: dict[int, tuple[int, float, float, bool, float]] = {}   # call → (outcome, ring, talk, machine, patience)
-    answered_at: dict[int, float] = {}
-    next_call = 0
-    talk_total = 0.0
-    busy_total = 0.0
-    waits: list[float] = []
-    answer_times: list[float] = []
-    abandon_times: list[float] = []
-    wrap = world.wrap_s
-
-    def push(t: float, kind: int, arg: int) -> None:
-        nonlocal seq
-        seq += 1
-        heapq.heappush(heap, (t, seq, kind, arg))
-
-    def connect(call: int, now: float) -> None:
-        nonlocal talk_total, busy_total
-        op = floor.free.popleft()
-        waits.append(now - floor.free_since.pop(op))
-        talk_s = calls[call][2]
-        floor.busy[op] = (now, now + talk_s)
-        talk_total += min(talk_s, max(0.0, end - now))
-        busy_total += min(talk_s + wrap, max(0.0, end - now))
-        push(now + talk_s + wrap, _HANDLE_END, op)
-        del calls[call]
-        pacer.on_connect(now)
-
-    tick_gen = 0
-    push(0.0, _TICK, tick_gen)
-    while heap:
-        now, _, kind, arg = heapq.heappop(heap)
-        if now > end:
-            break
-        floor.now = now
-        if kind == _TICK:
-            if arg != tick_gen:              # a decision happened since this tick was set: stale
-                continue
-        elif kind == _RESOLVE:
-            code, ring_s, _, is_machine, patience_s = calls[arg]
-            del floor.ringing[arg]
-            live = code == 0 and not is_machine
-            pacer.on_dial_end(now, live, code == 0 and is_machine, ring_s)
-            if not live:
-                floor.machines += code == 0
-                del calls[arg]
-            else:
-                floor.answers += 1
-                answer_times.append(now)
-                if floor.free:
-                    connect(arg, now)
-                else:
-                    floor.waiting.append(arg)
-                    answered_at[arg] = now
-                    push(now + min(safe_harbor_s, patience_s), _DEADLINE, arg)
-        elif kind == _DEADLINE:
-            if arg in answered_at:               # still waiting: nobody came within the window
-                floor.waiting.remove(arg)
-                del answered_at[arg]
-                del calls[arg]
-                floor.abandons += 1
-                abandon_times.append(now)
-                pacer.on_abandon(now)
-            continue                              # nothing else changed: no decision needed
-        else:                                     # _HANDLE_END
-            start, talk_end = floor.busy.pop(arg)
-            pacer.on_handle_end(now, talk_end - start, now - talk_end)
-            floor.free.append(arg)
-            floor.free_since[arg] = now
-            if floor.waiting:
-                call = floor.waiting.popleft()
-                del answered_at[call]
-                connect(call, now)
-        n = pacer.decide(floor)
-        # As the engine's loop: the next unprompted decision comes tick_s after this one.
-        tick_gen += 1
-        push(now + tick_s, _TICK, tick_gen)
-        for _ in range(max(0, n)):
-            if block_i == len(outcome):
-                block = sample_block(world, rng, 4096)
-                outcome, ring, talk = block.outcome.tolist(), block.ring_s.tolist(), block.talk_s.tolist()
-                machine, patience = block.machine.tolist(), block.patience_s.tolist()
-                block_i = 0
-            call = next_call
-            next_call += 1
-            calls[call] = (outcome[block_i], ring[block_i], talk[block_i], machine[block_i], patience[block_i])
-            floor.ringing[call] = now
-            push(now + ring[block_i], _RESOLVE, call)
-            block_i += 1
-            floor.dials += 1
-    waits_arr = np.asarray(waits) if waits else np.zeros(1)
+    day = _CampaignDay(world, operators, pacer, hours, seed, tick_s, safe_harbor_s)
+    day.run()
+    floor, end = day.floor, day.end
+    waits_arr = np.asarray(day.waits) if day.waits else np.zeros(1)
     logged = operators * end
     return SimulationReport(
         pacer=pacer.name, operators=operators, hours=hours, seed=seed,
-        occupancy=busy_total / logged, talk_minutes_per_operator_hour=talk_total / 60.0 / (logged / 3600.0),
+        occupancy=day.busy_total / logged,
+        talk_minutes_per_operator_hour=day.talk_total / 60.0 / (logged / 3600.0),
         abandon_rate=floor.abandons / max(floor.answers, 1),
-        worst_hour_abandon_rate=_worst_window(answer_times, abandon_times, end, 3600.0),
+        worst_hour_abandon_rate=_worst_window(day.answer_times, day.abandon_times, end, 3600.0),
         mean_wait_s=float(waits_arr.mean()), p95_wait_s=float(np.percentile(waits_arr, 95)),
         dials_per_answer=floor.dials / max(floor.answers, 1), dials=floor.dials, answers=floor.answers,
         abandons=floor.abandons)

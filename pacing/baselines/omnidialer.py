@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import math
 
-from pacing.simulation import Floor
+from pacing.day import Floor
 
 
 class OmniDialerPacer:

@@ -33,7 +33,7 @@ from __future__ import annotations
 
 from collections import deque
 
-from pacing.simulation import Floor
+from pacing.day import Floor
 
 
 class VicidialAdapt:
