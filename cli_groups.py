@@ -1,8 +1,7 @@
 """``dialer group …``: campaign groups, the campaigns that share one pool of operators (issue #9).
 
-A typer sub-app beside ``cli.py`` (which adds it as ``group``); like cli.py, each command parses its
-arguments and calls into ``lists.groups`` — no logic here. ``cli``'s helpers are imported inside the
-commands, so the two modules do not import each other at load time.
+A typer sub-app beside ``cli.py`` (which adds it as ``group``); like the other ``cli_*.py`` modules, each
+command parses its arguments and calls into ``lists.groups`` — no logic here.
 """
 
 from __future__ import annotations
@@ -14,12 +13,13 @@ from datetime import datetime
 import asyncpg
 import typer
 
+from cli_store import console, fail, with_pool
+
 group_app = typer.Typer(help="Campaign groups: campaigns sharing one pool of operators.", no_args_is_help=True)
 
 
 def _change(work: Callable[[asyncpg.Connection], Awaitable[object]]) -> None:
     """Run one change in a transaction (the change and its audit rows, or nothing) and show the group."""
-    from cli import fail, with_pool
     from lists.campaigns import CampaignError
     from lists.groups import CampaignGroup
 
@@ -46,7 +46,6 @@ def group_create(
                                                      "members, e.g. optimize=busy optimize_target=0.85"),
 ) -> None:
     """Create a campaign group (no members yet; add them with `dialer group add`)."""
-    from cli import fail
     from dialer.clock import SystemClock
     from dialer.group_settings import parse_group_assignments
     from dialer.tuning import validate_pacing
@@ -93,7 +92,6 @@ def group_set(
                                                    "as optimize=wait optimize_target=8 (KEY= removes it)"),
 ) -> None:
     """Change the group live: reserved operators, group-level ledger, the members' pacing target (audited)."""
-    from cli import fail
     from dialer.clock import SystemClock
     from dialer.group_settings import parse_group_assignments
     from dialer.tuning import validate_pacing
@@ -111,7 +109,6 @@ def group_set(
 @group_app.command("show")
 def group_show(name: str) -> None:
     """The group's settings and members with their target shares."""
-    from cli import fail, with_pool
     from lists import groups
 
     try:
@@ -126,7 +123,6 @@ def group_list() -> None:
     """Every campaign group with its members and shares."""
     from rich.table import Table
 
-    from cli import console, with_pool
     from lists import groups
 
     table = Table("group", "reserved", "ledger", "pacing", "members (share %)")
@@ -145,7 +141,6 @@ def _pacing(pacing: dict[str, object]) -> str:
 def _print(group: object) -> None:
     from rich.table import Table
 
-    from cli import console
     from lists.groups import CampaignGroup
 
     assert isinstance(group, CampaignGroup)
@@ -166,7 +161,6 @@ def report_group(
 ) -> None:
     """A campaign group per campaign and per pool: target and realized shares of the pool's handle time,
     attempts, answers, connects, abandons, talk and wrap-up, and the pool's occupancy."""
-    from cli import console, fail, with_pool
     from dialer.clock import SystemClock
     from dialer.group_report import as_table, make_group_report
     from dialer.reports import ReportError

@@ -1,0 +1,78 @@
+"""What every ``dialer`` command shares: the console, how a command fails, and the way to the store.
+
+Also ``dialer db``, the store's own sub-app. The other ``cli_*.py`` modules import from here; nothing here
+imports them.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import warnings
+from collections.abc import Awaitable, Callable
+from typing import TypeVar
+
+import asyncpg
+import typer
+from rich.console import Console
+
+from config.settings import Settings, load_settings
+from lists import database
+
+db_app = typer.Typer(help="The store (PostgreSQL).", no_args_is_help=True)
+console = Console()
+T = TypeVar("T")
+warnings.filterwarnings("ignore", message=".*XDG_RUNTIME_DIR.*")  # pgserver's platformdirs, harmless
+
+
+def fail(message: str) -> typer.Exit:
+    from rich.markup import escape  # a message may quote "[dispositions.sale]": text, not markup
+
+    console.print(f"[bold red]error:[/] {escape(message)}")
+    return typer.Exit(code=2)
+
+
+def store_url(settings: Settings | None = None) -> str:
+    """The store's URL: DIALER_DATABASE_URL, or the embedded server (started on first use)."""
+    settings = settings or load_settings()
+    url = settings.database_url.get_secret_value() if settings.database_url else None
+    try:
+        return database.locate(url, settings.data_dir).url
+    except database.StoreError as exc:
+        raise fail(str(exc)) from None
+
+
+def with_pool(work: Callable[[asyncpg.Pool], Awaitable[T]]) -> T:
+    """Run one command's work on a pool of the migrated store; store errors become clear messages."""
+
+    async def main() -> T:
+        pool = await database.open_pool(store_url(), max_size=2)
+        try:
+            return await work(pool)
+        finally:
+            await pool.close()
+
+    try:
+        return asyncio.run(main())
+    except database.StoreError as exc:
+        raise fail(str(exc)) from None
+
+
+@db_app.command("status")
+def db_status() -> None:
+    """Print where the data lives and the schema version (migrating first)."""
+    settings = load_settings()
+    url = settings.database_url.get_secret_value() if settings.database_url else None
+
+    async def main() -> None:
+        location = database.locate(url, settings.data_dir)
+        pool = await database.open_pool(location.url, max_size=1)
+        async with pool.acquire() as conn:
+            version = await database.schema_version(conn)
+        await pool.close()
+        console.print(f"store: {location.describe()}")
+        console.print(f"schema version: {version}")
+
+    try:
+        asyncio.run(main())
+    except database.StoreError as exc:
+        raise fail(str(exc)) from None

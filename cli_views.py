@@ -1,0 +1,91 @@
+"""People's views: the operator's console, the supervisor's ``watch``, and ``dialer report`` (the campaign
+report; the named reports beside it come from their rooms and are mounted by ``cli.py``)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+import asyncpg
+import typer
+from typer.core import TyperGroup
+
+from cli_store import console, fail, with_pool
+
+
+def operator_console(
+    name: str = typer.Option(..., "--name", help="The operator's name (see `dialer operators`)"),
+) -> None:
+    """The operator's console: state and timer, customer card, call script, dispositions, callbacks."""
+    from dialer.clock import SystemClock
+    from dialer.views.operator_console import ConsoleError, OperatorConsole, find_operator
+
+    async def work(pool: asyncpg.Pool) -> None:
+        await OperatorConsole(pool, await find_operator(pool, name), SystemClock()).run_async()
+
+    try:
+        with_pool(work)
+    except ConsoleError as exc:
+        raise fail(str(exc)) from None
+
+
+def watch(
+    campaign: str | None = typer.Argument(None, help="Campaign to show (default: the first running one)"),
+    extension: str | None = typer.Option(None, "--extension", help="Your phone, for listen / whisper / barge"),
+) -> None:
+    """The supervisor's live view: operators, calls in flight, pacing, abandonment; tune and spy from it."""
+    import getpass
+
+    from dialer.clock import SystemClock
+    from dialer.views.watch import WatchApp
+
+    if extension is not None and not extension.isdigit():
+        raise fail(f"--extension {extension!r} must be digits (your phone's extension)")
+
+    async def work(pool: asyncpg.Pool) -> None:
+        await WatchApp(pool, SystemClock(), campaign=campaign, supervisor_extension=extension,
+                       actor=f"supervisor:{getpass.getuser()}").run_async()
+
+    with_pool(work)
+
+
+def report_campaign(
+    campaign: str,
+    by: str = typer.Option("operator", "--by", help="operator | hour | disposition | list"),
+    csv_file: Path | None = typer.Option(None, "--csv", help="Also write the raw figures to this CSV file"),
+    since: datetime | None = typer.Option(None, help="Start of the period (campaign time unless a zone is given)"),
+    until: datetime | None = typer.Option(None, help="End of the period (default: now)"),
+    conversion: list[str] = typer.Option(["sale"], help="Codes counted as conversions when the catalogue marks "
+                                                          "none as success (repeatable)"),
+) -> None:
+    """Attempts, answers, connects, abandons, talk / wrap-up / idle time, occupancy, conversions and ratings."""
+    from dialer.clock import SystemClock
+    from dialer.reports import ReportError, as_table, make_report, write_csv
+    from lists import campaigns
+
+    async def work(pool: asyncpg.Pool) -> Any:
+        return await make_report(pool, campaign, by=by, since=since, until=until or SystemClock().now(),
+                                 conversions=tuple(conversion))
+
+    try:
+        report = with_pool(work)
+    except (ReportError, campaigns.CampaignError) as exc:
+        raise fail(str(exc)) from None
+    console.print(as_table(report))
+    if csv_file is not None:
+        write_csv(report, csv_file)
+        console.print(f"written to {csv_file}")
+
+
+class ReportGroup(TyperGroup):
+    """``dialer report CAMPAIGN …`` is the campaign report; named reports (``dialer report compliance …``)
+    sit beside it. A first word that names no report is taken as the campaign."""
+
+    def parse_args(self, ctx: typer.Context, args: list[str]) -> list[str]:  # type: ignore[override]
+        if args and args[0] not in self.commands and args[0] not in ("--help", "-h"):
+            args = ["campaign", *args]
+        return super().parse_args(ctx, args)
+
+
+report_app = typer.Typer(help="Reports.", no_args_is_help=True, cls=ReportGroup)

@@ -1,0 +1,113 @@
+"""What if: ``dialer simulate`` (a day of these settings against a simulated world) and ``dialer staffing``
+(operators needed), both over ``dialer/whatif.py``."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+import typer
+
+from cli_store import console, fail
+
+if TYPE_CHECKING:
+    from dialer.whatif import GroupReport
+
+
+def simulate_cmd(
+    agents: int = typer.Option(..., "--agents", min=1, help="Operators logged in (with --group: the pool)"),
+    answer_rate: float = typer.Option(0.3, "--answer-rate", help="Share of dials a person answers (0-1)"),
+    talk: float = typer.Option(..., "--talk", help="Mean talk time, seconds (lognormal)"),
+    wrap: float = typer.Option(10.0, "--wrap", help="Wrap-up after each call, seconds"),
+    hours: float = typer.Option(8.0, "--hours", help="Length of the day (virtual time)"),
+    mode: str = typer.Option("predictive", "--mode", help="preview | progressive | ratio | predictive"),
+    target_abandon: float = typer.Option(0.025, "--target-abandon", help="Abandonment setpoint (cap 3 %)"),
+    optimize: str = typer.Option("abandon", "--optimize", help="abandon | wait | busy: what predictive aims at"),
+    target: float | None = typer.Option(None, "--target", help="Its value: abandonment rate, mean operator wait "
+                                                               "between calls (s), or busy factor (0-1)"),
+    group: str | None = typer.Option(None, "--group", help='A campaign group on one pool, e.g. '
+                                     '"A:share=70,answer=0.2;B:share=30,answer=0.35" (keys: share, answer, talk, '
+                                     'wrap, priority, work=FROM-TO hours)'),
+    reserved: int = typer.Option(0, "--reserved", min=0, help="With --group: operators kept free (not dialed for)"),
+    group_ledger: bool = typer.Option(False, "--group-ledger", help="With --group: one abandonment ledger for "
+                                                                   "the pool (regimes counting per call centre)"),
+    seed: int = typer.Option(1, "--seed", help="Same seed, same day"),
+    as_json: bool = typer.Option(False, "--json", help="Print the figures as JSON"),
+) -> None:
+    """What would these settings do? A day of the campaign (or of a campaign group) against a simulated world,
+    in seconds."""
+    import json
+    from dataclasses import asdict
+
+    from dialer.whatif import WhatIf, simulate_campaign, simulate_group_campaigns
+
+    question = WhatIf(agents, answer_rate, talk, wrap, hours, mode, target_abandon, seed, optimize, target)
+    try:
+        if group is not None:
+            pool_report = simulate_group_campaigns(question, group, reserved, group_ledger)
+        else:
+            report = simulate_campaign(question)
+    except ValueError as exc:
+        raise fail(str(exc)) from None
+    aim = "" if optimize == "abandon" and target is None else f", optimizing {optimize} = {target:g}"
+    if group is not None:
+        if as_json:
+            console.print_json(json.dumps(asdict(pool_report)))
+            return
+        _print_group(pool_report, f"{mode}{aim}, pool of {agents} operators ({reserved} reserved), {hours:g} h, "
+                                  f"seed {seed}")
+        return
+    if as_json:
+        console.print_json(json.dumps(report.as_dict()))
+        return
+    console.print(f"{mode}{aim}, {agents} operators, {hours:g} h, answer rate {answer_rate:g}, talk {talk:g} s, "
+                  f"wrap {wrap:g} s (seed {seed})")
+    console.print(f"  occupancy                      {100 * report.occupancy:6.1f} %")
+    console.print(f"  talk minutes per operator-hour {report.talk_minutes_per_operator_hour:6.1f}")
+    console.print(f"  abandonment (day / worst hour) {100 * report.abandon_rate:6.2f} % / "
+                  f"{100 * report.worst_hour_abandon_rate:.2f} %")
+    console.print(f"  operator wait between calls    {report.mean_wait_s:6.1f} s mean, {report.p95_wait_s:.1f} s p95")
+    console.print(f"  calls placed per answer        {report.dials_per_answer:6.2f}  "
+                  f"({report.dials} dials, {report.answers} answers, {report.abandons} abandoned)")
+
+
+def _print_group(report: GroupReport, title: str) -> None:
+    console.print(title)
+    console.print(f"  pool: occupancy {100 * report.occupancy:.1f} %, operator wait {report.mean_wait_s:.1f} s mean "
+                  f"({report.p95_wait_s:.1f} s p95), abandonment {100 * report.abandon_rate:.2f} %")
+    console.print(f"  {'campaign':<12} {'share':>7} {'target':>7} {'dials':>7} {'answers':>8} {'abandoned':>10}")
+    for c in report.campaigns:
+        console.print(f"  {c.name:<12} {100 * c.share:6.1f}% {100 * c.target_share:6.1f}% {c.dials:>7} "
+                      f"{c.answers:>8} {100 * c.abandon_rate:9.2f}%")
+
+
+def staffing_cmd(
+    handle: float = typer.Option(..., "--handle", help="Mean handle time (talk + wrap-up), seconds"),
+    calls_per_hour: float | None = typer.Option(None, "--calls-per-hour", help="Answered calls to serve per hour"),
+    service_level: float = typer.Option(0.8, "--service-level", help="Share answered within --threshold"),
+    threshold: float = typer.Option(20.0, "--threshold", help="Service-level threshold, seconds"),
+    leads: int | None = typer.Option(None, "--leads", help="Leads to finish (instead of --calls-per-hour)"),
+    hours: float = typer.Option(8.0, "--hours", help="Hours until the deadline (with --leads)"),
+    answer_rate: float = typer.Option(0.3, "--answer-rate", help="Share of dials answered (with --leads)"),
+    attempts: float = typer.Option(1.0, "--attempts", help="Dials per lead on average (with --leads)"),
+    occupancy: float = typer.Option(0.85, "--occupancy", help="Occupancy the dial mode sustains (with --leads)"),
+) -> None:
+    """Operators needed: per hour for a service level (Erlang C), or to finish a list by a deadline."""
+    from dialer.whatif import staff_for_list, staff_for_service_level
+    from pacing.erlang import ErlangInputError
+
+    if (calls_per_hour is None) == (leads is None):
+        raise fail("give either --calls-per-hour (service level) or --leads (finish a list), not both")
+    try:
+        if calls_per_hour is not None:
+            m = staff_for_service_level(calls_per_hour, handle, service_level, threshold)
+            console.print(f"{m.operators} operators: service level {100 * m.service_level:.1f} % within "
+                          f"{threshold:g} s, P(wait) {100 * m.p_wait:.1f} %, ASA {m.asa_s:.1f} s, "
+                          f"occupancy {100 * m.occupancy:.1f} % ({m.load:.1f} Erlangs)")
+        else:
+            assert leads is not None
+            plan = staff_for_list(leads, hours, answer_rate, handle, attempts, occupancy)
+            console.print(f"{plan.operators} operators: {plan.dials} dials, {plan.answers:.0f} answers, "
+                          f"{plan.work_hours:.1f} operator-hours of handle time at {100 * occupancy:.0f} % occupancy "
+                          f"within {hours:g} h")
+    except ErlangInputError as exc:
+        raise fail(str(exc)) from None
