@@ -1,6 +1,6 @@
 """Do-not-call values: scopes, phone numbers as the lists store them, registry files and their age.
 
-Pure functions; ``compliance.store`` writes and reads the ``dnc`` and ``dnc_registry`` tables with them.
+Pure functions; ``compliance.store`` (``dnc_lists``) writes and reads the ``dnc`` and ``dnc_registry`` tables with them.
 """
 
 from __future__ import annotations
