@@ -10,6 +10,7 @@ the zones in calling hours are judged from the gate's cache.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from contextlib import asynccontextmanager, suppress
@@ -23,7 +24,7 @@ from dialer.gate import ComplianceGate
 from lists import attempts, leads
 from lists.attempts import NewAttempt
 from lists.campaigns import Campaign
-from lists.leads import ClaimedLead, ClaimPlan
+from lists.leads import ClaimCursor, ClaimedLead, ClaimPlan
 
 log = logging.getLogger(__name__)
 
@@ -59,10 +60,12 @@ class ToDial:
 
 
 class Claimer:
-    """Claims for one campaign: its compliance gate and its claim plan, kept between rounds."""
+    """Claims for one campaign: its compliance gate, its claim plan and where its last claim stopped,
+    kept between rounds."""
 
     def __init__(self, campaign_id: int) -> None:
         self.gate = ComplianceGate(campaign_id)
+        self.cursor = ClaimCursor()
         self._plan: tuple[Campaign, ClaimPlan] | None = None
 
     def plan(self, campaign: Campaign) -> ClaimPlan:
@@ -73,6 +76,7 @@ class Claimer:
 
     def invalidate(self) -> None:
         self.gate.invalidate()
+        self.cursor.rewind()
         self._plan = None
 
     async def claim(self, conn: asyncpg.Connection, campaign: Campaign, *, wanted: int, now: datetime,
@@ -83,6 +87,16 @@ class Claimer:
         the same transaction (campaign ownership: is the campaign still this engine's?).
         ``free_operators``: a personal callback is dialed only while its operator is among them (until
         its grace ends)."""
+        try:
+            return await self._claim(conn, campaign, wanted=wanted, now=now, engine=engine, pbx=pbx,
+                                     lease_s=lease_s, fence=fence, free_operators=free_operators)
+        except BaseException:
+            self.cursor.rewind()    # the claims rolled back: those leads are ready again, behind the cursor
+            raise
+
+    async def _claim(self, conn: asyncpg.Connection, campaign: Campaign, *, wanted: int, now: datetime,
+                     engine: str, pbx: str | None, lease_s: float, fence: Fence | None,
+                     free_operators: Sequence[int] | None) -> list[ToDial]:
         gate = self.gate
         async with _generic_plans(conn):
             if fence is not None and not await fence(conn):
@@ -92,7 +106,8 @@ class Claimer:
                 return []
             claimed = await leads.claim(conn, campaign_id=campaign.id, engine=engine, n=wanted, now=now,
                                         lease_s=lease_s, allowed_timezones=zones, plan=self.plan(campaign),
-                                        free_operators=free_operators)
+                                        free_operators=free_operators, cursor=self.cursor,
+                                        loop_now=asyncio.get_running_loop().time())
             claimed = await gate.screen(conn, claimed, engine=engine, now=now)
             try:
                 shown = [caller_id_for(campaign.caller_id, lead.phone, pool=campaign.caller_id_pool)

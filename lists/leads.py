@@ -13,7 +13,7 @@ from __future__ import annotations
 import json
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from functools import lru_cache
 from zoneinfo import ZoneInfo
 
@@ -24,7 +24,7 @@ from lists.dispositions import apply_disposition, record_disposition
 from lists.errors import OutcomeError, PhoneError
 from lists.phones import normalize
 
-__all__ = ["ClaimPlan", "ClaimedLead", "claim", "claim_manual", "expire_leases", "extend_leases",
+__all__ = ["ClaimCursor", "ClaimPlan", "ClaimedLead", "claim", "claim_manual", "expire_leases", "extend_leases",
            "record_disposition", "release", "settle", "transfer", "zones_in_play"]
 
 
@@ -56,6 +56,40 @@ class ClaimPlan:
         return cls(timezone, strategy.from_json(strategy_document), personal_callback_grace_s)
 
 
+# Before every lead in index order: (-priority, next_due_at, id) of a lead cannot be lower (priority is an int).
+_HEAD = (-(2 ** 31), datetime.min.replace(tzinfo=UTC), 0)
+OrderKey = tuple[int, datetime, int]
+
+
+class ClaimCursor:
+    """Where an engine's last claim stopped in each category, so that the next one starts there.
+
+    A claimed lead leaves the ready set, but its entry in the claim's index stays until VACUUM; a claim
+    that started from the head of the list every time walked past all of them, and at a few thousand
+    claims a second that walk, not the claim, became the cost (benchmarks/lists.py: half the database's
+    CPU, growing through the run). Leads can come back *behind* the cursor (a lead given back undialed,
+    one skipped while its zone was outside calling hours or locked by another engine, a higher priority
+    loaded meanwhile), so the cursor goes back to the head whenever a claim comes back short and at
+    least every ``rewind_s`` seconds of loop time: such a lead waits that long at most."""
+
+    def __init__(self, rewind_s: float = 1.0) -> None:
+        self.rewind_s = rewind_s
+        self._after: dict[str, OrderKey] = {}
+        self._rewound_at: float | None = None
+
+    def after(self, category: str, now: float) -> OrderKey:
+        if self._rewound_at is None or now - self._rewound_at >= self.rewind_s:
+            self.rewind(now)
+        return self._after.get(category, _HEAD)
+
+    def advance(self, category: str, key: OrderKey) -> None:
+        self._after[category] = max(self._after.get(category, _HEAD), key)
+
+    def rewind(self, now: float | None = None) -> None:
+        self._after.clear()
+        self._rewound_at = now
+
+
 _DIALABLE = """
     SELECT l.id,
            EXISTS (SELECT 1 FROM dnc d WHERE d.phone = l.phone AND d.scope IN ('company', $6)) AS barred,
@@ -69,14 +103,16 @@ _DIALABLE = """
                                            IN (SELECT id FROM timezone_set WHERE zones <@ $3) END)
       AND ($4::bigint[] IS NULL OR l.owner_operator IS NULL OR l.category <> 'callback'
            OR l.next_due_at + $5 * interval '1 second' <= $2 OR l.owner_operator = ANY($4))
-    ORDER BY l.priority DESC, l.next_due_at, l.id
+      AND (-l.priority, l.next_due_at, l.id) > (${after}::int, ${after_due}::timestamptz, ${after_id}::bigint)
+    ORDER BY -l.priority, l.next_due_at, l.id
     LIMIT {limit}
     FOR UPDATE SKIP LOCKED"""
 
 # One statement for the whole claim: a locking sub-select per category, in the order of the strategy, under
 # one LIMIT. PostgreSQL runs a CTE only as far as its reader pulls rows, so a later category is not even
 # scanned (nor any of its rows locked) once the earlier ones filled the claim; each sub-select walks the
-# lead_claim_order index in order, so 10 million ready leads cost the same as ten.
+# lead_claim_order index in order from where the last claim stopped (``ClaimCursor``), so 10 million ready
+# leads cost the same as ten.
 # A lead met whose number went on a do-not-call list after it was loaded is never dialed, and it leaves
 # the ready leads in the same statement (done; or back to its main number when only the other number it
 # was to dial is barred): left ready, every later claim would walk past it again, and a day of dialing
@@ -86,8 +122,10 @@ _DIALABLE = """
 # PostgreSQL planned the claim afresh at every call (a millisecond of the claim's two).
 @lru_cache(maxsize=64)
 def _claim_sql(limit: int) -> str:
-    return "WITH " + ",\n".join(f"c{i} AS ({_DIALABLE.format(category=10 + i, limit=limit)})"
-                                for i in range(4)) + _CLAIM_REST.format(limit=limit)
+    selects = (_DIALABLE.format(category=10 + i, after=14 + 3 * i, after_due=15 + 3 * i, after_id=16 + 3 * i,
+                                limit=limit) for i in range(4))
+    return "WITH " + ",\n".join(f"c{i} AS ({select})" for i, select in enumerate(selects)) \
+        + _CLAIM_REST.format(limit=limit)
 
 
 _CLAIM_REST = """,
@@ -119,6 +157,7 @@ RETURNING lead.id, lead.campaign_id, coalesce(lead.dial_phone, lead.phone) AS ph
           (SELECT s.zones FROM timezone_set s
            WHERE s.id = coalesce(lead.dial_timezone_set, lead.timezone_set) AND cardinality(s.zones) > 1) AS timezones,
           lead.fields, lead.category, lead.attempts, lead.priority, lead.next_due_at,
+          (SELECT count(*) FROM picked) AS picked,   -- claimed and barred: did the claim come back short?
           CASE WHEN lead.category = 'callback' AND lead.next_due_at + $5 * interval '1 second' > $2
                THEN lead.owner_operator END AS owner_operator,
           -- sticky routing, in the same round trip: only a lead called before can have talked to someone
@@ -140,13 +179,17 @@ async def claim(
     allowed_timezones: Sequence[str] | None = None,
     free_operators: Sequence[int] | None = None,
     plan: ClaimPlan | None = None,
+    cursor: ClaimCursor | None = None,
+    loop_now: float = 0.0,
 ) -> list[ClaimedLead]:
     """The next ``n`` dialable leads in strategy order, leased to ``engine`` until now + lease_s.
 
     ``allowed_timezones``: only leads all of whose candidate zones are in it (compliance says which zones
     are inside calling hours now). ``free_operators``: when given, a personal callback still kept for its
     operator is only claimed while that operator is free. ``plan``: the campaign's strategy and zone as the
-    caller already knows them (read from the campaign when not given)."""
+    caller already knows them (read from the campaign when not given). ``cursor``: start where this
+    caller's last claim stopped (``loop_now`` times its rewinds); without one, every claim starts at the
+    head of the list."""
     if n <= 0:
         return []
     if plan is None:
@@ -158,11 +201,19 @@ async def claim(
     zones = list(allowed_timezones) if allowed_timezones is not None else None
     operators = list(free_operators) if free_operators is not None else None
     rank = {category: i for i, category in enumerate(order)}
+    starts = [cursor.after(category, loop_now) if cursor is not None else _HEAD for category in order]
     rows = await conn.fetch(
         _claim_sql(int(n)), campaign_id, now, zones, operators, plan.personal_callback_grace_s,
         f"campaign:{campaign_id}", engine, now + timedelta(seconds=lease_s), today, *order,
+        *(part for start in starts for part in start),
     )
     rows.sort(key=lambda r: (rank[r["category"]], -r["priority"], r["next_due_at"], r["id"]))
+    if cursor is not None:
+        if not rows or rows[0]["picked"] < n:
+            cursor.rewind(loop_now)    # short: what is left may lie behind the cursor
+        else:
+            for r in rows:
+                cursor.advance(r["category"], (-r["priority"], r["next_due_at"], r["id"]))
     return [ClaimedLead(r["id"], r["campaign_id"], r["phone"], r["timezone"], _json(r["fields"]), r["category"],
                         r["attempts"], r["owner_operator"], r["last_operator"], tuple(r["timezones"] or ()))
             for r in rows]
