@@ -29,7 +29,7 @@ async def apply_command(engine: Engine, operator_id: int, command: str, args: di
         case "login":
             if operator.state is not OperatorState.OFFLINE:
                 return f"already {operator.state.value}"
-            await engine.log_in(operator)
+            await engine.phones.log_in(operator)
         case "ready":
             if operator.state is OperatorState.WRAP_UP:
                 engine.wrap_up_done(operator)
@@ -46,7 +46,7 @@ async def apply_command(engine: Engine, operator_id: int, command: str, args: di
         case "logout":
             if operator.state in (OperatorState.RESERVED, OperatorState.ON_CALL):
                 return "cannot log out during a call"
-            await engine.log_out(operator)
+            await engine.phones.log_out(operator)
         case "disposition":
             return await _disposition(engine, operator_id, args)
         case "dial":
@@ -90,7 +90,8 @@ async def _spy(engine: Engine, extension: str, args: dict[str, Any]) -> str | No
         return "supervisor_extension (digits) is required"
     template = engine.config.operator_channel_template
     request = OriginateRequest(
-        channel=template.format(ext=supervisor), channel_id=f"spy-{supervisor}-{extension}-{engine.next_serial()}",
+        channel=template.format(ext=supervisor),
+        channel_id=f"spy-{supervisor}-{extension}-{engine.phones.next_serial()}",
         application="ChanSpy", data=f"{template.format(ext=extension)},{SPY_OPTIONS[mode]}", timeout_ms=30_000)
     try:
         await engine.pbx.originate(request)

@@ -46,6 +46,7 @@ from dialer.config import EngineConfig
 from dialer.floor import STORED_STATE, Floor, FloorOperator, OperatorState
 from dialer.handoff import HandOff
 from dialer.ledger import AbandonLedger
+from dialer.phones import OperatorPhones
 from dialer.recorder import Recorder
 from dialer.recovery import Recovery
 from dialer.runner import CampaignRunner, pacing_settings
@@ -87,8 +88,7 @@ class Engine:
         self.stats = EngineStats()
         self.campaign_stats: dict[int, EngineStats] = {}
         self._tasks = BackgroundTasks()
-        self._phones: dict[str, FloorOperator] = {}     # operator phone channel id → operator
-        self._logins = 0
+        self.phones = OperatorPhones(pbx, self.floor, self.config)   # how operators come onto the floor
         self._wrap_timers: dict[int, asyncio.TimerHandle] = {}
         self._heartbeat: asyncio.Task[None] | None = None
         self.wrap_up_listeners: list[Callable[[FloorOperator], None]] = []
@@ -134,7 +134,7 @@ class Engine:
                 self.floor.add(operator)
             operator.campaigns.add(campaign.id)
             if operator.state is OperatorState.OFFLINE and not self.recovery.adopt_phone(operator):
-                await self.log_in(operator)
+                await self.phones.log_in(operator)
         self.estimators[campaign.id] = OnlineEstimators()
         ledger = AbandonLedger(pacing_settings(campaign).window_hours * 3600)
         await ledger.seed(self.pool, campaign_id=campaign.id, wall_now=self.clock.now(),
@@ -172,49 +172,9 @@ class Engine:
             handle.cancel()
         for operator in list(self.floor.operators.values()):   # phones hung up, sessions closed
             if operator.state is not OperatorState.OFFLINE:
-                await self.log_out(operator)
+                await self.phones.log_out(operator)
         await self._tasks.cancel_all()
         await self.recorder.close()
-
-    async def log_in(self, operator: FloorOperator) -> None:
-        """Call the operator's phone into its own conference; ready when it joins."""
-        channel_id = f"op{operator.extension}-{self.next_serial()}"
-        operator.phone_channel_id = channel_id
-        self._phones[channel_id] = operator
-        self._phones[channel_id + "-2"] = operator
-        template = self.config.operator_channel_template
-        channel = template.format(ext=operator.extension)
-        if channel.startswith("Local/"):
-            # A Local channel runs the operators context in its far half; the near half just holds.
-            request = OriginateRequest(channel=channel, channel_id=channel_id, application="Wait", data="86400",
-                                       timeout_ms=30_000)
-        else:
-            request = OriginateRequest(channel=channel, channel_id=channel_id,
-                                       context=self.config.operators_context, exten=operator.extension,
-                                       timeout_ms=30_000)
-        self.floor.set_state(operator, OperatorState.LOGGING_IN, asyncio.get_running_loop().time())
-        try:
-            await self.pbx.originate(request)
-        except PbxError as exc:
-            log.warning("operator %s: phone could not be called: %s", operator.name, exc)
-            self.floor.set_state(operator, OperatorState.OFFLINE, asyncio.get_running_loop().time())
-
-    async def log_out(self, operator: FloorOperator) -> None:
-        """Hang up the operator's phone; the floor forgets them until the next login."""
-        now = asyncio.get_running_loop().time()
-        if operator.phone_channel_id:
-            # forget the phone first: its Hangup is expected, not an operator dropping off
-            self._phones.pop(operator.phone_channel_id, None)
-            self._phones.pop(operator.phone_channel_id + "-2", None)
-            try:
-                await self.pbx.hangup(operator.phone_channel_id)
-            except PbxError:
-                pass  # already gone
-        self.floor.set_state(operator, OperatorState.OFFLINE, now)
-
-    def next_serial(self) -> int:
-        self._logins += 1
-        return self._logins
 
     async def manual_dial(self, operator: FloorOperator, campaign_id: int, phone: str) -> str | None:
         """Click-to-call: the operator's own call, with the campaign's caller ID, recorded like any other.
@@ -371,9 +331,8 @@ class Engine:
                         self._answered(call, now)
                     elif call.fail(now, reason):
                         self._ended(call)
-                elif not success and (operator := self._phones.get(channel_id)):
-                    log.warning("operator %s: phone not answered (reason %s)", operator.name, reason)
-                    self.floor.set_state(operator, OperatorState.OFFLINE, now)
+                elif not success:
+                    self.phones.not_answered(channel_id, reason, now)
             case CallAnswered(channel_id=channel_id):
                 if call := self.calls.get(channel_id):
                     self._answered(call, now)
@@ -384,9 +343,8 @@ class Engine:
                     if call.state is CallState.ORIGINATING:   # a manual call can join before its OriginateResponse
                         self._answered(call, now)
                     self.handoff.joined(call, now)
-                elif (operator := self._phones.get(channel_id)) and conference == operator.conference:
-                    if operator.state is OperatorState.LOGGING_IN:
-                        self.floor.set_state(operator, OperatorState.READY, now)
+                else:
+                    self.phones.joined(channel_id, conference, now)
             case CallRated(channel_id=channel_id, score=score):
                 if call := self.calls.get(channel_id):
                     self._record(AttemptUpdate(call.attempt_id, rating=score))
@@ -433,10 +391,8 @@ class Engine:
                 self._ended(call)
         elif channel_id.endswith("-2") and (call := self.calls.get(channel_id[:-2])):
             call.hangup_cause = cause          # the far leg's cause says more than ours
-        elif operator := self._phones.pop(channel_id, None):
-            if operator.state in (OperatorState.READY, OperatorState.LOGGING_IN, OperatorState.PAUSED):
-                log.warning("operator %s: phone hung up; logged out", operator.name)
-                self.floor.set_state(operator, OperatorState.OFFLINE, now)
+        else:
+            self.phones.hung_up(channel_id, now)
 
     def _call_changed(self, call: Call) -> None:
         if call.state is CallState.CONNECTED:

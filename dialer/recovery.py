@@ -48,7 +48,7 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 _ATTEMPT_CHANNEL = re.compile(r"^attempt-(\d+)$")
-_PHONE_CHANNEL = re.compile(r"^op([^-]+)-(\d+)$")     # an operator's phone, as Engine.log_in names it
+_PHONE_CHANNEL = re.compile(r"^op([^-]+)-(\d+)$")     # an operator's phone, as dialer/phones.py names it
 
 
 class Where(StrEnum):
@@ -192,11 +192,7 @@ class Recovery:
         if channel_id is None:
             return False
         engine = self._engine
-        operator.phone_channel_id = channel_id
-        engine._phones[channel_id] = operator
-        engine._phones[channel_id + "-2"] = operator
-        serial = int(channel_id.rsplit("-", 1)[1])
-        engine._logins = max(engine._logins, serial)    # the next login never reuses this channel id
+        engine.phones.adopt(operator, channel_id)
         now = asyncio.get_running_loop().time()
         engine.floor.set_state(operator, OperatorState.READY, now)
         return True

@@ -37,7 +37,7 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-_PHONE = re.compile(r"^op(.+)-\d+$")       # an operator's phone channel, as Engine.log_in names it
+_PHONE = re.compile(r"^op(.+)-\d+$")       # an operator's phone channel, as dialer/phones.py names it
 _PENDING = (CallState.ORIGINATING, CallState.WAITING)
 
 

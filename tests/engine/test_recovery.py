@@ -79,8 +79,8 @@ async def test_a_connected_call_is_reattached_to_its_operator_whose_phone_is_kep
         row = await pool.fetchrow("SELECT outcome, abandoned, operator_id FROM attempt WHERE id = $1", attempt)
         assert (row["outcome"], row["abandoned"], row["operator_id"]) == ("connected", False, operator.id)
         assert await pool.fetchval("SELECT state FROM lead WHERE id = $1", lead_ids[0]) != "claimed"
-        await engine.log_out(operator)
-        await engine.log_in(operator)
+        await engine.phones.log_out(operator)
+        await engine.phones.log_in(operator)
         assert pbx.originated[-1].channel_id == "op101-5"     # a new phone never reuses the adopted one's id
     finally:
         await engine.stop(drain_s=0)
