@@ -37,10 +37,7 @@ def campaign_create(
         return await campaigns.create(pool, name=name, channel_template=channel, caller_id=caller_id, mode=mode,
                                       timezone=timezone, default_region=region, ring_timeout_s=ring_timeout)
 
-    try:
-        campaign = with_pool(work)
-    except campaigns.CampaignError as exc:
-        raise fail(str(exc)) from None
+    campaign = with_pool(work, expected=(campaigns.CampaignError,))
     console.print(f"campaign [bold]{campaign.name}[/] created ({campaign.mode}, paused)")
 
 
@@ -51,10 +48,7 @@ def _set_campaign_state(name: str, state: str) -> None:
     async def work(pool: asyncpg.Pool) -> campaigns.Campaign:
         return await campaigns.set_state(pool, name, state, actor="cli", now=SystemClock().now())
 
-    try:
-        campaign = with_pool(work)
-    except campaigns.CampaignError as exc:
-        raise fail(str(exc)) from None
+    campaign = with_pool(work, expected=(campaigns.CampaignError,))
     console.print(f"campaign [bold]{campaign.name}[/] is {campaign.state}")
 
 
@@ -93,10 +87,7 @@ def campaign_set(
             return await campaigns.set_pacing(conn, name, changes, actor=f"cli:{getpass.getuser()}",
                                               now=SystemClock().now(), validate=validate_pacing)
 
-    try:
-        campaign = with_pool(work)
-    except campaigns.CampaignError as exc:
-        raise fail(str(exc)) from None
+    campaign = with_pool(work, expected=(campaigns.CampaignError,))
     shown = ", ".join(f"{k}={v}" for k, v in {"mode": campaign.mode, **campaign.pacing}.items())
     console.print(f"campaign [bold]{campaign.name}[/]: {shown}")
 
@@ -131,10 +122,7 @@ def campaign_caller_ids(
         return await campaigns.set_caller_id_pool(db, name, entries, actor=f"cli:{getpass.getuser()}",
                                                   now=SystemClock().now())
 
-    try:
-        campaign = with_pool(work)
-    except campaigns.CampaignError as exc:
-        raise fail(str(exc)) from None
+    campaign = with_pool(work, expected=(campaigns.CampaignError,))
     shown = ", ".join(f"{k}: {' '.join(v)}" for k, v in campaign.caller_id_pool.items()) or "none"
     console.print(f"campaign [bold]{campaign.name}[/]: caller ID {campaign.caller_id}; local presence: {shown}")
 
@@ -169,10 +157,7 @@ def operator_add(
         for c in found:
             await operators.assign(pool, campaign_id=c.id, operator_ids=[row.id])
 
-    try:
-        with_pool(work)
-    except (campaigns.CampaignError, operators.OperatorError) as exc:
-        raise fail(str(exc)) from None
+    with_pool(work, expected=(campaigns.CampaignError, operators.OperatorError))
     console.print(f"operator [bold]{name}[/] (ext {extension}) added")
 
 
@@ -193,10 +178,7 @@ def campaign_script(
     async def work(pool: asyncpg.Pool) -> int:
         return await scripts.store_script(pool, name, script.to_document())
 
-    try:
-        with_pool(work)
-    except campaigns.CampaignError as exc:
-        raise fail(str(exc)) from None
+    with_pool(work, expected=(campaigns.CampaignError,))
     console.print(f"campaign [bold]{name}[/]: script {script.title or file.name!r} with {len(script.steps)} steps")
     for step_id in script.unreachable():
         console.print(f"[yellow]warning:[/] step {step_id!r} is not reached by any answer from {script.start!r}")

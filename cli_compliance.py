@@ -24,10 +24,7 @@ def _compliance_run(work: Callable[[asyncpg.Connection], Awaitable[T]]) -> T:
         async with pool.acquire() as conn:
             return await work(conn)
 
-    try:
-        return with_pool(on_pool)
-    except (ComplianceError, campaigns.CampaignError) as exc:
-        raise fail(str(exc)) from None
+    return with_pool(on_pool, expected=(ComplianceError, campaigns.CampaignError))
 
 
 @compliance_app.command("set")

@@ -27,10 +27,7 @@ def _change(work: Callable[[asyncpg.Connection], Awaitable[object]]) -> None:
         async with pool.acquire() as conn, conn.transaction():
             return await work(conn)
 
-    try:
-        group = with_pool(main)
-    except CampaignError as exc:   # GroupError is one
-        raise fail(str(exc)) from None
+    group = with_pool(main, expected=(CampaignError,))   # GroupError is one
     assert isinstance(group, CampaignGroup)
     _print(group)
 
@@ -111,10 +108,7 @@ def group_show(name: str) -> None:
     """The group's settings and members with their target shares."""
     from lists import groups
 
-    try:
-        group = with_pool(lambda pool: groups.get_group(pool, name))
-    except groups.GroupError as exc:
-        raise fail(str(exc)) from None
+    group = with_pool(lambda pool: groups.get_group(pool, name), expected=(groups.GroupError,))
     _print(group)
 
 
@@ -166,8 +160,6 @@ def report_group(
     from dialer.reports import ReportError
     from lists.campaigns import CampaignError
 
-    try:
-        report = with_pool(lambda pool: make_group_report(pool, name, since=since, until=until or SystemClock().now()))
-    except (CampaignError, ReportError) as exc:   # GroupError is a CampaignError
-        raise fail(str(exc)) from None
+    report = with_pool(lambda pool: make_group_report(pool, name, since=since, until=until or SystemClock().now()),
+                       expected=(CampaignError, ReportError))   # GroupError is a CampaignError
     console.print(as_table(report))

@@ -28,10 +28,7 @@ def _lists_run(work: Callable[[asyncpg.Pool], Awaitable[T]]) -> T:
     from lists import campaigns
     from lists.errors import ListError
 
-    try:
-        return with_pool(work)
-    except (ListError, campaigns.CampaignError) as exc:
-        raise fail(str(exc)) from None
+    return with_pool(work, expected=(ListError, campaigns.CampaignError))
 
 
 @lists_app.command("load")

@@ -41,8 +41,9 @@ def store_url(settings: Settings | None = None) -> str:
         raise fail(str(exc)) from None
 
 
-def with_pool(work: Callable[[asyncpg.Pool], Awaitable[T]]) -> T:
-    """Run one command's work on a pool of the migrated store; store errors become clear messages."""
+def with_pool(work: Callable[[asyncpg.Pool], Awaitable[T]], expected: tuple[type[Exception], ...] = ()) -> T:
+    """Run one command's work on a pool of the migrated store; store errors, and the typed errors the work
+    is ``expected`` to raise (a campaign that does not exist …), become clear messages."""
 
     async def main() -> T:
         pool = await database.open_pool(store_url(), max_size=2)
@@ -53,7 +54,7 @@ def with_pool(work: Callable[[asyncpg.Pool], Awaitable[T]]) -> T:
 
     try:
         return asyncio.run(main())
-    except database.StoreError as exc:
+    except (database.StoreError, *expected) as exc:
         raise fail(str(exc)) from None
 
 

@@ -24,10 +24,7 @@ def operator_console(
     async def work(pool: asyncpg.Pool) -> None:
         await OperatorConsole(pool, await find_operator(pool, name), SystemClock()).run_async()
 
-    try:
-        with_pool(work)
-    except ConsoleError as exc:
-        raise fail(str(exc)) from None
+    with_pool(work, expected=(ConsoleError,))
 
 
 def watch(
@@ -68,10 +65,7 @@ def report_campaign(
         return await make_report(pool, campaign, by=by, since=since, until=until or SystemClock().now(),
                                  conversions=tuple(conversion))
 
-    try:
-        report = with_pool(work)
-    except (ReportError, campaigns.CampaignError) as exc:
-        raise fail(str(exc)) from None
+    report = with_pool(work, expected=(ReportError, campaigns.CampaignError))
     console.print(as_table(report))
     if csv_file is not None:
         write_csv(report, csv_file)
