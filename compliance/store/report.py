@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Sequence
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 
 import asyncpg
@@ -37,17 +37,32 @@ async def ledger(
     With an AMD false-positive rate (UK), the estimated people among machine answers are added to both:
     they were live calls that got no operator."""
     require_aware(now)
-    ids = list(campaign_ids) if campaign_ids else [campaign_id]
+    answers = await _answers(conn, list(campaign_ids) if campaign_ids else [campaign_id], now - window, now,
+                             amd_false_positive_rate)
+    return answers.live, answers.abandons
+
+
+@dataclass(frozen=True)
+class _Answers:
+    live: int             # live answers, the estimated people among machine answers included
+    abandons: int         # likewise
+    machines: int         # machine answers as the AMD said
+    estimate: int         # people the AMD took for machines (UK: a rate of its verdicts)
+
+
+async def _answers(conn: asyncpg.Connection, campaign_ids: list[int], since: datetime, now: datetime,
+                   amd_false_positive_rate: float) -> _Answers:
+    """The ledger's counts over answers in ``(since, now]``: what the cap is measured on."""
     row = await conn.fetchrow(
         f"""SELECT count(*) FILTER (WHERE {_LIVE}) AS live,
                    count(*) FILTER (WHERE {_LIVE} AND abandoned) AS abandons,
                    count(*) FILTER (WHERE outcome = 'machine') AS machines
             FROM attempt
             WHERE campaign_id = ANY($1::bigint[]) AND answered_at > $2 AND answered_at <= $3""",
-        ids, now - window, now,
+        campaign_ids, since, now,
     )
     estimate = estimated_false_positives(row["machines"], amd_false_positive_rate)
-    return row["live"] + estimate, row["abandons"] + estimate
+    return _Answers(row["live"] + estimate, row["abandons"] + estimate, row["machines"], estimate)
 
 
 async def compliance_report(
@@ -92,20 +107,12 @@ async def compliance_report(
     rows = []
     for label, start, legal in windows:
         since = start if start is not None else earliest
-        counts = await conn.fetchrow(
-            f"""SELECT count(*) FILTER (WHERE {_LIVE}) AS live,
-                       count(*) FILTER (WHERE {_LIVE} AND abandoned) AS abandons,
-                       count(*) FILTER (WHERE outcome = 'machine') AS machines
-                FROM attempt WHERE campaign_id = $1 AND answered_at > $2 AND answered_at <= $3""",
-            campaign_id, since, now,
-        )
-        estimate = estimated_false_positives(counts["machines"], abandon.amd_false_positive_rate)
-        live, abandons = counts["live"] + estimate, counts["abandons"] + estimate
+        answers = await _answers(conn, [campaign_id], since, now, abandon.amd_false_positive_rate)
         in_window = [c for c in checked if c[0] > since]
         rows.append(WindowRow(
-            label=label, start=start, end=now, attempts=len(in_window), live_answers=live, abandons=abandons,
-            machine_answers=counts["machines"], false_positive_estimate=estimate,
-            rate=window_rate(live, abandons), cap=abandon.cap,
+            label=label, start=start, end=now, attempts=len(in_window), live_answers=answers.live,
+            abandons=answers.abandons, machine_answers=answers.machines, false_positive_estimate=answers.estimate,
+            rate=window_rate(answers.live, answers.abandons), cap=abandon.cap,
             calls_outside_hours=sum(1 for c in in_window if not c[1]),
             calls_to_dnc=sum(1 for c in in_window if c[2]), legal=legal,
         ))
