@@ -29,7 +29,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from compliance import store as compliance_store
 from compliance.rules import CampaignRules
-from dialer.claims import Claimer
+from dialer.claims import Claimer, Fence
 from dialer.ownership import still_owner
 from lists import campaigns, database, importer, zones
 from lists.phones import normalize
@@ -179,7 +179,7 @@ async def bench_claim(url: str, schema: str, count: int, claimers: int, batch: i
               f"leads, preset {(await compliance_store.campaign_rules(conn, campaign.id)).preset}")
 
     server_cpu = 0.0
-    fence = partial(still_owner, campaign_id=campaign.id, engine="bench", epoch=1)
+    fence = Fence("bench", 1, partial(still_owner, campaign_id=campaign.id, engine="bench", epoch=1))
 
     async def claimer(name: str, deadline: float) -> tuple[list[int], list[float]]:
         nonlocal server_cpu

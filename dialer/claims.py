@@ -2,10 +2,11 @@
 row open, in one transaction.
 
 The engine runs this many times a second per campaign and ``benchmarks/lists.py`` runs exactly this, so
-the benchmark's leads per second are the engine's. Round trips are what a claim costs: BEGIN, the claim
-(which also returns who last talked to each lead), the contact history when the campaign's rules need it,
-the attempt rows, COMMIT. The campaign's strategy comes with the campaign the engine already holds, and
-the zones in calling hours are judged from the gate's cache.
+the benchmark's leads per second are the engine's. Round trips are what a claim costs, more than its
+queries: BEGIN, the claim (which also checks the campaign is still this engine's, and returns who last
+talked to each lead and, when the campaign's rules count contacts, each lead's contact history), the
+attempt rows, COMMIT. The campaign's strategy comes with the campaign the engine already holds, and the
+zones in calling hours are judged from the gate's cache.
 """
 
 from __future__ import annotations
@@ -28,7 +29,18 @@ from lists.leads import ClaimCursor, ClaimedLead, ClaimPlan
 
 log = logging.getLogger(__name__)
 
-Fence = Callable[[asyncpg.Connection], Awaitable[bool]]
+
+
+@dataclass(frozen=True)
+class Fence:
+    """Campaign ownership as a claim checks it (dialer/ownership.py). The claim statement itself takes leads
+    only while the campaign's owner row carries (``engine``, ``epoch``), and holds that row FOR SHARE until
+    commit; ``still_ours`` is asked only when a claim came back empty, to tell a lost campaign (which it
+    acts on) from an empty list."""
+
+    engine: str
+    epoch: int
+    still_ours: Callable[[asyncpg.Connection], Awaitable[bool]]
 
 
 @asynccontextmanager
@@ -83,8 +95,8 @@ class Claimer:
                     engine: str, pbx: str | None, lease_s: float, fence: Fence | None = None,
                     free_operators: Sequence[int] | None = None) -> list[ToDial]:
         """Up to ``wanted`` leads to dial now. All or nothing: an error (or ``NothingToDial``) rolls the
-        claims back, so a lead is never left claimed without its attempt row. ``fence``: checked first, in
-        the same transaction (campaign ownership: is the campaign still this engine's?).
+        claims back, so a lead is never left claimed without its attempt row. ``fence``: campaign
+        ownership, checked by the claim statement itself (is the campaign still this engine's?).
         ``free_operators``: a personal callback is dialed only while its operator is among them (until
         its grace ends)."""
         try:
@@ -99,15 +111,19 @@ class Claimer:
                      free_operators: Sequence[int] | None) -> list[ToDial]:
         gate = self.gate
         async with _generic_plans(conn):
-            if fence is not None and not await fence(conn):
-                return []
             zones = await gate.allowed_timezones(conn, now)
             if not zones:
                 return []
             claimed = await leads.claim(conn, campaign_id=campaign.id, engine=engine, n=wanted, now=now,
                                         lease_s=lease_s, allowed_timezones=zones, plan=self.plan(campaign),
                                         free_operators=free_operators, cursor=self.cursor,
-                                        loop_now=asyncio.get_running_loop().time())
+                                        loop_now=asyncio.get_running_loop().time(),
+                                        owner=None if fence is None else (fence.engine, fence.epoch),
+                                        history_since=gate.history_since(now))
+            if not claimed:
+                if fence is not None:
+                    await fence.still_ours(conn)     # a lost campaign is noticed (and given up) here
+                return []
             claimed = await gate.screen(conn, claimed, engine=engine, now=now)
             try:
                 shown = [caller_id_for(campaign.caller_id, lead.phone, pool=campaign.caller_id_pool)

@@ -246,7 +246,9 @@ class Engine:
         if claimer is None:
             claimer = self.claimers[campaign.id] = Claimer(campaign.id)
         ownership = self.ownership
-        fence = None if ownership is None else partial(ownership.fence, campaign_id=campaign.id)
+        fence = None if ownership is None else ownership.claim_fence(campaign.id)
+        if ownership is not None and fence is None:
+            return 0            # not (or no longer) this engine's campaign
         try:
             async with self.pool.acquire() as conn:
                 dials = await claimer.claim(conn, campaign, wanted=wanted, now=self.clock.now(),

@@ -17,6 +17,7 @@ from datetime import datetime
 import asyncpg
 
 from compliance import store as compliance_store
+from compliance.caps import ContactHistory
 from compliance.hours import open_zones
 from compliance.rules import CampaignRules
 from compliance.verdict import Verdict
@@ -83,13 +84,20 @@ class ComplianceGate:
             self.blocked_reason = reason
         return zones
 
+    def history_since(self, now: datetime) -> datetime | None:
+        """From when the claim should bring each lead's contact history: only the preset's rules read it."""
+        return None if self.rules.preset is None else now - compliance_store.HISTORY_LOOKBACK
+
     async def screen(self, conn: asyncpg.Connection, claimed: Sequence[ClaimedLead], *, engine: str,
                      now: datetime) -> list[ClaimedLead]:
         """The per-lead rules (state laws, contact caps, the UK 72-hour block); refused leads go back,
         due when the rule allows them again. A campaign without a preset has none of these rules."""
         if not claimed or self.rules.preset is None:
             return list(claimed)
-        screened = await compliance_store.screen_claimed(conn, self.rules, claimed, now=now)
+        histories = None
+        if all(lead.contact_history is not None for lead in claimed):    # read by the claim itself
+            histories = {lead.id: ContactHistory(*lead.contact_history) for lead in claimed}
+        screened = await compliance_store.screen_claimed(conn, self.rules, claimed, now=now, histories=histories)
         for lead, verdict in screened.refused:
             log.info("lead %s held back: %s", lead.id, verdict.reason)
             await leads.postpone(conn, lead_id=lead.id, engine=engine, due=verdict.retry_at or now)

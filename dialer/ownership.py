@@ -30,10 +30,12 @@ from __future__ import annotations
 import asyncio
 import logging
 from dataclasses import dataclass
+from functools import partial
 from typing import TYPE_CHECKING
 
 import asyncpg
 
+from dialer.claims import Fence
 from dialer.takeover import recover_campaign
 from dialer.tasks import BackgroundTasks
 from lists import campaigns
@@ -189,6 +191,13 @@ class CampaignOwnership:
                 await self._conn.execute("SELECT pg_notify($1, $2)", RELEASED_CHANNEL, str(campaign_id))
             except _STORE_ERRORS:
                 await self._drop_connection()    # the session, and the lock with it, is gone anyway
+
+    def claim_fence(self, campaign_id: int) -> Fence | None:
+        """What a claim checks, in its own statement, to take leads of this campaign; None: not ours."""
+        epoch = self._epochs.get(campaign_id)
+        if epoch is None:
+            return None
+        return Fence(self._engine.config.name, epoch, partial(self.fence, campaign_id=campaign_id))
 
     async def fence(self, conn: asyncpg.Connection, campaign_id: int) -> bool:
         """Inside a claim's transaction: is the campaign still ours? ``FOR SHARE`` makes a takeover wait

@@ -7,6 +7,7 @@ one surface; the names below are it.
 """
 
 from compliance.store.claim import (
+    HISTORY_LOOKBACK,
     ClaimableLead,
     ClaimPermit,
     Screened,
@@ -33,6 +34,7 @@ from compliance.store.report import ComplianceReport, compliance_report, ledger
 from compliance.store.rules import campaign_rules, rules_document, set_campaign_rules
 
 __all__ = [
+    "HISTORY_LOOKBACK",
     "ClaimPermit",
     "ClaimableLead",
     "ComplianceReport",

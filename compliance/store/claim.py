@@ -3,7 +3,7 @@ and the per-number history they read: contact caps and the UK repeat block."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Generic, Protocol, TypeVar
@@ -68,15 +68,18 @@ class Screened(Generic[L]):
 
 
 async def screen_claimed(
-    conn: asyncpg.Connection, rules: CampaignRules, claimed: Sequence[L], *, now: datetime
+    conn: asyncpg.Connection, rules: CampaignRules, claimed: Sequence[L], *, now: datetime,
+    histories: Mapping[int, ContactHistory] | None = None,
 ) -> Screened[L]:
     """The last word on each claimed lead before originate: the callee's state law (US), the contact caps
     (Florida's 3 a day, Russia's 1/2/8 conversations) and the UK 72-hour block — what the claim's SQL
-    filter does not know. One query for the whole batch."""
+    filter does not know. One query for the whole batch, unless ``histories`` (per lead id, over
+    ``HISTORY_LOOKBACK``, as ``lead_contact_history`` reads them) came with the claim."""
     require_aware(now)
     if not claimed:
         return Screened([], [])
-    history = await lead_contact_history(conn, [(lead.id, lead.phone) for lead in claimed], now=now)
+    history = histories if histories is not None else await lead_contact_history(
+        conn, [(lead.id, lead.phone) for lead in claimed], now=now)
     dialable: list[L] = []
     refused: list[tuple[L, LeadVerdict]] = []
     for lead in claimed:
@@ -95,9 +98,12 @@ async def screen_claimed(
 
 # ---- per-number history: caps and the UK repeat block --------------------------------------------
 
+# The longest of the caps' periods (a month) with a day to spare.
+HISTORY_LOOKBACK = timedelta(days=31)
+
 
 async def contact_history(
-    conn: asyncpg.Connection, phones: Sequence[str], *, now: datetime, lookback: timedelta = timedelta(days=31)
+    conn: asyncpg.Connection, phones: Sequence[str], *, now: datetime, lookback: timedelta = HISTORY_LOOKBACK
 ) -> dict[str, ContactHistory]:
     """Attempts (claimed_at), conversations (connected_at) and abandoned answers (answered_at) per number
     over ``lookback``, across all campaigns — the law counts calls to a person, not per campaign.
@@ -122,7 +128,7 @@ async def contact_history(
 
 async def lead_contact_history(
     conn: asyncpg.Connection, leads: Sequence[tuple[int, str]], *, now: datetime,
-    lookback: timedelta = timedelta(days=31),
+    lookback: timedelta = HISTORY_LOOKBACK,
 ) -> dict[int, ContactHistory]:
     """Per lead id: the history of its number (any campaign) merged with every attempt on the lead itself
     (its other numbers too) — a debtor's conversation caps count the person, not one number."""

@@ -13,10 +13,12 @@ from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 
 from compliance import store
+from compliance.caps import ContactHistory
 from compliance.hours import may_call, open_zones, zone_key
 from compliance.rules import CampaignRules
 from compliance.zones import zones_for_number
-from lists import leads
+from dialer.claims import Claimer
+from lists import campaigns, leads
 from tests.compliance.strategies import campaign_windows, holidays, moments_for
 
 pytestmark = pytest.mark.db
@@ -151,3 +153,64 @@ async def _permit(pool: asyncpg.Pool, campaign: int, now: datetime) -> store.Cla
     async with pool.acquire() as conn:
         return await store.before_claim(conn, campaign_id=campaign, now=now,
                                         zones=await leads.zones_in_play(conn, campaign_id=campaign))
+
+
+async def test_the_claim_brings_the_same_contact_history_the_caps_would_look_up(pool: asyncpg.Pool) -> None:
+    now = datetime(2026, 3, 2, 11, 0, tzinfo=ZoneInfo("Europe/Moscow"))
+    async with pool.acquire() as conn:
+        this, other = [await conn.fetchval(
+            "INSERT INTO campaign (name, channel_template, caller_id) VALUES ($1, 'Local/{phone}@t', '+7495')"
+            " RETURNING id", name) for name in ("this", "other")]
+        for phone in ("+74959370001", "+74959370002", "+74959370003"):
+            await add_lead(conn, this, phone, ["Europe/Moscow"])
+        first = await conn.fetchval("SELECT id FROM lead WHERE phone = '+74959370001'")
+        await add_lead(conn, other, "+74959370002", ["Europe/Moscow"])
+        elsewhere = await conn.fetchval("SELECT id FROM lead WHERE campaign_id = $1", other)
+
+        async def attempt(lead: int, campaign: int, phone: str, ago: timedelta, *, talked: bool = False,
+                          abandoned: bool = False) -> None:
+            at = now - ago
+            await conn.execute(
+                """INSERT INTO attempt (lead_id, campaign_id, phone, caller_id, engine, state, claimed_at,
+                                        answered_at, connected_at, abandoned)
+                   VALUES ($1, $2, $3, '+7495', 'e0', 'ended', $4, $5, $6, $7)""",
+                lead, campaign, phone, at, at if talked or abandoned else None, at if talked else None, abandoned)
+
+        await attempt(first, this, "+74959370001", timedelta(hours=2), talked=True)
+        await attempt(first, this, "+74959379999", timedelta(days=2))           # the lead's other number
+        await attempt(first, this, "+74959370001", timedelta(days=40))          # older than the lookback
+        await attempt(elsewhere, other, "+74959370002", timedelta(hours=1), abandoned=True)  # same number
+        claimed = await leads.claim(conn, campaign_id=this, engine="e1", n=10, now=now,
+                                    history_since=now - store.HISTORY_LOOKBACK)
+        looked_up = await store.lead_contact_history(conn, [(lead.id, lead.phone) for lead in claimed], now=now)
+    assert len(claimed) == 3
+    for lead in claimed:
+        assert ContactHistory(*lead.contact_history) == looked_up[lead.id]
+    by_phone = {lead.phone: ContactHistory(*lead.contact_history) for lead in claimed}
+    assert len(by_phone["+74959370001"].attempts) == 2 and len(by_phone["+74959370001"].conversations) == 1
+    assert len(by_phone["+74959370002"].abandons) == 1
+    assert by_phone["+74959370003"] == ContactHistory()
+
+
+async def test_engine_round_holds_back_a_russian_debtor_already_talked_to_today(pool: asyncpg.Pool) -> None:
+    """The whole round the engine runs (dialer.claims.Claimer), the contact history read by the claim itself."""
+    now = datetime(2026, 3, 2, 11, 0, tzinfo=ZoneInfo("Europe/Moscow"))
+    async with pool.acquire() as conn:
+        campaign_id = await conn.fetchval(
+            """INSERT INTO campaign (name, channel_template, caller_id, timezone, default_region)
+               VALUES ('debts', 'Local/{phone}@t', '+74950000000', 'Europe/Moscow', 'RU') RETURNING id""")
+        await store.set_campaign_rules(conn, campaign_id, CampaignRules(preset="RU"))
+        for phone in ("+74959370001", "+74959370002"):
+            await add_lead(conn, campaign_id, phone, ["Europe/Moscow"])
+        talked = await conn.fetchval("SELECT id FROM lead WHERE phone = '+74959370001'")
+        await conn.execute(
+            """INSERT INTO attempt (lead_id, campaign_id, phone, caller_id, engine, state, claimed_at, answered_at,
+                                    connected_at)
+               VALUES ($1, $2, '+74959370001', '+7495', 'e0', 'ended', $3, $3, $3)""",
+            talked, campaign_id, now - timedelta(hours=1))
+        campaign = await campaigns.get_by_id(conn, campaign_id)
+        dials = await Claimer(campaign_id).claim(conn, campaign, wanted=10, now=now, engine="e1", pbx=None,
+                                                 lease_s=60)
+        held = await conn.fetchrow("SELECT state, next_due_at FROM lead WHERE id = $1", talked)
+    assert [dial.lead.phone for dial in dials] == ["+74959370002"]
+    assert held["state"] == "ready" and held["next_due_at"] > now
