@@ -228,7 +228,8 @@ class Engine:
                      for o in self.floor.busy_for(campaign_id))
         return Snapshot(free_operators=len(self.floor.free_for(campaign_id)), busy_elapsed_s=busy,
                         ringing_elapsed_s=ringing, waiting_answered=waiting,
-                        estimates=self.estimators[campaign_id].estimates() if with_estimates else Estimates())
+                        # the calls still with an operator are censored handle times (pacing.estimators.HandleTimes)
+                        estimates=self.estimators[campaign_id].estimates(busy) if with_estimates else Estimates())
 
     def can_originate(self) -> bool:
         """The PBX can take a call now: linked, and (several servers) a channel free somewhere."""

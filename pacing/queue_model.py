@@ -9,10 +9,10 @@ so this module steps through the next seconds:
 
 * time runs in steps of the safe-harbor window (2 s) until the ring timeout;
 * in each step the idle operators gain the busy operators who free in it (each busy operator's chance,
-  from the lognormal handle time given how long it has lasted), then lose the live answers of the step
-  (each ringing call's chance given how long it has rung, plus the new calls' chance); answers beyond the
-  idle operators are abandoned. An operator freeing in the same step as an answer always reaches it within
-  the window; one freeing in the next step is not credited, which errs on the safe side.
+  from the estimated handle-time law given how long it has lasted, pacing.handle_time), then lose the
+  live answers of the step (each ringing call's chance given how long it has rung, plus the new calls'
+  chance); answers beyond the idle operators are abandoned. An operator freeing in the same step as an
+  answer always reaches it within the window; one freeing in the next step is not credited, which errs on the safe side.
 
 Per step the frees and the answers are Poisson (their means are sums of small Bernoulli chances; the
 Poisson's slightly larger variance again errs on the safe side), so one step is one multiplication of
@@ -26,8 +26,9 @@ import math
 from dataclasses import dataclass
 
 import numpy as np
-from scipy.special import gammaln, log_ndtr
+from scipy.special import gammaln
 
+from pacing.handle_time import log_survival, upper_quantile
 from pacing.predictive import ring_cdf
 from pacing.snapshot import Estimates, Snapshot
 
@@ -64,17 +65,14 @@ def build(est: Estimates, step_s: float) -> QueueModel:
     ring = np.clip(p * np.diff(f_edges, axis=1) / np.maximum(1.0 - p * f_e, 1e-9), 0.0, 1.0)
     ring[-1] = 0.0                                   # at the timeout the dialer releases the call
     new = p * np.diff(np.interp(edges, grid, cdf))
-    sigma = max(est.handle_sigma, 0.05)
-    log_mu = math.log(max(est.mean_talk_s + est.mean_wrap_s, 1.0)) - sigma * sigma / 2.0
     # Far in the tail the chance of ending in the next seconds barely moves: the table stops at the
     # 99.95th percentile of the handle time and its last row serves every longer call.
-    elapsed = np.arange(0.0, math.exp(log_mu + 3.3 * sigma) + _BUSY_STEP_S, _BUSY_STEP_S)
+    elapsed = np.arange(0.0, upper_quantile(est, 5e-4) + _BUSY_STEP_S, _BUSY_STEP_S)
     # Frees count for the answers of a step up to half a step after its end: an answer anywhere in the
     # step then has, on average, the whole safe-harbor window for an operator to free.
     free_edges = edges + 0.5 * step_s
     free_edges[0] = 0.0
-    z = (np.log(np.maximum(elapsed, 1e-3)[:, None] + free_edges[None, :]) - log_mu) / sigma
-    log_survive = log_ndtr(-z)                                     # log P(handle > e + t)
+    log_survive = log_survival(est, elapsed[:, None] + free_edges[None, :])     # log P(handle > e + t)
     survive = np.exp(log_survive - log_survive[:, :1])             # … given it lasted e
     busy = np.clip(-np.diff(survive, axis=1), 0.0, 1.0)
     return QueueModel(step_s, ring, new, busy, {})
@@ -136,7 +134,9 @@ def _quantized(est: Estimates) -> Estimates:
     handle = rel(est.mean_talk_s + est.mean_wrap_s)
     return Estimates(answer_rate=min(rel(est.answer_rate), 1.0), mean_ring_to_answer_s=round(est.mean_ring_to_answer_s),
                      mean_talk_s=handle, mean_wrap_s=0.0, no_answer_timeout_s=float(round(est.no_answer_timeout_s)),
-                     handle_sigma=round(est.handle_sigma, 1), ring_cdf=tuple(round(x, 1) for x in est.ring_cdf))
+                     handle_sigma=round(est.handle_sigma, 1),
+                     handle_shape=rel(est.handle_shape) if est.handle_shape else 0.0,
+                     ring_cdf=tuple(round(x, 1) for x in est.ring_cdf))
 
 
 _models: dict[Estimates, QueueModel] = {}

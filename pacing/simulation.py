@@ -95,7 +95,8 @@ class PolicyPacer:
         # Estimates move slowly; refreshing them every few seconds is as good as on every dial and
         # keeps the model's per-estimate tables warm. The controller integrates over minutes.
         if self._dirty and now - self._refreshed >= 15.0:
-            self._estimates = self.estimators.estimates()
+            # the calls still with an operator are censored handle times (pacing.estimators.HandleTimes)
+            self._estimates = self.estimators.estimates(tuple([now - start for start, _ in floor.busy.values()]))
             self._dirty = False
             self._refreshed = now
         if self._decision is None or now - self._decided >= 1.0 or self.abandons != self._abandons_seen:

@@ -21,6 +21,9 @@ class Estimates:
     # Shape of the handle time (talk + wrap-up) as a lognormal: sigma of log(handle). Real talk times
     # are right-skewed; an exponential would say a 20-minute call is as likely to end now as a new one.
     handle_sigma: float = 0.8
+    # When > 0 the handle time is a gamma of this shape (1: exponential) instead, the family that fitted
+    # the observed handle times better (pacing.handle_time).
+    handle_shape: float = 0.0
     # Ring time to answer of answered calls, as a CDF sampled every second from 0 s: cdf[k] = P(ring <= k s).
     # Empty: the predictive model assumes a spread around the mean (see pacing.predictive.ring_cdf).
     ring_cdf: tuple[float, ...] = ()

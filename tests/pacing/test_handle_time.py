@@ -1,0 +1,39 @@
+import math
+
+import numpy as np
+import pytest
+
+from pacing.handle_time import censored_moments, gamma_shape, log_survival, upper_quantile
+from pacing.snapshot import Estimates
+
+EXPONENTIAL = Estimates(mean_talk_s=180.0, mean_wrap_s=0.0, handle_shape=1.0)
+LOGNORMAL = Estimates(mean_talk_s=180.0, mean_wrap_s=10.0, handle_sigma=0.8)
+
+
+def test_exponential_censored_mean_is_elapsed_plus_mean():
+    elapsed = np.array([0.0, 10.0, 100.0, 600.0, 1500.0])
+    e_h, _, _ = censored_moments(EXPONENTIAL, elapsed)
+    assert e_h == pytest.approx(elapsed + 180.0, rel=0.01)
+
+
+def test_lognormal_censored_moments_match_a_monte_carlo():
+    rng = np.random.default_rng(0)
+    x = rng.lognormal(math.log(190.0) - 0.32, 0.8, 2_000_000)
+    e_h, e_log, e_log2 = censored_moments(LOGNORMAL, np.array([0.0, 100.0, 400.0]))
+    for i, e in enumerate((0.0, 100.0, 400.0)):
+        tail = x[x > e]
+        assert e_h[i] == pytest.approx(tail.mean(), rel=0.01)
+        assert e_log[i] == pytest.approx(np.log(tail).mean(), abs=0.01)
+        assert e_log2[i] == pytest.approx((np.log(tail) ** 2).mean(), rel=0.01)
+
+
+@pytest.mark.parametrize("k", [0.5, 1.0, 3.0, 10.0])
+def test_gamma_shape_is_recovered_from_mean_and_mean_log(k):
+    x = np.random.default_rng(2).gamma(k, 100.0, 400_000)
+    assert gamma_shape(float(x.mean()), float(np.log(x).mean())) == pytest.approx(k, rel=0.03)
+
+
+@pytest.mark.parametrize("law", [EXPONENTIAL, LOGNORMAL, Estimates(mean_talk_s=60.0, handle_shape=4.0)])
+def test_survival_and_upper_quantile_agree(law):
+    q = upper_quantile(law, 5e-4)
+    assert math.exp(float(log_survival(law, np.array([q]))[0])) == pytest.approx(5e-4, rel=0.02)
