@@ -104,9 +104,7 @@ def predictive(snapshot: Snapshot, settings: PacingSettings, alpha: float | None
         return floor
     # Only the operators free now take the answers: exact law of the answers (pacing.predictive). Busy
     # operators can only add supply, so whatever this allows is safe with them too.
-    free_only = Snapshot(snapshot.free_operators, (), snapshot.ringing_elapsed_s, snapshot.waiting_answered,
-                         snapshot.estimates)
-    n = largest_safe_dials(free_only, a, room, settings.safe_harbor_s)
+    n = largest_safe_dials(snapshot, a, room)
     if settings.busy_credit and snapshot.busy_elapsed_s and snapshot.logged_in <= settings.queue_max_operators:
         # Small and mid floors are mostly busy: answers are also weighed against the operators who free over
         # the next seconds, step by step (pacing.queue_model), so the dialer pre-dials for calls about to end.

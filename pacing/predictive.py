@@ -1,12 +1,12 @@
-"""The predictive model: how many new calls keep expected abandoned answers within α of answers.
+"""The predictive model over the operators free now: how many new calls keep expected abandoned answers
+within α of answers.
 
-Over the next seconds (the time a new call needs to be answered) we look at a few checkpoints τ.
-At each, every call in flight is a Bernoulli "answered by τ" (its chance given how long it has rung
-already), every busy operator a Bernoulli "still busy at τ + safe harbor" (lognormal handle time,
-given how long the call has lasted), and each new call a Bernoulli with the answer rate times the
-ring-time CDF. Answered calls beyond the operators available are the ones that find nobody:
+Over the next seconds (the time a new call needs to be answered) we look at a few checkpoints τ. At each,
+every call in flight is a Bernoulli "answered by τ" (its chance given how long it has rung already) and
+each new call a Bernoulli with the answer rate times the ring-time CDF. Answered calls beyond the free
+operators are the ones that find nobody:
 
-    overflow(τ) = (answers by τ + operators still busy at τ+2 s − (logged-in − already waiting))⁺
+    overflow(τ) = (answers by τ − (free − already waiting))⁺
 
 Its expectation comes from the exact distribution of the sum of those Bernoullis (a Poisson-binomial).
 The convolution is done as a product of their probability generating functions on the unit circle
@@ -14,12 +14,16 @@ and one inverse FFT, for every candidate n at once: exact (to rounding), and che
 every event. Expected abandons are the largest expectation over the checkpoints; the answer is the
 largest n with expected abandons ≤ α × expected answers.
 
+Busy operators are not counted here: crediting them needs the order in time of answers and frees, which
+``pacing.queue_model`` steps through (comparing cumulative answers with cumulative frees at checkpoints,
+as this module once did, under-predicted abandonment 3–5×). Whatever this allows is safe with them too.
+
 Up to ``EXACT_TERMS`` Bernoulli terms (small floors, where the law is far from normal and exactness
 matters) the convolution runs in plain Python, which beats numpy's per-call overhead at that size; an
 FFT version of the same exact law is kept for any size (``exact_terms=``). Beyond, the sum is summarized
-by its mean and variance (normal law, Lyapunov CLT), read from tables built once per estimate: the
-policy runs on every event of a 100-operator floor, and at that size the CLT error is far below the
-noise of the measured rate, which the outer controller (pacing.abandonment) corrects anyway.
+by its mean and variance (normal law, Lyapunov CLT), read from the model's tables: at that size the CLT
+error is far below the noise of the measured rate, which the outer controller (pacing.abandonment)
+corrects anyway.
 """
 
 from __future__ import annotations
@@ -28,7 +32,7 @@ import math
 from dataclasses import dataclass
 
 import numpy as np
-from scipy.special import log_ndtr, ndtr
+from scipy.special import ndtr
 
 from pacing.snapshot import Estimates, Snapshot
 
@@ -36,7 +40,6 @@ EXACT_TERMS = 20
 SAFE_HARBOR_S = 2.0
 _CHECKPOINT_QUANTILES = (0.05, 0.15, 0.3, 0.45, 0.6, 0.75, 0.9, 0.999)
 _RING_STEP_S = 0.1
-_BUSY_STEP_S = 0.5
 
 
 def ring_cdf(estimates: Estimates) -> np.ndarray:
@@ -55,15 +58,11 @@ class _Model:
     taus: np.ndarray               # checkpoints (s after now)
     new_p: np.ndarray              # P(a new call is answered live by τ), per checkpoint
     ring_table: np.ndarray         # P(answer within τ | rang e), rows e = 0, 0.1, 0.2 … timeout
-    log_mu: float
-    sigma: float
     ring_rows: list[list[float]]   # ring_table as Python lists, for the small-floor path
     taus_list: list[float]
     new_p_list: list[float]
     new_answer: float              # P(a new call is answered live within the horizon)
     ring_var: np.ndarray           # p(1−p) of ring_table, for the normal law
-    busy_table: np.ndarray         # P(still busy at τ + safe harbor | busy for e), rows e = 0, 0.5 … (s)
-    busy_var: np.ndarray
 
 
 def _build(est: Estimates) -> _Model:
@@ -80,18 +79,9 @@ def _build(est: Estimates) -> _Model:
     denom = np.maximum(1.0 - p * f_e, 1e-9)
     table = np.clip(p * (f_et - f_e) / denom, 0.0, 1.0)
     table[-1] = 0.0                  # at the timeout the dialer releases the call
-    sigma = max(est.handle_sigma, 0.05)
-    log_mu = math.log(max(est.mean_talk_s + est.mean_wrap_s, 1.0)) - sigma * sigma / 2.0
     new_p = p * np.interp(taus, grid, cdf)
-    partial = _Model(taus, new_p, table, log_mu, sigma, table.tolist(), taus.tolist(), new_p.tolist(),
-                     float(new_p[-1]), table * (1.0 - table), np.zeros((1, taus.size)), np.zeros((1, taus.size)))
-    # Far in the tail of the handle time the conditional chance of ending soon barely moves: a table up to
-    # the 99.99th percentile (then flat) serves every busy operator with one lookup.
-    top = math.exp(log_mu + 3.8 * sigma)
-    elapsed = np.arange(0.0, top + _BUSY_STEP_S, _BUSY_STEP_S)
-    busy = still_busy_probabilities(partial, elapsed, taus + SAFE_HARBOR_S)
-    return _Model(taus, new_p, table, log_mu, sigma, table.tolist(), taus.tolist(), new_p.tolist(),
-                  float(new_p[-1]), table * (1.0 - table), busy, busy * (1.0 - busy))
+    return _Model(taus, new_p, table, table.tolist(), taus.tolist(), new_p.tolist(), float(new_p[-1]),
+                  table * (1.0 - table))
 
 
 _models: dict[tuple[object, ...], _Model] = {}
@@ -100,8 +90,7 @@ _last: tuple[Estimates, _Model] | None = None
 
 def _signature(est: Estimates) -> tuple[object, ...]:
     """Estimates that differ by less than this describe the same world: reuse the model's tables."""
-    return (round(est.answer_rate, 3), round(est.mean_talk_s + est.mean_wrap_s, 0), round(est.handle_sigma, 2),
-            round(est.no_answer_timeout_s, 0), round(est.mean_ring_to_answer_s, 1),
+    return (round(est.answer_rate, 3), round(est.no_answer_timeout_s, 0), round(est.mean_ring_to_answer_s, 1),
             tuple(round(x, 2) for x in est.ring_cdf))
 
 
@@ -123,14 +112,6 @@ def answer_probabilities(model: _Model, ringing_elapsed: np.ndarray) -> np.ndarr
     """P(live answer within τ | still ringing after e), shape (calls, checkpoints)."""
     rows = np.minimum((ringing_elapsed / _RING_STEP_S + 0.5).astype(np.intp), len(model.ring_table) - 1)
     return model.ring_table[rows]
-
-
-def still_busy_probabilities(model: _Model, busy_elapsed: np.ndarray, until: np.ndarray) -> np.ndarray:
-    """P(handle time > e + t | > e) for the lognormal handle time, shape (operators, checkpoints)."""
-    e = np.maximum(busy_elapsed, 1e-3)[:, None]
-    z_now = (np.log(e) - model.log_mu) / model.sigma
-    z_then = (np.log(e + until[None, :]) - model.log_mu) / model.sigma
-    return np.minimum(np.exp(log_ndtr(-z_then) - log_ndtr(-z_now)), 1.0)
 
 
 def _normal_losses(mean0: np.ndarray, var0: np.ndarray, new_p: np.ndarray, operators: int,
@@ -169,21 +150,6 @@ class _ExactSum:
         return (pmf @ self.weights).max(axis=1)
 
 
-def _still_busy_scalar(model: _Model, elapsed: float, until: float) -> float:
-    """Scalar version of ``still_busy_probabilities`` for the small-floor path (no numpy overhead)."""
-    root2 = model.sigma * _SQRT2
-    z_now = (math.log(max(elapsed, 1e-3)) - model.log_mu) / root2
-    z_then = (math.log(max(elapsed, 1e-3) + until) - model.log_mu) / root2
-    s_now = math.erfc(z_now)
-    if s_now > 1e-280:
-        return min(math.erfc(z_then) / s_now, 1.0)
-    # far in the tail: Mills' ratio, exp(−(z_then² − z_now²))·z_now/z_then
-    return min(math.exp(-(z_then * z_then - z_now * z_now)) * z_now / z_then, 1.0)
-
-
-_SQRT2 = math.sqrt(2.0)
-
-
 def _add_term(pmf: list[float], p: float) -> list[float]:
     q = 1.0 - p
     out = [x * q for x in pmf]
@@ -197,12 +163,12 @@ def _tail(pmf: list[float], operators: int) -> float:
     return sum((x - operators) * pmf[x] for x in range(max(operators + 1, 0), len(pmf)))
 
 
-def _largest_small(model: _Model, snapshot: Snapshot, alpha: float, n_max: int, safe_harbor_s: float) -> int:
+def _largest_small(model: _Model, snapshot: Snapshot, alpha: float, n_max: int) -> int:
     """Exact Poisson-binomial by direct convolution, in plain Python: fastest for a handful of terms."""
     rows = model.ring_rows
     last = len(rows) - 1
     k = len(model.taus_list)
-    operators = snapshot.logged_in - snapshot.waiting_answered
+    operators = snapshot.free_operators - snapshot.waiting_answered
     base_answers = float(snapshot.waiting_answered)
     pmfs = [[1.0] for _ in range(k)]
     for e in snapshot.ringing_elapsed_s:
@@ -211,13 +177,6 @@ def _largest_small(model: _Model, snapshot: Snapshot, alpha: float, n_max: int, 
         for c in range(k):
             if row[c] > 1e-12:
                 pmfs[c] = _add_term(pmfs[c], row[c])
-    for e in snapshot.busy_elapsed_s:
-        for c in range(k):
-            p = _still_busy_scalar(model, e, model.taus_list[c] + safe_harbor_s)
-            if p >= 1.0 - 1e-12:
-                pmfs[c] = [0.0, *pmfs[c]]
-            elif p > 1e-12:
-                pmfs[c] = _add_term(pmfs[c], p)
     new_answer = model.new_p_list[-1]
     n = 0
     while True:
@@ -244,49 +203,34 @@ def _mean_bound(model: _Model, mean0: np.ndarray, operators: int, alpha: float, 
     return n_hi
 
 
-def largest_safe_dials(snapshot: Snapshot, alpha: float, n_max: int, safe_harbor_s: float = SAFE_HARBOR_S,
-                       exact_terms: int = EXACT_TERMS) -> int:
-    """Largest n in [0, n_max] with expected abandons ≤ α·expected answers; −1 if even 0 exceeds it."""
-    if snapshot.logged_in == 0:
+def largest_safe_dials(snapshot: Snapshot, alpha: float, n_max: int, exact_terms: int = EXACT_TERMS) -> int:
+    """Largest n in [0, n_max] with expected abandons ≤ α·expected answers, counting only the operators free
+    now (``snapshot.busy_elapsed_s`` is not read); −1 if even 0 exceeds it."""
+    if snapshot.free_operators == 0:
         return -1
     model = _model(snapshot.estimates)
-    if exact_terms >= SMALL_TERMS and len(snapshot.ringing_elapsed_s) + len(snapshot.busy_elapsed_s) <= SMALL_TERMS:
-        return _largest_small(model, snapshot, alpha, n_max, safe_harbor_s)
-    operators = snapshot.logged_in - snapshot.waiting_answered
-    n_terms = len(snapshot.ringing_elapsed_s) + len(snapshot.busy_elapsed_s)
-    if n_terms > exact_terms and safe_harbor_s == SAFE_HARBOR_S:
+    n_terms = len(snapshot.ringing_elapsed_s)
+    if exact_terms >= SMALL_TERMS and n_terms <= SMALL_TERMS:
+        return _largest_small(model, snapshot, alpha, n_max)
+    operators = snapshot.free_operators - snapshot.waiting_answered
+    if n_terms > exact_terms:
         # Large floors: only means and variances are needed, straight from the model's tables.
-        ring_rows = np.minimum((np.asarray(snapshot.ringing_elapsed_s) * (1 / _RING_STEP_S) + 0.5).astype(np.intp),
-                               len(model.ring_table) - 1)
-        busy_rows = np.minimum((np.asarray(snapshot.busy_elapsed_s) * (1 / _BUSY_STEP_S) + 0.5).astype(np.intp),
-                               len(model.busy_table) - 1)
-        ring_mean = model.ring_table[ring_rows].sum(axis=0)
-        mean0 = ring_mean + model.busy_table[busy_rows].sum(axis=0)
-        var0 = model.ring_var[ring_rows].sum(axis=0) + model.busy_var[busy_rows].sum(axis=0)
-        base_answers = snapshot.waiting_answered + float(ring_mean[-1])
+        rows = np.minimum((np.asarray(snapshot.ringing_elapsed_s) * (1 / _RING_STEP_S) + 0.5).astype(np.intp),
+                          len(model.ring_table) - 1)
+        mean0 = model.ring_table[rows].sum(axis=0)
+        var0 = model.ring_var[rows].sum(axis=0)
+        base_answers = snapshot.waiting_answered + float(mean0[-1])
         n_hi = _mean_bound(model, mean0, operators, alpha, base_answers, n_max)
         n = np.arange(n_hi + 1, dtype=float)
         budget = alpha * (base_answers + n * model.new_answer) + 1e-9
         losses = _normal_losses(mean0, var0, model.new_p, operators, n).max(axis=1)
-        bad = np.flatnonzero(losses > budget)
-        return int(bad[0]) - 1 if bad.size else n_hi
-    k = model.taus.size
-    ans = (answer_probabilities(model, np.asarray(snapshot.ringing_elapsed_s, dtype=float))
-           if snapshot.ringing_elapsed_s else np.zeros((0, k)))
-    still = (still_busy_probabilities(model, np.asarray(snapshot.busy_elapsed_s, dtype=float),
-                                      model.taus + safe_harbor_s)
-             if snapshot.busy_elapsed_s else np.zeros((0, k)))
-    base_answers = snapshot.waiting_answered + float(ans[:, -1].sum())
-    new_answer = model.new_answer
-    terms = np.concatenate((ans, still))
-    mean0 = terms.sum(axis=0)
-    n_hi = _mean_bound(model, mean0, operators, alpha, base_answers, n_max)
-    n = np.arange(n_hi + 1, dtype=float)
-    budget = alpha * (base_answers + n * new_answer) + 1e-9
-    if terms.shape[0] > exact_terms:
-        var0 = (terms * (1.0 - terms)).sum(axis=0)
-        losses = _normal_losses(mean0, var0, model.new_p, operators, n).max(axis=1)
     else:
+        terms = (answer_probabilities(model, np.asarray(snapshot.ringing_elapsed_s, dtype=float))
+                 if n_terms else np.zeros((0, model.taus.size)))
+        base_answers = snapshot.waiting_answered + float(terms[:, -1].sum())
+        n_hi = _mean_bound(model, terms.sum(axis=0), operators, alpha, base_answers, n_max)
+        n = np.arange(n_hi + 1, dtype=float)
+        budget = alpha * (base_answers + n * model.new_answer) + 1e-9
         certain = (terms >= 1.0 - 1e-12).all(axis=1)
         terms = terms[~certain & (terms > 1e-12).any(axis=1)]
         losses = _ExactSum(terms, model.new_p, operators - int(certain.sum()), n_hi).losses(0, n_hi)

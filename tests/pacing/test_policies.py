@@ -88,14 +88,14 @@ def test_more_tolerance_never_means_fewer_calls():
 
 
 def test_exact_and_normal_laws_agree_on_a_large_floor():
-    snap = Snapshot(5, tuple(float(x) for x in range(10, 400, 10)), tuple(float(x % 20) for x in range(30)), 0, WARM)
+    snap = Snapshot(12, (), tuple(float(x % 20) for x in range(40)), 0, WARM)
     exact = largest_safe_dials(snap, 0.025, 120, exact_terms=10_000)
     small_path = largest_safe_dials(snap, 0.025, 120, exact_terms=20)
     assert abs(exact - small_path) <= 2
 
 
 def test_plain_python_and_fft_convolutions_give_the_same_answer():
-    snap = Snapshot(1, (40.0, 100.0, 250.0), (2.0, 11.0), 0, WARM)
+    snap = Snapshot(4, (), (2.0, 11.0, 4.0, 15.0, 7.5), 0, WARM)
     small = largest_safe_dials(snap, 0.025, 9)
     from pacing import predictive
     saved = predictive.SMALL_TERMS
@@ -104,7 +104,15 @@ def test_plain_python_and_fft_convolutions_give_the_same_answer():
         fft = largest_safe_dials(snap, 0.025, 9, exact_terms=10_000)
     finally:
         predictive.SMALL_TERMS = saved
-    assert small == fft
+    assert small == fft and small > 0
+
+
+def test_busy_operators_are_left_to_the_queue_model():
+    # The law of answers over the free operators alone: busy operators neither add nor take supply here.
+    ringing = (3.0, 8.0, 12.0)
+    alone = largest_safe_dials(Snapshot(3, (), ringing, 0, WARM), 0.025, 30)
+    assert largest_safe_dials(Snapshot(3, (5.0, 60.0, 400.0), ringing, 0, WARM), 0.025, 30) == alone
+    assert largest_safe_dials(Snapshot(0, (5.0, 60.0), ringing, 0, WARM), 0.025, 30) == -1
 
 
 def test_unknown_mode_is_refused_with_the_setting_named():
