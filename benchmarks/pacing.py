@@ -6,6 +6,7 @@ Grid: operators {3, 5, 10, 20, 50, 100} × answer rate {0.1, 0.2, 0.35} × mean 
 180 s, no wrap-up). Every policy sees the same callees for a given seed.
 
     .venv/bin/python benchmarks/pacing.py [--json FILE] [--quick] [--workers N] [--operators 3,5,10]
+        [--answer-rates 0.1,0.35] [--talks 60,300] [--check-cell]        # a subset, or target (d)'s cell only
     .venv/bin/python benchmarks/pacing.py --groups [--quick]     # issue 9 only: groups and targets
 
 --quick: 2 seeds and 2-hour days (a smoke run; the figures of record come from the full grid).
@@ -200,6 +201,13 @@ def main() -> None:
                         "(e.g. baselines and predictive run separately) instead of running")
     parser.add_argument("--operators", default=",".join(map(str, OPERATORS)),
                         help="comma-separated subset of team sizes")
+    parser.add_argument("--answer-rates", default=",".join(map(str, ANSWER_RATES)),
+                        help="comma-separated subset of answer rates")
+    parser.add_argument("--talks", default=",".join(f"{t:g}" for t in TALKS),
+                        help="comma-separated subset of mean talks")
+    parser.add_argument("--no-groups", action="store_true", help="skip the issue-9 sections after the table")
+    parser.add_argument("--check-cell", action="store_true",
+                        help="only the check cell of target (d): 20 operators, 0.3, exponential 180 s, no wrap")
     parser.add_argument("--groups", action="store_true",
                         help="only the campaign-group and optimization-target sections (issue 9)")
     parser.add_argument("--group-operators", default="20,50", help="pool sizes of the group section")
@@ -232,8 +240,10 @@ def main() -> None:
     if unknown:
         parser.error(f"unknown pacer(s) {sorted(unknown)}; choose from {', '.join(PACERS)}")
     teams = [int(o) for o in args.operators.split(",") if o]
-    cells: list[Cell] = [(o, a, t, "lognormal") for o in teams for a in ANSWER_RATES for t in TALKS]
-    if 20 in teams:
+    rates = [float(a) for a in args.answer_rates.split(",") if a]
+    talks = [float(t) for t in args.talks.split(",") if t]
+    cells: list[Cell] = [] if args.check_cell else [(o, a, t, "lognormal") for o in teams for a in rates for t in talks]
+    if 20 in teams or args.check_cell:
         cells.append((20, 0.3, 180.0, "exponential"))
     # big floors first: the pool then finishes with short jobs; --seed-major: every cell's first seed first,
     # so that a run cut short (a loaded machine) still covers the whole grid with fewer seeds
@@ -257,7 +267,8 @@ def main() -> None:
     if args.markdown:
         heading = f"Pacing benchmark ({seeds} seeds, {hours:g}-hour days)"
         args.markdown.write_text(markdown_table(summary, targets, heading))
-    run_groups(args, min(seeds, 3), hours)
+    if not args.no_groups:
+        run_groups(args, min(seeds, 3), hours)
     if args.json:
         args.json.write_text(json.dumps({
             "seeds": seeds, "hours": hours, "runs": rows, "targets": targets,
