@@ -4,10 +4,9 @@ The queue model credits a busy operator with the chance to free in the next seco
 call has lasted*, so the shape of the distribution matters, not only its mean. Real talk times are
 right-skewed (lognormal: a call that has gone on long is likely to go on), but some lists have
 memoryless conversations (exponential). A lognormal fitted to exponential talk (sigma ≈ 1.28, median
-0.44 of the mean) puts too much mass on short calls and too little later: over the ages of the calls
-in progress it made a busy operator ≈ 15 % likelier to free in the next seconds than he is — the model
-behaved as if the mean were ≈ 155 s instead of 180 s, credited operators too early, and the outer
-controller had to hold α down for it (issue 3, target d).
+0.44 of the mean) puts too much mass on short calls and too little later: averaged over the ages of the
+calls in progress it makes a busy operator likelier to free in the next seconds than he is (by ≈ 15 % for
+a mean of 180 s, by numerical integration), so the model credits operators too early.
 
 So the estimator fits two families from the same running sums (weight, Σh, Σlog h, Σ(log h)²) and keeps
 the one of higher likelihood: the lognormal (mean matched, sigma of log h) or the gamma (shape by
