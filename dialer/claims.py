@@ -25,7 +25,8 @@ from dialer.gate import ComplianceGate
 from lists import attempts, leads
 from lists.attempts import NewAttempt
 from lists.campaigns import Campaign
-from lists.leads import ClaimCursor, ClaimedLead, ClaimPlan
+from lists.claim_sql import ClaimCursor
+from lists.leads import ClaimedLead, ClaimPlan
 
 log = logging.getLogger(__name__)
 

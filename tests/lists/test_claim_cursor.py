@@ -9,7 +9,7 @@ import asyncpg
 import pytest
 
 from lists import leads
-from lists.leads import _HEAD, ClaimCursor, _claim_sql
+from lists.claim_sql import HEAD, ClaimCursor, claim_sql
 from tests.lists.conftest import MORNING, add_leads
 
 pytestmark = pytest.mark.db
@@ -63,13 +63,13 @@ async def test_a_short_claim_rewinds_so_nothing_waits_behind_the_cursor(
 
 async def _index_pages_read(conn: asyncpg.Connection, campaign_id: int, start: tuple) -> int:
     """Buffers the claim's index scan touches when it starts at ``start`` (rolled back)."""
-    sql = "EXPLAIN (ANALYZE, BUFFERS, FORMAT JSON) " + _claim_sql(10)
+    sql = "EXPLAIN (ANALYZE, BUFFERS, FORMAT JSON) " + claim_sql(10)
     transaction = conn.transaction()
     await transaction.start()
     try:
         plan = await conn.fetchval(
             sql, campaign_id, MORNING, None, None, 0, f"campaign:{campaign_id}", "probe", MORNING, MORNING.date(),
-            "cold", "callback", "follow_up", "retry", *start, *_HEAD, *_HEAD, *_HEAD)
+            "cold", "callback", "follow_up", "retry", *start, *HEAD, *HEAD, *HEAD)
     finally:
         await transaction.rollback()
     found: list[int] = []
@@ -89,6 +89,6 @@ async def test_a_claim_does_not_walk_past_the_leads_claimed_before(conn: asyncpg
     for _ in range(100):
         await leads.claim(conn, campaign_id=campaign_id, engine="e", n=50, now=MORNING, cursor=cursor)
     # 5,000 claimed leads left their (dead) entries at the head of the index until VACUUM
-    from_head = await _index_pages_read(conn, campaign_id, _HEAD)
+    from_head = await _index_pages_read(conn, campaign_id, HEAD)
     from_cursor = await _index_pages_read(conn, campaign_id, cursor.after("cold", 0.0))
     assert from_cursor * 3 < from_head, (from_cursor, from_head)   # measured: 44 against 204
