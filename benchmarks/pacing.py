@@ -90,6 +90,22 @@ def run_one(job: tuple[Cell, str, int, float]) -> dict[str, object]:
     return row
 
 
+def run_jobs(jobs: list[tuple[Cell, str, int, float]], workers: int, *, every: int = 50,
+             partial_json: Path | None = None) -> list[dict[str, object]]:
+    """Every job through ``run_one`` on ``workers`` processes, with progress on stderr. ``partial_json``:
+    rewritten after every run, so a run cut short keeps its rows."""
+    started = time.perf_counter()
+    rows: list[dict[str, object]] = []
+    with multiprocessing.Pool(workers) as pool:
+        for i, row in enumerate(pool.imap_unordered(run_one, jobs), 1):
+            rows.append(row)
+            if i % every == 0 or i == len(jobs):
+                print(f"[{i}/{len(jobs)} runs, {time.perf_counter() - started:.0f} s]", file=sys.stderr, flush=True)
+            if partial_json:
+                partial_json.write_text(json.dumps({"partial": True, "runs": rows}))
+    return rows
+
+
 def summarize(rows: list[dict[str, object]]) -> dict[tuple[Cell, str], dict[str, float]]:
     groups: dict[tuple[Cell, str], list[dict[str, object]]] = {}
     for row in rows:
@@ -251,14 +267,7 @@ def main() -> None:
                   key=lambda j: ((j[2],) if args.seed_major else ()) + (-j[0][0] * (3 if j[1] == "predictive" else 1),
                                                                          j[1], j[2]))
     started = time.perf_counter()
-    rows: list[dict[str, object]] = []
-    with multiprocessing.Pool(args.workers) as pool:
-        for i, row in enumerate(pool.imap_unordered(run_one, jobs), 1):
-            rows.append(row)
-            if i % 50 == 0 or i == len(jobs):
-                print(f"[{i}/{len(jobs)} runs, {time.perf_counter() - started:.0f} s]", file=sys.stderr, flush=True)
-            if args.json:                         # after every run: a run cut short keeps its rows
-                args.json.write_text(json.dumps({"partial": True, "runs": rows}))
+    rows = run_jobs(jobs, args.workers, partial_json=args.json)
     summary = summarize(rows)
     print(f"{len(rows)} runs ({seeds} seeds, {hours:g}-hour days) in {time.perf_counter() - started:.0f} s")
     print_table(summary)

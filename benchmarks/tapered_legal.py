@@ -16,14 +16,13 @@ from __future__ import annotations
 
 import argparse
 import json
-import multiprocessing
 import sys
 import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from benchmarks.pacing import ANSWER_RATES, PACERS, TALKS, Cell, run_one
+from benchmarks.pacing import ANSWER_RATES, PACERS, TALKS, Cell, run_jobs, summarize
 from pacing.baselines.vicidial import VicidialAdapt
 
 TEAMS = (3, 5, 10)
@@ -55,22 +54,14 @@ def main() -> None:
     jobs = [(cell, name, seed, args.hours) for cell in cells for name in names for seed in range(args.seeds)]
     jobs.sort(key=lambda j: j[1] != "predictive")       # the slow ones first
     started = time.perf_counter()
-    rows: list[dict[str, object]] = []
-    with multiprocessing.Pool(args.workers) as pool:
-        for i, row in enumerate(pool.imap_unordered(run_one, jobs), 1):
-            rows.append(row)
-            if i % 100 == 0 or i == len(jobs):
-                print(f"[{i}/{len(jobs)} runs, {time.perf_counter() - started:.0f} s]", file=sys.stderr, flush=True)
-    by: dict[tuple[Cell, str], list[dict[str, object]]] = {}
-    for row in rows:
-        cell = (int(row["operators"]), float(row["answer_rate"]), float(row["talk_s"]), str(row["talk_shape"]))
-        by.setdefault((cell, str(row["pacer"])), []).append(row)
+    rows = run_jobs(jobs, args.workers, every=100)
+    summary = summarize(rows)
 
-    def talk(group: list[dict[str, object]]) -> float:
-        return sum(float(r["talk_minutes_per_operator_hour"]) for r in group) / len(group)
+    def talk(name: str, cell: Cell) -> float:
+        return summary[(cell, name)]["talk"]
 
-    def worst(group: list[dict[str, object]]) -> float:
-        return max(float(r["abandon_rate"]) for r in group)
+    def worst(name: str, cell: Cell) -> float:
+        return summary[(cell, name)]["abandon_worst"]
 
     print(f"{len(rows)} runs ({args.seeds} seeds, {args.hours:g}-hour days) in {time.perf_counter() - started:.0f} s")
     print("talk minutes per operator-hour (worst-seed abandonment)\n")
@@ -78,17 +69,17 @@ def main() -> None:
     print("|---|---|---|---|---|---|")
     gains = []
     for cell in cells:
-        legal = [(talk(by[(cell, n)]), n) for n in names[1:] if worst(by[(cell, n)]) <= CAP]
-        pred = by[(cell, "predictive")]
+        legal = [(talk(n, cell), n) for n in names[1:] if worst(n, cell) <= CAP]
+        pred = "predictive"
         if not legal:
-            print(f"| {cell[0]} | {cell[1]:g} | {cell[2]:g} | no legal setting | {talk(pred):.1f} | |")
+            print(f"| {cell[0]} | {cell[1]:g} | {cell[2]:g} | no legal setting | {talk(pred, cell):.1f} | |")
             continue
         best, name = max(legal)
         level, dropped = name.removeprefix("vici-tapered-max").split("-drop")
-        gain = talk(pred) / best - 1
+        gain = talk(pred, cell) / best - 1
         gains.append(gain)
         print(f"| {cell[0]} | {cell[1]:g} | {cell[2]:g} | {best:.1f} ({level}, {dropped}) "
-              f"{worst(by[(cell, name)]) * 100:.2f} % | {talk(pred):.1f} ({worst(pred) * 100:.2f} %) | "
+              f"{worst(name, cell) * 100:.2f} % | {talk(pred, cell):.1f} ({worst(pred, cell) * 100:.2f} %) | "
               f"{gain * 100:+.1f} % |")
     met = sum(g >= 0.15 for g in gains)
     print(f"\npredictive talks {min(gains) * 100:+.1f} % to {max(gains) * 100:+.1f} % more than the best legal "
