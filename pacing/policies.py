@@ -105,7 +105,8 @@ def predictive(snapshot: Snapshot, settings: PacingSettings, alpha: float | None
     # Only the operators free now take the answers: exact law of the answers (pacing.predictive). Busy
     # operators can only add supply, so whatever this allows is safe with them too.
     n = largest_safe_dials(snapshot, a, room)
-    if settings.busy_credit and snapshot.busy_elapsed_s and snapshot.logged_in <= settings.queue_max_operators:
+    if settings.busy_credit and snapshot.estimates.handle_settled and snapshot.busy_elapsed_s \
+            and snapshot.logged_in <= settings.queue_max_operators:
         # Small and mid floors are mostly busy: answers are also weighed against the operators who free over
         # the next seconds, step by step (pacing.queue_model), so the dialer pre-dials for calls about to end.
         # Its Poisson counts are coarser than the exact law when the supply is the free operators alone:

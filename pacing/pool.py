@@ -144,8 +144,9 @@ def plan(pool: Pool, members: Sequence[Member], used_s: Mapping[str, float]) -> 
 
 def _queued(pool: Pool, dialing: Sequence[Member]) -> bool:
     """Credit the busy operators (pacing.pool_queue) on pools up to the members' queue size, as a lone
-    campaign does on its floor (pacing.policies.predictive); larger pools count free operators only."""
-    return all(m.settings.busy_credit for m in dialing) and \
+    campaign does on its floor (pacing.policies.predictive), once every member's handle time is settled;
+    larger pools count free operators only."""
+    return all(m.settings.busy_credit and m.snapshot.estimates.handle_settled for m in dialing) and \
         pool.logged_in + pool.reserved <= min(m.settings.queue_max_operators for m in dialing)
 
 

@@ -28,6 +28,9 @@ class Estimates:
     # Empty: the predictive model assumes a spread around the mean (see pacing.predictive.ring_cdf).
     ring_cdf: tuple[float, ...] = ()
     machine_rate: float = 0.0         # share of dials answered by a machine (not live, never abandoned)
+    # False while the handle-time law rests on calls observed for less than twice its mean: its tail is
+    # then a guess, and the predictive model does not credit busy operators with freeing (pacing.policies).
+    handle_settled: bool = True
 
 
 @dataclass(frozen=True)

@@ -112,3 +112,18 @@ def test_the_long_memory_is_steadier_than_sixty_calls():
         if i > 1000 and i % 20 == 0:
             readings.append(est.estimates().mean_talk_s)
     assert np.percentile(readings, 5) > 0.92 * 180.0 and np.percentile(readings, 95) < 1.08 * 180.0
+
+
+def test_handle_time_is_settled_once_a_call_was_watched_for_twice_its_mean():
+    # At the start of the day every call is young: the fitted tail is a guess until some call has been
+    # watched (finished or still going) for twice the estimated mean.
+    est = OnlineEstimators()
+    for k in range(20):
+        est.observe_handle(60.0 + k, 40.0 + k, 0.0)
+    in_progress = tuple(float(s) for s in range(5, 100, 5))
+    young = est.estimates(in_progress)
+    assert not young.handle_settled
+    old = est.estimates((*in_progress, 3 * young.mean_talk_s))
+    assert old.handle_settled
+    est.observe_handle(900.0, 3 * old.mean_talk_s, 0.0)
+    assert est.estimates(()).handle_settled                    # a finished long call counts as well

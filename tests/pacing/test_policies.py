@@ -1,3 +1,5 @@
+from dataclasses import replace
+
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -123,3 +125,13 @@ def test_unknown_mode_is_refused_with_the_setting_named():
         PacingSettings(mode="turbo")
     with pytest.raises(PacingSettingsError, match="target_abandon"):
         PacingSettings(target_abandon=0.05, abandon_cap=0.03)
+
+
+def test_busy_operators_are_not_credited_until_the_handle_time_is_settled():
+    # 2 free, 20 operators 100-160 s into their calls: crediting them dials 6, the free two alone allow 3
+    snap = Snapshot(2, tuple(100.0 + 3 * k for k in range(20)), (), 0, WARM)
+    credited = calls_to_place(snap, PacingSettings(mode="predictive", busy_credit=True), 0.025)
+    free_only = calls_to_place(snap, PacingSettings(mode="predictive", busy_credit=False), 0.025)
+    assert credited > free_only
+    unsettled = replace(snap, estimates=replace(WARM, handle_settled=False))
+    assert calls_to_place(unsettled, PacingSettings(mode="predictive", busy_credit=True), 0.025) == free_only

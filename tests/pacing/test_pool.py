@@ -127,3 +127,16 @@ def test_share_meter_never_forgives_a_member_that_had_work_all_along():
 def test_pool_refuses_negative_counts():
     with pytest.raises(ValueError, match="reserved"):
         Pool(free_operators=2, reserved=-1)
+
+
+def test_a_member_with_an_unsettled_handle_time_stops_the_pool_crediting_busy_operators():
+    busy = tuple(100.0 + 3 * k for k in range(20))
+    settled = [member("a", 50), member("b", 50)]
+    unsettled = [member("a", 50), member("b", 50)]
+    unsettled[1] = replace(unsettled[1], snapshot=replace(
+        unsettled[1].snapshot, estimates=replace(unsettled[1].snapshot.estimates, handle_settled=False)))
+    free_only = [member("a", 50, settings=replace(PREDICTIVE, busy_credit=False)),
+                 member("b", 50, settings=replace(PREDICTIVE, busy_credit=False))]
+    credited = sum(plan(Pool(2, busy), settled, {}).values())
+    assert credited > sum(plan(Pool(2, busy), free_only, {}).values())
+    assert plan(Pool(2, busy), unsettled, {}) == plan(Pool(2, busy), free_only, {})
