@@ -8,8 +8,11 @@ unlawful one. A VICIdial administrator held to the cap would lower ``adaptive_ma
 predictive (default settings) against it on the same callees (same seeds).
 
     .venv/bin/python benchmarks/tapered_legal.py [--seeds 5] [--hours 8] [--workers 2] [--json FILE]
+        [--reuse FILE ...]
 
-About 1,900 eight-hour days: ≈ 15 CPU-minutes for the sweep, as much again for predictive.
+About 1,900 eight-hour days: ≈ 15 CPU-minutes for the sweep, as much again for predictive. ``--reuse``
+takes the runs of earlier ``--json`` files (this script's, or ``benchmarks/pacing.py``'s: its predictive
+runs of the same cells are the same days) and runs only what they lack.
 """
 
 from __future__ import annotations
@@ -48,13 +51,23 @@ def main() -> None:
     parser.add_argument("--hours", type=float, default=8.0)
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--json", type=Path)
+    parser.add_argument("--reuse", type=Path, nargs="+", default=[],
+                        help="runs already made (--json files of this script or of benchmarks/pacing.py)")
     args = parser.parse_args()
     cells: list[Cell] = [(o, a, t, "lognormal") for o in TEAMS for a in ANSWER_RATES for t in TALKS]
     names = ["predictive"] + [tapered_name(lv, d) for lv in MAXIMUM_LEVELS for d in DROPPED_PERCENTAGES]
     jobs = [(cell, name, seed, args.hours) for cell in cells for name in names for seed in range(args.seeds)]
+    done: dict[tuple[object, ...], dict[str, object]] = {}
+    for row in (row for f in args.reuse for row in json.loads(f.read_text())["runs"]):
+        if float(row["hours"]) == args.hours:
+            done.setdefault((row["operators"], row["answer_rate"], row["talk_s"], row["talk_shape"],
+                             row["pacer"], row["seed"]), row)
+    wanted = {(*cell, name, seed) for cell, name, seed, _ in jobs}
+    reused = [row for key, row in done.items() if key in wanted]
+    jobs = [j for j in jobs if (*j[0], j[1], j[2]) not in done]
     jobs.sort(key=lambda j: j[1] != "predictive")       # the slow ones first
     started = time.perf_counter()
-    rows = run_jobs(jobs, args.workers, every=100)
+    rows = reused + run_jobs(jobs, args.workers, every=100)
     summary = summarize(rows)
 
     def talk(name: str, cell: Cell) -> float:
@@ -63,7 +76,8 @@ def main() -> None:
     def worst(name: str, cell: Cell) -> float:
         return summary[(cell, name)]["abandon_worst"]
 
-    print(f"{len(rows)} runs ({args.seeds} seeds, {args.hours:g}-hour days) in {time.perf_counter() - started:.0f} s")
+    print(f"{len(rows)} runs ({args.seeds} seeds, {args.hours:g}-hour days; {len(reused)} reused) "
+          f"in {time.perf_counter() - started:.0f} s")
     print("talk minutes per operator-hour (worst-seed abandonment)\n")
     print("| ops | answer | talk s | best legal TAPERED (max level, drop %) | predictive | predictive / TAPERED |")
     print("|---|---|---|---|---|---|")
