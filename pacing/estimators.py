@@ -99,8 +99,9 @@ class HandleTimes:
 
         Until then the fit extrapolates its tail from short observations. Two minutes into the check cell
         of issue 3 (exponential talk of 180 s) the censored fit read 100 s, and the queue model, crediting
-        busy operators with freeing that soon, abandoned 3 calls in the first 200 s: the start allowance
-        of the abandonment controller, which then held the floor progressive for half an hour."""
+        busy operators with freeing that soon, abandoned 3 calls in the first 200 s at a fixed α of 0.025:
+        more than the abandonment controller's start allowance (2), past which it dials progressive until
+        the window has room again."""
         return max(self.longest, max(in_progress, default=0.0)) >= 2.0 * mean_handle_s
 
     def estimate(self, in_progress: tuple[float, ...]) -> tuple[float, float, float, float]:
