@@ -43,6 +43,9 @@ TALKS = (60.0, 180.0, 300.0)
 
 PACERS: dict[str, Callable[[], Pacer]] = {
     "predictive": lambda: PolicyPacer(PacingSettings(mode="predictive")),
+    # not in the grid by default: the model alone, α fixed at the 2.5 % setpoint, no outer controller (what
+    # the controller costs or gains; pass --pacers predictive,predictive-fixed)
+    "predictive-fixed": lambda: PolicyPacer(PacingSettings(mode="predictive"), fixed_alpha=0.025),
     "progressive": lambda: PolicyPacer(PacingSettings(mode="progressive")),
     "ratio-1.5": lambda: PolicyPacer(PacingSettings(mode="ratio", ratio=1.5)),
     "vici-hard": lambda: VicidialAdapt("ADAPT_HARD_LIMIT"),
@@ -60,6 +63,11 @@ def world_for(cell: Cell) -> World:
     if shape == "exponential":
         return World(answer_rate=answer_rate, talk_mean_s=talk, talk_distribution="exponential", wrap_s=0.0)
     return World(answer_rate=answer_rate, talk_mean_s=talk)
+
+
+def run_key(row: dict[str, object]) -> tuple[object, ...]:
+    """What makes a run the same day: cell, policy and seed (a run found in two files counts once)."""
+    return (row["operators"], row["answer_rate"], row["talk_s"], row["talk_shape"], row["pacer"], row["seed"])
 
 
 def run_one(job: tuple[Cell, str, int, float]) -> dict[str, object]:
@@ -210,7 +218,8 @@ def main() -> None:
     parser.add_argument("--seeds", type=int, default=None)
     parser.add_argument("--hours", type=float, default=None)
     parser.add_argument("--workers", type=int, default=2)
-    parser.add_argument("--pacers", default=",".join(PACERS), help="comma-separated subset")
+    parser.add_argument("--pacers", default=",".join(p for p in PACERS if p != "predictive-fixed"),
+                        help="comma-separated subset (predictive-fixed: α fixed at 0.025, no controller)")
     parser.add_argument("--seed-major", action="store_true", help="run seed 0 of every cell first, then seed 1 …")
     parser.add_argument("--markdown", type=Path, help="also write the table and the targets as markdown here")
     parser.add_argument("--merge", type=Path, nargs="+", help="summarize the runs of these --json files "
@@ -232,8 +241,7 @@ def main() -> None:
         loaded = [json.loads(f.read_text()) for f in args.merge]
         runs: dict[tuple[object, ...], dict[str, object]] = {}
         for row in (row for data in loaded for row in data["runs"]):     # a run done twice counts once
-            key = (row["operators"], row["answer_rate"], row["talk_s"], row["talk_shape"], row["pacer"], row["seed"])
-            runs.setdefault(key, row)
+            runs.setdefault(run_key(row), row)
         summary = summarize(list(runs.values()))
         hours = sorted({float(row["hours"]) for row in runs.values()})
         print(f"merged {len(runs)} runs of {', '.join(map(str, args.merge))}"

@@ -25,7 +25,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from benchmarks.pacing import ANSWER_RATES, PACERS, TALKS, Cell, run_jobs, summarize
+from benchmarks.pacing import ANSWER_RATES, PACERS, TALKS, Cell, run_jobs, run_key, summarize
 from pacing.baselines.vicidial import VicidialAdapt
 
 TEAMS = (3, 5, 10)
@@ -60,8 +60,7 @@ def main() -> None:
     done: dict[tuple[object, ...], dict[str, object]] = {}
     for row in (row for f in args.reuse for row in json.loads(f.read_text())["runs"]):
         if float(row["hours"]) == args.hours:
-            done.setdefault((row["operators"], row["answer_rate"], row["talk_s"], row["talk_shape"],
-                             row["pacer"], row["seed"]), row)
+            done.setdefault(run_key(row), row)
     wanted = {(*cell, name, seed) for cell, name, seed, _ in jobs}
     reused = [row for key, row in done.items() if key in wanted]
     jobs = [j for j in jobs if (*j[0], j[1], j[2]) not in done]
