@@ -2,7 +2,8 @@
 
 Each command parses its arguments, opens what it needs and calls into ``dialer/``; no logic lives here.
 This module is the table of contents: the commands live beside it, one module per room (``cli_store.py``,
-``cli_campaigns.py``, ``cli_groups.py``, ``cli_lists.py``, ``cli_compliance.py``, ``cli_views.py``,
+``cli_campaigns.py``, ``cli_operators.py``,
+``cli_groups.py``, ``cli_lists.py``, ``cli_compliance.py``, ``cli_views.py``,
 ``cli_run.py``, ``cli_whatif.py``), and are mounted here in the order ``dialer --help`` lists them.
 """
 
@@ -10,10 +11,11 @@ from __future__ import annotations
 
 import typer
 
-from cli_campaigns import campaign_app, operator_app
+from cli_campaigns import campaign_app
 from cli_compliance import compliance_app, dnc_app, report_compliance
 from cli_groups import group_app, report_group
 from cli_lists import lists_app
+from cli_operators import operator_app
 from cli_run import demo, run, sim_pbx
 from cli_store import db_app
 from cli_views import operator_console, report_app, report_campaign, watch

@@ -1,17 +1,18 @@
-"""``dialer campaign …`` and ``dialer operators …``: create, start, pause and tune campaigns, their caller
-IDs and call script, and the operators who work them."""
+"""``dialer campaign …``: create, start, pause, tune, edit and archive campaigns, their caller IDs and call
+script."""
 
 from __future__ import annotations
 
+from datetime import datetime
 from pathlib import Path
 
 import asyncpg
 import typer
+from rich.markup import escape
 
 from cli_store import console, fail, with_pool
 
 campaign_app = typer.Typer(help="Create, start and pause campaigns.", no_args_is_help=True)
-operator_app = typer.Typer(help="Operators and the campaigns they work.", no_args_is_help=True)
 
 
 @campaign_app.command("create")
@@ -128,37 +129,119 @@ def campaign_caller_ids(
 
 
 @campaign_app.command("list")
-def campaign_list() -> None:
-    """Every campaign with its mode and state."""
+def campaign_list(
+    all_: bool = typer.Option(False, "--all", help="Archived campaigns too"),
+) -> None:
+    """Every campaign with its mode and state (archived ones with --all)."""
     from rich.table import Table
 
     from lists import campaigns
 
-    rows = with_pool(campaigns.all_campaigns)
+    rows = [c for c in with_pool(campaigns.all_campaigns) if all_ or c.state != "archived"]
     table = Table("name", "state", "mode", "caller ID", "channel", "time zone")
     for c in rows:
         table.add_row(c.name, c.state, c.mode, c.caller_id, c.channel_template, c.timezone)
-    console.print(table)
+    console.print(table if rows else "no campaigns yet: create one with `dialer campaign create NAME --caller-id …`")
 
 
-@operator_app.command("add")
-def operator_add(
+@campaign_app.command("show")
+def campaign_show(name: str) -> None:
+    """One campaign: its settings, compliance preset, list, work done, operators and last changes."""
+    from compliance import store as compliance_store
+    from lists import campaigns
+
+    async def work(pool: asyncpg.Pool) -> tuple[campaigns.Campaign, campaigns.CampaignFigures, str | None]:
+        campaign = await campaigns.get(pool, name)
+        async with pool.acquire() as conn:
+            rules = await compliance_store.campaign_rules(conn, campaign.id)
+        return campaign, await campaigns.figures(pool, campaign.id), rules.preset
+
+    c, figures, preset = with_pool(work, expected=(campaigns.CampaignError,))
+    pacing = ", ".join(f"{k}={v}" for k, v in c.pacing.items()) or "defaults"
+    leads = ", ".join(f"{n} {state}" for state, n in sorted(figures.leads.items())) or "no leads"
+    show = console.print
+    show(f"[bold]{c.name}[/] — {c.state}, {c.mode}")
+    show(f"  caller ID {c.caller_id}; channel {escape(c.channel_template)}; ring {c.ring_timeout_s} s; "
+         f"safe harbor {c.safe_harbor_s:g} s")
+    show(f"  time zone {c.timezone}; default region {c.default_region}; compliance preset {preset or 'none'}")
+    show(f"  pacing: {escape(pacing)}")
+    show(f"  leads: {leads}; attempts {figures.attempts}, connected {figures.connected}")
+    show(f"  operators: {', '.join(figures.operators) or 'none (dialer operators assign NAME ' + c.name + ')'}")
+    for at, actor, setting, old, new in figures.last_changes:
+        show(f"  {at:%Y-%m-%d %H:%M} {actor}: {setting} {escape(str(old))} → {escape(str(new))}")
+
+
+@campaign_app.command("edit")
+def campaign_edit(
     name: str,
-    extension: str = typer.Option(..., help="Phone extension; its conference is op<extension>"),
-    campaign: list[str] = typer.Option([], help="Campaign(s) this operator works (repeatable)"),
-    simulated: bool = typer.Option(False, help="Driven by the engine's operator model (demo, tests)"),
+    rename: str | None = typer.Option(None, "--name", help="New name"),
+    caller_id: str | None = typer.Option(None, "--caller-id", help="Number shown to the callee"),
+    channel: str | None = typer.Option(None, help="Dial string template; {phone} is E.164, {digits} without +"),
+    timezone: str | None = typer.Option(None, help="IANA time zone, e.g. Europe/Moscow"),
+    region: str | None = typer.Option(None, help="Default region for numbers without a country code, e.g. RU"),
+    ring_timeout: int | None = typer.Option(None, help="Seconds an unanswered call rings (at least 15)"),
 ) -> None:
-    """Add an operator and assign them to campaigns."""
-    from lists import campaigns, operators
+    """Change a campaign's name, caller ID, channel, time zone, region or ring time; audited, and a running
+    engine uses the new values from the next call."""
+    from compliance.caller_id import CallerIdError, valid_caller_id
+    from lists import campaigns
+
+    if caller_id is not None:
+        try:
+            caller_id = valid_caller_id(caller_id)
+        except CallerIdError as exc:
+            raise fail(str(exc)) from None
+    changes = {k: v for k, v in {"name": rename, "caller_id": caller_id, "channel_template": channel,
+                                 "timezone": timezone, "default_region": region,
+                                 "ring_timeout_s": ring_timeout}.items() if v is not None}
+    if not changes:
+        raise fail("nothing to change: give --name, --caller-id, --channel, --timezone, --region or --ring-timeout")
+
+    async def work(pool: asyncpg.Pool) -> campaigns.Campaign:
+        async with pool.acquire() as conn, conn.transaction():
+            return await campaigns.edit(conn, name, changes, actor=_actor(), now=_now())
+
+    c = with_pool(work, expected=(campaigns.CampaignError,))
+    console.print(f"campaign [bold]{c.name}[/]: caller ID {c.caller_id}, channel {escape(c.channel_template)}, "
+                  f"time zone {c.timezone}, region {c.default_region}, ring {c.ring_timeout_s} s")
+
+
+@campaign_app.command("archive")
+def campaign_archive(name: str) -> None:
+    """Put a campaign away: it cannot run again, and its attempts and reports stay (refused while running)."""
+    from lists import campaigns
+
+    async def work(pool: asyncpg.Pool) -> campaigns.Campaign:
+        async with pool.acquire() as conn, conn.transaction():
+            return await campaigns.archive(conn, name, actor=_actor(), now=_now())
+
+    with_pool(work, expected=(campaigns.CampaignError,))
+    console.print(f"campaign [bold]{name}[/] archived; its reports stay (`dialer report {name}`)")
+
+
+@campaign_app.command("delete")
+def campaign_delete(name: str) -> None:
+    """Delete a campaign that never dialed (a mistake at creation); any other is archived instead."""
+    from lists import campaigns
 
     async def work(pool: asyncpg.Pool) -> None:
-        found = [await campaigns.get(pool, c) for c in campaign]
-        row = await operators.create(pool, name=name, extension=extension, simulated=simulated)
-        for c in found:
-            await operators.assign(pool, campaign_id=c.id, operator_ids=[row.id])
+        async with pool.acquire() as conn, conn.transaction():
+            await campaigns.delete(conn, name)
 
-    with_pool(work, expected=(campaigns.CampaignError, operators.OperatorError))
-    console.print(f"operator [bold]{name}[/] (ext {extension}) added")
+    with_pool(work, expected=(campaigns.CampaignError,))
+    console.print(f"campaign [bold]{name}[/] deleted")
+
+
+def _actor() -> str:
+    import getpass
+
+    return f"cli:{getpass.getuser()}"
+
+
+def _now() -> datetime:
+    from dialer.clock import SystemClock
+
+    return SystemClock().now()
 
 
 @campaign_app.command("script")

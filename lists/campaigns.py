@@ -7,15 +7,18 @@ change is one row update (and one audit row), not a schema change.
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import asyncpg
+import phonenumbers
 
 MODES = ("preview", "progressive", "ratio", "predictive")
-STATES = ("paused", "running", "finished")
+STATES = ("paused", "running", "finished", "archived")
 
 
 class CampaignError(Exception):
@@ -65,11 +68,39 @@ def _from_row(row: asyncpg.Record) -> Campaign:
     return Campaign(**values)
 
 
+_TECHNOLOGY = re.compile(r"^[A-Za-z][A-Za-z0-9_]*/\S+$")
+
+
 def _check_template(template: str) -> None:
+    """Checked when it is set, not when the first call fails: a typo would otherwise surface as every
+    Originate of the day refused by Asterisk."""
     if "{phone}" not in template and "{digits}" not in template:
         raise CampaignError(
             f"channel template {template!r} must contain {{phone}} or {{digits}}, e.g. PJSIP/{{phone}}@trunk"
         )
+    try:
+        sample = template.format(phone="+15550100", digits="15550100")
+    except (KeyError, IndexError, ValueError):
+        raise CampaignError(f"channel template {template!r} may use only {{phone}} and {{digits}}") from None
+    if not _TECHNOLOGY.match(sample):
+        raise CampaignError(f"channel template {template!r} must be TECHNOLOGY/RESOURCE, e.g. PJSIP/{{phone}}@trunk")
+
+
+def _check_timezone(timezone: str) -> None:
+    try:
+        ZoneInfo(timezone)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise CampaignError(f"time zone {timezone!r} is not an IANA zone name, e.g. Europe/Moscow or UTC") from None
+
+
+def _check_region(region: str) -> None:
+    if region not in phonenumbers.SUPPORTED_REGIONS:
+        raise CampaignError(f"region {region!r} is not a country code that has phone numbers, e.g. US, GB, RU")
+
+
+def _check_ring_timeout(ring_timeout_s: int) -> None:
+    if ring_timeout_s < 15:
+        raise CampaignError("ring_timeout_s must be at least 15: unanswered calls must ring 15 s before giving up")
 
 
 async def create(
@@ -89,11 +120,12 @@ async def create(
         raise CampaignError("caller_id is required and may not be blank (the law wants a number to call back)")
     if mode not in MODES:
         raise CampaignError(f"mode {mode!r} is not one of {', '.join(MODES)}")
-    if ring_timeout_s < 15:
-        raise CampaignError("ring_timeout_s must be at least 15: unanswered calls must ring 15 s before giving up")
+    _check_ring_timeout(ring_timeout_s)
     if not 0 < safe_harbor_s <= 2.0:
         raise CampaignError("safe_harbor_s must be in (0, 2]: the law allows at most 2 s to connect an answer")
     _check_template(channel_template)
+    _check_timezone(timezone)
+    _check_region(default_region)
     try:
         row = await conn.fetchrow(
             f"""INSERT INTO campaign (name, channel_template, caller_id, mode, pacing, timezone,
@@ -136,6 +168,8 @@ async def set_state(
     if state not in STATES:
         raise CampaignError(f"state {state!r} is not one of {', '.join(STATES)}")
     campaign = await get(conn, name)
+    if campaign.state == "archived" and state != "archived":
+        raise CampaignError(f"campaign {name!r} is archived: its history stays readable, but it cannot run again")
     row = await conn.fetchrow(
         f"UPDATE campaign SET state = $2 WHERE id = $1 RETURNING {_COLUMNS}", campaign.id, state
     )
@@ -197,3 +231,102 @@ async def set_caller_id_pool(
         now, actor, campaign.id, json.dumps(campaign.caller_id_pool), json.dumps(pool))
     await conn.execute("SELECT pg_notify('campaign_changed', $1)", str(campaign.id))
     return _from_row(row)
+
+
+EDITABLE = ("name", "caller_id", "channel_template", "timezone", "default_region", "ring_timeout_s")
+
+
+async def edit(
+    conn: asyncpg.Connection | asyncpg.Pool, name: str, changes: dict[str, Any], *, actor: str, now: datetime,
+) -> Campaign:
+    """Change what a campaign dials with (name, caller ID, channel template, time zone, default region, ring
+    time). Each value is checked as at creation; each change is one audit row; a running engine re-reads
+    the campaign on the NOTIFY, so the next call uses it."""
+    unknown = sorted(set(changes) - set(EDITABLE))
+    if unknown:
+        raise CampaignError(f"cannot edit {', '.join(unknown)}; editable: {', '.join(EDITABLE)}")
+    campaign = await get(conn, name)
+    if campaign.state == "archived":
+        raise CampaignError(f"campaign {name!r} is archived and cannot be changed")
+    checks: dict[str, Callable[[Any], None]] = {
+        "channel_template": _check_template, "timezone": _check_timezone, "default_region": _check_region,
+        "ring_timeout_s": _check_ring_timeout, "caller_id": _check_caller_id, "name": _check_name}
+    for key, value in changes.items():
+        checks[key](value)
+    old = {key: getattr(campaign, key) for key in changes}
+    changed = {key: value for key, value in changes.items() if old[key] != value}
+    if not changed:
+        return campaign
+    assignments = ", ".join(f"{key} = ${i}" for i, key in enumerate(changed, start=2))
+    try:
+        row = await conn.fetchrow(f"UPDATE campaign SET {assignments} WHERE id = $1 RETURNING {_COLUMNS}",
+                                  campaign.id, *changed.values())
+    except asyncpg.UniqueViolationError:
+        raise CampaignError(f"a campaign named {changes['name']!r} exists already") from None
+    await conn.executemany(
+        """INSERT INTO audit (at, actor, campaign_id, setting, old_value, new_value)
+           VALUES ($1, $2, $3, $4, $5::jsonb, $6::jsonb)""",
+        [(now, actor, campaign.id, key, json.dumps(old[key]), json.dumps(value)) for key, value in changed.items()])
+    await conn.execute("SELECT pg_notify('campaign_changed', $1)", str(campaign.id))
+    return _from_row(row)
+
+
+def _check_caller_id(caller_id: str) -> None:
+    if not str(caller_id).strip():
+        raise CampaignError("caller_id is required and may not be blank (the law wants a number to call back)")
+
+
+def _check_name(name: str) -> None:
+    if not str(name).strip():
+        raise CampaignError("a campaign's name may not be blank")
+
+
+async def archive(conn: asyncpg.Connection | asyncpg.Pool, name: str, *, actor: str, now: datetime) -> Campaign:
+    """Put a finished campaign away: it leaves `dialer campaign list`, cannot run again, and keeps its
+    attempts, reports and audit trail (the law asks for the records; a delete would lose them)."""
+    campaign = await get(conn, name)
+    if campaign.state == "running":
+        raise CampaignError(f"campaign {name!r} is running: pause it first (`dialer campaign pause {name}`)")
+    return await set_state(conn, name, "archived", actor=actor, now=now)
+
+
+async def delete(conn: asyncpg.Connection | asyncpg.Pool, name: str) -> None:
+    """Only a campaign that never dialed may go for good (a mistake at creation); any other is archived."""
+    campaign = await get(conn, name)
+    if campaign.state == "running":
+        raise CampaignError(f"campaign {name!r} is running: pause it first (`dialer campaign pause {name}`)")
+    dialed = await conn.fetchval("SELECT count(*) FROM attempt WHERE campaign_id = $1", campaign.id)
+    if dialed:
+        raise CampaignError(f"campaign {name!r} has dialed {dialed} time(s): its records must stay; "
+                            f"use `dialer campaign archive {name}`")
+    await conn.execute("DELETE FROM campaign WHERE id = $1", campaign.id)
+
+
+@dataclass(frozen=True)
+class CampaignFigures:
+    """What `dialer campaign show` adds to the settings: the list, the work done, who works it."""
+    leads: dict[str, int]
+    attempts: int
+    connected: int
+    operators: list[str]
+    last_changes: list[tuple[datetime, str, str, Any, Any]]
+
+
+async def figures(conn: asyncpg.Connection | asyncpg.Pool, campaign_id: int) -> CampaignFigures:
+    leads = {r["state"]: r["n"] for r in await conn.fetch(
+        "SELECT state, count(*) AS n FROM lead WHERE campaign_id = $1 GROUP BY state", campaign_id)}
+    work = await conn.fetchrow(
+        """SELECT count(*) AS attempts, count(*) FILTER (WHERE outcome = 'connected') AS connected
+           FROM attempt WHERE campaign_id = $1""", campaign_id)
+    names = [r["name"] for r in await conn.fetch(
+        """SELECT o.name FROM operator o JOIN campaign_operator co ON co.operator_id = o.id
+           WHERE co.campaign_id = $1 ORDER BY o.name""", campaign_id)]
+    rows = await conn.fetch(
+        """SELECT at, actor, setting, old_value, new_value FROM audit WHERE campaign_id = $1
+           ORDER BY id DESC LIMIT 5""", campaign_id)
+    changes = [(r["at"], r["actor"], r["setting"], _json(r["old_value"]), _json(r["new_value"])) for r in rows]
+    return CampaignFigures(leads, work["attempts"], work["connected"], names, changes)
+
+
+def _json(value: Any) -> Any:
+    return json.loads(value) if isinstance(value, str) else value

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -25,8 +26,8 @@ async def create(
     conn: asyncpg.Connection | asyncpg.Pool, *, name: str, extension: str, priority: int = 0,
     simulated: bool = False,
 ) -> OperatorRow:
-    if not extension.isdigit():
-        raise OperatorError(f"extension {extension!r} must be digits (it names the conference op<ext>)")
+    _check_extension(extension)
+    _check_name(name)
     try:
         row = await conn.fetchrow(
             """INSERT INTO operator (name, extension, priority, simulated) VALUES ($1, $2, $3, $4)
@@ -36,6 +37,16 @@ async def create(
     except asyncpg.UniqueViolationError:
         raise OperatorError(f"an operator named {name!r} or with extension {extension} exists already") from None
     return OperatorRow(**dict(row))
+
+
+def _check_extension(extension: str) -> None:
+    if not extension.isdigit():
+        raise OperatorError(f"extension {extension!r} must be digits (it names the conference op<ext>)")
+
+
+def _check_name(name: str) -> None:
+    if not name.strip():
+        raise OperatorError("an operator's name may not be blank")
 
 
 async def assign(conn: asyncpg.Connection | asyncpg.Pool, *, campaign_id: int, operator_ids: list[int]) -> None:
@@ -67,3 +78,114 @@ async def record_state(
            SELECT $1, $2, $3, $4 WHERE $2 <> 'logged_out'""",
         operator_id, state, reason, now,
     )
+
+
+_ROW = "id, name, extension, priority, simulated"
+
+
+async def get(conn: asyncpg.Connection | asyncpg.Pool, name: str) -> OperatorRow:
+    """An active operator by name (a retired one keeps its rows for history, not its name)."""
+    row = await conn.fetchrow(f"SELECT {_ROW} FROM operator WHERE name = $1 AND retired_at IS NULL", name)
+    if row is None:
+        raise OperatorError(f"no operator named {name!r} (see `dialer operators list`)")
+    return OperatorRow(**dict(row))
+
+
+@dataclass(frozen=True)
+class OperatorCard:
+    """An operator as `dialer operators list/show` prints them: who, where, and what they are doing now."""
+    row: OperatorRow
+    campaigns: list[str]
+    state: str            # the open session's state, or logged_out
+    since: datetime | None
+    calls_today: int
+
+
+async def cards(conn: asyncpg.Connection | asyncpg.Pool, *, name: str | None = None,
+                since: datetime | None = None) -> list[OperatorCard]:
+    rows = await conn.fetch(
+        """SELECT o.id, o.name, o.extension, o.priority, o.simulated,
+                   coalesce(array_agg(c.name ORDER BY c.name) FILTER (WHERE c.name IS NOT NULL), '{}') AS campaigns,
+                   s.state, s.started_at,
+                   (SELECT count(*) FROM attempt a WHERE a.operator_id = o.id AND a.connected_at >= $2) AS calls
+            FROM operator o
+            LEFT JOIN campaign_operator co ON co.operator_id = o.id
+            LEFT JOIN campaign c ON c.id = co.campaign_id
+            LEFT JOIN operator_session s ON s.operator_id = o.id AND s.ended_at IS NULL
+            WHERE o.retired_at IS NULL AND ($1::text IS NULL OR o.name = $1)
+            GROUP BY o.id, s.state, s.started_at ORDER BY o.name""", name, since)
+    return [OperatorCard(OperatorRow(r["id"], r["name"], r["extension"], r["priority"], r["simulated"]),
+                         list(r["campaigns"]), r["state"] or "logged_out", r["started_at"], r["calls"]) for r in rows]
+
+
+async def edit(conn: asyncpg.Connection | asyncpg.Pool, name: str, changes: dict[str, object], *, actor: str,
+               now: datetime) -> OperatorRow:
+    """Rename, move to another extension, change routing priority; audited. The extension names the
+    operator's conference, so it may change only while they are logged out."""
+    operator = await get(conn, name)
+    if "extension" in changes:
+        _check_extension(str(changes["extension"]))
+        if await _logged_in(conn, operator.id):
+            raise OperatorError(f"{name} is logged in: the extension can change only while they are logged out")
+    if "name" in changes:
+        _check_name(str(changes["name"]))
+    old = {key: getattr(operator, key) for key in changes}
+    changed = {key: value for key, value in changes.items() if old[key] != value}
+    if not changed:
+        return operator
+    assignments = ", ".join(f"{key} = ${i}" for i, key in enumerate(changed, start=2))
+    try:
+        row = await conn.fetchrow(f"UPDATE operator SET {assignments} WHERE id = $1 RETURNING {_ROW}",
+                                  operator.id, *changed.values())
+    except asyncpg.UniqueViolationError:
+        raise OperatorError("another operator has that name or extension") from None
+    await _audit(conn, now, actor, operator.id, [(key, old[key], value) for key, value in changed.items()])
+    return OperatorRow(**dict(row))
+
+
+async def set_campaigns(conn: asyncpg.Connection | asyncpg.Pool, name: str, campaign_ids: dict[str, int], *,
+                        join: bool, actor: str, now: datetime) -> OperatorRow:
+    """Assign an operator to campaigns, or take them off (``join=False``); audited. A running engine
+    reads the assignment when the campaign changes next or restarts."""
+    operator = await get(conn, name)
+    if join:
+        for campaign_id in campaign_ids.values():
+            await assign(conn, campaign_id=campaign_id, operator_ids=[operator.id])
+    else:
+        await conn.execute("DELETE FROM campaign_operator WHERE operator_id = $1 AND campaign_id = ANY($2::bigint[])",
+                           operator.id, list(campaign_ids.values()))
+    setting = "assign" if join else "unassign"
+    await _audit(conn, now, actor, operator.id, [(setting, None, sorted(campaign_ids))])
+    for campaign_id in campaign_ids.values():
+        await conn.execute("SELECT pg_notify('campaign_changed', $1)", str(campaign_id))
+    return operator
+
+
+async def remove(conn: asyncpg.Connection | asyncpg.Pool, name: str, *, actor: str, now: datetime) -> str:
+    """Take an operator off the floor for good. One who never took a call is deleted; one who did is
+    retired (their attempts and sessions name them, and the law keeps those records). Refused while
+    logged in: the engine would be left with a person it cannot reach."""
+    operator = await get(conn, name)
+    if await _logged_in(conn, operator.id):
+        raise OperatorError(f"{name} is logged in: they log out first (or the engine logs them out)")
+    worked = await conn.fetchval("SELECT EXISTS (SELECT 1 FROM attempt WHERE operator_id = $1)", operator.id)
+    if not worked:
+        await conn.execute("DELETE FROM operator WHERE id = $1", operator.id)
+        return "deleted"
+    await conn.execute("DELETE FROM campaign_operator WHERE operator_id = $1", operator.id)
+    await conn.execute("UPDATE operator SET retired_at = $2 WHERE id = $1", operator.id, now)
+    await _audit(conn, now, actor, operator.id, [("retired", None, True)])
+    return "retired"
+
+
+async def _logged_in(conn: asyncpg.Connection | asyncpg.Pool, operator_id: int) -> bool:
+    return bool(await conn.fetchval(
+        "SELECT EXISTS (SELECT 1 FROM operator_session WHERE operator_id = $1 AND ended_at IS NULL)", operator_id))
+
+
+async def _audit(conn: asyncpg.Connection | asyncpg.Pool, now: datetime, actor: str, operator_id: int,
+                 changes: list[tuple[str, object, object]]) -> None:
+    await conn.executemany(
+        """INSERT INTO audit (at, actor, operator_id, setting, old_value, new_value)
+           VALUES ($1, $2, $3, $4, $5::jsonb, $6::jsonb)""",
+        [(now, actor, operator_id, key, json.dumps(old), json.dumps(new)) for key, old, new in changes])

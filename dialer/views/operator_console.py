@@ -51,9 +51,13 @@ class ConsoleError(Exception):
 
 
 async def find_operator(pool: asyncpg.Pool, name: str) -> OperatorIdentity:
-    row = await pool.fetchrow("SELECT id, name, extension FROM operator WHERE name = $1", name)
+    row = await pool.fetchrow(
+        "SELECT id, name, extension, simulated FROM operator WHERE name = $1 AND retired_at IS NULL", name)
     if row is None:
         raise ConsoleError(f"no operator named {name!r}; add one with `dialer operators add {name} --extension …`")
+    if row["simulated"]:
+        # the engine's operator model answers its calls: a person at its console would fight it
+        raise ConsoleError(f"{name} is a simulated operator, driven by the engine; a console is for a person")
     campaigns = await pool.fetch(
         """SELECT c.id, c.name, c.timezone FROM campaign c JOIN campaign_operator co ON co.campaign_id = c.id
            WHERE co.operator_id = $1 ORDER BY c.name""",

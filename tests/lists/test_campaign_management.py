@@ -1,0 +1,132 @@
+"""`dialer campaign show | edit | archive | delete` and the checks at create, as a campaign manager meets them:
+bad values are refused with one line naming the setting, and nothing changes."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+import asyncpg
+import pytest
+
+from lists import campaigns
+from tests.lists.test_cli import runner_for
+
+pytestmark = pytest.mark.db
+
+
+async def dialed_once(pool: asyncpg.Pool, campaign_id: int, operator_id: int | None = None) -> None:
+    lead_id = await pool.fetchval("INSERT INTO lead (campaign_id, phone) VALUES ($1, '+79161234567') RETURNING id",
+                                  campaign_id)
+    await pool.execute(
+        """INSERT INTO attempt (lead_id, campaign_id, phone, caller_id, engine, claimed_at, outcome, operator_id)
+           VALUES ($1, $2, '+79161234567', '+74951234567', 'e1', $3, 'connected', $4)""",
+        lead_id, campaign_id, datetime.now(UTC), operator_id)
+
+
+async def create(run, name: str = "spring", *extra: str) -> None:
+    code, output = await run("campaign", "create", name, "--caller-id", "+74951234567",
+                             "--channel", "Local/{phone}@pstn", "--timezone", "Europe/Moscow", "--region", "RU", *extra)
+    assert code == 0, output
+
+
+@pytest.mark.parametrize(("option", "value", "named"), [
+    ("--timezone", "Mars/Olympus", "time zone 'Mars/Olympus'"),
+    ("--region", "XX", "region 'XX'"),
+    ("--channel", "{phone}", "TECHNOLOGY/RESOURCE"),
+    ("--channel", "PJSIP/{number}@trunk", "{phone}"),
+    ("--caller-id", "call me", "caller ID"),
+])
+async def test_create_refuses_a_bad_value_in_one_line_and_creates_nothing(
+        pool: asyncpg.Pool, store_schema: tuple[str, str], option: str, value: str, named: str) -> None:
+    run = runner_for(store_schema)
+    args = {"--caller-id": "+74951234567", "--channel": "Local/{phone}@pstn", "--timezone": "UTC", "--region": "RU"}
+    args[option] = value
+    code, output = await run("campaign", "create", "spring", *[x for kv in args.items() for x in kv])
+    assert code == 2, output
+    assert named in output and output.count("\n") == 1, output
+    assert await pool.fetchval("SELECT count(*) FROM campaign") == 0
+
+
+async def test_edit_changes_what_the_campaign_dials_with_and_audits_each_change(
+        pool: asyncpg.Pool, store_schema: tuple[str, str]) -> None:
+    run = runner_for(store_schema)
+    await create(run)
+    code, output = await run("campaign", "edit", "spring", "--caller-id", "+7 495 765-43-21",
+                             "--channel", "PJSIP/{digits}@trunk", "--timezone", "Asia/Yekaterinburg",
+                             "--ring-timeout", "30")
+    assert code == 0, output
+    campaign = await campaigns.get(pool, "spring")
+    assert (campaign.caller_id, campaign.channel_template, campaign.timezone, campaign.ring_timeout_s) == (
+        "+74957654321", "PJSIP/{digits}@trunk", "Asia/Yekaterinburg", 30)
+    audited = {r["setting"]: r["new_value"] for r in await pool.fetch("SELECT setting, new_value FROM audit")}
+    assert set(audited) == {"caller_id", "channel_template", "timezone", "ring_timeout_s"}
+
+
+@pytest.mark.parametrize(("option", "value", "named"), [
+    ("--timezone", "Mars/Olympus", "time zone 'Mars/Olympus'"),
+    ("--region", "XX", "region 'XX'"),
+    ("--ring-timeout", "10", "ring_timeout_s"),
+    ("--channel", "Local/nothing@pstn", "{phone}"),
+    ("--caller-id", "", "blank"),
+])
+async def test_edit_refuses_a_bad_value_and_changes_nothing(
+        pool: asyncpg.Pool, store_schema: tuple[str, str], option: str, value: str, named: str) -> None:
+    run = runner_for(store_schema)
+    await create(run)
+    before = await campaigns.get(pool, "spring")
+    code, output = await run("campaign", "edit", "spring", option, value, "--name", "autumn")
+    assert code == 2 and named in output, output
+    assert await campaigns.get(pool, "spring") == before
+    assert await pool.fetchval("SELECT count(*) FROM audit") == 0
+
+
+async def test_unknown_campaign_is_named_in_one_line(store_schema: tuple[str, str]) -> None:
+    run = runner_for(store_schema)
+    for command in (("show", "nosuch"), ("edit", "nosuch", "--timezone", "UTC"), ("archive", "nosuch"),
+                    ("delete", "nosuch")):
+        code, output = await run("campaign", *command)
+        assert code == 2 and "no campaign named 'nosuch'" in output, (command, output)
+
+
+async def test_show_prints_settings_preset_list_operators_and_last_changes(
+        pool: asyncpg.Pool, store_schema: tuple[str, str]) -> None:
+    run = runner_for(store_schema)
+    await create(run)
+    assert (await run("operators", "add", "Anna", "--extension", "101", "--campaign", "spring"))[0] == 0
+    assert (await run("campaign", "edit", "spring", "--ring-timeout", "20"))[0] == 0
+    code, output = await run("campaign", "show", "spring")
+    assert code == 0, output
+    for text in ("spring", "paused", "+74951234567", "Local/{phone}@pstn", "Europe/Moscow", "preset none",
+                 "no leads", "operators: Anna", "ring_timeout_s 25 → 20"):
+        assert text in output, (text, output)
+
+
+async def test_archive_is_refused_while_running_then_keeps_history_and_never_runs_again(
+        pool: asyncpg.Pool, store_schema: tuple[str, str]) -> None:
+    run = runner_for(store_schema)
+    await create(run)
+    campaign = await campaigns.get(pool, "spring")
+    await dialed_once(pool, campaign.id)
+    assert (await run("campaign", "start", "spring"))[0] == 0
+    code, output = await run("campaign", "archive", "spring")
+    assert code == 2 and "pause it first" in output, output
+    assert (await run("campaign", "pause", "spring"))[0] == 0
+    code, output = await run("campaign", "delete", "spring")
+    assert code == 2 and "dialer campaign archive spring" in output, output
+    code, output = await run("campaign", "archive", "spring")
+    assert code == 0, output
+
+    code, output = await run("campaign", "start", "spring")
+    assert code == 2 and "archived" in output, output
+    assert "spring" not in (await run("campaign", "list"))[1]
+    assert "archived" in (await run("campaign", "list", "--all"))[1]
+    assert await pool.fetchval("SELECT count(*) FROM attempt") == 1       # the history stays
+    assert await pool.fetchval("SELECT count(*) FROM audit WHERE setting = 'state'") == 3
+
+
+async def test_a_campaign_that_never_dialed_can_be_deleted(pool: asyncpg.Pool, store_schema: tuple[str, str]) -> None:
+    run = runner_for(store_schema)
+    await create(run, "typo")
+    code, output = await run("campaign", "delete", "typo")
+    assert code == 0, output
+    assert await pool.fetchval("SELECT count(*) FROM campaign") == 0
