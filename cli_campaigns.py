@@ -5,10 +5,14 @@ from __future__ import annotations
 
 from datetime import datetime
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import asyncpg
 import typer
 from rich.markup import escape
+
+if TYPE_CHECKING:
+    from compliance.limits import LegalLimits
 
 from cli_store import console, fail, with_pool
 
@@ -20,18 +24,20 @@ def campaign_create(
     name: str,
     caller_id: str = typer.Option(..., "--caller-id", help="Number shown to the callee; required by law"),
     channel: str = typer.Option("PJSIP/{phone}@trunk", help="Dial string template; {phone} is E.164"),
-    mode: str = typer.Option("progressive", help="preview | progressive | ratio | predictive"),
+    mode: str = typer.Option("progressive", help="One of: preview, progressive, ratio, predictive"),
     timezone: str = typer.Option("UTC", help="The campaign's own time zone (its windows are in it)"),
     region: str = typer.Option("US", help="Default region for numbers without a country code"),
     ring_timeout: int = typer.Option(25, help="Seconds an unanswered call rings (at least 15)"),
 ) -> None:
     """Create a campaign (paused)."""
     from compliance.caller_id import CallerIdError, valid_caller_id
+    from compliance.limits import LegalLimitError, check_ring, legal_limits
     from lists import campaigns
 
     try:
         caller_id = valid_caller_id(caller_id)
-    except CallerIdError as exc:
+        check_ring(ring_timeout, legal_limits(None))
+    except (CallerIdError, LegalLimitError) as exc:
         raise fail(str(exc)) from None
 
     async def work(pool: asyncpg.Pool) -> campaigns.Campaign:
@@ -75,7 +81,7 @@ def campaign_set(
     import getpass
 
     from dialer.clock import SystemClock
-    from dialer.tuning import parse_assignments, validate_pacing
+    from dialer.tuning import parse_assignments, validator_for
     from lists import campaigns
 
     try:
@@ -85,8 +91,9 @@ def campaign_set(
 
     async def work(pool: asyncpg.Pool) -> campaigns.Campaign:
         async with pool.acquire() as conn, conn.transaction():
+            limits = await _limits(conn, name)
             return await campaigns.set_pacing(conn, name, changes, actor=f"cli:{getpass.getuser()}",
-                                              now=SystemClock().now(), validate=validate_pacing)
+                                              now=SystemClock().now(), validate=validator_for(limits))
 
     campaign = with_pool(work, expected=(campaigns.CampaignError,))
     shown = ", ".join(f"{k}={v}" for k, v in {"mode": campaign.mode, **campaign.pacing}.items())
@@ -148,6 +155,7 @@ def campaign_list(
 def campaign_show(name: str) -> None:
     """One campaign: its settings, compliance preset, list, work done, operators and last changes."""
     from compliance import store as compliance_store
+    from compliance.limits import legal_limits
     from lists import campaigns
 
     async def work(pool: asyncpg.Pool) -> tuple[campaigns.Campaign, campaigns.CampaignFigures, str | None]:
@@ -164,6 +172,7 @@ def campaign_show(name: str) -> None:
     show(f"  caller ID {c.caller_id}; channel {escape(c.channel_template)}; ring {c.ring_timeout_s} s; "
          f"safe harbor {c.safe_harbor_s:g} s")
     show(f"  time zone {c.timezone}; default region {c.default_region}; compliance preset {preset or 'none'}")
+    show(f"  legal limits: {legal_limits(preset).describe()}")
     show(f"  pacing: {escape(pacing)}")
     show(f"  leads: {leads}; attempts {figures.attempts}, connected {figures.connected}")
     show(f"  operators: {', '.join(figures.operators) or 'none (dialer operators assign NAME ' + c.name + ')'}")
@@ -184,6 +193,7 @@ def campaign_edit(
     """Change a campaign's name, caller ID, channel, time zone, region or ring time; audited, and a running
     engine uses the new values from the next call."""
     from compliance.caller_id import CallerIdError, valid_caller_id
+    from compliance.limits import LegalLimitError, check_ring
     from lists import campaigns
 
     if caller_id is not None:
@@ -199,9 +209,11 @@ def campaign_edit(
 
     async def work(pool: asyncpg.Pool) -> campaigns.Campaign:
         async with pool.acquire() as conn, conn.transaction():
+            if ring_timeout is not None:
+                check_ring(ring_timeout, await _limits(conn, name))
             return await campaigns.edit(conn, name, changes, actor=_actor(), now=_now())
 
-    c = with_pool(work, expected=(campaigns.CampaignError,))
+    c = with_pool(work, expected=(campaigns.CampaignError, LegalLimitError))
     console.print(f"campaign [bold]{c.name}[/]: caller ID {c.caller_id}, channel {escape(c.channel_template)}, "
                   f"time zone {c.timezone}, region {c.default_region}, ring {c.ring_timeout_s} s")
 
@@ -230,6 +242,16 @@ def campaign_delete(name: str) -> None:
 
     with_pool(work, expected=(campaigns.CampaignError,))
     console.print(f"campaign [bold]{name}[/] deleted")
+
+
+async def _limits(conn: asyncpg.Connection, name: str) -> LegalLimits:
+    """The legal limits of a campaign's compliance preset (``dialer compliance set``)."""
+    from compliance import store as compliance_store
+    from compliance.limits import legal_limits
+    from lists import campaigns
+
+    campaign = await campaigns.get(conn, name)
+    return legal_limits((await compliance_store.campaign_rules(conn, campaign.id)).preset)
 
 
 def _actor() -> str:

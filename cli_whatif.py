@@ -31,6 +31,8 @@ def simulate_cmd(
     group_ledger: bool = typer.Option(False, "--group-ledger", help="With --group: one abandonment ledger for "
                                                                    "the pool (regimes counting per call centre)"),
     seed: int = typer.Option(1, "--seed", help="Same seed, same day"),
+    preset: str | None = typer.Option(None, "--preset", help="Compliance preset whose legal limits bind the "
+                                                             "settings: US, UK or RU (none: the dialer's own)"),
     as_json: bool = typer.Option(False, "--json", help="Print the figures as JSON"),
 ) -> None:
     """What would these settings do? A day of the campaign (or of a campaign group) against a simulated world,
@@ -40,7 +42,7 @@ def simulate_cmd(
 
     from dialer.whatif import WhatIf, simulate_campaign, simulate_group_campaigns
 
-    question = WhatIf(agents, answer_rate, talk, wrap, hours, mode, target_abandon, seed, optimize, target)
+    question = WhatIf(agents, answer_rate, talk, wrap, hours, mode, target_abandon, seed, optimize, target, preset)
     try:
         if group is not None:
             pool_report = simulate_group_campaigns(question, group, reserved, group_ledger)

@@ -16,20 +16,17 @@ import math
 from dataclasses import dataclass
 from datetime import timedelta
 
-from compliance.presets import preset as find_preset
-from compliance.verdict import Verdict, allow, deny
-
-DEFAULT_MARGIN = 0.005
+from compliance.limits import legal_limits
 
 
 @dataclass(frozen=True)
 class AbandonPolicy:
-    cap: float = 0.03
-    window: timedelta = timedelta(days=30)
-    setpoint: float = 0.025  # what the pacing controller aims for, below the cap
+    cap: float               # the figures come from compliance.limits, per preset
+    window: timedelta
+    setpoint: float          # what the pacing controller aims for, below the cap
+    source: str
     repeat_block: timedelta | None = None  # UK: 72 h without redialing a number after an abandoned call
     amd_false_positive_rate: float = 0.0  # share of machine verdicts that were really people (UK estimate)
-    source: str = "default (3 % over 30 days)"
 
     def __post_init__(self) -> None:
         if not 0 < self.cap < 1:
@@ -43,20 +40,17 @@ class AbandonPolicy:
 
 
 def abandon_policy_for(preset: str | None, *, amd_false_positive_rate: float | None = None) -> AbandonPolicy:
-    """The legal abandonment rule of a preset. Russia has no statutory cap: the default (3 % / 30 days)
-    keeps the same discipline."""
-    name = find_preset(preset).name if preset else None
-    if name == "US":
-        return AbandonPolicy(source="US: 16 CFR 310.4(b)(4)(i); 47 CFR 64.1200(a)(7) — 3 % per 30 days")
-    if name == "UK":
-        # Ofcom asks for a reasoned estimate; without one we assume 0 and the report says so.
-        return AbandonPolicy(
-            window=timedelta(hours=24),
-            repeat_block=timedelta(hours=72),
-            amd_false_positive_rate=amd_false_positive_rate or 0.0,
-            source="UK: Ofcom persistent-misuse policy — 3 % per 24 h, AMD false positives included",
-        )
-    return AbandonPolicy(amd_false_positive_rate=amd_false_positive_rate or 0.0)
+    """The legal abandonment rule of a preset, from its limits (``compliance.limits``). UK: the 72-hour
+    block after an abandoned call, and Ofcom's estimate of AMD false positives (none given: 0, and the
+    report says so)."""
+    limits = legal_limits(preset)
+    uk = limits.jurisdiction == "UK"
+    return AbandonPolicy(
+        cap=limits.abandon_cap, window=limits.abandon_window, setpoint=limits.abandon_cap * 5 / 6,
+        repeat_block=timedelta(hours=72) if uk else None,
+        amd_false_positive_rate=amd_false_positive_rate or 0.0,
+        source=f"{limits.jurisdiction}: {limits.abandon_source} — {limits.abandon_cap:.0%} per "
+               f"{_describe(limits.abandon_window)}" + (", AMD false positives included" if uk else ""))
 
 
 def estimated_false_positives(machine_answers: int, rate: float) -> int:
@@ -74,34 +68,6 @@ def window_rate(live_answers: int, abandons: int) -> float:
             "so the ledger is inconsistent"
         )
     return abandons / live_answers if live_answers else 0.0
-
-
-def abandonment_verdict(
-    live_answers: int, abandons: int, policy: AbandonPolicy, margin: float = DEFAULT_MARGIN
-) -> Verdict:
-    """May the campaign keep dialing predictively (more calls than free operators)?
-
-    Asks the worst case of the very next call: if it were abandoned too, would the window's rate reach
-    ``cap − margin``? So a new campaign stays progressive until enough live answers exist to absorb an
-    abandon, and a running one drops to progressive before, not after, the cap.
-    """
-    worst = window_rate(live_answers + 1, abandons + 1)
-    threshold = policy.cap - margin
-    now = window_rate(live_answers, abandons)
-    if worst >= threshold:
-        return deny(
-            f"abandonment {now:.2%} over the last {_describe(policy.window)} ({abandons}/{live_answers}); one more "
-            f"abandon would make it {worst:.2%} ≥ {threshold:.2%} (cap {policy.cap:.0%} − margin): progressive only"
-        )
-    return allow(
-        f"abandonment {now:.2%} over the last {_describe(policy.window)} ({abandons}/{live_answers}), "
-        f"cap {policy.cap:.0%}"
-    )
-
-
-def must_fall_back(live_answers: int, abandons: int, policy: AbandonPolicy, margin: float = DEFAULT_MARGIN) -> bool:
-    """True when the campaign must dial progressively (one call per free operator) right now."""
-    return not abandonment_verdict(live_answers, abandons, policy, margin).allowed
 
 
 def _describe(window: timedelta) -> str:

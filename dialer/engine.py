@@ -38,6 +38,7 @@ from ami.pbx import (
 )
 from ami.pool import PbxPool
 from compliance import store as compliance_store
+from compliance.limits import legal_limits
 from dialer.call import Call, CallState
 from dialer.campaign_groups import CampaignGroups
 from dialer.claims import Claimer, NothingToDial
@@ -124,7 +125,10 @@ class Engine:
     async def _run_campaign(self, campaign: Campaign) -> None:
         if campaign.id in self.claimers:
             self.claimers[campaign.id].invalidate()    # rules or lists may have changed with the campaign
+        async with self.pool.acquire() as conn:        # its preset's legal figures bind its pacing
+            limits = legal_limits((await compliance_store.campaign_rules(conn, campaign.id)).preset)
         if campaign.id in self.runners:
+            self.runners[campaign.id].limits = limits
             self.runners[campaign.id].update(campaign)
             return
         for row in await operators.for_campaign(self.pool, campaign.id):
@@ -136,11 +140,11 @@ class Engine:
             if operator.state is OperatorState.OFFLINE and not self.recovery.adopt_phone(operator):
                 await self.phones.log_in(operator)
         self.estimators[campaign.id] = OnlineEstimators()
-        ledger = AbandonLedger(pacing_settings(campaign).window_hours * 3600)
+        ledger = AbandonLedger(pacing_settings(campaign, limits=limits).window_hours * 3600)
         await ledger.seed(self.pool, campaign_id=campaign.id, wall_now=self.clock.now(),
                           loop_now=asyncio.get_running_loop().time())
         runner = CampaignRunner(campaign, snapshot=self.snapshot, dial=self._dial, tick_s=self.config.tick_s,
-                                can_dial=self.can_originate, ledger=ledger)
+                                can_dial=self.can_originate, ledger=ledger, limits=limits)
         self.runners[campaign.id] = runner
         self.recovery.resume(campaign.id)
         await self.groups.adopt(runner)     # its group's loop paces it, or its own
@@ -383,7 +387,8 @@ class Engine:
         self._record(AttemptUpdate(call.attempt_id, state="waiting", answered_at=self.clock.now(),
                                    recording=f"{call.attempt_id}.wav"))
         runner = self.runners.get(call.campaign_id)
-        safe_harbor_s = runner.campaign.safe_harbor_s if runner else 2.0
+        safe_harbor_s = (min(runner.campaign.safe_harbor_s, runner.limits.max_wait_s) if runner
+                         else legal_limits(None).max_wait_s)
         routing = str(runner.campaign.pacing.get("routing", "longest_idle")) if runner else "longest_idle"
         self.handoff.answered(call, safe_harbor_s, routing)
         self._wake(call.campaign_id)

@@ -14,6 +14,7 @@ from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import fields, replace
 from typing import Any
 
+from compliance.limits import LegalLimits, legal_limits, within_limits
 from dialer.ledger import AbandonLedger
 from dialer.pacing_loop import PacingLoop
 from lists.campaigns import Campaign
@@ -30,11 +31,13 @@ SETTING_NAMES = {f.name for f in fields(PacingSettings)}
 EXHAUSTED_RETRY_S = 5.0
 
 
-def pacing_settings(campaign: Campaign, defaults: Mapping[str, Any] | None = None) -> PacingSettings:
+def pacing_settings(campaign: Campaign, defaults: Mapping[str, Any] | None = None,
+                    limits: LegalLimits | None = None) -> PacingSettings:
     """The campaign's mode and pacing document as the policy's settings; unknown keys are refused
     when the campaign is changed, so here they are ignored. ``defaults``: its group's pacing document
-    (e.g. the group's optimization target), which the campaign's own keys override."""
-    merged = {**(defaults or {}), **campaign.pacing}
+    (e.g. the group's optimization target), which the campaign's own keys override. ``limits``: its
+    preset's legal figures (none given: the dialer's own), which no document can loosen."""
+    merged = within_limits({**(defaults or {}), **campaign.pacing}, limits or legal_limits(None))
     known = {k: v for k, v in merged.items() if k in SETTING_NAMES and k != "mode"}
     return PacingSettings(mode=campaign.mode, **known)
 
@@ -45,11 +48,12 @@ class CampaignRunner(PacingLoop):
     plan gives it (``place``), and its ``wake`` wakes the group."""
 
     def __init__(self, campaign: Campaign, *, snapshot: Snapshotter, dial: Dialer, tick_s: float,
-                 can_dial: Callable[[], bool], ledger: AbandonLedger) -> None:
+                 can_dial: Callable[[], bool], ledger: AbandonLedger, limits: LegalLimits | None = None) -> None:
         super().__init__(f"campaign-{campaign.name}", tick_s)
         self.campaign = campaign
         self.defaults: Mapping[str, Any] = {}    # the group's pacing settings, under the campaign's own
-        self.settings = pacing_settings(campaign)
+        self.limits = limits or legal_limits(None)   # its compliance preset's (set again when it changes)
+        self.settings = pacing_settings(campaign, limits=self.limits)
         self.ledger = ledger
         self.controller = self._controller()
         self.fallback = False           # predictive campaign dialing progressive: the window nears the cap
@@ -64,7 +68,7 @@ class CampaignRunner(PacingLoop):
     def update(self, campaign: Campaign) -> None:
         """A live change (supervisor, CLI): applies at the next decision."""
         self.campaign = campaign
-        self.settings = pacing_settings(campaign, self.defaults)
+        self.settings = pacing_settings(campaign, self.defaults, self.limits)
         self.controller = self._controller()
         self.wake()
 

@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import fields
+from functools import partial
 from typing import Any
 
+from compliance.limits import LegalLimits, check_pacing, legal_limits
 from dialer.floor import ROUTING_MODES
 from pacing.policies import PacingSettings
 
@@ -13,6 +16,11 @@ _TYPES = {f.name: f.type for f in fields(PacingSettings)}
 # Settings of the campaign's floor that live beside the pacing ones (not pacing's business).
 CAMPAIGN_SETTINGS = ("routing", "wrap_up_max_s", "servers")
 SERVER_NAME = re.compile(r"^[A-Za-z0-9_.-]+$")
+
+
+def validator_for(limits: LegalLimits) -> Callable[[str, dict[str, Any]], None]:
+    """``validate_pacing`` bound to one campaign's legal limits, for ``lists.campaigns.set_pacing``."""
+    return partial(validate_pacing, limits=limits)
 
 
 def parse_assignments(words: list[str]) -> dict[str, Any]:
@@ -56,7 +64,10 @@ def parse_assignments(words: list[str]) -> dict[str, Any]:
     return changes
 
 
-def validate_pacing(mode: str, pacing: dict[str, Any]) -> None:
+def validate_pacing(mode: str, pacing: dict[str, Any], limits: LegalLimits | None = None) -> None:
+    """Refuse a pacing document by the setting's name: unknown keys, values out of pacing's ranges, and
+    legal figures loosened beyond ``limits`` (the campaign's preset; none given: the dialer's own)."""
+    check_pacing(pacing, limits or legal_limits(None))
     unknown = set(pacing) - set(_TYPES) - set(CAMPAIGN_SETTINGS)
     if pacing.get("routing", ROUTING_MODES[0]) not in ROUTING_MODES:
         raise ValueError(f"routing must be one of {', '.join(ROUTING_MODES)}")

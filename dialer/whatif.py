@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, replace
 
+from compliance.limits import check_pacing, legal_limits
 from pacing.erlang import ErlangC
 from pacing.group_simulation import GroupCampaign, GroupReport, simulate_group
 from pacing.policies import PacingSettings
@@ -28,12 +29,18 @@ class WhatIf:
     seed: int = 1
     optimize: str = "abandon"
     optimize_target: float | None = None
+    preset: str | None = None       # whose legal limits bind the settings
 
 
 def _settings(question: WhatIf) -> PacingSettings:
-    return PacingSettings(mode=question.mode, target_abandon=question.target_abandon,
-                          abandon_cap=max(0.03, question.target_abandon + 0.005), optimize=question.optimize,
-                          optimize_target=question.optimize_target)
+    """The question's settings under the legal limits (no preset: the dialer's own): a target at or above
+    the cap is refused, as `dialer campaign set` refuses it, rather than simulated past the law."""
+    limits = legal_limits(question.preset)
+    pacing = {"target_abandon": question.target_abandon, "optimize": question.optimize,
+              "optimize_target": question.optimize_target}
+    check_pacing(pacing, limits)
+    return PacingSettings(mode=question.mode, abandon_cap=limits.abandon_cap, safe_harbor_s=limits.max_wait_s,
+                          **pacing)
 
 
 def simulate_campaign(question: WhatIf) -> SimulationReport:

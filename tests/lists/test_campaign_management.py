@@ -130,3 +130,36 @@ async def test_a_campaign_that_never_dialed_can_be_deleted(pool: asyncpg.Pool, s
     code, output = await run("campaign", "delete", "typo")
     assert code == 0, output
     assert await pool.fetchval("SELECT count(*) FROM campaign") == 0
+
+
+async def test_set_refuses_to_loosen_a_legal_limit_naming_the_rule_and_changes_nothing(
+        pool: asyncpg.Pool, store_schema: tuple[str, str]) -> None:
+    run = runner_for(store_schema)
+    await create(run)
+    assert (await run("compliance", "set", "spring", "--preset", "US"))[0] == 0
+    code, output = await run("campaign", "set", "spring", "safe_harbor_s=10", "abandon_cap=0.2")
+    assert code == 2, output
+    assert "abandon_cap 0.2 is above the US limit of 0.03 (47 CFR 64.1200(a)(7))" in output, output
+    code, output = await run("campaign", "set", "spring", "safe_harbor_s=10")
+    assert code == 2 and "safe_harbor_s 10 is above the US limit of 2" in output, output
+    code, output = await run("campaign", "edit", "spring", "--ring-timeout", "12")
+    assert code == 2 and "ring_timeout_s 12 is below the US minimum ring of 15 s" in output, output
+    assert (await campaigns.get(pool, "spring")).pacing == {}
+    code, output = await run("campaign", "set", "spring", "abandon_cap=0.02", "target_abandon=0.015")
+    assert code == 0, output                                            # tightening is the manager's right
+
+
+async def test_without_a_preset_the_campaign_still_says_its_cap_and_keeps_it(
+        pool: asyncpg.Pool, store_schema: tuple[str, str]) -> None:
+    run = runner_for(store_schema)
+    await create(run)
+    code, output = await run("campaign", "set", "spring", "abandon_cap=0.05")
+    assert code == 2 and "abandon_cap 0.05 is above the no preset limit of 0.03" in output, output
+    code, output = await run("campaign", "show", "spring")
+    assert "abandonment cap 3% over 30 days" in output, output
+
+
+async def test_simulate_refuses_a_target_above_the_cap(store_schema: tuple[str, str]) -> None:
+    run = runner_for(store_schema)
+    code, output = await run("simulate", "--agents", "5", "--talk", "60", "--hours", "0.1", "--target-abandon", "0.1")
+    assert code == 2 and "target_abandon 0.1 is not below" in output, output

@@ -5,13 +5,6 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from compliance.caller_id import CallerIdError, caller_id_for
-from compliance.safe_harbor import (
-    SafeHarbor,
-    SafeHarborError,
-    may_stop_ringing,
-    message_text,
-    must_play_message,
-)
 
 POOL = {"+1305": ["+13055550100", "+13055550101"], "+1": ["+12125550100"], "GB": ["+442079460000"]}
 
@@ -40,25 +33,3 @@ def test_a_blank_number_in_the_pool_is_an_error_not_a_blank_caller_id() -> None:
 def test_the_same_callee_always_sees_the_same_local_number(n: int) -> None:
     phone = f"+1{n}"
     assert caller_id_for("+18005550100", phone, pool=POOL) == caller_id_for("+18005550100", phone, pool=POOL)
-
-
-def test_safe_harbor_refuses_a_wait_over_two_seconds_and_a_short_ring() -> None:
-    with pytest.raises(SafeHarborError, match="safe_harbor_s"):
-        SafeHarbor("Acme", "+18005550100", max_wait_s=2.5)
-    with pytest.raises(SafeHarborError, match="ring_timeout_s"):
-        SafeHarbor("Acme", "+18005550100", min_ring_s=10)
-    with pytest.raises(SafeHarborError, match="seller"):
-        SafeHarbor(" ", "+18005550100")
-
-
-def test_answered_call_without_operator_gets_the_message_at_two_seconds() -> None:
-    policy = SafeHarbor("Acme Energy", "+18005550100", max_wait_s=1.5)
-    assert not must_play_message(100.0, 101.49, policy)
-    assert must_play_message(100.0, 101.5, policy)
-    assert "Acme Energy" in message_text(policy) and "+18005550100" in message_text(policy)
-
-
-def test_unanswered_call_rings_at_least_15_seconds() -> None:
-    policy = SafeHarbor("Acme", "+18005550100")
-    assert not may_stop_ringing(10.0, 24.9, policy)
-    assert may_stop_ringing(10.0, 25.0, policy)
