@@ -21,7 +21,8 @@ from cli_store import db_app
 from cli_views import operator_console, report_app, report_campaign, watch
 from cli_whatif import simulate_cmd, staffing_cmd
 
-app = typer.Typer(help="Predictive/progressive outbound dialer for Asterisk.", no_args_is_help=True)
+app = typer.Typer(help="Predictive/progressive outbound dialer for Asterisk.", no_args_is_help=True,
+                           rich_markup_mode=None)
 
 app.command("operator")(operator_console)
 app.command("watch")(watch)

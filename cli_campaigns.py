@@ -16,7 +16,8 @@ if TYPE_CHECKING:
 
 from cli_store import console, fail, with_pool
 
-campaign_app = typer.Typer(help="Create, start and pause campaigns.", no_args_is_help=True)
+campaign_app = typer.Typer(help="Create, start and pause campaigns.", no_args_is_help=True,
+                           rich_markup_mode=None)
 
 
 @campaign_app.command("create")

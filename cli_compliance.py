@@ -11,8 +11,10 @@ import typer
 
 from cli_store import console, fail, with_pool
 
-compliance_app = typer.Typer(help="Calling hours, caps and registries of a campaign.", no_args_is_help=True)
-dnc_app = typer.Typer(help="Do-not-call lists: company, campaign, registry copies.", no_args_is_help=True)
+compliance_app = typer.Typer(help="Calling hours, caps and registries of a campaign.", no_args_is_help=True,
+                           rich_markup_mode=None)
+dnc_app = typer.Typer(help="Do-not-call lists: company, campaign, registry copies.", no_args_is_help=True,
+                           rich_markup_mode=None)
 T = TypeVar("T")
 
 
@@ -30,14 +32,16 @@ def _compliance_run(work: Callable[[asyncpg.Connection], Awaitable[T]]) -> T:
 @compliance_app.command("set")
 def compliance_set(
     campaign: str,
-    preset: str = typer.Option("", help="US, UK, RU, or 'none'; empty keeps the current one"),
+    preset: str = typer.Option("", show_default=False, help="One of: US, UK, RU, none (unset: keeps the current one)"),
     window: list[str] = typer.Option(None, help="campaign window in the callee's local time, e.g. 09:00-20:00 "
                                      "or mon-fri=09:00-18:00 (repeatable; replaces the current windows)"),
     holiday: list[str] = typer.Option(None, help="a holiday date YYYY-MM-DD (repeatable; replaces the list)"),
     registry: list[str] = typer.Option(None, help="a DNC registry the campaign requires (repeatable)"),
-    registry_max_age: int = typer.Option(0, help="days a registry copy stays usable (default 31)"),
-    amd_false_positive_rate: float = typer.Option(-1.0, help="UK: estimated share of AMD 'machine' verdicts "
-                                                  "that were people"),
+    registry_max_age: int | None = typer.Option(None, min=1, show_default=False,
+                                                help="days a registry copy stays usable (31 until set)"),
+    amd_false_positive_rate: float | None = typer.Option(None, min=0.0, max=1.0, show_default=False,
+                                                        help="UK: estimated share (0-1) of AMD 'machine' verdicts "
+                                                        "that were people (0 until set)"),
 ) -> None:
     """Set a campaign's compliance preset, windows, holidays and registry rules (audited)."""
     import getpass
@@ -65,9 +69,9 @@ def compliance_set(
                 raise fail(f"--holiday: {exc}; write YYYY-MM-DD") from None
         if registry:
             changes["registries"] = tuple(registry)
-        if registry_max_age:
+        if registry_max_age is not None:
             changes["registry_max_age_days"] = registry_max_age
-        if amd_false_positive_rate >= 0:
+        if amd_false_positive_rate is not None:
             changes["amd_false_positive_rate"] = amd_false_positive_rate
         new = replace(rules, **changes)
         await store.set_campaign_rules(conn, found.id, new, actor=f"cli:{getpass.getuser()}",

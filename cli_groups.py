@@ -15,7 +15,8 @@ import typer
 
 from cli_store import console, fail, with_pool
 
-group_app = typer.Typer(help="Campaign groups: campaigns sharing one pool of operators.", no_args_is_help=True)
+group_app = typer.Typer(help="Campaign groups: campaigns sharing one pool of operators.", no_args_is_help=True,
+                           rich_markup_mode=None)
 
 
 def _change(work: Callable[[asyncpg.Connection], Awaitable[object]]) -> None:

@@ -13,7 +13,8 @@ import typer
 
 from cli_store import console, fail, with_pool
 
-lists_app = typer.Typer(help="Call lists: load, show, export; the campaign's strategy.", no_args_is_help=True)
+lists_app = typer.Typer(help="Call lists: load, show, export; the campaign's strategy.", no_args_is_help=True,
+                           rich_markup_mode=None)
 T = TypeVar("T")
 
 
@@ -125,6 +126,11 @@ def lists_show(campaign: str) -> None:
 def lists_export(campaign: str, file: Path) -> None:
     """Write the campaign's leads with their results to a CSV file (UTF-8, opens in Excel)."""
     from lists import export
+
+    if not file.parent.is_dir():
+        raise fail(f"cannot write {file}: there is no folder {file.parent}")
+    if file.is_dir():
+        raise fail(f"cannot write {file}: it is a folder; give a file name, e.g. {file / (campaign + '.csv')}")
 
     async def work(pool: asyncpg.Pool) -> int:
         campaign_id = await _campaign_id(pool, campaign)

@@ -11,7 +11,8 @@ import typer
 
 from cli_store import console, fail, with_pool
 
-operator_app = typer.Typer(help="Operators and the campaigns they work.", no_args_is_help=True)
+operator_app = typer.Typer(help="Operators and the campaigns they work.", no_args_is_help=True,
+                           rich_markup_mode=None)
 
 
 def _actor() -> str:

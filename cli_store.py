@@ -18,7 +18,8 @@ from rich.console import Console
 from config.settings import Settings, load_settings
 from lists import database
 
-db_app = typer.Typer(help="The store (PostgreSQL).", no_args_is_help=True)
+db_app = typer.Typer(help="The store (PostgreSQL).", no_args_is_help=True,
+                           rich_markup_mode=None)
 console = Console()
 T = TypeVar("T")
 warnings.filterwarnings("ignore", message=".*XDG_RUNTIME_DIR.*")  # pgserver's platformdirs, harmless
@@ -56,6 +57,13 @@ def with_pool(work: Callable[[asyncpg.Pool], Awaitable[T]], expected: tuple[type
         return asyncio.run(main())
     except (database.StoreError, *expected) as exc:
         raise fail(str(exc)) from None
+    except OSError as exc:
+        if exc.filename is None:        # not a file: the store itself could not be reached
+            raise fail(f"cannot reach the store: {exc}") from None
+        raise fail(f"{exc.filename}: {exc.strerror}") from None
+    except asyncpg.IntegrityConstraintViolationError as exc:
+        # the store's own checks are the last line; the command should have said it first
+        raise fail(f"the store refused the change: {exc.message}") from None
 
 
 @db_app.command("status")

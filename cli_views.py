@@ -22,7 +22,9 @@ def operator_console(
     from dialer.views.operator_console import ConsoleError, OperatorConsole, find_operator
 
     async def work(pool: asyncpg.Pool) -> None:
-        await OperatorConsole(pool, await find_operator(pool, name), SystemClock()).run_async()
+        operator = await find_operator(pool, name)
+        _need_terminal("dialer operator")
+        await OperatorConsole(pool, operator, SystemClock()).run_async()
 
     with_pool(work, expected=(ConsoleError,))
 
@@ -36,15 +38,28 @@ def watch(
 
     from dialer.clock import SystemClock
     from dialer.views.watch import WatchApp
+    from lists import campaigns
 
     if extension is not None and not extension.isdigit():
         raise fail(f"--extension {extension!r} must be digits (your phone's extension)")
 
     async def work(pool: asyncpg.Pool) -> None:
+        if campaign is not None:
+            await campaigns.get(pool, campaign)      # a clear error before the screen opens
+        _need_terminal("dialer watch")
         await WatchApp(pool, SystemClock(), campaign=campaign, supervisor_extension=extension,
                        actor=f"supervisor:{getpass.getuser()}").run_async()
 
-    with_pool(work)
+    with_pool(work, expected=(campaigns.CampaignError,))
+
+
+def _need_terminal(command: str) -> None:
+    """A full-screen view without a terminal has nobody to show to (and spins a core redrawing for
+    nobody): say so instead. Served to a browser, the view has its own terminal."""
+    import sys
+
+    if not (sys.stdin.isatty() and sys.stdout.isatty()):
+        raise fail(f"{command} is a full-screen view and needs a terminal (run it in one, or under tmux)")
 
 
 def report_campaign(
@@ -82,4 +97,5 @@ class ReportGroup(TyperGroup):
         return super().parse_args(ctx, args)
 
 
-report_app = typer.Typer(help="Reports.", no_args_is_help=True, cls=ReportGroup)
+report_app = typer.Typer(help="Reports.", no_args_is_help=True,
+                           rich_markup_mode=None, cls=ReportGroup)

@@ -97,7 +97,9 @@ def staffing_cmd(
     from dialer.whatif import staff_for_list, staff_for_service_level
     from pacing.erlang import ErlangInputError
 
-    if (calls_per_hour is None) == (leads is None):
+    if calls_per_hour is None and leads is None:
+        raise fail("give --calls-per-hour (operators for a service level) or --leads (operators to finish a list)")
+    if calls_per_hour is not None and leads is not None:
         raise fail("give either --calls-per-hour (service level) or --leads (finish a list), not both")
     try:
         if calls_per_hour is not None:
