@@ -79,8 +79,8 @@ def lists_load(
         for p in problems[:20]:
             table.add_row(str(p.row), p.field, p.reason, p.value[:40])
         console.print(table)
-    console.print(f"{file.name}: {report.kind}, encoding {report.encoding or '-'}, "
-                  f"delimiter {report.delimiter!r}; {report.plan}")
+    text_format = f", encoding {report.encoding}, delimiter {report.delimiter!r}" if report.delimiter else ""
+    console.print(f"{file.name}: {report.kind}{text_format}; {report.plan}", markup=False)
     console.print(f"rows read {report.rows_read:,}; duplicates in file {report.duplicates_in_file:,}, "
                   f"already in campaign {report.duplicates_in_campaign:,}; on DNC lists {report.dnc_screened:,}; "
                   f"errors {len(report.errors):,}")

@@ -20,7 +20,7 @@ from lists import database
 
 db_app = typer.Typer(help="The store (PostgreSQL).", no_args_is_help=True,
                            rich_markup_mode=None)
-console = Console()
+console = Console(emoji=False)   # a column named phone:city is text, not ':phone:' → an emoji
 T = TypeVar("T")
 warnings.filterwarnings("ignore", message=".*XDG_RUNTIME_DIR.*")  # pgserver's platformdirs, harmless
 

@@ -39,7 +39,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+# a word in any script: the list loader keeps columns named in the campaign's language ({Город}, {ФИО})
+_NAME = re.compile(r"[^\W\d]\w*")
 # {{ and }} are literal braces; {name} is a placeholder; anything else with a brace is a mistake
 _TOKEN = re.compile(r"\{\{|\}\}|\{([^{}]*)\}|[{}]")
 

@@ -65,3 +65,29 @@ async def test_help_keeps_square_brackets_and_lists_choices(store_schema: tuple[
     help_text = (await run("compliance", "set", "--help"))[1]
     assert "[default: 0]" not in help_text and "[default: -1.0]" not in help_text
     assert "preview, progressive, ratio, predictive" in (await run("campaign", "create", "--help"))[1]
+
+
+async def test_a_column_named_like_an_emoji_code_is_printed_as_written(
+        store_schema: tuple[str, str], tmp_path: Path) -> None:
+    run = runner_for(store_schema)
+    await create(run)
+    path = tmp_path / "colon.csv"
+    path.write_text("name:phone:city\nAnna:+79161234567:Tver\n")
+    _code, output = await run("lists", "load", "spring", str(path), "--dry-run")
+    assert "name:phone:city" in " ".join(output.split()) and "☎" not in output, output
+
+
+async def test_an_xlsx_load_does_not_speak_of_encodings_and_delimiters(
+        store_schema: tuple[str, str], tmp_path: Path) -> None:
+    import openpyxl
+
+    run = runner_for(store_schema)
+    await create(run)
+    book = openpyxl.Workbook()
+    book.active.append(["phone", "name"])
+    book.active.append(["+79161234567", "Anna"])
+    path = tmp_path / "leads.xlsx"
+    book.save(path)
+    code, output = await run("lists", "load", "spring", str(path), "--dry-run")
+    assert code == 0, output
+    assert "leads.xlsx: xlsx" in output and "delimiter" not in output and "encoding" not in output, output

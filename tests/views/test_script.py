@@ -188,3 +188,9 @@ async def test_a_script_is_stored_on_the_campaign_and_read_back(pool: asyncpg.Po
     assert parse(await scripts.script_document(pool, campaign_id)) == load_file(path)
     with pytest.raises(CampaignNotFound):
         await scripts.store_script(pool, "summer", {})
+
+
+def test_a_placeholder_may_name_a_field_in_the_lists_language() -> None:
+    script = parse({"steps": {"приветствие": {"text": "Здравствуйте, {ФИО}! Вы из города {Город}?"}}})
+    shown = render(script, "приветствие", {"ФИО": "Иванов", "Город": "Тверь"})
+    assert shown.text == "Здравствуйте, Иванов! Вы из города Тверь?"
