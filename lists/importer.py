@@ -198,13 +198,18 @@ def _lead_rows(table: Table, plan: ColumnPlan, region: str, default_zone: str, r
                 problem = True
         if problem:
             continue
-        earlier = first_row.get(phone.e164)
-        if earlier is not None:
+        # One person, one lead: a number already seen on an earlier row, as its main or another number,
+        # makes this row a duplicate of it (else both leads would ring the same phone).
+        numbers = [phone.e164, *alternates]
+        shared = next((n for n in numbers if n in first_row), None)
+        if shared is not None:
             report.duplicates_in_file += 1
+            how = "" if shared == phone.e164 else ", one of this row's other numbers"
             report.skipped.append(RowProblem(number, plan.header[plan.phone],
-                                             f"duplicate of row {earlier} ({phone.e164})", raw))
+                                             f"duplicate of row {first_row[shared]} ({shared}{how})", raw))
             continue
-        first_row[phone.e164] = number
+        for n in numbers:
+            first_row.setdefault(n, number)
         fields = {name: cells[index] for name, index in plan.fields}
         zone_key = zone_sets.get(zones)
         if zone_key is None:

@@ -88,6 +88,20 @@ async def test_duplicates_in_the_file_and_in_the_campaign_are_skipped_and_report
     assert await lead_count(conn, campaign_id) == 3
 
 
+async def test_a_number_that_is_one_rows_main_and_anothers_second_is_a_duplicate(
+        conn: asyncpg.Connection, campaign_id: int, tmp_path: Path) -> None:
+    text = ("ФИО;Телефон;Моб\n"
+            "Иванов;+7 495 937-49-55;+7 916 123-45-67\n"       # row 2: main X, second Y
+            "Иванова;+7 916 123-45-67;\n"                      # row 3: main Y — Иванов's second number
+            "Сидоров;+7 383 222-33-44;+7 495 937-49-55\n")     # row 4: second X — Иванов's main number
+    report = await import_file(conn, campaign_id=campaign_id, path=write(tmp_path, text), now=MORNING,
+                               mapping="phone=Телефон,alt_phone=Моб", allow_partial=True)
+    assert report.loaded == 1 and report.duplicates_in_file == 2
+    assert {(p.row, p.reason.split(" (")[0]) for p in report.skipped} == {
+        (3, "duplicate of row 2"), (4, "duplicate of row 2")}
+    assert await lead_count(conn, campaign_id) == 1
+
+
 async def test_numbers_on_dnc_lists_are_screened_out_and_counted(
         conn: asyncpg.Connection, campaign_id: int, tmp_path: Path) -> None:
     await conn.execute("INSERT INTO dnc (phone, scope, source) VALUES ('+74959374955', 'company', 'test')")
