@@ -80,11 +80,15 @@ class SnapshotFeed:
                 "SELECT engine, doc FROM engine_snapshot WHERE engine = ANY($1::text[])", engines
             )
             self.reads += 1
+            before = dict(self._docs)
             for row in rows:
                 self._docs[row["engine"]] = _doc(row["doc"])
             for gone in set(engines) - {r["engine"] for r in rows}:
                 self._docs.pop(gone, None)   # another schema's engine (tests) or a deleted row
-            self._publish()
+            # LISTEN comes before the first read, so a snapshot may be read twice (once by start, once on
+            # its NOTIFY): a view that counts snapshots (the plots) must see each one once
+            if self._docs != before:
+                self._publish()
 
     def _publish(self) -> None:
         try:
