@@ -23,6 +23,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 import asyncpg
+from rich import box
 from rich.table import Table
 
 from lists import campaigns, reports_sql
@@ -140,13 +141,19 @@ def _share(value: float | None) -> str:
     return "—" if value is None else f"{value:.1%}"
 
 
+# Short headers, no vertical rules: the whole table fits 120 columns without cutting a header or the hour.
+_HEADERS = ("dials", "answered", "connected", "abandoned", "aband.%", "talk", "wrap", "idle", "occup.",
+            "conv.", "conv.%", "rating")
+
+
 def as_table(report: Report) -> Table:
     period = f"{report.since:%Y-%m-%d %H:%M %Z} – " if report.since else "until "
     table = Table(title=f"{report.campaign} by {report.by} ({period}{report.until:%Y-%m-%d %H:%M %Z})",
-                  caption=f"conversions: {', '.join(report.conversion_codes)}; times in minutes")
-    for header in (report.by, "attempts", "answers", "connects", "abandons", "abandon %", "talk", "wrap-up",
-                   "idle", "occupancy", "conversions", "conv. %", "rating"):
-        table.add_column(header, justify="left" if header == report.by else "right")
+                  caption=f"conversions: {', '.join(report.conversion_codes)}; talk, wrap and idle in minutes",
+                  box=box.SIMPLE_HEAD, pad_edge=False, collapse_padding=True)
+    table.add_column(report.by, justify="left", no_wrap=True)
+    for header in _HEADERS:
+        table.add_column(header, justify="right", no_wrap=True, min_width=len(header))
     for row in (*report.rows, report.total):
         table.add_row(
             row.key, str(row.attempts), str(row.answers), str(row.connects), str(row.abandons),

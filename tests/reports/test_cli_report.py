@@ -39,3 +39,17 @@ async def test_report_campaign_by_list_prints_and_writes_csv(
     assert code == 2 and "--by must be one of" in output
     code, output = await asyncio.to_thread(run, "report", "compliance", "--help")
     assert code == 0 and "Per window" in output
+
+
+@pytest.mark.parametrize("by", ["operator", "hour"])
+async def test_a_report_at_120_columns_cuts_no_header_and_no_hour(
+        day: asyncpg.Pool, store_schema: tuple[str, str], by: str) -> None:
+    url, schema = store_schema
+    env = {"DIALER_DATABASE_URL": f"{url}{'&' if '?' in url else '?'}search_path={schema}", "COLUMNS": "120"}
+    result = await asyncio.to_thread(CliRunner().invoke, cli.app, ["report", "winter", "--by", by, "--until",
+                                                                  UNTIL.isoformat()], env=env)
+    assert result.exit_code == 0, result.output
+    assert "…" not in result.output, result.output
+    assert max(len(line) for line in result.output.splitlines()) <= 120
+    for header in ("dials", "answered", "connected", "abandoned", "occup.", "rating"):
+        assert header in result.output
