@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from datetime import datetime
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Literal
 
 import asyncpg
 import typer
@@ -15,6 +15,7 @@ if TYPE_CHECKING:
     from compliance.limits import LegalLimits
 
 from cli_store import console, fail, with_pool
+from pacing.policies import MODES
 
 campaign_app = typer.Typer(help="Create, start and pause campaigns.", no_args_is_help=True,
                            rich_markup_mode=None)
@@ -25,7 +26,7 @@ def campaign_create(
     name: str,
     caller_id: str = typer.Option(..., "--caller-id", help="Number shown to the callee; required by law"),
     channel: str = typer.Option("PJSIP/{phone}@trunk", help="Dial string template; {phone} is E.164"),
-    mode: str = typer.Option("progressive", help="One of: preview, progressive, ratio, predictive"),
+    mode: Literal[MODES] = typer.Option("progressive", help="The dial mode"),
     timezone: str = typer.Option("UTC", help="The campaign's own time zone (its windows are in it)"),
     region: str = typer.Option("US", help="Default region for numbers without a country code"),
     ring_timeout: int = typer.Option(25, help="Seconds an unanswered call rings (at least 15)"),

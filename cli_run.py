@@ -4,12 +4,14 @@ simulator (``dialer sim-pbx``)."""
 from __future__ import annotations
 
 import asyncio
+from typing import Literal
 
 import typer
 
 from cli_store import console, fail, store_url
 from config.settings import load_settings
 from lists import database
+from pacing.policies import MODES
 
 
 def run(
@@ -36,7 +38,7 @@ def demo(
     leads: int = typer.Option(3000, min=1, help="Leads in the generated list"),
     operators: int = typer.Option(6, min=1, help="Simulated operators"),
     hours: float = typer.Option(8.0, min=0.1, help="Length of the working day (virtual time)"),
-    mode: str = typer.Option("predictive", help="Dial mode"),
+    mode: Literal[MODES] = typer.Option("predictive", help="Dial mode"),
     seed: int = typer.Option(1, help="Random seed: the same seed gives the same day"),
     live: bool = typer.Option(False, "--live", help="Show the floor while the day runs"),
     servers: int = typer.Option(1, min=1, max=16, help="Simulated Asterisk servers (operators dealt among them)"),

@@ -3,11 +3,12 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Literal
 
 import typer
 
 from cli_store import console, fail
+from pacing.policies import MODES, OPTIMIZE
 
 if TYPE_CHECKING:
     from dialer.whatif import GroupReport
@@ -19,9 +20,10 @@ def simulate_cmd(
     talk: float = typer.Option(..., "--talk", help="Mean talk time, seconds (lognormal)"),
     wrap: float = typer.Option(10.0, "--wrap", help="Wrap-up after each call, seconds"),
     hours: float = typer.Option(8.0, "--hours", help="Length of the day (virtual time)"),
-    mode: str = typer.Option("predictive", "--mode", help="preview | progressive | ratio | predictive"),
+    mode: Literal[MODES] = typer.Option("predictive", "--mode", help="The dial mode"),
     target_abandon: float = typer.Option(0.025, "--target-abandon", help="Abandonment setpoint (cap 3 %)"),
-    optimize: str = typer.Option("abandon", "--optimize", help="abandon | wait | busy: what predictive aims at"),
+    optimize: Literal[OPTIMIZE] = typer.Option("abandon", "--optimize",
+                                 help="What predictive aims at"),
     target: float | None = typer.Option(None, "--target", help="Its value: abandonment rate, mean operator wait "
                                                                "between calls (s), or busy factor (0-1)"),
     group: str | None = typer.Option(None, "--group", help='A campaign group on one pool, e.g. '

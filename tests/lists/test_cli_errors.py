@@ -64,7 +64,8 @@ async def test_help_keeps_square_brackets_and_lists_choices(store_schema: tuple[
     assert "[strategy], [retries]" in " ".join((await run("lists", "strategy", "--help"))[1].split())
     help_text = (await run("compliance", "set", "--help"))[1]
     assert "[default: 0]" not in help_text and "[default: -1.0]" not in help_text
-    assert "preview, progressive, ratio, predictive" in (await run("campaign", "create", "--help"))[1]
+    assert "<preview|progressive|ratio|predictive>" in (await run("campaign", "create", "--help"))[1]
+    assert "<abandon|wait|busy>" in (await run("simulate", "--help"))[1]
 
 
 async def test_a_column_named_like_an_emoji_code_is_printed_as_written(
