@@ -49,17 +49,14 @@ def demo(
 ) -> None:
     """A full simulated campaign on the embedded store: a working day in virtual time."""
     from dialer.demo import DemoSettings, run_demo
-    from dialer.demo_view import DemoView, print_result
+    from dialer.demo_view import DemoProgress, DemoView, print_result
 
     settings = DemoSettings(leads=leads, operators=operators, hours=hours, mode=mode, seed=seed, servers=servers,
                             max_channels=max_channels, cps=cps, metrics_port=metrics_port)
     url = store_url()
-    console.print(f"store: {database.redact(url)} (schema dialer_demo)")
-    if live:
-        with DemoView(console) as view:
-            result = run_demo(url, settings, progress=view.update)
-    else:
-        result = run_demo(url, settings)
+    console.print(f"store: {database.redact(url)} (schema dialer_demo)", soft_wrap=True)   # a path stays whole
+    with DemoView(console) if live else DemoProgress(console, hours) as view:
+        result = run_demo(url, settings, progress=view.update)
     print_result(console, settings, result)
 
 
