@@ -18,6 +18,8 @@ from compliance.verdict import ComplianceError
 
 MAX_WAIT_S = 2.0
 MIN_RING_S = 15.0
+# Languages the message can be spoken in: those of the fixed prompts in config/asterisk/sounds/.
+LANGUAGES = ("en", "ru")
 
 
 class SafeHarborError(ComplianceError, ValueError):
@@ -67,3 +69,28 @@ def message_text(policy: SafeHarbor) -> str:
         f"This call was made by {policy.seller_name.strip()}. We are sorry we could not connect you. "
         f"To call us back or to stop further calls, call {valid_caller_id(policy.callback_number)}."
     )
+
+
+# The seller prompt: the part of the message a campaign records (config/asterisk/extensions.conf,
+# dialer-safeharbor: Playback of the prompt, then SayDigits of the callback number, then the opt-out key).
+# Present tense in Russian ("звонит") agrees with any seller's name in the nominative: "банк", "ООО …".
+_ANNOUNCEMENTS = {
+    "en": "Hello, this is {seller} calling. We are sorry, all our operators are busy. "
+          "To call us back, dial",
+    "ru": "Здравствуйте, вам звонит {seller}. К сожалению, все операторы сейчас заняты. "
+          "Чтобы перезвонить нам, наберите номер",
+}
+
+
+class UnknownLanguageError(SafeHarborError):
+    def __init__(self, language: str) -> None:
+        super().__init__(f"language {language!r} has no prompts; choose one of {', '.join(LANGUAGES)}")
+
+
+def seller_announcement(seller_name: str, language: str = "en") -> str:
+    """What the seller prompt says: who calls, and that the number to call back follows."""
+    if language not in _ANNOUNCEMENTS:
+        raise UnknownLanguageError(language)
+    if not seller_name.strip():
+        raise SafeHarborError("the seller prompt needs the seller's name (--seller)")
+    return _ANNOUNCEMENTS[language].format(seller=seller_name.strip())
