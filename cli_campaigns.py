@@ -95,11 +95,13 @@ def campaign_prompts(
     from dialer.clock import SystemClock
     from lists import campaigns
 
-    sounds_dir = load_settings().prompts_dir()
+    settings = load_settings()
+    language = language.strip().lower()    # Asterisk's language folders are lower case
 
     async def work(pool: asyncpg.Pool) -> seller_prompt.Made:
         chosen = language or (await campaigns.get(pool, name)).language or "en"
-        return await seller_prompt.make(pool, name, seller=seller, language=chosen, wav=wav, sounds_dir=sounds_dir,
+        return await seller_prompt.make(pool, name, seller=seller, language=chosen, wav=wav,
+                                        sounds_dir=settings.prompts_dir(),
                                         actor=f"cli:{getpass.getuser()}", now=SystemClock().now())
 
     if language:   # judged before the store is opened: bad input fails at once
@@ -110,7 +112,7 @@ def campaign_prompts(
     made = with_pool(work, expected=(campaigns.CampaignError,))
     console.print(f"campaign [bold]{made.campaign.name}[/]: seller prompt ({made.campaign.language}, "
                   f"{made.sound.seconds:.1f} s) written to {made.sound.path}")
-    if load_settings().sounds_dir is None:
+    if settings.sounds_dir is None:
         console.print("copy it to Asterisk's sounds directory (same subfolders), or set DIALER_SOUNDS_DIR")
 
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import struct
 import subprocess
 import tempfile
 import wave
@@ -73,8 +74,10 @@ def from_wav(src: Path, dest: Path) -> Sound:
         with wave.open(str(src), "rb") as w:
             shape = (w.getnchannels(), w.getframerate(), w.getsampwidth())
             frames = w.readframes(w.getnframes())
-    except (wave.Error, EOFError):
-        shape, frames = None, b""   # compressed, float or extensible WAV: sox knows more encodings
+    except (wave.Error, EOFError, RuntimeError, ValueError, struct.error):
+        # compressed, float or extensible WAV (sox knows more encodings), or a damaged one (sox says why);
+        # `wave` raises RuntimeError for a chunk whose size runs past the file
+        shape, frames = None, b""
     if shape == (1, RATE, 2):
         if not frames:
             raise SoundError(f"{src} holds no sound")
@@ -110,8 +113,12 @@ def _converted(src: Path, dest: Path, *, shown: str) -> Sound:
 
 
 def _write(dest: Path, frames: bytes) -> Sound:
-    dest.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{dest.stem}-", suffix=".wav", dir=dest.parent)
+    try:
+        dest.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(prefix=f".{dest.stem}-", suffix=".wav", dir=dest.parent)
+    except OSError as exc:
+        raise SoundError(f"cannot write {dest}: {exc.strerror or exc}; set DIALER_SOUNDS_DIR to Asterisk's sounds "
+                         f"directory, writable by you") from None
     try:
         with os.fdopen(fd, "wb") as f, wave.open(f, "wb") as w:
             w.setnchannels(1)
@@ -120,6 +127,9 @@ def _write(dest: Path, frames: bytes) -> Sound:
             w.writeframes(frames)
         os.chmod(tmp, 0o644)     # Asterisk runs as its own user
         os.replace(tmp, dest)
+    except OSError as exc:
+        Path(tmp).unlink(missing_ok=True)
+        raise SoundError(f"cannot write {dest}: {exc.strerror or exc}") from None
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise

@@ -136,6 +136,10 @@ async def test_bad_input_gets_one_line_that_says_what_to_do(
 
     code, output = await run("campaign", "prompts", "spring", "--seller", "Acme", "--wav", str(text))
     assert code == 2 and "notes.wav is not a WAV file" in one_line(output)
+    damaged = tmp_path / "cut.wav"
+    damaged.write_bytes(b"RIFF\x10\x00\x00\x00WAVEjunkjunkjunk")      # a WAV cut short in its first chunk
+    code, output = await run("campaign", "prompts", "spring", "--seller", "Acme", "--wav", str(damaged))
+    assert code == 2 and "cut.wav" in one_line(output)
     code, output = await run("campaign", "prompts", "spring", "--seller", "Acme", "--wav", str(tmp_path / "no.wav"))
     assert code == 2 and "no.wav" in one_line(output)
     code, output = await run("campaign", "prompts", "autumn", "--seller", "Acme", "--wav", str(recording))
@@ -151,6 +155,12 @@ async def test_bad_input_gets_one_line_that_says_what_to_do(
     code, output = await runner_for(store_schema, sounds, PATH=str(no_tools))(
         "campaign", "prompts", "spring", "--seller", "Acme")
     assert code == 2 and "espeak-ng" in one_line(output) and "--wav" in output
+
+    not_a_directory = tmp_path / "sounds.txt"
+    not_a_directory.write_text("")
+    code, output = await runner_for(store_schema, not_a_directory)(
+        "campaign", "prompts", "spring", "--seller", "Acme", "--wav", str(recording))
+    assert code == 2 and "cannot write" in one_line(output) and "DIALER_SOUNDS_DIR" in output
 
     assert not sounds.exists()
     assert await pool.fetchval("SELECT seller_prompt FROM campaign WHERE id = $1", campaign_id) is None
