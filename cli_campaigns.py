@@ -63,14 +63,66 @@ def _set_campaign_state(name: str, state: str) -> None:
 
 @campaign_app.command("start")
 def campaign_start(name: str) -> None:
-    """Start dialing (the engine that runs it picks it up within a second)."""
-    _set_campaign_state(name, "running")
+    """Start dialing (the engine that runs it picks it up within a second). Under a preset that wants the
+    seller named (US, UK, RU), only once `dialer campaign prompts` has made its seller prompt."""
+    from dialer import seller_prompt
+    from dialer.clock import SystemClock
+    from lists import campaigns
+
+    async def work(pool: asyncpg.Pool) -> campaigns.Campaign:
+        async with pool.acquire() as conn, conn.transaction():
+            return await seller_prompt.start(conn, name, actor="cli", now=SystemClock().now())
+
+    campaign = with_pool(work, expected=(campaigns.CampaignError,))
+    if campaign.seller_prompt is None:
+        console.print(f"[yellow]warning:[/] no seller prompt: an abandoned call's message reads out only the "
+                      f"callback number (`dialer campaign prompts {name} --seller …`)")
+    console.print(f"campaign [bold]{campaign.name}[/] is {campaign.state}")
 
 
 @campaign_app.command("pause")
 def campaign_pause(name: str) -> None:
     """Stop placing new calls; calls in progress finish normally."""
     _set_campaign_state(name, "paused")
+
+
+@campaign_app.command("prompts")
+def campaign_prompts(
+    name: str,
+    seller: str = typer.Option(..., "--seller", help="Who calls, as the message names them (the law wants it)"),
+    language: str = typer.Option("", help="en or ru: the language of the campaign's prompts (default: the "
+                                 "campaign's, else en)"),
+    wav: Path = typer.Option(None, "--wav", help="A recorded prompt (WAV) instead of espeak-ng's voice; it "
+                             "plays just before the callback number is read out"),
+) -> None:
+    """Make the seller prompt the safe-harbor message plays (who calls, then the number to call back), with
+    espeak-ng or from a recording, into DIALER_SOUNDS_DIR/<language>/dialer/ where Asterisk reads it."""
+    import getpass
+
+    from config.settings import load_settings
+    from dialer import seller_prompt
+    from dialer.clock import SystemClock
+    from lists import campaigns
+
+    settings = load_settings()
+    language = language.strip().lower()    # Asterisk's language folders are lower case
+
+    async def work(pool: asyncpg.Pool) -> seller_prompt.Made:
+        chosen = language or (await campaigns.get(pool, name)).language or "en"
+        return await seller_prompt.make(pool, name, seller=seller, language=chosen, wav=wav,
+                                        sounds_dir=settings.prompts_dir(),
+                                        actor=f"cli:{getpass.getuser()}", now=SystemClock().now())
+
+    if language:   # judged before the store is opened: bad input fails at once
+        try:
+            seller_prompt.check_request(seller, language, wav)
+        except seller_prompt.SellerPromptError as exc:
+            raise fail(str(exc)) from None
+    made = with_pool(work, expected=(campaigns.CampaignError,))
+    console.print(f"campaign [bold]{made.campaign.name}[/]: seller prompt ({made.campaign.language}, "
+                  f"{made.sound.seconds:.1f} s) written to {made.sound.path}")
+    if settings.sounds_dir is None:
+        console.print("copy it to Asterisk's sounds directory (same subfolders), or set DIALER_SOUNDS_DIR")
 
 
 @campaign_app.command("set")
@@ -147,9 +199,10 @@ def campaign_list(
     from lists import campaigns
 
     rows = [c for c in with_pool(campaigns.all_campaigns) if all_ or c.state != "archived"]
-    table = Table("name", "state", "mode", "caller ID", "channel", "time zone")
+    table = Table("name", "state", "mode", "caller ID", "channel", "time zone", "seller prompt")
     for c in rows:
-        table.add_row(c.name, c.state, c.mode, c.caller_id, c.channel_template, c.timezone)
+        prompt = f"{c.language}: {c.seller_prompt['seller']}" if c.seller_prompt else "none"
+        table.add_row(c.name, c.state, c.mode, c.caller_id, c.channel_template, c.timezone, prompt)
     console.print(table if rows else "no campaigns yet: create one with `dialer campaign create NAME --caller-id …`")
 
 

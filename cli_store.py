@@ -28,7 +28,8 @@ warnings.filterwarnings("ignore", message=".*XDG_RUNTIME_DIR.*")  # pgserver's p
 def fail(message: str) -> typer.Exit:
     from rich.markup import escape  # a message may quote "[dispositions.sale]": text, not markup
 
-    console.print(f"[bold red]error:[/] {escape(message)}")
+    # one line however narrow the terminal: the message often ends in a command to copy
+    console.print(f"[bold red]error:[/] {escape(message)}", soft_wrap=True)
     return typer.Exit(code=2)
 
 

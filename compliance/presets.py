@@ -33,6 +33,9 @@ class Preset:
     rule: HoursRule
     caps: tuple[ContactCap, ...] = ()
     states: dict[str, StateOverride] = field(default_factory=dict)
+    # The law that wants the recorded message of an abandoned call to say who calls (the seller prompt of
+    # the safe-harbor message); empty: no such rule, and `dialer campaign start` does not insist.
+    seller_named_by: str = ""
 
 
 def _hours(start: int, end: int) -> Windows:
@@ -100,10 +103,20 @@ _RU_CAPS = (
     ContactCap(8, timedelta(days=31), "conversations", f"{_RU_SOURCE}(3)(c)"),
 )
 
+# Who calls, in the message an abandoned call hears (the campaign's seller prompt, then the callback number):
+# US: 16 CFR 310.4(b)(4)(iii) and 47 CFR 64.1200(a)(7)(i)(A) — a prerecorded message with the seller's name
+#     and a telephone number.
+# UK: Ofcom's persistent-misuse policy — an abandoned call gets an information message naming the company on
+#     whose behalf it was made and a number to call back.
+# RU: 230-FZ art. 7 — telephone conversations and voice messages to a debtor name the creditor (and the agent
+#     acting for it) and give a contact number. The message of an abandoned call is such a voice message
+#     (art. 4 pt. 1(2)), so the RU preset wants the prompt too.
+# No preset ('none'): no jurisdiction's rules are applied, so nothing is required; `dialer campaign start`
+# warns that the message would only read the number out.
 _PRESETS = {
-    "US": Preset("US", _US, states=_US_STATES),
-    "UK": Preset("UK", _UK),
-    "RU": Preset("RU", _RU, caps=_RU_CAPS),
+    "US": Preset("US", _US, states=_US_STATES, seller_named_by="16 CFR 310.4(b)(4)(iii)"),
+    "UK": Preset("UK", _UK, seller_named_by="Ofcom persistent-misuse policy"),
+    "RU": Preset("RU", _RU, caps=_RU_CAPS, seller_named_by="230-FZ art. 7"),
 }
 
 
@@ -112,3 +125,10 @@ def preset(name: str) -> Preset:
         return _PRESETS[name.upper()]
     except KeyError:
         raise UnknownPresetError(name) from None
+
+
+def seller_prompt_law(name: str | None) -> str:
+    """The law that wants a campaign under preset ``name`` to have its seller prompt ('' for none)."""
+    if name is None or name.lower() == "none":
+        return ""
+    return preset(name).seller_named_by

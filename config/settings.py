@@ -25,6 +25,15 @@ class Settings(BaseSettings):
     )
     data_dir: Path = Field(default_factory=default_data_dir)
     engine_name: str = Field(default="engine-1", description="how this engine signs its claims")
+    sounds_dir: Path | None = Field(
+        default=None,
+        description="Asterisk's sounds directory (astdatadir/sounds, e.g. /var/lib/asterisk/sounds): "
+                    "`dialer campaign prompts` writes <dir>/<language>/dialer/seller-<id>.wav there; "
+                    "unset = data_dir/sounds, to copy to every Asterisk server",
+    )
+
+    def prompts_dir(self) -> Path:
+        return self.sounds_dir or self.data_dir / "sounds"
 
     ami_host: str = "127.0.0.1"
     ami_port: int = Field(default=5038, ge=1, le=65535)

@@ -283,7 +283,9 @@ class Engine:
                        "DIALER_SELLER_PROMPT": f"dialer/seller-{campaign.id}",
                        "DIALER_CALLBACK_NUMBER": campaign.caller_id.lstrip("+"),
                        # the dialplan's own safe harbor if no Redirect comes in time (see dialer/recovery.py)
-                       "DIALER_SAFE_HARBOR_S": f"{campaign.safe_harbor_s:g}"},
+                       "DIALER_SAFE_HARBOR_S": f"{campaign.safe_harbor_s:g}",
+                       # prompts and digits from sounds/<language>/ (dialer/seller_prompt.py); else the endpoint's
+                       **({"CHANNEL(language)": campaign.language} if campaign.language else {})},
         )
         if not self.pbx.connected:
             self._not_dialed(call)

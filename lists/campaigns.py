@@ -48,6 +48,8 @@ class Campaign:
     caller_id_pool: dict[str, list[str]] = field(default_factory=dict)   # local presence: prefix/region → IDs
     strategy: dict[str, Any] = field(default_factory=dict)   # time-of-day order of categories (lists/strategy.py)
     personal_callback_grace_s: int = 1800
+    language: str | None = None               # of its prompts; None: the channel's own (Asterisk's endpoint)
+    seller_prompt: dict[str, Any] | None = None   # made, for which seller, from what (dialer/seller_prompt.py)
 
     def channel_for(self, phone: str) -> str:
         """The dial string for one number. ``{phone}`` is E.164 with '+', ``{digits}`` without it."""
@@ -56,13 +58,14 @@ class Campaign:
 
 _COLUMNS = (
     "id, name, state, mode, pacing, channel_template, caller_id, timezone, default_region, "
-    "ring_timeout_s, safe_harbor_s, script, caller_id_pool, strategy, personal_callback_grace_s"
+    "ring_timeout_s, safe_harbor_s, script, caller_id_pool, strategy, personal_callback_grace_s, language, "
+    "seller_prompt"
 )
 
 
 def _from_row(row: asyncpg.Record) -> Campaign:
     values = dict(row)
-    for key in ("pacing", "script", "caller_id_pool", "strategy"):
+    for key in ("pacing", "script", "caller_id_pool", "strategy", "seller_prompt"):
         if isinstance(values[key], str):
             values[key] = json.loads(values[key])
     return Campaign(**values)
@@ -331,3 +334,22 @@ async def figures(conn: asyncpg.Connection | asyncpg.Pool, campaign_id: int) -> 
 
 def _json(value: Any) -> Any:
     return json.loads(value) if isinstance(value, str) else value
+
+
+async def set_seller_prompt(
+    conn: asyncpg.Connection | asyncpg.Pool, name: str, prompt: dict[str, Any], *, language: str, actor: str,
+    now: datetime,
+) -> Campaign:
+    """Record that the campaign's seller prompt was made (the file is already where Asterisk reads it), and in
+    which language its prompts play; audited like every other campaign change."""
+    campaign = await get(conn, name)
+    row = await conn.fetchrow(
+        f"UPDATE campaign SET seller_prompt = $2::jsonb, language = $3 WHERE id = $1 RETURNING {_COLUMNS}",
+        campaign.id, json.dumps(prompt), language)
+    changes = [("seller_prompt", campaign.seller_prompt, prompt), ("language", campaign.language, language)]
+    await conn.executemany(
+        """INSERT INTO audit (at, actor, campaign_id, setting, old_value, new_value)
+           VALUES ($1, $2, $3, $4, $5::jsonb, $6::jsonb)""",
+        [(now, actor, campaign.id, key, json.dumps(old), json.dumps(new)) for key, old, new in changes if old != new])
+    await conn.execute("SELECT pg_notify('campaign_changed', $1)", str(campaign.id))
+    return _from_row(row)

@@ -19,6 +19,7 @@ from textual.screen import Screen
 from textual.widget import Widget
 from textual.widgets import DataTable, Footer, Label, Sparkline, Static
 
+from dialer import seller_prompt
 from dialer.clock import Clock
 from dialer.views.feed import CommandError, SnapshotFeed, command_results, send_command
 from dialer.views.operator_console import FloorChanged
@@ -264,7 +265,10 @@ class WatchApp(App[None]):
             async with self.pool.acquire() as conn, conn.transaction():
                 current = await campaigns.get(conn, name)
                 state = "paused" if current.state == "running" else "running"
-                await campaigns.set_state(conn, name, state, actor=self.actor, now=self.clock.now())
+                if state == "running":   # the same rule as `dialer campaign start` (the seller prompt)
+                    await seller_prompt.start(conn, name, actor=self.actor, now=self.clock.now())
+                else:
+                    await campaigns.set_state(conn, name, state, actor=self.actor, now=self.clock.now())
         except campaigns.CampaignError as exc:
             self.say(str(exc))
             return
