@@ -191,8 +191,12 @@ def lists_strategy(
                     items = dispositions.catalogue_from_toml(document["dispositions"])
                 except ListError as exc:
                     raise ListError(f"{file}: {exc}") from None
-                await dispositions.replace_catalogue(conn, campaign_id, items, actor=actor, now=now)
-            return (await strategy.load(conn, campaign_id), await dispositions.catalogue(conn, campaign_id),
+                try:
+                    await dispositions.replace_catalogue(conn, campaign_id, items, actor=actor, now=now)
+                except ListError as exc:
+                    raise ListError(f"{file}: {exc}") from None
+            known = {**await dispositions.catalogue(conn, campaign_id), **await dispositions.system_codes(conn)}
+            return (await strategy.load(conn, campaign_id), known,
                     await conn.fetchval("SELECT personal_callback_grace_s FROM campaign WHERE id = $1", campaign_id))
 
     current, catalogue, grace_s = _lists_run(work)

@@ -36,6 +36,8 @@ class HandOff:
         # and the simulator work, so this is the figure that shows what the processing costs.
         self.wall_latencies_s: list[float] = []
         self._answered_wall: dict[int, float] = {}
+        # Calls a recovery found already answered: when is unknown, so their hand-off is no latency figure.
+        self._answer_unseen: set[int] = set()
         self._tasks = BackgroundTasks()
         # With several Asterisk servers a Redirect cannot cross servers: only operators this accepts for a
         # call may take it (dialer/servers.py sets it; None: one server, everyone).
@@ -69,16 +71,22 @@ class HandOff:
             operator = self._floor.operators.get(call.operator_id or -1)
             if operator is not None:
                 self._floor.set_state(operator, OperatorState.ON_CALL, now)
-            if call.answered_at is not None:
-                self.latencies_s.append(now - call.answered_at)
             started = self._answered_wall.pop(call.attempt_id, None)
-            if started is not None:
-                self.wall_latencies_s.append(time.perf_counter() - started)
+            if call.attempt_id not in self._answer_unseen:
+                if call.answered_at is not None:
+                    self.latencies_s.append(now - call.answered_at)
+                if started is not None:
+                    self.wall_latencies_s.append(time.perf_counter() - started)
             self._on_change(call)
 
     def ended(self, call: Call) -> None:
         self._forget(call)
         self._answered_wall.pop(call.attempt_id, None)
+        self._answer_unseen.discard(call.attempt_id)
+
+    def answer_unseen(self, call: Call) -> None:
+        """A recovery found this call answered: its hand-off latency is not measured."""
+        self._answer_unseen.add(call.attempt_id)
 
     def _send_to(self, call: Call, operator: FloorOperator) -> None:
         loop = asyncio.get_running_loop()

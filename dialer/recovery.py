@@ -14,9 +14,10 @@ Asterisk 22 with one event per channel) and rebuilds each live call where Asteri
   its conference) is adopted instead of calling the operator again;
 * in ``dialer-safeharbor`` — abandoned; in ``dialer-rating`` — connected, the operator done with it.
 
-An attempt whose channel is gone ended while nobody was watching: it is closed as ``lost`` and its
-lead settled for a retry; if it had been answered but not connected it counts as abandoned (the
-ledger may over-count, never under-count). Until a recovery has seen the PBX, an open attempt keeps
+An attempt whose channel is gone ended while nobody was watching. If it had reached an operator it
+stays ``connected``, with its stored times and the disposition ``unknown``, and its lead is not dialed
+again; otherwise it is closed as ``lost`` and its lead settled for a retry, counted abandoned if it had
+been answered (the ledger may over-count, never under-count). Until a recovery has seen the PBX, an open attempt keeps
 its lead claimed (``lists.leads.expire_leases``), so a live call's lead is never dialed again.
 """
 
@@ -40,6 +41,7 @@ from dialer.config import EngineConfig
 from dialer.floor import FloorOperator, OperatorState
 from lists import attempts, leads
 from lists.attempts import AttemptUpdate
+from lists.dispositions import UNKNOWN
 from pacing.estimators import OnlineEstimators
 
 if TYPE_CHECKING:
@@ -97,6 +99,8 @@ class Recovery:
         self._config = engine.config
         self._pending: dict[int, tuple[Call, Observed]] = {}   # re-attached, waiting for their campaign
         self._phones: dict[str, str] = {}                       # extension → live phone channel id
+        # answered_at / connected_at the store holds for re-attached calls (wall clock), by attempt id
+        self._stored: dict[int, tuple[datetime | None, datetime | None]] = {}
         # Events of calls whose state a Status answer is about to rebuild, by channel id: they are applied
         # after it (see held).
         self._holding: dict[str, list[PbxEvent]] = {}
@@ -244,6 +248,7 @@ class Recovery:
             if call.state is CallState.ORIGINATING:
                 # Answered while nobody watched, when exactly is unknown (the dialplan's own safe harbor
                 # makes it under DIALER_SAFE_HARBOR_S ago): an operator now, or the message now.
+                engine.handoff.answer_unseen(call)
                 engine._answered(call, now)
                 if call.state is CallState.WAITING:
                     engine.handoff.message_now(call)
@@ -296,25 +301,60 @@ class Recovery:
             if operator is not None:
                 operator.attempt_id = call.attempt_id
                 operator.talk_started = now
+        # Found in the conference: when it got there (and maybe when it was answered) nobody saw, so it
+        # gives no hand-off latency figure.
+        engine.handoff.answer_unseen(call)
         engine.handoff.joined(call, now)   # connected; the operator (if on our floor) is on the call
+        self._known_times(call, operator, now)
         if seen.where is Where.RATING and operator is not None:
             engine._release_operator(call, operator, now)
 
+    def _known_times(self, call: Call, operator: FloorOperator | None, now: float) -> None:
+        """A re-attached call the store knew answered (and connected) keeps those moments in memory too:
+        the operator's talk time, and so the handle-time estimates, count from the real start."""
+        answered_at, connected_at = self._stored.pop(call.attempt_id, (None, None))
+        wall_now = self._engine.clock.now()
+        if answered_at is not None:
+            call.answered_at = min(now, now - (wall_now - answered_at).total_seconds())
+        if connected_at is not None:
+            call.connected_at = min(now, now - (wall_now - connected_at).total_seconds())
+            if operator is not None and operator.attempt_id == call.attempt_id:
+                operator.talk_started = call.connected_at
+
     def _rebuild(self, row: asyncpg.Record, status: ChannelStatus) -> Call:
+        self._stored[row["id"]] = (row["answered_at"], row["connected_at"])
         loop_now = asyncio.get_running_loop().time()
         return Call(attempt_id=row["id"], channel_id=f"attempt-{row['id']}", campaign_id=row["campaign_id"],
                     lead_id=row["lead_id"], phone=row["phone"], originated_at=loop_now - status.seconds,
                     caller_id=row["caller_id"], operator_id=row["operator_id"], sent=True)
 
     def _close_lost(self, row: asyncpg.Record, engine_name: str) -> None:
-        """Gone while nobody watched. Answered but never connected: counted abandoned, the safe side."""
+        """Gone while nobody watched. The store says how far the call got before the engine lost sight of
+        it; the times it holds stay (``lists.attempts`` writes them once), only the end is new.
+
+        * Connected to an operator: a conversation took place, so it stays ``connected`` with the system
+          disposition ``unknown`` (nobody recorded what was agreed) for the operator or a manager to
+          replace, and its lead is settled as a connected call: never dialed again as if never reached.
+        * Answered but never connected: ``lost`` and counted abandoned, the safe side.
+        * Never answered: ``lost``, and the lead retried as after a failure.
+
+        When it ended is unknown: it was still open when the engine stopped writing and is gone now, so
+        the end is put at the recovery, the one bound we know (never before the times already stored)."""
         engine = self._engine
-        now = engine.clock.now()
-        abandoned = row["answered_at"] is not None and row["connected_at"] is None
+        now = max([engine.clock.now(), *(t for t in (row["answered_at"], row["connected_at"]) if t is not None)])
+        settle = partial(leads.settle, lead_id=row["lead_id"], engine=engine_name, now=now)
+        if row["connected_at"] is not None:
+            log.warning("attempt %s: connected call ended while no engine ran; kept connected, disposition %s",
+                        row["id"], UNKNOWN)
+            engine.recorder.put_attempt(AttemptUpdate(row["id"], state="ended", ended_at=now, outcome="connected",
+                                                      disposition=UNKNOWN))
+            engine.recorder.put(f"settle lead {row['lead_id']}", partial(settle, outcome="connected",
+                                                                         disposition=UNKNOWN))
+            return
+        abandoned = row["answered_at"] is not None
         engine.recorder.put_attempt(AttemptUpdate(row["id"], state="ended", ended_at=now, outcome="lost",
                                                   abandoned=abandoned))
-        engine.recorder.put(f"settle lead {row['lead_id']}", partial(
-            leads.settle, lead_id=row["lead_id"], engine=engine_name, outcome="failed", now=now))
+        engine.recorder.put(f"settle lead {row['lead_id']}", partial(settle, outcome="failed"))
 
     def _note_phones(self, channels: dict[str, ChannelStatus]) -> None:
         """Operator phones alive in Asterisk that no operator of ours holds: candidates for adoption."""

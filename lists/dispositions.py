@@ -3,6 +3,11 @@
 An operator ends wrap-up with a code. The code decides the lead's future: finished (a sale, or a
 non-target answer such as "not interested" which closes the lead for good), a follow-up call N days later
 (after "information sent"), a retry after some seconds, or a callback at the time the customer asked for.
+
+Besides the campaign's own codes, every campaign knows the system's (table ``system_disposition``), which
+only the engine sets and the console never offers: ``unknown`` marks a call that reached an operator but
+ended while no engine ran, so nobody recorded the outcome. It finishes the lead (the person was reached and
+is not dialed again as if never called) until someone replaces it with the real code.
 """
 
 from __future__ import annotations
@@ -25,7 +30,10 @@ class Disposition:
     follow_up_days: int | None = None
     retry_after_s: int | None = None
     schedules_callback: bool = False
+    system: bool = False        # set by the engine, not chosen in wrap-up (``system_disposition``)
 
+
+UNKNOWN = "unknown"   # reached an operator, outcome not recorded (the call ended while no engine ran)
 
 DEFAULT_CATALOGUE = (
     Disposition("sale", "Sale", final=True),
@@ -40,7 +48,8 @@ DEFAULT_CATALOGUE = (
 
 
 async def catalogue(conn: asyncpg.Connection, campaign_id: int) -> dict[str, Disposition]:
-    """The campaign's catalogue; the default one is written first when the campaign has none."""
+    """The campaign's catalogue (the system's codes are not in it); the default one is written first when
+    the campaign has none."""
     rows = await conn.fetch(
         """SELECT code, label, final, follow_up_days, retry_after_s, schedules_callback
            FROM disposition WHERE campaign_id = $1 ORDER BY code""",
@@ -56,6 +65,12 @@ async def catalogue(conn: asyncpg.Connection, campaign_id: int) -> dict[str, Dis
         )
         return {d.code: d for d in DEFAULT_CATALOGUE}
     return {r["code"]: Disposition(**dict(r)) for r in rows}
+
+
+async def system_codes(conn: asyncpg.Connection) -> dict[str, Disposition]:
+    """The codes only the engine sets, known to every campaign."""
+    rows = await conn.fetch("SELECT code, label FROM system_disposition ORDER BY code")
+    return {r["code"]: Disposition(r["code"], r["label"], system=True) for r in rows}
 
 
 _FIELDS = {"label", "final", "follow_up_days", "retry_after_s", "callback"}
@@ -100,6 +115,9 @@ async def replace_catalogue(conn: asyncpg.Connection, campaign_id: int, items: l
                             now: datetime) -> None:
     """The campaign's catalogue becomes ``items`` (codes already on attempts stay there as history);
     the change goes to the audit trail."""
+    system = await system_codes(conn)
+    if taken := sorted(d.code for d in items if d.code in system):
+        raise DispositionError(f"[dispositions.{taken[0]}]: {taken[0]!r} is a system code, set only by the engine")
     old = await catalogue(conn, campaign_id)
     async with conn.transaction():
         await conn.execute("DELETE FROM disposition WHERE campaign_id = $1", campaign_id)
@@ -117,6 +135,8 @@ async def replace_catalogue(conn: asyncpg.Connection, campaign_id: int, items: l
 
 def describe(d: Disposition) -> str:
     """What the code does to its lead, as the CLI prints it."""
+    if d.system:
+        return "set by the engine; finishes the lead until someone sets the real code"
     if d.final:
         return "finishes the lead"
     if d.follow_up_days is not None:
@@ -146,7 +166,7 @@ async def apply_disposition(
     )
     if lead is None:
         raise DispositionError(f"no lead with id {lead_id}")
-    known = await catalogue(conn, lead["campaign_id"])
+    known = {**await catalogue(conn, lead["campaign_id"]), **await system_codes(conn)}
     disposition = known.get(code)
     if disposition is None:
         raise DispositionError(f"unknown disposition {code!r}; this campaign knows: {', '.join(sorted(known))}")
