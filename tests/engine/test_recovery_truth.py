@@ -6,16 +6,21 @@ from __future__ import annotations
 
 import asyncio
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 import asyncpg
 import pytest
 
 from ami.pbx import ChannelHungUp
+from ami.simulator import CalleeFate, start_simulator
+from compliance import store as compliance_store
 from compliance.store import ledger as ledger_counts
 from dialer.engine import Engine
-from lists import leads
+from lists import campaigns, database, leads, operators
 from tests.engine.fake_pbx import FakePbx
 from tests.engine.test_engine import CONFIG, make_campaign, midday, until
+from tests.faults.engine_process import SECRET, USER
+from tests.faults.test_campaign_through_faults import EngineProcess
 
 pytestmark = pytest.mark.db
 
@@ -121,3 +126,68 @@ async def test_an_answered_call_that_never_reached_an_operator_and_ended_meanwhi
         assert await ledger_counts(conn, campaign_id=campaign_id, now=NOON, window=timedelta(days=1)) == (1, 1)
     assert await pool.fetchval("SELECT state FROM lead WHERE id = $1", lead_id) == "ready"
 
+
+
+class LongTalks:
+    """Every callee answers at once and talks for ten minutes: the calls outlive the engine."""
+
+    def fate(self, number: str) -> CalleeFate:
+        return CalleeFate("answer", ring_s=0.2, talk_s=600.0)
+
+
+async def poll(pool: asyncpg.Pool, sql: str, *args: object, timeout: float = 30.0) -> None:
+    """Wait until ``sql`` returns true in the store."""
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + timeout
+    while not await pool.fetchval(sql, *args):
+        assert loop.time() < deadline, f"the store never said: {sql}"
+        await asyncio.sleep(0.05)
+
+
+@pytest.mark.slow
+async def test_calls_connected_when_the_engine_is_killed_keep_the_truth_through_a_real_restart(
+        store_schema: tuple[str, str], tmp_path: Path) -> None:
+    url, schema = store_schema
+    pool = await database.open_pool(url, search_path=schema)
+    sim = await start_simulator(callees=LongTalks(), users={USER: SECRET})
+    engine = EngineProcess(tmp_path, sim.port, url, schema)
+    try:
+        campaign = await campaigns.create(pool, name="truth", channel_template="Local/{digits}@pstn",
+                                          caller_id="+15550000000", mode="progressive", ring_timeout_s=15)
+        ops = [await operators.create(pool, name=f"op{i}", extension=str(201 + i), simulated=True) for i in range(2)]
+        await operators.assign(pool, campaign_id=campaign.id, operator_ids=[o.id for o in ops])
+        await pool.executemany("INSERT INTO lead (campaign_id, phone, timezone) VALUES ($1, $2, 'UTC')",
+                               [(campaign.id, f"+1555000{i:04d}") for i in range(2)])
+        await campaigns.set_state(pool, "truth", "running", actor="test", now=datetime.now(UTC))
+        await engine.start()
+        await poll(pool, "SELECT count(*) = 2 FROM attempt WHERE connected_at IS NOT NULL")
+        engine.kill()                                           # both customers are talking to operators
+        assert engine.proc is not None
+        await engine.proc.wait()
+        before = {r["id"]: r for r in await pool.fetch("SELECT * FROM attempt ORDER BY id")}
+        gone, kept = before
+        sim.hang_up(f"attempt-{gone}-2")                        # one customer hangs up while no engine runs
+        await engine.start()                                    # "engine started": recovery done
+        await poll(pool, "SELECT ended_at IS NOT NULL FROM attempt WHERE id = $1", gone)
+        row = await pool.fetchrow("SELECT * FROM attempt WHERE id = $1", gone)
+        assert (row["outcome"], row["abandoned"], row["disposition"]) == ("connected", False, "unknown")
+        assert (row["answered_at"], row["connected_at"]) == (before[gone]["answered_at"], before[gone]["connected_at"])
+        assert row["ended_at"] >= row["connected_at"] and row["operator_id"] == before[gone]["operator_id"]
+        lead = await pool.fetchrow("SELECT state, last_disposition FROM lead WHERE id = $1", row["lead_id"])
+        assert (lead["state"], lead["last_disposition"]) == ("done", "unknown")
+
+        sim.hang_up(f"attempt-{kept}-2")                        # the other one was re-attached, ends now
+        await poll(pool, "SELECT disposition IS NOT NULL FROM attempt WHERE id = $1", kept)
+        row = await pool.fetchrow("SELECT * FROM attempt WHERE id = $1", kept)
+        assert (row["outcome"], row["abandoned"]) == ("connected", False) and row["disposition"] != "unknown"
+        assert (row["answered_at"], row["connected_at"]) == (before[kept]["answered_at"], before[kept]["connected_at"])
+        async with pool.acquire() as conn:
+            report = await compliance_store.compliance_report(conn, campaign_id=campaign.id, now=datetime.now(UTC))
+        assert [(w.live_answers, w.abandons) for w in report.rows] == [(2, 0)] * len(report.rows)
+        assert sorted(sim.originates_by_number.values()) == [1, 1]     # nobody was called twice
+        await engine.stop()
+    finally:
+        if engine.proc is not None and engine.proc.returncode is None:
+            engine.kill()
+        await sim.close()
+        await pool.close()
