@@ -86,10 +86,12 @@ def observe(status: ChannelStatus | None, config: EngineConfig) -> Observed:
 
 @dataclass
 class RecoveryReport:
-    """What one recovery found: attempt ids re-attached and closed as lost."""
+    """What one recovery found: attempt ids re-attached, closed as lost, and gone after reaching an
+    operator (kept connected, disposition unknown)."""
     engine: str
     reattached: list[int] = field(default_factory=list)
     lost: list[int] = field(default_factory=list)
+    talked: list[int] = field(default_factory=list)
     unresolved: int = 0      # open attempts left open because the PBX could not be asked
 
 
@@ -177,15 +179,15 @@ class Recovery:
         for row in left:
             if row["id"] not in live_ids:
                 self._release(f"attempt-{row['id']}")     # nothing to follow: its events were before the end
-                self._close_lost(row, name)
-                report.lost.append(row["id"])
-        if report.lost:
+                (report.talked if self._close_gone(row, name) else report.lost).append(row["id"])
+        if report.lost or report.talked:
             await engine.recorder.drain()   # the ledger is seeded from these rows
         for campaign_id in list(engine.runners):
             self.resume(campaign_id)
         if left:
-            log.warning("recovered the open attempts of %s: %d re-attached, %d lost", name,
-                        len(report.reattached), len(report.lost))
+            log.warning("recovered the open attempts of %s: %d re-attached, %d lost, %d connected calls ended "
+                        "meanwhile (disposition %s, to be set)", name, len(report.reattached), len(report.lost),
+                        len(report.talked), UNKNOWN)
         return report
 
     def adopt_phone(self, operator: FloorOperator) -> bool:
@@ -328,13 +330,16 @@ class Recovery:
                     lead_id=row["lead_id"], phone=row["phone"], originated_at=loop_now - status.seconds,
                     caller_id=row["caller_id"], operator_id=row["operator_id"], sent=True)
 
-    def _close_lost(self, row: asyncpg.Record, engine_name: str) -> None:
-        """Gone while nobody watched. The store says how far the call got before the engine lost sight of
-        it; the times it holds stay (``lists.attempts`` writes them once), only the end is new.
+    def _close_gone(self, row: asyncpg.Record, engine_name: str) -> bool:
+        """Gone while nobody watched; True if it had reached an operator. The store says how far the call
+        got before the engine lost sight of it; the times it holds stay (``lists.attempts`` writes them
+        once), only the end is new.
 
         * Connected to an operator: a conversation took place, so it stays ``connected`` with the system
           disposition ``unknown`` (nobody recorded what was agreed) for the operator or a manager to
           replace, and its lead is settled as a connected call: never dialed again as if never reached.
+          A code the operator already set (the console writes it at once) stays, and so does what it
+          decided for the lead.
         * Answered but never connected: ``lost`` and counted abandoned, the safe side.
         * Never answered: ``lost``, and the lead retried as after a failure.
 
@@ -344,17 +349,19 @@ class Recovery:
         now = max([engine.clock.now(), *(t for t in (row["answered_at"], row["connected_at"]) if t is not None)])
         settle = partial(leads.settle, lead_id=row["lead_id"], engine=engine_name, now=now)
         if row["connected_at"] is not None:
-            log.warning("attempt %s: connected call ended while no engine ran; kept connected, disposition %s",
-                        row["id"], UNKNOWN)
+            log.info("attempt %s: connected call ended while no engine ran; kept connected, disposition %s",
+                     row["id"], row["disposition"] or UNKNOWN)
+            code = None if row["disposition"] is not None else UNKNOWN
             engine.recorder.put_attempt(AttemptUpdate(row["id"], state="ended", ended_at=now, outcome="connected",
-                                                      disposition=UNKNOWN))
+                                                      disposition=code))
             engine.recorder.put(f"settle lead {row['lead_id']}", partial(settle, outcome="connected",
-                                                                         disposition=UNKNOWN))
-            return
+                                                                         disposition=code))
+            return True
         abandoned = row["answered_at"] is not None
         engine.recorder.put_attempt(AttemptUpdate(row["id"], state="ended", ended_at=now, outcome="lost",
                                                   abandoned=abandoned))
         engine.recorder.put(f"settle lead {row['lead_id']}", partial(settle, outcome="failed"))
+        return False
 
     def _note_phones(self, channels: dict[str, ChannelStatus]) -> None:
         """Operator phones alive in Asterisk that no operator of ours holds: candidates for adoption."""

@@ -191,3 +191,18 @@ async def test_calls_connected_when_the_engine_is_killed_keep_the_truth_through_
             engine.kill()
         await sim.close()
         await pool.close()
+
+
+async def test_a_code_the_operator_set_before_the_engine_died_is_kept(pool: asyncpg.Pool) -> None:
+    campaign_id = await make_campaign(pool, operators_n=1, leads_n=2)
+    await pool.execute("UPDATE lead SET next_due_at = now() + interval '1 day'")
+    lead_id, attempt = await left_connected(pool, campaign_id)
+    async with pool.acquire() as conn:     # the console writes at once; the call's end was still queued
+        await leads.record_disposition(conn, attempt_id=attempt, code="no_decision", now=NOON)
+    engine = Engine(pool, FakePbx(), midday(), CONFIG)
+    await engine.start()
+    await engine.stop(drain_s=0)
+    row = await pool.fetchrow("SELECT outcome, disposition, ended_at FROM attempt WHERE id = $1", attempt)
+    assert (row["outcome"], row["disposition"]) == ("connected", "no_decision") and row["ended_at"] is not None
+    lead = await pool.fetchrow("SELECT state, category, last_disposition FROM lead WHERE id = $1", lead_id)
+    assert (lead["state"], lead["category"], lead["last_disposition"]) == ("ready", "follow_up", "no_decision")
