@@ -166,10 +166,10 @@ async def apply_disposition(
     )
     if lead is None:
         raise DispositionError(f"no lead with id {lead_id}")
-    known = {**await catalogue(conn, lead["campaign_id"]), **await system_codes(conn)}
-    disposition = known.get(code)
+    own = await catalogue(conn, lead["campaign_id"])
+    disposition = own.get(code) or (await system_codes(conn)).get(code)
     if disposition is None:
-        raise DispositionError(f"unknown disposition {code!r}; this campaign knows: {', '.join(sorted(known))}")
+        raise DispositionError(f"unknown disposition {code!r}; this campaign knows: {', '.join(sorted(own))}")
     if disposition.schedules_callback and callback_at is None:
         raise DispositionError(f"disposition {code!r} needs the callback date and time")
     if disposition.final and callback_at is not None:
@@ -234,3 +234,44 @@ async def record_disposition(
             "UPDATE attempt SET disposition = $2, notes = coalesce($3, notes) WHERE id = $1",
             attempt_id, code, notes,
         )
+
+
+async def set_later(conn: asyncpg.Connection, *, attempt_id: int, code: str, actor: str, now: datetime,
+                    callback_at: datetime | None = None, notes: str | None = None) -> str | None:
+    """A manager (or the operator, afterwards) sets the code of an ended call — typically one a recovery
+    marked ``unknown`` — and it takes effect on the lead as if set in wrap-up. The change goes to the
+    audit trail; returns the code it replaced."""
+    async with conn.transaction():
+        row = await conn.fetchrow(
+            """SELECT a.campaign_id, a.operator_id, a.outcome, a.ended_at, a.disposition, l.state AS lead_state
+               FROM attempt a JOIN lead l ON l.id = a.lead_id WHERE a.id = $1 FOR UPDATE""",
+            attempt_id)
+        if row is None:
+            raise DispositionError(f"no attempt with id {attempt_id}")
+        if row["ended_at"] is None:
+            raise DispositionError(f"attempt {attempt_id} is still going on: its operator sets the code in wrap-up")
+        if row["outcome"] != "connected":
+            raise DispositionError(f"attempt {attempt_id} never reached an operator ({row['outcome']}): no code to set")
+        if row["lead_state"] == "claimed":
+            raise DispositionError(f"attempt {attempt_id}: its lead is being dialed again now; try after that call")
+        if code in await system_codes(conn):
+            raise DispositionError(f"{code!r} is a system code, set only by the engine")
+        await record_disposition(conn, attempt_id=attempt_id, code=code, now=now, operator_id=row["operator_id"],
+                                 callback_at=callback_at, notes=notes)
+        await conn.execute(
+            """INSERT INTO audit (at, actor, campaign_id, setting, old_value, new_value)
+               VALUES ($1, $2, $3, $4, to_jsonb($5::text), to_jsonb($6::text))""",
+            now, actor, row["campaign_id"], f"disposition of attempt {attempt_id}", row["disposition"], code)
+    return row["disposition"]
+
+
+async def to_set(conn: asyncpg.Connection, *, campaign_id: int, limit: int = 20) -> tuple[int, list[asyncpg.Record]]:
+    """Connected calls of the campaign whose code is still the system's ``unknown``: how many, and the
+    latest ``limit`` of them (attempt id, phone, operator, when connected)."""
+    rows = await conn.fetch(
+        """SELECT a.id, a.phone, o.name AS operator, a.connected_at, count(*) OVER () AS total
+           FROM attempt a LEFT JOIN operator o ON o.id = a.operator_id
+           WHERE a.campaign_id = $1 AND a.disposition = $2
+           ORDER BY a.connected_at DESC NULLS LAST, a.id DESC LIMIT $3""",
+        campaign_id, UNKNOWN, limit)
+    return (rows[0]["total"] if rows else 0), rows
