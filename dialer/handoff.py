@@ -31,13 +31,13 @@ class HandOff:
         self._on_change = on_change          # the engine records and re-paces
         self.waiting: list[Call] = []        # answered, no operator yet, oldest first
         self._deadlines: dict[int, asyncio.TimerHandle] = {}
+        # Calls a recovery found already answered: when is unknown, so their hand-off is no latency figure.
+        self._answer_unseen: set[int] = set()
         self.latencies_s: list[float] = []   # answer → joined the operator's conference, loop time
         # The same in wall-clock time: under virtual time the loop clock stands still while the engine
         # and the simulator work, so this is the figure that shows what the processing costs.
         self.wall_latencies_s: list[float] = []
         self._answered_wall: dict[int, float] = {}
-        # Calls a recovery found already answered: when is unknown, so their hand-off is no latency figure.
-        self._answer_unseen: set[int] = set()
         self._tasks = BackgroundTasks()
         # With several Asterisk servers a Redirect cannot cross servers: only operators this accepts for a
         # call may take it (dialer/servers.py sets it; None: one server, everyone).
