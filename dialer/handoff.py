@@ -31,7 +31,8 @@ class HandOff:
         self._on_change = on_change          # the engine records and re-paces
         self.waiting: list[Call] = []        # answered, no operator yet, oldest first
         self._deadlines: dict[int, asyncio.TimerHandle] = {}
-        # Calls a recovery found already answered: when is unknown, so their hand-off is no latency figure.
+        # Calls a recovery found answered or with an operator: when that happened is unknown, so their
+        # hand-off gives no latency figure.
         self._answer_unseen: set[int] = set()
         self.latencies_s: list[float] = []   # answer → joined the operator's conference, loop time
         # The same in wall-clock time: under virtual time the loop clock stands still while the engine
