@@ -95,19 +95,21 @@ def lists_load(
 def lists_show(campaign: str) -> None:
     """Counts of the campaign's leads by category and state, and when the ready ones fall due."""
     from datetime import UTC
+    from zoneinfo import ZoneInfo
 
     from rich.table import Table
 
-    from lists import campaigns, strategy, summary
+    from lists import campaigns, dispositions, strategy, summary
 
-    async def work(pool: asyncpg.Pool) -> tuple[Any, Any, Any]:
+    async def work(pool: asyncpg.Pool) -> tuple[Any, Any, Any, Any]:
         row = await campaigns.get(pool, campaign)
         async with pool.acquire() as conn:
             now = datetime.now(UTC)
             return row, await summary.summarize(conn, campaign_id=row.id, now=now), \
-                (await strategy.load(conn, row.id)).order_at(now, row.timezone)
+                (await strategy.load(conn, row.id)).order_at(now, row.timezone), \
+                await dispositions.to_set(conn, campaign_id=row.id, limit=10)
 
-    row, result, order = _lists_run(work)
+    row, result, order, (unknown_total, unknown_rows) = _lists_run(work)
     table = Table("category", "ready", "claimed", "done", title=f"campaign {campaign}: {result.total:,} leads")
     for category in strategy.CATEGORIES:
         table.add_row(category, *(f"{result.by_category_state.get((category, s), 0):,}"
@@ -115,11 +117,58 @@ def lists_show(campaign: str) -> None:
     console.print(table)
     console.print(f"due now: {result.due_now:,}; open callbacks: {result.open_callbacks:,}; "
                   f"order now: {' > '.join(order)}")
+    if unknown_total:
+        console.print(f"[yellow]{unknown_total:,} connected call(s) with disposition unknown[/yellow] (ended while "
+                      "no engine ran; their leads are not dialed again until a code says so): set the code with "
+                      "`dialer lists dispose ATTEMPT CODE`")
+        for r in unknown_rows:
+            at = r["connected_at"].astimezone(ZoneInfo(row.timezone)).strftime("%a %d %b %H:%M") \
+                if r["connected_at"] else "?"
+            console.print(f"  attempt {r['id']}: {r['phone']}, {r['operator'] or 'no operator'}, connected {at}")
     if result.due_by_hour:
         hours = Table("hour (" + row.timezone + ")", "falling due", title="ready leads due in the next 48 h")
         for hour, n in result.due_by_hour:
             hours.add_row(hour.strftime("%a %d %b %H:00"), f"{n:,}")
         console.print(hours)
+
+
+@lists_app.command("dispose")
+def lists_dispose(
+    attempt: int = typer.Argument(..., help="The attempt id (`dialer lists show` lists those still unknown)"),
+    code: str = typer.Argument(..., help="A code of the campaign's catalogue (`dialer lists strategy CAMPAIGN`)"),
+    callback_at: str | None = typer.Option(None, "--callback-at", help="For a callback code: ISO date and time "
+                                           "with its zone, e.g. 2026-12-08T15:00+03:00"),
+    notes: str | None = typer.Option(None, "--notes", help="What was agreed, as far as anyone knows"),
+) -> None:
+    """Set the code of an ended call afterwards — one a restart marked `unknown` — with its effect on the
+    lead, as if set in wrap-up; recorded in the audit trail."""
+    import getpass
+    from datetime import UTC
+
+    from compliance import store as compliance_store
+    from dialer.commands import OPT_OUT_CODE
+    from lists import dispositions
+
+    when = None
+    if callback_at is not None:
+        try:
+            when = datetime.fromisoformat(callback_at)
+        except ValueError:
+            raise fail(f"--callback-at {callback_at!r} is not an ISO date and time") from None
+
+    async def work(pool: asyncpg.Pool) -> str | None:
+        actor, now = getpass.getuser(), datetime.now(UTC)
+        async with pool.acquire() as conn, conn.transaction():
+            replaced = await dispositions.set_later(conn, attempt_id=attempt, code=code, actor=actor, now=now,
+                                                    callback_at=when, notes=notes)
+            if code == OPT_OUT_CODE:      # as from the console: the number goes on the company's DNC list
+                phone = await conn.fetchval("SELECT phone FROM attempt WHERE id = $1", attempt)
+                await compliance_store.add_dnc(conn, phones=[phone], scope="company", source=f"opt-out:{actor}",
+                                               now=now)
+            return replaced
+
+    replaced = _lists_run(work)
+    console.print(f"attempt {attempt}: disposition {code} (was {replaced or 'none'})")
 
 
 @lists_app.command("export")
@@ -197,8 +246,12 @@ def lists_strategy(
                     items = dispositions.catalogue_from_toml(document["dispositions"])
                 except ListError as exc:
                     raise ListError(f"{file}: {exc}") from None
-                await dispositions.replace_catalogue(conn, campaign_id, items, actor=actor, now=now)
-            return (await strategy.load(conn, campaign_id), await dispositions.catalogue(conn, campaign_id),
+                try:
+                    await dispositions.replace_catalogue(conn, campaign_id, items, actor=actor, now=now)
+                except ListError as exc:
+                    raise ListError(f"{file}: {exc}") from None
+            known = {**await dispositions.catalogue(conn, campaign_id), **await dispositions.system_codes(conn)}
+            return (await strategy.load(conn, campaign_id), known,
                     await conn.fetchval("SELECT personal_callback_grace_s FROM campaign WHERE id = $1", campaign_id))
 
     current, catalogue, grace_s = _lists_run(work)

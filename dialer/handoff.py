@@ -31,6 +31,9 @@ class HandOff:
         self._on_change = on_change          # the engine records and re-paces
         self.waiting: list[Call] = []        # answered, no operator yet, oldest first
         self._deadlines: dict[int, asyncio.TimerHandle] = {}
+        # Calls a recovery found answered or with an operator: when that happened is unknown, so their
+        # hand-off gives no latency figure.
+        self._answer_unseen: set[int] = set()
         self.latencies_s: list[float] = []   # answer → joined the operator's conference, loop time
         # The same in wall-clock time: under virtual time the loop clock stands still while the engine
         # and the simulator work, so this is the figure that shows what the processing costs.
@@ -69,16 +72,22 @@ class HandOff:
             operator = self._floor.operators.get(call.operator_id or -1)
             if operator is not None:
                 self._floor.set_state(operator, OperatorState.ON_CALL, now)
-            if call.answered_at is not None:
-                self.latencies_s.append(now - call.answered_at)
             started = self._answered_wall.pop(call.attempt_id, None)
-            if started is not None:
-                self.wall_latencies_s.append(time.perf_counter() - started)
+            if call.attempt_id not in self._answer_unseen:
+                if call.answered_at is not None:
+                    self.latencies_s.append(now - call.answered_at)
+                if started is not None:
+                    self.wall_latencies_s.append(time.perf_counter() - started)
             self._on_change(call)
 
     def ended(self, call: Call) -> None:
         self._forget(call)
         self._answered_wall.pop(call.attempt_id, None)
+        self._answer_unseen.discard(call.attempt_id)
+
+    def answer_unseen(self, call: Call) -> None:
+        """A recovery found this call answered: its hand-off latency is not measured."""
+        self._answer_unseen.add(call.attempt_id)
 
     def _send_to(self, call: Call, operator: FloorOperator) -> None:
         loop = asyncio.get_running_loop()

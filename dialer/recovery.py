@@ -14,9 +14,10 @@ Asterisk 22 with one event per channel) and rebuilds each live call where Asteri
   its conference) is adopted instead of calling the operator again;
 * in ``dialer-safeharbor`` — abandoned; in ``dialer-rating`` — connected, the operator done with it.
 
-An attempt whose channel is gone ended while nobody was watching: it is closed as ``lost`` and its
-lead settled for a retry; if it had been answered but not connected it counts as abandoned (the
-ledger may over-count, never under-count). Until a recovery has seen the PBX, an open attempt keeps
+An attempt whose channel is gone ended while nobody was watching. If it had reached an operator it
+stays ``connected``, with its stored times and the disposition ``unknown``, and its lead is not dialed
+again; otherwise it is closed as ``lost`` and its lead settled for a retry, counted abandoned if it had
+been answered (the ledger may over-count, never under-count). Until a recovery has seen the PBX, an open attempt keeps
 its lead claimed (``lists.leads.expire_leases``), so a live call's lead is never dialed again.
 """
 
@@ -40,6 +41,7 @@ from dialer.config import EngineConfig
 from dialer.floor import FloorOperator, OperatorState
 from lists import attempts, leads
 from lists.attempts import AttemptUpdate
+from lists.dispositions import UNKNOWN
 from pacing.estimators import OnlineEstimators
 
 if TYPE_CHECKING:
@@ -84,10 +86,12 @@ def observe(status: ChannelStatus | None, config: EngineConfig) -> Observed:
 
 @dataclass
 class RecoveryReport:
-    """What one recovery found: attempt ids re-attached and closed as lost."""
+    """What one recovery found: attempt ids re-attached, closed as lost, and gone after reaching an
+    operator (kept connected, disposition unknown)."""
     engine: str
     reattached: list[int] = field(default_factory=list)
     lost: list[int] = field(default_factory=list)
+    talked: list[int] = field(default_factory=list)
     unresolved: int = 0      # open attempts left open because the PBX could not be asked
 
 
@@ -97,6 +101,8 @@ class Recovery:
         self._config = engine.config
         self._pending: dict[int, tuple[Call, Observed]] = {}   # re-attached, waiting for their campaign
         self._phones: dict[str, str] = {}                       # extension → live phone channel id
+        # answered_at / connected_at the store holds for re-attached calls (wall clock), by attempt id
+        self._stored: dict[int, tuple[datetime | None, datetime | None]] = {}
         # Events of calls whose state a Status answer is about to rebuild, by channel id: they are applied
         # after it (see held).
         self._holding: dict[str, list[PbxEvent]] = {}
@@ -173,15 +179,15 @@ class Recovery:
         for row in left:
             if row["id"] not in live_ids:
                 self._release(f"attempt-{row['id']}")     # nothing to follow: its events were before the end
-                self._close_lost(row, name)
-                report.lost.append(row["id"])
-        if report.lost:
+                (report.talked if self._close_gone(row, name) else report.lost).append(row["id"])
+        if report.lost or report.talked:
             await engine.recorder.drain()   # the ledger is seeded from these rows
         for campaign_id in list(engine.runners):
             self.resume(campaign_id)
         if left:
-            log.warning("recovered the open attempts of %s: %d re-attached, %d lost", name,
-                        len(report.reattached), len(report.lost))
+            log.warning("recovered the open attempts of %s: %d re-attached, %d lost, %d connected calls ended "
+                        "meanwhile (disposition %s, to be set)", name, len(report.reattached), len(report.lost),
+                        len(report.talked), UNKNOWN)
         return report
 
     def adopt_phone(self, operator: FloorOperator) -> bool:
@@ -244,6 +250,7 @@ class Recovery:
             if call.state is CallState.ORIGINATING:
                 # Answered while nobody watched, when exactly is unknown (the dialplan's own safe harbor
                 # makes it under DIALER_SAFE_HARBOR_S ago): an operator now, or the message now.
+                engine.handoff.answer_unseen(call)
                 engine._answered(call, now)
                 if call.state is CallState.WAITING:
                     engine.handoff.message_now(call)
@@ -296,25 +303,65 @@ class Recovery:
             if operator is not None:
                 operator.attempt_id = call.attempt_id
                 operator.talk_started = now
+        # Found in the conference: when it got there (and maybe when it was answered) nobody saw, so it
+        # gives no hand-off latency figure.
+        engine.handoff.answer_unseen(call)
         engine.handoff.joined(call, now)   # connected; the operator (if on our floor) is on the call
+        self._known_times(call, operator, now)
         if seen.where is Where.RATING and operator is not None:
             engine._release_operator(call, operator, now)
 
+    def _known_times(self, call: Call, operator: FloorOperator | None, now: float) -> None:
+        """A re-attached call the store knew answered (and connected) keeps those moments in memory too:
+        the operator's talk time, and so the handle-time estimates, count from the real start."""
+        answered_at, connected_at = self._stored.pop(call.attempt_id, (None, None))
+        wall_now = self._engine.clock.now()
+        if answered_at is not None:
+            call.answered_at = min(now, now - (wall_now - answered_at).total_seconds())
+        if connected_at is not None:
+            call.connected_at = min(now, now - (wall_now - connected_at).total_seconds())
+            if operator is not None and operator.attempt_id == call.attempt_id:
+                operator.talk_started = call.connected_at
+
     def _rebuild(self, row: asyncpg.Record, status: ChannelStatus) -> Call:
+        self._stored[row["id"]] = (row["answered_at"], row["connected_at"])
         loop_now = asyncio.get_running_loop().time()
         return Call(attempt_id=row["id"], channel_id=f"attempt-{row['id']}", campaign_id=row["campaign_id"],
                     lead_id=row["lead_id"], phone=row["phone"], originated_at=loop_now - status.seconds,
                     caller_id=row["caller_id"], operator_id=row["operator_id"], sent=True)
 
-    def _close_lost(self, row: asyncpg.Record, engine_name: str) -> None:
-        """Gone while nobody watched. Answered but never connected: counted abandoned, the safe side."""
+    def _close_gone(self, row: asyncpg.Record, engine_name: str) -> bool:
+        """Gone while nobody watched; True if it had reached an operator. The store says how far the call
+        got before the engine lost sight of it; the times it holds stay (``lists.attempts`` writes them
+        once), only the end is new.
+
+        * Connected to an operator: a conversation took place, so it stays ``connected`` with the system
+          disposition ``unknown`` (nobody recorded what was agreed) for the operator or a manager to
+          replace, and its lead is settled as a connected call: never dialed again as if never reached.
+          A code the operator already set (the console writes it at once) stays, and so does what it
+          decided for the lead.
+        * Answered but never connected: ``lost`` and counted abandoned, the safe side.
+        * Never answered: ``lost``, and the lead retried as after a failure.
+
+        When it ended is unknown: it was still open when the engine stopped writing and is gone now, so
+        the end is put at the recovery, the one bound we know (never before the times already stored)."""
         engine = self._engine
-        now = engine.clock.now()
-        abandoned = row["answered_at"] is not None and row["connected_at"] is None
+        now = max([engine.clock.now(), *(t for t in (row["answered_at"], row["connected_at"]) if t is not None)])
+        settle = partial(leads.settle, lead_id=row["lead_id"], engine=engine_name, now=now)
+        if row["connected_at"] is not None:
+            log.info("attempt %s: connected call ended while no engine ran; kept connected, disposition %s",
+                     row["id"], row["disposition"] or UNKNOWN)
+            code = None if row["disposition"] is not None else UNKNOWN
+            engine.recorder.put_attempt(AttemptUpdate(row["id"], state="ended", ended_at=now, outcome="connected",
+                                                      disposition=code))
+            engine.recorder.put(f"settle lead {row['lead_id']}", partial(settle, outcome="connected",
+                                                                         disposition=code))
+            return True
+        abandoned = row["answered_at"] is not None
         engine.recorder.put_attempt(AttemptUpdate(row["id"], state="ended", ended_at=now, outcome="lost",
                                                   abandoned=abandoned))
-        engine.recorder.put(f"settle lead {row['lead_id']}", partial(
-            leads.settle, lead_id=row["lead_id"], engine=engine_name, outcome="failed", now=now))
+        engine.recorder.put(f"settle lead {row['lead_id']}", partial(settle, outcome="failed"))
+        return False
 
     def _note_phones(self, channels: dict[str, ChannelStatus]) -> None:
         """Operator phones alive in Asterisk that no operator of ours holds: candidates for adoption."""

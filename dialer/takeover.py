@@ -28,7 +28,8 @@ async def recover_campaign(engine: Engine, *, dead_engine: str, campaign_id: int
              AND NOT EXISTS (SELECT 1 FROM attempt a WHERE a.lead_id = lead.id AND a.ended_at IS NULL)""",
         campaign_id, dead_engine)
     returned = int(status.rsplit(" ", 1)[1])
-    log.warning("campaign %s taken over from engine %s: %d call(s) re-attached, %d attempt(s) lost, %d not "
-                "resolved (PBX unreachable), %d lead(s) back to the list", campaign_id, dead_engine,
-                len(report.reattached), len(report.lost), report.unresolved, returned)
+    log.warning("campaign %s taken over from engine %s: %d call(s) re-attached, %d attempt(s) lost, %d connected "
+                "call(s) ended meanwhile (disposition unknown), %d not resolved (PBX unreachable), %d lead(s) back "
+                "to the list", campaign_id, dead_engine, len(report.reattached), len(report.lost), len(report.talked),
+                report.unresolved, returned)
     return report.unresolved == 0

@@ -2,7 +2,12 @@
 
 The engine opens the row before it originates (so a crash never leaves a call without a record) and
 then writes each transition. Updates are merges: a column given as None keeps its value, so replaying
-an event, or writing the same transition twice after a reconnect, changes nothing.
+an event, or writing the same transition twice after a reconnect, changes nothing. The moments a call
+was placed, answered and connected are written once: the first value stored stays. An engine that
+re-attaches a call after a restart knows only when it found it, not when it was answered, and must not
+write over the real times (the hand-off latency is read from them). The disposition written here is
+the system's (``unknown``, by a recovery): it never replaces a code a person set
+(``lists.dispositions.record_disposition``).
 """
 
 from __future__ import annotations
@@ -44,8 +49,10 @@ class AttemptUpdate:
 
 
 _UPDATABLE = [f.name for f in fields(AttemptUpdate) if f.name != "attempt_id"]
+_WRITTEN_ONCE = {"originated_at", "answered_at", "connected_at", "disposition"}
 _UPDATE_SQL = "UPDATE attempt SET " + ", ".join(
-    f"{name} = COALESCE(${i + 2}, {name})" for i, name in enumerate(_UPDATABLE)
+    f"{name} = COALESCE({name}, ${i + 2})" if name in _WRITTEN_ONCE else f"{name} = COALESCE(${i + 2}, {name})"
+    for i, name in enumerate(_UPDATABLE)
 ) + " WHERE id = $1"
 
 
@@ -81,7 +88,8 @@ async def open_for_engine(conn: asyncpg.Connection | asyncpg.Pool, engine: str,
     """Attempts this engine started and never ended (of one campaign, if given): what a restart or a
     takeover must resolve."""
     return await conn.fetch(
-        """SELECT id, lead_id, campaign_id, state, phone, caller_id, operator_id, answered_at, connected_at
+        """SELECT id, lead_id, campaign_id, state, phone, caller_id, operator_id, answered_at, connected_at,
+                  disposition
            FROM attempt WHERE engine = $1 AND ended_at IS NULL AND ($2::bigint IS NULL OR campaign_id = $2)
            ORDER BY id""", engine, campaign_id
     )

@@ -3,6 +3,11 @@
 An operator ends wrap-up with a code. The code decides the lead's future: finished (a sale, or a
 non-target answer such as "not interested" which closes the lead for good), a follow-up call N days later
 (after "information sent"), a retry after some seconds, or a callback at the time the customer asked for.
+
+Besides the campaign's own codes, every campaign knows the system's (table ``system_disposition``), which
+only the engine sets and the console never offers: ``unknown`` marks a call that reached an operator but
+ended while no engine ran, so nobody recorded the outcome. It finishes the lead (the person was reached and
+is not dialed again as if never called) until someone replaces it with the real code.
 """
 
 from __future__ import annotations
@@ -25,7 +30,10 @@ class Disposition:
     follow_up_days: int | None = None
     retry_after_s: int | None = None
     schedules_callback: bool = False
+    system: bool = False        # set by the engine, not chosen in wrap-up (``system_disposition``)
 
+
+UNKNOWN = "unknown"   # reached an operator, outcome not recorded (the call ended while no engine ran)
 
 DEFAULT_CATALOGUE = (
     Disposition("sale", "Sale", final=True),
@@ -40,7 +48,8 @@ DEFAULT_CATALOGUE = (
 
 
 async def catalogue(conn: asyncpg.Connection, campaign_id: int) -> dict[str, Disposition]:
-    """The campaign's catalogue; the default one is written first when the campaign has none."""
+    """The campaign's catalogue (the system's codes are not in it); the default one is written first when
+    the campaign has none."""
     rows = await conn.fetch(
         """SELECT code, label, final, follow_up_days, retry_after_s, schedules_callback
            FROM disposition WHERE campaign_id = $1 ORDER BY code""",
@@ -56,6 +65,12 @@ async def catalogue(conn: asyncpg.Connection, campaign_id: int) -> dict[str, Dis
         )
         return {d.code: d for d in DEFAULT_CATALOGUE}
     return {r["code"]: Disposition(**dict(r)) for r in rows}
+
+
+async def system_codes(conn: asyncpg.Connection) -> dict[str, Disposition]:
+    """The codes only the engine sets, known to every campaign."""
+    rows = await conn.fetch("SELECT code, label FROM system_disposition ORDER BY code")
+    return {r["code"]: Disposition(r["code"], r["label"], system=True) for r in rows}
 
 
 _FIELDS = {"label", "final", "follow_up_days", "retry_after_s", "callback"}
@@ -100,6 +115,9 @@ async def replace_catalogue(conn: asyncpg.Connection, campaign_id: int, items: l
                             now: datetime) -> None:
     """The campaign's catalogue becomes ``items`` (codes already on attempts stay there as history);
     the change goes to the audit trail."""
+    system = await system_codes(conn)
+    if taken := sorted(d.code for d in items if d.code in system):
+        raise DispositionError(f"[dispositions.{taken[0]}]: {taken[0]!r} is a system code, set only by the engine")
     old = await catalogue(conn, campaign_id)
     async with conn.transaction():
         await conn.execute("DELETE FROM disposition WHERE campaign_id = $1", campaign_id)
@@ -117,6 +135,8 @@ async def replace_catalogue(conn: asyncpg.Connection, campaign_id: int, items: l
 
 def describe(d: Disposition) -> str:
     """What the code does to its lead, as the CLI prints it."""
+    if d.system:
+        return "set by the engine; finishes the lead until someone sets the real code"
     if d.final:
         return "finishes the lead"
     if d.follow_up_days is not None:
@@ -146,10 +166,10 @@ async def apply_disposition(
     )
     if lead is None:
         raise DispositionError(f"no lead with id {lead_id}")
-    known = await catalogue(conn, lead["campaign_id"])
-    disposition = known.get(code)
+    own = await catalogue(conn, lead["campaign_id"])
+    disposition = own.get(code) or (await system_codes(conn)).get(code)
     if disposition is None:
-        raise DispositionError(f"unknown disposition {code!r}; this campaign knows: {', '.join(sorted(known))}")
+        raise DispositionError(f"unknown disposition {code!r}; this campaign knows: {', '.join(sorted(own))}")
     if disposition.schedules_callback and callback_at is None:
         raise DispositionError(f"disposition {code!r} needs the callback date and time")
     if disposition.final and callback_at is not None:
@@ -214,3 +234,44 @@ async def record_disposition(
             "UPDATE attempt SET disposition = $2, notes = coalesce($3, notes) WHERE id = $1",
             attempt_id, code, notes,
         )
+
+
+async def set_later(conn: asyncpg.Connection, *, attempt_id: int, code: str, actor: str, now: datetime,
+                    callback_at: datetime | None = None, notes: str | None = None) -> str | None:
+    """A manager (or the operator, afterwards) sets the code of an ended call — typically one a recovery
+    marked ``unknown`` — and it takes effect on the lead as if set in wrap-up. The change goes to the
+    audit trail; returns the code it replaced."""
+    async with conn.transaction():
+        row = await conn.fetchrow(
+            """SELECT a.campaign_id, a.operator_id, a.outcome, a.ended_at, a.disposition, l.state AS lead_state
+               FROM attempt a JOIN lead l ON l.id = a.lead_id WHERE a.id = $1 FOR UPDATE""",
+            attempt_id)
+        if row is None:
+            raise DispositionError(f"no attempt with id {attempt_id}")
+        if row["ended_at"] is None:
+            raise DispositionError(f"attempt {attempt_id} is still going on: its operator sets the code in wrap-up")
+        if row["outcome"] != "connected":
+            raise DispositionError(f"attempt {attempt_id} never reached an operator ({row['outcome']}): no code to set")
+        if row["lead_state"] == "claimed":
+            raise DispositionError(f"attempt {attempt_id}: its lead is being dialed again now; try after that call")
+        if code in await system_codes(conn):
+            raise DispositionError(f"{code!r} is a system code, set only by the engine")
+        await record_disposition(conn, attempt_id=attempt_id, code=code, now=now, operator_id=row["operator_id"],
+                                 callback_at=callback_at, notes=notes)
+        await conn.execute(
+            """INSERT INTO audit (at, actor, campaign_id, setting, old_value, new_value)
+               VALUES ($1, $2, $3, $4, to_jsonb($5::text), to_jsonb($6::text))""",
+            now, actor, row["campaign_id"], f"disposition of attempt {attempt_id}", row["disposition"], code)
+    return row["disposition"]
+
+
+async def to_set(conn: asyncpg.Connection, *, campaign_id: int, limit: int = 20) -> tuple[int, list[asyncpg.Record]]:
+    """Connected calls of the campaign whose code is still the system's ``unknown``: how many, and the
+    latest ``limit`` of them (attempt id, phone, operator, when connected)."""
+    rows = await conn.fetch(
+        """SELECT a.id, a.phone, o.name AS operator, a.connected_at, count(*) OVER () AS total
+           FROM attempt a LEFT JOIN operator o ON o.id = a.operator_id
+           WHERE a.campaign_id = $1 AND a.disposition = $2
+           ORDER BY a.connected_at DESC NULLS LAST, a.id DESC LIMIT $3""",
+        campaign_id, UNKNOWN, limit)
+    return (rows[0]["total"] if rows else 0), rows

@@ -140,3 +140,31 @@ async def test_a_broken_campaign_toml_names_the_table_and_changes_nothing(
     assert code == 2 and named in output.replace("\n", ""), output
     async with pool.acquire() as conn:
         assert set(await dispositions.catalogue(conn, campaign_id)) == {d.code for d in dispositions.DEFAULT_CATALOGUE}
+
+
+async def test_a_manager_sees_the_calls_left_unknown_and_sets_their_code(
+        pool: asyncpg.Pool, store_schema: tuple[str, str]) -> None:
+    campaign_id = await make_spring(pool)
+    lead_id = await pool.fetchval(
+        "INSERT INTO lead (campaign_id, phone, state, last_disposition) VALUES ($1, '+74959374955', 'done', 'unknown') "
+        "RETURNING id", campaign_id)
+    attempt_id = await pool.fetchval(
+        """INSERT INTO attempt (lead_id, campaign_id, phone, caller_id, engine, claimed_at, answered_at, connected_at,
+                               ended_at, state, outcome, disposition)
+           VALUES ($1, $2, '+74959374955', '+74950000000', 'e1', $3, $3, $3, $3, 'ended', 'connected', 'unknown')
+           RETURNING id""", lead_id, campaign_id, MORNING)
+    run = runner_for(store_schema)
+    code, output = await run("lists", "show", "spring")
+    assert code == 0 and "1 connected call(s) with disposition unknown" in output, output
+    assert f"attempt {attempt_id}: +74959374955" in output
+
+    code, output = await run("lists", "dispose", str(attempt_id), "unknown")
+    assert code != 0 and "'unknown' is a system code" in output, output
+    code, output = await run("lists", "dispose", str(attempt_id), "do_not_call")
+    assert code == 0 and f"attempt {attempt_id}: disposition do_not_call (was unknown)" in output, output
+    assert await pool.fetchval("SELECT disposition FROM attempt WHERE id = $1", attempt_id) == "do_not_call"
+    assert await pool.fetchval("SELECT count(*) FROM dnc WHERE phone = '+74959374955' AND scope = 'company'") == 1
+    assert await pool.fetchval("SELECT count(*) FROM audit WHERE setting = $1",
+                               f"disposition of attempt {attempt_id}") == 1
+    code, output = await run("lists", "show", "spring")
+    assert "disposition unknown" not in output, output
