@@ -5,7 +5,7 @@ goes to the Originate's Context/Application once answered; ``;2`` (OtherChannelI
 the callee model for a callee context (``pstn-sim``), or one of the emulated dialplan contexts
 (``operators`` for an operator's phone, ``hold``). ``PJSIP/{number}@{endpoint}`` is one channel whose
 far end is the callee model, as a real trunk would be. Event order per channel follows the transcripts
-in ../shared/asterisk/transcripts (originate-answered, -busy, -noanswer, -congestion, -bad-extension).
+in tests/fixtures/asterisk/transcripts (originate-answered, -busy, -noanswer, -congestion, -bad-extension).
 """
 
 from __future__ import annotations

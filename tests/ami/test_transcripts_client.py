@@ -1,4 +1,4 @@
-"""Replays the real Asterisk 22 transcripts (../shared/asterisk/transcripts) through AmiClient.
+"""Replays the real Asterisk 22 transcripts (tests/fixtures/asterisk/transcripts) through AmiClient.
 
 A fake server plays Asterisk's side of a recording: it sends what Asterisk sent up to the client's next
 action, waits for the client to send that action (and checks it says what the recorded one said), then
@@ -14,7 +14,6 @@ import json
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
-from pathlib import Path
 
 import pytest
 
@@ -33,14 +32,7 @@ from ami.pbx import (
     PbxEvent,
 )
 from ami.wire import Message, Parser
-
-SHARED = Path(__file__).resolve().parents[2] / ".." / "shared" / "asterisk"
-TRANSCRIPTS = SHARED / "transcripts"
-
-pytestmark = pytest.mark.skipif(
-    not TRANSCRIPTS.is_dir(),
-    reason=f"Asterisk transcripts not found at {TRANSCRIPTS.resolve()}: check out the shared/ folder "
-           f"beside the repository to run the replay tests")
+from tests.fixtures import TRANSCRIPTS
 
 
 @dataclass
