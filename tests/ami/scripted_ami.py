@@ -52,6 +52,7 @@ class ScriptedAmi:
         self.respond = respond
         self.fully_booted = fully_booted
         self.close_after_failed_login = close_after_failed_login
+        self.shutting_down = False   # as during `core stop gracefully`: Login refused, the socket kept open
         self.actions: list[Message] = []
         self.peers: list[Peer] = []
         self.logins = 0
@@ -104,6 +105,10 @@ class ScriptedAmi:
         name = (action.get("Action") or "").lower()
         if name == "login":
             self.logins += 1
+            if self.shutting_down:
+                self.failed_logins += 1
+                peer.refuse(action, "Asterisk is shutting down")
+                return
             if action.get("Username") == self.username and action.get("Secret") == self.secret:
                 peer.logged_in = True
                 peer.respond(action, Message="Authentication accepted")
