@@ -34,11 +34,13 @@ from ami.pbx import (
 from ami.wire import Message, Parser
 from tests.fixtures import TRANSCRIPTS
 
+CLOSE = None   # in an answer: Asterisk closed the socket here (the fault recordings mark it)
+
 
 @dataclass
 class Step:
     recorded: Message        # the action the recording's client sent
-    answer: list[str]        # Asterisk's reads until the next action
+    answer: list[str | None]  # Asterisk's reads until the next action (CLOSE: it closed the socket)
 
 
 def load(name: str) -> tuple[list[str], list[Step]]:
@@ -46,7 +48,9 @@ def load(name: str) -> tuple[list[str], list[Step]]:
     steps: list[Step] = []
     for line in (TRANSCRIPTS / f"{name}.jsonl").read_text().splitlines():
         record = json.loads(line)
-        if record["dir"] == "out":
+        if record["dir"] == "close":
+            steps[-1].answer.append(CLOSE)
+        elif record["dir"] == "out":
             (action,) = Parser(expect_banner=False).feed(record["data"].encode())
             steps.append(Step(action, []))
         elif steps:
@@ -89,6 +93,10 @@ class Replay:
             self._compare(action, step.recorded)
             ids[step.recorded.action_id or ""] = action.action_id or ""
             for chunk in step.answer:
+                if chunk is CLOSE:
+                    self.done = True
+                    writer.close()
+                    return
                 data = rewrite(chunk, ids).encode()
                 for start in range(0, len(data), self.piece or len(data)):
                     writer.write(data[start:start + (self.piece or len(data))])
