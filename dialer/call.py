@@ -190,10 +190,14 @@ class Call:
         comes: Asterisk may send it before or after the OriginateResponse."""
         self.dial_status = status
 
-    def originate_failed(self, now: float, reason: int) -> bool:
-        """OriginateResponse failure: never answered. Over once every half of the channel is gone too."""
+    def heard_response(self, reason: int) -> None:
+        """OriginateResponse's Reason (4 when answered), kept for the attempt row whenever it comes."""
         if self.originate_reason is None:
             self.originate_reason = reason
+
+    def originate_failed(self, now: float, reason: int) -> bool:
+        """OriginateResponse failure: never answered. Over once every half of the channel is gone too."""
+        self.heard_response(reason)
         return self._ringing_over(now)
 
     def leg_hung_up(self, now: float, leg: str, cause: int) -> bool:

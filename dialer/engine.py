@@ -332,6 +332,7 @@ class Engine:
             case OriginateResult(channel_id=channel_id, success=success, reason=reason):
                 if call := self.calls.get(channel_id):
                     if success:
+                        call.heard_response(reason)
                         self._answered(call, now)
                     elif call.originate_failed(now, reason):
                         self._ended(call)

@@ -103,6 +103,16 @@ def test_a_trunk_call_has_one_channel_to_hear_of() -> None:
     assert (call.outcome, call.hangup_cause) == ("busy", 17)
 
 
+def test_an_answered_call_keeps_the_reason_of_its_originate_response() -> None:
+    call = new_call()
+    call.dial_ended("ANSWER")
+    call.heard_response(4)
+    assert call.answer(2.0)
+    assert call.leg_hung_up(9.0, FAR, 16) is False
+    assert call.leg_hung_up(9.0, NEAR, 16)
+    assert (call.outcome, call.originate_reason, call.dial_status, call.hangup_cause) == ("dropped", 4, "ANSWER", 16)
+
+
 def test_an_originate_never_carried_out_is_not_dialed() -> None:
     call = new_call()
     assert call.not_dialed(0.5)
