@@ -76,6 +76,7 @@ class Lifecycle:
         if self._closing is not None:
             self._closing.cancel()
         x = self.server.exchange
+        self._closing = x.loop.call_later(NOW_CLOSE_S, self._go_down)   # before the hangups: no second one
         in_conference = {ch.uniqueid for ch in x.channels.values() if ch.conference is not None}
         for ch in list(x.channels.values()):
             if ch.conference is not None:
@@ -96,7 +97,6 @@ class Lifecycle:
                 and ch.peer.uniqueid in in_conference
             if ch.alive:
                 x.end(ch, 16 if ch.uniqueid in in_conference or callee_of_member else 0)
-        self._closing = x.loop.call_later(NOW_CLOSE_S, self._go_down)
 
     async def restart(self) -> None:
         """Asterisk started again: empty, listening on the same port."""
@@ -106,6 +106,8 @@ class Lifecycle:
         await self.start()
 
     def _go_down(self) -> None:
+        if self.down:
+            return
         x = self.server.exchange
         x.emit("Shutdown", "system", [("Shutdown", "Cleanly"), ("Restart", "False")])
         for ch in list(x.channels.values()):   # only a graceful stop gets here with none

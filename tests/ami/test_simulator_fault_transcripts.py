@@ -204,3 +204,26 @@ async def test_a_login_during_a_graceful_stop_is_refused_as_asterisk_does_and_th
             await probe.close()
     finally:
         await sim.close()
+
+
+@pytest.mark.looptime
+async def test_core_stop_now_during_a_graceful_stop_stops_once() -> None:
+    sim = await simulator()
+    try:
+        phone = await Probe.connect(sim.port)
+        await phone.login()
+        await phone.action("Originate", Channel="Local/101@operators", Application="Wait", Data="86400",
+                           Timeout="30000", Async="true", ChannelId="op101-1", OtherChannelId="op101-1-2")
+        await phone.wait_for(lambda m: m.event == "ConfbridgeJoin")
+        sim.stop_gracefully()
+        await asyncio.sleep(1)
+        sim.stop_now()
+        await asyncio.wait_for(sim.stopped.wait(), 5)
+        await sim.restart()
+        await asyncio.sleep(5)            # a second, late stop would close the restarted PBX
+        again = await Probe.connect(sim.port)
+        assert (await again.login()).response == "Success"
+        await again.close()
+        await phone.close()
+    finally:
+        await sim.close()
