@@ -27,6 +27,8 @@ GREETING = "Asterisk Call Manager/"
 # During ``core stop gracefully`` Asterisk answers every action, Login included, with this error text
 # (main/manager.c), while the calls up go on and their events keep coming.
 SHUTTING_DOWN = "asterisk is shutting down"
+# The one Login refusal that judges the user (a wrong name or secret, or an address manager.conf denies).
+AUTHENTICATION_FAILED = "authentication failed"
 
 
 class Secret:
@@ -107,6 +109,9 @@ class Session:
                                            f"{timeout:g} s") from None
         except PbxError as exc:
             session.close("login refused")
+            if AUTHENTICATION_FAILED not in exc.message.lower():
+                # Not a verdict on the user: retrying may help, so it is not an authentication error.
+                raise PbxNotConnected("Login", f"AMI at {where} refused the login for now ({exc.message})") from None
             raise PbxAuthenticationError(
                 "Login", f"AMI at {where} refused user {username!r} ({exc.message}); check the AMI "
                          f"username and secret in the settings and manager.conf") from None

@@ -24,12 +24,12 @@ async def test_a_login_refused_because_asterisk_is_shutting_down_is_retried_unti
         seen = recorder(client)
         await client.start()
         try:
-            server.shutting_down = True
+            server.refuse_logins = "Asterisk is shutting down"
             server.peer.drop()
             await wait_until(lambda: server.failed_logins >= 3)
             assert not any(isinstance(e, LinkDown) and e.permanent for e in seen)
             assert client.failure is None and not client.connected
-            server.shutting_down = False          # Asterisk restarted
+            server.refuse_logins = None           # Asterisk restarted
             await wait_until(lambda: seen[-1] == LinkUp())
             assert client.connected and client.reconnects == 1
         finally:
@@ -40,7 +40,7 @@ async def test_a_login_refused_because_asterisk_is_shutting_down_is_retried_unti
 async def test_a_login_refused_because_asterisk_is_shutting_down_at_start_is_not_an_authentication_error(
         ) -> None:
     async with ScriptedAmi() as server:
-        server.shutting_down = True
+        server.refuse_logins = "Asterisk is shutting down"
         client = make_client(server)
         with pytest.raises(PbxShuttingDown, match="shutting down") as caught:
             await client.start()
@@ -63,6 +63,22 @@ async def test_an_originate_refused_because_asterisk_is_shutting_down_was_not_ca
             assert not client.connected
             await asyncio.sleep(0)
             assert server.peer.logged_in      # the link itself stays: events of the calls up still come
+        finally:
+            await client.close()
+
+
+async def test_a_login_refused_for_another_reason_than_authentication_is_retried() -> None:
+    async with ScriptedAmi() as server:
+        client = make_client(server, reconnect_backoff=(0.02, 0.05))
+        seen = recorder(client)
+        await client.start()
+        try:
+            server.refuse_logins = "Too many sessions"
+            server.peer.drop()
+            await wait_until(lambda: server.failed_logins >= 2)
+            server.refuse_logins = None
+            await wait_until(lambda: seen[-1] == LinkUp())
+            assert client.failure is None
         finally:
             await client.close()
 
