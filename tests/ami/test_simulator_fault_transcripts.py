@@ -18,7 +18,7 @@ import pytest
 
 from ami.simulator import ScriptedCallees, SimulatorHandle, start_simulator
 from ami.simulator.orders import SEEN, BurstOrders
-from ami.simulator.permissions import users_from_manager_conf
+from ami.simulator.permissions import User, users_from_manager_conf
 from ami.wire import Message
 from tests.ami.simulator_probe import Probe, load_transcript
 from tests.ami.test_simulator_transcripts import _assert_same
@@ -225,5 +225,25 @@ async def test_core_stop_now_during_a_graceful_stop_stops_once() -> None:
         assert (await again.login()).response == "Success"
         await again.close()
         await phone.close()
+    finally:
+        await sim.close()
+
+
+@pytest.mark.looptime
+async def test_only_a_system_reader_hears_the_shutdown_event_before_the_socket_closes() -> None:
+    """shutdown-now-with-calls.full.jsonl: the observer (read=all) got Event: Shutdown; the dialer user nothing."""
+    [(_, recorded)] = [(t, m) for t, m in load_transcript("faults/shutdown-now-with-calls.full").inbound
+                       if m.event == "Shutdown"]
+    sim = await start_simulator(callees=ScriptedCallees(), users={
+        **users_from_manager_conf(MANAGER_CONF.read_text()), "observer": User.of("observer", "change-me")})
+    try:
+        dialer, observer = await Probe.connect(sim.port), await Probe.connect(sim.port)
+        await dialer.login()
+        await observer.login("observer")
+        sim.stop_now()
+        await asyncio.wait_for(asyncio.gather(dialer.closed.wait(), observer.closed.wait()), 5)
+        [heard] = observer.events("Shutdown")
+        assert [(k, heard[k]) for k in ("Shutdown", "Restart")] == [(k, recorded[k]) for k in ("Shutdown", "Restart")]
+        assert dialer.events("Shutdown") == []
     finally:
         await sim.close()
