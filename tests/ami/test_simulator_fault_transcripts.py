@@ -22,6 +22,7 @@ from ami.simulator.permissions import User, users_from_manager_conf
 from ami.wire import Message
 from tests.ami.simulator_probe import Probe, load_transcript
 from tests.ami.test_simulator_transcripts import _assert_same
+from tests.fixtures import FAULTS
 
 MANAGER_CONF = Path(__file__).resolve().parents[2] / "config" / "asterisk" / "manager.conf"
 # CLI commands run during the recordings, at these times of the dialer connection (faults/README.md).
@@ -31,12 +32,8 @@ CLI: dict[str, list[tuple[float, Callable[[SimulatorHandle], None]]]] = {
     "shutdown-gracefully-operator-phone": [(4.765, SimulatorHandle.stop_gracefully),
                                            (15.741, SimulatorHandle.stop_now)],
 }
-SCENARIOS = [
-    "noanswer-timeout-order-1", "noanswer-timeout-order-repeat", "busy-order", "busy-order-repeat",
-    "congestion-order", "congestion-order-repeat", "operator-hangs-up-mid-call", "customer-hangs-up-in-conference",
-    "shutdown-now-with-calls", "shutdown-gracefully-originate", "shutdown-gracefully-operator-phone",
-    "restart-reconcile", "redirect-after-hangup", "safe-harbor-caller-hangs-up", "originate-plus-sign",
-]
+# Every recording of the dialer's connection (the .full ones are the observer's; .relogin: see below).
+SCENARIOS = sorted(path.name.removesuffix(".jsonl") for path in FAULTS.glob("*.jsonl") if path.name.count(".") == 1)
 
 
 async def simulator(**options: int) -> SimulatorHandle:
@@ -121,9 +118,7 @@ def recorded_orders(kind: str) -> set[tuple[str, ...]]:
     prefix = next(p for p, k in KINDS.items() if k == kind)
     found = set()
     for suffix in ("", "-1", "-2", "-3", "-repeat"):
-        path = Path(__file__).resolve().parents[1] / "fixtures" / "asterisk" / "transcripts" / "faults" / \
-            f"{prefix}{suffix}.jsonl"
-        if not path.exists():
+        if not (FAULTS / f"{prefix}{suffix}.jsonl").exists():
             continue
         transcript = load_transcript(f"faults/{prefix}{suffix}")
         inbound = [m for _, m in transcript.inbound]
