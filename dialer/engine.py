@@ -294,7 +294,7 @@ class Engine:
             # reconciliation after re-login finds the channel or ends the attempt.
             log.warning("attempt %s: link lost while originating; will reconcile", call.attempt_id)
             return
-        except PbxNotConnected:     # not sent, or refused unseen (Asterisk shutting down): never dialed
+        except PbxNotConnected:     # not sent, or refused by a stopping Asterisk (PbxShuttingDown): never dialed
             self._not_dialed(call)
             return
         except PbxError as exc:
