@@ -78,6 +78,7 @@ def sim_pbx(
                                                         "(e.g. config/asterisk/manager.conf)."),
 ) -> None:
     """A PBX simulator speaking AMI as Asterisk 22 does (the dialplan of config/asterisk), in real time."""
+    import os
     from pathlib import Path
 
     from ami.simulator import ParametricCallees, ScriptedCallees, SimulatorHandle
@@ -93,14 +94,15 @@ def sim_pbx(
         raise fail(str(exc)) from None
 
     def ready(handle: SimulatorHandle) -> None:
-        console.print(f"AMI simulator (Asterisk 22 dialect) listening on {handle.host}:{handle.port}; Ctrl-C stops")
+        console.print(f"AMI simulator (Asterisk 22 dialect) listening on {handle.host}:{handle.port}; Ctrl-C stops; "
+                      f"kill -USR1 / -USR2 {os.getpid()}: core stop gracefully / now (then it starts again)")
         for user in handle.users.values():
             secret = "(secret from the file)" if manager_conf else f"secret {user.secret!r}"
             console.print(f"  user {user.name!r}, {secret}: read {user.describe_read()}; write {user.describe_write()}",
                           soft_wrap=True)
 
     try:
-        asyncio.run(serve(host, port, callees, users, ready))
+        asyncio.run(serve(host, port, callees, users, ready, seed=seed))
     except KeyboardInterrupt:
         console.print("simulator stopped")
     except (OSError, PermissionSpecError) as exc:

@@ -8,7 +8,9 @@ Rules a dialer cannot bend (each has a test in tests/ami/test_panoramisk_defects
   second call to the same person). The engine reconciles after ``LinkUp`` with ``list_channels`` and
   ``status``.
 - A link that stops answering Ping is dropped and rebuilt (half-open TCP).
-- A refused login raises ``PbxAuthenticationError`` and is never retried in a loop.
+- A refused login raises ``PbxAuthenticationError`` and is never retried in a loop. "Asterisk is shutting
+  down" is not a refusal of the user: every action then raises ``PbxShuttingDown`` (not carried out), the
+  link counts as down for new work, and the client reconnects with back-off until Asterisk is back.
 - FullyBooted is never awaited (least-privilege users never get it).
 - The secret never reaches a log line, a repr or an exception text.
 """
@@ -36,6 +38,7 @@ from ami.pbx import (
     PbxEvent,
     PbxLinkLost,
     PbxNotConnected,
+    PbxShuttingDown,
 )
 from ami.wire import DEFAULT_MAX_MESSAGE_BYTES, Message
 
@@ -91,6 +94,7 @@ class AmiClient:
         self.reconnects = 0  # completed re-logins after a loss (a metric)
         self.events_received = 0  # AMI events read, typed or not (a metric)
         self.failure: PbxAuthenticationError | None = None  # set when a re-login was refused
+        self._shutdown_noted = False  # "Asterisk is shutting down" logged for this session
 
     def __repr__(self) -> str:
         state = "connected" if self.connected else "disconnected"
@@ -100,7 +104,8 @@ class AmiClient:
 
     @property
     def connected(self) -> bool:
-        return self._session is not None and self._session.alive
+        """Linked, and Asterisk carries out actions (a gracefully stopping one refuses them all)."""
+        return self._session is not None and self._session.alive and not self._session.draining
 
     async def start(self) -> None:
         """Connect and log in once; from then on the link is kept up by itself.
@@ -152,6 +157,7 @@ class AmiClient:
         if self.ping_interval is not None:  # None: no keepalive (a half-open link goes unnoticed)
             session.keep_alive(self.ping_interval, self.ping_timeout)
         self._session = session
+        self._shutdown_noted = False
         log.info("AMI logged in to %s:%s as %s", self.host, self.port, self.username)
         return session
 
@@ -168,6 +174,10 @@ class AmiClient:
                 await asyncio.sleep(delay)
                 try:
                     session = await self._open()
+                except PbxShuttingDown:
+                    log.warning("Asterisk at %s:%s is shutting down and refuses logins; trying again in %g s",
+                                self.host, self.port, min(delay * 2, high))
+                    continue
                 except PbxAuthenticationError as exc:
                     # The secret changed under us: hammering Asterisk with it will not fix that.
                     log.error("AMI re-login refused, giving up: %s", exc.message)
@@ -232,7 +242,14 @@ class AmiClient:
             name = action.get("Action") or "?"
             raise PbxNotConnected(name, f"no AMI link to {self.host}:{self.port} right now; not sent "
                                         f"(actions are never queued)")
-        return await session.request(action, as_list=as_list)
+        try:
+            return await session.request(action, as_list=as_list)
+        except PbxShuttingDown:
+            if not self._shutdown_noted:
+                self._shutdown_noted = True
+                log.warning("Asterisk at %s:%s is shutting down: it refuses every action (no new calls) until "
+                            "it is back", self.host, self.port)
+            raise
 
     async def originate(self, request: OriginateRequest) -> None:
         """Queue an Async Originate; returns once Asterisk accepted it. The outcome comes as events:

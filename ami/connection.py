@@ -16,7 +16,7 @@ import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from ami.pbx import PbxAuthenticationError, PbxError, PbxLinkLost, PbxNotConnected
+from ami.pbx import PbxAuthenticationError, PbxError, PbxLinkLost, PbxNotConnected, PbxShuttingDown
 from ami.wire import DEFAULT_MAX_MESSAGE_BYTES, Message, Parser, WireError
 
 log = logging.getLogger(__name__)
@@ -24,6 +24,11 @@ log = logging.getLogger(__name__)
 READ_CHUNK = 64 * 1024
 SUCCESS = frozenset({"success", "follows", "goodbye"})
 GREETING = "Asterisk Call Manager/"
+# During ``core stop gracefully`` Asterisk answers every action, Login included, with this error text
+# (main/manager.c), while the calls up go on and their events keep coming.
+SHUTTING_DOWN = "asterisk is shutting down"
+# The one Login refusal that judges the user (a wrong name or secret, or an address manager.conf denies).
+AUTHENTICATION_FAILED = "authentication failed"
 
 
 class Secret:
@@ -69,6 +74,7 @@ class Session:
         self._reading = asyncio.create_task(self._read_loop(), name="ami-session-reader")
         self._keepalive: asyncio.Task[None] | None = None
         self._greeted = False
+        self.draining = False   # Asterisk said it is shutting down: it carries out no action from now on
 
     @classmethod
     async def open(cls, host: str, port: int, username: str, secret: Secret, *,
@@ -89,6 +95,10 @@ class Session:
             async with asyncio.timeout(timeout):
                 await session.request(Message.of(Action="Login", Username=username,
                                                  Secret=secret.reveal()))
+        except PbxShuttingDown as exc:
+            session.close("Asterisk is shutting down")
+            raise PbxShuttingDown("Login", f"AMI at {where} refused the login: {exc.message} (not a wrong "
+                                           f"secret; it will take logins again once restarted)") from None
         except PbxNotConnected as exc:
             reason = session.lost.result() if session.lost.done() else exc.message
             session.close("login failed")
@@ -99,6 +109,9 @@ class Session:
                                            f"{timeout:g} s") from None
         except PbxError as exc:
             session.close("login refused")
+            if AUTHENTICATION_FAILED not in exc.message.lower():
+                # Not a verdict on the user: retrying may help, so it is not an authentication error.
+                raise PbxNotConnected("Login", f"AMI at {where} refused the login for now ({exc.message})") from None
             raise PbxAuthenticationError(
                 "Login", f"AMI at {where} refused user {username!r} ({exc.message}); check the AMI "
                          f"username and secret in the settings and manager.conf") from None
@@ -196,11 +209,14 @@ class Session:
         except Exception:
             log.exception("AMI event handler failed on %s; continuing", message.event)
 
-    @staticmethod
-    def _answer(pending: _Pending, response: Message) -> None:
+    def _answer(self, pending: _Pending, response: Message) -> None:
         status = (response.response or "").lower()
         if status not in SUCCESS:
             text = response.get("Message") or response.response or "error"
+            if text.strip().lower().startswith(SHUTTING_DOWN):
+                self.draining = True
+                pending.future.set_exception(PbxShuttingDown(pending.name, text))
+                return
             pending.future.set_exception(PbxError(pending.name, text))
         elif pending.as_list and _starts_list(response):
             return  # the items follow as events, then a ...Complete event

@@ -3,7 +3,7 @@
 Pure functions of a ``Message``: no I/O, no state. They never raise on odd input (a missing field, a
 ``Reason`` that is not a number): a peer's malformed event must not take the link down, so such an event
 translates to ``None`` (ignored) or to a field default. Field names follow the Asterisk 22 recordings in
-``../shared/asterisk/transcripts``.
+``tests/fixtures/asterisk/transcripts``.
 """
 
 from __future__ import annotations

@@ -31,6 +31,12 @@ class PbxLinkLost(PbxNotConnected):
     reconcile after ``LinkUp`` (``list_channels``/``status``, by ChannelId) instead."""
 
 
+class PbxShuttingDown(PbxNotConnected):
+    """Asterisk refused the action with "Asterisk is shutting down" (``core stop gracefully``): it was NOT
+    carried out, and nothing else will be — not even a new Login — until Asterisk has restarted. Not a
+    wrong secret: the client keeps reconnecting."""
+
+
 class PbxAuthenticationError(PbxError):
     """Login refused: wrong username or secret. Retrying will not help; fix the settings."""
 

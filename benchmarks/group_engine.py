@@ -76,7 +76,7 @@ async def day(loop: asyncio.AbstractEventLoop, url: str, args: argparse.Namespac
                                     connection_class=FreezingConnection, durable=False)
     world = World(answer_rate=args.answer_rate, talk_mean_s=args.talk, wrap_s=args.wrap)
     simulator = await start_simulator(port=0, callees=WorldCallees(world, seed=args.seed),
-                                      users={DEMO_USER: DEMO_SECRET})
+                                      users={DEMO_USER: DEMO_SECRET}, order_seed=args.seed)
     pbx = AmiClient("127.0.0.1", simulator.port, DEMO_USER, DEMO_SECRET)
     await pbx.start()
     start = next_working_day(datetime.now(ZoneInfo(ZONE))).replace(hour=9, minute=0, second=0, microsecond=0)

@@ -97,7 +97,8 @@ async def _demo(loop: asyncio.AbstractEventLoop, store_url: str, settings: DemoS
                                     connection_class=FreezingConnection, durable=False)
     world = World(answer_rate=settings.answer_rate, talk_mean_s=settings.mean_talk_s, wrap_s=settings.mean_wrap_s)
     simulators = [await start_simulator(port=0, callees=WorldCallees(world, seed=settings.seed + i),
-                                        users={DEMO_USER: DEMO_SECRET}) for i in range(settings.servers)]
+                                        users={DEMO_USER: DEMO_SECRET}, order_seed=settings.seed + i)
+                  for i in range(settings.servers)]
     servers = _servers(settings, [s.port for s in simulators])
     pbx: AmiClient | PbxPool
     if servers:

@@ -209,11 +209,12 @@ class Engine:
             channel=campaign.channel_for(phone), channel_id=call.channel_id, context=self.config.handoff_context,
             exten=operator.extension, timeout_ms=campaign.ring_timeout_s * 1000, caller_id=campaign.caller_id,
             variables={"ATTEMPT_ID": str(attempt_id), "LEAD_ID": str(lead_id)})
+        call.expect_legs(request.channel)
         call.sent = True
         try:
             await self.pbx.originate(request)
         except PbxError as exc:
-            if call.fail(asyncio.get_running_loop().time(), 0):
+            if call.refused(asyncio.get_running_loop().time()):
                 self._ended(call)
             return f"the PBX refused the call: {exc.message}"
         self._record(AttemptUpdate(attempt_id, state="ringing" if call.state is CallState.ORIGINATING else None,
@@ -290,6 +291,7 @@ class Engine:
         if not self.pbx.connected:
             self._not_dialed(call)
             return
+        call.expect_legs(request.channel)
         call.sent = True
         try:
             await self.pbx.originate(request)
@@ -298,12 +300,12 @@ class Engine:
             # reconciliation after re-login finds the channel or ends the attempt.
             log.warning("attempt %s: link lost while originating; will reconcile", call.attempt_id)
             return
-        except PbxNotConnected:
+        except PbxNotConnected:     # not sent, or refused by a stopping Asterisk (PbxShuttingDown): never dialed
             self._not_dialed(call)
             return
         except PbxError as exc:
             log.warning("attempt %s: Originate refused: %s", call.attempt_id, exc.message)
-            if call.fail(asyncio.get_running_loop().time(), 0):
+            if call.refused(asyncio.get_running_loop().time()):
                 self._ended(call)
             return
         self._count(call.campaign_id, "originated")
@@ -314,8 +316,7 @@ class Engine:
 
     def _not_dialed(self, call: Call) -> None:
         """Claimed but never sent: the lead goes back as it was, the attempt row says why."""
-        call.state = CallState.ENDED
-        call.outcome = "not_dialed"
+        call.not_dialed(asyncio.get_running_loop().time())
         self.calls.pop(call.channel_id, None)
         self._count(call.campaign_id, "not_dialed")
         now = self.clock.now()
@@ -333,12 +334,13 @@ class Engine:
         match event:
             case DialEnded(channel_id=channel_id, dial_status=status):
                 if call := self.calls.get(channel_id):
-                    call.dial_status = status
+                    call.dial_ended(status)
             case OriginateResult(channel_id=channel_id, success=success, reason=reason):
                 if call := self.calls.get(channel_id):
                     if success:
+                        call.heard_response(reason)
                         self._answered(call, now)
-                    elif call.fail(now, reason):
+                    elif call.originate_failed(now, reason):
                         self._ended(call)
                 elif not success:
                     self.phones.not_answered(channel_id, reason, now)
@@ -396,13 +398,12 @@ class Engine:
         self._wake(call.campaign_id)
 
     def _hung_up(self, channel_id: str, cause: int, now: float) -> None:
-        if call := self.calls.get(channel_id):
-            if call.hang_up(now, cause):
-                self._ended(call)
-        elif channel_id.endswith("-2") and (call := self.calls.get(channel_id[:-2])):
-            call.hangup_cause = cause          # the far leg's cause says more than ours
-        else:
+        call = self.calls.get(channel_id) or self.calls.get(channel_id.removesuffix("-2"))
+        leg = call.leg_of(channel_id) if call is not None else None
+        if call is None or leg is None:
             self.phones.hung_up(channel_id, now)
+        elif call.leg_hung_up(now, leg, cause):
+            self._ended(call)
 
     def _call_changed(self, call: Call) -> None:
         if call.state is CallState.CONNECTED:

@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING
 from ami.simulator.channels import Channel, Pairs, hms, parse_caller_id
 from ami.simulator.exchange import OriginateOrder, OriginateOutcome
 from ami.simulator.permissions import ORIGINATE_FORBIDDEN
+from ami.simulator.shutdown import SHUTTING_DOWN
 from ami.wire import Message
 
 if TYPE_CHECKING:
@@ -29,6 +30,11 @@ async def handle_action(session: Session, message: Message) -> bool:
     name = action.lower()
     if not action:
         session.respond(message, "Error", "Missing action in request")
+        return True
+    life = session.server.lifecycle
+    if life is not None and life.stopping:
+        # core stop gracefully: Asterisk refuses every action, Login included, and keeps the connection.
+        session.respond(message, "Error", SHUTTING_DOWN)
         return True
     if name == "login":
         return await _login(session, message)
@@ -240,7 +246,12 @@ def _mixmonitor(session: Session, message: Message) -> None:
 
 
 def _command(session: Session, message: Message) -> None:
-    command = (message.get("Command") or "").strip()
+    command = " ".join((message.get("Command") or "").split())
+    life = session.server.lifecycle
+    if command in ("core stop now", "core stop gracefully") and life is not None:
+        session.respond(message, "Success", "Command output follows", ("Output", ""))
+        session.server.exchange.loop.call_soon(life.stop_now if command.endswith("now") else life.stop_gracefully)
+        return
     output = "Asterisk 22.10.1 (AMI simulator)" if command == "core show version" else f"No such command '{command}'"
     session.respond(message, "Success", "Command output follows", ("Output", output))
 
@@ -292,7 +303,8 @@ def _status(session: Session, message: Message) -> None:
             ("Application", ch.application), ("Data", ch.app_data), ("Nativeformats", "(slin)"),
             ("Readformat", "slin"), ("Readtrans", ""), ("Writeformat", "slin"), ("Writetrans", ""),
             ("Callgroup", "0"), ("Pickupgroup", "0"), ("Seconds", str(int(now - ch.created_at))),
-            *action_id, *[("Variable", f"{name}={ch.variables.get(name, '')}") for name in wanted],
+            # An unset variable reads "(null)", as Asterisk prints it (restart-reconcile: the phone's channels).
+            *action_id, *[("Variable", f"{name}={ch.variables.get(name, '(null)')}") for name in wanted],
         ])
     _complete(session, message, "StatusComplete", len(channels), ("Items", str(len(channels))))
 

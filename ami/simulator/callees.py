@@ -45,7 +45,7 @@ class CalleeModel(Protocol):
 
 class ScriptedCallees:
     """The first digit decides, as in the reference dialplan's ``pstn-sim`` context
-    (../shared/asterisk/reference-extensions.conf), so the recorded transcripts can be replayed:
+    (tests/fixtures/asterisk/reference-extensions.conf), so the recorded transcripts can be replayed:
     1 answer after 2 s (talk 8.5 s), 2 busy after 1 s, 3 no answer, 4 congestion at once,
     5 answer after 1 s and talk 30.5 s. Any other first digit: no answer.
     ``Wait(n)`` after ``Answer()`` starts 0.5 s late on Asterisk, hence the half seconds.

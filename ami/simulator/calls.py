@@ -5,7 +5,8 @@ goes to the Originate's Context/Application once answered; ``;2`` (OtherChannelI
 the callee model for a callee context (``pstn-sim``), or one of the emulated dialplan contexts
 (``operators`` for an operator's phone, ``hold``). ``PJSIP/{number}@{endpoint}`` is one channel whose
 far end is the callee model, as a real trunk would be. Event order per channel follows the transcripts
-in ../shared/asterisk/transcripts (originate-answered, -busy, -noanswer, -congestion, -bad-extension).
+in tests/fixtures/asterisk/transcripts (originate-answered, -busy, -noanswer, -congestion, -bad-extension);
+the order of the burst that ends a call never answered is one of those seen on Asterisk (``orders``).
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from ami.simulator.callees import CalleeFate, CalleeModel
 from ami.simulator.channels import UNKNOWN, Channel, ChannelState
 from ami.simulator.dialplan import ANSWER_DELAY_S, Dialplan
 from ami.simulator.exchange import Exchange, OriginateOrder, OriginateOutcome
+from ami.simulator.orders import BurstOrders, Kind
 
 Done = Callable[[OriginateOutcome], None]
 # The reference dialplan rings "no answer" callees with Wait(120); shown in Newexten only.
@@ -40,8 +42,9 @@ class Call:
 
 class Calls:
     def __init__(self, exchange: Exchange, dialplan: Dialplan, callees: CalleeModel,
-                 callee_contexts: frozenset[str] | None) -> None:
+                 callee_contexts: frozenset[str] | None, orders: BurstOrders | None = None) -> None:
         self.x = exchange
+        self.orders = orders or BurstOrders()
         self.dialplan = dialplan
         self.callees = callees
         self.callee_contexts = callee_contexts
@@ -108,6 +111,13 @@ class Calls:
             x.originate_response(order, False, 0, order.channel, UNKNOWN, (UNKNOWN, UNKNOWN))
             if done:
                 done(OriginateOutcome(False, 0))
+            return
+        if is_callee and not number[:1].isdigit():
+            # originate-plus-sign: a number like +15550001 matches no _X. pattern of the PSTN context.
+            # Queued all the same; then ;2 (Ring, cause 0), Reason 0, ;1 (Down, cause 0), no DialEnd. Why
+            # ("No such extension") is only in Asterisk's log.
+            self._dress(call)
+            self._no_such_number(call)
             return
         self._dress(call)
         if "call" in x.listening:
@@ -232,24 +242,22 @@ class Calls:
             self._callee_hangs_up(call)
 
     def _fail(self, call: Call, reason: int, status: str, far_cause: int, one_cause: int) -> None:
-        """Busy (17, Reason 5) and congestion (34, Reason 8): DialEnd, then both halves go."""
+        """Busy (17, Reason 5) and congestion (34, Reason 8): DialEnd, OriginateResponse and both halves
+        gone, in one of the orders Asterisk sends them. ;1 says cause 0: the cause is only on ;2."""
         x, one, two = self.x, call.one, call.two
         call.finished = True
         if call.local:
             x.newexten(two, two.priority + 1, "Busy" if status == "BUSY" else "Congestion", "3")
             x.set_state(two, ChannelState.BUSY)
-        x.dial_event("DialEnd", one, ("DialStatus", status))
-        if call.local:
+
+        def far() -> None:
             x.channel_event("HangupRequest", two, ("Cause", "0"))
             x.channel_event("SoftHangupRequest", two, ("Cause", "16"))
             x.end(two, far_cause)
-            x.end(one, one_cause)
-        else:
-            x.end(one, far_cause)
-        x.originate_response(call.order, False, reason, call.order.channel, one.uniqueid,
-                             (one.caller_num, one.caller_name))
-        if call.done:
-            call.done(OriginateOutcome(False, reason))
+
+        kind: Kind = "busy" if reason == 5 else "congestion"
+        self._burst(call, kind, reason, dial_end=lambda: x.dial_event("DialEnd", one, ("DialStatus", status)),
+                    near=lambda: x.end(one, one_cause if call.local else far_cause), far=far)
 
     def _busy(self, call: Call) -> None:
         self.x.tally.busy += 1
@@ -260,22 +268,45 @@ class Calls:
         self._fail(call, 8, "CONGESTION", 34, 0)
 
     def _timeout(self, call: Call) -> None:
-        """Originate Timeout without answer: cause 19 on both halves, Reason 3, and no DialEnd."""
+        """Originate Timeout without answer: cause 19 on both halves, Reason 3, and no DialEnd, in one of
+        the orders Asterisk sends them (the Hangup of ;1 may come before the OriginateResponse)."""
         if call.finished:
             return
         x, one, two = self.x, call.one, call.two
         call.finished = True
         x.tally.no_answer += 1
-        if call.local:
+
+        def far() -> None:
             x.channel_event("HangupRequest", two, ("Cause", "19"))
-        x.originate_response(call.order, False, 3, call.order.channel, one.uniqueid,
-                             (one.caller_num, one.caller_name))
-        if call.local:
             x.channel_event("SoftHangupRequest", two, ("Cause", "16"))
             x.end(two, 19)
-        x.end(one, 19)
+
+        self._burst(call, "no_answer", 3, dial_end=lambda: None, near=lambda: x.end(one, 19), far=far)
+
+    def _no_such_number(self, call: Call) -> None:
+        x, one, two = self.x, call.one, call.two
+        call.finished = True
+        x.tally.failed += 1
+        x.end(two, 0)
+        x.originate_response(call.order, False, 0, call.order.channel, one.uniqueid,
+                             (one.caller_num, one.caller_name))
+        x.end(one, 0)
         if call.done:
-            call.done(OriginateOutcome(False, 3))
+            call.done(OriginateOutcome(False, 0))
+
+    def _burst(self, call: Call, kind: Kind, reason: int, *, dial_end: Callable[[], None],
+               near: Callable[[], None], far: Callable[[], None]) -> None:
+        one = call.one
+
+        def response() -> None:
+            self.x.originate_response(call.order, False, reason, call.order.channel, one.uniqueid,
+                                      (one.caller_num, one.caller_name))
+
+        steps = {"response": response, "dial_end": dial_end, "near": near, "far": far}
+        for step in self.orders.pick(kind, far=call.local):
+            steps[step]()
+        if call.done:
+            call.done(OriginateOutcome(False, reason))
 
     def _channel_ended(self, ch: Channel) -> None:
         """Hung up (by an action) before the originate had an outcome: Reason 1, the line went away."""

@@ -3,7 +3,7 @@
 An action is allowed when the user's write classes share at least one class with the action's
 authority (Asterisk's manager.c checks ``writeperm & authority``, so ``Hangup`` registered as
 system|call passes with ``call`` alone). An event reaches a session only when the user's read classes
-hold the event's class. Seen on a real Asterisk 22 (../shared/asterisk/transcripts/least-privilege-user).
+hold the event's class. Seen on a real Asterisk 22 (tests/fixtures/asterisk/transcripts/least-privilege-user).
 """
 
 from __future__ import annotations

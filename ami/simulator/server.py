@@ -21,7 +21,9 @@ from ami.simulator.calls import Calls
 from ami.simulator.channels import Channel, Pairs
 from ami.simulator.dialplan import Dialplan
 from ami.simulator.exchange import Exchange, Tally
+from ami.simulator.orders import BurstOrders
 from ami.simulator.permissions import User, default_users, least_privilege_user
+from ami.simulator.shutdown import Lifecycle
 from ami.wire import Message, Parser, WireError, encode
 
 BANNER = b"Asterisk Call Manager/11.0.0\r\n"
@@ -128,7 +130,7 @@ class SimulatorServer:
         self._filtering = False   # some session has eventfilters: events are matched as text
         self.watchers: list[Callable[[str, Pairs], None]] = []   # see SimulatorHandle.watch
         exchange.publish = self.publish
-        self._server: asyncio.Server | None = None
+        self.lifecycle: Lifecycle | None = None   # set by start_simulator
 
     async def accept(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         session = Session(self, reader, writer)
@@ -141,6 +143,10 @@ class SimulatorServer:
         finally:
             if task is not None:
                 self._tasks.discard(task)
+
+    def close_sessions(self) -> None:
+        for session in list(self.sessions):
+            session.close()
 
     def forget(self, session: Session) -> None:
         self.sessions.discard(session)
@@ -173,9 +179,9 @@ def _users(users: Mapping[str, User | str] | None) -> dict[str, User]:
 class SimulatorHandle:
     """A running simulator: where it listens, and what is going on inside (for tests and benchmarks)."""
 
-    def __init__(self, server: SimulatorServer, tcp: asyncio.Server, host: str, port: int) -> None:
+    def __init__(self, server: SimulatorServer, lifecycle: Lifecycle, host: str, port: int) -> None:
         self._server = server
-        self._tcp = tcp
+        self._life = lifecycle
         self.host = host
         self.port = port
 
@@ -226,11 +232,28 @@ class SimulatorHandle:
 
     def drop_sessions(self) -> None:
         """Cut every AMI connection (the calls go on), to test a client's reconnect."""
-        for session in list(self._server.sessions):
-            session.close()
+        self._server.close_sessions()
+
+    def stop_now(self) -> None:
+        """``core stop now``: every call ends at once, then the sockets close and the port stays closed."""
+        self._life.stop_now()
+
+    def stop_gracefully(self) -> None:
+        """``core stop gracefully``: every action and login refused ("Asterisk is shutting down") while the
+        calls up go on; stops by itself once the last one has ended."""
+        self._life.stop_gracefully()
+
+    async def restart(self) -> None:
+        """Start again, empty, on the same port (stopping now first if still running)."""
+        await self._life.restart()
+
+    @property
+    def stopped(self) -> asyncio.Event:
+        """Set once a stop has closed the sockets."""
+        return self._life.stopped
 
     async def close(self) -> None:
-        self._tcp.close()
+        await self._life.close()
         self.drop_sessions()
         exchange = self._server.exchange
         for ch in list(exchange.channels.values()):
@@ -239,8 +262,6 @@ class SimulatorHandle:
         exchange.by_name.clear()
         if self._server._tasks:
             await asyncio.wait(list(self._server._tasks), timeout=1.0)
-        with contextlib.suppress(Exception):
-            await self._tcp.wait_closed()
 
     async def __aenter__(self) -> SimulatorHandle:
         return self
@@ -251,7 +272,8 @@ class SimulatorHandle:
 
 async def start_simulator(host: str = "127.0.0.1", port: int = 0, *, callees: CalleeModel,
                           users: Mapping[str, User | str] | None = None,
-                          callee_contexts: Collection[str] | None = None) -> SimulatorHandle:
+                          callee_contexts: Collection[str] | None = None,
+                          order_seed: int | None = None, burst_order: int | None = None) -> SimulatorHandle:
     """Listen for AMI connections; ``port=0`` picks a free port (see ``handle.port``).
 
     ``users``: name → ``User`` (classes as in manager.conf), or name → secret for a user with the
@@ -260,11 +282,22 @@ async def start_simulator(host: str = "127.0.0.1", port: int = 0, *, callees: Ca
     ``change-me``. ``callee_contexts``: the Local contexts whose far end is the callee model; default
     any context the emulated dialplan does not define (``Local/{number}@pstn-sim``, ``@pstn`` ...). Give
     a set to make other contexts fail as on Asterisk (Reason 0). ``PJSIP/...`` always reaches the callees.
+    ``order_seed``: the seed of the orders in which a failed call's events come (``ami.simulator.orders``,
+    as seen on Asterisk 22); ``burst_order``: always that seen order instead (tests force each one).
     """
     exchange = Exchange()
     dialplan = Dialplan(exchange)
-    calls = Calls(exchange, dialplan, callees, None if callee_contexts is None else frozenset(callee_contexts))
+    calls = Calls(exchange, dialplan, callees, None if callee_contexts is None else frozenset(callee_contexts),
+                  BurstOrders(seed=order_seed, force=burst_order))
     server = SimulatorServer(exchange, calls, dialplan, _users(users))
-    tcp = await asyncio.start_server(server.accept, host, port)
-    bound = tcp.sockets[0].getsockname()
-    return SimulatorHandle(server, tcp, host, bound[1])
+    bound_port = port
+
+    async def listen() -> asyncio.Server:
+        nonlocal bound_port
+        tcp = await asyncio.start_server(server.accept, host, bound_port)
+        bound_port = tcp.sockets[0].getsockname()[1]   # a restart listens on the port it had
+        return tcp
+
+    lifecycle = server.lifecycle = Lifecycle(server, listen)
+    await lifecycle.start()
+    return SimulatorHandle(server, lifecycle, host, bound_port)

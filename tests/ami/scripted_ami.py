@@ -52,6 +52,9 @@ class ScriptedAmi:
         self.respond = respond
         self.fully_booted = fully_booted
         self.close_after_failed_login = close_after_failed_login
+        # Refuse every Login with this text, keeping the socket open ("Asterisk is shutting down" during
+        # `core stop gracefully`).
+        self.refuse_logins: str | None = None
         self.actions: list[Message] = []
         self.peers: list[Peer] = []
         self.logins = 0
@@ -104,6 +107,10 @@ class ScriptedAmi:
         name = (action.get("Action") or "").lower()
         if name == "login":
             self.logins += 1
+            if self.refuse_logins is not None:
+                self.failed_logins += 1
+                peer.refuse(action, self.refuse_logins)
+                return
             if action.get("Username") == self.username and action.get("Secret") == self.secret:
                 peer.logged_in = True
                 peer.respond(action, Message="Authentication accepted")

@@ -10,11 +10,9 @@ import asyncio
 import json
 from collections.abc import Callable
 from dataclasses import dataclass
-from pathlib import Path
 
 from ami.wire import Message, Parser
-
-TRANSCRIPTS = Path(__file__).resolve().parents[3] / "shared" / "asterisk" / "transcripts"
+from tests.fixtures import TRANSCRIPTS
 
 
 @dataclass

@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 import itertools
 import json
-from pathlib import Path
 
 import pytest
 from hypothesis import HealthCheck, given, settings
@@ -16,8 +15,7 @@ from ami.events import translate
 from ami.pbx import LinkDown, LinkUp, PbxEvent, PbxNotConnected
 from ami.wire import Message, Parser
 from tests.ami.scripted_ami import ScriptedAmi, wait_until
-
-TRANSCRIPTS = Path(__file__).resolve().parents[2] / ".." / "shared" / "asterisk" / "transcripts"
+from tests.fixtures import TRANSCRIPTS
 
 EVENT_NAMES = ["OriginateResponse", "DialEnd", "Hangup", "UserEvent", "ConfbridgeJoin", "ConfbridgeLeave",
                "CoreShowChannel", "Status", "Newchannel", "FullyBooted", "Shutdown"]
@@ -114,7 +112,6 @@ def typed_events(stream: bytes, cuts: list[int]) -> list[PbxEvent]:
     return out
 
 
-@pytest.mark.skipif(not TRANSCRIPTS.is_dir(), reason=f"no Asterisk transcripts at {TRANSCRIPTS}")
 @settings(max_examples=60, deadline=None)
 @given(data=st.data())
 def test_typed_events_do_not_depend_on_where_tcp_splits_the_stream(data: st.DataObject) -> None:

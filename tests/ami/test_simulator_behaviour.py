@@ -431,7 +431,8 @@ async def test_status_reports_the_asked_channel_variables() -> None:
         await probe.wait_for(lambda m: m.event == "UserEvent")
         await probe.action("Status", Channel="att-v", Variables="ATTEMPT_ID,NOT_SET")
         status = await probe.wait_for(lambda m: m.event == "Status")
-        assert status is not None and status.get_all("Variable") == ["ATTEMPT_ID=att-v", "NOT_SET="]
+        # an unset variable reads "(null)", as on Asterisk 22 (faults/restart-reconcile: the phone's channels)
+        assert status is not None and status.get_all("Variable") == ["ATTEMPT_ID=att-v", "NOT_SET=(null)"]
         await probe.close()
 
 

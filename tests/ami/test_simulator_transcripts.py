@@ -1,6 +1,6 @@
 """The simulator against real Asterisk 22: the same actions, at the same moments, give the same messages.
 
-Each recorded transcript (../shared/asterisk/transcripts) is replayed against the simulator over TCP
+Each recorded transcript (tests/fixtures/asterisk/transcripts) is replayed against the simulator over TCP
 (with ScriptedCallees, the reference dialplan's first-digit convention) under virtual time, and what
 comes back is compared with what Asterisk sent. How the comparison is fair to both:
 
@@ -11,7 +11,7 @@ comes back is compared with what Asterisk sent. How the comparison is fair to bo
   (Response, then …Complete), and for conference-wide events. Across channels Asterisk's order changes
   from run to run (one thread per channel: compare originate-answered with reconcile-…), so it is not
   compared. Events whose position Asterisk does not fix (FLOATING: OriginateResponse — see
-  ../shared/asterisk/README.md —, ConfbridgeJoin/Leave, ChanSpyStart/Stop) and list items (Asterisk
+  tests/fixtures/asterisk/README.md —, ConfbridgeJoin/Leave, ChanSpyStart/Stop) and list items (Asterisk
   walks a hash container) are compared as multisets.
 
 Documented differences (the simulator's choices, not accidents):
@@ -34,10 +34,7 @@ import pytest
 
 from ami.simulator import ScriptedCallees, start_simulator
 from ami.wire import Message
-from tests.ami.simulator_probe import TRANSCRIPTS, Probe, load_transcript
-
-pytestmark = pytest.mark.skipif(
-    not TRANSCRIPTS.is_dir(), reason=f"Asterisk transcripts not found at {TRANSCRIPTS}: check out the shared/ folder")
+from tests.ami.simulator_probe import Probe, load_transcript
 
 KEY_FIELDS = (
     "Event", "Response", "Message", "ActionID", "EventList", "ListItems", "Ping",

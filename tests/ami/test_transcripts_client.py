@@ -1,4 +1,4 @@
-"""Replays the real Asterisk 22 transcripts (../shared/asterisk/transcripts) through AmiClient.
+"""Replays the real Asterisk 22 transcripts (tests/fixtures/asterisk/transcripts) through AmiClient.
 
 A fake server plays Asterisk's side of a recording: it sends what Asterisk sent up to the client's next
 action, waits for the client to send that action (and checks it says what the recorded one said), then
@@ -14,7 +14,6 @@ import json
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
-from pathlib import Path
 
 import pytest
 
@@ -33,20 +32,15 @@ from ami.pbx import (
     PbxEvent,
 )
 from ami.wire import Message, Parser
+from tests.fixtures import TRANSCRIPTS
 
-SHARED = Path(__file__).resolve().parents[2] / ".." / "shared" / "asterisk"
-TRANSCRIPTS = SHARED / "transcripts"
-
-pytestmark = pytest.mark.skipif(
-    not TRANSCRIPTS.is_dir(),
-    reason=f"Asterisk transcripts not found at {TRANSCRIPTS.resolve()}: check out the shared/ folder "
-           f"beside the repository to run the replay tests")
+CLOSE = None   # in an answer: Asterisk closed the socket here (the fault recordings mark it)
 
 
 @dataclass
 class Step:
     recorded: Message        # the action the recording's client sent
-    answer: list[str]        # Asterisk's reads until the next action
+    answer: list[str | None]  # Asterisk's reads until the next action (CLOSE: it closed the socket)
 
 
 def load(name: str) -> tuple[list[str], list[Step]]:
@@ -54,7 +48,9 @@ def load(name: str) -> tuple[list[str], list[Step]]:
     steps: list[Step] = []
     for line in (TRANSCRIPTS / f"{name}.jsonl").read_text().splitlines():
         record = json.loads(line)
-        if record["dir"] == "out":
+        if record["dir"] == "close":
+            steps[-1].answer.append(CLOSE)
+        elif record["dir"] == "out":
             (action,) = Parser(expect_banner=False).feed(record["data"].encode())
             steps.append(Step(action, []))
         elif steps:
@@ -97,6 +93,10 @@ class Replay:
             self._compare(action, step.recorded)
             ids[step.recorded.action_id or ""] = action.action_id or ""
             for chunk in step.answer:
+                if chunk is CLOSE:
+                    self.done = True
+                    writer.close()
+                    return
                 data = rewrite(chunk, ids).encode()
                 for start in range(0, len(data), self.piece or len(data)):
                     writer.write(data[start:start + (self.piece or len(data))])

@@ -1,7 +1,8 @@
 """An in-memory PBX for engine tests: records every action, and lets the test play Asterisk's events.
 
 Operator phones (Application=Wait on a Local channel) join their conference at once, as the real
-dialplan does; everything else happens only when the test says so.
+dialplan does; a failed originate is followed by the Hangup of both halves of its channel, as on
+Asterisk; everything else happens only when the test says so.
 """
 
 from __future__ import annotations
@@ -9,7 +10,19 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Callable, Sequence
 
-from ami.pbx import ChannelInfo, ChannelStatus, ConferenceJoined, OriginateRequest, PbxEvent, PbxNotConnected
+from ami.pbx import (
+    ChannelHungUp,
+    ChannelInfo,
+    ChannelStatus,
+    ConferenceJoined,
+    OriginateRequest,
+    OriginateResult,
+    PbxEvent,
+    PbxNotConnected,
+)
+
+# The cause Asterisk gives the callee's half of a failed originate, by OriginateResponse Reason.
+_FAR_CAUSE = {3: 19, 5: 17, 8: 34}
 
 
 class FakePbx:
@@ -22,6 +35,8 @@ class FakePbx:
         self.where: dict[str, tuple[str, str, str]] = {}
         self._handlers: list[Callable[[PbxEvent], None]] = []
         self._connected = True
+        # A failed OriginateResponse of a live call brings the Hangups of ;1 and ;2 (off: the test plays them).
+        self.hangups_follow_failures = True
 
     @property
     def connected(self) -> bool:
@@ -36,6 +51,11 @@ class FakePbx:
     def emit(self, event: PbxEvent) -> None:
         for handler in self._handlers:
             handler(event)
+        if (self.hangups_follow_failures and isinstance(event, OriginateResult) and not event.success
+                and event.channel_id in self.live):
+            self.live.discard(event.channel_id)
+            self.emit(ChannelHungUp(event.channel_id, 0 if event.reason in (5, 8) else _FAR_CAUSE.get(event.reason, 0)))
+            self.emit(ChannelHungUp(f"{event.channel_id}-2", _FAR_CAUSE.get(event.reason, 0)))
 
     async def originate(self, request: OriginateRequest) -> None:
         if not self._connected:

@@ -168,6 +168,7 @@ async def test_a_keypress_opt_out_puts_the_number_on_the_company_dnc_list(runnin
     await until(lambda: len(pbx.customer_calls()) >= 1)
     first = pbx.customer_calls()[0]
     phone = engine.calls[first.channel_id].phone
+    pbx.emit(CallAnswered(first.channel_id))     # answered: a ringing call ends only with its OriginateResponse
     pbx.emit(OptedOut(first.channel_id))
     pbx.emit(ChannelHungUp(first.channel_id, 16))
     await engine.recorder.drain()
