@@ -10,12 +10,10 @@ the time passed in.
 
 The integral is slow (time constant 40 minutes). Abandons are rare events: 20 operators answer about 60
 calls in 10 minutes, of which 1.5 should be abandoned, so a 10-minute measure of the recent rate is mostly
-noise, and a controller that followed it (as this one did, at 10 minutes) swung α between 0.005 and 0.07.
-Occupancy is concave in α, so the swings cost occupancy at the same abandonment: on the check cell of
-issue 3 the 10-minute controller gave 87.8 % where a fixed α of 0.025 gave 88.5 % at the same 2.6 %
-worst abandonment; at 40 minutes, 88.3 %, and on six small-team cells it raised occupancy by 0.9–2.5
-points while the worst seed's abandonment fell (2.84 → 1.83 % at its most). Protecting the cap does not
-rest on this loop but on the fall-back and the soft approach below, which act on every abandon.
+noise, and a controller that follows it swings α widely. Occupancy is concave in α, so such swings cost
+occupancy at the same abandonment (benchmarks/results/pacing-notes.md has the runs that chose 40 minutes).
+Protecting the cap does not rest on this loop but on the fall-back and the soft approach below, which act
+on every abandon.
 """
 
 from __future__ import annotations

@@ -7,11 +7,10 @@ never goes below a minimum effective number of observations: fast floors follow 
 follow as fast as their evidence allows.
 
 The handle time is learnt apart (``HandleTimes``): the queue model's credit for busy operators hangs on
-its whole law, and two defects of learning it from finished calls alone showed in the check cell of
-issue 3 (20 operators, exponential talk of 180 s): early in the day only short calls have finished, so
-the estimate read 110–150 s for the first half hour and the model credited operators far too early
-(27 of a 4-hour day's 63 abandons fell in that half hour at a fixed α); and sixty finished calls of a
-skewed law are ±13 % on its mean.
+its whole law, and learning it from finished calls alone has two defects. Early in the day only short
+calls have finished, so the estimate reads far too short and the model credits operators too early,
+piling abandons into the first half hour (benchmarks/results/pacing-notes.md); and sixty finished
+calls of an exponential law give its mean to ±13 % only (one standard error: 1/√60).
 """
 
 from __future__ import annotations
@@ -97,11 +96,10 @@ class HandleTimes:
     def settled(self, in_progress: tuple[float, ...], mean_handle_s: float) -> bool:
         """Whether some call has been watched for twice the estimated mean handle time.
 
-        Until then the fit extrapolates its tail from short observations. Two minutes into the check cell
-        of issue 3 (exponential talk of 180 s) the censored fit read 100 s, and the queue model, crediting
-        busy operators with freeing that soon, abandoned 3 calls in the first 200 s at a fixed α of 0.025:
-        more than the abandonment controller's start allowance (2), past which it dials progressive until
-        the window has room again."""
+        Until then the fit extrapolates its tail from short observations and reads the mean too short;
+        the queue model, crediting busy operators with freeing that soon, dials ahead for operators who are
+        not about to free, and early abandons can use up the abandonment controller's start allowance,
+        past which it dials progressive until the window has room again (benchmarks/results/pacing-notes.md)."""
         return max(self.longest, max(in_progress, default=0.0)) >= 2.0 * mean_handle_s
 
     def estimate(self, in_progress: tuple[float, ...]) -> tuple[float, float, float, float]:

@@ -80,9 +80,9 @@ class GroupPacer:
         self._careful = [replace(c.settings, mode="progressive") if c.settings.mode == "predictive" else c.settings
                          for c in campaigns]
         # The handle time as before the censored estimator of PolicyPacer (finished calls, 2-minute half-life):
-        # with the long censored memory the pool's occupancy over four 2-hour days (20 operators, 70/30) was
-        # 0.69 on average against 0.75 with this one. Those days swing by ±5 points on single early abandons
-        # (a campaign falls back to progressive), so the cause is not settled; until it is, groups keep this.
+        # with the long censored memory the pool's occupancy came out lower, but by about as much as single
+        # early abandons swing such days (a campaign falls back to progressive), so the cause is not
+        # settled; until it is, groups keep this (benchmarks/results/pacing-notes.md).
         self.estimators = [OnlineEstimators(Estimates(answer_rate=c.world.answer_rate), handle_half_life_s=120.0)
                            for c in campaigns]
         # Wait and busy factor are the pool's figures: in a group they are the group's target (``target``);

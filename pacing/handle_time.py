@@ -5,8 +5,8 @@ call has lasted*, so the shape of the distribution matters, not only its mean. R
 right-skewed (lognormal: a call that has gone on long is likely to go on), but some lists have
 memoryless conversations (exponential). A lognormal fitted to exponential talk (sigma ≈ 1.28, median
 0.44 of the mean) puts too much mass on short calls and too little later: averaged over the ages of the
-calls in progress it makes a busy operator likelier to free in the next seconds than he is (by ≈ 15 % for
-a mean of 180 s, by numerical integration), so the model credits operators too early.
+calls in progress it makes a busy operator likelier to free in the next seconds than he is, so the model
+credits operators too early (benchmarks/results/pacing-notes.md gives the size of the error).
 
 So the estimator fits two families from the same running sums (weight, Σh, Σlog h, Σ(log h)²) and keeps
 the one of higher likelihood: the lognormal (mean matched, sigma of log h) or the gamma (shape by

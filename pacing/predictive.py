@@ -16,7 +16,7 @@ largest n with expected abandons ≤ α × expected answers.
 
 Busy operators are not counted here: crediting them needs the order in time of answers and frees, which
 ``pacing.queue_model`` steps through (comparing cumulative answers with cumulative frees at checkpoints,
-as this module once did, under-predicted abandonment 3–5×). Whatever this allows is safe with them too.
+as this module once did, under-predicted abandonment several times over). Whatever this allows is safe with them too.
 
 Up to ``EXACT_TERMS`` Bernoulli terms (small floors, where the law is far from normal and exactness
 matters) the convolution runs in plain Python, which beats numpy's per-call overhead at that size; an

@@ -4,8 +4,8 @@ A small team is mostly busy: dialing only for the operators free *now* leaves it
 ends. Crediting the busy ones with their chance to free is only safe if the model knows *when* answers
 and frees happen: an answer at 8 s is lost even if an operator frees at 12 s. (Comparing cumulative
 answers with cumulative frees at a few checkpoints missed exactly that, and under-predicted abandonment
-3–5×; issue 3.) The losses of a queue are the running maximum of its deficit, not the deficit at the end,
-so this module steps through the next seconds:
+several times over: benchmarks/results/pacing-notes.md.) The losses of a queue are the running maximum
+of its deficit, not the deficit at the end, so this module steps through the next seconds:
 
 * time runs in steps of the safe-harbor window (2 s) until the ring timeout;
 * in each step the idle operators gain the busy operators who free in it (each busy operator's chance,

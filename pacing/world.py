@@ -2,7 +2,8 @@
 
 One parameterized model serves three masters: the PBX simulator (through ``sample_callee``), the
 fast simulation behind ``dialer simulate`` and the benchmarks. Figures are per dial; durations in
-seconds. Defaults follow the benchmark of issue 3 (ring to answer 5–20 s, no answer released at 25 s).
+seconds. Defaults are those of the pacing benchmark's grid (ring to answer 5–20 s, no answer released at
+25 s), so ``dialer simulate`` and the benchmark describe the same callees unless told otherwise.
 """
 
 from __future__ import annotations

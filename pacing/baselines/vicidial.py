@@ -17,8 +17,8 @@ Read from astguiclient as mirrored at github.com/ccabrerar/vicidial:
   3.0, adaptive_latest_server_time 2100, adaptive_intensity 0, adaptive_dl_diff_target 0;
 - docs/PREDICTIVE.txt — the description of the three methods.
 
-Checked against that source again for issue 3 (the TAPERED figures look bad for VICIdial, so the reading
-was re-done line by line): the day's drop rate is drops over *answered* calls (VCSdrops_answers_today_pct in
+Checked against that source a second time, line by line, because the TAPERED figures look bad for
+VICIdial: the day's drop rate is drops over *answered* calls (VCSdrops_answers_today_pct in
 calculate_drops), acted on only with more than 50 calls today (VCScalls_today); TAPERED's factor is
 (adaptive_latest_server_time − current HHMM) / 1000 on clock digits, 1 while more than 1000 remain (before
 11:00 with the default 2100), never a share of the shift elapsed; the level is clamped to
