@@ -22,10 +22,10 @@ class ClaimCursor:
 
     A claimed lead leaves the ready set, but its entry in the claim's index stays until VACUUM; a claim
     that started from the head of the list every time walked past all of them, and at a few thousand
-    claims a second that walk, not the claim, became the cost (benchmarks/lists.py: half the database's
-    CPU, growing through the run). Leads can come back *behind* the cursor (a lead given back undialed,
-    one skipped while its zone was outside calling hours or locked by another engine, a higher priority
-    loaded meanwhile), so the cursor goes back to the head whenever a claim comes back short and at
+    claims a second that walk, not the claim, became the cost, growing through the run
+    (benchmarks/results/claims-notes.md). Leads can come back *behind* the cursor (a lead given back
+    undialed, one skipped while its zone was outside calling hours or locked by another engine, a higher
+    priority loaded meanwhile), so the cursor goes back to the head whenever a claim comes back short and at
     least every ``rewind_s`` seconds of loop time: such a lead waits that long at most."""
 
     def __init__(self, rewind_s: float = 1.0) -> None:

@@ -32,8 +32,9 @@ class ChannelState(IntEnum):
 
 
 # Timers fire on a 50 ms grid. Under a virtual clock (looptime) every distinct moment costs the loop a
-# round of idle cycles before it may jump; on a grid, thousands of calls share moments (~20x fewer loop
-# turns at 10,000 calls), and 50 ms is far below anything a callee's ring or talk time could show.
+# round of idle cycles before it may jump; on a grid, thousands of calls share moments, so the loop turns
+# far fewer times (benchmarks/results/sim-pbx-notes.md), and 50 ms is far below anything a callee's ring
+# or talk time could show.
 TIMER_GRANULARITY_S = 0.05
 
 
