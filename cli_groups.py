@@ -1,4 +1,4 @@
-"""``dialer group …``: campaign groups, the campaigns that share one pool of operators (issue #9).
+"""``dialer group …``: campaign groups, the campaigns that share one pool of operators.
 
 A typer sub-app beside ``cli.py`` (which adds it as ``group``); like the other ``cli_*.py`` modules, each
 command parses its arguments and calls into ``lists.groups`` — no logic here.

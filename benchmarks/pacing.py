@@ -1,17 +1,17 @@
-"""Pacing benchmark (issue 3): our predictive mode against VICIdial's and OMniDialer's rules.
+"""Pacing benchmark: our predictive mode against VICIdial's and OMniDialer's rules.
 
 Grid: operators {3, 5, 10, 20, 50, 100} × answer rate {0.1, 0.2, 0.35} × mean talk {60, 180, 300} s
 (lognormal, sigma 0.8), wrap-up 10 s, ring to answer uniform 5–20 s, no answer released at 25 s,
-8-hour days, 5 seeds; plus the issue's check cell (20 operators, answer rate 0.3, exponential talk
+8-hour days, 5 seeds; plus the check cell (20 operators, answer rate 0.3, exponential talk
 180 s, no wrap-up). Every policy sees the same callees for a given seed.
 
     .venv/bin/python benchmarks/pacing.py [--json FILE] [--quick] [--workers N] [--operators 3,5,10]
         [--answer-rates 0.1,0.35] [--talks 60,300] [--check-cell]        # a subset, or target (d)'s cell only
-    .venv/bin/python benchmarks/pacing.py --groups [--quick]     # issue 9 only: groups and targets
+    .venv/bin/python benchmarks/pacing.py --groups [--quick]     # only the group and target sections
 
 --quick: 2 seeds and 2-hour days (a smoke run; the figures of record come from the full grid).
 Prints, per cell and policy: occupancy, talk minutes per operator-hour, abandonment of the worst
-seed, mean operator wait; then the targets of the issue, checked on the measured figures. Then the
+seed, mean operator wait; then the pacing targets (a)–(d), checked on the measured figures. Then the
 campaign-group section (a 70/30 group on one pool against split dedicated operators) and the
 optimization-target section (benchmarks/pacing_groups.py), with their checks.
 """
@@ -147,7 +147,7 @@ def print_table(summary: dict[tuple[Cell, str], dict[str, float]]) -> None:
 
 
 def markdown_table(summary: dict[tuple[Cell, str], dict[str, float]], targets: list[str], heading: str) -> str:
-    """The table and the targets as markdown (for notes and issues)."""
+    """The table and the targets as markdown (for benchmarks/results)."""
     cells = sorted({key[0] for key in summary})
     names = [n for n in PACERS if any(key[1] == n for key in summary)]
     most = max(v["seeds"] for v in summary.values())
@@ -230,11 +230,11 @@ def main() -> None:
                         help="comma-separated subset of answer rates")
     parser.add_argument("--talks", default=",".join(f"{t:g}" for t in TALKS),
                         help="comma-separated subset of mean talks")
-    parser.add_argument("--no-groups", action="store_true", help="skip the issue-9 sections after the table")
+    parser.add_argument("--no-groups", action="store_true", help="skip the group and target sections after the table")
     parser.add_argument("--check-cell", action="store_true",
                         help="only the check cell of target (d): 20 operators, 0.3, exponential 180 s, no wrap")
     parser.add_argument("--groups", action="store_true",
-                        help="only the campaign-group and optimization-target sections (issue 9)")
+                        help="only the campaign-group and optimization-target sections")
     parser.add_argument("--group-operators", default="20,50", help="pool sizes of the group section")
     args = parser.parse_args()
     if args.merge:
@@ -294,13 +294,13 @@ def main() -> None:
 
 
 def run_groups(args: argparse.Namespace, seeds: int, hours: float) -> None:
-    """Issue 9: a campaign group against split operators, and each optimization target (3 seeds at most)."""
+    """A campaign group against split operators, and each optimization target (3 seeds at most)."""
     started = time.perf_counter()
     teams = [int(o) for o in args.group_operators.split(",") if o]
     with multiprocessing.Pool(args.workers) as pool:
         groups = list(pool.imap_unordered(group_job, group_jobs(teams, seeds, hours)))
         targets = list(pool.imap_unordered(target_job, target_jobs(seeds, hours)))
-    print(f"\nissue 9 sections: {seeds} seeds, {hours:g}-hour days, {time.perf_counter() - started:.0f} s")
+    print(f"\ngroup and target sections: {seeds} seeds, {hours:g}-hour days, {time.perf_counter() - started:.0f} s")
     checks = print_groups(groups) + print_targets(targets)
     print("\n".join(checks))
 

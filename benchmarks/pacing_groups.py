@@ -1,4 +1,4 @@
-"""Campaign groups and optimization targets (issue 9), the sections ``benchmarks/pacing.py`` prints.
+"""Campaign groups and optimization targets, the sections ``benchmarks/pacing.py`` prints.
 
 Group: two campaigns sharing a pool, shares 70/30, live answer rates 0.2 and 0.35 (talk 180 s lognormal,
 wrap-up 10 s, 8-hour days), against the same two campaigns on split dedicated operators (70/30 of the

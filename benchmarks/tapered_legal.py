@@ -1,4 +1,4 @@
-"""Issue 3, target (c), read fairly: predictive against VICIdial's ADAPT_TAPERED *tuned to stay legal*.
+"""Pacing target (c), read fairly: predictive against VICIdial's ADAPT_TAPERED *tuned to stay legal*.
 
 With its default settings TAPERED breaks the 3 % cap in every cell of ≤ 10 operators (3.9–67 % of answers,
 benchmarks/results/pacing-grid.md), so "15 % more talk than TAPERED" compares a lawful dialer with an

@@ -1,4 +1,4 @@
-"""Which engine runs which campaign when several engines share one store (issue #8, item 4).
+"""Which engine runs which campaign when several engines share one store.
 
 Each running campaign is owned by exactly one engine: the one holding a session-level PostgreSQL
 advisory lock on it, on a dedicated connection. Only the owner runs the campaign's pacing loop (and logs

@@ -1,4 +1,4 @@
-"""Calls and operators on several Asterisk servers (issue #8, item 4).
+"""Calls and operators on several Asterisk servers.
 
 An operator's phone is registered on one Asterisk server and sits in its conference there; a Redirect
 moves a channel within its own server only. So:

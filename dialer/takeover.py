@@ -1,4 +1,4 @@
-"""What a new owner does with what a dead owner left of a campaign (issue #8, item 4).
+"""What a new owner does with what a dead owner left of a campaign.
 
 The open attempts are resolved by the engine's recovery (``dialer/recovery.py``, owned by the
 reliability work on restarts): live calls re-attached and made ours, gone ones closed as ``lost`` and

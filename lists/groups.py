@@ -1,4 +1,4 @@
-"""Campaign groups: campaigns that share one pool of operators (issue #9).
+"""Campaign groups: campaigns that share one pool of operators.
 
 A group holds how many of the pool's operators are kept free (``reserved``), the members' default pacing
 settings (the optimization target) and whether the abandonment cap also binds over the whole group. Its

@@ -48,7 +48,7 @@ async def attempt_figures(conn: asyncpg.Connection | asyncpg.Pool, *, campaign_i
     """One dict per group (key, attempts, answers, connects, abandons, talk_s, conversions, rating, ratings);
     by='' gives the single total row."""
     key = _ATTEMPT_KEY[by] if by else "'total'"
-    # the post-call rating (issue 6) is an optional column: reports show it once the schema has it
+    # the post-call rating is an optional column: reports show it once the schema has it
     rated = await _has_column(conn, "attempt", "rating")
     rating, ratings = ("avg(a.rating)::float8", "count(a.rating)") if rated else ("NULL::float8", "0::bigint")
     rows = await conn.fetch(

@@ -1,4 +1,4 @@
-"""The views' side of the bus (notes/CONTROL.md): snapshots in through LISTEN/NOTIFY, commands out.
+"""The views' side of the bus (docs/ARCHITECTURE.md, "Control plane"): snapshots in, commands out.
 
 The feed holds one connection that LISTENs on ``dialer_snapshot``; each notification names an engine,
 whose single row is then read by primary key. Notifications that arrive while a read is under way are

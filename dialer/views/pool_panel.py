@@ -2,7 +2,8 @@
 
 A pure function of the snapshot (like the pacing panel), so tests read exactly what the supervisor sees.
 Realized shares are of the pool's handle time (talk + wrap-up) since the engine started the group; the
-gap to the target is shown in points and relative to the target (the ±5 % reading of issue #9).
+gap to the target is shown both in points and relative to the target, since a tolerance such as "within
+5 %" is read either way.
 """
 
 from __future__ import annotations

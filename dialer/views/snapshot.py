@@ -1,4 +1,4 @@
-"""The engine's published state as typed values (the doc of ``engine_snapshot``, see notes/CONTROL.md).
+"""The engine's published state as typed values: the doc ``dialer/control.py`` writes into ``engine_snapshot``.
 
 Views render these and nothing else of the engine. Parsing is lenient about keys a newer engine adds
 and strict about the ones a view needs: a doc without them is refused with the key named, so a mismatch

@@ -1,4 +1,4 @@
--- Campaign groups (#9): several campaigns share one pool of operators (the union of their
+-- Campaign groups: several campaigns share one pool of operators (the union of their
 -- campaign_operator sets) and one pacing loop. A campaign belongs to at most one group; its share is a
 -- weight of the pool's operator handle time, normalized over the members that have leads to dial.
 

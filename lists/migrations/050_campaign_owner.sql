@@ -1,4 +1,4 @@
--- Which engine runs which campaign when several engines share one store (issue #8, item 4).
+-- Which engine runs which campaign when several engines share one store.
 -- The PostgreSQL advisory lock (session level, on the owner's dedicated connection) is what makes an
 -- owner exclusive; this row says who holds it, since when, and how recently it proved alive.
 -- heartbeat_at is the database's own clock (clock_timestamp()): engines may run on different clocks.

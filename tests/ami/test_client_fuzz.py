@@ -1,4 +1,4 @@
-"""A peer sending malformed, hostile or oversized AMI must not crash the client (issue 8, item 7)."""
+"""A peer sending malformed, hostile or oversized AMI must not crash the client."""
 
 from __future__ import annotations
 

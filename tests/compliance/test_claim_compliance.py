@@ -1,4 +1,4 @@
-"""The issue's promise, end to end through the real claim: no claim ever returns a lead outside its calling
+"""The compliance promise, end to end through the real claim: no claim ever returns a lead outside its calling
 window or on a do-not-call list — when the claim is fed the way compliance says (open zones of the
 campaign's zones at the claim's moment; DNC in the claim's SQL)."""
 
