@@ -77,12 +77,13 @@ _DIALABLE = """
 # piles up thousands of them at the head of the index.
 # The LIMIT is written into the text (one statement per batch size, each prepared once): with it as a
 # parameter the generic plan assumes a tenth of the list, costs millions and is JIT-compiled, so
-# PostgreSQL planned the claim afresh at every call (a millisecond of the claim's two).
+# PostgreSQL planned the claim afresh at every call, which cost about as much as running it.
 # With ``fenced`` ($26 engine, $27 epoch) the claim takes leads only while the campaign's owner row still
 # carries this engine's epoch, locked FOR SHARE until commit so that a takeover waits for the claim (see
 # dialer/ownership.py); with ``with_history`` ($26 or $28: since when) it returns each lead's contact history
 # for the per-lead rules. Both used to be round trips of their own, and a round trip costs more here than
-# the query: the claim went from 6 to 4 (BEGIN, claim, attempt rows, COMMIT), a fifth of its CPU.
+# the query: the claim went from 6 to 4 (BEGIN, claim, attempt rows, COMMIT; the saving is in
+# benchmarks/results/claims-notes.md).
 @lru_cache(maxsize=128)
 def claim_sql(limit: int, fenced: bool = False, with_history: bool = False) -> str:
     fence = "AND EXISTS (SELECT 1 FROM owner)" if fenced else ""
