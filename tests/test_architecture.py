@@ -1,0 +1,130 @@
+"""The rooms keep their doors: the pure rooms never reach up into the engine, the store or the event loop.
+
+docs/ARCHITECTURE.md draws the rooms; this walks every import of every product module with ``ast`` (imports
+inside functions included, since a lazy import is still a dependency) and fails naming the module, the line
+and the import that crosses a wall. ``pacing/`` and the ``compliance/`` rules run unchanged in the engine, in
+``dialer simulate`` and in the benchmarks, which only holds while they stay free of I/O; ``ami/`` knows AMI
+and nothing of campaigns.
+"""
+
+from __future__ import annotations
+
+import ast
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+
+# What the pure rooms must not import: the engine, the lists, the command line, the store driver, the loop.
+UPPER_ROOMS = ("dialer", "lists", "cli")
+IO = ("asyncpg", "asyncio")
+
+
+@dataclass(frozen=True)
+class Import:
+    module: str      # the importing module, dotted
+    line: int
+    target: str      # what it imports, dotted (``from a import b`` gives ``a.b``)
+
+
+@dataclass(frozen=True)
+class Rule:
+    name: str
+    folder: str                       # the room, relative to the repository root ("" for the root's cli*.py)
+    forbidden: tuple[str, ...]        # dotted prefixes; "cli" also forbids every ``cli_*`` module
+    exempt: tuple[str, ...] = ()      # sub-folders or files of the room the rule does not cover
+    only: tuple[str, ...] = ()        # when given, the rule covers these files of the room only
+
+
+RULES = (
+    Rule("pacing imports nothing of ours and does no I/O", "pacing",
+         (*UPPER_ROOMS, *IO, "ami", "compliance", "config")),
+    Rule("the compliance rules are pure: no engine, lists, store or loop", "compliance",
+         (*UPPER_ROOMS, *IO, "compliance.store"), exempt=("compliance/store",)),
+    Rule("ami knows AMI and nothing of the engine, the lists or the store", "ami", (*UPPER_ROOMS, "asyncpg")),
+    # The AMI client and the simulator own sockets and tasks; the wire format and the typed port do not.
+    Rule("ami's wire format and typed port are sans-IO", "ami", IO,
+         only=("ami/wire.py", "ami/events.py", "ami/pbx.py")),
+    Rule("lists never reach up into the engine or the command line", "lists", ("dialer", "cli")),
+    Rule("the engine never reaches up into the command line", "dialer", ("cli",)),
+)
+
+
+def module_name(path: Path, root: Path) -> str:
+    parts = list(path.relative_to(root).with_suffix("").parts)
+    if parts[-1] == "__init__":
+        parts.pop()
+    return ".".join(parts)
+
+
+def imports_of(path: Path, root: Path) -> Iterator[Import]:
+    """Every import in the module, absolute, with ``from a import b`` read as ``a.b`` as well as ``a``."""
+    module = module_name(path, root)
+    package = module if path.name == "__init__.py" else module.rpartition(".")[0]
+    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"), filename=str(path))):
+        if isinstance(node, ast.Import):
+            for alias in node.names:
+                yield Import(module, node.lineno, alias.name)
+        elif isinstance(node, ast.ImportFrom):
+            base = node.module or ""
+            if node.level:
+                anchor = package.split(".")[: len(package.split(".")) - (node.level - 1)]
+                base = ".".join([*anchor, base] if base else anchor)
+            yield Import(module, node.lineno, base)
+            for alias in node.names:
+                yield Import(module, node.lineno, f"{base}.{alias.name}")
+
+
+def crosses(target: str, forbidden: str) -> bool:
+    if forbidden == "cli":
+        top = target.split(".")[0]
+        return top == "cli" or top.startswith("cli_")
+    return target == forbidden or target.startswith(forbidden + ".")
+
+
+def modules_of(rule: Rule, root: Path) -> list[Path]:
+    files = sorted((root / rule.folder).rglob("*.py"))
+    files = [f for f in files if "__pycache__" not in f.parts]
+    rel = [f.relative_to(root).as_posix() for f in files]
+    if rule.only:
+        return [f for f, r in zip(files, rel, strict=True) if r in rule.only]
+    return [f for f, r in zip(files, rel, strict=True)
+            if not any(r == e or r.startswith(e + "/") for e in rule.exempt)]
+
+
+def violations(rule: Rule, root: Path) -> list[str]:
+    return [f"{imp.module}:{imp.line} imports {imp.target}"
+            for path in modules_of(rule, root) for imp in imports_of(path, root)
+            for forbidden in rule.forbidden if crosses(imp.target, forbidden)]
+
+
+@pytest.mark.parametrize("rule", RULES, ids=[r.name for r in RULES])
+def test_rooms_import_only_what_the_architecture_allows(rule: Rule) -> None:
+    covered = modules_of(rule, ROOT)
+    assert covered, f"{rule.name}: no module under {rule.folder}/ (moved? update the rule)"
+    if rule.only:
+        present = {p.relative_to(ROOT).as_posix() for p in covered}
+        assert present == set(rule.only), f"{rule.name}: missing {sorted(set(rule.only) - present)}"
+    assert violations(rule, ROOT) == [], rule.name
+
+
+def test_the_walk_catches_lazy_relative_and_from_imports(tmp_path: Path) -> None:
+    room = tmp_path / "pacing"
+    (room / "inner").mkdir(parents=True)
+    (room / "__init__.py").write_text("")
+    (room / "inner" / "__init__.py").write_text("")
+    (room / "inner" / "math.py").write_text(
+        "from __future__ import annotations\n"
+        "from .. import helpers\n"
+        "def later():\n"
+        "    from dialer import engine\n"
+        "    import asyncio.tasks\n"
+        "    from cli_run import run\n")
+    (room / "clean.py").write_text("import math\nfrom pacing.inner import math as m\nimport client_lib\n")
+    found = violations(Rule("test", "pacing", ("dialer", "cli", "asyncio", "pacing.helpers")), tmp_path)
+    assert found == ["pacing.inner.math:2 imports pacing.helpers", "pacing.inner.math:4 imports dialer",
+                     "pacing.inner.math:4 imports dialer.engine", "pacing.inner.math:5 imports asyncio.tasks",
+                     "pacing.inner.math:6 imports cli_run", "pacing.inner.math:6 imports cli_run.run"]
