@@ -128,3 +128,17 @@ def test_the_walk_catches_lazy_relative_and_from_imports(tmp_path: Path) -> None
     assert found == ["pacing.inner.math:2 imports pacing.helpers", "pacing.inner.math:4 imports dialer",
                      "pacing.inner.math:4 imports dialer.engine", "pacing.inner.math:5 imports asyncio.tasks",
                      "pacing.inner.math:6 imports cli_run", "pacing.inner.math:6 imports cli_run.run"]
+
+
+def test_every_test_folder_is_a_package_and_every_test_file_name_is_unique() -> None:
+    """Two ``test_store.py`` in folders without ``__init__.py`` collide under pytest's default import mode, and
+    a helper imported as ``tests.x.helper`` and again by its bare name runs twice, with two copies of its state."""
+    tests = ROOT / "tests"
+    sources = [p for p in tests.rglob("*.py") if "__pycache__" not in p.parts]
+    folders = {p.parent for p in sources}
+    assert sorted(str(f.relative_to(ROOT)) for f in folders if not (f / "__init__.py").exists()) == []
+    names: dict[str, list[str]] = {}
+    for p in sources:
+        if p.name.startswith("test_"):
+            names.setdefault(p.name, []).append(str(p.relative_to(ROOT)))
+    assert {name: paths for name, paths in names.items() if len(paths) > 1} == {}
