@@ -17,12 +17,12 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 import asyncpg
+import numpy as np
 
 from dialer.call import CallState
 from dialer.commands import apply_command
 from dialer.engine import Engine
 from dialer.group_figures import group_docs
-from dialer.tasks import BackgroundTasks
 from lists import campaigns
 
 log = logging.getLogger(__name__)
@@ -35,16 +35,16 @@ class ControlPlane:
         self._poll_s = poll_s
         self._wake = asyncio.Event()
         self._conn: asyncpg.Connection | None = None
-        self._tasks = BackgroundTasks()
+        self._tasks = engine.supervisor.tasks()
         self.applied = 0
 
     async def start(self) -> None:
         self._conn = await self._engine.pool.acquire()
         await self._conn.add_listener("dialer_command", self._notified)
         await self._conn.add_listener("campaign_changed", self._notified)
-        self._tasks.spawn(self._follow(), name="control-follow")
+        self._tasks.keep(self._follow, "control-follow")
         if self._snapshot_s:
-            self._tasks.spawn(self._publish(), name="control-publish")
+            self._tasks.keep(self._publish, "control-publish")
 
     async def close(self) -> None:
         await self._tasks.cancel_all()
@@ -106,10 +106,24 @@ class ControlPlane:
                 await self._engine.pool.execute(
                     """INSERT INTO engine_snapshot (engine, at, doc) VALUES ($1, $2, $3::jsonb)
                        ON CONFLICT (engine) DO UPDATE SET at = EXCLUDED.at, doc = EXCLUDED.doc;""",
-                    self._engine.config.name, self._engine.clock.now(), json.dumps(doc))
+                    self._engine.config.name, self._engine.clock.now(), encode(doc))
                 await self._engine.pool.execute("SELECT pg_notify('dialer_snapshot', $1)", self._engine.config.name)
             except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError):
                 pass  # the next second tries again; the view shows the age of what it has
+
+
+def encode(doc: dict[str, Any]) -> str:
+    """The snapshot as JSON. Figures computed with numpy arrive as numpy scalars (``bool_``, ``float64``),
+    which ``json`` refuses: they are written as the Python values they hold."""
+    return json.dumps(doc, default=_plain)
+
+
+def _plain(value: object) -> object:
+    if isinstance(value, np.generic):
+        return value.item()
+    if isinstance(value, np.ndarray):
+        return value.tolist()
+    raise TypeError(f"snapshot field of type {type(value).__name__} is not JSON serializable")
 
 
 def snapshot_doc(engine: Engine) -> dict[str, Any]:

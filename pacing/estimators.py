@@ -102,7 +102,8 @@ class HandleTimes:
         busy operators with freeing that soon, abandoned 3 calls in the first 200 s at a fixed α of 0.025:
         more than the abandonment controller's start allowance (2), past which it dials progressive until
         the window has room again."""
-        return max(self.longest, max(in_progress, default=0.0)) >= 2.0 * mean_handle_s
+        # a plain bool: the estimates travel in the views' JSON snapshot, which numpy's bool_ cannot enter
+        return bool(max(self.longest, max(in_progress, default=0.0)) >= 2.0 * mean_handle_s)
 
     def estimate(self, in_progress: tuple[float, ...]) -> tuple[float, float, float, float]:
         """(mean talk, mean wrap-up, sigma of log handle, gamma shape or 0)."""

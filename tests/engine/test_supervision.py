@@ -1,0 +1,135 @@
+"""No background task dies silently: a failure is logged with its traceback and the task runs again; a task
+that cannot run stops the engine with the reason."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+from typing import Any
+
+import asyncpg
+import numpy as np
+import pytest
+
+from dialer import control
+from dialer.control import ControlPlane
+from dialer.engine import Engine
+from dialer.tasks import BackgroundTasks, Supervisor
+from pacing.estimators import HandleTimes
+from pacing.snapshot import Estimates
+from tests.engine.fake_pbx import FakePbx
+from tests.engine.test_engine import CONFIG, make_campaign, midday
+
+
+def test_the_settled_handle_law_is_a_plain_bool_a_json_document_can_carry() -> None:
+    handle = HandleTimes(Estimates())
+    settled = handle.settled((400.0,), 100.0)
+    assert type(settled) is bool
+    json.dumps({"handle_settled": settled})
+
+
+async def test_a_loop_that_raises_is_logged_with_its_traceback_and_started_again(
+        caplog: pytest.LogCaptureFixture) -> None:
+    runs = 0
+    done = asyncio.Event()
+
+    async def flaky() -> None:
+        nonlocal runs
+        runs += 1
+        if runs < 3:
+            raise RuntimeError(f"boom {runs}")
+        done.set()
+
+    tasks = BackgroundTasks(Supervisor(backoff=(0.01, 0.02)))
+    tasks.keep(flaky, "flaky")
+    async with asyncio.timeout(5):
+        await done.wait()
+    failures = [r for r in caplog.records if r.levelno == logging.ERROR and "flaky" in r.getMessage()]
+    assert len(failures) == 2
+    assert all(r.exc_info and "boom" in str(r.exc_info[1]) for r in failures)
+    assert tasks.supervisor.failure is None
+
+
+async def test_a_loop_that_keeps_failing_stops_the_engine_with_the_reason() -> None:
+    async def broken() -> None:
+        raise ValueError("cannot work")
+
+    supervisor = Supervisor(backoff=(0.01, 0.01), give_up_after=3)
+    supervisor.tasks().keep(broken, "broken")
+    async with asyncio.timeout(5):
+        reason = await supervisor.failed()
+    assert "broken" in reason and "cannot work" in reason and "3 times" in reason
+
+
+async def test_a_critical_loop_stops_the_engine_at_its_first_failure() -> None:
+    runs = 0
+
+    async def once() -> None:
+        nonlocal runs
+        runs += 1
+        raise ValueError("no")
+
+    supervisor = Supervisor(backoff=(0.01, 0.01))
+    supervisor.tasks().keep(once, "vital", critical=True)
+    async with asyncio.timeout(5):
+        await supervisor.failed()
+    assert runs == 1
+
+
+@pytest.mark.db
+async def test_the_views_snapshot_survives_a_numpy_scalar_in_the_document(
+        pool: asyncpg.Pool, monkeypatch: pytest.MonkeyPatch) -> None:
+    real = control.snapshot_doc
+
+    def with_numpy(engine: Engine) -> dict[str, Any]:
+        doc = real(engine)
+        doc["numpy"] = {"flag": np.bool_(True), "count": np.int64(3), "rate": np.float64(0.5)}
+        return doc
+
+    monkeypatch.setattr(control, "snapshot_doc", with_numpy)
+    await make_campaign(pool, operators_n=1, leads_n=0)
+    engine = Engine(pool, FakePbx(), midday(), CONFIG)
+    await engine.start()
+    plane = ControlPlane(engine, snapshot_s=0.02)
+    await plane.start()
+    try:
+        async with asyncio.timeout(5):
+            while (doc := await pool.fetchval("SELECT doc FROM engine_snapshot")) is None:
+                await asyncio.sleep(0.02)
+        assert json.loads(doc)["numpy"] == {"flag": True, "count": 3, "rate": 0.5}
+    finally:
+        await plane.close()
+        await engine.stop(drain_s=0)
+
+
+@pytest.mark.db
+async def test_a_publisher_that_fails_is_logged_and_publishes_again(
+        pool: asyncpg.Pool, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture) -> None:
+    real = control.snapshot_doc
+    failed = 0
+
+    def fails_once(engine: Engine) -> dict[str, Any]:
+        nonlocal failed
+        if not failed:
+            failed += 1
+            raise TypeError("Object of type bool is not JSON serializable")
+        return real(engine)
+
+    monkeypatch.setattr(control, "snapshot_doc", fails_once)
+    await make_campaign(pool, operators_n=1, leads_n=0)
+    engine = Engine(pool, FakePbx(), midday(), CONFIG)
+    await engine.start()
+    plane = ControlPlane(engine, snapshot_s=0.02)
+    await plane.start()
+    try:
+        async with asyncio.timeout(5):
+            while await pool.fetchval("SELECT doc FROM engine_snapshot") is None:
+                await asyncio.sleep(0.02)
+        logged = [r for r in caplog.records if r.levelno == logging.ERROR and "control-publish" in r.getMessage()]
+        assert logged and logged[0].exc_info is not None
+    finally:
+        await plane.close()
+        await engine.stop(drain_s=0)
+
+
