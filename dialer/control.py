@@ -23,6 +23,7 @@ from dialer.call import CallState
 from dialer.commands import apply_command
 from dialer.engine import Engine
 from dialer.group_figures import group_docs
+from dialer.recorder import STORE_UNREACHABLE
 from lists import campaigns
 
 log = logging.getLogger(__name__)
@@ -92,7 +93,16 @@ class ControlPlane:
                WHERE done_at IS NULL AND operator_id = ANY($1::bigint[]) ORDER BY id""", ids)
         for row in pending:
             args = row["args"] if isinstance(row["args"], dict) else json.loads(row["args"])
-            result = await apply_command(engine, row["operator_id"], row["command"], args)
+            try:
+                result = await apply_command(engine, row["operator_id"], row["command"], args)
+            except STORE_UNREACHABLE:
+                raise
+            except Exception as exc:
+                # Answered, not retried: a command that fails once (a disposition the campaign no longer
+                # knows) fails every time, and would hold up every command behind it.
+                log.error("control plane: command %s %s of operator %s could not be applied", row["id"],
+                          row["command"], row["operator_id"], exc_info=exc)
+                result = f"could not be applied: {exc}"
             await engine.pool.execute("UPDATE operator_command SET done_at = $2, result = $3 WHERE id = $1",
                                       row["id"], engine.clock.now(), result)
             self.applied += 1

@@ -41,7 +41,7 @@ class _AttemptWrite:
 Write = Callable[[asyncpg.Connection], Awaitable[object]]
 
 # The store is away (or going): wait and write the same again. Anything else is the write's own fault.
-_CONNECTION_ERRORS = (OSError, asyncpg.InterfaceError, asyncpg.PostgresConnectionError,
+STORE_UNREACHABLE = (OSError, asyncpg.InterfaceError, asyncpg.PostgresConnectionError,
                       asyncpg.exceptions.OperatorInterventionError, asyncpg.exceptions.TooManyConnectionsError,
                       asyncio.TimeoutError)
 
@@ -112,13 +112,13 @@ class Recorder:
                     for _ in batch:
                         self._queue.popleft()
                     self.written += len(batch)
-                except _CONNECTION_ERRORS:
+                except STORE_UNREACHABLE:
                     raise
                 except Exception as exc:
                     log.warning("recorder: a batch of %d write(s) failed (%s: %s); writing them one by one",
                                 len(batch), type(exc).__name__, exc)
                     await self._write_one_by_one(len(batch))
-            except _CONNECTION_ERRORS as exc:
+            except STORE_UNREACHABLE as exc:
                 if self.store_up:
                     log.warning("store unreachable (%s); %d writes wait", type(exc).__name__, len(self._queue))
                 self.store_up = False
@@ -158,7 +158,7 @@ class Recorder:
                     async with conn.transaction():
                         await write(conn)
                     self.written += 1
-                except _CONNECTION_ERRORS:
+                except STORE_UNREACHABLE:
                     raise
                 except Exception as exc:
                     await self._set_aside(conn, what, write, exc)
@@ -172,7 +172,7 @@ class Recorder:
             async with conn.transaction():
                 await conn.execute("INSERT INTO dead_letter (engine, what, error, payload) VALUES ($1, $2, $3, $4)",
                                    self._engine, what, error, json.dumps(payload_of(write), default=str))
-        except _CONNECTION_ERRORS:
+        except STORE_UNREACHABLE:
             raise
         except Exception:
             log.exception("recorder: the dead letter for %s could not be stored either", what)

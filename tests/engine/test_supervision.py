@@ -15,7 +15,9 @@ import pytest
 from dialer import control
 from dialer.control import ControlPlane
 from dialer.engine import Engine
+from dialer.floor import OperatorState
 from dialer.tasks import BackgroundTasks, Supervisor
+from dialer.views.feed import send_command
 from pacing.estimators import HandleTimes
 from pacing.snapshot import Estimates
 from tests.engine.fake_pbx import FakePbx
@@ -133,3 +135,38 @@ async def test_a_publisher_that_fails_is_logged_and_publishes_again(
         await engine.stop(drain_s=0)
 
 
+
+
+@pytest.mark.db
+async def test_a_command_that_cannot_be_applied_is_answered_and_the_next_one_applies(pool: asyncpg.Pool) -> None:
+    """A disposition the campaign does not know must not jam the command queue (nor stop the engine by
+    failing again at every retry): it is answered with the reason, and the commands after it apply."""
+    campaign_id = await make_campaign(pool, operators_n=1, leads_n=1)
+    engine = Engine(pool, FakePbx(), midday(), CONFIG)
+    await engine.start()
+    plane = ControlPlane(engine, snapshot_s=None, poll_s=0.05)
+    await plane.start()
+    try:
+        operator = next(iter(engine.floor.operators.values()))
+        async with asyncio.timeout(5):
+            while operator.state is not OperatorState.READY:
+                await asyncio.sleep(0.01)
+        lead_id = await pool.fetchval("SELECT id FROM lead")
+        attempt_id = await pool.fetchval(
+            "INSERT INTO attempt (lead_id, campaign_id, phone, caller_id, engine, state, claimed_at) "
+            "VALUES ($1, $2, '+15550000000', '+15550000000', 'e1', 'connected', now()) RETURNING id",
+            lead_id, campaign_id)
+        now = engine.clock.now()
+        bad = await send_command(pool, operator_id=operator.id, command="disposition",
+                                 args={"attempt_id": attempt_id, "code": "vanished"}, actor="test", now=now)
+        await send_command(pool, operator_id=operator.id, command="pause", args={"reason": "lunch"}, actor="test",
+                           now=now)
+        async with asyncio.timeout(5):
+            while operator.state is not OperatorState.PAUSED:
+                await asyncio.sleep(0.01)
+        row = await pool.fetchrow("SELECT done_at, result FROM operator_command WHERE id = $1", bad)
+        assert row["done_at"] is not None and "vanished" in row["result"]
+        assert engine.supervisor.failure is None
+    finally:
+        await plane.close()
+        await engine.stop(drain_s=0)
