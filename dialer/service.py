@@ -87,6 +87,7 @@ async def serve(settings: Settings, store_url: str, *, operator_channel: str, co
         stopped.cancel()
         failed.cancel()
     finally:
+        began = loop.time()
         try:
             async with asyncio.timeout(STOP_S):
                 if exporter is not None:
@@ -102,5 +103,6 @@ async def serve(settings: Settings, store_url: str, *, operator_channel: str, co
                 await pool.close()
         except TimeoutError:
             pool.terminate()
+        log.info("stopped in %.1f s", loop.time() - began)
     if engine.supervisor.failure is not None:
         raise EngineStopped(f"the engine stopped: {engine.supervisor.failure}")

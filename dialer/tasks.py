@@ -29,11 +29,15 @@ log = logging.getLogger(__name__)
 class Supervisor:
     """The restart policy and the engine-wide verdict "a task cannot run"."""
 
-    def __init__(self, *, backoff: tuple[float, float] = (0.5, 30.0), give_up_after: int = 5,
-                 window_s: float = 60.0) -> None:
-        self.backoff = backoff
-        self.give_up_after = give_up_after
-        self.window_s = window_s
+    BACKOFF = (0.5, 30.0)     # seconds before the first restart, and the ceiling of the doubling
+    GIVE_UP_AFTER = 5         # failures within WINDOW_S that mean the task cannot run
+    WINDOW_S = 60.0
+
+    def __init__(self, *, backoff: tuple[float, float] | None = None, give_up_after: int | None = None,
+                 window_s: float | None = None) -> None:
+        self.backoff = backoff or self.BACKOFF
+        self.give_up_after = give_up_after or self.GIVE_UP_AFTER
+        self.window_s = window_s or self.WINDOW_S
         self.failure: str | None = None       # why the engine must stop, once a task gave up
         self.restarts = 0                     # loops started again after a failure (metrics)
         self._failed: asyncio.Event | None = None

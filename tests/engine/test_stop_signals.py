@@ -16,7 +16,12 @@ from pathlib import Path
 
 import asyncpg
 import pytest
+from rich.console import Console
 
+from config.settings import Settings
+from dialer.engine import Engine
+from dialer.service import EngineStopped, serve
+from dialer.tasks import Supervisor
 from lists import campaigns, database, operators
 
 pytestmark = [pytest.mark.db, pytest.mark.slow]
@@ -85,9 +90,7 @@ async def stop_seconds(engine: asyncio.subprocess.Process, sig: signal.Signals, 
     return time.monotonic() - started
 
 
-async def test_ctrl_c_and_sigterm_stop_the_engine_within_5_s_and_the_next_start_reattaches_the_calls(
-        store: tuple[asyncpg.Pool, str], sim_pbx: int, tmp_path: Path) -> None:
-    pool, store_url = store
+async def set_up_campaign(pool: asyncpg.Pool) -> None:
     campaign = await campaigns.create(pool, name="stop", channel_template="Local/{digits}@pstn",
                                       caller_id="+15550000000", mode="progressive")
     ops = [await operators.create(pool, name=f"op{i}", extension=str(301 + i), simulated=True) for i in range(3)]
@@ -95,6 +98,12 @@ async def test_ctrl_c_and_sigterm_stop_the_engine_within_5_s_and_the_next_start_
     await pool.executemany("INSERT INTO lead (campaign_id, phone, timezone) VALUES ($1, $2, 'UTC')",
                            [(campaign.id, f"+1555{i:07d}") for i in range(20)])
     await campaigns.set_state(pool, "stop", "running", actor="test", now=datetime.now(UTC))
+
+
+async def test_ctrl_c_and_sigterm_stop_the_engine_within_5_s_and_the_next_start_reattaches_the_calls(
+        store: tuple[asyncpg.Pool, str], sim_pbx: int, tmp_path: Path) -> None:
+    pool, store_url = store
+    await set_up_campaign(pool)
     log = tmp_path / "engine.log"
 
     first = await start_engine(store_url, sim_pbx, log)
@@ -126,3 +135,21 @@ async def test_ctrl_c_and_sigterm_stop_the_engine_within_5_s_and_the_next_start_
             second.kill()
     assert took < 5.0, f"SIGTERM took {took:.1f} s"
     assert b"Traceback" not in log.read_bytes(), log.read_text(errors="replace")[-3000:]
+
+
+async def test_a_task_that_cannot_run_stops_dialer_run_with_the_reason_and_leaves_the_calls(
+        store: tuple[asyncpg.Pool, str], sim_pbx: int, monkeypatch: pytest.MonkeyPatch) -> None:
+    """``serve`` is ``dialer run`` in this process, so a fault can be put into the heartbeat."""
+    pool, store_url = store
+    await set_up_campaign(pool)
+
+    async def broken_heartbeat(self: Engine) -> None:
+        raise RuntimeError("heartbeat cannot reach its table")
+
+    monkeypatch.setattr(Engine, "_beat", broken_heartbeat)
+    monkeypatch.setattr(Supervisor, "BACKOFF", (0.01, 0.01))
+    settings = Settings(ami_port=sim_pbx, ami_username="dialer", ami_secret="change-me")
+    with pytest.raises(EngineStopped, match=r"heartbeat.*heartbeat cannot reach its table") as stopped:
+        async with asyncio.timeout(30):
+            await serve(settings, store_url, operator_channel="Local/{ext}@operators", console=Console(quiet=True))
+    assert "next start recovers them" in str(stopped.value)
