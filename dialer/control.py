@@ -25,6 +25,7 @@ from dialer.engine import Engine
 from dialer.group_figures import group_docs
 from dialer.recorder import STORE_UNREACHABLE
 from lists import campaigns
+from lists.campaigns import Campaign
 
 log = logging.getLogger(__name__)
 
@@ -38,6 +39,7 @@ class ControlPlane:
         self._conn: asyncpg.Connection | None = None
         self._tasks = engine.supervisor.tasks()
         self.applied = 0
+        self._refused: dict[int, Campaign] = {}   # campaigns that failed to start or pause, as they were
 
     async def start(self) -> None:
         self._conn = await self._engine.pool.acquire()
@@ -78,11 +80,22 @@ class ControlPlane:
         rows = await campaigns.all_campaigns(engine.pool)
         for campaign in rows:
             runner = engine.runners.get(campaign.id)
-            if campaign.state == "running":
-                if runner is None or runner.campaign != campaign:
-                    await engine.run_campaign(campaign)
-            elif runner is not None:
-                await engine.pause_campaign(campaign.id)
+            if self._refused.get(campaign.id) == campaign:
+                continue          # failed as it is; logged once, tried again when it changes
+            try:
+                if campaign.state == "running":
+                    if runner is None or runner.campaign != campaign:
+                        await engine.run_campaign(campaign)
+                elif runner is not None:
+                    await engine.pause_campaign(campaign.id)
+            except STORE_UNREACHABLE:
+                raise
+            except Exception:
+                # One campaign that cannot start (settings its pacing refuses) must not keep the others
+                # from being followed; it is tried again when it changes.
+                self._refused[campaign.id] = campaign
+                log.exception("campaign %s could not be %s here", campaign.name,
+                              "started or updated" if campaign.state == "running" else "paused")
         await engine.groups.sync()      # shares, reserve, group target, membership (dialer group …)
 
     async def apply_commands(self) -> None:

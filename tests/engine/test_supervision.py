@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+from datetime import UTC, datetime
 from typing import Any
 
 import asyncpg
@@ -18,6 +19,7 @@ from dialer.engine import Engine
 from dialer.floor import OperatorState
 from dialer.tasks import BackgroundTasks, Supervisor
 from dialer.views.feed import send_command
+from lists import campaigns
 from pacing.estimators import HandleTimes
 from pacing.snapshot import Estimates
 from tests.engine.fake_pbx import FakePbx
@@ -166,6 +168,39 @@ async def test_a_command_that_cannot_be_applied_is_answered_and_the_next_one_app
                 await asyncio.sleep(0.01)
         row = await pool.fetchrow("SELECT done_at, result FROM operator_command WHERE id = $1", bad)
         assert row["done_at"] is not None and "vanished" in row["result"]
+        assert engine.supervisor.failure is None
+    finally:
+        await plane.close()
+        await engine.stop(drain_s=0)
+
+
+@pytest.mark.db
+async def test_a_campaign_that_cannot_start_is_logged_once_and_the_others_run(
+        pool: asyncpg.Pool, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture) -> None:
+    engine = Engine(pool, FakePbx(), midday(), CONFIG)
+    await engine.start()
+    real = Engine.run_campaign
+
+    async def refuses_bad(self: Engine, campaign: campaigns.Campaign) -> None:
+        if campaign.name == "bad":
+            raise ValueError("pacing setting ratio must be a number")
+        await real(self, campaign)
+
+    monkeypatch.setattr(Engine, "run_campaign", refuses_bad)
+    plane = ControlPlane(engine, snapshot_s=None, poll_s=0.02)
+    await plane.start()
+    try:
+        for name in ("bad", "good"):
+            await campaigns.create(pool, name=name, channel_template="Local/{digits}@pstn", caller_id="+15550000000")
+            await campaigns.set_state(pool, name, "running", actor="test", now=datetime.now(UTC))
+        good = await campaigns.get(pool, "good")
+        async with asyncio.timeout(5):
+            while good.id not in engine.runners:
+                await asyncio.sleep(0.01)
+        for _ in range(5):                 # several more polls: the bad one is not logged again
+            await plane.sync_campaigns()
+        logged = [r for r in caplog.records if r.levelno == logging.ERROR and "campaign bad" in r.getMessage()]
+        assert len(logged) == 1 and "ratio must be a number" in str(logged[0].exc_info[1])
         assert engine.supervisor.failure is None
     finally:
         await plane.close()
