@@ -50,8 +50,6 @@ async def serve(settings: Settings, store_url: str, *, operator_channel: str, co
         log.info("%s: stopping (a second Ctrl-C stops at once)", sig.name)
         stop.set()
 
-    for sig in (signal.SIGINT, signal.SIGTERM):
-        loop.add_signal_handler(sig, stop_on, sig)
     servers = load_servers(settings.ami_servers_file) if settings.ami_servers_file else []
     pool = await database.open_pool(store_url)
     pbx: AmiClient | PbxPool
@@ -70,6 +68,9 @@ async def serve(settings: Settings, store_url: str, *, operator_channel: str, co
     # Several engines may share the store: each runs only the campaigns it owns (dialer/ownership.py).
     ownership = CampaignOwnership(engine)
     await ownership.start()
+    # From here a signal stops the engine in order (before, Ctrl-C interrupts the start-up as any program).
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, stop_on, sig)
     await engine.start()
     # Campaigns started, paused or tuned from the CLI or the watch view apply within a second.
     control = ControlPlane(engine, snapshot_s=1.0)
