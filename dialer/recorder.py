@@ -89,8 +89,8 @@ class Recorder:
             async with asyncio.timeout(timeout_s):
                 await self.drain()
         except TimeoutError:
-            log.warning("recorder: %d write(s) not flushed within %.1f s; the next start's recovery resolves "
-                        "their attempts", len(self._queue), timeout_s)
+            log.warning("recorder: %d write(s) not flushed within %.1f s, dropped; the attempts they concern stay open "
+                        "and the next start's recovery resolves them", len(self._queue), timeout_s)
         if self._task:
             self._task.cancel()
             await asyncio.gather(self._task, return_exceptions=True)
