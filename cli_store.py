@@ -86,3 +86,27 @@ def db_status() -> None:
         asyncio.run(main())
     except database.StoreError as exc:
         raise fail(str(exc)) from None
+
+
+@db_app.command("dead-letters")
+def db_dead_letters(
+    limit: int = typer.Option(50, min=1, help="How many, newest first"),
+    payload: bool = typer.Option(False, "--payload", help="Also print each write's arguments (JSON)"),
+) -> None:
+    """Writes the engine could not record (kept aside so the rest went on): what, why, when, which engine."""
+    from rich.table import Table
+
+    async def work(pool: asyncpg.Pool) -> list[asyncpg.Record]:
+        return await pool.fetch("SELECT id, at, engine, what, error, payload FROM dead_letter ORDER BY id DESC "
+                                "LIMIT $1", limit)
+
+    rows = with_pool(work)
+    if not rows:
+        console.print("no dead letters: every write the engines made is recorded")
+        return
+    table = Table("id", "when (UTC)", "engine", "what", "error")
+    for row in rows:
+        table.add_row(str(row["id"]), f"{row['at']:%Y-%m-%d %H:%M:%S}", row["engine"], row["what"], row["error"])
+        if payload:
+            table.add_row("", "", "", f"  {row['payload']}", "")
+    console.print(table)

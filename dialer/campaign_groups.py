@@ -93,7 +93,7 @@ class CampaignGroups:
         if group_runner is None:
             engine = self._engine
             group_runner = GroupRunner(group, floor=engine.floor, snapshot=engine.snapshot, tick_s=engine.config.tick_s,
-                                       can_dial=engine.can_originate)
+                                       can_dial=engine.can_originate, supervisor=engine.supervisor)
             self.runners[group.id] = group_runner
             group_runner.start()
         group_runner.attach(runner)

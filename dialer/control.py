@@ -17,13 +17,15 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 import asyncpg
+import numpy as np
 
 from dialer.call import CallState
 from dialer.commands import apply_command
 from dialer.engine import Engine
 from dialer.group_figures import group_docs
-from dialer.tasks import BackgroundTasks
+from dialer.recorder import STORE_UNREACHABLE
 from lists import campaigns
+from lists.campaigns import Campaign
 
 log = logging.getLogger(__name__)
 
@@ -35,16 +37,17 @@ class ControlPlane:
         self._poll_s = poll_s
         self._wake = asyncio.Event()
         self._conn: asyncpg.Connection | None = None
-        self._tasks = BackgroundTasks()
+        self._tasks = engine.supervisor.tasks()
         self.applied = 0
+        self._refused: dict[int, Campaign] = {}   # campaigns that failed to start or pause, as they were
 
     async def start(self) -> None:
         self._conn = await self._engine.pool.acquire()
         await self._conn.add_listener("dialer_command", self._notified)
         await self._conn.add_listener("campaign_changed", self._notified)
-        self._tasks.spawn(self._follow(), name="control-follow")
+        self._tasks.keep(self._follow, "control-follow")
         if self._snapshot_s:
-            self._tasks.spawn(self._publish(), name="control-publish")
+            self._tasks.keep(self._publish, "control-publish")
 
     async def close(self) -> None:
         await self._tasks.cancel_all()
@@ -77,11 +80,22 @@ class ControlPlane:
         rows = await campaigns.all_campaigns(engine.pool)
         for campaign in rows:
             runner = engine.runners.get(campaign.id)
-            if campaign.state == "running":
-                if runner is None or runner.campaign != campaign:
-                    await engine.run_campaign(campaign)
-            elif runner is not None:
-                await engine.pause_campaign(campaign.id)
+            if self._refused.get(campaign.id) == campaign:
+                continue          # failed as it is; logged once, tried again when it changes
+            try:
+                if campaign.state == "running":
+                    if runner is None or runner.campaign != campaign:
+                        await engine.run_campaign(campaign)
+                elif runner is not None:
+                    await engine.pause_campaign(campaign.id)
+            except STORE_UNREACHABLE:
+                raise
+            except Exception:
+                # One campaign that cannot start (settings its pacing refuses) must not keep the others
+                # from being followed; it is tried again when it changes.
+                self._refused[campaign.id] = campaign
+                log.exception("campaign %s could not be %s here", campaign.name,
+                              "started or updated" if campaign.state == "running" else "paused")
         await engine.groups.sync()      # shares, reserve, group target, membership (dialer group …)
 
     async def apply_commands(self) -> None:
@@ -92,7 +106,16 @@ class ControlPlane:
                WHERE done_at IS NULL AND operator_id = ANY($1::bigint[]) ORDER BY id""", ids)
         for row in pending:
             args = row["args"] if isinstance(row["args"], dict) else json.loads(row["args"])
-            result = await apply_command(engine, row["operator_id"], row["command"], args)
+            try:
+                result = await apply_command(engine, row["operator_id"], row["command"], args)
+            except STORE_UNREACHABLE:
+                raise
+            except Exception as exc:
+                # Answered, not retried: a command that fails once (a disposition the campaign no longer
+                # knows) fails every time, and would hold up every command behind it.
+                log.error("control plane: command %s %s of operator %s could not be applied", row["id"],
+                          row["command"], row["operator_id"], exc_info=exc)
+                result = f"could not be applied: {exc}"
             await engine.pool.execute("UPDATE operator_command SET done_at = $2, result = $3 WHERE id = $1",
                                       row["id"], engine.clock.now(), result)
             self.applied += 1
@@ -106,10 +129,24 @@ class ControlPlane:
                 await self._engine.pool.execute(
                     """INSERT INTO engine_snapshot (engine, at, doc) VALUES ($1, $2, $3::jsonb)
                        ON CONFLICT (engine) DO UPDATE SET at = EXCLUDED.at, doc = EXCLUDED.doc;""",
-                    self._engine.config.name, self._engine.clock.now(), json.dumps(doc))
+                    self._engine.config.name, self._engine.clock.now(), encode(doc))
                 await self._engine.pool.execute("SELECT pg_notify('dialer_snapshot', $1)", self._engine.config.name)
             except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError):
                 pass  # the next second tries again; the view shows the age of what it has
+
+
+def encode(doc: dict[str, Any]) -> str:
+    """The snapshot as JSON. Figures computed with numpy arrive as numpy scalars (``bool_``, ``float64``),
+    which ``json`` refuses: they are written as the Python values they hold."""
+    return json.dumps(doc, default=_plain)
+
+
+def _plain(value: object) -> object:
+    if isinstance(value, np.generic):
+        return value.item()
+    if isinstance(value, np.ndarray):
+        return value.tolist()
+    raise TypeError(f"snapshot field of type {type(value).__name__} is not JSON serializable")
 
 
 def snapshot_doc(engine: Engine) -> dict[str, Any]:

@@ -51,7 +51,7 @@ from dialer.phones import OperatorPhones
 from dialer.recorder import Recorder
 from dialer.recovery import Recovery
 from dialer.runner import CampaignRunner, pacing_settings
-from dialer.tasks import BackgroundTasks
+from dialer.tasks import Supervisor
 from lists import attempts, campaigns, leads, operators
 from lists.attempts import AttemptUpdate, NewAttempt
 from lists.campaigns import Campaign
@@ -84,14 +84,15 @@ class Engine:
         self.runners: dict[int, CampaignRunner] = {}
         self.estimators: dict[int, OnlineEstimators] = {}
         self.claimers: dict[int, Claimer] = {}
-        self.recorder = Recorder(pool, linger_s=self.config.record_linger_s)
-        self.handoff = HandOff(pbx, self.floor, self.config, self._call_changed)
+        self.supervisor = Supervisor()     # every background task: logged and restarted, or the engine stops
+        self.recorder = Recorder(pool, linger_s=self.config.record_linger_s, tasks=self.supervisor.tasks(),
+                                 engine=self.config.name)
+        self.handoff = HandOff(pbx, self.floor, self.config, self._call_changed, tasks=self.supervisor.tasks())
         self.stats = EngineStats()
         self.campaign_stats: dict[int, EngineStats] = {}
-        self._tasks = BackgroundTasks()
+        self._tasks = self.supervisor.tasks()
         self.phones = OperatorPhones(pbx, self.floor, self.config)   # how operators come onto the floor
         self._wrap_timers: dict[int, asyncio.TimerHandle] = {}
-        self._heartbeat: asyncio.Task[None] | None = None
         self.wrap_up_listeners: list[Callable[[FloorOperator], None]] = []
         self.ownership: CampaignOwnership | None = None   # several engines on one store (dialer/ownership.py)
         self._starting = asyncio.Lock()   # the control plane and the ownership beat may both start a campaign
@@ -109,7 +110,7 @@ class Engine:
         for campaign in await campaigns.running(self.pool):
             await self.run_campaign(campaign)
         self.recovery.resume()             # re-attached calls of campaigns not running end normally too
-        self._heartbeat = asyncio.create_task(self._beat(), name="heartbeat")
+        self._tasks.keep(self._beat, "heartbeat")
 
     async def run_campaign(self, campaign: Campaign) -> None:
         async with self._starting:
@@ -144,7 +145,8 @@ class Engine:
         await ledger.seed(self.pool, campaign_id=campaign.id, wall_now=self.clock.now(),
                           loop_now=asyncio.get_running_loop().time())
         runner = CampaignRunner(campaign, snapshot=self.snapshot, dial=self._dial, tick_s=self.config.tick_s,
-                                can_dial=self.can_originate, ledger=ledger, limits=limits)
+                                can_dial=self.can_originate, ledger=ledger, limits=limits,
+                                supervisor=self.supervisor)
         self.runners[campaign.id] = runner
         self.recovery.resume(campaign.id)
         await self.groups.adopt(runner)     # its group's loop paces it, or its own
@@ -158,27 +160,36 @@ class Engine:
         if self.ownership is not None:
             await self.ownership.release(campaign_id)
 
-    async def stop(self, *, drain_s: float = 600.0) -> None:
-        """Stop dialing, let live calls finish (up to ``drain_s``), give back unused claims."""
+    async def stop(self, *, drain_s: float = 0.0, flush_s: float = 2.0) -> None:
+        """Stop dialing; give live calls up to ``drain_s`` to end; hand the rest to recovery; give back
+        claims never dialed; flush the recorder for at most ``flush_s``.
+
+        A call handed to recovery stays on the PBX, its attempt open and its operator's phone in the
+        conference: the next start (or an engine taking over) re-attaches both (``dialer/recovery.py``).
+        Hanging it up would cut a customer off mid-conversation; waiting for it would hold a Ctrl-C for
+        minutes."""
         for runner in self.runners.values():
             await runner.stop()
         await self.groups.stop()
-        if self.ownership is not None:    # another engine may take the campaigns while our calls finish
-            await self.ownership.close()
         loop = asyncio.get_running_loop()
         deadline = loop.time() + drain_s
         while any(c.alive for c in self.calls.values()) and loop.time() < deadline:
-            await asyncio.sleep(1.0)
-        if self._heartbeat:
-            self._heartbeat.cancel()
-            await asyncio.gather(self._heartbeat, return_exceptions=True)
+            await asyncio.sleep(min(1.0, max(0.0, deadline - loop.time())))
+        await self._tasks.cancel_all()     # heartbeat, Originates not yet sent, reconciles
+        for call in [c for c in self.calls.values() if not c.sent]:
+            self._not_dialed(call)         # claimed, never dialed: the lead goes back now
+        in_flight = [c for c in self.calls.values() if c.alive]
+        if self.ownership is not None:     # a campaign with calls left is not released: a successor recovers them
+            await self.ownership.close(keep={c.campaign_id for c in in_flight})
         for handle in self._wrap_timers.values():
             handle.cancel()
-        for operator in list(self.floor.operators.values()):   # phones hung up, sessions closed
-            if operator.state is not OperatorState.OFFLINE:
-                await self.phones.log_out(operator)
-        await self._tasks.cancel_all()
-        await self.recorder.close()
+        on_call = {c.operator_id for c in in_flight if c.operator_id is not None}
+        await asyncio.gather(*(self.phones.log_out(o) for o in list(self.floor.operators.values())
+                               if o.state is not OperatorState.OFFLINE and o.id not in on_call))
+        if in_flight:
+            log.warning("stopping with %d call(s) in flight: they stay on the PBX, and the next start "
+                        "re-attaches them", len(in_flight))
+        await self.recorder.close(timeout_s=flush_s)
 
     async def manual_dial(self, operator: FloorOperator, campaign_id: int, phone: str) -> str | None:
         """Click-to-call: the operator's own call, with the campaign's caller ID, recorded like any other.

@@ -24,6 +24,7 @@ from dialer.floor import BUSY_STATES, Floor, OperatorState
 from dialer.ledger import AbandonLedger
 from dialer.pacing_loop import PacingLoop
 from dialer.runner import SETTING_NAMES, CampaignRunner, Snapshotter
+from dialer.tasks import Supervisor
 from lists.groups import CampaignGroup
 from pacing.policies import PacingSettings, calls_to_place, lines_room
 from pacing.pool import Member, Pool, ShareMeter
@@ -33,8 +34,8 @@ from pacing.targets import TargetController
 
 class GroupRunner(PacingLoop):
     def __init__(self, group: CampaignGroup, *, floor: Floor, snapshot: Snapshotter, tick_s: float,
-                 can_dial: Callable[[], bool]) -> None:
-        super().__init__(f"group-{group.name}", tick_s)
+                 can_dial: Callable[[], bool], supervisor: Supervisor | None = None) -> None:
+        super().__init__(f"group-{group.name}", tick_s, supervisor)
         self.group = group
         self.members: dict[int, CampaignRunner] = {}
         self.meter = ShareMeter()                              # ended handles (talk + wrap-up) per member

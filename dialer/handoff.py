@@ -24,7 +24,7 @@ log = logging.getLogger(__name__)
 
 class HandOff:
     def __init__(self, pbx: Pbx, floor: Floor, config: EngineConfig,
-                 on_change: Callable[[Call], None]) -> None:
+                 on_change: Callable[[Call], None], *, tasks: BackgroundTasks | None = None) -> None:
         self._pbx = pbx
         self._floor = floor
         self._config = config
@@ -39,7 +39,7 @@ class HandOff:
         # and the simulator work, so this is the figure that shows what the processing costs.
         self.wall_latencies_s: list[float] = []
         self._answered_wall: dict[int, float] = {}
-        self._tasks = BackgroundTasks()
+        self._tasks = tasks or BackgroundTasks()
         # With several Asterisk servers a Redirect cannot cross servers: only operators this accepts for a
         # call may take it (dialer/servers.py sets it; None: one server, everyone).
         self.reachable: Callable[[Call, FloorOperator], bool] | None = None

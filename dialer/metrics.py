@@ -171,9 +171,13 @@ class EngineMetrics:
         recorder = self._engine.recorder
         up = Family("dialer_store_up", "gauge", "0 while the write-behind recorder cannot reach the database")
         backlog = Family("dialer_store_backlog", "gauge", "Writes queued for the database")
+        dead = Family("dialer_dead_letters_total", "counter", "Writes the store refused, set aside")
+        restarts = Family("dialer_task_restarts_total", "counter", "Background tasks started again after a failure")
         up.add(1.0 if recorder.store_up else 0.0)
         backlog.add(recorder.backlog)
-        return [up, backlog]
+        dead.add(recorder.dead_letters)
+        restarts.add(self._engine.supervisor.restarts)
+        return [up, backlog, dead, restarts]
 
 
 def pbx_links(engine: Engine) -> list[tuple[str, Pbx]]:

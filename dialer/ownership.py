@@ -37,7 +37,6 @@ import asyncpg
 
 from dialer.claims import Fence
 from dialer.takeover import recover_campaign
-from dialer.tasks import BackgroundTasks
 from lists import campaigns
 
 if TYPE_CHECKING:
@@ -87,7 +86,7 @@ class CampaignOwnership:
         self._epochs: dict[int, int] = {}        # campaigns this engine owns → the epoch it holds
         self._unrecovered: dict[int, str] = {}   # owned, but the dead owner's calls not yet resolved → its name
         self._wake = asyncio.Event()
-        self._tasks = BackgroundTasks()
+        self._tasks = engine.supervisor.tasks()
         self.takeovers = 0                       # campaigns taken from an engine that did not release them
         self.losses = 0                          # campaigns this engine lost without releasing them
         engine.ownership = self
@@ -96,13 +95,16 @@ class CampaignOwnership:
 
     async def start(self) -> None:
         await self._connect()
-        self._tasks.spawn(self._run(), name="ownership")
+        self._tasks.keep(self._run, "ownership")
 
-    async def close(self) -> None:
-        """Give every campaign back (announced, so another engine takes it at once) and stop."""
+    async def close(self, keep: set[int] | frozenset[int] = frozenset()) -> None:
+        """Give every campaign back (announced, so another engine takes it at once) and stop. A campaign in
+        ``keep`` still has calls in flight that this engine leaves on the PBX: it is not marked released, so
+        the engine that takes it next recovers them (``dialer/takeover.py``)."""
         await self._tasks.cancel_all()
         for campaign_id in list(self._epochs):
-            await self.release(campaign_id)
+            if campaign_id not in keep:
+                await self.release(campaign_id)
         async with self._lock:
             if self._conn is not None:
                 try:

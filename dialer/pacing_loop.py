@@ -6,14 +6,17 @@ from __future__ import annotations
 import asyncio
 import logging
 
+from dialer.tasks import BackgroundTasks, Supervisor
+
 log = logging.getLogger(__name__)
 
 
 class PacingLoop:
     """Subclasses say what one decision is (``_round``) and how often to decide without events (``_timeout``)."""
 
-    def __init__(self, name: str, tick_s: float) -> None:
+    def __init__(self, name: str, tick_s: float, supervisor: Supervisor | None = None) -> None:
         self._name = name
+        self._tasks = BackgroundTasks(supervisor)   # a round that raises is logged and the loop goes on
         self._tick_s = tick_s
         self._wake = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
@@ -22,7 +25,7 @@ class PacingLoop:
 
     def start(self) -> None:
         self._stopping = False
-        self._task = asyncio.create_task(self._run(), name=self._name)
+        self._task = self._tasks.keep(self._run, self._name)
         self.wake()   # decide at once: operators may have become ready before the loop existed
 
     @property

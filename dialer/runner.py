@@ -17,6 +17,7 @@ from typing import Any
 from compliance.limits import LegalLimits, legal_limits, within_limits
 from dialer.ledger import AbandonLedger
 from dialer.pacing_loop import PacingLoop
+from dialer.tasks import Supervisor
 from lists.campaigns import Campaign
 from pacing.policies import PacingSettings, calls_to_place, lines_room, progressive
 from pacing.snapshot import Snapshot
@@ -48,8 +49,9 @@ class CampaignRunner(PacingLoop):
     plan gives it (``place``), and its ``wake`` wakes the group."""
 
     def __init__(self, campaign: Campaign, *, snapshot: Snapshotter, dial: Dialer, tick_s: float,
-                 can_dial: Callable[[], bool], ledger: AbandonLedger, limits: LegalLimits | None = None) -> None:
-        super().__init__(f"campaign-{campaign.name}", tick_s)
+                 can_dial: Callable[[], bool], ledger: AbandonLedger, limits: LegalLimits | None = None,
+                 supervisor: Supervisor | None = None) -> None:
+        super().__init__(f"campaign-{campaign.name}", tick_s, supervisor)
         self.campaign = campaign
         self.defaults: Mapping[str, Any] = {}    # the group's pacing settings, under the campaign's own
         self.limits = limits or legal_limits(None)   # its compliance preset's (set again when it changes)

@@ -1,9 +1,16 @@
-"""``dialer run``: the engine against a real Asterisk, in real time, until stopped."""
+"""``dialer run``: the engine against a real Asterisk, in real time, until stopped.
+
+Ctrl-C and SIGTERM stop it the same way, within seconds: no new calls, calls in flight left on the PBX
+for the next start to re-attach, unused claims given back, the recorder flushed for a bounded time. A
+second Ctrl-C leaves at once (what was not written is resolved by the next start's recovery). A
+background task that cannot run stops it the same way, with the reason and a non-zero exit.
+"""
 
 from __future__ import annotations
 
 import asyncio
 import logging
+import os
 import signal
 
 from rich.console import Console
@@ -22,10 +29,27 @@ from dialer.servers import ServerAffinity, build_pool, close_pool, start_pool
 from dialer.sim_operators import SimulatedOperators
 from lists import database
 
+log = logging.getLogger(__name__)
+STOP_S = 4.0     # the whole stop, inside the 5 s a person (or systemd's SIGTERM) may fairly wait
+
+
+class EngineStopped(Exception):
+    """The engine stopped on its own: a background task could not run."""
+
 
 async def serve(settings: Settings, store_url: str, *, operator_channel: str, console: Console,
                 metrics: tuple[str, int] | None = None) -> None:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+
+    def stop_on(sig: signal.Signals) -> None:
+        if stop.is_set():     # the second Ctrl-C: out now; the next start's recovery resolves what is left
+            os.write(2, b"stopped at once: calls in flight stay on the PBX for the next start\n")
+            os._exit(130)
+        log.info("%s: stopping (a second Ctrl-C stops at once)", sig.name)
+        stop.set()
+
     servers = load_servers(settings.ami_servers_file) if settings.ami_servers_file else []
     pool = await database.open_pool(store_url)
     pbx: AmiClient | PbxPool
@@ -44,10 +68,9 @@ async def serve(settings: Settings, store_url: str, *, operator_channel: str, co
     # Several engines may share the store: each runs only the campaigns it owns (dialer/ownership.py).
     ownership = CampaignOwnership(engine)
     await ownership.start()
-    stop = asyncio.Event()
-    loop = asyncio.get_running_loop()
+    # From here a signal stops the engine in order (before, Ctrl-C interrupts the start-up as any program).
     for sig in (signal.SIGINT, signal.SIGTERM):
-        loop.add_signal_handler(sig, stop.set)
+        loop.add_signal_handler(sig, stop_on, sig)
     await engine.start()
     # Campaigns started, paused or tuned from the CLI or the watch view apply within a second.
     control = ControlPlane(engine, snapshot_s=1.0)
@@ -59,11 +82,28 @@ async def serve(settings: Settings, store_url: str, *, operator_channel: str, co
     console.print(f"engine {settings.engine_name}: {len(engine.runners)} campaign(s) running here "
                   f"(others are owned by other engines or not running); Ctrl-C stops")
     try:
-        await stop.wait()
+        stopped = asyncio.ensure_future(stop.wait())
+        failed = asyncio.ensure_future(engine.supervisor.failed())
+        await asyncio.wait({stopped, failed}, return_when=asyncio.FIRST_COMPLETED)
+        stopped.cancel()
+        failed.cancel()
     finally:
-        if exporter is not None:
-            await exporter.close()
-        await control.close()
-        await engine.stop(drain_s=60)
-        await (close_pool(pbx) if isinstance(pbx, PbxPool) else pbx.close())
-        await pool.close()
+        began = loop.time()
+        try:
+            async with asyncio.timeout(STOP_S):
+                if exporter is not None:
+                    await exporter.close()
+                await control.close()
+                await engine.stop(drain_s=0, flush_s=STOP_S / 2)
+        except TimeoutError:
+            log.error("the engine did not stop within %.0f s; the next start's recovery resolves what is left",
+                      STOP_S)
+        try:
+            async with asyncio.timeout(1.0):
+                await (close_pool(pbx) if isinstance(pbx, PbxPool) else pbx.close())
+                await pool.close()
+        except TimeoutError:
+            pool.terminate()
+        log.info("stopped in %.1f s", loop.time() - began)
+    if engine.supervisor.failure is not None:
+        raise EngineStopped(f"the engine stopped: {engine.supervisor.failure}")

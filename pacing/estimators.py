@@ -100,7 +100,8 @@ class HandleTimes:
         the queue model, crediting busy operators with freeing that soon, dials ahead for operators who are
         not about to free, and early abandons can use up the abandonment controller's start allowance,
         past which it dials progressive until the window has room again (benchmarks/results/pacing-notes.md)."""
-        return max(self.longest, max(in_progress, default=0.0)) >= 2.0 * mean_handle_s
+        # a plain bool: the estimates travel in the views' JSON snapshot, which numpy's bool_ cannot enter
+        return bool(max(self.longest, max(in_progress, default=0.0)) >= 2.0 * mean_handle_s)
 
     def estimate(self, in_progress: tuple[float, ...]) -> tuple[float, float, float, float]:
         """(mean talk, mean wrap-up, sigma of log handle, gamma shape or 0)."""

@@ -17,6 +17,7 @@ from typing import Any
 
 import asyncpg
 
+from dialer.tasks import BackgroundTasks
 from dialer.views.snapshot import Floor, SnapshotError, parse_floor
 
 log = logging.getLogger(__name__)
@@ -47,6 +48,7 @@ class SnapshotFeed:
         self._listener: asyncpg.pool.PoolConnectionProxy | None = None
         self._dirty: set[str] = set()
         self._reader: asyncio.Task[None] | None = None
+        self._tasks = BackgroundTasks()   # a reader that fails is logged; the next notification reads again
         self.reads = 0                    # queries of engine_snapshot so far (benchmarks, tests)
 
     async def start(self) -> None:
@@ -70,15 +72,20 @@ class SnapshotFeed:
     def _notified(self, _conn: object, _pid: int, _channel: str, engine: str) -> None:
         self._dirty.add(engine)
         if self._reader is None or self._reader.done():
-            self._reader = asyncio.get_running_loop().create_task(self._read_dirty())
+            self._reader = self._tasks.spawn(self._read_dirty(), name="snapshot-reader")
 
     async def _read_dirty(self) -> None:
         while self._dirty:
             engines = sorted(self._dirty)
             self._dirty.clear()
-            rows = await self._pool.fetch(
-                "SELECT engine, doc FROM engine_snapshot WHERE engine = ANY($1::text[])", engines
-            )
+            try:
+                rows = await self._pool.fetch(
+                    "SELECT engine, doc FROM engine_snapshot WHERE engine = ANY($1::text[])", engines
+                )
+            except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError) as exc:
+                self._dirty.update(engines)     # read again on the next notification
+                self._on_error(f"cannot read the engine's snapshot: store unreachable ({type(exc).__name__})")
+                return
             self.reads += 1
             before = dict(self._docs)
             for row in rows:

@@ -46,7 +46,7 @@ class Node:
         self.dead = True
         self.pool.terminate()
         engine = self.engine
-        tasks = [r._task for r in engine.runners.values()] + [engine._heartbeat, engine.recorder._task]
+        tasks = [r._task for r in engine.runners.values()] + [engine.recorder._task]   # the heartbeat: engine._tasks
         tasks += list(engine._tasks._tasks) + list(self.ownership._tasks._tasks)
         for task in tasks:
             if task is not None:
