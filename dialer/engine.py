@@ -50,6 +50,7 @@ from dialer.ledger import AbandonLedger
 from dialer.phones import OperatorPhones
 from dialer.recorder import Recorder
 from dialer.recovery import Recovery
+from dialer.refusals import RefusedCalls
 from dialer.runner import CampaignRunner, pacing_settings
 from dialer.tasks import Supervisor
 from lists import attempts, campaigns, leads, operators
@@ -97,6 +98,7 @@ class Engine:
         self.ownership: CampaignOwnership | None = None   # several engines on one store (dialer/ownership.py)
         self._starting = asyncio.Lock()   # the control plane and the ownership beat may both start a campaign
         self.recovery = Recovery(self)
+        self.refusals = RefusedCalls(self._refused)   # a route that fails every call pauses its campaign
         # campaign groups: one pacing loop per group; it hears operator changes before the hand-off does
         self.groups = CampaignGroups(self)
         pbx.subscribe(self._on_event)
@@ -382,6 +384,20 @@ class Engine:
                 sent = [channel_id for channel_id, call in self.calls.items() if call.sent]
                 self._tasks.spawn(self.recovery.reconcile(sent), name="reconcile")
 
+    def _refused(self, campaign_id: int, reason: str) -> None:
+        """The PBX refuses every call of the campaign: stop dialing now, and pause it in the store with the
+        reason (audited), so a manager sees why and starts it again once the route is fixed."""
+        runner = self.runners.get(campaign_id)
+        if runner is None:
+            return
+        name, actor = runner.campaign.name, f"engine:{self.config.name}"
+
+        async def pause() -> None:
+            await self.pause_campaign(campaign_id)
+            await campaigns.set_state(self.pool, name, "paused", actor=actor, now=self.clock.now(), reason=reason)
+
+        self._tasks.spawn(pause(), name=f"pause-{name}")
+
     def opt_out(self, phone: str, *, source: str) -> None:
         """The callee asked never to be called again: company-wide DNC. Queued ahead of the call's own
         settle, so it is in the store before this lead (or this number in any list) can be claimed again."""
@@ -429,10 +445,13 @@ class Engine:
         now = asyncio.get_running_loop().time()
         self.handoff.ended(call)
         self.calls.pop(call.channel_id, None)
+        runner = self.runners.get(call.campaign_id)
         if call.answered_at is None:
             self.estimators[call.campaign_id].observe_dial(now, False, now - call.originated_at)
-        elif runner := self.runners.get(call.campaign_id):
+        elif runner is not None:
             runner.ledger.add(now, call.abandoned)
+        if runner is not None:
+            self.refusals.ended(call, runner.campaign.channel_template)
         operator = self.floor.operators.get(call.operator_id or -1)
         if operator is not None and operator.attempt_id == call.attempt_id and not call.operator_released:
             if call.connected_at is not None:

@@ -167,8 +167,11 @@ async def running(conn: asyncpg.Connection | asyncpg.Pool) -> list[Campaign]:
 
 
 async def set_state(
-    conn: asyncpg.Connection | asyncpg.Pool, name: str, state: str, *, actor: str, now: datetime
+    conn: asyncpg.Connection | asyncpg.Pool, name: str, state: str, *, actor: str, now: datetime,
+    reason: str | None = None,
 ) -> Campaign:
+    """Start, pause, finish or archive; audited, with the ``reason`` when one is given (the engine pausing
+    a campaign by itself says why)."""
     if state not in STATES:
         raise CampaignError(f"state {state!r} is not one of {', '.join(STATES)}")
     campaign = await get(conn, name)
@@ -182,6 +185,10 @@ async def set_state(
            VALUES ($1, $2, $3, 'state', to_jsonb($4::text), to_jsonb($5::text))""",
         now, actor, campaign.id, campaign.state, state,
     )
+    if reason is not None:
+        await conn.execute(
+            """INSERT INTO audit (at, actor, campaign_id, setting, old_value, new_value)
+               VALUES ($1, $2, $3, 'state_reason', NULL, to_jsonb($4::text))""", now, actor, campaign.id, reason)
     await conn.execute("SELECT pg_notify('campaign_changed', $1)", str(campaign.id))
     return _from_row(row)
 

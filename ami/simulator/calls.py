@@ -112,8 +112,10 @@ class Calls:
             if done:
                 done(OriginateOutcome(False, 0))
             return
-        if is_callee and not number[:1].isdigit():
-            # originate-plus-sign: a number like +15550001 matches no _X. pattern of the PSTN context.
+        if is_callee and self.callee_contexts is not None and not number[:1].isdigit():
+            # originate-plus-sign: a number like +15550001 matches no _X. pattern of a named PSTN context
+            # (pstn-sim of config/asterisk, pstn-hidden of the recordings). An unnamed context stands for a
+            # trunk to the phone network, which takes +E.164 as it is.
             # Queued all the same; then ;2 (Ring, cause 0), Reason 0, ;1 (Down, cause 0), no DialEnd. Why
             # ("No such extension") is only in Asterisk's log.
             self._dress(call)

@@ -481,3 +481,21 @@ async def test_a_callee_sent_to_the_rating_menu_keys_in_its_score() -> None:
         rated = await probe.wait_for(lambda m: m.event == "UserEvent" and m.get("UserEvent") == "DialerRating")
         assert rated is not None and (rated.get("Uniqueid"), rated.get("Score")) == ("att-r", "5")
         await probe.close()
+
+
+@looptime
+async def test_a_plus_number_fails_only_in_a_named_pstn_context_whose_patterns_are_digits() -> None:
+    """As on Asterisk: Local/+7…@pstn-sim matches no _X. pattern (Reason 0); a context the simulator does
+    not know stands for a trunk to the phone network, which takes +E.164 as it is."""
+    async with await start_simulator(callees=Always(CalleeFate("busy", ring_s=1))) as sim:
+        probe = await _session(sim)
+        await probe.action("Originate", **_customer("att-trunk", Channel="Local/+74951234567@pstn"))
+        response = await probe.wait_for(lambda m: m.event == "OriginateResponse")
+        assert response is not None and response.get("Reason") == "5"
+        await probe.close()
+    async with await start_simulator(callees=Always(CalleeFate("busy", ring_s=1)), callee_contexts={"pstn-sim"}) as sim:
+        probe = await _session(sim)
+        await probe.action("Originate", **_customer("att-plus", Channel="Local/+74951234567@pstn-sim"))
+        response = await probe.wait_for(lambda m: m.event == "OriginateResponse")
+        assert response is not None and response.get("Reason") == "0"
+        await probe.close()

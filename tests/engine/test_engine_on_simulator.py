@@ -99,3 +99,26 @@ async def test_an_originate_refused_while_asterisk_shuts_down_was_never_dialed_a
         await engine.stop(drain_s=0)
         await client.close()
         await sim.close()
+
+
+async def test_a_campaign_whose_every_call_the_pbx_refuses_is_paused_with_the_reason_not_burnt(
+        pool: asyncpg.Pool) -> None:
+    """Local/{phone}@pstn-sim: '+' matches none of the context's digit patterns, so Asterisk fails every
+    Originate before it rings. The engine must not claim the whole list: it pauses the campaign and says why."""
+    phones = [f"+1555{n:07d}" for n in range(200)]
+    campaign_id = await set_up(pool, phones, operators_n=3)
+    await pool.execute("UPDATE campaign SET channel_template = 'Local/{phone}@pstn-sim', mode = 'ratio'")
+    sim = await start_simulator(callees=ScriptedCallees(), callee_contexts={"pstn-sim"})
+    engine, client = await engine_on(sim, pool)
+    try:
+        await until(lambda: campaign_id not in engine.runners, timeout=20)
+        await engine.recorder.drain()
+    finally:
+        await engine.stop(drain_s=0)
+        await client.close()
+        await sim.close()
+    assert await pool.fetchval("SELECT state FROM campaign") == "paused"
+    reason = await pool.fetchval("SELECT new_value #>> '{}' FROM audit WHERE setting = 'state_reason'")
+    assert "refused 10 calls in a row" in reason and "{digits}" in reason
+    dialed = await pool.fetchval("SELECT count(*) FROM attempt")
+    assert 10 <= dialed < 30, dialed          # a round or two in flight, not the list of 200
