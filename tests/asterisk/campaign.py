@@ -8,6 +8,7 @@ from __future__ import annotations
 import asyncio
 import time
 import uuid
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -61,13 +62,15 @@ class CampaignRun:
     engine_errors: list[str]
     asterisk_warnings: list[str]
     ghosts: list[str]
+    figures: Any = None               # what ``read`` returned, from the store before its schema is dropped
 
     def by_phone(self) -> dict[str, dict[str, Any]]:
         return {a["phone"]: a for a in self.attempts}
 
 
 async def run_campaign(binary: str, store_url: str, phones: list[str], log_dir: Path, *, operators: int = 3,
-                       duration_s: float = 150.0, until_over: bool = True) -> CampaignRun:
+                       duration_s: float = 150.0, until_over: bool = True,
+                       read: Callable[[asyncpg.Pool], Awaitable[Any]] | None = None) -> CampaignRun:
     """Run the campaign until every lead has had its call (``until_over``) or ``duration_s`` passed, then
     stop ``dialer run`` as Ctrl-C would and read what the store and both logs say."""
     schema = f"t_{uuid.uuid4().hex[:12]}"
@@ -96,8 +99,9 @@ async def run_campaign(binary: str, store_url: str, phones: list[str], log_dir: 
         finished = finished or await campaign_over(pool)
         attempts = [dict(r) for r in await pool.fetch("SELECT * FROM attempt ORDER BY id")]
         leads = [dict(r) for r in await pool.fetch("SELECT * FROM lead ORDER BY id")]
+        figures = await read(pool) if read is not None else None
         return CampaignRun(attempts, leads, stop_s, finished, dialer.log(), dialer.errors(), pbx.warnings(),
-                           list(ghosts))
+                           list(ghosts), figures)
     finally:
         if dialer.running:
             dialer.kill()
