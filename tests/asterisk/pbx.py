@@ -344,3 +344,55 @@ async def wait_until(check: Callable[[], bool], timeout_s: float, what: str, ste
         if time.monotonic() > deadline:
             raise AssertionError(f"timed out after {timeout_s:.0f} s waiting for: {what}")
         await asyncio.sleep(step_s)
+
+
+# ---- a link the test can break: the engine's AMI connection goes through it -----------------------------
+
+class AmiLink:
+    """A TCP relay between the engine and Asterisk's AMI port. ``drop()`` breaks the connections open
+    now (new ones go through), as a network blip would; ``heard`` keeps what Asterisk sent, so a test can
+    wait for Asterisk's answer to the engine's next Login."""
+
+    def __init__(self, ami_port: int) -> None:
+        self.ami_port = ami_port
+        self.port = free_port()
+        self.heard = b""
+        self._server: asyncio.Server | None = None
+        self._open: set[asyncio.StreamWriter] = set()
+
+    async def start(self) -> AmiLink:
+        self._server = await asyncio.start_server(self._accept, "127.0.0.1", self.port)
+        return self
+
+    def drop(self) -> None:
+        for writer in list(self._open):
+            writer.transport.abort()
+        self._open.clear()
+
+    async def close(self) -> None:
+        if self._server is not None:
+            self._server.close()
+            await self._server.wait_closed()
+        self.drop()
+
+    async def _accept(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        try:
+            up_reader, up_writer = await asyncio.open_connection("127.0.0.1", self.ami_port)
+        except OSError:
+            writer.transport.abort()
+            return
+        self._open |= {writer, up_writer}
+        await asyncio.gather(self._pump(reader, up_writer, False), self._pump(up_reader, writer, True),
+                             return_exceptions=True)
+        for w in (writer, up_writer):
+            self._open.discard(w)
+            w.transport.abort()
+
+    async def _pump(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter, from_pbx: bool) -> None:
+        with contextlib.suppress(OSError):
+            while data := await reader.read(65536):
+                if from_pbx:
+                    self.heard += data
+                writer.write(data)
+                await writer.drain()
+        writer.transport.abort()

@@ -21,7 +21,7 @@ import pytest
 from tests.asterisk.campaign import campaign_over, numbers, set_up_campaign
 from tests.asterisk.conftest import Store
 from tests.asterisk.engine_run import DialerRun
-from tests.asterisk.pbx import Asterisk, Observer, wait_until
+from tests.asterisk.pbx import AmiLink, Asterisk, Observer, wait_until
 
 CONNECTED_NOW = """SELECT a.id, a.lead_id, a.operator_id, a.answered_at, a.connected_at, o.extension
                    FROM attempt a JOIN operator o ON o.id = a.operator_id
@@ -170,29 +170,40 @@ async def test_core_stop_now_with_calls_up_and_asterisk_started_again(
 async def test_core_stop_gracefully_while_a_campaign_runs(
         asterisk: Asterisk, observer: Observer, store: Store, dialer: DialerRun) -> None:
     await asyncio.wait_for(observer.connected.wait(), 10)
-    await set_up_campaign(store.pool, numbers("answer", 12, talk_s=5), operators_count=3)
-    await dialer.start()
-    await a_call_with_its_operator(store.pool, observer)
-    began = await store.pool.fetchval("SELECT now()")
-    stopping = asterisk.cli_nowait("core stop gracefully")
+    link = await AmiLink(asterisk.port).start()
+    dialer.env["DIALER_AMI_PORT"] = str(link.port)
+    try:
+        await set_up_campaign(store.pool, numbers("answer", 12, talk_s=5), operators_count=3)
+        await dialer.start()
+        await a_call_with_its_operator(store.pool, observer)
+        began = await store.pool.fetchval("SELECT now()")
+        stopping = asterisk.cli_nowait("core stop gracefully")
 
-    async def refused_one() -> bool:    # the engine tried to dial while Asterisk refused everything
-        return bool(await store.pool.fetchval(
-            "SELECT count(*) FROM attempt WHERE claimed_at > $1 AND ended_at IS NOT NULL", began))
+        async def refused_one() -> bool:    # the engine tried to dial while Asterisk refused everything
+            return bool(await store.pool.fetchval(
+                "SELECT count(*) FROM attempt WHERE claimed_at > $1 AND ended_at IS NOT NULL", began))
 
-    await until(refused_one, 40, "an attempt while Asterisk shuts down")
-    # The operators' phones (Wait 86400) hold a graceful stop up for ever: the administrator ends it.
-    await wait_until(lambda: not observer.customers_up(), 30, "the customers to finish their calls")
-    await stop_now(asterisk)
-    stopping.wait(10)
-    await start_again(asterisk, observer)
-    await finish(store.pool, dialer)
-    rows = await attempts(store.pool)
-    during = [r for r in rows.values() if r["claimed_at"] > began and r["originated_at"] is None]
-    assert all(r["outcome"] == "not_dialed" for r in during), [(r["id"], r["outcome"]) for r in during]
-    assert not [r for r in rows.values() if r["outcome"] == "failed"]
-    assert every_lead_talked(await store.pool.fetch(LEADS_TALKED)) == []
-    await ended_cleanly(dialer)
+        await until(refused_one, 40, "an attempt while Asterisk shuts down")
+        # The link breaks while Asterisk drains: it greets the engine's new connection but refuses its Login
+        # with the same words it refuses everything else ("Asterisk is shutting down").
+        heard = len(link.heard)
+        link.drop()
+        await wait_until(lambda: b"Asterisk is shutting down" in link.heard[heard:], 10,
+                         "Asterisk to refuse the engine's new Login")
+        # The operators' phones (Wait 86400) hold a graceful stop up for ever: the administrator ends it.
+        await wait_until(lambda: not observer.customers_up(), 30, "the customers to finish their calls")
+        await stop_now(asterisk)
+        await asyncio.to_thread(stopping.wait, 10)
+        await start_again(asterisk, observer)
+        await finish(store.pool, dialer)
+        rows = await attempts(store.pool)
+        during = [r for r in rows.values() if r["claimed_at"] > began and r["originated_at"] is None]
+        assert all(r["outcome"] == "not_dialed" for r in during), [(r["id"], r["outcome"]) for r in during]
+        assert not [r for r in rows.values() if r["outcome"] == "failed"]
+        assert every_lead_talked(await store.pool.fetch(LEADS_TALKED)) == []
+        await ended_cleanly(dialer)
+    finally:
+        await link.close()
 
 
 # ---- the engine killed mid-call and started again --------------------------------------------------------
