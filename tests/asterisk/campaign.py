@@ -30,9 +30,10 @@ def numbers(kind: str, count: int, talk_s: int = 6) -> list[str]:
 
 
 async def set_up_campaign(pool: asyncpg.Pool, phones: list[str], *, operators_count: int = 3,
-                          name: str = "real-asterisk") -> int:
+                          name: str = "real-asterisk", mode: str = "progressive",
+                          pacing: dict[str, Any] | None = None) -> int:
     campaign = await campaigns.create(pool, name=name, channel_template="Local/{digits}@pstn-test",
-                                      caller_id="+15550000000", mode="progressive", ring_timeout_s=15)
+                                      caller_id="+15550000000", mode=mode, pacing=pacing, ring_timeout_s=15)
     ops = [await operators.create(pool, name=f"op{i}", extension=str(101 + i), simulated=True)
            for i in range(operators_count)]
     await operators.assign(pool, campaign_id=campaign.id, operator_ids=[o.id for o in ops])
