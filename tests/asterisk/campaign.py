@@ -71,7 +71,8 @@ class CampaignRun:
 
 async def run_campaign(binary: str, store_url: str, phones: list[str], log_dir: Path, *, operators: int = 3,
                        duration_s: float = 150.0, until_over: bool = True,
-                       read: Callable[[asyncpg.Pool], Awaitable[Any]] | None = None) -> CampaignRun:
+                       read: Callable[[asyncpg.Pool], Awaitable[Any]] | None = None, mode: str = "progressive",
+                       pacing: dict[str, Any] | None = None) -> CampaignRun:
     """Run the campaign until every lead has had its call (``until_over``) or ``duration_s`` passed, then
     stop ``dialer run`` as Ctrl-C would and read what the store and both logs say."""
     schema = f"t_{uuid.uuid4().hex[:12]}"
@@ -87,7 +88,7 @@ async def run_campaign(binary: str, store_url: str, phones: list[str], log_dir: 
         observer.start()
         await asyncio.wait_for(observer.connected.wait(), 10)
         ghosts = observer.watch_for_ghosts()
-        await set_up_campaign(pool, phones, operators_count=operators)
+        await set_up_campaign(pool, phones, operators_count=operators, mode=mode, pacing=pacing)
         await dialer.start()
         deadline = time.monotonic() + duration_s
         finished = False
