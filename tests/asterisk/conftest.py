@@ -22,7 +22,7 @@ BINARY = os.environ.get("DIALER_ASTERISK", "")
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     here = Path(__file__).parent
     for item in items:
-        if Path(str(item.fspath)).is_relative_to(here):
+        if item.path.is_relative_to(here):
             item.add_marker(pytest.mark.db)
             item.add_marker(pytest.mark.slow)
             if not BINARY:
