@@ -1,0 +1,398 @@
+"""A real Asterisk for the tests: started in the foreground from an installed binary, with the project's
+own ``config/asterisk/`` files in a private directory tree, and an observer that hears every AMI event.
+
+Only what running it needs is written here: ``asterisk.conf`` (every directory in the tree, modules and
+documentation from the installation), ``modules.conf`` (``autoload = no`` and the modules the dialplan
+uses), ``logger.conf`` and a simulated PSTN (``pstn-test.conf``, included from the project's
+``extensions.conf``). ``manager.conf`` is the project's with its port, secret and an ``[observer]`` user
+(read all) changed or added: the dialer user, its permissions and its event filters stay as shipped.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import re
+import shutil
+import socket
+import subprocess
+import tempfile
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[2]
+CONFIG = ROOT / "config" / "asterisk"
+PORTS = range(41600, 41700)
+SECRET = "asterisk-test-secret"
+OBSERVER_SECRET = "asterisk-test-observer"
+
+# What the project's dialplan runs (config/asterisk/extensions.conf) and what ConfBridge needs to mix.
+MODULES = [
+    "pbx_config", "app_confbridge", "bridge_softmix", "bridge_simple", "bridge_holding",
+    "bridge_builtin_features", "app_mixmonitor", "app_chanspy", "app_amd", "app_read", "app_playback",
+    "app_userevent", "app_exec", "func_logic", "func_strings", "func_channel", "func_periodic_hook",
+    "func_cut", "func_groupcount", "func_uri",   # func_periodic_hook's (MixMonitor's beep) needs
+    "format_wav", "format_pcm", "format_gsm", "format_sln", "format_wav_gsm",
+    "codec_ulaw", "codec_alaw", "codec_a_mu", "codec_gsm", "codec_resample", "res_timing_timerfd",
+]
+
+# Files a stock installation has from its samples; without them Asterisk logs errors at start (AMD()
+# refuses to load with no amd.conf, Busy()/Congestion() need indications for their tones).
+STOCK = {
+    "amd.conf": "[general]\n",
+    "indications.conf": "[general]\ncountry = us\n[us]\ndescription = United States\nringcadence = 2000,4000\n"
+                        "dial = 350+440\nbusy = 480+620/500,0/500\nring = 440+480/2000,0/4000\n"
+                        "congestion = 480+620/250,0/250\n",
+    "cdr.conf": "[general]\nenable = no\n",
+    "cel.conf": "[general]\nenable = no\n",
+    "ccss.conf": "[general]\n", "features.conf": "[general]\n", "acl.conf": "", "udptl.conf": "[general]\n",
+}
+
+# A telephone network without lines: the first digit of the dialed number decides, the next two give
+# the seconds a person talks once answered (with ringing first, as a phone would).
+PSTN = """\
+[pstn-test]
+; 1NN…: rings 1 s, answers, talks NN seconds, hangs up (normal clearing)
+exten => _1XX.,1,Ringing()
+ same => n,Wait(1)
+ same => n,Answer()
+ same => n,Wait(${EXTEN:1:2})
+ same => n,Hangup(16)
+; 2…: busy after a second
+exten => _2X.,1,Wait(1)
+ same => n,Busy(3)
+; 3…: rings until the Originate times out
+exten => _3X.,1,Ringing()
+ same => n,Wait(600)
+; 4…: the network is congested
+exten => _4X.,1,Congestion(3)
+"""
+
+
+def free_port() -> int:
+    for port in PORTS:
+        with socket.socket() as probe:
+            try:
+                probe.bind(("127.0.0.1", port))
+            except OSError:
+                continue
+            return port
+    raise RuntimeError(f"no free port in {PORTS.start}-{PORTS.stop - 1}")
+
+
+def manager_conf(port: int) -> str:
+    """The project's manager.conf on a test port and secret, plus a read-all observer."""
+    text = (CONFIG / "manager.conf").read_text()
+    text = re.sub(r"(?m)^port\s*=.*$", f"port = {port}", text)
+    text = re.sub(r"(?m)^bindaddr\s*=.*$", "bindaddr = 127.0.0.1", text)
+    text = re.sub(r"(?m)^secret\s*=.*$", f"secret = {SECRET}", text)
+    return text + (f"\n[observer]\nsecret = {OBSERVER_SECRET}\ndeny = 0.0.0.0/0.0.0.0\n"
+                   "permit = 127.0.0.1/255.255.255.255\nread = all\nwrite = \n")
+
+
+class Asterisk:
+    """One Asterisk process at a time over one directory tree: start, CLI commands, stop, start again."""
+
+    def __init__(self, binary: str, port: int | None = None, base: Path | None = None) -> None:
+        self.binary = Path(binary)
+        self.prefix = self.binary.resolve().parents[1]
+        self.port = port or free_port()
+        # A short path: the CLI's control socket lives in it, and unix socket paths are short.
+        self.base = base or Path(tempfile.mkdtemp(prefix="ast-"))
+        self.conf = self.base / "etc" / "asterisk.conf"
+        self.proc: subprocess.Popen[bytes] | None = None
+        self.starts = 0
+        self._write_config()
+
+    # ---- configuration -------------------------------------------------------------------------------
+
+    def _write_config(self) -> None:
+        b, p = self.base, self.prefix
+        for sub in ("etc", "lib", "run", "log", "spool/monitor", "data", "agi"):
+            (b / sub).mkdir(parents=True, exist_ok=True)
+        docs = p / "var" / "lib" / "asterisk" / "documentation"
+        if docs.exists() and not (b / "data" / "documentation").exists():
+            (b / "data" / "documentation").symlink_to(docs)
+        if (CONFIG / "sounds").is_dir() and not (b / "data" / "sounds").exists():
+            (b / "data" / "sounds").symlink_to(CONFIG / "sounds")
+        etc = b / "etc"
+        self.conf.write_text(
+            "[directories]\n"
+            f"astetcdir => {etc}\nastmoddir => {p / 'lib' / 'asterisk' / 'modules'}\n"
+            f"astvarlibdir => {b / 'lib'}\nastdbdir => {b / 'lib'}\nastkeydir => {b / 'lib'}\n"
+            f"astdatadir => {b / 'data'}\nastagidir => {b / 'agi'}\nastspooldir => {b / 'spool'}\n"
+            f"astrundir => {b / 'run'}\nastlogdir => {b / 'log'}\nastsbindir => {p / 'sbin'}\n"
+            "[options]\nverbose = 3\ndocumentation_language = en_US\nhideconnect = yes\n")
+        (etc / "modules.conf").write_text(
+            "[modules]\nautoload = no\n" + "".join(f"load => {m}.so\n" for m in MODULES))
+        (etc / "logger.conf").write_text(
+            "[general]\ndateformat = %F %T.%3q\n[logfiles]\nmessages.log => notice,warning,error\n"
+            "full.log => notice,warning,error,verbose,dtmf\nconsole => notice,warning,error\n")
+        for name, text in STOCK.items():
+            (etc / name).write_text(text)
+        (etc / "manager.conf").write_text(manager_conf(self.port))
+        (etc / "confbridge.conf").write_text((CONFIG / "confbridge.conf").read_text())
+        (etc / "pstn-test.conf").write_text(PSTN)
+        (etc / "extensions.conf").write_text(
+            (CONFIG / "extensions.conf").read_text() + '\n#include "pstn-test.conf"\n')
+
+    # ---- the process ---------------------------------------------------------------------------------
+
+    def start(self, timeout_s: float = 30.0) -> None:
+        """Start in the foreground and wait until it is fully booted and AMI answers."""
+        assert self.proc is None or self.proc.poll() is not None, "already running"
+        self.starts += 1
+        out = open(self.base / "log" / f"stdout-{self.starts}.log", "wb")
+        self.proc = subprocess.Popen([str(self.binary), "-f", "-n", "-C", str(self.conf)],
+                                     stdin=subprocess.DEVNULL, stdout=out, stderr=subprocess.STDOUT)
+        deadline = time.monotonic() + timeout_s
+        while True:
+            assert self.proc.poll() is None, f"asterisk exited at start: {self.stdout_tail()}"
+            assert time.monotonic() < deadline, f"asterisk did not boot: {self.stdout_tail()}"
+            if self._booted():
+                return
+            time.sleep(0.2)
+
+    def _booted(self) -> bool:
+        try:
+            done = subprocess.run([str(self.binary), "-C", str(self.conf), "-rx", "core waitfullybooted"],
+                                  capture_output=True, timeout=10)
+        except subprocess.TimeoutExpired:
+            return False
+        if done.returncode != 0 or b"fully booted" not in done.stdout:
+            return False
+        with contextlib.suppress(OSError), socket.create_connection(("127.0.0.1", self.port), timeout=1) as s:
+            return s.recv(64).startswith(b"Asterisk Call Manager")
+        return False
+
+    def cli(self, command: str, timeout_s: float = 10.0) -> str:
+        done = subprocess.run([str(self.binary), "-C", str(self.conf), "-rx", command],
+                              capture_output=True, timeout=timeout_s)
+        return done.stdout.decode(errors="replace")
+
+    def cli_nowait(self, command: str) -> subprocess.Popen[bytes]:
+        """A CLI command that returns only when Asterisk has gone (``core stop gracefully``, ``… now``)."""
+        return subprocess.Popen([str(self.binary), "-C", str(self.conf), "-rx", command],
+                                stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+
+    @property
+    def running(self) -> bool:
+        return self.proc is not None and self.proc.poll() is None
+
+    def wait_exit(self, timeout_s: float) -> int | None:
+        assert self.proc is not None
+        try:
+            return self.proc.wait(timeout=timeout_s)
+        except subprocess.TimeoutExpired:
+            return None
+
+    def stop(self) -> None:
+        """``core stop now``; SIGKILL if it does not go."""
+        if not self.running:
+            return
+        with contextlib.suppress(subprocess.TimeoutExpired):
+            self.cli("core stop now", timeout_s=5)
+        if self.wait_exit(10) is None:
+            assert self.proc is not None
+            self.proc.kill()
+            self.proc.wait()
+
+    def close(self) -> None:
+        self.stop()
+        shutil.rmtree(self.base, ignore_errors=True)
+
+    # ---- what it said ----------------------------------------------------------------------------------
+
+    def stdout_tail(self, chars: int = 3000) -> str:
+        path = self.base / "log" / f"stdout-{self.starts}.log"
+        return path.read_text(errors="replace")[-chars:] if path.exists() else ""
+
+    def messages(self) -> list[str]:
+        """Asterisk's messages log (notices, warnings, errors) over every start."""
+        path = self.base / "log" / "messages.log"
+        return path.read_text(errors="replace").splitlines() if path.exists() else []
+
+    def warnings(self) -> list[str]:
+        return [line for line in self.messages() if "WARNING[" in line or "ERROR[" in line]
+
+    def channels(self) -> list[dict[str, str]]:
+        """``core show channels concise``: one dict per channel."""
+        keys = ("channel", "context", "exten", "priority", "state", "application", "data", "callerid",
+                "accountcode", "peeraccount", "amaflags", "duration", "bridge", "uniqueid")
+        rows = []
+        for line in self.cli("core show channels concise").splitlines():
+            parts = line.split("!")
+            if len(parts) >= len(keys):
+                rows.append(dict(zip(keys, parts, strict=False)))
+        return rows
+
+
+# ---- the observer: every event, as Asterisk sends it to a read-all user ---------------------------------
+
+@dataclass
+class Heard:
+    at: float                      # time.time() when read
+    fields: dict[str, str]
+
+    @property
+    def name(self) -> str:
+        return self.fields.get("Event", "")
+
+
+@dataclass
+class Observer:
+    """Hears every AMI event (``[observer]``, read all) across Asterisk restarts; keeps who sits in
+    which conference."""
+    port: int
+    events: list[Heard] = field(default_factory=list)
+    members: dict[str, dict[str, str]] = field(default_factory=dict)   # conference → uniqueid → channel
+    live: dict[str, str] = field(default_factory=dict)                 # uniqueid → channel, every channel up
+    connected: asyncio.Event = field(default_factory=asyncio.Event)
+    sessions: int = 0                 # logins so far: one per Asterisk start it saw
+    listeners: list[Callable[[Heard], None]] = field(default_factory=list)
+    _task: asyncio.Task[None] | None = None
+
+    def start(self) -> None:
+        self._task = asyncio.create_task(self._run(), name="asterisk-observer")
+
+    async def close(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+            await asyncio.gather(self._task, return_exceptions=True)
+
+    async def _run(self) -> None:
+        while True:
+            try:
+                reader, writer = await asyncio.open_connection("127.0.0.1", self.port)
+            except OSError:
+                await asyncio.sleep(0.1)
+                continue
+            try:
+                await reader.readline()
+                writer.write(f"Action: Login\r\nUsername: observer\r\nSecret: {OBSERVER_SECRET}\r\n"
+                             "Events: on\r\n\r\n".encode())
+                await writer.drain()
+                buffer = b""
+                while chunk := await reader.read(65536):
+                    buffer += chunk
+                    *messages, buffer = buffer.split(b"\r\n\r\n")
+                    for raw in messages:
+                        self._hear(raw.decode(errors="replace"))
+            except OSError:
+                pass
+            finally:
+                self.connected.clear()
+                self.members.clear()          # a restarted Asterisk starts with no channel
+                self.live.clear()
+                writer.close()
+            await asyncio.sleep(0.1)
+
+    def _hear(self, raw: str) -> None:
+        fields: dict[str, str] = {}
+        for line in raw.split("\r\n"):
+            key, sep, value = line.partition(": ")
+            if sep and key not in fields:
+                fields[key] = value
+        if fields.get("Response") == "Success" and fields.get("Message") == "Authentication accepted":
+            self.sessions += 1
+            self.connected.set()
+        if "Event" not in fields:
+            return
+        heard = Heard(time.time(), fields)
+        self.events.append(heard)
+        if heard.name == "Newchannel":
+            self.live[fields["Uniqueid"]] = fields["Channel"]
+        elif heard.name == "Hangup":
+            self.live.pop(fields["Uniqueid"], None)
+        elif heard.name == "ConfbridgeJoin":
+            self.members.setdefault(fields["Conference"], {})[fields["Uniqueid"]] = fields["Channel"]
+        elif heard.name == "ConfbridgeLeave":
+            self.members.get(fields["Conference"], {}).pop(fields["Uniqueid"], None)
+        for listener in self.listeners:
+            listener(heard)
+
+    def phones_in(self, conference: str) -> list[str]:
+        """The operator phones (uniqueid ``op<ext>-<n>-2``) sitting in a conference now."""
+        return [u for u in self.members.get(conference, {}) if u.startswith("op")]
+
+    def customers_in(self, conference: str) -> list[str]:
+        return [u for u in self.members.get(conference, {}) if u.startswith("attempt-")]
+
+    def customers_up(self) -> list[str]:
+        """Customer channels alive now (the near half, ``attempt-<id>``)."""
+        return [u for u in self.live if u.startswith("attempt-") and not u.endswith("-2")]
+
+    def watch_for_ghosts(self) -> list[str]:
+        """From now on, every customer who joins an operator's conference with no phone in it (a
+        "ghost operator": nobody there to talk to), as a list the caller reads at the end."""
+        ghosts: list[str] = []
+
+        def hear(heard: Heard) -> None:
+            uniqueid, conference = heard.fields.get("Uniqueid", ""), heard.fields.get("Conference", "")
+            if heard.name == "ConfbridgeJoin" and uniqueid.startswith("attempt-") and not self.phones_in(conference):
+                ghosts.append(f"{uniqueid} joined {conference} with no phone there")
+
+        self.listeners.append(hear)
+        return ghosts
+
+
+async def wait_until(check: Callable[[], bool], timeout_s: float, what: str, step_s: float = 0.1) -> None:
+    deadline = time.monotonic() + timeout_s
+    while not check():
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out after {timeout_s:.0f} s waiting for: {what}")
+        await asyncio.sleep(step_s)
+
+
+# ---- a link the test can break: the engine's AMI connection goes through it -----------------------------
+
+class AmiLink:
+    """A TCP relay between the engine and Asterisk's AMI port. ``drop()`` breaks the connections open
+    now (new ones go through), as a network blip would; ``heard`` keeps what Asterisk sent, so a test can
+    wait for Asterisk's answer to the engine's next Login."""
+
+    def __init__(self, ami_port: int) -> None:
+        self.ami_port = ami_port
+        self.port = free_port()
+        self.heard = b""
+        self._server: asyncio.Server | None = None
+        self._open: set[asyncio.StreamWriter] = set()
+
+    async def start(self) -> AmiLink:
+        self._server = await asyncio.start_server(self._accept, "127.0.0.1", self.port)
+        return self
+
+    def drop(self) -> None:
+        for writer in list(self._open):
+            writer.transport.abort()
+        self._open.clear()
+
+    async def close(self) -> None:
+        if self._server is not None:
+            self._server.close()
+            await self._server.wait_closed()
+        self.drop()
+
+    async def _accept(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        try:
+            up_reader, up_writer = await asyncio.open_connection("127.0.0.1", self.ami_port)
+        except OSError:
+            writer.transport.abort()
+            return
+        self._open |= {writer, up_writer}
+        await asyncio.gather(self._pump(reader, up_writer, False), self._pump(up_reader, writer, True),
+                             return_exceptions=True)
+        for w in (writer, up_writer):
+            self._open.discard(w)
+            w.transport.abort()
+
+    async def _pump(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter, from_pbx: bool) -> None:
+        with contextlib.suppress(OSError):
+            while data := await reader.read(65536):
+                if from_pbx:
+                    self.heard += data
+                writer.write(data)
+                await writer.drain()
+        writer.transport.abort()
