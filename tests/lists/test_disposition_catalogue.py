@@ -4,10 +4,12 @@ wrap-up, and the default codes come back on reset."""
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import asyncpg
 import pytest
 
-from lists import disposition_catalogue, dispositions, leads
+from lists import disposition_catalogue, dispositions, leads, migrations
 from lists.errors import DispositionError
 from tests.lists.conftest import MORNING
 from tests.lists.test_dispositions import dialed_lead
@@ -104,3 +106,15 @@ async def test_reset_brings_back_the_missing_and_retired_default_codes_and_keeps
     assert sorted(back) == ["not_interested", "not_our_audience"]
     assert set(await dispositions.catalogue(conn, campaign_id)) == DEFAULT_CODES | {"brochure_sent"}
     assert await disposition_catalogue.restore_defaults(conn, campaign_id, actor="t", now=MORNING) == []
+
+
+async def test_the_migration_gives_back_the_opt_out_and_callback_a_file_once_dropped(
+        conn: asyncpg.Connection, campaign_id: int) -> None:
+    await dispositions.catalogue(conn, campaign_id)
+    await conn.execute("DELETE FROM disposition WHERE campaign_id = $1 AND code = 'do_not_call'", campaign_id)
+    await conn.execute("UPDATE disposition SET schedules_callback = false, follow_up_days = 2 WHERE code = 'callback'")
+    sql = (Path(migrations.__file__).parent / "075_disposition_retire.sql").read_text()
+    await conn.execute(sql.replace("ALTER TABLE disposition ADD COLUMN retired_at timestamptz;", ""))
+    codes = await dispositions.catalogue(conn, campaign_id)
+    assert codes["do_not_call"].final and codes["callback"].schedules_callback
+    assert codes["callback"].follow_up_days is None
