@@ -253,8 +253,8 @@ def lists_strategy(
                     merged = await disposition_catalogue.merge(conn, campaign_id, items, actor=actor, now=now)
                 except ListError as exc:
                     raise ListError(f"{file}: {exc}") from None
-                catalogue_said += [f"{what}: {', '.join(codes)}" for what, codes in (
-                    ("dispositions added", merged.added), ("changed", merged.changed),
+                catalogue_said += [f"dispositions {what}: {', '.join(codes)}" for what, codes in (
+                    ("added", merged.added), ("changed", merged.changed),
                     ("brought back from retirement", merged.restored)) if codes]
                 if merged.kept:
                     catalogue_said.append(f"kept (not in {file.name}): {', '.join(merged.kept)} — remove a code "
@@ -306,14 +306,23 @@ def lists_dispositions(
                                                              now=datetime.now(UTC))
             return removed, await disposition_catalogue.listing(conn, campaign_id)
 
+    from rich.table import Table
+    from rich.text import Text
+
+    from lists.dispositions import describe
+
     removed, entries = _lists_run(work)
     if removed is not None and removed.deleted:
         console.print(f"removed (no call was given them): {', '.join(removed.deleted)}", markup=False)
     if removed is not None and removed.retired:
         console.print(f"retired (calls were given them; kept for history, no longer offered in wrap-up): "
                       f"{', '.join(removed.retired)}", markup=False)
+    table = Table("code", "label", "what it does", "kind", title=f"dispositions of {campaign}")
     for entry in entries:
-        console.print(_disposition_line(entry), markup=False)
+        d = entry.disposition
+        kind = f"retired {d.retired_at:%Y-%m-%d}" if entry.kind == "retired" else entry.kind
+        table.add_row(*(Text(cell) for cell in (d.code, d.label, describe(d), kind)))   # labels as written
+    console.print(table)
 
 
 @lists_app.command("retries")

@@ -38,7 +38,7 @@ async def test_a_file_with_two_codes_keeps_the_others_and_says_which(
     path.write_text(TWO_CODES, encoding="utf-8")
     code, output = await run("lists", "strategy", "spring", "--file", str(path))
     assert code == 0, output
-    assert "dispositions added: brochure_sent" in output and "changed: sale" in output, output
+    assert "dispositions added: brochure_sent" in output and "dispositions changed: sale" in output, output
     assert ("kept (not in spring.toml): callback, do_not_call, information_sent, no_decision, not_interested, "
             "not_our_audience — remove a code with `dialer lists dispositions spring --remove CODE`") in output
     assert "disposition do_not_call (Do not call me (opt-out)): finishes the lead; the number goes on the " \
@@ -61,14 +61,15 @@ async def test_the_listing_shows_every_code_what_it_does_and_which_are_system_or
         in output
     code, output = await run("lists", "dispositions", "spring")
     assert code == 0, output
-    lines = output.splitlines()
-    assert "disposition sale (Sale): finishes the lead" in lines
-    assert "disposition information_sent (Information sent): follow-up in 3 day(s)" in lines
-    assert "disposition callback (Call back later): callback at the time the operator sets [system]" in lines
-    assert any(line.startswith("disposition unknown (") and line.endswith("[system]") for line in lines), output
-    assert any(line.startswith("disposition not_interested (Not interested): finishes the lead [retired 20")
-               for line in lines), output
-    assert not any("no_decision" in line for line in lines)
+    rows = {line.split("│")[1].strip(): [cell.strip() for cell in line.split("│")[2:-1]]
+            for line in output.splitlines() if line.count("│") == 5}
+    assert rows["sale"] == ["Sale", "finishes the lead", ""]
+    assert rows["information_sent"] == ["Information sent", "follow-up in 3 day(s)", ""]
+    assert rows["callback"] == ["Call back later", "callback at the time the operator sets", "system"]
+    assert rows["do_not_call"][1:] == ["finishes the lead; the number goes on the company DNC list", "system"]
+    assert rows["unknown"][2] == "system"
+    assert rows["not_interested"][2].startswith("retired 20"), output
+    assert "no_decision" not in rows
     assert await codes(pool, campaign_id) == {d.code for d in dispositions.DEFAULT_CATALOGUE} - \
         {"not_interested", "no_decision"}
 
