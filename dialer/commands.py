@@ -73,7 +73,7 @@ async def _disposition(engine: Engine, operator_id: int, args: dict[str, Any]) -
     try:
         callback_at = datetime.fromisoformat(args["callback_at"]) if args.get("callback_at") else None
     except (TypeError, ValueError):
-        return f"callback time {args['callback_at']!r} is not a date and time; the call is still in wrap-up"
+        return f"callback time {args['callback_at']!r} is not a date and time"
     try:
         async with engine.pool.acquire() as conn, conn.transaction():
             await leads.record_disposition(
@@ -85,7 +85,7 @@ async def _disposition(engine: Engine, operator_id: int, args: dict[str, Any]) -
                 await conn.execute("UPDATE attempt SET script_answers = $2::jsonb WHERE id = $1",
                                    int(args["attempt_id"]), json.dumps(args["script_answers"]))
     except DispositionError as exc:
-        return f"{exc}; the call is still in wrap-up"
+        return str(exc)
     if operator.state is OperatorState.WRAP_UP and not args.get("stay_in_wrap_up"):
         engine.wrap_up_done(operator)
     return None
