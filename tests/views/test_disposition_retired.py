@@ -49,9 +49,11 @@ async def test_a_retired_code_is_not_offered_and_one_retired_meanwhile_is_refuse
         await until(pilot, lambda: "refused" in str(app.query_one("#message", Static).content), timeout=10)
         message = str(app.query_one("#message", Static).content)
         assert "disposition 'not_interested' was retired" in message and "choose another" in message, message
-        assert "still in wrap-up" in message
         assert await pool.fetchval("SELECT count(*) FROM attempt WHERE disposition IS NOT NULL") == 0
+        assert "READY" not in str(app.query_one("#status", Static).content)    # not taken for a saved code
         assert not app.query_one("#save").disabled          # the call is back on screen to choose again
+        offered = [value for _, value in select._options if value is not Select.NULL]
+        assert "not_interested" not in offered and "sale" in offered       # the choices as they are now
 
         select.value = "sale"
         await pilot.click("#save")
