@@ -113,7 +113,7 @@ async def test_the_migration_gives_back_the_opt_out_and_callback_a_file_once_dro
     await dispositions.catalogue(conn, campaign_id)
     await conn.execute("DELETE FROM disposition WHERE campaign_id = $1 AND code = 'do_not_call'", campaign_id)
     await conn.execute("UPDATE disposition SET schedules_callback = false, follow_up_days = 2 WHERE code = 'callback'")
-    sql = (Path(migrations.__file__).parent / "075_disposition_retire.sql").read_text()
+    sql = (Path(migrations.__file__).parent / "076_disposition_retire.sql").read_text()
     await conn.execute(sql.replace("ALTER TABLE disposition ADD COLUMN retired_at timestamptz;", ""))
     codes = await dispositions.catalogue(conn, campaign_id)
     assert codes["do_not_call"].final and codes["callback"].schedules_callback
