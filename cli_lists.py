@@ -195,9 +195,11 @@ def lists_strategy(
     campaign: str,
     window: list[str] = typer.Option(
         None, "--window", help="HH:MM-HH:MM=category,… (repeat); e.g. 09:00-13:00=cold,callback"),
-    reset: bool = typer.Option(False, "--reset", help="Back to the default strategy"),
+    reset: bool = typer.Option(False, "--reset", help="Back to the default strategy; the default dispositions "
+                               "that are missing or retired come back (the campaign's own codes stay)"),
     file: Path | None = typer.Option(
-        None, "--file", help="Campaign TOML: its [strategy], [retries], [callbacks] and [dispositions] tables"),
+        None, "--file", help="Campaign TOML: its [strategy], [retries], [callbacks] and [dispositions] tables "
+        "(dispositions are added or changed; codes the file does not name stay)"),
     callback_grace: float | None = typer.Option(
         None, "--callback-grace", min=0, help="Minutes a due personal callback waits for its operator"),
 ) -> None:
@@ -207,7 +209,7 @@ def lists_strategy(
     import tomllib
     from datetime import UTC
 
-    from lists import callbacks, dispositions, retries, strategy
+    from lists import callbacks, disposition_catalogue, retries, strategy
     from lists.errors import ListError, StrategyError
 
     document: dict[str, Any] = {}
@@ -241,26 +243,86 @@ def lists_strategy(
                     raise ListError(f"{file} [callbacks]: personal_grace_minutes must be minutes, not {grace!r}")
             if grace is not None:
                 await callbacks.set_personal_grace(conn, campaign_id, grace, actor=actor, now=now)
+            catalogue_said: list[str] = []
+            if reset:
+                if back := await disposition_catalogue.restore_defaults(conn, campaign_id, actor=actor, now=now):
+                    catalogue_said.append(f"default dispositions back: {', '.join(back)}")
             if "dispositions" in document:
                 try:
-                    items = dispositions.catalogue_from_toml(document["dispositions"])
+                    items = disposition_catalogue.from_toml(document["dispositions"])
+                    merged = await disposition_catalogue.merge(conn, campaign_id, items, actor=actor, now=now)
                 except ListError as exc:
                     raise ListError(f"{file}: {exc}") from None
-                try:
-                    await dispositions.replace_catalogue(conn, campaign_id, items, actor=actor, now=now)
-                except ListError as exc:
-                    raise ListError(f"{file}: {exc}") from None
-            known = {**await dispositions.catalogue(conn, campaign_id), **await dispositions.system_codes(conn)}
-            return (await strategy.load(conn, campaign_id), known,
-                    await conn.fetchval("SELECT personal_callback_grace_s FROM campaign WHERE id = $1", campaign_id))
+                catalogue_said += [f"dispositions {what}: {', '.join(codes)}" for what, codes in (
+                    ("added", merged.added), ("changed", merged.changed),
+                    ("brought back from retirement", merged.restored)) if codes]
+                if merged.kept:
+                    catalogue_said.append(f"kept (not in {file.name}): {', '.join(merged.kept)} — remove a code "
+                                          f"with `dialer lists dispositions {campaign} --remove CODE`")
+            return (await strategy.load(conn, campaign_id), await disposition_catalogue.listing(conn, campaign_id),
+                    await conn.fetchval("SELECT personal_callback_grace_s FROM campaign WHERE id = $1", campaign_id),
+                    catalogue_said)
 
-    current, catalogue, grace_s = _lists_run(work)
+    current, entries, grace_s, catalogue_said = _lists_run(work)
     for w in current.windows:
         console.print(f"{w.start:%H:%M}-{w.end:%H:%M}: {' > '.join(w.order)}")
     console.print(f"otherwise: {' > '.join(current.otherwise)}")
     console.print(f"personal callbacks wait {grace_s / 60:g} min for their operator, then anyone may take them")
-    for d in catalogue.values():
-        console.print(f"disposition {d.code} ({d.label}): {dispositions.describe(d)}")
+    for line in catalogue_said:
+        console.print(line, markup=False)
+    for entry in entries:
+        console.print(_disposition_line(entry), markup=False)
+
+
+def _disposition_line(entry: Any) -> str:
+    from lists.dispositions import describe
+
+    d = entry.disposition
+    mark = f" [{entry.kind}]" if entry.kind != "retired" else f" [retired {d.retired_at:%Y-%m-%d}]"
+    return f"disposition {d.code} ({d.label}): {describe(d)}{mark if entry.kind else ''}"
+
+
+@lists_app.command("dispositions")
+def lists_dispositions(
+    campaign: str,
+    remove: list[str] = typer.Option(
+        None, "--remove", help="Remove this code (repeat): deleted if no call was given it, else retired — kept "
+        "for history and reports, no longer offered in wrap-up. System codes cannot be removed"),
+) -> None:
+    """Show every disposition code of the campaign, what it does to the lead, and which are system or
+    retired codes; or remove codes. A campaign file (`lists strategy --file`) adds and changes codes; naming a
+    retired code there brings it back."""
+    import getpass
+    from datetime import UTC
+
+    from lists import disposition_catalogue
+
+    async def work(pool: asyncpg.Pool) -> tuple[Any, Any]:
+        campaign_id = await _campaign_id(pool, campaign)
+        async with pool.acquire() as conn:
+            removed = None
+            if remove:
+                removed = await disposition_catalogue.remove(conn, campaign_id, remove, actor=getpass.getuser(),
+                                                             now=datetime.now(UTC))
+            return removed, await disposition_catalogue.listing(conn, campaign_id)
+
+    from rich.table import Table
+    from rich.text import Text
+
+    from lists.dispositions import describe
+
+    removed, entries = _lists_run(work)
+    if removed is not None and removed.deleted:
+        console.print(f"removed (no call was given them): {', '.join(removed.deleted)}", markup=False)
+    if removed is not None and removed.retired:
+        console.print(f"retired (calls were given them; kept for history, no longer offered in wrap-up): "
+                      f"{', '.join(removed.retired)}", markup=False)
+    table = Table("code", "label", "what it does", "kind", title=f"dispositions of {campaign}")
+    for entry in entries:
+        d = entry.disposition
+        kind = f"retired {d.retired_at:%Y-%m-%d}" if entry.kind == "retired" else entry.kind
+        table.add_row(*(Text(cell) for cell in (d.code, d.label, describe(d), kind)))   # labels as written
+    console.print(table)
 
 
 @lists_app.command("retries")

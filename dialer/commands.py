@@ -15,6 +15,7 @@ from ami.pbx import OriginateRequest, PbxError
 from dialer.engine import Engine
 from dialer.floor import OperatorState
 from lists import leads
+from lists.errors import DispositionError
 
 OPT_OUT_CODE = "do_not_call"   # the operator's opt-out key: the callee asked never to be called again
 SPY_OPTIONS = {"listen": "q", "whisper": "qw", "barge": "qB"}   # ChanSpy: q quiet, w whisper, B barge
@@ -61,21 +62,30 @@ async def apply_command(engine: Engine, operator_id: int, command: str, args: di
 
 
 async def _disposition(engine: Engine, operator_id: int, args: dict[str, Any]) -> str | None:
+    """Record the code now (not write-behind): a code the catalogue no longer has — removed or retired
+    while the console showed it — or a callback time it cannot read is refused back to the console, and
+    the operator stays in wrap-up to choose again, instead of the write failing later with nobody told."""
     operator = engine.floor.operators[operator_id]
     if args.get("code") == OPT_OUT_CODE:
         phone = await engine.pool.fetchval("SELECT phone FROM attempt WHERE id = $1", int(args["attempt_id"]))
         if phone:
             engine.opt_out(phone, source=f"opt-out:operator:{operator.name}")
-    callback_at = datetime.fromisoformat(args["callback_at"]) if args.get("callback_at") else None
-    async with engine.pool.acquire() as conn, conn.transaction():
-        await leads.record_disposition(
-            conn, attempt_id=int(args["attempt_id"]), code=str(args["code"]), now=engine.clock.now(),
-            operator_id=operator_id, callback_at=callback_at,
-            callback_scope=str(args.get("callback_scope") or "anyone"), callback_phone=args.get("callback_phone"),
-            notes=args.get("notes"))
-        if args.get("script_answers"):
-            await conn.execute("UPDATE attempt SET script_answers = $2::jsonb WHERE id = $1",
-                               int(args["attempt_id"]), json.dumps(args["script_answers"]))
+    try:
+        callback_at = datetime.fromisoformat(args["callback_at"]) if args.get("callback_at") else None
+    except (TypeError, ValueError):
+        return f"callback time {args['callback_at']!r} is not a date and time"
+    try:
+        async with engine.pool.acquire() as conn, conn.transaction():
+            await leads.record_disposition(
+                conn, attempt_id=int(args["attempt_id"]), code=str(args["code"]), now=engine.clock.now(),
+                operator_id=operator_id, callback_at=callback_at,
+                callback_scope=str(args.get("callback_scope") or "anyone"),
+                callback_phone=args.get("callback_phone"), notes=args.get("notes"))
+            if args.get("script_answers"):
+                await conn.execute("UPDATE attempt SET script_answers = $2::jsonb WHERE id = $1",
+                                   int(args["attempt_id"]), json.dumps(args["script_answers"]))
+    except DispositionError as exc:
+        return str(exc)
     if operator.state is OperatorState.WRAP_UP and not args.get("stay_in_wrap_up"):
         engine.wrap_up_done(operator)
     return None

@@ -8,6 +8,11 @@ Besides the campaign's own codes, every campaign knows the system's (table ``sys
 only the engine sets and the console never offers: ``unknown`` marks a call that reached an operator but
 ended while no engine ran, so nobody recorded the outcome. It finishes the lead (the person was reached and
 is not dialed again as if never called) until someone replaces it with the real code.
+
+Two codes of the campaign's catalogue are the system's too, because the engine acts on them: the opt-out
+``do_not_call`` (the number goes on the company DNC list) and ``callback`` (schedules the call back). A
+campaign may relabel them but not remove them or change what they do. A code calls were given is retired
+rather than deleted (``lists/disposition_catalogue.py``): kept for history and reports, refused in wrap-up.
 """
 
 from __future__ import annotations
@@ -31,27 +36,33 @@ class Disposition:
     retry_after_s: int | None = None
     schedules_callback: bool = False
     system: bool = False        # set by the engine, not chosen in wrap-up (``system_disposition``)
+    retired_at: datetime | None = None   # kept for history, no longer chosen in wrap-up
 
 
 UNKNOWN = "unknown"   # reached an operator, outcome not recorded (the call ended while no engine ran)
+OPT_OUT = "do_not_call"   # the callee asked never to be called again
+CALLBACK = "callback"
 
 DEFAULT_CATALOGUE = (
     Disposition("sale", "Sale", final=True),
     Disposition("information_sent", "Information sent", follow_up_days=3),
-    Disposition("callback", "Call back later", schedules_callback=True),
+    Disposition(CALLBACK, "Call back later", schedules_callback=True),
     Disposition("not_interested", "Not interested", final=True),
     Disposition("not_our_audience", "Not our audience", final=True),
     Disposition("no_decision", "No decision yet", follow_up_days=7),
     # The callee asked never to be called again: the engine also puts the number on the company DNC list.
-    Disposition("do_not_call", "Do not call me (opt-out)", final=True),
+    Disposition(OPT_OUT, "Do not call me (opt-out)", final=True),
 )
+# the catalogue's codes the engine acts on: their effect is fixed, only their label may change
+PROTECTED = {d.code: d for d in DEFAULT_CATALOGUE if d.code in (OPT_OUT, CALLBACK)}
 
 
-async def catalogue(conn: asyncpg.Connection, campaign_id: int) -> dict[str, Disposition]:
-    """The campaign's catalogue (the system's codes are not in it); the default one is written first when
-    the campaign has none."""
+async def catalogue(conn: asyncpg.Connection, campaign_id: int, *,
+                    retired: bool = False) -> dict[str, Disposition]:
+    """The campaign's catalogue, the codes a wrap-up may choose (with ``retired``, the retired ones too; the
+    system's codes are not in it); the default one is written first when the campaign has none."""
     rows = await conn.fetch(
-        """SELECT code, label, final, follow_up_days, retry_after_s, schedules_callback
+        """SELECT code, label, final, follow_up_days, retry_after_s, schedules_callback, retired_at
            FROM disposition WHERE campaign_id = $1 ORDER BY code""",
         campaign_id,
     )
@@ -64,7 +75,7 @@ async def catalogue(conn: asyncpg.Connection, campaign_id: int) -> dict[str, Dis
              for d in DEFAULT_CATALOGUE],
         )
         return {d.code: d for d in DEFAULT_CATALOGUE}
-    return {r["code"]: Disposition(**dict(r)) for r in rows}
+    return {r["code"]: Disposition(**dict(r)) for r in rows if retired or r["retired_at"] is None}
 
 
 async def system_codes(conn: asyncpg.Connection) -> dict[str, Disposition]:
@@ -73,70 +84,12 @@ async def system_codes(conn: asyncpg.Connection) -> dict[str, Disposition]:
     return {r["code"]: Disposition(r["code"], r["label"], system=True) for r in rows}
 
 
-_FIELDS = {"label", "final", "follow_up_days", "retry_after_s", "callback"}
-
-
-def catalogue_from_toml(table: dict) -> list[Disposition]:
-    """A campaign TOML's ``[dispositions.CODE]`` tables: ``label``, and at most one of ``final = true``,
-    ``follow_up_days = N``, ``retry_after_s = N``, ``callback = true``. Errors name the code and the key."""
-    if not isinstance(table, dict) or not table:
-        raise DispositionError("[dispositions] needs one table per code, e.g. [dispositions.sale] label = \"Sale\"")
-    found = []
-    for code, spec in table.items():
-        where = f"[dispositions.{code}]"
-        if not code.replace("_", "").isalnum() or not code.islower():
-            raise DispositionError(f"{where}: a code is lower-case letters, digits and '_'")
-        if not isinstance(spec, dict):
-            raise DispositionError(f"{where} must be a table with at least a label")
-        unknown = sorted(set(spec) - _FIELDS)
-        if unknown:
-            raise DispositionError(
-                f"{where}: unknown key(s) {', '.join(unknown)} (known: {', '.join(sorted(_FIELDS))})")
-        label = spec.get("label")
-        if not isinstance(label, str) or not label.strip():
-            raise DispositionError(f"{where}: label is missing")
-        for key in ("follow_up_days", "retry_after_s"):
-            if key in spec and (not isinstance(spec[key], int) or isinstance(spec[key], bool) or spec[key] < 0):
-                raise DispositionError(f"{where}: {key} must be a whole number ≥ 0, not {spec[key]!r}")
-        for key in ("final", "callback"):
-            if key in spec and not isinstance(spec[key], bool):
-                raise DispositionError(f"{where}: {key} must be true or false, not {spec[key]!r}")
-        effects = [k for k in ("follow_up_days", "retry_after_s") if k in spec]
-        effects += [k for k in ("final", "callback") if spec.get(k)]
-        if len(effects) > 1:
-            raise DispositionError(f"{where}: choose one of {', '.join(effects)} (what the code does to the lead)")
-        found.append(Disposition(code, label.strip(), final=bool(spec.get("final")),
-                                 follow_up_days=spec.get("follow_up_days"), retry_after_s=spec.get("retry_after_s"),
-                                 schedules_callback=bool(spec.get("callback"))))
-    return found
-
-
-async def replace_catalogue(conn: asyncpg.Connection, campaign_id: int, items: list[Disposition], *, actor: str,
-                            now: datetime) -> None:
-    """The campaign's catalogue becomes ``items`` (codes already on attempts stay there as history);
-    the change goes to the audit trail."""
-    system = await system_codes(conn)
-    if taken := sorted(d.code for d in items if d.code in system):
-        raise DispositionError(f"[dispositions.{taken[0]}]: {taken[0]!r} is a system code, set only by the engine")
-    old = await catalogue(conn, campaign_id)
-    async with conn.transaction():
-        await conn.execute("DELETE FROM disposition WHERE campaign_id = $1", campaign_id)
-        await conn.executemany(
-            """INSERT INTO disposition (campaign_id, code, label, final, follow_up_days, retry_after_s,
-                                        schedules_callback)
-               VALUES ($1, $2, $3, $4, $5, $6, $7)""",
-            [(campaign_id, d.code, d.label, d.final, d.follow_up_days, d.retry_after_s, d.schedules_callback)
-             for d in items])
-        await conn.execute(
-            """INSERT INTO audit (at, actor, campaign_id, setting, old_value, new_value)
-               VALUES ($1, $2, $3, 'dispositions', to_jsonb($4::text[]), to_jsonb($5::text[]))""",
-            now, actor, campaign_id, sorted(old), sorted(d.code for d in items))
-
-
 def describe(d: Disposition) -> str:
     """What the code does to its lead, as the CLI prints it."""
     if d.system:
         return "set by the engine; finishes the lead until someone sets the real code"
+    if d.code == OPT_OUT:
+        return "finishes the lead; the number goes on the company DNC list"
     if d.final:
         return "finishes the lead"
     if d.follow_up_days is not None:
@@ -166,10 +119,14 @@ async def apply_disposition(
     )
     if lead is None:
         raise DispositionError(f"no lead with id {lead_id}")
-    own = await catalogue(conn, lead["campaign_id"])
+    own = await catalogue(conn, lead["campaign_id"], retired=True)
     disposition = own.get(code) or (await system_codes(conn)).get(code)
+    choices = ", ".join(sorted(c for c, d in own.items() if d.retired_at is None))
     if disposition is None:
-        raise DispositionError(f"unknown disposition {code!r}; this campaign knows: {', '.join(sorted(own))}")
+        raise DispositionError(f"unknown disposition {code!r}; this campaign knows: {choices}")
+    if disposition.retired_at is not None:
+        raise DispositionError(f"disposition {code!r} was retired from this campaign's catalogue; "
+                               f"choose another: {choices}")
     if disposition.schedules_callback and callback_at is None:
         raise DispositionError(f"disposition {code!r} needs the callback date and time")
     if disposition.final and callback_at is not None:

@@ -62,13 +62,16 @@ async def customer_card(pool: asyncpg.Pool, lead_id: int, current_attempt: int |
 
 async def dispositions(pool: asyncpg.Pool, campaign_id: int) -> tuple[Disposition, ...]:
     """The campaign's catalogue, or the default one when it has none yet (the engine writes that default
-    on the first disposition, so the console offers the same codes the engine will accept)."""
+    on the first disposition, so the console offers the same codes the engine will accept). Retired codes
+    are not offered: the engine refuses them."""
     rows = await pool.fetch(
-        """SELECT code, label, final, follow_up_days, retry_after_s, schedules_callback
+        """SELECT code, label, final, follow_up_days, retry_after_s, schedules_callback, retired_at
            FROM disposition WHERE campaign_id = $1 ORDER BY code""",
         campaign_id,
     )
-    return tuple(Disposition(**dict(r)) for r in rows) or DEFAULT_CATALOGUE
+    if not rows:
+        return DEFAULT_CATALOGUE
+    return tuple(Disposition(**dict(r)) for r in rows if r["retired_at"] is None)
 
 
 async def campaign_script(pool: asyncpg.Pool, campaign_id: int) -> call_script.Script | None:

@@ -239,8 +239,10 @@ class OperatorConsole(App[None]):
         self._disposed.discard(call.attempt_id)
         if self.call is not None and self.call.attempt_id != call.attempt_id:
             return   # another call is on screen now; the refusal message stays
+        call.catalogue = await customer.dispositions(self.pool, call.card.campaign_id)   # a code retired meanwhile
         await self._put_call(call)
-        self.query_one("#disposition", Select).value = args["code"]
+        if any(d.code == args["code"] for d in call.catalogue):
+            self.query_one("#disposition", Select).value = args["code"]
         self.query_one("#notes", Input).value = args.get("notes") or ""
         self.query_one("#callback-phone", Input).value = args.get("callback_phone") or ""
         if args.get("callback_at"):

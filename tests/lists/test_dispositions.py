@@ -7,7 +7,7 @@ from datetime import timedelta
 import asyncpg
 import pytest
 
-from lists import dispositions, leads
+from lists import disposition_catalogue, dispositions, leads
 from lists.errors import DispositionError
 from tests.lists.conftest import MORNING, add_leads
 from tests.lists.test_day import open_attempt
@@ -33,7 +33,7 @@ async def test_a_campaign_gets_the_default_catalogue_on_first_use(conn: asyncpg.
 async def test_every_campaign_knows_the_system_code_unknown_whatever_its_catalogue(
         conn: asyncpg.Connection, campaign_id: int) -> None:
     items = [dispositions.Disposition("sale", "Sale", final=True)]
-    await dispositions.replace_catalogue(conn, campaign_id, items, actor="test", now=MORNING)
+    await disposition_catalogue.merge(conn, campaign_id, items, actor="test", now=MORNING)
     lead_id, attempt_id = await dialed_lead(conn, campaign_id)
     await leads.record_disposition(conn, attempt_id=attempt_id, code=dispositions.UNKNOWN, now=MORNING)
     row = await conn.fetchrow("SELECT state, last_disposition FROM lead WHERE id = $1", lead_id)
@@ -43,7 +43,7 @@ async def test_every_campaign_knows_the_system_code_unknown_whatever_its_catalog
 async def test_a_campaign_catalogue_cannot_take_a_system_code(conn: asyncpg.Connection, campaign_id: int) -> None:
     items = [dispositions.Disposition("unknown", "Who knows")]
     with pytest.raises(DispositionError, match="'unknown' is a system code"):
-        await dispositions.replace_catalogue(conn, campaign_id, items, actor="test", now=MORNING)
+        await disposition_catalogue.merge(conn, campaign_id, items, actor="test", now=MORNING)
 
 
 @pytest.mark.parametrize("code", ["not_interested", "not_our_audience", "sale"])
