@@ -22,3 +22,4 @@ class EngineConfig:
     safe_harbor_context: str = "dialer-safeharbor"
     rating_context: str = "dialer-rating"
     operators_context: str = "operators"
+    phone_ring_s: float = 30.0            # an operator's phone rings this long (login, call-back) before giving up
