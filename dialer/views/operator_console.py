@@ -82,7 +82,9 @@ class CallOnScreen:
 
 STALE_S = 5.0   # engines publish every second
 # the engine's "reserved" lasts until the customer's Redirect lands in the operator's conference
-_STATE_SHOWN = {"reserved": "CONNECTING", "logged_in": "LOGGING IN"}
+_STATE_SHOWN = {"reserved": "CONNECTING", "logged_in": "CALLING YOUR PHONE"}
+# busy states in which the phone may be out of the conference while the engine calls it back
+_PHONE_MATTERS = ("on_call", "reserved", "wrap_up", "paused")
 
 
 def _clock_text(seconds: float) -> str:
@@ -270,7 +272,11 @@ class OperatorConsole(App[None]):
             elapsed = me.since_s + (asyncio.get_running_loop().time() - self._received_at)
             state = _STATE_SHOWN.get(me.state, me.state.replace("_", " ").upper())
             state += f" ({me.pause_reason})" if me.pause_reason else ""
+            if me.phone_up is False and me.state in _PHONE_MATTERS:
+                state += " — your phone dropped: answer it when it rings"
             line = head + f"{state} {_clock_text(elapsed)}  calls {me.calls}  talk {_clock_text(me.talk_s)}"
+            if me.state == "logged_out" and me.logged_out_why:
+                line += f"  — {me.logged_out_why}"
         if self._floor_at is not None:
             silent = (self.clock.now() - self._floor_at).total_seconds()
             if silent > STALE_S:   # the timer above would keep counting for an engine that is gone
