@@ -138,7 +138,8 @@ class Engine:
         for row in rows:
             operator = self.floor.operators.get(row.id)
             if operator is None:
-                operator = FloorOperator(row.id, row.name, row.extension, set(), row.priority, row.simulated)
+                operator = FloorOperator(row.id, row.name, row.extension, set(), row.priority, row.simulated,
+                                         since=asyncio.get_running_loop().time())
                 self.floor.add(operator)
             operator.campaigns.add(campaign.id)
             if operator.state is OperatorState.OFFLINE and not self.recovery.adopt_phone(operator):

@@ -251,6 +251,7 @@ async def test_the_console_says_why_the_engine_logged_the_operator_out_and_when_
         why = "your phone hung up and did not answer when called back"
         await publish(pool, snapshot([campaign_doc(scene)], [operator_doc(scene, "logged_out", attempt=False,
                                                                           phone_up=False, logged_out_why=why)]))
-        await until(pilot, lambda: why in text(app, "#status"))
+        await until(pilot, lambda: why in text(app, "#message"))
+        assert text(app, "#message") == f"logged out by the engine: {why}"
         assert "LOGGED OUT" in text(app, "#status")
         assert "Ivan" in text(app, "#card")         # the call's card stays for its disposition
