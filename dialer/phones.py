@@ -165,7 +165,8 @@ class OperatorPhones:
                 continue            # still ringing: its answer and join are still to come
             else:
                 self._forget(operator)
-                self._call_back(operator, PBX_LOST if phone else self._calling.get(operator.id, PBX_LOST), now)
+                why = PBX_LOST if phone else self._calling.get(operator.id, PBX_LOST)
+                self._call_back(operator, why, now, at_once=True)
 
     # ---- inside ------------------------------------------------------------------------------------------
 
@@ -200,15 +201,25 @@ class OperatorPhones:
                 return
             self._not_in(operator, exc.message)
 
-    def _call_back(self, operator: FloorOperator, why: str, now: float) -> None:
+    def _call_back(self, operator: FloorOperator, why: str, now: float, *, at_once: bool = False) -> None:
         """The phone dropped out of the conference: not free until it is back; call it back once."""
         log.warning("operator %s: phone gone (%s); calling it back", operator.name,
                     "the PBX restarted" if why == PBX_LOST else "hung up")
         if operator.state is OperatorState.READY:
             self.floor.set_state(operator, OperatorState.LOGGING_IN, now)
+        self._calling[operator.id] = why
+        # A moment's pause: a phone just hung up may still be busy, and when Asterisk stops (``core stop
+        # now`` hangs up every channel about a second before it closes the link) a call-back sent at once
+        # would die with it and log the operator out; after the pause the link is seen down and the phone
+        # waits for it to come back.
+        delay = 0.0 if at_once else self.config.phone_call_back_s
+        asyncio.get_running_loop().call_later(delay, self._call_back_now, operator, why)
+
+    def _call_back_now(self, operator: FloorOperator, why: str) -> None:
+        if operator.state is OperatorState.OFFLINE or operator.phone_channel_id is not None:
+            return                  # logged out, or logged in again, meanwhile
         if not self.pbx.connected:
-            self._calling[operator.id] = why
-            self._link_down_at[operator.id] = None   # called when the link is back
+            self._link_down_at[operator.id] = None   # called when the link is back (``relinked``)
             return
         self._tasks.spawn(self._call(operator, why), name=f"call back {operator.name}")
 

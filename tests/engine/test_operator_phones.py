@@ -27,7 +27,8 @@ from tests.engine.test_engine import midday, until
 
 pytestmark = pytest.mark.db
 
-CONFIG = EngineConfig(tick_s=0.02, operator_channel_template="Local/{ext}@operators", phone_ring_s=1.0)
+CONFIG = EngineConfig(tick_s=0.02, operator_channel_template="Local/{ext}@operators", phone_ring_s=1.0,
+                      phone_call_back_s=0.2)
 
 
 @dataclass
@@ -223,6 +224,18 @@ async def test_after_a_pbx_restart_dialing_resumes_once_the_phone_is_back(pool: 
     await until(lambda: anna.phone_up and anna.state is not OperatorState.OFFLINE, timeout=10)
     await until(lambda: any(conference == "op101" for conference, _ in floor.conferences.joins), timeout=10)
     assert floor.conferences.alone == []                  # every customer found Anna's phone there
+
+
+async def test_when_asterisk_stops_with_the_phones_up_the_operator_is_called_again_when_it_is_back(
+        pool: asyncpg.Pool, floor: Floor) -> None:
+    await make_floor(pool, {"Anna": False}, leads=0)
+    await floor.engine.start()
+    anna = await logged_in(floor, "Anna")
+    floor.sim.hang_up(f"{anna.phone_channel_id}-2")     # `core stop now`: every channel hangs up first ...
+    await floor.restart_pbx()                           # ... then the link closes, and Asterisk comes back
+    await until(lambda: anna.phone_up, timeout=10)
+    assert anna.state is OperatorState.READY and anna.logged_out_why is None
+    assert any(c.startswith("op101-") for c in floor.conferences.created)
 
 
 async def test_the_engine_calls_no_persons_phone_at_start_unless_their_session_was_open(
