@@ -165,6 +165,10 @@ async def test_a_phone_not_back_logs_its_operator_out_with_the_reason_and_frees_
                               attempt_id)
     assert (row["outcome"], row["operator_id"]) == ("connected", anna.id)
     assert row["connected_at"] < row["ended_at"]
+    # logged out, she still gives the call its disposition from the console
+    assert await apply_command(floor.engine, anna.id, "disposition", {"attempt_id": attempt_id,
+                                                                     "code": "no_decision"}) is None
+    assert await pool.fetchval("SELECT disposition FROM attempt WHERE id = $1", attempt_id) == "no_decision"
     # never chosen again, and nothing is dialed for her
     campaign_id = next(iter(anna.campaigns))
     assert floor.engine.floor.choose(campaign_id) is None
