@@ -55,6 +55,7 @@ from dialer.tasks import BackgroundTasks
 from lists import attempts, campaigns, leads, operators
 from lists.attempts import AttemptUpdate, NewAttempt
 from lists.campaigns import Campaign
+from lists.dispositions import UNKNOWN
 from pacing.estimators import OnlineEstimators
 from pacing.snapshot import Estimates, Snapshot
 
@@ -499,7 +500,7 @@ class Engine:
     def leave_call(self, operator: FloorOperator) -> None:
         """The operator leaves their call (logged out, or their phone is gone for good): the customer is
         hung up rather than left alone in the conference. A connected call counts as the operator's and
-        ends ``connected`` when its Hangup comes; the disposition may still come from the console."""
+        ends ``connected`` when its Hangup comes, coded ``unknown`` until the console sends the real code."""
         call = self.calls.get(f"attempt-{operator.attempt_id}")
         if call is None or not call.alive or call.operator_released:
             return
@@ -509,6 +510,8 @@ class Engine:
             operator.calls += 1
             operator.last_talk_s = now - call.connected_at
             operator.talk_s += operator.last_talk_s
+            # No wrap-up follows: the system's code until the operator (console) or a manager sets the real one.
+            self._record(AttemptUpdate(call.attempt_id, disposition=UNKNOWN))
         self._tasks.spawn(self._hang_up_customer(call), name=f"hang up {call.channel_id}")
 
     async def _hang_up_customer(self, call: Call) -> None:

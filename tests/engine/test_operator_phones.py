@@ -161,9 +161,9 @@ async def test_a_phone_not_back_logs_its_operator_out_with_the_reason_and_frees_
     # the customer is not left alone in the conference: hung up, the attempt closed as the operator's
     await until(lambda: customer not in floor.engine.calls and customer not in floor.sim.channels)
     await floor.engine.recorder.drain()
-    row = await pool.fetchrow("SELECT outcome, operator_id, connected_at, ended_at FROM attempt WHERE id = $1",
-                              attempt_id)
-    assert (row["outcome"], row["operator_id"]) == ("connected", anna.id)
+    row = await pool.fetchrow("SELECT outcome, operator_id, connected_at, ended_at, disposition FROM attempt "
+                              "WHERE id = $1", attempt_id)
+    assert (row["outcome"], row["operator_id"], row["disposition"]) == ("connected", anna.id, "unknown")
     assert row["connected_at"] < row["ended_at"]
     # logged out, she still gives the call its disposition from the console
     assert await apply_command(floor.engine, anna.id, "disposition", {"attempt_id": attempt_id,
