@@ -28,15 +28,17 @@ async def apply_command(engine: Engine, operator_id: int, command: str, args: di
     now = asyncio.get_running_loop().time()
     match command:
         case "login":
-            if operator.state is not OperatorState.OFFLINE:
-                return f"already {operator.state.value}"
-            await engine.phones.log_in(operator)
+            await engine.phones.login(operator)     # from any state: calls the phone if it is not there
         case "ready":
             if operator.state is OperatorState.WRAP_UP:
                 engine.wrap_up_done(operator)
             elif operator.state is OperatorState.PAUSED:
                 operator.pause_reason = None
                 engine.floor.set_state(operator, OperatorState.READY, now)
+            elif operator.state is OperatorState.LOGGING_IN:
+                return "your phone is being called: answer it, and you are ready"
+            elif operator.state is OperatorState.OFFLINE:
+                return "log in first"
             elif operator.state is not OperatorState.READY:
                 return f"cannot be ready while {operator.state.value}"
         case "pause":
@@ -44,9 +46,7 @@ async def apply_command(engine: Engine, operator_id: int, command: str, args: di
                 return f"cannot pause while {operator.state.value}; finish the call first"
             operator.pause_reason = str(args.get("reason") or "pause")
             engine.floor.set_state(operator, OperatorState.PAUSED, now)
-        case "logout":
-            if operator.state in (OperatorState.RESERVED, OperatorState.ON_CALL):
-                return "cannot log out during a call"
+        case "logout":   # from any state; during a call the customer is hung up, not left alone
             await engine.phones.log_out(operator)
         case "disposition":
             return await _disposition(engine, operator_id, args)

@@ -22,3 +22,5 @@ class EngineConfig:
     safe_harbor_context: str = "dialer-safeharbor"
     rating_context: str = "dialer-rating"
     operators_context: str = "operators"
+    phone_ring_s: float = 30.0            # an operator's phone rings this long (login, call-back) before giving up
+    phone_call_back_s: float = 2.0        # a phone that hung up is called back this long after

@@ -185,6 +185,9 @@ def snapshot_doc(engine: Engine) -> dict[str, Any]:
         operators_doc.append({
             "id": operator.id, "name": operator.name, "extension": operator.extension,
             "state": operator.state.value, "pause_reason": operator.pause_reason,
+            # the phone in the conference (a ready operator without it waits as logged_in), and why the
+            # engine logged the operator out, for their console
+            "phone_up": operator.phone_up, "logged_out_why": operator.logged_out_why,
             "since_s": loop_now - operator.since, "campaigns": sorted(operator.campaigns),
             "attempt_id": operator.attempt_id, "lead_id": call.lead_id if call else None,
             "calls": operator.calls, "talk_s": operator.talk_s, "occupancy": operator.occupancy(loop_now),

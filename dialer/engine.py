@@ -47,7 +47,7 @@ from dialer.config import EngineConfig
 from dialer.floor import STORED_STATE, Floor, FloorOperator, OperatorState
 from dialer.handoff import HandOff
 from dialer.ledger import AbandonLedger
-from dialer.phones import OperatorPhones
+from dialer.phones import RESTART, OperatorPhones
 from dialer.recorder import Recorder
 from dialer.recovery import Recovery
 from dialer.refusals import RefusedCalls
@@ -56,6 +56,7 @@ from dialer.tasks import Supervisor
 from lists import attempts, campaigns, leads, operators
 from lists.attempts import AttemptUpdate, NewAttempt
 from lists.campaigns import Campaign
+from lists.dispositions import UNKNOWN
 from pacing.estimators import OnlineEstimators
 from pacing.snapshot import Estimates, Snapshot
 
@@ -92,7 +93,9 @@ class Engine:
         self.stats = EngineStats()
         self.campaign_stats: dict[int, EngineStats] = {}
         self._tasks = self.supervisor.tasks()
-        self.phones = OperatorPhones(pbx, self.floor, self.config)   # how operators come onto the floor
+        # how operators come onto the floor, and what a lost phone does to them
+        self.phones = OperatorPhones(pbx, self.floor, self.config, freed=self._operator_free,
+                                     leave_call=self.leave_call, tasks=self.supervisor.tasks())
         self._wrap_timers: dict[int, asyncio.TimerHandle] = {}
         self.wrap_up_listeners: list[Callable[[FloorOperator], None]] = []
         self.ownership: CampaignOwnership | None = None   # several engines on one store (dialer/ownership.py)
@@ -134,14 +137,21 @@ class Engine:
             self.runners[campaign.id].limits = limits
             self.runners[campaign.id].update(campaign)
             return
-        for row in await operators.for_campaign(self.pool, campaign.id):
+        rows = await operators.for_campaign(self.pool, campaign.id)
+        working = await operators.with_open_session(self.pool, [row.id for row in rows])
+        for row in rows:
             operator = self.floor.operators.get(row.id)
             if operator is None:
-                operator = FloorOperator(row.id, row.name, row.extension, set(), row.priority, row.simulated)
+                operator = FloorOperator(row.id, row.name, row.extension, set(), row.priority, row.simulated,
+                                         since=asyncio.get_running_loop().time())
                 self.floor.add(operator)
             operator.campaigns.add(campaign.id)
             if operator.state is OperatorState.OFFLINE and not self.recovery.adopt_phone(operator):
-                await self.phones.log_in(operator)
+                # People log in from their console; after a crash, those who were working are called back.
+                if operator.simulated:
+                    await self.phones.log_in(operator)
+                elif operator.id in working:
+                    await self.phones.log_in(operator, why=RESTART)
         self.estimators[campaign.id] = OnlineEstimators()
         ledger = AbandonLedger(pacing_settings(campaign, limits=limits).window_hours * 3600)
         await ledger.seed(self.pool, campaign_id=campaign.id, wall_now=self.clock.now(),
@@ -186,7 +196,7 @@ class Engine:
         for handle in self._wrap_timers.values():
             handle.cancel()
         on_call = {c.operator_id for c in in_flight if c.operator_id is not None}
-        await asyncio.gather(*(self.phones.log_out(o) for o in list(self.floor.operators.values())
+        await asyncio.gather(*(self.phones.log_out(o, leave_call=False) for o in list(self.floor.operators.values())
                                if o.state is not OperatorState.OFFLINE and o.id not in on_call))
         if in_flight:
             log.warning("stopping with %d call(s) in flight: they stay on the PBX, and the next start "
@@ -198,6 +208,8 @@ class Engine:
         The customer is originated straight into the operator's conference."""
         if operator.state is not OperatorState.READY and operator.state is not OperatorState.PAUSED:
             return f"cannot dial while {operator.state.value}"
+        if not operator.phone_up:
+            return "your phone is not in your conference; log in again"
         if campaign_id not in operator.campaigns:
             return "not assigned to that campaign"
         runner = self.runners.get(campaign_id)
@@ -378,11 +390,13 @@ class Engine:
             case OptedOut(channel_id=channel_id):
                 if call := self.calls.get(channel_id):
                     self.opt_out(call.phone, source="opt-out:keypress")
-            case LinkDown(reason=reason):
+            case LinkDown(reason=reason, server=server):
                 log.warning("AMI link down (%s): no new calls until it is back", reason)
-            case LinkUp():
+                self.phones.link_down(server)
+            case LinkUp(server=server):
                 sent = [channel_id for channel_id, call in self.calls.items() if call.sent]
                 self._tasks.spawn(self.recovery.reconcile(sent), name="reconcile")
+                self._tasks.spawn(self.phones.relinked(server), name="phones-relinked")
 
     def _refused(self, campaign_id: int, reason: str) -> None:
         """The PBX refuses every call of the campaign: stop dialing now, and pause it in the store with the
@@ -506,9 +520,36 @@ class Engine:
             for listener in self.wrap_up_listeners:
                 listener(operator)
         if operator.state is OperatorState.READY:
-            if not self.handoff.operator_free(operator):
-                for campaign_id in operator.campaigns:
-                    self._wake(campaign_id)
+            self._operator_free(operator)
+
+    def _operator_free(self, operator: FloorOperator) -> None:
+        """A waiting call for the operator now free, else their campaigns dial for them."""
+        if not self.handoff.operator_free(operator):
+            for campaign_id in operator.campaigns:
+                self._wake(campaign_id)
+
+    def leave_call(self, operator: FloorOperator) -> None:
+        """The operator leaves their call (logged out, or their phone is gone for good): the customer is
+        hung up rather than left alone in the conference. A connected call counts as the operator's and
+        ends ``connected`` when its Hangup comes, coded ``unknown`` until the console sends the real code."""
+        call = self.calls.get(f"attempt-{operator.attempt_id}")
+        if call is None or not call.alive or call.operator_released:
+            return
+        call.operator_released = True
+        if call.connected_at is not None:
+            now = asyncio.get_running_loop().time()
+            operator.calls += 1
+            operator.last_talk_s = now - call.connected_at
+            operator.talk_s += operator.last_talk_s
+            # No wrap-up follows: the system's code until the operator (console) or a manager sets the real one.
+            self._record(AttemptUpdate(call.attempt_id, disposition=UNKNOWN))
+        self._tasks.spawn(self._hang_up_customer(call), name=f"hang up {call.channel_id}")
+
+    async def _hang_up_customer(self, call: Call) -> None:
+        try:
+            await self.pbx.hangup(call.channel_id)
+        except PbxError as exc:
+            log.info("attempt %s: Hangup refused: %s", call.attempt_id, exc.message)
 
     def _wrap_up_max_s(self, operator: FloorOperator) -> float:
         """The shortest wrap-up limit among the operator's running campaigns (``wrap_up_max_s``)."""

@@ -4,6 +4,11 @@ The hand-off must take milliseconds, so the choice of an operator never waits fo
 store is told afterwards (see ``recorder``). An operator may work several campaigns: ``campaigns`` is a
 set. Campaigns that share operators should pace as one campaign group (``dialer/group_runner.py``), so a
 free operator is counted once, by the group; a group may keep some of its operators free (``reserve``).
+
+An operator is free for a hand-off only while their phone is known to sit in their conference
+(``phone_up``, kept by ``dialer/phones.py``): a customer Redirected into an empty conference would talk to
+nobody and be recorded as connected. So ``ready`` without the phone is never a state: it waits as
+``LOGGING_IN`` (the phone being called) until the phone joins.
 """
 
 from __future__ import annotations
@@ -45,6 +50,8 @@ class FloorOperator:
     last_talk_s: float = 0.0
     pause_reason: str | None = None
     phone_channel_id: str | None = None
+    phone_up: bool = False              # the phone sits in the conference, as far as the engine knows
+    logged_out_why: str | None = None   # why the engine logged the operator out (their console shows it)
     time_in: dict[OperatorState, float] = field(default_factory=dict)   # seconds spent per state
 
     def occupancy(self, now: float) -> float:
@@ -62,6 +69,11 @@ class FloorOperator:
     @property
     def conference(self) -> str:
         return f"op{self.extension}"
+
+    @property
+    def free(self) -> bool:
+        """May take a call now: ready, with the phone in the conference."""
+        return self.state is OperatorState.READY and self.phone_up
 
 
 StateListener = Callable[[FloorOperator, OperatorState, float], None]
@@ -91,6 +103,8 @@ class Floor:
         return next((o for o in self.operators.values() if o.extension == extension), None)
 
     def set_state(self, operator: FloorOperator, state: OperatorState, now: float) -> None:
+        if state is OperatorState.READY and not operator.phone_up:
+            state = OperatorState.LOGGING_IN     # ready once the phone is back (dialer/phones.py)
         if operator.state is state:
             return
         previous = operator.state
@@ -102,7 +116,7 @@ class Floor:
 
     def free_for(self, campaign_id: int) -> list[FloorOperator]:
         return [o for o in self.operators.values()
-                if o.state is OperatorState.READY and campaign_id in o.campaigns]
+                if o.free and campaign_id in o.campaigns]
 
     def held_back(self, campaign_id: int) -> bool:
         """True when the campaign's pool has no more free operators than it keeps in reserve."""
@@ -110,7 +124,7 @@ class Floor:
         if reserve is None or reserve.count <= 0:
             return False
         free = sum(1 for o in self.operators.values()
-                   if o.state is OperatorState.READY and not o.campaigns.isdisjoint(reserve.campaigns))
+                   if o.free and not o.campaigns.isdisjoint(reserve.campaigns))
         return free <= reserve.count
 
     def busy_for(self, campaign_id: int) -> list[FloorOperator]:

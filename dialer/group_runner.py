@@ -20,7 +20,7 @@ import json
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import replace
 
-from dialer.floor import BUSY_STATES, Floor, OperatorState
+from dialer.floor import BUSY_STATES, Floor
 from dialer.ledger import AbandonLedger
 from dialer.pacing_loop import PacingLoop
 from dialer.runner import SETTING_NAMES, CampaignRunner, Snapshotter
@@ -108,7 +108,7 @@ class GroupRunner(PacingLoop):
         for operator in self._floor.operators.values():
             if operator.campaigns.isdisjoint(members):
                 continue
-            if operator.state is OperatorState.READY:
+            if operator.free:
                 free += 1
             elif operator.state in BUSY_STATES:
                 busy += 1

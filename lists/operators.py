@@ -189,3 +189,13 @@ async def _audit(conn: asyncpg.Connection | asyncpg.Pool, now: datetime, actor: 
         """INSERT INTO audit (at, actor, operator_id, setting, old_value, new_value)
            VALUES ($1, $2, $3, $4, $5::jsonb, $6::jsonb)""",
         [(now, actor, operator_id, key, json.dumps(old), json.dumps(new)) for key, old, new in changes])
+
+
+async def with_open_session(conn: asyncpg.Connection | asyncpg.Pool, operator_ids: list[int]) -> set[int]:
+    """Of these operators, those logged in as far as the store knows (an open session row): after an
+    engine died, the people who were working."""
+    rows = await conn.fetch(
+        "SELECT DISTINCT operator_id FROM operator_session WHERE ended_at IS NULL AND operator_id = ANY($1::bigint[])",
+        operator_ids,
+    )
+    return {r["operator_id"] for r in rows}

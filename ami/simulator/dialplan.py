@@ -56,6 +56,8 @@ class Dialplan:
             "operator-join": self._operator_join,
             "hold": self._hold,
         }
+        # Operators' extensions whose phone rings and is never answered (a person away from the desk).
+        self.unanswered_phones: set[str] = set()
         # Set by Calls: a context that runs Answer() on the far half of a Local channel answers the originate.
         self.answer_far_half: Callable[[Channel], None] = lambda ch: None
 
@@ -240,6 +242,8 @@ class Dialplan:
 
     def _operator_phone(self, ch: Channel) -> None:
         """[operators] _X.: Answer, ConfBridge(op${EXTEN}), Hangup. The phone stays until hung up."""
+        if ch.exten in self.unanswered_phones:
+            return   # rings until the Originate's timeout
         self.x.newexten(ch, 1, "Answer", "")
         if ch.state != ChannelState.UP:
             self.answer_far_half(ch)

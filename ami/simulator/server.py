@@ -223,6 +223,12 @@ class SimulatorHandle:
             raise KeyError(f"no live channel named or with Uniqueid {channel!r}; live: {self.channel_names()}")
         self._server.exchange.hang_up(found, cause)
 
+    def phone_answers(self, extension: str, answers: bool = True) -> None:
+        """Whether operator ``extension``'s phone (``Local/{ext}@operators``) is answered when called; an
+        unanswered one rings until the Originate's timeout (Reason 3), as a phone nobody picks up."""
+        (self._server.dialplan.unanswered_phones.discard if answers
+         else self._server.dialplan.unanswered_phones.add)(extension)
+
     def watch(self, watcher: Callable[[str, Pairs], None]) -> None:
         """Hear every call, dialplan and user event as it happens, whether or not an AMI session is
         connected: the PBX's own record of what happened to each channel (the fault tests judge the

@@ -82,7 +82,9 @@ class CallOnScreen:
 
 STALE_S = 5.0   # engines publish every second
 # the engine's "reserved" lasts until the customer's Redirect lands in the operator's conference
-_STATE_SHOWN = {"reserved": "CONNECTING", "logged_in": "LOGGING IN"}
+_STATE_SHOWN = {"reserved": "CONNECTING", "logged_in": "CALLING YOUR PHONE"}
+# busy states in which the phone may be out of the conference while the engine calls it back
+_PHONE_MATTERS = ("on_call", "reserved", "wrap_up", "paused")
 
 
 def _clock_text(seconds: float) -> str:
@@ -207,7 +209,11 @@ class OperatorConsole(App[None]):
     async def on_floor_changed(self, message: FloorChanged) -> None:
         if not self._showing():
             return
+        was = self.me
         self.me = next((o for o in message.floor.operators if o.id == self.operator.id), None)
+        why = self.me.logged_out_why if self.me is not None and self.me.state == "logged_out" else None
+        if why and (was is None or was.logged_out_why != why):
+            self.say(f"logged out by the engine: {why}")     # the full sentence: the status line is short
         self._floor_at = message.floor.at
         self._received_at = asyncio.get_running_loop().time()
         self._render_status()
@@ -273,6 +279,8 @@ class OperatorConsole(App[None]):
             state = _STATE_SHOWN.get(me.state, me.state.replace("_", " ").upper())
             state += f" ({me.pause_reason})" if me.pause_reason else ""
             line = head + f"{state} {_clock_text(elapsed)}  calls {me.calls}  talk {_clock_text(me.talk_s)}"
+            if me.phone_up is False and me.state in _PHONE_MATTERS:
+                line += "  — your phone dropped: answer it when it rings"
         if self._floor_at is not None:
             silent = (self.clock.now() - self._floor_at).total_seconds()
             if silent > STALE_S:   # the timer above would keep counting for an engine that is gone

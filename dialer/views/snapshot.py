@@ -70,6 +70,8 @@ class OperatorState:
     occupancy: float
     pause_reason: str | None = None
     engine: str = ""
+    phone_up: bool | None = None          # None: an engine that does not say
+    logged_out_why: str | None = None     # why the engine logged the operator out
 
 
 @dataclass(frozen=True)
@@ -194,6 +196,8 @@ def _operator(doc: Mapping[str, Any], engine: str) -> OperatorState:
         occupancy=float(doc.get("occupancy") or 0.0),
         pause_reason=doc.get("pause_reason"),
         engine=engine,
+        phone_up=None if doc.get("phone_up") is None else bool(doc["phone_up"]),
+        logged_out_why=doc.get("logged_out_why"),
     )
 
 

@@ -24,10 +24,13 @@ pytestmark = pytest.mark.db
 CONFIG = EngineConfig(tick_s=0.02, operator_channel_template="Local/{ext}@operators")
 
 
-async def make_campaign(pool: asyncpg.Pool, *, operators_n: int, leads_n: int, mode: str = "progressive") -> int:
+async def make_campaign(pool: asyncpg.Pool, *, operators_n: int, leads_n: int, mode: str = "progressive",
+                        simulated: bool = True) -> int:
+    """Its operators are simulated by default: the engine logs them in (people log in from the console)."""
     campaign = await campaigns.create(pool, name="c1", channel_template="Local/{digits}@pstn",
                                       caller_id="+15550000000", mode=mode)
-    ops = [await operators.create(pool, name=f"op{i}", extension=str(101 + i)) for i in range(operators_n)]
+    ops = [await operators.create(pool, name=f"op{i}", extension=str(101 + i), simulated=simulated)
+           for i in range(operators_n)]
     await operators.assign(pool, campaign_id=campaign.id, operator_ids=[o.id for o in ops])
     await pool.executemany("INSERT INTO lead (campaign_id, phone, timezone) VALUES ($1, $2, 'UTC')",
                            [(campaign.id, f"+1555000{i:04d}") for i in range(leads_n)])
@@ -283,7 +286,7 @@ async def test_a_busy_main_number_is_followed_by_a_call_to_an_alternate_never_a_
     pbx = FakePbx()
     campaign = await campaigns.create(pool, name="alt", channel_template="Local/{digits}@pstn",
                                       caller_id="+15550000000")
-    operator = await operators.create(pool, name="op", extension="101")
+    operator = await operators.create(pool, name="op", extension="101", simulated=True)
     await operators.assign(pool, campaign_id=campaign.id, operator_ids=[operator.id])
     await pool.execute("""UPDATE campaign SET retry_rules = '{"alternate_delay_s": 0}' WHERE id = $1""", campaign.id)
     main, office, home = "+12125550100", "+12125550111", "+12125550122"
@@ -311,8 +314,8 @@ async def test_a_personal_callback_waits_for_its_operator_and_reaches_them(pool:
     pbx = FakePbx()
     campaign = await campaigns.create(pool, name="cb", channel_template="Local/{digits}@pstn",
                                       caller_id="+15550000000")
-    anna, boris = (await operators.create(pool, name="anna", extension="101"),
-                   await operators.create(pool, name="boris", extension="102"))
+    anna, boris = (await operators.create(pool, name="anna", extension="101", simulated=True),
+                   await operators.create(pool, name="boris", extension="102", simulated=True))
     await operators.assign(pool, campaign_id=campaign.id, operator_ids=[anna.id, boris.id])
     lead_id = await pool.fetchval(
         "INSERT INTO lead (campaign_id, phone, timezone) VALUES ($1, '+12125550100', 'UTC') RETURNING id", campaign.id)

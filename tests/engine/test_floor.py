@@ -4,7 +4,7 @@ from dialer.floor import Floor, FloorOperator, OperatorState
 def floor_with(*specs: tuple[int, float, set[int]]) -> Floor:
     floor = Floor()
     for op_id, since, campaigns in specs:
-        operator = FloorOperator(op_id, f"op{op_id}", str(100 + op_id), campaigns)
+        operator = FloorOperator(op_id, f"op{op_id}", str(100 + op_id), campaigns, phone_up=True)
         floor.add(operator)
         floor.set_state(operator, OperatorState.READY, since)
     return floor

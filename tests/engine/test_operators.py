@@ -66,13 +66,15 @@ async def test_whisper_originates_chanspy_with_qw_to_the_supervisors_phone(pool:
 
 
 async def test_a_person_and_a_simulated_operator_work_the_same_campaign(pool: asyncpg.Pool) -> None:
-    await make_campaign(pool, operators_n=2, leads_n=5)
+    await make_campaign(pool, operators_n=2, leads_n=5, simulated=False)
     await pool.execute("UPDATE operator SET simulated = true WHERE extension = '102'")
     pbx = FakePbx()
     engine = Engine(pool, pbx, midday(), CONFIG)
     SimulatedOperators(engine, mean_wrap_s=0.0)
     await engine.start()
     try:
+        person = next(o for o in engine.floor.operators.values() if o.extension == "101")
+        assert await apply_command(engine, person.id, "login", {}) is None   # a person logs in at the console
         await until(lambda: len(pbx.customer_calls()) >= 2)
         for request in pbx.customer_calls()[:2]:
             pbx.emit(CallAnswered(request.channel_id))

@@ -65,7 +65,8 @@ class HeldPbx(FakePbx):
 async def make_group(pool: asyncpg.Pool, *, operators_n: int, leads: dict[str, int], shares: dict[str, float],
                      reserved: int = 0) -> dict[str, int]:
     """Campaigns sharing every operator, in one group; their ids by name."""
-    ops = [await operators.create(pool, name=f"op{i}", extension=str(101 + i)) for i in range(operators_n)]
+    ops = [await operators.create(pool, name=f"op{i}", extension=str(101 + i), simulated=True)
+           for i in range(operators_n)]
     await groups.create(pool, "floor", reserved=reserved, actor="t", now=NOW, validate=validate_pacing)
     ids = {}
     for n, (name, count) in enumerate(leads.items()):

@@ -240,3 +240,18 @@ async def test_the_console_says_when_the_engine_has_gone_silent(pool: asyncpg.Po
         assert "no news" not in text(app, "#status")
         clock.moment = NOW + timedelta(seconds=12)
         await until(pilot, lambda: "no news from the engine for 12 s" in text(app, "#status"))
+
+
+async def test_the_console_says_why_the_engine_logged_the_operator_out_and_when_the_phone_dropped(
+        pool: asyncpg.Pool, scene: Scene) -> None:
+    app = await console(pool)
+    async with app.run_test(size=SIZE) as pilot:
+        await publish(pool, snapshot([campaign_doc(scene)], [operator_doc(scene, phone_up=False)]))
+        await until(pilot, lambda: "your phone dropped" in text(app, "#status"))
+        why = "your phone hung up and did not answer when called back"
+        await publish(pool, snapshot([campaign_doc(scene)], [operator_doc(scene, "logged_out", attempt=False,
+                                                                          phone_up=False, logged_out_why=why)]))
+        await until(pilot, lambda: why in text(app, "#message"))
+        assert text(app, "#message") == f"logged out by the engine: {why}"
+        assert "LOGGED OUT" in text(app, "#status")
+        assert "Ivan" in text(app, "#card")         # the call's card stays for its disposition

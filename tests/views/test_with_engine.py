@@ -14,6 +14,7 @@ from textual.widgets import DataTable, Select, Static
 
 from ami.pbx import CallAnswered, ConferenceJoined
 from dialer.clock import SystemClock
+from dialer.commands import apply_command
 from dialer.config import EngineConfig
 from dialer.control import ControlPlane
 from dialer.engine import Engine
@@ -69,6 +70,7 @@ async def test_a_connected_call_reaches_the_console_and_its_disposition_reaches_
                                                              "answers": [{"label": "Not for me"}]}}})
     app = OperatorConsole(pool, await find_operator(pool, "Anna"), SystemClock())
     async with app.run_test(size=(200, 60)) as pilot:
+        await pilot.click("#login")                   # the person logs in; the engine calls the phone
         await answer_first_call(pbx)
         await until(pilot, lambda: "Grace" in str(app.query_one("#card", Static).content))
         await until(pilot, lambda: "ON CALL" in str(app.query_one("#status", Static).content))
@@ -93,6 +95,8 @@ async def test_a_connected_call_reaches_the_console_and_its_disposition_reaches_
 async def test_the_watch_view_shows_the_engines_floor_and_pauses_an_operator(
         pool: asyncpg.Pool, engine: tuple[Engine, FakePbx]) -> None:
     eng, _ = engine
+    [anna] = eng.floor.operators.values()
+    assert await apply_command(eng, anna.id, "login", {}) is None
     app = WatchApp(pool, SystemClock(), campaign="c1")
     async with app.run_test(size=(200, 50)) as pilot:
         table = app.query_one("#operators", DataTable)
