@@ -124,6 +124,7 @@ class Floor:
         self.tracker: LifeTracker | None = None
         self._port = 0
         self._helpers: list[asyncio.Task[None]] = []
+        self.waiting_for = ""        # what the scenario waits for now (said when the day ends first)
 
     # ---- what the scenario can do ------------------------------------------------------------------
 
@@ -141,6 +142,7 @@ class Floor:
         """Wait (virtual time) for a state of the floor; the fault comes when the calls are there."""
         loop = asyncio.get_running_loop()
         deadline = loop.time() + within_s
+        self.waiting_for = what
         while not condition():
             if loop.time() > deadline:
                 raise AssertionError(f"scenario: {what} never happened within {within_s:g} s of virtual time")
@@ -359,7 +361,7 @@ class Floor:
         if plot is not None:
             if not plot.done():
                 plot.cancel()
-                self.record.expectations.append("the scenario had not played out by the end of the day")
+                self.record.expectations.append(f"the day ended while the scenario waited for: {self.waiting_for}")
             elif plot.exception() is not None:
                 raise plot.exception()  # type: ignore[misc]
         await campaigns.set_state(self.pool, CAMPAIGN, "paused", actor="end of day", now=self.clock.now())

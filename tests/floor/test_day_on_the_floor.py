@@ -22,7 +22,7 @@ from tests.floor.invariants import broken, summary
 
 pytestmark = [pytest.mark.db, pytest.mark.slow]
 
-HOURS = 0.25    # of virtual time per test, plus the end of the day's calls
+HOURS = 0.2     # of virtual time per test (the faults come within its first 8 minutes), plus the last calls
 PUBLISHER = "the views' publisher dies at the first numpy bool in the snapshot (fixed on branch supervise)"
 
 
