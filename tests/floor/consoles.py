@@ -22,7 +22,7 @@ from dialer.views.operator_console import OperatorConsole, find_operator
 
 SIZE = (120, 40)
 WRAP_UP_S = 6.0          # the person's after-call work before pressing Save
-LOOK_S = 0.5             # how often the person looks at the screen
+LOOK_S = 1.0             # how often the person looks at the screen
 # Frames per real second of a console's screen. A virtual day runs many snapshots per real second, and a
 # headless console redrawn 60 times a second would cost most of the test's time.
 FRAME_S = 0.25
@@ -49,6 +49,7 @@ class ConsoleOperator:
     on_wrap_up: asyncio.Event = field(default_factory=asyncio.Event)   # set while a call waits for its code
     hold: bool = False             # the person waits before saving (a test changes something meanwhile)
     _stop: asyncio.Event = field(default_factory=asyncio.Event)
+    _message: Static | None = None
 
     async def work(self, pool: asyncpg.Pool, clock: Clock) -> None:
         app = self.app = OperatorConsole(pool, await find_operator(pool, self.name), clock)
@@ -82,7 +83,9 @@ class ConsoleOperator:
 
     def _note(self, app: OperatorConsole) -> None:
         with contextlib.suppress(Exception):
-            text = str(app.query_one("#message", Static).content)
+            if self._message is None:      # looked up once: a DOM query each look costs more than the look
+                self._message = app.query_one("#message", Static)
+            text = str(self._message.content)
             if text and (not self.messages or self.messages[-1] != text):
                 self.messages.append(text)
 
