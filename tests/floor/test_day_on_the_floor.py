@@ -127,7 +127,6 @@ async def engine_dead_while_a_conversation_ends(floor: Floor) -> None:
     await floor.kill_engine(back_when=lambda: any(floor.witness.channels[a].ended for a in talking))
 
 
-@pytest.mark.xfail(strict=False, reason=f"{PUBLISHER}; recovery closes conversations that ended while no engine "
-                                        "ran as lost, and redials them (fixed on branch recovery)")
+@pytest.mark.xfail(strict=False, reason=PUBLISHER)   # recovery keeping such calls connected is on main now
 def test_an_engine_killed_while_customers_talk_to_operators() -> None:
     judge(live(engine_dead_while_a_conversation_ends))
