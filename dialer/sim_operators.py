@@ -7,14 +7,16 @@ Both kinds can work one campaign: only operators flagged ``simulated`` are drive
 from __future__ import annotations
 
 import asyncio
-from datetime import timedelta
+from datetime import datetime, timedelta
 from functools import partial
 
+import asyncpg
 import numpy as np
 
 from dialer.engine import Engine
 from dialer.floor import FloorOperator
-from lists import leads
+from lists import dispositions
+from lists.errors import DispositionError
 
 # What a simulated conversation ends in, with its share. Callbacks are asked for a couple of hours later.
 DISPOSITION_SHARES = {
@@ -47,9 +49,29 @@ class SimulatedOperators:
     def _done(self, operator: FloorOperator, attempt_id: int, code: str) -> None:
         engine = self._engine
         now = engine.clock.now()
-        callback_at = now + timedelta(hours=2) if code == "callback" else None
         engine.recorder.put(f"disposition {attempt_id} {code}", partial(
-            leads.record_disposition, attempt_id=attempt_id, code=code, now=now, operator_id=operator.id,
-            callback_at=callback_at))
+            _dispose, attempt_id=attempt_id, code=code, now=now, operator_id=operator.id))
         if operator.attempt_id == attempt_id:
             engine.wrap_up_done(operator)
+
+
+async def _dispose(conn: asyncpg.Connection, *, attempt_id: int, code: str, now: datetime, operator_id: int) -> None:
+    """As a person does: the chosen code, or, when the manager retired it meanwhile and the code is refused,
+    another one the campaign still offers (a final one first: the conversation is over)."""
+    try:
+        async with conn.transaction():
+            await _record(conn, attempt_id, code, now, operator_id)
+        return
+    except DispositionError:
+        campaign_id = await conn.fetchval("SELECT campaign_id FROM attempt WHERE id = $1", attempt_id)
+        offered = await dispositions.catalogue(conn, campaign_id)
+        others = sorted(offered.values(), key=lambda d: (not d.final, d.schedules_callback, d.code))
+        if not others or others[0].code == code:
+            raise
+    await _record(conn, attempt_id, others[0].code, now, operator_id)
+
+
+async def _record(conn: asyncpg.Connection, attempt_id: int, code: str, now: datetime, operator_id: int) -> None:
+    callback_at = now + timedelta(hours=2) if code == "callback" else None
+    await dispositions.record_disposition(conn, attempt_id=attempt_id, code=code, now=now, operator_id=operator_id,
+                                          callback_at=callback_at)

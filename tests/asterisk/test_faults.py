@@ -16,7 +16,6 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 
 import asyncpg
-import pytest
 
 from tests.asterisk.campaign import campaign_over, numbers, set_up_campaign
 from tests.asterisk.conftest import Store
@@ -99,9 +98,6 @@ async def ended_cleanly(dialer: DialerRun) -> None:
 
 # ---- an operator's phone hangs up in the middle of a call ----------------------------------------------
 
-@pytest.mark.xfail(strict=False, reason="ghost operator: a phone that hangs up mid-call is neither called back "
-                                         "nor its operator logged out; customers are then Redirected into the "
-                                         "empty conference and recorded connected")
 async def test_an_operator_phone_hanging_up_mid_call_is_called_back_or_logged_out(
         asterisk: Asterisk, observer: Observer, store: Store, dialer: DialerRun) -> None:
     await asyncio.wait_for(observer.connected.wait(), 10)
@@ -134,9 +130,6 @@ async def test_an_operator_phone_hanging_up_mid_call_is_called_back_or_logged_ou
 
 # ---- core stop now with calls up, and Asterisk started again ---------------------------------------------
 
-@pytest.mark.xfail(strict=False, reason="Originates refused while Asterisk stops are recorded failed "
-                                         "(retried in 15 min), and after the restart the operators' phones are "
-                                         "not called again")
 async def test_core_stop_now_with_calls_up_and_asterisk_started_again(
         asterisk: Asterisk, observer: Observer, store: Store, dialer: DialerRun) -> None:
     await asyncio.wait_for(observer.connected.wait(), 10)
@@ -164,9 +157,6 @@ async def test_core_stop_now_with_calls_up_and_asterisk_started_again(
 
 # ---- core stop gracefully while the campaign runs ------------------------------------------------------
 
-@pytest.mark.xfail(strict=False, reason="an Originate refused with 'Asterisk is shutting down' is recorded "
-                                         "failed (retried in 15 min) instead of not_dialed; a Login refused "
-                                         "with that text stops the AMI client reconnecting for good")
 async def test_core_stop_gracefully_while_a_campaign_runs(
         asterisk: Asterisk, observer: Observer, store: Store, dialer: DialerRun) -> None:
     await asyncio.wait_for(observer.connected.wait(), 10)
@@ -208,9 +198,6 @@ async def test_core_stop_gracefully_while_a_campaign_runs(
 
 # ---- the engine killed mid-call and started again --------------------------------------------------------
 
-@pytest.mark.xfail(strict=False, reason="kill -9: calls that ended while no engine ran are closed lost though "
-                                         "connected_at is stored (the lead redialed in 15 min, no disposition), "
-                                         "and recovery stamps answered_at/connected_at with its own time")
 async def test_engine_killed_mid_call_and_started_again(
         asterisk: Asterisk, observer: Observer, store: Store, dialer: DialerRun) -> None:
     await asyncio.wait_for(observer.connected.wait(), 10)
@@ -245,8 +232,6 @@ async def test_engine_killed_mid_call_and_started_again(
 
 # ---- Ctrl-C (SIGTERM) with calls up, and the engine started again ------------------------------------------
 
-@pytest.mark.xfail(strict=False, reason="dialer run waits up to 60 s for live calls to end on SIGTERM instead "
-                                         "of handing them to recovery and stopping within 5 s")
 async def test_dialer_run_stops_within_5_s_with_calls_up_and_resumes_them(
         asterisk: Asterisk, observer: Observer, store: Store, dialer: DialerRun) -> None:
     await asyncio.wait_for(observer.connected.wait(), 10)

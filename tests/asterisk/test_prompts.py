@@ -6,16 +6,12 @@ from __future__ import annotations
 
 import asyncio
 
-import pytest
-
 from tests.asterisk.campaign import numbers, set_up_campaign
 from tests.asterisk.conftest import Store
 from tests.asterisk.engine_run import DialerRun
 from tests.asterisk.pbx import Asterisk, Observer, wait_until
 
 
-@pytest.mark.xfail(strict=False, reason="no prompts ship: Asterisk logs 'File dialer/seller-N does not exist' "
-                                         "and likewise dialer/press-9-to-opt-out")
 async def test_the_safe_harbor_message_finds_every_prompt(
         asterisk: Asterisk, observer: Observer, store: Store, dialer: DialerRun) -> None:
     await asyncio.wait_for(observer.connected.wait(), 10)

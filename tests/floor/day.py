@@ -30,7 +30,7 @@ from dialer.demo import next_working_day
 from dialer.tuning import validate_pacing
 from dialer.virtual_time import FreezingConnection, new_virtual_loop
 from dialer.world import WorldCallees
-from lists import campaigns, database, dispositions, operators
+from lists import campaigns, database, disposition_catalogue, operators
 from lists.dispositions import DEFAULT_CATALOGUE, Disposition
 from pacing.world import World
 from tests.floor.consoles import ConsoleOperator, few_frames
@@ -218,14 +218,22 @@ class Floor:
         self.note(f"engine life {self.life.number} started")
 
     async def replace_dispositions(self, items: list[Disposition]) -> None:
-        """What ``dialer lists strategy CAMPAIGN --file`` does with a ``[dispositions]`` table."""
+        """What a manager does to make the catalogue ``items``: ``dialer lists strategy CAMPAIGN --file`` with
+        them (adds and changes), then ``dialer lists dispositions CAMPAIGN --remove`` for every other code
+        (retired when calls used it)."""
         assert self.pool is not None and self.clock is not None
         for item in items:
             self.record.codes.setdefault(item.code, item)
+        campaign_id = self.record.campaign_id
         async with self.pool.acquire() as conn:
-            await dispositions.replace_catalogue(conn, self.record.campaign_id, items, actor="manager",
-                                                 now=self.clock.now())
-        self.note(f"dispositions replaced by {sorted(d.code for d in items)}")
+            now = self.clock.now()
+            await disposition_catalogue.merge(conn, campaign_id, items, actor="manager", now=now)
+            listed = {d.code for d in items}
+            gone = [e.disposition.code for e in await disposition_catalogue.listing(conn, campaign_id)
+                    if e.kind == "" and e.disposition.code not in listed]
+            if gone:
+                await disposition_catalogue.remove(conn, campaign_id, gone, actor="manager", now=now)
+        self.note(f"dispositions replaced by {sorted(listed)}")
 
     async def set_pacing(self, changes: dict[str, object]) -> campaigns.Campaign:
         """What ``dialer campaign set CAMPAIGN key=value …`` does."""
@@ -264,7 +272,7 @@ class Floor:
                                           default_region="RU")
         catalogue = [*DEFAULT_CATALOGUE, LATER]
         async with self.pool.acquire() as conn:
-            await dispositions.replace_catalogue(conn, campaign.id, catalogue, actor="setup", now=self.clock.now())
+            await disposition_catalogue.merge(conn, campaign.id, catalogue, actor="setup", now=self.clock.now())
         self.record.codes = {d.code: d for d in catalogue}
         ops = [await operators.create(self.pool, name=f"Sim {i + 1}", extension=str(101 + i), simulated=True)
                for i in range(s.simulated)]

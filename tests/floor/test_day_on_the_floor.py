@@ -23,7 +23,6 @@ from tests.floor.invariants import broken, summary
 pytestmark = [pytest.mark.db, pytest.mark.slow]
 
 HOURS = 0.2     # of virtual time per test (the faults come within its first 8 minutes), plus the last calls
-PUBLISHER = "the views' publisher dies at the first numpy bool in the snapshot (fixed on branch supervise)"
 
 
 def live(scenario: object, hours: float = HOURS) -> DayRecord:
@@ -72,8 +71,6 @@ def ended_conversations(floor: Floor) -> int:
     return sum(1 for life in floor.witness.channels.values() if life.joined and life.ended)
 
 
-@pytest.mark.xfail(strict=False, reason=f"{PUBLISHER}; an unknown disposition kills the command follower "
-                                        "and the recorder (fixed on branch supervise)")
 def test_a_supervisor_changing_pacing_and_a_manager_replacing_dispositions_during_a_wrap_up() -> None:
     record = live(people_change_things)
     judge(record)
@@ -112,8 +109,6 @@ async def phones_and_pbx_fail(floor: Floor) -> None:
                        "their conferences", within_s=120)
 
 
-@pytest.mark.xfail(strict=False, reason=f"{PUBLISHER}; a dropped phone leaves a 'ready' operator with no phone, "
-                                        "and after a PBX restart operators stay logged out (fixed on branch operators)")
 def test_phones_hanging_up_mid_call_an_ami_drop_and_a_pbx_restart() -> None:
     judge(live(phones_and_pbx_fail))
 
@@ -127,6 +122,5 @@ async def engine_dead_while_a_conversation_ends(floor: Floor) -> None:
     await floor.kill_engine(back_when=lambda: any(floor.witness.channels[a].ended for a in talking))
 
 
-@pytest.mark.xfail(strict=False, reason=PUBLISHER)   # recovery keeping such calls connected is on main now
 def test_an_engine_killed_while_customers_talk_to_operators() -> None:
     judge(live(engine_dead_while_a_conversation_ends))
