@@ -27,7 +27,8 @@ pytestmark = pytest.mark.db
 async def set_up(pool: asyncpg.Pool, phones: list[str], *, operators_n: int) -> int:
     campaign = await campaigns.create(pool, name="c1", channel_template="Local/{digits}@pstn-sim",
                                       caller_id="+15550000000", mode="progressive")
-    ops = [await operators.create(pool, name=f"op{i}", extension=str(101 + i)) for i in range(operators_n)]
+    ops = [await operators.create(pool, name=f"op{i}", extension=str(101 + i), simulated=True)
+           for i in range(operators_n)]
     await operators.assign(pool, campaign_id=campaign.id, operator_ids=[o.id for o in ops])
     await pool.executemany("INSERT INTO lead (campaign_id, phone, timezone) VALUES ($1, $2, 'UTC')",
                            [(campaign.id, phone) for phone in phones])
