@@ -115,8 +115,13 @@ class Asterisk:
         docs = p / "var" / "lib" / "asterisk" / "documentation"
         if docs.exists() and not (b / "data" / "documentation").exists():
             (b / "data" / "documentation").symlink_to(docs)
-        if (CONFIG / "sounds").is_dir() and not (b / "data" / "sounds").exists():
-            (b / "data" / "sounds").symlink_to(CONFIG / "sounds")
+        # The shipped prompts, file by file: the folders stay this Asterisk's own, so a campaign's seller
+        # prompt (dialer campaign prompts) can be written beside them, as on a real install.
+        for shipped in (CONFIG / "sounds").rglob("*.wav"):
+            link = b / "data" / "sounds" / shipped.relative_to(CONFIG / "sounds")
+            if not link.exists():
+                link.parent.mkdir(parents=True, exist_ok=True)
+                link.symlink_to(shipped)
         etc = b / "etc"
         self.conf.write_text(
             "[directories]\n"

@@ -5,7 +5,10 @@ found by this Asterisk as its sounds directory) — Asterisk logs no missing sou
 from __future__ import annotations
 
 import asyncio
+import wave
+from datetime import UTC, datetime
 
+from dialer import seller_prompt
 from tests.asterisk.campaign import numbers, set_up_campaign
 from tests.asterisk.conftest import Store
 from tests.asterisk.engine_run import DialerRun
@@ -18,6 +21,15 @@ async def test_the_safe_harbor_message_finds_every_prompt(
     # More answers than the one operator can take: some customers get the message.
     await set_up_campaign(store.pool, numbers("answer", 6, talk_s=10), operators_count=1, mode="ratio",
                           pacing={"ratio": 3.0})
+    # the campaign's seller prompt, as `dialer campaign prompts real-asterisk --seller … --wav FILE` makes it
+    recording = asterisk.base / "seller.wav"
+    with wave.open(str(recording), "wb") as out:
+        out.setnchannels(1)
+        out.setsampwidth(2)
+        out.setframerate(8000)
+        out.writeframes(b"\x00\x10" * 8000)
+    await seller_prompt.make(store.pool, "real-asterisk", seller="Acme Energy", language="en", wav=recording,
+                             sounds_dir=asterisk.base / "data" / "sounds", actor="test", now=datetime.now(UTC))
     played: list[str] = []
     observer.listeners.append(lambda h: played.append(h.fields.get("AttemptId", ""))
                               if h.fields.get("UserEvent") == "DialerSafeHarborPlayed" else None)
