@@ -1,3 +1,5 @@
+import asyncio
+
 import asyncpg
 import pytest
 
@@ -6,12 +8,17 @@ from lists import database
 pytestmark = pytest.mark.db
 
 
-async def test_migrations_bring_a_new_store_to_the_latest_version(pool: asyncpg.Pool) -> None:
+async def test_migrations_bring_a_new_store_to_the_latest_version(empty_schema: tuple[str, str]) -> None:
+    url, schema = empty_schema
     latest = max(v for v, _, _ in database.migrations())
-    async with pool.acquire() as conn:
-        assert await database.schema_version(conn) == latest
-        tables = {r["tablename"] for r in await conn.fetch(
-            "SELECT tablename FROM pg_tables WHERE schemaname = current_schema()")}
+    pool = await database.open_pool(url, search_path=schema)
+    try:
+        async with pool.acquire() as conn:
+            assert await database.schema_version(conn) == latest
+            tables = {r["tablename"] for r in await conn.fetch(
+                "SELECT tablename FROM pg_tables WHERE schemaname = current_schema()")}
+    finally:
+        await pool.close()
     assert {"campaign", "lead", "attempt", "operator", "dnc", "audit"} <= tables
 
 
@@ -35,3 +42,17 @@ async def test_unreachable_store_names_the_address_without_the_password() -> Non
         await database.open_pool("postgresql://bob:s3cret@127.0.0.1:1/x")
     assert "127.0.0.1:1" in str(err.value)
     assert "s3cret" not in str(err.value)
+
+
+async def test_an_up_to_date_store_opens_while_another_schema_is_being_migrated(
+        store_schema: tuple[str, str]) -> None:
+    # The migration lock is one per database: an engine whose store is already migrated must not wait
+    # for another schema's (or another engine's) migration to finish.
+    url, schema = store_schema
+    migrator = await asyncpg.connect(url)
+    try:
+        await migrator.execute("SELECT pg_advisory_lock(727001)")
+        pool = await asyncio.wait_for(database.open_pool(url, search_path=schema), timeout=30)
+        await pool.close()
+    finally:
+        await migrator.close()
