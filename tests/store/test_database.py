@@ -1,6 +1,10 @@
 import asyncio
+import subprocess
+import sys
+from pathlib import Path
 
 import asyncpg
+import psutil
 import pytest
 
 from lists import database
@@ -56,3 +60,31 @@ async def test_an_up_to_date_store_opens_while_another_schema_is_being_migrated(
         await pool.close()
     finally:
         await migrator.close()
+
+
+def test_the_embedded_server_stops_when_the_last_command_using_it_exits(tmp_path: Path) -> None:
+    # A first command starts the embedded server and is killed with SIGKILL: pgserver's list of the
+    # server's users keeps its process id. The next command reuses the server and must stop it when it
+    # exits; the data directory stays for the command after.
+    using = ("import sys, time; from pathlib import Path; from lists import database; "
+             "print(database.locate(None, Path(sys.argv[1])).server.get_pid(), flush=True); time.sleep(600)")
+    killed = subprocess.Popen([sys.executable, "-c", using, str(tmp_path)], stdout=subprocess.PIPE, text=True)
+    try:
+        assert killed.stdout is not None
+        postmaster = int(killed.stdout.readline())
+    finally:
+        killed.kill()
+        killed.wait()
+    assert _running(postmaster)
+    done = subprocess.run([sys.executable, "-c", using.replace("time.sleep(600)", "pass"), str(tmp_path)],
+                          capture_output=True, text=True, timeout=300, check=True)
+    assert int(done.stdout) == postmaster
+    assert not _running(postmaster), "the embedded PostgreSQL still runs after the last command exited"
+    assert (tmp_path / "pg" / "PG_VERSION").exists()
+
+
+def _running(pid: int) -> bool:
+    try:
+        return psutil.Process(pid).status() != psutil.STATUS_ZOMBIE   # a zombie has stopped; init reaps it
+    except psutil.NoSuchProcess:
+        return False
