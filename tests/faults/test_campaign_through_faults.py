@@ -164,8 +164,7 @@ async def run_through_faults(sim: SimulatorHandle, callees: QuickCallees, witnes
     await until(lambda: sim.session_count > 0, "the engine back on the AMI link")
     await until(lambda: any(life.joined is not None and life.joined > dropped for life in witness.channels.values()),
                 "a call connected after the drop")
-    await until(lambda: any(life.joined is not None for life in callees.staying(witness)),
-                "the staying customer with an operator")
+    await until(lambda: callees.stayer_with_an_operator(witness), "a staying customer with an operator")
     await until(answers_coming(callees, witness), "answers on their way")
     engine.kill()                             # (b) the engine dies with its memory ...
     t.killed = loop.time()

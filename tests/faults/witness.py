@@ -109,6 +109,16 @@ class QuickCallees:
         self.fates[number.lstrip("+")] = fate
         return fate
 
+    def stayer_with_an_operator(self, witness: Witness) -> bool:
+        """A stayer's call is with an operator now. A stayer the engine could not connect in time (sent to
+        the safe-harbor message) does not count: another answering callee is asked to stay instead."""
+        staying = self.staying(witness)
+        if any(life.joined is not None and life.safe_harbor is None for life in staying):
+            return True
+        if self._to_stay == 0 and not any(life.safe_harbor is None for life in staying):
+            self.stay(1)
+        return False
+
     def staying(self, witness: Witness) -> list[ChannelLife]:
         """Stayers' calls that are up now."""
         return [life for life in witness.channels.values()
