@@ -32,7 +32,15 @@ def store_url() -> str:
     if _embedded is None:
         _embedded_dir = Path(tempfile.mkdtemp(prefix="dialer-test-store-"))
         _embedded = database.locate(None, _embedded_dir)
+        _throw_away(_embedded)
     return _embedded.url
+
+
+def _throw_away(location: database.StoreLocation) -> None:
+    """The run's own server is removed at the end: it need not survive a crash, so it does not wait for
+    the disk (the machine's server, when given, is left as it is)."""
+    location.server.psql("ALTER SYSTEM SET fsync = off; ALTER SYSTEM SET synchronous_commit = off; "
+                         "ALTER SYSTEM SET full_page_writes = off; SELECT pg_reload_conf();")
 
 
 def stock() -> SchemaStock:
