@@ -53,15 +53,17 @@ def stock() -> SchemaStock:
 def pytest_sessionfinish(session: pytest.Session) -> None:
     """Drop this run's schemas; stop the embedded server and remove its directory."""
     global _stock, _embedded, _embedded_dir
-    if _stock is not None:
-        asyncio.run(_stock.close())
+    try:
+        if _stock is not None:
+            asyncio.run(_stock.close())
+    finally:
         _stock = None
-    if _embedded is not None:
-        _embedded.release()
-        _embedded = None
-    if _embedded_dir is not None:
-        shutil.rmtree(_embedded_dir, ignore_errors=True)
-        _embedded_dir = None
+        if _embedded is not None:
+            _embedded.release()
+            _embedded = None
+        if _embedded_dir is not None:
+            shutil.rmtree(_embedded_dir, ignore_errors=True)
+            _embedded_dir = None
 
 
 @pytest.fixture
