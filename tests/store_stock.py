@@ -4,8 +4,9 @@ Creating a schema and running every migration costs a few hundred milliseconds o
 emptying a schema's rows costs a few. So the migrations run once, into a template schema, and pg_dump
 takes its structure and its rows (the migrations' own data, ``schema_version``). A test takes a schema
 made from that dump; when it is done the schema is emptied and refilled with the template's rows, and the
-next test gets it. A schema whose structure the test changed (its catalog fingerprint differs) is dropped
-instead, so every test starts from exactly the template. Schemas are dropped at the end of the run.
+next test gets it. A schema whose structure the test changed (its catalog fingerprint differs), or whose
+tables grew or were analyzed, is dropped instead, so every test starts from the template's state. Schemas
+are dropped at the end of the run.
 
 Without a usable pg_dump (the embedded server ships one; a much newer server refuses it) each test gets a
 new schema migrated the ordinary way.
@@ -31,6 +32,13 @@ SELECT md5(string_agg(x, ',' ORDER BY x)) FROM (
     UNION ALL SELECT proname || ':' || md5(prosrc) FROM pg_proc WHERE pronamespace = $1::regnamespace
     UNION ALL SELECT t.tgname FROM pg_trigger t JOIN pg_class c ON c.oid = t.tgrelid
               WHERE c.relnamespace = $1::regnamespace) s"""
+
+# A test that filled a table or got it analyzed leaves what a DELETE does not undo: the table's pages and
+# the planner's statistics, which can change the next test's plans. Such a schema is dropped, not reused.
+GROWN = """
+SELECT EXISTS (SELECT 1 FROM pg_stats WHERE schemaname = $1)
+    OR EXISTS (SELECT 1 FROM pg_class WHERE relnamespace = $1::regnamespace AND relkind = 'r'
+                                          AND pg_relation_size(oid) > 8 * 8192)"""
 
 
 def _pg_dump(url: str, schema: str, *extra: str) -> str | None:
@@ -81,7 +89,8 @@ class SchemaStock:
         changed its structure or anything goes wrong."""
         conn = await asyncpg.connect(self.url)
         try:
-            if schema in self.fingerprints and await conn.fetchval(FINGERPRINT, schema) == self.fingerprints[schema]:
+            if (schema in self.fingerprints and await conn.fetchval(FINGERPRINT, schema) == self.fingerprints[schema]
+                    and not await conn.fetchval(GROWN, schema)):
                 tables = [r["tablename"] for r in await conn.fetch(
                     "SELECT tablename FROM pg_tables WHERE schemaname = $1", schema)]
                 async with conn.transaction():
