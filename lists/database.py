@@ -1,16 +1,21 @@
 """Where the store lives and how it is brought to the current schema.
 
 The store is PostgreSQL and nothing else. With no URL given, an embedded server (pgserver) runs in the
-user's data directory, so a new user needs nothing installed. Migrations are numbered plain-SQL files
-applied in order at start, each in its own transaction, recorded in ``schema_version``.
+user's data directory, so a new user needs nothing installed. Its data stays there between commands, but
+the server itself stops when the last command using it exits: no postgres keeps running behind a user's back.
+
+Migrations are numbered plain-SQL files applied in order at start, each in its own transaction, recorded in
+``schema_version``.
 """
 
 from __future__ import annotations
 
+import json
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
+from typing import Any
 
 import asyncpg
 
@@ -26,11 +31,18 @@ class StoreLocation:
     url: str
     embedded: bool
     data_dir: Path | None
+    server: Any = field(default=None, repr=False, compare=False)   # the pgserver handle, when embedded
 
     def describe(self) -> str:
         if self.embedded:
             return f"embedded PostgreSQL in {self.data_dir}"
         return f"PostgreSQL at {redact(self.url)}"
+
+    def release(self) -> None:
+        """This process is done with the embedded server: it stops if no other process uses it.
+        pgserver also does this at exit; calling it earlier lets a caller remove the data directory."""
+        if self.server is not None:
+            self.server.cleanup()
 
 
 def redact(url: str) -> str:
@@ -47,10 +59,32 @@ def locate(database_url: str | None, data_dir: Path) -> StoreLocation:
     pg_dir = data_dir / "pg"
     pg_dir.mkdir(parents=True, exist_ok=True)
     try:
-        server = pgserver.get_server(pg_dir, cleanup_mode=None)
+        _forget_dead_users(pg_dir)
+        # "stop": the server stops when the last process using it exits; the data directory stays.
+        server = pgserver.get_server(pg_dir, cleanup_mode="stop")
     except Exception as exc:  # pgserver raises plain exceptions with its log inside
         raise StoreError(f"could not start the embedded PostgreSQL in {pg_dir}: {exc}") from exc
-    return StoreLocation(server.get_uri(), embedded=True, data_dir=pg_dir)
+    return StoreLocation(server.get_uri(), embedded=True, data_dir=pg_dir, server=server)
+
+
+def _forget_dead_users(pg_dir: Path) -> None:
+    """pgserver lists the processes using a server in ``.handle_pids.json`` and stops the server when the
+    last of them exits. A process killed with SIGKILL never takes itself off that list, and the server
+    would then never stop: drop the processes that no longer run before adding this one."""
+    import psutil
+    from pgserver.postgres_server import PostgresServer
+
+    users = pg_dir / ".handle_pids.json"
+    with PostgresServer._lock:
+        if not users.exists():
+            return
+        try:
+            pids = json.loads(users.read_text())
+        except ValueError:
+            pids = []
+        alive = [pid for pid in pids if psutil.pid_exists(pid)]
+        if alive != pids:
+            users.write_text(json.dumps(alive))
 
 
 def migrations() -> list[tuple[int, str, str]]:
@@ -66,6 +100,11 @@ def migrations() -> list[tuple[int, str, str]]:
 
 async def migrate(conn: asyncpg.Connection) -> int:
     """Apply what is missing; returns the schema version. Safe to run from several engines at once."""
+    shipped = migrations()
+    if {v for v, _, _ in shipped} <= await _applied(conn):
+        # Up to date: no lock. The lock is one per database, so waiting on it would make every start
+        # wait for whoever migrates another schema of the same database.
+        return await schema_version(conn)
     await conn.execute("SELECT pg_advisory_lock(727001)")  # one migrator at a time
     try:
         await conn.execute(
@@ -74,7 +113,7 @@ async def migrate(conn: asyncpg.Connection) -> int:
                    applied_at timestamptz NOT NULL DEFAULT now())"""
         )
         applied = {r["version"] for r in await conn.fetch("SELECT version FROM schema_version")}
-        for version, name, sql in migrations():
+        for version, name, sql in shipped:
             if version in applied:
                 continue
             async with conn.transaction():
@@ -85,6 +124,12 @@ async def migrate(conn: asyncpg.Connection) -> int:
         return await schema_version(conn)
     finally:
         await conn.execute("SELECT pg_advisory_unlock(727001)")
+
+
+async def _applied(conn: asyncpg.Connection) -> set[int]:
+    if await conn.fetchval("SELECT to_regclass('schema_version')") is None:
+        return set()
+    return {r["version"] for r in await conn.fetch("SELECT version FROM schema_version")}
 
 
 async def schema_version(conn: asyncpg.Connection) -> int:

@@ -103,7 +103,7 @@ async def test_answer_with_no_free_operator_goes_to_the_safe_harbor_message(pool
         first, second = pbx.customer_calls()[:2]
         pbx.emit(CallAnswered(first.channel_id))
         pbx.emit(CallAnswered(second.channel_id))
-        await settle(0.6)
+        await until(lambda: {channel for channel, _, _ in pbx.redirects} >= {first.channel_id, second.channel_id})
         contexts = {channel: context for channel, context, _ in pbx.redirects}
         assert contexts[first.channel_id] == "operator-join"
         assert contexts[second.channel_id] == "dialer-safeharbor"

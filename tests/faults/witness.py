@@ -61,6 +61,11 @@ class Witness:
         elif name == "Hangup" and life.ended is None:
             life.ended = now
 
+    def connected_now(self) -> list[ChannelLife]:
+        """Calls with an operator right now (joined a conference, not sent to the message, not ended)."""
+        return [life for life in self.channels.values()
+                if life.joined is not None and life.safe_harbor is None and life.ended is None]
+
     def overlapping_numbers(self) -> list[str]:
         """Numbers with two calls alive at the same time."""
         by_number: dict[str, list[ChannelLife]] = {}
@@ -77,15 +82,47 @@ class Witness:
 
 class QuickCallees:
     """A compressed world: most callees answer within 2 s and talk 3-6 s; some are busy, some never
-    answer (they ring until the Originate timeout and so live through the faults)."""
+    answer (they ring until the Originate timeout).
+
+    A test that needs a call to live through a fault asks for stayers (``stay``): the next answering
+    callees talk until the test hangs them up, so the call's life depends on the test's own steps and
+    not on how fast a loaded machine runs them."""
+
+    STAY_S = 3600.0
 
     def __init__(self, seed: int) -> None:
         self._rng = random.Random(seed)
         self.fates: dict[str, CalleeFate] = {}    # by number, digits only
+        self.stayers: set[str] = set()            # numbers, digits only
+        self._to_stay = 0
+
+    def stay(self, count: int) -> None:
+        """The next ``count`` callees that answer stay on the line until the test hangs them up."""
+        self._to_stay = count
 
     def fate(self, number: str) -> CalleeFate:
-        self.fates[number.lstrip("+")] = fate = self._draw()
+        fate = self._draw()
+        if fate.outcome == "answer" and self._to_stay > 0:
+            self._to_stay -= 1
+            self.stayers.add(number.lstrip("+"))
+            fate = CalleeFate("answer", ring_s=fate.ring_s, talk_s=self.STAY_S)
+        self.fates[number.lstrip("+")] = fate
         return fate
+
+    def stayer_with_an_operator(self, witness: Witness) -> bool:
+        """A stayer's call is with an operator now. A stayer the engine could not connect in time (sent to
+        the safe-harbor message) does not count: another answering callee is asked to stay instead."""
+        staying = self.staying(witness)
+        if any(life.joined is not None and life.safe_harbor is None for life in staying):
+            return True
+        if self._to_stay == 0 and not any(life.safe_harbor is None for life in staying):
+            self.stay(1)
+        return False
+
+    def staying(self, witness: Witness) -> list[ChannelLife]:
+        """Stayers' calls that are up now."""
+        return [life for life in witness.channels.values()
+                if life.ended is None and life.number.lstrip("+") in self.stayers]
 
     def _draw(self) -> CalleeFate:
         r = self._rng.random()

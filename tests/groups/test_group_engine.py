@@ -136,7 +136,7 @@ async def test_reserved_operators_are_not_dialed_for_and_an_answer_waits_rather_
     first, second = pbx.customer_calls()
     pbx.emit(CallAnswered(first.channel_id))
     pbx.emit(CallAnswered(second.channel_id))
-    await settle(0.7)
+    await until(lambda: {channel for channel, _, _ in pbx.redirects} >= {first.channel_id, second.channel_id})
     contexts = {channel: context for channel, context, _ in pbx.redirects}
     assert contexts == {first.channel_id: "operator-join", second.channel_id: "dialer-safeharbor"}
     assert sum(o.state is OperatorState.READY for o in engine.floor.operators.values()) == 2
@@ -211,11 +211,11 @@ async def test_group_changes_reach_the_running_engine_within_a_second(
             await groups.set_settings(conn, "floor", reserved=1, pacing={"target_abandon": 0.02}, actor="t",
                                       now=NOW, validate=validate_pacing)
             await groups.set_member(conn, "floor", "sales", share=3, priority=2, actor="t", now=NOW)
-        await until(lambda: engine.floor.reserves[ids["sales"]].count == 1, timeout=1.0)
+        await until(lambda: engine.floor.reserves[ids["sales"]].count == 1)
         assert group_runner.group.member(ids["sales"]).share == 3
         assert engine.runners[ids["survey"]].settings.target_abandon == 0.02    # the group's default
         await groups.remove_member(pool, "floor", "survey", actor="t", now=NOW)
-        await until(lambda: engine.runners[ids["survey"]].running, timeout=1.0)  # paces alone again
+        await until(lambda: engine.runners[ids["survey"]].running)  # paces alone again
         assert ids["survey"] not in engine.groups.group_of
         assert engine.runners[ids["survey"]].settings.target_abandon == 0.025
     finally:
@@ -268,9 +268,10 @@ async def test_a_campaign_gets_no_more_calls_than_the_operators_who_work_it_can_
     await until(lambda: len(pbx.customer_calls()) >= 2)
     await settle(0.3)
     assert (calls_of(pbx, ids["sales"], ids), calls_of(pbx, ids["survey"], ids)) == (1, 1)
-    for request in pbx.customer_calls():
-        pbx.emit(CallAnswered(request.channel_id))
-    await settle(0.7)
+    answered = {request.channel_id for request in pbx.customer_calls()}
+    for channel in answered:
+        pbx.emit(CallAnswered(channel))
+    await until(lambda: {channel for channel, _, _ in pbx.redirects} >= answered)
     assert {context for _, context, _ in pbx.redirects} == {"operator-join"}    # nobody waited in vain
 
 

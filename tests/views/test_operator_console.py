@@ -222,7 +222,10 @@ async def test_a_refused_disposition_comes_back_on_screen_to_be_corrected(pool: 
         await until(pilot, lambda: text(app, "#card") == "No call.")
         await pool.execute("UPDATE operator_command SET done_at = $1, result = 'callback number ''12'': too short'",
                            datetime(2026, 11, 27, 9, 15, 1, tzinfo=UTC))
-        await publish(pool, snapshot([campaign_doc(scene)], [operator_doc(scene, "ready", attempt=False)]))
+        # the engine's next snapshot (a second later: the feed hands the views only a changed one)
+        later = snapshot([campaign_doc(scene)], [operator_doc(scene, "ready", attempt=False)])
+        later["at"] = (NOW + timedelta(seconds=1)).isoformat()
+        await publish(pool, later)
         await until(pilot, lambda: "Ivan" in text(app, "#card"))
         assert text(app, "#message") == "disposition refused: callback number '12': too short"
         assert app.query_one("#disposition", Select).value == "callback"
