@@ -295,8 +295,15 @@ class Recovery:
         if call.state in (CallState.CONNECTED, CallState.ENDED):
             return
         operator = next((o for o in engine.floor.operators.values() if o.extension == seen.extension), None)
+        # Answered and put through while nobody could write it down (the engine died, or the link was down,
+        # right after the answer): an answer all the same, in the store as in the ledger that counts this call
+        # when it ends. Its moment is unknown; the moment it was found is the bound we have.
+        answer_unheard = call.answered_at is None and self._stored.get(call.attempt_id, (None, None))[0] is None
         if call.state is CallState.ORIGINATING:
             call.answer(now)
+        if answer_unheard:
+            engine._count(call.campaign_id, "answered")
+            engine.recorder.put_attempt(AttemptUpdate(call.attempt_id, answered_at=engine.clock.now()))
         if call.state is CallState.WAITING:
             engine.handoff.ended(call)     # no longer waiting: forget its safe-harbor deadline
             call.hand_off(operator.id if operator is not None else call.operator_id or 0)

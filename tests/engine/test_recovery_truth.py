@@ -206,3 +206,31 @@ async def test_a_code_the_operator_set_before_the_engine_died_is_kept(pool: asyn
     assert (row["outcome"], row["disposition"]) == ("connected", "no_decision") and row["ended_at"] is not None
     lead = await pool.fetchrow("SELECT state, category, last_disposition FROM lead WHERE id = $1", lead_id)
     assert (lead["state"], lead["category"], lead["last_disposition"]) == ("ready", "follow_up", "no_decision")
+
+
+async def test_a_call_put_through_before_its_answer_was_written_is_an_answer_with_both_times(
+        pool: asyncpg.Pool) -> None:
+    """The engine died right after the hand-off, before the write-behind recorder stored the answer: the
+    row says only 'ringing'. Found in an operator's conference, it is answered and connected, both at the
+    moment it was found (the best bound), and the ledger counts its answer — never a connect without one."""
+    campaign_id = await make_campaign(pool, operators_n=1, leads_n=2)
+    await pool.execute("UPDATE lead SET next_due_at = now() + interval '1 day'")
+    _, attempt = await left_connected(pool, campaign_id, connected=False)
+    await pool.execute("UPDATE attempt SET answered_at = NULL, state = 'ringing' WHERE id = $1", attempt)
+    pbx = FakePbx()
+    pbx.live |= {f"attempt-{attempt}", "op101-4", "op101-4-2"}
+    pbx.where[f"attempt-{attempt}"] = ("Up", "operator-join", "101")
+    pbx.where["op101-4-2"] = ("Up", "operators", "101")
+    engine = Engine(pool, pbx, midday(), CONFIG)
+    await engine.start()
+    try:
+        operator_id = await pool.fetchval("SELECT id FROM operator")
+        await until(lambda: engine.floor.operators[operator_id].attempt_id == attempt)
+        pbx.emit(ChannelHungUp(f"attempt-{attempt}", 16))
+        await engine.recorder.drain()
+        row = await pool.fetchrow("SELECT * FROM attempt WHERE id = $1", attempt)
+        assert (row["outcome"], row["abandoned"]) == ("connected", False)
+        assert row["answered_at"] is not None and row["connected_at"] >= row["answered_at"]
+        assert engine.runners[campaign_id].ledger.counts(asyncio.get_running_loop().time()) == (1, 0)
+    finally:
+        await engine.stop(drain_s=0)
