@@ -36,6 +36,7 @@ async def test_a_retired_code_is_not_offered_and_one_retired_meanwhile_is_refuse
     await retire(pool, "not_our_audience")
     app = OperatorConsole(pool, await find_operator(pool, "Anna"), SystemClock())
     async with app.run_test(size=(200, 60)) as pilot:
+        await pilot.click("#login")                   # the person logs in; the engine calls the phone
         await answer_first_call(pbx)
         await until(pilot, lambda: "ON CALL" in str(app.query_one("#status", Static).content))
         await until(pilot, lambda: "Grace" in str(app.query_one("#card", Static).content))
