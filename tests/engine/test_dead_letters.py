@@ -73,7 +73,7 @@ async def test_a_disposition_the_campaign_no_longer_knows_is_readable_with_diale
         await recorder.close(timeout_s=2)
     assert await pool.fetchval("SELECT state FROM attempt WHERE id = $1", attempt_id) == "ended"
     url, schema = store_schema
-    monkeypatch.setenv("DIALER_DATABASE_URL", f"{url}?search_path={schema}")
+    monkeypatch.setenv("DIALER_DATABASE_URL", f"{url}{'&' if '?' in url else '?'}search_path={schema}")
     monkeypatch.setenv("COLUMNS", "200")
     result = await asyncio.to_thread(CliRunner().invoke, app, ["db", "dead-letters", "--payload"])
     assert result.exit_code == 0, result.output
