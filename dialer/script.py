@@ -146,7 +146,7 @@ def load_file(path: Path) -> Script:
     except tomllib.TOMLDecodeError as exc:
         raise ScriptError(f"{path} is not valid TOML: {exc}") from None
     if "script" not in raw:
-        raise ScriptError(f"{path} has no [script] table (see the example in the README)")
+        raise ScriptError(f"{path} has no [script] table (see the example in docs/GUIDE.md, 'The call script')")
     return parse(raw["script"])
 
 
