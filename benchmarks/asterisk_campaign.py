@@ -28,7 +28,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 import asyncpg
 
-from cli_store import store_url
+from cli.store import store_url
 from tests.asterisk.campaign import run_campaign
 
 # The number's class is its first digit (after '+'), as the simulated PSTN reads it.

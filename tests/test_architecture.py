@@ -122,12 +122,12 @@ def test_the_walk_catches_lazy_relative_and_from_imports(tmp_path: Path) -> None
         "def later():\n"
         "    from dialer import engine\n"
         "    import asyncio.tasks\n"
-        "    from cli_run import run\n")
+        "    from cli.run import run\n")
     (room / "clean.py").write_text("import math\nfrom pacing.inner import math as m\nimport client_lib\n")
     found = violations(Rule("test", "pacing", ("dialer", "cli", "asyncio", "pacing.helpers")), tmp_path)
     assert found == ["pacing.inner.math:2 imports pacing.helpers", "pacing.inner.math:4 imports dialer",
                      "pacing.inner.math:4 imports dialer.engine", "pacing.inner.math:5 imports asyncio.tasks",
-                     "pacing.inner.math:6 imports cli_run", "pacing.inner.math:6 imports cli_run.run"]
+                     "pacing.inner.math:6 imports cli.run", "pacing.inner.math:6 imports cli.run.run"]
 
 
 def test_every_test_folder_is_a_package_and_every_test_file_name_is_unique() -> None:

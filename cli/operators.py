@@ -9,7 +9,7 @@ from datetime import datetime, timedelta
 import asyncpg
 import typer
 
-from cli_store import console, fail, with_pool
+from cli.store import console, fail, with_pool
 
 operator_app = typer.Typer(help="Operators and the campaigns they work.", no_args_is_help=True,
                            rich_markup_mode=None)

@@ -9,7 +9,7 @@ from typing import TypeVar
 import asyncpg
 import typer
 
-from cli_store import console, fail, with_pool
+from cli.store import console, fail, with_pool
 
 compliance_app = typer.Typer(help="Calling hours, caps and registries of a campaign.", no_args_is_help=True,
                            rich_markup_mode=None)

@@ -14,7 +14,7 @@ from rich.markup import escape
 if TYPE_CHECKING:
     from compliance.limits import LegalLimits
 
-from cli_store import console, fail, with_pool
+from cli.store import console, fail, with_pool
 from pacing.policies import MODES
 
 campaign_app = typer.Typer(help="Create, start and pause campaigns.", no_args_is_help=True,

@@ -8,7 +8,7 @@ from typing import Literal
 
 import typer
 
-from cli_store import console, fail, store_url
+from cli.store import console, fail, store_url
 from config.settings import load_settings
 from lists import database
 from pacing.policies import MODES

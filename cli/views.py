@@ -11,7 +11,7 @@ import asyncpg
 import typer
 from typer.core import TyperGroup
 
-from cli_store import console, fail, with_pool
+from cli.store import console, fail, with_pool
 
 
 def operator_console(

@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING, Literal
 
 import typer
 
-from cli_store import console, fail
+from cli.store import console, fail
 from pacing.policies import MODES, OPTIMIZE
 
 if TYPE_CHECKING:

@@ -13,7 +13,7 @@ from datetime import datetime
 import asyncpg
 import typer
 
-from cli_store import console, fail, with_pool
+from cli.store import console, fail, with_pool
 
 group_app = typer.Typer(help="Campaign groups: campaigns sharing one pool of operators.", no_args_is_help=True,
                            rich_markup_mode=None)

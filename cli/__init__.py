@@ -1,28 +1,27 @@
 """The ``dialer`` command: campaign managers, operators and supervisors start here.
 
 Each command parses its arguments, opens what it needs and calls into ``dialer/``; no logic lives here.
-This module is the table of contents: the commands live beside it, one module per room (``cli_store.py``,
-``cli_campaigns.py``, ``cli_operators.py``,
-``cli_groups.py``, ``cli_lists.py``, ``cli_compliance.py``, ``cli_views.py``,
-``cli_run.py``, ``cli_whatif.py``), and are mounted here in the order ``dialer --help`` lists them.
+This module is the table of contents: the commands live beside it, one module per sub-app (``campaigns``,
+``operators``, ``groups``, ``lists``, ``compliance``, ``views``, ``run``, ``whatif``, ``db``; what they all
+share is ``store``), and are mounted here in the order ``dialer --help`` lists them.
 """
 
 from __future__ import annotations
 
 import typer
 
-from cli_campaigns import campaign_app
-from cli_compliance import compliance_app, dnc_app, report_compliance
-from cli_groups import group_app, report_group
-from cli_lists import lists_app
-from cli_operators import operator_app
-from cli_run import demo, run, sim_pbx
-from cli_store import db_app
-from cli_views import operator_console, report_app, report_campaign, watch
-from cli_whatif import simulate_cmd, staffing_cmd
+from cli.campaigns import campaign_app
+from cli.compliance import compliance_app, dnc_app, report_compliance
+from cli.db import db_app
+from cli.groups import group_app, report_group
+from cli.lists import lists_app
+from cli.operators import operator_app
+from cli.run import demo, run, sim_pbx
+from cli.views import operator_console, report_app, report_campaign, watch
+from cli.whatif import simulate_cmd, staffing_cmd
 
 app = typer.Typer(help="Predictive/progressive outbound dialer for Asterisk.", no_args_is_help=True,
-                           rich_markup_mode=None)
+                  rich_markup_mode=None)
 
 app.command("operator")(operator_console)
 app.command("watch")(watch)

@@ -11,7 +11,7 @@ from typing import Any, TypeVar
 import asyncpg
 import typer
 
-from cli_store import console, fail, with_pool
+from cli.store import console, fail, with_pool
 
 lists_app = typer.Typer(help="Call lists: load, show, export; the campaign's strategy.", no_args_is_help=True,
                            rich_markup_mode=None)

@@ -1,0 +1,59 @@
+"""``dialer db``: where the store lives, its schema version, and the writes it could not take."""
+
+from __future__ import annotations
+
+import asyncio
+
+import asyncpg
+import typer
+
+from cli.store import console, fail, with_pool
+from config.settings import load_settings
+from lists import database
+
+db_app = typer.Typer(help="The store (PostgreSQL).", no_args_is_help=True, rich_markup_mode=None)
+
+
+@db_app.command("status")
+def db_status() -> None:
+    """Print where the data lives and the schema version (migrating first)."""
+    settings = load_settings()
+    url = settings.database_url.get_secret_value() if settings.database_url else None
+
+    async def main() -> None:
+        location = database.locate(url, settings.data_dir)
+        pool = await database.open_pool(location.url, max_size=1)
+        async with pool.acquire() as conn:
+            version = await database.schema_version(conn)
+        await pool.close()
+        console.print(f"store: {location.describe()}")
+        console.print(f"schema version: {version}")
+
+    try:
+        asyncio.run(main())
+    except database.StoreError as exc:
+        raise fail(str(exc)) from None
+
+
+@db_app.command("dead-letters")
+def db_dead_letters(
+    limit: int = typer.Option(50, min=1, help="How many, newest first"),
+    payload: bool = typer.Option(False, "--payload", help="Also print each write's arguments (JSON)"),
+) -> None:
+    """Writes the engine could not record (kept aside so the rest went on): what, why, when, which engine."""
+    from rich.table import Table
+
+    async def work(pool: asyncpg.Pool) -> list[asyncpg.Record]:
+        return await pool.fetch("SELECT id, at, engine, what, error, payload FROM dead_letter ORDER BY id DESC "
+                                "LIMIT $1", limit)
+
+    rows = with_pool(work)
+    if not rows:
+        console.print("no dead letters: every write the engines made is recorded")
+        return
+    table = Table("id", "when (UTC)", "engine", "what", "error")
+    for row in rows:
+        table.add_row(str(row["id"]), f"{row['at']:%Y-%m-%d %H:%M:%S}", row["engine"], row["what"], row["error"])
+        if payload:
+            table.add_row("", "", "", f"  {row['payload']}", "")
+    console.print(table)
