@@ -47,7 +47,7 @@ from dialer.config import EngineConfig
 from dialer.control import ControlPlane
 from dialer.engine import Engine
 from dialer.floor import FloorOperator, OperatorState
-from dialer.sim_operators import SimulatedOperators
+from dialer.sim.operators import SimulatedOperators
 from lists import campaigns, database, operators
 
 SCHEMA = "bench_engine"

@@ -37,13 +37,13 @@ from ami.client import AmiClient
 from ami.simulator import start_simulator
 from dialer.clock import LoopClock
 from dialer.config import EngineConfig
-from dialer.demo import DEMO_SECRET, DEMO_USER, NOOP_CYCLES, next_working_day
 from dialer.engine import Engine
-from dialer.group_report import make_group_report
-from dialer.sim_operators import SimulatedOperators
+from dialer.groups.report import make_group_report
+from dialer.sim.demo import DEMO_SECRET, DEMO_USER, NOOP_CYCLES, next_working_day
+from dialer.sim.operators import SimulatedOperators
+from dialer.sim.virtual_time import FreezingConnection, new_virtual_loop
+from dialer.sim.world import WorldCallees
 from dialer.tuning import validate_pacing
-from dialer.virtual_time import FreezingConnection, new_virtual_loop
-from dialer.world import WorldCallees
 from lists import campaigns, database, groups, operators
 from pacing.world import World
 

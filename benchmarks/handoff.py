@@ -23,7 +23,7 @@ from pathlib import Path
 # compliance package: put the project root first.
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from dialer.demo import DemoSettings, run_demo
+from dialer.sim.demo import DemoSettings, run_demo
 from lists import database
 
 

@@ -30,7 +30,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from compliance import store as compliance_store
 from compliance.rules import CampaignRules
 from dialer.claims import Claimer, Fence
-from dialer.ownership import still_owner
+from dialer.ownership.campaigns import still_owner
 from lists import campaigns, database, importer, zones
 from lists.phones import normalize
 
@@ -168,7 +168,7 @@ async def bench_claim(url: str, schema: str, count: int, claimers: int, batch: i
             print(f"filled {count:,} leads and 1,000,000 DNC numbers (generate_series, indexes, analyze) in "
                   f"{time.perf_counter() - started:.0f} s")
         campaign = await campaigns.get_by_id(conn, campaign_id)
-        # the engine fences every claim with its campaign ownership (dialer/ownership.py); the 4 claimers
+        # the engine fences every claim with its campaign ownership (dialer/ownership/campaigns.py); the 4 claimers
         # share one owner row, so the fence costs here what it costs an engine
         await conn.execute(
             """INSERT INTO campaign_owner (campaign_id, engine, epoch, backend_pid, acquired_at, heartbeat_at)

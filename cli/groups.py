@@ -45,7 +45,7 @@ def group_create(
 ) -> None:
     """Create a campaign group (no members yet; add them with `dialer group add`)."""
     from dialer.clock import SystemClock
-    from dialer.group_settings import parse_group_assignments
+    from dialer.groups.settings import parse_group_assignments
     from dialer.tuning import validate_pacing
     from lists import groups
 
@@ -91,7 +91,7 @@ def group_set(
 ) -> None:
     """Change the group live: reserved operators, group-level ledger, the members' pacing target (audited)."""
     from dialer.clock import SystemClock
-    from dialer.group_settings import parse_group_assignments
+    from dialer.groups.settings import parse_group_assignments
     from dialer.tuning import validate_pacing
     from lists import groups
 
@@ -157,7 +157,7 @@ def report_group(
     """A campaign group per campaign and per pool: target and realized shares of the pool's handle time,
     attempts, answers, connects, abandons, talk and wrap-up, and the pool's occupancy."""
     from dialer.clock import SystemClock
-    from dialer.group_report import as_table, make_group_report
+    from dialer.groups.report import as_table, make_group_report
     from dialer.reports import ReportError
     from lists.campaigns import CampaignError
 

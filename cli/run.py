@@ -48,8 +48,8 @@ def demo(
                                             help="Serve Prometheus metrics on 127.0.0.1:PORT while the day runs"),
 ) -> None:
     """A full simulated campaign on the embedded store: a working day in virtual time."""
-    from dialer.demo import DemoSettings, run_demo
-    from dialer.demo_view import DemoProgress, DemoView, print_result
+    from dialer.sim.demo import DemoSettings, run_demo
+    from dialer.sim.demo_view import DemoProgress, DemoView, print_result
 
     settings = DemoSettings(leads=leads, operators=operators, hours=hours, mode=mode, seed=seed, servers=servers,
                             max_channels=max_channels, cps=cps, metrics_port=metrics_port)

@@ -1,5 +1,5 @@
 """What if: ``dialer simulate`` (a day of these settings against a simulated world) and ``dialer staffing``
-(operators needed), both over ``dialer/whatif.py``."""
+(operators needed), both over ``dialer/sim/whatif.py``."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ from cli.store import console, fail
 from pacing.policies import MODES, OPTIMIZE
 
 if TYPE_CHECKING:
-    from dialer.whatif import GroupReport
+    from dialer.sim.whatif import GroupReport
 
 
 def simulate_cmd(
@@ -42,7 +42,7 @@ def simulate_cmd(
     import json
     from dataclasses import asdict
 
-    from dialer.whatif import WhatIf, simulate_campaign, simulate_group_campaigns
+    from dialer.sim.whatif import WhatIf, simulate_campaign, simulate_group_campaigns
 
     question = WhatIf(agents, answer_rate, talk, wrap, hours, mode, target_abandon, seed, optimize, target, preset)
     try:
@@ -96,7 +96,7 @@ def staffing_cmd(
     occupancy: float = typer.Option(0.85, "--occupancy", help="Occupancy the dial mode sustains (with --leads)"),
 ) -> None:
     """Operators needed: per hour for a service level (Erlang C), or to finish a list by a deadline."""
-    from dialer.whatif import staff_for_list, staff_for_service_level
+    from dialer.sim.whatif import staff_for_list, staff_for_service_level
     from pacing.erlang import ErlangInputError
 
     if calls_per_hour is None and leads is None:

@@ -25,7 +25,7 @@ from dialer.gate import ComplianceGate
 from lists import attempts, leads
 from lists.attempts import NewAttempt
 from lists.campaigns import Campaign
-from lists.claim_sql import ClaimCursor
+from lists.claim_statement import ClaimCursor
 from lists.leads import ClaimedLead, ClaimPlan
 
 log = logging.getLogger(__name__)
@@ -34,7 +34,7 @@ log = logging.getLogger(__name__)
 
 @dataclass(frozen=True)
 class Fence:
-    """Campaign ownership as a claim checks it (dialer/ownership.py). The claim statement itself takes leads
+    """Campaign ownership as a claim checks it (dialer/ownership/campaigns.py). The claim statement itself takes leads
     only while the campaign's owner row carries (``engine``, ``epoch``), and holds that row FOR SHARE until
     commit; ``still_ours`` is asked only when a claim came back empty, to tell a lost campaign (which it
     acts on) from an empty list."""

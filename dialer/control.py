@@ -22,7 +22,7 @@ import numpy as np
 from dialer.call import CallState
 from dialer.commands import apply_command
 from dialer.engine import Engine
-from dialer.group_figures import group_docs
+from dialer.groups.figures import group_docs
 from dialer.recorder import STORE_UNREACHABLE
 from lists import campaigns
 from lists.campaigns import Campaign
@@ -195,6 +195,6 @@ def snapshot_doc(engine: Engine) -> dict[str, Any]:
     ownership = engine.ownership
     return {"engine": engine.config.name, "at": now.isoformat(), "campaigns": campaigns_doc,
             "operators": operators_doc, "groups": group_docs(engine, loop_now),   # per pool (campaign groups)
-            # several engines on one store: what this one owns and has taken over (dialer/ownership.py)
+            # several engines on one store: what this one owns and has taken over (dialer/ownership/campaigns.py)
             "ownership": None if ownership is None else {"owned": ownership.owned, "takeovers": ownership.takeovers,
                                                          "losses": ownership.losses}}

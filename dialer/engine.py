@@ -40,11 +40,11 @@ from ami.pool import PbxPool
 from compliance import store as compliance_store
 from compliance.limits import legal_limits
 from dialer.call import Call, CallState
-from dialer.campaign_groups import CampaignGroups
 from dialer.claims import Claimer, NothingToDial
 from dialer.clock import Clock
 from dialer.config import EngineConfig
 from dialer.floor import STORED_STATE, Floor, FloorOperator, OperatorState
+from dialer.groups.membership import CampaignGroups
 from dialer.handoff import HandOff
 from dialer.ledger import AbandonLedger
 from dialer.phones import RESTART, OperatorPhones
@@ -61,7 +61,7 @@ from pacing.estimators import OnlineEstimators
 from pacing.snapshot import Estimates, Snapshot
 
 if TYPE_CHECKING:
-    from dialer.ownership import CampaignOwnership
+    from dialer.ownership.campaigns import CampaignOwnership
 
 log = logging.getLogger(__name__)
 
@@ -98,7 +98,7 @@ class Engine:
                                      leave_call=self.leave_call, tasks=self.supervisor.tasks())
         self._wrap_timers: dict[int, asyncio.TimerHandle] = {}
         self.wrap_up_listeners: list[Callable[[FloorOperator], None]] = []
-        self.ownership: CampaignOwnership | None = None   # several engines on one store (dialer/ownership.py)
+        self.ownership: CampaignOwnership | None = None   # several engines on one store (dialer/ownership/campaigns.py)
         self._starting = asyncio.Lock()   # the control plane and the ownership beat may both start a campaign
         self.recovery = Recovery(self)
         self.refusals = RefusedCalls(self._refused)   # a route that fails every call pauses its campaign

@@ -2,7 +2,7 @@
 
 The hand-off must take milliseconds, so the choice of an operator never waits for the database; the
 store is told afterwards (see ``recorder``). An operator may work several campaigns: ``campaigns`` is a
-set. Campaigns that share operators should pace as one campaign group (``dialer/group_runner.py``), so a
+set. Campaigns that share operators should pace as one campaign group (``dialer/groups/runner.py``), so a
 free operator is counted once, by the group; a group may keep some of its operators free (``reserve``).
 
 An operator is free for a hand-off only while their phone is known to sit in their conference

@@ -26,9 +26,9 @@ import asyncpg
 from rich import box
 from rich.table import Table
 
-from lists import campaigns, reports_sql
+from lists import campaigns, report_figures
 
-GROUPINGS = reports_sql.GROUPINGS
+GROUPINGS = report_figures.GROUPINGS
 
 
 class ReportError(ValueError):
@@ -110,16 +110,16 @@ async def make_report(pool: asyncpg.Pool, campaign_name: str, *, by: str, until:
     # planner's guess for generate_series (1000 rows a session) makes it compile for longer than the query runs.
     async with pool.acquire() as conn, conn.transaction(isolation="repeatable_read", readonly=True):
         await conn.execute("SET LOCAL jit = off")
-        codes = tuple(await reports_sql.conversion_codes(conn, campaign.id, conversions))
-        grouped = await reports_sql.attempt_figures(conn, campaign_id=campaign.id, by=by, since=since, until=until,
+        codes = tuple(await report_figures.conversion_codes(conn, campaign.id, conversions))
+        grouped = await report_figures.attempt_figures(conn, campaign_id=campaign.id, by=by, since=since, until=until,
                                                     conversions=codes)
-        totals = await reports_sql.attempt_figures(conn, campaign_id=campaign.id, by="", since=since, until=until,
+        totals = await report_figures.attempt_figures(conn, campaign_id=campaign.id, by="", since=since, until=until,
                                                    conversions=codes)
         total = totals[0] if totals else {"key": "total", **_EMPTY}   # no attempt in the period: no group
         times: dict[str, dict[str, float]] = {}
         if by in ("operator", "hour"):
-            times = await reports_sql.session_figures(conn, campaign_id=campaign.id, by=by, since=since, until=until)
-        total_times = (await reports_sql.session_figures(conn, campaign_id=campaign.id, by="", since=since,
+            times = await report_figures.session_figures(conn, campaign_id=campaign.id, by=by, since=since, until=until)
+        total_times = (await report_figures.session_figures(conn, campaign_id=campaign.id, by="", since=since,
                                                          until=until)).get("total", {})
     keys = {f["key"]: f for f in grouped}
     if by in ("operator", "hour"):   # an operator who worked but took no call is a row too

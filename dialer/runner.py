@@ -45,7 +45,7 @@ def pacing_settings(campaign: Campaign, defaults: Mapping[str, Any] | None = Non
 
 class CampaignRunner(PacingLoop):
     """Alone, it runs its own loop (``start``). In a campaign group it does not: the group's loop
-    (``dialer/group_runner.py``) asks it for its settings and α and has it place the calls the pool's
+    (``dialer/groups/runner.py``) asks it for its settings and α and has it place the calls the pool's
     plan gives it (``place``), and its ``wake`` wakes the group."""
 
     def __init__(self, campaign: Campaign, *, snapshot: Snapshotter, dial: Dialer, tick_s: float,

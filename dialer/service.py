@@ -24,9 +24,9 @@ from dialer.config import EngineConfig
 from dialer.control import ControlPlane
 from dialer.engine import Engine
 from dialer.metrics import MetricsServer
-from dialer.ownership import CampaignOwnership
+from dialer.ownership.campaigns import CampaignOwnership
 from dialer.servers import ServerAffinity, build_pool, close_pool, start_pool
-from dialer.sim_operators import SimulatedOperators
+from dialer.sim.operators import SimulatedOperators
 from lists import database
 
 log = logging.getLogger(__name__)
@@ -65,7 +65,7 @@ async def serve(settings: Settings, store_url: str, *, operator_channel: str, co
     if isinstance(pbx, PbxPool):
         ServerAffinity(engine, pbx, {s.name: s.operators for s in servers})
     SimulatedOperators(engine, mean_wrap_s=10.0)
-    # Several engines may share the store: each runs only the campaigns it owns (dialer/ownership.py).
+    # Several engines may share the store: each runs only the campaigns it owns (dialer/ownership/campaigns.py).
     ownership = CampaignOwnership(engine)
     await ownership.start()
     # From here a signal stops the engine in order (before, Ctrl-C interrupts the start-up as any program).

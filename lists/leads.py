@@ -3,7 +3,7 @@
 A claim is a lease. ``FOR UPDATE SKIP LOCKED`` lets several engines claim from one list at once without
 ever getting the same lead, and ``lease_until`` lets the leads of an engine that died (it stopped
 heart-beating) come back. The claim takes the categories in the order the campaign's strategy gives for
-the current time of day, in one statement (``lists/claim_sql.py``).
+the current time of day, in one statement (``lists/claim_statement.py``).
 
 Every time is a parameter: a simulated day in virtual time writes the same rows a real day would.
 """
@@ -19,7 +19,7 @@ from zoneinfo import ZoneInfo
 import asyncpg
 
 from lists import callbacks, numbers, retries, strategy, zones
-from lists.claim_sql import HEAD, ClaimCursor, claim_sql
+from lists.claim_statement import HEAD, ClaimCursor, claim_sql
 from lists.dispositions import apply_disposition, record_disposition
 from lists.errors import OutcomeError, PhoneError
 from lists.phones import normalize

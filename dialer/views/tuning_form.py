@@ -76,7 +76,7 @@ def campaign_world(campaign: CampaignState) -> World:
 def estimate_change(campaign: CampaignState, operators: int, changes: dict[str, Any], *, hours: float = 2.0,
                     seed: int = 1) -> WhatIfEstimate:
     """Simulate the campaign's current settings and the changed ones on the same callees (same seed), so
-    the difference is the change's. ``dialer.whatif.WhatIf`` carries only mode and target_abandon, so this
+    the difference is the change's. ``dialer.sim.whatif.WhatIf`` carries only mode and target_abandon, so this
     drives the same simulator (``pacing.simulation``) with the campaign's complete settings."""
     world = campaign_world(campaign)
     prior = Estimates(answer_rate=world.answer_rate, mean_ring_to_answer_s=campaign.estimates.get(

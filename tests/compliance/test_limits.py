@@ -12,7 +12,7 @@ from hypothesis import strategies as st
 from compliance.limits import LegalLimitError, check_pacing, check_ring, legal_limits
 from compliance.presets import UnknownPresetError
 from dialer.runner import pacing_settings
-from dialer.whatif import WhatIf, simulate_campaign
+from dialer.sim.whatif import WhatIf, simulate_campaign
 from lists.campaigns import Campaign
 
 

@@ -9,7 +9,7 @@ from collections.abc import Iterator
 import asyncpg
 import pytest
 
-from dialer.demo import DemoResult, DemoSettings, run_demo
+from dialer.sim.demo import DemoResult, DemoSettings, run_demo
 from tests.conftest import store_url
 
 pytestmark = pytest.mark.db

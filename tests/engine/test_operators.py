@@ -10,7 +10,7 @@ from ami.pbx import CallAnswered, ChannelHungUp, ConferenceJoined, OriginateResu
 from dialer.commands import apply_command
 from dialer.engine import Engine
 from dialer.floor import OperatorState
-from dialer.sim_operators import SimulatedOperators
+from dialer.sim.operators import SimulatedOperators
 from lists import campaigns
 from tests.engine.fake_pbx import FakePbx
 from tests.engine.test_engine import CONFIG, make_campaign, midday, until

@@ -13,7 +13,7 @@ import pytest
 
 from ami.pbx import OriginateResult
 from dialer.engine import Engine
-from dialer.ownership import CampaignOwnership, OwnershipSettings
+from dialer.ownership.campaigns import CampaignOwnership, OwnershipSettings
 from lists import campaigns, database
 from tests.engine.fake_pbx import FakePbx
 from tests.engine.test_engine import CONFIG, make_campaign, midday, until

@@ -12,11 +12,11 @@ import pytest
 
 from ami.pbx import CallAnswered
 from ami.pool import PbxPool, ServerLimits
-from dialer.demo import DemoSettings, run_demo
 from dialer.engine import Engine
 from dialer.floor import OperatorState
 from dialer.metrics import EngineMetrics, exposition
 from dialer.servers import ServerAffinity
+from dialer.sim.demo import DemoSettings, run_demo
 from dialer.tuning import parse_assignments, validate_pacing
 from tests.conftest import store_url
 from tests.engine.fake_pbx import FakePbx

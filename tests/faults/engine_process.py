@@ -25,7 +25,7 @@ from ami.pbx import ChannelHungUp, PbxEvent
 from dialer.clock import SystemClock
 from dialer.config import EngineConfig
 from dialer.engine import Engine
-from dialer.sim_operators import SimulatedOperators
+from dialer.sim.operators import SimulatedOperators
 from lists import database
 
 USER, SECRET = "dialer", "faults-secret"

@@ -2,7 +2,7 @@
 
 Everything real but the people and the phone network: PostgreSQL, the PBX simulator over TCP, the
 engine with its control plane, simulated operators, and persons at the operator console (Textual's
-pilot). The loop is the demo's (``dialer/virtual_time.py``): the clock jumps over idle stretches and
+pilot). The loop is the demo's (``dialer/sim/virtual_time.py``): the clock jumps over idle stretches and
 stands still while the database answers. A scenario (a coroutine given the ``Floor``) injects faults when
 the calls are in the state it waits for, never at a time; the day then runs out, the engine stops by its
 stop path, and ``DayRecord`` holds the evidence the invariants judge (``tests/floor/invariants.py``).
@@ -26,10 +26,10 @@ from ami.simulator import start_simulator
 from ami.simulator.server import SimulatorHandle
 from dialer.clock import LoopClock
 from dialer.config import EngineConfig
-from dialer.demo import next_working_day
+from dialer.sim.demo import next_working_day
+from dialer.sim.virtual_time import FreezingConnection, new_virtual_loop
+from dialer.sim.world import WorldCallees
 from dialer.tuning import validate_pacing
-from dialer.virtual_time import FreezingConnection, new_virtual_loop
-from dialer.world import WorldCallees
 from lists import campaigns, database, disposition_catalogue, operators
 from lists.dispositions import DEFAULT_CATALOGUE, Disposition
 from pacing.world import World

@@ -23,8 +23,8 @@ from dialer.clock import LoopClock
 from dialer.config import EngineConfig
 from dialer.control import ControlPlane
 from dialer.engine import Engine
-from dialer.sim_operators import SimulatedOperators
-from dialer.virtual_time import FreezingConnection
+from dialer.sim.operators import SimulatedOperators
+from dialer.sim.virtual_time import FreezingConnection
 from lists import database
 
 LIFE: contextvars.ContextVar[int | None] = contextvars.ContextVar("engine_life", default=None)
@@ -100,7 +100,7 @@ class EngineLife:
     async def _start(self) -> None:
         loop = asyncio.get_running_loop()
         freeze = loop.dialer_freeze  # type: ignore[attr-defined]
-        freeze.holds += 1      # connecting takes real time: the virtual clock waits (dialer/virtual_time.py)
+        freeze.holds += 1      # connecting takes real time: the virtual clock waits (dialer/sim/virtual_time.py)
         try:
             self.pool = await database.open_pool(self._url, search_path=self._schema, min_size=5, max_size=5,
                                                  connection_class=FreezingConnection, durable=False)

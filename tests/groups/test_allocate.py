@@ -7,7 +7,7 @@ from dataclasses import replace
 from hypothesis import given
 from hypothesis import strategies as st
 
-from dialer.group_runner import allocate
+from dialer.groups.runner import allocate
 from pacing.policies import PacingSettings
 from pacing.pool import Member, Pool, plan
 from pacing.pool_target import paced_plan

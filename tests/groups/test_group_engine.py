@@ -279,7 +279,7 @@ async def test_campaigns_sharing_operators_outside_a_group_are_named_in_a_warnin
         pool: asyncpg.Pool, start_engine: StartEngine, caplog: pytest.LogCaptureFixture) -> None:
     await make_group(pool, operators_n=1, leads={"sales": 1, "survey": 1}, shares={"sales": 1, "survey": 1})
     await pool.execute("UPDATE campaign SET group_id = NULL")
-    with caplog.at_level("WARNING", logger="dialer.campaign_groups"):
+    with caplog.at_level("WARNING", logger="dialer.groups.membership"):
         await start_engine(FakePbx())
     assert "campaign survey shares operators with sales but is in no campaign group with them" in caplog.text
 

@@ -11,7 +11,7 @@ import pytest
 from typer.testing import CliRunner
 
 import cli
-from dialer.group_settings import parse_group_assignments
+from dialer.groups.settings import parse_group_assignments
 from dialer.tuning import validate_pacing
 from lists import campaigns, groups
 

@@ -10,7 +10,7 @@ import pytest
 from typer.testing import CliRunner
 
 import cli
-from dialer.group_report import make_group_report
+from dialer.groups.report import make_group_report
 from dialer.tuning import validate_pacing
 from lists import campaigns, groups, operators
 

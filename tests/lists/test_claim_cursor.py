@@ -9,7 +9,7 @@ import asyncpg
 import pytest
 
 from lists import leads
-from lists.claim_sql import HEAD, ClaimCursor, claim_sql
+from lists.claim_statement import HEAD, ClaimCursor, claim_sql
 from tests.lists.conftest import MORNING, add_leads
 
 pytestmark = pytest.mark.db

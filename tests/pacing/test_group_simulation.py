@@ -2,7 +2,7 @@ import json
 
 import pytest
 
-from dialer.whatif import WhatIf, parse_group
+from dialer.sim.whatif import WhatIf, parse_group
 from pacing.group_simulation import GroupCampaign, simulate_group
 from pacing.policies import PacingSettings
 from pacing.simulation import PolicyPacer, simulate

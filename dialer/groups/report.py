@@ -1,7 +1,7 @@
 """``dialer report group NAME``: a campaign group per campaign and per pool.
 
 Per member: its target share, its realized share of the pool's handle time (talk + wrap-up of its calls,
-see ``lists.group_reports_sql`` for how a wrap-up is attributed), and the campaign report's totals
+see ``lists.group_report_figures`` for how a wrap-up is attributed), and the campaign report's totals
 (attempts, answers, connects, abandons, conversions). The pool row adds them up and gives the pool's
 occupancy, (on call + wrap-up) / (on call + wrap-up + ready) of the pool's operators, each counted once.
 Times without a zone are in the first member's time zone.
@@ -17,7 +17,7 @@ import asyncpg
 from rich.table import Table
 
 from dialer.reports import local_period
-from lists import campaigns, group_reports_sql, groups, reports_sql
+from lists import campaigns, group_report_figures, groups, report_figures
 
 
 @dataclass(frozen=True)
@@ -62,12 +62,12 @@ async def make_group_report(pool: asyncpg.Pool, name: str, *, until: datetime,
     ids = [m.campaign_id for m in group.members]
     targets = group.target_shares()
     async with pool.acquire() as conn, conn.transaction(isolation="repeatable_read", readonly=True):
-        wraps = await group_reports_sql.wrap_s_by_campaign(conn, ids, since=since, until=until)
-        seconds = await group_reports_sql.pool_seconds(conn, ids, since=since, until=until)
+        wraps = await group_report_figures.wrap_s_by_campaign(conn, ids, since=since, until=until)
+        seconds = await group_report_figures.pool_seconds(conn, ids, since=since, until=until)
         rows = []
         for member in group.members:
-            codes = await reports_sql.conversion_codes(conn, member.campaign_id, ("sale",))
-            found = await reports_sql.attempt_figures(conn, campaign_id=member.campaign_id, by="", since=since,
+            codes = await report_figures.conversion_codes(conn, member.campaign_id, ("sale",))
+            found = await report_figures.attempt_figures(conn, campaign_id=member.campaign_id, by="", since=since,
                                                       until=until, conversions=codes)
             f = found[0] if found else {}
             talk, wrap = float(f.get("talk_s", 0.0)), wraps.get(member.campaign_id, 0.0)

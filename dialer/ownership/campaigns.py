@@ -8,7 +8,7 @@ How an owner loses a campaign, and why each way is safe:
 
 * **It dies** (kill -9, host gone with a TCP reset, pool closed): PostgreSQL ends its session and frees
   the lock; another engine takes it at its next beat and recovers what the dead one left
-  (``dialer/takeover.py``).
+  (``dialer/ownership/takeover.py``).
 * **It is alive but stuck** (event loop blocked, network partition without a reset — PostgreSQL may not
   notice a silent peer for hours of TCP keepalive): its heartbeat in ``campaign_owner`` goes stale.
   After ``stale_s`` by the database's clock another engine terminates the stale owner's lock session
@@ -36,7 +36,7 @@ from typing import TYPE_CHECKING
 import asyncpg
 
 from dialer.claims import Fence
-from dialer.takeover import recover_campaign
+from dialer.ownership.takeover import recover_campaign
 from lists import campaigns
 
 if TYPE_CHECKING:
@@ -100,7 +100,7 @@ class CampaignOwnership:
     async def close(self, keep: set[int] | frozenset[int] = frozenset()) -> None:
         """Give every campaign back (announced, so another engine takes it at once) and stop. A campaign in
         ``keep`` still has calls in flight that this engine leaves on the PBX: it is not marked released, so
-        the engine that takes it next recovers them (``dialer/takeover.py``)."""
+        the engine that takes it next recovers them (``dialer/ownership/takeover.py``)."""
         await self._tasks.cancel_all()
         for campaign_id in list(self._epochs):
             if campaign_id not in keep:

@@ -28,15 +28,15 @@ from dialer.config import EngineConfig
 from dialer.engine import Engine
 from dialer.metrics import MetricsServer
 from dialer.servers import ServerAffinity, build_pool, close_pool, start_pool
-from dialer.sim_operators import SimulatedOperators
+from dialer.sim.operators import SimulatedOperators
+from dialer.sim.virtual_time import FreezingConnection, new_virtual_loop
+from dialer.sim.world import WorldCallees
 from dialer.summary import CampaignSummary, summarize
-from dialer.virtual_time import FreezingConnection, new_virtual_loop
-from dialer.world import WorldCallees
 from lists import campaigns, database, operators
 from pacing.world import World
 
 # Idle loop cycles before the virtual clock jumps to the next timer: enough for loopback TCP between
-# the engine and the simulator (the database holds the clock by itself, see dialer/virtual_time.py).
+# the engine and the simulator (the database holds the clock by itself, see dialer/sim/virtual_time.py).
 NOOP_CYCLES = 8
 DEMO_USER, DEMO_SECRET = "dialer", "demo-secret"
 

@@ -14,7 +14,7 @@ import logging
 from typing import TYPE_CHECKING
 
 from dialer.floor import BUSY_STATES, FloorOperator, OperatorState, PoolReserve
-from dialer.group_runner import GroupRunner
+from dialer.groups.runner import GroupRunner
 from dialer.ledger import AbandonLedger
 from dialer.runner import CampaignRunner
 from lists import groups

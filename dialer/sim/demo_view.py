@@ -10,8 +10,8 @@ from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
 from dialer.call import CallState
-from dialer.demo import DemoResult, DemoSettings
 from dialer.engine import Engine
+from dialer.sim.demo import DemoResult, DemoSettings
 
 
 class DemoView:

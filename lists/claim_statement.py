@@ -80,7 +80,7 @@ _DIALABLE = """
 # PostgreSQL planned the claim afresh at every call, which cost about as much as running it.
 # With ``fenced`` ($26 engine, $27 epoch) the claim takes leads only while the campaign's owner row still
 # carries this engine's epoch, locked FOR SHARE until commit so that a takeover waits for the claim (see
-# dialer/ownership.py); with ``with_history`` ($26 or $28: since when) it returns each lead's contact history
+# dialer/ownership/campaigns.py); with ``with_history`` ($26 or $28: since when) it returns each lead's contact history
 # for the per-lead rules. Both used to be round trips of their own, and a round trip costs more here than
 # the query: the claim went from 6 to 4 (BEGIN, claim, attempt rows, COMMIT; the saving is in
 # benchmarks/results/claims-notes.md).

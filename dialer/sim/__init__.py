@@ -1,0 +1,1 @@
+"""The simulated world: the demo, simulated operators and callees, virtual time, and what-if."""
