@@ -4,7 +4,7 @@ Each command parses its arguments, opens what it needs and calls into ``dialer/`
 This module is the table of contents: the commands live beside it, one module per room (``cli_store.py``,
 ``cli_campaigns.py``, ``cli_operators.py``,
 ``cli_groups.py``, ``cli_lists.py``, ``cli_compliance.py``, ``cli_views.py``,
-``cli_run.py``, ``cli_whatif.py``), and are mounted here in the order ``dialer --help`` lists them.
+``cli_run.py``, ``cli_whatif.py``, ``cli_users.py``), and are mounted here in the order ``dialer --help`` lists them.
 """
 
 from __future__ import annotations
@@ -18,6 +18,7 @@ from cli_lists import lists_app
 from cli_operators import operator_app
 from cli_run import demo, run, sim_pbx
 from cli_store import db_app
+from cli_users import users_app
 from cli_views import operator_console, report_app, report_campaign, watch
 from cli_whatif import simulate_cmd, staffing_cmd
 
@@ -40,6 +41,7 @@ app.add_typer(compliance_app, name="compliance")
 app.add_typer(dnc_app, name="dnc")
 app.add_typer(report_app, name="report")
 app.add_typer(lists_app, name="lists")
+app.add_typer(users_app, name="users")
 
 report_app.command("campaign")(report_campaign)
 report_app.command("group")(report_group)
