@@ -4,7 +4,8 @@ Each command parses its arguments, opens what it needs and calls into ``dialer/`
 This module is the table of contents: the commands live beside it, one module per room (``cli_store.py``,
 ``cli_campaigns.py``, ``cli_operators.py``,
 ``cli_groups.py``, ``cli_lists.py``, ``cli_compliance.py``, ``cli_views.py``,
-``cli_run.py``, ``cli_whatif.py``, ``cli_users.py``), and are mounted here in the order ``dialer --help`` lists them.
+``cli_run.py``, ``cli_whatif.py``, ``cli_users.py``, ``cli_serve.py``), and are mounted here in the order
+``dialer --help`` lists them.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from cli_groups import group_app, report_group
 from cli_lists import lists_app
 from cli_operators import operator_app
 from cli_run import demo, run, sim_pbx
+from cli_serve import serve, serve_session
 from cli_store import db_app
 from cli_users import users_app
 from cli_views import operator_console, report_app, report_campaign, watch
@@ -27,6 +29,8 @@ app = typer.Typer(help="Predictive/progressive outbound dialer for Asterisk.", n
 
 app.command("operator")(operator_console)
 app.command("watch")(watch)
+app.command("serve")(serve)
+app.command("serve-session", hidden=True)(serve_session)
 app.command("run")(run)
 app.command("demo")(demo)
 app.command("sim-pbx")(sim_pbx)

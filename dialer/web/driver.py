@@ -1,0 +1,43 @@
+"""Two Textual apps, one after the other, over one textual-serve session.
+
+textual-serve expects one app per process: the app announces itself once (``__GANGLION__``) and its
+``exit`` packet closes the browser's session. The login is its own small app, so when it hands over to
+the person's screen its driver neither says ``exit`` nor leaves its reader on stdin (which would eat the
+next app's keys), and the next app's driver does not announce itself again.
+"""
+
+from __future__ import annotations
+
+import os
+
+from textual.drivers.web_driver import WebDriver
+
+PRELUDE = b"__GANGLION__\n"
+
+
+class SessionDriver(WebDriver):
+    """An app that ends with a true ``hands_over`` attribute leaves the session open for the next one."""
+
+    _handed_over = False  # an earlier app of this process has announced the session
+
+    def start_application_mode(self) -> None:
+        if not SessionDriver._handed_over:
+            super().start_application_mode()
+            return
+        write = self._write
+        self._write = lambda data: len(data) if data == PRELUDE else write(data)   # type: ignore[method-assign]
+        try:
+            super().start_application_mode()
+        finally:
+            self._write = write   # type: ignore[method-assign]
+
+    def stop_application_mode(self) -> None:
+        if not getattr(self._app, "hands_over", False):
+            super().stop_application_mode()
+            return
+        SessionDriver._handed_over = True
+        self.exit_event.set()
+        self._input_reader.close()
+        self._key_thread.join(timeout=2.0)   # its reader wakes every 0.1 s to see it is closed
+        if self._size is not None:           # the browser's size, for the next app's first frame
+            os.environ["COLUMNS"], os.environ["ROWS"] = (str(n) for n in self._size)

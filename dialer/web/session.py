@@ -1,0 +1,45 @@
+"""One browser session: the login, then the person's own screen, then the logout in the audit.
+
+Runs in the process textual-serve starts for the session (``dialer serve-session``), on one pool of the
+store; both apps run on the same event loop, one after the other (``driver.py`` keeps the session open
+between them).
+"""
+
+from __future__ import annotations
+
+import logging
+
+import asyncpg
+from textual.app import App
+
+from dialer.clock import Clock
+from dialer.views.operator_console import OperatorConsole, find_operator
+from dialer.views.watch import WatchApp
+from dialer.web.login import LoginApp
+from people import store
+from people.rights import Person
+
+log = logging.getLogger(__name__)
+
+
+async def screen_for(pool: asyncpg.Pool, person: Person, clock: Clock) -> App[None]:
+    """An operator's console, or the watch view (a supervisor's campaigns, or all for a manager)."""
+    if person.role == "operator":
+        name = await pool.fetchval("SELECT name FROM operator WHERE id = $1", person.operator_id)
+        return OperatorConsole(pool, await find_operator(pool, str(name)), clock, person=person)
+    return WatchApp(pool, clock, person=person)
+
+
+async def run_session(pool: asyncpg.Pool, clock: Clock) -> Person | None:
+    """The person who worked in this session (None: nobody logged in)."""
+    person = await LoginApp(pool, clock).run_async()
+    if person is None:
+        return None
+    try:
+        await (await screen_for(pool, person, clock)).run_async()
+    finally:
+        try:
+            await store.log_out(pool, person, clock.now())
+        except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError) as exc:
+            log.warning("logout of %s not audited: the store is unreachable (%s)", person.name, type(exc).__name__)
+    return person
