@@ -39,11 +39,10 @@ def serve_session() -> None:
     from dialer.clock import SystemClock
     from dialer.web.session import run_session
 
-    if os.environ.get("TEXTUAL_DRIVER", "").endswith("web_driver:WebDriver"):   # started by textual-serve
-        os.environ["TEXTUAL_DRIVER"] = "dialer.web.driver:SessionDriver"
+    web = os.environ.get("TEXTUAL_DRIVER", "").endswith("web_driver:WebDriver")   # started by textual-serve
 
     async def work(pool: asyncpg.Pool) -> None:
-        await run_session(pool, SystemClock())
+        await run_session(pool, SystemClock(), web=web)
 
     with_pool(work)
     console.file.flush()

@@ -36,6 +36,8 @@ class SessionDriver(WebDriver):
             super().stop_application_mode()
             return
         SessionDriver._handed_over = True
+        self.write("\x1b[2J\x1b[H")   # the next app draws only what it changes: no trace of the login stays
+        self.flush()
         self.exit_event.set()
         self._input_reader.close()
         self._key_thread.join(timeout=2.0)   # its reader wakes every 0.1 s to see it is closed

@@ -41,6 +41,9 @@ class LoginApp(App[Person | None]):
             yield Button("Log in", id="login", variant="primary")
             yield Static("", id="message")
 
+    def on_mount(self) -> None:
+        self.query_one("#name", Input).focus()
+
     async def on_input_submitted(self, event: Input.Submitted) -> None:
         if event.input.id == "name":
             self.query_one("#password", Input).focus()

@@ -15,6 +15,7 @@ from textual.app import App
 from dialer.clock import Clock
 from dialer.views.operator_console import OperatorConsole, find_operator
 from dialer.views.watch import WatchApp
+from dialer.web.driver import SessionDriver
 from dialer.web.login import LoginApp
 from people import store
 from people.rights import Person
@@ -30,13 +31,20 @@ async def screen_for(pool: asyncpg.Pool, person: Person, clock: Clock) -> App[No
     return WatchApp(pool, clock, person=person)
 
 
-async def run_session(pool: asyncpg.Pool, clock: Clock) -> Person | None:
-    """The person who worked in this session (None: nobody logged in)."""
-    person = await LoginApp(pool, clock).run_async()
+async def run_session(pool: asyncpg.Pool, clock: Clock, *, web: bool = True) -> Person | None:
+    """The person who worked in this session (None: nobody logged in). ``web``: under textual-serve (both
+    apps on ``SessionDriver``); else in a terminal, for a try on the server itself."""
+    login = LoginApp(pool, clock)
+    if web:
+        login.driver_class = SessionDriver
+    person = await login.run_async()
     if person is None:
         return None
     try:
-        await (await screen_for(pool, person, clock)).run_async()
+        screen = await screen_for(pool, person, clock)
+        if web:
+            screen.driver_class = SessionDriver
+        await screen.run_async()
     finally:
         try:
             await store.log_out(pool, person, clock.now())
