@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import os
 
+from textual import events
 from textual.drivers.web_driver import WebDriver
 
 PRELUDE = b"__GANGLION__\n"
@@ -19,6 +20,7 @@ class SessionDriver(WebDriver):
     """An app that ends with a true ``hands_over`` attribute leaves the session open for the next one."""
 
     _handed_over = False  # an earlier app of this process has announced the session
+    _page_focused = False  # the browser's last word on focus (the next app starts as the page is)
 
     def start_application_mode(self) -> None:
         if not SessionDriver._handed_over:
@@ -27,9 +29,16 @@ class SessionDriver(WebDriver):
         write = self._write
         self._write = lambda data: len(data) if data == PRELUDE else write(data)   # type: ignore[method-assign]
         try:
-            super().start_application_mode()
+            super().start_application_mode()   # which ends with the app blurred until the page says otherwise
         finally:
             self._write = write   # type: ignore[method-assign]
+        if SessionDriver._page_focused:    # the page will not say it again: it never lost the focus
+            self._app.call_later(self._app.post_message, events.AppFocus())
+
+    def on_meta(self, packet_type: str, payload: dict[str, object]) -> None:
+        if packet_type in ("focus", "blur"):
+            SessionDriver._page_focused = packet_type == "focus"
+        super().on_meta(packet_type, payload)
 
     def stop_application_mode(self) -> None:
         if not getattr(self._app, "hands_over", False):

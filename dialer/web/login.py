@@ -66,13 +66,13 @@ class LoginApp(App[Person | None]):
         try:
             person = await store.log_in(self.pool, name, password, self.clock.now())
         except store.LoginRefused as exc:
-            message.update(Text(str(exc)))
-            password_input.focus()
-            return
+            refusal = str(exc)
         except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError):
-            message.update("the store cannot be reached; try again in a moment")   # its address stays on the server
+            refusal = "the store cannot be reached; try again in a moment"   # its address stays on the server
+        else:
+            self.hands_over = True   # the session goes on with the person's screen (dialer/web/driver.py)
+            self.exit(person)        # and nothing touches a widget any more: they are closing
             return
-        finally:
-            button.disabled = False
-        self.hands_over = True   # the session goes on with the person's screen (dialer/web/driver.py)
-        self.exit(person)
+        button.disabled = False
+        message.update(Text(refusal))
+        password_input.focus()

@@ -52,6 +52,12 @@ class WebTerminal:
     def text(self) -> str:
         return "\n".join(self.screen.display)
 
+    async def focus(self) -> None:
+        """The person clicks into the page: the browser tells the app it has the focus (an app started by
+        textual-serve believes itself blurred until then, and a blur takes the focus off the inputs)."""
+        assert self._ws is not None
+        await self._ws.send_json(["focus"])
+
     async def type(self, keys: str) -> None:
         assert self._ws is not None
         await self._ws.send_json(["stdin", keys])
