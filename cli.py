@@ -18,7 +18,7 @@ from cli_groups import group_app, report_group
 from cli_lists import lists_app
 from cli_operators import operator_app
 from cli_run import demo, run, sim_pbx
-from cli_serve import serve, serve_session
+from cli_serve import serve
 from cli_store import db_app
 from cli_users import users_app
 from cli_views import operator_console, report_app, report_campaign, watch
@@ -30,7 +30,6 @@ app = typer.Typer(help="Predictive/progressive outbound dialer for Asterisk.", n
 app.command("operator")(operator_console)
 app.command("watch")(watch)
 app.command("serve")(serve)
-app.command("serve-session", hidden=True)(serve_session)
 app.command("run")(run)
 app.command("demo")(demo)
 app.command("sim-pbx")(sim_pbx)

@@ -1,6 +1,6 @@
 """``dialer serve``: the operator console and the supervisor's view in a browser, behind a login.
 
-The server (textual-serve) starts ``dialer serve-session`` for every browser session; that process
+The server (textual-serve) starts ``python -m dialer.web`` for every browser session; that process
 reaches the store with the server's own settings, so the browser never holds the store's credentials.
 """
 
@@ -10,10 +10,9 @@ import os
 import shlex
 import sys
 
-import asyncpg
 import typer
 
-from cli_store import console, fail, store_url, with_pool
+from cli_store import fail, store_url
 
 
 def serve(
@@ -30,19 +29,6 @@ def serve(
     if not 0 < port < 65536:
         raise fail(f"--port {port} is not a TCP port (1-65535)")
     os.environ["DIALER_DATABASE_URL"] = store_url()   # the sessions reuse it (also the embedded store's)
-    command = shlex.join([sys.executable, "-m", "cli", "serve-session"])
+    command = shlex.join([sys.executable, "-m", "dialer.web"])   # one process per browser session
     Server(command, host=host, port=port, title="dialer", public_url=public_url).serve()
 
-
-def serve_session() -> None:
-    """One browser session (started by `dialer serve`): the login, then the person's own screen."""
-    from dialer.clock import SystemClock
-    from dialer.web.session import run_session
-
-    web = os.environ.get("TEXTUAL_DRIVER", "").endswith("web_driver:WebDriver")   # started by textual-serve
-
-    async def work(pool: asyncpg.Pool) -> None:
-        await run_session(pool, SystemClock(), web=web)
-
-    with_pool(work)
-    console.file.flush()

@@ -1,6 +1,6 @@
 """One browser session: the login, then the person's own screen, then the logout in the audit.
 
-Runs in the process textual-serve starts for the session (``dialer serve-session``), on one pool of the
+Runs in the process textual-serve starts for the session (``python -m dialer.web``), on one pool of the
 store; both apps run on the same event loop, one after the other (``driver.py`` keeps the session open
 between them).
 """
@@ -14,7 +14,6 @@ from textual.app import App
 
 from dialer.clock import Clock
 from dialer.views.operator_console import OperatorConsole, find_operator
-from dialer.views.watch import WatchApp
 from dialer.web.driver import SessionDriver
 from dialer.web.login import LoginApp
 from people import store
@@ -28,6 +27,8 @@ async def screen_for(pool: asyncpg.Pool, person: Person, clock: Clock) -> App[No
     if person.role == "operator":
         name = await pool.fetchval("SELECT name FROM operator WHERE id = $1", person.operator_id)
         return OperatorConsole(pool, await find_operator(pool, str(name)), clock, person=person)
+    from dialer.views.watch import WatchApp  # brings the what-if simulation (numpy, scipy): not for operators
+
     return WatchApp(pool, clock, person=person)
 
 
