@@ -34,10 +34,9 @@ import asyncpg  # noqa: E402
 
 from lists import campaigns, database  # noqa: E402
 from people import store  # noqa: E402
-from tests.web.terminal import ENTER, WebTerminal, click  # noqa: E402
+from tests.web.terminal import ENTER, F5, WebTerminal, click  # noqa: E402
 
 PASSWORD = "benchmark password"
-F5 = "\x1b[15~"   # the console's Log in key
 
 
 def _cpu_s(pid: int) -> float:
@@ -94,7 +93,7 @@ async def log_in(url: str, n: int, logged_in: list[float]) -> WebTerminal:
 
 
 async def take_call(terminal: WebTerminal, n: int, shown: dict[int, datetime]) -> None:
-    await terminal.type(F5)    # log in to the engine (refused when the engine has seated the operator already)
+    await terminal.type(F5)    # log in to the engine, which calls the operator's phone
     await terminal.until_shows("first_name: Callee", timeout=120)
     shown[n] = datetime.now(UTC)
 

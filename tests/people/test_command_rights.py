@@ -47,6 +47,11 @@ async def engine(pool: asyncpg.Pool) -> AsyncIterator[Engine]:
     await engine.start()
     control = ControlPlane(engine, snapshot_s=None, poll_s=0.2)
     await control.start()
+    for person, operator in (("anna", "Anna"), ("boris", "Boris")):   # each logs in from their own console
+        assert await _sent(pool, person, operator, "login", {}) is None
+    async with asyncio.timeout(5):
+        while {o.state for o in engine.floor.operators.values()} != {OperatorState.READY}:
+            await asyncio.sleep(0.02)
     try:
         yield engine
     finally:
@@ -86,7 +91,7 @@ async def test_a_command_forged_for_another_operator_is_refused_and_changes_noth
     assert await _sent(pool, "anna", "Anna", "pause", {"reason": "lunch"}) is None
     assert _state(engine, "Anna") is OperatorState.PAUSED
     actors = [r["actor"] for r in await pool.fetch("SELECT actor FROM operator_command ORDER BY id")]
-    assert actors == ["test:anna", "test:anna"]
+    assert actors == ["test:anna", "test:boris", "test:anna", "test:anna"]     # the two logins, then these
 
 
 async def test_an_operator_cannot_dispose_of_another_operators_call(pool: asyncpg.Pool, engine: Engine) -> None:

@@ -10,7 +10,7 @@ from collections.abc import Callable
 import aiohttp
 import pyte
 
-ENTER, TAB = "\r", "\t"
+ENTER, TAB, F5 = "\r", "\t", "\x1b[15~"
 
 
 class WebTerminal:

@@ -136,6 +136,8 @@ async def test_in_chromium_an_operator_logs_in_takes_a_call_and_disposes_of_it(
     chromium.save_screenshot(str(shots / "serve-login.png"))
     page.type(PASSWORD + Keys.ENTER)
     await page.until_shows("Anna (ext 101)")
+    page.type(Keys.F5)                                  # log in to the engine: it calls her phone
+    await page.until_shows("READY")
 
     await served.connect_the_call()
     connected_at = asyncio.get_running_loop().time()

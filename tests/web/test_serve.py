@@ -9,7 +9,7 @@ import aiohttp
 import pytest
 
 from tests.web.conftest import PASSWORD, Served
-from tests.web.terminal import ENTER, WebTerminal, click
+from tests.web.terminal import ENTER, F5, WebTerminal, click
 
 pytestmark = pytest.mark.db
 
@@ -31,6 +31,8 @@ async def test_an_operator_logs_in_in_the_browser_takes_a_call_and_its_dispositi
         assert "(ext 101)" not in screen
         await terminal.type(PASSWORD + ENTER)          # the password box has the focus again, emptied
         await terminal.until_shows("Anna (ext 101)")
+        await terminal.type(F5)                         # log in to the engine: it calls her phone
+        await terminal.until_shows("READY")
 
         await served.connect_the_call()
         shown_at = asyncio.get_running_loop().time()
