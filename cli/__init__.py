@@ -2,8 +2,8 @@
 
 Each command parses its arguments, opens what it needs and calls into ``dialer/``; no logic lives here.
 This module is the table of contents: the commands live beside it, one module per sub-app (``campaigns``,
-``operators``, ``groups``, ``lists``, ``compliance``, ``views``, ``run``, ``whatif``, ``db``; what they all
-share is ``store``), and are mounted here in the order ``dialer --help`` lists them.
+``operators``, ``users``, ``groups``, ``lists``, ``compliance``, ``views``, ``serve``, ``run``, ``whatif``,
+``db``; what they all share is ``store``), and are mounted here in the order ``dialer --help`` lists them.
 """
 
 from __future__ import annotations
@@ -17,6 +17,8 @@ from cli.groups import group_app, report_group
 from cli.lists import lists_app
 from cli.operators import operator_app
 from cli.run import demo, run, sim_pbx
+from cli.serve import serve
+from cli.users import users_app
 from cli.views import operator_console, report_app, report_campaign, watch
 from cli.whatif import simulate_cmd, staffing_cmd
 
@@ -25,6 +27,7 @@ app = typer.Typer(help="Predictive/progressive outbound dialer for Asterisk.", n
 
 app.command("operator")(operator_console)
 app.command("watch")(watch)
+app.command("serve")(serve)
 app.command("run")(run)
 app.command("demo")(demo)
 app.command("sim-pbx")(sim_pbx)
@@ -39,6 +42,7 @@ app.add_typer(compliance_app, name="compliance")
 app.add_typer(dnc_app, name="dnc")
 app.add_typer(report_app, name="report")
 app.add_typer(lists_app, name="lists")
+app.add_typer(users_app, name="users")
 
 report_app.command("campaign")(report_campaign)
 report_app.command("group")(report_group)

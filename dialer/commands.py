@@ -12,6 +12,7 @@ from datetime import datetime
 from typing import Any
 
 from ami.pbx import OriginateRequest, PbxError
+from dialer import command_rights
 from dialer.engine import Engine
 from dialer.floor import OperatorState
 from lists import leads
@@ -21,7 +22,12 @@ OPT_OUT_CODE = "do_not_call"   # the operator's opt-out key: the callee asked ne
 SPY_OPTIONS = {"listen": "q", "whisper": "qw", "barge": "qB"}   # ChanSpy: q quiet, w whisper, B barge
 
 
-async def apply_command(engine: Engine, operator_id: int, command: str, args: dict[str, Any]) -> str | None:
+async def apply_command(engine: Engine, operator_id: int, command: str, args: dict[str, Any], *,
+                        person_id: int | None = None) -> str | None:
+    if person_id is not None:   # sent from a browser session: the person's rights decide
+        refused = await command_rights.refusal(engine.pool, person_id, operator_id, command, args)
+        if refused is not None:
+            return refused
     operator = engine.floor.operators.get(operator_id)
     if operator is None:
         return "operator is not on this engine's floor (assign them to a running campaign)"

@@ -102,12 +102,13 @@ class ControlPlane:
         engine = self._engine
         ids = list(engine.floor.operators)
         pending = await engine.pool.fetch(
-            """SELECT id, operator_id, command, args FROM operator_command
+            """SELECT id, operator_id, command, args, person_id FROM operator_command
                WHERE done_at IS NULL AND operator_id = ANY($1::bigint[]) ORDER BY id""", ids)
         for row in pending:
             args = row["args"] if isinstance(row["args"], dict) else json.loads(row["args"])
             try:
-                result = await apply_command(engine, row["operator_id"], row["command"], args)
+                result = await apply_command(engine, row["operator_id"], row["command"], args,
+                                             person_id=row["person_id"])
             except STORE_UNREACHABLE:
                 raise
             except Exception as exc:

@@ -129,14 +129,15 @@ def check_command(command: str, args: Mapping[str, Any]) -> None:
 
 
 async def send_command(pool: asyncpg.Pool | asyncpg.Connection, *, operator_id: int, command: str,
-                       args: Mapping[str, Any], actor: str, now: datetime) -> int:
-    """Write one command row and wake the engines; returns the row id (to look up its result)."""
+                       args: Mapping[str, Any], actor: str, now: datetime, person_id: int | None = None) -> int:
+    """Write one command row and wake the engines; returns the row id (to look up its result).
+    ``person_id``: who is logged in (``dialer serve``); the engine checks their rights before applying it."""
     check_command(command, args)
     async with _connection(pool) as conn, conn.transaction():
         command_id = await conn.fetchval(
-            """INSERT INTO operator_command (operator_id, command, args, actor, created_at)
-               VALUES ($1, $2, $3::jsonb, $4, $5) RETURNING id""",
-            operator_id, command, json.dumps(dict(args)), actor, now,
+            """INSERT INTO operator_command (operator_id, command, args, actor, created_at, person_id)
+               VALUES ($1, $2, $3::jsonb, $4, $5, $6) RETURNING id""",
+            operator_id, command, json.dumps(dict(args)), actor, now, person_id,
         )
         await conn.execute("SELECT pg_notify($1, $2)", COMMAND_CHANNEL, str(command_id))
     return int(command_id)

@@ -28,6 +28,7 @@ from dialer.views import customer
 from dialer.views.feed import CommandError, SnapshotFeed, command_results, send_command
 from dialer.views.snapshot import Floor, OperatorState
 from lists.dispositions import Disposition
+from people.rights import Person
 
 
 class FloorChanged(Message):
@@ -133,10 +134,11 @@ class OperatorConsole(App[None]):
     ]
 
     def __init__(self, pool: asyncpg.Pool, operator: OperatorIdentity, clock: Clock, *,
-                 listen: bool = True) -> None:
+                 listen: bool = True, person: Person | None = None) -> None:
         super().__init__()
         self.pool = pool
         self.operator = operator
+        self.person = person                      # who logged in (dialer serve); the engine checks their rights
         self.clock = clock
         self.me: OperatorState | None = None
         self.call: CallOnScreen | None = None
@@ -426,8 +428,10 @@ class OperatorConsole(App[None]):
 
     async def _send(self, command: str, args: dict[str, Any]) -> int | None:
         try:
-            command_id = await send_command(self.pool, operator_id=self.operator.id, command=command, args=args,
-                                            actor=f"operator:{self.operator.name}", now=self.clock.now())
+            command_id = await send_command(
+                self.pool, operator_id=self.operator.id, command=command, args=args, now=self.clock.now(),
+                actor=self.person.actor if self.person else f"operator:{self.operator.name}",
+                person_id=self.person.id if self.person else None)
         except CommandError as exc:
             self.say(str(exc))
             return None

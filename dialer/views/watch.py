@@ -24,9 +24,11 @@ from dialer.clock import Clock
 from dialer.views.feed import CommandError, SnapshotFeed, command_results, send_command
 from dialer.views.operator_console import FloorChanged
 from dialer.views.pool_panel import pool_lines
+from dialer.views.scope import scoped
 from dialer.views.snapshot import CampaignState, Floor, OperatorState
 from dialer.views.tuning_form import TuningForm
 from lists import campaigns
+from people.rights import Person
 
 W = TypeVar("W", bound=Widget)
 HISTORY = 600          # samples kept for the plots (one per snapshot: ten minutes)
@@ -93,14 +95,15 @@ class WatchApp(App[None]):
 
     def __init__(self, pool: asyncpg.Pool, clock: Clock, *, campaign: str | None = None,
                  supervisor_extension: str | None = None, actor: str = "supervisor", listen: bool = True,
-                 whatif_hours: float = 2.0) -> None:
+                 whatif_hours: float = 2.0, person: Person | None = None) -> None:
         super().__init__()
+        self.person = person      # who logged in (dialer serve): sees and acts on their campaigns only
         self.pool = pool
         self.clock = clock
         self.campaign_name = campaign
         self.supervisor_extension = supervisor_extension
         self.whatif_hours = whatif_hours
-        self.actor = actor
+        self.actor = person.actor if person else actor
         self.floor = Floor()
         self.occupancy_history: dict[int, deque[float]] = {}
         self.abandon_history: dict[int, deque[float]] = {}
@@ -167,7 +170,7 @@ class WatchApp(App[None]):
     async def on_floor_changed(self, message: FloorChanged) -> None:
         if self._base() is None:
             return
-        self.floor = message.floor
+        self.floor = message.floor if self.person is None else scoped(message.floor, self.person)
         for campaign in self.floor.campaigns:
             working = [o for o in self.floor.operators_of(campaign.id) if o.state != "logged_out"]
             occupancy = sum(o.occupancy for o in working) / len(working) if working else 0.0
@@ -277,7 +280,8 @@ class WatchApp(App[None]):
     async def _command(self, operator: OperatorState, command: str, args: dict[str, Any]) -> None:
         try:
             command_id = await send_command(self.pool, operator_id=operator.id, command=command, args=args,
-                                            actor=self.actor, now=self.clock.now())
+                                            actor=self.actor, now=self.clock.now(),
+                                            person_id=self.person.id if self.person else None)
         except CommandError as exc:
             self.say(str(exc))
             return

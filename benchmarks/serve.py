@@ -1,0 +1,185 @@
+"""`dialer serve` under load: N browser sessions (websocket clients drawing the screen with a terminal
+emulator, as xterm.js does) against one server, during a campaign on the PBX simulator.
+
+Starts `dialer sim-pbx --scripted` (numbers starting with 5 talk long), `dialer run` and `dialer serve` on a
+fresh schema, with N operators who each log in from their own session, become ready and get a call.
+Reports the time from the login to the console, the card-to-screen latency (the attempt's connected_at in
+the store to the customer's name on the session's screen), the memory of each session process (PSS and
+private), and the CPU of the server and of the session processes while the calls connect.
+
+    .venv/bin/python benchmarks/serve.py [--sessions 10] [--port 41810] [--ami-port 41910]
+
+Uses DIALER_DATABASE_URL (a schema is made and dropped). textual-serve runs one Python process per session:
+size the machine for the memory this prints times the sessions wanted.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+from datetime import UTC, datetime
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))   # run as a script: the project root before this folder
+
+import asyncpg  # noqa: E402
+
+from lists import campaigns, database  # noqa: E402
+from people import store  # noqa: E402
+from tests.web.terminal import ENTER, F5, WebTerminal, click  # noqa: E402
+
+PASSWORD = "benchmark password"
+
+
+def _cpu_s(pid: int) -> float:
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def _memory_mb(pid: int) -> tuple[float, float]:
+    values = {}
+    for line in Path(f"/proc/{pid}/smaps_rollup").read_text().splitlines()[1:]:
+        key, value, *_ = line.split()
+        values[key.rstrip(":")] = int(value)
+    return values["Pss"] / 1024, (values["Private_Clean"] + values["Private_Dirty"]) / 1024
+
+
+def _sessions(server_pid: int) -> list[int]:
+    found = subprocess.run(["pgrep", "-f", "-P", str(server_pid), "dialer.web"], capture_output=True, text=True)
+    shells = [int(p) for p in found.stdout.split()]
+    pythons = []
+    for shell in shells:   # textual-serve starts each session through /bin/sh
+        child = subprocess.run(["pgrep", "-P", str(shell)], capture_output=True, text=True).stdout.split()
+        pythons += [int(p) for p in child] or [shell]
+    return pythons
+
+
+async def seed(pool: asyncpg.Pool, sessions: int) -> None:
+    now = datetime.now(UTC)
+    campaign = (await campaigns.create(pool, name="bench", channel_template="Local/{digits}@pstn",
+                                       caller_id="+15550000000", mode="progressive")).id
+    for n in range(sessions):
+        operator = await pool.fetchval("INSERT INTO operator (name, extension) VALUES ($1, $2) RETURNING id",
+                                       f"Op{n}", str(1000 + n))
+        await pool.execute("INSERT INTO campaign_operator VALUES ($1, $2)", campaign, operator)
+        await store.add(pool, name=f"op{n}", role="operator", password=PASSWORD, operator=f"Op{n}", now=now)
+    await pool.executemany(
+        "INSERT INTO lead (campaign_id, phone, timezone, fields) VALUES ($1, $2, 'UTC', $3::jsonb)",
+        [(campaign, f"+55119876{50000 + n:05d}", f'{{"first_name": "Callee{n}"}}') for n in range(sessions * 2)])
+    await campaigns.set_state(pool, "bench", "running", actor="benchmark", now=now)
+
+
+async def log_in(url: str, n: int, logged_in: list[float]) -> WebTerminal:
+    terminal = WebTerminal(url, width=160, height=48)
+    await terminal.__aenter__()
+    await terminal.until_shows("dialer — log in", timeout=120)
+    await terminal.focus()
+    await terminal.type(f"op{n}")
+    await terminal.until_shows(f"op{n}")
+    await click(terminal, "password  ")
+    started = time.monotonic()
+    await terminal.type(PASSWORD + ENTER)
+    await terminal.until_shows(f"Op{n} (ext {1000 + n})", timeout=120)
+    logged_in.append(time.monotonic() - started)
+    return terminal
+
+
+async def take_call(terminal: WebTerminal, n: int, shown: dict[int, datetime]) -> None:
+    await terminal.type(F5)    # log in to the engine, which calls the operator's phone
+    await terminal.until_shows("first_name: Callee", timeout=120)
+    shown[n] = datetime.now(UTC)
+
+
+async def run(sessions: int, port: int, ami_port: int) -> None:
+    url = os.environ.get("DIALER_DATABASE_URL")
+    if not url:
+        raise SystemExit("set DIALER_DATABASE_URL (a PostgreSQL database to make a schema in)")
+    schema = f"bench_serve_{uuid.uuid4().hex[:8]}"
+    conn = await asyncpg.connect(url)
+    await conn.execute(f'CREATE SCHEMA "{schema}"')
+    await conn.close()
+    scoped = f"{url}{'&' if '?' in url else '?'}search_path={schema}"
+    pool = await database.open_pool(scoped, search_path=schema)
+    processes: list[subprocess.Popen[bytes]] = []
+    terminals: list[WebTerminal] = []
+    try:
+        await seed(pool, sessions)
+        env = {**os.environ, "DIALER_DATABASE_URL": scoped, "DIALER_AMI_PORT": str(ami_port),
+               "DIALER_AMI_USERNAME": "dialer-lp"}
+        dialer = [sys.executable, "-m", "cli"]
+        logs = Path(tempfile.mkdtemp(prefix="bench-serve-"))
+        print(f"logs of the simulator, the engine and the server in {logs}")
+
+        def start(name: str, *args: str) -> subprocess.Popen[bytes]:
+            with (logs / f"{name}.log").open("wb") as log:
+                process = subprocess.Popen([*dialer, *args], cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
+            processes.append(process)
+            return process
+
+        start("sim-pbx", "sim-pbx", "--port", str(ami_port), "--scripted")
+        server = start("serve", "serve", "--port", str(port))
+        await asyncio.sleep(3)
+        base = f"http://127.0.0.1:{port}"
+        logged_in: list[float] = []
+        shown: dict[int, datetime] = {}
+        started = time.monotonic()
+        terminals = list(await asyncio.gather(*(log_in(base, n, logged_in) for n in range(sessions))))
+        print(f"  {sessions} sessions logged in after {time.monotonic() - started:.1f} s; the engine starts now")
+        # the engine starts once every console is up, so each card's latency is the card's, not a session's start
+        start("engine", "run", "--operator-channel", "Local/{ext}@operators")
+        started = time.monotonic()
+        server_cpu = _cpu_s(server.pid)
+        session_cpu_before = {pid: _cpu_s(pid) for pid in _sessions(server.pid)}
+        await asyncio.gather(*(take_call(terminal, n, shown) for n, terminal in enumerate(terminals)))
+        wall = time.monotonic() - started
+        server_cpu = _cpu_s(server.pid) - server_cpu
+        pids = _sessions(server.pid)
+        memory = [_memory_mb(pid) for pid in pids]
+        session_cpu = sum(_cpu_s(pid) - session_cpu_before.get(pid, 0.0) for pid in pids)
+        connected = {r["name"]: r["at"] for r in await pool.fetch(
+            """SELECT o.name, min(a.connected_at) AS at FROM attempt a JOIN operator o ON o.id = a.operator_id
+               WHERE a.connected_at IS NOT NULL GROUP BY o.name""")}
+        latency = sorted((shown[n] - connected[f"Op{n}"]).total_seconds() * 1000 for n in shown
+                         if f"Op{n}" in connected)
+        q = statistics.quantiles(latency, n=100) if len(latency) > 1 else latency * 99
+        print(f"sessions {sessions}: engine start to every card on screen {wall:.1f} s")
+        print(f"  login → console: p50 {statistics.median(logged_in):.2f} s, max {max(logged_in):.2f} s")
+        print(f"  card to screen: p50 {q[49]:.0f} ms, p99 {q[98]:.0f} ms ({len(latency)} calls)")
+        print(f"  memory per session: PSS {statistics.mean(m[0] for m in memory):.1f} MB, private "
+              f"{statistics.mean(m[1] for m in memory):.1f} MB ({len(memory)} processes)")
+        print(f"  CPU over those {wall:.1f} s: server {server_cpu / wall:.0%} of a core, "
+              f"sessions {session_cpu / wall:.0%} in all")
+    finally:
+        for terminal in terminals:
+            await terminal.__aexit__()
+        for process in reversed(processes):
+            process.terminate()
+            try:
+                process.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                process.kill()
+        await pool.close()
+        conn = await asyncpg.connect(url)
+        await conn.execute(f'DROP SCHEMA "{schema}" CASCADE')
+        await conn.close()
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--sessions", type=int, default=10)
+    parser.add_argument("--port", type=int, default=41810)
+    parser.add_argument("--ami-port", type=int, default=41910)
+    args = parser.parse_args()
+    asyncio.run(run(args.sessions, args.port, args.ami_port))
+
+
+if __name__ == "__main__":
+    main()

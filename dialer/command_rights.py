@@ -1,0 +1,40 @@
+"""The engine's check of who sent a command (``operator_command.person_id``) before applying it.
+
+A command row written by ``dialer serve`` names the logged-in person; the engine looks them up and asks
+``people.rights`` whether they may act on this operator (and on the attempt a disposition names), so a
+forged row — a person's id with another operator's — is refused here, whatever the screens allow. A row
+without a person comes from a terminal on the server itself, which holds the store's credentials anyway.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+import asyncpg
+
+from people import rights
+from people import store as people
+
+log = logging.getLogger(__name__)
+
+
+async def refusal(pool: asyncpg.Pool, person_id: int, operator_id: int, command: str,
+                  args: dict[str, Any]) -> str | None:
+    person = await people.get(pool, person_id)
+    if person is None:
+        reason = "the person who sent this command is not in the store"
+    else:
+        campaigns = [r["campaign_id"] for r in await pool.fetch(
+            "SELECT campaign_id FROM campaign_operator WHERE operator_id = $1", operator_id)]
+        owners: list[int | None] = []
+        if "attempt_id" in args:
+            try:
+                attempt_id = int(args["attempt_id"])
+            except (TypeError, ValueError):
+                return f"attempt_id {args['attempt_id']!r} is not a number"
+            owners.append(await pool.fetchval("SELECT operator_id FROM attempt WHERE id = $1", attempt_id))
+        reason = rights.command_refusal(person, command, operator_id, campaigns, owners)
+    if reason is not None:
+        log.warning("command %s for operator %d from person %d refused: %s", command, operator_id, person_id, reason)
+    return reason

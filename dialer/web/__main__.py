@@ -1,0 +1,39 @@
+"""``python -m dialer.web``: one browser session, started by ``dialer serve`` (textual-serve) for each
+browser that connects. Its own small entry point rather than a ``dialer`` subcommand: a session process
+should not import every room of the CLI (numpy and scipy come with the what-if tools), since a server
+holds one such process per person at work."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import sys
+
+from config.settings import load_settings
+from dialer.clock import SystemClock
+from dialer.web.session import run_session
+from lists import database
+
+
+def main() -> None:
+    web = os.environ.get("TEXTUAL_DRIVER", "").endswith("web_driver:WebDriver")   # started by textual-serve
+    settings = load_settings()
+    url = settings.database_url.get_secret_value() if settings.database_url else None
+
+    async def session() -> None:
+        pool = await database.open_pool(database.locate(url, settings.data_dir).url, max_size=2)
+        try:
+            await run_session(pool, SystemClock(), web=web)
+        finally:
+            await pool.close()
+
+    try:
+        asyncio.run(session())
+    except (database.StoreError, OSError) as exc:
+        # the store's address is the server's business: say that it failed, not where it lives
+        print(f"error: the store cannot be reached ({type(exc).__name__})", file=sys.stderr)
+        sys.exit(2)
+
+
+if __name__ == "__main__":
+    main()
