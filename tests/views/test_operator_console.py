@@ -10,6 +10,7 @@ import pytest
 from textual.widgets import Button, Input, Select, Static
 
 from dialer import script as call_script
+from dialer.views.console.status_bar import StatusBar
 from dialer.views.operator_console import OperatorConsole, find_operator
 from lists import scripts
 from lists.dispositions import DEFAULT_CATALOGUE
@@ -46,7 +47,9 @@ SCRIPT = call_script.parse({
 
 
 def text(app: OperatorConsole, selector: str) -> str:
-    return str(app.query_one(selector, Static).content)
+    """What a part of the screen says (the status bar renders itself; the rest are Statics)."""
+    widget = app.query_one(selector)
+    return widget.line() if isinstance(widget, StatusBar) else str(app.query_one(selector, Static).content)
 
 
 async def console(pool: asyncpg.Pool) -> OperatorConsole:
