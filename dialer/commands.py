@@ -19,6 +19,8 @@ from lists.dispositions import UNKNOWN
 from lists.errors import DispositionError
 
 OPT_OUT_CODE = "do_not_call"   # the operator's opt-out key: the callee asked never to be called again
+# states in which the operator still holds an ended call that waits for its code (paused from the wrap-up)
+AFTER_CALL = (OperatorState.WRAP_UP, OperatorState.PAUSED)
 SPY_OPTIONS = {"listen": "q", "whisper": "qw", "barge": "qB"}   # ChanSpy: q quiet, w whisper, B barge
 
 
@@ -48,7 +50,7 @@ async def apply_command(engine: Engine, operator_id: int, command: str, args: di
             operator.pause_reason = str(args.get("reason") or "pause")
             engine.floor.set_state(operator, OperatorState.PAUSED, now)
         case "logout":   # during a call the customer is hung up, not left alone (coded unknown)
-            if operator.state is OperatorState.WRAP_UP and not await _coded(engine, operator.attempt_id):
+            if operator.state in AFTER_CALL and not await _coded(engine, operator.attempt_id):
                 return "save the call's disposition first: the wrap-up ends with it, then log out"
             await engine.phones.log_out(operator)
         case "disposition":

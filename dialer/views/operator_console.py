@@ -81,6 +81,7 @@ LOGGED_IN = ("logging_in", "logged_in", "ready", "reserved", "on_call", "wrap_up
 
 class OperatorConsole(App[None]):
     TITLE = "dialer operator"
+    AUTO_FOCUS = None    # nothing focused at start: the digits answer the script until a box is entered
     CSS = """
     #main { height: 1fr; }
     #card-pane, #script-pane, #disposition-pane { width: 1fr; border: round $secondary; padding: 0 1; }
@@ -196,6 +197,8 @@ class OperatorConsole(App[None]):
                 self.say(f"{result.command} refused: {result.refused}")
                 if pending is not None:
                     await self._restore(*pending)
+            elif pending is not None and self.call is pending[0]:
+                await self._clear_call()      # saved: the customer leaves the screen whatever the state
 
     async def _restore(self, call: CallOnScreen, args: dict[str, Any]) -> None:
         """A refused disposition comes back on screen as it was sent, so the operator corrects it instead
@@ -316,8 +319,9 @@ class OperatorConsole(App[None]):
         await self._send("ready", {})
 
     async def action_logout(self) -> None:
-        me = self.me
-        if self._unsaved() and me is not None and me.state == "wrap_up":
+        me, call = self.me, self.call
+        if call is not None and call.attempt_id not in self._disposed and me is not None \
+                and me.state in ("wrap_up", "paused") and me.attempt_id == call.attempt_id:   # paused from wrap-up
             self.say("save the disposition first (F6 to choose, Ctrl+S to save); then log out")
             return
         await self._send("logout", {})
@@ -377,6 +381,7 @@ class OperatorConsole(App[None]):
             self._pending_dispositions[command_id] = (call, args)
             self._disposed.add(call.attempt_id)
             form.open = False
+            self.set_focus(None)      # out of the form: the next call's script answers to the digits
             self.say(f"disposition {chosen.code} sent")
             if self.me is None or self.me.attempt_id != call.attempt_id:
                 await self._clear_call()

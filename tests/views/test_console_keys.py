@@ -222,3 +222,24 @@ async def test_a_wrap_up_without_its_lead_in_the_snapshot_still_shows_the_call(
         await publish(pool, snapshot([campaign_doc(scene)], [doc]))
         await until(pilot, lambda: "Ivan" in text(app, "#card"))
         assert not app.query_one("#save", Button).disabled
+
+
+async def test_paused_from_the_wrap_up_log_out_still_waits_for_the_code_and_saving_clears_the_card(
+        pool: asyncpg.Pool, scene: Scene) -> None:
+    app = await console(pool)
+    async with app.run_test(size=SIZE) as pilot:
+        await publish(pool, snapshot([campaign_doc(scene)], [operator_doc(scene, "paused", pause_reason="coffee")]))
+        await until(pilot, lambda: "Ivan" in text(app, "#card"))
+        await pilot.press("f10")
+        await pilot.pause()
+        assert "save the disposition first" in text(app, "#message") and await commands(pool) == []
+        app.query_one("#disposition", Select).value = "sale"
+        await pilot.press("ctrl+s")
+        await until(pilot, lambda: "disposition sale sent" in text(app, "#message"))
+        assert app.focused is None                        # the next call's digits answer its script
+        # the engine accepts it; the operator stays paused with the attempt: the card goes all the same
+        await pool.execute("UPDATE operator_command SET done_at = now()")
+        await publish(pool, snapshot([campaign_doc(scene)], [operator_doc(scene, "paused", pause_reason="coffee",
+                                                                          since_s=43.0)]))
+        await until(pilot, lambda: text(app, "#card") == "No call.")
+        assert text(app, "#script-text") == ""

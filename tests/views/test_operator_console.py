@@ -103,7 +103,7 @@ async def test_a_disposition_with_a_callback_on_another_number_becomes_one_comma
     app = await console(pool)
     async with app.run_test(size=SIZE) as pilot:
         await publish(pool, snapshot([campaign_doc(scene)], [operator_doc(scene, "wrap_up")]))
-        await until(pilot, lambda: "Ivan" in text(app, "#card"))
+        await until(pilot, lambda: "Good morning" in text(app, "#script-text"))
         await pilot.click("#answer-1")           # "Busy": suggests the callback code
         app.query_one("#callback-scope", Select).value = "anyone"
         for selector, typed in (("#notes", "wants a cheaper tariff"), ("#callback-at", "2026-11-28 18:30"),

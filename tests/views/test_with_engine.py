@@ -76,7 +76,8 @@ async def test_a_connected_call_reaches_the_console_and_its_disposition_reaches_
         await answer_first_call(pbx)
         await until(pilot, lambda: "Grace" in str(app.query_one("#card", Static).content))
         await until(pilot, lambda: "ON CALL" in app.query_one(StatusBar).line())
-        assert str(app.query_one("#script-text", Static).content) == "Hello Grace!"
+        # the script panel composes its step after the card shows
+        await until(pilot, lambda: str(app.query_one("#script-text", Static).content) == "Hello Grace!")
         await pilot.click("#answer-0")
         app.query_one("#disposition", Select).value = "not_interested"
         await pilot.click("#notes")
@@ -157,3 +158,14 @@ async def test_logging_out_in_the_wrap_up_is_refused_until_the_disposition_is_sa
     assert await apply_command(eng, anna.id, "logout", {}) is None
     assert anna.state is OperatorState.OFFLINE
     assert await pool.fetchval("SELECT disposition FROM attempt WHERE id = $1", attempt_id) == "sale"
+
+
+async def test_a_pause_taken_in_the_wrap_up_does_not_open_a_way_to_log_out_without_the_code(
+        pool: asyncpg.Pool, engine: tuple[Engine, FakePbx]) -> None:
+    eng, pbx = engine
+    attempt_id = await in_wrap_up(eng, pbx)
+    [anna] = eng.floor.operators.values()
+    assert await apply_command(eng, anna.id, "pause", {"reason": "coffee"}) is None
+    refusal = await apply_command(eng, anna.id, "logout", {})
+    assert refusal is not None and "disposition" in refusal
+    assert anna.state is OperatorState.PAUSED and anna.attempt_id == attempt_id

@@ -37,9 +37,9 @@ class ControlBar(Horizontal):
                    for key, label, action in ACTIONS}
         yield buttons["login"]
         yield buttons["ready"]
-        yield Input(placeholder="pause reason (F3)", id="pause-reason")
+        yield Input(placeholder="pause reason", id="pause-reason")
         yield buttons["pause"]
-        yield Input(placeholder="number to dial (F4)", id="dial-phone")
+        yield Input(placeholder="number to dial", id="dial-phone")
         yield Select[int]([(name, cid) for cid, name, _ in self.campaigns], prompt="campaign", id="dial-campaign",
                           value=self.campaigns[0][0] if self.campaigns else Select.NULL)
         yield buttons["dial"]
