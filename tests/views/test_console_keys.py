@@ -243,3 +243,16 @@ async def test_paused_from_the_wrap_up_log_out_still_waits_for_the_code_and_savi
                                                                           since_s=43.0)]))
         await until(pilot, lambda: text(app, "#card") == "No call.")
         assert text(app, "#script-text") == ""
+
+
+async def test_the_pause_reason_shows_only_while_paused(pool: asyncpg.Pool, scene: Scene) -> None:
+    """The engine keeps the last reason after the pause ends (a logout and login do not clear it)."""
+    app = await console(pool)
+    async with app.run_test(size=SIZE) as pilot:
+        await publish(pool, snapshot([campaign_doc(scene)], [operator_doc(scene, "paused", attempt=False,
+                                                                          pause_reason="lunch")]))
+        await until(pilot, lambda: "PAUSED (lunch)" in status(app))
+        await publish(pool, snapshot([campaign_doc(scene)], [operator_doc(scene, "ready", attempt=False,
+                                                                          pause_reason="lunch")]))
+        await until(pilot, lambda: "READY" in status(app))
+        assert "lunch" not in status(app)

@@ -56,7 +56,8 @@ class StatusBar(Widget):
         else:
             elapsed = me.since_s + (asyncio.get_running_loop().time() - self.received_at)
             state = _STATE_SHOWN.get(me.state, me.state.replace("_", " ").upper())
-            state += f" ({me.pause_reason})" if me.pause_reason else ""
+            # the engine keeps the last reason after the pause ends: said only while paused
+            state += f" ({me.pause_reason})" if me.pause_reason and me.state == "paused" else ""
             line += f"{state} {clock_text(elapsed)}  calls {me.calls}  talk {clock_text(me.talk_s)}"
             if me.phone_up is False and me.state in _PHONE_MATTERS:
                 line += "  — your phone dropped: answer it when it rings"
