@@ -194,9 +194,9 @@ class OperatorConsole(App[None]):
             self.sent.remove(result.id)
             pending = self._pending_dispositions.pop(result.id, None)
             if result.refused:
-                self.say(f"{result.command} refused: {result.refused}")
                 if pending is not None:
                     await self._restore(*pending)
+                self.say(f"{result.command} refused: {result.refused}")   # once the form is back to correct
             elif pending is not None and self.call is pending[0]:
                 await self._clear_call()      # saved: the customer leaves the screen whatever the state
 

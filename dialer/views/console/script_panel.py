@@ -17,7 +17,7 @@ from dialer.views.console.call import CallOnScreen, Notice, Suggested
 
 
 class ScriptPanel(VerticalScroll, can_focus=False):
-    call: reactive[CallOnScreen | None] = reactive(None, recompose=True, always_update=True)
+    call: reactive[CallOnScreen | None] = reactive(None, always_update=True)
 
     def __init__(self, operator: str, *, id: str | None = None) -> None:
         super().__init__(id=id)
@@ -28,26 +28,37 @@ class ScriptPanel(VerticalScroll, can_focus=False):
         return {**self.call.card.values(), "operator": self.operator, **self.call.filled}
 
     def compose(self) -> ComposeResult:
+        # title and text stay mounted (read at any moment); the step's fields and answers are replaced
+        yield Static("", id="script-title")
+        yield Static("", id="script-text")
+        yield Vertical(id="fields")
+        yield Horizontal(id="answers")
+        yield KeyButton("F7 Back", id="script-back", disabled=True)
+
+    async def watch_call(self) -> None:
+        await self.show_step()
+
+    async def show_step(self) -> None:
         call = self.call
-        if call is None:
-            yield Static("", id="script-title")
-            yield Static("", id="script-text")
-            return
-        if call.script is None or call.step_id is None:
-            yield Static("", id="script-title")
-            yield Static("This campaign has no call script.", id="script-text")
+        title, text = self.query_one("#script-title", Static), self.query_one("#script-text", Static)
+        fields, answers = self.query_one("#fields"), self.query_one("#answers")
+        await fields.remove_children()
+        await answers.remove_children()
+        self.query_one("#script-back", Button).disabled = call is None or not call.path
+        if call is None or call.script is None or call.step_id is None:
+            title.update("")
+            text.update("" if call is None else "This campaign has no call script.")
             return
         rendered = call_script.render(call.script, call.step_id, self.values())
-        yield Static(Text(f"{call.script.title or 'Script'} — step {call.step_id}"), id="script-title")
-        yield Static(Text(rendered.text), id="script-text")
-        with Vertical(id="fields"):
-            for f in rendered.step.fields:
-                yield Input(value=call.filled.get(f.name, ""), placeholder=f.label + (" *" if f.required else ""),
-                            id=f"field-{f.name}")
-        with Horizontal(id="answers"):
-            for i, a in enumerate(rendered.step.answers):
-                yield KeyButton(f"{i + 1} {a.label}" if i < 9 else a.label, id=f"answer-{i}")
-        yield KeyButton("F7 Back", id="script-back", disabled=not call.path)
+        await fields.mount_all(
+            Input(value=call.filled.get(f.name, ""), placeholder=f.label + (" *" if f.required else ""),
+                  id=f"field-{f.name}")
+            for f in rendered.step.fields)
+        await answers.mount_all(KeyButton(f"{i + 1} {a.label}" if i < 9 else a.label, id=f"answer-{i}")
+                                for i, a in enumerate(rendered.step.answers))
+        # the text last: once a step's text shows, its answers are there to be pressed
+        title.update(Text(f"{call.script.title or 'Script'} — step {call.step_id}"))
+        text.update(Text(rendered.text))
 
     def on_input_changed(self, event: Input.Changed) -> None:
         if self.call is not None and event.input.id and event.input.id.startswith("field-"):
@@ -79,7 +90,7 @@ class ScriptPanel(VerticalScroll, can_focus=False):
             self.post_message(Suggested(answer.disposition))
         if answer.next is not None:
             call.step_id = answer.next
-            await self.recompose()
+            await self.show_step()
         else:
             self.post_message(Notice(f"end of script: {answer.label}"))
             self.query_one("#script-back", Button).disabled = False
@@ -89,7 +100,7 @@ class ScriptPanel(VerticalScroll, can_focus=False):
         if call is None or not call.path:
             return
         call.step_id, _ = call.path.pop()
-        await self.recompose()
+        await self.show_step()
 
     def missing_fields(self) -> list[str]:
         """Required fields of the steps answered: filled then, and maybe erased since."""
