@@ -16,9 +16,12 @@ from dialer import command_rights
 from dialer.engine import Engine
 from dialer.floor import OperatorState
 from lists import leads
+from lists.dispositions import UNKNOWN
 from lists.errors import DispositionError
 
 OPT_OUT_CODE = "do_not_call"   # the operator's opt-out key: the callee asked never to be called again
+# states in which the operator still holds an ended call that waits for its code (paused from the wrap-up)
+AFTER_CALL = (OperatorState.WRAP_UP, OperatorState.PAUSED)
 SPY_OPTIONS = {"listen": "q", "whisper": "qw", "barge": "qB"}   # ChanSpy: q quiet, w whisper, B barge
 
 
@@ -52,7 +55,9 @@ async def apply_command(engine: Engine, operator_id: int, command: str, args: di
                 return f"cannot pause while {operator.state.value}; finish the call first"
             operator.pause_reason = str(args.get("reason") or "pause")
             engine.floor.set_state(operator, OperatorState.PAUSED, now)
-        case "logout":   # from any state; during a call the customer is hung up, not left alone
+        case "logout":   # during a call the customer is hung up, not left alone (coded unknown)
+            if operator.state in AFTER_CALL and not await _coded(engine, operator.attempt_id):
+                return "save the call's disposition first: the wrap-up ends with it, then log out"
             await engine.phones.log_out(operator)
         case "disposition":
             return await _disposition(engine, operator_id, args)
@@ -65,6 +70,15 @@ async def apply_command(engine: Engine, operator_id: int, command: str, args: di
         case _:
             return f"unknown command {command!r}"
     return None
+
+
+async def _coded(engine: Engine, attempt_id: int | None) -> bool:
+    """The wrap-up's call has its disposition (a console may save it and stay in wrap-up). A logout
+    before that would end the wrap-up and leave the lead settled with no code at all."""
+    if attempt_id is None:
+        return True
+    code = await engine.pool.fetchval("SELECT disposition FROM attempt WHERE id = $1", attempt_id)
+    return code is not None and code != UNKNOWN
 
 
 async def _disposition(engine: Engine, operator_id: int, args: dict[str, Any]) -> str | None:

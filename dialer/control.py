@@ -182,7 +182,6 @@ def snapshot_doc(engine: Engine) -> dict[str, Any]:
         })
     operators_doc = []
     for operator in engine.floor.operators.values():
-        call = engine.calls.get(f"attempt-{operator.attempt_id}")   # keyed by channel id: no scan per operator
         operators_doc.append({
             "id": operator.id, "name": operator.name, "extension": operator.extension,
             "state": operator.state.value, "pause_reason": operator.pause_reason,
@@ -190,7 +189,8 @@ def snapshot_doc(engine: Engine) -> dict[str, Any]:
             # engine logged the operator out, for their console
             "phone_up": operator.phone_up, "logged_out_why": operator.logged_out_why,
             "since_s": loop_now - operator.since, "campaigns": sorted(operator.campaigns),
-            "attempt_id": operator.attempt_id, "lead_id": call.lead_id if call else None,
+            # the call's lead through its wrap-up too (the ended call has left engine.calls by then)
+            "attempt_id": operator.attempt_id, "lead_id": operator.lead_id,
             "calls": operator.calls, "talk_s": operator.talk_s, "occupancy": operator.occupancy(loop_now),
         })
     ownership = engine.ownership

@@ -227,7 +227,7 @@ class Engine:
         call = Call(attempt_id=attempt_id, channel_id=f"attempt-{attempt_id}", campaign_id=campaign_id,
                     lead_id=lead_id, phone=phone, originated_at=loop_now, preassigned=operator.id)
         self.calls[call.channel_id] = call
-        operator.attempt_id = attempt_id
+        operator.attempt_id, operator.lead_id = attempt_id, lead_id
         operator.talk_started = loop_now
         self.floor.set_state(operator, OperatorState.RESERVED, loop_now)
         request = OriginateRequest(
@@ -471,7 +471,7 @@ class Engine:
             if call.connected_at is not None:
                 self._release_operator(call, operator, now)
             else:
-                operator.attempt_id = operator.talk_started = None
+                operator.attempt_id = operator.lead_id = operator.talk_started = None
                 self.floor.set_state(operator, OperatorState.READY, now)
         self._record(AttemptUpdate(
             call.attempt_id, state="ended", ended_at=self.clock.now(), outcome=call.outcome,
@@ -568,7 +568,7 @@ class Engine:
         for campaign_id in operator.campaigns:
             if estimator := self.estimators.get(campaign_id):
                 estimator.observe_handle(now, operator.last_talk_s, now - operator.since)
-        operator.attempt_id = operator.talk_started = None
+        operator.attempt_id = operator.lead_id = operator.talk_started = None
         self.floor.set_state(operator, OperatorState.READY, now)
 
     # ---- figures ---------------------------------------------------------------------------------

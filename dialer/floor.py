@@ -44,6 +44,7 @@ class FloorOperator:
     state: OperatorState = OperatorState.OFFLINE
     since: float = 0.0                  # loop time of the last state change
     attempt_id: int | None = None       # the call it is on / wrapping up
+    lead_id: int | None = None          # that call's lead: the call leaves ``Engine.calls`` before its wrap-up
     talk_started: float | None = None   # loop time the current handle (talk + wrap) began
     calls: int = 0
     talk_s: float = 0.0

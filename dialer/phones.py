@@ -85,7 +85,7 @@ class OperatorPhones:
         now = asyncio.get_running_loop().time()
         if operator.state in ON_CALL_STATES and leave_call:
             self._leave_call(operator)
-        operator.attempt_id = operator.talk_started = None   # a wrap-up's disposition may still come
+        operator.attempt_id = operator.lead_id = operator.talk_started = None   # a wrap-up's disposition may still come
         phone = operator.phone_channel_id
         self._forget(operator)
         operator.logged_out_why = reason

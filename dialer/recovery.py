@@ -286,7 +286,7 @@ class Recovery:
                 engine.recorder.put_attempt(AttemptUpdate(call.attempt_id, answered_at=engine.clock.now()))
             engine.handoff.ended(call)
             if operator is not None and operator.attempt_id == call.attempt_id:
-                operator.attempt_id = operator.talk_started = None
+                operator.attempt_id = operator.lead_id = operator.talk_started = None
                 engine.floor.set_state(operator, OperatorState.READY, now)
             engine._call_changed(call)
 
@@ -308,7 +308,7 @@ class Recovery:
             engine.handoff.ended(call)     # no longer waiting: forget its safe-harbor deadline
             call.hand_off(operator.id if operator is not None else call.operator_id or 0)
             if operator is not None:
-                operator.attempt_id = call.attempt_id
+                operator.attempt_id, operator.lead_id = call.attempt_id, call.lead_id
                 operator.talk_started = now
         # Found in the conference: when it got there (and maybe when it was answered) nobody saw, so it
         # gives no hand-off latency figure.

@@ -82,3 +82,14 @@ async def campaign_script(pool: asyncpg.Pool, campaign_id: int) -> call_script.S
     if not document:
         return None
     return call_script.parse(document)
+
+
+async def lead_of(pool: asyncpg.Pool, attempt_id: int) -> int | None:
+    value = await pool.fetchval("SELECT lead_id FROM attempt WHERE id = $1", attempt_id)
+    return None if value is None else int(value)
+
+
+async def campaign_states(pool: asyncpg.Pool, campaign_ids: list[int]) -> dict[int, tuple[str, str]]:
+    """Name and state of these campaigns (the console says which of the operator's are paused)."""
+    rows = await pool.fetch("SELECT id, name, state FROM campaign WHERE id = ANY($1::bigint[])", campaign_ids)
+    return {r["id"]: (r["name"], r["state"]) for r in rows}

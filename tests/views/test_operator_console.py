@@ -10,6 +10,7 @@ import pytest
 from textual.widgets import Button, Input, Select, Static
 
 from dialer import script as call_script
+from dialer.views.console.status_bar import StatusBar
 from dialer.views.operator_console import OperatorConsole, find_operator
 from lists import scripts
 from lists.dispositions import DEFAULT_CATALOGUE
@@ -46,7 +47,9 @@ SCRIPT = call_script.parse({
 
 
 def text(app: OperatorConsole, selector: str) -> str:
-    return str(app.query_one(selector, Static).content)
+    """What a part of the screen says (the status bar renders itself; the rest are Statics)."""
+    widget = app.query_one(selector)
+    return widget.line() if isinstance(widget, StatusBar) else str(app.query_one(selector, Static).content)
 
 
 async def console(pool: asyncpg.Pool) -> OperatorConsole:
@@ -100,7 +103,7 @@ async def test_a_disposition_with_a_callback_on_another_number_becomes_one_comma
     app = await console(pool)
     async with app.run_test(size=SIZE) as pilot:
         await publish(pool, snapshot([campaign_doc(scene)], [operator_doc(scene, "wrap_up")]))
-        await until(pilot, lambda: "Ivan" in text(app, "#card"))
+        await until(pilot, lambda: "Good morning" in text(app, "#script-text"))
         await pilot.click("#answer-1")           # "Busy": suggests the callback code
         app.query_one("#callback-scope", Select).value = "anyone"
         for selector, typed in (("#notes", "wants a cheaper tariff"), ("#callback-at", "2026-11-28 18:30"),

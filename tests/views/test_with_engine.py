@@ -12,12 +12,14 @@ import asyncpg
 import pytest
 from textual.widgets import DataTable, Select, Static
 
-from ami.pbx import CallAnswered, ConferenceJoined
+from ami.pbx import CallAnswered, ChannelHungUp, ConferenceJoined
 from dialer.clock import SystemClock
 from dialer.commands import apply_command
 from dialer.config import EngineConfig
-from dialer.control import ControlPlane
+from dialer.control import ControlPlane, snapshot_doc
 from dialer.engine import Engine
+from dialer.floor import OperatorState
+from dialer.views.console.status_bar import StatusBar
 from dialer.views.operator_console import OperatorConsole, find_operator
 from dialer.views.watch import WatchApp
 from lists import campaigns, operators, scripts
@@ -73,8 +75,9 @@ async def test_a_connected_call_reaches_the_console_and_its_disposition_reaches_
         await pilot.click("#login")                   # the person logs in; the engine calls the phone
         await answer_first_call(pbx)
         await until(pilot, lambda: "Grace" in str(app.query_one("#card", Static).content))
-        await until(pilot, lambda: "ON CALL" in str(app.query_one("#status", Static).content))
-        assert str(app.query_one("#script-text", Static).content) == "Hello Grace!"
+        await until(pilot, lambda: "ON CALL" in app.query_one(StatusBar).line())
+        # the script panel composes its step after the card shows
+        await until(pilot, lambda: str(app.query_one("#script-text", Static).content) == "Hello Grace!")
         await pilot.click("#answer-0")
         app.query_one("#disposition", Select).value = "not_interested"
         await pilot.click("#notes")
@@ -109,3 +112,60 @@ async def test_the_watch_view_shows_the_engines_floor_and_pauses_an_operator(
     assert operator.state.value == "paused"
     args = json.loads(await pool.fetchval("SELECT args FROM operator_command"))
     assert args == {"reason": "supervisor"}
+
+
+async def in_wrap_up(eng: Engine, pbx: FakePbx) -> int:
+    """Anna logs in, takes the first call, and the customer hangs up: she is in wrap-up; the attempt id."""
+    [anna] = eng.floor.operators.values()
+    assert await apply_command(eng, anna.id, "login", {}) is None
+    await answer_first_call(pbx)
+    channel = pbx.customer_calls()[0].channel_id
+    pbx.emit(ChannelHungUp(channel, 16))
+    async with asyncio.timeout(5):
+        while anna.state is not OperatorState.WRAP_UP or channel in eng.calls:
+            await asyncio.sleep(0.01)
+    return int(channel.removeprefix("attempt-"))
+
+
+async def test_a_console_opened_during_the_wrap_up_shows_the_call_and_sets_its_disposition(
+        pool: asyncpg.Pool, engine: tuple[Engine, FakePbx]) -> None:
+    eng, pbx = engine
+    attempt_id = await in_wrap_up(eng, pbx)
+    [doc] = snapshot_doc(eng)["operators"]
+    lead_id = await pool.fetchval("SELECT lead_id FROM attempt WHERE id = $1", attempt_id)
+    assert (doc["state"], doc["attempt_id"], doc["lead_id"]) == ("wrap_up", attempt_id, lead_id)
+    app = OperatorConsole(pool, await find_operator(pool, "Anna"), SystemClock())   # opened (or restarted) now
+    async with app.run_test(size=(200, 60)) as pilot:
+        await until(pilot, lambda: "Grace" in str(app.query_one("#card", Static).content))
+        app.query_one("#disposition", Select).value = "not_interested"
+        await pilot.press("ctrl+s")
+        for _ in range(250):
+            if await pool.fetchval("SELECT disposition FROM attempt WHERE id = $1", attempt_id):
+                break
+            await pilot.pause(0.02)
+    assert await pool.fetchval("SELECT disposition FROM attempt WHERE id = $1", attempt_id) == "not_interested"
+
+
+async def test_logging_out_in_the_wrap_up_is_refused_until_the_disposition_is_saved(
+        pool: asyncpg.Pool, engine: tuple[Engine, FakePbx]) -> None:
+    eng, pbx = engine
+    attempt_id = await in_wrap_up(eng, pbx)
+    [anna] = eng.floor.operators.values()
+    refusal = await apply_command(eng, anna.id, "logout", {})
+    assert refusal is not None and "disposition" in refusal
+    assert anna.state is OperatorState.WRAP_UP and anna.attempt_id == attempt_id     # nothing lost
+    assert await apply_command(eng, anna.id, "disposition", {"attempt_id": attempt_id, "code": "sale"}) is None
+    assert await apply_command(eng, anna.id, "logout", {}) is None
+    assert anna.state is OperatorState.OFFLINE
+    assert await pool.fetchval("SELECT disposition FROM attempt WHERE id = $1", attempt_id) == "sale"
+
+
+async def test_a_pause_taken_in_the_wrap_up_does_not_open_a_way_to_log_out_without_the_code(
+        pool: asyncpg.Pool, engine: tuple[Engine, FakePbx]) -> None:
+    eng, pbx = engine
+    attempt_id = await in_wrap_up(eng, pbx)
+    [anna] = eng.floor.operators.values()
+    assert await apply_command(eng, anna.id, "pause", {"reason": "coffee"}) is None
+    refusal = await apply_command(eng, anna.id, "logout", {})
+    assert refusal is not None and "disposition" in refusal
+    assert anna.state is OperatorState.PAUSED and anna.attempt_id == attempt_id

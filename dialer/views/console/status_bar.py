@@ -1,0 +1,73 @@
+"""The console's top line: who, the state and its timer, calls and talk time, and what stops calls
+coming (a dropped phone, a paused campaign, an engine gone silent)."""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import datetime
+
+from rich.text import Text
+from textual.reactive import reactive
+from textual.widget import Widget
+
+from dialer.clock import Clock
+from dialer.views.snapshot import OperatorState
+
+STALE_S = 5.0   # engines publish every second
+# the engine's "reserved" lasts until the customer's Redirect lands in the operator's conference
+_STATE_SHOWN = {"reserved": "CONNECTING", "logged_in": "CALLING YOUR PHONE"}
+# busy states in which the phone may be out of the conference while the engine calls it back
+_PHONE_MATTERS = ("on_call", "reserved", "wrap_up", "paused")
+
+
+def clock_text(seconds: float) -> str:
+    minutes, secs = divmod(max(0, int(seconds)), 60)
+    hours, minutes = divmod(minutes, 60)
+    return f"{hours}:{minutes:02d}:{secs:02d}" if hours else f"{minutes:02d}:{secs:02d}"
+
+
+class StatusBar(Widget):
+    DEFAULT_CSS = """
+    StatusBar { height: 1; background: $primary; color: $text; padding: 0 1; }
+    """
+
+    me: reactive[OperatorState | None] = reactive(None)
+    received_at: reactive[float] = reactive(0.0)           # loop time the operator's entry arrived
+    floor_at: reactive[datetime | None] = reactive(None)   # when the engine published it
+    paused: reactive[tuple[str, ...]] = reactive(())       # the operator's campaigns that are paused
+
+    def __init__(self, who: str, clock: Clock, *, id: str | None = None) -> None:
+        super().__init__(id=id)
+        self.who = who
+        self.clock = clock
+
+    def on_mount(self) -> None:
+        self.set_interval(1.0, self.refresh)   # the timer counts between snapshots
+
+    @property
+    def text(self) -> str:
+        return self.line()
+
+    def line(self) -> str:
+        me = self.me
+        line = f"{self.who}  "
+        if me is None:
+            line += "LOGGED OUT"
+        else:
+            elapsed = me.since_s + (asyncio.get_running_loop().time() - self.received_at)
+            state = _STATE_SHOWN.get(me.state, me.state.replace("_", " ").upper())
+            # the engine keeps the last reason after the pause ends: said only while paused
+            state += f" ({me.pause_reason})" if me.pause_reason and me.state == "paused" else ""
+            line += f"{state} {clock_text(elapsed)}  calls {me.calls}  talk {clock_text(me.talk_s)}"
+            if me.phone_up is False and me.state in _PHONE_MATTERS:
+                line += "  — your phone dropped: answer it when it rings"
+        for name in self.paused:   # no calls come from it until a manager starts it again
+            line += f"  — campaign {name} paused"
+        if self.floor_at is not None:
+            silent = (self.clock.now() - self.floor_at).total_seconds()
+            if silent > STALE_S:   # the timer above would keep counting for an engine that is gone
+                line += f"  — no news from the engine for {silent:.0f} s"
+        return line
+
+    def render(self) -> Text:
+        return Text(self.line(), no_wrap=True, overflow="ellipsis")
