@@ -102,6 +102,12 @@ class Page:
 
         ActionChains(self.driver).send_keys(keys).perform()
 
+    def ctrl(self, key: str) -> None:
+        from selenium.webdriver.common.action_chains import ActionChains
+        from selenium.webdriver.common.keys import Keys
+
+        ActionChains(self.driver).key_down(Keys.CONTROL).send_keys(key).key_up(Keys.CONTROL).perform()
+
 
 @pytest.fixture
 def chromium() -> Iterator[Any]:
@@ -153,7 +159,7 @@ async def test_in_chromium_an_operator_logs_in_takes_a_call_and_disposes_of_it(
     page.type("typed in Chromium")
     await page.until_shows("typed in Chromium")
     chromium.save_screenshot(str(shots / "serve-call.png"))
-    page.click("Save disposition")
+    page.ctrl("s")                          # Ctrl+S saves, as the console's keys say
     await page.until_shows("disposition not_interested sent")
     async with asyncio.timeout(5):
         while (row := await served.pool.fetchrow(
