@@ -139,6 +139,8 @@ def conference_member(message: Message) -> ConferenceMember:
 
 
 def to_int(value: str | None, default: int = 0) -> int:
+    """A numeric AMI field, or ``default`` when it is missing, blank or not a number: one odd field must not
+    cost the reader the whole event."""
     try:
         return int((value or "").strip())
     except ValueError:

@@ -81,6 +81,8 @@ class Message:
 
 
 def encode(message: Message) -> bytes:
+    """The message as Asterisk reads it: ``Key: Value`` lines, then the empty line. A line break in a key or
+    value raises ``ValueError``, since it would let a lead's data inject AMI headers."""
     lines = []
     for key, value in message.pairs:
         if "\r" in value or "\n" in value or "\r" in key or "\n" in key:
@@ -91,6 +93,8 @@ def encode(message: Message) -> bytes:
 
 
 def decode(block: bytes) -> Message:
+    """One whole message block. Bad UTF-8 is replaced, not raised: one odd byte must not cost the connection.
+    Only a space right after the colon is taken off, so values keep their own spaces."""
     text = block.decode("utf-8", errors="replace")
     pairs = []
     for line in text.split("\r\n"):

@@ -24,6 +24,8 @@ class CallerIdError(ComplianceError, ValueError):
 
 @lru_cache(maxsize=4096)   # every claimed lead asks again for the same few numbers
 def valid_caller_id(number: str, *, where: str = "campaign caller ID") -> str:
+    """``number`` in E.164, or ``CallerIdError`` naming ``where``: the law wants a caller ID the callee can call
+    back, so a blank or impossible number is refused rather than sent."""
     text = (number or "").strip()
     if not text:
         raise CallerIdError(f"{where} is blank; set a number the callee can call back")

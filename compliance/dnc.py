@@ -46,10 +46,12 @@ class StaleRegistryError(ComplianceError):
 
 
 def campaign_scope(campaign_id: int) -> str:
+    """The scope of a campaign's own do-not-call list, as the ``dnc`` table stores it beside ``company``."""
     return f"campaign:{campaign_id}"
 
 
 def check_scope(scope: str) -> str:
+    """``scope`` if it is ``company`` or ``campaign:<id>``; anything else would file an entry no claim reads."""
     if not _SCOPE.match(scope):
         raise DncError(f"do-not-call scope {scope!r}: use 'company' or 'campaign:<id>'")
     return scope
@@ -86,6 +88,8 @@ def parse_registry_lines(lines: Iterable[str], *, file_name: str, region: str | 
 
 
 def registry_verdict(name: str, copy_date: date, today: date, max_age_days: int) -> Verdict:
+    """Whether a registry copy of ``copy_date`` may still be dialed against: the TSR safe harbor holds only
+    while the copy is at most ``max_age_days`` old, and a date in the future is a typing mistake, not a fresh copy."""
     age = (today - copy_date).days
     if age > max_age_days:
         return deny(str(StaleRegistryError(name, copy_date, today, max_age_days)))

@@ -98,6 +98,7 @@ def policy_for(
 
 
 def zones_of(key: str) -> list[str]:
+    """The zones of a zone key (see ``zone_key``); a blank key has none."""
     return [z.strip() for z in key.split(ZONE_SEPARATOR) if z.strip()]
 
 

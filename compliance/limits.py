@@ -91,12 +91,15 @@ def check_pacing(pacing: Mapping[str, Any], limits: LegalLimits) -> None:
 
 
 def check_ring(ring_timeout_s: float, limits: LegalLimits) -> None:
+    """Refuse a ring timeout under the jurisdiction's minimum ring: the law lets the dialer give up on an
+    unanswered call only after it has rung that long."""
     if ring_timeout_s < limits.min_ring_s:
         raise LegalLimitError(f"ring_timeout_s {ring_timeout_s:g} is below the {limits.jurisdiction} minimum ring "
                               f"of {limits.min_ring_s:g} s ({limits.timing_source})")
 
 
 def check_safe_harbor(safe_harbor_s: float, limits: LegalLimits) -> None:
+    """Refuse a safe-harbor wait longer than the law's seconds from answer to operator (or not above 0)."""
     if not 0 < safe_harbor_s <= limits.max_wait_s:
         raise LegalLimitError(f"safe_harbor_s {safe_harbor_s:g} must be above 0 and at most the {limits.jurisdiction} "
                               f"limit of {limits.max_wait_s:g} s ({limits.timing_source})")

@@ -121,6 +121,7 @@ _PRESETS = {
 
 
 def preset(name: str) -> Preset:
+    """The preset named ``name``, in either case; an unknown name raises ``UnknownPresetError`` naming the choices."""
     try:
         return _PRESETS[name.upper()]
     except KeyError:

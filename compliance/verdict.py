@@ -24,6 +24,8 @@ class NaiveMomentError(ComplianceError, ValueError):
 
 
 def require_aware(moment: datetime) -> None:
+    """Raise ``NaiveMomentError`` for a moment without a time zone: Python would read it in the server's zone,
+    and a rule must place it in the callee's."""
     if moment.tzinfo is None or moment.tzinfo.utcoffset(moment) is None:
         raise NaiveMomentError(moment)
 
@@ -38,8 +40,10 @@ class Verdict:
 
 
 def allow(reason: str) -> Verdict:
+    """A yes, with the reason a person reads in the log and the report."""
     return Verdict(True, reason)
 
 
 def deny(reason: str) -> Verdict:
+    """A no, with the reason that names the rule that refused."""
     return Verdict(False, reason)

@@ -51,6 +51,7 @@ def _hhmm(minutes: int) -> str:
 
 
 def describe(windows: Windows) -> str:
+    """Windows as a person reads them in a refusal (``08:00–21:00``), or ``no calls`` for a closed day."""
     return ", ".join(str(w) for w in windows) if windows else "no calls"
 
 
@@ -67,6 +68,7 @@ def normalize(windows: Iterable[Window]) -> Windows:
 
 
 def intersect(a: Windows, b: Windows) -> Windows:
+    """The times both allow: how a stack of rules makes the most restrictive one win."""
     out: list[Window] = []
     for x in a:
         for y in b:
@@ -77,6 +79,7 @@ def intersect(a: Windows, b: Windows) -> Windows:
 
 
 def parse_time(text: str, *, what: str) -> int:
+    """``HH:MM`` as minutes after midnight; ``24:00`` is allowed as the end of the day. Errors name ``what``."""
     match = _TIME.match(text)
     if not match:
         raise WindowError(f"{what}: {text!r} is not a time; write HH:MM, e.g. 08:00")
@@ -167,6 +170,7 @@ class HoursRule:
 
 
 def every_day(source: str, windows: Windows) -> HoursRule:
+    """A rule with the same windows on all seven days, as most laws write their calling hours."""
     return HoursRule(source, (windows,) * 7)
 
 

@@ -26,6 +26,8 @@ class UnknownZoneError(ComplianceError, ValueError):
 
 
 def parse(phone: str, region: str | None = None) -> phonenumbers.PhoneNumber:
+    """The number as phonenumbers parses it. An unreadable one raises ``ComplianceError`` naming it, the error
+    the rules' callers already handle (an unknown state is then simply no state)."""
     try:
         return phonenumbers.parse(phone, region)
     except phonenumbers.NumberParseException as exc:

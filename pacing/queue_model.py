@@ -51,6 +51,9 @@ class QueueModel:
 
 
 def build(est: Estimates, step_s: float) -> QueueModel:
+    """The per-step chances for these estimates: a ringing call's live answer given how long it has rung (the
+    hazard p·ΔF / (1 − p·F)), a new call's, and a busy operator's free given how long it has lasted.
+    Costly; callers go through ``model_for``, which caches it."""
     cdf = ring_cdf(est)
     grid = np.arange(len(cdf), dtype=float)
     timeout = max(est.no_answer_timeout_s, 1.0)

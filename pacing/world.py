@@ -94,6 +94,8 @@ OUTCOME_CODES: tuple[Outcome, ...] = ("answer", "busy", "congestion", "no_answer
 
 
 def sample_block(world: World, rng: np.random.Generator, n: int) -> CalleeBlock:
+    """``n`` callees under the laws of ``World.sample_callee``, drawn as arrays (not the same draws per seed).
+    The lognormal's μ = ln(mean) − σ²/2 keeps the mean talk time at ``talk_mean_s``."""
     u = rng.random(n)
     answered = u < world.answer_rate + world.machine_rate
     machine = answered & (u >= world.answer_rate)

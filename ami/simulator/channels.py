@@ -39,6 +39,7 @@ TIMER_GRANULARITY_S = 0.05
 
 
 def schedule(delay: float, callback: Callable[..., object], *args: object) -> asyncio.TimerHandle:
+    """``loop.call_later`` rounded up to the timer grid, so calls share moments under a virtual clock."""
     loop = asyncio.get_running_loop()
     when = math.ceil((loop.time() + delay) / TIMER_GRANULARITY_S - 1e-9) * TIMER_GRANULARITY_S
     return loop.call_at(when, callback, *args)
@@ -149,5 +150,6 @@ def parse_caller_id(text: str) -> tuple[str, str]:
 
 
 def hms(seconds: float) -> str:
+    """Seconds as the ``HH:MM:SS`` of CoreShowChannel's ``Duration``, the form Asterisk prints."""
     s = max(0, int(seconds))
     return f"{s // 3600:02d}:{s % 3600 // 60:02d}:{s % 60:02d}"

@@ -42,6 +42,7 @@ CONTEXTS: dict[str, str] = {
 
 
 def conference_of(exten: str) -> str:
+    """The ConfBridge an operator sits in: ``op${EXTEN}``, as the sample extensions.conf names it."""
     return f"op{exten}"
 
 

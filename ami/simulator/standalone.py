@@ -37,6 +37,8 @@ log = logging.getLogger("ami.simulator")
 async def serve(host: str, port: int, callees: CalleeModel, users: Mapping[str, User] | None,
                 on_ready: Callable[[SimulatorHandle], None], *, seed: int | None = None,
                 restart_s: float = 5.0) -> None:
+    """Serve until cancelled; SIGUSR1/SIGUSR2 play ``core stop gracefully``/``now``, and every stop is followed
+    by a fresh start ``restart_s`` later, calls gone, as after a service manager's restart."""
     handle = await start_simulator(host, port, callees=callees, users=users, order_seed=seed)
     loop = asyncio.get_running_loop()
     for signum, stop in ((signal.SIGUSR1, handle.stop_gracefully), (signal.SIGUSR2, handle.stop_now)):
