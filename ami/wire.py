@@ -1,6 +1,6 @@
-"""The AMI wire format as a pure state machine (sans-IO): bytes in, messages out, and back.
+r"""The AMI wire format as a pure state machine (sans-IO): bytes in, messages out, and back.
 
-A message is lines of ``Key: Value`` ended by an empty line (``\\r\\n\\r\\n``). Keys may repeat
+A message is lines of ``Key: Value`` ended by an empty line (``\r\n\r\n``). Keys may repeat
 (``Variable``), so a message keeps an ordered list of pairs. Bytes are buffered until a whole message
 is there and only then decoded, so a UTF-8 character split across two TCP reads survives. A peer that
 sends an endless message is cut off at ``max_message_bytes`` instead of eating memory.

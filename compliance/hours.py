@@ -164,7 +164,7 @@ def most_restrictive_zone_verdict(zones: Sequence[str], moment: datetime, policy
 
 
 def may_call(zone: str, moment: datetime, policy: CallingPolicy) -> Verdict:
-    """May a call to a callee in ``zone`` (an IANA name or a ``|``-joined zone key) start at ``moment``?"""
+    """Whether a call to a callee in ``zone`` (an IANA name or a ``|``-joined zone key) may start at ``moment``."""
     return most_restrictive_zone_verdict(zones_of(zone), moment, policy)
 
 

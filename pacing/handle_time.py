@@ -49,7 +49,7 @@ def gamma_beats_lognormal(mean: float, mean_log: float, var_log: float) -> float
 
 
 def log_survival(est: Estimates, t: np.ndarray) -> np.ndarray:
-    """log P(handle > t) under the estimated family."""
+    """The logarithm of P(handle > t) under the estimated family."""
     mean = max(est.mean_talk_s + est.mean_wrap_s, 1.0)
     t = np.maximum(t, 1e-3)
     if est.handle_shape > 0:
