@@ -42,7 +42,7 @@ class QueueModel:
     step_s: float
     ring_steps: np.ndarray      # P(live answer in step k | rang e s), rows e = 0, 0.1 … timeout
     new_steps: np.ndarray       # P(a new call is answered live in step k)
-    busy_steps: np.ndarray      # P(handle ends in step k | lasted e s), rows e = 0, 0.5 … (then flat)
+    busy_steps: np.ndarray      # P(handle ends in step k | lasted e s), rows e = 0, 1 … (then flat)
     new_powers: dict[int, np.ndarray]   # per FFT length: exp(n q_k (w̄−1)), shape (steps, n, L/2+1)
 
     @property
