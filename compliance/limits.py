@@ -106,9 +106,11 @@ def check_safe_harbor(safe_harbor_s: float, limits: LegalLimits) -> None:
 
 
 def within_limits(pacing: Mapping[str, Any], limits: LegalLimits) -> dict[str, Any]:
-    """The pacing document as the engine may dial with it: every legal figure at most the limit. Settings
-    are checked when they are made; this holds even when the preset was made stricter afterwards."""
-    held = dict(pacing)
+    """The pacing document as the engine may dial with it: every legal figure at most the limit, and the cap
+    and safe harbor the law's own where the campaign set none (pacing's defaults are a model's, for
+    simulations). Settings are checked when they are made; this holds even when the preset was made stricter
+    afterwards."""
+    held = {"abandon_cap": limits.abandon_cap, "safe_harbor_s": limits.max_wait_s, **pacing}
     for key, limit in (("abandon_cap", limits.abandon_cap), ("window_hours", limits.window_hours),
                        ("safe_harbor_s", limits.max_wait_s)):
         if key in held and float(held[key]) > limit:

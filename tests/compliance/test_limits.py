@@ -69,3 +69,9 @@ def test_whatever_a_stored_document_says_the_engine_dials_within_the_limits(cap,
 def test_simulate_refuses_a_target_above_the_cap_instead_of_running_past_it() -> None:
     with pytest.raises(LegalLimitError, match=r"target_abandon 0\.1 is not below the no preset abandonment cap"):
         simulate_campaign(WhatIf(5, 0.3, 60.0, 5.0, 0.1, "predictive", target_abandon=0.1))
+
+
+def test_a_campaign_that_set_no_cap_or_safe_harbor_dials_with_the_laws_own() -> None:
+    campaign = Campaign(1, "c", "running", "predictive", {}, "Local/{phone}@t", "+74951234567", "UTC", "RU", 25, 2.0)
+    held = pacing_settings(campaign, limits=legal_limits("UK"))
+    assert (held.abandon_cap, held.safe_harbor_s) == (legal_limits("UK").abandon_cap, legal_limits("UK").max_wait_s)
