@@ -272,3 +272,14 @@ class PbxPool:
         for channel_id, since in list(server.channels.items()):
             if channel_id not in present and since < now - GONE_AFTER_S:
                 self._unpin(channel_id)
+
+
+def room_of(pbx: Pbx) -> int | None:
+    """Channels free now across a pool's servers; None for a single PBX, whose channel limit (if any) only
+    Asterisk knows — it refuses the Originate itself."""
+    return pbx.room() if isinstance(pbx, PbxPool) else None
+
+
+def server_of(pbx: Pbx, channel_id: str) -> str | None:
+    """Which of a pool's servers carries the channel; None for a single PBX (the attempt row names none)."""
+    return pbx.server_of(channel_id) if isinstance(pbx, PbxPool) else None

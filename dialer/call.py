@@ -83,6 +83,21 @@ _DIAL_STATUS_OUTCOME = {
 _CAUSE_OUTCOME = {17: "busy", 34: "congestion", 18: "no_answer", 19: "no_answer"}
 
 NEAR, FAR = "near", "far"   # the two halves of a Local channel: ``;1`` (ChannelId) and ``;2`` (``{id}-2``)
+_CHANNEL_PREFIX = "attempt-"
+
+
+def channel_id_of(attempt_id: int) -> str:
+    """The ChannelId the engine gives an attempt's Originate: how every event of the call names it, and how
+    a recovery finds the call again on the PBX."""
+    return f"{_CHANNEL_PREFIX}{attempt_id}"
+
+
+def attempt_of_channel(channel_id: str) -> int | None:
+    """The attempt a channel id names (``attempt-<id>``, not its far half), else None."""
+    number = channel_id.removeprefix(_CHANNEL_PREFIX)
+    if number == channel_id or not number.isdecimal():
+        return None
+    return int(number)
 
 
 def failure_outcome(reason: int, dial_status: str | None, cause: int | None = None) -> str:
@@ -96,7 +111,7 @@ def failure_outcome(reason: int, dial_status: str | None, cause: int | None = No
     return "failed"
 
 
-@dataclass
+@dataclass(slots=True)
 class Call:
     attempt_id: int
     channel_id: str

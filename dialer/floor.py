@@ -33,7 +33,7 @@ STORED_STATE = {OperatorState.RESERVED: "on_call"}
 BUSY_STATES = (OperatorState.RESERVED, OperatorState.ON_CALL, OperatorState.WRAP_UP)
 
 
-@dataclass
+@dataclass(slots=True)
 class FloorOperator:
     id: int
     name: str

@@ -31,25 +31,21 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
 from functools import partial
-from typing import TYPE_CHECKING
 
 import asyncpg
 
 from ami.pbx import ChannelStatus, PbxError, PbxEvent
-from dialer.call import Call, CallState
+from dialer.call import Call, CallState, attempt_of_channel, channel_id_of
 from dialer.config import EngineConfig
 from dialer.floor import FloorOperator, OperatorState
+from dialer.surface import EngineSurface
 from lists import attempts, leads
 from lists.attempts import AttemptUpdate
 from lists.dispositions import UNKNOWN
 from pacing.estimators import OnlineEstimators
 
-if TYPE_CHECKING:
-    from dialer.engine import Engine
-
 log = logging.getLogger(__name__)
 
-_ATTEMPT_CHANNEL = re.compile(r"^attempt-(\d+)$")
 _PHONE_CHANNEL = re.compile(r"^op([^-]+)-(\d+)$")     # an operator's phone, as dialer/phones.py names it
 
 
@@ -96,7 +92,7 @@ class RecoveryReport:
 
 
 class Recovery:
-    def __init__(self, engine: Engine) -> None:
+    def __init__(self, engine: EngineSurface) -> None:
         self._engine = engine
         self._config = engine.config
         self._pending: dict[int, tuple[Call, Observed]] = {}   # re-attached, waiting for their campaign
@@ -142,7 +138,7 @@ class Recovery:
 
     def _release(self, channel_id: str) -> None:
         for event in self._holding.pop(channel_id, ()):
-            self._engine._on_event(event)
+            self._engine.handle_event(event)
 
     async def recover(self, engine_name: str | None = None, campaign_id: int | None = None) -> RecoveryReport:
         """Resolve the open attempts of ``engine_name`` (of one campaign, if given) — this engine's
@@ -153,23 +149,23 @@ class Recovery:
         name = engine_name or self._config.name
         report = RecoveryReport(name)
         left = await attempts.open_for_engine(engine.pool, name, campaign_id)
-        left = [row for row in left if f"attempt-{row['id']}" not in engine.calls    # already followed
-                and f"attempt-{row['id']}" not in self._holding]                      # or being recovered
-        channels = await self.survey(f"attempt-{row['id']}" for row in left)
+        left = [row for row in left if channel_id_of(row["id"]) not in engine.calls    # already followed
+                and channel_id_of(row["id"]) not in self._holding]                      # or being recovered
+        channels = await self.survey(channel_id_of(row["id"]) for row in left)
         if channels is None:
             for row in left:
-                self._release(f"attempt-{row['id']}")
+                self._release(channel_id_of(row["id"]))
             self.unresolved = bool(left)
             report.unresolved = len(left)
             return report
         self.unresolved = False
         self._note_phones(channels)
-        live = [row for row in left if _attempt_of(channels.get(f"attempt-{row['id']}")) == row["id"]]
+        live = [row for row in left if _attempt_of(channels.get(channel_id_of(row["id"]))) == row["id"]]
         if name != self._config.name and live:
             await _take_over(engine.pool, live, from_engine=name, to_engine=self._config.name,
                              now=engine.clock.now(), lease_s=self._config.lease_s)
         for row in live:
-            status = channels[f"attempt-{row['id']}"]
+            status = channels[channel_id_of(row["id"])]
             call = self._rebuild(row, status)
             engine.calls[call.channel_id] = call
             engine.estimators.setdefault(call.campaign_id, OnlineEstimators())
@@ -178,7 +174,7 @@ class Recovery:
         live_ids = {row["id"] for row in live}
         for row in left:
             if row["id"] not in live_ids:
-                self._release(f"attempt-{row['id']}")     # nothing to follow: its events were before the end
+                self._release(channel_id_of(row["id"]))     # nothing to follow: its events were before the end
                 (report.talked if self._close_gone(row, name) else report.lost).append(row["id"])
         if report.lost or report.talked:
             await engine.recorder.drain()   # the ledger is seeded from these rows
@@ -242,7 +238,7 @@ class Recovery:
         if seen.where is Where.GONE:
             if call.hang_up(now, 0):
                 log.info("attempt %s: channel gone while unobserved; ended as %s", call.attempt_id, call.outcome)
-                engine._ended(call)
+                engine.call_ended(call)
             return
         if seen.where is Where.RINGING:
             return
@@ -251,7 +247,7 @@ class Recovery:
                 # Answered while nobody watched, when exactly is unknown (the dialplan's own safe harbor
                 # makes it under DIALER_SAFE_HARBOR_S ago): an operator now, or the message now.
                 engine.handoff.answer_unseen(call)
-                engine._answered(call, now)
+                engine.call_answered(call, now)
                 if call.state is CallState.WAITING:
                     engine.handoff.message_now(call)
             elif call.state in (CallState.HANDING_OFF, CallState.SAFE_HARBOR):
@@ -273,7 +269,7 @@ class Recovery:
         if call.state is CallState.HANDING_OFF and redirect_in_flight:
             if not call.missed_window:
                 call.missed_window = True
-                engine._count(call.campaign_id, "abandoned")
+                engine.count(call.campaign_id, "abandoned")
                 engine.recorder.put_attempt(AttemptUpdate(call.attempt_id, abandoned=True))
             return
         operator = engine.floor.operators.get(call.operator_id or -1)
@@ -282,13 +278,13 @@ class Recovery:
             if answer_unheard:
                 # Answered while nobody was listening (link down, engine restarting): an answer all the
                 # same, in the store as in the ledger that counts this call when it ends.
-                engine._count(call.campaign_id, "answered")
+                engine.count(call.campaign_id, "answered")
                 engine.recorder.put_attempt(AttemptUpdate(call.attempt_id, answered_at=engine.clock.now()))
             engine.handoff.ended(call)
             if operator is not None and operator.attempt_id == call.attempt_id:
                 operator.attempt_id = operator.lead_id = operator.talk_started = None
                 engine.floor.set_state(operator, OperatorState.READY, now)
-            engine._call_changed(call)
+            engine.call_changed(call)
 
     def _connected(self, call: Call, seen: Observed, now: float) -> None:
         engine = self._engine
@@ -302,7 +298,7 @@ class Recovery:
         if call.state is CallState.ORIGINATING:
             call.answer(now)
         if answer_unheard:
-            engine._count(call.campaign_id, "answered")
+            engine.count(call.campaign_id, "answered")
             engine.recorder.put_attempt(AttemptUpdate(call.attempt_id, answered_at=engine.clock.now()))
         if call.state is CallState.WAITING:
             engine.handoff.ended(call)     # no longer waiting: forget its safe-harbor deadline
@@ -316,7 +312,7 @@ class Recovery:
         engine.handoff.joined(call, now)   # connected; the operator (if on our floor) is on the call
         self._known_times(call, operator, now)
         if seen.where is Where.RATING and operator is not None:
-            engine._release_operator(call, operator, now)
+            engine.release_operator(call, operator, now)
 
     def _known_times(self, call: Call, operator: FloorOperator | None, now: float) -> None:
         """A re-attached call the store knew answered (and connected) keeps those moments in memory too:
@@ -333,7 +329,7 @@ class Recovery:
     def _rebuild(self, row: asyncpg.Record, status: ChannelStatus) -> Call:
         self._stored[row["id"]] = (row["answered_at"], row["connected_at"])
         loop_now = asyncio.get_running_loop().time()
-        return Call(attempt_id=row["id"], channel_id=f"attempt-{row['id']}", campaign_id=row["campaign_id"],
+        return Call(attempt_id=row["id"], channel_id=channel_id_of(row["id"]), campaign_id=row["campaign_id"],
                     lead_id=row["lead_id"], phone=row["phone"], originated_at=loop_now - status.seconds,
                     caller_id=row["caller_id"], operator_id=row["operator_id"], sent=True)
 
@@ -386,8 +382,7 @@ def _attempt_of(status: ChannelStatus | None) -> int | None:
     value = status.variables.get("ATTEMPT_ID") or ""
     if value.isdigit():
         return int(value)
-    match = _ATTEMPT_CHANNEL.match(status.channel_id)
-    return int(match.group(1)) if match else None
+    return attempt_of_channel(status.channel_id)
 
 
 async def _take_over(pool: asyncpg.Pool, rows: list[asyncpg.Record], *, from_engine: str, to_engine: str,

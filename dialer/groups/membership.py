@@ -11,23 +11,21 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from typing import TYPE_CHECKING
 
+from dialer.call import channel_id_of
 from dialer.floor import BUSY_STATES, FloorOperator, OperatorState, PoolReserve
 from dialer.groups.runner import GroupRunner
 from dialer.ledger import AbandonLedger
 from dialer.runner import CampaignRunner
+from dialer.surface import EngineSurface
 from lists import groups
 from lists.groups import CampaignGroup
-
-if TYPE_CHECKING:
-    from dialer.engine import Engine
 
 log = logging.getLogger(__name__)
 
 
 class CampaignGroups:
-    def __init__(self, engine: Engine) -> None:
+    def __init__(self, engine: EngineSurface) -> None:
         self._engine = engine
         self.runners: dict[int, GroupRunner] = {}     # group id → its loop
         self.group_of: dict[int, int] = {}            # member campaign id → group id
@@ -136,7 +134,7 @@ class CampaignGroups:
         """Handle time per member: from the hand-off (or a manual call) to the end of the wrap-up."""
         if operator.state is OperatorState.RESERVED:
             # calls are keyed by channel id, attempt-<id>: a lookup, not a scan of every call in flight
-            call = self._engine.calls.get(f"attempt-{operator.attempt_id}")
+            call = self._engine.calls.get(channel_id_of(operator.attempt_id))
             group_id = self.group_of.get(call.campaign_id) if call is not None else None
             if call is not None and group_id is not None:
                 self.runners[group_id].handle_started(operator.id, call.campaign_id, now)

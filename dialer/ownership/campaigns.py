@@ -31,16 +31,15 @@ import asyncio
 import logging
 from dataclasses import dataclass
 from functools import partial
-from typing import TYPE_CHECKING
+from typing import Protocol
 
 import asyncpg
 
 from dialer.claims import Fence
-from dialer.ownership.takeover import recover_campaign
+from dialer.dialing import CampaignOwnership as Ownership
+from dialer.ownership.takeover import TakingOver, recover_campaign
 from lists import campaigns
-
-if TYPE_CHECKING:
-    from dialer.engine import Engine
+from lists.campaigns import Campaign
 
 log = logging.getLogger(__name__)
 
@@ -53,6 +52,17 @@ NAMESPACE = "dialer.campaign:"
 GROUP_NAMESPACE = "dialer.group:"
 RELEASED_CHANNEL = "campaign_owner_free"
 _STORE_ERRORS = (OSError, asyncpg.PostgresError, asyncpg.InterfaceError, TimeoutError)
+
+
+class OwnedEngine(TakingOver, Protocol):
+    """What ownership uses of the engine (``dialer.engine.Engine``): it starts and pauses campaigns through
+    it, and attaches itself so the engine asks it before running one."""
+
+    async def run_campaign(self, campaign: Campaign) -> None: ...
+
+    async def pause_campaign(self, campaign_id: int) -> None: ...
+
+    def attach_ownership(self, ownership: Ownership) -> None: ...
 
 
 @dataclass(frozen=True)
@@ -76,7 +86,7 @@ class CampaignOwnership:
     before running a campaign (``acquire``), gives campaigns back through it (``release``) and checks
     ``fence`` in every claim."""
 
-    def __init__(self, engine: Engine, settings: OwnershipSettings | None = None) -> None:
+    def __init__(self, engine: OwnedEngine, settings: OwnershipSettings | None = None) -> None:
         self._engine = engine
         self.settings = settings or OwnershipSettings()
         self._conn: asyncpg.Connection | None = None
@@ -89,7 +99,7 @@ class CampaignOwnership:
         self._tasks = engine.supervisor.tasks()
         self.takeovers = 0                       # campaigns taken from an engine that did not release them
         self.losses = 0                          # campaigns this engine lost without releasing them
-        engine.ownership = self
+        engine.attach_ownership(self)
 
     # ---- lifecycle -------------------------------------------------------------------------------
 

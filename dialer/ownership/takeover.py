@@ -11,15 +11,21 @@ back to the list — no call of theirs can be on the line.
 from __future__ import annotations
 
 import logging
-from typing import TYPE_CHECKING
+from typing import Protocol
 
-if TYPE_CHECKING:
-    from dialer.engine import Engine
+from dialer.recovery import Recovery
+from dialer.surface import EngineSurface
 
 log = logging.getLogger(__name__)
 
 
-async def recover_campaign(engine: Engine, *, dead_engine: str, campaign_id: int) -> bool:
+class TakingOver(EngineSurface, Protocol):
+    """The engine as a takeover sees it (``dialer.engine.Engine``): its store and its recovery."""
+
+    recovery: Recovery
+
+
+async def recover_campaign(engine: TakingOver, *, dead_engine: str, campaign_id: int) -> bool:
     """True when every open attempt of the dead engine on this campaign is resolved."""
     report = await engine.recovery.recover(dead_engine, campaign_id)
     status = await engine.pool.execute(
