@@ -126,15 +126,12 @@ class ControlPlane:
         while True:
             await asyncio.sleep(self._snapshot_s)
             doc = snapshot_doc(self._engine)
-            # On the control plane's own connection (it only LISTENs otherwise): a pool busy with the
-            # recorder and the claims must not make the views' picture late.
-            conn = self._conn or self._engine.pool
             try:
-                await conn.execute(
+                await self._engine.pool.execute(
                     """INSERT INTO engine_snapshot (engine, at, doc) VALUES ($1, $2, $3::jsonb)
                        ON CONFLICT (engine) DO UPDATE SET at = EXCLUDED.at, doc = EXCLUDED.doc;""",
                     self._engine.config.name, self._engine.clock.now(), encode(doc))
-                await conn.execute("SELECT pg_notify('dialer_snapshot', $1)", self._engine.config.name)
+                await self._engine.pool.execute("SELECT pg_notify('dialer_snapshot', $1)", self._engine.config.name)
             except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError):
                 pass  # the next second tries again; the view shows the age of what it has
 
