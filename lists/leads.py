@@ -325,6 +325,17 @@ async def expire_leases(conn: asyncpg.Connection, *, now: datetime) -> int:
     return int(status.rsplit(" ", 1)[1])
 
 
+
+async def return_unattempted(conn: asyncpg.Connection | asyncpg.Pool, *, campaign_id: int, engine: str) -> int:
+    """A dead engine's claims of a campaign with no open attempt go back to ready (its settle was still queued
+    when it died: no call of theirs can be on the line); how many."""
+    status = await conn.execute(
+        """UPDATE lead SET state = 'ready', claimed_by = NULL, lease_until = NULL
+           WHERE campaign_id = $1 AND state = 'claimed' AND claimed_by = $2
+             AND NOT EXISTS (SELECT 1 FROM attempt a WHERE a.lead_id = lead.id AND a.ended_at IS NULL)""",
+        campaign_id, engine)
+    return int(status.rsplit(" ", 1)[1])
+
 async def transfer(conn: asyncpg.Connection, *, lead_ids: Sequence[int], from_engine: str, to_engine: str,
                    now: datetime, lease_s: float) -> None:
     """Another engine's claims become ours (a takeover re-attached their live calls): we settle them."""
