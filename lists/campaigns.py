@@ -166,6 +166,12 @@ async def running(conn: asyncpg.Connection | asyncpg.Pool) -> list[Campaign]:
     return [_from_row(r) for r in rows]
 
 
+async def states(conn: asyncpg.Connection | asyncpg.Pool, campaign_ids: list[int]) -> dict[int, tuple[str, str]]:
+    """Name and state of these campaigns (the console says which of the operator's are paused)."""
+    rows = await conn.fetch("SELECT id, name, state FROM campaign WHERE id = ANY($1::bigint[])", campaign_ids)
+    return {r["id"]: (r["name"], r["state"]) for r in rows}
+
+
 async def set_state(
     conn: asyncpg.Connection | asyncpg.Pool, name: str, state: str, *, actor: str, now: datetime,
     reason: str | None = None,
