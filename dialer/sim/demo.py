@@ -31,8 +31,8 @@ from dialer.servers import ServerAffinity, build_pool, close_pool, start_pool
 from dialer.sim.operators import SimulatedOperators
 from dialer.sim.virtual_time import FreezingConnection, new_virtual_loop
 from dialer.sim.world import WorldCallees
-from dialer.summary import CampaignSummary, summarize
-from lists import campaigns, database, operators
+from lists import campaigns, database, leads, operators
+from lists.campaign_summary import CampaignSummary, summarize
 from pacing.world import World
 
 # Idle loop cycles before the virtual clock jumps to the next timer: enough for loopback TCP between
@@ -88,10 +88,10 @@ async def _demo(loop: asyncio.AbstractEventLoop, store_url: str, settings: DemoS
                 progress: Progress | None) -> DemoResult:
     conn = await asyncpg.connect(store_url)
     schema = settings.schema
-    if not schema.isidentifier():
-        raise ValueError(f"demo schema {schema!r} must be a plain identifier")
-    await conn.execute(f"DROP SCHEMA IF EXISTS {schema} CASCADE; CREATE SCHEMA {schema}")
-    await conn.close()
+    try:
+        await database.recreate_schema(conn, schema)
+    finally:
+        await conn.close()
     # Every connection is opened now: none may be opened later under virtual time.
     pool = await database.open_pool(store_url, search_path=schema, min_size=4, max_size=4,
                                     connection_class=FreezingConnection, durable=False)
@@ -184,16 +184,12 @@ async def _set_up(pool: asyncpg.Pool, settings: DemoSettings, now: datetime) -> 
     await operators.assign(pool, campaign_id=campaign.id, operator_ids=[o.id for o in ops])
     rng = np.random.default_rng(settings.seed)
     numbers = 1_000_000 + rng.choice(9_000_000, size=settings.leads, replace=False)
-    await pool.executemany(
-        """INSERT INTO lead (campaign_id, phone, timezone, fields, source_row)
-           VALUES ($1, $2, $3, jsonb_build_object('name', $4::text), $5)""",
-        [(campaign.id, f"+7495{n:07d}", settings.timezone, f"Customer {i + 1}", i + 2)
-         for i, n in enumerate(numbers)])
+    await leads.add_named(pool, campaign.id, [(f"+7495{n:07d}", settings.timezone, f"Customer {i + 1}", i + 2)
+                                              for i, n in enumerate(numbers)])
     await campaigns.set_state(pool, "demo", "running", actor="demo", now=now)
     return campaign.id
 
 
 async def _nothing_left(pool: asyncpg.Pool, campaign_id: int) -> bool:
     """No lead will ever be dialable again today (all done, or due after the day)."""
-    left = await pool.fetchval("SELECT count(*) FROM lead WHERE campaign_id = $1 AND state <> 'done'", campaign_id)
-    return left == 0
+    return await leads.unfinished(pool, campaign_id) == 0
