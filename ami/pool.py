@@ -44,6 +44,7 @@ from ami.pbx import (
     PbxEvent,
     PbxLinkLost,
     PbxNotConnected,
+    near_half,
 )
 
 log = logging.getLogger(__name__)
@@ -129,8 +130,8 @@ class PbxPool:
 
     def server_of(self, channel_id: str) -> str | None:
         name = self._pins.get(channel_id)
-        if name is None and channel_id.endswith("-2"):
-            name = self._pins.get(channel_id[:-2])
+        if name is None:                      # a far half is pinned with its near half
+            name = self._pins.get(near_half(channel_id))
         return name
 
     def subscribe(self, handler: Callable[[PbxEvent], None]) -> None:
