@@ -17,7 +17,8 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 import asyncpg
 import phonenumbers
 
-MODES = ("preview", "progressive", "ratio", "predictive")
+from pacing.modes import MODES
+
 STATES = ("paused", "running", "finished", "archived")
 
 
