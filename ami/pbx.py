@@ -140,7 +140,7 @@ class ConferenceLeft:
 @dataclass(frozen=True)
 class LinkUp:
     """Logged in (first time or after a reconnect): time to reconcile. ``server`` names the Asterisk
-    when the port spans several (``ami.pool.PbxPool``)."""
+    when the port spans several (``ami.cluster.PbxCluster``)."""
     server: str = ""
 
 

@@ -20,14 +20,14 @@ import numpy as np
 from pydantic import SecretStr
 
 from ami.client import AmiClient
-from ami.pool import PbxPool
+from ami.cluster import PbxCluster
 from ami.simulator import start_simulator
 from config.servers import AmiServer
 from dialer.clock import LoopClock
 from dialer.config import EngineConfig
 from dialer.engine import Engine
 from dialer.metrics import MetricsServer
-from dialer.servers import ServerAffinity, build_pool, close_pool, start_pool
+from dialer.servers import ServerAffinity, build_cluster, close_cluster, start_cluster
 from dialer.sim.operators import SimulatedOperators
 from dialer.sim.virtual_time import FreezingConnection, new_virtual_loop
 from dialer.sim.world import WorldCallees
@@ -53,7 +53,7 @@ class DemoSettings:
     mean_wrap_s: float = 10.0
     timezone: str = "Europe/Moscow"
     schema: str = "dialer_demo"           # the demo's own schema, dropped and made anew each run
-    servers: int = 1                      # simulated Asterisk servers (several: ami/pool.py, dialer/servers.py)
+    servers: int = 1                      # simulated Asterisk servers (several: ami/cluster.py, dialer/servers.py)
     max_channels: int = 100               # per server, with several
     cps: int = 10                         # per server, with several
     metrics_port: int | None = None       # serve Prometheus metrics while the day runs
@@ -100,10 +100,10 @@ async def _demo(loop: asyncio.AbstractEventLoop, store_url: str, settings: DemoS
                                         users={DEMO_USER: DEMO_SECRET}, order_seed=settings.seed + i)
                   for i in range(settings.servers)]
     servers = _servers(settings, [s.port for s in simulators])
-    pbx: AmiClient | PbxPool
+    pbx: AmiClient | PbxCluster
     if servers:
-        pbx = build_pool(servers)
-        await start_pool(pbx)
+        pbx = build_cluster(servers)
+        await start_cluster(pbx)
     else:
         pbx = AmiClient("127.0.0.1", simulators[0].port, DEMO_USER, DEMO_SECRET)
         await pbx.start()
@@ -118,7 +118,7 @@ async def _demo(loop: asyncio.AbstractEventLoop, store_url: str, settings: DemoS
             engine = Engine(pool, pbx, clock, EngineConfig(operator_channel_template="Local/{ext}@operators",
                                                           record_linger_s=1.0))
             SimulatedOperators(engine, mean_wrap_s=settings.mean_wrap_s, seed=settings.seed)
-            if isinstance(pbx, PbxPool):
+            if isinstance(pbx, PbxCluster):
                 ServerAffinity(engine, pbx, {s.name: s.operators for s in servers})
             if settings.metrics_port is not None:
                 exporter = MetricsServer(engine, port=settings.metrics_port)
@@ -144,7 +144,7 @@ async def _demo(loop: asyncio.AbstractEventLoop, store_url: str, settings: DemoS
     finally:
         if exporter is not None:
             await exporter.close()
-        await (close_pool(pbx) if isinstance(pbx, PbxPool) else pbx.close())
+        await (close_cluster(pbx) if isinstance(pbx, PbxCluster) else pbx.close())
         for simulator in simulators:
             await simulator.close()
         await pool.close()
