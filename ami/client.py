@@ -39,6 +39,7 @@ from ami.pbx import (
     PbxLinkLost,
     PbxNotConnected,
     PbxShuttingDown,
+    far_half,
 )
 from ami.wire import DEFAULT_MAX_MESSAGE_BYTES, Message
 
@@ -336,5 +337,5 @@ def _originate_action(request: OriginateRequest) -> Message:
     for name, value in request.variables.items():
         action.add("Variable", f"{name}={value}")
     action.add("ChannelId", request.channel_id)
-    action.add("OtherChannelId", f"{request.channel_id}-2")
+    action.add("OtherChannelId", far_half(request.channel_id))
     return action

@@ -11,6 +11,18 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Protocol
 
+_FAR = "-2"
+
+
+def far_half(channel_id: str) -> str:
+    """The id of a Local channel's far half (``;2``, the callee's side): the ``OtherChannelId`` sent."""
+    return f"{channel_id}{_FAR}"
+
+
+def near_half(channel_id: str) -> str:
+    """The id whose far half ``channel_id`` is (``channel_id`` itself when it is no far half)."""
+    return channel_id.removesuffix(_FAR)
+
 
 class PbxError(Exception):
     """An action was refused or could not be sent; ``action`` names it, ``message`` is Asterisk's."""
@@ -128,7 +140,7 @@ class ConferenceLeft:
 @dataclass(frozen=True)
 class LinkUp:
     """Logged in (first time or after a reconnect): time to reconcile. ``server`` names the Asterisk
-    when the port spans several (``ami.pool.PbxPool``)."""
+    when the port spans several (``ami.cluster.PbxCluster``)."""
     server: str = ""
 
 

@@ -30,7 +30,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from compliance import store as compliance_store
 from compliance.rules import CampaignRules
 from dialer.claims import Claimer, Fence
-from dialer.ownership.campaigns import still_owner
+from dialer.store.ownership import still_owner
 from lists import campaigns, database, importer, zones
 from lists.phones import normalize
 

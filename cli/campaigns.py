@@ -15,7 +15,7 @@ if TYPE_CHECKING:
     from compliance.limits import LegalLimits
 
 from cli.store import console, fail, with_pool
-from pacing.policies import MODES
+from pacing.modes import MODES
 
 campaign_app = typer.Typer(help="Create, start and pause campaigns.", no_args_is_help=True,
                            rich_markup_mode=None)

@@ -9,6 +9,8 @@ import typer
 
 from cli.store import console, fail, with_pool
 from config.settings import load_settings
+from dialer.store import dead_letters
+from dialer.store.dead_letters import DeadLetter
 from lists import database
 
 db_app = typer.Typer(help="The store (PostgreSQL).", no_args_is_help=True, rich_markup_mode=None)
@@ -43,9 +45,8 @@ def db_dead_letters(
     """Writes the engine could not record (kept aside so the rest went on): what, why, when, which engine."""
     from rich.table import Table
 
-    async def work(pool: asyncpg.Pool) -> list[asyncpg.Record]:
-        return await pool.fetch("SELECT id, at, engine, what, error, payload FROM dead_letter ORDER BY id DESC "
-                                "LIMIT $1", limit)
+    async def work(pool: asyncpg.Pool) -> list[DeadLetter]:
+        return await dead_letters.newest(pool, limit)
 
     rows = with_pool(work)
     if not rows:
@@ -53,7 +54,7 @@ def db_dead_letters(
         return
     table = Table("id", "when (UTC)", "engine", "what", "error")
     for row in rows:
-        table.add_row(str(row["id"]), f"{row['at']:%Y-%m-%d %H:%M:%S}", row["engine"], row["what"], row["error"])
+        table.add_row(str(row.id), f"{row.at:%Y-%m-%d %H:%M:%S}", row.engine, row.what, row.error)
         if payload:
-            table.add_row("", "", "", f"  {row['payload']}", "")
+            table.add_row("", "", "", f"  {row.payload}", "")
     console.print(table)

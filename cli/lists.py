@@ -147,7 +147,7 @@ def lists_dispose(
 
     from compliance import store as compliance_store
     from dialer.commands import OPT_OUT_CODE
-    from lists import dispositions
+    from lists import attempts, dispositions
 
     when = None
     if callback_at is not None:
@@ -162,7 +162,7 @@ def lists_dispose(
             replaced = await dispositions.set_later(conn, attempt_id=attempt, code=code, actor=actor, now=now,
                                                     callback_at=when, notes=notes)
             if code == OPT_OUT_CODE:      # as from the console: the number goes on the company's DNC list
-                phone = await conn.fetchval("SELECT phone FROM attempt WHERE id = $1", attempt)
+                phone = await attempts.phone_of(conn, attempt)
                 await compliance_store.add_dnc(conn, phones=[phone], scope="company", source=f"opt-out:{actor}",
                                                now=now)
             return replaced
@@ -260,7 +260,7 @@ def lists_strategy(
                     catalogue_said.append(f"kept (not in {file.name}): {', '.join(merged.kept)} — remove a code "
                                           f"with `dialer lists dispositions {campaign} --remove CODE`")
             return (await strategy.load(conn, campaign_id), await disposition_catalogue.listing(conn, campaign_id),
-                    await conn.fetchval("SELECT personal_callback_grace_s FROM campaign WHERE id = $1", campaign_id),
+                    await callbacks.personal_grace_s(conn, campaign_id),
                     catalogue_said)
 
     current, entries, grace_s, catalogue_said = _lists_run(work)

@@ -11,7 +11,7 @@ import typer
 from cli.store import console, fail, store_url
 from config.settings import load_settings
 from lists import database
-from pacing.policies import MODES
+from pacing.modes import MODES
 
 
 def run(

@@ -8,7 +8,8 @@ from typing import TYPE_CHECKING, Literal
 import typer
 
 from cli.store import console, fail
-from pacing.policies import MODES, OPTIMIZE
+from pacing.modes import MODES
+from pacing.policies import OPTIMIZE
 
 if TYPE_CHECKING:
     from dialer.sim.whatif import GroupReport

@@ -24,6 +24,7 @@ from ami.pbx import (
     OptedOut,
     OriginateResult,
     PbxEvent,
+    near_half,
 )
 from compliance.limits import legal_limits
 from dialer.call import Call, CallState
@@ -117,7 +118,7 @@ class CallEvents:
 
     def _hung_up(self, channel_id: str, cause: int, now: float) -> None:
         calls = self._engine.calls
-        call = calls.get(channel_id) or calls.get(channel_id.removesuffix("-2"))
+        call = calls.get(channel_id) or calls.get(near_half(channel_id))
         leg = call.leg_of(channel_id) if call is not None else None
         if call is None or leg is None:
             self._engine.phones.hung_up(channel_id, now)

@@ -13,8 +13,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
-from contextlib import asynccontextmanager, suppress
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -22,6 +21,7 @@ import asyncpg
 
 from compliance.caller_id import CallerIdError, caller_id_for
 from dialer.gate import ComplianceGate
+from dialer.store.plans import generic_plans
 from lists import attempts, leads
 from lists.attempts import NewAttempt
 from lists.campaigns import Campaign
@@ -42,23 +42,6 @@ class Fence:
     engine: str
     epoch: int
     still_ours: Callable[[asyncpg.Connection], Awaitable[bool]]
-
-
-@asynccontextmanager
-async def _generic_plans(conn: asyncpg.Connection) -> AsyncIterator[None]:
-    """A transaction whose statements run on their prepared (generic) plans. PostgreSQL's own choice plans
-    the claim afresh at every call, because a fresh plan knows which categories are nearly empty and so
-    looks cheaper; the generic plan walks the same index in the same order, and at the engine's claim
-    rate the planning is a large share of the database's work per claim (benchmarks/results/claims-notes.md).
-    Set in the same round trip as BEGIN, for this transaction only."""
-    await conn.execute("BEGIN; SET LOCAL plan_cache_mode = force_generic_plan")
-    try:
-        yield
-    except BaseException:
-        with suppress(asyncpg.PostgresError, asyncpg.InterfaceError, OSError):   # the first error is the one to see
-            await conn.execute("ROLLBACK")
-        raise
-    await conn.execute("COMMIT")
 
 
 class NothingToDial(Exception):
@@ -111,7 +94,7 @@ class Claimer:
                      engine: str, pbx: str | None, lease_s: float, fence: Fence | None,
                      free_operators: Sequence[int] | None) -> list[ToDial]:
         gate = self.gate
-        async with _generic_plans(conn):
+        async with generic_plans(conn):
             zones = await gate.allowed_timezones(conn, now)
             if not zones:
                 return []

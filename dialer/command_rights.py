@@ -13,6 +13,7 @@ from typing import Any
 
 import asyncpg
 
+from lists import attempts, operators
 from people import rights
 from people import store as people
 
@@ -25,15 +26,14 @@ async def refusal(pool: asyncpg.Pool, person_id: int, operator_id: int, command:
     if person is None:
         reason = "the person who sent this command is not in the store"
     else:
-        campaigns = [r["campaign_id"] for r in await pool.fetch(
-            "SELECT campaign_id FROM campaign_operator WHERE operator_id = $1", operator_id)]
+        campaigns = await operators.campaign_ids_of(pool, operator_id)
         owners: list[int | None] = []
         if "attempt_id" in args:
             try:
                 attempt_id = int(args["attempt_id"])
             except (TypeError, ValueError):
                 return f"attempt_id {args['attempt_id']!r} is not a number"
-            owners.append(await pool.fetchval("SELECT operator_id FROM attempt WHERE id = $1", attempt_id))
+            owners.append(await attempts.operator_of(pool, attempt_id))
         reason = rights.command_refusal(person, command, operator_id, campaigns, owners)
     if reason is not None:
         log.warning("command %s for operator %d from person %d refused: %s", command, operator_id, person_id, reason)

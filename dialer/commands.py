@@ -7,7 +7,6 @@ stores that answer on the command row, where the asking view reads it.
 from __future__ import annotations
 
 import asyncio
-import json
 from datetime import datetime
 from typing import Any
 
@@ -15,7 +14,7 @@ from ami.pbx import OriginateRequest, PbxError
 from dialer import command_rights
 from dialer.engine import Engine
 from dialer.floor import OperatorState
-from lists import leads
+from lists import attempts, leads
 from lists.dispositions import UNKNOWN
 from lists.errors import DispositionError
 
@@ -77,7 +76,7 @@ async def _coded(engine: Engine, attempt_id: int | None) -> bool:
     before that would end the wrap-up and leave the lead settled with no code at all."""
     if attempt_id is None:
         return True
-    code = await engine.pool.fetchval("SELECT disposition FROM attempt WHERE id = $1", attempt_id)
+    code = await attempts.disposition_of(engine.pool, attempt_id)
     return code is not None and code != UNKNOWN
 
 
@@ -87,7 +86,7 @@ async def _disposition(engine: Engine, operator_id: int, args: dict[str, Any]) -
     the operator stays in wrap-up to choose again, instead of the write failing later with nobody told."""
     operator = engine.floor.operators[operator_id]
     if args.get("code") == OPT_OUT_CODE:
-        phone = await engine.pool.fetchval("SELECT phone FROM attempt WHERE id = $1", int(args["attempt_id"]))
+        phone = await attempts.phone_of(engine.pool, int(args["attempt_id"]))
         if phone:
             engine.opt_out(phone, source=f"opt-out:operator:{operator.name}")
     try:
@@ -102,8 +101,7 @@ async def _disposition(engine: Engine, operator_id: int, args: dict[str, Any]) -
                 callback_scope=str(args.get("callback_scope") or "anyone"),
                 callback_phone=args.get("callback_phone"), notes=args.get("notes"))
             if args.get("script_answers"):
-                await conn.execute("UPDATE attempt SET script_answers = $2::jsonb WHERE id = $1",
-                                   int(args["attempt_id"]), json.dumps(args["script_answers"]))
+                await attempts.set_script_answers(conn, int(args["attempt_id"]), args["script_answers"])
     except DispositionError as exc:
         return str(exc)
     if operator.state is OperatorState.WRAP_UP and not args.get("stay_in_wrap_up"):

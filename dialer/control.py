@@ -24,6 +24,8 @@ from dialer.commands import apply_command
 from dialer.engine import Engine
 from dialer.groups.figures import group_docs
 from dialer.recorder import STORE_UNREACHABLE
+from dialer.store import operator_commands, pictures
+from dialer.store.operator_commands import COMMAND_CHANNEL
 from lists import campaigns
 from lists.campaigns import Campaign
 
@@ -43,7 +45,7 @@ class ControlPlane:
 
     async def start(self) -> None:
         self._conn = await self._engine.pool.acquire()
-        await self._conn.add_listener("dialer_command", self._notified)
+        await self._conn.add_listener(COMMAND_CHANNEL, self._notified)
         await self._conn.add_listener("campaign_changed", self._notified)
         self._tasks.keep(self._follow, "control-follow")
         if self._snapshot_s:
@@ -52,7 +54,7 @@ class ControlPlane:
     async def close(self) -> None:
         await self._tasks.cancel_all()
         if self._conn is not None:
-            await self._conn.remove_listener("dialer_command", self._notified)
+            await self._conn.remove_listener(COMMAND_CHANNEL, self._notified)
             await self._conn.remove_listener("campaign_changed", self._notified)
             await self._engine.pool.release(self._conn)
             self._conn = None
@@ -101,24 +103,20 @@ class ControlPlane:
     async def apply_commands(self) -> None:
         engine = self._engine
         ids = list(engine.floor.operators)
-        pending = await engine.pool.fetch(
-            """SELECT id, operator_id, command, args, person_id FROM operator_command
-               WHERE done_at IS NULL AND operator_id = ANY($1::bigint[]) ORDER BY id""", ids)
+        pending = await operator_commands.pending(engine.pool, ids)
         for row in pending:
-            args = row["args"] if isinstance(row["args"], dict) else json.loads(row["args"])
             try:
-                result = await apply_command(engine, row["operator_id"], row["command"], args,
-                                             person_id=row["person_id"])
+                result = await apply_command(engine, row.operator_id, row.command, row.args,
+                                             person_id=row.person_id)
             except STORE_UNREACHABLE:
                 raise
             except Exception as exc:
                 # Answered, not retried: a command that fails once (a disposition the campaign no longer
                 # knows) fails every time, and would hold up every command behind it.
-                log.error("control plane: command %s %s of operator %s could not be applied", row["id"],
-                          row["command"], row["operator_id"], exc_info=exc)
+                log.error("control plane: command %s %s of operator %s could not be applied", row.id,
+                          row.command, row.operator_id, exc_info=exc)
                 result = f"could not be applied: {exc}"
-            await engine.pool.execute("UPDATE operator_command SET done_at = $2, result = $3 WHERE id = $1",
-                                      row["id"], engine.clock.now(), result)
+            await operator_commands.answer(engine.pool, row.id, now=engine.clock.now(), result=result)
             self.applied += 1
 
     async def _publish(self) -> None:
@@ -127,11 +125,8 @@ class ControlPlane:
             await asyncio.sleep(self._snapshot_s)
             doc = snapshot_doc(self._engine)
             try:
-                await self._engine.pool.execute(
-                    """INSERT INTO engine_snapshot (engine, at, doc) VALUES ($1, $2, $3::jsonb)
-                       ON CONFLICT (engine) DO UPDATE SET at = EXCLUDED.at, doc = EXCLUDED.doc;""",
-                    self._engine.config.name, self._engine.clock.now(), encode(doc))
-                await self._engine.pool.execute("SELECT pg_notify('dialer_snapshot', $1)", self._engine.config.name)
+                await pictures.publish(self._engine.pool, engine=self._engine.config.name,
+                                       at=self._engine.clock.now(), doc=encode(doc))
             except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError):
                 pass  # the next second tries again; the view shows the age of what it has
 

@@ -12,8 +12,8 @@ import asyncio
 import logging
 from typing import Protocol
 
+from ami.cluster import room_of, server_of
 from ami.pbx import OriginateRequest, PbxError, PbxLinkLost, PbxNotConnected
-from ami.pool import room_of, server_of
 from dialer.call import Call, CallState, channel_id_of
 from dialer.claims import Claimer, Fence, NothingToDial
 from dialer.floor import FloorOperator, OperatorState

@@ -17,8 +17,8 @@ from functools import partial
 
 import asyncpg
 
+from ami.cluster import room_of
 from ami.pbx import Pbx, PbxEvent
-from ami.pool import room_of
 from compliance import store as compliance_store
 from compliance.limits import legal_limits
 from dialer.call import Call, CallState

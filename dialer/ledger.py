@@ -12,6 +12,8 @@ from datetime import datetime, timedelta
 
 import asyncpg
 
+import compliance.store
+
 
 class AbandonLedger:
     def __init__(self, window_s: float) -> None:
@@ -53,11 +55,7 @@ class AbandonLedger:
         """Load the window's answered attempts from the store, placed at their loop-time equivalents
         (of one campaign, or of all the campaigns of a group)."""
         ids = campaign_id if isinstance(campaign_id, list) else [campaign_id]
-        rows = await conn.fetch(
-            """SELECT answered_at, abandoned FROM attempt
-               WHERE campaign_id = ANY($1::bigint[]) AND answered_at > $2 AND ended_at IS NOT NULL
-                 AND outcome IS DISTINCT FROM 'machine'
-               ORDER BY answered_at""",
-            ids, wall_now - timedelta(seconds=self.window_s))
-        for row in rows:
-            self.add(loop_now - (wall_now - row["answered_at"]).total_seconds(), row["abandoned"])
+        answers = await compliance.store.answered_since(conn, campaign_ids=ids,
+                                                        since=wall_now - timedelta(seconds=self.window_s))
+        for answered_at, abandoned in answers:
+            self.add(loop_now - (wall_now - answered_at).total_seconds(), abandoned)

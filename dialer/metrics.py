@@ -19,8 +19,8 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
+from ami.cluster import PbxCluster
 from ami.pbx import Pbx
-from ami.pool import PbxPool
 from dialer.call import CallState
 from dialer.floor import FloorOperator, OperatorState
 
@@ -148,7 +148,7 @@ class EngineMetrics:
             up.add(1.0 if client.connected else 0.0, server=server)
             reconnects.add(getattr(client, "reconnects", 0), server=server)
             events.add(getattr(client, "events_received", 0), server=server)
-            if isinstance(pbx, PbxPool):
+            if isinstance(pbx, PbxCluster):
                 channels.add(pbx.channels(server), server=server)
                 limit.add(pbx.limits(server).max_channels, server=server)
         return [up, reconnects, events, channels, limit]
@@ -182,7 +182,7 @@ class EngineMetrics:
 
 def pbx_links(engine: Engine) -> list[tuple[str, Pbx]]:
     """(server name, AMI link) for each Asterisk the engine talks to."""
-    if isinstance(engine.pbx, PbxPool):
+    if isinstance(engine.pbx, PbxCluster):
         return sorted(engine.pbx.servers.items())
     return [(engine.config.pbx_name, engine.pbx)]
 

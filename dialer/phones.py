@@ -26,7 +26,7 @@ import asyncio
 import logging
 from collections.abc import Callable
 
-from ami.pbx import OriginateRequest, Pbx, PbxError, PbxNotConnected
+from ami.pbx import OriginateRequest, Pbx, PbxError, PbxNotConnected, far_half
 from dialer.config import EngineConfig
 from dialer.floor import Floor, FloorOperator, OperatorState
 from dialer.tasks import BackgroundTasks
@@ -103,7 +103,7 @@ class OperatorPhones:
         this engine had, and never reuse its channel id."""
         operator.phone_channel_id = channel_id
         operator.phone_up = True
-        self._by_channel[channel_id] = self._by_channel[channel_id + "-2"] = (operator, channel_id)
+        self._by_channel[channel_id] = self._by_channel[far_half(channel_id)] = (operator, channel_id)
         self._serial = max(self._serial, int(channel_id.rsplit("-", 1)[1]))
 
     # ---- the phone's events (the engine passes on those of channels that are no call) ----------------
@@ -158,7 +158,7 @@ class OperatorPhones:
             del self._link_down_at[operator_id]
             if operator.state is OperatorState.OFFLINE or (phone is not None and phone != operator.phone_channel_id):
                 continue            # logged out, or called again since: its own events tell
-            found = [s for s in (live.get(phone), live.get(f"{phone}-2")) if s is not None] if phone else []
+            found = [s for s in (live.get(phone), live.get(far_half(phone))) if s is not None] if phone else []
             if found and all(s.state == "Up" for s in found):
                 self._calling.pop(operator.id, None)
                 self._confirm(operator, now)
@@ -176,7 +176,7 @@ class OperatorPhones:
         operator.phone_channel_id = channel_id
         operator.phone_up = False
         self._calling[operator.id] = why
-        self._by_channel[channel_id] = self._by_channel[channel_id + "-2"] = (operator, channel_id)
+        self._by_channel[channel_id] = self._by_channel[far_half(channel_id)] = (operator, channel_id)
         template = self.config.operator_channel_template
         channel = template.format(ext=operator.extension)
         timeout_ms = int(self.config.phone_ring_s * 1000)
@@ -246,7 +246,7 @@ class OperatorPhones:
         phone = operator.phone_channel_id
         if phone is not None:
             self._by_channel.pop(phone, None)
-            self._by_channel.pop(phone + "-2", None)
+            self._by_channel.pop(far_half(phone), None)
         operator.phone_channel_id = None
         operator.phone_up = False
 

@@ -24,6 +24,7 @@ from typing import Any
 
 import asyncpg
 
+from dialer.store import dead_letters
 from dialer.tasks import BackgroundTasks
 from lists import attempts
 from lists.attempts import AttemptUpdate
@@ -170,8 +171,8 @@ class Recorder:
         self.dead_letters += 1
         try:
             async with conn.transaction():
-                await conn.execute("INSERT INTO dead_letter (engine, what, error, payload) VALUES ($1, $2, $3, $4)",
-                                   self._engine, what, error, json.dumps(payload_of(write), default=str))
+                await dead_letters.set_aside(conn, engine=self._engine, what=what, error=error,
+                                             payload=json.dumps(payload_of(write), default=str))
         except STORE_UNREACHABLE:
             raise
         except Exception:

@@ -34,7 +34,7 @@ from functools import partial
 
 import asyncpg
 
-from ami.pbx import ChannelStatus, PbxError, PbxEvent
+from ami.pbx import ChannelStatus, PbxError, PbxEvent, near_half
 from dialer.call import Call, CallState, attempt_of_channel, channel_id_of
 from dialer.config import EngineConfig
 from dialer.floor import FloorOperator, OperatorState
@@ -129,8 +129,8 @@ class Recovery:
         if not self._holding or not isinstance(channel_id, str):
             return False
         events = self._holding.get(channel_id)
-        if events is None and channel_id.endswith("-2"):     # the far half of a customer channel
-            events = self._holding.get(channel_id[:-2])
+        if events is None:     # the far half of a customer channel?
+            events = self._holding.get(near_half(channel_id))
         if events is None:
             return False
         events.append(event)

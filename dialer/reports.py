@@ -106,10 +106,7 @@ async def make_report(pool: asyncpg.Pool, campaign_name: str, *, by: str, until:
         raise ReportError(f"--by must be one of {', '.join(GROUPINGS)}, got {by!r}")
     campaign = await campaigns.get(pool, campaign_name)
     since, until = local_period(since, until, ZoneInfo(campaign.timezone))
-    # One read-only snapshot: the groups and the total agree even while the engine writes. No JIT: the
-    # planner's guess for generate_series (1000 rows a session) makes it compile for longer than the query runs.
-    async with pool.acquire() as conn, conn.transaction(isolation="repeatable_read", readonly=True):
-        await conn.execute("SET LOCAL jit = off")
+    async with report_figures.consistent_read(pool) as conn:   # the groups and the total agree
         codes = tuple(await report_figures.conversion_codes(conn, campaign.id, conversions))
         grouped = await report_figures.attempt_figures(conn, campaign_id=campaign.id, by=by, since=since, until=until,
                                                     conversions=codes)

@@ -9,10 +9,10 @@ moves a channel within its own server only. So:
   waiting all apply among those. A call whose server has no free operator waits like any other and hears
   the safe-harbor message at the deadline. (Bridging across servers would need an inter-server trunk in
   the dialplan and its emulation in the simulator; not done.)
-* **customer calls** go where operators are free: the pool ranks servers by ready operators there minus
+* **customer calls** go where operators are free: the cluster ranks servers by ready operators there minus
   calls already ringing or waiting there, then by load, within each server's channel and cps limits.
 
-The pool (``ami/pool.py``) knows nothing of operators; this module gives it the two hooks.
+The cluster (``ami/cluster.py``) knows nothing of operators; this module gives it the two hooks.
 """
 
 from __future__ import annotations
@@ -26,8 +26,8 @@ from fnmatch import fnmatchcase
 from typing import TYPE_CHECKING
 
 from ami.client import AmiClient
+from ami.cluster import PbxCluster, ServerLimits
 from ami.pbx import OriginateRequest
-from ami.pool import PbxPool, ServerLimits
 from config.servers import AmiServer
 from dialer.call import Call, CallState
 from dialer.floor import FloorOperator, OperatorState
@@ -41,37 +41,37 @@ _PHONE = re.compile(r"^op(.+)-\d+$")       # an operator's phone channel, as dia
 _PENDING = (CallState.ORIGINATING, CallState.WAITING)
 
 
-def build_pool(servers: Sequence[AmiServer]) -> PbxPool:
+def build_cluster(servers: Sequence[AmiServer]) -> PbxCluster:
     """One AMI client per server, behind one Pbx port."""
-    return PbxPool({s.name: (AmiClient(s.host, s.port, s.username, s.secret.get_secret_value()),
+    return PbxCluster({s.name: (AmiClient(s.host, s.port, s.username, s.secret.get_secret_value()),
                              ServerLimits(max_channels=s.max_channels, cps=s.cps)) for s in servers})
 
 
-async def start_pool(pool: PbxPool) -> None:
+async def start_cluster(cluster: PbxCluster) -> None:
     """Log in everywhere; at start every server must answer (a wrong setting is reported, not hidden)."""
-    for client in pool.servers.values():
+    for client in cluster.servers.values():
         assert isinstance(client, AmiClient)
         await client.start()
 
 
-async def close_pool(pool: PbxPool) -> None:
-    for client in pool.servers.values():
+async def close_cluster(cluster: PbxCluster) -> None:
+    for client in cluster.servers.values():
         assert isinstance(client, AmiClient)
         await client.close()
 
 
 class ServerAffinity:
-    def __init__(self, engine: Engine, pool: PbxPool, operators: Mapping[str, Sequence[str]]) -> None:
+    def __init__(self, engine: Engine, cluster: PbxCluster, operators: Mapping[str, Sequence[str]]) -> None:
         """``operators``: server name → extension patterns of the operators whose phones are there."""
         self._engine = engine
-        self._pool = pool
+        self._cluster = cluster
         self._operators = {name: tuple(patterns) for name, patterns in operators.items()}
         self._demand_at: float | None = None
         self._demand: Counter[str] = Counter()
         self._warned: set[int] = set()
-        pool.route = self.route
-        pool.preference = self.preference
-        pool.placed = self.placed
+        cluster.route = self.route
+        cluster.preference = self.preference
+        cluster.placed = self.placed
         engine.handoff.reachable = self.reachable
 
     def route(self, request: OriginateRequest) -> list[str] | None:
@@ -98,8 +98,8 @@ class ServerAffinity:
         return known
 
     def reachable(self, call: Call, operator: FloorOperator) -> bool:
-        call_server = self._pool.server_of(call.channel_id)
-        phone_server = self._pool.server_of(operator.phone_channel_id) if operator.phone_channel_id else None
+        call_server = self._cluster.server_of(call.channel_id)
+        phone_server = self._cluster.server_of(operator.phone_channel_id) if operator.phone_channel_id else None
         return call_server is None or phone_server is None or call_server == phone_server
 
     def preference(self, server: str) -> float:
@@ -112,10 +112,10 @@ class ServerAffinity:
             demand: Counter[str] = Counter()
             for operator in self._engine.floor.operators.values():
                 if operator.state is OperatorState.READY and operator.phone_channel_id:
-                    demand[self._pool.server_of(operator.phone_channel_id) or ""] += 1
+                    demand[self._cluster.server_of(operator.phone_channel_id) or ""] += 1
             for call in self._engine.calls.values():
                 if call.state in _PENDING:
-                    demand[self._pool.server_of(call.channel_id) or ""] -= 1
+                    demand[self._cluster.server_of(call.channel_id) or ""] -= 1
             self._demand = demand
         return float(self._demand[server])
 

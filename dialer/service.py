@@ -16,7 +16,7 @@ import signal
 from rich.console import Console
 
 from ami.client import AmiClient
-from ami.pool import PbxPool
+from ami.cluster import PbxCluster
 from config.servers import load_servers
 from config.settings import Settings
 from dialer.clock import SystemClock
@@ -25,7 +25,7 @@ from dialer.control import ControlPlane
 from dialer.engine import Engine
 from dialer.metrics import MetricsServer
 from dialer.ownership.campaigns import CampaignOwnership
-from dialer.servers import ServerAffinity, build_pool, close_pool, start_pool
+from dialer.servers import ServerAffinity, build_cluster, close_cluster, start_cluster
 from dialer.sim.operators import SimulatedOperators
 from lists import database
 
@@ -52,17 +52,17 @@ async def serve(settings: Settings, store_url: str, *, operator_channel: str, co
 
     servers = load_servers(settings.ami_servers_file) if settings.ami_servers_file else []
     pool = await database.open_pool(store_url)
-    pbx: AmiClient | PbxPool
+    pbx: AmiClient | PbxCluster
     if servers:                        # several Asterisk servers, each with its limits (dialer/servers.py)
-        pbx = build_pool(servers)
-        await start_pool(pbx)
+        pbx = build_cluster(servers)
+        await start_cluster(pbx)
     else:
         pbx = AmiClient(settings.ami_host, settings.ami_port, settings.ami_username,
                         settings.ami_secret.get_secret_value())
         await pbx.start()
     engine = Engine(pool, pbx, SystemClock(),
                     EngineConfig(name=settings.engine_name, operator_channel_template=operator_channel))
-    if isinstance(pbx, PbxPool):
+    if isinstance(pbx, PbxCluster):
         ServerAffinity(engine, pbx, {s.name: s.operators for s in servers})
     SimulatedOperators(engine, mean_wrap_s=10.0)
     # Several engines may share the store: each runs only the campaigns it owns (dialer/ownership/campaigns.py).
@@ -100,7 +100,7 @@ async def serve(settings: Settings, store_url: str, *, operator_channel: str, co
                       STOP_S)
         try:
             async with asyncio.timeout(1.0):
-                await (close_pool(pbx) if isinstance(pbx, PbxPool) else pbx.close())
+                await (close_cluster(pbx) if isinstance(pbx, PbxCluster) else pbx.close())
                 await pool.close()
         except TimeoutError:
             pool.terminate()

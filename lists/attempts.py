@@ -12,9 +12,11 @@ the system's (``unknown``, by a recovery): it never replaces a code a person set
 
 from __future__ import annotations
 
+import json
 from collections.abc import Sequence
 from dataclasses import dataclass, fields
 from datetime import datetime
+from typing import Any
 
 import asyncpg
 
@@ -102,3 +104,36 @@ async def transfer(conn: asyncpg.Connection, *, attempt_ids: Sequence[int], from
         "UPDATE attempt SET engine = $3 WHERE id = ANY($1::bigint[]) AND engine = $2 AND ended_at IS NULL",
         attempt_ids, from_engine, to_engine,
     )
+
+
+async def lead_of(conn: asyncpg.Connection | asyncpg.Pool, attempt_id: int) -> int | None:
+    value = await conn.fetchval("SELECT lead_id FROM attempt WHERE id = $1", attempt_id)
+    return None if value is None else int(value)
+
+
+async def campaign_of(conn: asyncpg.Connection | asyncpg.Pool, attempt_id: int) -> int | None:
+    campaign_id: int | None = await conn.fetchval("SELECT campaign_id FROM attempt WHERE id = $1", attempt_id)
+    return campaign_id
+
+
+async def operator_of(conn: asyncpg.Connection | asyncpg.Pool, attempt_id: int) -> int | None:
+    """Who talked on the attempt (None: nobody yet, or no such attempt)."""
+    operator_id: int | None = await conn.fetchval("SELECT operator_id FROM attempt WHERE id = $1", attempt_id)
+    return operator_id
+
+
+async def phone_of(conn: asyncpg.Connection | asyncpg.Pool, attempt_id: int) -> str | None:
+    """The number the attempt dialed."""
+    phone: str | None = await conn.fetchval("SELECT phone FROM attempt WHERE id = $1", attempt_id)
+    return phone
+
+
+async def disposition_of(conn: asyncpg.Connection | asyncpg.Pool, attempt_id: int) -> str | None:
+    code: str | None = await conn.fetchval("SELECT disposition FROM attempt WHERE id = $1", attempt_id)
+    return code
+
+
+async def set_script_answers(conn: asyncpg.Connection | asyncpg.Pool, attempt_id: int,
+                             answers: dict[str, Any]) -> None:
+    """What the customer answered to the call script's questions."""
+    await conn.execute("UPDATE attempt SET script_answers = $2::jsonb WHERE id = $1", attempt_id, json.dumps(answers))

@@ -101,6 +101,13 @@ async def open_callbacks(conn: asyncpg.Connection, *, campaign_id: int,
     return [Callback(**dict(r)) for r in rows]
 
 
+async def personal_grace_s(conn: asyncpg.Connection | asyncpg.Pool, campaign_id: int) -> int | None:
+    """How long a personal callback waits for its operator, in seconds (None: no such campaign)."""
+    grace_s: int | None = await conn.fetchval("SELECT personal_callback_grace_s FROM campaign WHERE id = $1",
+                                              campaign_id)
+    return grace_s
+
+
 async def set_personal_grace(conn: asyncpg.Connection, campaign_id: int, minutes: float, *, actor: str,
                              now: datetime) -> None:
     """How long after it falls due a personal callback waits for its operator before anyone may take it.
@@ -108,7 +115,7 @@ async def set_personal_grace(conn: asyncpg.Connection, campaign_id: int, minutes
     if minutes < 0:
         raise CallbackError(f"the personal callback grace must be minutes ≥ 0, not {minutes:g}")
     async with conn.transaction():
-        old = await conn.fetchval("SELECT personal_callback_grace_s FROM campaign WHERE id = $1", campaign_id)
+        old = await personal_grace_s(conn, campaign_id)
         await conn.execute("UPDATE campaign SET personal_callback_grace_s = $2 WHERE id = $1",
                            campaign_id, round(minutes * 60))
         await conn.execute(

@@ -17,7 +17,8 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 import asyncpg
 import phonenumbers
 
-MODES = ("preview", "progressive", "ratio", "predictive")
+from pacing.modes import MODES
+
 STATES = ("paused", "running", "finished", "archived")
 
 
@@ -164,6 +165,12 @@ async def all_campaigns(conn: asyncpg.Connection | asyncpg.Pool) -> list[Campaig
 async def running(conn: asyncpg.Connection | asyncpg.Pool) -> list[Campaign]:
     rows = await conn.fetch(f"SELECT {_COLUMNS} FROM campaign WHERE state = 'running' ORDER BY id")
     return [_from_row(r) for r in rows]
+
+
+async def states(conn: asyncpg.Connection | asyncpg.Pool, campaign_ids: list[int]) -> dict[int, tuple[str, str]]:
+    """Name and state of these campaigns (the console says which of the operator's are paused)."""
+    rows = await conn.fetch("SELECT id, name, state FROM campaign WHERE id = ANY($1::bigint[])", campaign_ids)
+    return {r["id"]: (r["name"], r["state"]) for r in rows}
 
 
 async def set_state(

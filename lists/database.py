@@ -136,6 +136,13 @@ async def schema_version(conn: asyncpg.Connection) -> int:
     return await conn.fetchval("SELECT coalesce(max(version), 0) FROM schema_version")
 
 
+async def recreate_schema(conn: asyncpg.Connection, schema: str) -> None:
+    """An empty schema of that name (whatever it held is dropped): ``dialer demo``'s own, each run."""
+    if not schema.isidentifier():
+        raise ValueError(f"demo schema {schema!r} must be a plain identifier")
+    await conn.execute(f"DROP SCHEMA IF EXISTS {schema} CASCADE; CREATE SCHEMA {schema}")
+
+
 async def open_pool(
     url: str, *, search_path: str | None = None, min_size: int = 1, max_size: int = 10,
     connection_class: type[asyncpg.Connection] = asyncpg.Connection, durable: bool = True,

@@ -61,11 +61,7 @@ async def catalogue(conn: asyncpg.Connection, campaign_id: int, *,
                     retired: bool = False) -> dict[str, Disposition]:
     """The campaign's catalogue, the codes a wrap-up may choose (with ``retired``, the retired ones too; the
     system's codes are not in it); the default one is written first when the campaign has none."""
-    rows = await conn.fetch(
-        """SELECT code, label, final, follow_up_days, retry_after_s, schedules_callback, retired_at
-           FROM disposition WHERE campaign_id = $1 ORDER BY code""",
-        campaign_id,
-    )
+    rows = await _rows(conn, campaign_id)
     if not rows:
         await conn.executemany(
             """INSERT INTO disposition (campaign_id, code, label, final, follow_up_days, retry_after_s,
@@ -76,6 +72,24 @@ async def catalogue(conn: asyncpg.Connection, campaign_id: int, *,
         )
         return {d.code: d for d in DEFAULT_CATALOGUE}
     return {r["code"]: Disposition(**dict(r)) for r in rows if retired or r["retired_at"] is None}
+
+
+async def offered(conn: asyncpg.Connection | asyncpg.Pool, campaign_id: int) -> tuple[Disposition, ...]:
+    """The codes a console offers: the campaign's catalogue, or the default one when it has none yet, read
+    only (the engine writes that default on the first disposition, so the console offers the same codes the
+    engine will accept). Retired codes are not offered: the engine refuses them."""
+    rows = await _rows(conn, campaign_id)
+    if not rows:
+        return DEFAULT_CATALOGUE
+    return tuple(Disposition(**dict(r)) for r in rows if r["retired_at"] is None)
+
+
+async def _rows(conn: asyncpg.Connection | asyncpg.Pool, campaign_id: int) -> list[asyncpg.Record]:
+    return await conn.fetch(
+        """SELECT code, label, final, follow_up_days, retry_after_s, schedules_callback, retired_at
+           FROM disposition WHERE campaign_id = $1 ORDER BY code""",
+        campaign_id,
+    )
 
 
 async def system_codes(conn: asyncpg.Connection) -> dict[str, Disposition]:

@@ -325,6 +325,33 @@ async def expire_leases(conn: asyncpg.Connection, *, now: datetime) -> int:
     return int(status.rsplit(" ", 1)[1])
 
 
+
+async def return_unattempted(conn: asyncpg.Connection | asyncpg.Pool, *, campaign_id: int, engine: str) -> int:
+    """A dead engine's claims of a campaign with no open attempt go back to ready (its settle was still queued
+    when it died: no call of theirs can be on the line); how many."""
+    status = await conn.execute(
+        """UPDATE lead SET state = 'ready', claimed_by = NULL, lease_until = NULL
+           WHERE campaign_id = $1 AND state = 'claimed' AND claimed_by = $2
+             AND NOT EXISTS (SELECT 1 FROM attempt a WHERE a.lead_id = lead.id AND a.ended_at IS NULL)""",
+        campaign_id, engine)
+    return int(status.rsplit(" ", 1)[1])
+
+async def add_named(conn: asyncpg.Connection | asyncpg.Pool, campaign_id: int,
+                    rows: Sequence[tuple[str, str, str, int]]) -> None:
+    """Leads known by a name only, (phone, time zone, name, source row) each: ``dialer demo``'s list."""
+    await conn.executemany(
+        """INSERT INTO lead (campaign_id, phone, timezone, fields, source_row)
+           VALUES ($1, $2, $3, jsonb_build_object('name', $4::text), $5)""",
+        [(campaign_id, *row) for row in rows])
+
+
+async def unfinished(conn: asyncpg.Connection | asyncpg.Pool, campaign_id: int) -> int:
+    """Leads of the campaign not done yet (due later, claimed or in a call)."""
+    left: int = await conn.fetchval("SELECT count(*) FROM lead WHERE campaign_id = $1 AND state <> 'done'",
+                                    campaign_id)
+    return left
+
+
 async def transfer(conn: asyncpg.Connection, *, lead_ids: Sequence[int], from_engine: str, to_engine: str,
                    now: datetime, lease_s: float) -> None:
     """Another engine's claims become ours (a takeover re-attached their live calls): we settle them."""

@@ -65,6 +65,27 @@ async def for_campaign(conn: asyncpg.Connection | asyncpg.Pool, campaign_id: int
     return [OperatorRow(**dict(r)) for r in rows]
 
 
+async def name_of(conn: asyncpg.Connection | asyncpg.Pool, operator_id: int) -> str | None:
+    name: str | None = await conn.fetchval("SELECT name FROM operator WHERE id = $1", operator_id)
+    return name
+
+
+async def campaign_ids_of(conn: asyncpg.Connection | asyncpg.Pool, operator_id: int) -> list[int]:
+    """The campaigns the operator may work (``campaign_operator``)."""
+    rows = await conn.fetch("SELECT campaign_id FROM campaign_operator WHERE operator_id = $1", operator_id)
+    return [r["campaign_id"] for r in rows]
+
+
+async def campaigns_of(conn: asyncpg.Connection | asyncpg.Pool, operator_id: int) -> list[tuple[int, str, str]]:
+    """(id, name, time zone) of the campaigns the operator may work, by name."""
+    rows = await conn.fetch(
+        """SELECT c.id, c.name, c.timezone FROM campaign c JOIN campaign_operator co ON co.campaign_id = c.id
+           WHERE co.operator_id = $1 ORDER BY c.name""",
+        operator_id,
+    )
+    return [(r["id"], r["name"], r["timezone"]) for r in rows]
+
+
 async def record_state(
     conn: asyncpg.Connection | asyncpg.Pool, *, operator_id: int, state: str, now: datetime,
     reason: str | None = None,

@@ -7,7 +7,8 @@ counts up to ``until``, the moment the report is made (passed in, never now()).
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import AsyncIterator, Sequence
+from contextlib import asynccontextmanager
 from datetime import datetime
 from typing import Any
 
@@ -22,6 +23,15 @@ _ATTEMPT_KEY = {
     "disposition": "coalesce(a.disposition, '(' || coalesce(a.outcome, 'open') || ')')",
     "list": "coalesce(cl.name, '(no list)')",
 }
+
+
+@asynccontextmanager
+async def consistent_read(pool: asyncpg.Pool) -> AsyncIterator[asyncpg.Connection]:
+    """One read-only snapshot: the groups and the total agree even while the engine writes. No JIT: the
+    planner's guess for generate_series (1000 rows a session) makes it compile for longer than the query runs."""
+    async with pool.acquire() as conn, conn.transaction(isolation="repeatable_read", readonly=True):
+        await conn.execute("SET LOCAL jit = off")
+        yield conn
 
 
 async def _has_column(conn: asyncpg.Connection | asyncpg.Pool, table: str, column: str) -> bool:

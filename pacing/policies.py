@@ -9,11 +9,11 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
+from pacing.modes import MODES
 from pacing.predictive import SAFE_HARBOR_S, largest_safe_dials
 from pacing.queue_model import largest_safe_dials_queued
 from pacing.snapshot import Snapshot
 
-MODES = ("preview", "progressive", "ratio", "predictive")
 OPTIMIZE = ("abandon", "wait", "busy")     # what the outer controller aims at (pacing.targets)
 
 

@@ -252,3 +252,66 @@ def test_nothing_in_the_engine_writes_a_state_around_its_transitions() -> None:
             writes += [f"{rel}:{node.lineno}" for t in targets
                        if isinstance(t, ast.Attribute) and t.attr == "state"]
     assert writes == []
+
+
+# ---- the engine's SQL lives in the store ----------------------------------------------------------------
+
+# A statement is a string that opens with one of these words, or a call of one of the driver's query methods:
+# either one in a module of dialer/ outside dialer/store/, or of cli/, means SQL sits beside behaviour.
+SQL_WORDS = ("SELECT", "INSERT", "UPDATE", "DELETE", "WITH", "BEGIN", "COMMIT", "ROLLBACK", "SET", "DROP", "CREATE",
+             "NOTIFY", "LISTEN", "TRUNCATE", "ALTER")
+QUERY_METHODS = {"fetch", "fetchrow", "fetchval", "execute", "executemany", "copy_records_to_table",
+                 "copy_to_table", "copy_from_query", "copy_from_table", "cursor", "prepare"}
+SQL_FREE_ROOMS = ("dialer", "cli")
+STORE_FOLDERS = ("dialer/store",)
+
+
+def _opens_with_sql(text: str) -> bool:
+    words = text.split(None, 1)
+    return bool(words) and words[0].rstrip(";").upper() in SQL_WORDS and words[0].isupper()
+
+
+def sql_in(path: Path, rel: str) -> list[str]:
+    found = []
+    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+        if isinstance(node, ast.Constant) and isinstance(node.value, str) and _opens_with_sql(node.value):
+            found.append(f"{rel}:{node.lineno} statement {node.value.split(None, 1)[0]}")
+        elif isinstance(node, ast.JoinedStr) and node.values and isinstance(node.values[0], ast.Constant) \
+                and _opens_with_sql(str(node.values[0].value)):
+            found.append(f"{rel}:{node.lineno} statement {str(node.values[0].value).split(None, 1)[0]}")
+        elif isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) and node.func.attr in QUERY_METHODS:
+            found.append(f"{rel}:{node.lineno} calls .{node.func.attr}()")
+    return found
+
+
+def sql_outside_the_store(root: Path) -> list[str]:
+    found = []
+    for path in sorted(p for room in SQL_FREE_ROOMS for p in (root / room).rglob("*.py")):
+        rel = path.relative_to(root).as_posix()
+        if "__pycache__" in path.parts or any(rel.startswith(f + "/") for f in STORE_FOLDERS):
+            continue
+        # an f-string's pieces are constants too: skip those already counted through their JoinedStr
+        found += sorted(set(sql_in(path, rel)))
+    return found
+
+
+def test_no_sql_in_the_engine_or_the_command_line_outside_the_store() -> None:
+    """The engine's and the commands' modules read as behaviour; their statements are named functions in
+    ``dialer/store/``, ``lists/``, ``compliance/store/`` or ``people/store.py`` (docs/ARCHITECTURE.md, where
+    SQL lives)."""
+    assert sql_outside_the_store(ROOT) == []
+
+
+def test_the_sql_check_finds_statements_and_queries(tmp_path: Path) -> None:
+    room = tmp_path / "dialer"
+    (room / "store").mkdir(parents=True)
+    (room / "store" / "rows.py").write_text("async def f(c):\n    return await c.fetch('SELECT 1')\n")
+    (room / "engine.py").write_text(
+        "Q = '''\n  UPDATE lead SET x = 1'''\n"
+        "async def f(conn, schema):\n"
+        "    await conn.execute(f'DROP SCHEMA {schema}')\n"
+        "    return 'Select a campaign', 'SELECTED', conn.fetchval\n")
+    (room / "view.py").write_text("async def f(pool):\n    return await pool.fetchrow(query)\n")
+    assert sql_outside_the_store(tmp_path) == [
+        "dialer/engine.py:1 statement UPDATE", "dialer/engine.py:4 calls .execute()",
+        "dialer/engine.py:4 statement DROP", "dialer/view.py:2 calls .fetchrow()"]

@@ -30,7 +30,7 @@ from compliance.store.dnc_lists import (
     registry_verdict,
     require_fresh_registries,
 )
-from compliance.store.report import ComplianceReport, compliance_report, ledger
+from compliance.store.report import ComplianceReport, answered_since, compliance_report, ledger
 from compliance.store.rules import campaign_rules, rules_document, set_campaign_rules
 
 __all__ = [
@@ -43,6 +43,7 @@ __all__ = [
     "Screened",
     "StaleRegistryRefusal",
     "add_dnc",
+    "answered_since",
     "before_claim",
     "campaign_rules",
     "compliance_report",

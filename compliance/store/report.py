@@ -42,6 +42,19 @@ async def ledger(
     return answers.live, answers.abandons
 
 
+
+async def answered_since(conn: asyncpg.Connection | asyncpg.Pool, *, campaign_ids: Sequence[int],
+                         since: datetime) -> list[tuple[datetime, bool]]:
+    """(answered at, abandoned) of every ended answer after ``since`` but a machine's, oldest first: what an
+    engine's ledger (``dialer/ledger.py``) reloads at start."""
+    rows = await conn.fetch(
+        """SELECT answered_at, abandoned FROM attempt
+           WHERE campaign_id = ANY($1::bigint[]) AND answered_at > $2 AND ended_at IS NOT NULL
+             AND outcome IS DISTINCT FROM 'machine'
+           ORDER BY answered_at""",
+        list(campaign_ids), since)
+    return [(r["answered_at"], r["abandoned"]) for r in rows]
+
 @dataclass(frozen=True)
 class _Answers:
     live: int             # live answers, the estimated people among machine answers included

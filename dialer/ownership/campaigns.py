@@ -38,6 +38,8 @@ import asyncpg
 from dialer.claims import Fence
 from dialer.dialing import CampaignOwnership as Ownership
 from dialer.ownership.takeover import TakingOver, recover_campaign
+from dialer.store import ownership as rows
+from dialer.store.ownership import Owner, still_owner
 from lists import campaigns
 from lists.campaigns import Campaign
 
@@ -69,16 +71,6 @@ class OwnedEngine(TakingOver, Protocol):
 class OwnershipSettings:
     beat_s: float = 1.0        # loop time: heartbeat of owned campaigns, retry for the others
     stale_s: float = 5.0       # database wall clock: an owner silent this long loses its campaigns
-
-
-@dataclass(frozen=True)
-class Owner:
-    """One row of ``campaign_owner`` as views and metrics show it."""
-    campaign_id: int
-    engine: str
-    epoch: int
-    heartbeat_age_s: float
-    released: bool
 
 
 class CampaignOwnership:
@@ -195,12 +187,8 @@ class CampaignOwnership:
             if self._conn is None:
                 return
             try:
-                await self._conn.execute(
-                    """UPDATE campaign_owner SET released_at = clock_timestamp()
-                       WHERE campaign_id = $1 AND engine = $2 AND epoch = $3""",
-                    campaign_id, self._engine.config.name, epoch)
-                await self._conn.execute("SELECT pg_advisory_unlock($1, $2)", *key)
-                await self._conn.execute("SELECT pg_notify($1, $2)", RELEASED_CHANNEL, str(campaign_id))
+                await rows.release(self._conn, campaign_id, self._engine.config.name, epoch, key,
+                                   channel=RELEASED_CHANNEL)
             except _STORE_ERRORS:
                 await self._drop_connection()    # the session, and the lock with it, is gone anyway
 
@@ -246,10 +234,7 @@ class CampaignOwnership:
             return
         try:
             async with self._lock, asyncio.timeout(self.settings.stale_s / 2):
-                rows = await self._conn.fetch(
-                    """UPDATE campaign_owner SET heartbeat_at = clock_timestamp()
-                       WHERE engine = $1 AND backend_pid = pg_backend_pid() AND released_at IS NULL
-                       RETURNING campaign_id, epoch""", self._engine.config.name)
+                held = await rows.heartbeat(self._conn, self._engine.config.name)
         except _STORE_ERRORS as exc:
             # No heartbeat means another engine may take our campaigns: stop dialing them first.
             log.warning("ownership: heartbeat failed (%s); this engine gives up its campaigns until the "
@@ -257,7 +242,6 @@ class CampaignOwnership:
             await self._drop_connection()
             await self._lose(list(self._epochs))
             return
-        held = {(r["campaign_id"], r["epoch"]) for r in rows}
         await self._lose([c for c, epoch in self._epochs.items() if (c, epoch) not in held])
 
     async def _take_free_campaigns(self) -> None:
@@ -282,7 +266,7 @@ class CampaignOwnership:
             if key is not None and self._conn is not None:   # our session may still hold it: let it go
                 try:
                     async with self._lock:
-                        await self._conn.execute("SELECT pg_advisory_unlock($1, $2)", *key)
+                        await rows.unlock(self._conn, key)
                 except _STORE_ERRORS:
                     await self._drop_connection()
             self.losses += 1
@@ -290,14 +274,12 @@ class CampaignOwnership:
                         "progress finish)", campaign_id)
             await self._engine.pause_campaign(campaign_id)
 
-    # ---- SQL -------------------------------------------------------------------------------------
+    # ---- the dedicated connection -------------------------------------------------------------------
 
     async def _connect(self) -> None:
         conn = await self._engine.pool.acquire()
         try:
-            row = await conn.fetchrow("SELECT hashtext($1 || current_schema()), hashtext($2 || current_schema())",
-                                      NAMESPACE, GROUP_NAMESPACE)
-            self._namespaces = (row[0], row[1])
+            self._namespaces = await rows.lock_namespaces(conn, NAMESPACE, GROUP_NAMESPACE)
             await conn.add_listener(RELEASED_CHANNEL, self._notified)
         except BaseException:
             await self._engine.pool.release(conn)
@@ -317,69 +299,39 @@ class CampaignOwnership:
         self._wake.set()
 
     async def _key_of(self, conn: asyncpg.Connection, campaign_id: int) -> tuple[int, int]:
-        group_id = await conn.fetchval("SELECT group_id FROM campaign WHERE id = $1", campaign_id)
+        group_id = await rows.group_of(conn, campaign_id)
         if group_id is not None:
             return self._namespaces[1], _lock_id(group_id)
         return self._namespaces[0], _lock_id(campaign_id)
 
     async def _try_lock(self, conn: asyncpg.Connection, key: tuple[int, int]) -> bool:
-        return bool(await conn.fetchval("SELECT pg_try_advisory_lock($1, $2)", *key))
+        return await rows.try_lock(conn, key)
 
     async def _record_owner(self, conn: asyncpg.Connection, campaign_id: int) -> str | None:
         """Write ourselves into the campaign's row (a new epoch); returns the engine that held it without
         releasing it, if any."""
-        async with conn.transaction():
-            before = await conn.fetchrow(
-                "SELECT engine, released_at FROM campaign_owner WHERE campaign_id = $1 FOR UPDATE", campaign_id)
-            epoch = await conn.fetchval(
-                """INSERT INTO campaign_owner AS o (campaign_id, engine, backend_pid, acquired_at, heartbeat_at)
-                   VALUES ($1, $2, pg_backend_pid(), clock_timestamp(), clock_timestamp())
-                   ON CONFLICT (campaign_id) DO UPDATE SET
-                       engine = EXCLUDED.engine, epoch = o.epoch + 1, backend_pid = EXCLUDED.backend_pid,
-                       acquired_at = EXCLUDED.acquired_at, heartbeat_at = EXCLUDED.heartbeat_at,
-                       released_at = NULL
-                   RETURNING epoch""", campaign_id, self._engine.config.name)
+        epoch, before = await rows.record_owner(conn, campaign_id, self._engine.config.name)
         self._epochs[campaign_id] = epoch
-        if before is None or before["released_at"] is not None:
+        if before is None or before.released:
             return None
-        return str(before["engine"])
+        return before.engine
 
     async def _fence_out_stale_owner(self, conn: asyncpg.Connection, key: tuple[int, int]) -> bool:
         """The lock is held. If its holder's heartbeat is older than ``stale_s`` (database clock), end
         the holder's lock session so the lock is free. Only the session that really holds this lock is
         terminated (a reused pid is left alone); any of its owner rows tells its heartbeat (one UPDATE
         beats them all)."""
-        pid = await conn.fetchval(
-            """SELECT o.backend_pid FROM campaign_owner o
-               JOIN pg_locks l ON l.pid = o.backend_pid AND l.locktype = 'advisory' AND l.granted
-                    AND l.classid = ($1::bigint & 4294967295)::oid AND l.objid = $2::bigint::oid
-                    AND l.objsubid = 2
-               WHERE o.released_at IS NULL
-                 AND o.heartbeat_at < clock_timestamp() - make_interval(secs => $3)
-               LIMIT 1""",
-            key[0], key[1], self.settings.stale_s)
+        pid = await rows.stale_holder(conn, key, self.settings.stale_s)
         if pid is None:
             return False
         log.warning("lock %s: its owner's heartbeat is older than %.0f s; ending its lock session (pid %s)",
                     key, self.settings.stale_s, pid)
-        return bool(await conn.fetchval("SELECT pg_terminate_backend($1, 2000)", pid))
+        return await rows.terminate(conn, pid)
 
     async def owners(self) -> list[Owner]:
         """Every campaign's owner row, for views and metrics."""
-        rows = await self._engine.pool.fetch(
-            """SELECT campaign_id, engine, epoch, released_at IS NOT NULL AS released,
-                      extract(epoch FROM clock_timestamp() - heartbeat_at)::float8 AS age
-               FROM campaign_owner ORDER BY campaign_id""")
-        return [Owner(r["campaign_id"], r["engine"], r["epoch"], r["age"], r["released"]) for r in rows]
+        return await rows.owners(self._engine.pool)
 
 
 def _lock_id(campaign_id: int) -> int:
     return campaign_id & 0x7FFFFFFF
-
-
-async def still_owner(conn: asyncpg.Connection, campaign_id: int, engine: str, epoch: int) -> bool:
-    """The fence's query (also run by ``benchmarks/lists.py``, so its figure includes it)."""
-    return bool(await conn.fetchval(
-        """SELECT true FROM campaign_owner
-           WHERE campaign_id = $1 AND engine = $2 AND epoch = $3 AND released_at IS NULL FOR SHARE""",
-        campaign_id, engine, epoch))

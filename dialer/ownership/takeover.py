@@ -15,6 +15,7 @@ from typing import Protocol
 
 from dialer.recovery import Recovery
 from dialer.surface import EngineSurface
+from lists import leads
 
 log = logging.getLogger(__name__)
 
@@ -28,12 +29,7 @@ class TakingOver(EngineSurface, Protocol):
 async def recover_campaign(engine: TakingOver, *, dead_engine: str, campaign_id: int) -> bool:
     """True when every open attempt of the dead engine on this campaign is resolved."""
     report = await engine.recovery.recover(dead_engine, campaign_id)
-    status = await engine.pool.execute(
-        """UPDATE lead SET state = 'ready', claimed_by = NULL, lease_until = NULL
-           WHERE campaign_id = $1 AND state = 'claimed' AND claimed_by = $2
-             AND NOT EXISTS (SELECT 1 FROM attempt a WHERE a.lead_id = lead.id AND a.ended_at IS NULL)""",
-        campaign_id, dead_engine)
-    returned = int(status.rsplit(" ", 1)[1])
+    returned = await leads.return_unattempted(engine.pool, campaign_id=campaign_id, engine=dead_engine)
     log.warning("campaign %s taken over from engine %s: %d call(s) re-attached, %d attempt(s) lost, %d connected "
                 "call(s) ended meanwhile (disposition unknown), %d not resolved (PBX unreachable), %d lead(s) back "
                 "to the list", campaign_id, dead_engine, len(report.reattached), len(report.lost), len(report.talked),

@@ -20,19 +20,19 @@ import numpy as np
 from pydantic import SecretStr
 
 from ami.client import AmiClient
-from ami.pool import PbxPool
+from ami.cluster import PbxCluster
 from ami.simulator import start_simulator
 from config.servers import AmiServer
 from dialer.clock import LoopClock
 from dialer.config import EngineConfig
 from dialer.engine import Engine
 from dialer.metrics import MetricsServer
-from dialer.servers import ServerAffinity, build_pool, close_pool, start_pool
+from dialer.servers import ServerAffinity, build_cluster, close_cluster, start_cluster
 from dialer.sim.operators import SimulatedOperators
 from dialer.sim.virtual_time import FreezingConnection, new_virtual_loop
 from dialer.sim.world import WorldCallees
-from dialer.summary import CampaignSummary, summarize
-from lists import campaigns, database, operators
+from lists import campaigns, database, leads, operators
+from lists.campaign_summary import CampaignSummary, summarize
 from pacing.world import World
 
 # Idle loop cycles before the virtual clock jumps to the next timer: enough for loopback TCP between
@@ -53,7 +53,7 @@ class DemoSettings:
     mean_wrap_s: float = 10.0
     timezone: str = "Europe/Moscow"
     schema: str = "dialer_demo"           # the demo's own schema, dropped and made anew each run
-    servers: int = 1                      # simulated Asterisk servers (several: ami/pool.py, dialer/servers.py)
+    servers: int = 1                      # simulated Asterisk servers (several: ami/cluster.py, dialer/servers.py)
     max_channels: int = 100               # per server, with several
     cps: int = 10                         # per server, with several
     metrics_port: int | None = None       # serve Prometheus metrics while the day runs
@@ -88,10 +88,10 @@ async def _demo(loop: asyncio.AbstractEventLoop, store_url: str, settings: DemoS
                 progress: Progress | None) -> DemoResult:
     conn = await asyncpg.connect(store_url)
     schema = settings.schema
-    if not schema.isidentifier():
-        raise ValueError(f"demo schema {schema!r} must be a plain identifier")
-    await conn.execute(f"DROP SCHEMA IF EXISTS {schema} CASCADE; CREATE SCHEMA {schema}")
-    await conn.close()
+    try:
+        await database.recreate_schema(conn, schema)
+    finally:
+        await conn.close()
     # Every connection is opened now: none may be opened later under virtual time.
     pool = await database.open_pool(store_url, search_path=schema, min_size=4, max_size=4,
                                     connection_class=FreezingConnection, durable=False)
@@ -100,10 +100,10 @@ async def _demo(loop: asyncio.AbstractEventLoop, store_url: str, settings: DemoS
                                         users={DEMO_USER: DEMO_SECRET}, order_seed=settings.seed + i)
                   for i in range(settings.servers)]
     servers = _servers(settings, [s.port for s in simulators])
-    pbx: AmiClient | PbxPool
+    pbx: AmiClient | PbxCluster
     if servers:
-        pbx = build_pool(servers)
-        await start_pool(pbx)
+        pbx = build_cluster(servers)
+        await start_cluster(pbx)
     else:
         pbx = AmiClient("127.0.0.1", simulators[0].port, DEMO_USER, DEMO_SECRET)
         await pbx.start()
@@ -118,7 +118,7 @@ async def _demo(loop: asyncio.AbstractEventLoop, store_url: str, settings: DemoS
             engine = Engine(pool, pbx, clock, EngineConfig(operator_channel_template="Local/{ext}@operators",
                                                           record_linger_s=1.0))
             SimulatedOperators(engine, mean_wrap_s=settings.mean_wrap_s, seed=settings.seed)
-            if isinstance(pbx, PbxPool):
+            if isinstance(pbx, PbxCluster):
                 ServerAffinity(engine, pbx, {s.name: s.operators for s in servers})
             if settings.metrics_port is not None:
                 exporter = MetricsServer(engine, port=settings.metrics_port)
@@ -144,7 +144,7 @@ async def _demo(loop: asyncio.AbstractEventLoop, store_url: str, settings: DemoS
     finally:
         if exporter is not None:
             await exporter.close()
-        await (close_pool(pbx) if isinstance(pbx, PbxPool) else pbx.close())
+        await (close_cluster(pbx) if isinstance(pbx, PbxCluster) else pbx.close())
         for simulator in simulators:
             await simulator.close()
         await pool.close()
@@ -184,16 +184,12 @@ async def _set_up(pool: asyncpg.Pool, settings: DemoSettings, now: datetime) -> 
     await operators.assign(pool, campaign_id=campaign.id, operator_ids=[o.id for o in ops])
     rng = np.random.default_rng(settings.seed)
     numbers = 1_000_000 + rng.choice(9_000_000, size=settings.leads, replace=False)
-    await pool.executemany(
-        """INSERT INTO lead (campaign_id, phone, timezone, fields, source_row)
-           VALUES ($1, $2, $3, jsonb_build_object('name', $4::text), $5)""",
-        [(campaign.id, f"+7495{n:07d}", settings.timezone, f"Customer {i + 1}", i + 2)
-         for i, n in enumerate(numbers)])
+    await leads.add_named(pool, campaign.id, [(f"+7495{n:07d}", settings.timezone, f"Customer {i + 1}", i + 2)
+                                              for i, n in enumerate(numbers)])
     await campaigns.set_state(pool, "demo", "running", actor="demo", now=now)
     return campaign.id
 
 
 async def _nothing_left(pool: asyncpg.Pool, campaign_id: int) -> bool:
     """No lead will ever be dialable again today (all done, or due after the day)."""
-    left = await pool.fetchval("SELECT count(*) FROM lead WHERE campaign_id = $1 AND state <> 'done'", campaign_id)
-    return left == 0
+    return await leads.unfinished(pool, campaign_id) == 0

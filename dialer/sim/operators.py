@@ -15,7 +15,7 @@ import numpy as np
 
 from dialer.engine import Engine
 from dialer.floor import FloorOperator
-from lists import dispositions
+from lists import attempts, dispositions
 from lists.errors import DispositionError
 
 # What a simulated conversation ends in, with its share. Callbacks are asked for a couple of hours later.
@@ -63,7 +63,7 @@ async def _dispose(conn: asyncpg.Connection, *, attempt_id: int, code: str, now:
             await _record(conn, attempt_id, code, now, operator_id)
         return
     except DispositionError:
-        campaign_id = await conn.fetchval("SELECT campaign_id FROM attempt WHERE id = $1", attempt_id)
+        campaign_id = await attempts.campaign_of(conn, attempt_id)
         offered = await dispositions.catalogue(conn, campaign_id)
         others = sorted(offered.values(), key=lambda d: (not d.final, d.schedules_callback, d.code))
         if not others or others[0].code == code:

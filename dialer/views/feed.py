@@ -8,32 +8,28 @@ folded into one more read, so a burst costs one query, and nothing polls.
 from __future__ import annotations
 
 import asyncio
-import json
 import logging
 from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
 import asyncpg
 
+from dialer.store import operator_commands, pictures
+from dialer.store.operator_commands import CommandResult
+from dialer.store.pictures import PICTURE_CHANNEL
 from dialer.tasks import BackgroundTasks
 from dialer.views.snapshot import Floor, SnapshotError, parse_floor
 
 log = logging.getLogger(__name__)
 
-SNAPSHOT_CHANNEL = "dialer_snapshot"
-COMMAND_CHANNEL = "dialer_command"
+SNAPSHOT_CHANNEL = PICTURE_CHANNEL
 COMMANDS = ("login", "ready", "pause", "logout", "disposition", "dial", "spy", "end_call")
 SPY_MODES = ("listen", "whisper", "barge")
 
 
 class CommandError(ValueError):
     """A command the engine would refuse anyway; the message says which part is wrong."""
-
-
-def _doc(raw: Any) -> dict[str, Any]:
-    return json.loads(raw) if isinstance(raw, str) else dict(raw)
 
 
 class SnapshotFeed:
@@ -54,9 +50,8 @@ class SnapshotFeed:
     async def start(self) -> None:
         self._listener = await self._pool.acquire()
         await self._listener.add_listener(SNAPSHOT_CHANNEL, self._notified)
-        rows = await self._pool.fetch("SELECT engine, doc FROM engine_snapshot")
+        self._docs = await pictures.every_engine(self._pool)
         self.reads += 1
-        self._docs = {r["engine"]: _doc(r["doc"]) for r in rows}
         self._publish()
 
     async def stop(self) -> None:
@@ -79,18 +74,15 @@ class SnapshotFeed:
             engines = sorted(self._dirty)
             self._dirty.clear()
             try:
-                rows = await self._pool.fetch(
-                    "SELECT engine, doc FROM engine_snapshot WHERE engine = ANY($1::text[])", engines
-                )
+                found = await pictures.of_engines(self._pool, engines)
             except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError) as exc:
                 self._dirty.update(engines)     # read again on the next notification
                 self._on_error(f"cannot read the engine's snapshot: store unreachable ({type(exc).__name__})")
                 return
             self.reads += 1
             before = dict(self._docs)
-            for row in rows:
-                self._docs[row["engine"]] = _doc(row["doc"])
-            for gone in set(engines) - {r["engine"] for r in rows}:
+            self._docs.update(found)
+            for gone in set(engines) - set(found):
                 self._docs.pop(gone, None)   # another schema's engine (tests) or a deleted row
             # LISTEN comes before the first read, so a snapshot may be read twice (once by start, once on
             # its NOTIFY): a view that counts snapshots (the plots) must see each one once
@@ -104,14 +96,6 @@ class SnapshotFeed:
             self._on_error(f"cannot read the engine's snapshot: {exc}")
             return
         self._on_floor(floor)
-
-
-@dataclass(frozen=True)
-class CommandResult:
-    id: int
-    command: str
-    done: bool
-    refused: str | None
 
 
 def check_command(command: str, args: Mapping[str, Any]) -> None:
@@ -133,37 +117,10 @@ async def send_command(pool: asyncpg.Pool | asyncpg.Connection, *, operator_id: 
     """Write one command row and wake the engines; returns the row id (to look up its result).
     ``person_id``: who is logged in (``dialer serve``); the engine checks their rights before applying it."""
     check_command(command, args)
-    async with _connection(pool) as conn, conn.transaction():
-        command_id = await conn.fetchval(
-            """INSERT INTO operator_command (operator_id, command, args, actor, created_at, person_id)
-               VALUES ($1, $2, $3::jsonb, $4, $5, $6) RETURNING id""",
-            operator_id, command, json.dumps(dict(args)), actor, now, person_id,
-        )
-        await conn.execute("SELECT pg_notify($1, $2)", COMMAND_CHANNEL, str(command_id))
-    return int(command_id)
+    return await operator_commands.send(pool, operator_id=operator_id, command=command, args=args, actor=actor,
+                                        now=now, person_id=person_id)
 
 
 async def command_results(pool: asyncpg.Pool | asyncpg.Connection, ids: Iterable[int]) -> list[CommandResult]:
-    rows = await pool.fetch(
-        "SELECT id, command, done_at, result FROM operator_command WHERE id = ANY($1::bigint[]) ORDER BY id",
-        list(ids),
-    )
-    return [CommandResult(r["id"], r["command"], r["done_at"] is not None, r["result"]) for r in rows]
+    return await operator_commands.results(pool, ids)
 
-
-class _connection:
-    """``async with`` one connection whether given a pool or a connection."""
-
-    def __init__(self, source: asyncpg.Pool | asyncpg.Connection) -> None:
-        self._source = source
-        self._conn: Any = None
-
-    async def __aenter__(self) -> Any:
-        if isinstance(self._source, asyncpg.Pool):
-            self._conn = await self._source.acquire()
-            return self._conn
-        return self._source
-
-    async def __aexit__(self, *exc: object) -> None:
-        if self._conn is not None:
-            await self._source.release(self._conn)  # type: ignore[union-attr]

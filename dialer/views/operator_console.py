@@ -35,6 +35,8 @@ from dialer.views.console.script_panel import ScriptPanel
 from dialer.views.console.status_bar import StatusBar
 from dialer.views.feed import CommandError, SnapshotFeed, command_results, send_command
 from dialer.views.snapshot import Floor, OperatorState
+from lists import operators
+from lists.operators import OperatorError
 from people.rights import Person
 
 __all__ = ["CallOnScreen", "ConsoleError", "OperatorConsole", "OperatorIdentity", "find_operator"]
@@ -61,20 +63,16 @@ class ConsoleError(Exception):
 
 
 async def find_operator(pool: asyncpg.Pool, name: str) -> OperatorIdentity:
-    row = await pool.fetchrow(
-        "SELECT id, name, extension, simulated FROM operator WHERE name = $1 AND retired_at IS NULL", name)
-    if row is None:
-        raise ConsoleError(f"no operator named {name!r}; add one with `dialer operators add {name} --extension …`")
-    if row["simulated"]:
+    try:
+        row = await operators.get(pool, name)
+    except OperatorError:
+        raise ConsoleError(f"no operator named {name!r}; add one with `dialer operators add {name} --extension …`") \
+            from None
+    if row.simulated:
         # the engine's operator model answers its calls: a person at its console would fight it
         raise ConsoleError(f"{name} is a simulated operator, driven by the engine; a console is for a person")
-    campaigns = await pool.fetch(
-        """SELECT c.id, c.name, c.timezone FROM campaign c JOIN campaign_operator co ON co.campaign_id = c.id
-           WHERE co.operator_id = $1 ORDER BY c.name""",
-        row["id"],
-    )
-    return OperatorIdentity(row["id"], row["name"], row["extension"],
-                            tuple((c["id"], c["name"], c["timezone"]) for c in campaigns))
+    campaigns = await operators.campaigns_of(pool, row.id)
+    return OperatorIdentity(row.id, row.name, row.extension, tuple(campaigns))
 
 
 LOGGED_IN = ("logging_in", "logged_in", "ready", "reserved", "on_call", "wrap_up", "paused")

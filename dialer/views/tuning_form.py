@@ -20,13 +20,13 @@ from dialer.clock import Clock
 from dialer.tuning import parse_assignments, validate_pacing
 from dialer.views.snapshot import CampaignState
 from lists import campaigns
+from pacing.modes import MODES
 from pacing.policies import PacingSettings
 from pacing.simulation import PolicyPacer, SimulationReport, simulate
 from pacing.snapshot import Estimates
 from pacing.world import World
 
 EDITABLE = ("target_abandon", "abandon_cap", "max_lines_per_operator", "ratio")
-MODES = ("preview", "progressive", "ratio", "predictive")
 _SETTINGS = {f.name for f in fields(PacingSettings)} - {"mode"}
 
 

@@ -16,6 +16,7 @@ from dialer.clock import Clock
 from dialer.views.operator_console import OperatorConsole, find_operator
 from dialer.web.driver import SessionDriver
 from dialer.web.login import LoginApp
+from lists import operators
 from people import store
 from people.rights import Person
 
@@ -25,7 +26,7 @@ log = logging.getLogger(__name__)
 async def screen_for(pool: asyncpg.Pool, person: Person, clock: Clock) -> App[None]:
     """An operator's console, or the watch view (a supervisor's campaigns, or all for a manager)."""
     if person.role == "operator":
-        name = await pool.fetchval("SELECT name FROM operator WHERE id = $1", person.operator_id)
+        name = await operators.name_of(pool, person.operator_id)
         return OperatorConsole(pool, await find_operator(pool, str(name)), clock, person=person)
     from dialer.views.watch import WatchApp  # brings the what-if simulation (numpy, scipy): not for operators
 

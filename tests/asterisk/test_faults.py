@@ -17,6 +17,7 @@ from typing import Any
 
 import asyncpg
 
+from dialer.call import channel_id_of
 from tests.asterisk.campaign import campaign_over, numbers, set_up_campaign
 from tests.asterisk.conftest import Store
 from tests.asterisk.engine_run import DialerRun
@@ -43,7 +44,7 @@ async def a_call_with_its_operator(pool: asyncpg.Pool, observer: Observer) -> li
     async def check() -> bool:
         nonlocal rows
         rows = await pool.fetch(CONNECTED_NOW)
-        return any(f"attempt-{r['id']}" in observer.customers_in(f"op{r['extension']}")
+        return any(channel_id_of(r["id"]) in observer.customers_in(f"op{r['extension']}")
                    and observer.phones_in(f"op{r['extension']}") for r in rows)
 
     await until(check, 60, "a customer in conference with an operator")
@@ -208,7 +209,7 @@ async def test_engine_killed_mid_call_and_started_again(
     assert dialer.proc is not None
     await dialer.proc.wait()
     # The customers who were talking hang up while no engine runs.
-    await wait_until(lambda: not any(f"attempt-{r['id']}" in observer.live for r in before), 30,
+    await wait_until(lambda: not any(channel_id_of(r["id"]) in observer.live for r in before), 30,
                      "the connected calls to end while the engine is dead")
     await dialer.start()
     await finish(store.pool, dialer)

@@ -9,6 +9,7 @@ import wave
 from datetime import UTC, datetime
 
 from dialer import seller_prompt
+from dialer.call import channel_id_of
 from tests.asterisk.campaign import numbers, set_up_campaign
 from tests.asterisk.conftest import Store
 from tests.asterisk.engine_run import DialerRun
@@ -36,6 +37,6 @@ async def test_the_safe_harbor_message_finds_every_prompt(
     await dialer.start()
     await wait_until(lambda: bool(played), 60, "a safe-harbor message")
     # The opt-out offer comes after that event: wait until the customer has heard it all and gone.
-    await wait_until(lambda: f"attempt-{played[0]}" not in observer.live, 30, "the message to end")
+    await wait_until(lambda: channel_id_of(played[0]) not in observer.live, 30, "the message to end")
     missing = [line for line in asterisk.warnings() if "dialer/" in line]
     assert missing == []

@@ -11,6 +11,7 @@ import pytest
 
 from ami.pbx import CallAnswered, CallRated, ChannelHungUp, ConferenceJoined, OptedOut, OriginateResult
 from compliance import store as compliance_store
+from dialer.call import channel_id_of
 from dialer.clock import LoopClock
 from dialer.commands import apply_command
 from dialer.config import EngineConfig
@@ -154,7 +155,7 @@ async def test_a_restart_ends_attempts_whose_channel_is_gone_and_keeps_live_ones
            VALUES ($1, $2, '+15550001', '+15550000000', 'engine-1', now()) RETURNING id""", lead, campaign_id)
         for lead in lead_ids]
     pbx = FakePbx()
-    pbx.live.add(f"attempt-{ids[1]}")           # the second call still goes on in Asterisk
+    pbx.live.add(channel_id_of(ids[1]))           # the second call still goes on in Asterisk
     engine = Engine(pool, pbx, midday(), CONFIG)
     await engine.start()
     await engine.stop(drain_s=0)

@@ -16,7 +16,7 @@ from ami.client import AmiClient
 from ami.simulator import ScriptedCallees, start_simulator
 from ami.simulator.channels import Pairs
 from ami.simulator.server import SimulatorHandle
-from dialer.call import CallState
+from dialer.call import CallState, channel_id_of
 from dialer.commands import apply_command
 from dialer.config import EngineConfig
 from dialer.control import snapshot_doc
@@ -115,7 +115,7 @@ async def logged_in(floor: Floor, name: str) -> FloorOperator:
 async def on_a_call(floor: Floor, operator: FloorOperator) -> str:
     """Wait until a customer talks to the operator; their channel id."""
     await until(lambda: operator.state is OperatorState.ON_CALL, timeout=10)
-    return f"attempt-{operator.attempt_id}"
+    return channel_id_of(operator.attempt_id)
 
 
 async def test_a_phone_that_drops_mid_call_is_called_back_and_rejoins_the_customer(

@@ -11,6 +11,7 @@ import asyncpg
 import pytest
 
 from ami.pbx import CallAnswered, ChannelHungUp, ConferenceJoined, LinkUp, NoOperatorInTime, OriginateResult
+from dialer.call import channel_id_of
 from dialer.engine import Engine
 from dialer.floor import OperatorState
 from lists import leads
@@ -44,14 +45,14 @@ async def test_an_answered_call_found_waiting_after_a_restart_goes_to_the_free_o
     await pool.execute("UPDATE lead SET next_due_at = now() + interval '1 day'")   # nothing new to dial
     _, [attempt] = await left_open(pool, campaign_id, 1)
     pbx = FakePbx()
-    pbx.live.add(f"attempt-{attempt}")
-    pbx.where[f"attempt-{attempt}"] = ("Up", "dialer-answered", "s")
+    pbx.live.add(channel_id_of(attempt))
+    pbx.where[channel_id_of(attempt)] = ("Up", "dialer-answered", "s")
     engine = Engine(pool, pbx, midday(), CONFIG)
     await engine.start()
     try:
-        await until(lambda: (f"attempt-{attempt}", "operator-join", "101") in pbx.redirects)
-        pbx.emit(ConferenceJoined("op101", f"attempt-{attempt}"))
-        pbx.emit(ChannelHungUp(f"attempt-{attempt}", 16))
+        await until(lambda: (channel_id_of(attempt), "operator-join", "101") in pbx.redirects)
+        pbx.emit(ConferenceJoined("op101", channel_id_of(attempt)))
+        pbx.emit(ChannelHungUp(channel_id_of(attempt), 16))
         await engine.recorder.drain()
         row = await pool.fetchrow("SELECT outcome, connected_at, operator_id FROM attempt WHERE id = $1", attempt)
         assert row["outcome"] == "connected" and row["connected_at"] is not None and row["operator_id"] is not None
@@ -64,8 +65,8 @@ async def test_a_connected_call_is_reattached_to_its_operator_whose_phone_is_kep
     await pool.execute("UPDATE lead SET next_due_at = now() + interval '1 day'")
     lead_ids, [attempt] = await left_open(pool, campaign_id, 1, answered=True)
     pbx = FakePbx()
-    pbx.live |= {f"attempt-{attempt}", "op101-4", "op101-4-2"}     # the previous run's phone, serial 4
-    pbx.where[f"attempt-{attempt}"] = ("Up", "operator-join", "101")
+    pbx.live |= {channel_id_of(attempt), "op101-4", "op101-4-2"}     # the previous run's phone, serial 4
+    pbx.where[channel_id_of(attempt)] = ("Up", "operator-join", "101")
     pbx.where["op101-4-2"] = ("Up", "operators", "101")
     engine = Engine(pool, pbx, midday(), CONFIG)
     await engine.start()
@@ -73,7 +74,7 @@ async def test_a_connected_call_is_reattached_to_its_operator_whose_phone_is_kep
         [operator] = engine.floor.operators.values()
         assert operator.state is OperatorState.ON_CALL and operator.attempt_id == attempt
         assert [r for r in pbx.originated if r.channel_id.startswith("op")] == []   # not called again
-        pbx.emit(ChannelHungUp(f"attempt-{attempt}", 16))
+        pbx.emit(ChannelHungUp(channel_id_of(attempt), 16))
         assert operator.state is OperatorState.WRAP_UP
         await engine.recorder.drain()
         row = await pool.fetchrow("SELECT outcome, abandoned, operator_id FROM attempt WHERE id = $1", attempt)
@@ -90,12 +91,12 @@ async def test_a_call_the_dialplan_sent_to_the_message_is_recorded_abandoned(poo
     campaign_id = await campaign_with_leads(pool, operators_n=0)
     _, [attempt] = await left_open(pool, campaign_id, 1)
     pbx = FakePbx()
-    pbx.live.add(f"attempt-{attempt}")
-    pbx.where[f"attempt-{attempt}"] = ("Up", "dialer-safeharbor", "s")
+    pbx.live.add(channel_id_of(attempt))
+    pbx.where[channel_id_of(attempt)] = ("Up", "dialer-safeharbor", "s")
     engine = Engine(pool, pbx, midday(), CONFIG)
     await engine.start()
     try:
-        pbx.emit(ChannelHungUp(f"attempt-{attempt}", 16))
+        pbx.emit(ChannelHungUp(channel_id_of(attempt), 16))
         await engine.recorder.drain()
         row = await pool.fetchrow("SELECT outcome, abandoned, answered_at FROM attempt WHERE id = $1", attempt)
         assert (row["outcome"], row["abandoned"]) == ("abandoned", True)
@@ -127,7 +128,7 @@ async def test_a_takeover_follows_a_dead_engines_live_call_and_closes_its_lost_o
     campaign_id = await campaign_with_leads(pool, operators_n=0)
     lead_ids, attempt_ids = await left_open(pool, campaign_id, 2, engine="engine-dead")
     pbx = FakePbx()
-    pbx.live.add(f"attempt-{attempt_ids[1]}")
+    pbx.live.add(channel_id_of(attempt_ids[1]))
     engine = Engine(pool, pbx, midday(), CONFIG)
     await engine.start()
     try:
@@ -135,7 +136,7 @@ async def test_a_takeover_follows_a_dead_engines_live_call_and_closes_its_lost_o
         assert (report.reattached, report.lost) == ([attempt_ids[1]], [attempt_ids[0]])
         await engine.recorder.drain()
         assert await pool.fetchval("SELECT claimed_by FROM lead WHERE id = $1", lead_ids[1]) == "engine-1"
-        pbx.emit(OriginateResult(f"attempt-{attempt_ids[1]}", False, 5))    # the call ends busy
+        pbx.emit(OriginateResult(channel_id_of(attempt_ids[1]), False, 5))    # the call ends busy
         await engine.recorder.drain()
         rows = {r["id"]: r for r in await pool.fetch("SELECT id, state, claimed_by FROM lead")}
         assert rows[lead_ids[0]]["state"] != "claimed" and rows[lead_ids[1]]["state"] != "claimed"
@@ -182,12 +183,12 @@ async def test_an_answered_call_found_after_a_restart_with_no_free_operator_hear
     campaign_id = await campaign_with_leads(pool, operators_n=0)
     _, [attempt] = await left_open(pool, campaign_id, 1)
     pbx = FakePbx()
-    pbx.live.add(f"attempt-{attempt}")
-    pbx.where[f"attempt-{attempt}"] = ("Up", "dialer-answered", "s")   # answered some time < 2 s ago
+    pbx.live.add(channel_id_of(attempt))
+    pbx.where[channel_id_of(attempt)] = ("Up", "dialer-answered", "s")   # answered some time < 2 s ago
     engine = Engine(pool, pbx, midday(), CONFIG)
     await engine.start()
     try:
-        await until(lambda: (f"attempt-{attempt}", "dialer-safeharbor", "s") in pbx.redirects, timeout=1.0)
+        await until(lambda: (channel_id_of(attempt), "dialer-safeharbor", "s") in pbx.redirects, timeout=1.0)
         assert engine.stats.abandoned == 1
     finally:
         await engine.stop(drain_s=0)

@@ -10,7 +10,7 @@ import asyncpg
 import pytest
 
 from ami.pbx import CallAnswered, ChannelHungUp, ChannelStatus, LinkUp, OriginateResult, PbxEvent
-from dialer.call import CallState
+from dialer.call import CallState, channel_id_of
 from dialer.engine import Engine
 from dialer.floor import OperatorState
 from tests.engine.fake_pbx import FakePbx
@@ -43,7 +43,7 @@ async def test_a_call_answered_just_after_the_restarts_status_answer_is_handed_o
     campaign_id = await make_campaign(pool, operators_n=1, leads_n=2)
     await pool.execute("UPDATE lead SET next_due_at = now() + interval '1 day'")   # nothing new to dial
     _, [attempt] = await left_open(pool, campaign_id, 1)
-    channel = f"attempt-{attempt}"
+    channel = channel_id_of(attempt)
     pbx = LateAnswerPbx()
     pbx.live.add(channel)                               # ringing in the picture ...
     pbx.then = [CallAnswered(channel)]                  # ... answered right after it
@@ -62,7 +62,7 @@ async def test_a_connected_call_hanging_up_just_after_the_restarts_status_answer
     campaign_id = await make_campaign(pool, operators_n=1, leads_n=2)
     await pool.execute("UPDATE lead SET next_due_at = now() + interval '1 day'")
     _, [attempt] = await left_open(pool, campaign_id, 1, answered=True)
-    channel = f"attempt-{attempt}"
+    channel = channel_id_of(attempt)
     pbx = LateAnswerPbx()
     pbx.live.add(channel)
     pbx.where[channel] = ("Up", "operator-join", "101")  # with the operator in the picture ...
@@ -132,7 +132,7 @@ async def test_calls_taken_over_for_a_campaign_that_fails_to_start_here_are_stil
         campaign = runner.campaign
         await engine.pause_campaign(campaign_id)
         _, [attempt] = await left_open(pool, campaign_id, 1, engine="engine-dead")
-        channel = f"attempt-{attempt}"
+        channel = channel_id_of(attempt)
         pbx.live.add(channel)
         await engine.recovery.recover("engine-dead", campaign_id)    # re-attached, waiting for its campaign
 

@@ -11,10 +11,11 @@ from pathlib import Path
 import asyncpg
 import pytest
 
-from ami.pbx import ChannelHungUp
+from ami.pbx import ChannelHungUp, far_half
 from ami.simulator import CalleeFate, start_simulator
 from compliance import store as compliance_store
 from compliance.store import ledger as ledger_counts
+from dialer.call import channel_id_of
 from dialer.engine import Engine
 from lists import campaigns, database, leads, operators
 from tests.engine.fake_pbx import FakePbx
@@ -94,15 +95,15 @@ async def test_a_call_still_with_its_operator_after_a_restart_keeps_its_real_tim
     operator_id = await pool.fetchval("SELECT id FROM operator")
     _, attempt = await left_connected(pool, campaign_id, operator_id=operator_id)
     pbx = FakePbx()
-    pbx.live |= {f"attempt-{attempt}", "op101-4", "op101-4-2"}
-    pbx.where[f"attempt-{attempt}"] = ("Up", "operator-join", "101")
+    pbx.live |= {channel_id_of(attempt), "op101-4", "op101-4-2"}
+    pbx.where[channel_id_of(attempt)] = ("Up", "operator-join", "101")
     pbx.where["op101-4-2"] = ("Up", "operators", "101")
     engine = Engine(pool, pbx, midday(), CONFIG)
     await engine.start()
     try:
         await until(lambda: engine.floor.operators[operator_id].attempt_id == attempt)
         assert engine.handoff.latencies_s == []      # a hand-off nobody saw is no hand-off figure
-        pbx.emit(ChannelHungUp(f"attempt-{attempt}", 16))
+        pbx.emit(ChannelHungUp(channel_id_of(attempt), 16))
         await engine.recorder.drain()
         row = await pool.fetchrow("SELECT * FROM attempt WHERE id = $1", attempt)
         assert (row["outcome"], row["abandoned"]) == ("connected", False)
@@ -166,7 +167,7 @@ async def test_calls_connected_when_the_engine_is_killed_keep_the_truth_through_
         await engine.proc.wait()
         before = {r["id"]: r for r in await pool.fetch("SELECT * FROM attempt ORDER BY id")}
         gone, kept = before
-        sim.hang_up(f"attempt-{gone}-2")                        # one customer hangs up while no engine runs
+        sim.hang_up(far_half(channel_id_of(gone)))                        # one customer hangs up while no engine runs
         await engine.start()                                    # "engine started": recovery done
         await poll(pool, "SELECT ended_at IS NOT NULL FROM attempt WHERE id = $1", gone)
         row = await pool.fetchrow("SELECT * FROM attempt WHERE id = $1", gone)
@@ -176,7 +177,7 @@ async def test_calls_connected_when_the_engine_is_killed_keep_the_truth_through_
         lead = await pool.fetchrow("SELECT state, last_disposition FROM lead WHERE id = $1", row["lead_id"])
         assert (lead["state"], lead["last_disposition"]) == ("done", "unknown")
 
-        sim.hang_up(f"attempt-{kept}-2")                        # the other one was re-attached, ends now
+        sim.hang_up(far_half(channel_id_of(kept)))                        # the other one was re-attached, ends now
         await poll(pool, "SELECT disposition IS NOT NULL FROM attempt WHERE id = $1", kept)
         row = await pool.fetchrow("SELECT * FROM attempt WHERE id = $1", kept)
         assert (row["outcome"], row["abandoned"]) == ("connected", False) and row["disposition"] != "unknown"
@@ -218,15 +219,15 @@ async def test_a_call_put_through_before_its_answer_was_written_is_an_answer_wit
     _, attempt = await left_connected(pool, campaign_id, connected=False)
     await pool.execute("UPDATE attempt SET answered_at = NULL, state = 'ringing' WHERE id = $1", attempt)
     pbx = FakePbx()
-    pbx.live |= {f"attempt-{attempt}", "op101-4", "op101-4-2"}
-    pbx.where[f"attempt-{attempt}"] = ("Up", "operator-join", "101")
+    pbx.live |= {channel_id_of(attempt), "op101-4", "op101-4-2"}
+    pbx.where[channel_id_of(attempt)] = ("Up", "operator-join", "101")
     pbx.where["op101-4-2"] = ("Up", "operators", "101")
     engine = Engine(pool, pbx, midday(), CONFIG)
     await engine.start()
     try:
         operator_id = await pool.fetchval("SELECT id FROM operator")
         await until(lambda: engine.floor.operators[operator_id].attempt_id == attempt)
-        pbx.emit(ChannelHungUp(f"attempt-{attempt}", 16))
+        pbx.emit(ChannelHungUp(channel_id_of(attempt), 16))
         await engine.recorder.drain()
         row = await pool.fetchrow("SELECT * FROM attempt WHERE id = $1", attempt)
         assert (row["outcome"], row["abandoned"]) == ("connected", False)

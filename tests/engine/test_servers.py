@@ -10,8 +10,8 @@ from collections.abc import AsyncIterator
 import asyncpg
 import pytest
 
+from ami.cluster import PbxCluster, ServerLimits
 from ami.pbx import CallAnswered
-from ami.pool import PbxPool, ServerLimits
 from dialer.engine import Engine
 from dialer.floor import OperatorState
 from dialer.metrics import EngineMetrics, exposition
@@ -29,7 +29,7 @@ pytestmark = pytest.mark.db
 class TwoServers:
     def __init__(self, pool: asyncpg.Pool, limits: ServerLimits) -> None:
         self.a, self.b = FakePbx(), FakePbx()
-        self.pbx = PbxPool({"a": (self.a, limits), "b": (self.b, limits)})
+        self.pbx = PbxCluster({"a": (self.a, limits), "b": (self.b, limits)})
         self.engine = Engine(pool, self.pbx, midday(), CONFIG)
         ServerAffinity(self.engine, self.pbx, {"a": ["101"], "b": ["102"]})
 

@@ -27,6 +27,7 @@ import pytest
 
 from ami.simulator import start_simulator
 from ami.simulator.server import SimulatorHandle
+from dialer.call import channel_id_of
 from lists import campaigns, database, operators
 from tests.faults.engine_process import SECRET, USER
 from tests.faults.proxy import StoreProxy
@@ -177,7 +178,7 @@ async def run_through_faults(sim: SimulatorHandle, callees: QuickCallees, witnes
     await engine.start()                      # ... and comes back
     t.restarted = loop.time()
     for life in callees.staying(witness):     # the call that lived through it ends now
-        sim.hang_up(f"attempt-{life.attempt_id}")
+        sim.hang_up(channel_id_of(life.attempt_id))
     await until(lambda: any(life.created > t.restarted for life in witness.channels.values()),
                 "the new engine dialing")
     await proxy.cut()                         # (c) the store goes away for a while

@@ -3,12 +3,14 @@ bad values are refused with one line naming the setting, and nothing changes."""
 
 from __future__ import annotations
 
+import re
 from datetime import UTC, datetime
 
 import asyncpg
 import pytest
 
 from lists import campaigns
+from pacing.modes import MODES
 from tests.lists.test_cli import runner_for
 
 pytestmark = pytest.mark.db
@@ -163,3 +165,13 @@ async def test_simulate_refuses_a_target_above_the_cap(store_schema: tuple[str, 
     run = runner_for(store_schema)
     code, output = await run("simulate", "--agents", "5", "--talk", "60", "--hours", "0.1", "--target-abandon", "0.1")
     assert code == 2 and "target_abandon 0.1 is not below" in output, output
+
+
+async def test_the_store_takes_exactly_the_dial_modes_pacing_names(pool: asyncpg.Pool) -> None:
+    """One list of modes (``pacing.modes``); the check constraint on ``campaign.mode`` must say the same."""
+    definitions = await pool.fetch(
+        """SELECT pg_get_constraintdef(oid) AS def FROM pg_constraint
+           WHERE conrelid = 'campaign'::regclass AND contype = 'c'""")
+    checks = [d["def"] for d in definitions if "mode" in d["def"] and "ANY" in d["def"]]
+    assert len(checks) == 1, checks
+    assert set(re.findall(r"'(\w+)'::text", checks[0])) == set(MODES)

@@ -1,5 +1,5 @@
-"""The figures a campaign manager asks first, computed from the store (not from engine memory), so they
-are the same figures a report run tomorrow would give."""
+"""The figures a campaign manager asks first (``dialer demo`` ends with them), computed from the store (not
+from engine memory), so they are the same figures a report run tomorrow would give."""
 
 from __future__ import annotations
 

@@ -8,7 +8,7 @@ Knows AMI links and channels, nothing of campaigns or operators: who may go wher
   and the send slot are taken before the first ``await``, so concurrent originates never pass a limit.
   With channels free but every send slot of the second used, it waits for the first slot (at most
   ``max_wait_s``); with no channel free anywhere it raises ``PbxCapacityError`` (not sent).
-* **Later actions** (Redirect, Hangup) go to the server the channel was originated on: the pool pins
+* **Later actions** (Redirect, Hangup) go to the server the channel was originated on: the cluster pins
   every channel id to its server. A channel it never saw (re-attached after a restart) is pinned when
   ``status`` finds it carrying a variable asked for (``ATTEMPT_ID``), or looked for on every server.
 * **A server down**: no originate goes there; the others go on. ``status``/``list_channels`` answer for
@@ -44,6 +44,7 @@ from ami.pbx import (
     PbxEvent,
     PbxLinkLost,
     PbxNotConnected,
+    near_half,
 )
 
 log = logging.getLogger(__name__)
@@ -87,12 +88,12 @@ class _Server:
         return self.limits.max_channels - len(self.channels)
 
 
-class PbxPool:
+class PbxCluster:
     """Implements ``ami.pbx.Pbx`` over named servers."""
 
     def __init__(self, servers: Mapping[str, tuple[Pbx, ServerLimits]], *, max_wait_s: float = 5.0) -> None:
         if not servers:
-            raise ValueError("a PBX pool needs at least one server")
+            raise ValueError("a PBX cluster needs at least one server")
         self._servers = {name: _Server(name, pbx, limits) for name, (pbx, limits) in servers.items()}
         self._pins: dict[str, str] = {}            # channel id → server name
         self._handlers: list[Callable[[PbxEvent], None]] = []
@@ -104,7 +105,7 @@ class PbxPool:
             server.pbx.subscribe(lambda event, server=server: self._on_event(server, event))
 
     def __repr__(self) -> str:
-        return f"PbxPool({', '.join(f'{s.name}:{s.pbx!r}' for s in self._servers.values())})"
+        return f"PbxCluster({', '.join(f'{s.name}:{s.pbx!r}' for s in self._servers.values())})"
 
     # ---- state -------------------------------------------------------------------------------------
 
@@ -129,8 +130,8 @@ class PbxPool:
 
     def server_of(self, channel_id: str) -> str | None:
         name = self._pins.get(channel_id)
-        if name is None and channel_id.endswith("-2"):
-            name = self._pins.get(channel_id[:-2])
+        if name is None:                      # a far half is pinned with its near half
+            name = self._pins.get(near_half(channel_id))
         return name
 
     def subscribe(self, handler: Callable[[PbxEvent], None]) -> None:
@@ -275,11 +276,11 @@ class PbxPool:
 
 
 def room_of(pbx: Pbx) -> int | None:
-    """Channels free now across a pool's servers; None for a single PBX, whose channel limit (if any) only
+    """Channels free now across a cluster's servers; None for a single PBX, whose channel limit (if any) only
     Asterisk knows — it refuses the Originate itself."""
-    return pbx.room() if isinstance(pbx, PbxPool) else None
+    return pbx.room() if isinstance(pbx, PbxCluster) else None
 
 
 def server_of(pbx: Pbx, channel_id: str) -> str | None:
-    """Which of a pool's servers carries the channel; None for a single PBX (the attempt row names none)."""
-    return pbx.server_of(channel_id) if isinstance(pbx, PbxPool) else None
+    """Which of a cluster's servers carries the channel; None for a single PBX (the attempt row names none)."""
+    return pbx.server_of(channel_id) if isinstance(pbx, PbxCluster) else None
