@@ -18,7 +18,7 @@ from typing import Any
 import asyncpg
 
 from dialer.tasks import BackgroundTasks
-from dialer.views.snapshot import Floor, SnapshotError, parse_floor
+from dialer.views.snapshot import FloorPicture, SnapshotError, parse_floor
 
 log = logging.getLogger(__name__)
 
@@ -37,9 +37,9 @@ def _doc(raw: Any) -> dict[str, Any]:
 
 
 class SnapshotFeed:
-    """Keeps the latest snapshot of every engine and hands the merged ``Floor`` to ``on_floor``."""
+    """Keeps the latest snapshot of every engine and hands the merged ``FloorPicture`` to ``on_floor``."""
 
-    def __init__(self, pool: asyncpg.Pool, on_floor: Callable[[Floor], None],
+    def __init__(self, pool: asyncpg.Pool, on_floor: Callable[[FloorPicture], None],
                  on_error: Callable[[str], None] | None = None) -> None:
         self._pool = pool
         self._on_floor = on_floor
