@@ -31,7 +31,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from dialer.reports import make_report
 from dialer.views.feed import SnapshotFeed
 from dialer.views.operator_console import FloorChanged
-from dialer.views.snapshot import Floor, parse_floor
+from dialer.views.snapshot import FloorPicture, parse_floor
 from dialer.views.watch import WatchApp
 from lists import database
 
@@ -70,7 +70,7 @@ def percentiles(label: str, samples: list[float]) -> None:
 async def feed_latency(pool: asyncpg.Pool, snapshots: int, operators: int, rng: random.Random) -> None:
     """Engine side as the control plane does it (upsert + NOTIFY), one per 50 ms; view side is the feed."""
     arrived: dict[int, float] = {}
-    def on_floor(floor: Floor) -> None:
+    def on_floor(floor: FloorPicture) -> None:
         if floor.campaigns:
             arrived.setdefault(int(floor.campaigns[0].estimates["samples"]), time.perf_counter())
 
@@ -92,7 +92,7 @@ async def feed_latency(pool: asyncpg.Pool, snapshots: int, operators: int, rng: 
     latencies = [arrived[s] - sent[s] for s in sent if s in arrived]
     print(f"feed: {len(arrived)}/{snapshots} snapshots seen ({operators} operators each), "
           f"{feed.reads} reads of engine_snapshot (1 at start + 1 per notification burst), no polling")
-    percentiles("feed: upsert+NOTIFY → Floor in the view", latencies)
+    percentiles("feed: upsert+NOTIFY → FloorPicture in the view", latencies)
     slow = sorted(((arrived[s] - sent[s], s) for s in sent if s in arrived), reverse=True)[:3]
     print("feed: slowest: " + ", ".join(f"#{s} {t * 1e3:.0f} ms" for t, s in slow))
 

@@ -24,6 +24,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from enum import StrEnum
+from typing import Protocol
 
 
 class CallState(StrEnum):
@@ -111,6 +112,12 @@ def failure_outcome(reason: int, dial_status: str | None, cause: int | None = No
     return "failed"
 
 
+class CallWatcher(Protocol):
+    """Who hears every transition of a followed call (the engine's floor, ``Floor.follow``)."""
+
+    def call_moved(self, call: Call, previous: CallState | None) -> None: ...
+
+
 @dataclass(slots=True)
 class Call:
     attempt_id: int
@@ -139,6 +146,8 @@ class Call:
     # by a recovery): the OriginateResponse alone ends it.
     open_legs: set[str] = field(default_factory=set)
     events: list[str] = field(default_factory=list)
+    # The floor that keeps the campaign's live figures from this call's transitions (None: not followed).
+    watcher: CallWatcher | None = field(default=None, repr=False, compare=False)
 
     @property
     def alive(self) -> bool:
@@ -257,10 +266,12 @@ class Call:
         new = TRANSITIONS.get((self.state, happening))
         if new is None:
             return False
-        self.state = new
+        previous, self.state = self.state, new
         if new is CallState.ENDED:
             self.ended_at = now
             self.outcome = outcome
+        if self.watcher is not None:
+            self.watcher.call_moved(self, previous)
         return True
 
     @property

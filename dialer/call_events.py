@@ -153,7 +153,7 @@ class CallEvents:
             if call.connected_at is not None:
                 engine.release_operator(call, operator, now)
             else:
-                operator.attempt_id = operator.lead_id = operator.talk_started = None
+                engine.floor.drop_call(operator)
                 engine.floor.set_state(operator, OperatorState.READY, now)
         engine.recorder.put_attempt(AttemptUpdate(
             call.attempt_id, state="ended", ended_at=engine.clock.now(), outcome=call.outcome,

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import os
+from dataclasses import dataclass, field
 
 
 @dataclass(frozen=True)
@@ -24,3 +25,6 @@ class EngineConfig:
     operators_context: str = "operators"
     phone_ring_s: float = 30.0            # an operator's phone rings this long (login, call-back) before giving up
     phone_call_back_s: float = 2.0        # a phone that hung up is called back this long after
+    # Compare the live floor with a full rebuild after every event and decision (dialer/floor_check.py):
+    # for tests and debugging, it walks every call and operator each time.
+    check_floor: bool = field(default_factory=lambda: os.environ.get("DIALER_CHECK_FLOOR", "") == "1")

@@ -85,7 +85,7 @@ class Dialing:
             call = Call(attempt_id=dial.attempt_id, channel_id=channel_id_of(dial.attempt_id), campaign_id=campaign.id,
                         lead_id=lead.id, phone=lead.phone, originated_at=loop_now,
                         owner_operator=lead.owner_operator or lead.last_operator, caller_id=dial.caller_id)
-            engine.calls[call.channel_id] = call
+            engine.follow(call)
             self._tasks.spawn(self._originate(campaign, call), name=call.channel_id)
         return len(dials)
 
@@ -166,9 +166,8 @@ class Dialing:
         loop_now = asyncio.get_running_loop().time()
         call = Call(attempt_id=attempt_id, channel_id=channel_id_of(attempt_id), campaign_id=campaign_id,
                     lead_id=lead_id, phone=phone, originated_at=loop_now, preassigned=operator.id)
-        engine.calls[call.channel_id] = call
-        operator.attempt_id, operator.lead_id = attempt_id, lead_id
-        operator.talk_started = loop_now
+        engine.follow(call)
+        engine.floor.take_call(operator, attempt_id, lead_id, loop_now)
         engine.floor.set_state(operator, OperatorState.RESERVED, loop_now)
         request = OriginateRequest(
             channel=campaign.channel_for(phone), channel_id=call.channel_id, context=config.handoff_context,

@@ -21,13 +21,14 @@ from ami.cluster import room_of
 from ami.pbx import Pbx, PbxEvent
 from compliance import store as compliance_store
 from compliance.limits import legal_limits
-from dialer.call import Call, CallState
+from dialer.call import Call
 from dialer.call_events import CallEvents
 from dialer.clock import Clock
 from dialer.config import EngineConfig
 from dialer.counts import Counts, EngineStats
 from dialer.dialing import CampaignOwnership, Dialing
 from dialer.floor import Floor, FloorOperator, OperatorState
+from dialer.floor_check import FloorCheck
 from dialer.groups.membership import CampaignGroups
 from dialer.handoff import HandOff
 from dialer.heartbeat import beat_forever
@@ -81,6 +82,10 @@ class Engine:
         # campaign groups: one pacing loop per group; it hears operator changes before the hand-off does
         self.groups = CampaignGroups(self)
         pbx.subscribe(self.events.on_event)
+        # DIALER_CHECK_FLOOR=1: the live floor compared with a full rebuild after every event and decision
+        self.floor_check = FloorCheck(self) if self.config.check_floor else None
+        if self.floor_check is not None:
+            pbx.subscribe(self.floor_check.after_event)
         self.floor.subscribe(self.operator_work.changed)
 
     @property
@@ -131,7 +136,7 @@ class Engine:
                 operator = FloorOperator(row.id, row.name, row.extension, set(), row.priority, row.simulated,
                                          since=asyncio.get_running_loop().time())
                 self.floor.add(operator)
-            operator.campaigns.add(campaign.id)
+            self.floor.assign(operator, campaign.id)
             if operator.state is OperatorState.OFFLINE and not self.recovery.adopt_phone(operator):
                 # People log in from their console; after a crash, those who were working are called back.
                 if operator.simulated:
@@ -190,18 +195,24 @@ class Engine:
 
     # ---- pacing ----------------------------------------------------------------------------------
 
+    def follow(self, call: Call) -> None:
+        """Follow a new (or re-attached) call by its channel id; its transitions keep the floor's figures."""
+        self.calls[call.channel_id] = call
+        self.floor.follow(call)
+
     def snapshot(self, campaign_id: int, with_estimates: bool = True) -> Snapshot:
-        """The floor as the policy sees it. Estimates cost a little; only predictive reads them."""
+        """The floor as the policy sees it, read from the campaign's live section (``dialer/sections.py``),
+        never by walking the calls and operators. Estimates cost a little; only predictive reads them."""
         now = asyncio.get_running_loop().time()
-        ringing = tuple(now - c.originated_at for c in self.calls.values()
-                        if c.campaign_id == campaign_id and c.state is CallState.ORIGINATING)
-        waiting = sum(1 for c in self.handoff.waiting if c.campaign_id == campaign_id)
-        busy = tuple(now - (o.talk_started if o.talk_started is not None else o.since)
-                     for o in self.floor.busy_for(campaign_id))
-        return Snapshot(free_operators=len(self.floor.free_for(campaign_id)), busy_elapsed_s=busy,
-                        ringing_elapsed_s=ringing, waiting_answered=waiting,
-                        # the calls still with an operator are censored handle times (pacing.estimators.HandleTimes)
-                        estimates=self.estimators[campaign_id].estimates(busy) if with_estimates else Estimates())
+        section = self.floor.section(campaign_id)
+        busy = section.busy.elapsed(now)
+        snapshot = Snapshot(free_operators=len(section.free), busy_elapsed_s=busy,
+                            ringing_elapsed_s=section.ringing_elapsed(now), waiting_answered=section.waiting,
+                            # the calls still with an operator are censored handle times (pacing.estimators.HandleTimes)
+                            estimates=self.estimators[campaign_id].estimates(busy) if with_estimates else Estimates())
+        if self.floor_check is not None:
+            self.floor_check.snapshot(campaign_id, snapshot, now)
+        return snapshot
 
     def can_originate(self) -> bool:
         """The PBX can take a call now: linked, and (several servers) a channel free somewhere."""

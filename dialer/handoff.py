@@ -92,8 +92,7 @@ class HandOff:
     def _send_to(self, call: Call, operator: FloorOperator) -> None:
         loop = asyncio.get_running_loop()
         call.hand_off(operator.id)
-        operator.attempt_id, operator.lead_id = call.attempt_id, call.lead_id
-        operator.talk_started = loop.time()
+        self._floor.take_call(operator, call.attempt_id, call.lead_id, loop.time())
         self._floor.set_state(operator, OperatorState.RESERVED, loop.time())
         self._tasks.spawn(self._redirect(call, self._config.handoff_context, operator.extension))
 

@@ -119,7 +119,7 @@ class OperatorWork:
         for campaign_id in operator.campaigns:
             if estimator := self._engine.estimators.get(campaign_id):
                 estimator.observe_handle(now, operator.last_talk_s, now - operator.since)
-        operator.attempt_id = operator.lead_id = operator.talk_started = None
+        self._engine.floor.drop_call(operator)
         self._engine.floor.set_state(operator, OperatorState.READY, now)
 
     def stop(self) -> None:

@@ -85,7 +85,7 @@ class OperatorPhones:
         now = asyncio.get_running_loop().time()
         if operator.state in ON_CALL_STATES and leave_call:
             self._leave_call(operator)
-        operator.attempt_id = operator.lead_id = operator.talk_started = None   # a wrap-up's disposition may still come
+        self.floor.drop_call(operator)   # a wrap-up's disposition may still come
         phone = operator.phone_channel_id
         self._forget(operator)
         operator.logged_out_why = reason
@@ -102,7 +102,7 @@ class OperatorPhones:
         """The operator's phone is already in its conference (a previous run called it): follow it as if
         this engine had, and never reuse its channel id."""
         operator.phone_channel_id = channel_id
-        operator.phone_up = True
+        self.floor.set_phone(operator, True)
         self._by_channel[channel_id] = self._by_channel[far_half(channel_id)] = (operator, channel_id)
         self._serial = max(self._serial, int(channel_id.rsplit("-", 1)[1]))
 
@@ -140,7 +140,7 @@ class OperatorPhones:
         for operator in self.floor.operators.values():
             if operator.state is not OperatorState.OFFLINE and self._on(operator, server):
                 self._link_down_at[operator.id] = operator.phone_channel_id
-                operator.phone_up = False
+                self.floor.set_phone(operator, False)
 
     async def relinked(self, server: str = "") -> None:
         """The link is back: the phones Asterisk still has (answered, so in their conference) count again;
@@ -174,7 +174,7 @@ class OperatorPhones:
     async def _call(self, operator: FloorOperator, why: str) -> None:
         channel_id = f"op{operator.extension}-{self.next_serial()}"
         operator.phone_channel_id = channel_id
-        operator.phone_up = False
+        self.floor.set_phone(operator, False)
         self._calling[operator.id] = why
         self._by_channel[channel_id] = self._by_channel[far_half(channel_id)] = (operator, channel_id)
         template = self.config.operator_channel_template
@@ -235,7 +235,7 @@ class OperatorPhones:
         self._tasks.spawn(self.log_out(operator, reason), name=f"log out {operator.name}")
 
     def _confirm(self, operator: FloorOperator, now: float) -> None:
-        operator.phone_up = True
+        self.floor.set_phone(operator, True)
         if operator.state is OperatorState.LOGGING_IN:
             self.floor.set_state(operator, OperatorState.READY, now)
         elif operator.state is OperatorState.READY:
@@ -248,7 +248,7 @@ class OperatorPhones:
             self._by_channel.pop(phone, None)
             self._by_channel.pop(far_half(phone), None)
         operator.phone_channel_id = None
-        operator.phone_up = False
+        self.floor.set_phone(operator, False)
 
     def _on(self, operator: FloorOperator, server: str) -> bool:
         """Is the operator's phone on this Asterisk server ("" = the only one, or not known)?"""

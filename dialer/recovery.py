@@ -167,7 +167,7 @@ class Recovery:
         for row in live:
             status = channels[channel_id_of(row["id"])]
             call = self._rebuild(row, status)
-            engine.calls[call.channel_id] = call
+            engine.follow(call)
             engine.estimators.setdefault(call.campaign_id, OnlineEstimators())
             self._pending[row["id"]] = (call, observe(status, self._config))
             report.reattached.append(row["id"])
@@ -282,7 +282,7 @@ class Recovery:
                 engine.recorder.put_attempt(AttemptUpdate(call.attempt_id, answered_at=engine.clock.now()))
             engine.handoff.ended(call)
             if operator is not None and operator.attempt_id == call.attempt_id:
-                operator.attempt_id = operator.lead_id = operator.talk_started = None
+                engine.floor.drop_call(operator)
                 engine.floor.set_state(operator, OperatorState.READY, now)
             engine.call_changed(call)
 
@@ -290,7 +290,7 @@ class Recovery:
         engine = self._engine
         if call.state in (CallState.CONNECTED, CallState.ENDED):
             return
-        operator = next((o for o in engine.floor.operators.values() if o.extension == seen.extension), None)
+        operator = engine.floor.by_extension(seen.extension) if seen.extension is not None else None
         # Answered and put through while nobody could write it down (the engine died, or the link was down,
         # right after the answer): an answer all the same, in the store as in the ledger that counts this call
         # when it ends. Its moment is unknown; the moment it was found is the bound we have.
@@ -304,8 +304,7 @@ class Recovery:
             engine.handoff.ended(call)     # no longer waiting: forget its safe-harbor deadline
             call.hand_off(operator.id if operator is not None else call.operator_id or 0)
             if operator is not None:
-                operator.attempt_id, operator.lead_id = call.attempt_id, call.lead_id
-                operator.talk_started = now
+                engine.floor.take_call(operator, call.attempt_id, call.lead_id, now)
         # Found in the conference: when it got there (and maybe when it was answered) nobody saw, so it
         # gives no hand-off latency figure.
         engine.handoff.answer_unseen(call)
@@ -324,7 +323,7 @@ class Recovery:
         if connected_at is not None:
             call.connected_at = min(now, now - (wall_now - connected_at).total_seconds())
             if operator is not None and operator.attempt_id == call.attempt_id:
-                operator.talk_started = call.connected_at
+                self._engine.floor.handle_from(operator, call.connected_at)
 
     def _rebuild(self, row: asyncpg.Record, status: ChannelStatus) -> Call:
         self._stored[row["id"]] = (row["answered_at"], row["connected_at"])

@@ -44,6 +44,9 @@ class EngineSurface(Protocol):
     phones: OperatorPhones
     supervisor: Supervisor
 
+    def follow(self, call: Call) -> None:
+        """Follow a new (or re-attached) call: in ``calls``, and its transitions keep the floor's figures."""
+
     def handle_event(self, event: PbxEvent) -> None:
         """A PBX event, as if it had just arrived (recovery replays the events it held)."""
 

@@ -28,7 +28,7 @@ _RING_END, _HANDLE_END, _DEADLINE, _TICK = 0, 1, 2, 3
 Plan = TypeVar("Plan")
 
 
-class Floor:
+class DayFloor:
     """What a pacer may look at: the state of operators and calls right now (read-only for pacers)."""
 
     def __init__(self, operators: int) -> None:
@@ -102,7 +102,7 @@ class Day(ABC, Generic[Plan]):
 
     def __init__(self, operators: int, hours: float, tick_s: float, safe_harbor_s: float,
                  reserved: int = 0) -> None:
-        self.floor = Floor(operators)
+        self.floor = DayFloor(operators)
         self.end = hours * 3600.0
         self.tick_s = tick_s
         self.safe_harbor_s = safe_harbor_s

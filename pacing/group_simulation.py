@@ -16,7 +16,7 @@ from dataclasses import dataclass, field, replace
 
 import numpy as np
 
-from pacing.day import Callee, Callees, Day, Floor
+from pacing.day import Callee, Callees, Day, DayFloor
 from pacing.estimators import OnlineEstimators
 from pacing.policies import PacingSettings
 from pacing.pool import Member, Pool, ShareMeter
@@ -118,7 +118,7 @@ class GroupPacer:
             decision = controller.update(now, self.answers[i], self.abandons[i], free, busy, risk[i])
             self._alphas.append((min(decision.alpha, pool_alpha), decision.fallback))
 
-    def decide(self, floor: Floor, ringing: Sequence[list[float]], waiting: Sequence[int]) -> dict[str, int]:
+    def decide(self, floor: DayFloor, ringing: Sequence[list[float]], waiting: Sequence[int]) -> dict[str, int]:
         now = floor.now
         # Nothing happened since the plan last said "no call": ask again after a second, not on every tick
         # (as PolicyPacer does; only the elapsed times moved).
@@ -129,7 +129,7 @@ class GroupPacer:
         self._quiet = (state, now) if not any(counts.values()) else None
         return counts
 
-    def _decide(self, now: float, floor: Floor, ringing: Sequence[list[float]],
+    def _decide(self, now: float, floor: DayFloor, ringing: Sequence[list[float]],
                 waiting: Sequence[int]) -> dict[str, int]:
         if now - self._refreshed >= 15.0:
             self._estimates = [e.estimates() for e in self.estimators]

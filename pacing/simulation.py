@@ -18,7 +18,7 @@ from typing import Protocol
 import numpy as np
 
 from pacing.abandonment import AlphaDecision
-from pacing.day import Callee, Callees, Day, Floor
+from pacing.day import Callee, Callees, Day, DayFloor
 from pacing.estimators import OnlineEstimators
 from pacing.policies import PacingSettings, calls_to_place
 from pacing.snapshot import Estimates
@@ -30,7 +30,7 @@ class Pacer(Protocol):
     """Anything that decides how many calls to place; told what happens on the floor."""
     name: str
 
-    def decide(self, floor: Floor) -> int: ...
+    def decide(self, floor: DayFloor) -> int: ...
     def on_dial_end(self, now: float, live: bool, machine: bool, ring_s: float) -> None: ...
     def on_connect(self, now: float) -> None: ...
     def on_abandon(self, now: float) -> None: ...
@@ -75,7 +75,7 @@ class PolicyPacer:
         self.estimators.observe_handle(now, talk_s, wrap_s)
         self._dirty = True
 
-    def decide(self, floor: Floor) -> int:
+    def decide(self, floor: DayFloor) -> int:
         settings = self.settings
         in_flight = len(floor.ringing) + len(floor.waiting)
         room = max(0, math.floor(settings.max_lines_per_operator * floor.operators + 1e-9) - in_flight)

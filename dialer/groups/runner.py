@@ -20,7 +20,7 @@ import json
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import replace
 
-from dialer.floor import BUSY_STATES, Floor
+from dialer.floor import Floor
 from dialer.ledger import AbandonLedger
 from dialer.pacing_loop import PacingLoop
 from dialer.runner import SETTING_NAMES, CampaignRunner, Snapshotter
@@ -102,18 +102,9 @@ class GroupRunner(PacingLoop):
 
     def pool(self, now: float) -> Pool:
         """Free operators skilled for at least one member (each counted once), busy ones, the reserve."""
-        members = set(self.members)
-        free = busy = 0
-        elapsed = []
-        for operator in self._floor.operators.values():
-            if operator.campaigns.isdisjoint(members):
-                continue
-            if operator.free:
-                free += 1
-            elif operator.state in BUSY_STATES:
-                busy += 1
-                elapsed.append(now - (operator.talk_started if operator.talk_started is not None else operator.since))
-        return Pool(free_operators=free, busy_elapsed_s=tuple(elapsed), reserved=self.group.reserved)
+        section = self._floor.pool(frozenset(self.members))   # kept by transitions (dialer/sections.py)
+        return Pool(free_operators=len(section.free), busy_elapsed_s=section.busy.elapsed(now),
+                    reserved=self.group.reserved)
 
     def handle_started(self, operator_id: int, campaign_id: int, now: float) -> None:
         self.handles[operator_id] = (campaign_id, now)

@@ -19,7 +19,7 @@ from dialer.store import operator_commands, pictures
 from dialer.store.operator_commands import CommandResult
 from dialer.store.pictures import PICTURE_CHANNEL
 from dialer.tasks import BackgroundTasks
-from dialer.views.snapshot import Floor, SnapshotError, parse_floor
+from dialer.views.snapshot import FloorPicture, SnapshotError, parse_floor
 
 log = logging.getLogger(__name__)
 
@@ -33,9 +33,9 @@ class CommandError(ValueError):
 
 
 class SnapshotFeed:
-    """Keeps the latest snapshot of every engine and hands the merged ``Floor`` to ``on_floor``."""
+    """Keeps the latest snapshot of every engine and hands the merged ``FloorPicture`` to ``on_floor``."""
 
-    def __init__(self, pool: asyncpg.Pool, on_floor: Callable[[Floor], None],
+    def __init__(self, pool: asyncpg.Pool, on_floor: Callable[[FloorPicture], None],
                  on_error: Callable[[str], None] | None = None) -> None:
         self._pool = pool
         self._on_floor = on_floor

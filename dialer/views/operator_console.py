@@ -34,7 +34,7 @@ from dialer.views.console.disposition_form import DispositionForm, FormError
 from dialer.views.console.script_panel import ScriptPanel
 from dialer.views.console.status_bar import StatusBar
 from dialer.views.feed import CommandError, SnapshotFeed, command_results, send_command
-from dialer.views.snapshot import Floor, OperatorState
+from dialer.views.snapshot import FloorPicture, OperatorRow
 from lists import operators
 from lists.operators import OperatorError
 from people.rights import Person
@@ -45,7 +45,7 @@ __all__ = ["CallOnScreen", "ConsoleError", "OperatorConsole", "OperatorIdentity"
 class FloorChanged(Message):
     """A new merged snapshot arrived from the feed."""
 
-    def __init__(self, floor: Floor) -> None:
+    def __init__(self, floor: FloorPicture) -> None:
         super().__init__()
         self.floor = floor
 
@@ -112,7 +112,7 @@ class OperatorConsole(App[None]):
         self.operator = operator
         self.person = person                      # who logged in (dialer serve); the engine checks their rights
         self.clock = clock
-        self.me: OperatorState | None = None
+        self.me: OperatorRow | None = None
         self.call: CallOnScreen | None = None
         self.sent: list[int] = []                 # command ids whose result is not yet known
         self._disposed: set[int] = set()          # attempts whose disposition was sent
@@ -146,7 +146,7 @@ class OperatorConsole(App[None]):
 
     # ---- snapshots in -------------------------------------------------------------------------
 
-    def _floor_from_feed(self, floor: Floor) -> None:
+    def _floor_from_feed(self, floor: FloorPicture) -> None:
         self.post_message(FloorChanged(floor))
 
     def _feed_error(self, message: str) -> None:
@@ -177,7 +177,7 @@ class OperatorConsole(App[None]):
         if self.sent:
             await self._check_results()
 
-    async def _campaigns_changed(self, floor: Floor) -> None:
+    async def _campaigns_changed(self, floor: FloorPicture) -> None:
         """A campaign of the operator's that no engine runs may be paused: the store says (once per change)."""
         running = {c.id for c in floor.campaigns}
         absent = frozenset(cid for cid, _, _ in self.operator.campaigns if cid not in running)

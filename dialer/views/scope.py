@@ -6,11 +6,11 @@ from __future__ import annotations
 
 from dataclasses import replace
 
-from dialer.views.snapshot import Floor
+from dialer.views.snapshot import FloorPicture
 from people.rights import Person, may_manage_campaign
 
 
-def scoped(floor: Floor, person: Person) -> Floor:
+def scoped(floor: FloorPicture, person: Person) -> FloorPicture:
     if person.role == "manager" and not person.disabled:
         return floor
     mine = {c.id for c in floor.campaigns if may_manage_campaign(person, c.id)}

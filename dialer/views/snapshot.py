@@ -56,7 +56,7 @@ class CampaignState:
 
 
 @dataclass(frozen=True)
-class OperatorState:
+class OperatorRow:
     id: int
     name: str
     extension: str
@@ -116,10 +116,10 @@ class PoolState:
 
 
 @dataclass(frozen=True)
-class Floor:
+class FloorPicture:
     """Everything the views show, merged over all engines' snapshots."""
     campaigns: tuple[CampaignState, ...] = ()
-    operators: tuple[OperatorState, ...] = ()
+    operators: tuple[OperatorRow, ...] = ()
     at: datetime | None = None
     engines: tuple[str, ...] = field(default=())
     pools: tuple[PoolState, ...] = ()
@@ -130,10 +130,10 @@ class Floor:
     def campaign(self, name: str) -> CampaignState | None:
         return next((c for c in self.campaigns if c.name == name), None)
 
-    def operator(self, name: str) -> OperatorState | None:
+    def operator(self, name: str) -> OperatorRow | None:
         return next((o for o in self.operators if o.name == name), None)
 
-    def operators_of(self, campaign_id: int | None) -> tuple[OperatorState, ...]:
+    def operators_of(self, campaign_id: int | None) -> tuple[OperatorRow, ...]:
         if campaign_id is None:
             return self.operators
         return tuple(o for o in self.operators if campaign_id in o.campaigns)
@@ -179,10 +179,10 @@ def _campaign(doc: Mapping[str, Any], engine: str) -> CampaignState:
     )
 
 
-def _operator(doc: Mapping[str, Any], engine: str) -> OperatorState:
+def _operator(doc: Mapping[str, Any], engine: str) -> OperatorRow:
     name = str(_get(doc, "name", "operator"))
     where = f"operator {name!r}"
-    return OperatorState(
+    return OperatorRow(
         id=int(_get(doc, "id", where)),
         name=name,
         extension=str(doc.get("extension", "")),
@@ -222,12 +222,12 @@ def _pool(doc: Mapping[str, Any], engine: str) -> PoolState:
     )
 
 
-def parse_floor(docs: Iterable[Mapping[str, Any]]) -> Floor:
+def parse_floor(docs: Iterable[Mapping[str, Any]]) -> FloorPicture:
     """Merge the snapshot docs of every engine into one floor. An operator logged in on two engines
     (should not happen, but a restart can leave a stale row) shows once: the busier entry wins. A
     campaign taken over from a dead engine shows once too: the newest snapshot's (its owner now)."""
     campaigns: dict[int, tuple[datetime | None, CampaignState]] = {}
-    operators: dict[int, OperatorState] = {}
+    operators: dict[int, OperatorRow] = {}
     pools: dict[int, PoolState] = {}
     engines: list[str] = []
     latest: datetime | None = None
@@ -251,7 +251,7 @@ def parse_floor(docs: Iterable[Mapping[str, Any]]) -> Floor:
             seen = operators.get(operator.id)
             if seen is None or (seen.state == "logged_out" and operator.state != "logged_out"):
                 operators[operator.id] = operator
-    return Floor(
+    return FloorPicture(
         campaigns=tuple(sorted((c for _, c in campaigns.values()), key=lambda c: c.name)),
         operators=tuple(sorted(operators.values(), key=lambda o: o.name)),
         at=latest,

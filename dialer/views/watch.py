@@ -25,7 +25,7 @@ from dialer.views.feed import CommandError, SnapshotFeed, command_results, send_
 from dialer.views.operator_console import FloorChanged
 from dialer.views.pool_panel import pool_lines
 from dialer.views.scope import scoped
-from dialer.views.snapshot import CampaignState, Floor, OperatorState
+from dialer.views.snapshot import CampaignState, FloorPicture, OperatorRow
 from dialer.views.tuning_form import TuningForm
 from lists import campaigns
 from people.rights import Person
@@ -42,7 +42,7 @@ def _duration(seconds: float) -> str:
     return f"{hours}:{minutes:02d}:{secs:02d}" if hours else f"{minutes}:{secs:02d}"
 
 
-def pacing_lines(campaign: CampaignState, operators: tuple[OperatorState, ...]) -> list[str]:
+def pacing_lines(campaign: CampaignState, operators: tuple[OperatorRow, ...]) -> list[str]:
     """The pacing panel's text; a pure function of the snapshot so it can be read in tests."""
     s, e, ab = campaign.settings, campaign.estimates, campaign.abandonment
     mode = campaign.mode if campaign.effective_mode == campaign.mode \
@@ -104,7 +104,7 @@ class WatchApp(App[None]):
         self.supervisor_extension = supervisor_extension
         self.whatif_hours = whatif_hours
         self.actor = person.actor if person else actor
-        self.floor = Floor()
+        self.floor = FloorPicture()
         self.occupancy_history: dict[int, deque[float]] = {}
         self.abandon_history: dict[int, deque[float]] = {}
         self.sent: list[int] = []
@@ -161,7 +161,7 @@ class WatchApp(App[None]):
             return self.floor.campaign(self.campaign_name)
         return self.floor.campaigns[0] if self.floor.campaigns else None
 
-    def shown_operators(self) -> tuple[OperatorState, ...]:
+    def shown_operators(self) -> tuple[OperatorRow, ...]:
         campaign = self.campaign
         if self.campaign_name is not None and campaign is None:
             return ()
@@ -241,7 +241,7 @@ class WatchApp(App[None]):
             if selected.id in rows:
                 table.move_cursor(row=rows.index(selected.id), animate=False)
 
-    def selected_operator(self) -> OperatorState | None:
+    def selected_operator(self) -> OperatorRow | None:
         table = self._q("#operators", DataTable)
         if table.row_count == 0:
             return None
@@ -277,7 +277,7 @@ class WatchApp(App[None]):
             return
         self.say(f"campaign {name}: {state}")
 
-    async def _command(self, operator: OperatorState, command: str, args: dict[str, Any]) -> None:
+    async def _command(self, operator: OperatorRow, command: str, args: dict[str, Any]) -> None:
         try:
             command_id = await send_command(self.pool, operator_id=operator.id, command=command, args=args,
                                             actor=self.actor, now=self.clock.now(),

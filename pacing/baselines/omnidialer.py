@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import math
 
-from pacing.day import Floor
+from pacing.day import DayFloor
 
 
 class OmniDialerPacer:
@@ -71,7 +71,7 @@ class OmniDialerPacer:
             return self.aggressiveness
         return self.aggressiveness + (d - half) / (self.d_max - half) * (self.gamma_floor - self.aggressiveness)
 
-    def decide(self, floor: Floor) -> int:
+    def decide(self, floor: DayFloor) -> int:
         now = floor.now
         if now < self._next_tick:
             return 0

@@ -33,7 +33,7 @@ from __future__ import annotations
 
 from collections import deque
 
-from pacing.day import Floor
+from pacing.day import DayFloor
 
 
 class VicidialAdapt:
@@ -122,7 +122,7 @@ class VicidialAdapt:
                 level *= 1.0 if hours_left > 1000 else hours_left / 1000.0
         self.level = max(level, 1.0)
 
-    def decide(self, floor: Floor) -> int:
+    def decide(self, floor: DayFloor) -> int:
         now = floor.now
         while now >= self._next_sample:
             self._samples.append((floor.free_count, len(floor.waiting), floor.operators))

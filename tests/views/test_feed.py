@@ -9,7 +9,7 @@ import asyncpg
 import pytest
 
 from dialer.views.feed import CommandError, SnapshotFeed, check_command, send_command
-from dialer.views.snapshot import Floor, SnapshotError, parse_floor
+from dialer.views.snapshot import FloorPicture, SnapshotError, parse_floor
 from tests.views.conftest import NOW, Scene, campaign_doc, operator_doc, publish, snapshot
 
 
@@ -70,7 +70,7 @@ def test_a_malformed_command_is_refused_before_it_reaches_the_engine(
 async def test_the_feed_reads_existing_rows_at_start_and_follows_notifications(
         pool: asyncpg.Pool, scene: Scene) -> None:
     await publish(pool, snapshot([campaign_doc(scene)], [operator_doc(scene, "ready")]))
-    seen: list[Floor] = []
+    seen: list[FloorPicture] = []
     feed = SnapshotFeed(pool, seen.append)
     await feed.start()
     try:
@@ -91,7 +91,7 @@ async def test_a_snapshot_read_at_start_and_again_on_its_notification_is_shown_o
     """LISTEN comes before the first read, so the first snapshot's NOTIFY can arrive after the read
     already saw it: the views' plots count snapshots and must not count that one twice."""
     await publish(pool, snapshot([campaign_doc(scene)], [operator_doc(scene, "ready")]))
-    seen: list[Floor] = []
+    seen: list[FloorPicture] = []
     feed = SnapshotFeed(pool, seen.append)
     await feed.start()
     try:
@@ -107,7 +107,7 @@ async def test_a_snapshot_read_at_start_and_again_on_its_notification_is_shown_o
 
 async def test_a_broken_doc_is_reported_not_shown(pool: asyncpg.Pool, scene: Scene) -> None:
     errors: list[str] = []
-    seen: list[Floor] = []
+    seen: list[FloorPicture] = []
     feed = SnapshotFeed(pool, seen.append, errors.append)
     await feed.start()
     try:

@@ -11,7 +11,7 @@ from textual.reactive import reactive
 from textual.widget import Widget
 
 from dialer.clock import Clock
-from dialer.views.snapshot import OperatorState
+from dialer.views.snapshot import OperatorRow
 
 STALE_S = 5.0   # engines publish every second
 # the engine's "reserved" lasts until the customer's Redirect lands in the operator's conference
@@ -31,7 +31,7 @@ class StatusBar(Widget):
     StatusBar { height: 1; background: $primary; color: $text; padding: 0 1; }
     """
 
-    me: reactive[OperatorState | None] = reactive(None)
+    me: reactive[OperatorRow | None] = reactive(None)
     received_at: reactive[float] = reactive(0.0)           # loop time the operator's entry arrived
     floor_at: reactive[datetime | None] = reactive(None)   # when the engine published it
     paused: reactive[tuple[str, ...]] = reactive(())       # the operator's campaigns that are paused
