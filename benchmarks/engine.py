@@ -180,7 +180,7 @@ async def run(args: argparse.Namespace) -> dict[str, object]:
     probes.attach(engine, pbx)
     load_start = os.getloadavg()
     t_start = time.perf_counter()
-    control = ControlPlane(engine, snapshot_s=1.0)    # as `dialer run`: the floor published every second
+    control = ControlPlane(engine, picture_s=1.0)    # as `dialer run`: the floor published every second
     try:
         await engine.start()
         await control.start()
