@@ -188,7 +188,7 @@ async def run(args: argparse.Namespace) -> dict[str, object]:
     probes.attach(engine, pbx)
     load_start = os.getloadavg()
     t_start = time.perf_counter()
-    control = ControlPlane(engine, snapshot_s=1.0)    # as `dialer run`: the floor published every second
+    control = ControlPlane(engine, picture_s=1.0)    # as `dialer run`: the floor published every second
     try:
         await engine.start()
         await control.start()
@@ -217,7 +217,7 @@ async def run(args: argparse.Namespace) -> dict[str, object]:
         lag_task.cancel()
         probes.measuring = False
         # the views' publisher alive: the engine's snapshot row is fresh (it is written every second)
-        published_age = await pool.fetchval("SELECT extract(epoch FROM now() - at) FROM engine_snapshot "
+        published_age = await pool.fetchval("SELECT extract(epoch FROM now() - at) FROM engine_picture "
                                             "WHERE engine = $1", engine.config.name)
         wall = time.perf_counter() - wall_before
         cpu = time.process_time() - cpu_before

@@ -29,7 +29,7 @@ import asyncpg
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from dialer.reports import make_report
-from dialer.views.feed import SnapshotFeed
+from dialer.views.feed import PictureFeed
 from dialer.views.operator_console import FloorChanged
 from dialer.views.snapshot import FloorPicture, parse_floor
 from dialer.views.watch import WatchApp
@@ -74,7 +74,7 @@ async def feed_latency(pool: asyncpg.Pool, snapshots: int, operators: int, rng: 
         if floor.campaigns:
             arrived.setdefault(int(floor.campaigns[0].estimates["samples"]), time.perf_counter())
 
-    feed = SnapshotFeed(pool, on_floor)
+    feed = PictureFeed(pool, on_floor)
     await feed.start()
     sent: dict[int, float] = {}
     async with pool.acquire() as engine_conn:
@@ -82,16 +82,16 @@ async def feed_latency(pool: asyncpg.Pool, snapshots: int, operators: int, rng: 
             body = json.dumps(doc("engine-1", operators, serial, rng))
             sent[serial] = time.perf_counter()
             await engine_conn.execute(
-                """INSERT INTO engine_snapshot (engine, at, doc) VALUES ('engine-1', $1, $2::jsonb)
+                """INSERT INTO engine_picture (engine, at, doc) VALUES ('engine-1', $1, $2::jsonb)
                    ON CONFLICT (engine) DO UPDATE SET at = EXCLUDED.at, doc = EXCLUDED.doc""",
                 NOW + timedelta(seconds=serial), body)
-            await engine_conn.execute("SELECT pg_notify('dialer_snapshot', 'engine-1')")
+            await engine_conn.execute("SELECT pg_notify('dialer_picture', 'engine-1')")
             await asyncio.sleep(0.05)
     await asyncio.sleep(0.5)
     await feed.stop()
     latencies = [arrived[s] - sent[s] for s in sent if s in arrived]
     print(f"feed: {len(arrived)}/{snapshots} snapshots seen ({operators} operators each), "
-          f"{feed.reads} reads of engine_snapshot (1 at start + 1 per notification burst), no polling")
+          f"{feed.reads} reads of engine_picture (1 at start + 1 per notification burst), no polling")
     percentiles("feed: upsert+NOTIFY → FloorPicture in the view", latencies)
     slow = sorted(((arrived[s] - sent[s], s) for s in sent if s in arrived), reverse=True)[:3]
     print("feed: slowest: " + ", ".join(f"#{s} {t * 1e3:.0f} ms" for t, s in slow))

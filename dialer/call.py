@@ -26,6 +26,8 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Protocol
 
+from ami.pbx import far_half
+
 
 class CallState(StrEnum):
     ORIGINATING = "originating"   # Originate sent, not answered yet (ringing)
@@ -169,7 +171,7 @@ class Call:
         """Which half of this call's channel ``channel_id`` names, if any."""
         if channel_id == self.channel_id:
             return NEAR
-        return FAR if channel_id == f"{self.channel_id}-2" else None
+        return FAR if channel_id == far_half(self.channel_id) else None
 
     def expect_legs(self, channel: str) -> None:
         """The Originate about to go out dials ``channel``: a Local channel has two halves to hear of."""

@@ -1,7 +1,7 @@
 """The engine's side of the control plane (the store is the bus, DESIGN §6).
 
-* Publishes a snapshot of its floor and campaigns into ``engine_snapshot`` and announces it with
-  ``NOTIFY dialer_snapshot``, so views LISTEN instead of polling.
+* Publishes a picture of its floor and campaigns into ``engine_picture`` and announces it with
+  ``NOTIFY dialer_picture``, so views LISTEN instead of polling.
 * LISTENs for ``dialer_command`` (operators and supervisors) and ``campaign_changed`` (start, pause,
   live tuning) and applies them within a second; a slow poll catches anything a dropped LISTEN missed.
 """
@@ -33,9 +33,9 @@ log = logging.getLogger(__name__)
 
 
 class ControlPlane:
-    def __init__(self, engine: Engine, *, snapshot_s: float | None = 1.0, poll_s: float = 5.0) -> None:
+    def __init__(self, engine: Engine, *, picture_s: float | None = 1.0, poll_s: float = 5.0) -> None:
         self._engine = engine
-        self._snapshot_s = snapshot_s
+        self._picture_s = picture_s
         self._poll_s = poll_s
         self._wake = asyncio.Event()
         self._conn: asyncpg.Connection | None = None
@@ -48,7 +48,7 @@ class ControlPlane:
         await self._conn.add_listener(COMMAND_CHANNEL, self._notified)
         await self._conn.add_listener("campaign_changed", self._notified)
         self._tasks.keep(self._follow, "control-follow")
-        if self._snapshot_s:
+        if self._picture_s:
             self._tasks.keep(self._publish, "control-publish")
 
     async def close(self) -> None:
@@ -120,10 +120,10 @@ class ControlPlane:
             self.applied += 1
 
     async def _publish(self) -> None:
-        assert self._snapshot_s
+        assert self._picture_s
         while True:
-            await asyncio.sleep(self._snapshot_s)
-            doc = snapshot_doc(self._engine)
+            await asyncio.sleep(self._picture_s)
+            doc = picture_doc(self._engine)
             try:
                 await pictures.publish(self._engine.pool, engine=self._engine.config.name,
                                        at=self._engine.clock.now(), doc=encode(doc))
@@ -132,7 +132,7 @@ class ControlPlane:
 
 
 def encode(doc: dict[str, Any]) -> str:
-    """The snapshot as JSON. Figures computed with numpy arrive as numpy scalars (``bool_``, ``float64``),
+    """The picture as JSON. Figures computed with numpy arrive as numpy scalars (``bool_``, ``float64``),
     which ``json`` refuses: they are written as the Python values they hold."""
     return json.dumps(doc, default=_plain)
 
@@ -142,10 +142,10 @@ def _plain(value: object) -> object:
         return value.item()
     if isinstance(value, np.ndarray):
         return value.tolist()
-    raise TypeError(f"snapshot field of type {type(value).__name__} is not JSON serializable")
+    raise TypeError(f"picture field of type {type(value).__name__} is not JSON serializable")
 
 
-def snapshot_doc(engine: Engine) -> dict[str, Any]:
+def picture_doc(engine: Engine) -> dict[str, Any]:
     loop_now = asyncio.get_running_loop().time()
     now: datetime = engine.clock.now()
     campaigns_doc = []

@@ -73,7 +73,7 @@ async def serve(settings: Settings, store_url: str, *, operator_channel: str, co
         loop.add_signal_handler(sig, stop_on, sig)
     await engine.start()
     # Campaigns started, paused or tuned from the CLI or the watch view apply within a second.
-    control = ControlPlane(engine, snapshot_s=1.0)
+    control = ControlPlane(engine, picture_s=1.0)
     await control.start()
     exporter = MetricsServer(engine, *metrics) if metrics else None
     if exporter is not None:

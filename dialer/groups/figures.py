@@ -1,4 +1,4 @@
-"""The campaign groups' part of the engine's snapshot: what ``dialer watch`` shows per pool.
+"""The campaign groups' part of the engine's picture: what ``dialer watch`` shows per pool.
 
 Per pool: its operators (free, busy, paused, the reserve), their mean occupancy, abandonment over the
 pool (the group ledger when the group keeps one, else the sum of the members' ledgers), and per member the

@@ -1,6 +1,6 @@
-"""The views' side of the bus (docs/ARCHITECTURE.md, "Control plane"): snapshots in, commands out.
+"""The views' side of the bus (docs/ARCHITECTURE.md, "Control plane"): the engines' pictures in, commands out.
 
-The feed holds one connection that LISTENs on ``dialer_snapshot``; each notification names an engine,
+The feed holds one connection that LISTENs on ``dialer_picture``; each notification names an engine,
 whose single row is then read by primary key. Notifications that arrive while a read is under way are
 folded into one more read, so a burst costs one query, and nothing polls.
 """
@@ -23,7 +23,6 @@ from dialer.views.snapshot import FloorPicture, SnapshotError, parse_floor
 
 log = logging.getLogger(__name__)
 
-SNAPSHOT_CHANNEL = PICTURE_CHANNEL
 COMMANDS = ("login", "ready", "pause", "logout", "disposition", "dial", "spy", "end_call")
 SPY_MODES = ("listen", "whisper", "barge")
 
@@ -32,8 +31,8 @@ class CommandError(ValueError):
     """A command the engine would refuse anyway; the message says which part is wrong."""
 
 
-class SnapshotFeed:
-    """Keeps the latest snapshot of every engine and hands the merged ``FloorPicture`` to ``on_floor``."""
+class PictureFeed:
+    """Keeps the latest picture of every engine and hands the merged ``FloorPicture`` to ``on_floor``."""
 
     def __init__(self, pool: asyncpg.Pool, on_floor: Callable[[FloorPicture], None],
                  on_error: Callable[[str], None] | None = None) -> None:
@@ -45,11 +44,11 @@ class SnapshotFeed:
         self._dirty: set[str] = set()
         self._reader: asyncio.Task[None] | None = None
         self._tasks = BackgroundTasks()   # a reader that fails is logged; the next notification reads again
-        self.reads = 0                    # queries of engine_snapshot so far (benchmarks, tests)
+        self.reads = 0                    # queries of engine_picture so far (benchmarks, tests)
 
     async def start(self) -> None:
         self._listener = await self._pool.acquire()
-        await self._listener.add_listener(SNAPSHOT_CHANNEL, self._notified)
+        await self._listener.add_listener(PICTURE_CHANNEL, self._notified)
         self._docs = await pictures.every_engine(self._pool)
         self.reads += 1
         self._publish()
@@ -59,7 +58,7 @@ class SnapshotFeed:
             self._reader.cancel()
         if self._listener is not None:
             try:
-                await self._listener.remove_listener(SNAPSHOT_CHANNEL, self._notified)
+                await self._listener.remove_listener(PICTURE_CHANNEL, self._notified)
             finally:
                 await self._pool.release(self._listener)
                 self._listener = None
@@ -67,7 +66,7 @@ class SnapshotFeed:
     def _notified(self, _conn: object, _pid: int, _channel: str, engine: str) -> None:
         self._dirty.add(engine)
         if self._reader is None or self._reader.done():
-            self._reader = self._tasks.spawn(self._read_dirty(), name="snapshot-reader")
+            self._reader = self._tasks.spawn(self._read_dirty(), name="picture-reader")
 
     async def _read_dirty(self) -> None:
         while self._dirty:
@@ -77,15 +76,15 @@ class SnapshotFeed:
                 found = await pictures.of_engines(self._pool, engines)
             except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError) as exc:
                 self._dirty.update(engines)     # read again on the next notification
-                self._on_error(f"cannot read the engine's snapshot: store unreachable ({type(exc).__name__})")
+                self._on_error(f"cannot read the engine's picture: store unreachable ({type(exc).__name__})")
                 return
             self.reads += 1
             before = dict(self._docs)
             self._docs.update(found)
             for gone in set(engines) - set(found):
                 self._docs.pop(gone, None)   # another schema's engine (tests) or a deleted row
-            # LISTEN comes before the first read, so a snapshot may be read twice (once by start, once on
-            # its NOTIFY): a view that counts snapshots (the plots) must see each one once
+            # LISTEN comes before the first read, so a picture may be read twice (once by start, once on
+            # its NOTIFY): a view that counts pictures (the plots) must see each one once
             if self._docs != before:
                 self._publish()
 
@@ -93,7 +92,7 @@ class SnapshotFeed:
         try:
             floor = parse_floor(self._docs.values())
         except (SnapshotError, ValueError, TypeError) as exc:
-            self._on_error(f"cannot read the engine's snapshot: {exc}")
+            self._on_error(f"cannot read the engine's picture: {exc}")
             return
         self._on_floor(floor)
 

@@ -33,7 +33,7 @@ from dialer.views.console.controls import ACTIONS, ControlBar
 from dialer.views.console.disposition_form import DispositionForm, FormError
 from dialer.views.console.script_panel import ScriptPanel
 from dialer.views.console.status_bar import StatusBar
-from dialer.views.feed import CommandError, SnapshotFeed, command_results, send_command
+from dialer.views.feed import CommandError, PictureFeed, command_results, send_command
 from dialer.views.snapshot import FloorPicture, OperatorRow
 from lists import operators
 from lists.operators import OperatorError
@@ -119,7 +119,7 @@ class OperatorConsole(App[None]):
         self._pending_dispositions: dict[int, tuple[CallOnScreen, dict[str, Any]]] = {}   # by command id
         self._absent: frozenset[int] | None = None   # the operator's campaigns no engine runs, last seen
         self._login_warned = False
-        self._feed = SnapshotFeed(pool, self._floor_from_feed, self._feed_error) if listen else None
+        self._feed = PictureFeed(pool, self._floor_from_feed, self._feed_error) if listen else None
 
     # ---- layout -------------------------------------------------------------------------------
 

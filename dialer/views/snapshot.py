@@ -1,4 +1,4 @@
-"""The engine's published state as typed values: the doc ``dialer/control.py`` writes into ``engine_snapshot``.
+"""The engine's published state as typed values: the doc ``dialer/control.py`` writes into ``engine_picture``.
 
 Views render these and nothing else of the engine. Parsing is lenient about keys a newer engine adds
 and strict about the ones a view needs: a doc without them is refused with the key named, so a mismatch

@@ -1,6 +1,6 @@
 """``dialer watch [CAMPAIGN]``: the supervisor's live view of the floor.
 
-Everything on screen comes from the engines' snapshots (LISTEN dialer_snapshot), so the view costs the
+Everything on screen comes from the engines' pictures (LISTEN dialer_picture), so the view costs the
 store one primary-key read per engine per second. Keys act through the same paths as the CLI: operator
 commands for pause/ready/spy, ``lists.campaigns`` for campaign state and live tuning.
 """
@@ -21,7 +21,7 @@ from textual.widgets import DataTable, Footer, Label, Sparkline, Static
 
 from dialer import seller_prompt
 from dialer.clock import Clock
-from dialer.views.feed import CommandError, SnapshotFeed, command_results, send_command
+from dialer.views.feed import CommandError, PictureFeed, command_results, send_command
 from dialer.views.operator_console import FloorChanged
 from dialer.views.pool_panel import pool_lines
 from dialer.views.scope import scoped
@@ -31,7 +31,7 @@ from lists import campaigns
 from people.rights import Person
 
 W = TypeVar("W", bound=Widget)
-HISTORY = 600          # samples kept for the plots (one per snapshot: ten minutes)
+HISTORY = 600          # samples kept for the plots (one per picture: ten minutes)
 STALE_S = 5.0          # engines publish every second; this much silence means something is wrong
 CALL_STATES = ("originating", "waiting", "handing_off", "connected", "safe_harbor")
 
@@ -43,7 +43,7 @@ def _duration(seconds: float) -> str:
 
 
 def pacing_lines(campaign: CampaignState, operators: tuple[OperatorRow, ...]) -> list[str]:
-    """The pacing panel's text; a pure function of the snapshot so it can be read in tests."""
+    """The pacing panel's text; a pure function of the picture so it can be read in tests."""
     s, e, ab = campaign.settings, campaign.estimates, campaign.abandonment
     mode = campaign.mode if campaign.effective_mode == campaign.mode \
         else f"{campaign.mode} → {campaign.effective_mode} (abandonment fall-back)"
@@ -108,11 +108,11 @@ class WatchApp(App[None]):
         self.occupancy_history: dict[int, deque[float]] = {}
         self.abandon_history: dict[int, deque[float]] = {}
         self.sent: list[int] = []
-        self._feed = SnapshotFeed(pool, lambda floor: self.post_message(FloorChanged(floor)), self.say) \
+        self._feed = PictureFeed(pool, lambda floor: self.post_message(FloorChanged(floor)), self.say) \
             if listen else None
 
     def compose(self) -> ComposeResult:
-        yield Static("waiting for the engine's first snapshot…", id="title")
+        yield Static("waiting for the engine's first picture…", id="title")
         with Horizontal(id="top"):
             yield DataTable(id="operators", cursor_type="row", zebra_stripes=True)
             with Vertical(id="side"):
@@ -191,14 +191,14 @@ class WatchApp(App[None]):
         if campaign is None:
             wanted = f"campaign {self.campaign_name!r} is not running on any engine" if self.campaign_name \
                 else "no campaign is running"
-            title = f"{wanted}  (snapshot {at})"
+            title = f"{wanted}  (picture {at})"
         else:
-            title = f"{campaign.name} on {campaign.engine}  (snapshot {at}, {len(self.floor.campaigns)} campaign(s))"
+            title = f"{campaign.name} on {campaign.engine}  (picture {at}, {len(self.floor.campaigns)} campaign(s))"
         if self.floor.at is not None:
             # engines publish every second: a silent one has stopped or lost the store, and what is shown is old
             silent = (self.clock.now() - self.floor.at).total_seconds()
             if silent > STALE_S:
-                title += f"  STALE: no snapshot for {silent:.0f} s — is the engine running?"
+                title += f"  STALE: no picture for {silent:.0f} s — is the engine running?"
         self._q("#title", Static).update(Text(title))
 
     def _render(self) -> None:

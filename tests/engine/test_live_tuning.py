@@ -21,7 +21,7 @@ async def test_campaign_set_reaches_the_running_engine_within_a_second(pool: asy
     await make_campaign(pool, operators_n=1, leads_n=3)
     engine = Engine(pool, FakePbx(), midday(), CONFIG)
     await engine.start()
-    control = ControlPlane(engine, snapshot_s=None, poll_s=30.0)   # only NOTIFY can bring it in time
+    control = ControlPlane(engine, picture_s=None, poll_s=30.0)   # only NOTIFY can bring it in time
     await control.start()
     try:
         runner = next(iter(engine.runners.values()))

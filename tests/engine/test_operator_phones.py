@@ -19,7 +19,7 @@ from ami.simulator.server import SimulatorHandle
 from dialer.call import CallState, channel_id_of
 from dialer.commands import apply_command
 from dialer.config import EngineConfig
-from dialer.control import snapshot_doc
+from dialer.control import picture_doc
 from dialer.engine import Engine
 from dialer.floor import FloorOperator, OperatorState
 from lists import campaigns, operators
@@ -155,7 +155,7 @@ async def test_a_phone_not_back_logs_its_operator_out_with_the_reason_and_frees_
     floor.sim.hang_up(f"{anna.phone_channel_id}-2")
 
     await until(lambda: anna.state is OperatorState.OFFLINE, timeout=5)
-    doc = next(o for o in snapshot_doc(floor.engine)["operators"] if o["id"] == anna.id)
+    doc = next(o for o in picture_doc(floor.engine)["operators"] if o["id"] == anna.id)
     assert doc["state"] == "logged_out"
     assert "did not answer when called back" in doc["logged_out_why"]
     # the customer is not left alone in the conference: hung up, the attempt closed as the operator's
@@ -177,7 +177,7 @@ async def test_a_phone_not_back_logs_its_operator_out_with_the_reason_and_frees_
     floor.sim.phone_answers("101", True)
     assert await apply_command(floor.engine, anna.id, "login", {}) is None
     await until(lambda: anna.state is OperatorState.READY)
-    assert next(o for o in snapshot_doc(floor.engine)["operators"] if o["id"] == anna.id)["logged_out_why"] is None
+    assert next(o for o in picture_doc(floor.engine)["operators"] if o["id"] == anna.id)["logged_out_why"] is None
 
 
 async def test_log_out_during_a_call_hangs_up_the_customer_and_login_always_works(

@@ -84,22 +84,22 @@ async def test_a_critical_loop_stops_the_engine_at_its_first_failure() -> None:
 @pytest.mark.db
 async def test_the_views_snapshot_survives_a_numpy_scalar_in_the_document(
         pool: asyncpg.Pool, monkeypatch: pytest.MonkeyPatch) -> None:
-    real = control.snapshot_doc
+    real = control.picture_doc
 
     def with_numpy(engine: Engine) -> dict[str, Any]:
         doc = real(engine)
         doc["numpy"] = {"flag": np.bool_(True), "count": np.int64(3), "rate": np.float64(0.5)}
         return doc
 
-    monkeypatch.setattr(control, "snapshot_doc", with_numpy)
+    monkeypatch.setattr(control, "picture_doc", with_numpy)
     await make_campaign(pool, operators_n=1, leads_n=0)
     engine = Engine(pool, FakePbx(), midday(), CONFIG)
     await engine.start()
-    plane = ControlPlane(engine, snapshot_s=0.02)
+    plane = ControlPlane(engine, picture_s=0.02)
     await plane.start()
     try:
         async with asyncio.timeout(5):
-            while (doc := await pool.fetchval("SELECT doc FROM engine_snapshot")) is None:
+            while (doc := await pool.fetchval("SELECT doc FROM engine_picture")) is None:
                 await asyncio.sleep(0.02)
         assert json.loads(doc)["numpy"] == {"flag": True, "count": 3, "rate": 0.5}
     finally:
@@ -110,7 +110,7 @@ async def test_the_views_snapshot_survives_a_numpy_scalar_in_the_document(
 @pytest.mark.db
 async def test_a_publisher_that_fails_is_logged_and_publishes_again(
         pool: asyncpg.Pool, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture) -> None:
-    real = control.snapshot_doc
+    real = control.picture_doc
     failed = 0
 
     def fails_once(engine: Engine) -> dict[str, Any]:
@@ -120,15 +120,15 @@ async def test_a_publisher_that_fails_is_logged_and_publishes_again(
             raise TypeError("Object of type bool is not JSON serializable")
         return real(engine)
 
-    monkeypatch.setattr(control, "snapshot_doc", fails_once)
+    monkeypatch.setattr(control, "picture_doc", fails_once)
     await make_campaign(pool, operators_n=1, leads_n=0)
     engine = Engine(pool, FakePbx(), midday(), CONFIG)
     await engine.start()
-    plane = ControlPlane(engine, snapshot_s=0.02)
+    plane = ControlPlane(engine, picture_s=0.02)
     await plane.start()
     try:
         async with asyncio.timeout(5):
-            while await pool.fetchval("SELECT doc FROM engine_snapshot") is None:
+            while await pool.fetchval("SELECT doc FROM engine_picture") is None:
                 await asyncio.sleep(0.02)
         logged = [r for r in caplog.records if r.levelno == logging.ERROR and "control-publish" in r.getMessage()]
         assert logged and logged[0].exc_info is not None
@@ -146,7 +146,7 @@ async def test_a_command_that_cannot_be_applied_is_answered_and_the_next_one_app
     campaign_id = await make_campaign(pool, operators_n=1, leads_n=1)
     engine = Engine(pool, FakePbx(), midday(), CONFIG)
     await engine.start()
-    plane = ControlPlane(engine, snapshot_s=None, poll_s=0.05)
+    plane = ControlPlane(engine, picture_s=None, poll_s=0.05)
     await plane.start()
     try:
         operator = next(iter(engine.floor.operators.values()))
@@ -187,7 +187,7 @@ async def test_a_campaign_that_cannot_start_is_logged_once_and_the_others_run(
         await real(self, campaign)
 
     monkeypatch.setattr(Engine, "run_campaign", refuses_bad)
-    plane = ControlPlane(engine, snapshot_s=None, poll_s=0.02)
+    plane = ControlPlane(engine, picture_s=None, poll_s=0.02)
     await plane.start()
     try:
         for name in ("bad", "good"):

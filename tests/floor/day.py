@@ -302,7 +302,7 @@ class Floor:
             life = self.lives[-1] if self.lives else None
             if life is None or not life.running or loop.time() - (life.started_at or 0) < STARTUP_GRACE_S:
                 continue
-            at = await self.pool.fetchval("SELECT at FROM engine_snapshot WHERE engine = $1", life.config.name)
+            at = await self.pool.fetchval("SELECT at FROM engine_picture WHERE engine = $1", life.config.name)
             self.record.samples += 1
             age = (self.clock.now() - at).total_seconds() if at is not None else float("inf")
             if age > 2.0:

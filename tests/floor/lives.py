@@ -112,7 +112,7 @@ class EngineLife:
         self.engine = Engine(self.pool, self.pbx, self.clock, self.config)
         SimulatedOperators(self.engine, mean_wrap_s=8.0, seed=self.number)
         await self.engine.start()
-        self.control = ControlPlane(self.engine, snapshot_s=1.0, poll_s=5.0)
+        self.control = ControlPlane(self.engine, picture_s=1.0, poll_s=5.0)
         await self.control.start()
         self.started_at = loop.time()
 

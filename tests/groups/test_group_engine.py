@@ -11,7 +11,7 @@ import asyncpg
 import pytest
 
 from ami.pbx import CallAnswered, ChannelHungUp, ConferenceJoined, OriginateRequest
-from dialer.control import ControlPlane, snapshot_doc
+from dialer.control import ControlPlane, picture_doc
 from dialer.engine import Engine
 from dialer.floor import OperatorState
 from dialer.tuning import validate_pacing
@@ -177,7 +177,7 @@ async def shares_follow_weights(engine: Engine, ids: dict[str, int]) -> None:
     sales = used[str(ids["sales"])] / sum(used.values())
     assert 0.60 <= sales <= 0.80, f"sales had {100 * sales:.1f} % of the handle time, target 70 %"
     # what the supervisor's pool panel shows: the same share, from the engine's published snapshot
-    [shown] = parse_floor([snapshot_doc(engine)]).pools
+    [shown] = parse_floor([picture_doc(engine)]).pools
     realized = shown.realized_shares()[ids["sales"]]
     assert 0.60 <= realized <= 0.80
     assert [m.target_share for m in shown.members] == [pytest.approx(0.7), pytest.approx(0.3)]
@@ -203,7 +203,7 @@ async def test_group_changes_reach_the_running_engine_within_a_second(
         pool: asyncpg.Pool, start_engine: StartEngine) -> None:
     ids = await make_group(pool, operators_n=2, leads={"sales": 5, "survey": 5}, shares={"sales": 1, "survey": 1})
     engine = await start_engine(FakePbx())
-    control = ControlPlane(engine, snapshot_s=None, poll_s=30.0)   # only NOTIFY can bring it in time
+    control = ControlPlane(engine, picture_s=None, poll_s=30.0)   # only NOTIFY can bring it in time
     await control.start()
     try:
         group_runner = engine.groups.runners[engine.groups.group_of[ids["sales"]]]

@@ -45,7 +45,7 @@ async def engine(pool: asyncpg.Pool) -> AsyncIterator[Engine]:
     await campaigns.set_state(pool, "c1", "running", actor="test", now=SystemClock().now())
     engine = Engine(pool, FakePbx(), SystemClock(), CONFIG)
     await engine.start()
-    control = ControlPlane(engine, snapshot_s=None, poll_s=0.2)
+    control = ControlPlane(engine, picture_s=None, poll_s=0.2)
     await control.start()
     for person, operator in (("anna", "Anna"), ("boris", "Boris")):   # each logs in from their own console
         assert await _sent(pool, person, operator, "login", {}) is None

@@ -1,5 +1,5 @@
 """The views' fixtures: a campaign with one operator and one customer on the line, and a way to publish
-an engine snapshot exactly as the engine does (upsert + NOTIFY dialer_snapshot)."""
+an engine snapshot exactly as the engine does (upsert + NOTIFY dialer_picture)."""
 
 from __future__ import annotations
 
@@ -93,10 +93,10 @@ def snapshot(campaigns: list[dict[str, Any]], operators: list[dict[str, Any]]) -
 async def publish(pool: asyncpg.Pool, doc: dict[str, Any]) -> None:
     """What the engine's control plane does each second."""
     await pool.execute(
-        """INSERT INTO engine_snapshot (engine, at, doc) VALUES ($1, $2, $3::jsonb)
+        """INSERT INTO engine_picture (engine, at, doc) VALUES ($1, $2, $3::jsonb)
            ON CONFLICT (engine) DO UPDATE SET at = EXCLUDED.at, doc = EXCLUDED.doc""",
         doc["engine"], NOW, json.dumps(doc))
-    await pool.execute("SELECT pg_notify('dialer_snapshot', $1)", doc["engine"])
+    await pool.execute("SELECT pg_notify('dialer_picture', $1)", doc["engine"])
 
 
 async def until(pilot: Pilot[Any], condition: Callable[[], bool], timeout: float = 5.0) -> None:

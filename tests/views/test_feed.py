@@ -8,7 +8,7 @@ from datetime import UTC, datetime, timedelta
 import asyncpg
 import pytest
 
-from dialer.views.feed import CommandError, SnapshotFeed, check_command, send_command
+from dialer.views.feed import CommandError, PictureFeed, check_command, send_command
 from dialer.views.snapshot import FloorPicture, SnapshotError, parse_floor
 from tests.views.conftest import NOW, Scene, campaign_doc, operator_doc, publish, snapshot
 
@@ -71,7 +71,7 @@ async def test_the_feed_reads_existing_rows_at_start_and_follows_notifications(
         pool: asyncpg.Pool, scene: Scene) -> None:
     await publish(pool, snapshot([campaign_doc(scene)], [operator_doc(scene, "ready")]))
     seen: list[FloorPicture] = []
-    feed = SnapshotFeed(pool, seen.append)
+    feed = PictureFeed(pool, seen.append)
     await feed.start()
     try:
         assert seen[-1].operators[0].state == "ready"          # no notification needed for the first picture
@@ -92,10 +92,10 @@ async def test_a_snapshot_read_at_start_and_again_on_its_notification_is_shown_o
     already saw it: the views' plots count snapshots and must not count that one twice."""
     await publish(pool, snapshot([campaign_doc(scene)], [operator_doc(scene, "ready")]))
     seen: list[FloorPicture] = []
-    feed = SnapshotFeed(pool, seen.append)
+    feed = PictureFeed(pool, seen.append)
     await feed.start()
     try:
-        await pool.execute("SELECT pg_notify('dialer_snapshot', $1)", "engine-test")    # the late NOTIFY
+        await pool.execute("SELECT pg_notify('dialer_picture', $1)", "engine-test")    # the late NOTIFY
         await publish(pool, snapshot([campaign_doc(scene)], [operator_doc(scene, "paused")]))
         async with asyncio.timeout(5):
             while seen[-1].operators[0].state != "paused":
@@ -108,7 +108,7 @@ async def test_a_snapshot_read_at_start_and_again_on_its_notification_is_shown_o
 async def test_a_broken_doc_is_reported_not_shown(pool: asyncpg.Pool, scene: Scene) -> None:
     errors: list[str] = []
     seen: list[FloorPicture] = []
-    feed = SnapshotFeed(pool, seen.append, errors.append)
+    feed = PictureFeed(pool, seen.append, errors.append)
     await feed.start()
     try:
         await publish(pool, {"engine": "engine-test", "operators": [{"id": 1}]})
@@ -117,7 +117,7 @@ async def test_a_broken_doc_is_reported_not_shown(pool: asyncpg.Pool, scene: Sce
                 await asyncio.sleep(0.02)
     finally:
         await feed.stop()
-    assert "cannot read the engine's snapshot" in errors[0] and "lacks 'name'" in errors[0]
+    assert "cannot read the engine's picture" in errors[0] and "lacks 'name'" in errors[0]
 
 
 @pytest.mark.db

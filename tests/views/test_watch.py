@@ -189,7 +189,7 @@ async def test_a_silent_engine_is_flagged_as_stale(pool: asyncpg.Pool, scene: Sc
         assert "STALE" not in text(app, "#title")
         clock.moment = NOW + timedelta(seconds=30)
         await until(pilot, lambda: "STALE" in text(app, "#title"))      # no new snapshot: the 1 s timer notices
-        assert "no snapshot for 30 s" in text(app, "#title")
+        assert "no picture for 30 s" in text(app, "#title")
 
 
 def test_the_what_if_dials_the_same_callees_under_both_settings() -> None:

@@ -16,7 +16,7 @@ from ami.pbx import CallAnswered, ChannelHungUp, ConferenceJoined
 from dialer.clock import SystemClock
 from dialer.commands import apply_command
 from dialer.config import EngineConfig
-from dialer.control import ControlPlane, snapshot_doc
+from dialer.control import ControlPlane, picture_doc
 from dialer.engine import Engine
 from dialer.floor import OperatorState
 from dialer.views.console.status_bar import StatusBar
@@ -44,7 +44,7 @@ async def engine(pool: asyncpg.Pool) -> AsyncIterator[tuple[Engine, FakePbx]]:
     pbx = FakePbx()
     engine = Engine(pool, pbx, SystemClock(), CONFIG)
     await engine.start()
-    control = ControlPlane(engine, snapshot_s=0.1, poll_s=0.2)
+    control = ControlPlane(engine, picture_s=0.1, poll_s=0.2)
     await control.start()
     try:
         yield engine, pbx
@@ -131,7 +131,7 @@ async def test_a_console_opened_during_the_wrap_up_shows_the_call_and_sets_its_d
         pool: asyncpg.Pool, engine: tuple[Engine, FakePbx]) -> None:
     eng, pbx = engine
     attempt_id = await in_wrap_up(eng, pbx)
-    [doc] = snapshot_doc(eng)["operators"]
+    [doc] = picture_doc(eng)["operators"]
     lead_id = await pool.fetchval("SELECT lead_id FROM attempt WHERE id = $1", attempt_id)
     assert (doc["state"], doc["attempt_id"], doc["lead_id"]) == ("wrap_up", attempt_id, lead_id)
     app = OperatorConsole(pool, await find_operator(pool, "Anna"), SystemClock())   # opened (or restarted) now

@@ -72,7 +72,7 @@ async def served(pool: asyncpg.Pool, store_schema: tuple[str, str], tmp_path: Pa
     pbx = FakePbx()
     engine = Engine(pool, pbx, SystemClock(), CONFIG)
     await engine.start()
-    control = ControlPlane(engine, snapshot_s=0.2, poll_s=0.2)
+    control = ControlPlane(engine, picture_s=0.2, poll_s=0.2)
     await control.start()
 
     url, schema = store_schema
