@@ -140,6 +140,9 @@ _POOLS_KEPT = 32     # pools asked for (groups, reserves) whose sections are kep
 
 @dataclass
 class Floor:
+    """The operators and, per campaign and per pool, the live figures the pacing and the hand-off read
+    (``dialer/sections.py``): the one place an operator's state moves and a followed call's moves are heard."""
+
     operators: dict[int, FloorOperator] = field(default_factory=dict)
     _listeners: list[StateListener] = field(default_factory=list)
     reserves: dict[int, PoolReserve] = field(default_factory=dict)   # campaign id → its group's reserve
