@@ -14,7 +14,7 @@ from rich.markup import escape
 if TYPE_CHECKING:
     from compliance.limits import LegalLimits
 
-from cli.store import console, fail, with_pool
+from cli.store import console, fail, settings_or_fail, with_pool
 from pacing.policies import MODES
 
 campaign_app = typer.Typer(help="Create, start and pause campaigns.", no_args_is_help=True,
@@ -99,12 +99,11 @@ def campaign_prompts(
     espeak-ng or from a recording, into DIALER_SOUNDS_DIR/<language>/dialer/ where Asterisk reads it."""
     import getpass
 
-    from config.settings import load_settings
     from dialer import seller_prompt
     from dialer.clock import SystemClock
     from lists import campaigns
 
-    settings = load_settings()
+    settings = settings_or_fail()
     language = language.strip().lower()    # Asterisk's language folders are lower case
 
     async def work(pool: asyncpg.Pool) -> seller_prompt.Made:

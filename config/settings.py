@@ -6,9 +6,11 @@ deep inside the engine an hour later.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from pathlib import Path
+from typing import Any
 
-from pydantic import Field, SecretStr
+from pydantic import Field, SecretStr, ValidationError
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -46,5 +48,24 @@ class Settings(BaseSettings):
     )
 
 
+class SettingsError(ValueError):
+    """A ``DIALER_*`` value that cannot be used; one line naming the variable (and the value, unless secret)."""
+
+
+def describe(error: Mapping[str, Any]) -> str:
+    """One pydantic error as ``DIALER_NAME='value': why``; a secret's value is never repeated."""
+    name = str(error["loc"][0]) if error.get("loc") else "?"
+    variable = f"DIALER_{name.upper()}"
+    secret = name in _SECRETS
+    shown = "" if secret or "input" not in error else f"={error['input']!r}"
+    return f"{variable}{shown}: {error['msg']}"
+
+
+_SECRETS = {name for name, spec in Settings.model_fields.items() if "SecretStr" in str(spec.annotation)}
+
+
 def load_settings() -> Settings:
-    return Settings()
+    try:
+        return Settings()
+    except ValidationError as exc:
+        raise SettingsError("; ".join(describe(error) for error in exc.errors())) from None
