@@ -19,7 +19,8 @@ def default_data_dir() -> Path:
 
 
 class Settings(BaseSettings):
-    model_config = SettingsConfigDict(env_prefix="DIALER_", extra="ignore")
+    # VAR= counts as unset: an empty DIALER_DATA_DIR must not put the embedded store in the current folder
+    model_config = SettingsConfigDict(env_prefix="DIALER_", extra="ignore", env_ignore_empty=True)
 
     database_url: SecretStr | None = Field(
         default=None,

@@ -7,7 +7,7 @@ import pytest
 from typer.testing import CliRunner
 
 import cli
-from config.settings import SettingsError, describe, load_settings
+from config.settings import SettingsError, default_data_dir, describe, load_settings
 
 
 def test_a_bad_value_names_the_variable_and_the_value(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -33,3 +33,14 @@ def test_a_secret_is_named_but_its_value_never_shown() -> None:
     assert describe(error) == "DIALER_AMI_SECRET: String should have at most 64 characters"
     error = {"loc": ("database_url",), "msg": "bad", "input": "postgresql://u:hunter2@db/x"}
     assert "hunter2" not in describe(error)
+
+
+def test_an_empty_variable_counts_as_unset_rather_than_as_the_current_folder(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """``DIALER_DATA_DIR=`` (set, but empty) started an embedded store in whatever folder the command ran
+    from; an empty ``DIALER_DATABASE_URL`` already meant the embedded store. Empty is unset, for all."""
+    for variable in ("DIALER_DATA_DIR", "DIALER_SOUNDS_DIR", "DIALER_AMI_SERVERS_FILE", "DIALER_AMI_PORT"):
+        monkeypatch.setenv(variable, "")
+    settings = load_settings()
+    assert settings.data_dir == default_data_dir() and settings.sounds_dir is None
+    assert settings.ami_servers_file is None and settings.ami_port == 5038
