@@ -194,6 +194,8 @@ class WatchApp(App[None]):
             title = f"{wanted}  (snapshot {at})"
         else:
             title = f"{campaign.name} on {campaign.engine}  (snapshot {at}, {len(self.floor.campaigns)} campaign(s))"
+        if self.floor.pbx_down:   # the floor may look busy, but nothing is dialed there until the link is back
+            title += f"  PBX link down: {', '.join(self.floor.pbx_down)} — no new calls there"
         if self.floor.at is not None:
             # engines publish every second: a silent one has stopped or lost the store, and what is shown is old
             silent = (self.clock.now() - self.floor.at).total_seconds()
