@@ -176,10 +176,15 @@ def as_tables(report: Report, width: int) -> list[Table]:
     columns: rich drops the last columns of a table too wide for the terminal, and 80 columns is both a
     plain terminal and what rich assumes when the output goes to a pipe or a file."""
     whole = as_table(report)
-    if Measurement.get(_MEASURE, _MEASURE.options, whole).maximum <= width:
+    if natural_width(whole) <= width:
         return [whole]
     return [as_table(report, _HEADERS[:_CALLS], captioned=False),
             as_table(report, _HEADERS[_CALLS:], titled=False)]
+
+
+def natural_width(table: Table) -> int:
+    """The columns a table takes when nothing is cut or folded."""
+    return Measurement.get(_MEASURE, _MEASURE.options, table).maximum
 
 
 _MEASURE = Console(width=1000)
