@@ -70,6 +70,32 @@ async def test_a_manual_call_never_answered_gives_the_operator_back(pool: asyncp
         await engine.stop(drain_s=0)
 
 
+async def test_refusals_name_the_operators_state_in_words(pool: asyncpg.Pool) -> None:
+    """The console showed "pause refused: cannot pause while logged_out; finish the call first" to an
+    operator with no call, logged out, and "cannot dial while wrap_up"."""
+    engine, pbx = await started(pool, operators_n=1, leads_n=0)
+    try:
+        operator, request = await dialed_by_hand(engine, pbx, "+15550009999")
+        campaign = {"campaign_id": next(iter(operator.campaigns)), "phone": "+15550008888"}
+        assert await apply_command(engine, operator.id, "pause", {}) == "cannot pause during a call; finish it first"
+        assert await apply_command(engine, operator.id, "dial", campaign) == \
+            "cannot dial during a call; finish it first"
+        pbx.emit(OriginateResult(request.channel_id, True, 4))
+        pbx.emit(ConferenceJoined("op101", request.channel_id))
+        pbx.emit(ChannelHungUp(request.channel_id, 16))
+        await until(lambda: operator.state is OperatorState.WRAP_UP)
+        assert await apply_command(engine, operator.id, "dial", campaign) == \
+            "cannot dial in wrap-up: save the disposition first"
+        assert await apply_command(engine, operator.id, "disposition", {"attempt_id": operator.attempt_id,
+                                                                        "code": "sale"}) is None
+        assert await apply_command(engine, operator.id, "logout", {}) is None
+        await until(lambda: operator.state is OperatorState.OFFLINE)
+        assert await apply_command(engine, operator.id, "pause", {}) == "log in first"
+        assert await apply_command(engine, operator.id, "dial", campaign) == "log in first"
+    finally:
+        await engine.stop(drain_s=0)
+
+
 async def test_whisper_originates_chanspy_with_qw_to_the_supervisors_phone(pool: asyncpg.Pool) -> None:
     engine, pbx = await started(pool, operators_n=1, leads_n=0)
     try:
