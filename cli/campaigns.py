@@ -14,7 +14,7 @@ from rich.markup import escape
 if TYPE_CHECKING:
     from compliance.limits import LegalLimits
 
-from cli.store import console, fail, with_pool
+from cli.store import console, fail, settings_or_fail, with_pool
 from pacing.modes import MODES
 
 campaign_app = typer.Typer(help="Create, start and pause campaigns.", no_args_is_help=True,
@@ -99,12 +99,11 @@ def campaign_prompts(
     espeak-ng or from a recording, into DIALER_SOUNDS_DIR/<language>/dialer/ where Asterisk reads it."""
     import getpass
 
-    from config.settings import load_settings
     from dialer import seller_prompt
     from dialer.clock import SystemClock
     from lists import campaigns
 
-    settings = load_settings()
+    settings = settings_or_fail()
     language = language.strip().lower()    # Asterisk's language folders are lower case
 
     async def work(pool: asyncpg.Pool) -> seller_prompt.Made:
@@ -194,16 +193,36 @@ def campaign_list(
     all_: bool = typer.Option(False, "--all", help="Archived campaigns too"),
 ) -> None:
     """Every campaign with its mode and state (archived ones with --all)."""
+    from rich import box
     from rich.table import Table
 
+    from dialer.reports import natural_width
     from lists import campaigns
 
     rows = [c for c in with_pool(campaigns.all_campaigns) if all_ or c.state != "archived"]
-    table = Table("name", "state", "mode", "caller ID", "channel", "time zone", "seller prompt")
-    for c in rows:
-        prompt = f"{c.language}: {c.seller_prompt['seller']}" if c.seller_prompt else "none"
-        table.add_row(c.name, c.state, c.mode, c.caller_id, c.channel_template, c.timezone, prompt)
-    console.print(table if rows else "no campaigns yet: create one with `dialer campaign create NAME --caller-id …`")
+    if not rows:
+        console.print("no campaigns yet: create one with `dialer campaign create NAME --caller-id …`")
+        return
+    cells = [{"name": c.name, "state": c.state, "mode": c.mode, "caller ID": c.caller_id,
+              "channel": c.channel_template, "time zone": c.timezone,
+              "seller prompt": f"{c.language}: {c.seller_prompt['seller']}" if c.seller_prompt else "none"}
+             for c in rows]
+
+    def table(headers: tuple[str, ...]) -> Table:
+        out = Table(box=box.SIMPLE_HEAD, pad_edge=False, collapse_padding=True)
+        for header in headers:
+            out.add_column(header, no_wrap=header != "seller prompt")
+        for row in cells:
+            out.add_row(*(row[h] for h in headers))
+        return out
+
+    # too wide for the terminal (80 columns, or a pipe) rich would cut the caller ID, channel and time zone
+    # with '…': then the campaigns are listed twice, once with what they are, once with how they dial
+    whole = table(tuple(cells[0]))
+    halves = [whole] if natural_width(whole) <= console.width else [
+        table(("name", "state", "mode", "caller ID")), table(("name", "channel", "time zone", "seller prompt"))]
+    for half in halves:
+        console.print(half)
 
 
 @campaign_app.command("show")

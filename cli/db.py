@@ -7,8 +7,7 @@ import asyncio
 import asyncpg
 import typer
 
-from cli.store import console, fail, with_pool
-from config.settings import load_settings
+from cli.store import console, fail, settings_or_fail, with_pool
 from dialer.store import dead_letters
 from dialer.store.dead_letters import DeadLetter
 from lists import database
@@ -19,7 +18,7 @@ db_app = typer.Typer(help="The store (PostgreSQL).", no_args_is_help=True, rich_
 @db_app.command("status")
 def db_status() -> None:
     """Print where the data lives and the schema version (migrating first)."""
-    settings = load_settings()
+    settings = settings_or_fail()
     url = settings.database_url.get_secret_value() if settings.database_url else None
 
     async def main() -> None:

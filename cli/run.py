@@ -8,8 +8,7 @@ from typing import Literal
 
 import typer
 
-from cli.store import console, fail, store_url
-from config.settings import load_settings
+from cli.store import console, fail, settings_or_fail, store_url
 from lists import database
 from pacing.modes import MODES
 
@@ -24,7 +23,7 @@ def run(
     """Run the engine: the running campaigns it owns, against the Asterisk server(s) given by DIALER_AMI_*."""
     from dialer.service import serve
 
-    settings = load_settings()
+    settings = settings_or_fail()
     try:
         asyncio.run(serve(settings, store_url(settings), operator_channel=operator_channel, console=console,
                           metrics=(metrics_host, metrics_port) if metrics_port is not None else None))

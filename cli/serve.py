@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 import shlex
+import socket
 import sys
 
 import typer
@@ -28,6 +29,11 @@ def serve(
 
     if not 0 < port < 65536:
         raise fail(f"--port {port} is not a TCP port (1-65535)")
+    try:   # textual-serve announces that it serves before it binds, then fails with a traceback
+        with socket.create_server((host, port)):
+            pass
+    except OSError as exc:
+        raise fail(f"cannot listen on {host}:{port}: {os.strerror(exc.errno) if exc.errno else exc}") from None
     os.environ["DIALER_DATABASE_URL"] = store_url()   # the sessions reuse it (also the embedded store's)
     command = shlex.join([sys.executable, "-m", "dialer.web"])   # one process per browser session
     Server(command, host=host, port=port, title="dialer", public_url=public_url).serve()

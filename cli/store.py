@@ -14,7 +14,7 @@ import asyncpg
 import typer
 from rich.console import Console
 
-from config.settings import Settings, load_settings
+from config.settings import Settings, SettingsError, load_settings
 from lists import database
 
 console = Console(emoji=False)   # a column named phone:city is text, not ':phone:' → an emoji
@@ -30,9 +30,17 @@ def fail(message: str) -> typer.Exit:
     return typer.Exit(code=2)
 
 
+def settings_or_fail() -> Settings:
+    """The ``DIALER_*`` settings, or the command stops with one line naming the bad variable."""
+    try:
+        return load_settings()
+    except SettingsError as exc:
+        raise fail(str(exc)) from None
+
+
 def store_url(settings: Settings | None = None) -> str:
     """The store's URL: DIALER_DATABASE_URL, or the embedded server (started on first use)."""
-    settings = settings or load_settings()
+    settings = settings or settings_or_fail()
     url = settings.database_url.get_secret_value() if settings.database_url else None
     try:
         return database.locate(url, settings.data_dir).url

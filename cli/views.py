@@ -73,7 +73,7 @@ def report_campaign(
 ) -> None:
     """Attempts, answers, connects, abandons, talk / wrap-up / idle time, occupancy, conversions and ratings."""
     from dialer.clock import SystemClock
-    from dialer.reports import ReportError, as_table, make_report, write_csv
+    from dialer.reports import ReportError, as_tables, make_report, write_csv
     from lists import campaigns
 
     async def work(pool: asyncpg.Pool) -> Any:
@@ -81,7 +81,8 @@ def report_campaign(
                                  conversions=tuple(conversion))
 
     report = with_pool(work, expected=(ReportError, campaigns.CampaignError))
-    console.print(as_table(report))
+    for table in as_tables(report, console.width):
+        console.print(table)
     if csv_file is not None:
         write_csv(report, csv_file)
         console.print(f"written to {csv_file}")

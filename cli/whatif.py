@@ -45,6 +45,10 @@ def simulate_cmd(
 
     from dialer.sim.whatif import WhatIf, simulate_campaign, simulate_group_campaigns
 
+    refused = _refusal(answer_rate=answer_rate, talk=talk, wrap=wrap, hours=hours, optimize=optimize, target=target,
+                       group=group, reserved=reserved, group_ledger=group_ledger)
+    if refused:
+        raise fail(refused)
     question = WhatIf(agents, answer_rate, talk, wrap, hours, mode, target_abandon, seed, optimize, target, preset)
     try:
         if group is not None:
@@ -73,6 +77,26 @@ def simulate_cmd(
     console.print(f"  operator wait between calls    {report.mean_wait_s:6.1f} s mean, {report.p95_wait_s:.1f} s p95")
     console.print(f"  calls placed per answer        {report.dials_per_answer:6.2f}  "
                   f"({report.dials} dials, {report.answers} answers, {report.abandons} abandoned)")
+
+
+def _refusal(*, answer_rate: float, talk: float, wrap: float, hours: float, optimize: str, target: float | None,
+             group: str | None, reserved: int, group_ledger: bool) -> str | None:
+    """What is wrong with the options, named as the person typed them: the simulator's own checks name its
+    fields (``talk_mean_s``), which the command line does not show."""
+    if not 0 <= answer_rate <= 1:
+        return f"--answer-rate {answer_rate:g} must be between 0 and 1"
+    if talk <= 0:
+        return f"--talk {talk:g} must be above 0 seconds"
+    if wrap < 0:
+        return f"--wrap {wrap:g} must be 0 seconds or more"
+    if hours <= 0:
+        return f"--hours {hours:g} must be above 0"
+    if optimize != "abandon" and target is None:
+        return (f"--optimize {optimize} needs --target: the mean operator wait between calls in seconds (wait), "
+                "or the busy factor between 0 and 1 (busy)")
+    if group is None and (reserved or group_ledger):
+        return "--reserved and --group-ledger are for a campaign group: give --group too"
+    return None
 
 
 def _print_group(report: GroupReport, title: str) -> None:

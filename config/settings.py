@@ -6,9 +6,11 @@ deep inside the engine an hour later.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from pathlib import Path
+from typing import Any
 
-from pydantic import Field, SecretStr
+from pydantic import Field, SecretStr, ValidationError
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -17,7 +19,8 @@ def default_data_dir() -> Path:
 
 
 class Settings(BaseSettings):
-    model_config = SettingsConfigDict(env_prefix="DIALER_", extra="ignore")
+    # VAR= counts as unset: an empty DIALER_DATA_DIR must not put the embedded store in the current folder
+    model_config = SettingsConfigDict(env_prefix="DIALER_", extra="ignore", env_ignore_empty=True)
 
     database_url: SecretStr | None = Field(
         default=None,
@@ -46,5 +49,24 @@ class Settings(BaseSettings):
     )
 
 
+class SettingsError(ValueError):
+    """A ``DIALER_*`` value that cannot be used; one line naming the variable (and the value, unless secret)."""
+
+
+def describe(error: Mapping[str, Any]) -> str:
+    """One pydantic error as ``DIALER_NAME='value': why``; a secret's value is never repeated."""
+    name = str(error["loc"][0]) if error.get("loc") else "?"
+    variable = f"DIALER_{name.upper()}"
+    secret = name in _SECRETS
+    shown = "" if secret or "input" not in error else f"={error['input']!r}"
+    return f"{variable}{shown}: {error['msg']}"
+
+
+_SECRETS = {name for name, spec in Settings.model_fields.items() if "SecretStr" in str(spec.annotation)}
+
+
 def load_settings() -> Settings:
-    return Settings()
+    try:
+        return Settings()
+    except ValidationError as exc:
+        raise SettingsError("; ".join(describe(error) for error in exc.errors())) from None

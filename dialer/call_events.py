@@ -148,7 +148,8 @@ class CallEvents:
             runner.ledger.add(now, call.abandoned)
         if runner is not None:
             self._refusals.ended(call, runner.campaign.channel_template)
-        operator = engine.floor.operators.get(call.operator_id or -1)
+        # a manual call that was never answered has no operator_id yet: its operator is the one who dialed it
+        operator = engine.floor.operators.get(call.operator_id or call.preassigned or -1)
         if operator is not None and operator.attempt_id == call.attempt_id and not call.operator_released:
             if call.connected_at is not None:
                 engine.release_operator(call, operator, now)

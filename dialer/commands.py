@@ -14,6 +14,7 @@ from ami.pbx import OriginateRequest, PbxError
 from dialer import command_rights
 from dialer.engine import Engine
 from dialer.floor import OperatorState
+from dialer.refused_in_state import refused_in_state
 from lists import attempts, leads
 from lists.dispositions import UNKNOWN
 from lists.errors import DispositionError
@@ -48,10 +49,10 @@ async def apply_command(engine: Engine, operator_id: int, command: str, args: di
             elif operator.state is OperatorState.OFFLINE:
                 return "log in first"
             elif operator.state is not OperatorState.READY:
-                return f"cannot be ready while {operator.state.value}"
+                return refused_in_state("be ready", operator.state)
         case "pause":
             if operator.state not in (OperatorState.READY, OperatorState.WRAP_UP):
-                return f"cannot pause while {operator.state.value}; finish the call first"
+                return refused_in_state("pause", operator.state)
             operator.pause_reason = str(args.get("reason") or "pause")
             engine.floor.set_state(operator, OperatorState.PAUSED, now)
         case "logout":   # during a call the customer is hung up, not left alone (coded unknown)

@@ -23,6 +23,7 @@ from dialer.call import CallState
 from dialer.commands import apply_command
 from dialer.engine import Engine
 from dialer.groups.figures import group_docs
+from dialer.metrics import pbx_links
 from dialer.recorder import STORE_UNREACHABLE
 from dialer.store import operator_commands, pictures
 from dialer.store.operator_commands import COMMAND_CHANNEL
@@ -191,6 +192,8 @@ def picture_doc(engine: Engine) -> dict[str, Any]:
     ownership = engine.ownership
     return {"engine": engine.config.name, "at": now.isoformat(), "campaigns": campaigns_doc,
             "operators": operators_doc, "groups": group_docs(engine, loop_now),   # per pool (campaign groups)
+            # the Asterisk servers it cannot reach now: no call is placed there until the link is back
+            "pbx_down": [server for server, link in pbx_links(engine) if not link.connected],
             # several engines on one store: what this one owns and has taken over (dialer/ownership/campaigns.py)
             "ownership": None if ownership is None else {"owned": ownership.owned, "takeovers": ownership.takeovers,
                                                          "losses": ownership.losses}}

@@ -17,6 +17,7 @@ from ami.pbx import OriginateRequest, PbxError, PbxLinkLost, PbxNotConnected
 from dialer.call import Call, CallState, channel_id_of
 from dialer.claims import Claimer, Fence, NothingToDial
 from dialer.floor import FloorOperator, OperatorState
+from dialer.refused_in_state import refused_in_state
 from dialer.surface import EngineSurface
 from dialer.tasks import BackgroundTasks
 from lists import attempts, campaigns, leads
@@ -146,7 +147,7 @@ class Dialing:
         """Click-to-call: the operator's own call, with the campaign's caller ID, recorded like any other.
         The customer is originated straight into the operator's conference."""
         if operator.state is not OperatorState.READY and operator.state is not OperatorState.PAUSED:
-            return f"cannot dial while {operator.state.value}"
+            return refused_in_state("dial", operator.state)
         if not operator.phone_up:
             return "your phone is not in your conference; log in again"
         if campaign_id not in operator.campaigns:

@@ -24,6 +24,8 @@ from zoneinfo import ZoneInfo
 
 import asyncpg
 from rich import box
+from rich.console import Console
+from rich.measure import Measurement
 from rich.table import Table
 
 from lists import campaigns, report_figures
@@ -141,25 +143,48 @@ def _share(value: float | None) -> str:
 # Short headers, no vertical rules: the whole table fits 120 columns without cutting a header or the hour.
 _HEADERS = ("dials", "answered", "connected", "abandoned", "aband.%", "talk", "wrap", "idle", "occup.",
             "conv.", "conv.%", "rating")
+_CALLS = 5     # the first headers are the calls, the rest time and conversions: the halves of a narrow report
 
 
-def as_table(report: Report) -> Table:
+def as_table(report: Report, headers: tuple[str, ...] = _HEADERS, *, titled: bool = True,
+             captioned: bool = True) -> Table:
     period = f"{report.since:%Y-%m-%d %H:%M %Z} – " if report.since else "until "
-    table = Table(title=f"{report.campaign} by {report.by} ({period}{report.until:%Y-%m-%d %H:%M %Z})",
-                  caption=f"conversions: {', '.join(report.conversion_codes)}; talk, wrap and idle in minutes",
+    table = Table(title=f"{report.campaign} by {report.by} ({period}{report.until:%Y-%m-%d %H:%M %Z})"
+                  if titled else None,
+                  caption=f"conversions: {', '.join(report.conversion_codes)}; talk, wrap and idle in minutes"
+                  if captioned else None,
                   box=box.SIMPLE_HEAD, pad_edge=False, collapse_padding=True)
     table.add_column(report.by, justify="left", no_wrap=True)
-    for header in _HEADERS:
+    for header in headers:
         table.add_column(header, justify="right", no_wrap=True, min_width=len(header))
     for row in (*report.rows, report.total):
-        table.add_row(
-            row.key, str(row.attempts), str(row.answers), str(row.connects), str(row.abandons),
+        cells = dict(zip(_HEADERS, (
+            str(row.attempts), str(row.answers), str(row.connects), str(row.abandons),
             _share(row.abandon_rate), _minutes(row.talk_s), _minutes(row.wrap_s), _minutes(row.idle_s),
             _share(row.occupancy), str(row.conversions), _share(row.conversion_rate),
-            "—" if row.rating is None else f"{row.rating:.2f} ({row.ratings})",
-            end_section=row is report.rows[-1] if report.rows else False,
-        )
+            "—" if row.rating is None else f"{row.rating:.2f} ({row.ratings})"), strict=True))
+        table.add_row(row.key, *(cells[h] for h in headers),
+                      end_section=row is report.rows[-1] if report.rows else False)
     return table
+
+
+def as_tables(report: Report, width: int) -> list[Table]:
+    """The report as one table, or as two (calls; time and conversions) when one does not fit ``width``
+    columns: rich drops the last columns of a table too wide for the terminal, and 80 columns is both a
+    plain terminal and what rich assumes when the output goes to a pipe or a file."""
+    whole = as_table(report)
+    if natural_width(whole) <= width:
+        return [whole]
+    return [as_table(report, _HEADERS[:_CALLS], captioned=False),
+            as_table(report, _HEADERS[_CALLS:], titled=False)]
+
+
+def natural_width(table: Table) -> int:
+    """The columns a table takes when nothing is cut or folded."""
+    return Measurement.get(_MEASURE, _MEASURE.options, table).maximum
+
+
+_MEASURE = Console(width=1000)
 
 
 def write_csv(report: Report, path: Path) -> None:

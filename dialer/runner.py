@@ -43,6 +43,15 @@ def pacing_settings(campaign: Campaign, defaults: Mapping[str, Any] | None = Non
     return PacingSettings(mode=campaign.mode, **known)
 
 
+def fallback_message(campaign: str, rate: float, answers: int, cap: float) -> str:
+    """Why predictive dials progressive now: already over the cap (early in a day a couple of abandons
+    are), or near enough that the next abandons could pass it."""
+    why = (f" is over the {100 * cap:.1f}% cap" if rate > cap
+           else f"; the next abandons could pass the {100 * cap:.1f}% cap")
+    return f"campaign {campaign}: abandonment {100 * rate:.2f}% of {answers} live answers in the window{why}: " \
+           "dialing progressive"
+
+
 class CampaignRunner(PacingLoop):
     """Alone, it runs its own loop (``start``). In a campaign group it does not: the group's loop
     (``dialer/groups/runner.py``) asks it for its settings and α and has it place the calls the pool's
@@ -96,9 +105,8 @@ class CampaignRunner(PacingLoop):
         if decision.fallback != self.fallback:
             self.fallback = decision.fallback
             if self.fallback:
-                log.warning("campaign %s: abandonment %.2f%% of %d live answers in the window; the next abandons "
-                            "could pass the %.1f%% cap: dialing progressive", self.campaign.name,
-                            100 * decision.rate, answers, 100 * self.settings.abandon_cap)
+                log.warning("%s", fallback_message(self.campaign.name, decision.rate, answers,
+                                                   self.settings.abandon_cap))
             else:
                 log.warning("campaign %s: abandonment back to %.2f%%: predictive again",
                             self.campaign.name, 100 * decision.rate)

@@ -163,6 +163,7 @@ class OperatorConsole(App[None]):
         status = self.query_one(StatusBar)
         status.received_at = asyncio.get_running_loop().time()
         status.floor_at = message.floor.at
+        status.pbx_down = message.floor.pbx_down
         status.me = me
         await self._campaigns_changed(message.floor)
         came_in = me is not None and me.state in LOGGED_IN and (was is None or was.state not in LOGGED_IN)

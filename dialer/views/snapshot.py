@@ -123,6 +123,7 @@ class FloorPicture:
     at: datetime | None = None
     engines: tuple[str, ...] = field(default=())
     pools: tuple[PoolState, ...] = ()
+    pbx_down: tuple[str, ...] = ()      # Asterisk servers an engine has lost its AMI link to
 
     def pool_of(self, campaign_id: int) -> PoolState | None:
         return next((p for p in self.pools if any(m.id == campaign_id for m in p.members)), None)
@@ -230,10 +231,12 @@ def parse_floor(docs: Iterable[Mapping[str, Any]]) -> FloorPicture:
     operators: dict[int, OperatorRow] = {}
     pools: dict[int, PoolState] = {}
     engines: list[str] = []
+    pbx_down: set[str] = set()
     latest: datetime | None = None
     for doc in docs:
         engine = str(_get(doc, "engine", "doc"))
         engines.append(engine)
+        pbx_down.update(str(server) for server in doc.get("pbx_down") or ())
         at = doc.get("at")
         moment = datetime.fromisoformat(str(at)) if at else None
         if moment is not None:
@@ -257,4 +260,5 @@ def parse_floor(docs: Iterable[Mapping[str, Any]]) -> FloorPicture:
         at=latest,
         engines=tuple(engines),
         pools=tuple(sorted(pools.values(), key=lambda p: p.name)),
+        pbx_down=tuple(sorted(pbx_down)),
     )

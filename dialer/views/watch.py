@@ -71,6 +71,19 @@ def pacing_lines(campaign: CampaignState, operators: tuple[OperatorRow, ...]) ->
     return lines
 
 
+def _absent_title(name: str | None, absent: tuple[int, str] | None) -> str:
+    if name is None:
+        return "no campaign is running"
+    if absent is None:
+        return f"campaign {name!r} is not running on any engine"
+    state = absent[1]
+    if state == "paused":
+        return f"campaign {name!r} is paused (s starts it)"
+    if state == "running":
+        return f"campaign {name!r} is running, but no engine has it yet — is `dialer run` up?"
+    return f"campaign {name!r} is {state}"
+
+
 class WatchApp(App[None]):
     TITLE = "dialer watch"
     CSS = """
@@ -108,6 +121,7 @@ class WatchApp(App[None]):
         self.occupancy_history: dict[int, deque[float]] = {}
         self.abandon_history: dict[int, deque[float]] = {}
         self.sent: list[int] = []
+        self.absent: tuple[int, str] | None = None   # the named campaign's id and state while no engine runs it
         self._feed = PictureFeed(pool, lambda floor: self.post_message(FloorChanged(floor)), self.say) \
             if listen else None
 
@@ -164,13 +178,14 @@ class WatchApp(App[None]):
     def shown_operators(self) -> tuple[OperatorRow, ...]:
         campaign = self.campaign
         if self.campaign_name is not None and campaign is None:
-            return ()
+            return self.floor.operators_of(self.absent[0]) if self.absent else ()
         return self.floor.operators_of(campaign.id if campaign and self.campaign_name else None)
 
     async def on_floor_changed(self, message: FloorChanged) -> None:
         if self._base() is None:
             return
         self.floor = message.floor if self.person is None else scoped(message.floor, self.person)
+        self.absent = await self._absent_campaign()
         for campaign in self.floor.campaigns:
             working = [o for o in self.floor.operators_of(campaign.id) if o.state != "logged_out"]
             occupancy = sum(o.occupancy for o in working) / len(working) if working else 0.0
@@ -183,17 +198,26 @@ class WatchApp(App[None]):
                     self.sent.remove(result.id)
                     self.say(f"{result.command}: " + (f"refused — {result.refused}" if result.refused else "done"))
 
+    async def _absent_campaign(self) -> tuple[int, str] | None:
+        """The named campaign's id and state when no engine publishes it: paused (its operators still log
+        in and finish their calls), or running with no engine to take it."""
+        if self.campaign_name is None or self.floor.campaign(self.campaign_name) is not None:
+            return None
+        row = await self.pool.fetchrow("SELECT id, state FROM campaign WHERE name = $1", self.campaign_name)
+        return None if row is None else (int(row["id"]), str(row["state"]))
+
     def _render_title(self) -> None:
         if self._base() is None:
             return
         campaign = self.campaign
         at = f"{self.floor.at:%H:%M:%S}" if self.floor.at else "—"
         if campaign is None:
-            wanted = f"campaign {self.campaign_name!r} is not running on any engine" if self.campaign_name \
-                else "no campaign is running"
+            wanted = _absent_title(self.campaign_name, self.absent)
             title = f"{wanted}  (picture {at})"
         else:
             title = f"{campaign.name} on {campaign.engine}  (picture {at}, {len(self.floor.campaigns)} campaign(s))"
+        if self.floor.pbx_down:   # the floor may look busy, but nothing is dialed there until the link is back
+            title += f"  PBX link down: {', '.join(self.floor.pbx_down)} — no new calls there"
         if self.floor.at is not None:
             # engines publish every second: a silent one has stopped or lost the store, and what is shown is old
             silent = (self.clock.now() - self.floor.at).total_seconds()

@@ -6,10 +6,10 @@ from __future__ import annotations
 import asyncpg
 import pytest
 
-from ami.pbx import CallAnswered, ChannelHungUp, ConferenceJoined, OriginateResult
+from ami.pbx import CallAnswered, ChannelHungUp, ConferenceJoined, OriginateRequest, OriginateResult
 from dialer.commands import apply_command
 from dialer.engine import Engine
-from dialer.floor import OperatorState
+from dialer.floor import FloorOperator, OperatorState
 from dialer.sim.operators import SimulatedOperators
 from lists import campaigns
 from tests.engine.fake_pbx import FakePbx
@@ -26,16 +26,20 @@ async def started(pool: asyncpg.Pool, **kwargs: int) -> tuple[Engine, FakePbx]:
     return engine, pbx
 
 
+async def dialed_by_hand(engine: Engine, pbx: FakePbx, phone: str) -> tuple[FloorOperator, OriginateRequest]:
+    """The campaign's one operator, ready, dials ``phone`` from the console; the Originate it made."""
+    operator = next(iter(engine.floor.operators.values()))
+    await until(lambda: operator.state is OperatorState.READY)
+    assert await apply_command(engine, operator.id, "dial", {"campaign_id": next(iter(operator.campaigns)),
+                                                             "phone": phone}) is None
+    return operator, pbx.customer_calls()[-1]
+
+
 async def test_manual_dial_calls_the_number_into_the_operators_conference_with_the_campaign_caller_id(
         pool: asyncpg.Pool) -> None:
     engine, pbx = await started(pool, operators_n=1, leads_n=0)
     try:
-        operator = next(iter(engine.floor.operators.values()))
-        await until(lambda: operator.state is OperatorState.READY)
-        campaign_id = next(iter(operator.campaigns))
-        assert await apply_command(engine, operator.id, "dial", {"campaign_id": campaign_id,
-                                                                 "phone": "+15550009999"}) is None
-        request = pbx.customer_calls()[-1]
+        operator, request = await dialed_by_hand(engine, pbx, "+15550009999")
         assert (request.context, request.exten, request.caller_id) == ("operator-join", "101", "+15550000000")
         assert operator.state is OperatorState.RESERVED
         pbx.emit(ConferenceJoined("op101", request.channel_id))   # joined before its OriginateResponse
@@ -46,6 +50,48 @@ async def test_manual_dial_calls_the_number_into_the_operators_conference_with_t
         row = await pool.fetchrow("SELECT outcome, operator_id, recording FROM attempt")
         assert (row["outcome"], row["operator_id"]) == ("connected", operator.id)
         assert row["recording"].endswith(".wav")
+    finally:
+        await engine.stop(drain_s=0)
+
+
+@pytest.mark.parametrize("reason", [5, 3, 8])   # busy, no answer, congestion: never answered
+async def test_a_manual_call_never_answered_gives_the_operator_back(pool: asyncpg.Pool, reason: int) -> None:
+    """The operator stayed RESERVED ("CONNECTING" on the console) for good: the call, never answered, had
+    no operator_id, so its end found nobody to release."""
+    engine, pbx = await started(pool, operators_n=1, leads_n=0)
+    try:
+        operator, request = await dialed_by_hand(engine, pbx, "+15550009999")
+        assert operator.state is OperatorState.RESERVED
+        pbx.emit(OriginateResult(request.channel_id, False, reason))
+        await until(lambda: operator.state is OperatorState.READY)
+        assert operator.attempt_id is None and operator.lead_id is None
+        await dialed_by_hand(engine, pbx, "+15550008888")                                     # dials again
+    finally:
+        await engine.stop(drain_s=0)
+
+
+async def test_refusals_name_the_operators_state_in_words(pool: asyncpg.Pool) -> None:
+    """The console showed "pause refused: cannot pause while logged_out; finish the call first" to an
+    operator with no call, logged out, and "cannot dial while wrap_up"."""
+    engine, pbx = await started(pool, operators_n=1, leads_n=0)
+    try:
+        operator, request = await dialed_by_hand(engine, pbx, "+15550009999")
+        campaign = {"campaign_id": next(iter(operator.campaigns)), "phone": "+15550008888"}
+        assert await apply_command(engine, operator.id, "pause", {}) == "cannot pause during a call; finish it first"
+        assert await apply_command(engine, operator.id, "dial", campaign) == \
+            "cannot dial during a call; finish it first"
+        pbx.emit(OriginateResult(request.channel_id, True, 4))
+        pbx.emit(ConferenceJoined("op101", request.channel_id))
+        pbx.emit(ChannelHungUp(request.channel_id, 16))
+        await until(lambda: operator.state is OperatorState.WRAP_UP)
+        assert await apply_command(engine, operator.id, "dial", campaign) == \
+            "cannot dial in wrap-up: save the disposition first"
+        assert await apply_command(engine, operator.id, "disposition", {"attempt_id": operator.attempt_id,
+                                                                        "code": "sale"}) is None
+        assert await apply_command(engine, operator.id, "logout", {}) is None
+        await until(lambda: operator.state is OperatorState.OFFLINE)
+        assert await apply_command(engine, operator.id, "pause", {}) == "log in first"
+        assert await apply_command(engine, operator.id, "dial", campaign) == "log in first"
     finally:
         await engine.stop(drain_s=0)
 

@@ -3,12 +3,15 @@ bad values are refused with one line naming the setting, and nothing changes."""
 
 from __future__ import annotations
 
+import asyncio
 import re
 from datetime import UTC, datetime
 
 import asyncpg
 import pytest
+from typer.testing import CliRunner
 
+import cli
 from lists import campaigns
 from pacing.modes import MODES
 from tests.lists.test_cli import runner_for
@@ -175,3 +178,19 @@ async def test_the_store_takes_exactly_the_dial_modes_pacing_names(pool: asyncpg
     checks = [d["def"] for d in definitions if "mode" in d["def"] and "ANY" in d["def"]]
     assert len(checks) == 1, checks
     assert set(re.findall(r"'(\w+)'::text", checks[0])) == set(MODES)
+
+
+async def test_the_list_on_an_80_column_terminal_cuts_no_caller_id_channel_or_time_zone(
+        store_schema: tuple[str, str]) -> None:
+    """Rich cut every long value with '…' at 80 columns (a plain terminal, or a pipe): caller ID, channel and
+    time zone, the very figures one lists campaigns to read."""
+    url, schema = store_schema
+    env = {"DIALER_DATABASE_URL": f"{url}{'&' if '?' in url else '?'}search_path={schema}", "COLUMNS": "80"}
+    await create(runner_for(store_schema), "spring", "--mode", "predictive")
+    result = await asyncio.to_thread(CliRunner().invoke, cli.app, ["campaign", "list"], env=env)
+    assert result.exit_code == 0, result.output
+    assert "…" not in result.output, result.output
+    assert max(len(line) for line in result.output.splitlines()) <= 80, result.output
+    for value in ("+74951234567", "Europe/Moscow", "predictive"):
+        assert value in result.output, result.output
+    assert "Local/{phone}@pstn" in result.output, result.output

@@ -219,3 +219,18 @@ async def test_the_tuning_form_simulates_the_change_before_it_is_applied(pool: a
         assert shown.startswith("what-if: 0.1 h simulated twice with 1 operator(s), answer rate 30%, talk 180 s")
         assert "abandoned" in shown and "→" in shown
     assert await pool.fetchval("SELECT pacing FROM campaign WHERE id = $1", scene.campaign_id) == "{}"
+
+
+async def test_a_paused_campaign_is_said_paused_and_its_operators_stay_in_view(
+        pool: asyncpg.Pool, scene: Scene) -> None:
+    """Pausing from the view took the campaign out of the engine's snapshot: the title then said it ran on
+    no engine and the operators, still logged in and finishing their calls, vanished from the table."""
+    await pool.execute("UPDATE campaign SET state = 'paused' WHERE id = $1", scene.campaign_id)
+    app = watch(pool)
+    async with app.run_test(size=SIZE) as pilot:
+        await publish(pool, snapshot([], [operator_doc(scene)]))
+        await until(pilot, lambda: text(app, "#title").startswith("campaign 'winter' is paused"))
+        await until(pilot, lambda: app.query_one("#operators", DataTable).row_count == 1)
+        await pool.execute("UPDATE campaign SET state = 'running' WHERE id = $1", scene.campaign_id)
+        await publish(pool, snapshot([], [operator_doc(scene, "ready")]))   # the next second's snapshot
+        await until(pilot, lambda: "is running, but no engine has it" in text(app, "#title"))

@@ -169,3 +169,28 @@ async def test_a_pause_taken_in_the_wrap_up_does_not_open_a_way_to_log_out_witho
     refusal = await apply_command(eng, anna.id, "logout", {})
     assert refusal is not None and "disposition" in refusal
     assert anna.state is OperatorState.PAUSED and anna.attempt_id == attempt_id
+
+
+async def test_a_lost_pbx_link_shows_on_the_watch_view_and_the_console_until_it_is_back(
+        pool: asyncpg.Pool, engine: tuple[Engine, FakePbx]) -> None:
+    """Without it both views went on showing calls in flight and ready operators as if nothing were wrong
+    while the engine could place no call."""
+    eng, pbx = engine
+    [anna] = eng.floor.operators.values()
+    assert await apply_command(eng, anna.id, "login", {}) is None
+    watch = WatchApp(pool, SystemClock(), campaign="c1")
+    async with watch.run_test(size=(200, 50)) as pilot:
+        title = watch.screen_stack[0].query_one("#title", Static)
+        await until(pilot, lambda: "c1 on " in str(title.content))
+        assert "PBX" not in str(title.content)
+        pbx.set_connected(False)
+        await until(pilot, lambda: "PBX link down: asterisk-1" in str(title.content))
+        pbx.set_connected(True)
+        await until(pilot, lambda: "PBX" not in str(title.content))
+    console = OperatorConsole(pool, await find_operator(pool, "Anna"), SystemClock())
+    async with console.run_test(size=(200, 60)) as pilot:
+        await until(pilot, lambda: "READY" in console.query_one(StatusBar).line())
+        pbx.set_connected(False)
+        await until(pilot, lambda: "PBX link down" in console.query_one(StatusBar).line())
+        pbx.set_connected(True)
+        await until(pilot, lambda: "PBX" not in console.query_one(StatusBar).line())

@@ -1,5 +1,5 @@
 """The console's top line: who, the state and its timer, calls and talk time, and what stops calls
-coming (a dropped phone, a paused campaign, an engine gone silent)."""
+coming (a dropped phone, a lost PBX link, a paused campaign, an engine gone silent)."""
 
 from __future__ import annotations
 
@@ -35,6 +35,7 @@ class StatusBar(Widget):
     received_at: reactive[float] = reactive(0.0)           # loop time the operator's entry arrived
     floor_at: reactive[datetime | None] = reactive(None)   # when the engine published it
     paused: reactive[tuple[str, ...]] = reactive(())       # the operator's campaigns that are paused
+    pbx_down: reactive[tuple[str, ...]] = reactive(())     # Asterisk servers the engine cannot reach
 
     def __init__(self, who: str, clock: Clock, *, id: str | None = None) -> None:
         super().__init__(id=id)
@@ -61,6 +62,8 @@ class StatusBar(Widget):
             line += f"{state} {clock_text(elapsed)}  calls {me.calls}  talk {clock_text(me.talk_s)}"
             if me.phone_up is False and me.state in _PHONE_MATTERS:
                 line += "  — your phone dropped: answer it when it rings"
+        if self.pbx_down:   # a ready operator would otherwise wait for calls that cannot come
+            line += f"  — PBX link down ({', '.join(self.pbx_down)}): no new calls"
         for name in self.paused:   # no calls come from it until a manager starts it again
             line += f"  — campaign {name} paused"
         if self.floor_at is not None:
