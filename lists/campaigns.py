@@ -173,6 +173,12 @@ async def states(conn: asyncpg.Connection | asyncpg.Pool, campaign_ids: list[int
     return {r["id"]: (r["name"], r["state"]) for r in rows}
 
 
+async def state_of(conn: asyncpg.Connection | asyncpg.Pool, name: str) -> tuple[int, str] | None:
+    """The named campaign's id and state, or None when there is no such campaign (the watch view's title)."""
+    row = await conn.fetchrow("SELECT id, state FROM campaign WHERE name = $1", name)
+    return None if row is None else (int(row["id"]), str(row["state"]))
+
+
 async def set_state(
     conn: asyncpg.Connection | asyncpg.Pool, name: str, state: str, *, actor: str, now: datetime,
     reason: str | None = None,

@@ -203,8 +203,7 @@ class WatchApp(App[None]):
         in and finish their calls), or running with no engine to take it."""
         if self.campaign_name is None or self.floor.campaign(self.campaign_name) is not None:
             return None
-        row = await self.pool.fetchrow("SELECT id, state FROM campaign WHERE name = $1", self.campaign_name)
-        return None if row is None else (int(row["id"]), str(row["state"]))
+        return await campaigns.state_of(self.pool, self.campaign_name)
 
     def _render_title(self) -> None:
         if self._base() is None:
