@@ -100,6 +100,10 @@ class Floor:
     def subscribe(self, listener: StateListener) -> None:
         self._listeners.append(listener)
 
+    def unsubscribe(self, listener: StateListener) -> None:
+        if listener in self._listeners:
+            self._listeners.remove(listener)
+
     def by_extension(self, extension: str) -> FloorOperator | None:
         return next((o for o in self.operators.values() if o.extension == extension), None)
 

@@ -3,6 +3,12 @@
 The feed holds one connection that LISTENs on ``dialer_snapshot``; each notification names an engine,
 whose single row is then read by primary key. Notifications that arrive while a read is under way are
 folded into one more read, so a burst costs one query, and nothing polls.
+
+An operator's console follows one operator: its feed reads only that operator's entry of each snapshot
+(the store picks it out of the doc, so a floor of thousands is not shipped and parsed every second by
+every console) and also LISTENs on the operator's own channel, whose payload is the entry as it changed
+(``dialer/bus.py``): a call handed over reaches the console at once, not with the next snapshot. A
+change is newer than a snapshot written before it, and older than the next one.
 """
 
 from __future__ import annotations
@@ -17,13 +23,12 @@ from typing import Any
 
 import asyncpg
 
+from dialer.bus import COMMAND_CHANNEL, SNAPSHOT_CHANNEL, operator_channel
 from dialer.tasks import BackgroundTasks
 from dialer.views.snapshot import Floor, SnapshotError, parse_floor
 
 log = logging.getLogger(__name__)
 
-SNAPSHOT_CHANNEL = "dialer_snapshot"
-COMMAND_CHANNEL = "dialer_command"
 COMMANDS = ("login", "ready", "pause", "logout", "disposition", "dial", "spy", "end_call")
 SPY_MODES = ("listen", "whisper", "barge")
 
@@ -36,15 +41,26 @@ def _doc(raw: Any) -> dict[str, Any]:
     return json.loads(raw) if isinstance(raw, str) else dict(raw)
 
 
+# The whole doc, or the doc with only one operator's entry (an operator's console).
+_WHOLE = "SELECT engine, doc FROM engine_snapshot WHERE $1::text[] IS NULL OR engine = ANY($1::text[])"
+_ONE_OPERATOR = """SELECT engine, doc || jsonb_build_object('operators', jsonb_path_query_array(
+                          doc -> 'operators', '$[*] ? (@.id == $me)', jsonb_build_object('me', $2::bigint))) AS doc
+                   FROM engine_snapshot WHERE $1::text[] IS NULL OR engine = ANY($1::text[])"""
+
+
 class SnapshotFeed:
-    """Keeps the latest snapshot of every engine and hands the merged ``Floor`` to ``on_floor``."""
+    """Keeps the latest snapshot of every engine and hands the merged ``Floor`` to ``on_floor``.
+    ``operator_id``: follow that operator only (a console), the whole floor otherwise."""
 
     def __init__(self, pool: asyncpg.Pool, on_floor: Callable[[Floor], None],
-                 on_error: Callable[[str], None] | None = None) -> None:
+                 on_error: Callable[[str], None] | None = None, *, operator_id: int | None = None) -> None:
         self._pool = pool
         self._on_floor = on_floor
         self._on_error = on_error or (lambda message: log.warning("%s", message))
+        self._operator_id = operator_id
         self._docs: dict[str, dict[str, Any]] = {}
+        self._changes: dict[str, tuple[datetime, dict[str, Any]]] = {}   # engine → the operator's entry, newer
+        self._schema = ""
         self._listener: asyncpg.pool.PoolConnectionProxy | None = None
         self._dirty: set[str] = set()
         self._reader: asyncio.Task[None] | None = None
@@ -54,7 +70,10 @@ class SnapshotFeed:
     async def start(self) -> None:
         self._listener = await self._pool.acquire()
         await self._listener.add_listener(SNAPSHOT_CHANNEL, self._notified)
-        rows = await self._pool.fetch("SELECT engine, doc FROM engine_snapshot")
+        if self._operator_id is not None:
+            self._schema = str(await self._listener.fetchval("SELECT current_schema()"))
+            await self._listener.add_listener(operator_channel(self._operator_id), self._operator_notified)
+        rows = await self._fetch(None)
         self.reads += 1
         self._docs = {r["engine"]: _doc(r["doc"]) for r in rows}
         self._publish()
@@ -65,9 +84,29 @@ class SnapshotFeed:
         if self._listener is not None:
             try:
                 await self._listener.remove_listener(SNAPSHOT_CHANNEL, self._notified)
+                if self._operator_id is not None:
+                    await self._listener.remove_listener(operator_channel(self._operator_id),
+                                                         self._operator_notified)
             finally:
                 await self._pool.release(self._listener)
                 self._listener = None
+
+    async def _fetch(self, engines: list[str] | None) -> list[asyncpg.Record]:
+        if self._operator_id is None:
+            return await self._pool.fetch(_WHOLE, engines)
+        return await self._pool.fetch(_ONE_OPERATOR, engines, self._operator_id)
+
+    def _operator_notified(self, _conn: object, _pid: int, _channel: str, payload: str) -> None:
+        try:
+            news = json.loads(payload)
+            if news.get("schema") != self._schema:
+                return   # the same operator id in another store of this database
+            engine, at, entry = str(news["engine"]), datetime.fromisoformat(news["at"]), dict(news["operator"])
+        except (ValueError, KeyError, TypeError, AttributeError) as exc:
+            self._on_error(f"cannot read the engine's news of the operator: {type(exc).__name__} {exc}")
+            return
+        self._changes[engine] = (at, entry)
+        self._publish()
 
     def _notified(self, _conn: object, _pid: int, _channel: str, engine: str) -> None:
         self._dirty.add(engine)
@@ -79,9 +118,7 @@ class SnapshotFeed:
             engines = sorted(self._dirty)
             self._dirty.clear()
             try:
-                rows = await self._pool.fetch(
-                    "SELECT engine, doc FROM engine_snapshot WHERE engine = ANY($1::text[])", engines
-                )
+                rows = await self._fetch(engines)
             except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError) as exc:
                 self._dirty.update(engines)     # read again on the next notification
                 self._on_error(f"cannot read the engine's snapshot: store unreachable ({type(exc).__name__})")
@@ -99,11 +136,27 @@ class SnapshotFeed:
 
     def _publish(self) -> None:
         try:
-            floor = parse_floor(self._docs.values())
+            floor = parse_floor(self._with_changes())
         except (SnapshotError, ValueError, TypeError) as exc:
             self._on_error(f"cannot read the engine's snapshot: {exc}")
             return
         self._on_floor(floor)
+
+    def _with_changes(self) -> list[dict[str, Any]]:
+        """The docs, each with the operator's entry as it changed since the doc was written."""
+        docs = dict(self._docs)
+        for engine, (at, entry) in list(self._changes.items()):
+            doc = docs.get(engine)
+            written = doc.get("at") if doc is not None else None
+            if written and datetime.fromisoformat(str(written)) >= at:
+                del self._changes[engine]      # the snapshot has caught up with the change
+                continue
+            if doc is None:                    # an engine that has not written its first snapshot yet
+                docs[engine] = {"engine": engine, "at": at.isoformat(), "operators": [entry]}
+                continue
+            others = [o for o in doc.get("operators") or () if o.get("id") != entry.get("id")]
+            docs[engine] = {**doc, "at": at.isoformat(), "operators": [*others, entry]}   # the newer moment
+        return list(docs.values())
 
 
 @dataclass(frozen=True)

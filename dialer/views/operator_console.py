@@ -121,7 +121,8 @@ class OperatorConsole(App[None]):
         self._pending_dispositions: dict[int, tuple[CallOnScreen, dict[str, Any]]] = {}   # by command id
         self._absent: frozenset[int] | None = None   # the operator's campaigns no engine runs, last seen
         self._login_warned = False
-        self._feed = SnapshotFeed(pool, self._floor_from_feed, self._feed_error) if listen else None
+        self._feed = SnapshotFeed(pool, self._floor_from_feed, self._feed_error, operator_id=operator.id) \
+            if listen else None
 
     # ---- layout -------------------------------------------------------------------------------
 
