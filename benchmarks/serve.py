@@ -38,6 +38,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))   # run as a script: the project root before this folder
 
+import aiohttp  # noqa: E402
 import asyncpg  # noqa: E402
 
 from dialer.bus import operator_channel  # noqa: E402
@@ -152,13 +153,26 @@ async def log_in(url: str, n: int, logged_in: list[float]) -> WebTerminal:
     await terminal.until_shows("dialer — log in", timeout=TIMEOUT_S)
     await terminal.focus()
     await terminal.type(f"op{n}")
-    await terminal.until_shows(f"op{n}")
+    await terminal.until_shows(f"op{n}", timeout=TIMEOUT_S)
     await click(terminal, "password  ")
     started = time.monotonic()
     await terminal.type(PASSWORD + ENTER)
     await terminal.until_shows(f"Op{n} (ext {1000 + n})", timeout=TIMEOUT_S)
     logged_in.append(time.monotonic() - started)
     return terminal
+
+
+async def until_listening(base: str) -> None:
+    """``dialer serve`` answers HTTP (its start takes seconds on a loaded machine)."""
+    async with asyncio.timeout(TIMEOUT_S), aiohttp.ClientSession() as http:
+        while True:
+            try:
+                async with http.get(base) as response:
+                    if response.status == 200:
+                        return
+            except aiohttp.ClientConnectionError:
+                pass
+            await asyncio.sleep(0.5)
 
 
 async def take_call(terminal: WebTerminal, n: int, shown: dict[int, datetime]) -> None:
@@ -198,8 +212,8 @@ async def run(sessions: int, port: int, ami_port: int) -> None:
 
         start("sim-pbx", "sim-pbx", "--port", str(ami_port), "--scripted")
         server = start("serve", "serve", "--port", str(port))
-        await asyncio.sleep(3)
         base = f"http://127.0.0.1:{port}"
+        await until_listening(base)
         logged_in: list[float] = []
         shown: dict[int, datetime] = {}
         started = time.monotonic()
@@ -209,11 +223,13 @@ async def run(sessions: int, port: int, ami_port: int) -> None:
         engine = start("engine", "run", "--operator-channel", "Local/{ext}@operators")
         started = time.monotonic()
         server_cpu = _cpu_s(server.pid)
+        client_cpu = _cpu_s(os.getpid())
         session_cpu_before = {pid: _cpu_s(pid) for pid in _sessions(server.pid)}
         await asyncio.gather(*(take_call(terminal, n, shown) for n, terminal in enumerate(terminals)))
         wall = time.monotonic() - started
         server_cpu = _cpu_s(server.pid) - server_cpu
         engine_cpu = _cpu_s(engine.pid)
+        client_cpu = _cpu_s(os.getpid()) - client_cpu
         await asyncio.sleep(0.5)   # the witness's last lines
         pids = _sessions(server.pid)
         memory = [_memory_mb(pid) for pid in pids]
@@ -239,7 +255,8 @@ async def run(sessions: int, port: int, ami_port: int) -> None:
         print(f"  memory per session: PSS {statistics.mean(m[0] for m in memory):.1f} MB, private "
               f"{statistics.mean(m[1] for m in memory):.1f} MB ({len(memory)} processes)")
         print(f"  CPU over those {wall:.1f} s: server {server_cpu / wall:.0%} of a core, "
-              f"sessions {session_cpu / wall:.0%} in all; the engine {engine_cpu:.1f} s since its start")
+              f"sessions {session_cpu / wall:.0%} in all, this client (the browsers' part: every screen drawn "
+              f"with pyte) {client_cpu / wall:.0%}; the engine {engine_cpu:.1f} s since its start")
         print(f"load average at the end: {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
     finally:
         await witness.stop()

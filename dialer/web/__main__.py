@@ -28,6 +28,10 @@ def main() -> None:
 
     try:
         asyncio.run(session())
+    except BrokenPipeError:
+        # the server went away (its end of the screen is closed): nobody is left to tell, and the
+        # interpreter's own last flush must not fail on that pipe either
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
     except (database.StoreError, OSError) as exc:
         # the store's address is the server's business: say that it failed, not where it lives
         print(f"error: the store cannot be reached ({type(exc).__name__})", file=sys.stderr)
