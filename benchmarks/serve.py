@@ -38,13 +38,12 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))   # run as a script: the project root before this folder
 
-import aiohttp  # noqa: E402
 import asyncpg  # noqa: E402
 
 from dialer.bus import operator_channel  # noqa: E402
 from lists import campaigns, database  # noqa: E402
 from people import store  # noqa: E402
-from tests.web.terminal import ENTER, F5, WebTerminal, click  # noqa: E402
+from tests.web.terminal import ENTER, F5, WebTerminal, click, until_listening  # noqa: E402
 
 PASSWORD = "benchmark password"
 TIMEOUT_S = 600.0   # how long a wait may take before it counts as a failure (hundreds of sessions on two cores)
@@ -162,19 +161,6 @@ async def log_in(url: str, n: int, logged_in: list[float]) -> WebTerminal:
     return terminal
 
 
-async def until_listening(base: str) -> None:
-    """``dialer serve`` answers HTTP (its start takes seconds on a loaded machine)."""
-    async with asyncio.timeout(TIMEOUT_S), aiohttp.ClientSession() as http:
-        while True:
-            try:
-                async with http.get(base) as response:
-                    if response.status == 200:
-                        return
-            except aiohttp.ClientConnectionError:
-                pass
-            await asyncio.sleep(0.5)
-
-
 async def take_call(terminal: WebTerminal, n: int, shown: dict[int, datetime]) -> None:
     await terminal.type(F5)    # log in to the engine, which calls the operator's phone
     await terminal.until_shows("first_name: Callee", timeout=TIMEOUT_S)
@@ -213,7 +199,7 @@ async def run(sessions: int, port: int, ami_port: int) -> None:
         start("sim-pbx", "sim-pbx", "--port", str(ami_port), "--scripted")
         server = start("serve", "serve", "--port", str(port))
         base = f"http://127.0.0.1:{port}"
-        await until_listening(base)
+        await until_listening(base, server, TIMEOUT_S)
         logged_in: list[float] = []
         shown: dict[int, datetime] = {}
         started = time.monotonic()

@@ -14,6 +14,8 @@ import asyncpg
 from dialer import script as call_script
 from lists.dispositions import DEFAULT_CATALOGUE, Disposition
 
+Store = asyncpg.Pool | asyncpg.Connection | asyncpg.pool.PoolConnectionProxy   # one read, or several on one connection
+
 
 @dataclass(frozen=True)
 class EarlierAttempt:
@@ -39,7 +41,7 @@ class CustomerCard:
         return {"phone": self.phone, **self.fields}
 
 
-async def customer_card(pool: asyncpg.Pool, lead_id: int, current_attempt: int | None) -> CustomerCard | None:
+async def customer_card(pool: Store, lead_id: int, current_attempt: int | None) -> CustomerCard | None:
     lead = await pool.fetchrow("SELECT id, campaign_id, phone, fields, category FROM lead WHERE id = $1", lead_id)
     if lead is None:
         return None
@@ -60,7 +62,7 @@ async def customer_card(pool: asyncpg.Pool, lead_id: int, current_attempt: int |
     )
 
 
-async def dispositions(pool: asyncpg.Pool, campaign_id: int) -> tuple[Disposition, ...]:
+async def dispositions(pool: Store, campaign_id: int) -> tuple[Disposition, ...]:
     """The campaign's catalogue, or the default one when it has none yet (the engine writes that default
     on the first disposition, so the console offers the same codes the engine will accept). Retired codes
     are not offered: the engine refuses them."""
@@ -74,7 +76,7 @@ async def dispositions(pool: asyncpg.Pool, campaign_id: int) -> tuple[Dispositio
     return tuple(Disposition(**dict(r)) for r in rows if r["retired_at"] is None)
 
 
-async def campaign_script(pool: asyncpg.Pool, campaign_id: int) -> call_script.Script | None:
+async def campaign_script(pool: Store, campaign_id: int) -> call_script.Script | None:
     """The campaign's script, None when it has none. A stored script is validated again on the way in:
     a document changed by hand in the database shows as an error, not as a broken console."""
     raw = await pool.fetchval("SELECT script FROM campaign WHERE id = $1", campaign_id)
@@ -84,7 +86,7 @@ async def campaign_script(pool: asyncpg.Pool, campaign_id: int) -> call_script.S
     return call_script.parse(document)
 
 
-async def lead_of(pool: asyncpg.Pool, attempt_id: int) -> int | None:
+async def lead_of(pool: Store, attempt_id: int) -> int | None:
     value = await pool.fetchval("SELECT lead_id FROM attempt WHERE id = $1", attempt_id)
     return None if value is None else int(value)
 

@@ -226,18 +226,20 @@ class OperatorConsole(App[None]):
             return False
 
     async def _show_call(self, attempt_id: int, lead_id: int | None) -> None:
-        if lead_id is None:   # an engine that does not say the wrap-up's lead: the attempt knows it
-            lead_id = await customer.lead_of(self.pool, attempt_id)
-        card = await customer.customer_card(self.pool, lead_id, attempt_id) if lead_id is not None else None
-        if card is None:
-            self.say(f"the lead of attempt {attempt_id} is not in the store")
-            return
-        try:
-            script = await customer.campaign_script(self.pool, card.campaign_id)
-        except call_script.ScriptError as exc:
-            script = None
-            self.say(f"the campaign's script is broken: {exc}")
-        catalogue = await customer.dispositions(self.pool, card.campaign_id)
+        # one connection for the reads (each read from the pool would add the pool's reset round trip)
+        async with self.pool.acquire() as conn:
+            if lead_id is None:   # an engine that does not say the wrap-up's lead: the attempt knows it
+                lead_id = await customer.lead_of(conn, attempt_id)
+            card = await customer.customer_card(conn, lead_id, attempt_id) if lead_id is not None else None
+            if card is None:
+                self.say(f"the lead of attempt {attempt_id} is not in the store")
+                return
+            try:
+                script = await customer.campaign_script(conn, card.campaign_id)
+            except call_script.ScriptError as exc:
+                script = None
+                self.say(f"the campaign's script is broken: {exc}")
+            catalogue = await customer.dispositions(conn, card.campaign_id)
         timezone = next((tz for cid, _, tz in self.operator.campaigns if cid == card.campaign_id), "UTC")
         await self._put_call(CallOnScreen(attempt_id, card, script, catalogue, timezone,
                                           step_id=script.start if script else None))

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import subprocess
 from collections.abc import Callable
 
 import aiohttp
@@ -93,3 +94,17 @@ async def click(terminal: WebTerminal, words: str) -> None:
     column, row = find(terminal.text(), words)
     await terminal.type(f"\x1b[<0;{column + 1};{row + 1}M")
     await terminal.type(f"\x1b[<0;{column + 1};{row + 1}m")
+
+
+async def until_listening(base: str, server: subprocess.Popen[bytes], timeout: float) -> None:
+    """``dialer serve`` answers HTTP (its start takes seconds on a loaded machine); fails if it stopped."""
+    async with asyncio.timeout(timeout), aiohttp.ClientSession() as http:
+        while True:
+            try:
+                async with http.get(base) as response:
+                    if response.status == 200:
+                        return
+            except aiohttp.ClientConnectionError:
+                if server.poll() is not None:
+                    raise RuntimeError(f"dialer serve stopped with code {server.returncode}") from None
+            await asyncio.sleep(0.1)
