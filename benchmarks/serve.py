@@ -43,9 +43,10 @@ import asyncpg  # noqa: E402
 from dialer.bus import operator_channel  # noqa: E402
 from lists import campaigns, database  # noqa: E402
 from people import store  # noqa: E402
-from tests.web.terminal import ENTER, F5, WebTerminal, click, until_listening  # noqa: E402
+from tests.web.terminal import ENTER, F5, TAB, WebTerminal, click, until_listening  # noqa: E402
 
 PASSWORD = "benchmark password"
+IDLE_S = 10.0       # how long the sessions' CPU is watched once every card is on screen
 TIMEOUT_S = 600.0   # how long a wait may take before it counts as a failure (hundreds of sessions on two cores)
 
 
@@ -146,14 +147,19 @@ async def seed(pool: asyncpg.Pool, sessions: int) -> None:
     await campaigns.set_state(pool, "bench", "running", actor="benchmark", now=now)
 
 
-async def log_in(url: str, n: int, logged_in: list[float]) -> WebTerminal:
-    terminal = WebTerminal(url, width=160, height=48)
+async def log_in(url: str, n: int, logged_in: list[float], *, draw: bool) -> WebTerminal:
+    terminal = WebTerminal(url, width=160, height=48, draw=draw)
     await terminal.__aenter__()
     await terminal.until_shows("dialer — log in", timeout=TIMEOUT_S)
     await terminal.focus()
     await terminal.type(f"op{n}")
     await terminal.until_shows(f"op{n}", timeout=TIMEOUT_S)
-    await click(terminal, "password  ")
+    if draw:
+        await click(terminal, "password  ")
+    else:
+        terminal.forget()
+        await terminal.type(TAB)       # to the password, redrawn once it has the focus
+        await terminal.until_shows("assword", timeout=TIMEOUT_S)
     started = time.monotonic()
     await terminal.type(PASSWORD + ENTER)
     await terminal.until_shows(f"Op{n} (ext {1000 + n})", timeout=TIMEOUT_S)
@@ -167,7 +173,7 @@ async def take_call(terminal: WebTerminal, n: int, shown: dict[int, datetime]) -
     shown[n] = datetime.now(UTC)
 
 
-async def run(sessions: int, port: int, ami_port: int) -> None:
+async def run(sessions: int, port: int, ami_port: int, *, draw: bool = True) -> None:
     url = os.environ.get("DIALER_DATABASE_URL")
     if not url:
         raise SystemExit("set DIALER_DATABASE_URL (a PostgreSQL database to make a schema in)")
@@ -203,7 +209,7 @@ async def run(sessions: int, port: int, ami_port: int) -> None:
         logged_in: list[float] = []
         shown: dict[int, datetime] = {}
         started = time.monotonic()
-        terminals = list(await asyncio.gather(*(log_in(base, n, logged_in) for n in range(sessions))))
+        terminals = list(await asyncio.gather(*(log_in(base, n, logged_in, draw=draw) for n in range(sessions))))
         print(f"  {sessions} sessions logged in after {time.monotonic() - started:.1f} s; the engine starts now")
         # the engine starts once every console is up, so each card's latency is the card's, not a session's start
         engine = start("engine", "run", "--operator-channel", "Local/{ext}@operators")
@@ -218,6 +224,10 @@ async def run(sessions: int, port: int, ami_port: int) -> None:
         client_cpu = _cpu_s(os.getpid()) - client_cpu
         await asyncio.sleep(0.5)   # the witness's last lines
         pids = _sessions(server.pid)
+        idle_before, idle_started = {pid: _cpu_s(pid) for pid in pids}, time.monotonic()
+        await asyncio.sleep(IDLE_S)   # every console on a call: only their clocks tick
+        idle_wall = time.monotonic() - idle_started
+        idle_cpu = sum(_cpu_s(pid) - idle_before[pid] for pid in pids)
         memory = [_memory_mb(pid) for pid in pids]
         session_cpu = sum(_cpu_s(pid) - session_cpu_before.get(pid, 0.0) for pid in pids)
         connected = {r["name"]: r["at"] for r in await pool.fetch(
@@ -241,8 +251,13 @@ async def run(sessions: int, port: int, ami_port: int) -> None:
         print(f"  memory per session: PSS {statistics.mean(m[0] for m in memory):.1f} MB, private "
               f"{statistics.mean(m[1] for m in memory):.1f} MB ({len(memory)} processes)")
         print(f"  CPU over those {wall:.1f} s: server {server_cpu / wall:.0%} of a core, "
-              f"sessions {session_cpu / wall:.0%} in all, this client (the browsers' part: every screen drawn "
-              f"with pyte) {client_cpu / wall:.0%}; the engine {engine_cpu:.1f} s since its start")
+              f"sessions {session_cpu / wall:.0%} in all, this client (the browsers' part) "
+              f"{client_cpu / wall:.0%}; the engine {engine_cpu:.1f} s since its start")
+        print(f"  CPU of the sessions over {idle_wall:.0f} s on their calls (the status line's clock ticking): "
+              f"{idle_cpu / idle_wall:.0%} of a core in all, {idle_cpu / idle_wall / len(pids) * 1000:.1f} ms "
+              "a second per session")
+        connections = await pool.fetchval("SELECT count(*) FROM pg_stat_activity WHERE datname = current_database()")
+        print(f"  store connections to this database at the end: {connections}")
         print(f"load average at the end: {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
     finally:
         await witness.stop()
@@ -265,13 +280,16 @@ def main() -> None:
     parser.add_argument("--sessions", type=int, default=10)
     parser.add_argument("--port", type=int, default=41810)
     parser.add_argument("--ami-port", type=int, default=41910)
+    parser.add_argument("--plain", action="store_true",
+                        help="read the text out of the bytes instead of drawing every screen with pyte (a client "
+                             "light enough for hundreds of sessions on the same machine)")
     parser.add_argument("--witness", metavar="SCHEMA", help=argparse.SUPPRESS)   # the witness process itself
     args = parser.parse_args()
     if args.witness:
         with contextlib.suppress(KeyboardInterrupt):
             asyncio.run(witness(args.witness))
         return
-    asyncio.run(run(args.sessions, args.port, args.ami_port))
+    asyncio.run(run(args.sessions, args.port, args.ami_port, draw=not args.plain))
 
 
 if __name__ == "__main__":
