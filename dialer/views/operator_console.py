@@ -188,6 +188,8 @@ class OperatorConsole(App[None]):
             return
         self._absent = absent
         states = await customer.campaign_states(self.pool, sorted(absent)) if absent else {}
+        if not self._showing():
+            return
         self.query_one(StatusBar).paused = tuple(sorted(name for name, state in states.values() if state == "paused"))
 
     async def _check_results(self) -> None:
@@ -245,6 +247,8 @@ class OperatorConsole(App[None]):
                                           step_id=script.start if script else None))
 
     async def _put_call(self, call: CallOnScreen) -> None:
+        if not self._showing():
+            return   # the console closed while the call was read (a page closed, the session ending)
         self.call = call
         self._login_warned = False
         self.query_one(CardPanel).card = call.card
@@ -254,6 +258,8 @@ class OperatorConsole(App[None]):
         self.query_one(ScriptPanel).call = call
 
     async def _clear_call(self) -> None:
+        if not self._showing():
+            return   # the console closed while a result was read
         self.call = None
         self.query_one(CardPanel).card = None
         self.query_one(ScriptPanel).call = None

@@ -18,6 +18,7 @@ from dialer.clock import SystemClock
 from dialer.control import ControlPlane
 from dialer.engine import Engine
 from dialer.floor import OperatorState as FloorState
+from dialer.views import customer
 from dialer.views.console.status_bar import StatusBar
 from dialer.views.feed import SnapshotFeed
 from dialer.views.operator_console import OperatorConsole, find_operator
@@ -150,3 +151,25 @@ async def test_a_burst_of_changes_goes_out_once_per_operator_with_the_latest_ent
         await engine.stop(drain_s=0)
     assert sorted(heard) == sorted(operator_channel(o.id) for o in people)   # the simulated one has no console
     assert all([entry["state"] for entry in entries] == ["logged_in"] for entries in heard.values())
+
+
+async def test_a_console_closed_while_a_call_is_read_closes_cleanly(
+        pool: asyncpg.Pool, scene: Scene, monkeypatch: pytest.MonkeyPatch) -> None:
+    """News makes the console read more often: a page closed during a read must not end in a traceback."""
+    reading, release = asyncio.Event(), asyncio.Event()
+    real_card = customer.customer_card
+
+    async def slow_card(*args: object) -> object:
+        reading.set()
+        await release.wait()
+        return await real_card(*args)   # type: ignore[arg-type]
+
+    monkeypatch.setattr(customer, "customer_card", slow_card)
+    app = OperatorConsole(pool, await find_operator(pool, "Anna"), SystemClock())
+    async with app.run_test(size=(160, 48)):
+        await publish(pool, snapshot([campaign_doc(scene)], [operator_doc(scene, "on_call")]))
+        async with asyncio.timeout(10):
+            await reading.wait()
+        app.exit()                      # the page closes while the card is read
+        release.set()
+    assert app.return_code in (0, None)
