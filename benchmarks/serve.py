@@ -26,6 +26,7 @@ import asyncio
 import contextlib
 import json
 import os
+import re
 import statistics
 import subprocess
 import sys
@@ -158,8 +159,8 @@ async def log_in(url: str, n: int, logged_in: list[float], *, draw: bool) -> Web
         await click(terminal, "password  ")
     else:
         terminal.forget()
-        await terminal.type(TAB)       # to the password, redrawn once it has the focus
-        await terminal.until_shows("assword", timeout=TIMEOUT_S)
+        await terminal.type(TAB)       # to the password: its cursor (on the placeholder's "p") says it has the focus
+        await terminal.until(lambda text: re.search(r"p +assword", text) is not None, timeout=TIMEOUT_S)
     started = time.monotonic()
     await terminal.type(PASSWORD + ENTER)
     await terminal.until_shows(f"Op{n} (ext {1000 + n})", timeout=TIMEOUT_S)
