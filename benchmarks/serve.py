@@ -111,7 +111,11 @@ def _quantiles(values: list[float]) -> tuple[float, float]:
 
 
 def _cpu_s(pid: int) -> float:
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    """CPU seconds of a process so far; 0 for one that has ended (a shell between server and session)."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except FileNotFoundError:
+        return 0.0
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
@@ -229,6 +233,7 @@ async def run(sessions: int, port: int, ami_port: int, *, draw: bool = True) -> 
         await asyncio.sleep(IDLE_S)   # every console on a call: only their clocks tick
         idle_wall = time.monotonic() - idle_started
         idle_cpu = sum(_cpu_s(pid) - idle_before[pid] for pid in pids)
+        pids = [pid for pid in pids if Path(f"/proc/{pid}").exists()]
         memory = [_memory_mb(pid) for pid in pids]
         session_cpu = sum(_cpu_s(pid) - session_cpu_before.get(pid, 0.0) for pid in pids)
         connected = {r["name"]: r["at"] for r in await pool.fetch(
