@@ -5,7 +5,13 @@ Starts `dialer sim-pbx --scripted` (numbers starting with 5 talk long), `dialer 
 fresh schema, with N operators who each log in from their own session, become ready and get a call.
 Reports the time from the login to the console, the card-to-screen latency (the attempt's connected_at in
 the store to the customer's name on the session's screen), the memory of each session process (PSS and
-private), and the CPU of the server and of the session processes while the calls connect.
+private), and the CPU of the server, the engine and the session processes while the calls connect.
+
+Where the latency goes: a witness LISTENs on every operator's channel as a console does and notes, for each
+operator, the first entry that carries the call — when the engine sent it (its ``at``) and when it arrived.
+So the path splits into: engine (connected_at → sent; negative when the entry left at the hand-off, before
+the operator's conference said the customer joined), store (sent → heard) and session (heard → on the
+screen: the session process reads the card, draws it, and textual-serve relays it over the websocket).
 
     .venv/bin/python benchmarks/serve.py [--sessions 10] [--port 41810] [--ami-port 41910]
 
@@ -17,7 +23,10 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
+import json
 import os
+import re
 import statistics
 import subprocess
 import sys
@@ -32,15 +41,81 @@ sys.path.insert(0, str(ROOT))   # run as a script: the project root before this 
 
 import asyncpg  # noqa: E402
 
+from dialer.bus import operator_channel  # noqa: E402
 from lists import campaigns, database  # noqa: E402
 from people import store  # noqa: E402
-from tests.web.terminal import ENTER, F5, WebTerminal, click  # noqa: E402
+from tests.web.terminal import ENTER, F5, TAB, WebTerminal, click, until_listening  # noqa: E402
 
 PASSWORD = "benchmark password"
+IDLE_S = 10.0       # how long the sessions' CPU is watched once every card is on screen
+TIMEOUT_S = 600.0   # how long a wait may take before it counts as a failure (hundreds of sessions on two cores)
+
+
+class Witness:
+    """LISTENs on every operator's channel, as their consoles do, in a process of its own (this one is busy
+    drawing every session's screen): when the entry carrying the call left the engine and when it arrived."""
+
+    def __init__(self) -> None:
+        self.sent: dict[str, datetime] = {}
+        self.heard: dict[str, datetime] = {}
+        self._process: asyncio.subprocess.Process | None = None
+        self._reader: asyncio.Task[None] | None = None
+
+    async def start(self, url: str, schema: str) -> None:
+        self._process = await asyncio.create_subprocess_exec(
+            sys.executable, __file__, "--witness", schema, env={**os.environ, "DIALER_DATABASE_URL": url},
+            stdout=asyncio.subprocess.PIPE)
+        assert self._process.stdout is not None
+        assert await self._process.stdout.readline() == b"listening\n"
+        self._reader = asyncio.get_running_loop().create_task(self._read())
+
+    async def _read(self) -> None:
+        assert self._process is not None and self._process.stdout is not None
+        async for line in self._process.stdout:
+            name, sent, heard = json.loads(line)
+            self.sent[name], self.heard[name] = datetime.fromisoformat(sent), datetime.fromisoformat(heard)
+
+    async def stop(self) -> None:
+        if self._process is not None and self._process.returncode is None:
+            self._process.terminate()
+            await self._process.wait()
+        if self._reader is not None:
+            await self._reader
+
+
+async def witness(schema: str) -> None:
+    """The witness process: one line per operator, when the first entry carrying a call was sent and heard."""
+    conn = await asyncpg.connect(os.environ["DIALER_DATABASE_URL"], server_settings={"search_path": schema})
+    seen: set[str] = set()
+
+    def hear(_conn: object, _pid: int, _channel: str, payload: str) -> None:
+        heard = datetime.now(UTC)
+        entry = json.loads(payload)
+        name = entry["operator"]["name"]
+        if entry["operator"].get("attempt_id") is not None and name not in seen:
+            seen.add(name)
+            print(json.dumps([name, entry["at"], heard.isoformat()]), flush=True)
+
+    for row in await conn.fetch("SELECT id FROM operator"):
+        await conn.add_listener(operator_channel(row["id"]), hear)
+    print("listening", flush=True)
+    await asyncio.Event().wait()
+
+
+def _quantiles(values: list[float]) -> tuple[float, float]:
+    """p50 and p99."""
+    if len(values) < 2:
+        return (values[0], values[0]) if values else (float("nan"), float("nan"))
+    q = statistics.quantiles(values, n=100)
+    return q[49], q[98]
 
 
 def _cpu_s(pid: int) -> float:
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    """CPU seconds of a process so far; 0 for one that has ended (a shell between server and session)."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except FileNotFoundError:
+        return 0.0
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
@@ -77,28 +152,33 @@ async def seed(pool: asyncpg.Pool, sessions: int) -> None:
     await campaigns.set_state(pool, "bench", "running", actor="benchmark", now=now)
 
 
-async def log_in(url: str, n: int, logged_in: list[float]) -> WebTerminal:
-    terminal = WebTerminal(url, width=160, height=48)
+async def log_in(url: str, n: int, logged_in: list[float], *, draw: bool) -> WebTerminal:
+    terminal = WebTerminal(url, width=160, height=48, draw=draw)
     await terminal.__aenter__()
-    await terminal.until_shows("dialer — log in", timeout=120)
+    await terminal.until_shows("dialer — log in", timeout=TIMEOUT_S)
     await terminal.focus()
     await terminal.type(f"op{n}")
-    await terminal.until_shows(f"op{n}")
-    await click(terminal, "password  ")
+    await terminal.until_shows(f"op{n}", timeout=TIMEOUT_S)
+    if draw:
+        await click(terminal, "password  ")
+    else:
+        terminal.forget()
+        await terminal.type(TAB)       # to the password: its cursor (on the placeholder's "p") says it has the focus
+        await terminal.until(lambda text: re.search(r"p +assword", text) is not None, timeout=TIMEOUT_S)
     started = time.monotonic()
     await terminal.type(PASSWORD + ENTER)
-    await terminal.until_shows(f"Op{n} (ext {1000 + n})", timeout=120)
+    await terminal.until_shows(f"Op{n} (ext {1000 + n})", timeout=TIMEOUT_S)
     logged_in.append(time.monotonic() - started)
     return terminal
 
 
 async def take_call(terminal: WebTerminal, n: int, shown: dict[int, datetime]) -> None:
     await terminal.type(F5)    # log in to the engine, which calls the operator's phone
-    await terminal.until_shows("first_name: Callee", timeout=120)
+    await terminal.until_shows("first_name: Callee", timeout=TIMEOUT_S)
     shown[n] = datetime.now(UTC)
 
 
-async def run(sessions: int, port: int, ami_port: int) -> None:
+async def run(sessions: int, port: int, ami_port: int, *, draw: bool = True) -> None:
     url = os.environ.get("DIALER_DATABASE_URL")
     if not url:
         raise SystemExit("set DIALER_DATABASE_URL (a PostgreSQL database to make a schema in)")
@@ -110,8 +190,11 @@ async def run(sessions: int, port: int, ami_port: int) -> None:
     pool = await database.open_pool(scoped, search_path=schema)
     processes: list[subprocess.Popen[bytes]] = []
     terminals: list[WebTerminal] = []
+    witness = Witness()
     try:
         await seed(pool, sessions)
+        await witness.start(url, schema)
+        print(f"load average at the start: {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
         env = {**os.environ, "DIALER_DATABASE_URL": scoped, "DIALER_AMI_PORT": str(ami_port),
                "DIALER_AMI_USERNAME": "dialer-lp"}
         dialer = [sys.executable, "-m", "cli"]
@@ -126,38 +209,64 @@ async def run(sessions: int, port: int, ami_port: int) -> None:
 
         start("sim-pbx", "sim-pbx", "--port", str(ami_port), "--scripted")
         server = start("serve", "serve", "--port", str(port))
-        await asyncio.sleep(3)
         base = f"http://127.0.0.1:{port}"
+        await until_listening(base, server, TIMEOUT_S)
         logged_in: list[float] = []
         shown: dict[int, datetime] = {}
         started = time.monotonic()
-        terminals = list(await asyncio.gather(*(log_in(base, n, logged_in) for n in range(sessions))))
+        terminals = list(await asyncio.gather(*(log_in(base, n, logged_in, draw=draw) for n in range(sessions))))
         print(f"  {sessions} sessions logged in after {time.monotonic() - started:.1f} s; the engine starts now")
         # the engine starts once every console is up, so each card's latency is the card's, not a session's start
-        start("engine", "run", "--operator-channel", "Local/{ext}@operators")
+        engine = start("engine", "run", "--operator-channel", "Local/{ext}@operators")
         started = time.monotonic()
         server_cpu = _cpu_s(server.pid)
+        client_cpu = _cpu_s(os.getpid())
         session_cpu_before = {pid: _cpu_s(pid) for pid in _sessions(server.pid)}
         await asyncio.gather(*(take_call(terminal, n, shown) for n, terminal in enumerate(terminals)))
         wall = time.monotonic() - started
         server_cpu = _cpu_s(server.pid) - server_cpu
+        engine_cpu = _cpu_s(engine.pid)
+        client_cpu = _cpu_s(os.getpid()) - client_cpu
+        await asyncio.sleep(0.5)   # the witness's last lines
         pids = _sessions(server.pid)
+        idle_before, idle_started = {pid: _cpu_s(pid) for pid in pids}, time.monotonic()
+        await asyncio.sleep(IDLE_S)   # every console on a call: only their clocks tick
+        idle_wall = time.monotonic() - idle_started
+        idle_cpu = sum(_cpu_s(pid) - idle_before[pid] for pid in pids)
+        pids = [pid for pid in pids if Path(f"/proc/{pid}").exists()]
         memory = [_memory_mb(pid) for pid in pids]
         session_cpu = sum(_cpu_s(pid) - session_cpu_before.get(pid, 0.0) for pid in pids)
         connected = {r["name"]: r["at"] for r in await pool.fetch(
             """SELECT o.name, min(a.connected_at) AS at FROM attempt a JOIN operator o ON o.id = a.operator_id
                WHERE a.connected_at IS NOT NULL GROUP BY o.name""")}
-        latency = sorted((shown[n] - connected[f"Op{n}"]).total_seconds() * 1000 for n in shown
-                         if f"Op{n}" in connected)
-        q = statistics.quantiles(latency, n=100) if len(latency) > 1 else latency * 99
+        names = [f"Op{n}" for n in shown if f"Op{n}" in connected]
+        at = {f"Op{n}": shown[n] for n in shown}
+
+        def ms(later: dict[str, datetime], earlier: dict[str, datetime]) -> list[float]:
+            return [(later[n] - earlier[n]).total_seconds() * 1000 for n in names if n in later and n in earlier]
+
+        p50, p99 = _quantiles(ms(at, connected))
         print(f"sessions {sessions}: engine start to every card on screen {wall:.1f} s")
         print(f"  login → console: p50 {statistics.median(logged_in):.2f} s, max {max(logged_in):.2f} s")
-        print(f"  card to screen: p50 {q[49]:.0f} ms, p99 {q[98]:.0f} ms ({len(latency)} calls)")
+        print(f"  card to screen: p50 {p50:.0f} ms, p99 {p99:.0f} ms ({len(names)} calls)")
+        for label, later, earlier in (("engine (connected → sent)", witness.sent, connected),
+                                      ("store (sent → heard)", witness.heard, witness.sent),
+                                      ("session (heard → on screen)", at, witness.heard)):
+            part50, part99 = _quantiles(ms(later, earlier))
+            print(f"    {label}: p50 {part50:.0f} ms, p99 {part99:.0f} ms")
         print(f"  memory per session: PSS {statistics.mean(m[0] for m in memory):.1f} MB, private "
               f"{statistics.mean(m[1] for m in memory):.1f} MB ({len(memory)} processes)")
         print(f"  CPU over those {wall:.1f} s: server {server_cpu / wall:.0%} of a core, "
-              f"sessions {session_cpu / wall:.0%} in all")
+              f"sessions {session_cpu / wall:.0%} in all, this client (the browsers' part) "
+              f"{client_cpu / wall:.0%}; the engine {engine_cpu:.1f} s since its start")
+        print(f"  CPU of the sessions over {idle_wall:.0f} s on their calls (the status line's clock ticking): "
+              f"{idle_cpu / idle_wall:.0%} of a core in all, {idle_cpu / idle_wall / len(pids) * 1000:.1f} ms "
+              "a second per session")
+        connections = await pool.fetchval("SELECT count(*) FROM pg_stat_activity WHERE datname = current_database()")
+        print(f"  store connections to this database at the end: {connections}")
+        print(f"load average at the end: {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
     finally:
+        await witness.stop()
         for terminal in terminals:
             await terminal.__aexit__()
         for process in reversed(processes):
@@ -177,8 +286,16 @@ def main() -> None:
     parser.add_argument("--sessions", type=int, default=10)
     parser.add_argument("--port", type=int, default=41810)
     parser.add_argument("--ami-port", type=int, default=41910)
+    parser.add_argument("--plain", action="store_true",
+                        help="read the text out of the bytes instead of drawing every screen with pyte (a client "
+                             "light enough for hundreds of sessions on the same machine)")
+    parser.add_argument("--witness", metavar="SCHEMA", help=argparse.SUPPRESS)   # the witness process itself
     args = parser.parse_args()
-    asyncio.run(run(args.sessions, args.port, args.ami_port))
+    if args.witness:
+        with contextlib.suppress(KeyboardInterrupt):
+            asyncio.run(witness(args.witness))
+        return
+    asyncio.run(run(args.sessions, args.port, args.ami_port, draw=not args.plain))
 
 
 if __name__ == "__main__":

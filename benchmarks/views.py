@@ -1,8 +1,10 @@
 """The people's views: how fast a snapshot reaches a view, what it costs the store, how long the watch view
-takes to draw a big floor, and how long ``dialer report`` takes on a big campaign.
+takes to draw a big floor, how long ``dialer report`` takes on a big campaign, and what one operator's
+console and the engine pay per snapshot and per change of an operator on a big floor.
 
     DIALER_DATABASE_URL=postgresql://postgres@127.0.0.1:5432/test .venv/bin/python benchmarks/views.py
     … --snapshots 300 --operators 100 --attempts 200000
+    … --parts console --operators 2000
 
 Without DIALER_DATABASE_URL an embedded PostgreSQL is started in a temporary directory. Everything runs in a
 schema of its own, dropped at the end.
@@ -28,7 +30,9 @@ import asyncpg
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from dialer.control import encode
 from dialer.reports import make_report
+from dialer.store import pictures as pictures_module
 from dialer.views.feed import PictureFeed
 from dialer.views.operator_console import FloorChanged
 from dialer.views.snapshot import FloorPicture, parse_floor
@@ -110,6 +114,36 @@ async def watch_render(pool: asyncpg.Pool, operators: int, rng: random.Random, r
     percentiles(f"watch: render a snapshot of {operators} operators (table, panels, plots)", timings)
 
 
+async def console_share(pool: asyncpg.Pool, operators: int, rng: random.Random, rounds: int = 50) -> None:
+    """One console's read of the snapshot, whole (every console before) or only its operator's entry; and
+    the engine's encoding of the whole floor against one operator's entry (what goes out on a change)."""
+    whole = doc("engine-1", operators, 1, rng)
+    body = json.dumps(whole)
+    await pool.execute("""INSERT INTO engine_picture (engine, at, doc) VALUES ('engine-1', $1, $2::jsonb)
+                          ON CONFLICT (engine) DO UPDATE SET at = EXCLUDED.at, doc = EXCLUDED.doc""", NOW, body)
+    me = operators // 2
+    for label, sql, args in (("whole doc", pictures_module._WHOLE, (None,)),
+                             ("its operator's entry", pictures_module._ONE_OPERATOR, (None, me))):
+        wall, cpu = [], []
+        for _ in range(rounds):
+            started, started_cpu = time.perf_counter(), time.process_time()
+            rows = await pool.fetch(sql, *args)
+            parse_floor([json.loads(r["doc"]) for r in rows])
+            wall.append(time.perf_counter() - started)
+            cpu.append(time.process_time() - started_cpu)
+        print(f"console: read and parse the snapshot, {label} ({operators} operators, {len(body) / 1e3:.0f} kB "
+              f"whole): p50 {statistics.median(wall) * 1e3:.2f} ms wall, "
+              f"{statistics.median(cpu) * 1e3:.2f} ms CPU in the console")
+    entry = whole["operators"][me]
+    for label, value in (("the whole floor", whole), ("one operator's entry", entry)):
+        took = []
+        for _ in range(rounds):
+            started = time.process_time()
+            encode(value)
+            took.append(time.process_time() - started)
+        print(f"engine: encode {label}: {statistics.median(took) * 1e3:.3f} ms CPU")
+
+
 class _Clock:
     def now(self) -> datetime:
         return NOW
@@ -180,9 +214,15 @@ async def run(args: argparse.Namespace) -> None:
     try:
         pool = await database.open_pool(url, search_path=schema, max_size=4)
         try:
-            await feed_latency(pool, args.snapshots, args.operators, rng)
-            await watch_render(pool, args.operators, rng)
-            await report_speed(pool, args.attempts, args.operators, rng)
+            parts = set(args.parts.split(","))
+            if "feed" in parts:
+                await feed_latency(pool, args.snapshots, args.operators, rng)
+            if "watch" in parts:
+                await watch_render(pool, args.operators, rng)
+            if "console" in parts:
+                await console_share(pool, args.operators, rng)
+            if "report" in parts:
+                await report_speed(pool, args.attempts, args.operators, rng)
         finally:
             await pool.close()
     finally:
@@ -196,6 +236,7 @@ def main() -> None:
     parser.add_argument("--operators", type=int, default=50)
     parser.add_argument("--attempts", type=int, default=100_000)
     parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument("--parts", default="feed,watch,console,report", help="which measures, comma-separated")
     asyncio.run(run(parser.parse_args()))
 
 

@@ -2,6 +2,11 @@
 
 * Publishes a picture of its floor and campaigns into ``engine_picture`` and announces it with
   ``NOTIFY dialer_picture``, so views LISTEN instead of polling.
+* Tells an operator's console of a change of that operator (a call handed over, wrap-up, ready, logged
+  out) at once, not on the next picture: the changed entries, gathered for a few tens of milliseconds,
+  go out in one statement, each as the payload of its operator's channel (``dialer/bus.py``). A burst of
+  changes on a floor of thousands costs one round trip and the encoding of the entries that changed,
+  never the whole floor.
 * LISTENs for ``dialer_command`` (operators and supervisors) and ``campaign_changed`` (start, pause,
   live tuning) and applies them within a second; a slow poll catches anything a dropped LISTEN missed.
 """
@@ -19,14 +24,15 @@ from zoneinfo import ZoneInfo
 import asyncpg
 import numpy as np
 
+from dialer.bus import COMMAND_CHANNEL, NOTIFY_PAYLOAD_LIMIT, operator_channel
 from dialer.call import CallState
 from dialer.commands import apply_command
 from dialer.engine import Engine
+from dialer.floor import FloorOperator, OperatorState
 from dialer.groups.figures import group_docs
 from dialer.metrics import pbx_links
 from dialer.recorder import STORE_UNREACHABLE
 from dialer.store import operator_commands, pictures
-from dialer.store.operator_commands import COMMAND_CHANNEL
 from lists import campaigns
 from lists.campaigns import Campaign
 
@@ -34,10 +40,17 @@ log = logging.getLogger(__name__)
 
 
 class ControlPlane:
-    def __init__(self, engine: Engine, *, picture_s: float | None = 1.0, poll_s: float = 5.0) -> None:
+    def __init__(self, engine: Engine, *, picture_s: float | None = 1.0, poll_s: float = 5.0,
+                 gather_s: float | None = 0.02) -> None:
+        """``picture_s``: the whole picture's period (None: never). ``gather_s``: how long an operator's
+        change waits for others to go out with it (None: operators' changes wait for the picture)."""
         self._engine = engine
         self._picture_s = picture_s
         self._poll_s = poll_s
+        self._gather_s = gather_s
+        self._changed: set[int] = set()     # operators whose entry changed since it was last sent
+        self._change = asyncio.Event()
+        self._schema = ""                   # the store's schema, named in every operator's payload
         self._wake = asyncio.Event()
         self._conn: asyncpg.Connection | None = None
         self._tasks = engine.supervisor.tasks()
@@ -51,8 +64,13 @@ class ControlPlane:
         self._tasks.keep(self._follow, "control-follow")
         if self._picture_s:
             self._tasks.keep(self._publish, "control-publish")
+        if self._gather_s is not None:
+            self._schema = await pictures.current_schema(self._engine.pool)
+            self._engine.floor.subscribe(self._operator_changed)
+            self._tasks.keep(self._publish_changes, "control-operators")
 
     async def close(self) -> None:
+        self._engine.floor.unsubscribe(self._operator_changed)
         await self._tasks.cancel_all()
         if self._conn is not None:
             await self._conn.remove_listener(COMMAND_CHANNEL, self._notified)
@@ -131,6 +149,47 @@ class ControlPlane:
             except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError):
                 pass  # the next second tries again; the view shows the age of what it has
 
+    def _operator_changed(self, operator: FloorOperator, _previous: OperatorState, _now: float) -> None:
+        if operator.simulated:
+            return   # the engine's operator model has no console to tell
+        self._changed.add(operator.id)   # the entry is built when it goes out, so it is the latest
+        self._change.set()
+
+    async def _publish_changes(self) -> None:
+        assert self._gather_s is not None
+        while True:
+            await self._change.wait()
+            await asyncio.sleep(self._gather_s)   # the rest of a burst (hand-off, connect) goes in the same statement
+            self._change.clear()
+            changed, self._changed = self._changed, set()
+            channels, payloads = self.operator_news(changed)
+            if not channels:
+                continue
+            try:
+                # on the pool, as the picture: the control plane's LISTEN connection stays a listener
+                await pictures.tell_operators(self._engine.pool, channels, payloads)
+            except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError):
+                pass  # the next picture carries these entries
+
+    def operator_news(self, operator_ids: set[int]) -> tuple[list[str], list[str]]:
+        """The channel and payload of each operator's entry, as it is now."""
+        engine = self._engine
+        loop_now = asyncio.get_running_loop().time()
+        at = engine.clock.now().isoformat()
+        channels: list[str] = []
+        payloads: list[str] = []
+        for operator_id in sorted(operator_ids):
+            operator = engine.floor.operators.get(operator_id)
+            if operator is None:
+                continue
+            payload = encode({"schema": self._schema, "engine": engine.config.name, "at": at,
+                              "operator": operator_doc(operator, loop_now)})
+            if len(payload.encode()) >= NOTIFY_PAYLOAD_LIMIT:
+                continue   # a reason too long to tell at once: the picture carries it
+            channels.append(operator_channel(operator_id))
+            payloads.append(payload)
+        return channels, payloads
+
 
 def encode(doc: dict[str, Any]) -> str:
     """The picture as JSON. Figures computed with numpy arrive as numpy scalars (``bool_``, ``float64``),
@@ -176,19 +235,7 @@ def picture_doc(engine: Engine) -> dict[str, Any]:
             },
             "totals": engine.campaign_totals(campaign.id),
         })
-    operators_doc = []
-    for operator in engine.floor.operators.values():
-        operators_doc.append({
-            "id": operator.id, "name": operator.name, "extension": operator.extension,
-            "state": operator.state.value, "pause_reason": operator.pause_reason,
-            # the phone in the conference (a ready operator without it waits as logged_in), and why the
-            # engine logged the operator out, for their console
-            "phone_up": operator.phone_up, "logged_out_why": operator.logged_out_why,
-            "since_s": loop_now - operator.since, "campaigns": sorted(operator.campaigns),
-            # the call's lead through its wrap-up too (the ended call has left engine.calls by then)
-            "attempt_id": operator.attempt_id, "lead_id": operator.lead_id,
-            "calls": operator.calls, "talk_s": operator.talk_s, "occupancy": operator.occupancy(loop_now),
-        })
+    operators_doc = [operator_doc(operator, loop_now) for operator in engine.floor.operators.values()]
     ownership = engine.ownership
     return {"engine": engine.config.name, "at": now.isoformat(), "campaigns": campaigns_doc,
             "operators": operators_doc, "groups": group_docs(engine, loop_now),   # per pool (campaign groups)
@@ -197,3 +244,18 @@ def picture_doc(engine: Engine) -> dict[str, Any]:
             # several engines on one store: what this one owns and has taken over (dialer/ownership/campaigns.py)
             "ownership": None if ownership is None else {"owned": ownership.owned, "takeovers": ownership.takeovers,
                                                          "losses": ownership.losses}}
+
+
+def operator_doc(operator: FloorOperator, loop_now: float) -> dict[str, Any]:
+    """One operator's entry of the picture (also sent alone when it changes)."""
+    return {
+        "id": operator.id, "name": operator.name, "extension": operator.extension,
+        "state": operator.state.value, "pause_reason": operator.pause_reason,
+        # the phone in the conference (a ready operator without it waits as logged_in), and why the
+        # engine logged the operator out, for their console
+        "phone_up": operator.phone_up, "logged_out_why": operator.logged_out_why,
+        "since_s": loop_now - operator.since, "campaigns": sorted(operator.campaigns),
+        # the call's lead through its wrap-up too (the ended call has left engine.calls by then)
+        "attempt_id": operator.attempt_id, "lead_id": operator.lead_id,
+        "calls": operator.calls, "talk_s": operator.talk_s, "occupancy": operator.occupancy(loop_now),
+    }

@@ -170,6 +170,10 @@ class Floor:
     def subscribe(self, listener: StateListener) -> None:
         self._listeners.append(listener)
 
+    def unsubscribe(self, listener: StateListener) -> None:
+        if listener in self._listeners:
+            self._listeners.remove(listener)
+
     def by_extension(self, extension: str) -> FloorOperator | None:
         operator = self._extensions.get(extension)
         if operator is not None and self.operators.get(operator.id) is operator:

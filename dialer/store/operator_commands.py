@@ -11,7 +11,7 @@ from typing import Any
 
 import asyncpg
 
-COMMAND_CHANNEL = "dialer_command"    # NOTIFY: a command row was written (its id)
+from dialer.bus import COMMAND_CHANNEL
 
 
 @dataclass(frozen=True)

@@ -10,7 +10,7 @@ from typing import Any
 
 import asyncpg
 
-PICTURE_CHANNEL = "dialer_picture"    # NOTIFY: an engine's picture was written (its name)
+from dialer.bus import PICTURE_CHANNEL
 
 
 async def publish(pool: asyncpg.Pool, *, engine: str, at: datetime, doc: str) -> None:
@@ -19,18 +19,36 @@ async def publish(pool: asyncpg.Pool, *, engine: str, at: datetime, doc: str) ->
         """INSERT INTO engine_picture (engine, at, doc) VALUES ($1, $2, $3::jsonb)
            ON CONFLICT (engine) DO UPDATE SET at = EXCLUDED.at, doc = EXCLUDED.doc;""",
         engine, at, doc)
-    await pool.execute("SELECT pg_notify('dialer_picture', $1)", engine)
+    await pool.execute("SELECT pg_notify($1, $2)", PICTURE_CHANNEL, engine)
 
 
-async def every_engine(pool: asyncpg.Pool) -> dict[str, dict[str, Any]]:
-    """Engine name → its latest picture."""
-    rows = await pool.fetch("SELECT engine, doc FROM engine_picture")
-    return {r["engine"]: _doc(r["doc"]) for r in rows}
+async def tell_operators(pool: asyncpg.Pool, channels: list[str], payloads: list[str]) -> None:
+    """Each payload on its channel (an operator's changed entry), in one statement: a burst of changes on a
+    floor of thousands costs one round trip."""
+    await pool.execute("SELECT count(pg_notify(c, p)) FROM unnest($1::text[], $2::text[]) AS t(c, p)",
+                       channels, payloads)
 
 
-async def of_engines(pool: asyncpg.Pool, engines: list[str]) -> dict[str, dict[str, Any]]:
-    """The pictures of these engines (one without a row is missing from the answer)."""
-    rows = await pool.fetch("SELECT engine, doc FROM engine_picture WHERE engine = ANY($1::text[])", engines)
+async def current_schema(conn: asyncpg.Connection | asyncpg.Pool) -> str:
+    """The store's schema: named in every operator's payload, since notifications cross schemas."""
+    return str(await conn.fetchval("SELECT current_schema()"))
+
+
+# The whole doc, or the doc with only one operator's entry (an operator's console), picked out by the store.
+_WHOLE = "SELECT engine, doc FROM engine_picture WHERE $1::text[] IS NULL OR engine = ANY($1::text[])"
+_ONE_OPERATOR = """SELECT engine, doc || jsonb_build_object('operators', jsonb_path_query_array(
+                          doc -> 'operators', '$[*] ? (@.id == $me)', jsonb_build_object('me', $2::bigint))) AS doc
+                   FROM engine_picture WHERE $1::text[] IS NULL OR engine = ANY($1::text[])"""
+
+
+async def of_engines(pool: asyncpg.Pool, engines: list[str] | None,
+                     operator_id: int | None = None) -> dict[str, dict[str, Any]]:
+    """Engine name → its latest picture, for these engines (None: every engine; one without a row is missing
+    from the answer); with ``operator_id``, each picture holds that operator's entry only."""
+    if operator_id is None:
+        rows = await pool.fetch(_WHOLE, engines)
+    else:
+        rows = await pool.fetch(_ONE_OPERATOR, engines, operator_id)
     return {r["engine"]: _doc(r["doc"]) for r in rows}
 
 

@@ -3,11 +3,18 @@
 The feed holds one connection that LISTENs on ``dialer_picture``; each notification names an engine,
 whose single row is then read by primary key. Notifications that arrive while a read is under way are
 folded into one more read, so a burst costs one query, and nothing polls.
+
+An operator's console follows one operator: its feed reads only that operator's entry of each picture
+(the store picks it out of the doc, so a floor of thousands is not shipped and parsed every second by
+every console) and also LISTENs on the operator's own channel, whose payload is the entry as it changed
+(``dialer/bus.py``): a call handed over reaches the console at once, not with the next picture. A
+change is newer than a picture written before it, and older than the next one.
 """
 
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
 from collections.abc import Callable, Iterable, Mapping
 from datetime import datetime
@@ -15,9 +22,9 @@ from typing import Any
 
 import asyncpg
 
+from dialer.bus import PICTURE_CHANNEL, operator_channel
 from dialer.store import operator_commands, pictures
 from dialer.store.operator_commands import CommandResult
-from dialer.store.pictures import PICTURE_CHANNEL
 from dialer.tasks import BackgroundTasks
 from dialer.views.snapshot import FloorPicture, SnapshotError, parse_floor
 
@@ -32,14 +39,18 @@ class CommandError(ValueError):
 
 
 class PictureFeed:
-    """Keeps the latest picture of every engine and hands the merged ``FloorPicture`` to ``on_floor``."""
+    """Keeps the latest picture of every engine and hands the merged ``FloorPicture`` to ``on_floor``.
+    ``operator_id``: follow that operator only (a console), the whole floor otherwise."""
 
     def __init__(self, pool: asyncpg.Pool, on_floor: Callable[[FloorPicture], None],
-                 on_error: Callable[[str], None] | None = None) -> None:
+                 on_error: Callable[[str], None] | None = None, *, operator_id: int | None = None) -> None:
         self._pool = pool
         self._on_floor = on_floor
         self._on_error = on_error or (lambda message: log.warning("%s", message))
+        self._operator_id = operator_id
         self._docs: dict[str, dict[str, Any]] = {}
+        self._changes: dict[str, tuple[datetime, dict[str, Any]]] = {}   # engine → the operator's entry, newer
+        self._schema = ""
         self._listener: asyncpg.pool.PoolConnectionProxy | None = None
         self._dirty: set[str] = set()
         self._reader: asyncio.Task[None] | None = None
@@ -49,7 +60,10 @@ class PictureFeed:
     async def start(self) -> None:
         self._listener = await self._pool.acquire()
         await self._listener.add_listener(PICTURE_CHANNEL, self._notified)
-        self._docs = await pictures.every_engine(self._pool)
+        if self._operator_id is not None:
+            self._schema = await pictures.current_schema(self._listener)
+            await self._listener.add_listener(operator_channel(self._operator_id), self._operator_notified)
+        self._docs = await pictures.of_engines(self._pool, None, self._operator_id)
         self.reads += 1
         self._publish()
 
@@ -59,9 +73,24 @@ class PictureFeed:
         if self._listener is not None:
             try:
                 await self._listener.remove_listener(PICTURE_CHANNEL, self._notified)
+                if self._operator_id is not None:
+                    await self._listener.remove_listener(operator_channel(self._operator_id),
+                                                         self._operator_notified)
             finally:
                 await self._pool.release(self._listener)
                 self._listener = None
+
+    def _operator_notified(self, _conn: object, _pid: int, _channel: str, payload: str) -> None:
+        try:
+            news = json.loads(payload)
+            if news.get("schema") != self._schema:
+                return   # the same operator id in another store of this database
+            engine, at, entry = str(news["engine"]), datetime.fromisoformat(news["at"]), dict(news["operator"])
+        except (ValueError, KeyError, TypeError, AttributeError) as exc:
+            self._on_error(f"cannot read the engine's news of the operator: {type(exc).__name__} {exc}")
+            return
+        self._changes[engine] = (at, entry)
+        self._publish()
 
     def _notified(self, _conn: object, _pid: int, _channel: str, engine: str) -> None:
         self._dirty.add(engine)
@@ -73,7 +102,7 @@ class PictureFeed:
             engines = sorted(self._dirty)
             self._dirty.clear()
             try:
-                found = await pictures.of_engines(self._pool, engines)
+                found = await pictures.of_engines(self._pool, engines, self._operator_id)
             except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError) as exc:
                 self._dirty.update(engines)     # read again on the next notification
                 self._on_error(f"cannot read the engine's picture: store unreachable ({type(exc).__name__})")
@@ -90,11 +119,27 @@ class PictureFeed:
 
     def _publish(self) -> None:
         try:
-            floor = parse_floor(self._docs.values())
+            floor = parse_floor(self._with_changes())
         except (SnapshotError, ValueError, TypeError) as exc:
             self._on_error(f"cannot read the engine's picture: {exc}")
             return
         self._on_floor(floor)
+
+    def _with_changes(self) -> list[dict[str, Any]]:
+        """The docs, each with the operator's entry as it changed since the doc was written."""
+        docs = dict(self._docs)
+        for engine, (at, entry) in list(self._changes.items()):
+            doc = docs.get(engine)
+            written = doc.get("at") if doc is not None else None
+            if written and datetime.fromisoformat(str(written)) >= at:
+                del self._changes[engine]      # the picture has caught up with the change
+                continue
+            if doc is None:                    # an engine that has not written its first picture yet
+                docs[engine] = {"engine": engine, "at": at.isoformat(), "operators": [entry]}
+                continue
+            others = [o for o in doc.get("operators") or () if o.get("id") != entry.get("id")]
+            docs[engine] = {**doc, "at": at.isoformat(), "operators": [*others, entry]}   # the newer moment
+        return list(docs.values())
 
 
 def check_command(command: str, args: Mapping[str, Any]) -> None:

@@ -119,7 +119,8 @@ class OperatorConsole(App[None]):
         self._pending_dispositions: dict[int, tuple[CallOnScreen, dict[str, Any]]] = {}   # by command id
         self._absent: frozenset[int] | None = None   # the operator's campaigns no engine runs, last seen
         self._login_warned = False
-        self._feed = PictureFeed(pool, self._floor_from_feed, self._feed_error) if listen else None
+        self._feed = PictureFeed(pool, self._floor_from_feed, self._feed_error, operator_id=operator.id) \
+            if listen else None
 
     # ---- layout -------------------------------------------------------------------------------
 
@@ -186,6 +187,8 @@ class OperatorConsole(App[None]):
             return
         self._absent = absent
         states = await customer.campaign_states(self.pool, sorted(absent)) if absent else {}
+        if not self._showing():
+            return
         self.query_one(StatusBar).paused = tuple(sorted(name for name, state in states.values() if state == "paused"))
 
     async def _check_results(self) -> None:
@@ -224,23 +227,27 @@ class OperatorConsole(App[None]):
             return False
 
     async def _show_call(self, attempt_id: int, lead_id: int | None) -> None:
-        if lead_id is None:   # an engine that does not say the wrap-up's lead: the attempt knows it
-            lead_id = await customer.lead_of(self.pool, attempt_id)
-        card = await customer.customer_card(self.pool, lead_id, attempt_id) if lead_id is not None else None
-        if card is None:
-            self.say(f"the lead of attempt {attempt_id} is not in the store")
-            return
-        try:
-            script = await customer.campaign_script(self.pool, card.campaign_id)
-        except call_script.ScriptError as exc:
-            script = None
-            self.say(f"the campaign's script is broken: {exc}")
-        catalogue = await customer.dispositions(self.pool, card.campaign_id)
+        # one connection for the reads (each read from the pool would add the pool's reset round trip)
+        async with self.pool.acquire() as conn:
+            if lead_id is None:   # an engine that does not say the wrap-up's lead: the attempt knows it
+                lead_id = await customer.lead_of(conn, attempt_id)
+            card = await customer.customer_card(conn, lead_id, attempt_id) if lead_id is not None else None
+            if card is None:
+                self.say(f"the lead of attempt {attempt_id} is not in the store")
+                return
+            try:
+                script = await customer.campaign_script(conn, card.campaign_id)
+            except call_script.ScriptError as exc:
+                script = None
+                self.say(f"the campaign's script is broken: {exc}")
+            catalogue = await customer.dispositions(conn, card.campaign_id)
         timezone = next((tz for cid, _, tz in self.operator.campaigns if cid == card.campaign_id), "UTC")
         await self._put_call(CallOnScreen(attempt_id, card, script, catalogue, timezone,
                                           step_id=script.start if script else None))
 
     async def _put_call(self, call: CallOnScreen) -> None:
+        if not self._showing():
+            return   # the console closed while the call was read (a page closed, the session ending)
         self.call = call
         self._login_warned = False
         self.query_one(CardPanel).card = call.card
@@ -250,6 +257,8 @@ class OperatorConsole(App[None]):
         self.query_one(ScriptPanel).call = call
 
     async def _clear_call(self) -> None:
+        if not self._showing():
+            return   # the console closed while a result was read
         self.call = None
         self.query_one(CardPanel).card = None
         self.query_one(ScriptPanel).call = None

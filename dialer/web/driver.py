@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import os
 
-from textual import events
+from textual import events, messages
 from textual.drivers.web_driver import WebDriver
 
 PRELUDE = b"__GANGLION__\n"
@@ -34,6 +34,13 @@ class SessionDriver(WebDriver):
             self._write = write   # type: ignore[method-assign]
         if SessionDriver._page_focused:    # the page will not say it again: it never lost the focus
             self._app.call_later(self._app.post_message, events.AppFocus())
+
+    def run_input_thread(self) -> None:
+        super().run_input_thread()
+        if not self.exit_event.is_set():
+            # stdin ended without the app stopping: the server is gone (restarted, killed). Nobody can see
+            # or type into this session any more; left running it would hold its store connections for ever.
+            self._app.post_message(messages.ExitApp())
 
     def on_meta(self, packet_type: str, payload: dict[str, object]) -> None:
         if packet_type in ("focus", "blur"):

@@ -7,6 +7,7 @@ from __future__ import annotations
 import asyncio
 import json
 from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 
 import asyncpg
 import pytest
@@ -31,8 +32,10 @@ pytestmark = pytest.mark.db
 CONFIG = EngineConfig(tick_s=0.02, operator_channel_template="Local/{ext}@operators")
 
 
-@pytest.fixture
-async def engine(pool: asyncpg.Pool) -> AsyncIterator[tuple[Engine, FakePbx]]:
+@asynccontextmanager
+async def anna_on_the_floor(pool: asyncpg.Pool, *, snapshot_s: float) -> AsyncIterator[tuple[Engine, FakePbx]]:
+    """Campaign c1 running with one operator, Anna, and one lead, Grace; the engine and its control plane,
+    which writes the whole snapshot every ``snapshot_s``."""
     campaign = await campaigns.create(pool, name="c1", channel_template="Local/{digits}@pstn",
                                       caller_id="+15550000000", mode="progressive")
     anna = await operators.create(pool, name="Anna", extension="101")
@@ -44,13 +47,19 @@ async def engine(pool: asyncpg.Pool) -> AsyncIterator[tuple[Engine, FakePbx]]:
     pbx = FakePbx()
     engine = Engine(pool, pbx, SystemClock(), CONFIG)
     await engine.start()
-    control = ControlPlane(engine, picture_s=0.1, poll_s=0.2)
+    control = ControlPlane(engine, picture_s=snapshot_s, poll_s=0.2)
     await control.start()
     try:
         yield engine, pbx
     finally:
         await control.close()
         await engine.stop(drain_s=0)
+
+
+@pytest.fixture
+async def engine(pool: asyncpg.Pool) -> AsyncIterator[tuple[Engine, FakePbx]]:
+    async with anna_on_the_floor(pool, snapshot_s=0.1) as floor:
+        yield floor
 
 
 async def answer_first_call(pbx: FakePbx) -> None:

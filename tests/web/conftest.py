@@ -13,7 +13,6 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
-import aiohttp
 import asyncpg
 import pytest
 
@@ -25,6 +24,7 @@ from dialer.engine import Engine
 from lists import campaigns, operators
 from people import store
 from tests.engine.fake_pbx import FakePbx
+from tests.web.terminal import until_listening
 
 CONFIG = EngineConfig(tick_s=0.02, operator_channel_template="Local/{ext}@operators")
 PASSWORD = "anna's long password"
@@ -84,16 +84,10 @@ async def served(pool: asyncpg.Pool, store_schema: tuple[str, str], tmp_path: Pa
                                   stdout=out, stderr=subprocess.STDOUT)
     base = f"http://127.0.0.1:{port}"
     try:
-        async with asyncio.timeout(20), aiohttp.ClientSession() as http:
-            while True:
-                try:
-                    async with http.get(base) as response:
-                        if response.status == 200:
-                            break
-                except aiohttp.ClientConnectionError:
-                    if server.poll() is not None:
-                        raise RuntimeError(f"dialer serve stopped: {log.read_text()}") from None
-                await asyncio.sleep(0.1)
+        try:
+            await until_listening(base, server, timeout=20)
+        except RuntimeError as exc:
+            raise RuntimeError(f"{exc}: {log.read_text()}") from None
         yield Served(base, pool, pbx, log)
     finally:
         server.terminate()

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import asyncio
 import json
+import re
+import subprocess
 from collections.abc import Callable
 
 import aiohttp
@@ -13,11 +15,19 @@ import pyte
 ENTER, TAB, F5 = "\r", "\t", "\x1b[15~"
 
 
+_CONTROL = re.compile(rb"\x1b(?:\[[0-9;?<>=$ ]*[@-~]|\][^\x07\x1b]*(?:\x07|\x1b\\)|[@-Z\\-_])|[\x00-\x1f]")
+
+
 class WebTerminal:
-    def __init__(self, url: str, *, width: int = 160, height: int = 48) -> None:
+    """``draw=False``: keep only the text of what arrived lately, without drawing the screen (a benchmark's
+    hundreds of sessions would spend their machine on the emulator); ``text()`` is then that text."""
+
+    def __init__(self, url: str, *, width: int = 160, height: int = 48, draw: bool = True) -> None:
         self.url = f"{url.rstrip('/')}/ws?width={width}&height={height}"
         self.screen = pyte.Screen(width, height)
         self._stream = pyte.ByteStream(self.screen)
+        self._draw = draw
+        self._plain = b""
         self._session: aiohttp.ClientSession | None = None
         self._ws: aiohttp.ClientWebSocketResponse | None = None
         self._reader: asyncio.Task[None] | None = None
@@ -42,14 +52,23 @@ class WebTerminal:
         assert self._ws is not None
         async for message in self._ws:
             if message.type == aiohttp.WSMsgType.BINARY:
-                self._stream.feed(message.data)
+                if self._draw:
+                    self._stream.feed(message.data)
+                else:
+                    self._plain = (self._plain + _CONTROL.sub(b" ", message.data))[-16384:]
                 self.changed.set()
             elif message.type == aiohttp.WSMsgType.TEXT:   # textual-serve's own messages (pong, open_url …)
                 json.loads(message.data)
         self.closed = True
         self.changed.set()
 
+    def forget(self) -> None:
+        """Without drawing: from now on ``text()`` holds only what arrives after this call."""
+        self._plain = b""
+
     def text(self) -> str:
+        if not self._draw:
+            return self._plain.decode(errors="replace")
         return "\n".join(self.screen.display)
 
     async def focus(self) -> None:
@@ -93,3 +112,17 @@ async def click(terminal: WebTerminal, words: str) -> None:
     column, row = find(terminal.text(), words)
     await terminal.type(f"\x1b[<0;{column + 1};{row + 1}M")
     await terminal.type(f"\x1b[<0;{column + 1};{row + 1}m")
+
+
+async def until_listening(base: str, server: subprocess.Popen[bytes], timeout: float) -> None:
+    """``dialer serve`` answers HTTP (its start takes seconds on a loaded machine); fails if it stopped."""
+    async with asyncio.timeout(timeout), aiohttp.ClientSession() as http:
+        while True:
+            try:
+                async with http.get(base) as response:
+                    if response.status == 200:
+                        return
+            except aiohttp.ClientConnectionError:
+                if server.poll() is not None:
+                    raise RuntimeError(f"dialer serve stopped with code {server.returncode}") from None
+            await asyncio.sleep(0.1)
