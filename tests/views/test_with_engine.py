@@ -33,9 +33,9 @@ CONFIG = EngineConfig(tick_s=0.02, operator_channel_template="Local/{ext}@operat
 
 
 @asynccontextmanager
-async def anna_on_the_floor(pool: asyncpg.Pool, *, snapshot_s: float) -> AsyncIterator[tuple[Engine, FakePbx]]:
+async def anna_on_the_floor(pool: asyncpg.Pool, *, picture_s: float) -> AsyncIterator[tuple[Engine, FakePbx]]:
     """Campaign c1 running with one operator, Anna, and one lead, Grace; the engine and its control plane,
-    which writes the whole snapshot every ``snapshot_s``."""
+    which writes the whole picture every ``picture_s``."""
     campaign = await campaigns.create(pool, name="c1", channel_template="Local/{digits}@pstn",
                                       caller_id="+15550000000", mode="progressive")
     anna = await operators.create(pool, name="Anna", extension="101")
@@ -47,7 +47,7 @@ async def anna_on_the_floor(pool: asyncpg.Pool, *, snapshot_s: float) -> AsyncIt
     pbx = FakePbx()
     engine = Engine(pool, pbx, SystemClock(), CONFIG)
     await engine.start()
-    control = ControlPlane(engine, picture_s=snapshot_s, poll_s=0.2)
+    control = ControlPlane(engine, picture_s=picture_s, poll_s=0.2)
     await control.start()
     try:
         yield engine, pbx
@@ -58,7 +58,7 @@ async def anna_on_the_floor(pool: asyncpg.Pool, *, snapshot_s: float) -> AsyncIt
 
 @pytest.fixture
 async def engine(pool: asyncpg.Pool) -> AsyncIterator[tuple[Engine, FakePbx]]:
-    async with anna_on_the_floor(pool, snapshot_s=0.1) as floor:
+    async with anna_on_the_floor(pool, picture_s=0.1) as floor:
         yield floor
 
 
