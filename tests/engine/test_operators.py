@@ -7,6 +7,8 @@ import asyncpg
 import pytest
 
 from ami.pbx import CallAnswered, ChannelHungUp, ConferenceJoined, OriginateRequest, OriginateResult
+from compliance import store as compliance_store
+from compliance.rules import CampaignRules
 from dialer.commands import apply_command
 from dialer.engine import Engine
 from dialer.floor import FloorOperator, OperatorState
@@ -39,7 +41,7 @@ async def test_manual_dial_calls_the_number_into_the_operators_conference_with_t
         pool: asyncpg.Pool) -> None:
     engine, pbx = await started(pool, operators_n=1, leads_n=0)
     try:
-        operator, request = await dialed_by_hand(engine, pbx, "+15550009999")
+        operator, request = await dialed_by_hand(engine, pbx, "+442079460000")
         assert (request.context, request.exten, request.caller_id) == ("operator-join", "101", "+15550000000")
         assert operator.state is OperatorState.RESERVED
         pbx.emit(ConferenceJoined("op101", request.channel_id))   # joined before its OriginateResponse
@@ -60,12 +62,12 @@ async def test_a_manual_call_never_answered_gives_the_operator_back(pool: asyncp
     no operator_id, so its end found nobody to release."""
     engine, pbx = await started(pool, operators_n=1, leads_n=0)
     try:
-        operator, request = await dialed_by_hand(engine, pbx, "+15550009999")
+        operator, request = await dialed_by_hand(engine, pbx, "+442079460000")
         assert operator.state is OperatorState.RESERVED
         pbx.emit(OriginateResult(request.channel_id, False, reason))
         await until(lambda: operator.state is OperatorState.READY)
         assert operator.attempt_id is None and operator.lead_id is None
-        await dialed_by_hand(engine, pbx, "+15550008888")                                     # dials again
+        await dialed_by_hand(engine, pbx, "+442079460001")                                     # dials again
     finally:
         await engine.stop(drain_s=0)
 
@@ -75,8 +77,8 @@ async def test_refusals_name_the_operators_state_in_words(pool: asyncpg.Pool) ->
     operator with no call, logged out, and "cannot dial while wrap_up"."""
     engine, pbx = await started(pool, operators_n=1, leads_n=0)
     try:
-        operator, request = await dialed_by_hand(engine, pbx, "+15550009999")
-        campaign = {"campaign_id": next(iter(operator.campaigns)), "phone": "+15550008888"}
+        operator, request = await dialed_by_hand(engine, pbx, "+442079460000")
+        campaign = {"campaign_id": next(iter(operator.campaigns)), "phone": "+442079460001"}
         assert await apply_command(engine, operator.id, "pause", {}) == "cannot pause during a call; finish it first"
         assert await apply_command(engine, operator.id, "dial", campaign) == \
             "cannot dial during a call; finish it first"
@@ -159,3 +161,23 @@ async def test_wrap_up_ends_by_itself_after_the_campaigns_limit(pool: asyncpg.Po
 
 async def _campaign(pool: asyncpg.Pool) -> campaigns.Campaign:
     return await campaigns.get(pool, "c1")
+
+
+async def test_a_manual_dial_obeys_the_calling_hours_of_the_callee(pool: asyncpg.Pool) -> None:
+    """Only the do-not-call lists were checked: an operator could call California at 04:00 its time."""
+    campaign_id = await make_campaign(pool, operators_n=1, leads_n=0)
+    async with pool.acquire() as conn:
+        await compliance_store.set_campaign_rules(conn, campaign_id, CampaignRules(windows="09:00-20:00"))
+    pbx = FakePbx()
+    engine = Engine(pool, pbx, midday(), CONFIG)
+    await engine.start()
+    try:
+        operator = next(iter(engine.floor.operators.values()))
+        await until(lambda: operator.state is OperatorState.READY)
+        refusal = await apply_command(engine, operator.id, "dial", {"campaign_id": campaign_id,
+                                                                    "phone": "+1 415 555 0123"})
+        assert refusal is not None and "America/Los_Angeles" in refusal and "\n" not in refusal
+        assert pbx.customer_calls() == [] and operator.state is OperatorState.READY
+        assert await pool.fetchval("SELECT count(*) FROM attempt") == 0
+    finally:
+        await engine.stop(drain_s=0)
