@@ -165,9 +165,10 @@ class Dialing:
         now = engine.clock.now()
         try:
             found = normalize(phone, campaign.default_region)
-            number = DialedByHand(found.e164, found.timezones)
         except PhoneError:
-            number = DialedByHand(phone.strip(), ())
+            # never a campaign lead: the dialer would call it again on its own (an internal number: the phone)
+            return f"{phone.strip()!r} is not a phone number in {campaign.default_region}; dial the full number"
+        number = DialedByHand(found.e164, found.timezones)
         async with engine.pool.acquire() as conn, conn.transaction():
             refusal = await self._claimer(campaign_id).gate.refuse_by_hand(conn, number, now)
             if refusal is not None:

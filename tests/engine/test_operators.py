@@ -181,3 +181,17 @@ async def test_a_manual_dial_obeys_the_calling_hours_of_the_callee(pool: asyncpg
         assert await pool.fetchval("SELECT count(*) FROM attempt") == 0
     finally:
         await engine.stop(drain_s=0)
+
+
+async def test_a_short_number_typed_for_a_manual_dial_is_refused_in_one_line(pool: asyncpg.Pool) -> None:
+    """"12" became a campaign lead, dialed, and after busy sat in the list for the dialer to call."""
+    engine, pbx = await started(pool, operators_n=1, leads_n=0)
+    try:
+        operator = next(iter(engine.floor.operators.values()))
+        await until(lambda: operator.state is OperatorState.READY)
+        refusal = await apply_command(engine, operator.id, "dial", {"campaign_id": next(iter(operator.campaigns)),
+                                                                    "phone": "12"})
+        assert refusal == "'12' is not a phone number in US; dial the full number"
+        assert pbx.customer_calls() == [] and await pool.fetchval("SELECT count(*) FROM lead") == 0
+    finally:
+        await engine.stop(drain_s=0)
