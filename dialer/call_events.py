@@ -28,7 +28,6 @@ from ami.pbx import (
 )
 from compliance.limits import legal_limits
 from dialer.call import Call, CallState
-from dialer.floor import OperatorState
 from dialer.recovery import Recovery
 from dialer.refusals import RefusedCalls
 from dialer.surface import EngineSurface
@@ -154,8 +153,7 @@ class CallEvents:
             if call.connected_at is not None:
                 engine.release_operator(call, operator, now)
             else:
-                engine.floor.drop_call(operator)
-                engine.floor.set_state(operator, OperatorState.READY, now)
+                engine.floor.after_call(operator, now)
         engine.recorder.put_attempt(AttemptUpdate(
             call.attempt_id, state="ended", ended_at=engine.clock.now(), outcome=call.outcome,
             originate_reason=call.originate_reason, dial_status=call.dial_status,

@@ -185,6 +185,7 @@ class Dialing:
                     lead_id=lead_id, phone=phone, originated_at=loop_now, preassigned=operator.id)
         engine.follow(call)
         engine.floor.take_call(operator, attempt_id, lead_id, loop_now)
+        operator.paused_before_call = operator.state is OperatorState.PAUSED
         engine.floor.set_state(operator, OperatorState.RESERVED, loop_now)
         request = OriginateRequest(
             channel=campaign.channel_for(phone), channel_id=call.channel_id, context=config.handoff_context,

@@ -119,8 +119,7 @@ class OperatorWork:
         for campaign_id in operator.campaigns:
             if estimator := self._engine.estimators.get(campaign_id):
                 estimator.observe_handle(now, operator.last_talk_s, now - operator.since)
-        self._engine.floor.drop_call(operator)
-        self._engine.floor.set_state(operator, OperatorState.READY, now)
+        self._engine.floor.after_call(operator, now)
 
     def stop(self) -> None:
         """The engine stops: no wrap-up timer fires after it."""

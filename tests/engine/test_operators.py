@@ -195,3 +195,38 @@ async def test_a_short_number_typed_for_a_manual_dial_is_refused_in_one_line(poo
         assert pbx.customer_calls() == [] and await pool.fetchval("SELECT count(*) FROM lead") == 0
     finally:
         await engine.stop(drain_s=0)
+
+
+@pytest.mark.parametrize("answered", [True, False])
+async def test_an_operator_who_dials_while_paused_is_paused_again_after_the_call(
+        pool: asyncpg.Pool, answered: bool) -> None:
+    """They ended READY after the wrap-up, and predictive calls started arriving unasked."""
+    engine, pbx = await started(pool, operators_n=1, leads_n=0)
+    try:
+        operator = next(iter(engine.floor.operators.values()))
+        await until(lambda: operator.state is OperatorState.READY)
+        assert await apply_command(engine, operator.id, "pause", {"reason": "lunch"}) is None
+        assert await apply_command(engine, operator.id, "dial", {"campaign_id": next(iter(operator.campaigns)),
+                                                                 "phone": "+442079460000"}) is None
+        request = pbx.customer_calls()[-1]
+        if answered:
+            pbx.emit(ConferenceJoined("op101", request.channel_id))
+            pbx.emit(OriginateResult(request.channel_id, True, 4))
+            pbx.emit(ChannelHungUp(request.channel_id, 16))
+            await until(lambda: operator.state is OperatorState.WRAP_UP)
+            engine.wrap_up_done(operator)
+        else:
+            pbx.emit(OriginateResult(request.channel_id, False, 5))
+        await until(lambda: operator.state is OperatorState.PAUSED)
+        assert operator.pause_reason == "lunch" and operator.attempt_id is None
+        if answered:   # a manual call from READY still ends READY
+            assert await apply_command(engine, operator.id, "ready", {}) is None
+            _, request = await dialed_by_hand(engine, pbx, "+442079460001")
+            pbx.emit(ConferenceJoined("op101", request.channel_id))
+            pbx.emit(OriginateResult(request.channel_id, True, 4))
+            pbx.emit(ChannelHungUp(request.channel_id, 16))
+            await until(lambda: operator.state is OperatorState.WRAP_UP)
+            engine.wrap_up_done(operator)
+            assert operator.state is OperatorState.READY
+    finally:
+        await engine.stop(drain_s=0)
