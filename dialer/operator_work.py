@@ -60,9 +60,10 @@ class OperatorWork:
         """Every change of an operator's state (the floor's listener)."""
         engine = self._engine
         state = STORED_STATE.get(operator.state, operator.state.value)
-        at, operator_id = engine.clock.now(), operator.id
-        engine.recorder.put(f"operator {operator.name} {state}", lambda conn: operators.record_state(
-            conn, operator_id=operator_id, state=state, now=at))
+        if state != STORED_STATE.get(previous, previous.value):    # RESERVED then ON_CALL: one on_call row
+            at, operator_id = engine.clock.now(), operator.id
+            engine.recorder.put(f"operator {operator.name} {state}", lambda conn: operators.record_state(
+                conn, operator_id=operator_id, state=state, now=at))
         if operator.state is OperatorState.WRAP_UP:
             handle = asyncio.get_running_loop().call_later(self._wrap_up_max_s(operator), self.wrap_up_done, operator)
             self._wrap_timers[operator.id] = handle

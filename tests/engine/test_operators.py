@@ -230,3 +230,20 @@ async def test_an_operator_who_dials_while_paused_is_paused_again_after_the_call
             assert operator.state is OperatorState.READY
     finally:
         await engine.stop(drain_s=0)
+
+
+async def test_a_connected_call_is_one_on_call_session_row(pool: asyncpg.Pool) -> None:
+    """Each connected call wrote two consecutive on_call rows: RESERVED (stored as on_call), then ON_CALL."""
+    engine, pbx = await started(pool, operators_n=1, leads_n=0)
+    try:
+        operator, request = await dialed_by_hand(engine, pbx, "+442079460000")
+        pbx.emit(ConferenceJoined("op101", request.channel_id))
+        pbx.emit(OriginateResult(request.channel_id, True, 4))
+        pbx.emit(ChannelHungUp(request.channel_id, 16))
+        await until(lambda: operator.state is OperatorState.WRAP_UP)
+        await engine.recorder.drain()
+        states = [r["state"] for r in await pool.fetch(
+            "SELECT state FROM operator_session WHERE operator_id = $1 ORDER BY id", operator.id)]
+        assert states[-2:] == ["on_call", "wrap_up"] and states.count("on_call") == 1
+    finally:
+        await engine.stop(drain_s=0)
