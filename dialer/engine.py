@@ -40,6 +40,7 @@ from dialer.recovery import Recovery
 from dialer.refusals import RefusedCalls
 from dialer.runner import CampaignRunner, pacing_settings
 from dialer.tasks import Supervisor
+from dialer.tuning import tuned
 from lists import campaigns, operators
 from lists.campaigns import Campaign
 from pacing.estimators import OnlineEstimators
@@ -125,6 +126,9 @@ class Engine:
         async with self.pool.acquire() as conn:        # its preset's legal figures bind its pacing
             limits = legal_limits((await compliance_store.campaign_rules(conn, campaign.id)).preset)
         if campaign.id in self.runners:
+            if changed := tuned(self.runners[campaign.id].campaign, campaign):   # a supervisor's change: who, what
+                who = await campaigns.last_changed_by(self.pool, campaign.id)
+                log.info("campaign %s tuned by %s: %s", campaign.name, who or "an unaudited change", changed)
             self.runners[campaign.id].limits = limits
             self.runners[campaign.id].update(campaign)
             return
