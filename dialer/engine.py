@@ -13,6 +13,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Callable
+from datetime import timedelta
 from functools import partial
 
 import asyncpg
@@ -34,7 +35,7 @@ from dialer.handoff import HandOff
 from dialer.heartbeat import beat_forever
 from dialer.ledger import AbandonLedger
 from dialer.operator_work import OperatorWork
-from dialer.phones import RESTART, OperatorPhones
+from dialer.phones import RESTART, STOPPED, STOPPED_LONG_AGO, OperatorPhones
 from dialer.recorder import Recorder
 from dialer.recovery import Recovery
 from dialer.refusals import RefusedCalls
@@ -134,6 +135,8 @@ class Engine:
             return
         rows = await operators.for_campaign(self.pool, campaign.id)
         working = await operators.with_open_session(self.pool, [row.id for row in rows])
+        stopped = await operators.stopped_with_engine(self.pool, [row.id for row in rows],
+                                                      since=self.clock.now() - timedelta(days=1))
         for row in rows:
             operator = self.floor.operators.get(row.id)
             if operator is None:
@@ -145,8 +148,12 @@ class Engine:
                 # People log in from their console; after a crash, those who were working are called back.
                 if operator.simulated:
                     await self.phones.log_in(operator)
-                elif operator.id in working:
+                elif operator.id in working or (
+                        operator.id in stopped and (self.clock.now() - stopped[operator.id]).total_seconds()
+                        <= self.config.restore_logins_s):
                     await self.phones.log_in(operator, why=RESTART)
+                elif operator.id in stopped:
+                    operator.logged_out_why = STOPPED_LONG_AGO.format(at=stopped[operator.id])
         self.estimators[campaign.id] = OnlineEstimators()
         ledger = AbandonLedger(pacing_settings(campaign, limits=limits).window_hours * 3600)
         await ledger.seed(self.pool, campaign_id=campaign.id, wall_now=self.clock.now(),
@@ -190,8 +197,17 @@ class Engine:
             await self.ownership.close(keep={c.campaign_id for c in in_flight})
         self.operator_work.stop()
         on_call = {c.operator_id for c in in_flight if c.operator_id is not None}
+        leaving = [o for o in self.floor.operators.values() if o.state is not OperatorState.OFFLINE
+                   and o.id not in on_call and not o.simulated]
         await asyncio.gather(*(self.phones.log_out(o, leave_call=False) for o in list(self.floor.operators.values())
                                if o.state is not OperatorState.OFFLINE and o.id not in on_call))
+        for operator in leaving:           # their consoles say why; the next start logs them in again
+            operator.logged_out_why = STOPPED
+        if leaving:
+            ids, at = [o.id for o in leaving], self.clock.now()
+            self.recorder.put("logged out by the stop", lambda conn: operators.mark_engine_stop(conn, ids, at))
+            log.info("%d operator(s) logged out; a start within %.0f min logs them in again", len(ids),
+                     self.config.restore_logins_s / 60)
         if in_flight:
             log.warning("stopping with %d call(s) in flight: they stay on the PBX, and the next start "
                         "re-attaches them", len(in_flight))
