@@ -13,8 +13,9 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Callable
-from datetime import timedelta
+from datetime import datetime, time, timedelta
 from functools import partial
+from zoneinfo import ZoneInfo
 
 import asyncpg
 
@@ -137,11 +138,16 @@ class Engine:
         working = await operators.with_open_session(self.pool, [row.id for row in rows])
         stopped = await operators.stopped_with_engine(self.pool, [row.id for row in rows],
                                                       since=self.clock.now() - timedelta(days=1))
+        midnight = datetime.combine(self.clock.now().astimezone(ZoneInfo(campaign.timezone)).date(), time(),
+                                    ZoneInfo(campaign.timezone))      # the day in the campaign's zone
+        day = await operators.day_figures(self.pool, [row.id for row in rows if row.id not in self.floor.operators],
+                                          since=midnight)
         for row in rows:
             operator = self.floor.operators.get(row.id)
             if operator is None:
                 operator = FloorOperator(row.id, row.name, row.extension, set(), row.priority, row.simulated,
                                          since=asyncio.get_running_loop().time())
+                operator.calls, operator.talk_s = day.get(row.id, (0, 0.0))     # the day so far, not 0
                 self.floor.add(operator)
             self.floor.assign(operator, campaign.id)
             if operator.state is OperatorState.OFFLINE and not self.recovery.adopt_phone(operator):

@@ -236,6 +236,18 @@ async def stopped_with_engine(conn: asyncpg.Connection | asyncpg.Pool, operator_
     return {r["operator_id"]: r["started_at"] for r in rows}
 
 
+async def day_figures(conn: asyncpg.Connection | asyncpg.Pool, operator_ids: list[int],
+                      since: datetime) -> dict[int, tuple[int, float]]:
+    """Operator id → (conversations, seconds of talk) since ``since`` (the start of their day): what their
+    console counts, read once when an engine starts so that a restart does not put the day back at 0. A
+    conversation still going on counts when it ends."""
+    rows = await conn.fetch(
+        """SELECT operator_id, count(*) AS calls, sum(extract(epoch FROM ended_at - connected_at)) AS talk_s
+           FROM attempt WHERE operator_id = ANY($1::bigint[]) AND connected_at >= $2 AND ended_at IS NOT NULL
+           GROUP BY operator_id""", operator_ids, since)
+    return {r["operator_id"]: (r["calls"], float(r["talk_s"] or 0.0)) for r in rows}
+
+
 async def with_open_session(conn: asyncpg.Connection | asyncpg.Pool, operator_ids: list[int]) -> set[int]:
     """Of these operators, those logged in as far as the store knows (an open session row): after an
     engine died, the people who were working."""

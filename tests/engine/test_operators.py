@@ -3,6 +3,8 @@ operators working beside people at the console."""
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 import asyncpg
 import pytest
 
@@ -245,5 +247,29 @@ async def test_a_connected_call_is_one_on_call_session_row(pool: asyncpg.Pool) -
         states = [r["state"] for r in await pool.fetch(
             "SELECT state FROM operator_session WHERE operator_id = $1 ORDER BY id", operator.id)]
         assert states[-2:] == ["on_call", "wrap_up"] and states.count("on_call") == 1
+    finally:
+        await engine.stop(drain_s=0)
+
+
+async def test_an_operators_calls_and_talk_of_the_day_survive_an_engine_restart(pool: asyncpg.Pool) -> None:
+    """The console's and watch's "calls" and "talk" went back to 0 whenever the engine restarted."""
+    campaign_id = await make_campaign(pool, operators_n=1, leads_n=0)
+    operator_id = await pool.fetchval("SELECT id FROM operator")
+    lead_id = await pool.fetchval("INSERT INTO lead (campaign_id, phone) VALUES ($1, '+442079460000') RETURNING id",
+                                  campaign_id)
+    noon = midday().now()
+    for connected, talk_s in ((noon - timedelta(hours=2), 60), (noon - timedelta(hours=1), 30),
+                              (noon - timedelta(days=1), 500), (noon - timedelta(minutes=5), None)):
+        await pool.execute(
+            """INSERT INTO attempt (lead_id, campaign_id, phone, caller_id, engine, claimed_at, connected_at, ended_at,
+                                    operator_id, state, outcome)
+               VALUES ($1, $2, '+442079460000', '+15550000000', 'e0', $3, $3, $4, $5, $6, $7)""",
+            lead_id, campaign_id, connected, None if talk_s is None else connected + timedelta(seconds=talk_s),
+            operator_id, "connected" if talk_s is None else "ended", None if talk_s is None else "connected")
+    engine = Engine(pool, FakePbx(), midday(), CONFIG)
+    await engine.start()
+    try:
+        operator = engine.floor.operators[operator_id]
+        assert (operator.calls, operator.talk_s) == (2, 90.0)   # today's ended ones; not yesterday's
     finally:
         await engine.stop(drain_s=0)
