@@ -168,7 +168,7 @@ class Dialing:
         except PhoneError:
             # never a campaign lead: the dialer would call it again on its own (an internal number: the phone)
             return f"{phone.strip()!r} is not a phone number in {campaign.default_region}; dial the full number"
-        number = DialedByHand(found.e164, found.timezones)
+        number, phone = DialedByHand(found.e164, found.timezones), found.e164   # as typed: "+44 20 7946 0000"
         async with engine.pool.acquire() as conn, conn.transaction():
             refusal = await self._claimer(campaign_id).gate.refuse_by_hand(conn, number, now)
             if refusal is not None:

@@ -273,3 +273,15 @@ async def test_an_operators_calls_and_talk_of_the_day_survive_an_engine_restart(
         assert (operator.calls, operator.talk_s) == (2, 90.0)   # today's ended ones; not yesterday's
     finally:
         await engine.stop(drain_s=0)
+
+
+async def test_a_number_dialed_by_hand_is_recorded_in_e164_as_the_compliance_history_reads_it(
+        pool: asyncpg.Pool) -> None:
+    """The attempt kept the number as typed ("+44 20 7946 0000"): the contact caps, which count a number's
+    attempts by its E.164 form, never saw it."""
+    engine, pbx = await started(pool, operators_n=1, leads_n=0)
+    try:
+        await dialed_by_hand(engine, pbx, "+44 20 7946 0000")
+        assert await pool.fetchval("SELECT phone FROM attempt") == "+442079460000"
+    finally:
+        await engine.stop(drain_s=0)
