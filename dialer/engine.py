@@ -36,7 +36,7 @@ from dialer.handoff import HandOff
 from dialer.heartbeat import beat_forever
 from dialer.ledger import AbandonLedger
 from dialer.operator_work import OperatorWork
-from dialer.phones import RESTART, STOPPED, STOPPED_LONG_AGO, OperatorPhones
+from dialer.phones import RESTART, STOPPED, STOPPED_LONG_AGO, STOPPED_PAUSED, OperatorPhones
 from dialer.recorder import Recorder
 from dialer.recovery import Recovery
 from dialer.refusals import RefusedCalls
@@ -205,12 +205,14 @@ class Engine:
         on_call = {c.operator_id for c in in_flight if c.operator_id is not None}
         leaving = [o for o in self.floor.operators.values() if o.state is not OperatorState.OFFLINE
                    and o.id not in on_call and not o.simulated]
+        # A login comes back ready: someone paused (at lunch) is not logged in behind their back, told why.
+        paused = {o.id for o in leaving if o.state is OperatorState.PAUSED}
         await asyncio.gather(*(self.phones.log_out(o, leave_call=False) for o in list(self.floor.operators.values())
                                if o.state is not OperatorState.OFFLINE and o.id not in on_call))
         for operator in leaving:           # their consoles say why; the next start logs them in again
-            operator.logged_out_why = STOPPED
-        if leaving:
-            ids, at = [o.id for o in leaving], self.clock.now()
+            operator.logged_out_why = STOPPED_PAUSED if operator.id in paused else STOPPED
+        if ids := [o.id for o in leaving if o.id not in paused]:
+            at = self.clock.now()
             self.recorder.put("logged out by the stop", lambda conn: operators.mark_engine_stop(conn, ids, at))
             log.info("%d operator(s) logged out; a start within %.0f min logs them in again", len(ids),
                      self.config.restore_logins_s / 60)
