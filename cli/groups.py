@@ -13,7 +13,7 @@ from datetime import datetime
 import asyncpg
 import typer
 
-from cli.store import console, fail, with_pool
+from cli.store import console, fail, moment, with_pool
 
 group_app = typer.Typer(help="Campaign groups: campaigns sharing one pool of operators.", no_args_is_help=True,
                            rich_markup_mode=None)
@@ -150,9 +150,9 @@ def _print(group: object) -> None:
 
 def report_group(
     name: str,
-    since: datetime | None = typer.Option(None, help="Start of the period (first member's time unless a zone "
-                                                     "is given)"),
-    until: datetime | None = typer.Option(None, help="End of the period (default: now)"),
+    since: datetime | None = typer.Option(None, parser=moment, help="Start of the period (first member's time "
+                                                                    "unless a zone is given)"),
+    until: datetime | None = typer.Option(None, parser=moment, help="End of the period (default: now)"),
 ) -> None:
     """A campaign group per campaign and per pool: target and realized shares of the pool's handle time,
     attempts, answers, connects, abandons, talk and wrap-up, and the pool's occupancy."""

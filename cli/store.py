@@ -8,6 +8,7 @@ from __future__ import annotations
 import asyncio
 import warnings
 from collections.abc import Awaitable, Callable
+from datetime import datetime
 from typing import TypeVar
 
 import asyncpg
@@ -28,6 +29,15 @@ def fail(message: str) -> typer.Exit:
     # one line however narrow the terminal: the message often ends in a command to copy
     console.print(f"[bold red]error:[/] {escape(message)}", soft_wrap=True)
     return typer.Exit(code=2)
+
+
+def moment(value: str) -> datetime:
+    """A ``--since`` / ``--until`` value (typer's own parser answers a bad one with a raw pydantic message)."""
+    try:
+        return datetime.fromisoformat(value.strip())
+    except ValueError:
+        raise typer.BadParameter(f"{value!r} is not a date or time; give 2026-12-06, 2026-12-06T08:00 or "
+                                 "2026-12-06T08:00+03:00 (ISO 8601)") from None
 
 
 def settings_or_fail() -> Settings:

@@ -11,7 +11,7 @@ import asyncpg
 import typer
 from typer.core import TyperGroup
 
-from cli.store import console, fail, with_pool
+from cli.store import console, fail, moment, with_pool
 
 
 def operator_console(
@@ -66,8 +66,9 @@ def report_campaign(
     campaign: str,
     by: str = typer.Option("operator", "--by", help="operator | hour | disposition | list"),
     csv_file: Path | None = typer.Option(None, "--csv", help="Also write the raw figures to this CSV file"),
-    since: datetime | None = typer.Option(None, help="Start of the period (campaign time unless a zone is given)"),
-    until: datetime | None = typer.Option(None, help="End of the period (default: now)"),
+    since: datetime | None = typer.Option(None, parser=moment,
+                                          help="Start of the period (campaign time unless a zone is given)"),
+    until: datetime | None = typer.Option(None, parser=moment, help="End of the period (default: now)"),
     conversion: list[str] = typer.Option(["sale"], help="Codes counted as conversions when the catalogue marks "
                                                           "none as success (repeatable)"),
 ) -> None:

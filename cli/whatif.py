@@ -124,6 +124,8 @@ def staffing_cmd(
     from dialer.sim.whatif import staff_for_list, staff_for_service_level
     from pacing.erlang import ErlangInputError
 
+    if not handle > 0:   # said by its option's name (the Erlang formula would say "interval and handle time")
+        raise fail(f"--handle must be a positive number of seconds (talk + wrap-up), got {handle:g}")
     if calls_per_hour is None and leads is None:
         raise fail("give --calls-per-hour (operators for a service level) or --leads (operators to finish a list)")
     if calls_per_hour is not None and leads is not None:

@@ -49,8 +49,9 @@ def abandon_policy_for(preset: str | None, *, amd_false_positive_rate: float | N
         cap=limits.abandon_cap, window=limits.abandon_window, setpoint=limits.abandon_cap * 5 / 6,
         repeat_block=timedelta(hours=72) if uk else None,
         amd_false_positive_rate=amd_false_positive_rate or 0.0,
-        source=f"{limits.jurisdiction}: {limits.abandon_source} — {limits.abandon_cap:.0%} per "
-               f"{_describe(limits.abandon_window)}" + (", AMD false positives included" if uk else ""))
+        source=("" if limits.preset is None else f"{limits.jurisdiction}: ")
+               + f"{limits.abandon_source} — {limits.abandon_cap:.0%} per {_describe(limits.abandon_window)}"
+               + (", AMD false positives included" if uk else ""))
 
 
 def estimated_false_positives(machine_answers: int, rate: float) -> int:

@@ -42,6 +42,16 @@ class LegalLimits:
     timing_source: str
 
     @property
+    def preset(self) -> str | None:
+        return None if self is _NONE else self.jurisdiction
+
+    @property
+    def the(self) -> str:
+        """How a message names whose figure it is: "the US limit"; without a preset just "the limit" (its
+        source then says it is the dialer's own), never "the no preset limit"."""
+        return "the" if self.preset is None else f"the {self.jurisdiction}"
+
+    @property
     def window_hours(self) -> float:
         return self.abandon_window / timedelta(hours=1)
 
@@ -80,7 +90,7 @@ def check_pacing(pacing: Mapping[str, Any], limits: LegalLimits) -> None:
         if key == "optimize_target" and pacing.get("optimize", "abandon") != "abandon":
             continue
         if value is not None and float(value) >= limits.abandon_cap:
-            raise LegalLimitError(f"{key} {float(value):g} is not below the {limits.jurisdiction} abandonment cap of "
+            raise LegalLimitError(f"{key} {float(value):g} is not below {limits.the} abandonment cap of "
                                   f"{limits.abandon_cap:g} ({limits.abandon_source})")
     window = pacing.get("window_hours")
     if window is not None and float(window) > limits.window_hours:
@@ -94,14 +104,14 @@ def check_ring(ring_timeout_s: float, limits: LegalLimits) -> None:
     """Refuse a ring timeout under the jurisdiction's minimum ring: the law lets the dialer give up on an
     unanswered call only after it has rung that long."""
     if ring_timeout_s < limits.min_ring_s:
-        raise LegalLimitError(f"ring_timeout_s {ring_timeout_s:g} is below the {limits.jurisdiction} minimum ring "
+        raise LegalLimitError(f"ring_timeout_s {ring_timeout_s:g} is below {limits.the} minimum ring "
                               f"of {limits.min_ring_s:g} s ({limits.timing_source})")
 
 
 def check_safe_harbor(safe_harbor_s: float, limits: LegalLimits) -> None:
     """Refuse a safe-harbor wait longer than the law's seconds from answer to operator (or not above 0)."""
     if not 0 < safe_harbor_s <= limits.max_wait_s:
-        raise LegalLimitError(f"safe_harbor_s {safe_harbor_s:g} must be above 0 and at most the {limits.jurisdiction} "
+        raise LegalLimitError(f"safe_harbor_s {safe_harbor_s:g} must be above 0 and at most {limits.the} "
                               f"limit of {limits.max_wait_s:g} s ({limits.timing_source})")
 
 
@@ -123,7 +133,7 @@ def within_limits(pacing: Mapping[str, Any], limits: LegalLimits) -> dict[str, A
 
 def _above(setting: str, value: Any, limit: float, limits: LegalLimits, source: str) -> LegalLimitError:
     return LegalLimitError(
-        f"{setting} {float(value):g} is above the {limits.jurisdiction} limit of {limit:g} ({source})")
+        f"{setting} {float(value):g} is above {limits.the} limit of {limit:g} ({source})")
 
 
 def _window(window: timedelta) -> str:

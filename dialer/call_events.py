@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from datetime import timedelta
 
 from ami.pbx import (
     CallAnswered,
@@ -28,7 +29,6 @@ from ami.pbx import (
 )
 from compliance.limits import legal_limits
 from dialer.call import Call, CallState
-from dialer.floor import OperatorState
 from dialer.recovery import Recovery
 from dialer.refusals import RefusedCalls
 from dialer.surface import EngineSurface
@@ -46,6 +46,7 @@ class CallEvents:
         self._recovery = recovery
         self._refusals = refusals
         self._tasks = tasks
+        self._link_lost_at: dict[str, float] = {}   # server → loop time its AMI link went down
 
     def on_event(self, event: PbxEvent) -> None:
         if self._recovery.held(event):
@@ -89,10 +90,12 @@ class CallEvents:
                     engine.opt_out(call.phone, source="opt-out:keypress")
             case LinkDown(reason=reason, server=server):
                 log.warning("AMI link down (%s): no new calls until it is back", reason)
+                self._link_lost_at.setdefault(server, now)     # the first loss: calls were last heard then
                 engine.phones.link_down(server)
             case LinkUp(server=server):
                 sent = [channel_id for channel_id, call in calls.items() if call.sent]
-                self._tasks.spawn(self._recovery.reconcile(sent), name="reconcile")
+                lost_at = self._link_lost_at.pop(server, None)
+                self._tasks.spawn(self._recovery.reconcile(sent, lost_at), name="reconcile")
                 self._tasks.spawn(engine.phones.relinked(server), name="phones-relinked")
 
     def answered(self, call: Call, now: float) -> None:
@@ -138,7 +141,9 @@ class CallEvents:
 
     def ended(self, call: Call) -> None:
         engine = self._engine
+        # when it ended: now, or earlier when a recovery found it gone (the moment the link was lost)
         now = asyncio.get_running_loop().time()
+        end = min(now, call.ended_at) if call.ended_at is not None else now
         engine.handoff.ended(call)
         engine.calls.pop(call.channel_id, None)
         runner = engine.runners.get(call.campaign_id)
@@ -152,15 +157,15 @@ class CallEvents:
         operator = engine.floor.operators.get(call.operator_id or call.preassigned or -1)
         if operator is not None and operator.attempt_id == call.attempt_id and not call.operator_released:
             if call.connected_at is not None:
-                engine.release_operator(call, operator, now)
+                engine.release_operator(call, operator, max(end, operator.since))
             else:
-                engine.floor.drop_call(operator)
-                engine.floor.set_state(operator, OperatorState.READY, now)
+                engine.floor.after_call(operator, now)
+        ended_at = engine.clock.now() - timedelta(seconds=now - end)
         engine.recorder.put_attempt(AttemptUpdate(
-            call.attempt_id, state="ended", ended_at=engine.clock.now(), outcome=call.outcome,
+            call.attempt_id, state="ended", ended_at=ended_at, outcome=call.outcome,
             originate_reason=call.originate_reason, dial_status=call.dial_status,
             hangup_cause=call.hangup_cause, operator_id=call.operator_id, abandoned=call.abandoned))
-        name, at, outcome, lead_id = engine.config.name, engine.clock.now(), call.outcome or "failed", call.lead_id
+        name, at, outcome, lead_id = engine.config.name, ended_at, call.outcome or "failed", call.lead_id
         cause = call.hangup_cause   # says whether the number itself is wrong (then its lead moves on from it)
         engine.recorder.put(f"settle lead {lead_id}", lambda conn: leads.settle(
             conn, lead_id=lead_id, engine=name, outcome=outcome, now=at, cause=cause))

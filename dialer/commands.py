@@ -40,6 +40,7 @@ async def apply_command(engine: Engine, operator_id: int, command: str, args: di
             await engine.phones.login(operator)     # from any state: calls the phone if it is not there
         case "ready":
             if operator.state is OperatorState.WRAP_UP:
+                operator.paused_before_call = False     # asked for: ready, even after a call dialed while paused
                 engine.wrap_up_done(operator)
             elif operator.state is OperatorState.PAUSED:
                 operator.pause_reason = None

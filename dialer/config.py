@@ -25,6 +25,9 @@ class EngineConfig:
     operators_context: str = "operators"
     phone_ring_s: float = 30.0            # an operator's phone rings this long (login, call-back) before giving up
     phone_call_back_s: float = 2.0        # a phone that hung up is called back this long after
+    # People logged out by a clean stop are logged in again by a start this soon after it (an upgrade, a
+    # restart); later they may have gone home, and log in themselves.
+    restore_logins_s: float = 900.0
     # Compare the live floor with a full rebuild after every event and decision (dialer/floor_check.py):
     # for tests and debugging, it walks every call and operator each time.
     check_floor: bool = field(default_factory=lambda: os.environ.get("DIALER_CHECK_FLOOR", "") == "1")

@@ -17,12 +17,15 @@ from ami.pbx import OriginateRequest, PbxError, PbxLinkLost, PbxNotConnected
 from dialer.call import Call, CallState, channel_id_of
 from dialer.claims import Claimer, Fence, NothingToDial
 from dialer.floor import FloorOperator, OperatorState
+from dialer.gate import DialedByHand
 from dialer.refused_in_state import refused_in_state
 from dialer.surface import EngineSurface
 from dialer.tasks import BackgroundTasks
 from lists import attempts, campaigns, leads
 from lists.attempts import AttemptUpdate, NewAttempt
 from lists.campaigns import Campaign
+from lists.errors import PhoneError
+from lists.phones import normalize
 
 log = logging.getLogger(__name__)
 
@@ -64,9 +67,7 @@ class Dialing:
             # meanwhile (benchmarks/engine.py): the rest goes in the next rounds, right after.
             wanted = config.max_calls_per_round
             engine.wake(campaign.id)
-        claimer = self.claimers.get(campaign.id)
-        if claimer is None:
-            claimer = self.claimers[campaign.id] = Claimer(campaign.id)
+        claimer = self._claimer(campaign.id)
         ownership = self.ownership
         fence = None if ownership is None else ownership.claim_fence(campaign.id)
         if ownership is not None and fence is None:
@@ -89,6 +90,12 @@ class Dialing:
             engine.follow(call)
             self._tasks.spawn(self._originate(campaign, call), name=call.channel_id)
         return len(dials)
+
+    def _claimer(self, campaign_id: int) -> Claimer:
+        claimer = self.claimers.get(campaign_id)
+        if claimer is None:
+            claimer = self.claimers[campaign_id] = Claimer(campaign_id)
+        return claimer
 
     async def _originate(self, campaign: Campaign, call: Call) -> None:
         engine, config = self._engine, self._engine.config
@@ -156,7 +163,16 @@ class Dialing:
         runner = engine.runners.get(campaign_id)
         campaign = runner.campaign if runner else await campaigns.get_by_id(engine.pool, campaign_id)
         now = engine.clock.now()
+        try:
+            found = normalize(phone, campaign.default_region)
+        except PhoneError:
+            # never a campaign lead: the dialer would call it again on its own (an internal number: the phone)
+            return f"{phone.strip()!r} is not a phone number in {campaign.default_region}; dial the full number"
+        number, phone = DialedByHand(found.e164, found.timezones), found.e164   # as typed: "+44 20 7946 0000"
         async with engine.pool.acquire() as conn, conn.transaction():
+            refusal = await self._claimer(campaign_id).gate.refuse_by_hand(conn, number, now)
+            if refusal is not None:
+                return refusal
             lead_id = await leads.claim_manual(conn, campaign_id=campaign_id, phone=phone, engine=config.name,
                                                now=now, lease_s=config.lease_s)
             if lead_id is None:
@@ -169,6 +185,7 @@ class Dialing:
                     lead_id=lead_id, phone=phone, originated_at=loop_now, preassigned=operator.id)
         engine.follow(call)
         engine.floor.take_call(operator, attempt_id, lead_id, loop_now)
+        operator.paused_before_call = operator.state is OperatorState.PAUSED
         engine.floor.set_state(operator, OperatorState.RESERVED, loop_now)
         request = OriginateRequest(
             channel=campaign.channel_for(phone), channel_id=call.channel_id, context=config.handoff_context,

@@ -13,7 +13,9 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Callable
+from datetime import datetime, time, timedelta
 from functools import partial
+from zoneinfo import ZoneInfo
 
 import asyncpg
 
@@ -34,12 +36,13 @@ from dialer.handoff import HandOff
 from dialer.heartbeat import beat_forever
 from dialer.ledger import AbandonLedger
 from dialer.operator_work import OperatorWork
-from dialer.phones import RESTART, OperatorPhones
+from dialer.phones import RESTART, STOPPED, STOPPED_LONG_AGO, STOPPED_PAUSED, OperatorPhones
 from dialer.recorder import Recorder
 from dialer.recovery import Recovery
 from dialer.refusals import RefusedCalls
 from dialer.runner import CampaignRunner, pacing_settings
 from dialer.tasks import Supervisor
+from dialer.tuning import tuned
 from lists import campaigns, operators
 from lists.campaigns import Campaign
 from pacing.estimators import OnlineEstimators
@@ -125,24 +128,38 @@ class Engine:
         async with self.pool.acquire() as conn:        # its preset's legal figures bind its pacing
             limits = legal_limits((await compliance_store.campaign_rules(conn, campaign.id)).preset)
         if campaign.id in self.runners:
+            if changed := tuned(self.runners[campaign.id].campaign, campaign):   # a supervisor's change: who, what
+                who = await campaigns.last_changed_by(self.pool, campaign.id)
+                log.info("campaign %s tuned by %s: %s", campaign.name, who or "an unaudited change", changed)
             self.runners[campaign.id].limits = limits
             self.runners[campaign.id].update(campaign)
             return
         rows = await operators.for_campaign(self.pool, campaign.id)
         working = await operators.with_open_session(self.pool, [row.id for row in rows])
+        stopped = await operators.stopped_with_engine(self.pool, [row.id for row in rows],
+                                                      since=self.clock.now() - timedelta(days=1))
+        midnight = datetime.combine(self.clock.now().astimezone(ZoneInfo(campaign.timezone)).date(), time(),
+                                    ZoneInfo(campaign.timezone))      # the day in the campaign's zone
+        day = await operators.day_figures(self.pool, [row.id for row in rows if row.id not in self.floor.operators],
+                                          since=midnight)
         for row in rows:
             operator = self.floor.operators.get(row.id)
             if operator is None:
                 operator = FloorOperator(row.id, row.name, row.extension, set(), row.priority, row.simulated,
                                          since=asyncio.get_running_loop().time())
+                operator.calls, operator.talk_s = day.get(row.id, (0, 0.0))     # the day so far, not 0
                 self.floor.add(operator)
             self.floor.assign(operator, campaign.id)
             if operator.state is OperatorState.OFFLINE and not self.recovery.adopt_phone(operator):
                 # People log in from their console; after a crash, those who were working are called back.
                 if operator.simulated:
                     await self.phones.log_in(operator)
-                elif operator.id in working:
+                elif operator.id in working or (
+                        operator.id in stopped and (self.clock.now() - stopped[operator.id]).total_seconds()
+                        <= self.config.restore_logins_s):
                     await self.phones.log_in(operator, why=RESTART)
+                elif operator.id in stopped:
+                    operator.logged_out_why = STOPPED_LONG_AGO.format(at=stopped[operator.id])
         self.estimators[campaign.id] = OnlineEstimators()
         ledger = AbandonLedger(pacing_settings(campaign, limits=limits).window_hours * 3600)
         await ledger.seed(self.pool, campaign_id=campaign.id, wall_now=self.clock.now(),
@@ -186,8 +203,19 @@ class Engine:
             await self.ownership.close(keep={c.campaign_id for c in in_flight})
         self.operator_work.stop()
         on_call = {c.operator_id for c in in_flight if c.operator_id is not None}
+        leaving = [o for o in self.floor.operators.values() if o.state is not OperatorState.OFFLINE
+                   and o.id not in on_call and not o.simulated]
+        # A login comes back ready: someone paused (at lunch) is not logged in behind their back, told why.
+        paused = {o.id for o in leaving if o.state is OperatorState.PAUSED}
         await asyncio.gather(*(self.phones.log_out(o, leave_call=False) for o in list(self.floor.operators.values())
                                if o.state is not OperatorState.OFFLINE and o.id not in on_call))
+        for operator in leaving:           # their consoles say why; the next start logs them in again
+            operator.logged_out_why = STOPPED_PAUSED if operator.id in paused else STOPPED
+        if ids := [o.id for o in leaving if o.id not in paused]:
+            at = self.clock.now()
+            self.recorder.put("logged out by the stop", lambda conn: operators.mark_engine_stop(conn, ids, at))
+            log.info("%d operator(s) logged out; a start within %.0f min logs them in again", len(ids),
+                     self.config.restore_logins_s / 60)
         if in_flight:
             log.warning("stopping with %d call(s) in flight: they stay on the PBX, and the next start "
                         "re-attaches them", len(in_flight))

@@ -58,6 +58,7 @@ TRANSITIONS: dict[tuple[OperatorState, OperatorState], str] = {
     (_O.RESERVED, _O.ON_CALL): "the customer joined the conference",
     (_O.RESERVED, _O.READY): "the call ended, or went to the message, before it joined",
     (_O.RESERVED, _O.LOGGING_IN): "the same, the phone not in the conference",
+    (_O.RESERVED, _O.PAUSED): "a call dialed while paused ended before it joined",
     (_O.ON_CALL, _O.WRAP_UP): "the conversation ended",
     (_O.WRAP_UP, _O.READY): "the wrap-up is done",
     (_O.WRAP_UP, _O.LOGGING_IN): "the wrap-up is done, the phone not in the conference",
@@ -88,6 +89,7 @@ class FloorOperator:
     talk_s: float = 0.0
     last_talk_s: float = 0.0
     pause_reason: str | None = None
+    paused_before_call: bool = False    # dialed by hand while paused: back to PAUSED after the call, not READY
     phone_channel_id: str | None = None
     phone_up: bool = False              # the phone sits in the conference, as far as the engine knows
     logged_out_why: str | None = None   # why the engine logged the operator out (their console shows it)
@@ -206,6 +208,7 @@ class Floor:
     def take_call(self, operator: FloorOperator, attempt_id: int, lead_id: int, now: float) -> None:
         """The operator's handle of this call begins now (before the move to RESERVED)."""
         operator.attempt_id, operator.lead_id = attempt_id, lead_id
+        operator.paused_before_call = False     # a manual dial from a pause sets it right after
         self.handle_from(operator, now)
 
     def handle_from(self, operator: FloorOperator, started: float) -> None:
@@ -217,6 +220,13 @@ class Floor:
         """The operator has no call any more (before the move out of it)."""
         operator.attempt_id = operator.lead_id = operator.talk_started = None
         self._refresh(operator)
+
+    def after_call(self, operator: FloorOperator, now: float) -> None:
+        """The operator's call and its wrap-up are over: back to the state they took it from (a call
+        dialed by hand while paused leaves them paused, so no predictive call comes unasked)."""
+        self.drop_call(operator)
+        paused, operator.paused_before_call = operator.paused_before_call, False
+        self.set_state(operator, OperatorState.PAUSED if paused else OperatorState.READY, now)
 
     def assign(self, operator: FloorOperator, campaign_id: int) -> None:
         """The operator works this campaign too."""

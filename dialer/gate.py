@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Sequence
+from dataclasses import dataclass, field
 from datetime import datetime
 
 import asyncpg
@@ -30,6 +31,17 @@ REFRESH_S = 60.0   # rules and registry freshness are re-read this often (and at
 # Zones in play are re-read more often: a lead moving on to an alternate number may bring a zone the list
 # had not used; the query reads only the small zone-set table and a partial index.
 ZONES_REFRESH_S = 5.0
+
+
+@dataclass(frozen=True)
+class DialedByHand:
+    """A number an operator dials by hand, as the per-lead rules read a claimed lead (no lead yet: id 0)."""
+
+    phone: str
+    timezones: tuple[str, ...]
+    timezone: str | None = None
+    id: int = 0
+    fields: dict = field(default_factory=dict)
 
 
 class ComplianceGate:
@@ -59,11 +71,7 @@ class ComplianceGate:
 
     async def allowed_timezones(self, conn: asyncpg.Connection, now: datetime) -> list[str]:
         """Zones whose leads may be claimed now; empty means: dial nothing."""
-        loop_now = asyncio.get_running_loop().time()
-        if loop_now - self._loaded_at >= REFRESH_S:
-            self.rules = await compliance_store.campaign_rules(conn, self.campaign_id)
-            self.registry = await compliance_store.registry_verdict(conn, campaign_id=self.campaign_id, now=now)
-            self._loaded_at = loop_now
+        loop_now = await self._load_rules(conn, now)
         if loop_now - self._zones_at >= ZONES_REFRESH_S:
             zones = await leads.zones_in_play(conn, campaign_id=self.campaign_id)
             if zones != self.zones:
@@ -83,6 +91,25 @@ class ComplianceGate:
                 log.warning("campaign %s: not dialing: %s", self.campaign_id, reason)
             self.blocked_reason = reason
         return zones
+
+    async def _load_rules(self, conn: asyncpg.Connection, now: datetime) -> float:
+        loop_now = asyncio.get_running_loop().time()
+        if loop_now - self._loaded_at >= REFRESH_S:
+            self.rules = await compliance_store.campaign_rules(conn, self.campaign_id)
+            self.registry = await compliance_store.registry_verdict(conn, campaign_id=self.campaign_id, now=now)
+            self._loaded_at = loop_now
+        return loop_now
+
+    async def refuse_by_hand(self, conn: asyncpg.Connection, number: DialedByHand, now: datetime) -> str | None:
+        """Why an operator may not dial ``number`` by hand now, or None. The same rules as the dialer's own
+        calls, judged the same way: the registries' freshness, then ``compliance.store.screen_claimed`` (the
+        calling hours in the callee's zone and state, the contact caps, the repeat block) — the operator's
+        call is still a call to that person. (Do-not-call lists are checked by the manual claim itself.)"""
+        await self._load_rules(conn, now)
+        if self.registry is not None and not self.registry.allowed:
+            return self.registry.reason
+        screened = await compliance_store.screen_claimed(conn, self.rules, [number], now=now)
+        return screened.refused[0][1].reason if screened.refused else None
 
     def history_since(self, now: datetime) -> datetime | None:
         """From when the claim should bring each lead's contact history: only the preset's rules read it."""

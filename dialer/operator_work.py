@@ -60,9 +60,10 @@ class OperatorWork:
         """Every change of an operator's state (the floor's listener)."""
         engine = self._engine
         state = STORED_STATE.get(operator.state, operator.state.value)
-        at, operator_id = engine.clock.now(), operator.id
-        engine.recorder.put(f"operator {operator.name} {state}", lambda conn: operators.record_state(
-            conn, operator_id=operator_id, state=state, now=at))
+        if state != STORED_STATE.get(previous, previous.value):    # RESERVED then ON_CALL: one on_call row
+            at, operator_id = engine.clock.now(), operator.id
+            engine.recorder.put(f"operator {operator.name} {state}", lambda conn: operators.record_state(
+                conn, operator_id=operator_id, state=state, now=at))
         if operator.state is OperatorState.WRAP_UP:
             handle = asyncio.get_running_loop().call_later(self._wrap_up_max_s(operator), self.wrap_up_done, operator)
             self._wrap_timers[operator.id] = handle
@@ -119,8 +120,7 @@ class OperatorWork:
         for campaign_id in operator.campaigns:
             if estimator := self._engine.estimators.get(campaign_id):
                 estimator.observe_handle(now, operator.last_talk_s, now - operator.since)
-        self._engine.floor.drop_call(operator)
-        self._engine.floor.set_state(operator, OperatorState.READY, now)
+        self._engine.floor.after_call(operator, now)
 
     def stop(self) -> None:
         """The engine stops: no wrap-up timer fires after it."""

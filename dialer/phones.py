@@ -38,6 +38,9 @@ LOGIN = "did not answer when called to log you in"
 DROPPED = "hung up and did not answer when called back"
 PBX_LOST = "was cut off when the PBX went down, and did not answer when called back"
 RESTART = "did not answer when called back after the engine restarted"
+STOPPED = "the engine stopped; it calls your phone to log you in again when it starts"
+STOPPED_PAUSED = "the engine stopped while you were paused; log in again when you are back"
+STOPPED_LONG_AGO = "the engine stopped at {at:%H:%M} UTC and was down a while; log in again"
 ON_CALL_STATES = (OperatorState.RESERVED, OperatorState.ON_CALL)
 
 

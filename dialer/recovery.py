@@ -208,11 +208,11 @@ class Recovery:
                 self.apply(call, observed)
                 self._release(call.channel_id)
 
-    async def reconcile(self, sent_before: Iterable[str]) -> None:
+    async def reconcile(self, sent_before: Iterable[str], lost_at: float | None = None) -> None:
         """After a re-login: what happened meanwhile to the calls in ``sent_before`` — those whose
         Originate went out before the link came back. Only they can have missed events; a call sent on
         the new link may reach Asterisk after the Status question and be missing from its answer while
-        very much alive, so it must not be judged by it."""
+        very much alive, so it must not be judged by it. ``lost_at``: loop time the link was lost."""
         engine = self._engine
         if self.unresolved:
             await self.recover()
@@ -224,19 +224,22 @@ class Recovery:
             self._note_phones(channels)
             for channel_id in judged:
                 if call := engine.calls.get(channel_id):
-                    self.apply(call, observe(channels.get(channel_id), self._config))
+                    self.apply(call, observe(channels.get(channel_id), self._config), lost_at)
         finally:
             for channel_id in judged:
                 self._release(channel_id)
 
     # ---- one call -----------------------------------------------------------------------------------
 
-    def apply(self, call: Call, seen: Observed) -> None:
-        """Move the call to where Asterisk says it is, through the engine's own transitions."""
+    def apply(self, call: Call, seen: Observed, lost_at: float | None = None) -> None:
+        """Move the call to where Asterisk says it is, through the engine's own transitions. A call gone
+        ended when the link was lost (``lost_at``), the last moment it was known alive, not at the
+        reconnect: a PBX down 90 s must not add 90 s of talk."""
         engine = self._engine
         now = asyncio.get_running_loop().time()
         if seen.where is Where.GONE:
-            if call.hang_up(now, 0):
+            known = [t for t in (lost_at, call.originated_at, call.answered_at, call.connected_at) if t is not None]
+            if call.hang_up(min(now, max(known)) if lost_at is not None else now, 0):
                 log.info("attempt %s: channel gone while unobserved; ended as %s", call.attempt_id, call.outcome)
                 engine.call_ended(call)
             return

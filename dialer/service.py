@@ -13,6 +13,7 @@ import logging
 import os
 import signal
 
+import asyncpg
 from rich.console import Console
 
 from ami.client import AmiClient
@@ -21,12 +22,13 @@ from config.servers import load_servers
 from config.settings import Settings
 from dialer.clock import SystemClock
 from dialer.config import EngineConfig
-from dialer.control import ControlPlane
+from dialer.control import ControlPlane, encode, picture_doc
 from dialer.engine import Engine
 from dialer.metrics import MetricsServer
 from dialer.ownership.campaigns import CampaignOwnership
 from dialer.servers import ServerAffinity, build_cluster, close_cluster, start_cluster
 from dialer.sim.operators import SimulatedOperators
+from dialer.store import pictures
 from lists import database
 
 log = logging.getLogger(__name__)
@@ -95,6 +97,13 @@ async def serve(settings: Settings, store_url: str, *, operator_channel: str, co
                     await exporter.close()
                 await control.close()
                 await engine.stop(drain_s=0, flush_s=STOP_S / 2)
+                # the last picture: the consoles of the people the stop logged out say why
+                try:
+                    await pictures.publish(pool, engine=engine.config.name, at=engine.clock.now(),
+                                           doc=encode(picture_doc(engine)))
+                except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError) as exc:
+                    log.warning("the consoles were not told of the stop: store unreachable (%s)",
+                                type(exc).__name__)
         except TimeoutError:
             log.error("the engine did not stop within %.0f s; the next start's recovery resolves what is left",
                       STOP_S)

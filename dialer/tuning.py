@@ -10,6 +10,7 @@ from typing import Any
 
 from compliance.limits import LegalLimits, check_pacing, legal_limits
 from dialer.floor import ROUTING_MODES
+from lists.campaigns import Campaign
 from pacing.policies import PacingSettings
 
 _TYPES = {f.name: f.type for f in fields(PacingSettings)}
@@ -62,6 +63,13 @@ def parse_assignments(words: list[str]) -> dict[str, Any]:
         except ValueError:
             raise ValueError(f"{key} must be a number, got {raw!r}") from None
     return changes
+
+
+def tuned(old: Campaign, new: Campaign) -> str:
+    """What a live change of a running campaign changed, "setting old → new, …" (empty: no setting)."""
+    before, after = {"mode": old.mode, **old.pacing}, {"mode": new.mode, **new.pacing}
+    return ", ".join(f"{key} {before.get(key, 'default')} → {after.get(key, 'default')}"
+                     for key in sorted(set(before) | set(after)) if before.get(key) != after.get(key))
 
 
 def validate_pacing(mode: str, pacing: dict[str, Any], limits: LegalLimits | None = None) -> None:

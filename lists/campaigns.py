@@ -352,6 +352,12 @@ async def figures(conn: asyncpg.Connection | asyncpg.Pool, campaign_id: int) -> 
     return CampaignFigures(leads, work["attempts"], work["connected"], names, changes)
 
 
+async def last_changed_by(conn: asyncpg.Connection | asyncpg.Pool, campaign_id: int) -> str | None:
+    """Who made the campaign's latest audited change (the engine's log names who tuned a running campaign)."""
+    return await conn.fetchval("SELECT actor FROM audit WHERE campaign_id = $1 ORDER BY id DESC LIMIT 1",
+                               campaign_id)
+
+
 def _json(value: Any) -> Any:
     return json.loads(value) if isinstance(value, str) else value
 

@@ -21,7 +21,7 @@ import asyncpg
 from lists import callbacks, numbers, retries, strategy, zones
 from lists.claim_statement import HEAD, ClaimCursor, claim_sql
 from lists.dispositions import apply_disposition, record_disposition
-from lists.errors import OutcomeError, PhoneError
+from lists.errors import OutcomeError
 from lists.phones import normalize
 
 __all__ = ["ClaimPlan", "ClaimedLead", "claim", "claim_manual", "expire_leases", "extend_leases",
@@ -146,35 +146,35 @@ async def claim_manual(
     now: datetime,
     lease_s: float = 300,
 ) -> int | None:
-    """An operator dials a number by hand: the campaign's lead for it (created when new), claimed like any
-    other so no engine dials it at the same time. None when the number is on a DNC list or already claimed."""
+    """An operator dials a number by hand: the campaign's lead for it, claimed like any other so no engine
+    dials it at the same time. None when the number is on a DNC list or already claimed; ``PhoneError``
+    when it is not a phone number of the campaign's region (the dialer dials only real numbers).
+
+    A number not in the lists becomes a lead ``by_hand``: it carries the number's history (attempts, caps,
+    do-not-call) and ends done after its call (``settle``), so the dialer never calls it on its own."""
     campaign = await conn.fetchrow("SELECT timezone, default_region FROM campaign WHERE id = $1", campaign_id)
     if campaign is None:
         return None
-    try:
-        found = normalize(phone, campaign["default_region"])
-        e164 = found.e164
-        zone = found.timezones[0] if len(found.timezones) == 1 else None
-    except PhoneError:
-        e164, zone = phone.strip(), None  # an internal or short number the operator knows how to reach
+    found = normalize(phone, campaign["default_region"])
+    zone = found.timezones[0] if len(found.timezones) == 1 else None
     listed = await conn.fetchval(
         "SELECT EXISTS (SELECT 1 FROM dnc WHERE phone = $1 AND scope IN ('company', $2))",
-        e164, f"campaign:{campaign_id}",
+        found.e164, f"campaign:{campaign_id}",
     )
     if listed:
         return None
     today = now.astimezone(ZoneInfo(campaign["timezone"])).date()
     return await conn.fetchval(
         """INSERT INTO lead (campaign_id, phone, timezone, state, claimed_by, lease_until, attempts,
-                             attempts_today, attempts_day)
-           VALUES ($1, $2, $3, 'claimed', $4, $5, 1, 1, $6)
+                             attempts_today, attempts_day, by_hand)
+           VALUES ($1, $2, $3, 'claimed', $4, $5, 1, 1, $6, true)
            ON CONFLICT (campaign_id, phone) DO UPDATE
                SET state = 'claimed', claimed_by = $4, lease_until = $5, attempts = lead.attempts + 1,
                    attempts_today = CASE WHEN lead.attempts_day = $6 THEN lead.attempts_today + 1 ELSE 1 END,
                    attempts_day = $6
                WHERE lead.state <> 'claimed'
            RETURNING id""",
-        campaign_id, e164, zone, engine, now + timedelta(seconds=lease_s), today,
+        campaign_id, found.e164, zone, engine, now + timedelta(seconds=lease_s), today,
     )
 
 
@@ -226,7 +226,7 @@ async def settle(
     async with conn.transaction():
         lead = await conn.fetchrow(
             """SELECT l.id AS lead_id, l.campaign_id, l.category, l.attempts, l.attempts_today, l.phone,
-                      l.alt_phones, l.dial_phone, l.dead_phones, l.timezone_set, c.timezone,
+                      l.alt_phones, l.dial_phone, l.dead_phones, l.timezone_set, l.by_hand, c.timezone,
                       c.retry_rules, c.default_region
                FROM lead l JOIN campaign c ON c.id = l.campaign_id
                WHERE l.id = $1 AND l.state = 'claimed' AND l.claimed_by = $2
@@ -236,6 +236,9 @@ async def settle(
         if lead is None:
             return False
         await conn.execute("UPDATE lead SET last_outcome = $2 WHERE id = $1", lead_id, outcome)
+        if lead["by_hand"] and lead["category"] != "callback" and outcome != "connected":
+            await _finish(conn, lead_id, now)   # the operator's call: never retried by the dialer
+            return True
         if outcome == "connected":
             if disposition is not None:
                 await apply_disposition(conn, lead_id=lead_id, code=disposition, now=now)
@@ -309,6 +312,10 @@ async def extend_leases(conn: asyncpg.Connection, *, engine: str, now: datetime,
     )
 
 
+# A claim given back: ready again, except the lead of a number dialed by hand (never the dialer's to call).
+_BACK = "CASE WHEN by_hand AND category <> 'callback' THEN 'done' ELSE 'ready' END"
+
+
 async def expire_leases(conn: asyncpg.Connection, *, now: datetime) -> int:
     """Claims whose engine stopped heart-beating go back to ready. The attempt counts stay: the dead
     engine may have dialed, and counting one call too many is the safe side.
@@ -317,7 +324,7 @@ async def expire_leases(conn: asyncpg.Connection, *, now: datetime) -> int:
     going on in Asterisk, and only a recovery that asked the PBX (``dialer.recovery``, run by the
     engine's restart or by a takeover) may end that attempt and free the lead."""
     status = await conn.execute(
-        """UPDATE lead SET state = 'ready', claimed_by = NULL, lease_until = NULL
+        f"""UPDATE lead SET state = {_BACK}, claimed_by = NULL, lease_until = NULL
            WHERE state = 'claimed' AND lease_until < $1
              AND NOT EXISTS (SELECT 1 FROM attempt a WHERE a.lead_id = lead.id AND a.ended_at IS NULL)""",
         now,
@@ -330,7 +337,7 @@ async def return_unattempted(conn: asyncpg.Connection | asyncpg.Pool, *, campaig
     """A dead engine's claims of a campaign with no open attempt go back to ready (its settle was still queued
     when it died: no call of theirs can be on the line); how many."""
     status = await conn.execute(
-        """UPDATE lead SET state = 'ready', claimed_by = NULL, lease_until = NULL
+        f"""UPDATE lead SET state = {_BACK}, claimed_by = NULL, lease_until = NULL
            WHERE campaign_id = $1 AND state = 'claimed' AND claimed_by = $2
              AND NOT EXISTS (SELECT 1 FROM attempt a WHERE a.lead_id = lead.id AND a.ended_at IS NULL)""",
         campaign_id, engine)

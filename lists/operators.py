@@ -212,6 +212,42 @@ async def _audit(conn: asyncpg.Connection | asyncpg.Pool, now: datetime, actor: 
         [(now, actor, operator_id, key, json.dumps(old), json.dumps(new)) for key, old, new in changes])
 
 
+ENGINE_STOPPED = "engine stopped"   # the reason of the session row a clean stop leaves (see ``stopped_with_engine``)
+
+
+async def mark_engine_stop(conn: asyncpg.Connection | asyncpg.Pool, operator_ids: list[int], now: datetime) -> None:
+    """The engine stopped cleanly and logged these operators out: a closed ``logged_out`` row says so, and
+    the next start logs them in again (``stopped_with_engine``), as it does after a crash."""
+    await conn.execute(
+        """INSERT INTO operator_session (operator_id, state, reason, started_at, ended_at)
+           SELECT id, 'logged_out', $2, $3, $3 FROM unnest($1::bigint[]) AS id""",
+        operator_ids, ENGINE_STOPPED, now)
+
+
+async def stopped_with_engine(conn: asyncpg.Connection | asyncpg.Pool, operator_ids: list[int], *,
+                              since: datetime) -> dict[int, datetime]:
+    """Of these operators, those a clean stop since ``since`` logged out and who have not logged in or out
+    since: operator id → when the engine stopped."""
+    rows = await conn.fetch(
+        """SELECT s.operator_id, s.started_at FROM operator_session s
+           WHERE s.reason = $2 AND s.operator_id = ANY($1::bigint[]) AND s.started_at >= $3
+             AND NOT EXISTS (SELECT 1 FROM operator_session t WHERE t.id > s.id AND t.operator_id = s.operator_id)""",
+        operator_ids, ENGINE_STOPPED, since)
+    return {r["operator_id"]: r["started_at"] for r in rows}
+
+
+async def day_figures(conn: asyncpg.Connection | asyncpg.Pool, operator_ids: list[int],
+                      since: datetime) -> dict[int, tuple[int, float]]:
+    """Operator id → (conversations, seconds of talk) since ``since`` (the start of their day): what their
+    console counts, read once when an engine starts so that a restart does not put the day back at 0. A
+    conversation still going on counts when it ends."""
+    rows = await conn.fetch(
+        """SELECT operator_id, count(*) AS calls, sum(extract(epoch FROM ended_at - connected_at)) AS talk_s
+           FROM attempt WHERE operator_id = ANY($1::bigint[]) AND connected_at >= $2 AND ended_at IS NOT NULL
+           GROUP BY operator_id""", operator_ids, since)
+    return {r["operator_id"]: (r["calls"], float(r["talk_s"] or 0.0)) for r in rows}
+
+
 async def with_open_session(conn: asyncpg.Connection | asyncpg.Pool, operator_ids: list[int]) -> set[int]:
     """Of these operators, those logged in as far as the store knows (an open session row): after an
     engine died, the people who were working."""

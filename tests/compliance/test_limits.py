@@ -67,7 +67,8 @@ def test_whatever_a_stored_document_says_the_engine_dials_within_the_limits(cap,
 
 
 def test_simulate_refuses_a_target_above_the_cap_instead_of_running_past_it() -> None:
-    with pytest.raises(LegalLimitError, match=r"target_abandon 0\.1 is not below the no preset abandonment cap"):
+    with pytest.raises(LegalLimitError,
+                       match=r"target_abandon 0\.1 is not below the abandonment cap of 0\.03 \(no statute"):
         simulate_campaign(WhatIf(5, 0.3, 60.0, 5.0, 0.1, "predictive", target_abandon=0.1))
 
 
@@ -75,3 +76,13 @@ def test_a_campaign_that_set_no_cap_or_safe_harbor_dials_with_the_laws_own() -> 
     campaign = Campaign(1, "c", "running", "predictive", {}, "Local/{phone}@t", "+74951234567", "UTC", "RU", 25, 2.0)
     held = pacing_settings(campaign, limits=legal_limits("UK"))
     assert (held.abandon_cap, held.safe_harbor_s) == (legal_limits("UK").abandon_cap, legal_limits("UK").max_wait_s)
+
+
+def test_without_a_preset_the_rule_says_no_preset_once() -> None:
+    """The compliance report read "no preset; no preset: no statute…", and refusals "the no preset limit"."""
+    from compliance.abandonment import abandon_policy_for
+
+    assert abandon_policy_for(None).source == "no statute: the dialer's own limit — 3% per 30 days"
+    assert abandon_policy_for("US").source.startswith("US: 47 CFR")
+    with pytest.raises(LegalLimitError, match=r"^abandon_cap 0\.05 is above the limit of 0\.03 \(no statute"):
+        check_pacing({"abandon_cap": 0.05}, legal_limits(None))

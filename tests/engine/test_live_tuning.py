@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from datetime import UTC, datetime
 
 import asyncpg
@@ -17,7 +18,9 @@ from tests.engine.test_engine import CONFIG, make_campaign, midday, until
 pytestmark = pytest.mark.db
 
 
-async def test_campaign_set_reaches_the_running_engine_within_a_second(pool: asyncpg.Pool) -> None:
+async def test_campaign_set_reaches_the_running_engine_within_a_second(
+        pool: asyncpg.Pool, caplog: pytest.LogCaptureFixture) -> None:
+    caplog.set_level(logging.INFO, logger="dialer.engine")
     await make_campaign(pool, operators_n=1, leads_n=3)
     engine = Engine(pool, FakePbx(), midday(), CONFIG)
     await engine.start()
@@ -33,6 +36,10 @@ async def test_campaign_set_reaches_the_running_engine_within_a_second(pool: asy
         await until(lambda: runner.settings.mode == "predictive", timeout=1.0)
         assert runner.settings.target_abandon == 0.02
         assert runner.settings.max_lines_per_operator == 2.5
+        # the engine's log says who changed what (it said nothing)
+        [line] = [r.getMessage() for r in caplog.records if "tuned" in r.getMessage()]
+        assert line == ("campaign c1 tuned by cli:test: max_lines_per_operator default → 2.5, "
+                        "mode progressive → predictive, target_abandon default → 0.02"), line
         audit = await pool.fetch("SELECT actor, setting, new_value FROM audit WHERE setting <> 'state' ORDER BY id")
         assert [(r["actor"], r["setting"]) for r in audit] == [
             ("cli:test", "mode"), ("cli:test", "target_abandon"), ("cli:test", "max_lines_per_operator")]

@@ -22,6 +22,7 @@ from dialer.config import EngineConfig
 from dialer.control import picture_doc
 from dialer.engine import Engine
 from dialer.floor import FloorOperator, OperatorState
+from dialer.phones import STOPPED, STOPPED_PAUSED
 from lists import campaigns, operators
 from tests.engine.test_engine import midday, until
 
@@ -254,3 +255,28 @@ async def test_the_engine_calls_no_persons_phone_at_start_unless_their_session_w
                 and floor.operator("Robot").state is OperatorState.READY)
     assert floor.operator("Anna").state is OperatorState.OFFLINE
     assert not [c for c in floor.conferences.created if c.startswith("op101-")]
+
+
+async def test_a_clean_restart_logs_its_people_in_again_and_says_why_they_were_logged_out(
+        pool: asyncpg.Pool, floor: Floor) -> None:
+    """Ctrl-C logged everyone not on a call out for good, and their console said LOGGED OUT, no reason: an
+    engine restarted for an upgrade made fifty people log in again."""
+    await make_floor(pool, {"Anna": False, "Boris": False, "Cid": False}, leads=0)
+    await floor.engine.start()
+    anna, boris, cid = [await logged_in(floor, name) for name in ("Anna", "Boris", "Cid")]
+    assert await apply_command(floor.engine, boris.id, "logout", {}) is None   # Boris went home himself
+    assert await apply_command(floor.engine, cid.id, "pause", {"reason": "lunch"}) is None
+    await floor.engine.stop(drain_s=0)
+    assert anna.state is OperatorState.OFFLINE and anna.logged_out_why == STOPPED
+    assert boris.logged_out_why is None and cid.logged_out_why == STOPPED_PAUSED
+
+    await floor.client.close()
+    floor.client = AmiClient("127.0.0.1", floor.port, "dialer-lp", "change-me", ping_interval=0.5,
+                             ping_timeout=0.5, reconnect_backoff=(0.05, 0.2))
+    await floor.client.start()
+    floor.engine = Engine(pool, floor.client, midday(), CONFIG)
+    await floor.engine.start()
+    anna = floor.operator("Anna")
+    await until(lambda: anna.state is OperatorState.READY)          # her phone was called: she is back
+    assert floor.operator("Boris").state is OperatorState.OFFLINE   # he logged out: he logs in himself
+    assert floor.operator("Cid").state is OperatorState.OFFLINE     # at lunch: never made ready behind his back

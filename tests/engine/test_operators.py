@@ -3,10 +3,14 @@ operators working beside people at the console."""
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 import asyncpg
 import pytest
 
 from ami.pbx import CallAnswered, ChannelHungUp, ConferenceJoined, OriginateRequest, OriginateResult
+from compliance import store as compliance_store
+from compliance.rules import CampaignRules
 from dialer.commands import apply_command
 from dialer.engine import Engine
 from dialer.floor import FloorOperator, OperatorState
@@ -39,7 +43,7 @@ async def test_manual_dial_calls_the_number_into_the_operators_conference_with_t
         pool: asyncpg.Pool) -> None:
     engine, pbx = await started(pool, operators_n=1, leads_n=0)
     try:
-        operator, request = await dialed_by_hand(engine, pbx, "+15550009999")
+        operator, request = await dialed_by_hand(engine, pbx, "+442079460000")
         assert (request.context, request.exten, request.caller_id) == ("operator-join", "101", "+15550000000")
         assert operator.state is OperatorState.RESERVED
         pbx.emit(ConferenceJoined("op101", request.channel_id))   # joined before its OriginateResponse
@@ -60,12 +64,12 @@ async def test_a_manual_call_never_answered_gives_the_operator_back(pool: asyncp
     no operator_id, so its end found nobody to release."""
     engine, pbx = await started(pool, operators_n=1, leads_n=0)
     try:
-        operator, request = await dialed_by_hand(engine, pbx, "+15550009999")
+        operator, request = await dialed_by_hand(engine, pbx, "+442079460000")
         assert operator.state is OperatorState.RESERVED
         pbx.emit(OriginateResult(request.channel_id, False, reason))
         await until(lambda: operator.state is OperatorState.READY)
         assert operator.attempt_id is None and operator.lead_id is None
-        await dialed_by_hand(engine, pbx, "+15550008888")                                     # dials again
+        await dialed_by_hand(engine, pbx, "+442079460001")                                     # dials again
     finally:
         await engine.stop(drain_s=0)
 
@@ -75,8 +79,8 @@ async def test_refusals_name_the_operators_state_in_words(pool: asyncpg.Pool) ->
     operator with no call, logged out, and "cannot dial while wrap_up"."""
     engine, pbx = await started(pool, operators_n=1, leads_n=0)
     try:
-        operator, request = await dialed_by_hand(engine, pbx, "+15550009999")
-        campaign = {"campaign_id": next(iter(operator.campaigns)), "phone": "+15550008888"}
+        operator, request = await dialed_by_hand(engine, pbx, "+442079460000")
+        campaign = {"campaign_id": next(iter(operator.campaigns)), "phone": "+442079460001"}
         assert await apply_command(engine, operator.id, "pause", {}) == "cannot pause during a call; finish it first"
         assert await apply_command(engine, operator.id, "dial", campaign) == \
             "cannot dial during a call; finish it first"
@@ -159,3 +163,125 @@ async def test_wrap_up_ends_by_itself_after_the_campaigns_limit(pool: asyncpg.Po
 
 async def _campaign(pool: asyncpg.Pool) -> campaigns.Campaign:
     return await campaigns.get(pool, "c1")
+
+
+async def test_a_manual_dial_obeys_the_calling_hours_of_the_callee(pool: asyncpg.Pool) -> None:
+    """Only the do-not-call lists were checked: an operator could call California at 04:00 its time."""
+    campaign_id = await make_campaign(pool, operators_n=1, leads_n=0)
+    async with pool.acquire() as conn:
+        await compliance_store.set_campaign_rules(conn, campaign_id, CampaignRules(windows="09:00-20:00"))
+    pbx = FakePbx()
+    engine = Engine(pool, pbx, midday(), CONFIG)
+    await engine.start()
+    try:
+        operator = next(iter(engine.floor.operators.values()))
+        await until(lambda: operator.state is OperatorState.READY)
+        refusal = await apply_command(engine, operator.id, "dial", {"campaign_id": campaign_id,
+                                                                    "phone": "+1 415 555 0123"})
+        assert refusal is not None and "America/Los_Angeles" in refusal and "\n" not in refusal
+        assert pbx.customer_calls() == [] and operator.state is OperatorState.READY
+        assert await pool.fetchval("SELECT count(*) FROM attempt") == 0
+    finally:
+        await engine.stop(drain_s=0)
+
+
+async def test_a_short_number_typed_for_a_manual_dial_is_refused_in_one_line(pool: asyncpg.Pool) -> None:
+    """"12" became a campaign lead, dialed, and after busy sat in the list for the dialer to call."""
+    engine, pbx = await started(pool, operators_n=1, leads_n=0)
+    try:
+        operator = next(iter(engine.floor.operators.values()))
+        await until(lambda: operator.state is OperatorState.READY)
+        refusal = await apply_command(engine, operator.id, "dial", {"campaign_id": next(iter(operator.campaigns)),
+                                                                    "phone": "12"})
+        assert refusal == "'12' is not a phone number in US; dial the full number"
+        assert pbx.customer_calls() == [] and await pool.fetchval("SELECT count(*) FROM lead") == 0
+    finally:
+        await engine.stop(drain_s=0)
+
+
+@pytest.mark.parametrize("answered", [True, False])
+async def test_an_operator_who_dials_while_paused_is_paused_again_after_the_call(
+        pool: asyncpg.Pool, answered: bool) -> None:
+    """They ended READY after the wrap-up, and predictive calls started arriving unasked."""
+    engine, pbx = await started(pool, operators_n=1, leads_n=0)
+    try:
+        operator = next(iter(engine.floor.operators.values()))
+        await until(lambda: operator.state is OperatorState.READY)
+        assert await apply_command(engine, operator.id, "pause", {"reason": "lunch"}) is None
+        assert await apply_command(engine, operator.id, "dial", {"campaign_id": next(iter(operator.campaigns)),
+                                                                 "phone": "+442079460000"}) is None
+        request = pbx.customer_calls()[-1]
+        if answered:
+            pbx.emit(ConferenceJoined("op101", request.channel_id))
+            pbx.emit(OriginateResult(request.channel_id, True, 4))
+            pbx.emit(ChannelHungUp(request.channel_id, 16))
+            await until(lambda: operator.state is OperatorState.WRAP_UP)
+            engine.wrap_up_done(operator)
+        else:
+            pbx.emit(OriginateResult(request.channel_id, False, 5))
+        await until(lambda: operator.state is OperatorState.PAUSED)
+        assert operator.pause_reason == "lunch" and operator.attempt_id is None
+        if answered:   # a manual call from READY still ends READY
+            assert await apply_command(engine, operator.id, "ready", {}) is None
+            _, request = await dialed_by_hand(engine, pbx, "+442079460001")
+            pbx.emit(ConferenceJoined("op101", request.channel_id))
+            pbx.emit(OriginateResult(request.channel_id, True, 4))
+            pbx.emit(ChannelHungUp(request.channel_id, 16))
+            await until(lambda: operator.state is OperatorState.WRAP_UP)
+            engine.wrap_up_done(operator)
+            assert operator.state is OperatorState.READY
+    finally:
+        await engine.stop(drain_s=0)
+
+
+async def test_a_connected_call_is_one_on_call_session_row(pool: asyncpg.Pool) -> None:
+    """Each connected call wrote two consecutive on_call rows: RESERVED (stored as on_call), then ON_CALL."""
+    engine, pbx = await started(pool, operators_n=1, leads_n=0)
+    try:
+        operator, request = await dialed_by_hand(engine, pbx, "+442079460000")
+        pbx.emit(ConferenceJoined("op101", request.channel_id))
+        pbx.emit(OriginateResult(request.channel_id, True, 4))
+        pbx.emit(ChannelHungUp(request.channel_id, 16))
+        await until(lambda: operator.state is OperatorState.WRAP_UP)
+        await engine.recorder.drain()
+        states = [r["state"] for r in await pool.fetch(
+            "SELECT state FROM operator_session WHERE operator_id = $1 ORDER BY id", operator.id)]
+        assert states[-2:] == ["on_call", "wrap_up"] and states.count("on_call") == 1
+    finally:
+        await engine.stop(drain_s=0)
+
+
+async def test_an_operators_calls_and_talk_of_the_day_survive_an_engine_restart(pool: asyncpg.Pool) -> None:
+    """The console's and watch's "calls" and "talk" went back to 0 whenever the engine restarted."""
+    campaign_id = await make_campaign(pool, operators_n=1, leads_n=0)
+    operator_id = await pool.fetchval("SELECT id FROM operator")
+    lead_id = await pool.fetchval("INSERT INTO lead (campaign_id, phone) VALUES ($1, '+442079460000') RETURNING id",
+                                  campaign_id)
+    noon = midday().now()
+    for connected, talk_s in ((noon - timedelta(hours=2), 60), (noon - timedelta(hours=1), 30),
+                              (noon - timedelta(days=1), 500), (noon - timedelta(minutes=5), None)):
+        await pool.execute(
+            """INSERT INTO attempt (lead_id, campaign_id, phone, caller_id, engine, claimed_at, connected_at, ended_at,
+                                    operator_id, state, outcome)
+               VALUES ($1, $2, '+442079460000', '+15550000000', 'e0', $3, $3, $4, $5, $6, $7)""",
+            lead_id, campaign_id, connected, None if talk_s is None else connected + timedelta(seconds=talk_s),
+            operator_id, "connected" if talk_s is None else "ended", None if talk_s is None else "connected")
+    engine = Engine(pool, FakePbx(), midday(), CONFIG)
+    await engine.start()
+    try:
+        operator = engine.floor.operators[operator_id]
+        assert (operator.calls, operator.talk_s) == (2, 90.0)   # today's ended ones; not yesterday's
+    finally:
+        await engine.stop(drain_s=0)
+
+
+async def test_a_number_dialed_by_hand_is_recorded_in_e164_as_the_compliance_history_reads_it(
+        pool: asyncpg.Pool) -> None:
+    """The attempt kept the number as typed ("+44 20 7946 0000"): the contact caps, which count a number's
+    attempts by its E.164 form, never saw it."""
+    engine, pbx = await started(pool, operators_n=1, leads_n=0)
+    try:
+        await dialed_by_hand(engine, pbx, "+44 20 7946 0000")
+        assert await pool.fetchval("SELECT phone FROM attempt") == "+442079460000"
+    finally:
+        await engine.stop(drain_s=0)

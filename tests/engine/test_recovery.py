@@ -10,7 +10,7 @@ from datetime import UTC, datetime, timedelta
 import asyncpg
 import pytest
 
-from ami.pbx import CallAnswered, ChannelHungUp, ConferenceJoined, LinkUp, NoOperatorInTime, OriginateResult
+from ami.pbx import CallAnswered, ChannelHungUp, ConferenceJoined, LinkDown, LinkUp, NoOperatorInTime, OriginateResult
 from dialer.call import channel_id_of
 from dialer.engine import Engine
 from dialer.floor import OperatorState
@@ -221,3 +221,25 @@ async def test_a_call_whose_redirect_came_after_the_dialplan_deadline_is_connect
     assert (row["outcome"], row["abandoned"]) == ("connected", True)
     [runner] = engine.runners.values()
     assert runner.ledger.counts(asyncio.get_running_loop().time()) == (1, 1)    # one answer, abandoned
+
+
+async def test_a_connected_call_gone_while_the_link_was_down_ends_when_the_link_was_lost(
+        one_call_ringing: tuple[Engine, FakePbx, str], pool: asyncpg.Pool) -> None:
+    """A PBX down 90 s in a call: the call was ended at the reconnect, 91 s of talk added."""
+    engine, pbx, channel = one_call_ringing
+    call = engine.calls[channel]
+    pbx.emit(CallAnswered(channel))
+    await until(lambda: bool(pbx.redirects))
+    pbx.emit(ConferenceJoined(f"op{pbx.redirects[0][2]}", channel))
+    [operator] = engine.floor.operators.values()
+    assert operator.state is OperatorState.ON_CALL and call.connected_at is not None
+    pbx.emit(LinkDown("connection reset"))
+    lost_at = asyncio.get_running_loop().time()
+    pbx.live.discard(channel)                    # the PBX restarted: the call is gone
+    await asyncio.sleep(0.3)                     # the outage
+    pbx.emit(LinkUp())
+    await until(lambda: operator.state is OperatorState.WRAP_UP)
+    assert operator.last_talk_s <= lost_at - call.connected_at + 1e-6
+    await engine.recorder.drain()
+    row = await pool.fetchrow("SELECT connected_at, ended_at FROM attempt WHERE id = $1", call.attempt_id)
+    assert (row["ended_at"] - row["connected_at"]).total_seconds() < 0.3

@@ -159,7 +159,7 @@ async def test_without_a_preset_the_campaign_still_says_its_cap_and_keeps_it(
     run = runner_for(store_schema)
     await create(run)
     code, output = await run("campaign", "set", "spring", "abandon_cap=0.05")
-    assert code == 2 and "abandon_cap 0.05 is above the no preset limit of 0.03" in output, output
+    assert code == 2 and "abandon_cap 0.05 is above the limit of 0.03 (no statute" in output, output
     code, output = await run("campaign", "show", "spring")
     assert "abandonment cap 3% over 30 days" in output, output
 

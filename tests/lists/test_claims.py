@@ -10,7 +10,7 @@ import asyncpg
 import pytest
 
 from lists import leads
-from lists.errors import OutcomeError
+from lists.errors import OutcomeError, PhoneError
 from tests.lists.conftest import MORNING, add_leads, make_campaign
 
 pytestmark = pytest.mark.db
@@ -162,6 +162,29 @@ async def test_manual_dial_claims_the_number_once_and_never_a_dnc_one(
     assert await leads.claim_manual(conn, campaign_id=campaign_id, phone="+74959374956", engine="e1",
                                     now=MORNING) is None
 
+
+
+async def test_a_number_dialed_by_hand_is_never_retried_by_the_dialer(
+        conn: asyncpg.Connection, campaign_id: int) -> None:
+    """A typed number that ended busy sat in the list as "ready, retry": the predictive dialer called it
+    later on its own. A short or internal number ("12") became a lead too."""
+    with pytest.raises(PhoneError):
+        await leads.claim_manual(conn, campaign_id=campaign_id, phone="12", engine="e1", now=MORNING)
+    typed = await leads.claim_manual(conn, campaign_id=campaign_id, phone="+74959374955", engine="e1", now=MORNING)
+    assert typed is not None
+    assert await leads.settle(conn, lead_id=typed, engine="e1", outcome="busy", now=MORNING)
+    assert await conn.fetchval("SELECT state FROM lead WHERE id = $1", typed) == "done"
+    # a lead of the list dialed by hand keeps the list's rules: the dialer was to call it anyway
+    [listed] = await add_leads(conn, campaign_id, phones(1))
+    phone = await conn.fetchval("SELECT phone FROM lead WHERE id = $1", listed)
+    assert await leads.claim_manual(conn, campaign_id=campaign_id, phone=phone, engine="e1", now=MORNING) == listed
+    assert await leads.settle(conn, lead_id=listed, engine="e1", outcome="busy", now=MORNING)
+    assert await conn.fetchval("SELECT state FROM lead WHERE id = $1", listed) == "ready"
+    # a lease of a typed number that runs out never puts it in the ready leads
+    again = await leads.claim_manual(conn, campaign_id=campaign_id, phone="+74959374955", engine="e2", now=MORNING)
+    assert again == typed
+    assert await leads.expire_leases(conn, now=MORNING + timedelta(hours=1)) == 1
+    assert await conn.fetchval("SELECT state FROM lead WHERE id = $1", typed) == "done"
 
 
 async def test_a_campaigns_own_retry_rules_decide_the_next_try(conn: asyncpg.Connection, campaign_id: int) -> None:

@@ -58,6 +58,20 @@ async def test_staffing_says_what_it_needs(store_schema: tuple[str, str]) -> Non
     assert one_line_error(code, output) and "give --calls-per-hour" in output and "not both" not in output, output
 
 
+async def test_bad_figures_and_moments_are_named_by_their_option(store_schema: tuple[str, str]) -> None:
+    """--handle 0 said "interval and handle time must be positive" (there is no interval option), and
+    --since yesterday a raw pydantic message."""
+    run = runner_for(store_schema)
+    code, output = await run("staffing", "--handle", "0", "--calls-per-hour", "100")
+    assert one_line_error(code, output) and "--handle must be a positive" in output, output
+    assert "interval" not in output
+    await create(run)
+    for command in (["report", "spring"], ["report", "group", "g"]):
+        code, output = await run(*command, "--since", "yesterday")
+        assert code == 2 and "Invalid value for '--since': 'yesterday' is not a date or time; give 2026-12-06" \
+            in " ".join(output.split()) and "pydantic" not in output and "Input should" not in output, output
+
+
 async def test_help_keeps_square_brackets_and_lists_choices(store_schema: tuple[str, str]) -> None:
     run = runner_for(store_schema)
     assert "[script] table" in (await run("campaign", "script", "--help"))[1]
