@@ -25,6 +25,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from enum import StrEnum
 
+from pacing.dial_features import DialFeatures
+
 
 class CallState(StrEnum):
     ORIGINATING = "originating"   # Originate sent, not answered yet (ringing)
@@ -139,6 +141,10 @@ class Call:
     # by a recovery): the OriginateResponse alone ends it.
     open_legs: set[str] = field(default_factory=set)
     events: list[str] = field(default_factory=list)
+    # what pacing was told of the dial, and the chance of a live answer it gave it (dialer/answer_chances.py);
+    # None for a call re-attached after a restart or dialed by hand
+    features: DialFeatures | None = None
+    answer_p: float | None = None
 
     @property
     def alive(self) -> bool:

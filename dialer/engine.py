@@ -21,6 +21,8 @@ from ami.pbx import Pbx, PbxEvent
 from ami.pool import room_of
 from compliance import store as compliance_store
 from compliance.limits import legal_limits
+from compliance.presets import preset as find_preset
+from dialer.answer_chances import AnswerChances
 from dialer.call import Call, CallState
 from dialer.call_events import CallEvents
 from dialer.clock import Clock
@@ -59,6 +61,7 @@ class Engine:
         self.calls: dict[str, Call] = {}
         self.runners: dict[int, CampaignRunner] = {}
         self.estimators: dict[int, OnlineEstimators] = {}
+        self.answer_chances: dict[int, AnswerChances] = {}    # each dial's chance of an answer, per campaign
         self.supervisor = Supervisor()     # every background task: logged and restarted, or the engine stops
         self.recorder = Recorder(pool, linger_s=self.config.record_linger_s, tasks=self.supervisor.tasks(),
                                  engine=self.config.name)
@@ -118,7 +121,8 @@ class Engine:
         if campaign.id in self.claimers:
             self.claimers[campaign.id].invalidate()    # rules or lists may have changed with the campaign
         async with self.pool.acquire() as conn:        # its preset's legal figures bind its pacing
-            limits = legal_limits((await compliance_store.campaign_rules(conn, campaign.id)).preset)
+            preset = (await compliance_store.campaign_rules(conn, campaign.id)).preset
+        limits = legal_limits(preset)
         if campaign.id in self.runners:
             self.runners[campaign.id].limits = limits
             self.runners[campaign.id].update(campaign)
@@ -139,12 +143,14 @@ class Engine:
                 elif operator.id in working:
                     await self.phones.log_in(operator, why=RESTART)
         self.estimators[campaign.id] = OnlineEstimators()
+        self.answer_chances[campaign.id] = AnswerChances()
         ledger = AbandonLedger(pacing_settings(campaign, limits=limits).window_hours * 3600)
         await ledger.seed(self.pool, campaign_id=campaign.id, wall_now=self.clock.now(),
                           loop_now=asyncio.get_running_loop().time())
         runner = CampaignRunner(campaign, snapshot=self.snapshot, dial=self.dialing.dial, tick_s=self.config.tick_s,
                                 can_dial=self.can_originate, ledger=ledger, limits=limits,
-                                supervisor=self.supervisor)
+                                supervisor=self.supervisor, hours=find_preset(preset).rule if preset else None,
+                                wall_clock=self.clock.now)
         self.runners[campaign.id] = runner
         self.recovery.resume(campaign.id)
         await self.groups.adopt(runner)     # its group's loop paces it, or its own
@@ -193,15 +199,19 @@ class Engine:
     def snapshot(self, campaign_id: int, with_estimates: bool = True) -> Snapshot:
         """The floor as the policy sees it. Estimates cost a little; only predictive reads them."""
         now = asyncio.get_running_loop().time()
-        ringing = tuple(now - c.originated_at for c in self.calls.values()
-                        if c.campaign_id == campaign_id and c.state is CallState.ORIGINATING)
+        ringing_calls = [c for c in self.calls.values()
+                         if c.campaign_id == campaign_id and c.state is CallState.ORIGINATING]
+        ringing = tuple(now - c.originated_at for c in ringing_calls)
+        chances = self.answer_chances.get(campaign_id)
         waiting = sum(1 for c in self.handoff.waiting if c.campaign_id == campaign_id)
         busy = tuple(now - (o.talk_started if o.talk_started is not None else o.since)
                      for o in self.floor.busy_for(campaign_id))
         return Snapshot(free_operators=len(self.floor.free_for(campaign_id)), busy_elapsed_s=busy,
                         ringing_elapsed_s=ringing, waiting_answered=waiting,
                         # the calls still with an operator are censored handle times (pacing.estimators.HandleTimes)
-                        estimates=self.estimators[campaign_id].estimates(busy) if with_estimates else Estimates())
+                        estimates=self.estimators[campaign_id].estimates(busy) if with_estimates else Estimates(),
+                        ringing_answer_p=chances.ringing(ringing_calls) if chances and with_estimates else (),
+                        next_answer_p=chances.next_calls() if chances and with_estimates else ())
 
     def can_originate(self) -> bool:
         """The PBX can take a call now: linked, and (several servers) a channel free somewhere."""
