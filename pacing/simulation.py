@@ -19,7 +19,10 @@ import numpy as np
 
 from pacing.abandonment import AlphaDecision
 from pacing.day import Callee, Callees, Day, Floor
+from pacing.dial_features import DialFeatures
+from pacing.dial_plan import DialPlan, constant_plan
 from pacing.estimators import OnlineEstimators
+from pacing.legal_window import Quarter, WindowHistory, quarters_of, worst_window
 from pacing.policies import PacingSettings, calls_to_place
 from pacing.snapshot import Estimates
 from pacing.targets import TargetController
@@ -35,6 +38,15 @@ class Pacer(Protocol):
     def on_connect(self, now: float) -> None: ...
     def on_abandon(self, now: float) -> None: ...
     def on_handle_end(self, now: float, talk_s: float, wrap_s: float) -> None: ...
+
+
+class DialAwarePacer(Pacer, Protocol):
+    """A pacer that reads each dial: told what the dialer knew of it (``DialFeatures``) when it is placed and
+    when it ends. It sees the same of the calls ringing now (``Floor.features``, by call) and of the calls it
+    would place next (``Floor.next_features``). The simulation calls these only on pacers that have them."""
+
+    def on_placed(self, now: float, call: int, features: DialFeatures) -> None: ...
+    def on_outcome(self, now: float, call: int, features: DialFeatures, live: bool, machine: bool) -> None: ...
 
 
 class PolicyPacer:
@@ -101,8 +113,8 @@ class PolicyPacer:
             self._refreshed = now
         if self._decision is None or now - self._decided >= 1.0 or self.abandons != self._abandons_seen:
             risk = 1.0 + 0.1 * (len(floor.ringing) * self._estimates.answer_rate + len(floor.waiting))
-            self._decision = self.controller.update(now, self.answers, self.abandons, floor.free_count,
-                                                    len(floor.busy), risk)
+            answers, abandons = floor.window_counts()        # the legal window's, earlier days included
+            self._decision = self.controller.update(now, answers, abandons, floor.free_count, len(floor.busy), risk)
             self._decided = now
             self._abandons_seen = self.abandons
         if self.fixed_alpha is None and self._decision.fallback:
@@ -133,8 +145,11 @@ class SimulationReport:
     dials: int
     answers: int
     abandons: int
+    window_abandon_rate: float = 0.0        # the legal window ending with the day, earlier days included
+    worst_window_abandon_rate: float = 0.0  # its worst minute (windows of at least 100 answers)
+    quarters: tuple[Quarter, ...] = ()      # dials, answers and abandons per 15 minutes
 
-    def as_dict(self) -> dict[str, float | int | str]:
+    def as_dict(self) -> dict[str, object]:
         return asdict(self)
 
 
@@ -154,10 +169,14 @@ class _CampaignDay(Day[int]):
     """One campaign's day: its callees come from one world, and one pacer hears of every outcome."""
 
     def __init__(self, world: World, operators: int, pacer: Pacer, hours: float, seed: int, tick_s: float,
-                 safe_harbor_s: float) -> None:
+                 safe_harbor_s: float, plan: DialPlan | None, history: WindowHistory | None) -> None:
         super().__init__(operators, hours, tick_s, safe_harbor_s)
-        self.callees = Callees(world, np.random.default_rng(seed), 4096)
+        self.callees = Callees(world, np.random.default_rng(seed), 4096, plan)
+        self.floor.plan = plan or constant_plan(world.answer_rate)
+        self.floor.history = history
         self.pacer = pacer
+        self.aware: DialAwarePacer | None = pacer if hasattr(pacer, "on_placed") else None  # type: ignore[assignment]
+        self.dial_times: list[float] = []
         self.wrap_s = world.wrap_s
         self.calls: dict[int, Callee] = {}
         self.talk_total = 0.0
@@ -168,9 +187,12 @@ class _CampaignDay(Day[int]):
     def ring_ended(self, call: int, now: float) -> float | None:
         callee = self.calls[call]
         del self.floor.ringing[call]
+        features = self.floor.features.pop(call)
         answered = callee.outcome == 0
         live = answered and not callee.machine
         self.pacer.on_dial_end(now, live, answered and callee.machine, callee.ring_s)
+        if self.aware is not None:
+            self.aware.on_outcome(now, call, features, live, answered and callee.machine)
         if not live:
             self.floor.machines += answered
             del self.calls[call]
@@ -200,21 +222,32 @@ class _CampaignDay(Day[int]):
         return self.pacer.decide(self.floor)
 
     def place(self, plan: int, now: float) -> None:
+        features = self.floor.next_features(1)[0]
         for _ in range(max(0, plan)):
-            callee = self.callees.next()
+            callee = self.callees.next(now)
             call = self.dial(callee.ring_s, now)
             self.calls[call] = callee
             self.floor.ringing[call] = now
+            self.floor.features[call] = features
+            self.dial_times.append(now)
+            if self.aware is not None:
+                self.aware.on_placed(now, call, features)
 
 
 def simulate(world: World, operators: int, pacer: Pacer, hours: float = 8.0, seed: int = 0,
-             tick_s: float = 0.25, safe_harbor_s: float = 2.0) -> SimulationReport:
-    """Run one day; the pacer is asked on every relevant event and every ``tick_s``."""
+             tick_s: float = 0.25, safe_harbor_s: float = 2.0, plan: DialPlan | None = None,
+             history: WindowHistory | None = None) -> SimulationReport:
+    """Run one day; the pacer is asked on every relevant event and every ``tick_s``. ``plan``: the answer
+    rate and the category dialed through the day (``pacing.dial_plan``; none: the world's answer rate all
+    day). ``history``: the earlier days' answers and abandons still in the legal window (none: the window
+    starts with the day)."""
     if operators < 1:
         raise ValueError("operators must be at least 1")
-    day = _CampaignDay(world, operators, pacer, hours, seed, tick_s, safe_harbor_s)
+    day = _CampaignDay(world, operators, pacer, hours, seed, tick_s, safe_harbor_s, plan, history)
     day.run()
     floor, end = day.floor, day.end
+    floor.now = end
+    window = floor.window_counts()
     waits_arr = np.asarray(day.waits) if day.waits else np.zeros(1)
     logged = operators * end
     return SimulationReport(
@@ -225,4 +258,6 @@ def simulate(world: World, operators: int, pacer: Pacer, hours: float = 8.0, see
         worst_hour_abandon_rate=_worst_window(day.answer_times, day.abandon_times, end, 3600.0),
         mean_wait_s=float(waits_arr.mean()), p95_wait_s=float(np.percentile(waits_arr, 95)),
         dials_per_answer=floor.dials / max(floor.answers, 1), dials=floor.dials, answers=floor.answers,
-        abandons=floor.abandons)
+        abandons=floor.abandons, window_abandon_rate=window[1] / max(window[0], 1),
+        worst_window_abandon_rate=worst_window(history, day.answer_times, day.abandon_times, end),
+        quarters=quarters_of(end, day.dial_times, day.answer_times, day.abandon_times))
