@@ -13,9 +13,13 @@ Estimates live in a three-level tree, each level shrunk towards its parent by ``
     campaign  →  category  →  category × attempt band × history  →  … × local-hour band
 
 A category may come with a prior (``category_priors``: what the campaign knows of such leads from earlier
-days); it replaces the campaign rate as that category's parent, so a category never dialed today starts
-from it. Every level forgets exponentially in time (``half_life_s``) but never below ``min_effective``
-dials, as ``pacing.estimators`` does: a busy floor follows a change within minutes, a cell nobody dials
+days), from which it starts. One without is not assumed to answer like the rest of the campaign: the
+first callbacks after a morning of cold calls would then find no operator. It starts from a high rate
+(``new_category_rate``, or the campaign's if higher) held by a few pseudo-dials only, so the dialer is
+careful for its first few dozen dials and then follows what they show.
+
+Every level forgets exponentially in time (``half_life_s``) but never below ``min_effective`` dials, as
+``pacing.estimators`` does: a busy floor follows a change within minutes, a cell nobody dials
 keeps what it knew until it is dialed again. A category that is little known is read on its cautious
 side (``caution`` standard deviations of its Beta posterior above the mean): over-estimating the chance
 of an answer makes the dialer place fewer calls, never more.
@@ -76,7 +80,8 @@ class AnswerModel:
 
     def __init__(self, campaign_rate: float = 0.3, category_priors: Mapping[str, float] | None = None,
                  half_life_s: float = 120.0, min_effective: float = 200.0, strength: float = 20.0,
-                 prior_strength: float = 60.0, caution: float = 1.0) -> None:
+                 prior_strength: float = 60.0, caution: float = 1.0, new_category_rate: float = 0.5,
+                 new_category_strength: float = 5.0) -> None:
         if not 0.0 < campaign_rate < 1.0:
             raise ValueError(f"campaign_rate must be within (0, 1); got {campaign_rate}")
         for name, p in (category_priors or {}).items():
@@ -89,6 +94,7 @@ class AnswerModel:
         self.strength = strength
         self.prior_strength = prior_strength
         self.caution = caution
+        self.new_category = (new_category_rate, new_category_strength)
         self._campaign = _Cell()
         self._cells: dict[tuple[object, ...], _Cell] = {}
         self._cache: dict[DialFeatures, float] = {}
@@ -119,7 +125,9 @@ class AnswerModel:
             return cached
         prior = self.category_priors.get(features.category)
         if prior is None:
-            parent, strength = self.campaign_rate(), self.strength
+            # a category without a prior: dialed for the first time it might be answered far more often
+            # than the others (callbacks after cold calls), so it starts high and learns from few dials
+            parent, strength = max(self.campaign_rate(), self.new_category[0]), self.new_category[1]
         else:
             parent, strength = prior, self.prior_strength
         known = float(strength)      # what is known of the category: its prior's weight and its dials

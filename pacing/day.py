@@ -51,6 +51,7 @@ class Floor:
         self.features: dict[int, DialFeatures] = {}                # call ringing → what was known when dialed
         self.plan: DialPlan | None = None
         self.history: WindowHistory | None = None
+        self.day_end_s: float | None = None     # when the campaign stops dialing today (its calling hours)
 
     def next_features(self, n: int) -> list[DialFeatures]:
         """What the next ``n`` dials would carry if they were placed now (a strategy's switch shows here the
@@ -145,6 +146,7 @@ class Day(ABC, Generic[Plan]):
                  reserved: int = 0) -> None:
         self.floor = Floor(operators)
         self.end = hours * 3600.0
+        self.floor.day_end_s = self.end
         self.tick_s = tick_s
         self.safe_harbor_s = safe_harbor_s
         self.reserved = reserved

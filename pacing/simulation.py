@@ -12,19 +12,21 @@ same seed gives the same day.
 from __future__ import annotations
 
 import math
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from typing import Protocol
 
 import numpy as np
 
 from pacing.abandonment import AlphaDecision
+from pacing.answer_model import AnswerModel
 from pacing.day import Callee, Callees, Day, Floor
 from pacing.dial_features import DialFeatures
 from pacing.dial_plan import DialPlan, constant_plan
 from pacing.estimators import OnlineEstimators
+from pacing.floor_outlook import FloorOutlook
 from pacing.legal_window import Quarter, WindowHistory, quarters_of, worst_window
 from pacing.policies import PacingSettings, calls_to_place
-from pacing.snapshot import Estimates
+from pacing.snapshot import Estimates, Snapshot
 from pacing.targets import TargetController
 from pacing.world import World
 
@@ -55,11 +57,16 @@ class PolicyPacer:
     ``calls_to_place``."""
 
     def __init__(self, settings: PacingSettings, prior: Estimates | None = None,
-                 fixed_alpha: float | None = None) -> None:
+                 fixed_alpha: float | None = None, informed: bool = True,
+                 answer_model: AnswerModel | None = None) -> None:
         self.settings = settings
         self.fixed_alpha = fixed_alpha
         self.name = settings.mode
         self.estimators = OnlineEstimators(prior)
+        # ``informed``: as the engine, each call with its own chance of an answer (pacing.answer_model) and
+        # the setpoint from the confidence bound over the day ahead; False: one rate, the fixed setpoint.
+        self.outlook = FloorOutlook(answer_model or AnswerModel(self.estimators.prior.answer_rate)) \
+            if informed else None
         self.controller = TargetController(settings)
         self.answers = 0
         self.abandons = 0
@@ -82,6 +89,23 @@ class PolicyPacer:
 
     def on_abandon(self, now: float) -> None:
         self.abandons += 1
+        if self.outlook is not None:
+            self.outlook.abandoned(now)
+
+    def on_placed(self, now: float, call: int, features: DialFeatures) -> None:
+        if self.outlook is not None:
+            self.outlook.placed(call, features)
+
+    def on_outcome(self, now: float, call: int, features: DialFeatures, live: bool, machine: bool) -> None:
+        if self.outlook is not None:
+            self.outlook.outcome(now, call, features, live)
+
+    def _snapshot(self, floor: Floor) -> Snapshot:
+        snapshot = floor.snapshot(self._estimates)
+        if self.outlook is None:
+            return snapshot
+        return replace(snapshot, ringing_answer_p=self.outlook.ringing_p(floor.ringing),
+                       next_answer_p=self.outlook.next_p(floor.next_features))
 
     def on_handle_end(self, now: float, talk_s: float, wrap_s: float) -> None:
         self.estimators.observe_handle(now, talk_s, wrap_s)
@@ -114,7 +138,11 @@ class PolicyPacer:
         if self._decision is None or now - self._decided >= 1.0 or self.abandons != self._abandons_seen:
             risk = 1.0 + 0.1 * (len(floor.ringing) * self._estimates.answer_rate + len(floor.waiting))
             answers, abandons = floor.window_counts()        # the legal window's, earlier days included
-            self._decision = self.controller.update(now, answers, abandons, floor.free_count, len(floor.busy), risk)
+            outlook = self.outlook
+            to_come = None if outlook is None else outlook.answers_to_come(now, floor.day_end_s)
+            hour = outlook.hour(now) if outlook is not None and settings.max_hour_abandon is not None else None
+            self._decision = self.controller.update(now, answers, abandons, floor.free_count, len(floor.busy), risk,
+                                                    answers_to_come=to_come, hour=hour)
             self._decided = now
             self._abandons_seen = self.abandons
         if self.fixed_alpha is None and self._decision.fallback:
@@ -122,9 +150,9 @@ class PolicyPacer:
         alpha = self.fixed_alpha if self.fixed_alpha is not None else self._decision.alpha
         if self.fixed_alpha is None:      # a wait or busy target may pace it below predictive
             n = self.controller.throttle(now, progressive, room,
-                                         lambda: calls_to_place(floor.snapshot(self._estimates), settings, alpha))
+                                         lambda: calls_to_place(self._snapshot(floor), settings, alpha))
         else:
-            n = calls_to_place(floor.snapshot(self._estimates), settings, alpha)
+            n = calls_to_place(self._snapshot(floor), settings, alpha)
         self._quiet = (state, now) if n == 0 else None
         return n
 
