@@ -23,7 +23,6 @@ import json
 import multiprocessing
 import sys
 import time
-from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
@@ -31,29 +30,13 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from benchmarks.pacing_groups import group_job, group_jobs, print_groups, print_targets, target_job, target_jobs
-from pacing.baselines.omnidialer import OmniDialerPacer
-from pacing.baselines.vicidial import VicidialAdapt
-from pacing.policies import PacingSettings
-from pacing.simulation import Pacer, PolicyPacer, simulate
+from pacing.pacers import BASELINES, PACERS
+from pacing.simulation import simulate
 from pacing.world import World
 
 OPERATORS = (3, 5, 10, 20, 50, 100)
 ANSWER_RATES = (0.1, 0.2, 0.35)
 TALKS = (60.0, 180.0, 300.0)
-
-PACERS: dict[str, Callable[[], Pacer]] = {
-    "predictive": lambda: PolicyPacer(PacingSettings(mode="predictive")),
-    # not in the grid by default: the model alone, α fixed at the 2.5 % setpoint, no outer controller (what
-    # the controller costs or gains; pass --pacers predictive,predictive-fixed)
-    "predictive-fixed": lambda: PolicyPacer(PacingSettings(mode="predictive"), fixed_alpha=0.025),
-    "progressive": lambda: PolicyPacer(PacingSettings(mode="progressive")),
-    "ratio-1.5": lambda: PolicyPacer(PacingSettings(mode="ratio", ratio=1.5)),
-    "vici-hard": lambda: VicidialAdapt("ADAPT_HARD_LIMIT"),
-    "vici-tapered": lambda: VicidialAdapt("ADAPT_TAPERED"),
-    "vici-average": lambda: VicidialAdapt("ADAPT_AVERAGE"),
-    "omnidialer": OmniDialerPacer,
-}
-BASELINES = ("ratio-1.5", "vici-hard", "vici-tapered", "vici-average", "omnidialer")
 
 Cell = tuple[int, float, float, str]      # operators, answer rate, talk, talk distribution
 
