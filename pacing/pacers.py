@@ -19,6 +19,8 @@ PACERS: dict[str, Callable[[], Pacer]] = {
     # not in the grid by default: the model alone, α fixed at the 2.5 % setpoint, no outer controller (what
     # the controller costs or gains; pass --pacers predictive,predictive-fixed)
     "predictive-fixed": lambda: PolicyPacer(PacingSettings(mode="predictive"), fixed_alpha=0.025),
+    # the predictive pacer without each call's chance of an answer and with the fixed setpoint (what they gain)
+    "predictive-plain": lambda: PolicyPacer(PacingSettings(mode="predictive"), informed=False),
     "progressive": lambda: PolicyPacer(PacingSettings(mode="progressive")),
     "ratio-1.5": lambda: PolicyPacer(PacingSettings(mode="ratio", ratio=1.5)),
     "vici-hard": lambda: VicidialAdapt("ADAPT_HARD_LIMIT"),
