@@ -52,12 +52,13 @@ def _hour_band(features: DialFeatures) -> int:
 
 class _Cell:
     """Exponentially forgotten dials and live answers of one cell."""
-    __slots__ = ("answers", "dials", "last")
+    __slots__ = ("answers", "dials", "last", "seen")
 
     def __init__(self) -> None:
         self.dials = 0.0
         self.answers = 0.0
         self.last: float | None = None
+        self.seen = 0               # every dial ever, unforgotten
 
     def add(self, now: float, live: bool, tau: float, floor: float) -> None:
         if self.last is not None:
@@ -67,6 +68,7 @@ class _Cell:
         self.last = now
         self.dials += 1.0
         self.answers += live
+        self.seen += 1
 
     def shrunk(self, parent: float, strength: float) -> tuple[float, float]:
         """(posterior mean, its weight in dials) with ``strength`` pseudo-dials at ``parent``."""
@@ -134,14 +136,21 @@ class AnswerModel:
         for level, key in enumerate(self._keys(features)):
             cell = self._cells.get(key)
             if cell is not None:
+                if level == 0 and prior is None:
+                    # the careful start is for the first dials only: held for good, its few pseudo-dials
+                    # would bias a rare answer rate upwards against a memory of a few hundred dials
+                    strength *= max(0.0, 1.0 - cell.seen / (4.0 * self.strength))
                 parent, weight = cell.shrunk(parent, strength)
                 if level == 0:
                     known = weight
             strength = self.strength
         # The caution is the category's: within a category the attempt and hour cells differ by less
         # than a new category may differ from the others, and a new hour must not jump the estimate.
+        # It fades once the category is known (4 × strength dials): a lasting bias would only make the
+        # outer controller work against it, and it costs most where answers are rare.
+        fade = max(0.0, 1.0 - known / (4.0 * self.strength))
         sd = math.sqrt(parent * (1.0 - parent) / (known + 1.0))
-        p = min(max(parent + self.caution * sd, 1e-4), 0.999)
+        p = min(max(parent + self.caution * fade * sd, 1e-4), 0.999)
         self._cache[features] = p
         return p
 
