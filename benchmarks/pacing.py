@@ -229,6 +229,7 @@ def main() -> None:
     parser.add_argument("--only", help="with --scenarios: a subset of i,ii,iii,iv")
     parser.add_argument("--chains", type=int, help="with --scenarios: chains of days in (iii) (default: --seeds)")
     parser.add_argument("--days", type=int, help="with --scenarios: days per chain in (iii) (default 10)")
+    parser.add_argument("--window-teams", help="with --scenarios: team sizes of (iii) (default 5,20)")
     args = parser.parse_args()
     if args.scenarios:
         from benchmarks.pacing_scenarios import run_scenarios

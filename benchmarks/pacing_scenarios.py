@@ -10,7 +10,8 @@
 Talk is lognormal 180 s (σ 0.8) with 10 s of wrap-up, as in the grid, except in (iv).
 
     .venv/bin/python benchmarks/pacing.py --scenarios [--quick] [--seeds 10] [--workers 2] [--pacer predictive]
-        [--pacing KEY=VALUE …] [--only i,ii,iii,iv] [--chains N] [--days N] [--json FILE] [--markdown FILE]
+        [--pacing KEY=VALUE …] [--only i,ii,iii,iv] [--chains N] [--days N] [--window-teams 5,20]
+        [--json FILE] [--markdown FILE]
     .venv/bin/python benchmarks/pacing.py --scenarios --merge days.json windows.json [--markdown FILE]
 
 --pacing sets a pacing setting of our pacer (e.g. max_hour_abandon=0.03 where the settings have it).
@@ -100,10 +101,10 @@ def run_job(job: Job) -> list[dict[str, Any]]:
 
 
 def jobs_for(only: set[str], seeds: int, chains: int, days: int, pacer: str,
-             settings: tuple[tuple[str, Any], ...]) -> list[Job]:
+             settings: tuple[tuple[str, Any], ...], window_teams: tuple[int, ...] = WINDOW_TEAMS) -> list[Job]:
     jobs: list[Job] = []
     if "iii" in only:
-        jobs += [("window", o, s, days, pacer, settings) for o in WINDOW_TEAMS for s in range(chains)]
+        jobs += [("window", o, s, days, pacer, settings) for o in window_teams for s in range(chains)]
     for key, scenario in (("i", "strategy"), ("ii", "jump")):
         if key in only:
             jobs += [(scenario, o, s, 1, pacer, settings) for o in TEAMS for s in range(seeds)]
@@ -224,7 +225,9 @@ def run_scenarios(args: argparse.Namespace) -> None:
         how = "merged: " + "; ".join(f"{f}: {data.get('how', 'cut short')}" for f, data in zip(args.merge, loaded,
                                                                                                strict=True))
     else:
-        rows, how = _run(args, jobs_for(only, seeds, chains, days, args.pacer, settings), commit.strip(), settings)
+        teams = tuple(int(t) for t in args.window_teams.split(",")) if args.window_teams else WINDOW_TEAMS
+        jobs = jobs_for(only, seeds, chains, days, args.pacer, settings, teams)
+        rows, how = _run(args, jobs, commit.strip(), settings)
     lines, targets = figures(rows)
     command = "    " + " ".join(["python", *sys.argv])
     text = "\n".join(["# Pacing scenarios", "", how.replace("; ", ";\n"), "", command, "", *lines,

@@ -93,3 +93,15 @@ def test_a_strategy_file_without_a_rate_for_a_category_it_dials_says_which(tmp_p
     path.write_text("{not json")
     code, output = simulate("--talk", "60", "--strategy", str(path))
     assert code == 2 and "is not JSON" in output, output
+
+
+def test_the_strategy_day_dials_the_head_of_the_order_in_force_and_skips_categories_without_leads() -> None:
+    from dialer.sim.scenario import dialed_categories
+    from lists.strategy import from_json
+
+    strategy = from_json({"windows": [{"from": "09:00", "to": "13:00", "order": ["cold"]},
+                                      {"from": "13:00", "to": "24:00", "order": ["callback", "follow_up"]}]})
+    assert dialed_categories(strategy, 8.0, 17.0) == [(0.0, "callback"), (3600.0, "cold"), (5 * 3600.0, "callback"),
+                                                      (16 * 3600.0, "callback")]
+    assert dialed_categories(strategy, 9.0, 9.0, available={"cold", "follow_up"}) == [(0.0, "cold"),
+                                                                                       (4 * 3600.0, "follow_up")]
