@@ -76,6 +76,8 @@ def test_talk_law_window_and_baseline_options_change_the_day() -> None:
     (["--talk", "60", "--profile", "0:0.3", "--strategy", str(STRATEGY)], "not both"),
     (["--talk", "60", "--start", "25:00", "--strategy", str(STRATEGY)], "--start: '25:00'"),
     (["--answer-rate", "0.3"], "give --talk"),
+    (["--talk", "60", "--from-campaign", "spring"], "give one"),
+    (["--talk", "60", "--group", "A:share=1", "--profile", "0:0.3"], "--profile: for one campaign's day"),
 ])
 def test_bad_input_gets_one_line_naming_the_option(args: list[str], named: str) -> None:
     code, output = simulate(*args)
