@@ -64,6 +64,13 @@ def simulate_cmd(
 
     if talk is None and from_campaign is None:
         raise fail("give --talk (mean talk time, seconds) or --from-campaign NAME (measured from its attempts)")
+    if talk is not None and from_campaign is not None:
+        raise fail("--talk and --from-campaign: the campaign's attempts measure the talk time; give one")
+    one_campaign = {"--profile": profile, "--strategy": strategy, "--window": window, "--before": before,
+                    "--from-campaign": from_campaign, "--pacer": pacer, "--talk-dist": talk_dist}
+    given = [name for name, value in one_campaign.items() if value is not None]
+    if group is not None and given:
+        raise fail(f"{', '.join(given)}: for one campaign's day, not with --group")
     question = WhatIf(agents, answer_rate, talk or 0.0, wrap, hours, mode, target_abandon, seed, optimize, target,
                       preset, talk_dist, profile, strategy, start, window, before, pacer)
     record = _campaign_record(from_campaign) if from_campaign is not None else None

@@ -5,8 +5,10 @@ callee answers, is busy, or the dialer gives up; a live answer takes the longest
 waits, and is abandoned if nobody is free within the safe-harbor window (2 s); the operator talks, wraps
 up, and is free again. Here the callees come from one world and one pacer hears of every outcome; it is
 asked how many calls to place on every relevant event (answer, failed dial, operator freed) and at least
-every 0.25 s, as in the engine. Pure Python and numpy, no asyncio: an 8-hour day runs in seconds and the
-same seed gives the same day.
+every 0.25 s, as in the engine. A dial plan (``pacing.dial_plan``) may move the answer rate and the category
+dialed through the day; each dial carries what the dialer knows of it, for the pacers that read it; the
+legal window may start with earlier days' answers and abandons in it (``pacing.legal_window``). Pure
+Python and numpy, no asyncio: an 8-hour day runs in seconds and the same seed gives the same day.
 """
 
 from __future__ import annotations

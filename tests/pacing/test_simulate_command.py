@@ -76,6 +76,8 @@ def test_talk_law_window_and_baseline_options_change_the_day() -> None:
     (["--talk", "60", "--profile", "0:0.3", "--strategy", str(STRATEGY)], "not both"),
     (["--talk", "60", "--start", "25:00", "--strategy", str(STRATEGY)], "--start: '25:00'"),
     (["--answer-rate", "0.3"], "give --talk"),
+    (["--talk", "60", "--from-campaign", "spring"], "give one"),
+    (["--talk", "60", "--group", "A:share=1", "--profile", "0:0.3"], "--profile: for one campaign's day"),
 ])
 def test_bad_input_gets_one_line_naming_the_option(args: list[str], named: str) -> None:
     code, output = simulate(*args)
@@ -93,3 +95,15 @@ def test_a_strategy_file_without_a_rate_for_a_category_it_dials_says_which(tmp_p
     path.write_text("{not json")
     code, output = simulate("--talk", "60", "--strategy", str(path))
     assert code == 2 and "is not JSON" in output, output
+
+
+def test_the_strategy_day_dials_the_head_of_the_order_in_force_and_skips_categories_without_leads() -> None:
+    from dialer.sim.scenario import dialed_categories
+    from lists.strategy import from_json
+
+    strategy = from_json({"windows": [{"from": "09:00", "to": "13:00", "order": ["cold"]},
+                                      {"from": "13:00", "to": "24:00", "order": ["callback", "follow_up"]}]})
+    assert dialed_categories(strategy, 8.0, 17.0) == [(0.0, "callback"), (3600.0, "cold"), (5 * 3600.0, "callback"),
+                                                      (16 * 3600.0, "callback")]
+    assert dialed_categories(strategy, 9.0, 9.0, available={"cold", "follow_up"}) == [(0.0, "cold"),
+                                                                                       (4 * 3600.0, "follow_up")]
