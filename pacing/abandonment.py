@@ -61,7 +61,8 @@ class AbandonmentController:
         """The window's setpoint: with the answers still to come known, from the confidence bound
         (pacing.window_bound) as the rate the window ends at if the rest runs at the bound's target;
         otherwise the fixed setpoint."""
-        if answers_to_come is None:
+        if answers_to_come is None or answers_to_come < 1.0:
+            # no outlook, or none yet (no pace measured) or none left: the fixed setpoint
             self.bound = None
             return self.setpoint
         key = (answers, abandons, round(answers_to_come))
