@@ -8,6 +8,8 @@ Grid: operators {3, 5, 10, 20, 50, 100} × answer rate {0.1, 0.2, 0.35} × mean 
     .venv/bin/python benchmarks/pacing.py [--json FILE] [--quick] [--workers N] [--operators 3,5,10]
         [--answer-rates 0.1,0.35] [--talks 60,300] [--check-cell]        # a subset, or target (d)'s cell only
     .venv/bin/python benchmarks/pacing.py --groups [--quick]     # only the group and target sections
+    .venv/bin/python benchmarks/pacing.py --scenarios [--quick]  # the days the grid does not show
+                                                                 # (benchmarks/pacing_scenarios.py)
 
 --quick: 2 seeds and 2-hour days (a smoke run; the figures of record come from the full grid).
 Prints, per cell and policy: occupancy, talk minutes per operator-hour, abandonment of the worst
@@ -23,7 +25,6 @@ import json
 import multiprocessing
 import sys
 import time
-from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
@@ -31,29 +32,13 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from benchmarks.pacing_groups import group_job, group_jobs, print_groups, print_targets, target_job, target_jobs
-from pacing.baselines.omnidialer import OmniDialerPacer
-from pacing.baselines.vicidial import VicidialAdapt
-from pacing.policies import PacingSettings
-from pacing.simulation import Pacer, PolicyPacer, simulate
+from pacing.pacers import BASELINES, PACERS
+from pacing.simulation import simulate
 from pacing.world import World
 
 OPERATORS = (3, 5, 10, 20, 50, 100)
 ANSWER_RATES = (0.1, 0.2, 0.35)
 TALKS = (60.0, 180.0, 300.0)
-
-PACERS: dict[str, Callable[[], Pacer]] = {
-    "predictive": lambda: PolicyPacer(PacingSettings(mode="predictive")),
-    # not in the grid by default: the model alone, α fixed at the 2.5 % setpoint, no outer controller (what
-    # the controller costs or gains; pass --pacers predictive,predictive-fixed)
-    "predictive-fixed": lambda: PolicyPacer(PacingSettings(mode="predictive"), fixed_alpha=0.025),
-    "progressive": lambda: PolicyPacer(PacingSettings(mode="progressive")),
-    "ratio-1.5": lambda: PolicyPacer(PacingSettings(mode="ratio", ratio=1.5)),
-    "vici-hard": lambda: VicidialAdapt("ADAPT_HARD_LIMIT"),
-    "vici-tapered": lambda: VicidialAdapt("ADAPT_TAPERED"),
-    "vici-average": lambda: VicidialAdapt("ADAPT_AVERAGE"),
-    "omnidialer": OmniDialerPacer,
-}
-BASELINES = ("ratio-1.5", "vici-hard", "vici-tapered", "vici-average", "omnidialer")
 
 Cell = tuple[int, float, float, str]      # operators, answer rate, talk, talk distribution
 
@@ -236,7 +221,20 @@ def main() -> None:
     parser.add_argument("--groups", action="store_true",
                         help="only the campaign-group and optimization-target sections")
     parser.add_argument("--group-operators", default="20,50", help="pool sizes of the group section")
+    parser.add_argument("--scenarios", action="store_true", help="only the scenarios: strategy day, unforeseen "
+                        "jump, 24-hour windows, check cell (benchmarks/pacing_scenarios.py)")
+    parser.add_argument("--pacer", default="predictive", help="with --scenarios: the pacer to run")
+    parser.add_argument("--pacing", action="append", metavar="KEY=VALUE",
+                        help="with --scenarios: a pacing setting of our pacer (repeatable)")
+    parser.add_argument("--only", help="with --scenarios: a subset of i,ii,iii,iv")
+    parser.add_argument("--chains", type=int, help="with --scenarios: chains of days in (iii) (default: --seeds)")
+    parser.add_argument("--days", type=int, help="with --scenarios: days per chain in (iii) (default 10)")
+    parser.add_argument("--window-teams", help="with --scenarios: team sizes of (iii) (default 5,20)")
     args = parser.parse_args()
+    if args.scenarios:
+        from benchmarks.pacing_scenarios import run_scenarios
+        run_scenarios(args)
+        return
     if args.merge:
         loaded = [json.loads(f.read_text()) for f in args.merge]
         runs: dict[tuple[object, ...], dict[str, object]] = {}

@@ -3,22 +3,27 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import TYPE_CHECKING, Literal
 
 import typer
 
 from cli.store import console, fail
 from pacing.modes import MODES
+from pacing.pacers import BASELINES
 from pacing.policies import OPTIMIZE
+from pacing.world import TALK_DISTRIBUTIONS
 
 if TYPE_CHECKING:
-    from dialer.sim.whatif import GroupReport
+    from dialer.sim.whatif import CampaignRecord, GroupReport, SimulationReport
 
 
 def simulate_cmd(
     agents: int = typer.Option(..., "--agents", min=1, help="Operators logged in (with --group: the pool)"),
     answer_rate: float = typer.Option(0.3, "--answer-rate", help="Share of dials a person answers (0-1)"),
-    talk: float = typer.Option(..., "--talk", help="Mean talk time, seconds (lognormal)"),
+    talk: float | None = typer.Option(None, "--talk", help="Mean talk time, seconds (needed unless --from-campaign)"),
+    talk_dist: Literal[TALK_DISTRIBUTIONS] | None = typer.Option(None, "--talk-dist",  # type: ignore[valid-type]
+                                                                 help="Law of talk times (default lognormal)"),
     wrap: float = typer.Option(10.0, "--wrap", help="Wrap-up after each call, seconds"),
     hours: float = typer.Option(8.0, "--hours", help="Length of the day (virtual time)"),
     mode: Literal[MODES] = typer.Option("predictive", "--mode", help="The dial mode"),
@@ -36,6 +41,19 @@ def simulate_cmd(
     seed: int = typer.Option(1, "--seed", help="Same seed, same day"),
     preset: str | None = typer.Option(None, "--preset", help="Compliance preset whose legal limits bind the "
                                                              "settings: US, UK or RU (none: the dialer's own)"),
+    profile: str | None = typer.Option(None, "--profile", help='Answer rate by hour of the day, e.g. '
+                                       '"0:0.35,2:0.1,5:0.35" (one category: the dialer is not told)'),
+    strategy: Path | None = typer.Option(None, "--strategy", help="The campaign's strategy file (JSON: windows, "
+                                         "otherwise, answer_rates per category)"),
+    start: str = typer.Option("09:00", "--start", help="The callees' clock when the day starts (for --strategy)"),
+    window: str | None = typer.Option(None, "--window", help="The legal window: 24h or 30d (default: the "
+                                      "preset's; none: 30d)"),
+    before: str | None = typer.Option(None, "--before", help="Earlier days still in the window: ANSWERS:ABANDONS, "
+                                      "or 'simulate' (default: a clean window)"),
+    from_campaign: str | None = typer.Option(None, "--from-campaign", help="Answer rates, talk and wrap-up "
+                                             "measured from this campaign's stored attempts, and its strategy"),
+    pacer: Literal[BASELINES] | None = typer.Option(None, "--pacer", help="A benchmark baseline instead "  # type: ignore[valid-type]
+                                                    "of --mode"),
     as_json: bool = typer.Option(False, "--json", help="Print the figures as JSON"),
 ) -> None:
     """What would these settings do? A day of the campaign (or of a campaign group) against a simulated world,
@@ -45,16 +63,27 @@ def simulate_cmd(
 
     from dialer.sim.whatif import WhatIf, simulate_campaign, simulate_group_campaigns
 
+    if talk is None and from_campaign is None:
+        raise fail("give --talk (mean talk time, seconds) or --from-campaign NAME (measured from its attempts)")
+    if talk is not None and from_campaign is not None:
+        raise fail("--talk and --from-campaign: the campaign's attempts measure the talk time; give one")
+    one_campaign = {"--profile": profile, "--strategy": strategy, "--window": window, "--before": before,
+                    "--from-campaign": from_campaign, "--pacer": pacer, "--talk-dist": talk_dist}
+    given = [name for name, value in one_campaign.items() if value is not None]
+    if group is not None and given:
+        raise fail(f"{', '.join(given)}: for one campaign's day, not with --group")
     refused = _refusal(answer_rate=answer_rate, talk=talk, wrap=wrap, hours=hours, optimize=optimize, target=target,
                        group=group, reserved=reserved, group_ledger=group_ledger)
     if refused:
         raise fail(refused)
-    question = WhatIf(agents, answer_rate, talk, wrap, hours, mode, target_abandon, seed, optimize, target, preset)
+    question = WhatIf(agents, answer_rate, talk or 0.0, wrap, hours, mode, target_abandon, seed, optimize, target,
+                      preset, talk_dist, profile, strategy, start, window, before, pacer)
+    record = _campaign_record(from_campaign) if from_campaign is not None else None
     try:
         if group is not None:
             pool_report = simulate_group_campaigns(question, group, reserved, group_ledger)
         else:
-            report = simulate_campaign(question)
+            report = simulate_campaign(question, record)
     except ValueError as exc:
         raise fail(str(exc)) from None
     aim = "" if optimize == "abandon" and target is None else f", optimizing {optimize} = {target:g}"
@@ -68,8 +97,28 @@ def simulate_cmd(
     if as_json:
         console.print_json(json.dumps(report.as_dict()))
         return
-    console.print(f"{mode}{aim}, {agents} operators, {hours:g} h, answer rate {answer_rate:g}, talk {talk:g} s, "
-                  f"wrap {wrap:g} s (seed {seed})")
+    rates = f"answer rate by hour {profile}" if profile else f"strategy {strategy}" if strategy else \
+        f"answer rate {answer_rate:g}"
+    world = f"{rates}, talk {talk:g} s ({talk_dist or 'lognormal'}), wrap {wrap:g} s" if record is None else \
+        f"world measured from campaign {record.name}" + (f", strategy {strategy}" if strategy else "")
+    console.print(f"{pacer or mode}{aim}, {agents} operators, {hours:g} h, {world} (seed {seed})")
+    _print_day(report, window=before is not None)
+
+
+def _campaign_record(name: str) -> CampaignRecord:
+    from cli.store import with_pool
+    from dialer.sim.whatif import CampaignRecord
+    from lists import campaigns
+    from lists.attempt_samples import attempt_samples
+
+    async def read(pool):  # type: ignore[no-untyped-def]
+        campaign = await campaigns.get(pool, name)
+        return CampaignRecord(name, await attempt_samples(pool, campaign.id), campaign.strategy)
+
+    return with_pool(read, expected=(campaigns.CampaignNotFound,))
+
+
+def _print_day(report: SimulationReport, window: bool) -> None:
     console.print(f"  occupancy                      {100 * report.occupancy:6.1f} %")
     console.print(f"  talk minutes per operator-hour {report.talk_minutes_per_operator_hour:6.1f}")
     console.print(f"  abandonment (day / worst hour) {100 * report.abandon_rate:6.2f} % / "
@@ -77,15 +126,22 @@ def simulate_cmd(
     console.print(f"  operator wait between calls    {report.mean_wait_s:6.1f} s mean, {report.p95_wait_s:.1f} s p95")
     console.print(f"  calls placed per answer        {report.dials_per_answer:6.2f}  "
                   f"({report.dials} dials, {report.answers} answers, {report.abandons} abandoned)")
+    if window:
+        console.print(f"  legal window at the day's end  {100 * report.window_abandon_rate:6.2f} %  (earlier days "
+                      f"included; its worst minute {100 * report.worst_window_abandon_rate:.2f} %)")
+    worst = max(report.quarters, key=lambda q: q.abandons / max(q.answers, 1), default=None)
+    if worst is not None and worst.abandons:
+        console.print(f"  worst quarter of an hour       {100 * worst.abandons / max(worst.answers, 1):6.2f} %  "
+                      f"(from {worst.start_s / 3600:g} h: {worst.abandons} of {worst.answers} answers)")
 
 
-def _refusal(*, answer_rate: float, talk: float, wrap: float, hours: float, optimize: str, target: float | None,
+def _refusal(*, answer_rate: float, talk: float | None, wrap: float, hours: float, optimize: str, target: float | None,
              group: str | None, reserved: int, group_ledger: bool) -> str | None:
     """What is wrong with the options, named as the person typed them: the simulator's own checks name its
     fields (``talk_mean_s``), which the command line does not show."""
     if not 0 <= answer_rate <= 1:
         return f"--answer-rate {answer_rate:g} must be between 0 and 1"
-    if talk <= 0:
+    if talk is not None and talk <= 0:
         return f"--talk {talk:g} must be above 0 seconds"
     if wrap < 0:
         return f"--wrap {wrap:g} must be 0 seconds or more"

@@ -79,9 +79,9 @@ def legal_limits(preset: str | None) -> LegalLimits:
 
 
 def check_pacing(pacing: Mapping[str, Any], limits: LegalLimits) -> None:
-    """Refuse pacing settings that loosen a legal figure: a higher cap or ``target_abandon`` at or above
-    it, a longer window (holding every shorter window to the cap holds the longer one too, not the
-    reverse), a longer safe harbor."""
+    """Refuse pacing settings that loosen a legal figure: a higher cap, ``target_abandon`` at or above
+    it or ``max_hour_abandon`` above it, a longer window (holding every shorter window to the cap holds
+    the longer one too, not the reverse), a longer safe harbor."""
     cap = pacing.get("abandon_cap")
     if cap is not None and float(cap) > limits.abandon_cap:
         raise _above("abandon_cap", cap, limits.abandon_cap, limits, limits.abandon_source)
@@ -92,6 +92,9 @@ def check_pacing(pacing: Mapping[str, Any], limits: LegalLimits) -> None:
         if value is not None and float(value) >= limits.abandon_cap:
             raise LegalLimitError(f"{key} {float(value):g} is not below {limits.the} abandonment cap of "
                                   f"{limits.abandon_cap:g} ({limits.abandon_source})")
+    hour = pacing.get("max_hour_abandon")
+    if hour is not None and float(hour) > limits.abandon_cap:
+        raise _above("max_hour_abandon", hour, limits.abandon_cap, limits, limits.abandon_source)
     window = pacing.get("window_hours")
     if window is not None and float(window) > limits.window_hours:
         raise _above("window_hours", window, limits.window_hours, limits, limits.abandon_source)
@@ -128,6 +131,8 @@ def within_limits(pacing: Mapping[str, Any], limits: LegalLimits) -> dict[str, A
     cap = float(held.get("abandon_cap", limits.abandon_cap))
     if "target_abandon" in held and float(held["target_abandon"]) >= cap:
         held["target_abandon"] = cap * 5 / 6          # the usual distance of the setpoint under the cap
+    if held.get("max_hour_abandon") is not None and float(held["max_hour_abandon"]) > cap:
+        held["max_hour_abandon"] = cap                # a smoothness setting only ever tightens the cap
     return held
 
 

@@ -27,6 +27,7 @@ from enum import StrEnum
 from typing import Protocol
 
 from ami.pbx import far_half
+from pacing.dial_features import DialFeatures
 
 
 class CallState(StrEnum):
@@ -150,6 +151,10 @@ class Call:
     events: list[str] = field(default_factory=list)
     # The floor that keeps the campaign's live figures from this call's transitions (None: not followed).
     watcher: CallWatcher | None = field(default=None, repr=False, compare=False)
+    # what pacing was told of the dial, and the chance of a live answer it gave it (dialer/answer_chances.py);
+    # None for a call re-attached after a restart or dialed by hand
+    features: DialFeatures | None = None
+    answer_p: float | None = None
 
     @property
     def alive(self) -> bool:

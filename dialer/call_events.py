@@ -110,6 +110,8 @@ class CallEvents:
             return
         engine.count(call.campaign_id, "answered")
         engine.estimators[call.campaign_id].observe_dial(now, True, now - call.originated_at)
+        if (chances := engine.answer_chances.get(call.campaign_id)) is not None:
+            chances.ended_ringing(now, call, True)
         engine.recorder.put_attempt(AttemptUpdate(call.attempt_id, state="waiting", answered_at=engine.clock.now(),
                                                   recording=f"{call.attempt_id}.wav"))
         runner = engine.runners.get(call.campaign_id)
@@ -149,6 +151,8 @@ class CallEvents:
         runner = engine.runners.get(call.campaign_id)
         if call.answered_at is None:
             engine.estimators[call.campaign_id].observe_dial(now, False, now - call.originated_at)
+            if (chances := engine.answer_chances.get(call.campaign_id)) is not None:
+                chances.ended_ringing(now, call, False)
         elif runner is not None:
             runner.ledger.add(now, call.abandoned)
         if runner is not None:

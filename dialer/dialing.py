@@ -14,6 +14,7 @@ from typing import Protocol
 
 from ami.cluster import room_of, server_of
 from ami.pbx import OriginateRequest, PbxError, PbxLinkLost, PbxNotConnected
+from dialer.answer_chances import features_of
 from dialer.call import Call, CallState, channel_id_of
 from dialer.claims import Claimer, Fence, NothingToDial
 from dialer.floor import FloorOperator, OperatorState
@@ -81,12 +82,16 @@ class Dialing:
         except NothingToDial:
             return 0
         loop_now = asyncio.get_running_loop().time()
+        wall_now = engine.clock.now()
+        chances = engine.answer_chances.get(campaign.id)
         for dial in dials:
             lead = dial.lead
             # The owner of a personal callback first; else whoever last talked to this person.
             call = Call(attempt_id=dial.attempt_id, channel_id=channel_id_of(dial.attempt_id), campaign_id=campaign.id,
                         lead_id=lead.id, phone=lead.phone, originated_at=loop_now,
                         owner_operator=lead.owner_operator or lead.last_operator, caller_id=dial.caller_id)
+            if chances is not None:
+                chances.dialed(call, features_of(lead, wall_now, campaign.timezone))
             engine.follow(call)
             self._tasks.spawn(self._originate(campaign, call), name=call.channel_id)
         return len(dials)

@@ -23,6 +23,8 @@ from ami.cluster import room_of
 from ami.pbx import Pbx, PbxEvent
 from compliance import store as compliance_store
 from compliance.limits import legal_limits
+from compliance.presets import preset as find_preset
+from dialer.answer_chances import AnswerChances
 from dialer.call import Call
 from dialer.call_events import CallEvents
 from dialer.clock import Clock
@@ -63,6 +65,7 @@ class Engine:
         self.calls: dict[str, Call] = {}
         self.runners: dict[int, CampaignRunner] = {}
         self.estimators: dict[int, OnlineEstimators] = {}
+        self.answer_chances: dict[int, AnswerChances] = {}    # each dial's chance of an answer, per campaign
         self.supervisor = Supervisor()     # every background task: logged and restarted, or the engine stops
         self.recorder = Recorder(pool, linger_s=self.config.record_linger_s, tasks=self.supervisor.tasks(),
                                  engine=self.config.name)
@@ -126,7 +129,8 @@ class Engine:
         if campaign.id in self.claimers:
             self.claimers[campaign.id].invalidate()    # rules or lists may have changed with the campaign
         async with self.pool.acquire() as conn:        # its preset's legal figures bind its pacing
-            limits = legal_limits((await compliance_store.campaign_rules(conn, campaign.id)).preset)
+            preset = (await compliance_store.campaign_rules(conn, campaign.id)).preset
+        limits = legal_limits(preset)
         if campaign.id in self.runners:
             if changed := tuned(self.runners[campaign.id].campaign, campaign):   # a supervisor's change: who, what
                 who = await campaigns.last_changed_by(self.pool, campaign.id)
@@ -161,12 +165,14 @@ class Engine:
                 elif operator.id in stopped:
                     operator.logged_out_why = STOPPED_LONG_AGO.format(at=stopped[operator.id])
         self.estimators[campaign.id] = OnlineEstimators()
+        self.answer_chances[campaign.id] = AnswerChances()
         ledger = AbandonLedger(pacing_settings(campaign, limits=limits).window_hours * 3600)
         await ledger.seed(self.pool, campaign_id=campaign.id, wall_now=self.clock.now(),
                           loop_now=asyncio.get_running_loop().time())
         runner = CampaignRunner(campaign, snapshot=self.snapshot, dial=self.dialing.dial, tick_s=self.config.tick_s,
                                 can_dial=self.can_originate, ledger=ledger, limits=limits,
-                                supervisor=self.supervisor)
+                                supervisor=self.supervisor, hours=find_preset(preset).rule if preset else None,
+                                wall_clock=self.clock.now)
         self.runners[campaign.id] = runner
         self.recovery.resume(campaign.id)
         await self.groups.adopt(runner)     # its group's loop paces it, or its own
@@ -234,10 +240,13 @@ class Engine:
         now = asyncio.get_running_loop().time()
         section = self.floor.section(campaign_id)
         busy = section.busy.elapsed(now)
+        chances = self.answer_chances.get(campaign_id) if with_estimates else None
         snapshot = Snapshot(free_operators=len(section.free), busy_elapsed_s=busy,
                             ringing_elapsed_s=section.ringing_elapsed(now), waiting_answered=section.waiting,
                             # the calls still with an operator are censored handle times (pacing.estimators.HandleTimes)
-                            estimates=self.estimators[campaign_id].estimates(busy) if with_estimates else Estimates())
+                            estimates=self.estimators[campaign_id].estimates(busy) if with_estimates else Estimates(),
+                            ringing_answer_p=chances.ringing(section.ringing_features.values()) if chances else (),
+                            next_answer_p=chances.next_calls() if chances else ())
         if self.floor_check is not None:
             self.floor_check.snapshot(campaign_id, snapshot, now)
         return snapshot

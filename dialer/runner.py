@@ -12,12 +12,15 @@ import asyncio
 import logging
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import fields, replace
+from datetime import datetime
 from typing import Any
 
 from compliance.limits import LegalLimits, legal_limits, within_limits
+from compliance.windows import HoursRule
 from dialer.ledger import AbandonLedger
 from dialer.pacing_loop import PacingLoop
 from dialer.tasks import Supervisor
+from dialer.window_outlook import answers_to_come, seconds_left_today
 from lists.campaigns import Campaign
 from pacing.policies import PacingSettings, calls_to_place, lines_room, progressive
 from pacing.snapshot import Snapshot
@@ -59,7 +62,8 @@ class CampaignRunner(PacingLoop):
 
     def __init__(self, campaign: Campaign, *, snapshot: Snapshotter, dial: Dialer, tick_s: float,
                  can_dial: Callable[[], bool], ledger: AbandonLedger, limits: LegalLimits | None = None,
-                 supervisor: Supervisor | None = None) -> None:
+                 supervisor: Supervisor | None = None, hours: HoursRule | None = None,
+                 wall_clock: Callable[[], datetime] | None = None) -> None:
         super().__init__(f"campaign-{campaign.name}", tick_s, supervisor)
         self.campaign = campaign
         self.defaults: Mapping[str, Any] = {}    # the group's pacing settings, under the campaign's own
@@ -75,6 +79,9 @@ class CampaignRunner(PacingLoop):
         self.alpha: float | None = None
         self._quiet_until = 0.0
         self.group_wake: Callable[[], None] | None = None   # set while a group paces this campaign
+        # its preset's calling hours and the wall clock: the window's outlook for the confidence bound
+        self.hours = hours
+        self._wall_clock = wall_clock
 
     def update(self, campaign: Campaign) -> None:
         """A live change (supervisor, CLI): applies at the next decision."""
@@ -100,7 +107,12 @@ class CampaignRunner(PacingLoop):
             return self.settings
         answers, abandons = self.ledger.counts(now)
         free, busy = (None, None) if snapshot is None else (snapshot.free_operators, len(snapshot.busy_elapsed_s))
-        decision = self.controller.update(now, answers, abandons, free, busy)
+        to_come = None
+        if self.hours is not None and self._wall_clock is not None:
+            left = seconds_left_today(self._wall_clock(), self.campaign.timezone, self.hours)
+            to_come = answers_to_come(self.ledger, now, left)
+        hour = self.ledger.counts_since(now - 3600.0) if self.settings.max_hour_abandon is not None else None
+        decision = self.controller.update(now, answers, abandons, free, busy, answers_to_come=to_come, hour=hour)
         self.alpha = decision.alpha
         if decision.fallback != self.fallback:
             self.fallback = decision.fallback

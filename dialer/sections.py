@@ -24,6 +24,8 @@ from bisect import bisect_left
 from collections.abc import Callable
 from typing import Generic, Protocol, TypeVar
 
+from pacing.dial_features import DialFeatures
+
 
 class Routed(Protocol):
     """What the routing rules read of an operator (``dialer.floor.Op``)."""
@@ -145,10 +147,12 @@ class Seated:
 class Section(Generic[Op]):
     """One campaign's live figures (a campaign group's pool uses only the operators' half)."""
 
-    __slots__ = ("busy", "free", "ringing", "waiting")
+    __slots__ = ("busy", "free", "ringing", "ringing_features", "waiting")
 
     def __init__(self) -> None:
         self.ringing: dict[str, float] = {}    # channel id → originated at (loop time), still ringing
+        # the same calls, in the same order: what pacing was told of each dial (None: re-attached, by hand)
+        self.ringing_features: dict[str, DialFeatures | None] = {}
         self.waiting = 0                       # answered, no operator yet
         self.busy = Seated()
         self.free: Roster[Op] = Roster()

@@ -15,6 +15,7 @@ from typing import Protocol
 import asyncpg
 
 from ami.pbx import Pbx, PbxEvent
+from dialer.answer_chances import AnswerChances
 from dialer.call import Call
 from dialer.clock import Clock
 from dialer.config import EngineConfig
@@ -39,6 +40,7 @@ class EngineSurface(Protocol):
     calls: dict[str, Call]                       # live calls by channel id (``dialer.call.channel_id_of``)
     runners: dict[int, CampaignRunner]           # running campaigns by id
     estimators: dict[int, OnlineEstimators]      # per campaign, learnt from its calls
+    answer_chances: dict[int, AnswerChances]     # per campaign: each dial's chance of an answer
     recorder: Recorder
     handoff: HandOff
     phones: OperatorPhones

@@ -21,6 +21,8 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
+from pacing.window_bound import confident_target
+
 
 @dataclass(frozen=True)
 class AlphaDecision:
@@ -33,11 +35,16 @@ class AbandonmentController:
     def __init__(self, setpoint: float = 0.025, cap: float = 0.03, time_constant_s: float = 2400.0,
                  alpha_range: tuple[float, float] = (0.02, 12.0), margin_abandons: float = 1.0,
                  min_answers: int = 10, initial_alpha: float | None = None,
-                 soft_room: float = 3.0, start_allowance: float = 2.0) -> None:
+                 soft_room: float = 3.0, start_allowance: float = 2.0, max_hour: float | None = None) -> None:
         if not 0 < setpoint < cap < 1:
             raise ValueError(f"need 0 < setpoint ({setpoint}) < cap ({cap}) < 1")
+        if max_hour is not None and not 0 < max_hour <= cap:
+            raise ValueError(f"max_hour_abandon must be within (0, cap={cap}]; got {max_hour}")
         self.setpoint = setpoint
         self.cap = cap
+        self.max_hour = max_hour
+        self.bound: float | None = None      # the window's setpoint from the confidence bound, when known
+        self._bound_key: tuple[int, int, int] | None = None
         self.time_constant_s = time_constant_s
         self.low, self.high = setpoint * alpha_range[0], setpoint * alpha_range[1]
         self.margin_abandons = margin_abandons
@@ -50,13 +57,34 @@ class AbandonmentController:
         self._seen = (0, 0)
         self._recent = (0.0, 0.0)
 
-    def update(self, now: float, answers: int, abandons: int, margin_abandons: float | None = None) -> AlphaDecision:
+    def window_setpoint(self, answers: int, abandons: int, answers_to_come: float | None) -> float:
+        """The window's setpoint: with the answers still to come known, from the confidence bound
+        (pacing.window_bound) as the rate the window ends at if the rest runs at the bound's target;
+        otherwise the fixed setpoint."""
+        if answers_to_come is None or answers_to_come < 1.0:
+            # no outlook, or none yet (no pace measured) or none left: the fixed setpoint
+            self.bound = None
+            return self.setpoint
+        key = (answers, abandons, round(answers_to_come))
+        if key != self._bound_key:
+            target = confident_target(self.cap, answers, abandons, answers_to_come)
+            rate = (abandons + target * answers_to_come) / max(answers + answers_to_come, 1.0)
+            self.bound = min(max(rate, 0.1 * self.setpoint), 0.99 * self.cap)
+            self._bound_key = key
+        assert self.bound is not None
+        return self.bound
+
+    def update(self, now: float, answers: int, abandons: int, margin_abandons: float | None = None,
+               answers_to_come: float | None = None, hour: tuple[int, int] | None = None) -> AlphaDecision:
         """Feed the window's live answers and abandons; get the α to dial with now.
 
         The integral acts on the *recent* rate (an exponential average over ``time_constant_s``) aiming at
         the setpoint, corrected by how far the legal window is from it, so an early burst does not keep
         α pinned down for hours. ``margin_abandons``: abandons that may still come from calls already in
         flight; the controller falls back once the room left under the cap is smaller than that.
+        ``answers_to_come``: live answers still expected in the window (its hours and the pace): the
+        setpoint then comes from the confidence bound. ``hour``: (answers, abandons) of the last 60
+        minutes, guarded like the window against ``max_hour`` when that is set.
         """
         margin = self.margin_abandons if margin_abandons is None else max(margin_abandons, self.margin_abandons)
         rate = abandons / answers if answers else 0.0
@@ -74,9 +102,15 @@ class AbandonmentController:
         # few hundred answers dilutes far below the cap; from 2/cap answers on the cap itself rules.
         budget = max(self.cap * (answers + 1), self.start_allowance)
         room = budget - abandons
+        setpoint = self.window_setpoint(answers, abandons, answers_to_come)
         # Early in the window a couple of abandons weigh a lot: aim below the budget by the margin and the
         # soft room, in abandons, so that dialing at the aim does not run into the fall-back.
-        goal = max(min(self.setpoint, (budget - margin - self.soft_room) / max(answers, 1)), 0.1 * self.setpoint)
+        goal = max(min(setpoint, (budget - margin - self.soft_room) / max(answers, 1)), 0.1 * self.setpoint)
+        if self.max_hour is not None and hour is not None:
+            # the last 60 minutes are a second window, with its own (tighter) cap: whichever has less room rules
+            hour_room = max(self.max_hour * (hour[0] + 1), self.start_allowance) - hour[1]
+            room = min(room, hour_room)
+            goal = min(goal, max(0.8 * self.max_hour, 0.1 * self.setpoint))
         # No integration while falling back: progressive abandons nothing, and an integral that kept growing
         # meanwhile would come back with a burst of abandons that sends it straight back (wind-up).
         if answers >= self.min_answers and self._recent[0] >= 5.0 and not self.fallback:

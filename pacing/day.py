@@ -20,8 +20,11 @@ from typing import Generic, NamedTuple, TypeVar
 
 import numpy as np
 
+from pacing.dial_features import DialFeatures
+from pacing.dial_plan import DialPlan
+from pacing.legal_window import WindowHistory
 from pacing.snapshot import Estimates, Snapshot
-from pacing.world import World, sample_block
+from pacing.world import World, draw_callees, sample_block
 
 _RING_END, _HANDLE_END, _DEADLINE, _TICK = 0, 1, 2, 3
 
@@ -43,6 +46,25 @@ class DayFloor:
         self.answers = 0          # live answers
         self.abandons = 0
         self.machines = 0
+        # What the dialer knows of each dial (pacing.dial_features), for pacers that read it: the calls
+        # ringing now, and the plan the next dials follow. Earlier days' counts still in the legal window.
+        self.features: dict[int, DialFeatures] = {}                # call ringing → what was known when dialed
+        self.plan: DialPlan | None = None
+        self.history: WindowHistory | None = None
+        self.day_end_s: float | None = None     # when the campaign stops dialing today (its calling hours)
+
+    def next_features(self, n: int) -> list[DialFeatures]:
+        """What the next ``n`` dials would carry if they were placed now (a strategy's switch shows here the
+        moment it happens)."""
+        features = self.plan.features(self.now) if self.plan is not None else DialFeatures()
+        return [features] * n
+
+    def window_counts(self) -> tuple[int, int]:
+        """(live answers, abandons) of the legal window ending now: the earlier days' still in it, and today's."""
+        if self.history is None:
+            return self.answers, self.abandons
+        answers, abandons = self.history.counts(self.now)
+        return answers + self.answers, abandons + self.abandons
 
     @property
     def free_count(self) -> int:
@@ -75,26 +97,46 @@ class Callee(NamedTuple):
 
 class Callees:
     """The callees a campaign dials, one after another, drawn from its world in blocks (numpy per call is
-    slow). The first block is drawn at once, so the random stream is used in the order campaigns are made."""
+    slow). The first block is drawn at once, so the random stream is used in the order campaigns are made.
+    With a dial plan, who answers is decided when the callee is dialed, at the answer rate of that moment,
+    from the same draws (a constant plan gives the same callees as none)."""
 
-    def __init__(self, world: World, rng: np.random.Generator, block: int) -> None:
+    def __init__(self, world: World, rng: np.random.Generator, block: int, plan: DialPlan | None = None) -> None:
         self.world = world
         self.rng = rng
         self.block = block
+        self.plan = plan
         self._draw()
 
     def _draw(self) -> None:
-        b = sample_block(self.world, self.rng, self.block)
-        self._rows = list(zip(b.outcome.tolist(), b.ring_s.tolist(), b.talk_s.tolist(), b.machine.tolist(),
-                              b.patience_s.tolist(), strict=True))
+        if self.plan is None:
+            b = sample_block(self.world, self.rng, self.block)
+            self._rows = list(zip(b.outcome.tolist(), b.ring_s.tolist(), b.talk_s.tolist(), b.machine.tolist(),
+                                  b.patience_s.tolist(), strict=True))
+        else:
+            d = draw_callees(self.world, self.rng, self.block)
+            self._rows = list(zip(d.u.tolist(), d.v.tolist(), d.ring_s.tolist(), d.talk_s.tolist(),
+                                  d.patience_s.tolist(), strict=True))
         self._next = 0
 
-    def next(self) -> Callee:
+    def next(self, now: float = 0.0) -> Callee:
+        """The next callee, dialed ``now`` (seconds into the day; it matters only under a dial plan)."""
         if self._next == len(self._rows):
             self._draw()
         row = self._rows[self._next]
         self._next += 1
-        return Callee._make(row)
+        if self.plan is None:
+            return Callee._make(row)
+        u, v, ring_s, talk_s, patience_s = row
+        w = self.world
+        answer_rate = self.plan.at(now).answer_rate
+        if u < answer_rate + w.machine_rate:
+            return Callee(0, ring_s, talk_s, u >= answer_rate, patience_s)
+        if v < w.busy_share:
+            return Callee(1, w.busy_s, talk_s, False, patience_s)
+        if v < w.busy_share + w.congestion_share:
+            return Callee(2, w.congestion_s, talk_s, False, patience_s)
+        return Callee(3, w.no_answer_s, talk_s, False, patience_s)
 
 
 class Day(ABC, Generic[Plan]):
@@ -104,6 +146,7 @@ class Day(ABC, Generic[Plan]):
                  reserved: int = 0) -> None:
         self.floor = DayFloor(operators)
         self.end = hours * 3600.0
+        self.floor.day_end_s = self.end
         self.tick_s = tick_s
         self.safe_harbor_s = safe_harbor_s
         self.reserved = reserved

@@ -9,8 +9,9 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
+from pacing import per_call_answers
 from pacing.modes import MODES
-from pacing.predictive import SAFE_HARBOR_S, largest_safe_dials
+from pacing.predictive import SAFE_HARBOR_S, checkpoints, largest_safe_dials
 from pacing.queue_model import largest_safe_dials_queued
 from pacing.snapshot import Snapshot
 
@@ -35,6 +36,8 @@ class PacingSettings:
     queue_max_operators: int = 40         # … up to this many logged in; larger floors count free operators only
     optimize: str = "abandon"             # 'abandon' | 'wait' | 'busy' (pacing.targets); the cap binds always
     optimize_target: float | None = None  # abandonment rate, mean operator wait (s) or busy factor (0-1)
+    # Smoothness on request: the worst rolling 60 minutes are held under this too (None: only the law's window)
+    max_hour_abandon: float | None = None
 
     def __post_init__(self) -> None:
         if self.mode not in MODES:
@@ -49,6 +52,9 @@ class PacingSettings:
         if self.warmup_answers < 0 or self.safe_harbor_s <= 0 or self.window_hours <= 0:
             raise PacingSettingsError("warmup_answers >= 0, safe_harbor_s > 0 and window_hours > 0 are required")
         self._check_target()
+        if self.max_hour_abandon is not None and not 0 < self.max_hour_abandon <= self.abandon_cap:
+            raise PacingSettingsError(f"max_hour_abandon may only tighten the cap: need 0 < max_hour_abandon <= "
+                                      f"abandon_cap ({self.abandon_cap}); got {self.max_hour_abandon}")
 
     def _check_target(self) -> None:
         if self.optimize not in OPTIMIZE:
@@ -104,7 +110,11 @@ def predictive(snapshot: Snapshot, settings: PacingSettings, alpha: float | None
         return floor
     # Only the operators free now take the answers: exact law of the answers (pacing.predictive). Busy
     # operators can only add supply, so whatever this allows is safe with them too.
-    n = largest_safe_dials(snapshot, a, room)
+    if per_call_answers.known(snapshot):
+        # each call with its own chance of an answer (pacing.answer_model): the same bound, per call
+        n = per_call_answers.largest_safe_dials_per_call(snapshot, checkpoints(snapshot.estimates), a, room)
+    else:
+        n = largest_safe_dials(snapshot, a, room)
     if settings.busy_credit and snapshot.estimates.handle_settled and snapshot.busy_elapsed_s \
             and snapshot.logged_in <= settings.queue_max_operators:
         # Small and mid floors are mostly busy: answers are also weighed against the operators who free over

@@ -108,6 +108,11 @@ def _model(est: Estimates) -> _Model:
     return model
 
 
+def checkpoints(estimates: Estimates) -> np.ndarray:
+    """The checkpoints τ (s after now) at which the model weighs answers against the free operators."""
+    return _model(estimates).taus
+
+
 def answer_probabilities(model: _Model, ringing_elapsed: np.ndarray) -> np.ndarray:
     """P(live answer within τ | still ringing after e), shape (calls, checkpoints)."""
     rows = np.minimum((ringing_elapsed / _RING_STEP_S + 0.5).astype(np.intp), len(model.ring_table) - 1)

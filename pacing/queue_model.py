@@ -28,6 +28,7 @@ from dataclasses import dataclass
 import numpy as np
 from scipy.special import gammaln
 
+from pacing import per_call_answers
 from pacing.handle_time import log_survival, upper_quantile
 from pacing.predictive import ring_cdf
 from pacing.snapshot import Estimates, Snapshot
@@ -93,11 +94,30 @@ def _new_powers(model: QueueModel, length: int, n_max: int) -> np.ndarray:
 
 def _rows(model: QueueModel, snapshot: Snapshot) -> tuple[np.ndarray, np.ndarray]:
     """Expected live answers per step from the calls ringing, and expected frees per step."""
-    ring_rows = np.minimum((np.asarray(snapshot.ringing_elapsed_s) * (1 / _RING_STEP_S) + 0.5).astype(np.intp),
-                           len(model.ring_steps) - 1)
     busy_rows = np.minimum((np.asarray(snapshot.busy_elapsed_s) * (1 / _BUSY_STEP_S) + 0.5).astype(np.intp),
                            len(model.busy_steps) - 1)
-    return model.ring_steps[ring_rows].sum(axis=0), model.busy_steps[busy_rows].sum(axis=0)
+    frees = model.busy_steps[busy_rows].sum(axis=0)
+    if per_call_answers.known(snapshot):
+        # each ringing call with its own chance (pacing.per_call_answers)
+        edges = np.arange(model.steps + 1) * model.step_s
+        elapsed = np.asarray(snapshot.ringing_elapsed_s, dtype=float)
+        cumulative = per_call_answers.hazard(snapshot.estimates, elapsed, per_call_answers.ringing_p(snapshot), edges)
+        return np.diff(cumulative, axis=1).sum(axis=0), frees
+    ring_rows = np.minimum((np.asarray(snapshot.ringing_elapsed_s) * (1 / _RING_STEP_S) + 0.5).astype(np.intp),
+                           len(model.ring_steps) - 1)
+    return model.ring_steps[ring_rows].sum(axis=0), frees
+
+
+def _new_means(model: QueueModel, snapshot: Snapshot, n_max: int) -> np.ndarray | None:
+    """Per-call chances: expected live answers per step of the first n new calls, (steps, n_max + 1);
+    None when every new call has the estimate's rate (the model's own tables then serve)."""
+    if not per_call_answers.known(snapshot):
+        return None
+    cdf = ring_cdf(snapshot.estimates)
+    edges = np.arange(model.steps + 1) * model.step_s
+    shape = np.diff(np.interp(edges, np.arange(len(cdf), dtype=float), cdf))
+    total = np.concatenate(([0.0], np.cumsum(per_call_answers.next_p(snapshot, n_max))))
+    return shape[:, None] * total[None, :]
 
 
 def expected_losses(model: QueueModel, snapshot: Snapshot, n_max: int,
@@ -109,9 +129,15 @@ def expected_losses(model: QueueModel, snapshot: Snapshot, n_max: int,
     half = length // 2
     w = np.exp(-2j * np.pi * np.arange(half + 1) / length)
     start = w ** snapshot.free_operators * np.conj(w) ** snapshot.waiting_answered
+    new_means = _new_means(model, snapshot, n_max)
+    if new_means is None:
+        new = _new_powers(model, length, n_max)[:, : n_max + 1]
+        per_call_answer = float(model.new_steps.sum())
+    else:
+        new = np.exp(new_means[:, :, None] * (np.conj(w) - 1.0)[None, None, :])
+        per_call_answer = float(new_means[:, -1].sum()) / max(n_max, 1)
     # one kernel per step and candidate: frees up, answers from the calls ringing and the n new calls down
-    kernels = _new_powers(model, length, n_max)[:, : n_max + 1] * np.exp(
-        np.outer(frees, w - 1.0) + np.outer(answers, np.conj(w) - 1.0))[:, None, :]
+    kernels = new * np.exp(np.outer(frees, w - 1.0) + np.outer(answers, np.conj(w) - 1.0))[:, None, :]
     spectrum = np.broadcast_to(start, (n_max + 1, half + 1))
     # index half … length−1 is a deficit of half … 1: the abandons, and the mass folded back to 0 idle
     weights = np.stack((np.arange(half, 0, -1, dtype=float), np.ones(half)), axis=1)
@@ -125,7 +151,7 @@ def expected_losses(model: QueueModel, snapshot: Snapshot, n_max: int,
         tail[:] = 0.0
         spectrum = np.fft.rfft(pmf, axis=1)
     base = snapshot.waiting_answered + float(answers.sum())
-    return np.maximum(losses, 0.0), base, float(model.new_steps.sum())
+    return np.maximum(losses, 0.0), base, per_call_answer
 
 
 def _quantized(est: Estimates) -> Estimates:
@@ -173,18 +199,20 @@ def largest_safe_dials_queued(snapshot: Snapshot, alpha: float, n_max: int, safe
     supply = snapshot.free_operators + float(frees.sum())
     if (1.0 - alpha) * base > supply:
         return -1          # the answers already on their way exceed every operator who could take them
+    means = _new_means(model, snapshot, n_max)
+    new_answers = per_call * np.arange(n_max + 1) if means is None else means.sum(axis=0)
     n_max = min(n_max, _deficit_bound(snapshot.free_operators, snapshot.waiting_answered, float(frees.sum()),
-                                      float(answers.sum()), per_call, alpha, n_max))
+                                      float(answers.sum()), per_call, alpha, n_max, new_answers))
     if n_max <= 0:
         return n_max       # 0 or −1: the bound alone decides (the caller dials its floor either way)
-    losses, base, per_call = expected_losses(model, snapshot, n_max, rows)
-    budget = alpha * (base + per_call * np.arange(n_max + 1)) + 1e-9
+    losses, base, _ = expected_losses(model, snapshot, n_max, rows)
+    budget = alpha * (base + new_answers[: n_max + 1]) + 1e-9
     bad = np.flatnonzero(losses > budget)
     return int(bad[0]) - 1 if bad.size else n_max
 
 
 def _deficit_bound(idle: int, waiting: int, frees: float, answers: float, per_call: float, alpha: float,
-                   n_max: int) -> int:
+                   n_max: int, new_answers: np.ndarray | None = None) -> int:
     """Largest n the queue could possibly accept, without stepping through it.
 
     In the queue an answer is only served by an operator idle now or one who frees, so abandons are at
@@ -192,7 +220,8 @@ def _deficit_bound(idle: int, waiting: int, frees: float, answers: float, per_ca
     Poisson (sums of the steps' Poisson counts), so its expectation is exact and cheap for every n at
     once; where it alone exceeds α·answers no stepping is needed.
     """
-    lam = answers + per_call * np.arange(n_max + 1, dtype=float)           # Poisson answers, per n
+    # Poisson answers, per n (``new_answers``: the first n new calls' expected answers, when each has its own)
+    lam = answers + (per_call * np.arange(n_max + 1, dtype=float) if new_answers is None else new_answers[: n_max + 1])
     top = int(frees + 8.0 * math.sqrt(frees) + 8.0)
     s = np.arange(top + 1)
     p_s = np.exp(s * math.log(max(frees, 1e-300)) - frees - gammaln(s + 1.0))  # P(frees = s)

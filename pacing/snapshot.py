@@ -40,6 +40,11 @@ class Snapshot:
     ringing_elapsed_s: tuple[float, ...] = ()   # per call in flight not yet answered: ring time so far
     waiting_answered: int = 0                   # answered calls not yet connected to an operator
     estimates: Estimates = field(default_factory=Estimates)
+    # Each call's own chance of a live answer, known when it was dialed (pacing.answer_model): one per
+    # ringing call, in the order of ringing_elapsed_s, and one per call the dialer would place next, in
+    # order. Empty: every call has estimates.answer_rate (the model of one rate for the whole list).
+    ringing_answer_p: tuple[float, ...] = ()
+    next_answer_p: tuple[float, ...] = ()
 
     @property
     def logged_in(self) -> int:

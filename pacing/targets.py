@@ -40,7 +40,7 @@ class TargetController:
         setpoint = settings.target_abandon
         if self.optimize == "abandon" and self.target is not None:
             setpoint = self.target
-        self.abandonment = AbandonmentController(setpoint, settings.abandon_cap)
+        self.abandonment = AbandonmentController(setpoint, settings.abandon_cap, max_hour=settings.max_hour_abandon)
         self.time_constant_s = time_constant_s
         self._measure_tau = measure_time_s
         self._log_alpha_min = math.log(setpoint * _ALPHA_FLOOR)
@@ -57,13 +57,15 @@ class TargetController:
         self.measured: float | None = None             # wait (s) or busy factor over the last minutes
 
     def update(self, now: float, answers: int, abandons: int, free: int | None, busy: int | None,
-               margin_abandons: float | None = None) -> AlphaDecision:
+               margin_abandons: float | None = None, answers_to_come: float | None = None,
+               hour: tuple[int, int] | None = None) -> AlphaDecision:
         """Feed the window's counts and the operators free and busy now; get the α to dial with.
 
         Connected calls are counted as live answers minus abandons (what the ledger already holds), so
         the engine needs nothing new to measure the wait. ``free``/``busy`` None: the operators are not
-        this controller's to measure (a campaign in a group): abandonment alone decides."""
-        decision = self.abandonment.update(now, answers, abandons, margin_abandons)
+        this controller's to measure (a campaign in a group): abandonment alone decides. ``answers_to_come``
+        and ``hour``: see ``AbandonmentController.update``."""
+        decision = self.abandonment.update(now, answers, abandons, margin_abandons, answers_to_come, hour)
         if free is None or busy is None:
             self.pace = 1.0
             return decision

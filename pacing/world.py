@@ -15,6 +15,8 @@ from typing import Literal
 import numpy as np
 
 Outcome = Literal["answer", "busy", "congestion", "no_answer"]
+TalkDistribution = Literal["lognormal", "exponential", "gamma"]
+TALK_DISTRIBUTIONS: tuple[TalkDistribution, ...] = ("lognormal", "exponential", "gamma")
 
 
 class WorldError(ValueError):
@@ -42,8 +44,8 @@ class World:
     busy_s: float = 4.0
     congestion_s: float = 1.0
     talk_mean_s: float = 180.0
-    talk_distribution: Literal["lognormal", "exponential"] = "lognormal"
-    talk_sigma: float = 0.8               # sigma of log(talk) when lognormal
+    talk_distribution: TalkDistribution = "lognormal"
+    talk_sigma: float = 0.8               # sigma of log(talk) when lognormal; gamma takes the same spread
     wrap_s: float = 10.0                  # operator wrap-up after each call (constant)
     patience_mean_s: float = 60.0         # exponential patience of an answered person left in silence
 
@@ -58,12 +60,19 @@ class World:
             raise WorldError("need 0 <= ring_min_s <= ring_max_s <= no_answer_s")
         if self.talk_mean_s <= 0 or self.wrap_s < 0 or self.patience_mean_s <= 0:
             raise WorldError("talk_mean_s and patience_mean_s must be positive, wrap_s >= 0")
+        if self.talk_distribution not in TALK_DISTRIBUTIONS:
+            raise WorldError(f"talk_distribution must be one of {', '.join(TALK_DISTRIBUTIONS)}; "
+                             f"got {self.talk_distribution!r}")
+        if self.talk_sigma <= 0:
+            raise WorldError("talk_sigma must be positive")
+
+    @property
+    def talk_gamma_shape(self) -> float:
+        """Shape of the gamma law with the lognormal's mean and variance: CV² = exp(σ²) − 1, shape = 1/CV²."""
+        return 1.0 / math.expm1(self.talk_sigma ** 2)
 
     def sample_talk(self, rng: np.random.Generator) -> float:
-        if self.talk_distribution == "exponential":
-            return float(rng.exponential(self.talk_mean_s))
-        mu = math.log(self.talk_mean_s) - self.talk_sigma ** 2 / 2
-        return float(rng.lognormal(mu, self.talk_sigma))
+        return float(_talks(self, rng, None))
 
     def sample_callee(self, rng: np.random.Generator) -> CalleeSample:
         u = rng.random()
@@ -93,19 +102,43 @@ class CalleeBlock:
 OUTCOME_CODES: tuple[Outcome, ...] = ("answer", "busy", "congestion", "no_answer")
 
 
-def sample_block(world: World, rng: np.random.Generator, n: int) -> CalleeBlock:
-    """``n`` callees under the laws of ``World.sample_callee``, drawn as arrays (not the same draws per seed).
-    The lognormal's μ = ln(mean) − σ²/2 keeps the mean talk time at ``talk_mean_s``."""
+@dataclass(frozen=True)
+class CalleeDraws:
+    """The random draws behind ``n`` callees, before an answer rate says who answers: a simulation whose
+    answer rate moves through the day decides each callee at the moment it is dialed, from the same draws."""
+    u: np.ndarray              # answered (live or machine) when below the answer rate (+ machine rate)
+    v: np.ndarray              # of the others: busy, congestion or no answer
+    ring_s: np.ndarray         # ring to answer, for those who answer
+    talk_s: np.ndarray
+    patience_s: np.ndarray
+
+
+def draw_callees(world: World, rng: np.random.Generator, n: int) -> CalleeDraws:
+    """``n`` callees' draws under the world's laws. The lognormal's μ = ln(mean) − σ²/2 keeps the mean talk
+    time at ``talk_mean_s``."""
     u = rng.random(n)
-    answered = u < world.answer_rate + world.machine_rate
-    machine = answered & (u >= world.answer_rate)
     v = rng.random(n)
-    outcome = np.where(answered, 0, np.where(v < world.busy_share, 1,
-                                             np.where(v < world.busy_share + world.congestion_share, 2, 3)))
-    ring = np.where(outcome == 0, rng.uniform(world.ring_min_s, world.ring_max_s, n),
+    ring = rng.uniform(world.ring_min_s, world.ring_max_s, n)
+    return CalleeDraws(u, v, ring, _talks(world, rng, n), rng.exponential(world.patience_mean_s, n))
+
+
+def sample_block(world: World, rng: np.random.Generator, n: int) -> CalleeBlock:
+    """``n`` callees under the laws of ``World.sample_callee``, drawn as arrays (not the same draws per seed)."""
+    d = draw_callees(world, rng, n)
+    answered = d.u < world.answer_rate + world.machine_rate
+    machine = answered & (d.u >= world.answer_rate)
+    outcome = np.where(answered, 0, np.where(d.v < world.busy_share, 1,
+                                             np.where(d.v < world.busy_share + world.congestion_share, 2, 3)))
+    ring = np.where(outcome == 0, d.ring_s,
                     np.choose(np.minimum(outcome, 3), [0.0, world.busy_s, world.congestion_s, world.no_answer_s]))
+    return CalleeBlock(outcome, ring, d.talk_s, machine, d.patience_s)
+
+
+def _talks(world: World, rng: np.random.Generator, n: int | None) -> np.ndarray | float:
+    """Talk times under the world's law: one (``n`` None) or ``n`` of them."""
     if world.talk_distribution == "exponential":
-        talk = rng.exponential(world.talk_mean_s, n)
-    else:
-        talk = rng.lognormal(math.log(world.talk_mean_s) - world.talk_sigma ** 2 / 2, world.talk_sigma, n)
-    return CalleeBlock(outcome, ring, talk, machine, rng.exponential(world.patience_mean_s, n))
+        return rng.exponential(world.talk_mean_s, n)
+    if world.talk_distribution == "gamma":
+        shape = world.talk_gamma_shape
+        return rng.gamma(shape, world.talk_mean_s / shape, n)
+    return rng.lognormal(math.log(world.talk_mean_s) - world.talk_sigma ** 2 / 2, world.talk_sigma, n)

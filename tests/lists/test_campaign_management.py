@@ -194,3 +194,17 @@ async def test_the_list_on_an_80_column_terminal_cuts_no_caller_id_channel_or_ti
     for value in ("+74951234567", "Europe/Moscow", "predictive"):
         assert value in result.output, result.output
     assert "Local/{phone}@pstn" in result.output, result.output
+
+
+async def test_max_hour_abandon_may_only_tighten_the_cap_and_the_store_keeps_out_what_is_no_rate(
+        pool: asyncpg.Pool, store_schema: tuple[str, str]) -> None:
+    run = runner_for(store_schema)
+    await create(run)
+    code, output = await run("campaign", "set", "spring", "max_hour_abandon=0.05")
+    assert code != 0 and "max_hour_abandon" in output and output.strip().count("\n") == 0, output
+    assert (await campaigns.get(pool, "spring")).pacing == {}
+    code, output = await run("campaign", "set", "spring", "max_hour_abandon=0.02")
+    assert code == 0, output
+    assert (await campaigns.get(pool, "spring")).pacing == {"max_hour_abandon": 0.02}
+    with pytest.raises(asyncpg.CheckViolationError, match="campaign_max_hour_abandon_rate"):
+        await pool.execute("""UPDATE campaign SET pacing = '{"max_hour_abandon": "a lot"}' WHERE name = 'spring'""")

@@ -1,0 +1,70 @@
+"""``dialer simulate --from-campaign``: the what-if's world measured from the campaign's own attempts."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+import asyncpg
+import pytest
+
+from dialer.sim.scenario import measured_world
+from lists.attempt_samples import attempt_samples
+from tests.lists.test_cli import make_spring, runner_for
+
+pytestmark = pytest.mark.db
+
+MORNING = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
+
+
+async def dialed(pool: asyncpg.Pool, campaign_id: int, category: str, dials: int, answers: int,
+                 talk_s: float, operator_id: int) -> None:
+    """``dials`` ended attempts of leads of ``category``, the first ``answers`` answered and talked."""
+    for i in range(dials):
+        lead = await pool.fetchval("INSERT INTO lead (campaign_id, phone, category) VALUES ($1, $2, $3) RETURNING id",
+                                   campaign_id, f"+7495{hash((category, i)) % 10**7:07d}", category)
+        at = MORNING + timedelta(minutes=i)
+        if i < answers:
+            await pool.execute(
+                """INSERT INTO attempt (lead_id, campaign_id, phone, caller_id, engine, claimed_at, answered_at,
+                                        connected_at, ended_at, state, outcome, operator_id)
+                   VALUES ($1, $2, '+74950000001', '+74950000000', 'e1', $3, $3, $3, $4, 'ended', 'connected', $5)""",
+                lead, campaign_id, at, at + timedelta(seconds=talk_s * (0.5 + (i % 3) / 2)), operator_id)
+        else:
+            await pool.execute(
+                """INSERT INTO attempt (lead_id, campaign_id, phone, caller_id, engine, claimed_at, ended_at, state,
+                                        outcome)
+                   VALUES ($1, $2, '+74950000001', '+74950000000', 'e1', $3, $3, 'ended', 'no_answer')""",
+                lead, campaign_id, at)
+
+
+async def test_the_world_is_measured_per_category_from_the_attempts(pool: asyncpg.Pool,
+                                                                     store_schema: tuple[str, str]) -> None:
+    campaign_id = await make_spring(pool)
+    anna = await pool.fetchval("INSERT INTO operator (name, extension) VALUES ('anna', '101') RETURNING id")
+    await dialed(pool, campaign_id, "cold", 100, 10, 120.0, anna)
+    await dialed(pool, campaign_id, "callback", 40, 20, 120.0, anna)
+    for i in range(5):
+        start = MORNING + timedelta(hours=1, minutes=i)
+        await pool.execute("INSERT INTO operator_session (operator_id, state, started_at, ended_at) "
+                           "VALUES ($1, 'wrap_up', $2, $3)", anna, start, start + timedelta(seconds=20))
+    samples = await attempt_samples(pool, campaign_id)
+    assert samples.dials == {"cold": 100, "callback": 40} and samples.answers == {"cold": 10, "callback": 20}
+    world, rates = measured_world(samples, None, None)
+    assert rates == {"cold": 0.1, "callback": 0.5} and world.answer_rate == pytest.approx(30 / 140)
+    assert world.talk_mean_s == pytest.approx(120.0, rel=0.05) and world.wrap_s == pytest.approx(20.0)
+
+    run = runner_for(store_schema)
+    code, output = await run("simulate", "--from-campaign", "spring", "--agents", "4", "--hours", "9", "--json")
+    assert code == 0, output
+    code, output = await run("simulate", "--from-campaign", "spring", "--agents", "4", "--hours", "0.5")
+    assert code == 0 and "world measured from campaign spring" in output, output
+
+
+async def test_a_campaign_with_too_few_attempts_or_none_of_that_name_is_refused_in_one_line(
+        pool: asyncpg.Pool, store_schema: tuple[str, str]) -> None:
+    await make_spring(pool)
+    run = runner_for(store_schema)
+    code, output = await run("simulate", "--from-campaign", "spring", "--agents", "4")
+    assert code == 2 and "--from-campaign: too few attempts" in output, output
+    code, output = await run("simulate", "--from-campaign", "autumn", "--agents", "4")
+    assert code == 2 and "no campaign named 'autumn'" in output, output

@@ -1,0 +1,38 @@
+"""max_hour_abandon: the worst rolling 60 minutes guarded like the law's window, and only ever tighter."""
+
+from __future__ import annotations
+
+import pytest
+
+from compliance.limits import LegalLimitError, check_pacing, legal_limits, within_limits
+from pacing.abandonment import AbandonmentController
+from pacing.policies import PacingSettings, PacingSettingsError
+
+
+def test_a_bad_hour_sends_the_controller_to_progressive_only_when_asked() -> None:
+    day, hour = (3000, 60), (300, 9)                  # 2 % over the day, 3 % in the last hour
+    guarded = AbandonmentController(setpoint=0.025, cap=0.03, max_hour=0.03)
+    plain = AbandonmentController(setpoint=0.025, cap=0.03)
+    assert guarded.update(0.0, *day, hour=hour).fallback
+    assert not plain.update(0.0, *day, hour=hour).fallback
+    assert not guarded.update(1.0, *day, hour=(300, 4)).fallback
+
+
+def test_max_hour_abandon_may_only_tighten_the_cap() -> None:
+    assert PacingSettings(max_hour_abandon=0.03).max_hour_abandon == 0.03
+    assert PacingSettings().max_hour_abandon is None
+    with pytest.raises(PacingSettingsError, match="max_hour_abandon may only tighten the cap"):
+        PacingSettings(max_hour_abandon=0.04)
+    with pytest.raises(PacingSettingsError, match="max_hour_abandon"):
+        PacingSettings(max_hour_abandon=0.0)
+    with pytest.raises(ValueError, match="max_hour_abandon"):
+        AbandonmentController(cap=0.03, max_hour=0.05)
+
+
+def test_the_preset_cap_bounds_max_hour_abandon() -> None:
+    limits = legal_limits("UK")
+    with pytest.raises(LegalLimitError, match="max_hour_abandon"):
+        check_pacing({"max_hour_abandon": limits.abandon_cap + 0.01}, limits)
+    check_pacing({"max_hour_abandon": limits.abandon_cap}, limits)
+    held = within_limits({"abandon_cap": 0.02, "max_hour_abandon": 0.03}, limits)
+    assert held["max_hour_abandon"] == 0.02

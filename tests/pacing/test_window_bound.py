@@ -1,0 +1,48 @@
+"""The setpoint from a confidence bound on the window's rate when it ends."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from pacing.abandonment import AbandonmentController
+from pacing.window_bound import DISPERSION, RISK, confident_target
+
+CAP = 0.03
+
+
+def over_cap(target: float, answers: int, abandons: int, to_come: int, runs: int = 200_000) -> float:
+    """Monte Carlo of the bound's own law: abandons to come, negative binomial of mean target × answers."""
+    mean = target * to_come
+    r = mean / (DISPERSION - 1.0)
+    draws = np.random.default_rng(7).negative_binomial(r, 1.0 / DISPERSION, runs)
+    return float(((abandons + draws) > CAP * (answers + to_come)).mean())
+
+
+def test_a_large_window_gets_a_target_near_the_cap_and_a_small_one_far_under_it() -> None:
+    small = confident_target(CAP, 0, 0, 700)          # 5 operators, a day
+    large = confident_target(CAP, 0, 0, 15_000)       # 100 operators, a day
+    assert small < 0.02 < 0.025 < large < CAP
+
+
+@pytest.mark.parametrize(("answers", "abandons", "to_come"), [(0, 0, 700), (0, 0, 15_000), (400, 8, 600)])
+def test_the_target_is_the_largest_with_under_one_percent_over_the_cap(answers: int, abandons: int,
+                                                                         to_come: int) -> None:
+    target = confident_target(CAP, answers, abandons, to_come)
+    assert over_cap(target, answers, abandons, to_come) < RISK
+    assert over_cap(target * 1.15, answers, abandons, to_come) > RISK
+
+
+def test_abandons_so_far_leave_less_room_and_a_spent_window_none() -> None:
+    assert confident_target(CAP, 500, 15, 500) < confident_target(CAP, 500, 5, 500)
+    assert confident_target(CAP, 1000, 40, 300) == 0.0
+    assert confident_target(CAP, 1000, 10, 0) == CAP     # nothing to come: the window is what it is
+
+
+def test_the_controller_takes_its_setpoint_from_the_bound_when_the_window_ahead_is_known() -> None:
+    controller = AbandonmentController(setpoint=0.025, cap=CAP)
+    assert controller.window_setpoint(0, 0, None) == 0.025
+    assert controller.window_setpoint(0, 0, 15_000) > 0.025
+    assert controller.window_setpoint(0, 0, 700) < 0.02
+    # half the day gone with little abandoned: the rest may run faster than the cap, the window ends under it
+    assert controller.window_setpoint(3000, 45, 3000) > 0.02
