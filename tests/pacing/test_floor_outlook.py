@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from pacing.day import Floor
+from pacing.day import DayFloor
 from pacing.dial_features import DialFeatures
 from pacing.dial_plan import strategy_plan
 from pacing.policies import PacingSettings
@@ -13,7 +13,7 @@ PLAN = strategy_plan([(0, "cold"), (3600, "callback")], {"cold": 0.1, "callback"
 
 def test_the_next_calls_chance_moves_the_moment_the_strategy_switches() -> None:
     pacer = PolicyPacer(PacingSettings(mode="predictive"))
-    floor = Floor(5)
+    floor = DayFloor(5)
     floor.plan = PLAN
     cold = PLAN.features(0.0)
     for call in range(600):                                   # ten minutes of cold calls, one in ten answered
