@@ -8,7 +8,7 @@ was restarted. Everything runs in real time: every figure is wall clock (the tar
 figures), and CPU time is given beside it, since a loaded machine makes the wall figures wait for a core.
 
     .venv/bin/python benchmarks/engine.py [--operators 2000] [--mode ratio|predictive] [--seconds 60]
-        [--json FILE] [--profile FILE]
+        [--json FILE] [--profile FILE] [--stall SECONDS]
 
 Prints, over a measuring window that starts once the calls in flight reach the target and the first
 rings and talks have played out (``--warm``; or after the ramp-up limit): CPU seconds of the engine
@@ -21,6 +21,11 @@ The world: a low answer rate and long rings (ParametricCallees: 10 % answer afte
 to the 45 s timeout), ratio dialing 8 lines per free operator (or predictive) capped at 5 lines per
 operator, 30 s talks and 5 s wrap-ups: about 2,000 operators with ~9,000 calls ringing and ~800 connected.
 ``--profile FILE`` also prints the 25 costliest functions (cumulative CPU time) of the measuring window.
+
+It also counts, from the engine's log, the AMI link's drops (and why), the Originates the PBX refused (and
+with what text), the calls a reconciliation found gone and the campaign pauses for refusals. ``--stall S``
+blocks the engine's loop for S seconds right after a Ping goes out (at most every ``--stall-every`` s), as
+a host that gives the process no core does, so that runs before and after a change meet the same stalls.
 """
 
 from __future__ import annotations
