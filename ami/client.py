@@ -7,7 +7,8 @@ Rules a dialer cannot bend (each has a test in tests/ami/test_panoramisk_defects
   late, and nothing in flight when the link dropped is ever sent again (an Originate resent is a
   second call to the same person). The engine reconciles after ``LinkUp`` with ``list_channels`` and
   ``status``.
-- A link that stops answering Ping is dropped and rebuilt (half-open TCP).
+- A link that stops answering Ping is dropped and rebuilt (half-open TCP); our own late event loop is not
+  taken for a silent peer (``ami.connection.Session._heard_after_ping``).
 - A refused login raises ``PbxAuthenticationError`` and is never retried in a loop. "Asterisk is shutting
   down" is not a refusal of the user: every action then raises ``PbxShuttingDown`` (not carried out), the
   link counts as down for new work, and the client reconnects with back-off until Asterisk is back.

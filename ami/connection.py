@@ -74,6 +74,7 @@ class Session:
         self._reading = asyncio.create_task(self._read_loop(), name="ami-session-reader")
         self._keepalive: asyncio.Task[None] | None = None
         self._greeted = False
+        self._reads = 0         # reads that brought bytes: any of them proves the peer is there
         self.draining = False   # Asterisk said it is shutting down: it carries out no action from now on
 
     @classmethod
@@ -125,8 +126,9 @@ class Session:
         return self._lost_reason is None
 
     def keep_alive(self, interval: float, timeout: float) -> None:
-        """Ping every ``interval`` s; no answer within ``timeout`` s means the link is half-open (the peer
-        vanished without a FIN, e.g. a rebooted host or a dropped NAT entry): drop it."""
+        """Ping every ``interval`` s; nothing heard from the peer for ``timeout`` s after a Ping means the
+        link is half-open (the peer vanished without a FIN, e.g. a rebooted host or a dropped NAT entry):
+        drop it. See ``_heard_after_ping`` for why that is not "no Pong within ``timeout`` s"."""
         self._keepalive = asyncio.create_task(self._ping_loop(interval, timeout), name="ami-session-ping")
 
     async def request(self, action: Message, *, as_list: bool = False) -> Message | list[Message]:
@@ -168,6 +170,7 @@ class Session:
                 data = await self._reader.read(READ_CHUNK)
                 if not data:
                     break
+                self._reads += 1
                 messages = self._parser.feed(data)
                 if not self._greeted and self._parser.banner is not None:
                     self._greeted = True
@@ -228,16 +231,45 @@ class Session:
     async def _ping_loop(self, interval: float, timeout: float) -> None:
         while self._lost_reason is None:
             await asyncio.sleep(interval)
+            pong = asyncio.ensure_future(self.request(Message.of(Action="Ping")))
             try:
-                async with asyncio.timeout(timeout):
-                    await self.request(Message.of(Action="Ping"))
-            except TimeoutError:
-                self._lose(f"no answer to Ping within {timeout:g} s (half-open link)")
+                heard = await self._heard_after_ping(pong, timeout)
+            finally:
+                pong.cancel()
+            if not heard:
+                self._lose(f"nothing heard within {timeout:g} s of a Ping (half-open link)")
                 return
+            if not pong.done():
+                continue       # the peer keeps talking; its Pong is still queued behind what it sent
+            try:
+                pong.result()
             except PbxNotConnected:
                 return
             except PbxError as exc:  # an answer, even an error, proves the peer is alive
                 log.debug("AMI Ping answered with an error: %s", exc.message)
+
+    async def _heard_after_ping(self, pong: asyncio.Future[Message | list[Message]], timeout: float) -> bool:
+        """Whether the peer showed it is there: its Pong, or any byte read, before ``timeout`` s of silence.
+
+        The silence is the peer's, not our loop's. A late loop (a busy host gave this process no core, a
+        long callback) would otherwise turn a Pong that reached us in time into a dead link: the timer
+        fires as soon as the loop wakes, before the reader's turn. So the wait is counted in steps, each
+        step counting only what it planned however late it woke, and the reader gets its turn between
+        steps; and any byte read counts as an answer, since a Pong may be queued behind a burst of events
+        that takes us longer than ``timeout`` to read. A real Asterisk closes a session only when it
+        cannot write to it, never for a slow reader; a peer gone without a FIN sends nothing at all."""
+        step = timeout / 4
+        silent = 0.0
+        while True:
+            reads = self._reads
+            await asyncio.wait((pong,), timeout=step)
+            if pong.done():
+                return True
+            if self._reads != reads:
+                return True
+            silent += step
+            if silent >= timeout - 1e-9:
+                return False
 
     def _lose(self, reason: str) -> None:
         if self._lost_reason is not None:

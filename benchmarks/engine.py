@@ -8,7 +8,7 @@ was restarted. Everything runs in real time: every figure is wall clock (the tar
 figures), and CPU time is given beside it, since a loaded machine makes the wall figures wait for a core.
 
     .venv/bin/python benchmarks/engine.py [--operators 2000] [--mode ratio|predictive] [--seconds 60]
-        [--json FILE] [--profile FILE]
+        [--json FILE] [--profile FILE] [--stall SECONDS]
 
 Prints, over a measuring window that starts once the calls in flight reach the target and the first
 rings and talks have played out (``--warm``; or after the ramp-up limit): CPU seconds of the engine
@@ -21,6 +21,11 @@ The world: a low answer rate and long rings (ParametricCallees: 10 % answer afte
 to the 45 s timeout), ratio dialing 8 lines per free operator (or predictive) capped at 5 lines per
 operator, 30 s talks and 5 s wrap-ups: about 2,000 operators with ~9,000 calls ringing and ~800 connected.
 ``--profile FILE`` also prints the 25 costliest functions (cumulative CPU time) of the measuring window.
+
+It also counts, from the engine's log, the AMI link's drops (and why), the Originates the PBX refused (and
+with what text), the calls a reconciliation found gone and the campaign pauses for refusals. ``--stall S``
+blocks the engine's loop for S seconds right after a Ping goes out (at most every ``--stall-every`` s), as
+a host that gives the process no core does, so that runs before and after a change meet the same stalls.
 """
 
 from __future__ import annotations
@@ -37,6 +42,7 @@ import socket
 import sys
 import tempfile
 import time
+from collections import Counter
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -48,6 +54,8 @@ import numpy as np
 
 import dialer.runner
 from ami.client import AmiClient
+from ami.connection import Session
+from ami.wire import Message
 from dialer.clock import SystemClock
 from dialer.config import EngineConfig
 from dialer.control import ControlPlane
@@ -163,6 +171,33 @@ async def loop_lag(samples: list[float], period_s: float = 0.01) -> None:
         samples.append(loop.time() - planned)
 
 
+class Stalls:
+    """Block the engine's event loop for ``stall_s`` right after a Ping goes out, at most once every
+    ``every_s``: what a host that gives the process no core for that long does to it at the worst moment
+    for the keep-alive (on a loaded 2-core machine it happens unasked; this makes it happen on time, so
+    runs before and after a change meet the same stalls)."""
+
+    def __init__(self, stall_s: float, every_s: float) -> None:
+        self.stall_s, self.every_s = stall_s, every_s
+        self.count = 0
+        self.armed = False
+        self._last = -every_s
+
+    def attach(self) -> None:
+        request = Session.request
+        stalls = self
+
+        async def stalling_request(session: Session, action: Message, **kwargs: bool) -> object:
+            loop = asyncio.get_running_loop()
+            if stalls.armed and action.get("Action") == "Ping" and loop.time() - stalls._last >= stalls.every_s:
+                stalls._last = loop.time()
+                stalls.count += 1
+                loop.call_soon(time.sleep, stalls.stall_s)     # after the Ping is written
+            return await request(session, action, **kwargs)
+
+        Session.request = stalling_request  # type: ignore[assignment,method-assign]
+
+
 def rss_mb() -> float:
     with open("/proc/self/statm") as f:
         return int(f.read().split()[1]) * os.sysconf("SC_PAGE_SIZE") / 2**20
@@ -177,6 +212,10 @@ async def run(args: argparse.Namespace) -> dict[str, object]:
     pool = await set_up(url, args.operators, args.leads, args.mode)
     deaths = TaskDeaths()
     logging.getLogger().addHandler(deaths)
+    links = LinkEvents()
+    links.attach()
+    stalls = Stalls(args.stall, args.stall_every)
+    stalls.attach()
     port = free_port()
     sim = await start_simulator(port)
     pbx = AmiClient("127.0.0.1", port, USER, SECRET)
@@ -205,6 +244,7 @@ async def run(args: argparse.Namespace) -> dict[str, object]:
         in_flight: list[int] = []
         lags: list[float] = []
         lag_task = asyncio.create_task(loop_lag(lags))
+        stalls.armed = bool(args.stall)
         # CPU time, not wall time: on a shared machine a wall-clock profile mostly measures waiting for a core
         profile = cProfile.Profile(time.process_time) if args.profile else None
         if profile:
@@ -216,6 +256,7 @@ async def run(args: argparse.Namespace) -> dict[str, object]:
             profile.disable()
             profile.dump_stats(args.profile)
         lag_task.cancel()
+        stalls.armed = False
         probes.measuring = False
         # the views' publisher alive: the engine's snapshot row is fresh (it is written every second)
         published_age = await pool.fetchval("SELECT extract(epoch FROM now() - at) FROM engine_picture "
@@ -254,6 +295,11 @@ async def run(args: argparse.Namespace) -> dict[str, object]:
         "views_snapshot_age_s": None if published_age is None else round(float(published_age), 2),
         "task_failures": deaths.failures + ([engine.supervisor.failure] if engine.supervisor.failure else []),
         "task_restarts": engine.supervisor.restarts,
+        "loop_stalls": f"{stalls.count} × {args.stall:g} s" if args.stall else "none",
+        "ami_link_drops": links.drops, "ami_link_drop_reasons": links.drop_reasons,
+        "originates_refused": links.refused, "originate_refusal_texts": dict(links.refusal_texts),
+        "calls_ended_unobserved": links.unobserved, "campaign_pauses": len(links.pauses),
+        "campaign_pause_reasons": sorted(set(links.pauses)),
     }
 
 
@@ -267,6 +313,47 @@ class TaskDeaths(logging.Handler):
     def emit(self, record: logging.LogRecord) -> None:
         if "background task" in record.getMessage():
             self.failures.append(record.getMessage())
+
+
+class LinkEvents(logging.Handler):
+    """What the AMI link and the PBX did during the run, from the engine's own log lines: the link's drops
+    (and why), the Originates the PBX refused (and with what text), the calls reconciled as gone while the
+    link was down, and the campaigns paused for refusals."""
+
+    LOGGERS = ("ami.client", "dialer.dialing", "dialer.recovery", "dialer.refusals")
+
+    def __init__(self) -> None:
+        super().__init__(logging.INFO)
+        self.drops = 0
+        self.drop_reasons: list[str] = []
+        self.refused = 0
+        self.refusal_texts: Counter[str] = Counter()
+        self.unobserved = 0
+        self.pauses: list[str] = []
+
+    def attach(self) -> None:
+        for name in self.LOGGERS:
+            logger = logging.getLogger(name)
+            logger.setLevel(logging.INFO)
+            logger.addHandler(self)
+            logger.propagate = False    # these lines are counted, not printed (errors still are, below)
+        self.printer = logging.StreamHandler()
+        self.printer.setLevel(logging.ERROR)
+
+    def emit(self, record: logging.LogRecord) -> None:
+        text = record.getMessage()
+        if record.name == "ami.client" and " lost: " in text:
+            self.drops += 1
+            self.drop_reasons.append(text.split(" lost: ", 1)[1])
+        elif "Originate refused: " in text:
+            self.refused += 1
+            self.refusal_texts[text.split("Originate refused: ", 1)[1]] += 1
+        elif "gone while unobserved" in text:
+            self.unobserved += 1
+        elif record.name == "dialer.refusals":
+            self.pauses.append(text)
+        if record.levelno >= logging.ERROR:
+            self.printer.handle(record)
 
 
 TARGETS = {   # operators → (figure, limit): the targets this benchmark is judged by
@@ -285,6 +372,10 @@ def main() -> None:
     parser.add_argument("--ramp", type=float, default=150.0, help="longest wait for the target before measuring")
     parser.add_argument("--warm", type=float, default=50.0, help="shortest wait before measuring (steady state)")
     parser.add_argument("--seconds", type=float, default=60.0, help="length of the measuring window")
+    parser.add_argument("--stall", type=float, default=0.0,
+                        help="block the engine's loop this long (s) right after a Ping goes out, at most once "
+                             "every --stall-every s of the window")
+    parser.add_argument("--stall-every", type=float, default=20.0)
     parser.add_argument("--json", type=Path)
     parser.add_argument("--profile", type=Path, help="cProfile the engine during the window into this file")
     args = parser.parse_args()

@@ -135,6 +135,7 @@ class Call:
     operator_released: bool = False       # the operator ended the call (the customer may still rate it)
     missed_window: bool = False           # reached its operator, but after the dialplan's safe-harbor deadline
     sent: bool = False                    # its Originate went out: a channel may exist (reconcile asks)
+    end_unseen: bool = False              # a recovery found its channel gone: how it ended, nobody heard
     state: CallState = CallState.ORIGINATING
     answered_at: float | None = None
     connected_at: float | None = None
@@ -248,7 +249,10 @@ class Call:
         """The customer's channel is gone, whatever else may still come (a recovery found it gone)."""
         if self.near_cause is None:
             self.near_cause = cause
-        return self._end_gone(now)
+        if not self._end_gone(now):
+            return False
+        self.end_unseen = True
+        return True
 
     def refused(self, now: float) -> bool:
         """Asterisk refused the Originate action itself: no channel, no event will follow."""

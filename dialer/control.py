@@ -33,6 +33,7 @@ from dialer.groups.figures import group_docs
 from dialer.metrics import pbx_links
 from dialer.recorder import STORE_UNREACHABLE
 from dialer.store import operator_commands, pictures
+from dialer.store.kept_connection import KeptConnection
 from lists import campaigns
 from lists.campaigns import Campaign
 
@@ -53,6 +54,8 @@ class ControlPlane:
         self._schema = ""                   # the store's schema, named in every operator's payload
         self._wake = asyncio.Event()
         self._conn: asyncpg.Connection | None = None
+        # The picture's own connection: a pool busy with the recorder and the claims must not make it late.
+        self._picture_conn = KeptConnection(engine.pool)
         self._tasks = engine.supervisor.tasks()
         self.applied = 0
         self._refused: dict[int, Campaign] = {}   # campaigns that failed to start or pause, as they were
@@ -63,6 +66,7 @@ class ControlPlane:
         await self._conn.add_listener("campaign_changed", self._notified)
         self._tasks.keep(self._follow, "control-follow")
         if self._picture_s:
+            await self._picture_conn.open()
             self._tasks.keep(self._publish, "control-publish")
         if self._gather_s is not None:
             self._schema = await pictures.current_schema(self._engine.pool)
@@ -72,6 +76,7 @@ class ControlPlane:
     async def close(self) -> None:
         self._engine.floor.unsubscribe(self._operator_changed)
         await self._tasks.cancel_all()
+        await self._picture_conn.close()
         if self._conn is not None:
             await self._conn.remove_listener(COMMAND_CHANNEL, self._notified)
             await self._conn.remove_listener("campaign_changed", self._notified)
@@ -144,8 +149,9 @@ class ControlPlane:
             await asyncio.sleep(self._picture_s)
             doc = picture_doc(self._engine)
             try:
-                await pictures.publish(self._engine.pool, engine=self._engine.config.name,
-                                       at=self._engine.clock.now(), doc=encode(doc))
+                async with self._picture_conn.use() as conn:
+                    await pictures.publish(conn, engine=self._engine.config.name, at=self._engine.clock.now(),
+                                           doc=encode(doc))
             except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError):
                 pass  # the next second tries again; the view shows the age of what it has
 

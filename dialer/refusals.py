@@ -4,7 +4,10 @@ A wrong channel template (``Local/{phone}@pstn`` where the context's patterns ta
 name misspelt) makes Asterisk fail every Originate at once: Reason 0 or 1, no ring, no DialEnd. Left alone,
 the pacer would claim the whole list in seconds and record every lead ``failed``. A network's own
 failures (busy, congestion, no answer) and any answered call break the run: only calls that died before
-ringing count.
+ringing count, and only those whose end the PBX told: a call whose channel a recovery found gone (it ended
+while the AMI link was down, or its Originate was lost with the link) says nothing about the route, and
+neither counts nor breaks the run. Otherwise one link drop under ten thousand ringing calls, all ending
+unseen as ``failed``, would pause a healthy campaign.
 """
 
 from __future__ import annotations
@@ -27,6 +30,8 @@ class RefusedCalls:
 
     def ended(self, call: Call, channel_template: str) -> None:
         campaign_id = call.campaign_id
+        if call.end_unseen:
+            return
         refused = call.outcome == "failed" and call.answered_at is None and call.dial_status is None
         if not refused:
             self._in_a_row[campaign_id] = 0

@@ -13,7 +13,7 @@ import asyncpg
 from dialer.bus import PICTURE_CHANNEL
 
 
-async def publish(pool: asyncpg.Pool, *, engine: str, at: datetime, doc: str) -> None:
+async def publish(pool: asyncpg.Pool | asyncpg.Connection, *, engine: str, at: datetime, doc: str) -> None:
     """Replace the engine's row with ``doc`` (JSON) and announce it."""
     await pool.execute(
         """INSERT INTO engine_picture (engine, at, doc) VALUES ($1, $2, $3::jsonb)

@@ -55,6 +55,10 @@ class ScriptedAmi:
         # Refuse every Login with this text, keeping the socket open ("Asterisk is shutting down" during
         # `core stop gracefully`).
         self.refuse_logins: str | None = None
+        # Called right before and right after a Pong is written: a test sends events ahead of it, or blocks
+        # the event loop once it is on its way (the client's loop late, not the peer).
+        self.before_pong: Callable[[Peer], None] | None = None
+        self.after_pong: Callable[[Peer], None] | None = None
         self.actions: list[Message] = []
         self.peers: list[Peer] = []
         self.logins = 0
@@ -123,7 +127,11 @@ class ScriptedAmi:
                     peer.drop()
             return
         if name == "ping":
+            if self.before_pong is not None:
+                self.before_pong(peer)
             peer.respond(action, Ping="Pong", Timestamp="1795752279.244171")
+            if self.after_pong is not None:
+                self.after_pong(peer)
             return
         if self.respond is not None:
             result = self.respond(peer, action)

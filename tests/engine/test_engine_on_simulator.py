@@ -123,3 +123,33 @@ async def test_a_campaign_whose_every_call_the_pbx_refuses_is_paused_with_the_re
     assert "refused 10 calls in a row" in reason and "{digits}" in reason
     dialed = await pool.fetchval("SELECT count(*) FROM attempt")
     assert 10 <= dialed < 30, dialed          # a round or two in flight, not the list of 200
+
+
+async def test_calls_that_ended_while_the_link_was_down_do_not_pause_the_campaign(pool: asyncpg.Pool) -> None:
+    """The AMI link drops while a dozen calls ring, and each ends (busy) before it is back: the reconciliation
+    finds their channels gone, an end nobody saw. That is not the PBX refusing the numbers: the campaign goes
+    on dialing."""
+    phones = [f"+2555{n:07d}" for n in range(300)]          # busy after a second's ring
+    campaign_id = await set_up(pool, phones, operators_n=4)
+    await pool.execute("""UPDATE campaign SET mode = 'ratio',
+                          pacing = '{"ratio": 4.0, "max_lines_per_operator": 4.0}'::jsonb""")
+    sim = await start_simulator(callees=ScriptedCallees(), callee_contexts={"pstn-sim"})
+    client = AmiClient("127.0.0.1", sim.port, "dialer-lp", "change-me", reconnect_backoff=(2.0, 2.0))
+    await client.start()
+    engine = Engine(pool, client, midday(), CONFIG)
+    await engine.start()
+    try:
+        ringing = lambda: sum(1 for c in engine.calls.values() if c.ringing)   # noqa: E731
+        await until(lambda: ringing() >= 12, timeout=20)
+        sim.drop_sessions()            # back in 2 s: every call ringing now has ended by then, unseen
+        await until(lambda: client.reconnects == 1, timeout=10)
+        await until(lambda: engine.stats.originated >= 60, timeout=30)   # and it dials on
+        await engine.recorder.drain()
+        assert campaign_id in engine.runners
+    finally:
+        await engine.stop(drain_s=0)
+        await client.close()
+        await sim.close()
+    assert await pool.fetchval("SELECT state FROM campaign") == "running"
+    unseen = await pool.fetchval("SELECT count(*) FROM attempt WHERE outcome = 'failed'")
+    assert unseen >= 10, unseen     # the calls the link lost (their end unseen), not refusals
