@@ -35,7 +35,7 @@ from dialer.reports import make_report
 from dialer.store import pictures as pictures_module
 from dialer.views.feed import PictureFeed
 from dialer.views.operator_console import FloorChanged
-from dialer.views.snapshot import FloorPicture, parse_floor
+from dialer.views.picture import FloorPicture, parse_picture
 from dialer.views.watch import WatchApp
 from lists import database
 
@@ -106,7 +106,7 @@ async def watch_render(pool: asyncpg.Pool, operators: int, rng: random.Random, r
     timings: list[float] = []
     async with app.run_test(size=(160, 60)) as pilot:
         for serial in range(1, rounds + 1):
-            floor = parse_floor([doc("engine-1", operators, serial, rng)])
+            floor = parse_picture([doc("engine-1", operators, serial, rng)])
             start = time.perf_counter()
             await app.on_floor_changed(FloorChanged(floor))
             timings.append(time.perf_counter() - start)
@@ -128,7 +128,7 @@ async def console_share(pool: asyncpg.Pool, operators: int, rng: random.Random, 
         for _ in range(rounds):
             started, started_cpu = time.perf_counter(), time.process_time()
             rows = await pool.fetch(sql, *args)
-            parse_floor([json.loads(r["doc"]) for r in rows])
+            parse_picture([json.loads(r["doc"]) for r in rows])
             wall.append(time.perf_counter() - started)
             cpu.append(time.process_time() - started_cpu)
         print(f"console: read and parse the snapshot, {label} ({operators} operators, {len(body) / 1e3:.0f} kB "

@@ -26,7 +26,7 @@ from dialer.bus import PICTURE_CHANNEL, operator_channel
 from dialer.store import operator_commands, pictures
 from dialer.store.operator_commands import CommandResult
 from dialer.tasks import BackgroundTasks
-from dialer.views.snapshot import FloorPicture, SnapshotError, parse_floor
+from dialer.views.picture import FloorPicture, PictureError, parse_picture
 
 log = logging.getLogger(__name__)
 
@@ -119,8 +119,8 @@ class PictureFeed:
 
     def _publish(self) -> None:
         try:
-            floor = parse_floor(self._with_changes())
-        except (SnapshotError, ValueError, TypeError) as exc:
+            floor = parse_picture(self._with_changes())
+        except (PictureError, ValueError, TypeError) as exc:
             self._on_error(f"cannot read the engine's picture: {exc}")
             return
         self._on_floor(floor)

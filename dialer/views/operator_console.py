@@ -34,7 +34,7 @@ from dialer.views.console.disposition_form import DispositionForm, FormError
 from dialer.views.console.script_panel import ScriptPanel
 from dialer.views.console.status_bar import StatusBar
 from dialer.views.feed import CommandError, PictureFeed, command_results, send_command
-from dialer.views.snapshot import FloorPicture, OperatorRow
+from dialer.views.picture import FloorPicture, OperatorRow
 from lists import operators
 from lists.operators import OperatorError
 from people.rights import Person

@@ -8,7 +8,7 @@ gap to the target is shown both in points and relative to the target, since a to
 
 from __future__ import annotations
 
-from dialer.views.snapshot import CampaignState, PoolState
+from dialer.views.picture import CampaignState, PoolState
 
 
 def pool_lines(pool: PoolState, campaigns: tuple[CampaignState, ...]) -> list[str]:

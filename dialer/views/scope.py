@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from dataclasses import replace
 
-from dialer.views.snapshot import FloorPicture
+from dialer.views.picture import FloorPicture
 from people.rights import Person, may_manage_campaign
 
 

@@ -18,7 +18,7 @@ from textual.widgets import Button, Input, Label, Select, Static
 
 from dialer.clock import Clock
 from dialer.tuning import parse_assignments, validate_pacing
-from dialer.views.snapshot import CampaignState
+from dialer.views.picture import CampaignState
 from lists import campaigns
 from pacing.modes import MODES
 from pacing.policies import PacingSettings

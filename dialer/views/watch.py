@@ -23,9 +23,9 @@ from dialer import seller_prompt
 from dialer.clock import Clock
 from dialer.views.feed import CommandError, PictureFeed, command_results, send_command
 from dialer.views.operator_console import FloorChanged
+from dialer.views.picture import CampaignState, FloorPicture, OperatorRow
 from dialer.views.pool_panel import pool_lines
 from dialer.views.scope import scoped
-from dialer.views.snapshot import CampaignState, FloorPicture, OperatorRow
 from dialer.views.tuning_form import TuningForm
 from lists import campaigns
 from people.rights import Person

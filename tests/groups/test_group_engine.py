@@ -15,7 +15,7 @@ from dialer.control import ControlPlane, picture_doc
 from dialer.engine import Engine
 from dialer.floor import OperatorState
 from dialer.tuning import validate_pacing
-from dialer.views.snapshot import parse_floor
+from dialer.views.picture import parse_picture
 from lists import campaigns, groups, operators
 from tests.engine.fake_pbx import FakePbx
 from tests.engine.test_engine import CONFIG, midday, settle, until
@@ -177,7 +177,7 @@ async def shares_follow_weights(engine: Engine, ids: dict[str, int]) -> None:
     sales = used[str(ids["sales"])] / sum(used.values())
     assert 0.60 <= sales <= 0.80, f"sales had {100 * sales:.1f} % of the handle time, target 70 %"
     # what the supervisor's pool panel shows: the same share, from the engine's published snapshot
-    [shown] = parse_floor([picture_doc(engine)]).pools
+    [shown] = parse_picture([picture_doc(engine)]).pools
     realized = shown.realized_shares()[ids["sales"]]
     assert 0.60 <= realized <= 0.80
     assert [m.target_share for m in shown.members] == [pytest.approx(0.7), pytest.approx(0.3)]

@@ -9,13 +9,13 @@ import asyncpg
 import pytest
 
 from dialer.views.feed import CommandError, PictureFeed, check_command, send_command
-from dialer.views.snapshot import FloorPicture, SnapshotError, parse_floor
+from dialer.views.picture import FloorPicture, PictureError, parse_picture
 from tests.views.conftest import NOW, Scene, campaign_doc, operator_doc, publish, snapshot
 
 
 def test_a_doc_becomes_typed_campaigns_and_operators() -> None:
     scene = Scene(campaign_id=1, operator_id=3, lead_id=12, attempt_id=77, earlier_attempt_id=70)
-    floor = parse_floor([snapshot([campaign_doc(scene)], [operator_doc(scene, pause_reason=None)])])
+    floor = parse_picture([snapshot([campaign_doc(scene)], [operator_doc(scene, pause_reason=None)])])
     [campaign] = floor.campaigns
     assert (campaign.name, campaign.mode, campaign.alpha, campaign.calls["connected"]) == ("winter", "predictive",
                                                                                           0.025, 5)
@@ -31,7 +31,7 @@ def test_two_engines_merge_into_one_floor_and_a_stale_logged_out_entry_loses() -
     b = Scene(campaign_id=2, operator_id=3, lead_id=13, attempt_id=78, earlier_attempt_id=70)
     doc_a = snapshot([campaign_doc(a, name="a")], [operator_doc(a, "logged_out", attempt=False)])
     doc_b = {**snapshot([campaign_doc(b, name="b")], [operator_doc(b, "on_call")]), "engine": "engine-2"}
-    floor = parse_floor([doc_a, doc_b])
+    floor = parse_picture([doc_a, doc_b])
     assert [c.name for c in floor.campaigns] == ["a", "b"]
     assert [(o.name, o.state, o.engine) for o in floor.operators] == [("Anna", "on_call", "engine-2")]
     assert floor.operators_of(2) == floor.operators and floor.operators_of(5) == ()
@@ -43,14 +43,14 @@ def test_a_campaign_taken_over_from_a_dead_engine_shows_once_from_its_new_owner(
             "at": (NOW - timedelta(seconds=30)).isoformat()}
     owner = {**snapshot([campaign_doc(scene)], []), "engine": "engine-2"}
     for docs in ([dead, owner], [owner, dead]):
-        assert [(c.name, c.engine) for c in parse_floor(docs).campaigns] == [("winter", "engine-2")]
+        assert [(c.name, c.engine) for c in parse_picture(docs).campaigns] == [("winter", "engine-2")]
 
 
 def test_a_doc_without_what_the_views_need_is_refused_naming_the_key() -> None:
-    with pytest.raises(SnapshotError, match="operator 'Anna' lacks 'state'"):
-        parse_floor([{"engine": "e", "operators": [{"id": 1, "name": "Anna"}]}])
-    with pytest.raises(SnapshotError, match="lacks 'engine'"):
-        parse_floor([{"campaigns": []}])
+    with pytest.raises(PictureError, match="operator 'Anna' lacks 'state'"):
+        parse_picture([{"engine": "e", "operators": [{"id": 1, "name": "Anna"}]}])
+    with pytest.raises(PictureError, match="lacks 'engine'"):
+        parse_picture([{"campaigns": []}])
 
 
 @pytest.mark.parametrize(("command", "args", "message"), [

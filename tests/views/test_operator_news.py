@@ -22,7 +22,7 @@ from dialer.views import customer
 from dialer.views.console.status_bar import StatusBar
 from dialer.views.feed import PictureFeed
 from dialer.views.operator_console import OperatorConsole, find_operator
-from dialer.views.snapshot import FloorPicture
+from dialer.views.picture import FloorPicture
 from lists import campaigns, operators
 from tests.engine.fake_pbx import FakePbx
 from tests.views.conftest import ENGINE, NOW, Scene, campaign_doc, operator_doc, publish, snapshot, until

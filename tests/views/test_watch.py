@@ -9,7 +9,7 @@ import asyncpg
 import pytest
 from textual.widgets import DataTable, Input, Label, Sparkline, Static
 
-from dialer.views.snapshot import parse_floor
+from dialer.views.picture import parse_picture
 from dialer.views.tuning_form import estimate_change
 from dialer.views.watch import WatchApp
 from tests.views.conftest import NOW, FixedClock, Scene, campaign_doc, commands, operator_doc, publish, snapshot, until
@@ -194,7 +194,7 @@ async def test_a_silent_engine_is_flagged_as_stale(pool: asyncpg.Pool, scene: Sc
 
 def test_the_what_if_dials_the_same_callees_under_both_settings() -> None:
     scene = Scene(campaign_id=1, operator_id=3, lead_id=12, attempt_id=77, earlier_attempt_id=70)
-    [campaign] = parse_floor([snapshot([campaign_doc(scene)], [])]).campaigns
+    [campaign] = parse_picture([snapshot([campaign_doc(scene)], [])]).campaigns
     same = estimate_change(campaign, 3, {}, hours=0.25)
     assert same.before == same.after and same.before.dials > 0
     preview = estimate_change(campaign, 3, {"mode": "preview"}, hours=0.25)

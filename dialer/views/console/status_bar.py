@@ -11,7 +11,7 @@ from textual.reactive import reactive
 from textual.widget import Widget
 
 from dialer.clock import Clock
-from dialer.views.snapshot import OperatorRow
+from dialer.views.picture import OperatorRow
 
 STALE_S = 5.0   # engines publish every second
 # the engine's "reserved" lasts until the customer's Redirect lands in the operator's conference

@@ -13,8 +13,8 @@ from datetime import datetime
 from typing import Any
 
 
-class SnapshotError(ValueError):
-    """A snapshot doc that lacks what the views need; the message names the key."""
+class PictureError(ValueError):
+    """A picture doc that lacks what the views need; the message names the key."""
 
 
 @dataclass(frozen=True)
@@ -117,7 +117,7 @@ class PoolState:
 
 @dataclass(frozen=True)
 class FloorPicture:
-    """Everything the views show, merged over all engines' snapshots."""
+    """Everything the views show, merged over all engines' pictures."""
     campaigns: tuple[CampaignState, ...] = ()
     operators: tuple[OperatorRow, ...] = ()
     at: datetime | None = None
@@ -144,7 +144,7 @@ def _get(doc: Mapping[str, Any], key: str, where: str) -> Any:
     try:
         return doc[key]
     except (KeyError, TypeError):
-        raise SnapshotError(f"snapshot {where} lacks {key!r}") from None
+        raise PictureError(f"picture {where} lacks {key!r}") from None
 
 
 def _campaign(doc: Mapping[str, Any], engine: str) -> CampaignState:
@@ -223,10 +223,10 @@ def _pool(doc: Mapping[str, Any], engine: str) -> PoolState:
     )
 
 
-def parse_floor(docs: Iterable[Mapping[str, Any]]) -> FloorPicture:
-    """Merge the snapshot docs of every engine into one floor. An operator logged in on two engines
+def parse_picture(docs: Iterable[Mapping[str, Any]]) -> FloorPicture:
+    """Merge the picture docs of every engine into one floor. An operator logged in on two engines
     (should not happen, but a restart can leave a stale row) shows once: the busier entry wins. A
-    campaign taken over from a dead engine shows once too: the newest snapshot's (its owner now)."""
+    campaign taken over from a dead engine shows once too: the newest picture's (its owner now)."""
     campaigns: dict[int, tuple[datetime | None, CampaignState]] = {}
     operators: dict[int, OperatorRow] = {}
     pools: dict[int, PoolState] = {}
