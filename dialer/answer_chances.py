@@ -3,14 +3,16 @@
 At dial time the engine knows the lead's category in the campaign's strategy, which attempt this is, the
 hour in the callee's own zone and whether the number answered before: ``features_of`` turns a claimed lead
 into ``DialFeatures``; ``AnswerChances`` (one per campaign) gives the call its chance, learns from how it
-ended, and says what the snapshot carries: the chance of every call ringing, and of the next calls (those
-of the last leads claimed: a claim takes leads of one kind, and a change of kind, such as the strategy
-moving from cold calls to callbacks, shows in the first call of the new kind).
+ended, and gives the chance of the next calls (those of the last leads claimed: a claim takes leads of one
+kind, and a change of kind, such as the strategy moving from cold calls to callbacks, shows in the first
+call of the new kind). The chance of each call ringing is the one it was given when dialed, kept by the
+live floor beside its ring time (``dialer/sections.py``), so a decision reads it without asking the model
+again for thousands of calls. (``dialer simulate`` asks the model again for each ringing call: on a ring
+of under a minute the two differ little.)
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable
 from datetime import datetime
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -57,15 +59,6 @@ class AnswerChances:
         """The call stopped ringing: answered by a person (``live``) or not."""
         if call.features is not None:
             self.model.observe(now, call.features, live)
-
-    def ringing(self, dialed: Iterable[DialFeatures | None]) -> tuple[float, ...]:
-        """The chances of these ringing calls, in order, at the model's current estimate for what was known
-        of each (it may have learnt since they were dialed); empty unless every one has its features (a call
-        re-attached after a restart has none), so the snapshot then falls back to the campaign's rate."""
-        features = list(dialed)
-        if any(f is None for f in features):
-            return ()
-        return tuple(self.model.probability(f) for f in features if f is not None)
 
     def next_calls(self) -> tuple[float, ...]:
         return self._next

@@ -245,7 +245,7 @@ class Engine:
                             ringing_elapsed_s=section.ringing_elapsed(now), waiting_answered=section.waiting,
                             # the calls still with an operator are censored handle times (pacing.estimators.HandleTimes)
                             estimates=self.estimators[campaign_id].estimates(busy) if with_estimates else Estimates(),
-                            ringing_answer_p=chances.ringing(section.ringing_features.values()) if chances else (),
+                            ringing_answer_p=section.ringing_chances() if chances else (),
                             next_answer_p=chances.next_calls() if chances else ())
         if self.floor_check is not None:
             self.floor_check.snapshot(campaign_id, snapshot, now)

@@ -247,12 +247,12 @@ class Floor:
         section = self.section(call.campaign_id)
         if previous is CallState.ORIGINATING:
             section.ringing.pop(call.channel_id, None)
-            section.ringing_features.pop(call.channel_id, None)
+            section.ringing_p.pop(call.channel_id, None)
         elif previous is CallState.WAITING:
             section.waiting -= 1
         if call.state is CallState.ORIGINATING:
             section.ringing[call.channel_id] = call.originated_at
-            section.ringing_features[call.channel_id] = call.features
+            section.ringing_p[call.channel_id] = call.answer_p
         elif call.state is CallState.WAITING:
             section.waiting += 1
 

@@ -24,8 +24,6 @@ from bisect import bisect_left
 from collections.abc import Callable
 from typing import Generic, Protocol, TypeVar
 
-from pacing.dial_features import DialFeatures
-
 
 class Routed(Protocol):
     """What the routing rules read of an operator (``dialer.floor.Op``)."""
@@ -147,15 +145,22 @@ class Seated:
 class Section(Generic[Op]):
     """One campaign's live figures (a campaign group's pool uses only the operators' half)."""
 
-    __slots__ = ("busy", "free", "ringing", "ringing_features", "waiting")
+    __slots__ = ("busy", "free", "ringing", "ringing_p", "waiting")
 
     def __init__(self) -> None:
         self.ringing: dict[str, float] = {}    # channel id → originated at (loop time), still ringing
-        # the same calls, in the same order: what pacing was told of each dial (None: re-attached, by hand)
-        self.ringing_features: dict[str, DialFeatures | None] = {}
+        # the same calls, in the same order: the chance of a live answer pacing gave each when it was dialed
+        # (None: re-attached after a restart, or dialed by hand)
+        self.ringing_p: dict[str, float | None] = {}
         self.waiting = 0                       # answered, no operator yet
         self.busy = Seated()
         self.free: Roster[Op] = Roster()
 
     def ringing_elapsed(self, now: float) -> tuple[float, ...]:
         return tuple([now - start for start in self.ringing.values()])
+
+    def ringing_chances(self) -> tuple[float, ...]:
+        """Each ringing call's chance of a live answer, in the order of ``ringing_elapsed``; empty unless every
+        call has one (the snapshot then falls back to the campaign's rate)."""
+        chances = self.ringing_p.values()
+        return () if None in chances else tuple(chances)  # type: ignore[arg-type]   # no None left
