@@ -27,7 +27,7 @@ class AttemptSamples:
 
 async def attempt_samples(conn: asyncpg.Connection | asyncpg.Pool, campaign_id: int) -> AttemptSamples:
     rows = await conn.fetch(
-        """SELECT coalesce(l.category, '') AS category,
+        """SELECT coalesce(a.category, l.category, '') AS category,   -- rows from before the column: the lead's
                   count(*) AS dials,
                   count(*) FILTER (WHERE a.answered_at IS NOT NULL AND a.outcome IS DISTINCT FROM 'machine')
                       AS answers

@@ -62,14 +62,16 @@ async def open_attempts(
     conn: asyncpg.Connection | asyncpg.Pool, attempts: Sequence[NewAttempt], *, engine: str,
     pbx: str | None, now: datetime,
 ) -> list[int]:
-    """Insert one row per attempt about to be dialed; returns their ids in the same order."""
+    """Insert one row per attempt about to be dialed, with the category its lead has now (the lead's moves
+    on after the call); returns their ids in the same order."""
     if not attempts:
         return []
     rows = await conn.fetch(
-        """INSERT INTO attempt (lead_id, campaign_id, phone, caller_id, engine, pbx, state, claimed_at)
-           SELECT a.lead_id, a.campaign_id, a.phone, a.caller_id, $5, $6, 'originating', $7
+        """INSERT INTO attempt (lead_id, campaign_id, phone, caller_id, engine, pbx, state, claimed_at, category)
+           SELECT a.lead_id, a.campaign_id, a.phone, a.caller_id, $5, $6, 'originating', $7, l.category
            FROM unnest($1::bigint[], $2::bigint[], $3::text[], $4::text[]) WITH ORDINALITY
                 AS a(lead_id, campaign_id, phone, caller_id, n)
+           LEFT JOIN lead l ON l.id = a.lead_id
            ORDER BY a.n
            RETURNING id""",
         [a.lead_id for a in attempts], [a.campaign_id for a in attempts],

@@ -21,13 +21,12 @@ from rich.text import Text
 from textual.app import App, ComposeResult, ScreenStackError
 from textual.binding import Binding, BindingType
 from textual.containers import Horizontal
-from textual.message import Message
 from textual.widgets import Footer, Input, Select, Static
 
 from dialer import script as call_script
 from dialer.clock import Clock
 from dialer.views import customer
-from dialer.views.console.call import CallOnScreen, Notice, Suggested
+from dialer.views.console.call import CallOnScreen, FloorChanged, Notice, Suggested, never_connected
 from dialer.views.console.card import CardPanel
 from dialer.views.console.controls import ACTIONS, ControlBar
 from dialer.views.console.disposition_form import DispositionForm, FormError
@@ -40,14 +39,6 @@ from lists.operators import OperatorError
 from people.rights import Person
 
 __all__ = ["CallOnScreen", "ConsoleError", "OperatorConsole", "OperatorIdentity", "find_operator"]
-
-
-class FloorChanged(Message):
-    """A new merged snapshot arrived from the feed."""
-
-    def __init__(self, floor: FloorPicture) -> None:
-        super().__init__()
-        self.floor = floor
 
 
 @dataclass(frozen=True)
@@ -175,6 +166,9 @@ class OperatorConsole(App[None]):
             await self._show_call(me.attempt_id, me.lead_id)
         elif self.call is not None and self.call.attempt_id in self._disposed \
                 and (me is None or me.attempt_id != self.call.attempt_id):
+            await self._clear_call()
+        elif (phone := never_connected(self.call, was, me)) is not None:
+            self.say(f"the call to {phone} ended before it connected")
             await self._clear_call()
         if self.sent:
             await self._check_results()

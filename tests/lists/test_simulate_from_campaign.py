@@ -9,6 +9,7 @@ import pytest
 
 from dialer.sim.scenario import measured_world
 from lists.attempt_samples import attempt_samples
+from lists.attempts import AttemptUpdate, NewAttempt, apply_updates, open_attempts
 from tests.lists.test_cli import make_spring, runner_for
 
 pytestmark = pytest.mark.db
@@ -68,3 +69,21 @@ async def test_a_campaign_with_too_few_attempts_or_none_of_that_name_is_refused_
     assert code == 2 and "--from-campaign: too few attempts" in output, output
     code, output = await run("simulate", "--from-campaign", "autumn", "--agents", "4")
     assert code == 2 and "no campaign named 'autumn'" in output, output
+
+
+async def test_a_dial_counts_in_the_category_the_lead_had_when_dialed_not_the_one_its_outcome_gave_it(
+        pool: asyncpg.Pool) -> None:
+    """After a call a lead moves on (no answer: retry; information sent: follow-up), so its category now
+    says nothing of the dial: counted so, a cold list measured nearly every cold dial as answered."""
+    campaign_id = await make_spring(pool)
+    leads = [await pool.fetchval("INSERT INTO lead (campaign_id, phone, category) VALUES ($1, $2, 'cold') "
+                                 "RETURNING id", campaign_id, f"+7495{i:07d}") for i in range(10)]
+    ids = await open_attempts(pool, [NewAttempt(lead, campaign_id, "+74950000001", "+74950000000") for lead in leads],
+                              engine="e1", pbx=None, now=MORNING)
+    await apply_updates(pool, [AttemptUpdate(a, state="ended", ended_at=MORNING, outcome="no_answer") for a in ids[:8]]
+                        + [AttemptUpdate(a, state="ended", answered_at=MORNING, ended_at=MORNING,
+                                         outcome="connected") for a in ids[8:]])
+    await pool.execute("UPDATE lead SET category = 'retry' WHERE id = ANY($1::bigint[])", leads[:8])
+    await pool.execute("UPDATE lead SET category = 'follow_up' WHERE id = ANY($1::bigint[])", leads[8:])
+    samples = await attempt_samples(pool, campaign_id)
+    assert samples.dials == {"cold": 10} and samples.answers == {"cold": 2}

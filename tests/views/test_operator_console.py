@@ -261,3 +261,17 @@ async def test_the_console_says_why_the_engine_logged_the_operator_out_and_when_
         assert text(app, "#message") == f"logged out by the engine: {why}"
         assert "LOGGED OUT" in text(app, "#status")
         assert "Ivan" in text(app, "#card")         # the call's card stays for its disposition
+
+
+async def test_a_call_that_ends_before_it_connects_leaves_the_screen_and_says_so(
+        pool: asyncpg.Pool, scene: Scene) -> None:
+    """A manual call nobody answers (or a callee gone during the hand-off) gives the operator back without a
+    wrap-up: its card must not stay on screen asking for a disposition of a call that never was."""
+    app = await console(pool)
+    async with app.run_test(size=SIZE) as pilot:
+        await publish(pool, snapshot([campaign_doc(scene)], [operator_doc(scene, "reserved")]))
+        await until(pilot, lambda: "Ivan" in text(app, "#card"))
+        await publish(pool, snapshot([campaign_doc(scene)], [operator_doc(scene, "paused", attempt=False)]))
+        await until(pilot, lambda: "PAUSED" in text(app, "#status"))
+        await until(pilot, lambda: text(app, "#card") == "No call.")
+        assert text(app, "#message") == "the call to +79161234567 ended before it connected"

@@ -8,6 +8,7 @@ from textual.message import Message
 
 from dialer import script as call_script
 from dialer.views import customer
+from dialer.views.picture import FloorPicture, OperatorRow
 from lists.dispositions import Disposition
 
 
@@ -38,3 +39,19 @@ class Suggested(Message):
     def __init__(self, code: str) -> None:
         super().__init__()
         self.code = code
+
+
+class FloorChanged(Message):
+    """A new merged snapshot arrived from the feed."""
+
+    def __init__(self, floor: FloorPicture) -> None:
+        super().__init__()
+        self.floor = floor
+
+
+def never_connected(call: CallOnScreen | None, was: OperatorRow | None, me: OperatorRow | None) -> str | None:
+    """The phone of the call on screen when it was still being put through (a manual dial ringing, a
+    hand-off) and the operator is free again without a wrap-up: nobody answered, nothing to dispose."""
+    if call is None or was is None or me is None or was.state != "reserved" or was.attempt_id != call.attempt_id:
+        return None
+    return call.card.phone if me.attempt_id is None and me.state not in ("on_call", "wrap_up") else None
