@@ -112,8 +112,16 @@ class ControlPlane:
                 if campaign.state == "running":
                     if runner is None or runner.campaign != campaign:
                         await engine.run_campaign(campaign)
+                        if runner is None and campaign.id in engine.runners:
+                            who = await campaigns.last_changed_by(engine.pool, campaign.id)
+                            log.info("campaign %s runs here (last change by %s)", campaign.name,
+                                     who or "an unaudited change")
                 elif runner is not None:
                     await engine.pause_campaign(campaign.id)
+                    # a supervisor's pause from the watch view or the command line: the log says who
+                    who = await campaigns.last_changed_by(engine.pool, campaign.id)
+                    log.info("campaign %s %s by %s: its calls in progress finish", campaign.name, campaign.state,
+                             who or "an unaudited change")
             except STORE_UNREACHABLE:
                 raise
             except Exception:

@@ -48,6 +48,28 @@ async def test_campaign_set_reaches_the_running_engine_within_a_second(
         await engine.stop(drain_s=0)
 
 
+async def test_a_pause_and_a_start_say_who_in_the_engines_log(
+        pool: asyncpg.Pool, caplog: pytest.LogCaptureFixture) -> None:
+    """Tuning was logged with who made it; pausing or starting a campaign from the watch view left no line."""
+    caplog.set_level(logging.INFO, logger="dialer.control")
+    await make_campaign(pool, operators_n=1, leads_n=3)
+    engine = Engine(pool, FakePbx(), midday(), CONFIG)
+    await engine.start()
+    control = ControlPlane(engine, picture_s=None, poll_s=30.0)
+    await control.start()
+    try:
+        await campaigns.set_state(pool, "c1", "paused", actor="supervisor:Sam", now=engine.clock.now())
+        await until(lambda: not engine.runners, timeout=2.0)
+        await campaigns.set_state(pool, "c1", "running", actor="supervisor:Sam", now=engine.clock.now())
+        await until(lambda: bool(engine.runners), timeout=2.0)
+        lines = [r.getMessage() for r in caplog.records if r.name == "dialer.control"]
+        assert "campaign c1 paused by supervisor:Sam: its calls in progress finish" in lines, lines
+        assert "campaign c1 runs here (last change by supervisor:Sam)" in lines, lines
+    finally:
+        await control.close()
+        await engine.stop(drain_s=0)
+
+
 async def test_a_setting_out_of_range_is_refused_by_name_and_changes_nothing(pool: asyncpg.Pool) -> None:
     await make_campaign(pool, operators_n=0, leads_n=0)
     with pytest.raises(campaigns.CampaignError, match="target_abandon"):
