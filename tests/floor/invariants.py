@@ -7,7 +7,7 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Callable
 
-from tests.floor.day import DayRecord
+from tests.floor.record import DayRecord
 
 ANSWER_MET_S = 2.0
 TIMER_SLACK_S = 0.01      # virtual time: timers fire on time, the database takes no time

@@ -18,8 +18,9 @@ import pytest
 
 from lists.dispositions import DEFAULT_CATALOGUE
 from tests.conftest import store_url
-from tests.floor.day import LATER, DayRecord, DaySettings, Floor, run_day
+from tests.floor.day import LATER, Floor, run_day
 from tests.floor.invariants import broken, summary
+from tests.floor.record import DayRecord, DaySettings
 
 pytestmark = [pytest.mark.db, pytest.mark.slow]
 
