@@ -210,12 +210,30 @@ def _next_opening_single(zone: str, moment: datetime, policy: CallingPolicy) -> 
     today = moment.astimezone(tz).date()
     for offset in range(-1, HORIZON_DAYS + 1):
         day = today + timedelta(days=offset)
-        for window in policy.windows_on(day):
-            for candidate in _window_starts(day, window, tz):
-                candidate = max(candidate, moment)
-                if _allowed(zone, candidate, policy):
-                    return candidate
+        starts = {s for window in policy.windows_on(day) for s in _window_starts(day, window, tz)}
+        for candidate in sorted(starts | _fall_backs(day, tz)):
+            candidate = max(candidate, moment)
+            if _allowed(zone, candidate, policy):
+                return candidate
     raise NeverOpensError(zone, moment, policy)
+
+
+def _fall_backs(day: date, tz: ZoneInfo) -> set[datetime]:
+    """The instant on ``day`` at which the wall clock falls back, if it does: a window holding the repeated
+    wall time opens again there although none of its starts repeats."""
+    first = _first_instant(day, 0, tz)
+    last = _first_instant(day + timedelta(days=1), 0, tz)
+    if first.astimezone(tz).utcoffset() <= last.astimezone(tz).utcoffset():
+        return set()
+    lo, hi = first, last   # the offset drops once between them: find the first instant of the later offset
+    later = last.astimezone(tz).utcoffset()
+    while hi - lo > timedelta(seconds=1):
+        mid = lo + (hi - lo) / 2
+        if mid.astimezone(tz).utcoffset() == later:
+            hi = mid
+        else:
+            lo = mid
+    return {hi.replace(microsecond=0) if hi.replace(microsecond=0).astimezone(tz).utcoffset() == later else hi}
 
 
 def _window_starts(day: date, window: Window, tz: ZoneInfo) -> list[datetime]:

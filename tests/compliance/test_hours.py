@@ -247,3 +247,14 @@ def test_window_inside_the_repeated_fall_back_hour_opens_again_on_the_second_pas
     assert not may_call("America/New_York", second_pass_before_window, night)
     opening = next_opening("America/New_York", second_pass_before_window, night)
     assert opening == datetime(2026, 11, 1, 6, 30, tzinfo=UTC)  # 01:30 EST
+
+
+def test_a_window_holding_the_repeated_wall_time_opens_again_when_the_clock_falls_back() -> None:
+    night = policy_for(None, campaign_windows="00:00-01:05")
+    # 1 November 2026 in New York: at 06:00 UTC the wall clock falls back from 01:59:59 EDT to 01:00 EST,
+    # a wall time inside the window again, though the window's start (00:00) does not repeat.
+    after_the_first_pass = datetime(2026, 11, 1, 5, 30, tzinfo=UTC)  # 01:30 EDT
+    assert not may_call("America/New_York", after_the_first_pass, night)
+    assert may_call("America/New_York", datetime(2026, 11, 1, 6, 0, tzinfo=UTC), night)
+    opening = next_opening("America/New_York", after_the_first_pass, night)
+    assert opening == datetime(2026, 11, 1, 6, 0, tzinfo=UTC)  # 01:00 EST
