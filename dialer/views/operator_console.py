@@ -33,6 +33,7 @@ from dialer.views.console.disposition_form import DispositionForm, FormError
 from dialer.views.console.script_panel import ScriptPanel
 from dialer.views.console.status_bar import StatusBar
 from dialer.views.feed import CommandError, PictureFeed, command_results, send_command
+from dialer.views.listener import SharedListener
 from dialer.views.picture import FloorPicture, OperatorRow
 from lists import operators
 from lists.operators import OperatorError
@@ -97,7 +98,7 @@ class OperatorConsole(App[None]):
     ]
 
     def __init__(self, pool: asyncpg.Pool, operator: OperatorIdentity, clock: Clock, *,
-                 listen: bool = True, person: Person | None = None) -> None:
+                 listen: bool = True, person: Person | None = None, listener: SharedListener | None = None) -> None:
         super().__init__()
         self.pool = pool
         self.operator = operator
@@ -110,8 +111,8 @@ class OperatorConsole(App[None]):
         self._pending_dispositions: dict[int, tuple[CallOnScreen, dict[str, Any]]] = {}   # by command id
         self._absent: frozenset[int] | None = None   # the operator's campaigns no engine runs, last seen
         self._login_warned = False
-        self._feed = PictureFeed(pool, self._floor_from_feed, self._feed_error, operator_id=operator.id) \
-            if listen else None
+        self._feed = PictureFeed(pool, self._floor_from_feed, self._feed_error, operator_id=operator.id,
+                                 listener=listener) if listen else None
 
     # ---- layout -------------------------------------------------------------------------------
 

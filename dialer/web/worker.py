@@ -1,0 +1,29 @@
+"""``python -m dialer.web.worker``: one worker of ``dialer serve`` (``workers.py`` starts it), serving on
+the listening socket it inherits. It takes the store's address from ``DIALER_DATABASE_URL``, which
+``dialer serve`` sets, so nothing secret appears on its command line."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import os
+import socket
+import sys
+
+from dialer.web.server import serve_on
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(prog="python -m dialer.web.worker")
+    parser.add_argument("--fd", type=int, required=True)
+    parser.add_argument("--host", required=True)
+    parser.add_argument("--port", type=int, required=True)
+    parser.add_argument("--public-url")
+    args = parser.parse_args()
+    logging.basicConfig(level=logging.WARNING, stream=sys.__stderr__, format="dialer serve: %(message)s")
+    sock = socket.socket(fileno=args.fd)
+    serve_on(sock, os.environ["DIALER_DATABASE_URL"], host=args.host, port=args.port, public_url=args.public_url)
+
+
+if __name__ == "__main__":
+    main()
