@@ -21,6 +21,7 @@ from rich.text import Text
 from textual.app import App, ComposeResult, ScreenStackError
 from textual.binding import Binding, BindingType
 from textual.containers import Horizontal
+from textual.dom import NoScreen
 from textual.widgets import Footer, Input, Select, Static
 
 from dialer import script as call_script
@@ -111,6 +112,7 @@ class OperatorConsole(App[None]):
         self._pending_dispositions: dict[int, tuple[CallOnScreen, dict[str, Any]]] = {}   # by command id
         self._absent: frozenset[int] | None = None   # the operator's campaigns no engine runs, last seen
         self._login_warned = False
+        self._status: StatusBar | None = None     # once mounted
         self._feed = PictureFeed(pool, self._floor_from_feed, self._feed_error, operator_id=operator.id,
                                  listener=listener) if listen else None
 
@@ -127,6 +129,7 @@ class OperatorConsole(App[None]):
         yield Footer(compact=True)
 
     async def on_mount(self) -> None:
+        self._status = self.query_one(StatusBar)
         self.query_one("#card-pane").border_title = "Customer"
         self.query_one("#script-pane").border_title = "Script (1–9 answer, F7 back)"
         self.query_one("#disposition-pane").border_title = "Disposition (F6, Ctrl+S save)"
@@ -216,9 +219,11 @@ class OperatorConsole(App[None]):
             self.query_one("#message", Static).update(Text(text))
 
     def _showing(self) -> bool:
+        """The console's screen is up and not closing (asked every second: no search of the widgets)."""
+        status = self._status
         try:
-            return bool(self.screen.query("#status"))
-        except ScreenStackError:
+            return status is not None and status.is_attached and status.screen is self.screen
+        except (ScreenStackError, NoScreen):
             return False
 
     async def _show_call(self, attempt_id: int, lead_id: int | None) -> None:
