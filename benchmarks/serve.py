@@ -197,6 +197,7 @@ async def run(sessions: int, port: int, ami_port: int, *, draw: bool = True, rea
     processes: list[subprocess.Popen[bytes]] = []
     terminals: list[WebTerminal] = []
     witness = Witness()
+    workers: list[int] = []
     try:
         await seed(pool, sessions)
         await witness.start(url, schema)
@@ -287,6 +288,12 @@ async def run(sessions: int, port: int, ami_port: int, *, draw: bool = True, rea
                 process.wait(timeout=15)
             except subprocess.TimeoutExpired:
                 process.kill()
+        if workers:   # every page closed, then the server stopped: each session should have logged out
+            audit = {r["event"]: r["n"] for r in await pool.fetch(
+                "SELECT event, count(*) AS n FROM login_audit GROUP BY event")}
+            left = [pid for pid in workers if Path(f"/proc/{pid}").exists()]
+            print(f"  once the pages closed and the server stopped: logins {audit.get('login', 0)}, "
+                  f"logouts {audit.get('logout', 0)} in the audit; worker processes left: {len(left)}")
         await pool.close()
         conn = await asyncpg.connect(url)
         await conn.execute(f'DROP SCHEMA "{schema}" CASCADE')

@@ -42,12 +42,16 @@ class CommandError(ValueError):
 class PictureFeed:
     """Keeps the latest picture of every engine and hands the merged ``FloorPicture`` to ``on_floor``.
     ``operator_id``: follow that operator only (a console), the whole floor otherwise. ``listener``: the
-    process's shared LISTEN connection (``dialer serve``); without it the feed holds one of its own."""
+    process's shared LISTEN connection (``dialer serve``); without it the feed holds one of its own.
+    ``picture_every_s``: read the pictures at most this often (a console: its operator's own news comes at
+    once on its channel, and a server holds hundreds of consoles, each of which would read every second)."""
 
     def __init__(self, pool: asyncpg.Pool, on_floor: Callable[[FloorPicture], None],
                  on_error: Callable[[str], None] | None = None, *, operator_id: int | None = None,
-                 listener: SharedListener | None = None) -> None:
+                 listener: SharedListener | None = None, picture_every_s: float = 0.0) -> None:
         self._pool = pool
+        self.every_s = picture_every_s    # a view may lift it while it waits on the pictures (a command's result)
+        self._read_at = float("-inf")     # loop time of the last read of the pictures
         self._shared = listener
         self._on_floor = on_floor
         self._on_error = on_error or (lambda message: log.warning("%s", message))
@@ -114,6 +118,10 @@ class PictureFeed:
             self._reader = self._tasks.spawn(self._read_dirty(), name="picture-reader")
 
     async def _read_dirty(self) -> None:
+        loop = asyncio.get_running_loop()
+        if (wait := self._read_at + self.every_s - loop.time()) > 0:
+            await asyncio.sleep(wait)       # the notifications meanwhile are folded into this read
+        self._read_at = loop.time()
         while self._dirty:
             engines = sorted(self._dirty)
             self._dirty.clear()

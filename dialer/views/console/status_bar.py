@@ -17,7 +17,7 @@ from textual.widget import Widget
 from dialer.clock import Clock
 from dialer.views.picture import OperatorRow
 
-STALE_S = 5.0   # engines publish every second
+STALE_S = 10.0   # engines publish every second, the console reads them every few seconds
 # the engine's "reserved" lasts until the customer's Redirect lands in the operator's conference
 _STATE_SHOWN = {"reserved": "CONNECTING", "logged_in": "CALLING YOUR PHONE"}
 # busy states in which the phone may be out of the conference while the engine calls it back
