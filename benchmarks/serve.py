@@ -292,8 +292,12 @@ async def run(sessions: int, port: int, ami_port: int, *, draw: bool = True, rea
             audit = {r["event"]: r["n"] for r in await pool.fetch(
                 "SELECT event, count(*) AS n FROM login_audit GROUP BY event")}
             left = [pid for pid in workers if Path(f"/proc/{pid}").exists()]
+            for _ in range(300):    # a worker logs its sessions out before it ends: up to 30 s
+                if not (left := [pid for pid in left if Path(f"/proc/{pid}").exists()]):
+                    break
+                await asyncio.sleep(0.1)
             print(f"  once the pages closed and the server stopped: logins {audit.get('login', 0)}, "
-                  f"logouts {audit.get('logout', 0)} in the audit; worker processes left: {len(left)}")
+                  f"logouts {audit.get('logout', 0)} in the audit; worker processes left 30 s later: {len(left)}")
         await pool.close()
         conn = await asyncpg.connect(url)
         await conn.execute(f'DROP SCHEMA "{schema}" CASCADE')
