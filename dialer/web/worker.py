@@ -11,6 +11,7 @@ import socket
 import sys
 
 from dialer.web.server import serve_on
+from lists import database
 
 
 def main() -> None:
@@ -22,7 +23,12 @@ def main() -> None:
     args = parser.parse_args()
     logging.basicConfig(level=logging.WARNING, stream=sys.__stderr__, format="dialer serve: %(message)s")
     sock = socket.socket(fileno=args.fd)
-    serve_on(sock, os.environ["DIALER_DATABASE_URL"], host=args.host, port=args.port, public_url=args.public_url)
+    try:
+        serve_on(sock, os.environ["DIALER_DATABASE_URL"], host=args.host, port=args.port, public_url=args.public_url)
+    except (database.StoreError, OSError) as exc:
+        # the store's address is the server's business: say that it failed, not where it lives
+        print(f"error: the store cannot be reached ({type(exc).__name__})", file=sys.stderr)
+        sys.exit(2)
 
 
 if __name__ == "__main__":
