@@ -1,22 +1,26 @@
-"""`dialer serve` under load: N browser sessions (websocket clients drawing the screen with a terminal
-emulator, as xterm.js does) against one server, during a campaign on the PBX simulator.
+"""`dialer serve` under load: N browser sessions (websocket clients, as textual-serve's page is) against one
+server, during a campaign on the PBX simulator.
 
 Starts `dialer sim-pbx --scripted` (numbers starting with 5 talk long), `dialer run` and `dialer serve` on a
 fresh schema, with N operators who each log in from their own session, become ready and get a call.
 Reports the time from the login to the console, the card-to-screen latency (the attempt's connected_at in
-the store to the customer's name on the session's screen), the memory of each session process (PSS and
-private), and the CPU of the server, the engine and the session processes while the calls connect.
+the store to the customer's name arriving at the session's websocket client), the memory of the server's
+worker processes (PSS and private, before the sessions and with them, divided by the sessions), and the CPU
+of the server (its workers), the engine and this client while the calls connect and once all are on a call.
 
 Where the latency goes: a witness LISTENs on every operator's channel as a console does and notes, for each
 operator, the first entry that carries the call — when the engine sent it (its ``at``) and when it arrived.
 So the path splits into: engine (connected_at → sent; negative when the entry left at the hand-off, before
-the operator's conference said the customer joined), store (sent → heard) and session (heard → on the
-screen: the session process reads the card, draws it, and textual-serve relays it over the websocket).
+the operator's conference said the customer joined), store (sent → heard) and session (heard → at the
+client: the worker reads the card, lays it out and draws it, and sends the bytes over the websocket).
 
-    .venv/bin/python benchmarks/serve.py [--sessions 10] [--port 41810] [--ami-port 41910]
+By default every operator presses F5 at once when the engine starts: all calls connect within a few
+seconds, the worst case. ``--ready-over S`` spreads the F5s over S seconds, as calls come in a running
+campaign (200 operators on 3-minute calls take about one new call a second).
 
-Uses DIALER_DATABASE_URL (a schema is made and dropped). textual-serve runs one Python process per session:
-size the machine for the memory this prints times the sessions wanted.
+    .venv/bin/python benchmarks/serve.py [--sessions 10] [--plain] [--ready-over 0] [--port 41810] [--ami-port 41910]
+
+Uses DIALER_DATABASE_URL (a schema is made and dropped).
 """
 
 from __future__ import annotations
@@ -127,14 +131,15 @@ def _memory_mb(pid: int) -> tuple[float, float]:
     return values["Pss"] / 1024, (values["Private_Clean"] + values["Private_Dirty"]) / 1024
 
 
-def _sessions(server_pid: int) -> list[int]:
-    found = subprocess.run(["pgrep", "-f", "-P", str(server_pid), "dialer.web"], capture_output=True, text=True)
-    shells = [int(p) for p in found.stdout.split()]
-    pythons = []
-    for shell in shells:   # textual-serve starts each session through /bin/sh
-        child = subprocess.run(["pgrep", "-P", str(shell)], capture_output=True, text=True).stdout.split()
-        pythons += [int(p) for p in child] or [shell]
-    return pythons
+def _workers(server_pid: int) -> list[int]:
+    found = subprocess.run(["pgrep", "-f", "-P", str(server_pid), "dialer.web.worker"], capture_output=True,
+                           text=True)
+    return [int(p) for p in found.stdout.split()]
+
+
+def _summed_memory_mb(pids: list[int]) -> tuple[float, float]:
+    memory = [_memory_mb(pid) for pid in pids]
+    return sum(m[0] for m in memory), sum(m[1] for m in memory)
 
 
 async def seed(pool: asyncpg.Pool, sessions: int) -> None:
@@ -172,13 +177,14 @@ async def log_in(url: str, n: int, logged_in: list[float], *, draw: bool) -> Web
     return terminal
 
 
-async def take_call(terminal: WebTerminal, n: int, shown: dict[int, datetime]) -> None:
+async def take_call(terminal: WebTerminal, n: int, shown: dict[int, datetime], delay_s: float) -> None:
+    await asyncio.sleep(delay_s)
     await terminal.type(F5)    # log in to the engine, which calls the operator's phone
     await terminal.until_shows("first_name: Callee", timeout=TIMEOUT_S)
     shown[n] = datetime.now(UTC)
 
 
-async def run(sessions: int, port: int, ami_port: int, *, draw: bool = True) -> None:
+async def run(sessions: int, port: int, ami_port: int, *, draw: bool = True, ready_over_s: float = 0.0) -> None:
     url = os.environ.get("DIALER_DATABASE_URL")
     if not url:
         raise SystemExit("set DIALER_DATABASE_URL (a PostgreSQL database to make a schema in)")
@@ -191,6 +197,7 @@ async def run(sessions: int, port: int, ami_port: int, *, draw: bool = True) -> 
     processes: list[subprocess.Popen[bytes]] = []
     terminals: list[WebTerminal] = []
     witness = Witness()
+    workers: list[int] = []
     try:
         await seed(pool, sessions)
         await witness.start(url, schema)
@@ -211,6 +218,10 @@ async def run(sessions: int, port: int, ami_port: int, *, draw: bool = True) -> 
         server = start("serve", "serve", "--port", str(port))
         base = f"http://127.0.0.1:{port}"
         await until_listening(base, server, TIMEOUT_S)
+        workers = _workers(server.pid)
+        await asyncio.sleep(1.0)
+        bare = _summed_memory_mb(workers)
+        print(f"  {len(workers)} workers, {bare[0]:.0f} MB PSS / {bare[1]:.0f} MB private before any session")
         logged_in: list[float] = []
         shown: dict[int, datetime] = {}
         started = time.monotonic()
@@ -219,23 +230,23 @@ async def run(sessions: int, port: int, ami_port: int, *, draw: bool = True) -> 
         # the engine starts once every console is up, so each card's latency is the card's, not a session's start
         engine = start("engine", "run", "--operator-channel", "Local/{ext}@operators")
         started = time.monotonic()
-        server_cpu = _cpu_s(server.pid)
+        def server_cpu_s() -> float:
+            return _cpu_s(server.pid) + sum(_cpu_s(pid) for pid in workers)
+
+        server_cpu = server_cpu_s()
         client_cpu = _cpu_s(os.getpid())
-        session_cpu_before = {pid: _cpu_s(pid) for pid in _sessions(server.pid)}
-        await asyncio.gather(*(take_call(terminal, n, shown) for n, terminal in enumerate(terminals)))
+        await asyncio.gather(*(take_call(terminal, n, shown, ready_over_s * n / sessions)
+                               for n, terminal in enumerate(terminals)))
         wall = time.monotonic() - started
-        server_cpu = _cpu_s(server.pid) - server_cpu
+        server_cpu = server_cpu_s() - server_cpu
         engine_cpu = _cpu_s(engine.pid)
         client_cpu = _cpu_s(os.getpid()) - client_cpu
         await asyncio.sleep(0.5)   # the witness's last lines
-        pids = _sessions(server.pid)
-        idle_before, idle_started = {pid: _cpu_s(pid) for pid in pids}, time.monotonic()
-        await asyncio.sleep(IDLE_S)   # every console on a call: only their clocks tick
+        idle_before, idle_started = server_cpu_s(), time.monotonic()
+        await asyncio.sleep(IDLE_S)   # every console on a call: nothing changes on their screens
         idle_wall = time.monotonic() - idle_started
-        idle_cpu = sum(_cpu_s(pid) - idle_before[pid] for pid in pids)
-        pids = [pid for pid in pids if Path(f"/proc/{pid}").exists()]
-        memory = [_memory_mb(pid) for pid in pids]
-        session_cpu = sum(_cpu_s(pid) - session_cpu_before.get(pid, 0.0) for pid in pids)
+        idle_cpu = server_cpu_s() - idle_before
+        held = _summed_memory_mb(workers)
         connected = {r["name"]: r["at"] for r in await pool.fetch(
             """SELECT o.name, min(a.connected_at) AS at FROM attempt a JOIN operator o ON o.id = a.operator_id
                WHERE a.connected_at IS NOT NULL GROUP BY o.name""")}
@@ -254,14 +265,16 @@ async def run(sessions: int, port: int, ami_port: int, *, draw: bool = True) -> 
                                       ("session (heard → on screen)", at, witness.heard)):
             part50, part99 = _quantiles(ms(later, earlier))
             print(f"    {label}: p50 {part50:.0f} ms, p99 {part99:.0f} ms")
-        print(f"  memory per session: PSS {statistics.mean(m[0] for m in memory):.1f} MB, private "
-              f"{statistics.mean(m[1] for m in memory):.1f} MB ({len(memory)} processes)")
-        print(f"  CPU over those {wall:.1f} s: server {server_cpu / wall:.0%} of a core, "
-              f"sessions {session_cpu / wall:.0%} in all, this client (the browsers' part) "
-              f"{client_cpu / wall:.0%}; the engine {engine_cpu:.1f} s since its start")
-        print(f"  CPU of the sessions over {idle_wall:.0f} s on their calls (the status line's clock ticking): "
-              f"{idle_cpu / idle_wall:.0%} of a core in all, {idle_cpu / idle_wall / len(pids) * 1000:.1f} ms "
-              "a second per session")
+        print(f"  memory of the workers with {sessions} sessions: PSS {held[0]:.0f} MB, private {held[1]:.0f} MB; "
+              f"per session PSS {held[0] / sessions:.1f} MB, private {held[1] / sessions:.1f} MB "
+              f"(beyond the bare workers: {(held[0] - bare[0]) / sessions:.1f} / "
+              f"{(held[1] - bare[1]) / sessions:.1f} MB)")
+        print(f"  CPU over those {wall:.1f} s: server {server_cpu / wall:.0%} of a core ({server_cpu:.1f} s), "
+              f"this client (the browsers' part) {client_cpu / wall:.0%}; "
+              f"the engine {engine_cpu:.1f} s since its start")
+        print(f"  CPU of the server over {idle_wall:.0f} s with every console on its call: "
+              f"{idle_cpu / idle_wall:.1%} of a core, "
+              f"{idle_cpu / idle_wall / sessions * 1000:.2f} ms a second per session")
         connections = await pool.fetchval("SELECT count(*) FROM pg_stat_activity WHERE datname = current_database()")
         print(f"  store connections to this database at the end: {connections}")
         print(f"load average at the end: {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
@@ -275,6 +288,16 @@ async def run(sessions: int, port: int, ami_port: int, *, draw: bool = True) -> 
                 process.wait(timeout=15)
             except subprocess.TimeoutExpired:
                 process.kill()
+        if workers:   # every page closed, then the server stopped: each session should have logged out
+            audit = {r["event"]: r["n"] for r in await pool.fetch(
+                "SELECT event, count(*) AS n FROM login_audit GROUP BY event")}
+            left = [pid for pid in workers if Path(f"/proc/{pid}").exists()]
+            for _ in range(300):    # a worker logs its sessions out before it ends: up to 30 s
+                if not (left := [pid for pid in left if Path(f"/proc/{pid}").exists()]):
+                    break
+                await asyncio.sleep(0.1)
+            print(f"  once the pages closed and the server stopped: logins {audit.get('login', 0)}, "
+                  f"logouts {audit.get('logout', 0)} in the audit; worker processes left 30 s later: {len(left)}")
         await pool.close()
         conn = await asyncpg.connect(url)
         await conn.execute(f'DROP SCHEMA "{schema}" CASCADE')
@@ -289,13 +312,15 @@ def main() -> None:
     parser.add_argument("--plain", action="store_true",
                         help="read the text out of the bytes instead of drawing every screen with pyte (a client "
                              "light enough for hundreds of sessions on the same machine)")
+    parser.add_argument("--ready-over", type=float, default=0.0, metavar="S",
+                        help="spread the operators' F5 over S seconds (default: all at once, the worst case)")
     parser.add_argument("--witness", metavar="SCHEMA", help=argparse.SUPPRESS)   # the witness process itself
     args = parser.parse_args()
     if args.witness:
         with contextlib.suppress(KeyboardInterrupt):
             asyncio.run(witness(args.witness))
         return
-    asyncio.run(run(args.sessions, args.port, args.ami_port, draw=not args.plain))
+    asyncio.run(run(args.sessions, args.port, args.ami_port, draw=not args.plain, ready_over_s=args.ready_over))
 
 
 if __name__ == "__main__":

@@ -1,15 +1,13 @@
 """``dialer serve``: the operator console and the supervisor's view in a browser, behind a login.
 
-The server (textual-serve) starts ``python -m dialer.web`` for every browser session; that process
-reaches the store with the server's own settings, so the browser never holds the store's credentials.
+The server's workers (``dialer/web/``) run every browser session's screens themselves and reach the store
+with the server's own settings, so the browser never holds the store's credentials.
 """
 
 from __future__ import annotations
 
 import os
-import shlex
 import socket
-import sys
 
 import typer
 
@@ -23,18 +21,22 @@ def serve(
     public_url: str | None = typer.Option(None, "--public-url",
                                           help="The address browsers use, e.g. https://dialer.example.com "
                                                "behind a proxy (default: http://HOST:PORT)"),
+    workers: int = typer.Option(0, "--workers", help="Worker processes, each serving many sessions "
+                                                     "(default: one per core)"),
 ) -> None:
     """Serve the operator console and the supervisor's view in a browser; every session starts at a login."""
-    from textual_serve.server import Server
+    from dialer.web.workers import run_workers
 
     if not 0 < port < 65536:
         raise fail(f"--port {port} is not a TCP port (1-65535)")
-    try:   # textual-serve announces that it serves before it binds, then fails with a traceback
+    if workers < 0:
+        raise fail(f"--workers {workers}: give a number of processes, or 0 for one per core")
+    try:   # a port another program holds (or another dialer serve) is refused here, in one line
         with socket.create_server((host, port)):
             pass
     except OSError as exc:
         raise fail(f"cannot listen on {host}:{port}: {os.strerror(exc.errno) if exc.errno else exc}") from None
-    os.environ["DIALER_DATABASE_URL"] = store_url()   # the sessions reuse it (also the embedded store's)
-    command = shlex.join([sys.executable, "-m", "dialer.web"])   # one process per browser session
-    Server(command, host=host, port=port, title="dialer", public_url=public_url).serve()
-
+    count = workers or len(os.sched_getaffinity(0))
+    url = public_url or f"http://{host}:{port}"
+    print(f"dialer serve: {count} worker(s) on {url}; Ctrl+C stops", flush=True)
+    raise typer.Exit(run_workers(store_url(), host=host, port=port, public_url=public_url, workers=count))

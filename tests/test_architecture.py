@@ -289,6 +289,11 @@ def _opens_with_sql(text: str) -> bool:
     return bool(words) and words[0].rstrip(";").upper() in SQL_WORDS and words[0].isupper()
 
 
+def _websocket_handshake(func: ast.Attribute) -> bool:
+    """``websocket.prepare(request)``: aiohttp's handshake of a browser's websocket (dialer serve), no query."""
+    return func.attr == "prepare" and isinstance(func.value, ast.Name) and func.value.id == "websocket"
+
+
 def sql_in(path: Path, rel: str) -> list[str]:
     found = []
     for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
@@ -297,7 +302,8 @@ def sql_in(path: Path, rel: str) -> list[str]:
         elif isinstance(node, ast.JoinedStr) and node.values and isinstance(node.values[0], ast.Constant) \
                 and _opens_with_sql(str(node.values[0].value)):
             found.append(f"{rel}:{node.lineno} statement {str(node.values[0].value).split(None, 1)[0]}")
-        elif isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) and node.func.attr in QUERY_METHODS:
+        elif isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) and node.func.attr in QUERY_METHODS \
+                and not _websocket_handshake(node.func):
             found.append(f"{rel}:{node.lineno} calls .{node.func.attr}()")
     return found
 

@@ -26,6 +26,7 @@ from dialer.bus import PICTURE_CHANNEL, operator_channel
 from dialer.store import operator_commands, pictures
 from dialer.store.operator_commands import CommandResult
 from dialer.tasks import BackgroundTasks
+from dialer.views.listener import SharedListener
 from dialer.views.picture import FloorPicture, PictureError, parse_picture
 
 log = logging.getLogger(__name__)
@@ -40,11 +41,18 @@ class CommandError(ValueError):
 
 class PictureFeed:
     """Keeps the latest picture of every engine and hands the merged ``FloorPicture`` to ``on_floor``.
-    ``operator_id``: follow that operator only (a console), the whole floor otherwise."""
+    ``operator_id``: follow that operator only (a console), the whole floor otherwise. ``listener``: the
+    process's shared LISTEN connection (``dialer serve``); without it the feed holds one of its own.
+    ``picture_every_s``: read the pictures at most this often (a console: its operator's own news comes at
+    once on its channel, and a server holds hundreds of consoles, each of which would read every second)."""
 
     def __init__(self, pool: asyncpg.Pool, on_floor: Callable[[FloorPicture], None],
-                 on_error: Callable[[str], None] | None = None, *, operator_id: int | None = None) -> None:
+                 on_error: Callable[[str], None] | None = None, *, operator_id: int | None = None,
+                 listener: SharedListener | None = None, picture_every_s: float = 0.0) -> None:
         self._pool = pool
+        self.every_s = picture_every_s    # a view may lift it while it waits on the pictures (a command's result)
+        self._read_at = float("-inf")     # loop time of the last read of the pictures
+        self._shared = listener
         self._on_floor = on_floor
         self._on_error = on_error or (lambda message: log.warning("%s", message))
         self._operator_id = operator_id
@@ -58,18 +66,30 @@ class PictureFeed:
         self.reads = 0                    # queries of engine_picture so far (benchmarks, tests)
 
     async def start(self) -> None:
-        self._listener = await self._pool.acquire()
-        await self._listener.add_listener(PICTURE_CHANNEL, self._notified)
+        if self._shared is None:
+            self._listener = await self._pool.acquire()
+        await self._add(PICTURE_CHANNEL, self._notified)
         if self._operator_id is not None:
-            self._schema = await pictures.current_schema(self._listener)
-            await self._listener.add_listener(operator_channel(self._operator_id), self._operator_notified)
+            self._schema = await pictures.current_schema(self._pool)
+            await self._add(operator_channel(self._operator_id), self._operator_notified)
         self._docs = await pictures.of_engines(self._pool, None, self._operator_id)
         self.reads += 1
         self._publish()
 
+    async def _add(self, channel: str, callback: Callable[[object, int, str, str], None]) -> None:
+        if self._shared is not None:
+            await self._shared.add(channel, callback)
+        else:
+            assert self._listener is not None
+            await self._listener.add_listener(channel, callback)
+
     async def stop(self) -> None:
         if self._reader is not None:
             self._reader.cancel()
+        if self._shared is not None:
+            await self._shared.remove(PICTURE_CHANNEL, self._notified)
+            if self._operator_id is not None:
+                await self._shared.remove(operator_channel(self._operator_id), self._operator_notified)
         if self._listener is not None:
             try:
                 await self._listener.remove_listener(PICTURE_CHANNEL, self._notified)
@@ -98,6 +118,10 @@ class PictureFeed:
             self._reader = self._tasks.spawn(self._read_dirty(), name="picture-reader")
 
     async def _read_dirty(self) -> None:
+        loop = asyncio.get_running_loop()
+        if (wait := self._read_at + self.every_s - loop.time()) > 0:
+            await asyncio.sleep(wait)       # the notifications meanwhile are folded into this read
+        self._read_at = loop.time()
         while self._dirty:
             engines = sorted(self._dirty)
             self._dirty.clear()

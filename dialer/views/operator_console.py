@@ -13,7 +13,6 @@ snapshots arrive as ``FloorChanged`` messages and this app sets those attributes
 from __future__ import annotations
 
 import asyncio
-from dataclasses import dataclass
 from typing import Any, ClassVar
 
 import asyncpg
@@ -21,6 +20,7 @@ from rich.text import Text
 from textual.app import App, ComposeResult, ScreenStackError
 from textual.binding import Binding, BindingType
 from textual.containers import Horizontal
+from textual.dom import NoScreen
 from textual.widgets import Footer, Input, Select, Static
 
 from dialer import script as call_script
@@ -30,42 +30,18 @@ from dialer.views.console.call import CallOnScreen, FloorChanged, Notice, Sugges
 from dialer.views.console.card import CardPanel
 from dialer.views.console.controls import ACTIONS, ControlBar
 from dialer.views.console.disposition_form import DispositionForm, FormError
+from dialer.views.console.operator import ConsoleError, OperatorIdentity, find_operator
 from dialer.views.console.script_panel import ScriptPanel
 from dialer.views.console.status_bar import StatusBar
 from dialer.views.feed import CommandError, PictureFeed, command_results, send_command
+from dialer.views.listener import SharedListener
 from dialer.views.picture import FloorPicture, OperatorRow
-from lists import operators
-from lists.operators import OperatorError
 from people.rights import Person
 
 __all__ = ["CallOnScreen", "ConsoleError", "OperatorConsole", "OperatorIdentity", "find_operator"]
 
 
-@dataclass(frozen=True)
-class OperatorIdentity:
-    id: int
-    name: str
-    extension: str
-    campaigns: tuple[tuple[int, str, str], ...]   # (id, name, time zone) of the campaigns this operator works
-
-
-class ConsoleError(Exception):
-    """The console cannot start; the message says what to do."""
-
-
-async def find_operator(pool: asyncpg.Pool, name: str) -> OperatorIdentity:
-    try:
-        row = await operators.get(pool, name)
-    except OperatorError:
-        raise ConsoleError(f"no operator named {name!r}; add one with `dialer operators add {name} --extension …`") \
-            from None
-    if row.simulated:
-        # the engine's operator model answers its calls: a person at its console would fight it
-        raise ConsoleError(f"{name} is a simulated operator, driven by the engine; a console is for a person")
-    campaigns = await operators.campaigns_of(pool, row.id)
-    return OperatorIdentity(row.id, row.name, row.extension, tuple(campaigns))
-
-
+PICTURE_EVERY_S = 3.0   # campaigns, PBX links, the engine alive; the operator's own news comes at once
 LOGGED_IN = ("logging_in", "logged_in", "ready", "reserved", "on_call", "wrap_up", "paused")
 
 
@@ -97,7 +73,7 @@ class OperatorConsole(App[None]):
     ]
 
     def __init__(self, pool: asyncpg.Pool, operator: OperatorIdentity, clock: Clock, *,
-                 listen: bool = True, person: Person | None = None) -> None:
+                 listen: bool = True, person: Person | None = None, listener: SharedListener | None = None) -> None:
         super().__init__()
         self.pool = pool
         self.operator = operator
@@ -110,8 +86,9 @@ class OperatorConsole(App[None]):
         self._pending_dispositions: dict[int, tuple[CallOnScreen, dict[str, Any]]] = {}   # by command id
         self._absent: frozenset[int] | None = None   # the operator's campaigns no engine runs, last seen
         self._login_warned = False
-        self._feed = PictureFeed(pool, self._floor_from_feed, self._feed_error, operator_id=operator.id) \
-            if listen else None
+        self._status: StatusBar | None = None     # once mounted
+        self._feed = PictureFeed(pool, self._floor_from_feed, self._feed_error, operator_id=operator.id,
+                                 listener=listener, picture_every_s=PICTURE_EVERY_S) if listen else None
 
     # ---- layout -------------------------------------------------------------------------------
 
@@ -126,6 +103,7 @@ class OperatorConsole(App[None]):
         yield Footer(compact=True)
 
     async def on_mount(self) -> None:
+        self._status = self.query_one(StatusBar)
         self.query_one("#card-pane").border_title = "Customer"
         self.query_one("#script-pane").border_title = "Script (1–9 answer, F7 back)"
         self.query_one("#disposition-pane").border_title = "Disposition (F6, Ctrl+S save)"
@@ -172,6 +150,7 @@ class OperatorConsole(App[None]):
             await self._clear_call()
         if self.sent:
             await self._check_results()
+        self._hurry()
 
     async def _campaigns_changed(self, floor: FloorPicture) -> None:
         """A campaign of the operator's that no engine runs may be paused: the store says (once per change)."""
@@ -215,9 +194,11 @@ class OperatorConsole(App[None]):
             self.query_one("#message", Static).update(Text(text))
 
     def _showing(self) -> bool:
+        """The console's screen is up and not closing (asked every second: no search of the widgets)."""
+        status = self._status
         try:
-            return bool(self.screen.query("#status"))
-        except ScreenStackError:
+            return status is not None and status.is_attached and status.screen is self.screen
+        except (ScreenStackError, NoScreen):
             return False
 
     async def _show_call(self, attempt_id: int, lead_id: int | None) -> None:
@@ -257,6 +238,11 @@ class OperatorConsole(App[None]):
         self.query_one(CardPanel).card = None
         self.query_one(ScriptPanel).call = None
         self.query_one(DispositionForm).clear()
+
+    def _hurry(self) -> None:
+        """Every picture while a command waits for its result (the pictures bring it), else a few seconds."""
+        if self._feed is not None:
+            self._feed.every_s = 0.0 if self.sent else PICTURE_EVERY_S
 
     def _unsaved(self) -> bool:
         """A call on screen whose disposition has not been sent."""
@@ -306,6 +292,7 @@ class OperatorConsole(App[None]):
             self.say(str(exc))
             return None
         self.sent.append(command_id)
+        self._hurry()
         self.say(f"{command} sent")
         return command_id
 

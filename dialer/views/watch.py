@@ -22,6 +22,7 @@ from textual.widgets import DataTable, Footer, Label, Sparkline, Static
 from dialer import seller_prompt
 from dialer.clock import Clock
 from dialer.views.feed import CommandError, PictureFeed, command_results, send_command
+from dialer.views.listener import SharedListener
 from dialer.views.operator_console import FloorChanged
 from dialer.views.picture import CampaignState, FloorPicture, OperatorRow
 from dialer.views.pool_panel import pool_lines
@@ -108,7 +109,8 @@ class WatchApp(App[None]):
 
     def __init__(self, pool: asyncpg.Pool, clock: Clock, *, campaign: str | None = None,
                  supervisor_extension: str | None = None, actor: str = "supervisor", listen: bool = True,
-                 whatif_hours: float = 2.0, person: Person | None = None) -> None:
+                 whatif_hours: float = 2.0, person: Person | None = None,
+                 listener: SharedListener | None = None) -> None:
         super().__init__()
         self.person = person      # who logged in (dialer serve): sees and acts on their campaigns only
         self.pool = pool
@@ -122,8 +124,8 @@ class WatchApp(App[None]):
         self.abandon_history: dict[int, deque[float]] = {}
         self.sent: list[int] = []
         self.absent: tuple[int, str] | None = None   # the named campaign's id and state while no engine runs it
-        self._feed = PictureFeed(pool, lambda floor: self.post_message(FloorChanged(floor)), self.say) \
-            if listen else None
+        self._feed = PictureFeed(pool, lambda floor: self.post_message(FloorChanged(floor)), self.say,
+                                 listener=listener) if listen else None
 
     def compose(self) -> ComposeResult:
         yield Static("waiting for the engine's first picture…", id="title")

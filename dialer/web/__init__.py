@@ -1,7 +1,8 @@
-"""``dialer serve``: the people's screens in a browser, through textual-serve.
+"""``dialer serve``: the people's screens in a browser, behind a login.
 
-textual-serve starts one process per browser session (``python -m dialer.web``) and relays the screen
-and the keys over a websocket. That process holds the store's credentials; the browser holds none. It
-shows the login (``login.py``) and then, in the same process, the person's own screen (``session.py``):
-an operator their console, a supervisor the watch view of their campaigns, a manager the watch view of all.
+``workers.py`` starts one worker process per core; each (``server.py``) serves textual-serve's page and
+runs every browser session that connects to it as an asyncio task (``session.py``): the login
+(``login.py``), then the person's own screen, an operator their console, a supervisor the watch view of
+their campaigns, a manager the watch view of all, drawn into the page's websocket (``browser.py``,
+``driver.py``). The workers hold the store's credentials; the browser holds none.
 """

@@ -1,61 +1,102 @@
-"""Two Textual apps, one after the other, over one textual-serve session.
+"""A Textual driver that draws into a browser's websocket (``browser.py``) from inside the server's
+process, instead of a process per session that textual-serve talks to over pipes.
 
-textual-serve expects one app per process: the app announces itself once (``__GANGLION__``) and its
-``exit`` packet closes the browser's session. The login is its own small app, so when it hands over to
-the person's screen its driver neither says ``exit`` nor leaves its reader on stdin (which would eat the
-next app's keys), and the next app's driver does not announce itself again.
+Many apps then share one process and one event loop, one per browser session, each in its own asyncio
+task. Textual keeps the app in charge in context variables (``active_app``, ``active_message_pump``),
+which each task has its own copy of, so the apps do not see each other. Two things of Textual's are
+process-wide and are set aside here: the signal handlers a terminal driver installs (none are), and the
+``print`` capture an app installs over ``sys.stdout``/``sys.stderr`` while it runs, which apps ending
+in any order would leave pointing at one of them; each app's capture is the process's own stream instead.
 """
 
 from __future__ import annotations
 
-import os
+import asyncio
+import sys
+from typing import Any
 
 from textual import events, messages
-from textual.drivers.web_driver import WebDriver
+from textual._xterm_parser import XTermParser
+from textual.app import App
+from textual.driver import Driver
+from textual.geometry import Size
 
-PRELUDE = b"__GANGLION__\n"
+from dialer.web.browser import Browser
+
+ESCAPE_WAIT_S = 0.1   # a lone ESC is a key once nothing follows it this long (as textual's web driver waits)
 
 
-class SessionDriver(WebDriver):
-    """An app that ends with a true ``hands_over`` attribute leaves the session open for the next one."""
+def driver_for(browser: Browser) -> type[Driver]:
+    """The driver class for one app of this browser's session (Textual makes the instance)."""
+    return type("BrowserDriver", (BrowserDriver,), {"browser": browser})
 
-    _handed_over = False  # an earlier app of this process has announced the session
-    _page_focused = False  # the browser's last word on focus (the next app starts as the page is)
+
+class BrowserDriver(Driver):
+    browser: Browser
+
+    def __init__(self, app: App[Any], *, debug: bool = False, mouse: bool = True,
+                 size: tuple[int, int] | None = None) -> None:
+        super().__init__(app, debug=debug, mouse=mouse, size=self.browser.size)
+        self._parser = XTermParser(debug=debug)
+        self._tick: asyncio.TimerHandle | None = None
+        app._capture_stdout = sys.__stdout__   # type: ignore[assignment]  (see the module's docstring)
+        app._capture_stderr = sys.__stderr__   # type: ignore[assignment]
+
+    @property
+    def is_web(self) -> bool:
+        return True
+
+    def write(self, data: str) -> None:
+        self.browser.write(data.encode("utf-8"))
+
+    def flush(self) -> None:
+        pass
+
+    def send_message(self, message: messages.Message) -> None:
+        self._app.post_message(message)    # the app runs on this thread: no hop through the loop
 
     def start_application_mode(self) -> None:
-        if not SessionDriver._handed_over:
-            super().start_application_mode()
-            return
-        write = self._write
-        self._write = lambda data: len(data) if data == PRELUDE else write(data)   # type: ignore[method-assign]
-        try:
-            super().start_application_mode()   # which ends with the app blurred until the page says otherwise
-        finally:
-            self._write = write   # type: ignore[method-assign]
-        if SessionDriver._page_focused:    # the page will not say it again: it never lost the focus
-            self._app.call_later(self._app.post_message, events.AppFocus())
+        browser = self.browser
+        browser.driver = self
+        self.write("\x1b[?1049h\x1b[2J\x1b[H")         # alternate screen, cleared of the app before
+        self.write("\x1b[?1000h\x1b[?1003h\x1b[?1015h\x1b[?1006h")   # mouse, as xterm.js reports it
+        self.write("\x1b[?25l\x1b[?2004h")              # no cursor; bracketed paste
+        size = Size(*browser.size)
+        self.send_message(events.Resize(size, size))
+        self._app.call_later(self._app.post_message, events.AppFocus() if browser.focused else events.AppBlur())
+        if browser.gone.is_set():
+            self.leave()          # the page closed while the app started
 
-    def run_input_thread(self) -> None:
-        super().run_input_thread()
-        if not self.exit_event.is_set():
-            # stdin ended without the app stopping: the server is gone (restarted, killed). Nobody can see
-            # or type into this session any more; left running it would hold its store connections for ever.
-            self._app.post_message(messages.ExitApp())
-
-    def on_meta(self, packet_type: str, payload: dict[str, object]) -> None:
-        if packet_type in ("focus", "blur"):
-            SessionDriver._page_focused = packet_type == "focus"
-        super().on_meta(packet_type, payload)
+    def disable_input(self) -> None:
+        pass
 
     def stop_application_mode(self) -> None:
-        if not getattr(self._app, "hands_over", False):
-            super().stop_application_mode()
-            return
-        SessionDriver._handed_over = True
-        self.write("\x1b[2J\x1b[H")   # the next app draws only what it changes: no trace of the login stays
-        self.flush()
-        self.exit_event.set()
-        self._input_reader.close()
-        self._key_thread.join(timeout=2.0)   # its reader wakes every 0.1 s to see it is closed
-        if self._size is not None:           # the browser's size, for the next app's first frame
-            os.environ["COLUMNS"], os.environ["ROWS"] = (str(n) for n in self._size)
+        if self.browser.driver is self:
+            self.browser.driver = None
+        if self._tick is not None:
+            self._tick.cancel()
+
+    # ---- from the page (browser.py) ----------------------------------------------------------
+
+    def feed(self, keys: str) -> None:
+        for event in self._parser.feed(keys):
+            self.process_message(event)
+        if self._tick is None:
+            self._tick = self._loop.call_later(ESCAPE_WAIT_S, self._tick_parser)
+
+    def _tick_parser(self) -> None:
+        self._tick = None
+        for event in self._parser.tick():
+            self.process_message(event)
+
+    def resize(self, width: int, height: int) -> None:
+        self._size = (width, height)
+        size = Size(width, height)
+        self.send_message(events.Resize(size, size))
+
+    def set_focus(self, focused: bool) -> None:
+        self.send_message(events.AppFocus() if focused else events.AppBlur())
+
+    def leave(self) -> None:
+        """The page is gone: the app exits (the session then logs the person out)."""
+        self.send_message(messages.ExitApp())

@@ -31,7 +31,6 @@ class LoginApp(App[Person | None]):
         super().__init__()
         self.pool = pool
         self.clock = clock
-        self.hands_over = False
 
     def compose(self) -> ComposeResult:
         with Vertical(id="box"):
@@ -70,8 +69,7 @@ class LoginApp(App[Person | None]):
         except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError):
             refusal = "the store cannot be reached; try again in a moment"   # its address stays on the server
         else:
-            self.hands_over = True   # the session goes on with the person's screen (dialer/web/driver.py)
-            self.exit(person)        # and nothing touches a widget any more: they are closing
+            self.exit(person)        # the session goes on with the person's screen; no widget is touched now
             return
         button.disabled = False
         message.update(Text(refusal))

@@ -37,6 +37,7 @@ class Served:
     pool: asyncpg.Pool
     pbx: FakePbx
     log: Path
+    server: subprocess.Popen[bytes]
 
     async def connect_the_call(self) -> None:
         """The customer answers and is put through to Anna's conference."""
@@ -88,7 +89,7 @@ async def served(pool: asyncpg.Pool, store_schema: tuple[str, str], tmp_path: Pa
             await until_listening(base, server, timeout=20)
         except RuntimeError as exc:
             raise RuntimeError(f"{exc}: {log.read_text()}") from None
-        yield Served(base, pool, pbx, log)
+        yield Served(base, pool, pbx, log, server)
     finally:
         server.terminate()
         try:

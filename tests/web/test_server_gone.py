@@ -1,40 +1,49 @@
-"""A session whose server is gone ends. textual-serve talks to each session process over its stdin and
-stdout; when ``dialer serve`` is restarted or killed, those pipes close and nobody can see or type into
-the session any more. Left running, every such process would keep its store connections (two each) and
-its memory, and a few restarts of a busy server would use up the store's connections."""
+"""A session whose server is gone ends. ``dialer serve`` runs the sessions in worker processes; if it is
+killed (nothing it can catch), its workers must not serve on unseen, each holding its sessions, their
+store connections and its memory: they stop, and each session logs its person out in the audit."""
 
 from __future__ import annotations
 
 import asyncio
 import os
-import sys
+import signal
 from pathlib import Path
 
 import pytest
 
-ROOT = Path(__file__).resolve().parents[2]
+from tests.web.conftest import PASSWORD, Served
+from tests.web.terminal import ENTER, WebTerminal, click
+
 pytestmark = pytest.mark.db
 
 
-async def test_a_session_ends_when_the_server_is_gone(store_schema: tuple[str, str]) -> None:
-    url, schema = store_schema
-    env = {**os.environ, "DIALER_DATABASE_URL": f"{url}{'&' if '?' in url else '?'}search_path={schema}",
-           "COLUMNS": "80", "ROWS": "24",
-           "TEXTUAL_DRIVER": "textual.drivers.web_driver:WebDriver"}   # as textual-serve starts it
-    session = await asyncio.create_subprocess_exec(
-        sys.executable, "-m", "dialer.web", cwd=ROOT, env=env, stdin=asyncio.subprocess.PIPE,
-        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE)
-    assert session.stdin is not None and session.stdout is not None and session.stderr is not None
+def _children(pid: int) -> list[int]:
+    return [int(p) for p in Path(f"/proc/{pid}/task/{pid}/children").read_text().split()]
+
+
+async def test_the_sessions_end_and_log_out_when_the_server_is_killed(served: Served) -> None:
+    workers = _children(served.server.pid)
+    assert workers
+    async with WebTerminal(served.url) as terminal:
+        await terminal.until_shows("dialer — log in")
+        await terminal.focus()
+        await terminal.type("anna")
+        await terminal.until_shows("anna")
+        await click(terminal, "password  ")
+        await terminal.type(PASSWORD + ENTER)
+        await terminal.until_shows("Anna (ext 101)")
+        os.kill(served.server.pid, signal.SIGKILL)
+        await terminal.until(lambda _screen: terminal.closed, timeout=30)   # the worker closed the page
+    async with asyncio.timeout(30):                  # states, not durations: the workers have ended …
+        while any(_alive(pid) for pid in workers):
+            await asyncio.sleep(0.1)
+    events = [r["event"] for r in await served.pool.fetch("SELECT event FROM login_audit ORDER BY id")]
+    assert events == ["login", "logout"]             # … and Anna's session was logged out on the way
+
+
+def _alive(pid: int) -> bool:
     try:
-        async with asyncio.timeout(60):
-            assert await session.stdout.readline() == b"__GANGLION__\n"   # the login is up
-        session.stdin.close()       # the server is gone: its end of the session's input closes
-        async with asyncio.timeout(60):                # a state, not a duration: the process has ended
-            await session.stdout.read()                # (what it still draws goes nowhere)
-            code = await session.wait()
-    finally:
-        if session.returncode is None:
-            session.kill()
-            await session.wait()
-    assert code == 0, await session.stderr.read()
-    assert b"Traceback" not in await session.stderr.read()
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return False
+    return stat.rsplit(")", 1)[1].split()[0] != "Z"    # not a zombie waiting for whoever reaps it

@@ -1,6 +1,6 @@
-"""A server holds one session process per person at work, so what an operator's session imports is
-paid hundreds of times: no numpy or scipy (the what-if tools), no pydantic (the settings model; ``dialer
-serve`` hands its sessions the store's address in ``DIALER_DATABASE_URL``)."""
+"""What a worker of ``dialer serve`` imports to serve operators is paid by each worker and slows its
+start: no numpy or scipy (the what-if tools, loaded when a supervisor logs in), no pydantic (the settings
+model; ``dialer serve`` hands its workers the store's address in ``DIALER_DATABASE_URL``)."""
 
 from __future__ import annotations
 
@@ -13,8 +13,8 @@ ROOT = Path(__file__).resolve().parents[2]
 HEAVY = ("numpy", "scipy", "pydantic", "pydantic_settings")
 
 
-def test_an_operators_session_imports_neither_the_math_nor_the_settings_model() -> None:
-    probe = ("import json, sys, dialer.web.__main__, dialer.web.login, dialer.web.driver, "
+def test_a_worker_serving_operators_imports_neither_the_math_nor_the_settings_model() -> None:
+    probe = ("import json, sys, dialer.web.worker, dialer.web.server, dialer.web.session, "
              "dialer.views.operator_console; "
              f"print(json.dumps(sorted(m for m in {HEAVY!r} if m in sys.modules)))")
     done = subprocess.run([sys.executable, "-c", probe], cwd=ROOT, capture_output=True, text=True, check=True,

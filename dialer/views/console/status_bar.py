@@ -1,5 +1,9 @@
 """The console's top line: who, the state and its timer, calls and talk time, and what stops calls
-coming (a dropped phone, a lost PBX link, a paused campaign, an engine gone silent)."""
+coming (a dropped phone, a lost PBX link, a paused campaign, an engine gone silent).
+
+The timers count minutes, and the line is drawn again only when its text changes: a server holds hundreds
+of consoles, and a line that counted seconds would repaint every one of them every second (and the engine's
+picture, which arrives every second, changes nothing on the line most of the time)."""
 
 from __future__ import annotations
 
@@ -7,13 +11,13 @@ import asyncio
 from datetime import datetime
 
 from rich.text import Text
-from textual.reactive import reactive
+from textual.reactive import var
 from textual.widget import Widget
 
 from dialer.clock import Clock
 from dialer.views.picture import OperatorRow
 
-STALE_S = 5.0   # engines publish every second
+STALE_S = 10.0   # engines publish every second, the console reads them every few seconds
 # the engine's "reserved" lasts until the customer's Redirect lands in the operator's conference
 _STATE_SHOWN = {"reserved": "CONNECTING", "logged_in": "CALLING YOUR PHONE"}
 # busy states in which the phone may be out of the conference while the engine calls it back
@@ -21,9 +25,9 @@ _PHONE_MATTERS = ("on_call", "reserved", "wrap_up", "paused")
 
 
 def clock_text(seconds: float) -> str:
-    minutes, secs = divmod(max(0, int(seconds)), 60)
-    hours, minutes = divmod(minutes, 60)
-    return f"{hours}:{minutes:02d}:{secs:02d}" if hours else f"{minutes:02d}:{secs:02d}"
+    """Whole minutes: "0 min", "12 min", "1 h 05 min"."""
+    hours, minutes = divmod(max(0, int(seconds)) // 60, 60)
+    return f"{hours} h {minutes:02d} min" if hours else f"{minutes} min"
 
 
 class StatusBar(Widget):
@@ -31,19 +35,31 @@ class StatusBar(Widget):
     StatusBar { height: 1; background: $primary; color: $text; padding: 0 1; }
     """
 
-    me: reactive[OperatorRow | None] = reactive(None)
-    received_at: reactive[float] = reactive(0.0)           # loop time the operator's entry arrived
-    floor_at: reactive[datetime | None] = reactive(None)   # when the engine published it
-    paused: reactive[tuple[str, ...]] = reactive(())       # the operator's campaigns that are paused
-    pbx_down: reactive[tuple[str, ...]] = reactive(())     # Asterisk servers the engine cannot reach
+    # what the line is made of; a change redraws the line only if its text changes (``_changed``)
+    me: var[OperatorRow | None] = var(None)
+    received_at: var[float] = var(0.0)           # loop time the operator's entry arrived
+    floor_at: var[datetime | None] = var(None)   # when the engine published it
+    paused: var[tuple[str, ...]] = var(())       # the operator's campaigns that are paused
+    pbx_down: var[tuple[str, ...]] = var(())     # Asterisk servers the engine cannot reach
 
     def __init__(self, who: str, clock: Clock, *, id: str | None = None) -> None:
         super().__init__(id=id)
         self.who = who
         self.clock = clock
+        self._shown = ""
 
     def on_mount(self) -> None:
-        self.set_interval(1.0, self.refresh)   # the timer counts between snapshots
+        self._shown = self.line()
+        # the minutes and the engine's silence move without news: a look each second, a string compared
+        self.set_interval(1.0, self._changed)
+
+    def _changed(self) -> None:
+        line = self.line()
+        if line != self._shown:
+            self._shown = line
+            self.refresh()
+
+    watch_me = watch_received_at = watch_floor_at = watch_paused = watch_pbx_down = _changed
 
     @property
     def text(self) -> str:
@@ -73,4 +89,4 @@ class StatusBar(Widget):
         return line
 
     def render(self) -> Text:
-        return Text(self.line(), no_wrap=True, overflow="ellipsis")
+        return Text(self._shown, no_wrap=True, overflow="ellipsis")

@@ -1,0 +1,110 @@
+"""One worker of ``dialer serve``: an aiohttp server whose browser sessions are asyncio tasks of its own.
+
+textual-serve (whose page, scripts and routes are kept: ``Server`` is subclassed) starts a process for
+every browser session, and each such process paid for Python, Textual and the store's client again, held
+two store connections of its own, and woke up on its own. A worker instead runs each session's apps as a
+task (``session.py``) with a driver that writes to the page's websocket (``driver.py``), and its
+sessions share one small pool and one LISTEN connection (``dialer/views/listener.py``), on which each
+console's operator channel is a callback. ``dialer serve`` starts one worker per core on the same listening
+socket (``workers.py``).
+
+When a page closes, its session's app exits and the person is logged out in the audit; when the worker
+stops (``dialer serve`` stopped, or gone: the worker's stdin closes), every session ends the same way
+before the pool closes.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+import signal
+import socket
+import sys
+from typing import Any
+
+import asyncpg
+from aiohttp import web
+from textual_serve.server import Server, to_int
+
+from dialer.clock import SystemClock
+from dialer.views.listener import SharedListener
+from dialer.web.browser import Browser
+from dialer.web.session import run_session
+from lists import database
+
+log = logging.getLogger(__name__)
+
+POOL_SIZE = 8       # reads and commands of all the worker's sessions: each holds a connection for milliseconds
+HEARTBEAT_S = 30    # a page whose pong is half this late is taken for gone (textual-serve: 15)
+LEAVE_S = 10.0      # how long a session may take to log out once its page is gone
+
+
+class BrowserServer(Server):
+    def __init__(self, store_url: str, *, host: str, port: int, public_url: str | None) -> None:
+        super().__init__("dialer", host=host, port=port, title="dialer", public_url=public_url)
+        self.store_url = store_url
+        self.clock = SystemClock()
+        self.pool: asyncpg.Pool | None = None
+        self.listener: SharedListener | None = None
+        self.sessions: dict[asyncio.Task[Any], Browser] = {}
+
+    async def _make_app(self) -> web.Application:
+        app = await super()._make_app()
+        app.on_cleanup.append(self.on_cleanup)
+        return app
+
+    async def on_startup(self, app: web.Application) -> None:
+        self.pool = await database.open_pool(self.store_url, max_size=POOL_SIZE)
+        self.listener = SharedListener(self.pool)
+        await self.listener.open()
+        asyncio.get_running_loop().add_reader(sys.stdin.fileno(), self._parent_said)
+
+    def _parent_said(self) -> None:
+        """Nothing is written to the worker's stdin: it closes when ``dialer serve`` is gone (workers.py)."""
+        if not os.read(sys.stdin.fileno(), 4096):
+            asyncio.get_running_loop().remove_reader(sys.stdin.fileno())
+            os.kill(os.getpid(), signal.SIGTERM)   # stops as when asked to: every session logs out
+
+    async def on_shutdown(self, app: web.Application) -> None:
+        for browser in self.sessions.values():
+            browser.close()      # each session's app exits and logs its person out
+        if self.sessions:
+            await asyncio.wait(self.sessions, timeout=LEAVE_S)
+
+    async def on_cleanup(self, app: web.Application) -> None:
+        if self.listener is not None:
+            await self.listener.close()
+        if self.pool is not None:
+            await self.pool.close()
+
+    async def handle_websocket(self, request: web.Request) -> web.WebSocketResponse:
+        websocket = web.WebSocketResponse(heartbeat=HEARTBEAT_S)
+        await websocket.prepare(request)
+        assert self.pool is not None
+        browser = Browser(websocket, to_int(request.query.get("width", "80"), 80),
+                          to_int(request.query.get("height", "24"), 24))
+        # a task of its own: its own copy of the context, in which Textual keeps the app in charge
+        session = asyncio.get_running_loop().create_task(
+            run_session(self.pool, self.clock, browser, self.listener), name="browser-session")
+        self.sessions[session] = browser
+        session.add_done_callback(lambda done: self._ended(done, browser))
+        await browser.read()
+        try:
+            await asyncio.wait_for(asyncio.shield(session), LEAVE_S)
+        except TimeoutError:
+            log.warning("a session did not end %.0f s after its page closed: cancelled", LEAVE_S)
+            session.cancel()
+        return websocket
+
+    def _ended(self, session: asyncio.Task[Any], browser: Browser) -> None:
+        self.sessions.pop(session, None)
+        browser.close()    # the person logged out (Ctrl+Q): the page's websocket closes
+        if not session.cancelled() and (error := session.exception()) is not None:
+            log.error("a browser session failed: %s", error, exc_info=error)
+
+
+def serve_on(sock: socket.socket, store_url: str, *, host: str, port: int, public_url: str | None) -> None:
+    """Serve on a socket bound by ``dialer serve`` until SIGTERM or SIGINT."""
+    server = BrowserServer(store_url, host=host, port=port, public_url=public_url)
+    web.run_app(server._make_app(), sock=sock, print=lambda *_: None, shutdown_timeout=LEAVE_S + 2)
