@@ -158,25 +158,32 @@ def _callback_name(handle: asyncio.Handle) -> str:
 
 
 class GcPauses:
-    """The garbage collector's pauses (wall time), by generation: a pause stops the loop wherever it falls."""
+    """The garbage collector's pauses (wall and CPU time), by generation: a pause stops the loop wherever it
+    falls."""
 
     def __init__(self) -> None:
         self.armed = False
         self.pauses_s: dict[int, list[float]] = {0: [], 1: [], 2: []}
         self.collected: Counter[int] = Counter()
-        self._started = 0.0
+        self.cpu_s: Counter[int] = Counter()
+        self.longest_cpu_s: Counter[int] = Counter()
+        self._started = self._started_cpu = 0.0
 
     def attach(self) -> None:
         gc.callbacks.append(self._on_gc)
 
     def _on_gc(self, phase: str, info: dict[str, int]) -> None:
         if phase == "start":
-            self._started = time.perf_counter()
+            self._started, self._started_cpu = time.perf_counter(), time.thread_time()
         elif self.armed:
-            self.pauses_s[info["generation"]].append(time.perf_counter() - self._started)
-            self.collected[info["generation"]] += info["collected"]
+            generation, cpu = info["generation"], time.thread_time() - self._started_cpu
+            self.pauses_s[generation].append(time.perf_counter() - self._started)
+            self.collected[generation] += info["collected"]
+            self.cpu_s[generation] += cpu
+            self.longest_cpu_s[generation] = max(cpu, self.longest_cpu_s[generation])
 
     def report(self) -> list[str]:
-        return [f"gc generation {generation}: {len(p)} pauses, {1000 * sum(p):.0f} ms in all, longest "
-                f"{1000 * max(p, default=0.0):.1f} ms, {self.collected[generation]} objects collected"
+        return [f"gc generation {generation}: {len(p)} pauses, wall {1000 * sum(p):.0f} ms in all (longest "
+                f"{1000 * max(p, default=0.0):.1f}), CPU {1000 * self.cpu_s[generation]:.0f} ms (longest "
+                f"{1000 * self.longest_cpu_s[generation]:.1f}), {self.collected[generation]} objects collected"
                 for generation, p in self.pauses_s.items()]
