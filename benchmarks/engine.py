@@ -56,6 +56,7 @@ import numpy as np
 import dialer.runner
 from ami.client import AmiClient
 from benchmarks.engine_watch import GcPauses, LinkEvents, SlowCallbacks, Stalls, TaskDeaths
+from dialer import collector
 from dialer.clock import SystemClock
 from dialer.config import EngineConfig
 from dialer.control import ControlPlane
@@ -209,6 +210,7 @@ async def run(args: argparse.Namespace) -> dict[str, object]:
     try:
         await engine.start()
         await control.start()
+        collector.settle()                           # as `dialer run`
         # Measure in the steady state: the target reached, and the first calls' rings and talks played out.
         ramp_deadline, warm_until = time.perf_counter() + args.ramp, time.perf_counter() + args.warm
         while ((len(engine.calls) < args.target_calls or time.perf_counter() < warm_until)
