@@ -8,7 +8,7 @@ sends an endless message is cut off at ``max_message_bytes`` instead of eating m
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable
 
 EOL = b"\r\n"
 END = b"\r\n\r\n"
@@ -95,18 +95,27 @@ def encode(message: Message) -> bytes:
 def decode(block: bytes) -> Message:
     """One whole message block. Bad UTF-8 is replaced, not raised: one odd byte must not cost the connection.
     Only a space right after the colon is taken off, so values keep their own spaces."""
-    text = block.decode("utf-8", errors="replace")
     pairs = []
-    for line in text.split("\r\n"):
+    index: dict[str, str] = {}
+    for line in block.decode("utf-8", errors="replace").split("\r\n"):
         if not line:
             continue
         key, sep, value = line.partition(":")
-        if not sep:
+        if sep:
+            key = key.strip()
+            if value[:1] == " ":
+                value = value[1:]
+        else:
             # Asterisk sends bare lines only in command output; keep them under a pseudo key.
-            pairs.append(("Output", line))
-            continue
-        pairs.append((key.strip(), value[1:] if value.startswith(" ") else value))
-    return Message(pairs)
+            key, value = "Output", line
+        pairs.append((key, value))
+        lowered = key.lower()
+        if lowered not in index:      # the first of a repeated key, as ``Message`` indexes it
+            index[lowered] = value
+    # Built here in one pass: every AMI event the engine reads goes through this.
+    message = Message.__new__(Message)
+    message.pairs, message._index = pairs, index
+    return message
 
 
 class Parser:
@@ -120,25 +129,25 @@ class Parser:
         self.banner: str | None = None
 
     def feed(self, data: bytes) -> list[Message]:
-        self._buffer += data
-        return list(self._drain())
+        return [decode(block) for block in self.blocks(data)]
 
-    def _drain(self) -> Iterator[Message]:
+    def blocks(self, data: bytes) -> list[bytes]:
+        """The whole message blocks ``data`` completes, not yet decoded: a reader with many of them can
+        decode and handle them a few at a time. Empty blocks are left out."""
+        self._buffer += data
         if self._expect_banner and self.banner is None:
             end = self._buffer.find(EOL)
             if end < 0:
                 if len(self._buffer) > self._max:
                     raise WireError("no AMI greeting line")
-                return
+                return []
             self.banner = self._buffer[:end].decode("utf-8", errors="replace")
             del self._buffer[: end + 2]
-        while True:
-            end = self._buffer.find(END)
-            if end < 0:
-                if len(self._buffer) > self._max:
-                    raise WireError(f"message longer than {self._max} bytes")
-                return
-            block = bytes(self._buffer[:end])
+        end = self._buffer.rfind(END)
+        whole = b""
+        if end >= 0:    # every whole message at once: one copy, not one per message
+            whole = bytes(self._buffer[:end])
             del self._buffer[: end + 4]
-            if block.strip():
-                yield decode(block)
+        if len(self._buffer) > self._max:
+            raise WireError(f"message longer than {self._max} bytes")
+        return [block for block in whole.split(END) if block.strip()]

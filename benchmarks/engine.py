@@ -8,7 +8,7 @@ was restarted. Everything runs in real time: every figure is wall clock (the tar
 figures), and CPU time is given beside it, since a loaded machine makes the wall figures wait for a core.
 
     .venv/bin/python benchmarks/engine.py [--operators 2000] [--mode ratio|predictive] [--seconds 60]
-        [--json FILE] [--profile FILE] [--stall SECONDS]
+        [--json FILE] [--profile FILE] [--stall SECONDS] [--slow-callbacks MS]
 
 Prints, over a measuring window that starts once the calls in flight reach the target and the first
 rings and talks have played out (``--warm``; or after the ramp-up limit): CPU seconds of the engine
@@ -26,6 +26,8 @@ It also counts, from the engine's log, the AMI link's drops (and why), the Origi
 with what text), the calls a reconciliation found gone and the campaign pauses for refusals. ``--stall S``
 blocks the engine's loop for S seconds right after a Ping goes out (at most every ``--stall-every`` s), as
 a host that gives the process no core does, so that runs before and after a change meet the same stalls.
+``--slow-callbacks MS`` times every callback of the loop in the window and lists those that held it for at
+least MS of CPU time (by coroutine and the line it stopped at): what a hand-off arriving meanwhile waits for.
 """
 
 from __future__ import annotations
@@ -53,7 +55,8 @@ import numpy as np
 
 import dialer.runner
 from ami.client import AmiClient
-from benchmarks.engine_watch import LinkEvents, Stalls, TaskDeaths
+from benchmarks.engine_watch import GcPauses, LinkEvents, SlowCallbacks, Stalls, TaskDeaths
+from dialer import collector
 from dialer.clock import SystemClock
 from dialer.config import EngineConfig
 from dialer.control import ControlPlane
@@ -187,6 +190,11 @@ async def run(args: argparse.Namespace) -> dict[str, object]:
     links.attach()
     stalls = Stalls(args.stall, args.stall_every)
     stalls.attach()
+    slow = SlowCallbacks(args.slow_callbacks / 1000)
+    gc_pauses = GcPauses()
+    if args.slow_callbacks:
+        slow.attach()
+        gc_pauses.attach()
     port = free_port()
     sim = await start_simulator(port)
     pbx = AmiClient("127.0.0.1", port, USER, SECRET)
@@ -202,6 +210,7 @@ async def run(args: argparse.Namespace) -> dict[str, object]:
     try:
         await engine.start()
         await control.start()
+        collector.settle()                           # as `dialer run`
         # Measure in the steady state: the target reached, and the first calls' rings and talks played out.
         ramp_deadline, warm_until = time.perf_counter() + args.ramp, time.perf_counter() + args.warm
         while ((len(engine.calls) < args.target_calls or time.perf_counter() < warm_until)
@@ -216,6 +225,7 @@ async def run(args: argparse.Namespace) -> dict[str, object]:
         lags: list[float] = []
         lag_task = asyncio.create_task(loop_lag(lags))
         stalls.armed = bool(args.stall)
+        slow.armed = gc_pauses.armed = bool(args.slow_callbacks)
         # CPU time, not wall time: on a shared machine a wall-clock profile mostly measures waiting for a core
         profile = cProfile.Profile(time.process_time) if args.profile else None
         if profile:
@@ -227,7 +237,7 @@ async def run(args: argparse.Namespace) -> dict[str, object]:
             profile.disable()
             profile.dump_stats(args.profile)
         lag_task.cancel()
-        stalls.armed = False
+        stalls.armed = slow.armed = gc_pauses.armed = False
         probes.measuring = False
         # the views' publisher alive: the engine's snapshot row is fresh (it is written every second)
         published_age = await pool.fetchval("SELECT extract(epoch FROM now() - at) FROM engine_picture "
@@ -271,6 +281,7 @@ async def run(args: argparse.Namespace) -> dict[str, object]:
         "originates_refused": links.refused, "originate_refusal_texts": dict(links.refusal_texts),
         "calls_ended_unobserved": links.unobserved, "campaign_pauses": len(links.pauses),
         "campaign_pause_reasons": sorted(set(links.pauses)),
+        "slow_callbacks": slow.report() + gc_pauses.report() if args.slow_callbacks else [],
     }
 
 
@@ -294,6 +305,8 @@ def main() -> None:
                         help="block the engine's loop this long (s) right after a Ping goes out, at most once "
                              "every --stall-every s of the window")
     parser.add_argument("--stall-every", type=float, default=20.0)
+    parser.add_argument("--slow-callbacks", type=float, default=0.0, metavar="MS",
+                        help="time every loop callback of the window; list those that took at least MS of CPU")
     parser.add_argument("--json", type=Path)
     parser.add_argument("--profile", type=Path, help="cProfile the engine during the window into this file")
     args = parser.parse_args()
@@ -301,7 +314,9 @@ def main() -> None:
     result = asyncio.run(run(args))
     width = max(len(k) for k in result)
     for key, value in result.items():
-        print(f"{key:<{width}}  {value}")
+        if key != "slow_callbacks":
+            print(f"{key:<{width}}  {value}")
+    print("\n".join(result["slow_callbacks"]))  # type: ignore[arg-type]
     targets = TARGETS.get(args.operators, {})
     for figure, limit in targets.items():
         value = float(result[figure])  # type: ignore[arg-type]

@@ -5,6 +5,7 @@ right after a Ping, so that runs before and after a change meet the same stalls.
 from __future__ import annotations
 
 import asyncio
+import gc
 import logging
 import time
 from collections import Counter
@@ -91,3 +92,98 @@ class LinkEvents(logging.Handler):
             self.pauses.append(text)
         if record.levelno >= logging.ERROR:
             self.printer.handle(record)
+
+
+class SlowCallbacks:
+    """Which loop callbacks hold the engine's event loop longer than ``threshold_s``: each callback of the
+    loop is timed (wall and this thread's CPU time); a task's step is named by its coroutine and the line it
+    stopped at. CPU time tells the engine's own cost from the time the host gave the process no core."""
+
+    def __init__(self, threshold_s: float) -> None:
+        self.threshold_s = threshold_s
+        self.armed = False
+        self.wall_s: Counter[str] = Counter()
+        self.cpu_s: Counter[str] = Counter()
+        self.count: Counter[str] = Counter()
+        self.worst_cpu_s: dict[str, float] = {}
+        self.callbacks = 0
+        self.over = 0
+
+    def attach(self) -> None:
+        run = asyncio.Handle._run
+        watch = self
+
+        def timed_run(handle: asyncio.Handle) -> None:
+            if not watch.armed:
+                return run(handle)
+            wall, cpu = time.perf_counter(), time.thread_time()
+            try:
+                return run(handle)
+            finally:
+                cpu = time.thread_time() - cpu
+                wall = time.perf_counter() - wall
+                watch.callbacks += 1
+                if cpu >= watch.threshold_s:
+                    watch.over += 1
+                    name = _callback_name(handle)
+                    watch.wall_s[name] += wall
+                    watch.cpu_s[name] += cpu
+                    watch.count[name] += 1
+                    watch.worst_cpu_s[name] = max(cpu, watch.worst_cpu_s.get(name, 0.0))
+
+        asyncio.Handle._run = timed_run  # type: ignore[method-assign]
+
+    def report(self, top: int = 12) -> list[str]:
+        lines = [f"{self.over} of {self.callbacks} loop callbacks took ≥ {self.threshold_s * 1000:g} ms of CPU",
+                 f"{'count':>6} {'CPU s':>7} {'wall s':>7} {'worst CPU ms':>12}  callback"]
+        for name, cpu in self.cpu_s.most_common(top):
+            lines.append(f"{self.count[name]:>6} {cpu:>7.2f} {self.wall_s[name]:>7.2f} "
+                         f"{self.worst_cpu_s[name] * 1000:>12.1f}  {name}")
+        return lines
+
+
+def _callback_name(handle: asyncio.Handle) -> str:
+    """A task's step by its coroutines, outermost first, each with the line it stopped at."""
+    callback = handle._callback  # type: ignore[attr-defined]
+    task = getattr(callback, "__self__", None)
+    if isinstance(task, asyncio.Task):
+        names = []
+        coro = task.get_coro()
+        while coro is not None and getattr(coro, "cr_frame", None) is not None:
+            names.append(f"{coro.__qualname__}:{coro.cr_frame.f_lineno}")
+            coro = getattr(coro, "cr_await", None)
+        shown = names if len(names) <= 4 else [*names[:2], "…", *names[-2:]]
+        return "task " + " > ".join(shown)
+    return getattr(callback, "__qualname__", repr(callback))
+
+
+class GcPauses:
+    """The garbage collector's pauses (wall and CPU time), by generation: a pause stops the loop wherever it
+    falls."""
+
+    def __init__(self) -> None:
+        self.armed = False
+        self.pauses_s: dict[int, list[float]] = {0: [], 1: [], 2: []}
+        self.collected: Counter[int] = Counter()
+        self.cpu_s: Counter[int] = Counter()
+        self.longest_cpu_s: Counter[int] = Counter()
+        self._started = self._started_cpu = 0.0
+
+    def attach(self) -> None:
+        gc.callbacks.append(self._on_gc)
+
+    def _on_gc(self, phase: str, info: dict[str, int]) -> None:
+        if phase == "start":
+            self._started, self._started_cpu = time.perf_counter(), time.thread_time()
+        elif self.armed:
+            generation, cpu = info["generation"], time.thread_time() - self._started_cpu
+            self.pauses_s[generation].append(time.perf_counter() - self._started)
+            self.collected[generation] += info["collected"]
+            self.cpu_s[generation] += cpu
+            self.longest_cpu_s[generation] = max(cpu, self.longest_cpu_s[generation])
+
+    def report(self) -> list[str]:
+        return [f"gc generation {generation}: {len(p)} pauses, wall {1000 * sum(p):.0f} ms in all (longest "
+                f"{1000 * max(p, default=0.0):.1f}), CPU {1000 * self.cpu_s[generation]:.0f} ms (longest "
+                f"{1000 * self.longest_cpu_s[generation]:.1f}), {self.collected[generation]} objects collected"
+                for generation, p in self.pauses_s.items()]

@@ -16,6 +16,7 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+from collections import Counter
 from dataclasses import asdict
 from datetime import datetime
 from typing import Any
@@ -38,6 +39,8 @@ from lists import campaigns
 from lists.campaigns import Campaign
 
 log = logging.getLogger(__name__)
+
+PICTURE_SLICE = 200     # operators' picture entries built and encoded per loop pass
 
 
 class ControlPlane:
@@ -155,11 +158,14 @@ class ControlPlane:
         assert self._picture_s
         while True:
             await asyncio.sleep(self._picture_s)
-            doc = picture_doc(self._engine)
+            # Thousands of operators' entries take tens of milliseconds to build and encode: a slice per loop
+            # pass, so that the hand-offs and events of that second are not held up behind the picture.
+            entries = await encoded_operators(self._engine)
+            text = encode(picture_doc(self._engine, operators=False), operators=entries)
             try:
                 async with self._picture_conn.use() as conn:
                     await pictures.publish(conn, engine=self._engine.config.name, at=self._engine.clock.now(),
-                                           doc=encode(doc))
+                                           doc=text)
             except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError):
                 pass  # the next second tries again; the view shows the age of what it has
 
@@ -205,10 +211,31 @@ class ControlPlane:
         return channels, payloads
 
 
-def encode(doc: dict[str, Any]) -> str:
+def encode(doc: dict[str, Any], *, operators: str | None = None) -> str:
     """The picture as JSON. Figures computed with numpy arrive as numpy scalars (``bool_``, ``float64``),
-    which ``json`` refuses: they are written as the Python values they hold."""
-    return json.dumps(doc, default=_plain)
+    which ``json`` refuses: they are written as the Python values they hold. ``operators``: the operators'
+    entries already encoded (``encoded_operators``), put in the place of the document's own."""
+    if operators is None:
+        return json.dumps(doc, default=_plain)
+    keys = list(doc)
+    at = keys.index("operators")
+    head = json.dumps({key: doc[key] for key in keys[:at]}, default=_plain)
+    tail = json.dumps({key: doc[key] for key in keys[at + 1:]}, default=_plain)
+    return "".join((head[:-1], ", " if at else "", '"operators": ', operators, ", " if tail != "{}" else "",
+                    tail[1:]))
+
+
+async def encoded_operators(engine: Engine) -> str:
+    """Every operator's picture entry, as the JSON list ``encode`` writes, built a slice per loop pass."""
+    operators = list(engine.floor.operators.values())
+    parts = []
+    for start in range(0, len(operators), PICTURE_SLICE):
+        if start:
+            await asyncio.sleep(0)
+        loop_now = asyncio.get_running_loop().time()
+        entries = [operator_doc(operator, loop_now) for operator in operators[start:start + PICTURE_SLICE]]
+        parts.append(json.dumps(entries, default=_plain)[1:-1])
+    return "[" + ", ".join(part for part in parts if part) + "]"
 
 
 def _plain(value: object) -> object:
@@ -219,16 +246,17 @@ def _plain(value: object) -> object:
     raise TypeError(f"picture field of type {type(value).__name__} is not JSON serializable")
 
 
-def picture_doc(engine: Engine) -> dict[str, Any]:
+def picture_doc(engine: Engine, *, operators: bool = True) -> dict[str, Any]:
+    """The engine's picture; ``operators=False``: without the operators' entries (an empty list in their
+    place, for ``encode`` to fill with ``encoded_operators``)."""
     loop_now = asyncio.get_running_loop().time()
     now: datetime = engine.clock.now()
     campaigns_doc = []
+    # one walk over the calls for every campaign (thousands of calls in flight)
+    by_state = Counter([(call.campaign_id, call.state) for call in engine.calls.values()])
     for runner in engine.runners.values():
         campaign = runner.campaign
-        calls = {state.value: 0 for state in CallState if state is not CallState.ENDED}
-        for call in engine.calls.values():
-            if call.campaign_id == campaign.id and call.state is not CallState.ENDED:
-                calls[call.state.value] += 1
+        calls = {state.value: by_state[campaign.id, state] for state in CallState if state is not CallState.ENDED}
         answers, abandons = runner.ledger.counts(loop_now)
         hour_answers, hour_abandons = runner.ledger.counts_since(loop_now - 3600)
         local = now.astimezone(ZoneInfo(campaign.timezone))
@@ -249,7 +277,8 @@ def picture_doc(engine: Engine) -> dict[str, Any]:
             },
             "totals": engine.campaign_totals(campaign.id),
         })
-    operators_doc = [operator_doc(operator, loop_now) for operator in engine.floor.operators.values()]
+    operators_doc = [operator_doc(operator, loop_now) for operator in engine.floor.operators.values()] \
+        if operators else []
     ownership = engine.ownership
     return {"engine": engine.config.name, "at": now.isoformat(), "campaigns": campaigns_doc,
             "operators": operators_doc, "groups": group_docs(engine, loop_now),   # per pool (campaign groups)

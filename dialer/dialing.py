@@ -30,6 +30,9 @@ from lists.phones import normalize
 
 log = logging.getLogger(__name__)
 
+# A round's Originates start this many per loop pass (each task's first step builds and writes its action).
+ORIGINATE_SLICE = 16
+
 
 class CampaignOwnership(Protocol):
     """Which campaigns this engine may run when several engines share one store; one implementation,
@@ -84,6 +87,7 @@ class Dialing:
         loop_now = asyncio.get_running_loop().time()
         wall_now = engine.clock.now()
         chances = engine.answer_chances.get(campaign.id)
+        calls = []
         for dial in dials:
             lead = dial.lead
             # The owner of a personal callback first; else whoever last talked to this person.
@@ -93,8 +97,23 @@ class Dialing:
             if chances is not None:
                 chances.dialed(call, features_of(lead, wall_now, campaign.timezone))
             engine.follow(call)
-            self._tasks.spawn(self._originate(campaign, call), name=call.channel_id)
+            calls.append(call)
+        self._send(campaign, calls[:ORIGINATE_SLICE])
+        if len(calls) > ORIGINATE_SLICE:
+            self._tasks.spawn(self._send_in_slices(campaign, calls[ORIGINATE_SLICE:]), name=f"round-{campaign.id}")
         return len(dials)
+
+    def _send(self, campaign: Campaign, calls: list[Call]) -> None:
+        for call in calls:
+            self._tasks.spawn(self._originate(campaign, call), name=call.channel_id)
+
+    async def _send_in_slices(self, campaign: Campaign, calls: list[Call]) -> None:
+        """The rest of a round's Originates, a slice per loop pass: the events and hand-offs that come
+        meanwhile are handled between slices. Cancelled (the engine stops), the calls not sent yet are
+        given back as any call never sent (``Engine.stop``)."""
+        for start in range(0, len(calls), ORIGINATE_SLICE):
+            await asyncio.sleep(0)
+            self._send(campaign, calls[start:start + ORIGINATE_SLICE])
 
     def _claimer(self, campaign_id: int) -> Claimer:
         claimer = self.claimers.get(campaign_id)

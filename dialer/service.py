@@ -20,6 +20,7 @@ from ami.client import AmiClient
 from ami.cluster import PbxCluster
 from config.servers import load_servers
 from config.settings import Settings
+from dialer import collector
 from dialer.clock import SystemClock
 from dialer.config import EngineConfig
 from dialer.control import ControlPlane, encode, picture_doc
@@ -77,6 +78,7 @@ async def serve(settings: Settings, store_url: str, *, operator_channel: str, co
     # Campaigns started, paused or tuned from the CLI or the watch view apply within a second.
     control = ControlPlane(engine, picture_s=1.0)
     await control.start()
+    collector.settle()     # a full garbage collection stops the loop for long, and finds nothing on a floor
     exporter = MetricsServer(engine, *metrics) if metrics else None
     if exporter is not None:
         await exporter.start()

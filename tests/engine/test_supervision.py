@@ -86,8 +86,8 @@ async def test_the_views_snapshot_survives_a_numpy_scalar_in_the_document(
         pool: asyncpg.Pool, monkeypatch: pytest.MonkeyPatch) -> None:
     real = control.picture_doc
 
-    def with_numpy(engine: Engine) -> dict[str, Any]:
-        doc = real(engine)
+    def with_numpy(engine: Engine, **kwargs: bool) -> dict[str, Any]:
+        doc = real(engine, **kwargs)
         doc["numpy"] = {"flag": np.bool_(True), "count": np.int64(3), "rate": np.float64(0.5)}
         return doc
 
@@ -113,12 +113,12 @@ async def test_a_publisher_that_fails_is_logged_and_publishes_again(
     real = control.picture_doc
     failed = 0
 
-    def fails_once(engine: Engine) -> dict[str, Any]:
+    def fails_once(engine: Engine, **kwargs: bool) -> dict[str, Any]:
         nonlocal failed
         if not failed:
             failed += 1
             raise TypeError("Object of type bool is not JSON serializable")
-        return real(engine)
+        return real(engine, **kwargs)
 
     monkeypatch.setattr(control, "picture_doc", fails_once)
     await make_campaign(pool, operators_n=1, leads_n=0)
