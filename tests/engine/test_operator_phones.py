@@ -303,3 +303,18 @@ async def test_a_call_lost_with_the_pbx_ends_the_operators_on_call_time_when_the
     ended = await pool.fetchval("SELECT ended_at FROM operator_session WHERE operator_id = $1 AND state = 'on_call'",
                                 anna.id)
     assert ended is not None and abs((ended - lost).total_seconds()) < 0.5, (ended, lost)
+
+
+async def test_a_phone_hung_up_by_a_stopping_asterisk_and_not_back_is_said_cut_off_by_the_pbx(
+        pool: asyncpg.Pool, floor: Floor) -> None:
+    """A real `core restart now` hangs every phone up about a second before it closes the link: an operator
+    whose phone then did not answer after the restart was told "your phone hung up and did not answer when
+    called back", as if they had hung up themselves, and the log said "phone gone (hung up)" twice."""
+    await make_floor(pool, {"Anna": False}, leads=0)
+    await floor.engine.start()
+    anna = await logged_in(floor, "Anna")
+    floor.sim.hang_up(f"{anna.phone_channel_id}-2")     # every channel hangs up first ...
+    await floor.restart_pbx()                           # ... then the link closes, and Asterisk comes back
+    floor.sim.phone_answers("101", False)               # Anna is not at her desk
+    await until(lambda: anna.state is OperatorState.OFFLINE, timeout=10)
+    assert "PBX went down" in (anna.logged_out_why or ""), anna.logged_out_why
