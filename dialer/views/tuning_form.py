@@ -30,7 +30,7 @@ from pacing.world import World
 
 EDITABLE = ("target_abandon", "abandon_cap", "max_hour_abandon", "max_lines_per_operator", "ratio")
 # what an empty box means, for the settings that may be unset
-UNSET = {"max_hour_abandon": "none: the window's cap only"}
+UNSET = {"max_hour_abandon": "none (cap only)"}
 _SETTINGS = {f.name for f in fields(PacingSettings)} - {"mode"}
 
 
