@@ -260,6 +260,7 @@ def picture_doc(engine: Engine) -> dict[str, Any]:
                 "today": {"answers": today_answers, "abandons": today_abandons},   # campaign's local day
             },
             "totals": engine.campaign_totals(campaign.id),
+            "nothing_to_dial": runner.exhausted,    # its last claim found no lead dialable now
         })
     operators_doc = [operator_doc(operator, loop_now) for operator in engine.floor.operators.values()]
     ownership = engine.ownership
