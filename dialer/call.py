@@ -136,6 +136,7 @@ class Call:
     missed_window: bool = False           # reached its operator, but after the dialplan's safe-harbor deadline
     sent: bool = False                    # its Originate went out: a channel may exist (reconcile asks)
     end_unseen: bool = False              # a recovery found its channel gone: how it ended, nobody heard
+    answer_counted: bool = False          # this engine counted its answer (dialer/counts.py)
     state: CallState = CallState.ORIGINATING
     answered_at: float | None = None
     connected_at: float | None = None

@@ -108,7 +108,7 @@ class CallEvents:
                                                       answered_at=engine.clock.now(),
                                                       recording=f"{call.attempt_id}.wav"))
             return
-        engine.count(call.campaign_id, "answered")
+        engine.count_call(call, "answered")
         engine.estimators[call.campaign_id].observe_dial(now, True, now - call.originated_at)
         if (chances := engine.answer_chances.get(call.campaign_id)) is not None:
             chances.ended_ringing(now, call, True)
@@ -134,11 +134,11 @@ class CallEvents:
         """The hand-off moved the call on: connected to its operator, or sent to the safe-harbor message."""
         engine = self._engine
         if call.state is CallState.CONNECTED:
-            engine.count(call.campaign_id, "connected")
+            engine.count_call(call, "connected")
             engine.recorder.put_attempt(AttemptUpdate(call.attempt_id, state="connected",
                                                       connected_at=engine.clock.now(), operator_id=call.operator_id))
         elif call.state is CallState.SAFE_HARBOR:
-            engine.count(call.campaign_id, "abandoned")
+            engine.count_call(call, "abandoned")
             engine.recorder.put_attempt(AttemptUpdate(call.attempt_id, state="safe_harbor", abandoned=True))
 
     def ended(self, call: Call) -> None:

@@ -39,6 +39,10 @@ from lists import campaigns
 from lists.campaigns import Campaign
 
 log = logging.getLogger(__name__)
+# Commands that act on a call (place one, end one, listen in) are done only while fresh: one written while
+# no engine ran is refused when an engine starts, rather than dialing a number the operator gave up on.
+STALE_COMMAND_S = 60.0
+CALL_COMMANDS = ("dial", "end_call", "spy")
 
 PICTURE_SLICE = 200     # operators' picture entries built and encoded per loop pass
 
@@ -140,6 +144,14 @@ class ControlPlane:
         ids = list(engine.floor.operators)
         pending = await operator_commands.pending(engine.pool, ids)
         for row in pending:
+            age = (engine.clock.now() - row.created_at).total_seconds() if row.created_at is not None else 0.0
+            if row.command in CALL_COMMANDS and age > STALE_COMMAND_S:
+                result = (f"sent at {row.created_at:%H:%M:%S} UTC while no engine was running; do it again if "
+                          "it still stands")
+                log.info("control plane: command %s %s of operator %s refused: %.0f s old", row.id, row.command,
+                         row.operator_id, age)
+                await operator_commands.answer(engine.pool, row.id, now=engine.clock.now(), result=result)
+                continue
             try:
                 result = await apply_command(engine, row.operator_id, row.command, row.args,
                                              person_id=row.person_id)
@@ -276,6 +288,7 @@ def picture_doc(engine: Engine, *, operators: bool = True) -> dict[str, Any]:
                 "today": {"answers": today_answers, "abandons": today_abandons},   # campaign's local day
             },
             "totals": engine.campaign_totals(campaign.id),
+            "nothing_to_dial": runner.exhausted,    # its last claim found no lead dialable now
         })
     operators_doc = [operator_doc(operator, loop_now) for operator in engine.floor.operators.values()] \
         if operators else []

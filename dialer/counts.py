@@ -5,6 +5,8 @@ from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field
 
+from dialer.call import Call
+
 
 @dataclass
 class EngineStats:
@@ -23,6 +25,18 @@ class Counts:
     def count(self, campaign_id: int, what: str) -> None:
         for stats in (self.total, self.by_campaign.setdefault(campaign_id, EngineStats())):
             setattr(stats, what, getattr(stats, what) + 1)
+
+    def count_call(self, call: Call, what: str) -> None:
+        """``answered``, ``connected`` or ``abandoned`` of one call. Its connect or abandon counts only when
+        its answer was counted here, so the totals read as a funnel (connected + abandoned ≤ answered): a
+        call answered before this engine started, or dialed by hand (never a dialer's answer), is left out."""
+        if what == "answered":
+            if call.answer_counted:
+                return
+            call.answer_counted = True
+        elif not call.answer_counted:
+            return
+        self.count(call.campaign_id, what)
 
     def campaign_totals(self, campaign_id: int) -> dict[str, int]:
         return asdict(self.by_campaign.setdefault(campaign_id, EngineStats()))

@@ -315,6 +315,9 @@ class Engine:
     def count(self, campaign_id: int, what: str) -> None:
         self.counts.count(campaign_id, what)
 
+    def count_call(self, call: Call, what: str) -> None:
+        self.counts.count_call(call, what)
+
     def campaign_totals(self, campaign_id: int) -> dict[str, int]:
         return self.counts.campaign_totals(campaign_id)
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Callable
+from datetime import timedelta
 
 from ami.pbx import PbxError
 from dialer.call import Call, CallState, channel_id_of
@@ -61,7 +62,9 @@ class OperatorWork:
         engine = self._engine
         state = STORED_STATE.get(operator.state, operator.state.value)
         if state != STORED_STATE.get(previous, previous.value):    # RESERVED then ON_CALL: one on_call row
-            at, operator_id = engine.clock.now(), operator.id
+            # ``now`` may lie in the past: a call found ended after a PBX outage ended when the link was lost
+            late = max(0.0, asyncio.get_running_loop().time() - now)
+            at, operator_id = engine.clock.now() - timedelta(seconds=late), operator.id
             engine.recorder.put(f"operator {operator.name} {state}", lambda conn: operators.record_state(
                 conn, operator_id=operator_id, state=state, now=at))
         if operator.state is OperatorState.WRAP_UP:

@@ -144,6 +144,9 @@ class OperatorPhones:
             if operator.state is not OperatorState.OFFLINE and self._on(operator, server):
                 self._link_down_at[operator.id] = operator.phone_channel_id
                 self.floor.set_phone(operator, False)
+                if self._calling.get(operator.id) == DROPPED:
+                    # Asterisk stopping hangs every phone up a second before the link closes: the PBX cut it
+                    self._calling[operator.id] = PBX_LOST
 
     async def relinked(self, server: str = "") -> None:
         """The link is back: the phones Asterisk still has (answered, so in their conference) count again;

@@ -272,7 +272,7 @@ class Recovery:
         if call.state is CallState.HANDING_OFF and redirect_in_flight:
             if not call.missed_window:
                 call.missed_window = True
-                engine.count(call.campaign_id, "abandoned")
+                engine.count_call(call, "abandoned")
                 engine.recorder.put_attempt(AttemptUpdate(call.attempt_id, abandoned=True))
             return
         operator = engine.floor.operators.get(call.operator_id or -1)
@@ -281,7 +281,7 @@ class Recovery:
             if answer_unheard:
                 # Answered while nobody was listening (link down, engine restarting): an answer all the
                 # same, in the store as in the ledger that counts this call when it ends.
-                engine.count(call.campaign_id, "answered")
+                engine.count_call(call, "answered")
                 engine.recorder.put_attempt(AttemptUpdate(call.attempt_id, answered_at=engine.clock.now()))
             engine.handoff.ended(call)
             if operator is not None and operator.attempt_id == call.attempt_id:
@@ -301,7 +301,7 @@ class Recovery:
         if call.state is CallState.ORIGINATING:
             call.answer(now)
         if answer_unheard:
-            engine.count(call.campaign_id, "answered")
+            engine.count_call(call, "answered")
             engine.recorder.put_attempt(AttemptUpdate(call.attempt_id, answered_at=engine.clock.now()))
         if call.state is CallState.WAITING:
             engine.handoff.ended(call)     # no longer waiting: forget its safe-harbor deadline

@@ -168,6 +168,9 @@ class CampaignRunner(PacingLoop):
             log.exception("campaign %s: dialing round failed", self.campaign.name)
             await asyncio.sleep(self._tick_s)
             return 0
+        if (placed == 0) != self.exhausted:    # said once, when it changes: operators wait, and why
+            log.info("campaign %s: %s", self.campaign.name,
+                     "nothing to dial now: no lead is due within calling hours" if placed == 0 else "dialing again")
         self.exhausted = placed == 0
         if self.exhausted:
             # Nothing dialable now (list done, retries not due): ask again in a few seconds,

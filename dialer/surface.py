@@ -67,6 +67,9 @@ class EngineSurface(Protocol):
     def count(self, campaign_id: int, what: str) -> None:
         """One more of ``what`` (an ``EngineStats`` field) for the campaign and the engine."""
 
+    def count_call(self, call: Call, what: str) -> None:
+        """The call answered, connected or abandoned, counted as a funnel (``Counts.count_call``)."""
+
     def wake(self, campaign_id: int) -> None:
         """Something changed the answer of the campaign's pacing: ask it again now."""
 

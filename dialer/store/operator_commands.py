@@ -29,6 +29,7 @@ class PendingCommand:
     command: str
     args: dict[str, Any]
     person_id: int | None
+    created_at: datetime | None = None    # when the console wrote it (its own clock)
 
 
 async def send(pool: asyncpg.Pool | asyncpg.Connection, *, operator_id: int, command: str, args: Mapping[str, Any],
@@ -55,10 +56,11 @@ async def results(pool: asyncpg.Pool | asyncpg.Connection, ids: Iterable[int]) -
 async def pending(pool: asyncpg.Pool, operator_ids: list[int]) -> list[PendingCommand]:
     """The commands not yet answered for these operators, oldest first."""
     rows = await pool.fetch(
-        """SELECT id, operator_id, command, args, person_id FROM operator_command
+        """SELECT id, operator_id, command, args, person_id, created_at FROM operator_command
            WHERE done_at IS NULL AND operator_id = ANY($1::bigint[]) ORDER BY id""", operator_ids)
     return [PendingCommand(r["id"], r["operator_id"], r["command"],
-                           r["args"] if isinstance(r["args"], dict) else json.loads(r["args"]), r["person_id"])
+                           r["args"] if isinstance(r["args"], dict) else json.loads(r["args"]), r["person_id"],
+                           r["created_at"])
             for r in rows]
 
 

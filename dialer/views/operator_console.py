@@ -32,6 +32,7 @@ from dialer.views.console.controls import ACTIONS, ControlBar
 from dialer.views.console.disposition_form import DispositionForm, FormError
 from dialer.views.console.operator import ConsoleError, OperatorIdentity, find_operator
 from dialer.views.console.script_panel import ScriptPanel
+from dialer.views.console.second_press import CONFIRM_S, SecondPress
 from dialer.views.console.status_bar import StatusBar
 from dialer.views.feed import CommandError, PictureFeed, command_results, send_command
 from dialer.views.listener import SharedListener
@@ -87,6 +88,7 @@ class OperatorConsole(App[None]):
         self._absent: frozenset[int] | None = None   # the operator's campaigns no engine runs, last seen
         self._login_warned = False
         self._status: StatusBar | None = None     # once mounted
+        self._logout_press = SecondPress()       # during a call, F10 asks before it hangs the customer up
         self._feed = PictureFeed(pool, self._floor_from_feed, self._feed_error, operator_id=operator.id,
                                  listener=listener, picture_every_s=PICTURE_EVERY_S) if listen else None
 
@@ -316,6 +318,11 @@ class OperatorConsole(App[None]):
         if call is not None and call.attempt_id not in self._disposed and me is not None \
                 and me.state in ("wrap_up", "paused") and me.attempt_id == call.attempt_id:   # paused from wrap-up
             self.say("save the disposition first (F6 to choose, Ctrl+S to save); then log out")
+            return
+        if me is not None and me.state in ("reserved", "on_call") \
+                and not self._logout_press.confirmed(me.attempt_id, self.clock.now()):
+            self.say(f"you are on a call: F10 again within {CONFIRM_S:g} s hangs the customer up and logs you out "
+                     "(F8 ends the call only)")
             return
         await self._send("logout", {})
 

@@ -53,6 +53,7 @@ class CampaignState:
     abandonment: Abandonment
     totals: Mapping[str, int]
     engine: str = ""
+    nothing_to_dial: bool = False     # the engine's last claim found no lead dialable now
 
 
 @dataclass(frozen=True)
@@ -177,6 +178,7 @@ def _campaign(doc: Mapping[str, Any], engine: str) -> CampaignState:
         ),
         totals={k: int(v) for k, v in (doc.get("totals") or {}).items()},
         engine=engine,
+        nothing_to_dial=bool(doc.get("nothing_to_dial", False)),
     )
 
 

@@ -16,8 +16,10 @@ from textual.containers import Horizontal, Vertical
 from textual.screen import ModalScreen
 from textual.widgets import Button, Input, Label, Select, Static
 
+from compliance import store as compliance_store
+from compliance.limits import LegalLimits, legal_limits
 from dialer.clock import Clock
-from dialer.tuning import parse_assignments, validate_pacing
+from dialer.tuning import parse_assignments, validate_pacing, validator_for
 from dialer.views.picture import CampaignState
 from lists import campaigns
 from pacing.modes import MODES
@@ -26,19 +28,23 @@ from pacing.simulation import PolicyPacer, SimulationReport, simulate
 from pacing.snapshot import Estimates
 from pacing.world import World
 
-EDITABLE = ("target_abandon", "abandon_cap", "max_lines_per_operator", "ratio")
+EDITABLE = ("target_abandon", "abandon_cap", "max_hour_abandon", "max_lines_per_operator", "ratio")
+# what an empty box means, for the settings that may be unset
+UNSET = {"max_hour_abandon": "none (cap only)"}
 _SETTINGS = {f.name for f in fields(PacingSettings)} - {"mode"}
 
 
-def pending_changes(campaign: CampaignState, mode: str, values: dict[str, str]) -> dict[str, Any]:
-    """What differs from the campaign's current settings, typed; raises ValueError naming the setting."""
+def pending_changes(campaign: CampaignState, mode: str, values: dict[str, str],
+                    limits: LegalLimits | None = None) -> dict[str, Any]:
+    """What differs from the campaign's current settings, typed; raises ValueError naming the setting (a
+    legal figure is checked against ``limits``, the campaign's preset; none given: the dialer's own)."""
     words = [f"{key}={raw.strip()}" for key, raw in values.items() if raw.strip()]
     typed = parse_assignments(words)
     changes = {k: v for k, v in typed.items() if campaign.settings.get(k) != v}
     if mode != campaign.mode:
         changes["mode"] = mode
     merged = {k: v for k, v in {**campaign.settings, **changes}.items() if k != "mode"}
-    validate_pacing(mode, merged)
+    validate_pacing(mode, merged, limits)
     return changes
 
 
@@ -111,6 +117,7 @@ class TuningForm(ModalScreen[str | None]):
         self.actor = actor
         self.operators = operators      # logged in on the campaign now: the what-if's floor
         self.hours = hours
+        self.limits: LegalLimits | None = None   # the campaign's preset's, read when the form opens
 
     def compose(self) -> ComposeResult:
         with Vertical(id="form"):
@@ -121,7 +128,9 @@ class TuningForm(ModalScreen[str | None]):
             for key in EDITABLE:
                 with Horizontal():
                     yield Label(key)
-                    yield Input(value=str(self.campaign.settings.get(key, "")), id=f"set-{key}")
+                    value = self.campaign.settings.get(key)
+                    yield Input(value="" if value is None else str(value), placeholder=UNSET.get(key, ""),
+                                id=f"set-{key}")
             yield Static("no change", id="changes")
             yield Static("", id="whatif")
             with Horizontal():
@@ -129,7 +138,14 @@ class TuningForm(ModalScreen[str | None]):
                 yield Button("Apply", id="apply", variant="primary")
                 yield Button("Cancel", id="cancel")
 
-    def on_mount(self) -> None:
+    async def on_mount(self) -> None:
+        self._preview()
+        try:
+            async with self.pool.acquire() as conn:
+                self.limits = legal_limits((await compliance_store.campaign_rules(conn, self.campaign.id)).preset)
+        except (OSError, asyncpg.PostgresError) as exc:   # Apply checks again, in its transaction
+            self.query_one("#changes", Static).update(Text(f"cannot read the campaign's legal limits: {exc}"))
+            return
         self._preview()
 
     def _values(self) -> dict[str, str]:
@@ -142,7 +158,7 @@ class TuningForm(ModalScreen[str | None]):
         changes_view = self.query_one("#changes", Static)
         whatif_view = self.query_one("#whatif", Static)
         try:
-            changes = pending_changes(self.campaign, self._mode(), self._values())
+            changes = pending_changes(self.campaign, self._mode(), self._values(), self.limits)
         except ValueError as exc:
             changes_view.update(Text(f"cannot apply: {exc}"))
             whatif_view.update("")
@@ -179,8 +195,9 @@ class TuningForm(ModalScreen[str | None]):
             return
         try:
             async with self.pool.acquire() as conn, conn.transaction():   # the change and its audit rows, or nothing
+                limits = legal_limits((await compliance_store.campaign_rules(conn, self.campaign.id)).preset)
                 await campaigns.set_pacing(conn, self.campaign.name, changes, actor=self.actor,
-                                           now=self.clock.now(), validate=validate_pacing)
+                                           now=self.clock.now(), validate=validator_for(limits))
         except campaigns.CampaignError as exc:
             self.query_one("#changes", Static).update(Text(f"refused: {exc}"))
             return

@@ -66,6 +66,8 @@ def pacing_lines(campaign: CampaignState, operators: tuple[OperatorRow, ...]) ->
         f"(target {s.get('target_abandon', 0.0):.1%}, cap {ab.cap:.1%})"
         + ("  OVER CAP" if ab.rate > ab.cap else ""),
     ]
+    if campaign.nothing_to_dial:
+        lines.append(f"nothing to dial now: no lead is due within calling hours (`dialer lists show {campaign.name}`)")
     totals = campaign.totals
     if totals:
         lines.append("since start: " + ", ".join(f"{k} {v}" for k, v in totals.items()))

@@ -5,6 +5,7 @@ the conference; people are logged in by their console, never by the engine on it
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -280,3 +281,40 @@ async def test_a_clean_restart_logs_its_people_in_again_and_says_why_they_were_l
     await until(lambda: anna.state is OperatorState.READY)          # her phone was called: she is back
     assert floor.operator("Boris").state is OperatorState.OFFLINE   # he logged out: he logs in himself
     assert floor.operator("Cid").state is OperatorState.OFFLINE     # at lunch: never made ready behind his back
+
+
+async def test_a_call_lost_with_the_pbx_ends_the_operators_on_call_time_when_the_link_was_lost(
+        pool: asyncpg.Pool, floor: Floor) -> None:
+    """Asterisk dies mid-call and is back a while later: the conversation ended with the link, so the
+    operator's on_call row ends then too, not when the engine reconnected (their talk time, occupancy and
+    the report's on-call figure would count the outage as talk)."""
+    await make_floor(pool, {"Anna": False}, leads=1)
+    await floor.engine.start()
+    anna = await logged_in(floor, "Anna")
+    await on_a_call(floor, anna)
+    lost = floor.engine.clock.now()
+    await floor.sim.close()
+    await asyncio.sleep(1.5)                              # Asterisk is down for a while
+    ups = floor.client.reconnects
+    floor.sim = await start_simulator(port=floor.port, callees=ScriptedCallees())
+    await until(lambda: floor.client.reconnects > ups, timeout=5)
+    await until(lambda: anna.state is not OperatorState.ON_CALL, timeout=5)
+    await floor.engine.recorder.drain()
+    ended = await pool.fetchval("SELECT ended_at FROM operator_session WHERE operator_id = $1 AND state = 'on_call'",
+                                anna.id)
+    assert ended is not None and abs((ended - lost).total_seconds()) < 0.5, (ended, lost)
+
+
+async def test_a_phone_hung_up_by_a_stopping_asterisk_and_not_back_is_said_cut_off_by_the_pbx(
+        pool: asyncpg.Pool, floor: Floor) -> None:
+    """A real `core restart now` hangs every phone up about a second before it closes the link: an operator
+    whose phone then did not answer after the restart was told "your phone hung up and did not answer when
+    called back", as if they had hung up themselves, and the log said "phone gone (hung up)" twice."""
+    await make_floor(pool, {"Anna": False}, leads=0)
+    await floor.engine.start()
+    anna = await logged_in(floor, "Anna")
+    floor.sim.hang_up(f"{anna.phone_channel_id}-2")     # every channel hangs up first ...
+    await floor.restart_pbx()                           # ... then the link closes, and Asterisk comes back
+    floor.sim.phone_answers("101", False)               # Anna is not at her desk
+    await until(lambda: anna.state is OperatorState.OFFLINE, timeout=10)
+    assert "PBX went down" in (anna.logged_out_why or ""), anna.logged_out_why

@@ -70,7 +70,8 @@ async def _operator(pool: asyncpg.Pool, name: str) -> int:
 async def _sent(pool: asyncpg.Pool, person: str, operator: str, command: str, args: dict[str, Any]) -> str | None:
     """Write the command row as ``person`` and wait for the engine's answer (None: applied)."""
     command_id = await send_command(pool, operator_id=await _operator(pool, operator), command=command, args=args,
-                                    actor=f"test:{person}", now=NOW, person_id=await _person(pool, person))
+                                    actor=f"test:{person}", now=SystemClock().now(),   # the engine's clock
+                                    person_id=await _person(pool, person))
     async with asyncio.timeout(5):
         while (row := await pool.fetchrow("SELECT done_at, result FROM operator_command WHERE id = $1",
                                           command_id))["done_at"] is None:

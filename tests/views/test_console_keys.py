@@ -4,11 +4,14 @@ logging back in, and a paused campaign said on the status line."""
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 import asyncpg
 import pytest
 from textual.widgets import Button, Input, Select
 
 from dialer.views.console.controls import ACTIONS
+from dialer.views.console.second_press import CONFIRM_S
 from dialer.views.console.status_bar import StatusBar
 from dialer.views.operator_console import OperatorConsole, find_operator
 from lists import scripts
@@ -153,12 +156,33 @@ async def test_log_out_is_refused_in_the_wrap_up_until_the_disposition_is_saved(
     assert [c for c, _, _ in await commands(pool)] == ["disposition", "logout"]
 
 
-async def test_log_out_during_a_call_is_sent_the_engine_hangs_the_customer_up(
-        pool: asyncpg.Pool, scene: Scene) -> None:
+@pytest.mark.parametrize("state", ["on_call", "reserved"])
+async def test_log_out_during_a_call_asks_first_and_a_second_f10_hangs_the_customer_up(
+        pool: asyncpg.Pool, scene: Scene, state: str) -> None:
+    """F10 sits beside F8/F9: one press by mistake mid-conversation hung the customer up at once."""
+    clock = FixedClock()
+    app = OperatorConsole(pool, await find_operator(pool, "Anna"), clock)
+    async with app.run_test(size=SIZE) as pilot:
+        await publish(pool, snapshot([campaign_doc(scene)], [operator_doc(scene, state)]))
+        await until(pilot, lambda: "Ivan" in text(app, "#card"))
+        await pilot.press("f10")
+        await pilot.pause()
+        assert "F10 again" in text(app, "#message") and "hangs the customer up" in text(app, "#message")
+        assert await commands(pool) == []
+        clock.moment += timedelta(seconds=CONFIRM_S + 1)     # too late: the question is asked again
+        await pilot.press("f10")
+        await pilot.pause()
+        assert await commands(pool) == []
+        await pilot.press("f10")
+        await until(pilot, lambda: "logout sent" in text(app, "#message"))
+    assert [c for c, _, _ in await commands(pool)] == ["logout"]
+
+
+async def test_log_out_without_a_call_needs_one_key(pool: asyncpg.Pool, scene: Scene) -> None:
     app = await console(pool)
     async with app.run_test(size=SIZE) as pilot:
-        await publish(pool, snapshot([campaign_doc(scene)], [operator_doc(scene, "on_call")]))
-        await until(pilot, lambda: "Ivan" in text(app, "#card"))
+        await publish(pool, snapshot([campaign_doc(scene)], [operator_doc(scene, "ready", attempt=False)]))
+        await until(pilot, lambda: "READY" in status(app))
         await pilot.press("f10")
         await until(pilot, lambda: "logout sent" in text(app, "#message"))
     assert [c for c, _, _ in await commands(pool)] == ["logout"]

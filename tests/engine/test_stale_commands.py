@@ -1,0 +1,48 @@
+"""A console writes its command to the store whether or not an engine runs. A manual dial or an end of call
+typed while no engine ran was applied whenever one started, minutes or hours later: the operator, told
+"dial sent", had given up on it, and a person was called (or hung up) that nobody expected any more."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import asyncpg
+import pytest
+
+from dialer.control import STALE_COMMAND_S, ControlPlane
+from dialer.engine import Engine
+from dialer.floor import OperatorState
+from dialer.views.feed import send_command
+from tests.engine.fake_pbx import FakePbx
+from tests.engine.test_engine import CONFIG, make_campaign, midday, until
+
+pytestmark = pytest.mark.db
+
+
+async def test_a_dial_sent_while_no_engine_ran_is_refused_when_one_starts_and_a_fresh_one_dials(
+        pool: asyncpg.Pool) -> None:
+    campaign_id = await make_campaign(pool, operators_n=1, leads_n=0)
+    pbx = FakePbx()
+    engine = Engine(pool, pbx, midday(), CONFIG)
+    await engine.start()
+    operator = next(iter(engine.floor.operators.values()))
+    await until(lambda: operator.state is OperatorState.READY)     # back at work after the engine's restart
+    typed_at = engine.clock.now() - timedelta(seconds=STALE_COMMAND_S + 60)   # typed while it was down
+    stale = await send_command(pool, operator_id=operator.id, command="dial", actor="test", now=typed_at,
+                               args={"campaign_id": campaign_id, "phone": "+442079460000"})
+    kept = await send_command(pool, operator_id=operator.id, command="pause", actor="test", now=typed_at,
+                              args={"reason": "lunch"})   # a state the person asked for still stands
+    plane = ControlPlane(engine, picture_s=None, poll_s=0.05)
+    await plane.start()
+    try:
+        await until(lambda: operator.state is OperatorState.PAUSED)
+        row = await pool.fetchrow("SELECT done_at, result FROM operator_command WHERE id = $1", stale)
+        assert row["done_at"] is not None and "while no engine" in row["result"], row["result"]
+        assert pbx.customer_calls() == []
+        assert await pool.fetchval("SELECT result FROM operator_command WHERE id = $1", kept) is None
+        await send_command(pool, operator_id=operator.id, command="dial", actor="test", now=engine.clock.now(),
+                           args={"campaign_id": campaign_id, "phone": "+442079460000"})
+        await until(lambda: len(pbx.customer_calls()) == 1)
+    finally:
+        await plane.close()
+        await engine.stop(drain_s=0)
