@@ -134,7 +134,9 @@ class AbandonmentController:
         goal = max(min(setpoint, (budget - margin - self.soft_room) / max(answers, 1)), 0.1 * self.setpoint)
         if self.max_hour is not None and hour is not None:
             # the last 60 minutes are a second window, with its own (tighter) cap: whichever has less room rules
-            hour_room = max(self.max_hour * (hour[0] + 1), self.start_allowance) - hour[1]
+            # An hour of a small team holds a few dozen answers: the day's start allowance of two abandons would
+            # be 5 % of it. One is allowed, and after it the hour needs its own share (1/max_hour answers).
+            hour_room = max(self.max_hour * (hour[0] + 1), 1.0) - hour[1]
             room = min(room, hour_room)
             goal = min(goal, max(0.8 * self.max_hour, 0.1 * self.setpoint))
         # No integration while falling back: progressive abandons nothing, and an integral that kept growing
