@@ -52,8 +52,8 @@ def compare(before: dict[Cell, float], runs: list[dict[str, object]]) -> list[st
         now = 100 * figures["occupancy"]
         diff = now - before[cell]
         talk = f"{cell[2]:.0f}" + (" exp" if cell[3] == "exponential" else "")
-        lines.append(f"{cell[0]} ops, answer {cell[1]}, talk {talk}: {before[cell]:.1f} -> {now:.1f} % "
-                     f"({diff:+.1f} points, {figures['seeds']} seeds, worst-seed "
+        lines.append(f"{cell[0]} ops, answer {cell[1]}, talk {talk}: {before[cell]:.1f} -> {now:.2f} % "
+                     f"({diff:+.2f} points, {figures['seeds']} seeds, worst-seed "
                      f"abandonment {100 * figures['abandon_worst']:.2f} %): "
                      f"{'NO, loses more than 0.5' if diff < -MOST_LOST else 'yes'}")
     return lines
