@@ -227,6 +227,7 @@ def main() -> None:
     parser.add_argument("--pacing", action="append", metavar="KEY=VALUE",
                         help="with --scenarios: a pacing setting of our pacer (repeatable)")
     parser.add_argument("--only", help="with --scenarios: a subset of i,ii,iii,iv")
+    parser.add_argument("--teams", help="with --scenarios: team sizes of (i) and (ii) (default 5,20,100)")
     parser.add_argument("--chains", type=int, help="with --scenarios: chains of days in (iii) (default: --seeds)")
     parser.add_argument("--days", type=int, help="with --scenarios: days per chain in (iii) (default 10)")
     parser.add_argument("--window-teams", help="with --scenarios: team sizes of (iii) (default 5,20)")

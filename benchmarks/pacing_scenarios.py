@@ -10,7 +10,7 @@
 Talk is lognormal 180 s (σ 0.8) with 10 s of wrap-up, as in the grid, except in (iv).
 
     .venv/bin/python benchmarks/pacing.py --scenarios [--quick] [--seeds 10] [--workers 2] [--pacer predictive]
-        [--pacing KEY=VALUE …] [--only i,ii,iii,iv] [--chains N] [--days N] [--window-teams 5,20]
+        [--pacing KEY=VALUE …] [--only i,ii,iii,iv] [--teams 5,20,100] [--chains N] [--days N] [--window-teams 5,20]
         [--json FILE] [--markdown FILE]
     .venv/bin/python benchmarks/pacing.py --scenarios --merge days.json windows.json [--markdown FILE]
 
@@ -101,13 +101,14 @@ def run_job(job: Job) -> list[dict[str, Any]]:
 
 
 def jobs_for(only: set[str], seeds: int, chains: int, days: int, pacer: str,
-             settings: tuple[tuple[str, Any], ...], window_teams: tuple[int, ...] = WINDOW_TEAMS) -> list[Job]:
+             settings: tuple[tuple[str, Any], ...], window_teams: tuple[int, ...] = WINDOW_TEAMS,
+             teams: tuple[int, ...] = TEAMS) -> list[Job]:
     jobs: list[Job] = []
     if "iii" in only:
         jobs += [("window", o, s, days, pacer, settings) for o in window_teams for s in range(chains)]
     for key, scenario in (("i", "strategy"), ("ii", "jump")):
         if key in only:
-            jobs += [(scenario, o, s, 1, pacer, settings) for o in TEAMS for s in range(seeds)]
+            jobs += [(scenario, o, s, 1, pacer, settings) for o in teams for s in range(seeds)]
     if "iv" in only:
         jobs += [("check", 20, s, 1, pacer, settings) for s in range(seeds)]
     # the longest first, so the pool ends on short jobs
@@ -226,7 +227,8 @@ def run_scenarios(args: argparse.Namespace) -> None:
                                                                                                strict=True))
     else:
         teams = tuple(int(t) for t in args.window_teams.split(",")) if args.window_teams else WINDOW_TEAMS
-        jobs = jobs_for(only, seeds, chains, days, args.pacer, settings, teams)
+        day_teams = tuple(int(t) for t in args.teams.split(",")) if args.teams else TEAMS
+        jobs = jobs_for(only, seeds, chains, days, args.pacer, settings, teams, day_teams)
         rows, how = _run(args, jobs, commit.strip(), settings)
     lines, targets = figures(rows)
     command = "    " + " ".join(["python", *sys.argv])

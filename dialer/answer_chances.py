@@ -49,11 +49,13 @@ class AnswerChances:
     def __init__(self, model: AnswerModel | None = None) -> None:
         self.model = model or AnswerModel()
         self._next: tuple[float, ...] = ()
+        self.next_category: str | None = None     # the category of the last lead claimed: what is dialed next
 
     def dialed(self, call: Call, features: DialFeatures) -> None:
         call.features = features
         call.answer_p = self.model.probability(features)
         self._next = (call.answer_p,)
+        self.next_category = features.category
 
     def ended_ringing(self, now: float, call: Call, live: bool) -> None:
         """The call stopped ringing: answered by a person (``live``) or not."""

@@ -165,14 +165,14 @@ class Engine:
                 elif operator.id in stopped:
                     operator.logged_out_why = STOPPED_LONG_AGO.format(at=stopped[operator.id])
         self.estimators[campaign.id] = OnlineEstimators()
-        self.answer_chances[campaign.id] = AnswerChances()
+        chances = self.answer_chances[campaign.id] = AnswerChances()
         ledger = AbandonLedger(pacing_settings(campaign, limits=limits).window_hours * 3600)
         await ledger.seed(self.pool, campaign_id=campaign.id, wall_now=self.clock.now(),
                           loop_now=asyncio.get_running_loop().time())
         runner = CampaignRunner(campaign, snapshot=self.snapshot, dial=self.dialing.dial, tick_s=self.config.tick_s,
                                 can_dial=self.can_originate, ledger=ledger, limits=limits,
                                 supervisor=self.supervisor, hours=find_preset(preset).rule if preset else None,
-                                wall_clock=self.clock.now)
+                                wall_clock=self.clock.now, chances=chances)
         self.runners[campaign.id] = runner
         self.recovery.resume(campaign.id)
         await self.groups.adopt(runner)     # its group's loop paces it, or its own

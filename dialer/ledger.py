@@ -50,6 +50,18 @@ class AbandonLedger:
             abandons += abandoned
         return answers, abandons
 
+    def counts_staying(self, now: float, until: float) -> tuple[int, int]:
+        """(live answers, abandons) of the window ending now that are still in it at ``until`` (later): the
+        oldest leave meanwhile. Counted from the oldest end, the few that leave a 30-day window by tonight."""
+        answers, abandons = self.counts(now)
+        horizon = until - self.window_s
+        for at, abandoned in self._events:
+            if at >= horizon:
+                break
+            answers -= 1
+            abandons -= abandoned
+        return answers, abandons
+
     async def seed(self, conn: asyncpg.Connection | asyncpg.Pool, *, campaign_id: int | list[int], wall_now: datetime,
                    loop_now: float) -> None:
         """Load the window's answered attempts from the store, placed at their loop-time equivalents

@@ -17,6 +17,7 @@ from typing import Any
 
 from compliance.limits import LegalLimits, legal_limits, within_limits
 from compliance.windows import HoursRule
+from dialer.answer_chances import AnswerChances
 from dialer.ledger import AbandonLedger
 from dialer.pacing_loop import PacingLoop
 from dialer.tasks import Supervisor
@@ -63,7 +64,7 @@ class CampaignRunner(PacingLoop):
     def __init__(self, campaign: Campaign, *, snapshot: Snapshotter, dial: Dialer, tick_s: float,
                  can_dial: Callable[[], bool], ledger: AbandonLedger, limits: LegalLimits | None = None,
                  supervisor: Supervisor | None = None, hours: HoursRule | None = None,
-                 wall_clock: Callable[[], datetime] | None = None) -> None:
+                 wall_clock: Callable[[], datetime] | None = None, chances: AnswerChances | None = None) -> None:
         super().__init__(f"campaign-{campaign.name}", tick_s, supervisor)
         self.campaign = campaign
         self.defaults: Mapping[str, Any] = {}    # the group's pacing settings, under the campaign's own
@@ -82,6 +83,7 @@ class CampaignRunner(PacingLoop):
         # its preset's calling hours and the wall clock: the window's outlook for the confidence bound
         self.hours = hours
         self._wall_clock = wall_clock
+        self._chances = chances         # the category dialed next: the controller's α is kept per category
 
     def update(self, campaign: Campaign) -> None:
         """A live change (supervisor, CLI): applies at the next decision."""
@@ -107,12 +109,15 @@ class CampaignRunner(PacingLoop):
             return self.settings
         answers, abandons = self.ledger.counts(now)
         free, busy = (None, None) if snapshot is None else (snapshot.free_operators, len(snapshot.busy_elapsed_s))
-        to_come = None
+        to_come = staying = None
         if self.hours is not None and self._wall_clock is not None:
             left = seconds_left_today(self._wall_clock(), self.campaign.timezone, self.hours)
             to_come = answers_to_come(self.ledger, now, left)
+            staying = self.ledger.counts_staying(now, now + left)        # what is still in it tonight
         hour = self.ledger.counts_since(now - 3600.0) if self.settings.max_hour_abandon is not None else None
-        decision = self.controller.update(now, answers, abandons, free, busy, answers_to_come=to_come, hour=hour)
+        category = self._chances.next_category if self._chances is not None else None
+        decision = self.controller.update(now, answers, abandons, free, busy, answers_to_come=to_come, hour=hour,
+                                          staying=staying, category=category)
         self.alpha = decision.alpha
         if decision.fallback != self.fallback:
             self.fallback = decision.fallback

@@ -14,6 +14,12 @@ noise, and a controller that follows it swings α widely. Occupancy is concave i
 occupancy at the same abandonment (benchmarks/results/pacing-notes.md has the runs that chose 40 minutes).
 Protecting the cap does not rest on this loop but on the fall-back and the soft approach below, which act
 on every abandon.
+
+α corrects the model's bias, and the bias belongs to what is dialed: a category the answer model has just
+met is dialed carefully, few abandon, and α grows to make up for it. Carried over to the next category of
+the strategy, that α dials it far too hard for the first half hour. So the integral is kept per category
+(the one dialed next, told by the caller): a category met for the first time starts at the setpoint (or
+lower, if the window runs hot), and one met again takes up its own α where it left it.
 """
 
 from __future__ import annotations
@@ -56,6 +62,8 @@ class AbandonmentController:
         self._last: float | None = None
         self._seen = (0, 0)
         self._recent = (0.0, 0.0)
+        self.category: str | None = None
+        self._by_category: dict[str, tuple[float, tuple[float, float]]] = {}   # log α and recent counts
 
     def window_setpoint(self, answers: int, abandons: int, answers_to_come: float | None) -> float:
         """The window's setpoint: with the answers still to come known, from the confidence bound
@@ -74,8 +82,22 @@ class AbandonmentController:
         assert self.bound is not None
         return self.bound
 
+    def _switch(self, category: str | None) -> None:
+        """Keep the integral of the category left, take up that of the one dialed now."""
+        if category is None or category == self.category:
+            return
+        if self.category is not None:
+            self._by_category[self.category] = (self.log_alpha, self._recent)
+        if category in self._by_category:
+            self.log_alpha, self._recent = self._by_category[category]
+        else:
+            self.log_alpha = min(self.log_alpha, math.log(self.setpoint))
+            self._recent = (0.0, 0.0)
+        self.category = category
+
     def update(self, now: float, answers: int, abandons: int, margin_abandons: float | None = None,
-               answers_to_come: float | None = None, hour: tuple[int, int] | None = None) -> AlphaDecision:
+               answers_to_come: float | None = None, hour: tuple[int, int] | None = None,
+               staying: tuple[int, int] | None = None, category: str | None = None) -> AlphaDecision:
         """Feed the window's live answers and abandons; get the α to dial with now.
 
         The integral acts on the *recent* rate (an exponential average over ``time_constant_s``) aiming at
@@ -84,8 +106,12 @@ class AbandonmentController:
         flight; the controller falls back once the room left under the cap is smaller than that.
         ``answers_to_come``: live answers still expected in the window (its hours and the pace): the
         setpoint then comes from the confidence bound. ``hour``: (answers, abandons) of the last 60
-        minutes, guarded like the window against ``max_hour`` when that is set.
+        minutes, guarded like the window against ``max_hour`` when that is set. ``staying``: (answers,
+        abandons) of the window that are still in it when the answers to come are in (a rolling window's
+        oldest calls leave it meanwhile); the bound counts these, not the window's now (default: all stay).
+        ``category``: what is dialed next; α is integrated per category.
         """
+        self._switch(category)
         margin = self.margin_abandons if margin_abandons is None else max(margin_abandons, self.margin_abandons)
         rate = abandons / answers if answers else 0.0
         dt = 0.0 if self._last is None else max(0.0, now - self._last)
@@ -102,13 +128,15 @@ class AbandonmentController:
         # few hundred answers dilutes far below the cap; from 2/cap answers on the cap itself rules.
         budget = max(self.cap * (answers + 1), self.start_allowance)
         room = budget - abandons
-        setpoint = self.window_setpoint(answers, abandons, answers_to_come)
+        setpoint = self.window_setpoint(*(staying or (answers, abandons)), answers_to_come)
         # Early in the window a couple of abandons weigh a lot: aim below the budget by the margin and the
         # soft room, in abandons, so that dialing at the aim does not run into the fall-back.
         goal = max(min(setpoint, (budget - margin - self.soft_room) / max(answers, 1)), 0.1 * self.setpoint)
         if self.max_hour is not None and hour is not None:
             # the last 60 minutes are a second window, with its own (tighter) cap: whichever has less room rules
-            hour_room = max(self.max_hour * (hour[0] + 1), self.start_allowance) - hour[1]
+            # An hour of a small team holds a few dozen answers: the day's start allowance of two abandons would
+            # be 5 % of it. One is allowed, and after it the hour needs its own share (1/max_hour answers).
+            hour_room = max(self.max_hour * (hour[0] + 1), 1.0) - hour[1]
             room = min(room, hour_room)
             goal = min(goal, max(0.8 * self.max_hour, 0.1 * self.setpoint))
         # No integration while falling back: progressive abandons nothing, and an integral that kept growing

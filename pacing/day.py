@@ -66,6 +66,14 @@ class DayFloor:
         answers, abandons = self.history.counts(self.now)
         return answers + self.answers, abandons + self.abandons
 
+    def window_counts_staying(self, until: float) -> tuple[int, int]:
+        """(live answers, abandons) of the window now that are still in it at ``until``: today's, and the
+        earlier days' not yet gone by then (a rolling window's oldest calls leave it as the day goes on)."""
+        if self.history is None:
+            return self.answers, self.abandons
+        answers, abandons = self.history.counts(until)
+        return answers + self.answers, abandons + self.abandons
+
     @property
     def free_count(self) -> int:
         return len(self.free)

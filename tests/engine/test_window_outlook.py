@@ -23,3 +23,14 @@ def test_the_answers_to_come_are_the_last_quarter_hours_pace_over_the_time_left(
         ledger.add(1000.0 + 30.0 * k, abandoned=False)                    # 30 answers in 15 minutes
     assert answers_to_come(ledger, 1900.0, 3600.0) == 120.0
     assert answers_to_come(ledger, 1900.0, 48 * 3600.0) == 30 / 900.0 * 24 * 3600.0   # never past the window
+
+
+def test_what_stays_in_the_window_tonight_leaves_out_the_calls_that_age_out_before() -> None:
+    ledger = AbandonLedger(24 * 3600.0)
+    ledger.add(1800.0, abandoned=True)                # yesterday 09:30
+    ledger.add(5 * 3600.0, abandoned=False)           # yesterday 14:00
+    ledger.add(24 * 3600.0, abandoned=True)           # this morning 09:00
+    now = 24 * 3600.0 + 60.0
+    assert ledger.counts(now) == (3, 2)
+    assert ledger.counts_staying(now, now + 8 * 3600.0) == (1, 1)      # yesterday is gone by tonight
+    assert ledger.counts_staying(now, now + 3600.0) == (2, 1)          # yesterday 14:00 is still in at 10:01

@@ -69,3 +69,27 @@ def test_aims_below_the_cap_early_in_the_window():
     for second in range(1, 600):
         alpha = max(alpha, c.update(float(second), 150 + second // 60, 3).alpha)
     assert alpha < 0.25 * 0.025
+
+
+def _quiet_half_hour(c: AbandonmentController, category: str, start: float, answers: int) -> float:
+    alpha = 0.0
+    for minute in range(1, 31):
+        answers += 50
+        alpha = c.update(start + minute * 60.0, answers, 0, category=category).alpha
+    return alpha
+
+
+def test_a_category_dialed_carefully_does_not_lend_its_wound_up_alpha_to_the_next():
+    c = AbandonmentController(setpoint=0.025, cap=0.03)
+    start = c.update(0.0, 100, 0, category="callback").alpha
+    callbacks = _quiet_half_hour(c, "callback", 0.0, 100)
+    assert callbacks > 2 * start                              # no abandons among callbacks: α wound up
+    follow_ups = c.update(1860.0, 1700, 0, category="follow_up").alpha
+    assert follow_ups < 1.1 * 0.025 < callbacks           # the next category starts afresh, at the setpoint
+    assert c.update(1861.0, 1700, 0, category="callback").alpha == pytest.approx(callbacks, rel=0.05)
+
+
+def test_without_categories_alpha_is_one():
+    c = AbandonmentController(setpoint=0.025, cap=0.03)
+    wound = _quiet_half_hour(c, "", 0.0, 100)
+    assert c.update(1860.0, 1700, 0).alpha == pytest.approx(wound, rel=0.05)

@@ -6,6 +6,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from pacing.day import DayFloor
 from pacing.dial_features import DialFeatures
 from pacing.dial_plan import DialPlanError, constant_plan, profile_plan, strategy_plan
 from pacing.legal_window import given_history, history_after, quarters_of
@@ -133,3 +134,12 @@ def test_a_window_full_from_yesterday_holds_today_back() -> None:
     assert full.window_abandon_rate == pytest.approx((66 * 7 / 8 + full.abandons) / (2000 * 7 / 8 + full.answers),
                                                      abs=0.002)
     assert clean.window_abandon_rate == clean.abandon_rate
+
+
+def test_what_stays_in_a_rolling_window_is_today_and_the_earlier_calls_not_yet_gone() -> None:
+    floor = DayFloor(5)
+    floor.history = given_history(86400.0, answers=800, abandons=24, day_s=8 * 3600.0)
+    floor.answers, floor.abandons = 50, 2
+    assert floor.window_counts() == (850, 26)
+    assert floor.window_counts_staying(4 * 3600.0)[0] == pytest.approx(450, abs=1)
+    assert floor.window_counts_staying(8 * 3600.0) == (50, 2)     # yesterday has left by tonight

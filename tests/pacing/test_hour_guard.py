@@ -36,3 +36,11 @@ def test_the_preset_cap_bounds_max_hour_abandon() -> None:
     check_pacing({"max_hour_abandon": limits.abandon_cap}, limits)
     held = within_limits({"abandon_cap": 0.02, "max_hour_abandon": 0.03}, limits)
     assert held["max_hour_abandon"] == 0.02
+
+
+def test_an_hour_of_few_answers_is_allowed_one_abandon_not_the_days_two() -> None:
+    # a small team's hour: 40 answers. A second abandon would make it 5 %: after the first, progressive
+    guarded = AbandonmentController(setpoint=0.025, cap=0.03, max_hour=0.03)
+    assert not guarded.update(0.0, 400, 4, hour=(40, 0)).fallback
+    assert guarded.update(1.0, 400, 5, hour=(40, 1)).fallback
+    assert not guarded.update(2.0, 800, 5, hour=(120, 1)).fallback      # 120 answers: 3 % is 3.6 abandons

@@ -46,3 +46,17 @@ def test_the_controller_takes_its_setpoint_from_the_bound_when_the_window_ahead_
     assert controller.window_setpoint(0, 0, 700) < 0.02
     # half the day gone with little abandoned: the rest may run faster than the cap, the window ends under it
     assert controller.window_setpoint(3000, 45, 3000) > 0.02
+
+
+def test_calls_that_leave_a_rolling_window_before_it_ends_give_it_no_room() -> None:
+    # a 24-hour window starting with yesterday at 3 %: 3000 answers, 90 abandons, all gone by tonight
+    yesterday = AbandonmentController(setpoint=0.025, cap=CAP)
+    clean = AbandonmentController(setpoint=0.025, cap=CAP)
+    yesterday.update(0.0, 3000, 80, answers_to_come=700, staying=(0, 0))
+    clean.update(0.0, 0, 0, answers_to_come=700)
+    assert yesterday.bound == pytest.approx(clean.bound)
+    assert yesterday.bound is not None and yesterday.bound < 0.02
+    # what stays until the window ends counts: today's abandons so far leave less room
+    spent = AbandonmentController(setpoint=0.025, cap=CAP)
+    spent.update(0.0, 3000, 80, answers_to_come=700, staying=(300, 12))
+    assert spent.bound == pytest.approx(AbandonmentController(setpoint=0.025, cap=CAP).window_setpoint(300, 12, 700))
