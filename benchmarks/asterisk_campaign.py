@@ -59,9 +59,9 @@ def phones(count: int, seed: int) -> list[str]:
     return out
 
 
-async def read(pool: asyncpg.Pool) -> dict[str, Any]:
-    return {"classes": [dict(r) for r in await pool.fetch(OUTCOMES_BY_CLASS)],
-            "hand_off": dict(await pool.fetchrow(HAND_OFF))}
+async def read(db: asyncpg.Pool) -> dict[str, Any]:
+    return {"classes": [dict(r) for r in await db.fetch(OUTCOMES_BY_CLASS)],
+            "hand_off": dict(await db.fetchrow(HAND_OFF))}
 
 
 async def main(args: argparse.Namespace) -> None:

@@ -71,8 +71,8 @@ async def with_store(registry: int, attempts: int, rng: random.Random) -> None:
     admin = await asyncpg.connect(url)
     await admin.execute(f'CREATE SCHEMA "{schema}"')
     try:
-        pool = await database.open_pool(url, search_path=schema, max_size=2)
-        async with pool.acquire() as conn:
+        db = await database.open_db(url, search_path=schema, max_size=2)
+        async with db.acquire() as conn:
             path = Path(tempfile.mkdtemp(prefix="dialer-bench-")) / "registry.txt"
             numbers = rng.sample(range(2_000_000_000, 9_999_999_999), registry)
             path.write_text("".join(f"{n // 10_000_000},{n % 10_000_000:07d}\n" for n in numbers))
@@ -117,7 +117,7 @@ async def with_store(registry: int, attempts: int, rng: random.Random) -> None:
             await store.contact_history(conn, phones, now=NOW)
             print(f"contact_history for a batch of {len(phones)} numbers: "
                   f"{(time.perf_counter() - start) * 1000:.1f} ms")
-        await pool.close()
+        await db.close()
     finally:
         await admin.execute(f'DROP SCHEMA "{schema}" CASCADE')
         await admin.close()

@@ -143,17 +143,17 @@ async def set_up(url: str, n_operators: int, n_leads: int, mode: str) -> asyncpg
     conn = await asyncpg.connect(url)
     await conn.execute(f"DROP SCHEMA IF EXISTS {SCHEMA} CASCADE; CREATE SCHEMA {SCHEMA}")
     await conn.close()
-    pool = await database.open_pool(url, search_path=SCHEMA, min_size=4, max_size=8)
-    campaign = await campaigns.create(pool, name="bench", channel_template="Local/{digits}@pstn",
+    db = await database.open_db(url, search_path=SCHEMA, min_size=4, max_size=8)
+    campaign = await campaigns.create(db, name="bench", channel_template="Local/{digits}@pstn",
                                       caller_id="+15550000000", mode=mode, ring_timeout_s=45,
                                       pacing={"ratio": 8.0, "max_lines_per_operator": 5.0})
-    ids = [(await operators.create(pool, name=f"op{i}", extension=str(10000 + i), simulated=True)).id
+    ids = [(await operators.create(db, name=f"op{i}", extension=str(10000 + i), simulated=True)).id
            for i in range(n_operators)]
-    await operators.assign(pool, campaign_id=campaign.id, operator_ids=ids)
-    await pool.copy_records_to_table("lead", columns=["campaign_id", "phone", "timezone"], records=[
+    await operators.assign(db, campaign_id=campaign.id, operator_ids=ids)
+    await db.copy_records_to_table("lead", columns=["campaign_id", "phone", "timezone"], records=[
         (campaign.id, f"+1{2000000000 + i}", "UTC") for i in range(n_leads)])
-    await campaigns.set_state(pool, "bench", "running", actor="benchmark", now=datetime.now(UTC))
-    return pool
+    await campaigns.set_state(db, "bench", "running", actor="benchmark", now=datetime.now(UTC))
+    return db
 
 
 def cpu_s_of(pid: int) -> float:
@@ -183,7 +183,7 @@ def pct(values: list[float], q: float) -> float:
 
 async def run(args: argparse.Namespace) -> dict[str, object]:
     url = os.environ.get("DIALER_DATABASE_URL") or database.locate(None, Path(tempfile.mkdtemp())).url
-    pool = await set_up(url, args.operators, args.leads, args.mode)
+    db = await set_up(url, args.operators, args.leads, args.mode)
     deaths = TaskDeaths()
     logging.getLogger().addHandler(deaths)
     links = LinkEvents()
@@ -199,7 +199,7 @@ async def run(args: argparse.Namespace) -> dict[str, object]:
     sim = await start_simulator(port)
     pbx = AmiClient("127.0.0.1", port, USER, SECRET)
     await pbx.start()
-    engine = Engine(pool, pbx, SystemClock(), EngineConfig(
+    engine = Engine(db, pbx, SystemClock(), EngineConfig(
         operator_channel_template="Local/{ext}@operators", record_linger_s=0.1, heartbeat_s=5.0))
     SimulatedOperators(engine, mean_wrap_s=5.0, seed=1)
     probes = Probes()
@@ -240,7 +240,7 @@ async def run(args: argparse.Namespace) -> dict[str, object]:
         stalls.armed = slow.armed = gc_pauses.armed = False
         probes.measuring = False
         # the views' publisher alive: the engine's snapshot row is fresh (it is written every second)
-        published_age = await pool.fetchval("SELECT extract(epoch FROM now() - at) FROM engine_picture "
+        published_age = await db.fetchval("SELECT extract(epoch FROM now() - at) FROM engine_picture "
                                             "WHERE engine = $1", engine.config.name)
         wall = time.perf_counter() - wall_before
         cpu = time.process_time() - cpu_before
@@ -255,7 +255,7 @@ async def run(args: argparse.Namespace) -> dict[str, object]:
         await pbx.close()
         sim.terminate()
         await sim.wait()
-        await pool.close()
+        await db.close()
     return {
         "operators": args.operators, "mode": args.mode, "window_s": round(wall, 1), "ramp_s": round(ramp_s, 1),
         "clock": "wall (real time; the simulator in its own process)",

@@ -51,20 +51,20 @@ ZONE = "Europe/Moscow"
 NAMES = ("sales", "survey")
 
 
-async def set_up(pool: asyncpg.Pool, args: argparse.Namespace, now: datetime) -> None:
-    ops = [await operators.create(pool, name=f"Operator {i + 1}", extension=str(101 + i), simulated=True)
+async def set_up(db: asyncpg.Pool, args: argparse.Namespace, now: datetime) -> None:
+    ops = [await operators.create(db, name=f"Operator {i + 1}", extension=str(101 + i), simulated=True)
            for i in range(args.operators)]
-    await groups.create(pool, "floor", reserved=args.reserved, actor="bench", now=now, validate=validate_pacing)
+    await groups.create(db, "floor", reserved=args.reserved, actor="bench", now=now, validate=validate_pacing)
     for n, name in enumerate(NAMES):
-        campaign = await campaigns.create(pool, name=name, channel_template="Local/{digits}@pstn",
+        campaign = await campaigns.create(db, name=name, channel_template="Local/{digits}@pstn",
                                           caller_id="+74951234567", mode=args.mode, timezone=ZONE,
                                           default_region="RU")
-        await operators.assign(pool, campaign_id=campaign.id, operator_ids=[o.id for o in ops])
-        await pool.executemany("INSERT INTO lead (campaign_id, phone, timezone) VALUES ($1, $2, $3)",
+        await operators.assign(db, campaign_id=campaign.id, operator_ids=[o.id for o in ops])
+        await db.executemany("INSERT INTO lead (campaign_id, phone, timezone) VALUES ($1, $2, $3)",
                                [(campaign.id, f"+7495{n}{i:06d}", ZONE) for i in range(args.leads)])
         if not args.no_group:
-            await groups.set_member(pool, "floor", name, share=args.shares[n], actor="bench", now=now)
-        await campaigns.set_state(pool, name, "running", actor="bench", now=now)
+            await groups.set_member(db, "floor", name, share=args.shares[n], actor="bench", now=now)
+        await campaigns.set_state(db, name, "running", actor="bench", now=now)
 
 
 async def day(loop: asyncio.AbstractEventLoop, url: str, args: argparse.Namespace) -> dict[str, Any]:
@@ -72,7 +72,7 @@ async def day(loop: asyncio.AbstractEventLoop, url: str, args: argparse.Namespac
     conn = await asyncpg.connect(url)
     await conn.execute(f"CREATE SCHEMA {schema}")
     await conn.close()
-    pool = await database.open_pool(url, search_path=schema, min_size=4, max_size=4,
+    db = await database.open_db(url, search_path=schema, min_size=4, max_size=4,
                                     connection_class=FreezingConnection, durable=False)
     world = World(answer_rate=args.answer_rate, talk_mean_s=args.talk, wrap_s=args.wrap)
     simulator = await start_simulator(port=0, callees=WorldCallees(world, seed=args.seed),
@@ -84,8 +84,8 @@ async def day(loop: asyncio.AbstractEventLoop, url: str, args: argparse.Namespac
     try:
         with loop.looptime_enabled():  # type: ignore[attr-defined]
             clock = LoopClock(start, loop)
-            await set_up(pool, args, clock.now())
-            engine = Engine(pool, pbx, clock, EngineConfig(operator_channel_template="Local/{ext}@operators",
+            await set_up(db, args, clock.now())
+            engine = Engine(db, pbx, clock, EngineConfig(operator_channel_template="Local/{ext}@operators",
                                                           record_linger_s=1.0))
             SimulatedOperators(engine, mean_wrap_s=args.wrap, seed=args.seed)
             await engine.start()
@@ -93,12 +93,12 @@ async def day(loop: asyncio.AbstractEventLoop, url: str, args: argparse.Namespac
             await engine.stop(drain_s=900)
             if args.no_group:    # the same figures for campaigns that paced alone: group them afterwards
                 for n, name in enumerate(NAMES):
-                    await groups.set_member(pool, "floor", name, share=args.shares[n], actor="bench", now=clock.now())
-            report = await make_group_report(pool, "floor", since=start, until=clock.now())
+                    await groups.set_member(db, "floor", name, share=args.shares[n], actor="bench", now=clock.now())
+            report = await make_group_report(db, "floor", since=start, until=clock.now())
     finally:
         await pbx.close()
         await simulator.close()
-        await pool.close()
+        await db.close()
         conn = await asyncpg.connect(url)
         await conn.execute(f"DROP SCHEMA IF EXISTS {schema} CASCADE")
         await conn.close()

@@ -72,8 +72,8 @@ async def bench_import(url: str, schema: str, rows: int) -> None:
     started = time.perf_counter()
     write_csv(path, rows)
     print(f"generated {rows:,} rows ({path.stat().st_size / 1e6:.0f} MB) in {time.perf_counter() - started:.1f} s")
-    pool = await database.open_pool(url, search_path=schema, max_size=2)
-    async with pool.acquire() as conn:
+    db = await database.open_db(url, search_path=schema, max_size=2)
+    async with db.acquire() as conn:
         campaign = await conn.fetchval(
             """INSERT INTO campaign (name, channel_template, caller_id, timezone, default_region)
                VALUES ($1, 'Local/{phone}@b', '1', 'Europe/Moscow', 'RU') RETURNING id""",
@@ -96,7 +96,7 @@ async def bench_import(url: str, schema: str, rows: int) -> None:
         took_copy = time.perf_counter() - started
         print(f"plain COPY of the same file into a bare text table: {took_copy:.1f} s "
               f"(importer / COPY = {took / took_copy:.1f}x)")
-    await pool.close()
+    await db.close()
     path.unlink()
 
 
@@ -155,8 +155,8 @@ async def bench_claim(url: str, schema: str, count: int, claimers: int, batch: i
                       durable: bool) -> None:
     """What the engine runs per dialing round (``dialer.claims.Claimer.claim``: ownership fence, compliance
     gate, claim, per-lead screening, attempt rows, one transaction), from ``claimers`` engines at once."""
-    pool = await database.open_pool(url, search_path=schema, max_size=claimers + 1)
-    async with pool.acquire() as conn:
+    db = await database.open_db(url, search_path=schema, max_size=claimers + 1)
+    async with db.acquire() as conn:
         campaign_id = await conn.fetchval("SELECT id FROM campaign WHERE name = 'bench-claim'")
         if campaign_id is None:
             campaign_id = await conn.fetchval(
@@ -186,7 +186,7 @@ async def bench_claim(url: str, schema: str, count: int, claimers: int, batch: i
         got: list[int] = []
         latencies: list[float] = []
         engine = Claimer(campaign.id)
-        async with pool.acquire() as conn:
+        async with db.acquire() as conn:
             if not durable:
                 await conn.execute("SET synchronous_commit = off")
             backend = await conn.fetchval("SELECT pg_backend_pid()")
@@ -200,7 +200,7 @@ async def bench_claim(url: str, schema: str, count: int, claimers: int, batch: i
             server_cpu += backend_cpu_s(backend) - used
         return got, latencies
 
-    async with pool.acquire() as conn:  # every run starts from a fully ready, vacuumed list
+    async with db.acquire() as conn:  # every run starts from a fully ready, vacuumed list
         await conn.execute("UPDATE lead SET state = 'ready', claimed_by = NULL, lease_until = NULL, attempts = 0, "
                            "attempts_today = 0, last_outcome = NULL WHERE state <> 'ready'")
         await conn.execute("DELETE FROM attempt WHERE claimed_at >= $1", NOW)   # the last run's
@@ -218,7 +218,7 @@ async def bench_claim(url: str, schema: str, count: int, claimers: int, batch: i
     ids = [i for got, _ in results for i in got]
     latencies = sorted(x for _, lat in results for x in lat)
     duplicates = len(ids) - len(set(ids))
-    async with pool.acquire() as conn:
+    async with db.acquire() as conn:
         in_db = await conn.fetchval("SELECT count(*) FROM lead WHERE state = 'claimed'")
         opened = await conn.fetchval("SELECT count(*) FROM attempt WHERE claimed_at >= $1", NOW)
         on_dnc = await conn.fetchval(
@@ -238,7 +238,7 @@ async def bench_claim(url: str, schema: str, count: int, claimers: int, batch: i
               f"{server_cpu / len(ids) * 1e3:.3f} s "
               f"→ {os.cpu_count() / per_lead:,.0f} leads/s if all {os.cpu_count()} cores were ours at this "
               "CPU per lead (WAL writer and disk waits not counted)")
-    await pool.close()
+    await db.close()
 
 
 async def main() -> None:

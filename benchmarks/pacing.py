@@ -89,8 +89,8 @@ def run_jobs(jobs: list[tuple[Cell, str, int, float]], workers: int, *, every: i
     rewritten after every run, so a run cut short keeps its rows."""
     started = time.perf_counter()
     rows: list[dict[str, object]] = []
-    with multiprocessing.Pool(workers) as pool:
-        for i, row in enumerate(pool.imap_unordered(run_one, jobs), 1):
+    with multiprocessing.Pool(workers) as processes:
+        for i, row in enumerate(processes.imap_unordered(run_one, jobs), 1):
             rows.append(row)
             if i % every == 0 or i == len(jobs):
                 print(f"[{i}/{len(jobs)} runs, {time.perf_counter() - started:.0f} s]", file=sys.stderr, flush=True)
@@ -296,9 +296,9 @@ def run_groups(args: argparse.Namespace, seeds: int, hours: float) -> None:
     """A campaign group against split operators, and each optimization target (3 seeds at most)."""
     started = time.perf_counter()
     teams = [int(o) for o in args.group_operators.split(",") if o]
-    with multiprocessing.Pool(args.workers) as pool:
-        groups = list(pool.imap_unordered(group_job, group_jobs(teams, seeds, hours)))
-        targets = list(pool.imap_unordered(target_job, target_jobs(seeds, hours)))
+    with multiprocessing.Pool(args.workers) as processes:
+        groups = list(processes.imap_unordered(group_job, group_jobs(teams, seeds, hours)))
+        targets = list(processes.imap_unordered(target_job, target_jobs(seeds, hours)))
     print(f"\ngroup and target sections: {seeds} seeds, {hours:g}-hour days, {time.perf_counter() - started:.0f} s")
     checks = print_groups(groups) + print_targets(targets)
     print("\n".join(checks))

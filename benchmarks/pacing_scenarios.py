@@ -247,8 +247,8 @@ def _run(args: argparse.Namespace, jobs: list[Job], commit: str,
     load_before = os.getloadavg()
     started = time.perf_counter()
     rows: list[dict[str, Any]] = []
-    with multiprocessing.Pool(args.workers) as pool:
-        for i, part in enumerate(pool.imap_unordered(run_job, jobs), 1):
+    with multiprocessing.Pool(args.workers) as processes:
+        for i, part in enumerate(processes.imap_unordered(run_job, jobs), 1):
             rows += part
             print(f"[{i}/{len(jobs)} jobs, {time.perf_counter() - started:.0f} s]", file=sys.stderr, flush=True)
             if args.json:

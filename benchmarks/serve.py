@@ -142,19 +142,19 @@ def _summed_memory_mb(pids: list[int]) -> tuple[float, float]:
     return sum(m[0] for m in memory), sum(m[1] for m in memory)
 
 
-async def seed(pool: asyncpg.Pool, sessions: int) -> None:
+async def seed(db: asyncpg.Pool, sessions: int) -> None:
     now = datetime.now(UTC)
-    campaign = (await campaigns.create(pool, name="bench", channel_template="Local/{digits}@pstn",
+    campaign = (await campaigns.create(db, name="bench", channel_template="Local/{digits}@pstn",
                                        caller_id="+15550000000", mode="progressive")).id
     for n in range(sessions):
-        operator = await pool.fetchval("INSERT INTO operator (name, extension) VALUES ($1, $2) RETURNING id",
+        operator = await db.fetchval("INSERT INTO operator (name, extension) VALUES ($1, $2) RETURNING id",
                                        f"Op{n}", str(1000 + n))
-        await pool.execute("INSERT INTO campaign_operator VALUES ($1, $2)", campaign, operator)
-        await store.add(pool, name=f"op{n}", role="operator", password=PASSWORD, operator=f"Op{n}", now=now)
-    await pool.executemany(
+        await db.execute("INSERT INTO campaign_operator VALUES ($1, $2)", campaign, operator)
+        await store.add(db, name=f"op{n}", role="operator", password=PASSWORD, operator=f"Op{n}", now=now)
+    await db.executemany(
         "INSERT INTO lead (campaign_id, phone, timezone, fields) VALUES ($1, $2, 'UTC', $3::jsonb)",
         [(campaign, f"+55119876{50000 + n:05d}", f'{{"first_name": "Callee{n}"}}') for n in range(sessions * 2)])
-    await campaigns.set_state(pool, "bench", "running", actor="benchmark", now=now)
+    await campaigns.set_state(db, "bench", "running", actor="benchmark", now=now)
 
 
 async def log_in(url: str, n: int, logged_in: list[float], *, draw: bool) -> WebTerminal:
@@ -193,13 +193,13 @@ async def run(sessions: int, port: int, ami_port: int, *, draw: bool = True, rea
     await conn.execute(f'CREATE SCHEMA "{schema}"')
     await conn.close()
     scoped = f"{url}{'&' if '?' in url else '?'}search_path={schema}"
-    pool = await database.open_pool(scoped, search_path=schema)
+    db = await database.open_db(scoped, search_path=schema)
     processes: list[subprocess.Popen[bytes]] = []
     terminals: list[WebTerminal] = []
     witness = Witness()
     workers: list[int] = []
     try:
-        await seed(pool, sessions)
+        await seed(db, sessions)
         await witness.start(url, schema)
         print(f"load average at the start: {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
         env = {**os.environ, "DIALER_DATABASE_URL": scoped, "DIALER_AMI_PORT": str(ami_port),
@@ -247,7 +247,7 @@ async def run(sessions: int, port: int, ami_port: int, *, draw: bool = True, rea
         idle_wall = time.monotonic() - idle_started
         idle_cpu = server_cpu_s() - idle_before
         held = _summed_memory_mb(workers)
-        connected = {r["name"]: r["at"] for r in await pool.fetch(
+        connected = {r["name"]: r["at"] for r in await db.fetch(
             """SELECT o.name, min(a.connected_at) AS at FROM attempt a JOIN operator o ON o.id = a.operator_id
                WHERE a.connected_at IS NOT NULL GROUP BY o.name""")}
         names = [f"Op{n}" for n in shown if f"Op{n}" in connected]
@@ -275,7 +275,7 @@ async def run(sessions: int, port: int, ami_port: int, *, draw: bool = True, rea
         print(f"  CPU of the server over {idle_wall:.0f} s with every console on its call: "
               f"{idle_cpu / idle_wall:.1%} of a core, "
               f"{idle_cpu / idle_wall / sessions * 1000:.2f} ms a second per session")
-        connections = await pool.fetchval("SELECT count(*) FROM pg_stat_activity WHERE datname = current_database()")
+        connections = await db.fetchval("SELECT count(*) FROM pg_stat_activity WHERE datname = current_database()")
         print(f"  store connections to this database at the end: {connections}")
         print(f"load average at the end: {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
     finally:
@@ -289,7 +289,7 @@ async def run(sessions: int, port: int, ami_port: int, *, draw: bool = True, rea
             except subprocess.TimeoutExpired:
                 process.kill()
         if workers:   # every page closed, then the server stopped: each session should have logged out
-            audit = {r["event"]: r["n"] for r in await pool.fetch(
+            audit = {r["event"]: r["n"] for r in await db.fetch(
                 "SELECT event, count(*) AS n FROM login_audit GROUP BY event")}
             left = [pid for pid in workers if Path(f"/proc/{pid}").exists()]
             for _ in range(300):    # a worker logs its sessions out before it ends: up to 30 s
@@ -298,7 +298,7 @@ async def run(sessions: int, port: int, ami_port: int, *, draw: bool = True, rea
                 await asyncio.sleep(0.1)
             print(f"  once the pages closed and the server stopped: logins {audit.get('login', 0)}, "
                   f"logouts {audit.get('logout', 0)} in the audit; worker processes left 30 s later: {len(left)}")
-        await pool.close()
+        await db.close()
         conn = await asyncpg.connect(url)
         await conn.execute(f'DROP SCHEMA "{schema}" CASCADE')
         await conn.close()

@@ -71,17 +71,17 @@ def percentiles(label: str, samples: list[float]) -> None:
           f"max {ordered[-1] * 1e3:.2f} ms")
 
 
-async def feed_latency(pool: asyncpg.Pool, snapshots: int, operators: int, rng: random.Random) -> None:
+async def feed_latency(db: asyncpg.Pool, snapshots: int, operators: int, rng: random.Random) -> None:
     """Engine side as the control plane does it (upsert + NOTIFY), one per 50 ms; view side is the feed."""
     arrived: dict[int, float] = {}
     def on_floor(floor: FloorPicture) -> None:
         if floor.campaigns:
             arrived.setdefault(int(floor.campaigns[0].estimates["samples"]), time.perf_counter())
 
-    feed = PictureFeed(pool, on_floor)
+    feed = PictureFeed(db, on_floor)
     await feed.start()
     sent: dict[int, float] = {}
-    async with pool.acquire() as engine_conn:
+    async with db.acquire() as engine_conn:
         for serial in range(1, snapshots + 1):
             body = json.dumps(doc("engine-1", operators, serial, rng))
             sent[serial] = time.perf_counter()
@@ -101,8 +101,8 @@ async def feed_latency(pool: asyncpg.Pool, snapshots: int, operators: int, rng: 
     print("feed: slowest: " + ", ".join(f"#{s} {t * 1e3:.0f} ms" for t, s in slow))
 
 
-async def watch_render(pool: asyncpg.Pool, operators: int, rng: random.Random, rounds: int = 60) -> None:
-    app = WatchApp(pool, _Clock(), campaign="bench", listen=False)
+async def watch_render(db: asyncpg.Pool, operators: int, rng: random.Random, rounds: int = 60) -> None:
+    app = WatchApp(db, _Clock(), campaign="bench", listen=False)
     timings: list[float] = []
     async with app.run_test(size=(160, 60)) as pilot:
         for serial in range(1, rounds + 1):
@@ -114,12 +114,12 @@ async def watch_render(pool: asyncpg.Pool, operators: int, rng: random.Random, r
     percentiles(f"watch: render a snapshot of {operators} operators (table, panels, plots)", timings)
 
 
-async def console_share(pool: asyncpg.Pool, operators: int, rng: random.Random, rounds: int = 50) -> None:
+async def console_share(db: asyncpg.Pool, operators: int, rng: random.Random, rounds: int = 50) -> None:
     """One console's read of the snapshot, whole (every console before) or only its operator's entry; and
     the engine's encoding of the whole floor against one operator's entry (what goes out on a change)."""
     whole = doc("engine-1", operators, 1, rng)
     body = json.dumps(whole)
-    await pool.execute("""INSERT INTO engine_picture (engine, at, doc) VALUES ('engine-1', $1, $2::jsonb)
+    await db.execute("""INSERT INTO engine_picture (engine, at, doc) VALUES ('engine-1', $1, $2::jsonb)
                           ON CONFLICT (engine) DO UPDATE SET at = EXCLUDED.at, doc = EXCLUDED.doc""", NOW, body)
     me = operators // 2
     for label, sql, args in (("whole doc", pictures_module._WHOLE, (None,)),
@@ -127,7 +127,7 @@ async def console_share(pool: asyncpg.Pool, operators: int, rng: random.Random, 
         wall, cpu = [], []
         for _ in range(rounds):
             started, started_cpu = time.perf_counter(), time.process_time()
-            rows = await pool.fetch(sql, *args)
+            rows = await db.fetch(sql, *args)
             parse_picture([json.loads(r["doc"]) for r in rows])
             wall.append(time.perf_counter() - started)
             cpu.append(time.process_time() - started_cpu)
@@ -149,16 +149,16 @@ class _Clock:
         return NOW
 
 
-async def report_speed(pool: asyncpg.Pool, attempts: int, operators: int, rng: random.Random) -> None:
-    campaign = await pool.fetchval(
+async def report_speed(db: asyncpg.Pool, attempts: int, operators: int, rng: random.Random) -> None:
+    campaign = await db.fetchval(
         """INSERT INTO campaign (name, channel_template, caller_id, timezone)
            VALUES ('bench', 'L/{phone}', '1', 'Europe/Moscow') RETURNING id""")
-    lists = [await pool.fetchval("INSERT INTO call_list (campaign_id, name, source) VALUES ($1, $2, 'b') RETURNING id",
+    lists = [await db.fetchval("INSERT INTO call_list (campaign_id, name, source) VALUES ($1, $2, 'b') RETURNING id",
                                  campaign, f"list-{i}") for i in range(5)]
-    ops = [await pool.fetchval("INSERT INTO operator (name, extension) VALUES ($1, $2) RETURNING id",
+    ops = [await db.fetchval("INSERT INTO operator (name, extension) VALUES ($1, $2) RETURNING id",
                                f"Operator {i:03d}", str(1000 + i)) for i in range(operators)]
-    await pool.executemany("INSERT INTO campaign_operator VALUES ($1, $2)", [(campaign, o) for o in ops])
-    leads = await pool.fetch(
+    await db.executemany("INSERT INTO campaign_operator VALUES ($1, $2)", [(campaign, o) for o in ops])
+    leads = await db.fetch(
         """INSERT INTO lead (campaign_id, list_id, phone)
            SELECT $1, ($2::bigint[])[1 + g % 5], '+7916' || lpad(g::text, 7, '0') FROM generate_series(1, $3) g
            RETURNING id""", campaign, lists, attempts // 2)
@@ -177,7 +177,7 @@ async def report_speed(pool: asyncpg.Pool, attempts: int, operators: int, rng: r
                      answered and not connected, rng.choice(ops) if connected else None,
                      rng.choice(("sale", "not_interested", "callback", "information_sent")) if connected else None))
     start = time.perf_counter()
-    await pool.copy_records_to_table(
+    await db.copy_records_to_table(
         "attempt", records=[(r[0], r[1], "x", "y", "e", r[2], r[3], r[4], r[5], r[6], r[7], r[8]) for r in rows],
         columns=["lead_id", "campaign_id", "phone", "caller_id", "engine", "claimed_at", "answered_at",
                  "connected_at", "ended_at", "abandoned", "operator_id", "disposition"])
@@ -189,16 +189,16 @@ async def report_speed(pool: asyncpg.Pool, attempts: int, operators: int, rng: r
                 end = t + timedelta(seconds=rng.expovariate(1 / mean))
                 sessions.append((op, state, t, end))
                 t = end
-    await pool.copy_records_to_table("operator_session", records=sessions,
+    await db.copy_records_to_table("operator_session", records=sessions,
                                      columns=["operator_id", "state", "started_at", "ended_at"])
-    await pool.execute("ANALYZE")
+    await db.execute("ANALYZE")
     print(f"report: {attempts} attempts, {len(sessions)} operator_session rows, {operators} operators "
           f"(loaded in {time.perf_counter() - start:.1f} s)")
     for by in ("operator", "hour", "disposition", "list"):
         took = []
         for _ in range(3):
             start = time.perf_counter()
-            report = await make_report(pool, "bench", by=by, until=NOW + timedelta(days=1))
+            report = await make_report(db, "bench", by=by, until=NOW + timedelta(days=1))
             took.append(time.perf_counter() - start)
         print(f"report: dialer report bench --by {by}: {len(report.rows)} rows in "
               + " / ".join(f"{t * 1e3:.0f}" for t in took) + " ms (3 runs)")
@@ -212,19 +212,19 @@ async def run(args: argparse.Namespace) -> None:
     await admin.execute(f'CREATE SCHEMA "{schema}"')
     rng = random.Random(args.seed)
     try:
-        pool = await database.open_pool(url, search_path=schema, max_size=4)
+        db = await database.open_db(url, search_path=schema, max_size=4)
         try:
             parts = set(args.parts.split(","))
             if "feed" in parts:
-                await feed_latency(pool, args.snapshots, args.operators, rng)
+                await feed_latency(db, args.snapshots, args.operators, rng)
             if "watch" in parts:
-                await watch_render(pool, args.operators, rng)
+                await watch_render(db, args.operators, rng)
             if "console" in parts:
-                await console_share(pool, args.operators, rng)
+                await console_share(db, args.operators, rng)
             if "report" in parts:
-                await report_speed(pool, args.attempts, args.operators, rng)
+                await report_speed(db, args.attempts, args.operators, rng)
         finally:
-            await pool.close()
+            await db.close()
     finally:
         await admin.execute(f'DROP SCHEMA "{schema}" CASCADE')
         await admin.close()

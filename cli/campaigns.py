@@ -14,7 +14,7 @@ from rich.markup import escape
 if TYPE_CHECKING:
     from compliance.limits import LegalLimits
 
-from cli.store import console, fail, settings_or_fail, with_pool
+from cli.store import console, fail, settings_or_fail, with_db
 from pacing.modes import MODES
 
 campaign_app = typer.Typer(help="Create, start and pause campaigns.", no_args_is_help=True,
@@ -42,11 +42,11 @@ def campaign_create(
     except (CallerIdError, LegalLimitError) as exc:
         raise fail(str(exc)) from None
 
-    async def work(pool: asyncpg.Pool) -> campaigns.Campaign:
-        return await campaigns.create(pool, name=name, channel_template=channel, caller_id=caller_id, mode=mode,
+    async def work(db: asyncpg.Pool) -> campaigns.Campaign:
+        return await campaigns.create(db, name=name, channel_template=channel, caller_id=caller_id, mode=mode,
                                       timezone=timezone, default_region=region, ring_timeout_s=ring_timeout)
 
-    campaign = with_pool(work, expected=(campaigns.CampaignError,))
+    campaign = with_db(work, expected=(campaigns.CampaignError,))
     console.print(f"campaign [bold]{campaign.name}[/] created ({campaign.mode}, paused)")
 
 
@@ -54,10 +54,10 @@ def _set_campaign_state(name: str, state: str) -> None:
     from dialer.clock import SystemClock
     from lists import campaigns
 
-    async def work(pool: asyncpg.Pool) -> campaigns.Campaign:
-        return await campaigns.set_state(pool, name, state, actor="cli", now=SystemClock().now())
+    async def work(db: asyncpg.Pool) -> campaigns.Campaign:
+        return await campaigns.set_state(db, name, state, actor="cli", now=SystemClock().now())
 
-    campaign = with_pool(work, expected=(campaigns.CampaignError,))
+    campaign = with_db(work, expected=(campaigns.CampaignError,))
     console.print(f"campaign [bold]{campaign.name}[/] is {campaign.state}")
 
 
@@ -69,11 +69,11 @@ def campaign_start(name: str) -> None:
     from dialer.clock import SystemClock
     from lists import campaigns
 
-    async def work(pool: asyncpg.Pool) -> campaigns.Campaign:
-        async with pool.acquire() as conn, conn.transaction():
+    async def work(db: asyncpg.Pool) -> campaigns.Campaign:
+        async with db.acquire() as conn, conn.transaction():
             return await seller_prompt.start(conn, name, actor="cli", now=SystemClock().now())
 
-    campaign = with_pool(work, expected=(campaigns.CampaignError,))
+    campaign = with_db(work, expected=(campaigns.CampaignError,))
     if campaign.seller_prompt is None:
         console.print(f"[yellow]warning:[/] no seller prompt: an abandoned call's message reads out only the "
                       f"callback number (`dialer campaign prompts {name} --seller …`)")
@@ -106,9 +106,9 @@ def campaign_prompts(
     settings = settings_or_fail()
     language = language.strip().lower()    # Asterisk's language folders are lower case
 
-    async def work(pool: asyncpg.Pool) -> seller_prompt.Made:
-        chosen = language or (await campaigns.get(pool, name)).language or "en"
-        return await seller_prompt.make(pool, name, seller=seller, language=chosen, wav=wav,
+    async def work(db: asyncpg.Pool) -> seller_prompt.Made:
+        chosen = language or (await campaigns.get(db, name)).language or "en"
+        return await seller_prompt.make(db, name, seller=seller, language=chosen, wav=wav,
                                         sounds_dir=settings.prompts_dir(),
                                         actor=f"cli:{getpass.getuser()}", now=SystemClock().now())
 
@@ -117,7 +117,7 @@ def campaign_prompts(
             seller_prompt.check_request(seller, language, wav)
         except seller_prompt.SellerPromptError as exc:
             raise fail(str(exc)) from None
-    made = with_pool(work, expected=(campaigns.CampaignError,))
+    made = with_db(work, expected=(campaigns.CampaignError,))
     console.print(f"campaign [bold]{made.campaign.name}[/]: seller prompt ({made.campaign.language}, "
                   f"{made.sound.seconds:.1f} s) written to {made.sound.path}")
     if settings.sounds_dir is None:
@@ -142,13 +142,13 @@ def campaign_set(
     except ValueError as exc:
         raise fail(str(exc)) from None
 
-    async def work(pool: asyncpg.Pool) -> campaigns.Campaign:
-        async with pool.acquire() as conn, conn.transaction():
+    async def work(db: asyncpg.Pool) -> campaigns.Campaign:
+        async with db.acquire() as conn, conn.transaction():
             limits = await _limits(conn, name)
             return await campaigns.set_pacing(conn, name, changes, actor=f"cli:{getpass.getuser()}",
                                               now=SystemClock().now(), validate=validator_for(limits))
 
-    campaign = with_pool(work, expected=(campaigns.CampaignError,))
+    campaign = with_db(work, expected=(campaigns.CampaignError,))
     shown = ", ".join(f"{k}={v}" for k, v in {"mode": campaign.mode, **campaign.pacing}.items())
     console.print(f"campaign [bold]{campaign.name}[/]: {shown}")
 
@@ -156,7 +156,7 @@ def campaign_set(
 @campaign_app.command("caller-ids")
 def campaign_caller_ids(
     name: str,
-    pool: list[str] = typer.Option([], "--pool", help="AREA=ID[,ID…]; AREA: E.164 prefix (+1305) or region (GB)"),
+    caller_ids: list[str] = typer.Option([], "--pool", help="AREA=ID[,ID…]; AREA: E.164 prefix (+1305) or region (GB)"),
     clear: bool = typer.Option(False, help="Remove the pool: every callee sees the campaign's caller ID"),
 ) -> None:
     """Local presence: the caller IDs callees in an area see (the longest matching prefix wins)."""
@@ -168,7 +168,7 @@ def campaign_caller_ids(
 
     entries: dict[str, list[str]] = {}
     try:
-        for item in pool:
+        for item in caller_ids:
             area, sep, ids = item.partition("=")
             if not sep or not area.strip() or not ids.strip():
                 raise ValueError(f"--pool {item!r} is not AREA=ID[,ID…]")
@@ -183,7 +183,7 @@ def campaign_caller_ids(
         return await campaigns.set_caller_id_pool(db, name, entries, actor=f"cli:{getpass.getuser()}",
                                                   now=SystemClock().now())
 
-    campaign = with_pool(work, expected=(campaigns.CampaignError,))
+    campaign = with_db(work, expected=(campaigns.CampaignError,))
     shown = ", ".join(f"{k}: {' '.join(v)}" for k, v in campaign.caller_id_pool.items()) or "none"
     console.print(f"campaign [bold]{campaign.name}[/]: caller ID {campaign.caller_id}; local presence: {shown}")
 
@@ -199,7 +199,7 @@ def campaign_list(
     from dialer.reports import natural_width
     from lists import campaigns
 
-    rows = [c for c in with_pool(campaigns.all_campaigns) if all_ or c.state != "archived"]
+    rows = [c for c in with_db(campaigns.all_campaigns) if all_ or c.state != "archived"]
     if not rows:
         console.print("no campaigns yet: create one with `dialer campaign create NAME --caller-id …`")
         return
@@ -232,13 +232,13 @@ def campaign_show(name: str) -> None:
     from compliance.limits import legal_limits
     from lists import campaigns
 
-    async def work(pool: asyncpg.Pool) -> tuple[campaigns.Campaign, campaigns.CampaignFigures, str | None]:
-        campaign = await campaigns.get(pool, name)
-        async with pool.acquire() as conn:
+    async def work(db: asyncpg.Pool) -> tuple[campaigns.Campaign, campaigns.CampaignFigures, str | None]:
+        campaign = await campaigns.get(db, name)
+        async with db.acquire() as conn:
             rules = await compliance_store.campaign_rules(conn, campaign.id)
-        return campaign, await campaigns.figures(pool, campaign.id), rules.preset
+        return campaign, await campaigns.figures(db, campaign.id), rules.preset
 
-    c, figures, preset = with_pool(work, expected=(campaigns.CampaignError,))
+    c, figures, preset = with_db(work, expected=(campaigns.CampaignError,))
     pacing = ", ".join(f"{k}={v}" for k, v in c.pacing.items()) or "defaults"
     leads = ", ".join(f"{n} {state}" for state, n in sorted(figures.leads.items())) or "no leads"
     show = console.print
@@ -281,13 +281,13 @@ def campaign_edit(
     if not changes:
         raise fail("nothing to change: give --name, --caller-id, --channel, --timezone, --region or --ring-timeout")
 
-    async def work(pool: asyncpg.Pool) -> campaigns.Campaign:
-        async with pool.acquire() as conn, conn.transaction():
+    async def work(db: asyncpg.Pool) -> campaigns.Campaign:
+        async with db.acquire() as conn, conn.transaction():
             if ring_timeout is not None:
                 check_ring(ring_timeout, await _limits(conn, name))
             return await campaigns.edit(conn, name, changes, actor=_actor(), now=_now())
 
-    c = with_pool(work, expected=(campaigns.CampaignError, LegalLimitError))
+    c = with_db(work, expected=(campaigns.CampaignError, LegalLimitError))
     console.print(f"campaign [bold]{c.name}[/]: caller ID {c.caller_id}, channel {escape(c.channel_template)}, "
                   f"time zone {c.timezone}, region {c.default_region}, ring {c.ring_timeout_s} s")
 
@@ -297,11 +297,11 @@ def campaign_archive(name: str) -> None:
     """Put a campaign away: it cannot run again, and its attempts and reports stay (refused while running)."""
     from lists import campaigns
 
-    async def work(pool: asyncpg.Pool) -> campaigns.Campaign:
-        async with pool.acquire() as conn, conn.transaction():
+    async def work(db: asyncpg.Pool) -> campaigns.Campaign:
+        async with db.acquire() as conn, conn.transaction():
             return await campaigns.archive(conn, name, actor=_actor(), now=_now())
 
-    with_pool(work, expected=(campaigns.CampaignError,))
+    with_db(work, expected=(campaigns.CampaignError,))
     console.print(f"campaign [bold]{name}[/] archived; its reports stay (`dialer report {name}`)")
 
 
@@ -310,11 +310,11 @@ def campaign_delete(name: str) -> None:
     """Delete a campaign that never dialed (a mistake at creation); any other is archived instead."""
     from lists import campaigns
 
-    async def work(pool: asyncpg.Pool) -> None:
-        async with pool.acquire() as conn, conn.transaction():
+    async def work(db: asyncpg.Pool) -> None:
+        async with db.acquire() as conn, conn.transaction():
             await campaigns.delete(conn, name)
 
-    with_pool(work, expected=(campaigns.CampaignError,))
+    with_db(work, expected=(campaigns.CampaignError,))
     console.print(f"campaign [bold]{name}[/] deleted")
 
 
@@ -354,10 +354,10 @@ def campaign_script(
     except ScriptError as exc:
         raise fail(f"{file}: {exc}") from None
 
-    async def work(pool: asyncpg.Pool) -> int:
-        return await scripts.store_script(pool, name, script.to_document())
+    async def work(db: asyncpg.Pool) -> int:
+        return await scripts.store_script(db, name, script.to_document())
 
-    with_pool(work, expected=(campaigns.CampaignError,))
+    with_db(work, expected=(campaigns.CampaignError,))
     console.print(f"campaign [bold]{name}[/]: script {script.title or file.name!r} with {len(script.steps)} steps")
     for step_id in script.unreachable():
         console.print(f"[yellow]warning:[/] step {step_id!r} is not reached by any answer from {script.start!r}")

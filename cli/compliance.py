@@ -9,7 +9,7 @@ from typing import TypeVar
 import asyncpg
 import typer
 
-from cli.store import console, fail, with_pool
+from cli.store import console, fail, with_db
 
 compliance_app = typer.Typer(help="Calling hours, caps and registries of a campaign.", no_args_is_help=True,
                            rich_markup_mode=None)
@@ -22,11 +22,11 @@ def _compliance_run(work: Callable[[asyncpg.Connection], Awaitable[T]]) -> T:
     from compliance.verdict import ComplianceError
     from lists import campaigns
 
-    async def on_pool(pool: asyncpg.Pool) -> T:
-        async with pool.acquire() as conn:
+    async def on_db(db: asyncpg.Pool) -> T:
+        async with db.acquire() as conn:
             return await work(conn)
 
-    return with_pool(on_pool, expected=(ComplianceError, campaigns.CampaignError))
+    return with_db(on_db, expected=(ComplianceError, campaigns.CampaignError))
 
 
 @compliance_app.command("set")

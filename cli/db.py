@@ -7,7 +7,7 @@ import asyncio
 import asyncpg
 import typer
 
-from cli.store import console, fail, settings_or_fail, with_pool
+from cli.store import console, fail, settings_or_fail, with_db
 from dialer.store import dead_letters
 from dialer.store.dead_letters import DeadLetter
 from lists import database
@@ -23,10 +23,10 @@ def db_status() -> None:
 
     async def main() -> None:
         location = database.locate(url, settings.data_dir)
-        pool = await database.open_pool(location.url, max_size=1)
-        async with pool.acquire() as conn:
+        db = await database.open_db(location.url, max_size=1)
+        async with db.acquire() as conn:
             version = await database.schema_version(conn)
-        await pool.close()
+        await db.close()
         console.print(f"store: {location.describe()}")
         console.print(f"schema version: {version}")
 
@@ -44,10 +44,10 @@ def db_dead_letters(
     """Writes the engine could not record (kept aside so the rest went on): what, why, when, which engine."""
     from rich.table import Table
 
-    async def work(pool: asyncpg.Pool) -> list[DeadLetter]:
-        return await dead_letters.newest(pool, limit)
+    async def work(db: asyncpg.Pool) -> list[DeadLetter]:
+        return await dead_letters.newest(db, limit)
 
-    rows = with_pool(work)
+    rows = with_db(work)
     if not rows:
         console.print("no dead letters: every write the engines made is recorded")
         return

@@ -13,7 +13,7 @@ from datetime import datetime
 import asyncpg
 import typer
 
-from cli.store import console, fail, moment, with_pool
+from cli.store import console, fail, moment, with_db
 
 group_app = typer.Typer(help="Campaign groups: campaigns sharing one pool of operators.", no_args_is_help=True,
                            rich_markup_mode=None)
@@ -24,11 +24,11 @@ def _change(work: Callable[[asyncpg.Connection], Awaitable[object]]) -> None:
     from lists.campaigns import CampaignError
     from lists.groups import CampaignGroup
 
-    async def main(pool: asyncpg.Pool) -> object:
-        async with pool.acquire() as conn, conn.transaction():
+    async def main(db: asyncpg.Pool) -> object:
+        async with db.acquire() as conn, conn.transaction():
             return await work(conn)
 
-    group = with_pool(main, expected=(CampaignError,))   # GroupError is one
+    group = with_db(main, expected=(CampaignError,))   # GroupError is one
     assert isinstance(group, CampaignGroup)
     _print(group)
 
@@ -109,7 +109,7 @@ def group_show(name: str) -> None:
     """The group's settings and members with their target shares."""
     from lists import groups
 
-    group = with_pool(lambda pool: groups.get_group(pool, name), expected=(groups.GroupError,))
+    group = with_db(lambda db: groups.get_group(db, name), expected=(groups.GroupError,))
     _print(group)
 
 
@@ -121,7 +121,7 @@ def group_list() -> None:
     from lists import groups
 
     table = Table("group", "reserved", "ledger", "pacing", "members (share %)")
-    for group in with_pool(groups.all_groups):
+    for group in with_db(groups.all_groups):
         shares = group.target_shares()
         table.add_row(group.name, str(group.reserved), "group" if group.group_ledger else "campaign",
                       _pacing(group.pacing),
@@ -161,6 +161,6 @@ def report_group(
     from dialer.reports import ReportError
     from lists.campaigns import CampaignError
 
-    report = with_pool(lambda pool: make_group_report(pool, name, since=since, until=until or SystemClock().now()),
+    report = with_db(lambda db: make_group_report(db, name, since=since, until=until or SystemClock().now()),
                        expected=(CampaignError, ReportError))   # GroupError is a CampaignError
     console.print(as_table(report))

@@ -11,17 +11,17 @@ from typing import Any, TypeVar
 import asyncpg
 import typer
 
-from cli.store import console, fail, with_pool
+from cli.store import console, fail, with_db
 
 lists_app = typer.Typer(help="Call lists: load, show, export; the campaign's strategy.", no_args_is_help=True,
                            rich_markup_mode=None)
 T = TypeVar("T")
 
 
-async def _campaign_id(pool: asyncpg.Pool, name: str) -> int:
+async def _campaign_id(db: asyncpg.Pool, name: str) -> int:
     from lists import campaigns
 
-    return (await campaigns.get(pool, name)).id
+    return (await campaigns.get(db, name)).id
 
 
 def _lists_run(work: Callable[[asyncpg.Pool], Awaitable[T]]) -> T:
@@ -29,7 +29,7 @@ def _lists_run(work: Callable[[asyncpg.Pool], Awaitable[T]]) -> T:
     from lists import campaigns
     from lists.errors import ListError
 
-    return with_pool(work, expected=(ListError, campaigns.CampaignError))
+    return with_db(work, expected=(ListError, campaigns.CampaignError))
 
 
 @lists_app.command("load")
@@ -55,12 +55,12 @@ def lists_load(
     report_path = errors or file.with_name(file.name + ".errors.csv")
     outcome: dict[str, Any] = {}
 
-    async def work(pool: asyncpg.Pool) -> importer.ImportReport:
-        campaign_id = await _campaign_id(pool, campaign)
+    async def work(db: asyncpg.Pool) -> importer.ImportReport:
+        campaign_id = await _campaign_id(db, campaign)
         with Progress("[progress.description]{task.description}", BarColumn(), DownloadColumn(),
                       TimeRemainingColumn(), console=console, transient=True) as bar:
             task = bar.add_task(f"loading {file.name}", total=max(file.stat().st_size, 1) if file.exists() else 1)
-            async with pool.acquire() as conn:
+            async with db.acquire() as conn:
                 try:
                     return await importer.import_file(
                         conn, campaign_id=campaign_id, path=file, now=datetime.now(UTC), mapping=map_,
@@ -101,9 +101,9 @@ def lists_show(campaign: str) -> None:
 
     from lists import campaigns, dispositions, strategy, summary
 
-    async def work(pool: asyncpg.Pool) -> tuple[Any, Any, Any, Any]:
-        row = await campaigns.get(pool, campaign)
-        async with pool.acquire() as conn:
+    async def work(db: asyncpg.Pool) -> tuple[Any, Any, Any, Any]:
+        row = await campaigns.get(db, campaign)
+        async with db.acquire() as conn:
             now = datetime.now(UTC)
             return row, await summary.summarize(conn, campaign_id=row.id, now=now), \
                 (await strategy.load(conn, row.id)).order_at(now, row.timezone), \
@@ -156,9 +156,9 @@ def lists_dispose(
         except ValueError:
             raise fail(f"--callback-at {callback_at!r} is not an ISO date and time") from None
 
-    async def work(pool: asyncpg.Pool) -> str | None:
+    async def work(db: asyncpg.Pool) -> str | None:
         actor, now = getpass.getuser(), datetime.now(UTC)
-        async with pool.acquire() as conn, conn.transaction():
+        async with db.acquire() as conn, conn.transaction():
             replaced = await dispositions.set_later(conn, attempt_id=attempt, code=code, actor=actor, now=now,
                                                     callback_at=when, notes=notes)
             if code == OPT_OUT_CODE:      # as from the console: the number goes on the company's DNC list
@@ -181,9 +181,9 @@ def lists_export(campaign: str, file: Path) -> None:
     if file.is_dir():
         raise fail(f"cannot write {file}: it is a folder; give a file name, e.g. {file / (campaign + '.csv')}")
 
-    async def work(pool: asyncpg.Pool) -> int:
-        campaign_id = await _campaign_id(pool, campaign)
-        async with pool.acquire() as conn:
+    async def work(db: asyncpg.Pool) -> int:
+        campaign_id = await _campaign_id(db, campaign)
+        async with db.acquire() as conn:
             return await export.export_leads(conn, campaign_id=campaign_id, path=file)
 
     count = _lists_run(work)
@@ -219,9 +219,9 @@ def lists_strategy(
         except (OSError, tomllib.TOMLDecodeError) as exc:
             raise fail(f"{file}: {exc}") from None
 
-    async def work(pool: asyncpg.Pool) -> Any:
-        campaign_id = await _campaign_id(pool, campaign)
-        async with pool.acquire() as conn:
+    async def work(db: asyncpg.Pool) -> Any:
+        campaign_id = await _campaign_id(db, campaign)
+        async with db.acquire() as conn:
             actor, now = getpass.getuser(), datetime.now(UTC)
             if reset or window or "strategy" in document:
                 if reset:
@@ -297,9 +297,9 @@ def lists_dispositions(
 
     from lists import disposition_catalogue
 
-    async def work(pool: asyncpg.Pool) -> tuple[Any, Any]:
-        campaign_id = await _campaign_id(pool, campaign)
-        async with pool.acquire() as conn:
+    async def work(db: asyncpg.Pool) -> tuple[Any, Any]:
+        campaign_id = await _campaign_id(db, campaign)
+        async with db.acquire() as conn:
             removed = None
             if remove:
                 removed = await disposition_catalogue.remove(conn, campaign_id, remove, actor=getpass.getuser(),
@@ -348,9 +348,9 @@ def lists_retries(
     if preset is not None and preset not in presets:
         raise fail(f"--preset {preset!r} is not one of {', '.join(presets)}")
 
-    async def work(pool: asyncpg.Pool) -> Any:
-        campaign_id = await _campaign_id(pool, campaign)
-        async with pool.acquire() as conn:
+    async def work(db: asyncpg.Pool) -> Any:
+        campaign_id = await _campaign_id(db, campaign)
+        async with db.acquire() as conn:
             rules = presets[preset] if preset else await retries.load(conn, campaign_id)
             if delay or max_attempts is not None or max_per_day is not None or preset or alternate_delay is not None:
                 delays = dict(rules.delays_s)

@@ -9,7 +9,7 @@ from datetime import datetime, timedelta
 import asyncpg
 import typer
 
-from cli.store import console, fail, with_pool
+from cli.store import console, fail, with_db
 
 operator_app = typer.Typer(help="Operators and the campaigns they work.", no_args_is_help=True,
                            rich_markup_mode=None)
@@ -25,10 +25,10 @@ def _now() -> datetime:
     return SystemClock().now()
 
 
-async def _campaign_ids(pool: asyncpg.Pool, names: list[str]) -> dict[str, int]:
+async def _campaign_ids(db: asyncpg.Pool, names: list[str]) -> dict[str, int]:
     from lists import campaigns
 
-    return {name: (await campaigns.get(pool, name)).id for name in names}
+    return {name: (await campaigns.get(db, name)).id for name in names}
 
 
 def _expected() -> tuple[type[Exception], ...]:
@@ -47,14 +47,14 @@ def operator_add(
     """Add an operator and assign them to campaigns."""
     from lists import operators
 
-    async def work(pool: asyncpg.Pool) -> None:
-        async with pool.acquire() as conn, conn.transaction():
+    async def work(db: asyncpg.Pool) -> None:
+        async with db.acquire() as conn, conn.transaction():
             ids = await _campaign_ids(conn, campaign)
             row = await operators.create(conn, name=name, extension=extension, simulated=simulated)
             for campaign_id in ids.values():
                 await operators.assign(conn, campaign_id=campaign_id, operator_ids=[row.id])
 
-    with_pool(work, expected=_expected())
+    with_db(work, expected=_expected())
     console.print(f"operator [bold]{name}[/] (ext {extension}) added")
 
 
@@ -66,7 +66,7 @@ def operator_list() -> None:
     from lists import operators
 
     since = _now() - timedelta(hours=24)
-    cards = with_pool(lambda pool: operators.cards(pool, since=since))
+    cards = with_db(lambda db: operators.cards(db, since=since))
     table = Table("name", "ext", "kind", "campaigns", "now", "calls 24 h")
     for card in cards:
         table.add_row(card.row.name, card.row.extension, "simulated" if card.row.simulated else "person",
@@ -81,12 +81,12 @@ def operator_show(name: str) -> None:
 
     since = _now() - timedelta(hours=24)
 
-    async def work(pool: asyncpg.Pool) -> operators.OperatorCard:
-        await operators.get(pool, name)      # a clear error for an unknown name
-        [card] = await operators.cards(pool, name=name, since=since)
+    async def work(db: asyncpg.Pool) -> operators.OperatorCard:
+        await operators.get(db, name)      # a clear error for an unknown name
+        [card] = await operators.cards(db, name=name, since=since)
         return card
 
-    card = with_pool(work, expected=_expected())
+    card = with_db(work, expected=_expected())
     row = card.row
     console.print(f"[bold]{row.name}[/] ({'simulated' if row.simulated else 'person'})")
     console.print(f"  extension {row.extension} (conference op{row.extension}), routing priority {row.priority}")
@@ -110,23 +110,23 @@ def operator_edit(
     if not changes:
         raise fail("nothing to change: give --name, --extension or --priority")
 
-    async def work(pool: asyncpg.Pool) -> operators.OperatorRow:
-        async with pool.acquire() as conn, conn.transaction():
+    async def work(db: asyncpg.Pool) -> operators.OperatorRow:
+        async with db.acquire() as conn, conn.transaction():
             return await operators.edit(conn, name, changes, actor=_actor(), now=_now())
 
-    row = with_pool(work, expected=_expected())
+    row = with_db(work, expected=_expected())
     console.print(f"operator [bold]{row.name}[/]: extension {row.extension}, priority {row.priority}")
 
 
 def _set_campaigns(name: str, campaign: list[str], *, join: bool) -> None:
     from lists import operators
 
-    async def work(pool: asyncpg.Pool) -> None:
-        async with pool.acquire() as conn, conn.transaction():
+    async def work(db: asyncpg.Pool) -> None:
+        async with db.acquire() as conn, conn.transaction():
             ids = await _campaign_ids(conn, campaign)
             await operators.set_campaigns(conn, name, ids, join=join, actor=_actor(), now=_now())
 
-    with_pool(work, expected=_expected())
+    with_db(work, expected=_expected())
     console.print(f"operator [bold]{name}[/] {'now works' if join else 'no longer works'} {', '.join(campaign)}")
 
 
@@ -147,10 +147,10 @@ def operator_remove(name: str) -> None:
     """Remove an operator: deleted if they never took a call, else retired (their records stay)."""
     from lists import operators
 
-    async def work(pool: asyncpg.Pool) -> str:
-        async with pool.acquire() as conn, conn.transaction():
+    async def work(db: asyncpg.Pool) -> str:
+        async with db.acquire() as conn, conn.transaction():
             return await operators.remove(conn, name, actor=_actor(), now=_now())
 
-    done = with_pool(work, expected=_expected())
+    done = with_db(work, expected=_expected())
     note = "; their calls stay in the reports" if done == "retired" else ""
     console.print(f"operator [bold]{name}[/] {done}{note}")

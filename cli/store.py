@@ -58,16 +58,16 @@ def store_url(settings: Settings | None = None) -> str:
         raise fail(str(exc)) from None
 
 
-def with_pool(work: Callable[[asyncpg.Pool], Awaitable[T]], expected: tuple[type[Exception], ...] = ()) -> T:
+def with_db(work: Callable[[asyncpg.Pool], Awaitable[T]], expected: tuple[type[Exception], ...] = ()) -> T:
     """Run one command's work on a pool of the migrated store; store errors, and the typed errors the work
     is ``expected`` to raise (a campaign that does not exist …), become clear messages."""
 
     async def main() -> T:
-        pool = await database.open_pool(store_url(), max_size=2)
+        db = await database.open_db(store_url(), max_size=2)
         try:
-            return await work(pool)
+            return await work(db)
         finally:
-            await pool.close()
+            await db.close()
 
     try:
         return asyncio.run(main())

@@ -12,7 +12,7 @@ import asyncpg
 import typer
 from rich.table import Table
 
-from cli.store import console, fail, with_pool
+from cli.store import console, fail, with_db
 
 users_app = typer.Typer(help="People who log in to `dialer serve`: roles and passwords.", no_args_is_help=True)
 ROLE_HELP = "operator | supervisor | manager"
@@ -41,10 +41,10 @@ def add(
 
     password = _password(password_stdin)
 
-    async def work(pool: asyncpg.Pool) -> None:
-        await store.add(pool, name=name, role=role, password=password, operator=operator, now=SystemClock().now())
+    async def work(db: asyncpg.Pool) -> None:
+        await store.add(db, name=name, role=role, password=password, operator=operator, now=SystemClock().now())
 
-    with_pool(work, expected=(store.PersonError, passwords.PasswordError))
+    with_db(work, expected=(store.PersonError, passwords.PasswordError))
     console.print(f"{name} added ({role})")
 
 
@@ -58,10 +58,10 @@ def passwd(
 
     password = _password(password_stdin)
 
-    async def work(pool: asyncpg.Pool) -> None:
-        await store.set_password(pool, name, password)
+    async def work(db: asyncpg.Pool) -> None:
+        await store.set_password(db, name, password)
 
-    with_pool(work, expected=(store.PersonError, passwords.PasswordError))
+    with_db(work, expected=(store.PersonError, passwords.PasswordError))
     console.print(f"password of {name} changed")
 
 
@@ -70,10 +70,10 @@ def disable(name: str) -> None:
     """Stop a person from logging in (their rows and audit stay)."""
     from people import store
 
-    async def work(pool: asyncpg.Pool) -> None:
-        await store.disable(pool, name)
+    async def work(db: asyncpg.Pool) -> None:
+        await store.disable(db, name)
 
-    with_pool(work, expected=(store.PersonError,))
+    with_db(work, expected=(store.PersonError,))
     console.print(f"{name} disabled")
 
 
@@ -82,10 +82,10 @@ def supervise(name: str, campaign: str) -> None:
     """Let a supervisor watch, tune, pause and listen to a campaign."""
     from people import store
 
-    async def work(pool: asyncpg.Pool) -> None:
-        await store.supervise(pool, name, campaign)
+    async def work(db: asyncpg.Pool) -> None:
+        await store.supervise(db, name, campaign)
 
-    with_pool(work, expected=(store.PersonError,))
+    with_db(work, expected=(store.PersonError,))
     console.print(f"{name} supervises {campaign}")
 
 
@@ -95,7 +95,7 @@ def list_users() -> None:
     from dialer.clock import SystemClock
     from people import store
 
-    rows = with_pool(store.all_people)
+    rows = with_db(store.all_people)
     now = SystemClock().now()
     table = Table("name", "role", "operator", "campaigns", "state", box=None)
     for row in rows:

@@ -11,7 +11,7 @@ import asyncpg
 import typer
 from typer.core import TyperGroup
 
-from cli.store import console, fail, moment, with_pool
+from cli.store import console, fail, moment, with_db
 
 
 def operator_console(
@@ -21,12 +21,12 @@ def operator_console(
     from dialer.clock import SystemClock
     from dialer.views.operator_console import ConsoleError, OperatorConsole, find_operator
 
-    async def work(pool: asyncpg.Pool) -> None:
-        operator = await find_operator(pool, name)
+    async def work(db: asyncpg.Pool) -> None:
+        operator = await find_operator(db, name)
         _need_terminal("dialer operator")
-        await OperatorConsole(pool, operator, SystemClock()).run_async()
+        await OperatorConsole(db, operator, SystemClock()).run_async()
 
-    with_pool(work, expected=(ConsoleError,))
+    with_db(work, expected=(ConsoleError,))
 
 
 def watch(
@@ -43,14 +43,14 @@ def watch(
     if extension is not None and not extension.isdigit():
         raise fail(f"--extension {extension!r} must be digits (your phone's extension)")
 
-    async def work(pool: asyncpg.Pool) -> None:
+    async def work(db: asyncpg.Pool) -> None:
         if campaign is not None:
-            await campaigns.get(pool, campaign)      # a clear error before the screen opens
+            await campaigns.get(db, campaign)      # a clear error before the screen opens
         _need_terminal("dialer watch")
-        await WatchApp(pool, SystemClock(), campaign=campaign, supervisor_extension=extension,
+        await WatchApp(db, SystemClock(), campaign=campaign, supervisor_extension=extension,
                        actor=f"supervisor:{getpass.getuser()}").run_async()
 
-    with_pool(work, expected=(campaigns.CampaignError,))
+    with_db(work, expected=(campaigns.CampaignError,))
 
 
 def _need_terminal(command: str) -> None:
@@ -77,11 +77,11 @@ def report_campaign(
     from dialer.reports import ReportError, as_tables, make_report, write_csv
     from lists import campaigns
 
-    async def work(pool: asyncpg.Pool) -> Any:
-        return await make_report(pool, campaign, by=by, since=since, until=until or SystemClock().now(),
+    async def work(db: asyncpg.Pool) -> Any:
+        return await make_report(db, campaign, by=by, since=since, until=until or SystemClock().now(),
                                  conversions=tuple(conversion))
 
-    report = with_pool(work, expected=(ReportError, campaigns.CampaignError))
+    report = with_db(work, expected=(ReportError, campaigns.CampaignError))
     for table in as_tables(report, console.width):
         console.print(table)
     if csv_file is not None:

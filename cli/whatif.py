@@ -106,16 +106,16 @@ def simulate_cmd(
 
 
 def _campaign_record(name: str) -> CampaignRecord:
-    from cli.store import with_pool
+    from cli.store import with_db
     from dialer.sim.whatif import CampaignRecord
     from lists import campaigns
     from lists.attempt_samples import attempt_samples
 
-    async def read(pool):  # type: ignore[no-untyped-def]
-        campaign = await campaigns.get(pool, name)
-        return CampaignRecord(name, await attempt_samples(pool, campaign.id), campaign.strategy)
+    async def read(db):  # type: ignore[no-untyped-def]
+        campaign = await campaigns.get(db, name)
+        return CampaignRecord(name, await attempt_samples(db, campaign.id), campaign.strategy)
 
-    return with_pool(read, expected=(campaigns.CampaignNotFound,))
+    return with_db(read, expected=(campaigns.CampaignNotFound,))
 
 
 def _print_day(report: SimulationReport, window: bool) -> None:

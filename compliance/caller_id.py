@@ -39,24 +39,24 @@ def valid_caller_id(number: str, *, where: str = "campaign caller ID") -> str:
 
 
 def caller_id_for(
-    default_caller_id: str, phone: str, *, pool: Mapping[str, Sequence[str]] | None = None
+    default_caller_id: str, phone: str, *, caller_ids: Mapping[str, Sequence[str]] | None = None
 ) -> str:
     """The caller ID to present to ``phone``. Raises ``CallerIdError`` instead of ever returning blank."""
     default = valid_caller_id(default_caller_id)
-    if not pool:
+    if not caller_ids:
         return default
     candidates: Sequence[str] = ()
-    prefixes = sorted((k for k in pool if k.startswith("+")), key=len, reverse=True)
+    prefixes = sorted((k for k in caller_ids if k.startswith("+")), key=len, reverse=True)
     for prefix in prefixes:
-        if phone.startswith(prefix) and pool[prefix]:
-            candidates = pool[prefix]
+        if phone.startswith(prefix) and caller_ids[prefix]:
+            candidates = caller_ids[prefix]
             break
     if not candidates:
         try:
             region = phonenumbers.region_code_for_number(phonenumbers.parse(phone, None))
         except phonenumbers.NumberParseException:
             region = None
-        candidates = pool.get(region or "", ()) if region else ()
+        candidates = caller_ids.get(region or "", ()) if region else ()
     if not candidates:
         return default
     chosen = candidates[zlib.crc32(phone.encode()) % len(candidates)]

@@ -110,7 +110,7 @@ class Claimer:
                 return []
             claimed = await gate.screen(conn, claimed, engine=engine, now=now)
             try:
-                shown = [caller_id_for(campaign.caller_id, lead.phone, pool=campaign.caller_id_pool)
+                shown = [caller_id_for(campaign.caller_id, lead.phone, caller_ids=campaign.caller_id_pool)
                          for lead in claimed]
             except CallerIdError as exc:
                 if gate.blocked_reason != str(exc):

@@ -20,20 +20,20 @@ from people import store as people
 log = logging.getLogger(__name__)
 
 
-async def refusal(pool: asyncpg.Pool, person_id: int, operator_id: int, command: str,
+async def refusal(db: asyncpg.Pool, person_id: int, operator_id: int, command: str,
                   args: dict[str, Any]) -> str | None:
-    person = await people.get(pool, person_id)
+    person = await people.get(db, person_id)
     if person is None:
         reason = "the person who sent this command is not in the store"
     else:
-        campaigns = await operators.campaign_ids_of(pool, operator_id)
+        campaigns = await operators.campaign_ids_of(db, operator_id)
         owners: list[int | None] = []
         if "attempt_id" in args:
             try:
                 attempt_id = int(args["attempt_id"])
             except (TypeError, ValueError):
                 return f"attempt_id {args['attempt_id']!r} is not a number"
-            owners.append(await attempts.operator_of(pool, attempt_id))
+            owners.append(await attempts.operator_of(db, attempt_id))
         reason = rights.command_refusal(person, command, operator_id, campaigns, owners)
     if reason is not None:
         log.warning("command %s for operator %d from person %d refused: %s", command, operator_id, person_id, reason)

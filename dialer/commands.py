@@ -28,7 +28,7 @@ SPY_OPTIONS = {"listen": "q", "whisper": "qw", "barge": "qB"}   # ChanSpy: q qui
 async def apply_command(engine: Engine, operator_id: int, command: str, args: dict[str, Any], *,
                         person_id: int | None = None) -> str | None:
     if person_id is not None:   # sent from a browser session: the person's rights decide
-        refused = await command_rights.refusal(engine.pool, person_id, operator_id, command, args)
+        refused = await command_rights.refusal(engine.db, person_id, operator_id, command, args)
         if refused is not None:
             return refused
     operator = engine.floor.operators.get(operator_id)
@@ -78,7 +78,7 @@ async def _coded(engine: Engine, attempt_id: int | None) -> bool:
     before that would end the wrap-up and leave the lead settled with no code at all."""
     if attempt_id is None:
         return True
-    code = await attempts.disposition_of(engine.pool, attempt_id)
+    code = await attempts.disposition_of(engine.db, attempt_id)
     return code is not None and code != UNKNOWN
 
 
@@ -88,7 +88,7 @@ async def _disposition(engine: Engine, operator_id: int, args: dict[str, Any]) -
     the operator stays in wrap-up to choose again, instead of the write failing later with nobody told."""
     operator = engine.floor.operators[operator_id]
     if args.get("code") == OPT_OUT_CODE:
-        phone = await attempts.phone_of(engine.pool, int(args["attempt_id"]))
+        phone = await attempts.phone_of(engine.db, int(args["attempt_id"]))
         if phone:
             engine.opt_out(phone, source=f"opt-out:operator:{operator.name}")
     try:
@@ -96,7 +96,7 @@ async def _disposition(engine: Engine, operator_id: int, args: dict[str, Any]) -
     except (TypeError, ValueError):
         return f"callback time {args['callback_at']!r} is not a date and time"
     try:
-        async with engine.pool.acquire() as conn, conn.transaction():
+        async with engine.db.acquire() as conn, conn.transaction():
             await leads.record_disposition(
                 conn, attempt_id=int(args["attempt_id"]), code=str(args["code"]), now=engine.clock.now(),
                 operator_id=operator_id, callback_at=callback_at,

@@ -62,13 +62,13 @@ class ControlPlane:
         self._wake = asyncio.Event()
         self._conn: asyncpg.Connection | None = None
         # The picture's own connection: a pool busy with the recorder and the claims must not make it late.
-        self._picture_conn = KeptConnection(engine.pool)
+        self._picture_conn = KeptConnection(engine.db)
         self._tasks = engine.supervisor.tasks()
         self.applied = 0
         self._refused: dict[int, Campaign] = {}   # campaigns that failed to start or pause, as they were
 
     async def start(self) -> None:
-        self._conn = await self._engine.pool.acquire()
+        self._conn = await self._engine.db.acquire()
         await self._conn.add_listener(COMMAND_CHANNEL, self._notified)
         await self._conn.add_listener("campaign_changed", self._notified)
         self._tasks.keep(self._follow, "control-follow")
@@ -76,7 +76,7 @@ class ControlPlane:
             await self._picture_conn.open()
             self._tasks.keep(self._publish, "control-publish")
         if self._gather_s is not None:
-            self._schema = await pictures.current_schema(self._engine.pool)
+            self._schema = await pictures.current_schema(self._engine.db)
             self._engine.floor.subscribe(self._operator_changed)
             self._tasks.keep(self._publish_changes, "control-operators")
 
@@ -87,7 +87,7 @@ class ControlPlane:
         if self._conn is not None:
             await self._conn.remove_listener(COMMAND_CHANNEL, self._notified)
             await self._conn.remove_listener("campaign_changed", self._notified)
-            await self._engine.pool.release(self._conn)
+            await self._engine.db.release(self._conn)
             self._conn = None
 
     def _notified(self, *_: object) -> None:
@@ -110,7 +110,7 @@ class ControlPlane:
     async def sync_campaigns(self) -> None:
         """Run what is running, pause what is not; a changed campaign's settings apply at once."""
         engine = self._engine
-        rows = await campaigns.all_campaigns(engine.pool)
+        rows = await campaigns.all_campaigns(engine.db)
         for campaign in rows:
             runner = engine.runners.get(campaign.id)
             if self._refused.get(campaign.id) == campaign:
@@ -120,13 +120,13 @@ class ControlPlane:
                     if runner is None or runner.campaign != campaign:
                         await engine.run_campaign(campaign)
                         if runner is None and campaign.id in engine.runners:
-                            who = await campaigns.last_changed_by(engine.pool, campaign.id)
+                            who = await campaigns.last_changed_by(engine.db, campaign.id)
                             log.info("campaign %s runs here (last change by %s)", campaign.name,
                                      who or "an unaudited change")
                 elif runner is not None:
                     await engine.pause_campaign(campaign.id)
                     # a supervisor's pause from the watch view or the command line: the log says who
-                    who = await campaigns.last_changed_by(engine.pool, campaign.id)
+                    who = await campaigns.last_changed_by(engine.db, campaign.id)
                     log.info("campaign %s %s by %s: its calls in progress finish", campaign.name, campaign.state,
                              who or "an unaudited change")
             except STORE_UNREACHABLE:
@@ -142,7 +142,7 @@ class ControlPlane:
     async def apply_commands(self) -> None:
         engine = self._engine
         ids = list(engine.floor.operators)
-        pending = await operator_commands.pending(engine.pool, ids)
+        pending = await operator_commands.pending(engine.db, ids)
         for row in pending:
             age = (engine.clock.now() - row.created_at).total_seconds() if row.created_at is not None else 0.0
             if row.command in CALL_COMMANDS and age > STALE_COMMAND_S:
@@ -150,7 +150,7 @@ class ControlPlane:
                           "it still stands")
                 log.info("control plane: command %s %s of operator %s refused: %.0f s old", row.id, row.command,
                          row.operator_id, age)
-                await operator_commands.answer(engine.pool, row.id, now=engine.clock.now(), result=result)
+                await operator_commands.answer(engine.db, row.id, now=engine.clock.now(), result=result)
                 continue
             try:
                 result = await apply_command(engine, row.operator_id, row.command, row.args,
@@ -163,7 +163,7 @@ class ControlPlane:
                 log.error("control plane: command %s %s of operator %s could not be applied", row.id,
                           row.command, row.operator_id, exc_info=exc)
                 result = f"could not be applied: {exc}"
-            await operator_commands.answer(engine.pool, row.id, now=engine.clock.now(), result=result)
+            await operator_commands.answer(engine.db, row.id, now=engine.clock.now(), result=result)
             self.applied += 1
 
     async def _publish(self) -> None:
@@ -199,7 +199,7 @@ class ControlPlane:
                 continue
             try:
                 # on the pool, as the picture: the control plane's LISTEN connection stays a listener
-                await pictures.tell_operators(self._engine.pool, channels, payloads)
+                await pictures.tell_operators(self._engine.db, channels, payloads)
             except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError):
                 pass  # the next picture carries these entries
 

@@ -77,7 +77,7 @@ class Dialing:
         if ownership is not None and fence is None:
             return 0            # not (or no longer) this engine's campaign
         try:
-            async with engine.pool.acquire() as conn:
+            async with engine.db.acquire() as conn:
                 dials = await claimer.claim(conn, campaign, wanted=wanted, now=engine.clock.now(),
                                             engine=config.name, pbx=config.pbx_name,
                                             lease_s=config.lease_s, fence=fence,
@@ -185,7 +185,7 @@ class Dialing:
             return "not assigned to that campaign"
         engine, config = self._engine, self._engine.config
         runner = engine.runners.get(campaign_id)
-        campaign = runner.campaign if runner else await campaigns.get_by_id(engine.pool, campaign_id)
+        campaign = runner.campaign if runner else await campaigns.get_by_id(engine.db, campaign_id)
         now = engine.clock.now()
         try:
             found = normalize(phone, campaign.default_region)
@@ -193,7 +193,7 @@ class Dialing:
             # never a campaign lead: the dialer would call it again on its own (an internal number: the phone)
             return f"{phone.strip()!r} is not a phone number in {campaign.default_region}; dial the full number"
         number, phone = DialedByHand(found.e164, found.timezones), found.e164   # as typed: "+44 20 7946 0000"
-        async with engine.pool.acquire() as conn, conn.transaction():
+        async with engine.db.acquire() as conn, conn.transaction():
             refusal = await self._claimer(campaign_id).gate.refuse_by_hand(conn, number, now)
             if refusal is not None:
                 return refusal

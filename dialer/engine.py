@@ -56,8 +56,8 @@ log = logging.getLogger(__name__)
 
 
 class Engine:
-    def __init__(self, pool: asyncpg.Pool, pbx: Pbx, clock: Clock, config: EngineConfig | None = None) -> None:
-        self.pool = pool
+    def __init__(self, db: asyncpg.Pool, pbx: Pbx, clock: Clock, config: EngineConfig | None = None) -> None:
+        self.db = db
         self.pbx = pbx
         self.clock = clock
         self.config = config or EngineConfig()
@@ -67,7 +67,7 @@ class Engine:
         self.estimators: dict[int, OnlineEstimators] = {}
         self.answer_chances: dict[int, AnswerChances] = {}    # each dial's chance of an answer, per campaign
         self.supervisor = Supervisor()     # every background task: logged and restarted, or the engine stops
-        self.recorder = Recorder(pool, linger_s=self.config.record_linger_s, tasks=self.supervisor.tasks(),
+        self.recorder = Recorder(db, linger_s=self.config.record_linger_s, tasks=self.supervisor.tasks(),
                                  engine=self.config.name)
         self.handoff = HandOff(pbx, self.floor, self.config, self.call_changed, tasks=self.supervisor.tasks())
         self.counts = Counts()
@@ -109,7 +109,7 @@ class Engine:
     async def start(self) -> None:
         self.recorder.start()
         await self.recovery.recover()      # calls a previous run left on the PBX: followed, not redialed
-        for campaign in await campaigns.running(self.pool):
+        for campaign in await campaigns.running(self.db):
             await self.run_campaign(campaign)
         self.recovery.resume()             # re-attached calls of campaigns not running end normally too
         self._tasks.keep(self._beat, "heartbeat")
@@ -128,23 +128,23 @@ class Engine:
     async def _run_campaign(self, campaign: Campaign) -> None:
         if campaign.id in self.claimers:
             self.claimers[campaign.id].invalidate()    # rules or lists may have changed with the campaign
-        async with self.pool.acquire() as conn:        # its preset's legal figures bind its pacing
+        async with self.db.acquire() as conn:        # its preset's legal figures bind its pacing
             preset = (await compliance_store.campaign_rules(conn, campaign.id)).preset
         limits = legal_limits(preset)
         if campaign.id in self.runners:
             if changed := tuned(self.runners[campaign.id].campaign, campaign):   # a supervisor's change: who, what
-                who = await campaigns.last_changed_by(self.pool, campaign.id)
+                who = await campaigns.last_changed_by(self.db, campaign.id)
                 log.info("campaign %s tuned by %s: %s", campaign.name, who or "an unaudited change", changed)
             self.runners[campaign.id].limits = limits
             self.runners[campaign.id].update(campaign)
             return
-        rows = await operators.for_campaign(self.pool, campaign.id)
-        working = await operators.with_open_session(self.pool, [row.id for row in rows])
-        stopped = await operators.stopped_with_engine(self.pool, [row.id for row in rows],
+        rows = await operators.for_campaign(self.db, campaign.id)
+        working = await operators.with_open_session(self.db, [row.id for row in rows])
+        stopped = await operators.stopped_with_engine(self.db, [row.id for row in rows],
                                                       since=self.clock.now() - timedelta(days=1))
         midnight = datetime.combine(self.clock.now().astimezone(ZoneInfo(campaign.timezone)).date(), time(),
                                     ZoneInfo(campaign.timezone))      # the day in the campaign's zone
-        day = await operators.day_figures(self.pool, [row.id for row in rows if row.id not in self.floor.operators],
+        day = await operators.day_figures(self.db, [row.id for row in rows if row.id not in self.floor.operators],
                                           since=midnight)
         for row in rows:
             operator = self.floor.operators.get(row.id)
@@ -167,7 +167,7 @@ class Engine:
         self.estimators[campaign.id] = OnlineEstimators()
         chances = self.answer_chances[campaign.id] = AnswerChances()
         ledger = AbandonLedger(pacing_settings(campaign, limits=limits).window_hours * 3600)
-        await ledger.seed(self.pool, campaign_id=campaign.id, wall_now=self.clock.now(),
+        await ledger.seed(self.db, campaign_id=campaign.id, wall_now=self.clock.now(),
                           loop_now=asyncio.get_running_loop().time())
         runner = CampaignRunner(campaign, snapshot=self.snapshot, dial=self.dialing.dial, tick_s=self.config.tick_s,
                                 can_dial=self.can_originate, ledger=ledger, limits=limits,
@@ -265,7 +265,7 @@ class Engine:
 
         async def pause() -> None:
             await self.pause_campaign(campaign_id)
-            await campaigns.set_state(self.pool, name, "paused", actor=actor, now=self.clock.now(), reason=reason)
+            await campaigns.set_state(self.db, name, "paused", actor=actor, now=self.clock.now(), reason=reason)
 
         self._tasks.spawn(pause(), name=f"pause-{name}")
 

@@ -48,9 +48,9 @@ STORE_UNREACHABLE = (OSError, asyncpg.InterfaceError, asyncpg.PostgresConnection
 
 
 class Recorder:
-    def __init__(self, pool: asyncpg.Pool, *, batch: int = 500, backoff: tuple[float, float] = (0.1, 5.0),
+    def __init__(self, db: asyncpg.Pool, *, batch: int = 500, backoff: tuple[float, float] = (0.1, 5.0),
                  linger_s: float = 0.05, tasks: BackgroundTasks | None = None, engine: str = "engine") -> None:
-        self._pool = pool
+        self._db = db
         self._queue: deque[tuple[str, Write]] = deque()
         self._wake = asyncio.Event()
         self._idle = asyncio.Event()
@@ -136,7 +136,7 @@ class Recorder:
         self.put(f"attempt {update.attempt_id} {update.state}", _AttemptWrite(update))
 
     async def _write(self, batch: list[tuple[str, Write]]) -> None:
-        async with self._pool.acquire() as conn, conn.transaction():
+        async with self._db.acquire() as conn, conn.transaction():
             updates: list[AttemptUpdate] = []
             for _, write in batch:
                 if isinstance(write, _AttemptWrite):
@@ -152,7 +152,7 @@ class Recorder:
     async def _write_one_by_one(self, count: int) -> None:
         """The first ``count`` queued writes, each in its own transaction, taken off the queue as each is
         written or set aside; a connection error leaves the rest queued for the outer retry."""
-        async with self._pool.acquire() as conn:
+        async with self._db.acquire() as conn:
             for _ in range(count):
                 what, write = self._queue[0]
                 try:

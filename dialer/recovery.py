@@ -148,7 +148,7 @@ class Recovery:
         engine = self._engine
         name = engine_name or self._config.name
         report = RecoveryReport(name)
-        left = await attempts.open_for_engine(engine.pool, name, campaign_id)
+        left = await attempts.open_for_engine(engine.db, name, campaign_id)
         left = [row for row in left if channel_id_of(row["id"]) not in engine.calls    # already followed
                 and channel_id_of(row["id"]) not in self._holding]                      # or being recovered
         channels = await self.survey(channel_id_of(row["id"]) for row in left)
@@ -162,7 +162,7 @@ class Recovery:
         self._note_phones(channels)
         live = [row for row in left if _attempt_of(channels.get(channel_id_of(row["id"]))) == row["id"]]
         if name != self._config.name and live:
-            await _take_over(engine.pool, live, from_engine=name, to_engine=self._config.name,
+            await _take_over(engine.db, live, from_engine=name, to_engine=self._config.name,
                              now=engine.clock.now(), lease_s=self._config.lease_s)
         for row in live:
             status = channels[channel_id_of(row["id"])]
@@ -387,9 +387,9 @@ def _attempt_of(status: ChannelStatus | None) -> int | None:
     return attempt_of_channel(status.channel_id)
 
 
-async def _take_over(pool: asyncpg.Pool, rows: list[asyncpg.Record], *, from_engine: str, to_engine: str,
+async def _take_over(db: asyncpg.Pool, rows: list[asyncpg.Record], *, from_engine: str, to_engine: str,
                      now: datetime, lease_s: float) -> None:
-    async with pool.acquire() as conn, conn.transaction():
+    async with db.acquire() as conn, conn.transaction():
         await attempts.transfer(conn, attempt_ids=[r["id"] for r in rows], from_engine=from_engine,
                                 to_engine=to_engine)
         await leads.transfer(conn, lead_ids=[r["lead_id"] for r in rows], from_engine=from_engine,

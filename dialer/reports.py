@@ -101,14 +101,14 @@ _EMPTY = {"attempts": 0, "answers": 0, "connects": 0, "abandons": 0, "talk_s": 0
           "rating": None, "ratings": 0}
 
 
-async def make_report(pool: asyncpg.Pool, campaign_name: str, *, by: str, until: datetime,
+async def make_report(db: asyncpg.Pool, campaign_name: str, *, by: str, until: datetime,
                       since: datetime | None = None, conversions: tuple[str, ...] = ("sale",)) -> Report:
     """Times without a zone (typed by a manager) are in the campaign's time zone."""
     if by not in GROUPINGS:
         raise ReportError(f"--by must be one of {', '.join(GROUPINGS)}, got {by!r}")
-    campaign = await campaigns.get(pool, campaign_name)
+    campaign = await campaigns.get(db, campaign_name)
     since, until = local_period(since, until, ZoneInfo(campaign.timezone))
-    async with report_figures.consistent_read(pool) as conn:   # the groups and the total agree
+    async with report_figures.consistent_read(db) as conn:   # the groups and the total agree
         codes = tuple(await report_figures.conversion_codes(conn, campaign.id, conversions))
         grouped = await report_figures.attempt_figures(conn, campaign_id=campaign.id, by=by, since=since, until=until,
                                                     conversions=codes)

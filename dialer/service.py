@@ -54,7 +54,7 @@ async def serve(settings: Settings, store_url: str, *, operator_channel: str, co
         stop.set()
 
     servers = load_servers(settings.ami_servers_file) if settings.ami_servers_file else []
-    pool = await database.open_pool(store_url)
+    db = await database.open_db(store_url)
     pbx: AmiClient | PbxCluster
     if servers:                        # several Asterisk servers, each with its limits (dialer/servers.py)
         pbx = build_cluster(servers)
@@ -63,7 +63,7 @@ async def serve(settings: Settings, store_url: str, *, operator_channel: str, co
         pbx = AmiClient(settings.ami_host, settings.ami_port, settings.ami_username,
                         settings.ami_secret.get_secret_value())
         await pbx.start()
-    engine = Engine(pool, pbx, SystemClock(),
+    engine = Engine(db, pbx, SystemClock(),
                     EngineConfig(name=settings.engine_name, operator_channel_template=operator_channel))
     if isinstance(pbx, PbxCluster):
         ServerAffinity(engine, pbx, {s.name: s.operators for s in servers})
@@ -101,7 +101,7 @@ async def serve(settings: Settings, store_url: str, *, operator_channel: str, co
                 await engine.stop(drain_s=0, flush_s=STOP_S / 2)
                 # the last picture: the consoles of the people the stop logged out say why
                 try:
-                    await pictures.publish(pool, engine=engine.config.name, at=engine.clock.now(),
+                    await pictures.publish(db, engine=engine.config.name, at=engine.clock.now(),
                                            doc=encode(picture_doc(engine)))
                 except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError) as exc:
                     log.warning("the consoles were not told of the stop: store unreachable (%s)",
@@ -112,9 +112,9 @@ async def serve(settings: Settings, store_url: str, *, operator_channel: str, co
         try:
             async with asyncio.timeout(1.0):
                 await (close_cluster(pbx) if isinstance(pbx, PbxCluster) else pbx.close())
-                await pool.close()
+                await db.close()
         except TimeoutError:
-            pool.terminate()
+            db.terminate()
         log.info("stopped in %.1f s", loop.time() - began)
     if engine.supervisor.failure is not None:
         raise EngineStopped(f"the engine stopped: {engine.supervisor.failure}")

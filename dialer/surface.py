@@ -32,7 +32,7 @@ from pacing.snapshot import Snapshot
 class EngineSurface(Protocol):
     """The engine as its neighbours see it (``Engine`` is the one implementation)."""
 
-    pool: asyncpg.Pool
+    db: asyncpg.Pool
     pbx: Pbx
     clock: Clock
     config: EngineConfig

@@ -242,17 +242,17 @@ async def set_pacing(
 
 
 async def set_caller_id_pool(
-    conn: asyncpg.Connection | asyncpg.Pool, name: str, pool: dict[str, list[str]], *, actor: str, now: datetime,
+    conn: asyncpg.Connection | asyncpg.Pool, name: str, db: dict[str, list[str]], *, actor: str, now: datetime,
 ) -> Campaign:
     """Local presence: which caller IDs callees in an area see (checked by compliance before dialing)."""
     campaign = await get(conn, name)
     row = await conn.fetchrow(
         f"UPDATE campaign SET caller_id_pool = $2::jsonb WHERE id = $1 RETURNING {_COLUMNS}",
-        campaign.id, json.dumps(pool))
+        campaign.id, json.dumps(db))
     await conn.execute(
         """INSERT INTO audit (at, actor, campaign_id, setting, old_value, new_value)
            VALUES ($1, $2, $3, 'caller_id_pool', $4::jsonb, $5::jsonb)""",
-        now, actor, campaign.id, json.dumps(campaign.caller_id_pool), json.dumps(pool))
+        now, actor, campaign.id, json.dumps(campaign.caller_id_pool), json.dumps(db))
     await conn.execute("SELECT pg_notify('campaign_changed', $1)", str(campaign.id))
     return _from_row(row)
 

@@ -35,11 +35,11 @@ class CustomerCard:
         return {"phone": self.phone, **self.fields}
 
 
-async def customer_card(pool: asyncpg.Pool, lead_id: int, current_attempt: int | None) -> CustomerCard | None:
-    lead = await pool.fetchrow("SELECT id, campaign_id, phone, fields, category FROM lead WHERE id = $1", lead_id)
+async def customer_card(db: asyncpg.Pool, lead_id: int, current_attempt: int | None) -> CustomerCard | None:
+    lead = await db.fetchrow("SELECT id, campaign_id, phone, fields, category FROM lead WHERE id = $1", lead_id)
     if lead is None:
         return None
-    rows = await pool.fetch(
+    rows = await db.fetch(
         """SELECT a.id, a.claimed_at, a.outcome, a.disposition, a.notes, o.name AS operator
            FROM attempt a LEFT JOIN operator o ON o.id = a.operator_id
            WHERE a.lead_id = $1 AND a.id IS DISTINCT FROM $2

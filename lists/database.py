@@ -143,7 +143,7 @@ async def recreate_schema(conn: asyncpg.Connection, schema: str) -> None:
     await conn.execute(f"DROP SCHEMA IF EXISTS {schema} CASCADE; CREATE SCHEMA {schema}")
 
 
-async def open_pool(
+async def open_db(
     url: str, *, search_path: str | None = None, min_size: int = 1, max_size: int = 10,
     connection_class: type[asyncpg.Connection] = asyncpg.Connection, durable: bool = True,
 ) -> asyncpg.Pool:
@@ -155,12 +155,12 @@ async def open_pool(
     if not durable:
         settings["synchronous_commit"] = "off"
     try:
-        pool = await asyncpg.create_pool(
+        db = await asyncpg.create_pool(
             url, min_size=min_size, max_size=max_size, server_settings=settings,
             connection_class=connection_class,
         )
     except (OSError, asyncpg.PostgresError) as exc:
         raise StoreError(f"cannot connect to {redact(url)}: {exc}") from exc
-    async with pool.acquire() as conn:
+    async with db.acquire() as conn:
         await migrate(conn)
-    return pool
+    return db

@@ -26,10 +26,10 @@ _ATTEMPT_KEY = {
 
 
 @asynccontextmanager
-async def consistent_read(pool: asyncpg.Pool) -> AsyncIterator[asyncpg.Connection]:
+async def consistent_read(db: asyncpg.Pool) -> AsyncIterator[asyncpg.Connection]:
     """One read-only snapshot: the groups and the total agree even while the engine writes. No JIT: the
     planner's guess for generate_series (1000 rows a session) makes it compile for longer than the query runs."""
-    async with pool.acquire() as conn, conn.transaction(isolation="repeatable_read", readonly=True):
+    async with db.acquire() as conn, conn.transaction(isolation="repeatable_read", readonly=True):
         await conn.execute("SET LOCAL jit = off")
         yield conn
 

@@ -109,11 +109,11 @@ async def get(conn: Conn, person_id: int) -> Person | None:
                   row["disabled"])
 
 
-async def log_in(pool: asyncpg.Pool, name: str, password: str, now: datetime) -> Person:
+async def log_in(db: asyncpg.Pool, name: str, password: str, now: datetime) -> Person:
     """The person, or ``LoginRefused``; every outcome is written to ``login_audit`` (committed even when the
     login is refused)."""
     refusal: str | None = None
-    async with pool.acquire() as conn, conn.transaction():
+    async with db.acquire() as conn, conn.transaction():
         row = await conn.fetchrow(
             """SELECT id, disabled, failed_logins, locked_until, role, operator_id, password_hash
                FROM person WHERE name = $1 FOR UPDATE""", name)   # concurrent guesses are counted one after another
@@ -125,7 +125,7 @@ async def log_in(pool: asyncpg.Pool, name: str, password: str, now: datetime) ->
             refusal = await _check(conn, row, password, now)
     if refusal is not None:
         raise LoginRefused(refusal)
-    person = await get(pool, row["id"])
+    person = await get(db, row["id"])
     assert person is not None
     return person
 

@@ -93,10 +93,10 @@ async def empty_schema() -> AsyncIterator[tuple[str, str]]:
 
 
 @pytest.fixture
-async def pool(store_schema: tuple[str, str]) -> AsyncIterator[asyncpg.Pool]:
+async def db(store_schema: tuple[str, str]) -> AsyncIterator[asyncpg.Pool]:
     url, schema = store_schema
-    pool = await database.open_pool(url, search_path=schema)
+    db = await database.open_db(url, search_path=schema)
     try:
-        yield pool
+        yield db
     finally:
-        await pool.close()
+        await db.close()

@@ -21,8 +21,8 @@ def group_docs(engine: Engine, loop_now: float) -> list[dict[str, Any]]:
     for group_runner in engine.groups.runners.values():
         group = group_runner.group
         members = set(group_runner.members)
-        pool = [o for o in engine.floor.operators.values() if not o.campaigns.isdisjoint(members)]
-        logged_in = [o for o in pool if o.state not in (OperatorState.OFFLINE, OperatorState.LOGGING_IN)]
+        db = [o for o in engine.floor.operators.values() if not o.campaigns.isdisjoint(members)]
+        logged_in = [o for o in db if o.state not in (OperatorState.OFFLINE, OperatorState.LOGGING_IN)]
         if group_runner.ledger is not None:
             answers, abandons = group_runner.ledger.counts(loop_now)
         else:
@@ -35,9 +35,9 @@ def group_docs(engine: Engine, loop_now: float) -> list[dict[str, Any]]:
             "id": group.id, "name": group.name, "reserved": group.reserved, "group_ledger": group.group_ledger,
             "operators": {
                 "logged_in": len(logged_in),
-                "free": sum(o.state is OperatorState.READY for o in pool),
-                "busy": sum(o.state in BUSY_STATES for o in pool),
-                "paused": sum(o.state is OperatorState.PAUSED for o in pool),
+                "free": sum(o.state is OperatorState.READY for o in db),
+                "busy": sum(o.state in BUSY_STATES for o in db),
+                "paused": sum(o.state is OperatorState.PAUSED for o in db),
             },
             "occupancy": sum(o.occupancy(loop_now) for o in logged_in) / len(logged_in) if logged_in else 0.0,
             "abandonment": {

@@ -33,7 +33,7 @@ class CampaignGroups:
 
     async def adopt(self, runner: CampaignRunner) -> None:
         """A campaign starts running: pace it in its group's loop, or alone."""
-        group = await groups.group_of(self._engine.pool, runner.campaign.id)
+        group = await groups.group_of(self._engine.db, runner.campaign.id)
         if group is None:
             self._warn_if_shared(runner)
             runner.start()
@@ -47,7 +47,7 @@ class CampaignGroups:
     async def sync(self) -> None:
         """Apply the store's groups to the running campaigns: live changes, joins and leaves."""
         engine = self._engine
-        by_campaign = {m.campaign_id: g for g in await groups.all_groups(engine.pool) for m in g.members}
+        by_campaign = {m.campaign_id: g for g in await groups.all_groups(engine.db) for m in g.members}
         for campaign_id, runner in list(engine.runners.items()):
             group = by_campaign.get(campaign_id)
             current = self.group_of.get(campaign_id)
@@ -124,7 +124,7 @@ class CampaignGroups:
         if group.group_ledger and (ledger_changed or membership_changed):
             members = list(group_runner.members.values())
             ledger = AbandonLedger(max(r.settings.window_hours for r in members) * 3600)
-            await ledger.seed(self._engine.pool, campaign_id=[r.campaign.id for r in members],
+            await ledger.seed(self._engine.db, campaign_id=[r.campaign.id for r in members],
                               wall_now=self._engine.clock.now(), loop_now=asyncio.get_running_loop().time())
             group_runner.use_ledger(ledger)
         elif not group.group_ledger and ledger_changed:

@@ -52,16 +52,16 @@ class GroupReport:
         return row.handle_s / self.pool.handle_s if self.pool.handle_s else None
 
 
-async def make_group_report(pool: asyncpg.Pool, name: str, *, until: datetime,
+async def make_group_report(db: asyncpg.Pool, name: str, *, until: datetime,
                             since: datetime | None = None) -> GroupReport:
-    group = await groups.get_group(pool, name)
+    group = await groups.get_group(db, name)
     if not group.members:
         raise groups.GroupError(f"group {name!r} has no campaigns yet (`dialer group add {name} CAMPAIGN`)")
-    zone = ZoneInfo((await campaigns.get_by_id(pool, group.members[0].campaign_id)).timezone)
+    zone = ZoneInfo((await campaigns.get_by_id(db, group.members[0].campaign_id)).timezone)
     since, until = local_period(since, until, zone)
     ids = [m.campaign_id for m in group.members]
     targets = group.target_shares()
-    async with pool.acquire() as conn, conn.transaction(isolation="repeatable_read", readonly=True):
+    async with db.acquire() as conn, conn.transaction(isolation="repeatable_read", readonly=True):
         wraps = await group_report_figures.wrap_s_by_campaign(conn, ids, since=since, until=until)
         seconds = await group_report_figures.pool_seconds(conn, ids, since=since, until=until)
         rows = []

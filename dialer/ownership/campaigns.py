@@ -6,7 +6,7 @@ its operators in); the others try again every ``beat_s`` and at once when an own
 
 How an owner loses a campaign, and why each way is safe:
 
-* **It dies** (kill -9, host gone with a TCP reset, pool closed): PostgreSQL ends its session and frees
+* **It dies** (kill -9, host gone with a TCP reset, ``db`` closed): PostgreSQL ends its session and frees
   the lock; another engine takes it at its next beat and recovers what the dead one left
   (``dialer/ownership/takeover.py``).
 * **It is alive but stuck** (event loop blocked, network partition without a reset — PostgreSQL may not
@@ -111,7 +111,7 @@ class CampaignOwnership:
             if self._conn is not None:
                 try:
                     await self._conn.remove_listener(RELEASED_CHANNEL, self._notified)
-                    await self._engine.pool.release(self._conn)   # asyncpg's reset unlocks all advisory locks
+                    await self._engine.db.release(self._conn)   # asyncpg's reset unlocks all advisory locks
                 except _STORE_ERRORS:
                     pass
                 self._conn = None
@@ -246,7 +246,7 @@ class CampaignOwnership:
 
     async def _take_free_campaigns(self) -> None:
         try:
-            running = await campaigns.running(self._engine.pool)
+            running = await campaigns.running(self._engine.db)
         except _STORE_ERRORS:
             return
         for campaign in running:
@@ -277,12 +277,12 @@ class CampaignOwnership:
     # ---- the dedicated connection -------------------------------------------------------------------
 
     async def _connect(self) -> None:
-        conn = await self._engine.pool.acquire()
+        conn = await self._engine.db.acquire()
         try:
             self._namespaces = await rows.lock_namespaces(conn, NAMESPACE, GROUP_NAMESPACE)
             await conn.add_listener(RELEASED_CHANNEL, self._notified)
         except BaseException:
-            await self._engine.pool.release(conn)
+            await self._engine.db.release(conn)
             raise
         self._conn = conn
 
@@ -291,7 +291,7 @@ class CampaignOwnership:
         self._keys.clear()           # the session's locks end with it
         if conn is not None:
             try:
-                await asyncio.wait_for(self._engine.pool.release(conn), timeout=1.0)
+                await asyncio.wait_for(self._engine.db.release(conn), timeout=1.0)
             except (*_STORE_ERRORS, asyncio.CancelledError):
                 conn.terminate()
 
@@ -330,7 +330,7 @@ class CampaignOwnership:
 
     async def owners(self) -> list[Owner]:
         """Every campaign's owner row, for views and metrics."""
-        return await rows.owners(self._engine.pool)
+        return await rows.owners(self._engine.db)
 
 
 def _lock_id(campaign_id: int) -> int:

@@ -29,7 +29,7 @@ class TakingOver(EngineSurface, Protocol):
 async def recover_campaign(engine: TakingOver, *, dead_engine: str, campaign_id: int) -> bool:
     """True when every open attempt of the dead engine on this campaign is resolved."""
     report = await engine.recovery.recover(dead_engine, campaign_id)
-    returned = await leads.return_unattempted(engine.pool, campaign_id=campaign_id, engine=dead_engine)
+    returned = await leads.return_unattempted(engine.db, campaign_id=campaign_id, engine=dead_engine)
     log.warning("campaign %s taken over from engine %s: %d call(s) re-attached, %d attempt(s) lost, %d connected "
                 "call(s) ended meanwhile (disposition unknown), %d not resolved (PBX unreachable), %d lead(s) back "
                 "to the list", campaign_id, dead_engine, len(report.reattached), len(report.lost), len(report.talked),

@@ -93,7 +93,7 @@ async def _demo(loop: asyncio.AbstractEventLoop, store_url: str, settings: DemoS
     finally:
         await conn.close()
     # Every connection is opened now: none may be opened later under virtual time.
-    pool = await database.open_pool(store_url, search_path=schema, min_size=4, max_size=4,
+    db = await database.open_db(store_url, search_path=schema, min_size=4, max_size=4,
                                     connection_class=FreezingConnection, durable=False)
     world = World(answer_rate=settings.answer_rate, talk_mean_s=settings.mean_talk_s, wrap_s=settings.mean_wrap_s)
     simulators = [await start_simulator(port=0, callees=WorldCallees(world, seed=settings.seed + i),
@@ -114,8 +114,8 @@ async def _demo(loop: asyncio.AbstractEventLoop, store_url: str, settings: DemoS
     try:
         with loop.looptime_enabled():  # type: ignore[attr-defined]
             clock = LoopClock(day, loop)
-            campaign_id = await _set_up(pool, settings, clock.now())
-            engine = Engine(pool, pbx, clock, EngineConfig(operator_channel_template="Local/{ext}@operators",
+            campaign_id = await _set_up(db, settings, clock.now())
+            engine = Engine(db, pbx, clock, EngineConfig(operator_channel_template="Local/{ext}@operators",
                                                           record_linger_s=1.0))
             SimulatedOperators(engine, mean_wrap_s=settings.mean_wrap_s, seed=settings.seed)
             if isinstance(pbx, PbxCluster):
@@ -134,11 +134,11 @@ async def _demo(loop: asyncio.AbstractEventLoop, store_url: str, settings: DemoS
                 runner = engine.runners[campaign_id]
                 if loop.time() >= next_check and runner.exhausted and not engine.calls:
                     next_check = loop.time() + 60
-                    if await _nothing_left(pool, campaign_id):
+                    if await _nothing_left(db, campaign_id):
                         break
             await engine.stop(drain_s=900)
             virtual_s = loop.time() - t0
-            summary = await summarize(pool, campaign_id, until=clock.now())
+            summary = await summarize(db, campaign_id, until=clock.now())
             latencies = np.array(engine.handoff.latencies_s or [0.0]) * 1000
             wall = np.array(engine.handoff.wall_latencies_s or [0.0]) * 1000
     finally:
@@ -147,7 +147,7 @@ async def _demo(loop: asyncio.AbstractEventLoop, store_url: str, settings: DemoS
         await (close_cluster(pbx) if isinstance(pbx, PbxCluster) else pbx.close())
         for simulator in simulators:
             await simulator.close()
-        await pool.close()
+        await db.close()
     return DemoResult(campaign_id=campaign_id, summary=summary, wall_s=time.perf_counter() - wall_start,
                       virtual_s=virtual_s,
                       handoff_p50_ms=float(np.percentile(latencies, 50)),
@@ -175,21 +175,21 @@ def next_working_day(now: datetime) -> datetime:
     return day
 
 
-async def _set_up(pool: asyncpg.Pool, settings: DemoSettings, now: datetime) -> int:
+async def _set_up(db: asyncpg.Pool, settings: DemoSettings, now: datetime) -> int:
     campaign = await campaigns.create(
-        pool, name="demo", channel_template="Local/{digits}@pstn", caller_id="+74951234567",
+        db, name="demo", channel_template="Local/{digits}@pstn", caller_id="+74951234567",
         mode=settings.mode, timezone=settings.timezone, default_region="RU")
-    ops = [await operators.create(pool, name=f"Operator {i + 1}", extension=str(101 + i), simulated=True)
+    ops = [await operators.create(db, name=f"Operator {i + 1}", extension=str(101 + i), simulated=True)
            for i in range(settings.operators)]
-    await operators.assign(pool, campaign_id=campaign.id, operator_ids=[o.id for o in ops])
+    await operators.assign(db, campaign_id=campaign.id, operator_ids=[o.id for o in ops])
     rng = np.random.default_rng(settings.seed)
     numbers = 1_000_000 + rng.choice(9_000_000, size=settings.leads, replace=False)
-    await leads.add_named(pool, campaign.id, [(f"+7495{n:07d}", settings.timezone, f"Customer {i + 1}", i + 2)
+    await leads.add_named(db, campaign.id, [(f"+7495{n:07d}", settings.timezone, f"Customer {i + 1}", i + 2)
                                               for i, n in enumerate(numbers)])
-    await campaigns.set_state(pool, "demo", "running", actor="demo", now=now)
+    await campaigns.set_state(db, "demo", "running", actor="demo", now=now)
     return campaign.id
 
 
-async def _nothing_left(pool: asyncpg.Pool, campaign_id: int) -> bool:
+async def _nothing_left(db: asyncpg.Pool, campaign_id: int) -> bool:
     """No lead will ever be dialable again today (all done, or due after the day)."""
-    return await leads.unfinished(pool, campaign_id) == 0
+    return await leads.unfinished(db, campaign_id) == 0

@@ -24,7 +24,7 @@ async def set_aside(conn: asyncpg.Connection, *, engine: str, what: str, error: 
                        engine, what, error, payload)
 
 
-async def newest(pool: asyncpg.Pool, limit: int) -> list[DeadLetter]:
-    rows = await pool.fetch("SELECT id, at, engine, what, error, payload FROM dead_letter ORDER BY id DESC "
+async def newest(db: asyncpg.Pool, limit: int) -> list[DeadLetter]:
+    rows = await db.fetch("SELECT id, at, engine, what, error, payload FROM dead_letter ORDER BY id DESC "
                             "LIMIT $1", limit)
     return [DeadLetter(r["id"], r["at"], r["engine"], r["what"], r["error"], r["payload"]) for r in rows]

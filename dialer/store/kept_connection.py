@@ -1,15 +1,15 @@
-"""A connection of the engine's pool kept by one writer that must not queue behind the others.
+"""A connection of the engine's ``db`` kept by one writer that must not queue behind the others.
 
-The pool is shared by the recorder's batches, the claims, the recovery and the control plane; when they hold
-every connection, an ``acquire`` waits behind all of them. A writer that must stay on time (the views'
-picture, written every second) takes one connection once and keeps it; it takes another only if that one
-is lost (the server restarted).
+The store's connections (``db``) are shared by the recorder's batches, the claims, the recovery and the
+control plane; when they hold every connection, an ``acquire`` waits behind all of them. A writer that must
+stay on time (the views' picture, written every second) takes one connection once and keeps it; it takes
+another only if that one is lost (the server restarted).
 
 Stopping stays bounded (``dialer/service.py`` gives the whole stop a few seconds). A write cancelled while
 its query is in flight leaves the connection busy: asyncpg is still cancelling it, so giving it back waits
 for the server, and any other statement on it fails with "another operation is in progress" (publishing
 on the control plane's LISTEN connection broke the stop that way: its UNLISTEN raised). So a connection
-whose work was cancelled is terminated at once, and the pool opens a fresh one when it next needs it.
+whose work was cancelled is terminated at once, and ``db`` opens a fresh one when it next needs it.
 """
 
 from __future__ import annotations
@@ -25,14 +25,14 @@ GIVE_BACK_S = 1.0     # giving a healthy connection back (its reset) on stop
 
 
 class KeptConnection:
-    def __init__(self, pool: asyncpg.Pool) -> None:
-        self._pool = pool
+    def __init__(self, db: asyncpg.Pool) -> None:
+        self._db = db
         self._conn: Any = None       # asyncpg's PoolConnectionProxy
 
     async def open(self) -> None:
         """Take the connection now, while the pool has room (at start)."""
         if self._conn is None:
-            self._conn = await self._pool.acquire()
+            self._conn = await self._db.acquire()
 
     @asynccontextmanager
     async def use(self) -> AsyncIterator[asyncpg.Connection]:
@@ -58,7 +58,7 @@ class KeptConnection:
         if conn is None:
             return
         try:
-            await self._pool.release(conn, timeout=GIVE_BACK_S)
+            await self._db.release(conn, timeout=GIVE_BACK_S)
         except (OSError, TimeoutError, asyncpg.PostgresError, asyncpg.InterfaceError):
             pass      # the pool terminated it, and opens another when it needs one
 

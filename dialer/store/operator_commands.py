@@ -32,10 +32,10 @@ class PendingCommand:
     created_at: datetime | None = None    # when the console wrote it (its own clock)
 
 
-async def send(pool: asyncpg.Pool | asyncpg.Connection, *, operator_id: int, command: str, args: Mapping[str, Any],
+async def send(db: asyncpg.Pool | asyncpg.Connection, *, operator_id: int, command: str, args: Mapping[str, Any],
                actor: str, now: datetime, person_id: int | None) -> int:
     """Write one command row and wake the engines, in one transaction; the row id."""
-    async with _connection(pool) as conn, conn.transaction():
+    async with _connection(db) as conn, conn.transaction():
         command_id = await conn.fetchval(
             """INSERT INTO operator_command (operator_id, command, args, actor, created_at, person_id)
                VALUES ($1, $2, $3::jsonb, $4, $5, $6) RETURNING id""",
@@ -45,17 +45,17 @@ async def send(pool: asyncpg.Pool | asyncpg.Connection, *, operator_id: int, com
     return int(command_id)
 
 
-async def results(pool: asyncpg.Pool | asyncpg.Connection, ids: Iterable[int]) -> list[CommandResult]:
-    rows = await pool.fetch(
+async def results(db: asyncpg.Pool | asyncpg.Connection, ids: Iterable[int]) -> list[CommandResult]:
+    rows = await db.fetch(
         "SELECT id, command, done_at, result FROM operator_command WHERE id = ANY($1::bigint[]) ORDER BY id",
         list(ids),
     )
     return [CommandResult(r["id"], r["command"], r["done_at"] is not None, r["result"]) for r in rows]
 
 
-async def pending(pool: asyncpg.Pool, operator_ids: list[int]) -> list[PendingCommand]:
+async def pending(db: asyncpg.Pool, operator_ids: list[int]) -> list[PendingCommand]:
     """The commands not yet answered for these operators, oldest first."""
-    rows = await pool.fetch(
+    rows = await db.fetch(
         """SELECT id, operator_id, command, args, person_id, created_at FROM operator_command
            WHERE done_at IS NULL AND operator_id = ANY($1::bigint[]) ORDER BY id""", operator_ids)
     return [PendingCommand(r["id"], r["operator_id"], r["command"],
@@ -64,9 +64,9 @@ async def pending(pool: asyncpg.Pool, operator_ids: list[int]) -> list[PendingCo
             for r in rows]
 
 
-async def answer(pool: asyncpg.Pool, command_id: int, *, now: datetime, result: str | None) -> None:
+async def answer(db: asyncpg.Pool, command_id: int, *, now: datetime, result: str | None) -> None:
     """Done: None when applied, else why it was refused."""
-    await pool.execute("UPDATE operator_command SET done_at = $2, result = $3 WHERE id = $1", command_id, now, result)
+    await db.execute("UPDATE operator_command SET done_at = $2, result = $3 WHERE id = $1", command_id, now, result)
 
 
 class _connection:

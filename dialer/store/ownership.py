@@ -105,8 +105,8 @@ async def terminate(conn: asyncpg.Connection, pid: int) -> bool:
     return bool(await conn.fetchval("SELECT pg_terminate_backend($1, 2000)", pid))
 
 
-async def owners(pool: asyncpg.Pool) -> list[Owner]:
-    rows = await pool.fetch(
+async def owners(db: asyncpg.Pool) -> list[Owner]:
+    rows = await db.fetch(
         """SELECT campaign_id, engine, epoch, released_at IS NOT NULL AS released,
                   extract(epoch FROM clock_timestamp() - heartbeat_at)::float8 AS age
            FROM campaign_owner ORDER BY campaign_id""")

@@ -13,19 +13,19 @@ import asyncpg
 from dialer.bus import PICTURE_CHANNEL
 
 
-async def publish(pool: asyncpg.Pool | asyncpg.Connection, *, engine: str, at: datetime, doc: str) -> None:
+async def publish(db: asyncpg.Pool | asyncpg.Connection, *, engine: str, at: datetime, doc: str) -> None:
     """Replace the engine's row with ``doc`` (JSON) and announce it."""
-    await pool.execute(
+    await db.execute(
         """INSERT INTO engine_picture (engine, at, doc) VALUES ($1, $2, $3::jsonb)
            ON CONFLICT (engine) DO UPDATE SET at = EXCLUDED.at, doc = EXCLUDED.doc;""",
         engine, at, doc)
-    await pool.execute("SELECT pg_notify($1, $2)", PICTURE_CHANNEL, engine)
+    await db.execute("SELECT pg_notify($1, $2)", PICTURE_CHANNEL, engine)
 
 
-async def tell_operators(pool: asyncpg.Pool, channels: list[str], payloads: list[str]) -> None:
+async def tell_operators(db: asyncpg.Pool, channels: list[str], payloads: list[str]) -> None:
     """Each payload on its channel (an operator's changed entry), in one statement: a burst of changes on a
     floor of thousands costs one round trip."""
-    await pool.execute("SELECT count(pg_notify(c, p)) FROM unnest($1::text[], $2::text[]) AS t(c, p)",
+    await db.execute("SELECT count(pg_notify(c, p)) FROM unnest($1::text[], $2::text[]) AS t(c, p)",
                        channels, payloads)
 
 
@@ -41,14 +41,14 @@ _ONE_OPERATOR = """SELECT engine, doc || jsonb_build_object('operators', jsonb_p
                    FROM engine_picture WHERE $1::text[] IS NULL OR engine = ANY($1::text[])"""
 
 
-async def of_engines(pool: asyncpg.Pool, engines: list[str] | None,
+async def of_engines(db: asyncpg.Pool, engines: list[str] | None,
                      operator_id: int | None = None) -> dict[str, dict[str, Any]]:
     """Engine name → its latest picture, for these engines (None: every engine; one without a row is missing
     from the answer); with ``operator_id``, each picture holds that operator's entry only."""
     if operator_id is None:
-        rows = await pool.fetch(_WHOLE, engines)
+        rows = await db.fetch(_WHOLE, engines)
     else:
-        rows = await pool.fetch(_ONE_OPERATOR, engines, operator_id)
+        rows = await db.fetch(_ONE_OPERATOR, engines, operator_id)
     return {r["engine"]: _doc(r["doc"]) for r in rows}
 
 

@@ -18,11 +18,11 @@ __all__ = ["CustomerCard", "EarlierAttempt", "campaign_script", "campaign_states
            "lead_of"]
 
 
-async def campaign_script(pool: asyncpg.Pool | asyncpg.Connection, campaign_id: int) -> call_script.Script | None:
+async def campaign_script(db: asyncpg.Pool | asyncpg.Connection, campaign_id: int) -> call_script.Script | None:
     """The campaign's script, None when it has none. A stored script is validated again on the way in:
     a document changed by hand in the database shows as an error, not as a broken console."""
     try:
-        document = await script_document(pool, campaign_id)
+        document = await script_document(db, campaign_id)
     except CampaignNotFound:
         return None
     if not document:

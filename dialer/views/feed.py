@@ -46,10 +46,10 @@ class PictureFeed:
     ``picture_every_s``: read the pictures at most this often (a console: its operator's own news comes at
     once on its channel, and a server holds hundreds of consoles, each of which would read every second)."""
 
-    def __init__(self, pool: asyncpg.Pool, on_floor: Callable[[FloorPicture], None],
+    def __init__(self, db: asyncpg.Pool, on_floor: Callable[[FloorPicture], None],
                  on_error: Callable[[str], None] | None = None, *, operator_id: int | None = None,
                  listener: SharedListener | None = None, picture_every_s: float = 0.0) -> None:
-        self._pool = pool
+        self._db = db
         self.every_s = picture_every_s    # a view may lift it while it waits on the pictures (a command's result)
         self._read_at = float("-inf")     # loop time of the last read of the pictures
         self._shared = listener
@@ -67,12 +67,12 @@ class PictureFeed:
 
     async def start(self) -> None:
         if self._shared is None:
-            self._listener = await self._pool.acquire()
+            self._listener = await self._db.acquire()
         await self._add(PICTURE_CHANNEL, self._notified)
         if self._operator_id is not None:
-            self._schema = await pictures.current_schema(self._pool)
+            self._schema = await pictures.current_schema(self._db)
             await self._add(operator_channel(self._operator_id), self._operator_notified)
-        self._docs = await pictures.of_engines(self._pool, None, self._operator_id)
+        self._docs = await pictures.of_engines(self._db, None, self._operator_id)
         self.reads += 1
         self._publish()
 
@@ -97,7 +97,7 @@ class PictureFeed:
                     await self._listener.remove_listener(operator_channel(self._operator_id),
                                                          self._operator_notified)
             finally:
-                await self._pool.release(self._listener)
+                await self._db.release(self._listener)
                 self._listener = None
 
     def _operator_notified(self, _conn: object, _pid: int, _channel: str, payload: str) -> None:
@@ -126,7 +126,7 @@ class PictureFeed:
             engines = sorted(self._dirty)
             self._dirty.clear()
             try:
-                found = await pictures.of_engines(self._pool, engines, self._operator_id)
+                found = await pictures.of_engines(self._db, engines, self._operator_id)
             except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError) as exc:
                 self._dirty.update(engines)     # read again on the next notification
                 self._on_error(f"cannot read the engine's picture: store unreachable ({type(exc).__name__})")
@@ -180,15 +180,15 @@ def check_command(command: str, args: Mapping[str, Any]) -> None:
             raise CommandError("spy needs the supervisor's extension (digits), e.g. --extension 200")
 
 
-async def send_command(pool: asyncpg.Pool | asyncpg.Connection, *, operator_id: int, command: str,
+async def send_command(db: asyncpg.Pool | asyncpg.Connection, *, operator_id: int, command: str,
                        args: Mapping[str, Any], actor: str, now: datetime, person_id: int | None = None) -> int:
     """Write one command row and wake the engines; returns the row id (to look up its result).
     ``person_id``: who is logged in (``dialer serve``); the engine checks their rights before applying it."""
     check_command(command, args)
-    return await operator_commands.send(pool, operator_id=operator_id, command=command, args=args, actor=actor,
+    return await operator_commands.send(db, operator_id=operator_id, command=command, args=args, actor=actor,
                                         now=now, person_id=person_id)
 
 
-async def command_results(pool: asyncpg.Pool | asyncpg.Connection, ids: Iterable[int]) -> list[CommandResult]:
-    return await operator_commands.results(pool, ids)
+async def command_results(db: asyncpg.Pool | asyncpg.Connection, ids: Iterable[int]) -> list[CommandResult]:
+    return await operator_commands.results(db, ids)
 

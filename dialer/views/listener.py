@@ -20,18 +20,18 @@ Callback = Callable[[Any, int, str, str], None]
 
 
 class SharedListener:
-    def __init__(self, pool: asyncpg.Pool) -> None:
-        self._pool = pool
+    def __init__(self, db: asyncpg.Pool) -> None:
+        self._db = db
         self._conn: Any = None        # a pool's connection, held from ``open`` to ``close``
         self._lock = asyncio.Lock()
 
     async def open(self) -> None:
-        self._conn = await self._pool.acquire()
+        self._conn = await self._db.acquire()
 
     async def close(self) -> None:
         if self._conn is not None:
             conn, self._conn = self._conn, None
-            await self._pool.release(conn)
+            await self._db.release(conn)
 
     async def add(self, channel: str, callback: Callback) -> None:
         async with self._lock:

@@ -73,10 +73,10 @@ class OperatorConsole(App[None]):
         *(Binding(str(n), f"answer({n - 1})", f"answer {n}", show=False) for n in range(1, 10)),
     ]
 
-    def __init__(self, pool: asyncpg.Pool, operator: OperatorIdentity, clock: Clock, *,
+    def __init__(self, db: asyncpg.Pool, operator: OperatorIdentity, clock: Clock, *,
                  listen: bool = True, person: Person | None = None, listener: SharedListener | None = None) -> None:
         super().__init__()
-        self.pool = pool
+        self.db = db
         self.operator = operator
         self.person = person                      # who logged in (dialer serve); the engine checks their rights
         self.clock = clock
@@ -89,7 +89,7 @@ class OperatorConsole(App[None]):
         self._login_warned = False
         self._status: StatusBar | None = None     # once mounted
         self._logout_press = SecondPress()       # during a call, F10 asks before it hangs the customer up
-        self._feed = PictureFeed(pool, self._floor_from_feed, self._feed_error, operator_id=operator.id,
+        self._feed = PictureFeed(db, self._floor_from_feed, self._feed_error, operator_id=operator.id,
                                  listener=listener, picture_every_s=PICTURE_EVERY_S) if listen else None
 
     # ---- layout -------------------------------------------------------------------------------
@@ -161,13 +161,13 @@ class OperatorConsole(App[None]):
         if absent == self._absent:
             return
         self._absent = absent
-        states = await customer.campaign_states(self.pool, sorted(absent)) if absent else {}
+        states = await customer.campaign_states(self.db, sorted(absent)) if absent else {}
         if not self._showing():
             return
         self.query_one(StatusBar).paused = tuple(sorted(name for name, state in states.values() if state == "paused"))
 
     async def _check_results(self) -> None:
-        for result in await command_results(self.pool, self.sent):
+        for result in await command_results(self.db, self.sent):
             if not result.done:
                 continue
             self.sent.remove(result.id)
@@ -185,7 +185,7 @@ class OperatorConsole(App[None]):
         self._disposed.discard(call.attempt_id)
         if self.call is not None and self.call.attempt_id != call.attempt_id:
             return   # another call is on screen now; the refusal message stays
-        call.catalogue = await customer.dispositions(self.pool, call.card.campaign_id)   # a code retired meanwhile
+        call.catalogue = await customer.dispositions(self.db, call.card.campaign_id)   # a code retired meanwhile
         await self._put_call(call)
         self.query_one(DispositionForm).restore(args, call.timezone)
 
@@ -205,7 +205,7 @@ class OperatorConsole(App[None]):
 
     async def _show_call(self, attempt_id: int, lead_id: int | None) -> None:
         # one connection for the reads (each read from the pool would add the pool's reset round trip)
-        async with self.pool.acquire() as conn:
+        async with self.db.acquire() as conn:
             if lead_id is None:   # an engine that does not say the wrap-up's lead: the attempt knows it
                 lead_id = await customer.lead_of(conn, attempt_id)
             card = await customer.customer_card(conn, lead_id, attempt_id) if lead_id is not None else None
@@ -287,7 +287,7 @@ class OperatorConsole(App[None]):
     async def _send(self, command: str, args: dict[str, Any]) -> int | None:
         try:
             command_id = await send_command(
-                self.pool, operator_id=self.operator.id, command=command, args=args, now=self.clock.now(),
+                self.db, operator_id=self.operator.id, command=command, args=args, now=self.clock.now(),
                 actor=self.person.actor if self.person else f"operator:{self.operator.name}",
                 person_id=self.person.id if self.person else None)
         except CommandError as exc:

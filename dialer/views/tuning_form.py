@@ -108,10 +108,10 @@ class TuningForm(ModalScreen[str | None]):
     """
     BINDINGS: ClassVar[list[BindingType]] = [Binding("escape", "cancel", "Cancel")]
 
-    def __init__(self, pool: asyncpg.Pool, campaign: CampaignState, *, clock: Clock, actor: str, operators: int,
+    def __init__(self, db: asyncpg.Pool, campaign: CampaignState, *, clock: Clock, actor: str, operators: int,
                  hours: float = 2.0) -> None:
         super().__init__()
-        self.pool = pool
+        self.db = db
         self.campaign = campaign
         self.clock = clock
         self.actor = actor
@@ -141,7 +141,7 @@ class TuningForm(ModalScreen[str | None]):
     async def on_mount(self) -> None:
         self._preview()
         try:
-            async with self.pool.acquire() as conn:
+            async with self.db.acquire() as conn:
                 self.limits = legal_limits((await compliance_store.campaign_rules(conn, self.campaign.id)).preset)
         except (OSError, asyncpg.PostgresError) as exc:   # Apply checks again, in its transaction
             self.query_one("#changes", Static).update(Text(f"cannot read the campaign's legal limits: {exc}"))
@@ -194,7 +194,7 @@ class TuningForm(ModalScreen[str | None]):
             self.dismiss("nothing changed")
             return
         try:
-            async with self.pool.acquire() as conn, conn.transaction():   # the change and its audit rows, or nothing
+            async with self.db.acquire() as conn, conn.transaction():   # the change and its audit rows, or nothing
                 limits = legal_limits((await compliance_store.campaign_rules(conn, self.campaign.id)).preset)
                 await campaigns.set_pacing(conn, self.campaign.name, changes, actor=self.actor,
                                            now=self.clock.now(), validate=validator_for(limits))

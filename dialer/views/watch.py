@@ -109,13 +109,13 @@ class WatchApp(App[None]):
         Binding("q", "quit", "Quit"),
     ]
 
-    def __init__(self, pool: asyncpg.Pool, clock: Clock, *, campaign: str | None = None,
+    def __init__(self, db: asyncpg.Pool, clock: Clock, *, campaign: str | None = None,
                  supervisor_extension: str | None = None, actor: str = "supervisor", listen: bool = True,
                  whatif_hours: float = 2.0, person: Person | None = None,
                  listener: SharedListener | None = None) -> None:
         super().__init__()
         self.person = person      # who logged in (dialer serve): sees and acts on their campaigns only
-        self.pool = pool
+        self.db = db
         self.clock = clock
         self.campaign_name = campaign
         self.supervisor_extension = supervisor_extension
@@ -126,7 +126,7 @@ class WatchApp(App[None]):
         self.abandon_history: dict[int, deque[float]] = {}
         self.sent: list[int] = []
         self.absent: tuple[int, str] | None = None   # the named campaign's id and state while no engine runs it
-        self._feed = PictureFeed(pool, lambda floor: self.post_message(FloorChanged(floor)), self.say,
+        self._feed = PictureFeed(db, lambda floor: self.post_message(FloorChanged(floor)), self.say,
                                  listener=listener) if listen else None
 
     def compose(self) -> ComposeResult:
@@ -197,7 +197,7 @@ class WatchApp(App[None]):
             self.abandon_history.setdefault(campaign.id, deque(maxlen=HISTORY)).append(campaign.abandonment.rate)
         self._render()
         if self.sent:
-            for result in await command_results(self.pool, self.sent):
+            for result in await command_results(self.db, self.sent):
                 if result.done:
                     self.sent.remove(result.id)
                     self.say(f"{result.command}: " + (f"refused — {result.refused}" if result.refused else "done"))
@@ -207,7 +207,7 @@ class WatchApp(App[None]):
         in and finish their calls), or running with no engine to take it."""
         if self.campaign_name is None or self.floor.campaign(self.campaign_name) is not None:
             return None
-        return await campaigns.state_of(self.pool, self.campaign_name)
+        return await campaigns.state_of(self.db, self.campaign_name)
 
     def _render_title(self) -> None:
         if self._base() is None:
@@ -234,8 +234,8 @@ class WatchApp(App[None]):
         self._render_operators()
         calls = self._q("#calls", Static)
         pacing = self._q("#pacing", Static)
-        pool = self.floor.pool_of(campaign.id) if campaign is not None else None
-        self._q("#pool", Static).update(Text("\n".join(pool_lines(pool, self.floor.campaigns)) if pool else ""))
+        db = self.floor.pool_of(campaign.id) if campaign is not None else None
+        self._q("#pool", Static).update(Text("\n".join(pool_lines(db, self.floor.campaigns)) if db else ""))
         if campaign is None:
             calls.update("")
             pacing.update("")
@@ -292,7 +292,7 @@ class WatchApp(App[None]):
             self.say("no campaign to start or pause")
             return
         try:
-            async with self.pool.acquire() as conn, conn.transaction():
+            async with self.db.acquire() as conn, conn.transaction():
                 current = await campaigns.get(conn, name)
                 state = "paused" if current.state == "running" else "running"
                 if state == "running":   # the same rule as `dialer campaign start` (the seller prompt)
@@ -306,7 +306,7 @@ class WatchApp(App[None]):
 
     async def _command(self, operator: OperatorRow, command: str, args: dict[str, Any]) -> None:
         try:
-            command_id = await send_command(self.pool, operator_id=operator.id, command=command, args=args,
+            command_id = await send_command(self.db, operator_id=operator.id, command=command, args=args,
                                             actor=self.actor, now=self.clock.now(),
                                             person_id=self.person.id if self.person else None)
         except CommandError as exc:
@@ -339,7 +339,7 @@ class WatchApp(App[None]):
             self.say("no campaign to tune")
             return
         working = [o for o in self.floor.operators_of(campaign.id) if o.state not in ("logged_out", "logged_in")]
-        self.push_screen(TuningForm(self.pool, campaign, clock=self.clock, actor=self.actor, operators=len(working),
+        self.push_screen(TuningForm(self.db, campaign, clock=self.clock, actor=self.actor, operators=len(working),
                                     hours=self.whatif_hours), self._tuned)
 
     def _tuned(self, message: str | None) -> None:

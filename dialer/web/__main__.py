@@ -15,11 +15,11 @@ from lists import database
 
 def main() -> None:
     async def session() -> None:
-        pool = await database.open_pool(store_url(), max_size=2)
+        db = await database.open_db(store_url(), max_size=2)
         try:
-            await run_session(pool, SystemClock())
+            await run_session(db, SystemClock())
         finally:
-            await pool.close()
+            await db.close()
 
     try:
         asyncio.run(session())

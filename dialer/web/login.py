@@ -27,9 +27,9 @@ class LoginApp(App[Person | None]):
     """
     BINDINGS: ClassVar[list[BindingType]] = [Binding("ctrl+q", "quit", "Quit")]
 
-    def __init__(self, pool: asyncpg.Pool, clock: Clock) -> None:
+    def __init__(self, db: asyncpg.Pool, clock: Clock) -> None:
         super().__init__()
-        self.pool = pool
+        self.db = db
         self.clock = clock
 
     def compose(self) -> ComposeResult:
@@ -63,7 +63,7 @@ class LoginApp(App[Person | None]):
         button = self.query_one("#login", Button)
         button.disabled = True
         try:
-            person = await store.log_in(self.pool, name, password, self.clock.now())
+            person = await store.log_in(self.db, name, password, self.clock.now())
         except store.LoginRefused as exc:
             refusal = str(exc)
         except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError):

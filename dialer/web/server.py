@@ -4,13 +4,13 @@ textual-serve (whose page, scripts and routes are kept: ``Server`` is subclassed
 every browser session, and each such process paid for Python, Textual and the store's client again, held
 two store connections of its own, and woke up on its own. A worker instead runs each session's apps as a
 task (``session.py``) with a driver that writes to the page's websocket (``driver.py``), and its
-sessions share one small pool and one LISTEN connection (``dialer/views/listener.py``), on which each
-console's operator channel is a callback. ``dialer serve`` starts one worker per core on the same listening
-socket (``workers.py``).
+sessions share a few store connections (one small ``db``) and one LISTEN connection
+(``dialer/views/listener.py``), on which each console's operator channel is a callback. ``dialer serve``
+starts one worker per core on the same listening socket (``workers.py``).
 
 When a page closes, its session's app exits and the person is logged out in the audit; when the worker
 stops (``dialer serve`` stopped, or gone: the worker's stdin closes), every session ends the same way
-before the pool closes.
+before ``db`` closes.
 """
 
 from __future__ import annotations
@@ -45,7 +45,7 @@ class BrowserServer(Server):
         super().__init__("dialer", host=host, port=port, title="dialer", public_url=public_url)
         self.store_url = store_url
         self.clock = SystemClock()
-        self.pool: asyncpg.Pool | None = None
+        self.db: asyncpg.Pool | None = None
         self.listener: SharedListener | None = None
         self.sessions: dict[asyncio.Task[Any], Browser] = {}
 
@@ -55,8 +55,8 @@ class BrowserServer(Server):
         return app
 
     async def on_startup(self, app: web.Application) -> None:
-        self.pool = await database.open_pool(self.store_url, max_size=POOL_SIZE)
-        self.listener = SharedListener(self.pool)
+        self.db = await database.open_db(self.store_url, max_size=POOL_SIZE)
+        self.listener = SharedListener(self.db)
         await self.listener.open()
         asyncio.get_running_loop().add_reader(sys.stdin.fileno(), self._parent_said)
 
@@ -75,18 +75,18 @@ class BrowserServer(Server):
     async def on_cleanup(self, app: web.Application) -> None:
         if self.listener is not None:
             await self.listener.close()
-        if self.pool is not None:
-            await self.pool.close()
+        if self.db is not None:
+            await self.db.close()
 
     async def handle_websocket(self, request: web.Request) -> web.WebSocketResponse:
         websocket = web.WebSocketResponse(heartbeat=HEARTBEAT_S)
         await websocket.prepare(request)
-        assert self.pool is not None
+        assert self.db is not None
         browser = Browser(websocket, to_int(request.query.get("width", "80"), 80),
                           to_int(request.query.get("height", "24"), 24))
         # a task of its own: its own copy of the context, in which Textual keeps the app in charge
         session = asyncio.get_running_loop().create_task(
-            run_session(self.pool, self.clock, browser, self.listener), name="browser-session")
+            run_session(self.db, self.clock, browser, self.listener), name="browser-session")
         self.sessions[session] = browser
         session.add_done_callback(lambda done: self._ended(done, browser))
         await browser.read()

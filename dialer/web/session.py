@@ -2,8 +2,8 @@
 
 Runs as an asyncio task of a ``dialer serve`` worker (``server.py``); both apps draw into the same
 browser page (``browser.py``), one after the other, through their own driver (``driver.py``). Every
-session of the worker shares its pool and its LISTEN connection. ``browser=None``: in a terminal, for a
-try on the server itself (``python -m dialer.web``).
+session of the worker shares its store connections (``db``) and its LISTEN connection.
+``browser=None``: in a terminal, for a try on the server itself (``python -m dialer.web``).
 """
 
 from __future__ import annotations
@@ -28,29 +28,29 @@ log = logging.getLogger(__name__)
 T = TypeVar("T")
 
 
-async def screen_for(pool: asyncpg.Pool, person: Person, clock: Clock,
+async def screen_for(db: asyncpg.Pool, person: Person, clock: Clock,
                      listener: SharedListener | None = None) -> App[None]:
     """An operator's console, or the watch view (a supervisor's campaigns, or all for a manager)."""
     if person.role == "operator":
-        name = await operators.name_of(pool, person.operator_id)
-        return OperatorConsole(pool, await find_operator(pool, str(name)), clock, person=person, listener=listener)
+        name = await operators.name_of(db, person.operator_id)
+        return OperatorConsole(db, await find_operator(db, str(name)), clock, person=person, listener=listener)
     from dialer.views.watch import WatchApp  # brings the what-if simulation (numpy, scipy): not for operators
 
-    return WatchApp(pool, clock, person=person, listener=listener)
+    return WatchApp(db, clock, person=person, listener=listener)
 
 
-async def run_session(pool: asyncpg.Pool, clock: Clock, browser: Browser | None = None,
+async def run_session(db: asyncpg.Pool, clock: Clock, browser: Browser | None = None,
                       listener: SharedListener | None = None) -> Person | None:
     """The person who worked in this session (None: nobody logged in)."""
-    person = await _run(LoginApp(pool, clock), browser)
+    person = await _run(LoginApp(db, clock), browser)
     if person is None:
         return None
     try:
         if browser is None or not browser.gone.is_set():
-            await _run(await screen_for(pool, person, clock, listener), browser)
+            await _run(await screen_for(db, person, clock, listener), browser)
     finally:
         try:
-            await store.log_out(pool, person, clock.now())
+            await store.log_out(db, person, clock.now())
         except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError) as exc:
             log.warning("logout of %s not audited: the store is unreachable (%s)", person.name, type(exc).__name__)
     return person

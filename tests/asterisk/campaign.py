@@ -29,23 +29,23 @@ def numbers(kind: str, count: int, talk_s: int = 6) -> list[str]:
     return [f"+{prefix}5550{i:04d}" for i in range(count)]
 
 
-async def set_up_campaign(pool: asyncpg.Pool, phones: list[str], *, operators_count: int = 3,
+async def set_up_campaign(db: asyncpg.Pool, phones: list[str], *, operators_count: int = 3,
                           name: str = "real-asterisk", mode: str = "progressive",
                           pacing: dict[str, Any] | None = None) -> int:
-    campaign = await campaigns.create(pool, name=name, channel_template="Local/{digits}@pstn-test",
+    campaign = await campaigns.create(db, name=name, channel_template="Local/{digits}@pstn-test",
                                       caller_id="+15550000000", mode=mode, pacing=pacing, ring_timeout_s=15)
-    ops = [await operators.create(pool, name=f"op{i}", extension=str(101 + i), simulated=True)
+    ops = [await operators.create(db, name=f"op{i}", extension=str(101 + i), simulated=True)
            for i in range(operators_count)]
-    await operators.assign(pool, campaign_id=campaign.id, operator_ids=[o.id for o in ops])
-    await pool.executemany("INSERT INTO lead (campaign_id, phone, timezone) VALUES ($1, $2, 'UTC')",
+    await operators.assign(db, campaign_id=campaign.id, operator_ids=[o.id for o in ops])
+    await db.executemany("INSERT INTO lead (campaign_id, phone, timezone) VALUES ($1, $2, 'UTC')",
                            [(campaign.id, phone) for phone in phones])
-    await campaigns.set_state(pool, name, "running", actor="test", now=datetime.now(UTC))
+    await campaigns.set_state(db, name, "running", actor="test", now=datetime.now(UTC))
     return campaign.id
 
 
-async def campaign_over(pool: asyncpg.Pool) -> bool:
+async def campaign_over(db: asyncpg.Pool) -> bool:
     """Nothing claimed, nothing open, nothing due now: every lead has had its call."""
-    row = await pool.fetchrow(
+    row = await db.fetchrow(
         """SELECT count(*) FILTER (WHERE state = 'claimed') AS claimed,
                   count(*) FILTER (WHERE state = 'ready' AND (next_due_at IS NULL OR next_due_at <= now())) AS due,
                   (SELECT count(*) FROM attempt WHERE ended_at IS NULL) AS open
@@ -81,27 +81,27 @@ async def run_campaign(binary: str, store_url: str, phones: list[str], log_dir: 
     await conn.close()
     pbx = Asterisk(binary)
     observer = Observer(pbx.port)
-    pool = await database.open_pool(store_url, search_path=schema)
+    db = await database.open_db(store_url, search_path=schema)
     dialer = DialerRun(log_dir, store_url, schema, pbx.port)
     try:
         pbx.start()
         observer.start()
         await asyncio.wait_for(observer.connected.wait(), 10)
         ghosts = observer.watch_for_ghosts()
-        await set_up_campaign(pool, phones, operators_count=operators, mode=mode, pacing=pacing)
+        await set_up_campaign(db, phones, operators_count=operators, mode=mode, pacing=pacing)
         await dialer.start()
         deadline = time.monotonic() + duration_s
         finished = False
         while time.monotonic() < deadline and dialer.running:
-            if until_over and await campaign_over(pool):
+            if until_over and await campaign_over(db):
                 finished = True
                 break
             await asyncio.sleep(0.5)
         stop_s = await dialer.stop()
-        finished = finished or await campaign_over(pool)
-        attempts = [dict(r) for r in await pool.fetch("SELECT * FROM attempt ORDER BY id")]
-        leads = [dict(r) for r in await pool.fetch("SELECT * FROM lead ORDER BY id")]
-        figures = await read(pool) if read is not None else None
+        finished = finished or await campaign_over(db)
+        attempts = [dict(r) for r in await db.fetch("SELECT * FROM attempt ORDER BY id")]
+        leads = [dict(r) for r in await db.fetch("SELECT * FROM lead ORDER BY id")]
+        figures = await read(db) if read is not None else None
         return CampaignRun(attempts, leads, stop_s, finished, dialer.log(), dialer.errors(), pbx.warnings(),
                            list(ghosts), figures)
     finally:
@@ -113,7 +113,7 @@ async def run_campaign(binary: str, store_url: str, phones: list[str], log_dir: 
             if (pbx.base / "log" / name).exists():
                 (log_dir / f"asterisk-{name}").write_bytes((pbx.base / "log" / name).read_bytes())
         pbx.close()
-        await pool.close()
+        await db.close()
         conn = await asyncpg.connect(store_url)
         await conn.execute(f'DROP SCHEMA "{schema}" CASCADE')
         await conn.close()

@@ -54,7 +54,7 @@ async def observer(asterisk: Asterisk) -> AsyncIterator[Observer]:
 
 @dataclass
 class Store:
-    pool: asyncpg.Pool
+    db: asyncpg.Pool
     url: str
     schema: str
 
@@ -62,11 +62,11 @@ class Store:
 @pytest.fixture
 async def store(store_schema: tuple[str, str]) -> AsyncIterator[Store]:
     url, schema = store_schema
-    pool = await database.open_pool(url, search_path=schema)
+    db = await database.open_db(url, search_path=schema)
     try:
-        yield Store(pool, url, schema)
+        yield Store(db, url, schema)
     finally:
-        await pool.close()
+        await db.close()
 
 
 @pytest.fixture

@@ -36,14 +36,14 @@ async def until(check: Callable[[], Awaitable[bool]], timeout_s: float, what: st
         await asyncio.sleep(0.2)
 
 
-async def a_call_with_its_operator(pool: asyncpg.Pool, observer: Observer) -> list[asyncpg.Record]:
+async def a_call_with_its_operator(db: asyncpg.Pool, observer: Observer) -> list[asyncpg.Record]:
     """Wait until a customer talks to an operator: connected in the store, and in the operator's conference
     with the phone, as Asterisk says. The calls connected at that moment."""
     rows: list[asyncpg.Record] = []
 
     async def check() -> bool:
         nonlocal rows
-        rows = await pool.fetch(CONNECTED_NOW)
+        rows = await db.fetch(CONNECTED_NOW)
         return any(channel_id_of(r["id"]) in observer.customers_in(f"op{r['extension']}")
                    and observer.phones_in(f"op{r['extension']}") for r in rows)
 
@@ -51,16 +51,16 @@ async def a_call_with_its_operator(pool: asyncpg.Pool, observer: Observer) -> li
     return rows
 
 
-async def finish(pool: asyncpg.Pool, dialer: DialerRun, timeout_s: float = 150) -> None:
+async def finish(db: asyncpg.Pool, dialer: DialerRun, timeout_s: float = 150) -> None:
     async def over() -> bool:
         assert dialer.running, f"dialer run exited: {dialer.tail()}"
-        return await campaign_over(pool)
+        return await campaign_over(db)
 
     await until(over, timeout_s, f"the campaign to finish; engine log: {dialer.tail(1500)}")
 
 
-async def attempts(pool: asyncpg.Pool) -> dict[int, dict[str, Any]]:
-    return {r["id"]: dict(r) for r in await pool.fetch("SELECT * FROM attempt ORDER BY id")}
+async def attempts(db: asyncpg.Pool) -> dict[int, dict[str, Any]]:
+    return {r["id"]: dict(r) for r in await db.fetch("SELECT * FROM attempt ORDER BY id")}
 
 
 def every_lead_talked(leads: list[asyncpg.Record]) -> list[str]:
@@ -103,9 +103,9 @@ async def test_an_operator_phone_hanging_up_mid_call_is_called_back_or_logged_ou
         asterisk: Asterisk, observer: Observer, store: Store, dialer: DialerRun) -> None:
     await asyncio.wait_for(observer.connected.wait(), 10)
     ghosts = observer.watch_for_ghosts()
-    await set_up_campaign(store.pool, numbers("answer", 10, talk_s=6), operators_count=2)
+    await set_up_campaign(store.db, numbers("answer", 10, talk_s=6), operators_count=2)
     await dialer.start()
-    [call, *_] = [r for r in await a_call_with_its_operator(store.pool, observer)
+    [call, *_] = [r for r in await a_call_with_its_operator(store.db, observer)
                   if observer.phones_in(f"op{r['extension']}")]
     conference = f"op{call['extension']}"
     [phone] = observer.phones_in(conference)
@@ -115,17 +115,17 @@ async def test_an_operator_phone_hanging_up_mid_call_is_called_back_or_logged_ou
     async def back_or_out() -> bool:
         if observer.phones_in(conference):
             return True
-        state = await store.pool.fetchval("""SELECT state FROM operator_session WHERE operator_id = $1
+        state = await store.db.fetchval("""SELECT state FROM operator_session WHERE operator_id = $1
                                              ORDER BY id DESC LIMIT 1""", call["operator_id"])
         return state == "logged_out"
 
     await until(back_or_out, 45, f"{conference}'s phone called back, or its operator logged out")
-    await finish(store.pool, dialer)
-    rows = await attempts(store.pool)
+    await finish(store.db, dialer)
+    rows = await attempts(store.db)
     assert rows[call["id"]]["outcome"] == "connected" and rows[call["id"]]["operator_id"] == call["operator_id"]
     assert ghosts == []
     assert all(r["operator_id"] is not None for r in rows.values() if r["outcome"] == "connected")
-    assert every_lead_talked(await store.pool.fetch(LEADS_TALKED)) == []
+    assert every_lead_talked(await store.db.fetch(LEADS_TALKED)) == []
     await ended_cleanly(dialer)
 
 
@@ -134,24 +134,24 @@ async def test_an_operator_phone_hanging_up_mid_call_is_called_back_or_logged_ou
 async def test_core_stop_now_with_calls_up_and_asterisk_started_again(
         asterisk: Asterisk, observer: Observer, store: Store, dialer: DialerRun) -> None:
     await asyncio.wait_for(observer.connected.wait(), 10)
-    await set_up_campaign(store.pool, numbers("answer", 10, talk_s=8) + numbers("no_answer", 1),
+    await set_up_campaign(store.db, numbers("answer", 10, talk_s=8) + numbers("no_answer", 1),
                           operators_count=3)
-    extensions = [r["extension"] for r in await store.pool.fetch("SELECT extension FROM operator")]
+    extensions = [r["extension"] for r in await store.db.fetch("SELECT extension FROM operator")]
     await dialer.start()
-    up = await a_call_with_its_operator(store.pool, observer)
+    up = await a_call_with_its_operator(store.db, observer)
     await stop_now(asterisk)
     await start_again(asterisk, observer)
     ghosts = observer.watch_for_ghosts()
     await wait_until(lambda: all(observer.phones_in(f"op{ext}") for ext in extensions), 30,
                      "every operator's phone back in its conference")
-    await finish(store.pool, dialer)
-    rows = await attempts(store.pool)
+    await finish(store.db, dialer)
+    rows = await attempts(store.db)
     for call in up:      # the calls Asterisk cut keep what happened: a customer talked to this operator
         row = rows[call["id"]]
         assert (row["outcome"], row["operator_id"], row["connected_at"]) == \
             ("connected", call["operator_id"], call["connected_at"]), row
     assert ghosts == []
-    leads = await store.pool.fetch(LEADS_TALKED)
+    leads = await store.db.fetch(LEADS_TALKED)
     assert every_lead_talked([r for r in leads if r["phone"].startswith("+1")]) == []
     await ended_cleanly(dialer)
 
@@ -164,14 +164,14 @@ async def test_core_stop_gracefully_while_a_campaign_runs(
     link = await AmiLink(asterisk.port).start()
     dialer.env["DIALER_AMI_PORT"] = str(link.port)
     try:
-        await set_up_campaign(store.pool, numbers("answer", 12, talk_s=5), operators_count=3)
+        await set_up_campaign(store.db, numbers("answer", 12, talk_s=5), operators_count=3)
         await dialer.start()
-        await a_call_with_its_operator(store.pool, observer)
-        began = await store.pool.fetchval("SELECT now()")
+        await a_call_with_its_operator(store.db, observer)
+        began = await store.db.fetchval("SELECT now()")
         stopping = asterisk.cli_nowait("core stop gracefully")
 
         async def refused_one() -> bool:    # the engine tried to dial while Asterisk refused everything
-            return bool(await store.pool.fetchval(
+            return bool(await store.db.fetchval(
                 "SELECT count(*) FROM attempt WHERE claimed_at > $1 AND ended_at IS NOT NULL", began))
 
         await until(refused_one, 40, "an attempt while Asterisk shuts down")
@@ -186,12 +186,12 @@ async def test_core_stop_gracefully_while_a_campaign_runs(
         await stop_now(asterisk)
         await asyncio.to_thread(stopping.wait, 10)
         await start_again(asterisk, observer)
-        await finish(store.pool, dialer)
-        rows = await attempts(store.pool)
+        await finish(store.db, dialer)
+        rows = await attempts(store.db)
         during = [r for r in rows.values() if r["claimed_at"] > began and r["originated_at"] is None]
         assert all(r["outcome"] == "not_dialed" for r in during), [(r["id"], r["outcome"]) for r in during]
         assert not [r for r in rows.values() if r["outcome"] == "failed"]
-        assert every_lead_talked(await store.pool.fetch(LEADS_TALKED)) == []
+        assert every_lead_talked(await store.db.fetch(LEADS_TALKED)) == []
         await ended_cleanly(dialer)
     finally:
         await link.close()
@@ -202,9 +202,9 @@ async def test_core_stop_gracefully_while_a_campaign_runs(
 async def test_engine_killed_mid_call_and_started_again(
         asterisk: Asterisk, observer: Observer, store: Store, dialer: DialerRun) -> None:
     await asyncio.wait_for(observer.connected.wait(), 10)
-    await set_up_campaign(store.pool, numbers("answer", 9, talk_s=4), operators_count=3)
+    await set_up_campaign(store.db, numbers("answer", 9, talk_s=4), operators_count=3)
     await dialer.start()
-    before = await a_call_with_its_operator(store.pool, observer)
+    before = await a_call_with_its_operator(store.db, observer)
     dialer.kill()
     assert dialer.proc is not None
     await dialer.proc.wait()
@@ -212,8 +212,8 @@ async def test_engine_killed_mid_call_and_started_again(
     await wait_until(lambda: not any(channel_id_of(r["id"]) in observer.live for r in before), 30,
                      "the connected calls to end while the engine is dead")
     await dialer.start()
-    await finish(store.pool, dialer)
-    rows = await attempts(store.pool)
+    await finish(store.db, dialer)
+    rows = await attempts(store.db)
     for call in before:
         row = rows[call["id"]]
         assert (row["outcome"], row["operator_id"], row["answered_at"], row["connected_at"]) == \
@@ -221,7 +221,7 @@ async def test_engine_killed_mid_call_and_started_again(
         assert row["disposition"] == "unknown", row
         again = [r["id"] for r in rows.values() if r["lead_id"] == call["lead_id"] and r["id"] != call["id"]]
         assert again == [], f"lead {call['lead_id']} reached an operator and was dialed again"
-        due = await store.pool.fetchval("""SELECT state = 'ready' AND coalesce(next_due_at, now())
+        due = await store.db.fetchval("""SELECT state = 'ready' AND coalesce(next_due_at, now())
                                                   < now() + interval '1 hour' FROM lead WHERE id = $1""",
                                         call["lead_id"])
         assert not due, f"lead {call['lead_id']} reached an operator and is due again"
@@ -236,19 +236,19 @@ async def test_engine_killed_mid_call_and_started_again(
 async def test_dialer_run_stops_within_5_s_with_calls_up_and_resumes_them(
         asterisk: Asterisk, observer: Observer, store: Store, dialer: DialerRun) -> None:
     await asyncio.wait_for(observer.connected.wait(), 10)
-    await set_up_campaign(store.pool, numbers("answer", 6, talk_s=8) + numbers("no_answer", 1),
+    await set_up_campaign(store.db, numbers("answer", 6, talk_s=8) + numbers("no_answer", 1),
                           operators_count=3)
     await dialer.start()
-    up = await a_call_with_its_operator(store.pool, observer)
+    up = await a_call_with_its_operator(store.db, observer)
     took = await dialer.stop()
     assert took is not None and took < 5.0, f"dialer run took {took} s to stop: {dialer.tail()}"
     await dialer.start()
-    await finish(store.pool, dialer)
-    rows = await attempts(store.pool)
+    await finish(store.db, dialer)
+    rows = await attempts(store.db)
     for call in up:
         row = rows[call["id"]]
         assert (row["outcome"], row["operator_id"], row["connected_at"]) == \
             ("connected", call["operator_id"], call["connected_at"]), row
-    leads = await store.pool.fetch(LEADS_TALKED)
+    leads = await store.db.fetch(LEADS_TALKED)
     assert every_lead_talked([r for r in leads if r["phone"].startswith("+1")]) == []
     await ended_cleanly(dialer)

@@ -20,7 +20,7 @@ async def test_the_safe_harbor_message_finds_every_prompt(
         asterisk: Asterisk, observer: Observer, store: Store, dialer: DialerRun) -> None:
     await asyncio.wait_for(observer.connected.wait(), 10)
     # More answers than the one operator can take: some customers get the message.
-    await set_up_campaign(store.pool, numbers("answer", 6, talk_s=10), operators_count=1, mode="ratio",
+    await set_up_campaign(store.db, numbers("answer", 6, talk_s=10), operators_count=1, mode="ratio",
                           pacing={"ratio": 3.0})
     # the campaign's seller prompt, as `dialer campaign prompts real-asterisk --seller … --wav FILE` makes it
     recording = asterisk.base / "seller.wav"
@@ -29,7 +29,7 @@ async def test_the_safe_harbor_message_finds_every_prompt(
         out.setsampwidth(2)
         out.setframerate(8000)
         out.writeframes(b"\x00\x10" * 8000)
-    await seller_prompt.make(store.pool, "real-asterisk", seller="Acme Energy", language="en", wav=recording,
+    await seller_prompt.make(store.db, "real-asterisk", seller="Acme Energy", language="en", wav=recording,
                              sounds_dir=asterisk.base / "data" / "sounds", actor="test", now=datetime.now(UTC))
     played: list[str] = []
     observer.listeners.append(lambda h: played.append(h.fields.get("AttemptId", ""))

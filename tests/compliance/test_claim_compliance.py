@@ -64,7 +64,7 @@ lead_specs = st.lists(
 @settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(specs=lead_specs, preset=st.sampled_from(["US", "UK", "RU"]), data=st.data())
 async def test_no_claim_returns_a_lead_outside_its_window_or_on_a_dnc_list(
-    pool: asyncpg.Pool, specs, preset: str, data: st.DataObject
+    db: asyncpg.Pool, specs, preset: str, data: st.DataObject
 ) -> None:
     # Half the moments in the hours when most of these numbers are open, so claims are rarely empty.
     afternoon = st.builds(lambda d, m: datetime(d.year, d.month, d.day, tzinfo=UTC) + timedelta(minutes=m),
@@ -73,7 +73,7 @@ async def test_no_claim_returns_a_lead_outside_its_window_or_on_a_dnc_list(
     now = data.draw(st.one_of(moments_for("America/New_York"), afternoon))
     rules = CampaignRules(preset=preset, windows=data.draw(st.one_of(st.none(), campaign_windows)),
                           holidays=data.draw(holidays))
-    async with pool.acquire() as conn:
+    async with db.acquire() as conn:
         await conn.execute("TRUNCATE campaign, dnc CASCADE")
         ids = [await conn.fetchval(
             "INSERT INTO campaign (name, channel_template, caller_id) VALUES ($1, 'Local/{phone}@t', '+1212555')"
@@ -105,9 +105,9 @@ async def test_no_claim_returns_a_lead_outside_its_window_or_on_a_dnc_list(
     event(f"claimed {min(len(got), 3)}+ leads" if got else "claimed none")
 
 
-async def test_an_opt_out_taken_during_a_call_holds_from_the_next_claim(pool: asyncpg.Pool) -> None:
+async def test_an_opt_out_taken_during_a_call_holds_from_the_next_claim(db: asyncpg.Pool) -> None:
     now = datetime(2026, 6, 2, 16, 0, tzinfo=UTC)
-    async with pool.acquire() as conn:
+    async with db.acquire() as conn:
         campaign = await conn.fetchval(
             "INSERT INTO campaign (name, channel_template, caller_id) VALUES ('c', 'Local/{phone}@t', '+1212555')"
             " RETURNING id")
@@ -121,9 +121,9 @@ async def test_an_opt_out_taken_during_a_call_holds_from_the_next_claim(pool: as
     assert [lead.phone for lead in again] == [p for p in ("+12125550111", "+12125550122") if p != first[0].phone]
 
 
-async def test_engine_round_claims_open_zones_then_screens_out_florida_after_8pm(pool: asyncpg.Pool) -> None:
+async def test_engine_round_claims_open_zones_then_screens_out_florida_after_8pm(db: asyncpg.Pool) -> None:
     evening = datetime(2026, 6, 2, 20, 30, tzinfo=ZoneInfo("America/New_York"))
-    async with pool.acquire() as conn:
+    async with db.acquire() as conn:
         campaign = await conn.fetchval(
             "INSERT INTO campaign (name, channel_template, caller_id) VALUES ('c', 'Local/{phone}@t', '+1212555')"
             " RETURNING id")
@@ -145,19 +145,19 @@ async def test_engine_round_claims_open_zones_then_screens_out_florida_after_8pm
     assert verdict.retry_at == datetime(2026, 6, 3, 8, 0, tzinfo=ZoneInfo("America/New_York"))
     # An hour later New York is closed too: the claim itself no longer offers it.
     later = evening + timedelta(hours=1)
-    assert "America/New_York" not in (await _permit(pool, campaign, later)).allowed_timezones
+    assert "America/New_York" not in (await _permit(db, campaign, later)).allowed_timezones
     assert later.astimezone(UTC).hour == 1
 
 
-async def _permit(pool: asyncpg.Pool, campaign: int, now: datetime) -> store.ClaimPermit:
-    async with pool.acquire() as conn:
+async def _permit(db: asyncpg.Pool, campaign: int, now: datetime) -> store.ClaimPermit:
+    async with db.acquire() as conn:
         return await store.before_claim(conn, campaign_id=campaign, now=now,
                                         zones=await leads.zones_in_play(conn, campaign_id=campaign))
 
 
-async def test_the_claim_brings_the_same_contact_history_the_caps_would_look_up(pool: asyncpg.Pool) -> None:
+async def test_the_claim_brings_the_same_contact_history_the_caps_would_look_up(db: asyncpg.Pool) -> None:
     now = datetime(2026, 3, 2, 11, 0, tzinfo=ZoneInfo("Europe/Moscow"))
-    async with pool.acquire() as conn:
+    async with db.acquire() as conn:
         this, other = [await conn.fetchval(
             "INSERT INTO campaign (name, channel_template, caller_id) VALUES ($1, 'Local/{phone}@t', '+7495')"
             " RETURNING id", name) for name in ("this", "other")]
@@ -192,10 +192,10 @@ async def test_the_claim_brings_the_same_contact_history_the_caps_would_look_up(
     assert by_phone["+74959370003"] == ContactHistory()
 
 
-async def test_engine_round_holds_back_a_russian_debtor_already_talked_to_today(pool: asyncpg.Pool) -> None:
+async def test_engine_round_holds_back_a_russian_debtor_already_talked_to_today(db: asyncpg.Pool) -> None:
     """The whole round the engine runs (dialer.claims.Claimer), the contact history read by the claim itself."""
     now = datetime(2026, 3, 2, 11, 0, tzinfo=ZoneInfo("Europe/Moscow"))
-    async with pool.acquire() as conn:
+    async with db.acquire() as conn:
         campaign_id = await conn.fetchval(
             """INSERT INTO campaign (name, channel_template, caller_id, timezone, default_region)
                VALUES ('debts', 'Local/{phone}@t', '+74950000000', 'Europe/Moscow', 'RU') RETURNING id""")

@@ -53,8 +53,8 @@ async def add_attempt(conn: asyncpg.Connection, *args: object, **kwargs: object)
 # ---- DNC ---------------------------------------------------------------------------------------
 
 
-async def test_company_dnc_blocks_every_campaign_and_campaign_dnc_only_its_own(pool: asyncpg.Pool) -> None:
-    async with pool.acquire() as conn:
+async def test_company_dnc_blocks_every_campaign_and_campaign_dnc_only_its_own(db: asyncpg.Pool) -> None:
+    async with db.acquire() as conn:
         a, b = await make_campaign(conn, "a"), await make_campaign(conn, "b")
         await store.add_dnc(conn, ["+12125550111"], source="opt-out:operator", now=NOW)
         await store.add_dnc(conn, ["(212) 555-0122"], scope=f"campaign:{a}", source="manual", now=NOW, region="US")
@@ -64,8 +64,8 @@ async def test_company_dnc_blocks_every_campaign_and_campaign_dnc_only_its_own(p
         assert not await store.is_dnc(conn, "+12125550133", a)
 
 
-async def test_adding_a_dnc_number_twice_keeps_one_entry_per_source(pool: asyncpg.Pool) -> None:
-    async with pool.acquire() as conn:
+async def test_adding_a_dnc_number_twice_keeps_one_entry_per_source(db: asyncpg.Pool) -> None:
+    async with db.acquire() as conn:
         assert await store.add_dnc(conn, ["+12125550111", "+1 212 555 0111"], source="manual", now=NOW) == 1
         assert await store.add_dnc(conn, ["+12125550111"], source="manual", now=NOW) == 0
         assert await store.add_dnc(conn, ["+12125550111"], source="opt-out:keypress", now=NOW) == 1
@@ -73,8 +73,8 @@ async def test_adding_a_dnc_number_twice_keeps_one_entry_per_source(pool: asyncp
     assert sorted(e.source for e in entries) == ["manual", "opt-out:keypress"]
 
 
-async def test_one_bad_number_adds_nothing_and_names_the_value(pool: asyncpg.Pool) -> None:
-    async with pool.acquire() as conn:
+async def test_one_bad_number_adds_nothing_and_names_the_value(db: asyncpg.Pool) -> None:
+    async with db.acquire() as conn:
         with pytest.raises(DncError, match="not-a-number"):
             await store.add_dnc(conn, ["+12125550111", "not-a-number"], source="manual", now=NOW)
         with pytest.raises(DncError, match="scope"):
@@ -86,13 +86,13 @@ async def test_one_bad_number_adds_nothing_and_names_the_value(pool: asyncpg.Poo
 
 
 async def test_registry_import_replaces_the_previous_copy_and_keeps_other_sources(
-    pool: asyncpg.Pool, tmp_path: Path
+    db: asyncpg.Pool, tmp_path: Path
 ) -> None:
     first = tmp_path / "ftc-1.txt"
     first.write_text("# area code, number\n212,5550111\n212,5550122\n\n")
     second = tmp_path / "ftc-2.txt"
     second.write_text("+12125550122\n2125550133\n")
-    async with pool.acquire() as conn:
+    async with db.acquire() as conn:
         c = await make_campaign(conn)
         await store.add_dnc(conn, ["+12125550111"], source="opt-out:operator", now=NOW)
         copy = await store.import_registry(conn, first, name="us-national", copy_date=date(2026, 5, 30), now=NOW)
@@ -105,28 +105,28 @@ async def test_registry_import_replaces_the_previous_copy_and_keeps_other_source
 
 
 async def test_registry_file_with_a_bad_line_imports_nothing_and_names_the_line(
-    pool: asyncpg.Pool, tmp_path: Path
+    db: asyncpg.Pool, tmp_path: Path
 ) -> None:
     bad = tmp_path / "bad.txt"
     bad.write_text("2125550111\nhello\n")
-    async with pool.acquire() as conn:
+    async with db.acquire() as conn:
         with pytest.raises(RegistryImportError, match="line 2"):
             await store.import_registry(conn, bad, name="us-national", copy_date=date(2026, 6, 1), now=NOW)
         assert await store.list_dnc(conn) == [] and await store.registries(conn) == []
 
 
-async def test_stale_registry_copy_is_refused_at_import(pool: asyncpg.Pool, tmp_path: Path) -> None:
+async def test_stale_registry_copy_is_refused_at_import(db: asyncpg.Pool, tmp_path: Path) -> None:
     f = tmp_path / "old.txt"
     f.write_text("2125550111\n")
-    async with pool.acquire() as conn:
+    async with db.acquire() as conn:
         with pytest.raises(StaleRegistryError, match="32 days"):
             await store.import_registry(conn, f, name="us-national", copy_date=date(2026, 5, 1), now=NOW)
 
 
-async def test_dialing_is_refused_once_the_registry_copy_passes_31_days(pool: asyncpg.Pool, tmp_path: Path) -> None:
+async def test_dialing_is_refused_once_the_registry_copy_passes_31_days(db: asyncpg.Pool, tmp_path: Path) -> None:
     f = tmp_path / "copy.txt"
     f.write_text("2125550111\n")
-    async with pool.acquire() as conn:
+    async with db.acquire() as conn:
         c = await make_campaign(conn)
         await store.import_registry(conn, f, name="us-national", copy_date=date(2026, 6, 1), now=NOW)
         assert await store.registry_verdict(conn, campaign_id=c, now=NOW)
@@ -136,11 +136,11 @@ async def test_dialing_is_refused_once_the_registry_copy_passes_31_days(pool: as
 
 
 async def test_registry_age_limit_is_configurable_per_campaign_and_a_named_registry_must_exist(
-    pool: asyncpg.Pool, tmp_path: Path
+    db: asyncpg.Pool, tmp_path: Path
 ) -> None:
     f = tmp_path / "copy.txt"
     f.write_text("2125550111\n")
-    async with pool.acquire() as conn:
+    async with db.acquire() as conn:
         c = await make_campaign(conn)
         await store.import_registry(conn, f, name="us-national", copy_date=date(2026, 5, 25), now=NOW)
         await store.set_campaign_rules(conn, c, CampaignRules(preset="US", registry_max_age_days=7))
@@ -166,9 +166,9 @@ outcomes = st.lists(
 @settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(history=outcomes)
 async def test_ledger_counts_live_answers_and_abandons_of_the_window_only(
-    pool: asyncpg.Pool, history: list[tuple[str, int]]
+    db: asyncpg.Pool, history: list[tuple[str, int]]
 ) -> None:
-    async with pool.acquire() as conn:
+    async with db.acquire() as conn:
         await conn.execute("TRUNCATE campaign CASCADE")
         c = await make_campaign(conn)
         lead = await make_lead(conn, c, "+12125550111")
@@ -190,8 +190,8 @@ async def test_ledger_counts_live_answers_and_abandons_of_the_window_only(
     assert uk == (live + fp, abandons + fp)
 
 
-async def test_ledger_of_a_campaign_group_adds_its_campaigns(pool: asyncpg.Pool) -> None:
-    async with pool.acquire() as conn:
+async def test_ledger_of_a_campaign_group_adds_its_campaigns(db: asyncpg.Pool) -> None:
+    async with db.acquire() as conn:
         a, b = await make_campaign(conn, "a"), await make_campaign(conn, "b")
         la, lb = await make_lead(conn, a, "+12125550111"), await make_lead(conn, b, "+12125550122")
         await add_attempt(conn, la, a, "+12125550111", NOW - timedelta(hours=1), outcome="abandoned", abandoned=True)
@@ -204,8 +204,8 @@ async def test_ledger_of_a_campaign_group_adds_its_campaigns(pool: asyncpg.Pool)
 # ---- per-number history and the UK repeat block -----------------------------------------------
 
 
-async def test_uk_repeat_block_holds_a_number_72h_after_an_abandoned_call(pool: asyncpg.Pool) -> None:
-    async with pool.acquire() as conn:
+async def test_uk_repeat_block_holds_a_number_72h_after_an_abandoned_call(db: asyncpg.Pool) -> None:
+    async with db.acquire() as conn:
         c = await make_campaign(conn)
         blocked = await make_lead(conn, c, "+447911123456")
         free = await make_lead(conn, c, "+447911123457")
@@ -223,10 +223,10 @@ async def test_uk_repeat_block_holds_a_number_72h_after_an_abandoned_call(pool: 
     assert uk.check("+447911123457", NOW, zone="Europe/London", history=history["+447911123457"])
 
 
-async def test_contact_history_feeds_the_florida_three_a_day_cap(pool: asyncpg.Pool) -> None:
+async def test_contact_history_feeds_the_florida_three_a_day_cap(db: asyncpg.Pool) -> None:
     rules = CampaignRules(preset="US")
     phone = "+13055550111"  # Miami
-    async with pool.acquire() as conn:
+    async with db.acquire() as conn:
         c = await make_campaign(conn)
         lead = await make_lead(conn, c, phone, "America/New_York")
         for hours in (20, 10, 2):
@@ -242,9 +242,9 @@ async def test_contact_history_feeds_the_florida_three_a_day_cap(pool: asyncpg.P
 
 
 async def test_report_shows_rates_per_window_and_catches_calls_outside_hours_and_to_dnc(
-    pool: asyncpg.Pool,
+    db: asyncpg.Pool,
 ) -> None:
-    async with pool.acquire() as conn:
+    async with db.acquire() as conn:
         c = await make_campaign(conn)
         await store.set_campaign_rules(conn, c, CampaignRules(preset="US"))
         ny = await make_lead(conn, c, "+12125550111", "America/New_York")
@@ -277,8 +277,8 @@ async def test_report_shows_rates_per_window_and_catches_calls_outside_hours_and
         "+13105550111 at 2026-06-02T13:00:00+00:00", "+12085550111 at 2026-06-02T14:45:00+00:00"}
 
 
-async def test_report_of_a_clean_campaign_is_clean(pool: asyncpg.Pool) -> None:
-    async with pool.acquire() as conn:
+async def test_report_of_a_clean_campaign_is_clean(db: asyncpg.Pool) -> None:
+    async with db.acquire() as conn:
         c = await make_campaign(conn)
         await store.set_campaign_rules(conn, c, CampaignRules(preset="UK", amd_false_positive_rate=0.05))
         lead = await make_lead(conn, c, "+447911123456", "Europe/London")
@@ -295,7 +295,7 @@ async def test_report_of_a_clean_campaign_is_clean(pool: asyncpg.Pool) -> None:
     assert report.clean
 
 
-async def test_a_debtor_spoken_to_on_another_number_is_not_called_again_that_day(pool: asyncpg.Pool) -> None:
+async def test_a_debtor_spoken_to_on_another_number_is_not_called_again_that_day(db: asyncpg.Pool) -> None:
     from dataclasses import dataclass, field
 
     @dataclass
@@ -307,7 +307,7 @@ async def test_a_debtor_spoken_to_on_another_number_is_not_called_again_that_day
         timezones: tuple[str, ...] = ()
 
     noon = datetime(2026, 6, 3, 9, 0, tzinfo=UTC)  # 12:00 in Moscow, a Wednesday
-    async with pool.acquire() as conn:
+    async with db.acquire() as conn:
         c = await make_campaign(conn)
         debtor = await make_lead(conn, c, "+74959374955", "Europe/Moscow")
         other = await make_lead(conn, c, "+74959374966", "Europe/Moscow")
@@ -322,8 +322,8 @@ async def test_a_debtor_spoken_to_on_another_number_is_not_called_again_that_day
     assert verdict.retry_at == noon - timedelta(hours=16) + timedelta(hours=24, seconds=11)
 
 
-async def test_report_judges_past_calls_by_the_law_not_by_todays_campaign_windows(pool: asyncpg.Pool) -> None:
-    async with pool.acquire() as conn:
+async def test_report_judges_past_calls_by_the_law_not_by_todays_campaign_windows(db: asyncpg.Pool) -> None:
+    async with db.acquire() as conn:
         c = await make_campaign(conn)
         lead = await make_lead(conn, c, "+12125550111", "America/New_York")
         await add_attempt(conn, lead, c, "+12125550111", NOW - timedelta(hours=2), outcome="busy")  # 10:00

@@ -17,11 +17,11 @@ from tests.engine.test_engine import CONFIG, make_campaign, midday, until
 pytestmark = pytest.mark.db
 
 
-async def test_a_dial_carries_its_leads_category_and_attempt_and_the_snapshot_its_chance(pool: asyncpg.Pool) -> None:
-    await make_campaign(pool, operators_n=2, leads_n=4)
-    await pool.execute("UPDATE lead SET category = 'callback'")
+async def test_a_dial_carries_its_leads_category_and_attempt_and_the_snapshot_its_chance(db: asyncpg.Pool) -> None:
+    await make_campaign(db, operators_n=2, leads_n=4)
+    await db.execute("UPDATE lead SET category = 'callback'")
     pbx = FakePbx()
-    engine = Engine(pool, pbx, midday(), CONFIG)
+    engine = Engine(db, pbx, midday(), CONFIG)
     await engine.start()
     try:
         await until(lambda: len(pbx.customer_calls()) >= 2)

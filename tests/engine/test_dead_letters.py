@@ -32,9 +32,9 @@ async def _refused(conn: asyncpg.Connection) -> None:
 
 
 async def test_a_write_that_cannot_be_applied_is_set_aside_and_the_others_are_written(
-        pool: asyncpg.Pool, caplog: pytest.LogCaptureFixture) -> None:
-    await make_campaign(pool, operators_n=0, leads_n=0)
-    recorder = Recorder(pool, linger_s=0.0, engine="e1")
+        db: asyncpg.Pool, caplog: pytest.LogCaptureFixture) -> None:
+    await make_campaign(db, operators_n=0, leads_n=0)
+    recorder = Recorder(db, linger_s=0.0, engine="e1")
     recorder.put("note before", partial(_note, text="before"))
     recorder.put("disposition 7 vanished", _refused)
     recorder.put("note after", partial(_note, text="after"))
@@ -45,9 +45,9 @@ async def test_a_write_that_cannot_be_applied_is_set_aside_and_the_others_are_wr
         await recorder.drain()
     finally:
         await recorder.close(timeout_s=2)
-    notes = await pool.fetch("SELECT setting FROM audit WHERE actor = 'recorder-test' ORDER BY id")
+    notes = await db.fetch("SELECT setting FROM audit WHERE actor = 'recorder-test' ORDER BY id")
     assert [r["setting"] for r in notes] == ["before", "after", "later"]
-    [letter] = await pool.fetch("SELECT engine, what, error FROM dead_letter")
+    [letter] = await db.fetch("SELECT engine, what, error FROM dead_letter")
     assert (letter["engine"], letter["what"]) == ("e1", "disposition 7 vanished")
     assert "DispositionError" in letter["error"] and "vanished" in letter["error"]
     errors = [r for r in caplog.records if r.levelno == logging.ERROR]
@@ -55,14 +55,14 @@ async def test_a_write_that_cannot_be_applied_is_set_aside_and_the_others_are_wr
 
 
 async def test_a_disposition_the_campaign_no_longer_knows_is_readable_with_dialer_db_dead_letters(
-        pool: asyncpg.Pool, store_schema: tuple[str, str], monkeypatch: pytest.MonkeyPatch) -> None:
-    campaign_id = await make_campaign(pool, operators_n=0, leads_n=1)
-    lead_id = await pool.fetchval("SELECT id FROM lead")
-    attempt_id = await pool.fetchval(
+        db: asyncpg.Pool, store_schema: tuple[str, str], monkeypatch: pytest.MonkeyPatch) -> None:
+    campaign_id = await make_campaign(db, operators_n=0, leads_n=1)
+    lead_id = await db.fetchval("SELECT id FROM lead")
+    attempt_id = await db.fetchval(
         "INSERT INTO attempt (lead_id, campaign_id, phone, caller_id, engine, state, claimed_at) "
         "VALUES ($1, $2, '+15550000000', '+15550000000', 'e1', 'connected', $3) RETURNING id",
         lead_id, campaign_id, NOW)
-    recorder = Recorder(pool, linger_s=0.0, engine="e1")
+    recorder = Recorder(db, linger_s=0.0, engine="e1")
     recorder.put("disposition vanished", partial(leads.record_disposition, attempt_id=attempt_id, code="vanished",
                                                  now=NOW, operator_id=None, callback_at=None))
     recorder.put_attempt(AttemptUpdate(attempt_id, state="ended", ended_at=NOW, outcome="connected"))
@@ -71,7 +71,7 @@ async def test_a_disposition_the_campaign_no_longer_knows_is_readable_with_diale
         await recorder.drain()
     finally:
         await recorder.close(timeout_s=2)
-    assert await pool.fetchval("SELECT state FROM attempt WHERE id = $1", attempt_id) == "ended"
+    assert await db.fetchval("SELECT state FROM attempt WHERE id = $1", attempt_id) == "ended"
     url, schema = store_schema
     monkeypatch.setenv("DIALER_DATABASE_URL", f"{url}{'&' if '?' in url else '?'}search_path={schema}")
     monkeypatch.setenv("COLUMNS", "200")

@@ -17,11 +17,11 @@ pytestmark = pytest.mark.db
 
 
 async def test_a_burst_is_dialed_in_rounds_of_at_most_max_calls_per_round_and_all_go_out(
-        pool: asyncpg.Pool, monkeypatch: pytest.MonkeyPatch) -> None:
-    await make_campaign(pool, operators_n=5, leads_n=10)
+        db: asyncpg.Pool, monkeypatch: pytest.MonkeyPatch) -> None:
+    await make_campaign(db, operators_n=5, leads_n=10)
     pbx = FakePbx()
     rounds: list[int] = []
-    engine = Engine(pool, pbx, midday(), dataclasses.replace(CONFIG, max_calls_per_round=2))
+    engine = Engine(db, pbx, midday(), dataclasses.replace(CONFIG, max_calls_per_round=2))
     claim = Claimer.claim
 
     async def counted(self, conn, campaign, *, wanted, **kwargs):  # type: ignore[no-untyped-def]

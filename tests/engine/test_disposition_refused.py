@@ -39,10 +39,10 @@ async def test_a_code_the_catalogue_no_longer_offers_is_refused_and_the_wrap_up_
         running: tuple[Engine, FakePbx], code: str, says: str) -> None:  # noqa: F811
     engine, pbx = running
     operator_id, attempt_id = await wrap_up(engine, pbx)
-    campaign_id = await engine.pool.fetchval("SELECT campaign_id FROM attempt WHERE id = $1", attempt_id)
-    await engine.pool.execute("UPDATE lead SET last_disposition = 'no_decision' WHERE id = "
+    campaign_id = await engine.db.fetchval("SELECT campaign_id FROM attempt WHERE id = $1", attempt_id)
+    await engine.db.execute("UPDATE lead SET last_disposition = 'no_decision' WHERE id = "
                               "(SELECT min(id) FROM lead WHERE campaign_id = $1)", campaign_id)
-    async with engine.pool.acquire() as conn:
+    async with engine.db.acquire() as conn:
         removed = await disposition_catalogue.remove(conn, campaign_id, ["no_decision"], actor="manager",
                                                      now=engine.clock.now())
     assert removed.retired == ["no_decision"]
@@ -51,11 +51,11 @@ async def test_a_code_the_catalogue_no_longer_offers_is_refused_and_the_wrap_up_
     assert refused is not None and refused.startswith(says), refused
     assert "no_decision" not in refused.partition("; ")[2]    # the choices it names do not offer it
     assert engine.floor.operators[operator_id].state is OperatorState.WRAP_UP
-    assert await engine.pool.fetchval("SELECT disposition FROM attempt WHERE id = $1", attempt_id) is None
+    assert await engine.db.fetchval("SELECT disposition FROM attempt WHERE id = $1", attempt_id) is None
 
     assert await apply_command(engine, operator_id, "disposition",
                                {"attempt_id": attempt_id, "code": "not_interested"}) is None
-    assert await engine.pool.fetchval("SELECT disposition FROM attempt WHERE id = $1", attempt_id) == \
+    assert await engine.db.fetchval("SELECT disposition FROM attempt WHERE id = $1", attempt_id) == \
         "not_interested"
     assert engine.floor.operators[operator_id].state is OperatorState.READY
 

@@ -110,8 +110,8 @@ def scanned_choice(operators: list[FloorOperator], campaign: int, prefer: int, r
         return None
     if any(o.id == prefer for o in free):
         return next(o for o in free if o.id == prefer)
-    pool = [o for o in operators if o.free and not o.campaigns.isdisjoint({1, 2})]
-    if campaign in (1, 2) and len(pool) <= 2:
+    db = [o for o in operators if o.free and not o.campaigns.isdisjoint({1, 2})]
+    if campaign in (1, 2) and len(db) <= 2:
         return None
     return min(free, key=ROUTING_KEYS[routing])
 

@@ -19,10 +19,10 @@ pytestmark = pytest.mark.db
 
 
 async def test_campaign_set_reaches_the_running_engine_within_a_second(
-        pool: asyncpg.Pool, caplog: pytest.LogCaptureFixture) -> None:
+        db: asyncpg.Pool, caplog: pytest.LogCaptureFixture) -> None:
     caplog.set_level(logging.INFO, logger="dialer.engine")
-    await make_campaign(pool, operators_n=1, leads_n=3)
-    engine = Engine(pool, FakePbx(), midday(), CONFIG)
+    await make_campaign(db, operators_n=1, leads_n=3)
+    engine = Engine(db, FakePbx(), midday(), CONFIG)
     await engine.start()
     control = ControlPlane(engine, picture_s=None, poll_s=30.0)   # only NOTIFY can bring it in time
     await control.start()
@@ -30,7 +30,7 @@ async def test_campaign_set_reaches_the_running_engine_within_a_second(
         runner = next(iter(engine.runners.values()))
         assert runner.settings.mode == "progressive"
         changes = parse_assignments(["mode=predictive", "target_abandon=0.02", "max_lines_per_operator=2.5"])
-        async with pool.acquire() as conn, conn.transaction():
+        async with db.acquire() as conn, conn.transaction():
             await campaigns.set_pacing(conn, "c1", changes, actor="cli:test", now=engine.clock.now(),
                                        validate=validate_pacing)
         await until(lambda: runner.settings.mode == "predictive", timeout=1.0)
@@ -40,7 +40,7 @@ async def test_campaign_set_reaches_the_running_engine_within_a_second(
         [line] = [r.getMessage() for r in caplog.records if "tuned" in r.getMessage()]
         assert line == ("campaign c1 tuned by cli:test: max_lines_per_operator default → 2.5, "
                         "mode progressive → predictive, target_abandon default → 0.02"), line
-        audit = await pool.fetch("SELECT actor, setting, new_value FROM audit WHERE setting <> 'state' ORDER BY id")
+        audit = await db.fetch("SELECT actor, setting, new_value FROM audit WHERE setting <> 'state' ORDER BY id")
         assert [(r["actor"], r["setting"]) for r in audit] == [
             ("cli:test", "mode"), ("cli:test", "target_abandon"), ("cli:test", "max_lines_per_operator")]
     finally:
@@ -49,11 +49,11 @@ async def test_campaign_set_reaches_the_running_engine_within_a_second(
 
 
 async def test_a_pause_and_a_start_say_who_in_the_engines_log(
-        pool: asyncpg.Pool, caplog: pytest.LogCaptureFixture) -> None:
+        db: asyncpg.Pool, caplog: pytest.LogCaptureFixture) -> None:
     """Tuning was logged with who made it; pausing or starting a campaign from the watch view left no line."""
     caplog.set_level(logging.INFO, logger="dialer.control")
-    await make_campaign(pool, operators_n=1, leads_n=3)
-    engine = Engine(pool, FakePbx(), midday(), CONFIG)
+    await make_campaign(db, operators_n=1, leads_n=3)
+    engine = Engine(db, FakePbx(), midday(), CONFIG)
     await engine.start()
     control = ControlPlane(engine, picture_s=None, poll_s=30.0)
     await control.start()
@@ -61,10 +61,10 @@ async def test_a_pause_and_a_start_say_who_in_the_engines_log(
         def logged(line: str) -> bool:   # the line follows the runner's change after one more store read
             return line in [r.getMessage() for r in caplog.records if r.name == "dialer.control"]
 
-        await campaigns.set_state(pool, "c1", "paused", actor="supervisor:Sam", now=engine.clock.now())
+        await campaigns.set_state(db, "c1", "paused", actor="supervisor:Sam", now=engine.clock.now())
         await until(lambda: not engine.runners)
         await until(lambda: logged("campaign c1 paused by supervisor:Sam: its calls in progress finish"))
-        await campaigns.set_state(pool, "c1", "running", actor="supervisor:Sam", now=engine.clock.now())
+        await campaigns.set_state(db, "c1", "running", actor="supervisor:Sam", now=engine.clock.now())
         await until(lambda: bool(engine.runners))
         await until(lambda: logged("campaign c1 runs here (last change by supervisor:Sam)"))
     finally:
@@ -72,14 +72,14 @@ async def test_a_pause_and_a_start_say_who_in_the_engines_log(
         await engine.stop(drain_s=0)
 
 
-async def test_a_setting_out_of_range_is_refused_by_name_and_changes_nothing(pool: asyncpg.Pool) -> None:
-    await make_campaign(pool, operators_n=0, leads_n=0)
+async def test_a_setting_out_of_range_is_refused_by_name_and_changes_nothing(db: asyncpg.Pool) -> None:
+    await make_campaign(db, operators_n=0, leads_n=0)
     with pytest.raises(campaigns.CampaignError, match="target_abandon"):
-        await campaigns.set_pacing(pool, "c1", parse_assignments(["target_abandon=0.05"]), actor="t",
+        await campaigns.set_pacing(db, "c1", parse_assignments(["target_abandon=0.05"]), actor="t",
                                    now=midday_now(), validate=validate_pacing)
     with pytest.raises(ValueError, match="unknown setting 'speed'"):
         parse_assignments(["speed=3"])
-    assert (await campaigns.get(pool, "c1")).pacing == {}
+    assert (await campaigns.get(db, "c1")).pacing == {}
 
 
 def midday_now() -> datetime:

@@ -50,10 +50,10 @@ def parse(text: str) -> dict[str, float]:
 
 
 @pytest.fixture
-async def scraped(pool: asyncpg.Pool) -> AsyncIterator[tuple[Engine, FakePbx, MetricsServer]]:
+async def scraped(db: asyncpg.Pool) -> AsyncIterator[tuple[Engine, FakePbx, MetricsServer]]:
     pbx = FakePbx()
-    await make_campaign(pool, operators_n=2, leads_n=10)
-    engine = Engine(pool, pbx, midday(), CONFIG)
+    await make_campaign(db, operators_n=2, leads_n=10)
+    engine = Engine(db, pbx, midday(), CONFIG)
     await engine.start()
     server = MetricsServer(engine, port=0)
     await server.start()

@@ -75,29 +75,29 @@ class Floor:
         self.sim.watch(self.conferences.hear)
 
 
-async def make_floor(pool: asyncpg.Pool, people: dict[str, bool], leads: int) -> int:
+async def make_floor(db: asyncpg.Pool, people: dict[str, bool], leads: int) -> int:
     """A progressive campaign whose customers answer after 1 s and talk 30 s (numbers 5…); ``people``:
     name → simulated, extensions 101, 102 … in that order."""
-    campaign = await campaigns.create(pool, name="c1", channel_template="Local/{digits}@pstn",
+    campaign = await campaigns.create(db, name="c1", channel_template="Local/{digits}@pstn",
                                       caller_id="+15550000000", mode="progressive")
-    ids = [(await operators.create(pool, name=name, extension=str(101 + i), simulated=simulated)).id
+    ids = [(await operators.create(db, name=name, extension=str(101 + i), simulated=simulated)).id
            for i, (name, simulated) in enumerate(people.items())]
-    await operators.assign(pool, campaign_id=campaign.id, operator_ids=ids)
-    await pool.executemany("INSERT INTO lead (campaign_id, phone, timezone) VALUES ($1, $2, 'UTC')",
+    await operators.assign(db, campaign_id=campaign.id, operator_ids=ids)
+    await db.executemany("INSERT INTO lead (campaign_id, phone, timezone) VALUES ($1, $2, 'UTC')",
                            [(campaign.id, f"+5555000{i:04d}") for i in range(leads)])
-    await campaigns.set_state(pool, "c1", "running", actor="test", now=datetime.now(UTC))
+    await campaigns.set_state(db, "c1", "running", actor="test", now=datetime.now(UTC))
     return campaign.id
 
 
 @pytest.fixture
-async def floor(pool: asyncpg.Pool) -> AsyncIterator[Floor]:
+async def floor(db: asyncpg.Pool) -> AsyncIterator[Floor]:
     sim = await start_simulator(callees=ScriptedCallees())
     conferences = Conferences(sim)
     sim.watch(conferences.hear)
     client = AmiClient("127.0.0.1", sim.port, "dialer-lp", "change-me", ping_interval=0.5, ping_timeout=0.5,
                        reconnect_backoff=(0.05, 0.2))
     await client.start()
-    engine = Engine(pool, client, midday(), CONFIG)
+    engine = Engine(db, client, midday(), CONFIG)
     state = Floor(engine, sim, client, conferences, sim.port)
     try:
         yield state
@@ -121,8 +121,8 @@ async def on_a_call(floor: Floor, operator: FloorOperator) -> str:
 
 
 async def test_a_phone_that_drops_mid_call_is_called_back_and_rejoins_the_customer(
-        pool: asyncpg.Pool, floor: Floor) -> None:
-    await make_floor(pool, {"Anna": False}, leads=3)
+        db: asyncpg.Pool, floor: Floor) -> None:
+    await make_floor(db, {"Anna": False}, leads=3)
     await floor.engine.start()
     anna = await logged_in(floor, "Anna")
     customer = await on_a_call(floor, anna)
@@ -142,13 +142,13 @@ async def test_a_phone_that_drops_mid_call_is_called_back_and_rejoins_the_custom
     assert await apply_command(floor.engine, anna.id, "end_call", {}) is None
     await until(lambda: customer not in floor.engine.calls)
     await floor.engine.recorder.drain()
-    row = await pool.fetchrow("SELECT outcome, operator_id FROM attempt WHERE id = $1", int(customer.split("-")[1]))
+    row = await db.fetchrow("SELECT outcome, operator_id FROM attempt WHERE id = $1", int(customer.split("-")[1]))
     assert (row["outcome"], row["operator_id"]) == ("connected", anna.id)
 
 
 async def test_a_phone_not_back_logs_its_operator_out_with_the_reason_and_frees_the_customer(
-        pool: asyncpg.Pool, floor: Floor) -> None:
-    await make_floor(pool, {"Anna": False}, leads=3)
+        db: asyncpg.Pool, floor: Floor) -> None:
+    await make_floor(db, {"Anna": False}, leads=3)
     await floor.engine.start()
     anna = await logged_in(floor, "Anna")
     customer = await on_a_call(floor, anna)
@@ -163,14 +163,14 @@ async def test_a_phone_not_back_logs_its_operator_out_with_the_reason_and_frees_
     # the customer is not left alone in the conference: hung up, the attempt closed as the operator's
     await until(lambda: customer not in floor.engine.calls and customer not in floor.sim.channels)
     await floor.engine.recorder.drain()
-    row = await pool.fetchrow("SELECT outcome, operator_id, connected_at, ended_at, disposition FROM attempt "
+    row = await db.fetchrow("SELECT outcome, operator_id, connected_at, ended_at, disposition FROM attempt "
                               "WHERE id = $1", attempt_id)
     assert (row["outcome"], row["operator_id"], row["disposition"]) == ("connected", anna.id, "unknown")
     assert row["connected_at"] < row["ended_at"]
     # logged out, she still gives the call its disposition from the console
     assert await apply_command(floor.engine, anna.id, "disposition", {"attempt_id": attempt_id,
                                                                      "code": "no_decision"}) is None
-    assert await pool.fetchval("SELECT disposition FROM attempt WHERE id = $1", attempt_id) == "no_decision"
+    assert await db.fetchval("SELECT disposition FROM attempt WHERE id = $1", attempt_id) == "no_decision"
     # never chosen again, and nothing is dialed for her
     campaign_id = next(iter(anna.campaigns))
     assert floor.engine.floor.choose(campaign_id) is None
@@ -183,8 +183,8 @@ async def test_a_phone_not_back_logs_its_operator_out_with_the_reason_and_frees_
 
 
 async def test_log_out_during_a_call_hangs_up_the_customer_and_login_always_works(
-        pool: asyncpg.Pool, floor: Floor) -> None:
-    await make_floor(pool, {"Anna": False}, leads=3)
+        db: asyncpg.Pool, floor: Floor) -> None:
+    await make_floor(db, {"Anna": False}, leads=3)
     await floor.engine.start()
     anna = floor.operator("Anna")
     assert await apply_command(floor.engine, anna.id, "login", {}) is None
@@ -196,13 +196,13 @@ async def test_log_out_during_a_call_hangs_up_the_customer_and_login_always_work
     assert anna.state is OperatorState.OFFLINE
     await until(lambda: customer not in floor.sim.channels and customer not in floor.engine.calls)
     await floor.engine.recorder.drain()
-    assert await pool.fetchval("SELECT outcome FROM attempt WHERE id = $1", int(customer.split("-")[1])) \
+    assert await db.fetchval("SELECT outcome FROM attempt WHERE id = $1", int(customer.split("-")[1])) \
         == "connected"
 
 
 async def test_after_a_pbx_restart_phones_are_called_again_and_nobody_gets_a_call_without_one(
-        pool: asyncpg.Pool, floor: Floor) -> None:
-    await make_floor(pool, {"Anna": False}, leads=6)
+        db: asyncpg.Pool, floor: Floor) -> None:
+    await make_floor(db, {"Anna": False}, leads=6)
     await floor.engine.start()
     anna = await logged_in(floor, "Anna")
     await on_a_call(floor, anna)
@@ -221,8 +221,8 @@ async def test_after_a_pbx_restart_phones_are_called_again_and_nobody_gets_a_cal
     assert floor.conferences.alone == []
 
 
-async def test_after_a_pbx_restart_dialing_resumes_once_the_phone_is_back(pool: asyncpg.Pool, floor: Floor) -> None:
-    await make_floor(pool, {"Anna": False}, leads=6)
+async def test_after_a_pbx_restart_dialing_resumes_once_the_phone_is_back(db: asyncpg.Pool, floor: Floor) -> None:
+    await make_floor(db, {"Anna": False}, leads=6)
     await floor.engine.start()
     anna = await logged_in(floor, "Anna")
     await on_a_call(floor, anna)
@@ -233,8 +233,8 @@ async def test_after_a_pbx_restart_dialing_resumes_once_the_phone_is_back(pool: 
 
 
 async def test_when_asterisk_stops_with_the_phones_up_the_operator_is_called_again_when_it_is_back(
-        pool: asyncpg.Pool, floor: Floor) -> None:
-    await make_floor(pool, {"Anna": False}, leads=0)
+        db: asyncpg.Pool, floor: Floor) -> None:
+    await make_floor(db, {"Anna": False}, leads=0)
     await floor.engine.start()
     anna = await logged_in(floor, "Anna")
     floor.sim.hang_up(f"{anna.phone_channel_id}-2")     # `core stop now`: every channel hangs up first ...
@@ -245,11 +245,11 @@ async def test_when_asterisk_stops_with_the_phones_up_the_operator_is_called_aga
 
 
 async def test_the_engine_calls_no_persons_phone_at_start_unless_their_session_was_open(
-        pool: asyncpg.Pool, floor: Floor) -> None:
-    await make_floor(pool, {"Anna": False, "Boris": False, "Robot": True}, leads=0)
-    boris = await pool.fetchval("SELECT id FROM operator WHERE name = 'Boris'")
+        db: asyncpg.Pool, floor: Floor) -> None:
+    await make_floor(db, {"Anna": False, "Boris": False, "Robot": True}, leads=0)
+    boris = await db.fetchval("SELECT id FROM operator WHERE name = 'Boris'")
     # Boris was working when the engine died: his session is still open
-    await pool.execute("INSERT INTO operator_session (operator_id, state, started_at) VALUES ($1, 'ready', now())",
+    await db.execute("INSERT INTO operator_session (operator_id, state, started_at) VALUES ($1, 'ready', now())",
                        boris)
     await floor.engine.start()
     await until(lambda: floor.operator("Boris").state is OperatorState.READY
@@ -259,10 +259,10 @@ async def test_the_engine_calls_no_persons_phone_at_start_unless_their_session_w
 
 
 async def test_a_clean_restart_logs_its_people_in_again_and_says_why_they_were_logged_out(
-        pool: asyncpg.Pool, floor: Floor) -> None:
+        db: asyncpg.Pool, floor: Floor) -> None:
     """Ctrl-C logged everyone not on a call out for good, and their console said LOGGED OUT, no reason: an
     engine restarted for an upgrade made fifty people log in again."""
-    await make_floor(pool, {"Anna": False, "Boris": False, "Cid": False}, leads=0)
+    await make_floor(db, {"Anna": False, "Boris": False, "Cid": False}, leads=0)
     await floor.engine.start()
     anna, boris, cid = [await logged_in(floor, name) for name in ("Anna", "Boris", "Cid")]
     assert await apply_command(floor.engine, boris.id, "logout", {}) is None   # Boris went home himself
@@ -275,7 +275,7 @@ async def test_a_clean_restart_logs_its_people_in_again_and_says_why_they_were_l
     floor.client = AmiClient("127.0.0.1", floor.port, "dialer-lp", "change-me", ping_interval=0.5,
                              ping_timeout=0.5, reconnect_backoff=(0.05, 0.2))
     await floor.client.start()
-    floor.engine = Engine(pool, floor.client, midday(), CONFIG)
+    floor.engine = Engine(db, floor.client, midday(), CONFIG)
     await floor.engine.start()
     anna = floor.operator("Anna")
     await until(lambda: anna.state is OperatorState.READY)          # her phone was called: she is back
@@ -284,11 +284,11 @@ async def test_a_clean_restart_logs_its_people_in_again_and_says_why_they_were_l
 
 
 async def test_a_call_lost_with_the_pbx_ends_the_operators_on_call_time_when_the_link_was_lost(
-        pool: asyncpg.Pool, floor: Floor) -> None:
+        db: asyncpg.Pool, floor: Floor) -> None:
     """Asterisk dies mid-call and is back a while later: the conversation ended with the link, so the
     operator's on_call row ends then too, not when the engine reconnected (their talk time, occupancy and
     the report's on-call figure would count the outage as talk)."""
-    await make_floor(pool, {"Anna": False}, leads=1)
+    await make_floor(db, {"Anna": False}, leads=1)
     await floor.engine.start()
     anna = await logged_in(floor, "Anna")
     await on_a_call(floor, anna)
@@ -300,17 +300,17 @@ async def test_a_call_lost_with_the_pbx_ends_the_operators_on_call_time_when_the
     await until(lambda: floor.client.reconnects > ups, timeout=5)
     await until(lambda: anna.state is not OperatorState.ON_CALL, timeout=5)
     await floor.engine.recorder.drain()
-    ended = await pool.fetchval("SELECT ended_at FROM operator_session WHERE operator_id = $1 AND state = 'on_call'",
+    ended = await db.fetchval("SELECT ended_at FROM operator_session WHERE operator_id = $1 AND state = 'on_call'",
                                 anna.id)
     assert ended is not None and abs((ended - lost).total_seconds()) < 0.5, (ended, lost)
 
 
 async def test_a_phone_hung_up_by_a_stopping_asterisk_and_not_back_is_said_cut_off_by_the_pbx(
-        pool: asyncpg.Pool, floor: Floor) -> None:
+        db: asyncpg.Pool, floor: Floor) -> None:
     """A real `core restart now` hangs every phone up about a second before it closes the link: an operator
     whose phone then did not answer after the restart was told "your phone hung up and did not answer when
     called back", as if they had hung up themselves, and the log said "phone gone (hung up)" twice."""
-    await make_floor(pool, {"Anna": False}, leads=0)
+    await make_floor(db, {"Anna": False}, leads=0)
     await floor.engine.start()
     anna = await logged_in(floor, "Anna")
     floor.sim.hang_up(f"{anna.phone_channel_id}-2")     # every channel hangs up first ...

@@ -22,10 +22,10 @@ from tests.engine.test_engine import CONFIG, make_campaign, midday, until
 pytestmark = pytest.mark.db
 
 
-async def started(pool: asyncpg.Pool, **kwargs: int) -> tuple[Engine, FakePbx]:
-    await make_campaign(pool, **kwargs)
+async def started(db: asyncpg.Pool, **kwargs: int) -> tuple[Engine, FakePbx]:
+    await make_campaign(db, **kwargs)
     pbx = FakePbx()
-    engine = Engine(pool, pbx, midday(), CONFIG)
+    engine = Engine(db, pbx, midday(), CONFIG)
     await engine.start()
     return engine, pbx
 
@@ -40,8 +40,8 @@ async def dialed_by_hand(engine: Engine, pbx: FakePbx, phone: str) -> tuple[Floo
 
 
 async def test_manual_dial_calls_the_number_into_the_operators_conference_with_the_campaign_caller_id(
-        pool: asyncpg.Pool) -> None:
-    engine, pbx = await started(pool, operators_n=1, leads_n=0)
+        db: asyncpg.Pool) -> None:
+    engine, pbx = await started(db, operators_n=1, leads_n=0)
     try:
         operator, request = await dialed_by_hand(engine, pbx, "+442079460000")
         assert (request.context, request.exten, request.caller_id) == ("operator-join", "101", "+15550000000")
@@ -51,7 +51,7 @@ async def test_manual_dial_calls_the_number_into_the_operators_conference_with_t
         assert operator.state is OperatorState.ON_CALL
         pbx.emit(ChannelHungUp(request.channel_id, 16))
         await engine.recorder.drain()
-        row = await pool.fetchrow("SELECT outcome, operator_id, recording FROM attempt")
+        row = await db.fetchrow("SELECT outcome, operator_id, recording FROM attempt")
         assert (row["outcome"], row["operator_id"]) == ("connected", operator.id)
         assert row["recording"].endswith(".wav")
     finally:
@@ -59,10 +59,10 @@ async def test_manual_dial_calls_the_number_into_the_operators_conference_with_t
 
 
 @pytest.mark.parametrize("reason", [5, 3, 8])   # busy, no answer, congestion: never answered
-async def test_a_manual_call_never_answered_gives_the_operator_back(pool: asyncpg.Pool, reason: int) -> None:
+async def test_a_manual_call_never_answered_gives_the_operator_back(db: asyncpg.Pool, reason: int) -> None:
     """The operator stayed RESERVED ("CONNECTING" on the console) for good: the call, never answered, had
     no operator_id, so its end found nobody to release."""
-    engine, pbx = await started(pool, operators_n=1, leads_n=0)
+    engine, pbx = await started(db, operators_n=1, leads_n=0)
     try:
         operator, request = await dialed_by_hand(engine, pbx, "+442079460000")
         assert operator.state is OperatorState.RESERVED
@@ -74,10 +74,10 @@ async def test_a_manual_call_never_answered_gives_the_operator_back(pool: asyncp
         await engine.stop(drain_s=0)
 
 
-async def test_refusals_name_the_operators_state_in_words(pool: asyncpg.Pool) -> None:
+async def test_refusals_name_the_operators_state_in_words(db: asyncpg.Pool) -> None:
     """The console showed "pause refused: cannot pause while logged_out; finish the call first" to an
     operator with no call, logged out, and "cannot dial while wrap_up"."""
-    engine, pbx = await started(pool, operators_n=1, leads_n=0)
+    engine, pbx = await started(db, operators_n=1, leads_n=0)
     try:
         operator, request = await dialed_by_hand(engine, pbx, "+442079460000")
         campaign = {"campaign_id": next(iter(operator.campaigns)), "phone": "+442079460001"}
@@ -100,8 +100,8 @@ async def test_refusals_name_the_operators_state_in_words(pool: asyncpg.Pool) ->
         await engine.stop(drain_s=0)
 
 
-async def test_whisper_originates_chanspy_with_qw_to_the_supervisors_phone(pool: asyncpg.Pool) -> None:
-    engine, pbx = await started(pool, operators_n=1, leads_n=0)
+async def test_whisper_originates_chanspy_with_qw_to_the_supervisors_phone(db: asyncpg.Pool) -> None:
+    engine, pbx = await started(db, operators_n=1, leads_n=0)
     try:
         operator = next(iter(engine.floor.operators.values()))
         assert await apply_command(engine, operator.id, "spy", {"supervisor_extension": "200",
@@ -115,11 +115,11 @@ async def test_whisper_originates_chanspy_with_qw_to_the_supervisors_phone(pool:
         await engine.stop(drain_s=0)
 
 
-async def test_a_person_and_a_simulated_operator_work_the_same_campaign(pool: asyncpg.Pool) -> None:
-    await make_campaign(pool, operators_n=2, leads_n=5, simulated=False)
-    await pool.execute("UPDATE operator SET simulated = true WHERE extension = '102'")
+async def test_a_person_and_a_simulated_operator_work_the_same_campaign(db: asyncpg.Pool) -> None:
+    await make_campaign(db, operators_n=2, leads_n=5, simulated=False)
+    await db.execute("UPDATE operator SET simulated = true WHERE extension = '102'")
     pbx = FakePbx()
-    engine = Engine(pool, pbx, midday(), CONFIG)
+    engine = Engine(db, pbx, midday(), CONFIG)
     SimulatedOperators(engine, mean_wrap_s=0.0)
     await engine.start()
     try:
@@ -142,12 +142,12 @@ async def test_a_person_and_a_simulated_operator_work_the_same_campaign(pool: as
         await engine.stop(drain_s=0)
 
 
-async def test_wrap_up_ends_by_itself_after_the_campaigns_limit(pool: asyncpg.Pool) -> None:
-    engine, pbx = await started(pool, operators_n=1, leads_n=2)
+async def test_wrap_up_ends_by_itself_after_the_campaigns_limit(db: asyncpg.Pool) -> None:
+    engine, pbx = await started(db, operators_n=1, leads_n=2)
     try:
-        await pool.execute("""UPDATE campaign SET pacing = '{"wrap_up_max_s": 0.2}'""")
+        await db.execute("""UPDATE campaign SET pacing = '{"wrap_up_max_s": 0.2}'""")
         runner = next(iter(engine.runners.values()))
-        runner.update(await _campaign(pool))
+        runner.update(await _campaign(db))
         await until(lambda: len(pbx.customer_calls()) >= 1)
         first = pbx.customer_calls()[0]
         pbx.emit(CallAnswered(first.channel_id))
@@ -161,17 +161,17 @@ async def test_wrap_up_ends_by_itself_after_the_campaigns_limit(pool: asyncpg.Po
         await engine.stop(drain_s=0)
 
 
-async def _campaign(pool: asyncpg.Pool) -> campaigns.Campaign:
-    return await campaigns.get(pool, "c1")
+async def _campaign(db: asyncpg.Pool) -> campaigns.Campaign:
+    return await campaigns.get(db, "c1")
 
 
-async def test_a_manual_dial_obeys_the_calling_hours_of_the_callee(pool: asyncpg.Pool) -> None:
+async def test_a_manual_dial_obeys_the_calling_hours_of_the_callee(db: asyncpg.Pool) -> None:
     """Only the do-not-call lists were checked: an operator could call California at 04:00 its time."""
-    campaign_id = await make_campaign(pool, operators_n=1, leads_n=0)
-    async with pool.acquire() as conn:
+    campaign_id = await make_campaign(db, operators_n=1, leads_n=0)
+    async with db.acquire() as conn:
         await compliance_store.set_campaign_rules(conn, campaign_id, CampaignRules(windows="09:00-20:00"))
     pbx = FakePbx()
-    engine = Engine(pool, pbx, midday(), CONFIG)
+    engine = Engine(db, pbx, midday(), CONFIG)
     await engine.start()
     try:
         operator = next(iter(engine.floor.operators.values()))
@@ -180,30 +180,30 @@ async def test_a_manual_dial_obeys_the_calling_hours_of_the_callee(pool: asyncpg
                                                                     "phone": "+1 415 555 0123"})
         assert refusal is not None and "America/Los_Angeles" in refusal and "\n" not in refusal
         assert pbx.customer_calls() == [] and operator.state is OperatorState.READY
-        assert await pool.fetchval("SELECT count(*) FROM attempt") == 0
+        assert await db.fetchval("SELECT count(*) FROM attempt") == 0
     finally:
         await engine.stop(drain_s=0)
 
 
-async def test_a_short_number_typed_for_a_manual_dial_is_refused_in_one_line(pool: asyncpg.Pool) -> None:
+async def test_a_short_number_typed_for_a_manual_dial_is_refused_in_one_line(db: asyncpg.Pool) -> None:
     """"12" became a campaign lead, dialed, and after busy sat in the list for the dialer to call."""
-    engine, pbx = await started(pool, operators_n=1, leads_n=0)
+    engine, pbx = await started(db, operators_n=1, leads_n=0)
     try:
         operator = next(iter(engine.floor.operators.values()))
         await until(lambda: operator.state is OperatorState.READY)
         refusal = await apply_command(engine, operator.id, "dial", {"campaign_id": next(iter(operator.campaigns)),
                                                                     "phone": "12"})
         assert refusal == "'12' is not a phone number in US; dial the full number"
-        assert pbx.customer_calls() == [] and await pool.fetchval("SELECT count(*) FROM lead") == 0
+        assert pbx.customer_calls() == [] and await db.fetchval("SELECT count(*) FROM lead") == 0
     finally:
         await engine.stop(drain_s=0)
 
 
 @pytest.mark.parametrize("answered", [True, False])
 async def test_an_operator_who_dials_while_paused_is_paused_again_after_the_call(
-        pool: asyncpg.Pool, answered: bool) -> None:
+        db: asyncpg.Pool, answered: bool) -> None:
     """They ended READY after the wrap-up, and predictive calls started arriving unasked."""
-    engine, pbx = await started(pool, operators_n=1, leads_n=0)
+    engine, pbx = await started(db, operators_n=1, leads_n=0)
     try:
         operator = next(iter(engine.floor.operators.values()))
         await until(lambda: operator.state is OperatorState.READY)
@@ -234,9 +234,9 @@ async def test_an_operator_who_dials_while_paused_is_paused_again_after_the_call
         await engine.stop(drain_s=0)
 
 
-async def test_a_connected_call_is_one_on_call_session_row(pool: asyncpg.Pool) -> None:
+async def test_a_connected_call_is_one_on_call_session_row(db: asyncpg.Pool) -> None:
     """Each connected call wrote two consecutive on_call rows: RESERVED (stored as on_call), then ON_CALL."""
-    engine, pbx = await started(pool, operators_n=1, leads_n=0)
+    engine, pbx = await started(db, operators_n=1, leads_n=0)
     try:
         operator, request = await dialed_by_hand(engine, pbx, "+442079460000")
         pbx.emit(ConferenceJoined("op101", request.channel_id))
@@ -244,29 +244,29 @@ async def test_a_connected_call_is_one_on_call_session_row(pool: asyncpg.Pool) -
         pbx.emit(ChannelHungUp(request.channel_id, 16))
         await until(lambda: operator.state is OperatorState.WRAP_UP)
         await engine.recorder.drain()
-        states = [r["state"] for r in await pool.fetch(
+        states = [r["state"] for r in await db.fetch(
             "SELECT state FROM operator_session WHERE operator_id = $1 ORDER BY id", operator.id)]
         assert states[-2:] == ["on_call", "wrap_up"] and states.count("on_call") == 1
     finally:
         await engine.stop(drain_s=0)
 
 
-async def test_an_operators_calls_and_talk_of_the_day_survive_an_engine_restart(pool: asyncpg.Pool) -> None:
+async def test_an_operators_calls_and_talk_of_the_day_survive_an_engine_restart(db: asyncpg.Pool) -> None:
     """The console's and watch's "calls" and "talk" went back to 0 whenever the engine restarted."""
-    campaign_id = await make_campaign(pool, operators_n=1, leads_n=0)
-    operator_id = await pool.fetchval("SELECT id FROM operator")
-    lead_id = await pool.fetchval("INSERT INTO lead (campaign_id, phone) VALUES ($1, '+442079460000') RETURNING id",
+    campaign_id = await make_campaign(db, operators_n=1, leads_n=0)
+    operator_id = await db.fetchval("SELECT id FROM operator")
+    lead_id = await db.fetchval("INSERT INTO lead (campaign_id, phone) VALUES ($1, '+442079460000') RETURNING id",
                                   campaign_id)
     noon = midday().now()
     for connected, talk_s in ((noon - timedelta(hours=2), 60), (noon - timedelta(hours=1), 30),
                               (noon - timedelta(days=1), 500), (noon - timedelta(minutes=5), None)):
-        await pool.execute(
+        await db.execute(
             """INSERT INTO attempt (lead_id, campaign_id, phone, caller_id, engine, claimed_at, connected_at, ended_at,
                                     operator_id, state, outcome)
                VALUES ($1, $2, '+442079460000', '+15550000000', 'e0', $3, $3, $4, $5, $6, $7)""",
             lead_id, campaign_id, connected, None if talk_s is None else connected + timedelta(seconds=talk_s),
             operator_id, "connected" if talk_s is None else "ended", None if talk_s is None else "connected")
-    engine = Engine(pool, FakePbx(), midday(), CONFIG)
+    engine = Engine(db, FakePbx(), midday(), CONFIG)
     await engine.start()
     try:
         operator = engine.floor.operators[operator_id]
@@ -276,12 +276,12 @@ async def test_an_operators_calls_and_talk_of_the_day_survive_an_engine_restart(
 
 
 async def test_a_number_dialed_by_hand_is_recorded_in_e164_as_the_compliance_history_reads_it(
-        pool: asyncpg.Pool) -> None:
+        db: asyncpg.Pool) -> None:
     """The attempt kept the number as typed ("+44 20 7946 0000"): the contact caps, which count a number's
     attempts by its E.164 form, never saw it."""
-    engine, pbx = await started(pool, operators_n=1, leads_n=0)
+    engine, pbx = await started(db, operators_n=1, leads_n=0)
     try:
         await dialed_by_hand(engine, pbx, "+44 20 7946 0000")
-        assert await pool.fetchval("SELECT phone FROM attempt") == "+442079460000"
+        assert await db.fetchval("SELECT phone FROM attempt") == "+442079460000"
     finally:
         await engine.stop(drain_s=0)

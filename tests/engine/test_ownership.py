@@ -27,10 +27,10 @@ TAKEOVER_S = 10.0
 class Node:
     """One engine process: its own pool, its own PBX link."""
 
-    def __init__(self, pool: asyncpg.Pool, name: str) -> None:
-        self.pool = pool
+    def __init__(self, db: asyncpg.Pool, name: str) -> None:
+        self.db = db
         self.pbx = FakePbx()
-        self.engine = Engine(pool, self.pbx, midday(), CONFIG.__class__(**{**CONFIG.__dict__, "name": name}))
+        self.engine = Engine(db, self.pbx, midday(), CONFIG.__class__(**{**CONFIG.__dict__, "name": name}))
         self.ownership = CampaignOwnership(self.engine, FAST)
         self.dead = False
 
@@ -44,7 +44,7 @@ class Node:
     async def kill(self) -> None:
         """kill -9: the connections drop (PostgreSQL frees the locks) and none of its code runs again."""
         self.dead = True
-        self.pool.terminate()
+        self.db.terminate()
         engine = self.engine
         tasks = [r._task for r in engine.runners.values()] + [engine.recorder._task]   # the heartbeat: engine._tasks
         tasks += list(engine._tasks._tasks) + list(self.ownership._tasks._tasks)
@@ -56,25 +56,25 @@ class Node:
     async def stop(self) -> None:
         if not self.dead:
             await self.engine.stop(drain_s=0)
-            await self.pool.close()
+            await self.db.close()
 
 
 @pytest.fixture
 async def two_pools(store_schema: tuple[str, str]) -> AsyncIterator[tuple[asyncpg.Pool, asyncpg.Pool]]:
     url, schema = store_schema
-    first = await database.open_pool(url, search_path=schema)
-    second = await database.open_pool(url, search_path=schema)
+    first = await database.open_db(url, search_path=schema)
+    second = await database.open_db(url, search_path=schema)
     yield first, second
-    for pool in (first, second):
-        if not pool._closed:
-            await pool.close()
+    for db in (first, second):
+        if not db._closed:
+            await db.close()
 
 
 @pytest.fixture
 async def owner_and_spare(two_pools: tuple[asyncpg.Pool, asyncpg.Pool]) -> AsyncIterator[tuple[Node, Node, int]]:
     """Engine A started first and dialing its campaign; engine B started second, on the same store."""
     a, b = Node(two_pools[0], "engine-a"), Node(two_pools[1], "engine-b")
-    campaign_id = await make_campaign(a.pool, operators_n=2, leads_n=10)
+    campaign_id = await make_campaign(a.db, operators_n=2, leads_n=10)
     try:
         await a.start()
         await b.start()
@@ -105,9 +105,9 @@ async def test_a_killed_owner_is_taken_over_within_10_s_without_double_dialing(
     assert b.ownership.takeovers == 1
     assert not set(a.dialed()) & set(b.dialed()), "a number dialed by both engines"
     await b.engine.recorder.drain()
-    rows = await b.pool.fetch("SELECT id, engine, outcome, ended_at FROM attempt WHERE engine = 'engine-a'")
+    rows = await b.db.fetch("SELECT id, engine, outcome, ended_at FROM attempt WHERE engine = 'engine-a'")
     assert len(rows) == 2 and all(r["outcome"] == "lost" and r["ended_at"] for r in rows)
-    leads = await b.pool.fetch("SELECT state, claimed_by FROM lead")
+    leads = await b.db.fetch("SELECT state, claimed_by FROM lead")
     assert len(leads) == 10
     assert not [r for r in leads if r["claimed_by"] == "engine-a"], "a lead left leased to the dead engine"
     assert sum(r["state"] == "claimed" for r in leads) == len(b.dialed())
@@ -144,30 +144,30 @@ async def test_calls_of_a_killed_owner_still_on_the_shared_pbx_are_followed_by_t
     assert all(channel in b.engine.calls for channel in ringing)
     await asyncio.sleep(5 * FAST.beat_s)
     assert not set(a.dialed()) & set(b.dialed())
-    rows = await b.pool.fetch("SELECT engine, ended_at FROM attempt WHERE id = ANY($1::bigint[])",
+    rows = await b.db.fetch("SELECT engine, ended_at FROM attempt WHERE id = ANY($1::bigint[])",
                               [int(c.split("-")[1]) for c in ringing])
     assert [(r["engine"], r["ended_at"]) for r in rows] == [("engine-b", None)] * 2
-    assert not await b.pool.fetchval("SELECT count(*) FROM lead WHERE claimed_by = 'engine-a'")
+    assert not await b.db.fetchval("SELECT count(*) FROM lead WHERE claimed_by = 'engine-a'")
 
 
 async def test_the_campaigns_of_a_group_are_owned_together_and_taken_over_together(
         two_pools: tuple[asyncpg.Pool, asyncpg.Pool]) -> None:
     a, b = Node(two_pools[0], "engine-a"), Node(two_pools[1], "engine-b")
-    first = await make_campaign(a.pool, operators_n=2, leads_n=10)
-    second = (await campaigns.create(a.pool, name="c2", channel_template="Local/{digits}@pstn",
+    first = await make_campaign(a.db, operators_n=2, leads_n=10)
+    second = (await campaigns.create(a.db, name="c2", channel_template="Local/{digits}@pstn",
                                      caller_id="+15550000000")).id
-    await a.pool.execute("INSERT INTO campaign_operator (campaign_id, operator_id) "
+    await a.db.execute("INSERT INTO campaign_operator (campaign_id, operator_id) "
                          "SELECT $1, operator_id FROM campaign_operator WHERE campaign_id = $2", second, first)
-    await a.pool.executemany("INSERT INTO lead (campaign_id, phone, timezone) VALUES ($1, $2, 'UTC')",
+    await a.db.executemany("INSERT INTO lead (campaign_id, phone, timezone) VALUES ($1, $2, 'UTC')",
                              [(second, f"+1555100{i:04d}") for i in range(10)])
-    group = await a.pool.fetchval("INSERT INTO campaign_group (name) VALUES ('floor') RETURNING id")
-    await a.pool.execute("UPDATE campaign SET group_id = $1", group)
+    group = await a.db.fetchval("INSERT INTO campaign_group (name) VALUES ('floor') RETURNING id")
+    await a.db.execute("UPDATE campaign SET group_id = $1", group)
     try:
         await a.start()
         await b.start()
         await until(lambda: a.ownership.owned == [first])
         # c2 starts later: B may not take it while A runs c1 — they share the group's operators.
-        await campaigns.set_state(a.pool, "c2", "running", actor="test", now=datetime.now(UTC))
+        await campaigns.set_state(a.db, "c2", "running", actor="test", now=datetime.now(UTC))
         assert not await b.ownership.acquire(second)
         await until(lambda: a.ownership.owned == sorted([first, second]))
         await asyncio.sleep(3 * FAST.beat_s)
@@ -192,10 +192,10 @@ async def test_a_takeover_waits_to_dial_until_the_pbx_can_say_which_calls_of_the
     await until(lambda: b.ownership.owns(campaign_id), timeout=TAKEOVER_S + 2)
     await asyncio.sleep(4 * FAST.beat_s)
     assert campaign_id not in b.engine.runners and b.dialed() == []
-    open_rows = await b.pool.fetchval("SELECT count(*) FROM attempt WHERE engine = 'engine-a' AND ended_at IS NULL")
+    open_rows = await b.db.fetchval("SELECT count(*) FROM attempt WHERE engine = 'engine-a' AND ended_at IS NULL")
     assert open_rows == len(ringing)           # nobody knows yet whether those people are on the line
     b.pbx.set_connected(True)                  # the link is back: recovered, then dialing
     await until(lambda: campaign_id in b.engine.runners and len(b.dialed()) >= 2, timeout=5)
     await b.engine.recorder.drain()
-    assert not await b.pool.fetchval("SELECT count(*) FROM attempt WHERE engine = 'engine-a' AND ended_at IS NULL")
+    assert not await b.db.fetchval("SELECT count(*) FROM attempt WHERE engine = 'engine-a' AND ended_at IS NULL")
     assert not set(a.dialed()) & set(b.dialed())

@@ -21,15 +21,15 @@ pytestmark = pytest.mark.db
 
 
 @asynccontextmanager
-async def publishing(pool: asyncpg.Pool) -> AsyncIterator[ControlPlane]:
-    await make_campaign(pool, operators_n=1, leads_n=0)
-    engine = Engine(pool, FakePbx(), midday(), CONFIG)
+async def publishing(db: asyncpg.Pool) -> AsyncIterator[ControlPlane]:
+    await make_campaign(db, operators_n=1, leads_n=0)
+    engine = Engine(db, FakePbx(), midday(), CONFIG)
     await engine.start()
     plane = ControlPlane(engine, picture_s=0.02)
     await plane.start()
     try:
         async with asyncio.timeout(5):
-            while await pool.fetchval("SELECT at FROM engine_picture") is None:
+            while await db.fetchval("SELECT at FROM engine_picture") is None:
                 await asyncio.sleep(0.02)
         yield plane
     finally:
@@ -37,21 +37,21 @@ async def publishing(pool: asyncpg.Pool) -> AsyncIterator[ControlPlane]:
         await engine.stop(drain_s=0)
 
 
-async def all_free_connections(pool: asyncpg.Pool) -> list[asyncpg.Connection]:
+async def all_free_connections(db: asyncpg.Pool) -> list[asyncpg.Connection]:
     """Every connection the pool will still give: the rest of the engine now waits for one."""
     taken: list[asyncpg.Connection] = []
-    while len(taken) < pool.get_max_size():
+    while len(taken) < db.get_max_size():
         try:
             async with asyncio.timeout(0.5):
-                taken.append(await pool.acquire())
+                taken.append(await db.acquire())
         except TimeoutError:
             break
     return taken
 
 
-async def test_the_picture_is_written_while_every_other_connection_of_the_pool_is_busy(pool: asyncpg.Pool) -> None:
-    async with publishing(pool):
-        taken = await all_free_connections(pool)
+async def test_the_picture_is_written_while_every_other_connection_of_the_pool_is_busy(db: asyncpg.Pool) -> None:
+    async with publishing(db):
+        taken = await all_free_connections(db)
         try:
             reader = taken[0]
             seen: set[datetime] = set()
@@ -61,24 +61,24 @@ async def test_the_picture_is_written_while_every_other_connection_of_the_pool_i
                     await asyncio.sleep(0.02)
         finally:
             for conn in taken:
-                await pool.release(conn)
+                await db.release(conn)
 
 
 async def test_stopping_while_a_picture_write_is_stuck_is_bounded_and_gives_every_connection_back(
-        pool: asyncpg.Pool) -> None:
-    locker = await pool.acquire()
+        db: asyncpg.Pool) -> None:
+    locker = await db.acquire()
     try:
-        async with publishing(pool) as plane:
+        async with publishing(db) as plane:
             async with locker.transaction():
                 await locker.execute("SELECT 1 FROM engine_picture FOR UPDATE")    # the next write waits
                 async with asyncio.timeout(5):
-                    while not await pool.fetchval(     # not in the locker's transaction: its view is a snapshot
+                    while not await db.fetchval(     # not in the locker's transaction: its view is a snapshot
                             """SELECT count(*) FROM pg_stat_activity WHERE datname = current_database()
                                AND wait_event_type = 'Lock' AND query LIKE 'INSERT INTO engine_picture%'"""):
                         await asyncio.sleep(0.02)
                 async with asyncio.timeout(2):
                     await plane.close()
     finally:
-        await pool.release(locker)
+        await db.release(locker)
     async with asyncio.timeout(3):
-        await pool.close()     # waits for every connection to come back: none is left with the publisher
+        await db.close()     # waits for every connection to come back: none is left with the publisher

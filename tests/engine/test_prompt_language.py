@@ -17,17 +17,17 @@ pytestmark = pytest.mark.db
 
 
 @pytest.mark.parametrize("language", ["ru", None])
-async def test_the_originate_carries_the_campaigns_prompt_language(pool: asyncpg.Pool, language: str | None) -> None:
-    campaign = await campaigns.create(pool, name="c1", channel_template="Local/{digits}@pstn",
+async def test_the_originate_carries_the_campaigns_prompt_language(db: asyncpg.Pool, language: str | None) -> None:
+    campaign = await campaigns.create(db, name="c1", channel_template="Local/{digits}@pstn",
                                       caller_id="+74950000000")
-    await pool.execute("UPDATE campaign SET language = $2 WHERE id = $1", campaign.id, language)
-    op = await operators.create(pool, name="op1", extension="101", simulated=True)
-    await operators.assign(pool, campaign_id=campaign.id, operator_ids=[op.id])
-    await pool.execute("INSERT INTO lead (campaign_id, phone, timezone) VALUES ($1, '+74950001122', 'UTC')",
+    await db.execute("UPDATE campaign SET language = $2 WHERE id = $1", campaign.id, language)
+    op = await operators.create(db, name="op1", extension="101", simulated=True)
+    await operators.assign(db, campaign_id=campaign.id, operator_ids=[op.id])
+    await db.execute("INSERT INTO lead (campaign_id, phone, timezone) VALUES ($1, '+74950001122', 'UTC')",
                        campaign.id)
-    await campaigns.set_state(pool, "c1", "running", actor="test", now=datetime.now(UTC))
+    await campaigns.set_state(db, "c1", "running", actor="test", now=datetime.now(UTC))
     pbx = FakePbx()
-    engine = Engine(pool, pbx, midday(), CONFIG)
+    engine = Engine(db, pbx, midday(), CONFIG)
     await engine.start()
     try:
         await until(lambda: len(pbx.customer_calls()) >= 1)

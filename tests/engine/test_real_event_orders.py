@@ -72,12 +72,12 @@ SCENARIOS: dict[str, Row] = {
 }
 
 
-async def rows_after_replay(pool: asyncpg.Pool, sequences: list[list[Burst]],
+async def rows_after_replay(db: asyncpg.Pool, sequences: list[list[Burst]],
                             recorded_ids: list[str]) -> list[Row]:
     pbx = FakePbx()
     pbx.hangups_follow_failures = False     # the recording brings its own Hangups
-    await make_campaign(pool, operators_n=1, leads_n=len(sequences))
-    engine = Engine(pool, pbx, midday(), CONFIG)
+    await make_campaign(db, operators_n=1, leads_n=len(sequences))
+    engine = Engine(db, pbx, midday(), CONFIG)
     await engine.start()
     attempt_ids = []
     try:
@@ -91,24 +91,24 @@ async def rows_after_replay(pool: asyncpg.Pool, sequences: list[list[Burst]],
         await engine.recorder.drain()
     finally:
         await engine.stop(drain_s=0)
-    rows = {r["id"]: r for r in await pool.fetch(
+    rows = {r["id"]: r for r in await db.fetch(
         "SELECT id, outcome, originate_reason, dial_status, hangup_cause FROM attempt")}
     return [(rows[i]["outcome"], rows[i]["originate_reason"], rows[i]["dial_status"], rows[i]["hangup_cause"])
             for i in attempt_ids]
 
 
 @pytest.mark.parametrize("name", sorted(SCENARIOS))
-async def test_every_recorded_order_of_a_failed_call_gives_the_same_attempt_row(pool: asyncpg.Pool,
+async def test_every_recorded_order_of_a_failed_call_gives_the_same_attempt_row(db: asyncpg.Pool,
                                                                                 name: str) -> None:
     calls = recorded_calls(name)
     assert calls, f"{name}: no customer call in the recording"
-    rows = await rows_after_replay(pool, list(calls.values()), list(calls))
+    rows = await rows_after_replay(db, list(calls.values()), list(calls))
     assert rows == [SCENARIOS[name]] * len(calls)
 
 
 async def test_a_ringing_call_cut_by_core_stop_now_is_a_no_answer_with_the_causes_asterisk_gave(
-        pool: asyncpg.Pool) -> None:
+        db: asyncpg.Pool) -> None:
     """shutdown-now-with-calls: the ringing call gets Reason 0, DialEnd NOANSWER and cause 0 on both halves."""
     events = recorded_calls("shutdown-now-with-calls")["attempt-1052"]
-    assert await rows_after_replay(pool, [events], ["attempt-1052"]) == [("no_answer", 0, "NOANSWER", 0)]
+    assert await rows_after_replay(db, [events], ["attempt-1052"]) == [("no_answer", 0, "NOANSWER", 0)]
 

@@ -21,54 +21,54 @@ from tests.engine.test_engine import CONFIG, make_campaign, midday, until
 pytestmark = pytest.mark.db
 
 
-async def left_open(pool: asyncpg.Pool, campaign_id: int, n: int, *, engine: str = "engine-1",
+async def left_open(db: asyncpg.Pool, campaign_id: int, n: int, *, engine: str = "engine-1",
                     answered: bool = False) -> tuple[list[int], list[int]]:
     """What a killed engine leaves: ``n`` claimed leads, each with an open attempt. (lead ids, attempt ids)"""
-    lead_ids = [r["id"] for r in await pool.fetch("SELECT id FROM lead ORDER BY id LIMIT $1", n)]
-    await pool.execute("""UPDATE lead SET state = 'claimed', claimed_by = $2, attempts = 1,
+    lead_ids = [r["id"] for r in await db.fetch("SELECT id FROM lead ORDER BY id LIMIT $1", n)]
+    await db.execute("""UPDATE lead SET state = 'claimed', claimed_by = $2, attempts = 1,
                                          lease_until = now() + interval '10 minutes'
                           WHERE id = ANY($1::bigint[])""", lead_ids, engine)
-    attempt_ids = [await pool.fetchval(
+    attempt_ids = [await db.fetchval(
         """INSERT INTO attempt (lead_id, campaign_id, phone, caller_id, engine, claimed_at, answered_at, state)
            VALUES ($1, $2, '+15550001', '+15550000000', $3, now(), $4, 'ringing') RETURNING id""",
         lead, campaign_id, engine, datetime.now(UTC) if answered else None) for lead in lead_ids]
     return lead_ids, attempt_ids
 
 
-async def campaign_with_leads(pool: asyncpg.Pool, operators_n: int = 1) -> int:
-    campaign_id = await make_campaign(pool, operators_n=operators_n, leads_n=4)
+async def campaign_with_leads(db: asyncpg.Pool, operators_n: int = 1) -> int:
+    campaign_id = await make_campaign(db, operators_n=operators_n, leads_n=4)
     return campaign_id
 
 
-async def test_an_answered_call_found_waiting_after_a_restart_goes_to_the_free_operator(pool: asyncpg.Pool) -> None:
-    campaign_id = await campaign_with_leads(pool)
-    await pool.execute("UPDATE lead SET next_due_at = now() + interval '1 day'")   # nothing new to dial
-    _, [attempt] = await left_open(pool, campaign_id, 1)
+async def test_an_answered_call_found_waiting_after_a_restart_goes_to_the_free_operator(db: asyncpg.Pool) -> None:
+    campaign_id = await campaign_with_leads(db)
+    await db.execute("UPDATE lead SET next_due_at = now() + interval '1 day'")   # nothing new to dial
+    _, [attempt] = await left_open(db, campaign_id, 1)
     pbx = FakePbx()
     pbx.live.add(channel_id_of(attempt))
     pbx.where[channel_id_of(attempt)] = ("Up", "dialer-answered", "s")
-    engine = Engine(pool, pbx, midday(), CONFIG)
+    engine = Engine(db, pbx, midday(), CONFIG)
     await engine.start()
     try:
         await until(lambda: (channel_id_of(attempt), "operator-join", "101") in pbx.redirects)
         pbx.emit(ConferenceJoined("op101", channel_id_of(attempt)))
         pbx.emit(ChannelHungUp(channel_id_of(attempt), 16))
         await engine.recorder.drain()
-        row = await pool.fetchrow("SELECT outcome, connected_at, operator_id FROM attempt WHERE id = $1", attempt)
+        row = await db.fetchrow("SELECT outcome, connected_at, operator_id FROM attempt WHERE id = $1", attempt)
         assert row["outcome"] == "connected" and row["connected_at"] is not None and row["operator_id"] is not None
     finally:
         await engine.stop(drain_s=0)
 
 
-async def test_a_connected_call_is_reattached_to_its_operator_whose_phone_is_kept(pool: asyncpg.Pool) -> None:
-    campaign_id = await campaign_with_leads(pool)
-    await pool.execute("UPDATE lead SET next_due_at = now() + interval '1 day'")
-    lead_ids, [attempt] = await left_open(pool, campaign_id, 1, answered=True)
+async def test_a_connected_call_is_reattached_to_its_operator_whose_phone_is_kept(db: asyncpg.Pool) -> None:
+    campaign_id = await campaign_with_leads(db)
+    await db.execute("UPDATE lead SET next_due_at = now() + interval '1 day'")
+    lead_ids, [attempt] = await left_open(db, campaign_id, 1, answered=True)
     pbx = FakePbx()
     pbx.live |= {channel_id_of(attempt), "op101-4", "op101-4-2"}     # the previous run's phone, serial 4
     pbx.where[channel_id_of(attempt)] = ("Up", "operator-join", "101")
     pbx.where["op101-4-2"] = ("Up", "operators", "101")
-    engine = Engine(pool, pbx, midday(), CONFIG)
+    engine = Engine(db, pbx, midday(), CONFIG)
     await engine.start()
     try:
         [operator] = engine.floor.operators.values()
@@ -77,9 +77,9 @@ async def test_a_connected_call_is_reattached_to_its_operator_whose_phone_is_kep
         pbx.emit(ChannelHungUp(channel_id_of(attempt), 16))
         assert operator.state is OperatorState.WRAP_UP
         await engine.recorder.drain()
-        row = await pool.fetchrow("SELECT outcome, abandoned, operator_id FROM attempt WHERE id = $1", attempt)
+        row = await db.fetchrow("SELECT outcome, abandoned, operator_id FROM attempt WHERE id = $1", attempt)
         assert (row["outcome"], row["abandoned"], row["operator_id"]) == ("connected", False, operator.id)
-        assert await pool.fetchval("SELECT state FROM lead WHERE id = $1", lead_ids[0]) != "claimed"
+        assert await db.fetchval("SELECT state FROM lead WHERE id = $1", lead_ids[0]) != "claimed"
         await engine.phones.log_out(operator)
         await engine.phones.log_in(operator)
         assert pbx.originated[-1].channel_id == "op101-5"     # a new phone never reuses the adopted one's id
@@ -87,71 +87,71 @@ async def test_a_connected_call_is_reattached_to_its_operator_whose_phone_is_kep
         await engine.stop(drain_s=0)
 
 
-async def test_a_call_the_dialplan_sent_to_the_message_is_recorded_abandoned(pool: asyncpg.Pool) -> None:
-    campaign_id = await campaign_with_leads(pool, operators_n=0)
-    _, [attempt] = await left_open(pool, campaign_id, 1)
+async def test_a_call_the_dialplan_sent_to_the_message_is_recorded_abandoned(db: asyncpg.Pool) -> None:
+    campaign_id = await campaign_with_leads(db, operators_n=0)
+    _, [attempt] = await left_open(db, campaign_id, 1)
     pbx = FakePbx()
     pbx.live.add(channel_id_of(attempt))
     pbx.where[channel_id_of(attempt)] = ("Up", "dialer-safeharbor", "s")
-    engine = Engine(pool, pbx, midday(), CONFIG)
+    engine = Engine(db, pbx, midday(), CONFIG)
     await engine.start()
     try:
         pbx.emit(ChannelHungUp(channel_id_of(attempt), 16))
         await engine.recorder.drain()
-        row = await pool.fetchrow("SELECT outcome, abandoned, answered_at FROM attempt WHERE id = $1", attempt)
+        row = await db.fetchrow("SELECT outcome, abandoned, answered_at FROM attempt WHERE id = $1", attempt)
         assert (row["outcome"], row["abandoned"]) == ("abandoned", True)
     finally:
         await engine.stop(drain_s=0)
 
 
-async def test_a_gone_answered_call_never_connected_is_closed_lost_and_counted_abandoned(pool: asyncpg.Pool) -> None:
-    campaign_id = await campaign_with_leads(pool, operators_n=0)
-    _, [attempt] = await left_open(pool, campaign_id, 1, answered=True)
-    engine = Engine(pool, FakePbx(), midday(), CONFIG)
+async def test_a_gone_answered_call_never_connected_is_closed_lost_and_counted_abandoned(db: asyncpg.Pool) -> None:
+    campaign_id = await campaign_with_leads(db, operators_n=0)
+    _, [attempt] = await left_open(db, campaign_id, 1, answered=True)
+    engine = Engine(db, FakePbx(), midday(), CONFIG)
     await engine.start()
     await engine.stop(drain_s=0)
-    row = await pool.fetchrow("SELECT outcome, abandoned, ended_at FROM attempt WHERE id = $1", attempt)
+    row = await db.fetchrow("SELECT outcome, abandoned, ended_at FROM attempt WHERE id = $1", attempt)
     assert (row["outcome"], row["abandoned"]) == ("lost", True) and row["ended_at"] is not None
 
 
-async def test_a_lead_whose_call_is_still_open_is_never_released_by_lease_expiry(pool: asyncpg.Pool) -> None:
-    campaign_id = await campaign_with_leads(pool, operators_n=0)
-    lead_ids, _ = await left_open(pool, campaign_id, 1, engine="engine-dead")
-    await pool.execute("UPDATE lead SET lease_until = now() - interval '1 hour'")   # hours-long call
-    async with pool.acquire() as conn:
+async def test_a_lead_whose_call_is_still_open_is_never_released_by_lease_expiry(db: asyncpg.Pool) -> None:
+    campaign_id = await campaign_with_leads(db, operators_n=0)
+    lead_ids, _ = await left_open(db, campaign_id, 1, engine="engine-dead")
+    await db.execute("UPDATE lead SET lease_until = now() - interval '1 hour'")   # hours-long call
+    async with db.acquire() as conn:
         released = await leads.expire_leases(conn, now=datetime.now(UTC) + timedelta(days=1))
     assert released == 0
-    assert await pool.fetchval("SELECT state FROM lead WHERE id = $1", lead_ids[0]) == "claimed"
+    assert await db.fetchval("SELECT state FROM lead WHERE id = $1", lead_ids[0]) == "claimed"
 
 
-async def test_a_takeover_follows_a_dead_engines_live_call_and_closes_its_lost_one(pool: asyncpg.Pool) -> None:
-    campaign_id = await campaign_with_leads(pool, operators_n=0)
-    lead_ids, attempt_ids = await left_open(pool, campaign_id, 2, engine="engine-dead")
+async def test_a_takeover_follows_a_dead_engines_live_call_and_closes_its_lost_one(db: asyncpg.Pool) -> None:
+    campaign_id = await campaign_with_leads(db, operators_n=0)
+    lead_ids, attempt_ids = await left_open(db, campaign_id, 2, engine="engine-dead")
     pbx = FakePbx()
     pbx.live.add(channel_id_of(attempt_ids[1]))
-    engine = Engine(pool, pbx, midday(), CONFIG)
+    engine = Engine(db, pbx, midday(), CONFIG)
     await engine.start()
     try:
         report = await engine.recovery.recover("engine-dead")
         assert (report.reattached, report.lost) == ([attempt_ids[1]], [attempt_ids[0]])
         await engine.recorder.drain()
-        assert await pool.fetchval("SELECT claimed_by FROM lead WHERE id = $1", lead_ids[1]) == "engine-1"
+        assert await db.fetchval("SELECT claimed_by FROM lead WHERE id = $1", lead_ids[1]) == "engine-1"
         pbx.emit(OriginateResult(channel_id_of(attempt_ids[1]), False, 5))    # the call ends busy
         await engine.recorder.drain()
-        rows = {r["id"]: r for r in await pool.fetch("SELECT id, state, claimed_by FROM lead")}
+        rows = {r["id"]: r for r in await db.fetch("SELECT id, state, claimed_by FROM lead")}
         assert rows[lead_ids[0]]["state"] != "claimed" and rows[lead_ids[1]]["state"] != "claimed"
-        outcomes = dict(await pool.fetch("SELECT id, outcome FROM attempt"))
+        outcomes = dict(await db.fetch("SELECT id, outcome FROM attempt"))
         assert (outcomes[attempt_ids[0]], outcomes[attempt_ids[1]]) == ("lost", "busy")
     finally:
         await engine.stop(drain_s=0)
 
 
 @pytest.fixture
-async def one_call_ringing(pool: asyncpg.Pool) -> AsyncIterator[tuple[Engine, FakePbx, str]]:
+async def one_call_ringing(db: asyncpg.Pool) -> AsyncIterator[tuple[Engine, FakePbx, str]]:
     """One operator, one call ringing: (engine, pbx, the call's channel id)."""
-    await make_campaign(pool, operators_n=1, leads_n=1)
+    await make_campaign(db, operators_n=1, leads_n=1)
     pbx = FakePbx()
-    engine = Engine(pool, pbx, midday(), CONFIG)
+    engine = Engine(db, pbx, midday(), CONFIG)
     await engine.start()
     try:
         await until(lambda: len(pbx.customer_calls()) == 1)
@@ -179,13 +179,13 @@ async def test_after_a_reconnect_a_call_the_dialplan_sent_to_the_message_is_aban
 
 
 async def test_an_answered_call_found_after_a_restart_with_no_free_operator_hears_the_message_at_once(
-        pool: asyncpg.Pool) -> None:
-    campaign_id = await campaign_with_leads(pool, operators_n=0)
-    _, [attempt] = await left_open(pool, campaign_id, 1)
+        db: asyncpg.Pool) -> None:
+    campaign_id = await campaign_with_leads(db, operators_n=0)
+    _, [attempt] = await left_open(db, campaign_id, 1)
     pbx = FakePbx()
     pbx.live.add(channel_id_of(attempt))
     pbx.where[channel_id_of(attempt)] = ("Up", "dialer-answered", "s")   # answered some time < 2 s ago
-    engine = Engine(pool, pbx, midday(), CONFIG)
+    engine = Engine(db, pbx, midday(), CONFIG)
     await engine.start()
     try:
         await until(lambda: (channel_id_of(attempt), "dialer-safeharbor", "s") in pbx.redirects, timeout=1.0)
@@ -203,7 +203,7 @@ async def test_a_call_the_dialplan_gave_up_on_while_waiting_is_abandoned(
     pbx.emit(NoOperatorInTime(channel))                                   # the dialplan's own deadline came first
     pbx.emit(ChannelHungUp(channel, 16))
     await engine.recorder.drain()
-    row = await engine.pool.fetchrow("SELECT outcome, abandoned FROM attempt")
+    row = await engine.db.fetchrow("SELECT outcome, abandoned FROM attempt")
     assert (row["outcome"], row["abandoned"]) == ("abandoned", True)
 
 
@@ -217,14 +217,14 @@ async def test_a_call_whose_redirect_came_after_the_dialplan_deadline_is_connect
     assert operator.state is OperatorState.ON_CALL
     pbx.emit(ChannelHungUp(channel, 16))
     await engine.recorder.drain()
-    row = await engine.pool.fetchrow("SELECT outcome, abandoned FROM attempt")
+    row = await engine.db.fetchrow("SELECT outcome, abandoned FROM attempt")
     assert (row["outcome"], row["abandoned"]) == ("connected", True)
     [runner] = engine.runners.values()
     assert runner.ledger.counts(asyncio.get_running_loop().time()) == (1, 1)    # one answer, abandoned
 
 
 async def test_a_connected_call_gone_while_the_link_was_down_ends_when_the_link_was_lost(
-        one_call_ringing: tuple[Engine, FakePbx, str], pool: asyncpg.Pool) -> None:
+        one_call_ringing: tuple[Engine, FakePbx, str], db: asyncpg.Pool) -> None:
     """A PBX down 90 s in a call: the call was ended at the reconnect, 91 s of talk added."""
     engine, pbx, channel = one_call_ringing
     call = engine.calls[channel]
@@ -241,5 +241,5 @@ async def test_a_connected_call_gone_while_the_link_was_down_ends_when_the_link_
     await until(lambda: operator.state is OperatorState.WRAP_UP)
     assert operator.last_talk_s <= lost_at - call.connected_at + 1e-6
     await engine.recorder.drain()
-    row = await pool.fetchrow("SELECT connected_at, ended_at FROM attempt WHERE id = $1", call.attempt_id)
+    row = await db.fetchrow("SELECT connected_at, ended_at FROM attempt WHERE id = $1", call.attempt_id)
     assert (row["ended_at"] - row["connected_at"]).total_seconds() < 0.3

@@ -39,58 +39,58 @@ class LateAnswerPbx(FakePbx):
         return rows
 
 
-async def test_a_call_answered_just_after_the_restarts_status_answer_is_handed_off(pool: asyncpg.Pool) -> None:
-    campaign_id = await make_campaign(pool, operators_n=1, leads_n=2)
-    await pool.execute("UPDATE lead SET next_due_at = now() + interval '1 day'")   # nothing new to dial
-    _, [attempt] = await left_open(pool, campaign_id, 1)
+async def test_a_call_answered_just_after_the_restarts_status_answer_is_handed_off(db: asyncpg.Pool) -> None:
+    campaign_id = await make_campaign(db, operators_n=1, leads_n=2)
+    await db.execute("UPDATE lead SET next_due_at = now() + interval '1 day'")   # nothing new to dial
+    _, [attempt] = await left_open(db, campaign_id, 1)
     channel = channel_id_of(attempt)
     pbx = LateAnswerPbx()
     pbx.live.add(channel)                               # ringing in the picture ...
     pbx.then = [CallAnswered(channel)]                  # ... answered right after it
-    engine = Engine(pool, pbx, midday(), CONFIG)
+    engine = Engine(db, pbx, midday(), CONFIG)
     await engine.start()
     try:
         await until(lambda: (channel, "operator-join", "101") in pbx.redirects)
         await engine.recorder.drain()
-        assert await pool.fetchval("SELECT answered_at FROM attempt WHERE id = $1", attempt) is not None
+        assert await db.fetchval("SELECT answered_at FROM attempt WHERE id = $1", attempt) is not None
     finally:
         await engine.stop(drain_s=0)
 
 
 async def test_a_connected_call_hanging_up_just_after_the_restarts_status_answer_ends_connected(
-        pool: asyncpg.Pool) -> None:
-    campaign_id = await make_campaign(pool, operators_n=1, leads_n=2)
-    await pool.execute("UPDATE lead SET next_due_at = now() + interval '1 day'")
-    _, [attempt] = await left_open(pool, campaign_id, 1, answered=True)
+        db: asyncpg.Pool) -> None:
+    campaign_id = await make_campaign(db, operators_n=1, leads_n=2)
+    await db.execute("UPDATE lead SET next_due_at = now() + interval '1 day'")
+    _, [attempt] = await left_open(db, campaign_id, 1, answered=True)
     channel = channel_id_of(attempt)
     pbx = LateAnswerPbx()
     pbx.live.add(channel)
     pbx.where[channel] = ("Up", "operator-join", "101")  # with the operator in the picture ...
     pbx.then = [ChannelHungUp(channel, 16)]              # ... gone right after it
-    engine = Engine(pool, pbx, midday(), CONFIG)
+    engine = Engine(db, pbx, midday(), CONFIG)
     await engine.start()
     try:
         [operator] = engine.floor.operators.values()
         await until(lambda: operator.state is OperatorState.WRAP_UP)
         assert channel not in engine.calls
         await engine.recorder.drain()
-        row = await pool.fetchrow("SELECT outcome, ended_at FROM attempt WHERE id = $1", attempt)
+        row = await db.fetchrow("SELECT outcome, ended_at FROM attempt WHERE id = $1", attempt)
         assert row["outcome"] == "connected" and row["ended_at"] is not None
     finally:
         await engine.stop(drain_s=0)
 
 
 async def test_a_call_placed_after_the_link_came_back_is_not_ended_by_a_status_answer_that_predates_it(
-        pool: asyncpg.Pool) -> None:
-    await make_campaign(pool, operators_n=1, leads_n=1)
-    await pool.execute("UPDATE lead SET next_due_at = now() + interval '1 day'")   # nothing to dial yet
+        db: asyncpg.Pool) -> None:
+    await make_campaign(db, operators_n=1, leads_n=1)
+    await db.execute("UPDATE lead SET next_due_at = now() + interval '1 day'")   # nothing to dial yet
     pbx = LateAnswerPbx()
-    engine = Engine(pool, pbx, midday(), CONFIG)
+    engine = Engine(db, pbx, midday(), CONFIG)
     await engine.start()
     try:
         pbx.delay_s = 0.5                      # the Status answer (no channel in it) takes its time ...
         pbx.emit(LinkUp())
-        await pool.execute("UPDATE lead SET next_due_at = '2026-11-20T12:00:00Z'")   # due (the clock says Nov 25)
+        await db.execute("UPDATE lead SET next_due_at = '2026-11-20T12:00:00Z'")   # due (the clock says Nov 25)
         await until(lambda: len(pbx.customer_calls()) == 1)   # ... while the engine dials on the new link
         channel = pbx.customer_calls()[0].channel_id
         await asyncio.sleep(0.7)               # the answer has been read
@@ -99,10 +99,10 @@ async def test_a_call_placed_after_the_link_came_back_is_not_ended_by_a_status_a
         await engine.stop(drain_s=0)
 
 
-async def test_a_call_found_at_the_message_after_a_reconnect_is_on_record_as_answered(pool: asyncpg.Pool) -> None:
-    await make_campaign(pool, operators_n=1, leads_n=1)
+async def test_a_call_found_at_the_message_after_a_reconnect_is_on_record_as_answered(db: asyncpg.Pool) -> None:
+    await make_campaign(db, operators_n=1, leads_n=1)
     pbx = FakePbx()
-    engine = Engine(pool, pbx, midday(), CONFIG)
+    engine = Engine(db, pbx, midday(), CONFIG)
     await engine.start()
     try:
         await until(lambda: len(pbx.customer_calls()) == 1)
@@ -112,7 +112,7 @@ async def test_a_call_found_at_the_message_after_a_reconnect_is_on_record_as_ans
         await until(lambda: engine.stats.abandoned == 1)
         pbx.emit(ChannelHungUp(channel, 16))
         await engine.recorder.drain()
-        row = await pool.fetchrow("SELECT outcome, abandoned, answered_at FROM attempt")
+        row = await db.fetchrow("SELECT outcome, abandoned, answered_at FROM attempt")
         assert (row["outcome"], row["abandoned"]) == ("abandoned", True) and row["answered_at"] is not None
         [runner] = engine.runners.values()
         assert runner.ledger.counts(asyncio.get_running_loop().time()) == (1, 1)   # as the store counts it
@@ -121,17 +121,17 @@ async def test_a_call_found_at_the_message_after_a_reconnect_is_on_record_as_ans
 
 
 async def test_calls_taken_over_for_a_campaign_that_fails_to_start_here_are_still_followed(
-        pool: asyncpg.Pool, monkeypatch: pytest.MonkeyPatch) -> None:
-    campaign_id = await make_campaign(pool, operators_n=1, leads_n=2)
-    await pool.execute("UPDATE lead SET next_due_at = now() + interval '1 day'")
+        db: asyncpg.Pool, monkeypatch: pytest.MonkeyPatch) -> None:
+    campaign_id = await make_campaign(db, operators_n=1, leads_n=2)
+    await db.execute("UPDATE lead SET next_due_at = now() + interval '1 day'")
     pbx = FakePbx()
-    engine = Engine(pool, pbx, midday(), CONFIG)
+    engine = Engine(db, pbx, midday(), CONFIG)
     await engine.start()
     try:
         [runner] = engine.runners.values()
         campaign = runner.campaign
         await engine.pause_campaign(campaign_id)
-        _, [attempt] = await left_open(pool, campaign_id, 1, engine="engine-dead")
+        _, [attempt] = await left_open(db, campaign_id, 1, engine="engine-dead")
         channel = channel_id_of(attempt)
         pbx.live.add(channel)
         await engine.recovery.recover("engine-dead", campaign_id)    # re-attached, waiting for its campaign
@@ -143,6 +143,6 @@ async def test_calls_taken_over_for_a_campaign_that_fails_to_start_here_are_stil
             await engine.run_campaign(campaign)                       # ... which fails to start here
         pbx.emit(OriginateResult(channel, False, 5))                  # the call ends busy: heard, not held
         await engine.recorder.drain()
-        assert await pool.fetchval("SELECT outcome FROM attempt WHERE id = $1", attempt) == "busy"
+        assert await db.fetchval("SELECT outcome FROM attempt WHERE id = $1", attempt) == "busy"
     finally:
         await engine.stop(drain_s=0)

@@ -27,10 +27,10 @@ pytestmark = pytest.mark.db
 
 
 class TwoServers:
-    def __init__(self, pool: asyncpg.Pool, limits: ServerLimits) -> None:
+    def __init__(self, db: asyncpg.Pool, limits: ServerLimits) -> None:
         self.a, self.b = FakePbx(), FakePbx()
         self.pbx = PbxCluster({"a": (self.a, limits), "b": (self.b, limits)})
-        self.engine = Engine(pool, self.pbx, midday(), CONFIG)
+        self.engine = Engine(db, self.pbx, midday(), CONFIG)
         ServerAffinity(self.engine, self.pbx, {"a": ["101"], "b": ["102"]})
 
     def calls_on(self, fake: FakePbx) -> list[str]:
@@ -38,10 +38,10 @@ class TwoServers:
 
 
 @pytest.fixture
-async def floor(pool: asyncpg.Pool) -> AsyncIterator[TwoServers]:
-    servers = TwoServers(pool, ServerLimits(max_channels=3, cps=50))
-    await make_campaign(pool, operators_n=2, leads_n=10)           # extensions 101 and 102
-    await pool.execute("UPDATE campaign SET safe_harbor_s = 0.5")
+async def floor(db: asyncpg.Pool) -> AsyncIterator[TwoServers]:
+    servers = TwoServers(db, ServerLimits(max_channels=3, cps=50))
+    await make_campaign(db, operators_n=2, leads_n=10)           # extensions 101 and 102
+    await db.execute("UPDATE campaign SET safe_harbor_s = 0.5")
     await servers.engine.start()
     try:
         yield servers
@@ -79,17 +79,17 @@ async def test_an_answered_call_goes_only_to_an_operator_on_its_server(floor: Tw
     assert floor.b.redirects == [(on_b, "operator-join", "102")]
 
 
-async def test_the_engine_never_claims_more_calls_than_the_servers_have_channels(pool: asyncpg.Pool) -> None:
-    servers = TwoServers(pool, ServerLimits(max_channels=2, cps=50))    # a phone + one call per server
-    await make_campaign(pool, operators_n=2, leads_n=10, mode="ratio")
-    await pool.execute("UPDATE campaign SET pacing = '{\"ratio\": 3.0}'")   # wants 6 calls for 2 operators
+async def test_the_engine_never_claims_more_calls_than_the_servers_have_channels(db: asyncpg.Pool) -> None:
+    servers = TwoServers(db, ServerLimits(max_channels=2, cps=50))    # a phone + one call per server
+    await make_campaign(db, operators_n=2, leads_n=10, mode="ratio")
+    await db.execute("UPDATE campaign SET pacing = '{\"ratio\": 3.0}'")   # wants 6 calls for 2 operators
     await servers.engine.start()
     try:
         await until(lambda: len(servers.calls_on(servers.a)) + len(servers.calls_on(servers.b)) >= 2)
         await settle(0.5)
         assert (len(servers.calls_on(servers.a)), len(servers.calls_on(servers.b))) == (1, 1)
         assert servers.engine.stats.not_dialed == 0          # nothing claimed only to be given back
-        claimed = await pool.fetchval("SELECT count(*) FROM lead WHERE state = 'claimed'")
+        claimed = await db.fetchval("SELECT count(*) FROM lead WHERE state = 'claimed'")
         assert claimed == 2
         metrics = parse(exposition(EngineMetrics(servers.engine).families()))
         assert metrics['dialer_pbx_channels{server="a"}'] == metrics['dialer_pbx_channel_limit{server="a"}'] == 2
@@ -122,10 +122,10 @@ async def test_a_simulated_day_on_two_servers_over_real_ami_connects_every_call_
         await conn.close()
 
 
-async def test_a_campaign_limited_to_one_server_dials_only_there(pool: asyncpg.Pool) -> None:
-    servers = TwoServers(pool, ServerLimits(max_channels=5, cps=50))
-    await make_campaign(pool, operators_n=2, leads_n=10, mode="ratio")
-    await pool.execute("""UPDATE campaign SET pacing = '{"ratio": 2.0, "servers": ["b"]}'""")
+async def test_a_campaign_limited_to_one_server_dials_only_there(db: asyncpg.Pool) -> None:
+    servers = TwoServers(db, ServerLimits(max_channels=5, cps=50))
+    await make_campaign(db, operators_n=2, leads_n=10, mode="ratio")
+    await db.execute("""UPDATE campaign SET pacing = '{"ratio": 2.0, "servers": ["b"]}'""")
     await servers.engine.start()
     try:
         await until(lambda: len(servers.calls_on(servers.b)) >= 3)

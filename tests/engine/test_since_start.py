@@ -23,18 +23,18 @@ def funnel_holds(totals: dict[str, int]) -> bool:
     return totals["connected"] + totals["abandoned"] <= totals["answered"]
 
 
-async def test_a_call_answered_before_a_restart_does_not_make_connected_exceed_answered(pool: asyncpg.Pool) -> None:
+async def test_a_call_answered_before_a_restart_does_not_make_connected_exceed_answered(db: asyncpg.Pool) -> None:
     """The killed engine answered the call, wrote it and Redirected it to the operator; the new one finds it
     in the operator's conference: "since start: answered 0, connected 1" on the supervisor's screen."""
-    campaign_id = await make_campaign(pool, operators_n=1, leads_n=2)
-    await pool.execute("UPDATE lead SET next_due_at = now() + interval '1 day'")   # nothing new to dial
-    operator_id = await pool.fetchval("SELECT id FROM operator")
-    _, attempt = await left_connected(pool, campaign_id, connected=False, operator_id=operator_id)
+    campaign_id = await make_campaign(db, operators_n=1, leads_n=2)
+    await db.execute("UPDATE lead SET next_due_at = now() + interval '1 day'")   # nothing new to dial
+    operator_id = await db.fetchval("SELECT id FROM operator")
+    _, attempt = await left_connected(db, campaign_id, connected=False, operator_id=operator_id)
     pbx = FakePbx()
     pbx.live |= {channel_id_of(attempt), "op101-4", "op101-4-2"}
     pbx.where[channel_id_of(attempt)] = ("Up", "operator-join", "101")
     pbx.where["op101-4-2"] = ("Up", "operators", "101")
-    engine = Engine(pool, pbx, midday(), CONFIG)
+    engine = Engine(db, pbx, midday(), CONFIG)
     await engine.start()
     try:
         await until(lambda: engine.floor.operators[operator_id].state is OperatorState.ON_CALL)
@@ -44,10 +44,10 @@ async def test_a_call_answered_before_a_restart_does_not_make_connected_exceed_a
         await engine.stop(drain_s=0)
 
 
-async def test_calls_dialed_by_hand_do_not_make_connected_exceed_answered(pool: asyncpg.Pool) -> None:
-    campaign_id = await make_campaign(pool, operators_n=1, leads_n=0)
+async def test_calls_dialed_by_hand_do_not_make_connected_exceed_answered(db: asyncpg.Pool) -> None:
+    campaign_id = await make_campaign(db, operators_n=1, leads_n=0)
     pbx = FakePbx()
-    engine = Engine(pool, pbx, midday(), CONFIG)
+    engine = Engine(db, pbx, midday(), CONFIG)
     await engine.start()
     try:
         operator = next(iter(engine.floor.operators.values()))

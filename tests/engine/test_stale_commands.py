@@ -20,27 +20,27 @@ pytestmark = pytest.mark.db
 
 
 async def test_a_dial_sent_while_no_engine_ran_is_refused_when_one_starts_and_a_fresh_one_dials(
-        pool: asyncpg.Pool) -> None:
-    campaign_id = await make_campaign(pool, operators_n=1, leads_n=0)
+        db: asyncpg.Pool) -> None:
+    campaign_id = await make_campaign(db, operators_n=1, leads_n=0)
     pbx = FakePbx()
-    engine = Engine(pool, pbx, midday(), CONFIG)
+    engine = Engine(db, pbx, midday(), CONFIG)
     await engine.start()
     operator = next(iter(engine.floor.operators.values()))
     await until(lambda: operator.state is OperatorState.READY)     # back at work after the engine's restart
     typed_at = engine.clock.now() - timedelta(seconds=STALE_COMMAND_S + 60)   # typed while it was down
-    stale = await send_command(pool, operator_id=operator.id, command="dial", actor="test", now=typed_at,
+    stale = await send_command(db, operator_id=operator.id, command="dial", actor="test", now=typed_at,
                                args={"campaign_id": campaign_id, "phone": "+442079460000"})
-    kept = await send_command(pool, operator_id=operator.id, command="pause", actor="test", now=typed_at,
+    kept = await send_command(db, operator_id=operator.id, command="pause", actor="test", now=typed_at,
                               args={"reason": "lunch"})   # a state the person asked for still stands
     plane = ControlPlane(engine, picture_s=None, poll_s=0.05)
     await plane.start()
     try:
         await until(lambda: operator.state is OperatorState.PAUSED)
-        row = await pool.fetchrow("SELECT done_at, result FROM operator_command WHERE id = $1", stale)
+        row = await db.fetchrow("SELECT done_at, result FROM operator_command WHERE id = $1", stale)
         assert row["done_at"] is not None and "while no engine" in row["result"], row["result"]
         assert pbx.customer_calls() == []
-        assert await pool.fetchval("SELECT result FROM operator_command WHERE id = $1", kept) is None
-        await send_command(pool, operator_id=operator.id, command="dial", actor="test", now=engine.clock.now(),
+        assert await db.fetchval("SELECT result FROM operator_command WHERE id = $1", kept) is None
+        await send_command(db, operator_id=operator.id, command="dial", actor="test", now=engine.clock.now(),
                            args={"campaign_id": campaign_id, "phone": "+442079460000"})
         await until(lambda: len(pbx.customer_calls()) == 1)
     finally:

@@ -32,11 +32,11 @@ RECOVERED = re.compile(rb"recovered the open attempts of \S+: (\d+) re-attached,
 @pytest.fixture
 async def store(store_schema: tuple[str, str]) -> AsyncIterator[tuple[asyncpg.Pool, str]]:
     url, schema = store_schema
-    pool = await database.open_pool(url, search_path=schema)
+    db = await database.open_db(url, search_path=schema)
     try:
-        yield pool, f"{url}{'&' if '?' in url else '?'}search_path={schema}"
+        yield db, f"{url}{'&' if '?' in url else '?'}search_path={schema}"
     finally:
-        await pool.close()
+        await db.close()
 
 
 @pytest.fixture
@@ -66,12 +66,12 @@ async def start_engine(store_url: str, ami_port: int, log: Path) -> asyncio.subp
             stdout=out, stderr=out)
 
 
-async def until_connected(pool: asyncpg.Pool, engine: asyncio.subprocess.Process, log: Path) -> set[int]:
+async def until_connected(db: asyncpg.Pool, engine: asyncio.subprocess.Process, log: Path) -> set[int]:
     """The ids of open connected attempts, once there is at least one."""
     async with asyncio.timeout(60):
         while True:
             assert engine.returncode is None, log.read_text(errors="replace")[-3000:]
-            rows = await pool.fetch("SELECT id FROM attempt WHERE state = 'connected' AND ended_at IS NULL")
+            rows = await db.fetch("SELECT id FROM attempt WHERE state = 'connected' AND ended_at IS NULL")
             if rows:
                 return {r["id"] for r in rows}
             await asyncio.sleep(0.1)
@@ -90,33 +90,33 @@ async def stop_seconds(engine: asyncio.subprocess.Process, sig: signal.Signals, 
     return time.monotonic() - started
 
 
-async def set_up_campaign(pool: asyncpg.Pool) -> None:
-    campaign = await campaigns.create(pool, name="stop", channel_template="Local/{digits}@pstn",
+async def set_up_campaign(db: asyncpg.Pool) -> None:
+    campaign = await campaigns.create(db, name="stop", channel_template="Local/{digits}@pstn",
                                       caller_id="+15550000000", mode="progressive")
-    ops = [await operators.create(pool, name=f"op{i}", extension=str(301 + i), simulated=True) for i in range(3)]
-    await operators.assign(pool, campaign_id=campaign.id, operator_ids=[o.id for o in ops])
-    await pool.executemany("INSERT INTO lead (campaign_id, phone, timezone) VALUES ($1, $2, 'UTC')",
+    ops = [await operators.create(db, name=f"op{i}", extension=str(301 + i), simulated=True) for i in range(3)]
+    await operators.assign(db, campaign_id=campaign.id, operator_ids=[o.id for o in ops])
+    await db.executemany("INSERT INTO lead (campaign_id, phone, timezone) VALUES ($1, $2, 'UTC')",
                            [(campaign.id, f"+1555{i:07d}") for i in range(20)])
-    await campaigns.set_state(pool, "stop", "running", actor="test", now=datetime.now(UTC))
+    await campaigns.set_state(db, "stop", "running", actor="test", now=datetime.now(UTC))
 
 
 async def test_ctrl_c_and_sigterm_stop_the_engine_within_5_s_and_the_next_start_reattaches_the_calls(
         store: tuple[asyncpg.Pool, str], sim_pbx: int, tmp_path: Path) -> None:
-    pool, store_url = store
-    await set_up_campaign(pool)
+    db, store_url = store
+    await set_up_campaign(db)
     log = tmp_path / "engine.log"
 
     first = await start_engine(store_url, sim_pbx, log)
     try:
-        await until_connected(pool, first, log)
+        await until_connected(db, first, log)
         took = await stop_seconds(first, signal.SIGINT, log)
     finally:
         if first.returncode is None:
             first.kill()
     assert took < 5.0, f"Ctrl-C took {took:.1f} s"
-    left = {r["id"] for r in await pool.fetch("SELECT id FROM attempt WHERE state = 'connected' AND ended_at IS NULL")}
+    left = {r["id"] for r in await db.fetch("SELECT id FROM attempt WHERE state = 'connected' AND ended_at IS NULL")}
     assert left, "the connected calls were closed instead of being left to recovery"
-    lost = await pool.fetchval("SELECT count(*) FROM attempt WHERE outcome = 'lost'")
+    lost = await db.fetchval("SELECT count(*) FROM attempt WHERE outcome = 'lost'")
     assert lost == 0
 
     second = await start_engine(store_url, sim_pbx, log)
@@ -126,9 +126,9 @@ async def test_ctrl_c_and_sigterm_stop_the_engine_within_5_s_and_the_next_start_
                 assert second.returncode is None, log.read_text(errors="replace")[-3000:]
                 await asyncio.sleep(0.1)
         assert int(match.group(1)) >= len(left)
-        still = await pool.fetch("SELECT id, outcome FROM attempt WHERE id = ANY($1::bigint[])", list(left))
+        still = await db.fetch("SELECT id, outcome FROM attempt WHERE id = ANY($1::bigint[])", list(left))
         assert all(r["outcome"] is None for r in still), still   # re-attached, not closed as lost
-        await until_connected(pool, second, log)
+        await until_connected(db, second, log)
         took = await stop_seconds(second, signal.SIGTERM, log)
     finally:
         if second.returncode is None:
@@ -140,8 +140,8 @@ async def test_ctrl_c_and_sigterm_stop_the_engine_within_5_s_and_the_next_start_
 async def test_a_task_that_cannot_run_stops_dialer_run_with_the_reason_and_leaves_the_calls(
         store: tuple[asyncpg.Pool, str], sim_pbx: int, monkeypatch: pytest.MonkeyPatch) -> None:
     """``serve`` is ``dialer run`` in this process, so a fault can be put into the heartbeat."""
-    pool, store_url = store
-    await set_up_campaign(pool)
+    db, store_url = store
+    await set_up_campaign(db)
 
     async def broken_heartbeat(self: Engine) -> None:
         raise RuntimeError("heartbeat cannot reach its table")

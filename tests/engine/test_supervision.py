@@ -83,7 +83,7 @@ async def test_a_critical_loop_stops_the_engine_at_its_first_failure() -> None:
 
 @pytest.mark.db
 async def test_the_views_snapshot_survives_a_numpy_scalar_in_the_document(
-        pool: asyncpg.Pool, monkeypatch: pytest.MonkeyPatch) -> None:
+        db: asyncpg.Pool, monkeypatch: pytest.MonkeyPatch) -> None:
     real = control.picture_doc
 
     def with_numpy(engine: Engine, **kwargs: bool) -> dict[str, Any]:
@@ -92,14 +92,14 @@ async def test_the_views_snapshot_survives_a_numpy_scalar_in_the_document(
         return doc
 
     monkeypatch.setattr(control, "picture_doc", with_numpy)
-    await make_campaign(pool, operators_n=1, leads_n=0)
-    engine = Engine(pool, FakePbx(), midday(), CONFIG)
+    await make_campaign(db, operators_n=1, leads_n=0)
+    engine = Engine(db, FakePbx(), midday(), CONFIG)
     await engine.start()
     plane = ControlPlane(engine, picture_s=0.02)
     await plane.start()
     try:
         async with asyncio.timeout(5):
-            while (doc := await pool.fetchval("SELECT doc FROM engine_picture")) is None:
+            while (doc := await db.fetchval("SELECT doc FROM engine_picture")) is None:
                 await asyncio.sleep(0.02)
         assert json.loads(doc)["numpy"] == {"flag": True, "count": 3, "rate": 0.5}
     finally:
@@ -109,7 +109,7 @@ async def test_the_views_snapshot_survives_a_numpy_scalar_in_the_document(
 
 @pytest.mark.db
 async def test_a_publisher_that_fails_is_logged_and_publishes_again(
-        pool: asyncpg.Pool, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture) -> None:
+        db: asyncpg.Pool, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture) -> None:
     real = control.picture_doc
     failed = 0
 
@@ -121,14 +121,14 @@ async def test_a_publisher_that_fails_is_logged_and_publishes_again(
         return real(engine, **kwargs)
 
     monkeypatch.setattr(control, "picture_doc", fails_once)
-    await make_campaign(pool, operators_n=1, leads_n=0)
-    engine = Engine(pool, FakePbx(), midday(), CONFIG)
+    await make_campaign(db, operators_n=1, leads_n=0)
+    engine = Engine(db, FakePbx(), midday(), CONFIG)
     await engine.start()
     plane = ControlPlane(engine, picture_s=0.02)
     await plane.start()
     try:
         async with asyncio.timeout(5):
-            while await pool.fetchval("SELECT doc FROM engine_picture") is None:
+            while await db.fetchval("SELECT doc FROM engine_picture") is None:
                 await asyncio.sleep(0.02)
         logged = [r for r in caplog.records if r.levelno == logging.ERROR and "control-publish" in r.getMessage()]
         assert logged and logged[0].exc_info is not None
@@ -140,11 +140,11 @@ async def test_a_publisher_that_fails_is_logged_and_publishes_again(
 
 
 @pytest.mark.db
-async def test_a_command_that_cannot_be_applied_is_answered_and_the_next_one_applies(pool: asyncpg.Pool) -> None:
+async def test_a_command_that_cannot_be_applied_is_answered_and_the_next_one_applies(db: asyncpg.Pool) -> None:
     """A disposition the campaign does not know must not jam the command queue (nor stop the engine by
     failing again at every retry): it is answered with the reason, and the commands after it apply."""
-    campaign_id = await make_campaign(pool, operators_n=1, leads_n=1)
-    engine = Engine(pool, FakePbx(), midday(), CONFIG)
+    campaign_id = await make_campaign(db, operators_n=1, leads_n=1)
+    engine = Engine(db, FakePbx(), midday(), CONFIG)
     await engine.start()
     plane = ControlPlane(engine, picture_s=None, poll_s=0.05)
     await plane.start()
@@ -153,20 +153,20 @@ async def test_a_command_that_cannot_be_applied_is_answered_and_the_next_one_app
         async with asyncio.timeout(5):
             while operator.state is not OperatorState.READY:
                 await asyncio.sleep(0.01)
-        lead_id = await pool.fetchval("SELECT id FROM lead")
-        attempt_id = await pool.fetchval(
+        lead_id = await db.fetchval("SELECT id FROM lead")
+        attempt_id = await db.fetchval(
             "INSERT INTO attempt (lead_id, campaign_id, phone, caller_id, engine, state, claimed_at) "
             "VALUES ($1, $2, '+15550000000', '+15550000000', 'e1', 'connected', now()) RETURNING id",
             lead_id, campaign_id)
         now = engine.clock.now()
-        bad = await send_command(pool, operator_id=operator.id, command="disposition",
+        bad = await send_command(db, operator_id=operator.id, command="disposition",
                                  args={"attempt_id": attempt_id, "code": "vanished"}, actor="test", now=now)
-        await send_command(pool, operator_id=operator.id, command="pause", args={"reason": "lunch"}, actor="test",
+        await send_command(db, operator_id=operator.id, command="pause", args={"reason": "lunch"}, actor="test",
                            now=now)
         async with asyncio.timeout(5):
             while operator.state is not OperatorState.PAUSED:
                 await asyncio.sleep(0.01)
-        row = await pool.fetchrow("SELECT done_at, result FROM operator_command WHERE id = $1", bad)
+        row = await db.fetchrow("SELECT done_at, result FROM operator_command WHERE id = $1", bad)
         assert row["done_at"] is not None and "vanished" in row["result"]
         assert engine.supervisor.failure is None
     finally:
@@ -176,8 +176,8 @@ async def test_a_command_that_cannot_be_applied_is_answered_and_the_next_one_app
 
 @pytest.mark.db
 async def test_a_campaign_that_cannot_start_is_logged_once_and_the_others_run(
-        pool: asyncpg.Pool, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture) -> None:
-    engine = Engine(pool, FakePbx(), midday(), CONFIG)
+        db: asyncpg.Pool, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture) -> None:
+    engine = Engine(db, FakePbx(), midday(), CONFIG)
     await engine.start()
     real = Engine.run_campaign
 
@@ -191,9 +191,9 @@ async def test_a_campaign_that_cannot_start_is_logged_once_and_the_others_run(
     await plane.start()
     try:
         for name in ("bad", "good"):
-            await campaigns.create(pool, name=name, channel_template="Local/{digits}@pstn", caller_id="+15550000000")
-            await campaigns.set_state(pool, name, "running", actor="test", now=datetime.now(UTC))
-        good = await campaigns.get(pool, "good")
+            await campaigns.create(db, name=name, channel_template="Local/{digits}@pstn", caller_id="+15550000000")
+            await campaigns.set_state(db, name, "running", actor="test", now=datetime.now(UTC))
+        good = await campaigns.get(db, "good")
         async with asyncio.timeout(5):
             while good.id not in engine.runners:
                 await asyncio.sleep(0.01)

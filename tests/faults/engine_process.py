@@ -34,13 +34,13 @@ ATTEMPT_CHANNEL = re.compile(r"^attempt-\d+$")
 
 async def main(args: argparse.Namespace) -> None:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s engine %(levelname)s %(name)s: %(message)s")
-    pool = await database.open_pool(os.environ["DIALER_DATABASE_URL"], search_path=args.schema, min_size=2,
+    db = await database.open_db(os.environ["DIALER_DATABASE_URL"], search_path=args.schema, min_size=2,
                                     max_size=4)
     pbx = AmiClient("127.0.0.1", args.ami_port, USER, SECRET, ping_interval=1.0, ping_timeout=1.0,
                     reconnect_backoff=(0.1, 0.5))
     await pbx.start()
     pbx.subscribe(_say_when_heard)     # before the engine: logged no later than the engine acts on it
-    engine = Engine(pool, pbx, SystemClock(), EngineConfig(
+    engine = Engine(db, pbx, SystemClock(), EngineConfig(
         name=args.name, tick_s=0.1, heartbeat_s=1.0, lease_s=5.0, record_linger_s=0.02,
         wrap_up_max_s=5.0, operator_channel_template="Local/{ext}@operators"))
     SimulatedOperators(engine, mean_wrap_s=0.3, seed=os.getpid())
@@ -54,7 +54,7 @@ async def main(args: argparse.Namespace) -> None:
     state = {str(cid): list(runner.ledger.counts(now)) for cid, runner in engine.runners.items()}
     Path(args.state_file).write_text(json.dumps({"ledger": state, "calls_left": len(engine.calls)}))
     await pbx.close()
-    await pool.close()
+    await db.close()
 
 
 def _say_when_heard(event: PbxEvent) -> None:

@@ -107,29 +107,29 @@ class EngineProcess:
 @pytest.fixture
 async def store(store_schema: tuple[str, str]) -> AsyncIterator[tuple[asyncpg.Pool, str, str]]:
     url, schema = store_schema
-    pool = await database.open_pool(url, search_path=schema)
+    db = await database.open_db(url, search_path=schema)
     try:
-        yield pool, url, schema
+        yield db, url, schema
     finally:
-        await pool.close()
+        await db.close()
 
 
-async def set_up_campaign(pool: asyncpg.Pool) -> int:
-    campaign = await campaigns.create(pool, name="faults", channel_template="Local/{digits}@pstn",
+async def set_up_campaign(db: asyncpg.Pool) -> int:
+    campaign = await campaigns.create(db, name="faults", channel_template="Local/{digits}@pstn",
                                       caller_id="+15550000000", mode="ratio", pacing={"ratio": 2.5},
                                       ring_timeout_s=15)
-    ops = [await operators.create(pool, name=f"op{i}", extension=str(201 + i), simulated=True)
+    ops = [await operators.create(db, name=f"op{i}", extension=str(201 + i), simulated=True)
            for i in range(OPERATORS)]
-    await operators.assign(pool, campaign_id=campaign.id, operator_ids=[o.id for o in ops])
-    await pool.executemany("INSERT INTO lead (campaign_id, phone, timezone) VALUES ($1, $2, 'UTC')",
+    await operators.assign(db, campaign_id=campaign.id, operator_ids=[o.id for o in ops])
+    await db.executemany("INSERT INTO lead (campaign_id, phone, timezone) VALUES ($1, $2, 'UTC')",
                            [(campaign.id, f"+1555{i:07d}") for i in range(LEADS)])
-    await campaigns.set_state(pool, "faults", "running", actor="test", now=datetime.now(UTC))
+    await campaigns.set_state(db, "faults", "running", actor="test", now=datetime.now(UTC))
     return campaign.id
 
 
-async def campaign_over(pool: asyncpg.Pool) -> bool:
+async def campaign_over(db: asyncpg.Pool) -> bool:
     """Nothing claimed, nothing open, nothing due now: every lead has had its call."""
-    row = await pool.fetchrow(
+    row = await db.fetchrow(
         """SELECT count(*) FILTER (WHERE state = 'claimed') AS claimed,
                   count(*) FILTER (WHERE state = 'ready' AND (next_due_at IS NULL OR next_due_at <= now())) AS due,
                   (SELECT count(*) FROM attempt WHERE ended_at IS NULL) AS open
@@ -153,7 +153,7 @@ def answers_coming(callees: QuickCallees, witness: Witness, at_least: int = 2) -
 
 
 async def run_through_faults(sim: SimulatorHandle, callees: QuickCallees, witness: Witness,
-                             engine: EngineProcess, proxy: StoreProxy, pool: asyncpg.Pool) -> Timeline:
+                             engine: EngineProcess, proxy: StoreProxy, db: asyncpg.Pool) -> Timeline:
     loop = asyncio.get_running_loop()
     t = Timeline(wall_minus_loop=time.time() - loop.time())
     callees.stay(1)                           # one customer talks through the engine's death
@@ -173,7 +173,7 @@ async def run_through_faults(sim: SimulatorHandle, callees: QuickCallees, witnes
                             for life in witness.channels.values()), "an answer while the engine is dead")
     await engine.proc.wait()
     t.heard_before_kill = engine.heard_hangups()
-    t.written_before_kill = (await pool.fetchval(
+    t.written_before_kill = (await db.fetchval(
         """SELECT max(greatest(originated_at, answered_at, connected_at, ended_at)) FROM attempt""")).timestamp()
     await engine.start()                      # ... and comes back
     t.restarted = loop.time()
@@ -187,7 +187,7 @@ async def run_through_faults(sim: SimulatorHandle, callees: QuickCallees, witnes
     await proxy.restore()
     t.store_back = loop.time()
     deadline = loop.time() + 300
-    while not await campaign_over(pool):
+    while not await campaign_over(db):
         assert loop.time() < deadline, "the campaign never finished: " + engine.log_tail()
         await asyncio.sleep(0.5)
     return t
@@ -195,34 +195,34 @@ async def run_through_faults(sim: SimulatorHandle, callees: QuickCallees, witnes
 
 async def test_a_campaign_survives_an_ami_drop_an_engine_kill_and_a_store_outage(
         store: tuple[asyncpg.Pool, str, str], tmp_path: Path) -> None:
-    pool, url, schema = store
-    campaign_id = await set_up_campaign(pool)
+    db, url, schema = store
+    campaign_id = await set_up_campaign(db)
     witness, callees = Witness(), QuickCallees(seed=8)
     sim = await start_simulator(callees=callees, users={USER: SECRET})
     sim.watch(witness.hear)
     proxy = await StoreProxy(url).start()
     engine = EngineProcess(tmp_path, sim.port, proxy.url, schema)
     try:
-        t = await run_through_faults(sim, callees, witness, engine, proxy, pool)
+        t = await run_through_faults(sim, callees, witness, engine, proxy, db)
         state = await engine.stop()
     finally:
         if engine.proc is not None and engine.proc.returncode is None:
             engine.kill()
         await proxy.close()
         await sim.close()
-    attempts = {r["id"]: r for r in await pool.fetch("SELECT * FROM attempt")}
+    attempts = {r["id"]: r for r in await db.fetch("SELECT * FROM attempt")}
     lives = witness.channels
 
     # Every call placed is on record, ended, with an outcome; no lead is left claimed (0 leads lost).
     assert set(lives) <= set(attempts), "calls the PBX placed with no attempt row"
     assert all(a["ended_at"] is not None and a["outcome"] for a in attempts.values())
-    assert await pool.fetchval("SELECT count(*) FROM lead WHERE state NOT IN ('ready', 'done')") == 0
-    assert await pool.fetchval("""SELECT count(*) FROM lead l WHERE NOT EXISTS (
+    assert await db.fetchval("SELECT count(*) FROM lead WHERE state NOT IN ('ready', 'done')") == 0
+    assert await db.fetchval("""SELECT count(*) FROM lead l WHERE NOT EXISTS (
         SELECT 1 FROM attempt a WHERE a.lead_id = l.id AND a.outcome <> 'not_dialed')""") == 0, "a lead never dialed"
 
     # 0 leads dialed twice at once: by the PBX's record and by the store's.
     assert witness.created_twice == [] and witness.overlapping_numbers() == []
-    assert await pool.fetch("""SELECT a.lead_id FROM attempt a JOIN attempt b
+    assert await db.fetch("""SELECT a.lead_id FROM attempt a JOIN attempt b
                                ON a.lead_id = b.lead_id AND a.id < b.id AND b.claimed_at < a.ended_at""") == []
 
     # 0 answered calls left without an operator or the safe-harbor message for more than 2 s.
@@ -259,7 +259,7 @@ async def test_a_campaign_survives_an_ami_drop_an_engine_kill_and_a_store_outage
             assert row["answered_at"] is not None, said
 
     # The abandonment ledger: what the restarted engine holds is what the store holds.
-    stored = await pool.fetchrow(
+    stored = await db.fetchrow(
         """SELECT count(*) AS answers, count(*) FILTER (WHERE abandoned) AS abandons FROM attempt
            WHERE campaign_id = $1 AND answered_at IS NOT NULL AND ended_at IS NOT NULL
              AND outcome IS DISTINCT FROM 'machine'""", campaign_id)

@@ -51,8 +51,8 @@ class ConsoleOperator:
     _stop: asyncio.Event = field(default_factory=asyncio.Event)
     _message: Static | None = None
 
-    async def work(self, pool: asyncpg.Pool, clock: Clock) -> None:
-        app = self.app = OperatorConsole(pool, await find_operator(pool, self.name), clock)
+    async def work(self, db: asyncpg.Pool, clock: Clock) -> None:
+        app = self.app = OperatorConsole(db, await find_operator(db, self.name), clock)
         async with app.run_test(size=SIZE) as pilot:
             await pilot.click("#login")
             while not self._stop.is_set():

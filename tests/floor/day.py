@@ -55,7 +55,7 @@ class Floor:
         self.dead: set[int] = set()
         self.excuses: list[str] = []
         self.sim: SimulatorHandle | None = None
-        self.pool: asyncpg.Pool | None = None        # the people's side: consoles, manager, supervisor
+        self.db: asyncpg.Pool | None = None        # the people's side: consoles, manager, supervisor
         self.clock: LoopClock | None = None
         self.tracker: LifeTracker | None = None
         self._port = 0
@@ -157,11 +157,11 @@ class Floor:
         """What a manager does to make the catalogue ``items``: ``dialer lists strategy CAMPAIGN --file`` with
         them (adds and changes), then ``dialer lists dispositions CAMPAIGN --remove`` for every other code
         (retired when calls used it)."""
-        assert self.pool is not None and self.clock is not None
+        assert self.db is not None and self.clock is not None
         for item in items:
             self.record.codes.setdefault(item.code, item)
         campaign_id = self.record.campaign_id
-        async with self.pool.acquire() as conn:
+        async with self.db.acquire() as conn:
             now = self.clock.now()
             await disposition_catalogue.merge(conn, campaign_id, items, actor="manager", now=now)
             listed = {d.code for d in items}
@@ -173,8 +173,8 @@ class Floor:
 
     async def set_pacing(self, changes: dict[str, object]) -> campaigns.Campaign:
         """What ``dialer campaign set CAMPAIGN key=value …`` does."""
-        assert self.pool is not None and self.clock is not None
-        async with self.pool.acquire() as conn, conn.transaction():
+        assert self.db is not None and self.clock is not None
+        async with self.db.acquire() as conn, conn.transaction():
             campaign = await campaigns.set_pacing(conn, CAMPAIGN, changes, actor="supervisor", now=self.clock.now(),
                                                   validate=validate_pacing)
         self.note(f"pacing set: {changes}")
@@ -201,25 +201,25 @@ class Floor:
         await life.start()
 
     async def _set_up(self) -> int:
-        assert self.pool is not None and self.clock is not None
+        assert self.db is not None and self.clock is not None
         s = self.settings
-        campaign = await campaigns.create(self.pool, name=CAMPAIGN, channel_template="Local/{digits}@pstn",
+        campaign = await campaigns.create(self.db, name=CAMPAIGN, channel_template="Local/{digits}@pstn",
                                           caller_id="+74951234567", mode=s.mode, timezone=TIMEZONE,
                                           default_region="RU")
         catalogue = [*DEFAULT_CATALOGUE, LATER]
-        async with self.pool.acquire() as conn:
+        async with self.db.acquire() as conn:
             await disposition_catalogue.merge(conn, campaign.id, catalogue, actor="setup", now=self.clock.now())
         self.record.codes = {d.code: d for d in catalogue}
-        ops = [await operators.create(self.pool, name=f"Sim {i + 1}", extension=str(101 + i), simulated=True)
+        ops = [await operators.create(self.db, name=f"Sim {i + 1}", extension=str(101 + i), simulated=True)
                for i in range(s.simulated)]
-        ops += [await operators.create(self.pool, name=name, extension=str(201 + i))
+        ops += [await operators.create(self.db, name=name, extension=str(201 + i))
                 for i, (name, _) in enumerate(s.consoles)]
-        await operators.assign(self.pool, campaign_id=campaign.id, operator_ids=[o.id for o in ops])
-        await self.pool.executemany(
+        await operators.assign(self.db, campaign_id=campaign.id, operator_ids=[o.id for o in ops])
+        await self.db.executemany(
             "INSERT INTO lead (campaign_id, phone, timezone, fields, source_row) VALUES ($1, $2, $3, $4::jsonb, $5)",
             [(campaign.id, f"+7495{3_000_000 + 7919 * i % 6_000_000:07d}", TIMEZONE,
               f'{{"first_name": "Customer {i + 1}"}}', i + 2) for i in range(s.leads)])
-        await campaigns.set_state(self.pool, CAMPAIGN, "running", actor="setup", now=self.clock.now())
+        await campaigns.set_state(self.db, CAMPAIGN, "running", actor="setup", now=self.clock.now())
         return campaign.id
 
     async def _play(self, scenario: Scenario) -> None:
@@ -231,14 +231,14 @@ class Floor:
 
     async def _watch_snapshots(self) -> None:
         """Sample the views' snapshot the way a view would read it, while an engine runs."""
-        assert self.pool is not None and self.clock is not None
+        assert self.db is not None and self.clock is not None
         loop = asyncio.get_running_loop()
         while True:
             await asyncio.sleep(SNAPSHOT_EVERY_S)
             life = self.lives[-1] if self.lives else None
             if life is None or not life.running or loop.time() - (life.started_at or 0) < STARTUP_GRACE_S:
                 continue
-            at = await self.pool.fetchval("SELECT at FROM engine_picture WHERE engine = $1", life.config.name)
+            at = await self.db.fetchval("SELECT at FROM engine_picture WHERE engine = $1", life.config.name)
             self.record.samples += 1
             age = (self.clock.now() - at).total_seconds() if at is not None else float("inf")
             if age > 2.0:
@@ -252,7 +252,7 @@ class Floor:
         conn = await asyncpg.connect(self.url)
         await conn.execute(f'CREATE SCHEMA "{self.schema}"')
         await conn.close()
-        self.pool = await database.open_pool(self.url, search_path=self.schema, min_size=6, max_size=6,
+        self.db = await database.open_db(self.url, search_path=self.schema, min_size=6, max_size=6,
                                              connection_class=FreezingConnection, durable=False)
         self.tracker = LifeTracker(loop)
         await self._start_pbx()
@@ -272,9 +272,9 @@ class Floor:
             if self.sim is not None:
                 await self.sim.close()
             if clean:
-                await self.pool.close()
+                await self.db.close()
             else:
-                self.pool.terminate()
+                self.db.terminate()
             conn = await asyncpg.connect(self.url)
             await conn.execute(f'DROP SCHEMA "{self.schema}" CASCADE')
             await conn.close()
@@ -291,8 +291,8 @@ class Floor:
         await self._new_life()
         people = {name: ConsoleOperator(name, codes) for name, codes in self.settings.consoles}
         self.record.consoles = people
-        assert self.pool is not None
-        helpers = [loop.create_task(p.work(self.pool, self.clock), name=f"console {p.name}") for p in people.values()]
+        assert self.db is not None
+        helpers = [loop.create_task(p.work(self.db, self.clock), name=f"console {p.name}") for p in people.values()]
         helpers.append(loop.create_task(self._watch_snapshots(), name="snapshot sampler"))
         plot = loop.create_task(self._play(scenario)) if scenario is not None else None
         self._helpers = helpers + ([plot] if plot is not None else [])
@@ -308,7 +308,7 @@ class Floor:
                 self.record.expectations.append(f"the day ended while the scenario waited for: {self.waiting_for}")
             elif plot.exception() is not None:
                 raise plot.exception()  # type: ignore[misc]
-        await campaigns.set_state(self.pool, CAMPAIGN, "paused", actor="end of day", now=self.clock.now())
+        await campaigns.set_state(self.db, CAMPAIGN, "paused", actor="end of day", now=self.clock.now())
         with contextlib.suppress(AssertionError):    # the last calls end before the people log out
             await self.until(lambda: self.life.engine is None or not self.life.engine.calls, "the last calls ended",
                              within_s=900)
@@ -326,8 +326,8 @@ class Floor:
         with contextlib.suppress(asyncio.CancelledError):
             await helpers[-1]
         self.record.virtual_s = loop.time() - self.record.t0
-        self.record.attempts = await self.pool.fetch("SELECT * FROM attempt ORDER BY id")
-        self.record.leads = await self.pool.fetch("SELECT * FROM lead ORDER BY id")
+        self.record.attempts = await self.db.fetch("SELECT * FROM attempt ORDER BY id")
+        self.record.leads = await self.db.fetch("SELECT * FROM lead ORDER BY id")
 
 
 def run_day(url: str, schema: str, scenario: Scenario | None, settings: DaySettings | None = None) -> DayRecord:

@@ -82,7 +82,7 @@ class EngineLife:
         self._url, self._schema, self._port = url, schema, ami_port
         self.clock = clock
         self.config = config
-        self.pool: asyncpg.Pool | None = None
+        self.db: asyncpg.Pool | None = None
         self.pbx: AmiClient | None = None
         self.engine: Engine | None = None
         self.control: ControlPlane | None = None
@@ -102,14 +102,14 @@ class EngineLife:
         freeze = loop.dialer_freeze  # type: ignore[attr-defined]
         freeze.holds += 1      # connecting takes real time: the virtual clock waits (dialer/sim/virtual_time.py)
         try:
-            self.pool = await database.open_pool(self._url, search_path=self._schema, min_size=5, max_size=5,
+            self.db = await database.open_db(self._url, search_path=self._schema, min_size=5, max_size=5,
                                                  connection_class=FreezingConnection, durable=False)
         finally:
             freeze.holds -= 1
         self.pbx = AmiClient("127.0.0.1", self._port, AMI_USER, AMI_SECRET, ping_interval=5.0, ping_timeout=2.0,
                              reconnect_backoff=(0.2, 2.0))
         await self.pbx.start()
-        self.engine = Engine(self.pool, self.pbx, self.clock, self.config)
+        self.engine = Engine(self.db, self.pbx, self.clock, self.config)
         SimulatedOperators(self.engine, mean_wrap_s=8.0, seed=self.number)
         await self.engine.start()
         self.control = ControlPlane(self.engine, picture_s=1.0, poll_s=5.0)
@@ -127,15 +127,15 @@ class EngineLife:
         await self.control.close()
         self.ended_at = asyncio.get_running_loop().time()
         await self.pbx.close()
-        assert self.pool is not None
-        await self.pool.close()
+        assert self.db is not None
+        await self.db.close()
 
     def kill(self, tracker: LifeTracker) -> None:
         """Death without the stop path: sockets cut, tasks and timers gone, nothing flushed."""
         self.killed = True
         self.ended_at = asyncio.get_running_loop().time()
-        if self.pool is not None:
-            self.pool.terminate()
+        if self.db is not None:
+            self.db.terminate()
         session = getattr(self.pbx, "_session", None)
         if session is not None:
             session.close()

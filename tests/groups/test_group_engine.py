@@ -62,22 +62,22 @@ class HeldPbx(FakePbx):
         return not self.held
 
 
-async def make_group(pool: asyncpg.Pool, *, operators_n: int, leads: dict[str, int], shares: dict[str, float],
+async def make_group(db: asyncpg.Pool, *, operators_n: int, leads: dict[str, int], shares: dict[str, float],
                      reserved: int = 0) -> dict[str, int]:
     """Campaigns sharing every operator, in one group; their ids by name."""
-    ops = [await operators.create(pool, name=f"op{i}", extension=str(101 + i), simulated=True)
+    ops = [await operators.create(db, name=f"op{i}", extension=str(101 + i), simulated=True)
            for i in range(operators_n)]
-    await groups.create(pool, "floor", reserved=reserved, actor="t", now=NOW, validate=validate_pacing)
+    await groups.create(db, "floor", reserved=reserved, actor="t", now=NOW, validate=validate_pacing)
     ids = {}
     for n, (name, count) in enumerate(leads.items()):
-        campaign = await campaigns.create(pool, name=name, channel_template="Local/{digits}@pstn",
+        campaign = await campaigns.create(db, name=name, channel_template="Local/{digits}@pstn",
                                           caller_id="+15550000000")
         ids[name] = campaign.id
-        await operators.assign(pool, campaign_id=campaign.id, operator_ids=[o.id for o in ops])
-        await pool.executemany("INSERT INTO lead (campaign_id, phone, timezone) VALUES ($1, $2, 'UTC')",
+        await operators.assign(db, campaign_id=campaign.id, operator_ids=[o.id for o in ops])
+        await db.executemany("INSERT INTO lead (campaign_id, phone, timezone) VALUES ($1, $2, 'UTC')",
                                [(campaign.id, f"+1555{n}{i:06d}") for i in range(count)])
-        await groups.set_member(pool, "floor", name, share=shares[name], actor="t", now=NOW)
-        await campaigns.set_state(pool, name, "running", actor="t", now=NOW)
+        await groups.set_member(db, "floor", name, share=shares[name], actor="t", now=NOW)
+        await campaigns.set_state(db, name, "running", actor="t", now=NOW)
     return ids
 
 
@@ -85,12 +85,12 @@ StartEngine = Callable[[FakePbx], Awaitable[Engine]]
 
 
 @pytest.fixture
-async def start_engine(pool: asyncpg.Pool) -> AsyncIterator[StartEngine]:
+async def start_engine(db: asyncpg.Pool) -> AsyncIterator[StartEngine]:
     """Start an engine on this PBX (an AutoWorld plays its calls); stopped after the test."""
     started: list[Engine] = []
 
     async def start(pbx: FakePbx) -> Engine:
-        engine = Engine(pool, pbx, midday(), CONFIG)
+        engine = Engine(db, pbx, midday(), CONFIG)
         if isinstance(pbx, AutoWorld):
             pbx.attach(engine)
         started.append(engine)
@@ -109,8 +109,8 @@ def calls_of(pbx: FakePbx, campaign_id: int, ids: dict[str, int]) -> int:
 
 
 async def test_two_campaigns_sharing_two_operators_place_two_calls_not_four(
-        pool: asyncpg.Pool, start_engine: StartEngine) -> None:
-    ids = await make_group(pool, operators_n=2, leads={"sales": 20, "survey": 20}, shares={"sales": 1, "survey": 1})
+        db: asyncpg.Pool, start_engine: StartEngine) -> None:
+    ids = await make_group(db, operators_n=2, leads={"sales": 20, "survey": 20}, shares={"sales": 1, "survey": 1})
     pbx = FakePbx()
     engine = await start_engine(pbx)
     await until(lambda: len(pbx.customer_calls()) >= 2)
@@ -121,17 +121,17 @@ async def test_two_campaigns_sharing_two_operators_place_two_calls_not_four(
 
 
 async def test_reserved_operators_are_not_dialed_for_and_an_answer_waits_rather_than_take_one(
-        pool: asyncpg.Pool, start_engine: StartEngine) -> None:
-    await make_group(pool, operators_n=3, leads={"sales": 20, "survey": 20}, shares={"sales": 1, "survey": 1},
+        db: asyncpg.Pool, start_engine: StartEngine) -> None:
+    await make_group(db, operators_n=3, leads={"sales": 20, "survey": 20}, shares={"sales": 1, "survey": 1},
                      reserved=1)
-    await pool.execute("UPDATE campaign SET safe_harbor_s = 0.5")
+    await db.execute("UPDATE campaign SET safe_harbor_s = 0.5")
     pbx = FakePbx()
     engine = await start_engine(pbx)
     await until(lambda: len(pbx.customer_calls()) >= 2)
     await settle(0.3)
     assert len(pbx.customer_calls()) == 2       # 3 free operators, 1 kept free
     # Two are reserved from now on: the first answer still finds 3 free, the second only the 2 reserved ones.
-    await groups.set_settings(pool, "floor", reserved=2, actor="t", now=NOW, validate=validate_pacing)
+    await groups.set_settings(db, "floor", reserved=2, actor="t", now=NOW, validate=validate_pacing)
     await engine.groups.sync()
     first, second = pbx.customer_calls()
     pbx.emit(CallAnswered(first.channel_id))
@@ -143,11 +143,11 @@ async def test_reserved_operators_are_not_dialed_for_and_an_answer_waits_rather_
     assert len(pbx.customer_calls()) == 2       # nothing more is dialed while only reserved operators are free
 
 
-async def test_a_70_30_group_shares_operator_time_and_never_dials_beyond_the_pool(pool: asyncpg.Pool) -> None:
-    ids = await make_group(pool, operators_n=4, leads={"sales": 400, "survey": 400},
+async def test_a_70_30_group_shares_operator_time_and_never_dials_beyond_the_pool(db: asyncpg.Pool) -> None:
+    ids = await make_group(db, operators_n=4, leads={"sales": 400, "survey": 400},
                            shares={"sales": 70, "survey": 30})
     world = AutoWorld()
-    engine = Engine(pool, world, midday(), CONFIG)
+    engine = Engine(db, world, midday(), CONFIG)
     world.attach(engine)
     over: list[int] = []
     stopping = False     # stop() logs the operators out while calls are still up
@@ -186,35 +186,35 @@ async def shares_follow_weights(engine: Engine, ids: dict[str, int]) -> None:
 
 
 async def test_when_one_campaign_runs_dry_its_share_flows_to_the_other(
-        pool: asyncpg.Pool, start_engine: StartEngine) -> None:
-    ids = await make_group(pool, operators_n=3, leads={"sales": 300, "survey": 3}, shares={"sales": 30, "survey": 70})
+        db: asyncpg.Pool, start_engine: StartEngine) -> None:
+    ids = await make_group(db, operators_n=3, leads={"sales": 300, "survey": 3}, shares={"sales": 30, "survey": 70})
     world = AutoWorld()
     engine = await start_engine(world)
     await until(lambda: calls_of(world, ids["survey"], ids) == 3)
     await until(lambda: calls_of(world, ids["sales"], ids) >= 30, timeout=20)
     # with the survey's list done, the whole pool works for sales: all three operators get its calls
     await engine.recorder.drain()
-    talked = await pool.fetchval("SELECT count(DISTINCT operator_id) FROM attempt WHERE campaign_id = $1 "
+    talked = await db.fetchval("SELECT count(DISTINCT operator_id) FROM attempt WHERE campaign_id = $1 "
                                  "AND connected_at IS NOT NULL", ids["sales"])
     assert talked == 3
 
 
 async def test_group_changes_reach_the_running_engine_within_a_second(
-        pool: asyncpg.Pool, start_engine: StartEngine) -> None:
-    ids = await make_group(pool, operators_n=2, leads={"sales": 5, "survey": 5}, shares={"sales": 1, "survey": 1})
+        db: asyncpg.Pool, start_engine: StartEngine) -> None:
+    ids = await make_group(db, operators_n=2, leads={"sales": 5, "survey": 5}, shares={"sales": 1, "survey": 1})
     engine = await start_engine(FakePbx())
     control = ControlPlane(engine, picture_s=None, poll_s=30.0)   # only NOTIFY can bring it in time
     await control.start()
     try:
         group_runner = engine.groups.runners[engine.groups.group_of[ids["sales"]]]
-        async with pool.acquire() as conn, conn.transaction():
+        async with db.acquire() as conn, conn.transaction():
             await groups.set_settings(conn, "floor", reserved=1, pacing={"target_abandon": 0.02}, actor="t",
                                       now=NOW, validate=validate_pacing)
             await groups.set_member(conn, "floor", "sales", share=3, priority=2, actor="t", now=NOW)
         await until(lambda: engine.floor.reserves[ids["sales"]].count == 1)
         assert group_runner.group.member(ids["sales"]).share == 3
         assert engine.runners[ids["survey"]].settings.target_abandon == 0.02    # the group's default
-        await groups.remove_member(pool, "floor", "survey", actor="t", now=NOW)
+        await groups.remove_member(db, "floor", "survey", actor="t", now=NOW)
         await until(lambda: engine.runners[ids["survey"]].running)  # paces alone again
         assert ids["survey"] not in engine.groups.group_of
         assert engine.runners[ids["survey"]].settings.target_abandon == 0.025
@@ -223,16 +223,16 @@ async def test_group_changes_reach_the_running_engine_within_a_second(
 
 
 async def test_a_group_ledger_counts_every_members_answers_from_the_store_and_live(
-        pool: asyncpg.Pool, start_engine: StartEngine) -> None:
-    ids = await make_group(pool, operators_n=2, leads={"sales": 5, "survey": 5}, shares={"sales": 1, "survey": 1})
+        db: asyncpg.Pool, start_engine: StartEngine) -> None:
+    ids = await make_group(db, operators_n=2, leads={"sales": 5, "survey": 5}, shares={"sales": 1, "survey": 1})
     # an abandoned answer of the survey an hour ago (before the engine started) is in the legal window
-    lead = await pool.fetchval("SELECT id FROM lead WHERE campaign_id = $1 LIMIT 1", ids["survey"])
-    await pool.execute(
+    lead = await db.fetchval("SELECT id FROM lead WHERE campaign_id = $1 LIMIT 1", ids["survey"])
+    await db.execute(
         """INSERT INTO attempt (lead_id, campaign_id, phone, caller_id, engine, claimed_at, answered_at, ended_at,
                                 outcome, abandoned, state)
            VALUES ($1, $2, 'x', 'y', 'old', $3, $3, $3, 'abandoned', true, 'ended')""",
         lead, ids["survey"], datetime(2026, 11, 25, 11, 0, tzinfo=UTC))
-    await groups.set_settings(pool, "floor", group_ledger=True, actor="t", now=NOW, validate=validate_pacing)
+    await groups.set_settings(db, "floor", group_ledger=True, actor="t", now=NOW, validate=validate_pacing)
     pbx = FakePbx()
     engine = await start_engine(pbx)
     group_runner = engine.groups.runners[engine.groups.group_of[ids["sales"]]]
@@ -245,19 +245,19 @@ async def test_a_group_ledger_counts_every_members_answers_from_the_store_and_li
         pbx.emit(ChannelHungUp(request.channel_id, 16))
     assert group_runner.ledger.counts(loop.time()) == (3, 1)        # both campaigns' answers, one pool
     assert sum(engine.runners[i].ledger.counts(loop.time())[0] for i in ids.values()) == 3
-    await groups.set_settings(pool, "floor", group_ledger=False, actor="t", now=NOW, validate=validate_pacing)
+    await groups.set_settings(db, "floor", group_ledger=False, actor="t", now=NOW, validate=validate_pacing)
     await engine.groups.sync()
     assert group_runner.ledger is None and all(r.ledger.group is None for r in engine.runners.values())
 
 
 async def test_a_campaign_gets_no_more_calls_than_the_operators_who_work_it_can_take(
-        pool: asyncpg.Pool, start_engine: StartEngine) -> None:
-    ids = await make_group(pool, operators_n=2, leads={"sales": 20, "survey": 20}, shares={"sales": 70, "survey": 30})
+        db: asyncpg.Pool, start_engine: StartEngine) -> None:
+    ids = await make_group(db, operators_n=2, leads={"sales": 20, "survey": 20}, shares={"sales": 70, "survey": 30})
     # op0 works only sales, op1 only survey
-    await pool.execute("""DELETE FROM campaign_operator co USING operator o WHERE o.id = co.operator_id
+    await db.execute("""DELETE FROM campaign_operator co USING operator o WHERE o.id = co.operator_id
                           AND ((o.name = 'op0' AND co.campaign_id = $1) OR (o.name = 'op1' AND co.campaign_id = $2))""",
                        ids["survey"], ids["sales"])
-    await pool.execute("UPDATE campaign SET safe_harbor_s = 0.5")
+    await db.execute("UPDATE campaign SET safe_harbor_s = 0.5")
     pbx = HeldPbx()
     engine = await start_engine(pbx)
     group_runner = engine.groups.runners[engine.groups.group_of[ids["sales"]]]
@@ -276,29 +276,29 @@ async def test_a_campaign_gets_no_more_calls_than_the_operators_who_work_it_can_
 
 
 async def test_campaigns_sharing_operators_outside_a_group_are_named_in_a_warning(
-        pool: asyncpg.Pool, start_engine: StartEngine, caplog: pytest.LogCaptureFixture) -> None:
-    await make_group(pool, operators_n=1, leads={"sales": 1, "survey": 1}, shares={"sales": 1, "survey": 1})
-    await pool.execute("UPDATE campaign SET group_id = NULL")
+        db: asyncpg.Pool, start_engine: StartEngine, caplog: pytest.LogCaptureFixture) -> None:
+    await make_group(db, operators_n=1, leads={"sales": 1, "survey": 1}, shares={"sales": 1, "survey": 1})
+    await db.execute("UPDATE campaign SET group_id = NULL")
     with caplog.at_level("WARNING", logger="dialer.groups.membership"):
         await start_engine(FakePbx())
     assert "campaign survey shares operators with sales but is in no campaign group with them" in caplog.text
 
 
 async def test_a_group_wait_or_busy_target_gets_a_pool_controller_that_follows_live_changes(
-        pool: asyncpg.Pool, start_engine: StartEngine) -> None:
-    ids = await make_group(pool, operators_n=2, leads={"sales": 5, "survey": 5}, shares={"sales": 1, "survey": 1})
-    await groups.set_settings(pool, "floor", pacing={"optimize": "busy", "optimize_target": 0.85}, actor="t",
+        db: asyncpg.Pool, start_engine: StartEngine) -> None:
+    ids = await make_group(db, operators_n=2, leads={"sales": 5, "survey": 5}, shares={"sales": 1, "survey": 1})
+    await groups.set_settings(db, "floor", pacing={"optimize": "busy", "optimize_target": 0.85}, actor="t",
                               now=NOW, validate=validate_pacing)
     engine = await start_engine(FakePbx())
     group_runner = engine.groups.runners[engine.groups.group_of[ids["sales"]]]
     assert group_runner.target is not None and group_runner.target.optimize == "busy"
     assert engine.runners[ids["sales"]].settings.optimize == "busy"          # the group's default
-    await groups.set_settings(pool, "floor", pacing={"optimize": "wait", "optimize_target": 8.0}, actor="t",
+    await groups.set_settings(db, "floor", pacing={"optimize": "wait", "optimize_target": 8.0}, actor="t",
                               now=NOW, validate=validate_pacing)
     await engine.groups.sync()
     assert group_runner.target is not None and (group_runner.target.optimize, group_runner.target.target) == (
         "wait", 8.0)
-    await groups.set_settings(pool, "floor", pacing={"optimize": None, "optimize_target": None}, actor="t",
+    await groups.set_settings(db, "floor", pacing={"optimize": None, "optimize_target": None}, actor="t",
                               now=NOW, validate=validate_pacing)
     await engine.groups.sync()
     assert group_runner.target is None                 # abandonment alone, per campaign

@@ -19,57 +19,57 @@ pytestmark = pytest.mark.db
 NOW = datetime(2026, 11, 25, 12, 0, tzinfo=UTC)
 
 
-async def two_campaigns(pool: asyncpg.Pool) -> None:
+async def two_campaigns(db: asyncpg.Pool) -> None:
     for name in ("sales", "survey"):
-        await campaigns.create(pool, name=name, channel_template="Local/{digits}@pstn", caller_id="+15550000000")
+        await campaigns.create(db, name=name, channel_template="Local/{digits}@pstn", caller_id="+15550000000")
 
 
-async def test_a_group_shares_its_pool_70_30_and_every_change_is_audited(pool: asyncpg.Pool) -> None:
-    await two_campaigns(pool)
-    await groups.create(pool, "floor1", reserved=1, actor="t", now=NOW, validate=validate_pacing)
-    await groups.set_member(pool, "floor1", "sales", share=70, priority=1, actor="t", now=NOW)
-    group = await groups.set_member(pool, "floor1", "survey", share=30, actor="t", now=NOW)
+async def test_a_group_shares_its_pool_70_30_and_every_change_is_audited(db: asyncpg.Pool) -> None:
+    await two_campaigns(db)
+    await groups.create(db, "floor1", reserved=1, actor="t", now=NOW, validate=validate_pacing)
+    await groups.set_member(db, "floor1", "sales", share=70, priority=1, actor="t", now=NOW)
+    group = await groups.set_member(db, "floor1", "survey", share=30, actor="t", now=NOW)
     assert [(m.name, m.share, m.priority) for m in group.members] == [("sales", 70, 1), ("survey", 30, 0)]
-    sales, survey = [await campaigns.get(pool, n) for n in ("sales", "survey")]
+    sales, survey = [await campaigns.get(db, n) for n in ("sales", "survey")]
     assert group.target_shares() == {sales.id: pytest.approx(0.7), survey.id: pytest.approx(0.3)}
-    assert (await groups.group_of(pool, sales.id)) == group
+    assert (await groups.group_of(db, sales.id)) == group
 
-    group = await groups.set_member(pool, "floor1", "survey", share=50, actor="t", now=NOW)
-    group = await groups.set_settings(pool, "floor1", reserved=2, group_ledger=True, pacing={"target_abandon": 0.02},
+    group = await groups.set_member(db, "floor1", "survey", share=50, actor="t", now=NOW)
+    group = await groups.set_settings(db, "floor1", reserved=2, group_ledger=True, pacing={"target_abandon": 0.02},
                                       actor="t", now=NOW, validate=validate_pacing)
     assert (group.reserved, group.group_ledger, group.pacing) == (2, True, {"target_abandon": 0.02})
-    rows = await pool.fetch("SELECT setting, campaign_id, old_value, new_value FROM audit WHERE group_id = $1 "
+    rows = await db.fetch("SELECT setting, campaign_id, old_value, new_value FROM audit WHERE group_id = $1 "
                             "ORDER BY id", group.id)
     assert [(r["setting"], r["campaign_id"], json.loads(r["old_value"]), json.loads(r["new_value"]))
             for r in rows[3:]] == [("share", survey.id, 30, 50), ("reserved", None, 1, 2),
                                    ("group_ledger", None, False, True), ("target_abandon", None, None, 0.02)]
 
-    group = await groups.remove_member(pool, "floor1", "survey", actor="t", now=NOW)
+    group = await groups.remove_member(db, "floor1", "survey", actor="t", now=NOW)
     assert [m.name for m in group.members] == ["sales"]
-    assert await groups.group_of(pool, survey.id) is None
+    assert await groups.group_of(db, survey.id) is None
 
 
-async def test_bad_group_settings_are_refused_naming_the_setting(pool: asyncpg.Pool) -> None:
-    await two_campaigns(pool)
-    await groups.create(pool, "floor1", actor="t", now=NOW, validate=validate_pacing)
-    await groups.create(pool, "floor2", actor="t", now=NOW, validate=validate_pacing)
-    await groups.set_member(pool, "floor1", "sales", share=70, actor="t", now=NOW)
+async def test_bad_group_settings_are_refused_naming_the_setting(db: asyncpg.Pool) -> None:
+    await two_campaigns(db)
+    await groups.create(db, "floor1", actor="t", now=NOW, validate=validate_pacing)
+    await groups.create(db, "floor2", actor="t", now=NOW, validate=validate_pacing)
+    await groups.set_member(db, "floor1", "sales", share=70, actor="t", now=NOW)
     cases = [
-        (groups.set_member(pool, "floor1", "survey", share=0, actor="t", now=NOW), "share must be a positive"),
-        (groups.set_member(pool, "floor2", "sales", actor="t", now=NOW), "is in group 'floor1' already"),
-        (groups.set_member(pool, "floor1", "nosuch", actor="t", now=NOW), "no campaign named 'nosuch'"),
-        (groups.set_member(pool, "nosuch", "sales", actor="t", now=NOW), "no campaign group named 'nosuch'"),
-        (groups.set_settings(pool, "floor1", reserved=-1, actor="t", now=NOW, validate=validate_pacing), "reserved"),
-        (groups.set_settings(pool, "floor1", pacing={"target_abandon": 0.5}, actor="t", now=NOW,
+        (groups.set_member(db, "floor1", "survey", share=0, actor="t", now=NOW), "share must be a positive"),
+        (groups.set_member(db, "floor2", "sales", actor="t", now=NOW), "is in group 'floor1' already"),
+        (groups.set_member(db, "floor1", "nosuch", actor="t", now=NOW), "no campaign named 'nosuch'"),
+        (groups.set_member(db, "nosuch", "sales", actor="t", now=NOW), "no campaign group named 'nosuch'"),
+        (groups.set_settings(db, "floor1", reserved=-1, actor="t", now=NOW, validate=validate_pacing), "reserved"),
+        (groups.set_settings(db, "floor1", pacing={"target_abandon": 0.5}, actor="t", now=NOW,
                              validate=validate_pacing), "target_abandon"),
-        (groups.set_settings(pool, "floor1", pacing={"speed": 3}, actor="t", now=NOW, validate=validate_pacing),
+        (groups.set_settings(db, "floor1", pacing={"speed": 3}, actor="t", now=NOW, validate=validate_pacing),
          "unknown setting(s): speed"),
-        (groups.create(pool, "floor1", actor="t", now=NOW, validate=validate_pacing), "exists already"),
+        (groups.create(db, "floor1", actor="t", now=NOW, validate=validate_pacing), "exists already"),
     ]
     for change, message in cases:
         with pytest.raises(campaigns.CampaignError, match=message.replace("(", r"\(").replace(")", r"\)")):
             await change
-    assert (await groups.get_group(pool, "floor1")).members[0].share == 70    # nothing half-applied
+    assert (await groups.get_group(db, "floor1")).members[0].share == 70    # nothing half-applied
 
 
 def test_group_set_words_are_typed_and_bad_ones_named() -> None:
@@ -86,8 +86,8 @@ def test_group_set_words_are_typed_and_bad_ones_named() -> None:
 
 
 async def test_dialer_group_commands_create_fill_change_and_show_a_group(
-        pool: asyncpg.Pool, store_schema: tuple[str, str]) -> None:
-    await two_campaigns(pool)
+        db: asyncpg.Pool, store_schema: tuple[str, str]) -> None:
+    await two_campaigns(db)
     url, schema = store_schema
     env = {"DIALER_DATABASE_URL": f"{url}{'&' if '?' in url else '?'}search_path={schema}", "COLUMNS": "200"}
     runner = CliRunner()
@@ -111,5 +111,5 @@ async def test_dialer_group_commands_create_fill_change_and_show_a_group(
     assert code == 2 and "share must be a positive number" in output
     code, output = await asyncio.to_thread(run, "set", "floor1", "reserved=-1")
     assert code == 2 and "reserved must be a whole number" in output
-    actors = {r["actor"] for r in await pool.fetch("SELECT actor FROM audit WHERE group_id IS NOT NULL")}
+    actors = {r["actor"] for r in await db.fetch("SELECT actor FROM audit WHERE group_id IS NOT NULL")}
     assert len(actors) == 1 and actors.pop().startswith("cli:")

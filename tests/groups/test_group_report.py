@@ -22,41 +22,41 @@ def at(minutes: float) -> datetime:
     return T0 + timedelta(minutes=minutes)
 
 
-async def floor_day(pool: asyncpg.Pool) -> None:
+async def floor_day(db: asyncpg.Pool) -> None:
     """Two campaigns 70/30 sharing Anna and Boris; Anna talks 6 min for sales and 3 for survey, Boris 2 for sales.
     Each call is followed by 1 min of wrap-up; Anna is also ready 4 min, Boris 1 min."""
     ids = {}
     for name in ("sales", "survey"):
-        ids[name] = (await campaigns.create(pool, name=name, channel_template="L/{phone}", caller_id="+15550000000")).id
-    await groups.create(pool, "floor", actor="t", now=T0, validate=validate_pacing)
-    await groups.set_member(pool, "floor", "sales", share=70, actor="t", now=T0)
-    await groups.set_member(pool, "floor", "survey", share=30, actor="t", now=T0)
-    anna = await operators.create(pool, name="Anna", extension="101")
-    boris = await operators.create(pool, name="Boris", extension="102")
+        ids[name] = (await campaigns.create(db, name=name, channel_template="L/{phone}", caller_id="+15550000000")).id
+    await groups.create(db, "floor", actor="t", now=T0, validate=validate_pacing)
+    await groups.set_member(db, "floor", "sales", share=70, actor="t", now=T0)
+    await groups.set_member(db, "floor", "survey", share=30, actor="t", now=T0)
+    anna = await operators.create(db, name="Anna", extension="101")
+    boris = await operators.create(db, name="Boris", extension="102")
     for campaign_id in ids.values():
-        await operators.assign(pool, campaign_id=campaign_id, operator_ids=[anna.id, boris.id])
+        await operators.assign(db, campaign_id=campaign_id, operator_ids=[anna.id, boris.id])
     calls = [(anna.id, "sales", 0, 6), (anna.id, "survey", 7, 3), (boris.id, "sales", 0, 2)]
     for n, (operator_id, campaign, start, talk) in enumerate(calls):
-        lead = await pool.fetchval("INSERT INTO lead (campaign_id, phone) VALUES ($1, $2) RETURNING id",
+        lead = await db.fetchval("INSERT INTO lead (campaign_id, phone) VALUES ($1, $2) RETURNING id",
                                    ids[campaign], f"+1555000000{n}")
-        await pool.execute(
+        await db.execute(
             """INSERT INTO attempt (lead_id, campaign_id, phone, caller_id, engine, claimed_at, answered_at,
                                     connected_at, ended_at, outcome, operator_id, state)
                VALUES ($1, $2, 'x', 'y', 'e', $3, $3, $3, $4, 'answered', $5, 'ended')""",
             lead, ids[campaign], at(start), at(start + talk), operator_id)
-        await pool.execute(
+        await db.execute(
             """INSERT INTO operator_session (operator_id, state, started_at, ended_at) VALUES
                ($1, 'on_call', $2, $3), ($1, 'wrap_up', $3, $4)""", operator_id, at(start), at(start + talk),
             at(start + talk + 1))
-    await pool.execute("""INSERT INTO operator_session (operator_id, state, started_at, ended_at) VALUES
+    await db.execute("""INSERT INTO operator_session (operator_id, state, started_at, ended_at) VALUES
                           ($1, 'ready', $3, $4), ($2, 'ready', $5, $6)""",
                        anna.id, boris.id, at(11), at(15), at(3), at(4))
 
 
 async def test_the_group_report_gives_realized_shares_of_handle_time_and_the_pools_occupancy(
-        pool: asyncpg.Pool) -> None:
-    await floor_day(pool)
-    report = await make_group_report(pool, "floor", until=at(60))
+        db: asyncpg.Pool) -> None:
+    await floor_day(db)
+    report = await make_group_report(db, "floor", until=at(60))
     sales, survey = report.members
     assert (sales.talk_s, sales.wrap_s, survey.talk_s, survey.wrap_s) == (480, 120, 180, 60)
     assert report.realized_share(sales) == pytest.approx(600 / 840)
@@ -64,13 +64,13 @@ async def test_the_group_report_gives_realized_shares_of_handle_time_and_the_poo
     assert (report.pool.attempts, report.pool.connects, report.pool.handle_s) == (3, 3, 840)
     # each operator once: 11 min on call + 3 min wrap-up against 5 min ready
     assert report.occupancy == pytest.approx(14 / 19)
-    later = await make_group_report(pool, "floor", since=at(7), until=at(60))
+    later = await make_group_report(db, "floor", since=at(7), until=at(60))
     assert [m.attempts for m in later.members] == [0, 1]
 
 
 async def test_dialer_report_group_prints_the_table_and_names_a_missing_group(
-        pool: asyncpg.Pool, store_schema: tuple[str, str]) -> None:
-    await floor_day(pool)
+        db: asyncpg.Pool, store_schema: tuple[str, str]) -> None:
+    await floor_day(db)
     url, schema = store_schema
     env = {"DIALER_DATABASE_URL": f"{url}{'&' if '?' in url else '?'}search_path={schema}", "COLUMNS": "220"}
 

@@ -12,8 +12,8 @@ MORNING = datetime(2026, 3, 2, 7, 0, tzinfo=UTC)  # a Monday, 10:00 in Moscow
 
 
 @pytest.fixture
-async def conn(pool: asyncpg.Pool) -> AsyncIterator[asyncpg.Connection]:
-    async with pool.acquire() as connection:
+async def conn(db: asyncpg.Pool) -> AsyncIterator[asyncpg.Connection]:
+    async with db.acquire() as connection:
         yield connection
 
 

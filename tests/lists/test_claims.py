@@ -20,14 +20,14 @@ def phones(count: int, start: int = 0) -> list[str]:
     return [f"+7916{n:07d}" for n in range(start, start + count)]
 
 
-async def test_two_concurrent_claimers_never_get_the_same_lead(pool: asyncpg.Pool) -> None:
-    async with pool.acquire() as conn:
+async def test_two_concurrent_claimers_never_get_the_same_lead(db: asyncpg.Pool) -> None:
+    async with db.acquire() as conn:
         campaign_id = await make_campaign(conn)
         await add_leads(conn, campaign_id, phones(600))
 
     async def claimer(engine: str) -> list[int]:
         got: list[int] = []
-        async with pool.acquire() as conn:
+        async with db.acquire() as conn:
             while batch := await leads.claim(conn, campaign_id=campaign_id, engine=engine, n=7, now=MORNING):
                 got += [lead.id for lead in batch]
         return got

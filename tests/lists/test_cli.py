@@ -32,15 +32,15 @@ def runner_for(store_schema: tuple[str, str]):
     return run
 
 
-async def make_spring(pool: asyncpg.Pool) -> int:
-    return await pool.fetchval(
+async def make_spring(db: asyncpg.Pool) -> int:
+    return await db.fetchval(
         """INSERT INTO campaign (name, channel_template, caller_id, timezone, default_region)
            VALUES ('spring', 'Local/{phone}@t', '+74950000000', 'Europe/Moscow', 'RU') RETURNING id""")
 
 
 async def test_load_prints_each_bad_row_writes_the_report_and_loads_nothing(
-        pool: asyncpg.Pool, store_schema: tuple[str, str], tmp_path: Path) -> None:
-    campaign_id = await make_spring(pool)
+        db: asyncpg.Pool, store_schema: tuple[str, str], tmp_path: Path) -> None:
+    campaign_id = await make_spring(db)
     run = runner_for(store_schema)
     path = tmp_path / "клиенты.csv"
     path.write_bytes("ФИО;Телефон;Город\nИванов;8 (495) 937-49-55;Москва\nПетров;12;Тверь\n".encode("cp1251"))
@@ -54,16 +54,16 @@ async def test_load_prints_each_bad_row_writes_the_report_and_loads_nothing(
         rows = list(csv.reader(f))
     assert rows[0] == ["row", "field", "reason", "value"]
     assert [r[:2] for r in rows[1:]] == [["3", "Телефон"]] and rows[1][3] == "12"
-    assert await pool.fetchval("SELECT count(*) FROM lead WHERE campaign_id = $1", campaign_id) == 0
+    assert await db.fetchval("SELECT count(*) FROM lead WHERE campaign_id = $1", campaign_id) == 0
 
     code, output = await run("lists", "load", "spring", str(path), "--map", "phone=Телефон", "--dry-run",
                              "--allow-partial")
     assert code == 0 and "would load 1 leads" in output, output
-    assert await pool.fetchval("SELECT count(*) FROM lead WHERE campaign_id = $1", campaign_id) == 0
+    assert await db.fetchval("SELECT count(*) FROM lead WHERE campaign_id = $1", campaign_id) == 0
 
     code, output = await run("lists", "load", "spring", str(path), "--map", "phone=Телефон", "--allow-partial")
     assert code == 0 and "loaded 1 leads" in output, output
-    assert await pool.fetchval("SELECT phone FROM lead WHERE campaign_id = $1", campaign_id) == "+74959374955"
+    assert await db.fetchval("SELECT phone FROM lead WHERE campaign_id = $1", campaign_id) == "+74959374955"
 
 
 CAMPAIGN_TOML = """
@@ -88,8 +88,8 @@ final = true
 
 
 async def test_the_campaign_toml_sets_strategy_callback_grace_and_dispositions(
-        pool: asyncpg.Pool, store_schema: tuple[str, str], tmp_path: Path) -> None:
-    campaign_id = await make_spring(pool)
+        db: asyncpg.Pool, store_schema: tuple[str, str], tmp_path: Path) -> None:
+    campaign_id = await make_spring(db)
     run = runner_for(store_schema)
     path = tmp_path / "spring.toml"
     path.write_text(CAMPAIGN_TOML, encoding="utf-8")
@@ -99,7 +99,7 @@ async def test_the_campaign_toml_sets_strategy_callback_grace_and_dispositions(
     assert "10:00-14:00: callback > cold" in output
     assert "personal callbacks wait 10 min" in output
     assert "disposition brochure_sent (Brochure sent): follow-up in 5 day(s)" in output
-    async with pool.acquire() as conn:
+    async with db.acquire() as conn:
         # the file adds and changes codes; the ones it does not name stay (opt-out and callback included)
         assert set(await dispositions.catalogue(conn, campaign_id)) == \
             {d.code for d in dispositions.DEFAULT_CATALOGUE} | {"brochure_sent", "wrong_person"}
@@ -133,24 +133,24 @@ async def test_the_campaign_toml_sets_strategy_callback_grace_and_dispositions(
     ('[callbacks]\npersonal_grace_minutes = "soon"\n', "personal_grace_minutes must be minutes"),
 ])
 async def test_a_broken_campaign_toml_names_the_table_and_changes_nothing(
-        pool: asyncpg.Pool, store_schema: tuple[str, str], tmp_path: Path, table: str, named: str) -> None:
-    campaign_id = await make_spring(pool)
+        db: asyncpg.Pool, store_schema: tuple[str, str], tmp_path: Path, table: str, named: str) -> None:
+    campaign_id = await make_spring(db)
     run = runner_for(store_schema)
     path = tmp_path / "broken.toml"
     path.write_text(table, encoding="utf-8")
     code, output = await run("lists", "strategy", "spring", "--file", str(path))
     assert code == 2 and named in output.replace("\n", ""), output
-    async with pool.acquire() as conn:
+    async with db.acquire() as conn:
         assert set(await dispositions.catalogue(conn, campaign_id)) == {d.code for d in dispositions.DEFAULT_CATALOGUE}
 
 
 async def test_a_manager_sees_the_calls_left_unknown_and_sets_their_code(
-        pool: asyncpg.Pool, store_schema: tuple[str, str]) -> None:
-    campaign_id = await make_spring(pool)
-    lead_id = await pool.fetchval(
+        db: asyncpg.Pool, store_schema: tuple[str, str]) -> None:
+    campaign_id = await make_spring(db)
+    lead_id = await db.fetchval(
         "INSERT INTO lead (campaign_id, phone, state, last_disposition) VALUES ($1, '+74959374955', 'done', 'unknown') "
         "RETURNING id", campaign_id)
-    attempt_id = await pool.fetchval(
+    attempt_id = await db.fetchval(
         """INSERT INTO attempt (lead_id, campaign_id, phone, caller_id, engine, claimed_at, answered_at, connected_at,
                                ended_at, state, outcome, disposition)
            VALUES ($1, $2, '+74959374955', '+74950000000', 'e1', $3, $3, $3, $3, 'ended', 'connected', 'unknown')
@@ -164,9 +164,9 @@ async def test_a_manager_sees_the_calls_left_unknown_and_sets_their_code(
     assert code != 0 and "'unknown' is a system code" in output, output
     code, output = await run("lists", "dispose", str(attempt_id), "do_not_call")
     assert code == 0 and f"attempt {attempt_id}: disposition do_not_call (was unknown)" in output, output
-    assert await pool.fetchval("SELECT disposition FROM attempt WHERE id = $1", attempt_id) == "do_not_call"
-    assert await pool.fetchval("SELECT count(*) FROM dnc WHERE phone = '+74959374955' AND scope = 'company'") == 1
-    assert await pool.fetchval("SELECT count(*) FROM audit WHERE setting = $1",
+    assert await db.fetchval("SELECT disposition FROM attempt WHERE id = $1", attempt_id) == "do_not_call"
+    assert await db.fetchval("SELECT count(*) FROM dnc WHERE phone = '+74959374955' AND scope = 'company'") == 1
+    assert await db.fetchval("SELECT count(*) FROM audit WHERE setting = $1",
                                f"disposition of attempt {attempt_id}") == 1
     code, output = await run("lists", "show", "spring")
     assert "disposition unknown" not in output, output

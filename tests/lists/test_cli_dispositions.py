@@ -25,14 +25,14 @@ follow_up_days = 5
 """
 
 
-async def codes(pool: asyncpg.Pool, campaign_id: int) -> set[str]:
-    async with pool.acquire() as conn:
+async def codes(db: asyncpg.Pool, campaign_id: int) -> set[str]:
+    async with db.acquire() as conn:
         return set(await dispositions.catalogue(conn, campaign_id))
 
 
 async def test_a_file_with_two_codes_keeps_the_others_and_says_which(
-        pool: asyncpg.Pool, store_schema: tuple[str, str], tmp_path: Path) -> None:
-    campaign_id = await make_spring(pool)
+        db: asyncpg.Pool, store_schema: tuple[str, str], tmp_path: Path) -> None:
+    campaign_id = await make_spring(db)
     run = runner_for(store_schema)
     path = tmp_path / "spring.toml"
     path.write_text(TWO_CODES, encoding="utf-8")
@@ -43,13 +43,13 @@ async def test_a_file_with_two_codes_keeps_the_others_and_says_which(
             "not_our_audience — remove a code with `dialer lists dispositions spring --remove CODE`") in output
     assert "disposition do_not_call (Do not call me (opt-out)): finishes the lead; the number goes on the " \
            "company DNC list [system]" in output
-    assert await codes(pool, campaign_id) == {d.code for d in dispositions.DEFAULT_CATALOGUE} | {"brochure_sent"}
+    assert await codes(db, campaign_id) == {d.code for d in dispositions.DEFAULT_CATALOGUE} | {"brochure_sent"}
 
 
 async def test_the_listing_shows_every_code_what_it_does_and_which_are_system_or_retired(
-        pool: asyncpg.Pool, store_schema: tuple[str, str]) -> None:
-    campaign_id = await make_spring(pool)
-    await pool.execute(
+        db: asyncpg.Pool, store_schema: tuple[str, str]) -> None:
+    campaign_id = await make_spring(db)
+    await db.execute(
         "INSERT INTO lead (campaign_id, phone, state, last_disposition) VALUES ($1, '+74959374955', 'done', "
         "'not_interested')", campaign_id)
     run = runner_for(store_schema)
@@ -70,12 +70,12 @@ async def test_the_listing_shows_every_code_what_it_does_and_which_are_system_or
     assert rows["unknown"][2] == "system"
     assert rows["not_interested"][2].startswith("retired 20"), output
     assert "no_decision" not in rows
-    assert await codes(pool, campaign_id) == {d.code for d in dispositions.DEFAULT_CATALOGUE} - \
+    assert await codes(db, campaign_id) == {d.code for d in dispositions.DEFAULT_CATALOGUE} - \
         {"not_interested", "no_decision"}
 
     code, output = await run("lists", "strategy", "spring", "--reset")
     assert code == 0 and "default dispositions back: not_interested, no_decision" in output, output
-    assert await codes(pool, campaign_id) == {d.code for d in dispositions.DEFAULT_CATALOGUE}
+    assert await codes(db, campaign_id) == {d.code for d in dispositions.DEFAULT_CATALOGUE}
 
 
 @pytest.mark.parametrize(("args", "says"), [
@@ -86,16 +86,16 @@ async def test_the_listing_shows_every_code_what_it_does_and_which_are_system_or
     (["--remove", "maybe"], "no disposition 'maybe' in this campaign; it has: callback, do_not_call"),
 ])
 async def test_a_removal_that_is_refused_says_why_on_one_line_and_changes_nothing(
-        pool: asyncpg.Pool, store_schema: tuple[str, str], args: list[str], says: str) -> None:
-    campaign_id = await make_spring(pool)
+        db: asyncpg.Pool, store_schema: tuple[str, str], args: list[str], says: str) -> None:
+    campaign_id = await make_spring(db)
     run = runner_for(store_schema)
     code, output = await run("lists", "dispositions", "spring", *args)
     assert code == 2 and says in output and "Traceback" not in output, output
     assert len(output.strip().splitlines()) == 1, output
-    assert await codes(pool, campaign_id) == {d.code for d in dispositions.DEFAULT_CATALOGUE}
+    assert await codes(db, campaign_id) == {d.code for d in dispositions.DEFAULT_CATALOGUE}
 
 
-async def test_an_unknown_campaign_is_named(pool: asyncpg.Pool, store_schema: tuple[str, str]) -> None:
+async def test_an_unknown_campaign_is_named(db: asyncpg.Pool, store_schema: tuple[str, str]) -> None:
     run = runner_for(store_schema)
     code, output = await run("lists", "dispositions", "nosuch")
     assert code == 2 and "nosuch" in output and "Traceback" not in output, output
@@ -110,14 +110,14 @@ async def test_an_unknown_campaign_is_named(pool: asyncpg.Pool, store_schema: tu
     ('[dispositions.unknown]\nlabel = "Who knows"\n', "'unknown' is a system code, set only by the engine"),
 ])
 async def test_a_file_cannot_change_what_a_system_code_does_nor_remove_a_code(
-        pool: asyncpg.Pool, store_schema: tuple[str, str], tmp_path: Path, table: str, says: str) -> None:
-    campaign_id = await make_spring(pool)
+        db: asyncpg.Pool, store_schema: tuple[str, str], tmp_path: Path, table: str, says: str) -> None:
+    campaign_id = await make_spring(db)
     run = runner_for(store_schema)
     path = tmp_path / "bad.toml"
     path.write_text(table, encoding="utf-8")
     code, output = await run("lists", "strategy", "spring", "--file", str(path))
     assert code == 2 and says in output.replace("\n", ""), output
-    assert await codes(pool, campaign_id) == {d.code for d in dispositions.DEFAULT_CATALOGUE}
-    async with pool.acquire() as conn:
+    assert await codes(db, campaign_id) == {d.code for d in dispositions.DEFAULT_CATALOGUE}
+    async with db.acquire() as conn:
         do_not_call = (await dispositions.catalogue(conn, campaign_id))["do_not_call"]
     assert do_not_call.final     # its effect unchanged

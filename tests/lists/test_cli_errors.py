@@ -29,12 +29,12 @@ async def test_export_into_a_missing_folder_says_which(store_schema: tuple[str, 
     assert code == 0 and (tmp_path / "x.csv").exists(), output
 
 
-async def test_a_share_out_of_range_is_refused_by_its_option(pool: asyncpg.Pool, store_schema: tuple[str, str]) -> None:
+async def test_a_share_out_of_range_is_refused_by_its_option(db: asyncpg.Pool, store_schema: tuple[str, str]) -> None:
     run = runner_for(store_schema)
     await create(run)
     code, output = await run("compliance", "set", "spring", "--amd-false-positive-rate", "2")
     assert code == 2 and "--amd-false-positive-rate" in output and "Traceback" not in output, output
-    assert await pool.fetchval("SELECT count(*) FROM campaign_compliance") == 0
+    assert await db.fetchval("SELECT count(*) FROM campaign_compliance") == 0
 
 
 async def test_views_name_an_unknown_campaign_or_operator_before_opening(store_schema: tuple[str, str]) -> None:

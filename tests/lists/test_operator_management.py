@@ -13,7 +13,7 @@ pytestmark = pytest.mark.db
 
 
 async def test_an_operator_joins_a_second_campaign_and_leaves_the_first(
-        pool: asyncpg.Pool, store_schema: tuple[str, str]) -> None:
+        db: asyncpg.Pool, store_schema: tuple[str, str]) -> None:
     run = runner_for(store_schema)
     await create(run, "spring")
     await create(run, "autumn")
@@ -26,11 +26,11 @@ async def test_an_operator_joins_a_second_campaign_and_leaves_the_first(
     assert code == 0, output
     code, output = await run("operators", "show", "Anna")
     assert "campaigns: autumn" in output and "now: logged_out" in output, output
-    assert [r["setting"] for r in await pool.fetch("SELECT setting FROM audit ORDER BY id")] == ["assign", "unassign"]
+    assert [r["setting"] for r in await db.fetch("SELECT setting FROM audit ORDER BY id")] == ["assign", "unassign"]
 
 
 async def test_edit_renames_and_moves_an_operator_and_refuses_bad_values(
-        pool: asyncpg.Pool, store_schema: tuple[str, str]) -> None:
+        db: asyncpg.Pool, store_schema: tuple[str, str]) -> None:
     run = runner_for(store_schema)
     assert (await run("operators", "add", "Anna", "--extension", "101"))[0] == 0
     assert (await run("operators", "add", "Boris", "--extension", "102"))[0] == 0
@@ -40,15 +40,15 @@ async def test_edit_renames_and_moves_an_operator_and_refuses_bad_values(
     assert code == 2 and "another operator" in output, output
     code, output = await run("operators", "edit", "Anna", "--name", "Anna K", "--extension", "111", "--priority", "5")
     assert code == 0, output
-    row = await pool.fetchrow("SELECT name, extension, priority FROM operator WHERE name = 'Anna K'")
+    row = await db.fetchrow("SELECT name, extension, priority FROM operator WHERE name = 'Anna K'")
     assert tuple(row) == ("Anna K", "111", 5)
 
 
 async def test_the_extension_cannot_change_while_the_operator_is_logged_in(
-        pool: asyncpg.Pool, store_schema: tuple[str, str]) -> None:
+        db: asyncpg.Pool, store_schema: tuple[str, str]) -> None:
     run = runner_for(store_schema)
     assert (await run("operators", "add", "Anna", "--extension", "101"))[0] == 0
-    await pool.execute("""INSERT INTO operator_session (operator_id, state, started_at)
+    await db.execute("""INSERT INTO operator_session (operator_id, state, started_at)
                           SELECT id, 'ready', now() FROM operator""")
     code, output = await run("operators", "edit", "Anna", "--extension", "111")
     assert code == 2 and "logged in" in output, output
@@ -57,22 +57,22 @@ async def test_the_extension_cannot_change_while_the_operator_is_logged_in(
 
 
 async def test_remove_deletes_a_newcomer_and_retires_one_who_took_calls(
-        pool: asyncpg.Pool, store_schema: tuple[str, str]) -> None:
+        db: asyncpg.Pool, store_schema: tuple[str, str]) -> None:
     run = runner_for(store_schema)
     await create(run, "spring")
     assert (await run("operators", "add", "Anna", "--extension", "101", "--campaign", "spring"))[0] == 0
     assert (await run("operators", "add", "Boris", "--extension", "102", "--campaign", "spring"))[0] == 0
-    anna = await pool.fetchval("SELECT id FROM operator WHERE name = 'Anna'")
-    await dialed_once(pool, await pool.fetchval("SELECT id FROM campaign"), operator_id=anna)
+    anna = await db.fetchval("SELECT id FROM operator WHERE name = 'Anna'")
+    await dialed_once(db, await db.fetchval("SELECT id FROM campaign"), operator_id=anna)
 
     code, output = await run("operators", "remove", "Boris")
     assert code == 0 and "deleted" in output, output
     code, output = await run("operators", "remove", "Anna")
     assert code == 0 and "retired" in output, output
-    assert await pool.fetchval("SELECT operator_id FROM attempt") == anna          # her call stays hers
+    assert await db.fetchval("SELECT operator_id FROM attempt") == anna          # her call stays hers
     assert "Anna" not in (await run("operators", "list"))[1]
     with pytest.raises(ConsoleError):
-        await find_operator(pool, "Anna")
+        await find_operator(db, "Anna")
     # a newcomer may take the name and extension
     code, output = await run("operators", "add", "Anna", "--extension", "101")
     assert code == 0, output
@@ -90,8 +90,8 @@ async def test_unknown_operator_or_campaign_is_named_in_one_line(store_schema: t
 
 
 async def test_a_console_cannot_be_opened_for_a_simulated_operator(
-        pool: asyncpg.Pool, store_schema: tuple[str, str]) -> None:
+        db: asyncpg.Pool, store_schema: tuple[str, str]) -> None:
     run = runner_for(store_schema)
     assert (await run("operators", "add", "Sim", "--extension", "101", "--simulated"))[0] == 0
     with pytest.raises(ConsoleError, match="simulated"):
-        await find_operator(pool, "Sim")
+        await find_operator(db, "Sim")

@@ -65,14 +65,14 @@ def one_line(output: str) -> str:
     return lines[0]
 
 
-async def audit_settings(pool: asyncpg.Pool, campaign_id: int) -> list[str]:
-    return [r["setting"] for r in await pool.fetch(
+async def audit_settings(db: asyncpg.Pool, campaign_id: int) -> list[str]:
+    return [r["setting"] for r in await db.fetch(
         "SELECT setting FROM audit WHERE campaign_id = $1 ORDER BY id", campaign_id)]
 
 
 async def test_a_recorded_wav_becomes_the_campaigns_seller_prompt_in_its_language_folder(
-        pool: asyncpg.Pool, store_schema: tuple[str, str], tmp_path: Path) -> None:
-    async with pool.acquire() as conn:
+        db: asyncpg.Pool, store_schema: tuple[str, str], tmp_path: Path) -> None:
+    async with db.acquire() as conn:
         campaign_id = await make_campaign(conn)
     sounds = tmp_path / "sounds"
     run = runner_for(store_schema, sounds)
@@ -84,17 +84,17 @@ async def test_a_recorded_wav_becomes_the_campaigns_seller_prompt_in_its_languag
     assert code == 0, output
     made = sounds / "ru" / "dialer" / f"seller-{campaign_id}.wav"
     assert plays_in_asterisk(made) == pytest.approx(1.5)
-    row = await pool.fetchrow("SELECT language, seller_prompt FROM campaign WHERE id = $1", campaign_id)
+    row = await db.fetchrow("SELECT language, seller_prompt FROM campaign WHERE id = $1", campaign_id)
     assert row["language"] == "ru"
     prompt = json.loads(row["seller_prompt"])
     assert prompt["seller"] == "Ромашка" and prompt["source"] == "romashka.wav"
-    assert {"seller_prompt", "language"} <= set(await audit_settings(pool, campaign_id))
+    assert {"seller_prompt", "language"} <= set(await audit_settings(db, campaign_id))
 
 
 @pytest.mark.skipif(shutil.which("sox") is None, reason="sox is not installed")
 async def test_a_cd_quality_stereo_recording_is_converted_to_8khz_mono(
-        pool: asyncpg.Pool, store_schema: tuple[str, str], tmp_path: Path) -> None:
-    async with pool.acquire() as conn:
+        db: asyncpg.Pool, store_schema: tuple[str, str], tmp_path: Path) -> None:
+    async with db.acquire() as conn:
         campaign_id = await make_campaign(conn)
     sounds = tmp_path / "sounds"
     recording = write_wav(tmp_path / "studio.wav", rate=44100, channels=2, seconds=1.0)
@@ -109,8 +109,8 @@ async def test_a_cd_quality_stereo_recording_is_converted_to_8khz_mono(
 @pytest.mark.skipif(not HAS_ESPEAK, reason="espeak-ng and sox are not installed")
 @pytest.mark.parametrize("language", ["en", "ru"])
 async def test_espeak_speaks_the_seller_prompt(
-        pool: asyncpg.Pool, store_schema: tuple[str, str], tmp_path: Path, language: str) -> None:
-    async with pool.acquire() as conn:
+        db: asyncpg.Pool, store_schema: tuple[str, str], tmp_path: Path, language: str) -> None:
+    async with db.acquire() as conn:
         campaign_id = await make_campaign(conn)
     sounds = tmp_path / "sounds"
 
@@ -120,13 +120,13 @@ async def test_espeak_speaks_the_seller_prompt(
     assert code == 0, output
     # the seller's name and the way to call back: seconds of speech, not a click
     assert plays_in_asterisk(sounds / language / "dialer" / f"seller-{campaign_id}.wav") > 3.0
-    prompt = json.loads(await pool.fetchval("SELECT seller_prompt FROM campaign WHERE id = $1", campaign_id))
+    prompt = json.loads(await db.fetchval("SELECT seller_prompt FROM campaign WHERE id = $1", campaign_id))
     assert prompt["source"] == "espeak-ng"
 
 
 async def test_bad_input_gets_one_line_that_says_what_to_do(
-        pool: asyncpg.Pool, store_schema: tuple[str, str], tmp_path: Path) -> None:
-    async with pool.acquire() as conn:
+        db: asyncpg.Pool, store_schema: tuple[str, str], tmp_path: Path) -> None:
+    async with db.acquire() as conn:
         campaign_id = await make_campaign(conn)
     sounds = tmp_path / "sounds"
     run = runner_for(store_schema, sounds)
@@ -163,7 +163,7 @@ async def test_bad_input_gets_one_line_that_says_what_to_do(
     assert code == 2 and "cannot write" in one_line(output) and "DIALER_SOUNDS_DIR" in output
 
     assert not sounds.exists()
-    assert await pool.fetchval("SELECT seller_prompt FROM campaign WHERE id = $1", campaign_id) is None
+    assert await db.fetchval("SELECT seller_prompt FROM campaign WHERE id = $1", campaign_id) is None
 
 
 def test_the_presets_that_name_the_seller() -> None:
@@ -176,8 +176,8 @@ def test_the_presets_that_name_the_seller() -> None:
 
 @pytest.mark.parametrize("preset", ["US", "UK", "RU"])
 async def test_start_refuses_a_campaign_without_its_seller_prompt_under_a_preset_that_wants_one(
-        pool: asyncpg.Pool, store_schema: tuple[str, str], tmp_path: Path, preset: str) -> None:
-    async with pool.acquire() as conn:
+        db: asyncpg.Pool, store_schema: tuple[str, str], tmp_path: Path, preset: str) -> None:
+    async with db.acquire() as conn:
         campaign_id = await make_campaign(conn)
         await compliance_store.set_campaign_rules(conn, campaign_id, CampaignRules(preset=preset))
     run = runner_for(store_schema, tmp_path / "sounds")
@@ -185,21 +185,21 @@ async def test_start_refuses_a_campaign_without_its_seller_prompt_under_a_preset
     code, output = await run("campaign", "start", "spring")
     line = one_line(output)
     assert code == 2 and "seller prompt" in line and "dialer campaign prompts spring --seller" in line
-    assert await pool.fetchval("SELECT state FROM campaign WHERE id = $1", campaign_id) == "paused"
+    assert await db.fetchval("SELECT state FROM campaign WHERE id = $1", campaign_id) == "paused"
 
     code, output = await run("campaign", "prompts", "spring", "--seller", "Acme",
                              "--wav", str(write_wav(tmp_path / "acme.wav")))
     assert code == 0, output
     code, output = await run("campaign", "start", "spring")
     assert code == 0, output
-    assert await pool.fetchval("SELECT state FROM campaign WHERE id = $1", campaign_id) == "running"
+    assert await db.fetchval("SELECT state FROM campaign WHERE id = $1", campaign_id) == "running"
 
 
 async def test_start_without_a_preset_warns_but_starts(
-        pool: asyncpg.Pool, store_schema: tuple[str, str], tmp_path: Path) -> None:
-    async with pool.acquire() as conn:
+        db: asyncpg.Pool, store_schema: tuple[str, str], tmp_path: Path) -> None:
+    async with db.acquire() as conn:
         campaign_id = await make_campaign(conn)
     code, output = await runner_for(store_schema, tmp_path / "sounds")("campaign", "start", "spring")
     assert code == 0, output
     assert "no seller prompt" in output and "is running" in output
-    assert await pool.fetchval("SELECT state FROM campaign WHERE id = $1", campaign_id) == "running"
+    assert await db.fetchval("SELECT state FROM campaign WHERE id = $1", campaign_id) == "running"

@@ -18,63 +18,63 @@ NOW = datetime(2026, 12, 7, 9, 0, tzinfo=UTC)
 PASSWORD = "tulips in may"
 
 
-async def _anna(pool: asyncpg.Pool) -> None:
-    await pool.execute("INSERT INTO operator (name, extension) VALUES ('Anna', '101')")
-    await store.add(pool, name="anna", role="operator", password=PASSWORD, operator="Anna", now=NOW)
+async def _anna(db: asyncpg.Pool) -> None:
+    await db.execute("INSERT INTO operator (name, extension) VALUES ('Anna', '101')")
+    await store.add(db, name="anna", role="operator", password=PASSWORD, operator="Anna", now=NOW)
 
 
-async def _audit(pool: asyncpg.Pool) -> list[tuple[str, str | None]]:
-    return [(r["event"], r["reason"]) for r in await pool.fetch("SELECT event, reason FROM login_audit ORDER BY id")]
+async def _audit(db: asyncpg.Pool) -> list[tuple[str, str | None]]:
+    return [(r["event"], r["reason"]) for r in await db.fetch("SELECT event, reason FROM login_audit ORDER BY id")]
 
 
-async def test_the_right_password_logs_in_and_is_audited_and_the_hash_is_not_the_password(pool: asyncpg.Pool) -> None:
-    await _anna(pool)
-    person = await store.log_in(pool, "anna", PASSWORD, NOW)
-    operator_id = await pool.fetchval("SELECT id FROM operator WHERE name = 'Anna'")
+async def test_the_right_password_logs_in_and_is_audited_and_the_hash_is_not_the_password(db: asyncpg.Pool) -> None:
+    await _anna(db)
+    person = await store.log_in(db, "anna", PASSWORD, NOW)
+    operator_id = await db.fetchval("SELECT id FROM operator WHERE name = 'Anna'")
     assert (person.name, person.role, person.operator_id, person.actor) == ("anna", "operator", operator_id,
                                                                             "operator:anna")
-    stored = await pool.fetchval("SELECT password_hash FROM person")
+    stored = await db.fetchval("SELECT password_hash FROM person")
     assert PASSWORD not in stored and stored.startswith("scrypt$")
-    await store.log_out(pool, person, NOW + timedelta(hours=1))
-    assert await _audit(pool) == [("login", None), ("logout", None)]
+    await store.log_out(db, person, NOW + timedelta(hours=1))
+    assert await _audit(db) == [("login", None), ("logout", None)]
 
 
-async def test_five_wrong_passwords_lock_the_account_for_five_minutes_on_the_clock_given(pool: asyncpg.Pool) -> None:
-    await _anna(pool)
+async def test_five_wrong_passwords_lock_the_account_for_five_minutes_on_the_clock_given(db: asyncpg.Pool) -> None:
+    await _anna(db)
     for n in range(4):
         with pytest.raises(LoginRefused, match=r"^wrong name or password$"):
-            await store.log_in(pool, "anna", f"guess {n}", NOW)
+            await store.log_in(db, "anna", f"guess {n}", NOW)
     with pytest.raises(LoginRefused, match="locked for 5 min"):
-        await store.log_in(pool, "anna", "guess 5", NOW)
+        await store.log_in(db, "anna", "guess 5", NOW)
     with pytest.raises(LoginRefused, match="try again in 4 min"):   # the right password does not help now
-        await store.log_in(pool, "anna", PASSWORD, NOW + timedelta(seconds=70))
-    person = await store.log_in(pool, "anna", PASSWORD, NOW + timedelta(minutes=5))
+        await store.log_in(db, "anna", PASSWORD, NOW + timedelta(seconds=70))
+    person = await store.log_in(db, "anna", PASSWORD, NOW + timedelta(minutes=5))
     assert person.name == "anna"
-    assert [e for e, _ in await _audit(pool)] == ["failed"] * 4 + ["locked", "refused", "login"]
-    assert await pool.fetchval("SELECT failed_logins FROM person") == 0
+    assert [e for e, _ in await _audit(db)] == ["failed"] * 4 + ["locked", "refused", "login"]
+    assert await db.fetchval("SELECT failed_logins FROM person") == 0
 
 
 async def test_an_unknown_name_and_a_disabled_person_are_refused_and_the_typed_name_is_not_kept(
-        pool: asyncpg.Pool) -> None:
-    await _anna(pool)
+        db: asyncpg.Pool) -> None:
+    await _anna(db)
     with pytest.raises(LoginRefused, match="wrong name or password"):
-        await store.log_in(pool, PASSWORD, "anna", NOW)         # name and password swapped
-    await store.disable(pool, "anna")
+        await store.log_in(db, PASSWORD, "anna", NOW)         # name and password swapped
+    await store.disable(db, "anna")
     with pytest.raises(LoginRefused, match="disabled"):
-        await store.log_in(pool, "anna", PASSWORD, NOW)
-    rows = await pool.fetch("SELECT person_id, event, reason FROM login_audit ORDER BY id")
+        await store.log_in(db, "anna", PASSWORD, NOW)
+    rows = await db.fetch("SELECT person_id, event, reason FROM login_audit ORDER BY id")
     assert [(r["person_id"] is None, r["event"], r["reason"]) for r in rows] == [
         (True, "failed", "unknown name"), (False, "refused", "disabled")]
-    assert PASSWORD not in str([dict(r) for r in await pool.fetch("SELECT * FROM login_audit")])
+    assert PASSWORD not in str([dict(r) for r in await db.fetch("SELECT * FROM login_audit")])
 
 
-async def test_an_operator_login_needs_an_operator_row(pool: asyncpg.Pool) -> None:
+async def test_an_operator_login_needs_an_operator_row(db: asyncpg.Pool) -> None:
     with pytest.raises(store.PersonError, match="--operator"):
-        await store.add(pool, name="bob", role="operator", password=PASSWORD, operator=None, now=NOW)
+        await store.add(db, name="bob", role="operator", password=PASSWORD, operator=None, now=NOW)
     with pytest.raises(store.PersonError, match="no operator named 'Bob'"):
-        await store.add(pool, name="bob", role="operator", password=PASSWORD, operator="Bob", now=NOW)
+        await store.add(db, name="bob", role="operator", password=PASSWORD, operator="Bob", now=NOW)
     with pytest.raises(store.PersonError, match="role 'boss'"):
-        await store.add(pool, name="bob", role="boss", password=PASSWORD, operator=None, now=NOW)
+        await store.add(db, name="bob", role="boss", password=PASSWORD, operator=None, now=NOW)
 
 
 def _url_for(store_schema: tuple[str, str]) -> str:
@@ -83,9 +83,9 @@ def _url_for(store_schema: tuple[str, str]) -> str:
 
 
 async def test_dialer_users_adds_lists_changes_and_disables_people(
-        pool: asyncpg.Pool, store_schema: tuple[str, str]) -> None:
-    await pool.execute("INSERT INTO operator (name, extension) VALUES ('Anna', '101')")
-    await pool.execute("INSERT INTO campaign (name, channel_template, caller_id) VALUES ('winter', 'L/{phone}', '1')")
+        db: asyncpg.Pool, store_schema: tuple[str, str]) -> None:
+    await db.execute("INSERT INTO operator (name, extension) VALUES ('Anna', '101')")
+    await db.execute("INSERT INTO campaign (name, channel_template, caller_id) VALUES ('winter', 'L/{phone}', '1')")
     env = {"DIALER_DATABASE_URL": _url_for(store_schema), "COLUMNS": "200"}
     runner = CliRunner()
 
@@ -110,11 +110,11 @@ async def test_dialer_users_adds_lists_changes_and_disables_people(
     assert (await dialer("users", "supervise", "sofia", "winter"))[0] == 0
     code, out = await dialer("users", "supervise", "anna", "winter")
     assert code == 2 and "not a supervisor" in out
-    assert (await store.log_in(pool, "sofia", "another secret", NOW)).campaigns == {
-        await pool.fetchval("SELECT id FROM campaign")}
+    assert (await store.log_in(db, "sofia", "another secret", NOW)).campaigns == {
+        await db.fetchval("SELECT id FROM campaign")}
 
     assert (await dialer("users", "passwd", "anna", "--password-stdin", stdin="a new password\n"))[0] == 0
-    assert (await store.log_in(pool, "anna", "a new password", NOW)).name == "anna"
+    assert (await store.log_in(db, "anna", "a new password", NOW)).name == "anna"
     assert (await dialer("users", "disable", "anna"))[0] == 0
     code, out = await dialer("users", "list")
     assert code == 0

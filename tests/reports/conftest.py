@@ -25,18 +25,18 @@ UNTIL = at(8, 0)
 
 
 @pytest.fixture
-async def day(pool: asyncpg.Pool) -> asyncpg.Pool:
-    campaign = await pool.fetchval(
+async def day(db: asyncpg.Pool) -> asyncpg.Pool:
+    campaign = await db.fetchval(
         """INSERT INTO campaign (name, channel_template, caller_id, timezone)
            VALUES ('winter', 'Local/{phone}@t', '+74950000000', 'Europe/Moscow') RETURNING id""")
-    await pool.fetchval(   # another campaign's attempt must not count
+    await db.fetchval(   # another campaign's attempt must not count
         """INSERT INTO campaign (name, channel_template, caller_id) VALUES ('other', 'L/{phone}', '1') RETURNING id""")
-    lists = {name: await pool.fetchval(
+    lists = {name: await db.fetchval(
         "INSERT INTO call_list (campaign_id, name, source) VALUES ($1, $2, 'test') RETURNING id", campaign, name)
         for name in ("north", "south")}
-    anna = await pool.fetchval("INSERT INTO operator (name, extension) VALUES ('Anna', '101') RETURNING id")
-    boris = await pool.fetchval("INSERT INTO operator (name, extension) VALUES ('Boris', '102') RETURNING id")
-    await pool.executemany("INSERT INTO campaign_operator VALUES ($1, $2)", [(campaign, anna), (campaign, boris)])
+    anna = await db.fetchval("INSERT INTO operator (name, extension) VALUES ('Anna', '101') RETURNING id")
+    boris = await db.fetchval("INSERT INTO operator (name, extension) VALUES ('Boris', '102') RETURNING id")
+    await db.executemany("INSERT INTO campaign_operator VALUES ($1, $2)", [(campaign, anna), (campaign, boris)])
     sessions = [
         (anna, "ready", at(5, 50), at(6, 0)), (anna, "on_call", at(6, 0), at(6, 10)),
         (anna, "wrap_up", at(6, 10), at(6, 15)), (anna, "paused", at(6, 15), at(6, 30)),
@@ -44,7 +44,7 @@ async def day(pool: asyncpg.Pool) -> asyncpg.Pool:
         (boris, "ready", at(6, 50), at(7, 10)), (boris, "on_call", at(7, 10), at(7, 20)),
         (boris, "wrap_up", at(7, 20), at(7, 30)), (boris, "ready", at(7, 30), None),
     ]
-    await pool.executemany(
+    await db.executemany(
         "INSERT INTO operator_session (operator_id, state, started_at, ended_at) VALUES ($1, $2, $3, $4)", sessions)
     attempts = [  # (operator, list, claimed, answered, talk_s, abandoned, outcome, disposition)
         (anna, "north", at(6, 0), True, 300, False, "answered", "sale"),
@@ -54,21 +54,21 @@ async def day(pool: asyncpg.Pool) -> asyncpg.Pool:
         (None, "south", at(6, 40), False, None, False, "no_answer", None),
     ]
     for n, (operator, list_name, claimed, answered, talk, abandoned, outcome, disposition) in enumerate(attempts):
-        lead = await pool.fetchval(
+        lead = await db.fetchval(
             "INSERT INTO lead (campaign_id, list_id, phone) VALUES ($1, $2, $3) RETURNING id",
             campaign, lists[list_name], f"+7916000000{n}")
         answered_at = claimed + timedelta(seconds=10) if answered else None
         connected_at = answered_at if talk is not None else None
         ended_at = (connected_at + timedelta(seconds=talk)) if connected_at else claimed + timedelta(seconds=30)
-        await pool.execute(
+        await db.execute(
             """INSERT INTO attempt (lead_id, campaign_id, phone, caller_id, engine, claimed_at, answered_at,
                                     connected_at, ended_at, abandoned, outcome, disposition, operator_id)
                VALUES ($1, $2, 'x', 'y', 'e', $3, $4, $5, $6, $7, $8, $9, $10)""",
             lead, campaign, claimed, answered_at, connected_at, ended_at, abandoned, outcome, disposition, operator)
-    other_lead = await pool.fetchval(
+    other_lead = await db.fetchval(
         "INSERT INTO lead (campaign_id, phone) SELECT id, '+1' FROM campaign WHERE name = 'other' RETURNING id")
-    await pool.execute(
+    await db.execute(
         """INSERT INTO attempt (lead_id, campaign_id, phone, caller_id, engine, claimed_at, disposition, operator_id)
            SELECT $1, campaign_id, 'x', 'y', 'e', $2, 'sale', $3 FROM lead WHERE id = $1""",
         other_lead, at(6, 5), anna)
-    return pool
+    return db

@@ -121,7 +121,7 @@ async def test_bad_requests_are_refused_with_what_to_change(day: asyncpg.Pool) -
         await make_report(day, "summer", by="hour", until=UNTIL)
 
 
-async def test_a_campaign_without_attempts_reports_zeros(pool: asyncpg.Pool) -> None:
-    await pool.execute("INSERT INTO campaign (name, channel_template, caller_id) VALUES ('new', 'L/{phone}', '1')")
-    report = await make_report(pool, "new", by="hour", until=UNTIL)
+async def test_a_campaign_without_attempts_reports_zeros(db: asyncpg.Pool) -> None:
+    await db.execute("INSERT INTO campaign (name, channel_template, caller_id) VALUES ('new', 'L/{phone}', '1')")
+    report = await make_report(db, "new", by="hour", until=UNTIL)
     assert report.rows == () and report.total.attempts == 0 and report.total.occupancy is None

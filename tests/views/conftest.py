@@ -37,23 +37,23 @@ class Scene:
 
 
 @pytest.fixture
-async def scene(pool: asyncpg.Pool) -> Scene:
-    campaign_id = await pool.fetchval(
+async def scene(db: asyncpg.Pool) -> Scene:
+    campaign_id = await db.fetchval(
         """INSERT INTO campaign (name, channel_template, caller_id, timezone, state)
            VALUES ('winter', 'Local/{phone}@test', '+74950000000', 'Europe/Moscow', 'running') RETURNING id""")
-    operator_id = await pool.fetchval("INSERT INTO operator (name, extension) VALUES ('Anna', '101') RETURNING id")
-    await pool.execute("INSERT INTO campaign_operator VALUES ($1, $2)", campaign_id, operator_id)
-    lead_id = await pool.fetchval(
+    operator_id = await db.fetchval("INSERT INTO operator (name, extension) VALUES ('Anna', '101') RETURNING id")
+    await db.execute("INSERT INTO campaign_operator VALUES ($1, $2)", campaign_id, operator_id)
+    lead_id = await db.fetchval(
         """INSERT INTO lead (campaign_id, phone, fields, state)
            VALUES ($1, '+79161234567', $2::jsonb, 'claimed') RETURNING id""",
         campaign_id, json.dumps({"first_name": "Ivan", "city": "Omsk"}))
-    earlier = await pool.fetchval(
+    earlier = await db.fetchval(
         """INSERT INTO attempt (lead_id, campaign_id, phone, caller_id, engine, claimed_at, ended_at, outcome,
                                 disposition, notes, operator_id)
            VALUES ($1, $2, '+79161234567', '+74950000000', $3, $4, $4, 'answered', 'callback',
                    'asked to call after payday', $5) RETURNING id""",
         lead_id, campaign_id, ENGINE, NOW - timedelta(days=2), operator_id)
-    current = await pool.fetchval(
+    current = await db.fetchval(
         """INSERT INTO attempt (lead_id, campaign_id, phone, caller_id, engine, claimed_at, state, operator_id)
            VALUES ($1, $2, '+79161234567', '+74950000000', $3, $4, 'connected', $5) RETURNING id""",
         lead_id, campaign_id, ENGINE, NOW, operator_id)
@@ -90,13 +90,13 @@ def snapshot(campaigns: list[dict[str, Any]], operators: list[dict[str, Any]]) -
     return {"engine": ENGINE, "at": NOW.isoformat(), "campaigns": campaigns, "operators": operators}
 
 
-async def publish(pool: asyncpg.Pool, doc: dict[str, Any]) -> None:
+async def publish(db: asyncpg.Pool, doc: dict[str, Any]) -> None:
     """What the engine's control plane does each second."""
-    await pool.execute(
+    await db.execute(
         """INSERT INTO engine_picture (engine, at, doc) VALUES ($1, $2, $3::jsonb)
            ON CONFLICT (engine) DO UPDATE SET at = EXCLUDED.at, doc = EXCLUDED.doc""",
         doc["engine"], NOW, json.dumps(doc))
-    await pool.execute("SELECT pg_notify('dialer_picture', $1)", doc["engine"])
+    await db.execute("SELECT pg_notify('dialer_picture', $1)", doc["engine"])
 
 
 async def until(pilot: Pilot[Any], condition: Callable[[], bool], timeout: float = 5.0) -> None:
@@ -114,6 +114,6 @@ async def type_into(pilot: Pilot[Any], selector: str, typed: str) -> None:
     await pilot.pause()
 
 
-async def commands(pool: asyncpg.Pool) -> list[tuple[str, dict[str, Any], str]]:
-    rows = await pool.fetch("SELECT command, args, actor FROM operator_command ORDER BY id")
+async def commands(db: asyncpg.Pool) -> list[tuple[str, dict[str, Any], str]]:
+    rows = await db.fetch("SELECT command, args, actor FROM operator_command ORDER BY id")
     return [(r["command"], json.loads(r["args"]), r["actor"]) for r in rows]

@@ -19,23 +19,23 @@ from tests.views.test_with_engine import answer_first_call, engine  # noqa: F401
 pytestmark = pytest.mark.db
 
 
-async def retire(pool: asyncpg.Pool, code: str) -> None:
+async def retire(db: asyncpg.Pool, code: str) -> None:
     """A manager removes a code calls were given (a lead's last code names it), so it is retired."""
-    campaign_id = await pool.fetchval("SELECT id FROM campaign WHERE name = 'c1'")
-    await pool.execute(
+    campaign_id = await db.fetchval("SELECT id FROM campaign WHERE name = 'c1'")
+    await db.execute(
         "INSERT INTO lead (campaign_id, phone, state, last_disposition) VALUES ($1, $2, 'done', $3)",
         campaign_id, f"+1555000{9000 + len(code):04d}", code)
-    async with pool.acquire() as conn:
+    async with db.acquire() as conn:
         removed = await disposition_catalogue.remove(conn, campaign_id, [code], actor="manager",
                                                      now=SystemClock().now())
     assert removed.retired == [code]
 
 
 async def test_a_retired_code_is_not_offered_and_one_retired_meanwhile_is_refused_with_the_wrap_up_kept(
-        pool: asyncpg.Pool, engine: tuple[Engine, FakePbx]) -> None:  # noqa: F811
+        db: asyncpg.Pool, engine: tuple[Engine, FakePbx]) -> None:  # noqa: F811
     _, pbx = engine
-    await retire(pool, "not_our_audience")
-    app = OperatorConsole(pool, await find_operator(pool, "Anna"), SystemClock())
+    await retire(db, "not_our_audience")
+    app = OperatorConsole(db, await find_operator(db, "Anna"), SystemClock())
     async with app.run_test(size=(200, 60)) as pilot:
         await pilot.click("#login")                   # the person logs in; the engine calls the phone
         await answer_first_call(pbx)
@@ -45,13 +45,13 @@ async def test_a_retired_code_is_not_offered_and_one_retired_meanwhile_is_refuse
         offered = [value for _, value in select._options if value is not Select.NULL]
         assert "not_our_audience" not in offered and {"sale", "not_interested", "do_not_call"} <= set(offered)
 
-        await retire(pool, "not_interested")       # while the call is on screen
+        await retire(db, "not_interested")       # while the call is on screen
         select.value = "not_interested"
         await pilot.click("#save")
         await until(pilot, lambda: "refused" in str(app.query_one("#message", Static).content), timeout=10)
         message = str(app.query_one("#message", Static).content)
         assert "disposition 'not_interested' was retired" in message and "choose another" in message, message
-        assert await pool.fetchval("SELECT count(*) FROM attempt WHERE disposition IS NOT NULL") == 0
+        assert await db.fetchval("SELECT count(*) FROM attempt WHERE disposition IS NOT NULL") == 0
         assert "READY" not in app.query_one(StatusBar).line()    # not taken for a saved code
         assert not app.query_one("#save").disabled          # the call is back on screen to choose again
         offered = [value for _, value in select._options if value is not Select.NULL]
@@ -61,7 +61,7 @@ async def test_a_retired_code_is_not_offered_and_one_retired_meanwhile_is_refuse
         # the key: a second click on the button within its 0.2 s press effect is not a press
         await pilot.press("ctrl+s")
         for _ in range(250):
-            if await pool.fetchval("SELECT disposition FROM attempt WHERE disposition IS NOT NULL"):
+            if await db.fetchval("SELECT disposition FROM attempt WHERE disposition IS NOT NULL"):
                 break
             await pilot.pause(0.02)
-    assert await pool.fetchval("SELECT disposition FROM attempt WHERE disposition IS NOT NULL") == "sale"
+    assert await db.fetchval("SELECT disposition FROM attempt WHERE disposition IS NOT NULL") == "sale"

@@ -68,15 +68,15 @@ def test_a_malformed_command_is_refused_before_it_reaches_the_engine(
 
 @pytest.mark.db
 async def test_the_feed_reads_existing_rows_at_start_and_follows_notifications(
-        pool: asyncpg.Pool, scene: Scene) -> None:
-    await publish(pool, snapshot([campaign_doc(scene)], [operator_doc(scene, "ready")]))
+        db: asyncpg.Pool, scene: Scene) -> None:
+    await publish(db, snapshot([campaign_doc(scene)], [operator_doc(scene, "ready")]))
     seen: list[FloorPicture] = []
-    feed = PictureFeed(pool, seen.append)
+    feed = PictureFeed(db, seen.append)
     await feed.start()
     try:
         assert seen[-1].operators[0].state == "ready"          # no notification needed for the first picture
         for state in ("on_call", "wrap_up", "ready", "paused"):  # a burst: folded, the last one wins
-            await publish(pool, snapshot([campaign_doc(scene)], [operator_doc(scene, state)]))
+            await publish(db, snapshot([campaign_doc(scene)], [operator_doc(scene, state)]))
         async with asyncio.timeout(5):
             while seen[-1].operators[0].state != "paused":
                 await asyncio.sleep(0.02)
@@ -87,16 +87,16 @@ async def test_the_feed_reads_existing_rows_at_start_and_follows_notifications(
 
 @pytest.mark.db
 async def test_a_snapshot_read_at_start_and_again_on_its_notification_is_shown_once(
-        pool: asyncpg.Pool, scene: Scene) -> None:
+        db: asyncpg.Pool, scene: Scene) -> None:
     """LISTEN comes before the first read, so the first snapshot's NOTIFY can arrive after the read
     already saw it: the views' plots count snapshots and must not count that one twice."""
-    await publish(pool, snapshot([campaign_doc(scene)], [operator_doc(scene, "ready")]))
+    await publish(db, snapshot([campaign_doc(scene)], [operator_doc(scene, "ready")]))
     seen: list[FloorPicture] = []
-    feed = PictureFeed(pool, seen.append)
+    feed = PictureFeed(db, seen.append)
     await feed.start()
     try:
-        await pool.execute("SELECT pg_notify('dialer_picture', $1)", "engine-test")    # the late NOTIFY
-        await publish(pool, snapshot([campaign_doc(scene)], [operator_doc(scene, "paused")]))
+        await db.execute("SELECT pg_notify('dialer_picture', $1)", "engine-test")    # the late NOTIFY
+        await publish(db, snapshot([campaign_doc(scene)], [operator_doc(scene, "paused")]))
         async with asyncio.timeout(5):
             while seen[-1].operators[0].state != "paused":
                 await asyncio.sleep(0.02)
@@ -105,13 +105,13 @@ async def test_a_snapshot_read_at_start_and_again_on_its_notification_is_shown_o
     assert [floor.operators[0].state for floor in seen] == ["ready", "paused"]
 
 
-async def test_a_broken_doc_is_reported_not_shown(pool: asyncpg.Pool, scene: Scene) -> None:
+async def test_a_broken_doc_is_reported_not_shown(db: asyncpg.Pool, scene: Scene) -> None:
     errors: list[str] = []
     seen: list[FloorPicture] = []
-    feed = PictureFeed(pool, seen.append, errors.append)
+    feed = PictureFeed(db, seen.append, errors.append)
     await feed.start()
     try:
-        await publish(pool, {"engine": "engine-test", "operators": [{"id": 1}]})
+        await publish(db, {"engine": "engine-test", "operators": [{"id": 1}]})
         async with asyncio.timeout(5):
             while not errors:
                 await asyncio.sleep(0.02)
@@ -121,22 +121,22 @@ async def test_a_broken_doc_is_reported_not_shown(pool: asyncpg.Pool, scene: Sce
 
 
 @pytest.mark.db
-async def test_a_command_is_one_row_and_one_notification(pool: asyncpg.Pool, scene: Scene) -> None:
+async def test_a_command_is_one_row_and_one_notification(db: asyncpg.Pool, scene: Scene) -> None:
     heard: list[str] = []
 
     def hear(_conn: object, _pid: int, _channel: str, payload: str) -> None:
         heard.append(payload)
 
-    async with pool.acquire() as listener:
+    async with db.acquire() as listener:
         await listener.add_listener("dialer_command", hear)
-        command_id = await send_command(pool, operator_id=scene.operator_id, command="pause",
+        command_id = await send_command(db, operator_id=scene.operator_id, command="pause",
                                         args={"reason": "lunch"}, actor="operator:Anna",
                                         now=datetime(2026, 11, 27, 9, 0, tzinfo=UTC))
         async with asyncio.timeout(5):
             while not heard:
                 await asyncio.sleep(0.02)
         await listener.remove_listener("dialer_command", hear)
-    row = await pool.fetchrow("SELECT command, created_at, done_at FROM operator_command WHERE id = $1", command_id)
+    row = await db.fetchrow("SELECT command, created_at, done_at FROM operator_command WHERE id = $1", command_id)
     assert (row["command"], row["created_at"], row["done_at"]) == ("pause", datetime(2026, 11, 27, 9, 0, tzinfo=UTC),
                                                                    None)
     assert str(command_id) in heard

@@ -29,10 +29,10 @@ def test_the_pacing_panel_says_when_the_campaign_has_nothing_to_dial() -> None:
 
 @pytest.mark.db
 async def test_the_engine_publishes_and_logs_once_that_a_campaign_has_nothing_to_dial(
-        pool: asyncpg.Pool, caplog: pytest.LogCaptureFixture) -> None:
+        db: asyncpg.Pool, caplog: pytest.LogCaptureFixture) -> None:
     caplog.set_level(logging.INFO, logger="dialer.runner")
-    await make_campaign(pool, operators_n=1, leads_n=0)
-    engine = Engine(pool, FakePbx(), midday(), CONFIG)
+    await make_campaign(db, operators_n=1, leads_n=0)
+    engine = Engine(db, FakePbx(), midday(), CONFIG)
     await engine.start()
     try:
         [runner] = engine.runners.values()

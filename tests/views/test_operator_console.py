@@ -52,15 +52,15 @@ def text(app: OperatorConsole, selector: str) -> str:
     return widget.line() if isinstance(widget, StatusBar) else str(app.query_one(selector, Static).content)
 
 
-async def console(pool: asyncpg.Pool) -> OperatorConsole:
-    return OperatorConsole(pool, await find_operator(pool, "Anna"), FixedClock())
+async def console(db: asyncpg.Pool) -> OperatorConsole:
+    return OperatorConsole(db, await find_operator(db, "Anna"), FixedClock())
 
 
-async def test_on_connect_the_console_shows_state_and_the_customer_card(pool: asyncpg.Pool, scene: Scene) -> None:
-    app = await console(pool)
+async def test_on_connect_the_console_shows_state_and_the_customer_card(db: asyncpg.Pool, scene: Scene) -> None:
+    app = await console(db)
     async with app.run_test(size=SIZE) as pilot:
         assert "LOGGED OUT" in text(app, "#status")
-        await publish(pool, snapshot([campaign_doc(scene)], [operator_doc(scene)]))
+        await publish(db, snapshot([campaign_doc(scene)], [operator_doc(scene)]))
         await until(pilot, lambda: "Ivan" in text(app, "#card"))
         assert "ON CALL 0 min  calls 14  talk 40 min" in text(app, "#status")   # minutes: no repaint each second
         assert "city: Omsk" in text(app, "#card")
@@ -70,11 +70,11 @@ async def test_on_connect_the_console_shows_state_and_the_customer_card(pool: as
 
 
 async def test_the_script_is_filled_with_the_customer_and_follows_the_answers(
-        pool: asyncpg.Pool, scene: Scene) -> None:
-    await scripts.store_script(pool, "winter", SCRIPT.to_document())
-    app = await console(pool)
+        db: asyncpg.Pool, scene: Scene) -> None:
+    await scripts.store_script(db, "winter", SCRIPT.to_document())
+    app = await console(db)
     async with app.run_test(size=SIZE) as pilot:
-        await publish(pool, snapshot([campaign_doc(scene)], [operator_doc(scene)]))
+        await publish(db, snapshot([campaign_doc(scene)], [operator_doc(scene)]))
         await until(pilot, lambda: "Ivan" in text(app, "#script-text"))
         assert text(app, "#script-text") == "Good morning, Ivan! This is Anna."
         assert [str(b.label) for b in app.query("#answers Button").results(Button)] == ["1 Listening", "2 Busy"]
@@ -98,11 +98,11 @@ async def test_the_script_is_filled_with_the_customer_and_follows_the_answers(
 
 
 async def test_a_disposition_with_a_callback_on_another_number_becomes_one_command(
-        pool: asyncpg.Pool, scene: Scene) -> None:
-    await scripts.store_script(pool, "winter", SCRIPT.to_document())
-    app = await console(pool)
+        db: asyncpg.Pool, scene: Scene) -> None:
+    await scripts.store_script(db, "winter", SCRIPT.to_document())
+    app = await console(db)
     async with app.run_test(size=SIZE) as pilot:
-        await publish(pool, snapshot([campaign_doc(scene)], [operator_doc(scene, "wrap_up")]))
+        await publish(db, snapshot([campaign_doc(scene)], [operator_doc(scene, "wrap_up")]))
         await until(pilot, lambda: "Good morning" in text(app, "#script-text"))
         await pilot.click("#answer-1")           # "Busy": suggests the callback code
         app.query_one("#callback-scope", Select).value = "anyone"
@@ -112,7 +112,7 @@ async def test_a_disposition_with_a_callback_on_another_number_becomes_one_comma
         await pilot.click("#save")
         await pilot.pause()
         assert "disposition callback sent" in text(app, "#message")
-    [(command, args, actor)] = await commands(pool)
+    [(command, args, actor)] = await commands(db)
     assert (command, actor) == ("disposition", "operator:Anna")
     assert args["attempt_id"] == scene.attempt_id and args["code"] == "callback"
     assert args["notes"] == "wants a cheaper tariff"
@@ -122,23 +122,23 @@ async def test_a_disposition_with_a_callback_on_another_number_becomes_one_comma
     assert args["script_answers"] == {"path": [{"step": "greet", "answer": "Busy"}], "fields": {}}
 
 
-async def test_a_callback_code_without_a_time_is_not_sent(pool: asyncpg.Pool, scene: Scene) -> None:
-    app = await console(pool)
+async def test_a_callback_code_without_a_time_is_not_sent(db: asyncpg.Pool, scene: Scene) -> None:
+    app = await console(db)
     async with app.run_test(size=SIZE) as pilot:
-        await publish(pool, snapshot([campaign_doc(scene)], [operator_doc(scene, "wrap_up")]))
+        await publish(db, snapshot([campaign_doc(scene)], [operator_doc(scene, "wrap_up")]))
         await until(pilot, lambda: "Ivan" in text(app, "#card"))
         app.query_one("#disposition", Select).value = "callback"
         await pilot.click("#save")
         await pilot.pause()
         assert "give the callback date and time" in text(app, "#message")
-    assert await commands(pool) == []
+    assert await commands(db) == []
 
 
 async def test_without_a_campaign_catalogue_the_default_dispositions_are_offered(
-        pool: asyncpg.Pool, scene: Scene) -> None:
-    app = await console(pool)
+        db: asyncpg.Pool, scene: Scene) -> None:
+    app = await console(db)
     async with app.run_test(size=SIZE) as pilot:
-        await publish(pool, snapshot([campaign_doc(scene)], [operator_doc(scene)]))
+        await publish(db, snapshot([campaign_doc(scene)], [operator_doc(scene)]))
         await until(pilot, lambda: "Ivan" in text(app, "#card"))
         offered = [value for _, value in app.query_one("#disposition", Select)._options if value is not Select.NULL]
         assert offered == [d.code for d in DEFAULT_CATALOGUE]        # the codes the engine will accept
@@ -147,20 +147,20 @@ async def test_without_a_campaign_catalogue_the_default_dispositions_are_offered
         assert "no call script" in text(app, "#script-text")
 
 
-async def test_the_campaign_catalogue_replaces_the_default(pool: asyncpg.Pool, scene: Scene) -> None:
-    await pool.execute("INSERT INTO disposition (campaign_id, code, label, final) VALUES ($1, 'deal', 'Deal', true)",
+async def test_the_campaign_catalogue_replaces_the_default(db: asyncpg.Pool, scene: Scene) -> None:
+    await db.execute("INSERT INTO disposition (campaign_id, code, label, final) VALUES ($1, 'deal', 'Deal', true)",
                        scene.campaign_id)
-    app = await console(pool)
+    app = await console(db)
     async with app.run_test(size=SIZE) as pilot:
-        await publish(pool, snapshot([campaign_doc(scene)], [operator_doc(scene)]))
+        await publish(db, snapshot([campaign_doc(scene)], [operator_doc(scene)]))
         await until(pilot, lambda: "Ivan" in text(app, "#card"))
         offered = [value for _, value in app.query_one("#disposition", Select)._options if value is not Select.NULL]
         assert offered == ["deal"]
 
 
 async def test_login_ready_pause_with_reason_manual_dial_and_logout_become_commands(
-        pool: asyncpg.Pool, scene: Scene) -> None:
-    app = await console(pool)
+        db: asyncpg.Pool, scene: Scene) -> None:
+    app = await console(db)
     async with app.run_test(size=SIZE) as pilot:
         await pilot.press("f5")                  # log in: the engine calls the operator's phone
         await pilot.click("#pause")
@@ -175,7 +175,7 @@ async def test_login_ready_pause_with_reason_manual_dial_and_logout_become_comma
         assert app.query_one("#dial-phone", Input).value == ""
         await pilot.press("f10")
         await pilot.pause()
-    assert [(c, a) for c, a, _ in await commands(pool)] == [
+    assert [(c, a) for c, a, _ in await commands(db)] == [
         ("login", {}),
         ("pause", {"reason": "lunch"}),
         ("ready", {}),
@@ -184,51 +184,51 @@ async def test_login_ready_pause_with_reason_manual_dial_and_logout_become_comma
     ]
 
 
-async def test_a_refused_command_shows_the_engines_reason(pool: asyncpg.Pool, scene: Scene) -> None:
-    app = await console(pool)
+async def test_a_refused_command_shows_the_engines_reason(db: asyncpg.Pool, scene: Scene) -> None:
+    app = await console(db)
     async with app.run_test(size=SIZE) as pilot:
         await pilot.press("f2")    # Ready
         await pilot.pause()
-        await pool.execute("UPDATE operator_command SET done_at = $1, result = 'cannot be ready while on_call'",
+        await db.execute("UPDATE operator_command SET done_at = $1, result = 'cannot be ready while on_call'",
                            datetime(2026, 11, 27, 9, 15, 1, tzinfo=UTC))
-        await publish(pool, snapshot([campaign_doc(scene)], [operator_doc(scene)]))
+        await publish(db, snapshot([campaign_doc(scene)], [operator_doc(scene)]))
         await until(pilot, lambda: "refused" in text(app, "#message"))
         assert text(app, "#message") == "ready refused: cannot be ready while on_call"
 
 
 async def test_after_the_disposition_the_card_clears_when_the_engine_frees_the_operator(
-        pool: asyncpg.Pool, scene: Scene) -> None:
-    app = await console(pool)
+        db: asyncpg.Pool, scene: Scene) -> None:
+    app = await console(db)
     async with app.run_test(size=SIZE) as pilot:
-        await publish(pool, snapshot([campaign_doc(scene)], [operator_doc(scene, "wrap_up")]))
+        await publish(db, snapshot([campaign_doc(scene)], [operator_doc(scene, "wrap_up")]))
         await until(pilot, lambda: "Ivan" in text(app, "#card"))
         app.query_one("#disposition", Select).value = "sale"
         await pilot.click("#save")
         await pilot.pause()
         assert "Ivan" in text(app, "#card")        # still wrap-up in the last snapshot
-        await publish(pool, snapshot([campaign_doc(scene)], [operator_doc(scene, "ready", attempt=False)]))
+        await publish(db, snapshot([campaign_doc(scene)], [operator_doc(scene, "ready", attempt=False)]))
         await until(pilot, lambda: text(app, "#card") == "No call.")
         assert "READY" in text(app, "#status")
 
 
-async def test_a_refused_disposition_comes_back_on_screen_to_be_corrected(pool: asyncpg.Pool, scene: Scene) -> None:
-    app = await console(pool)
+async def test_a_refused_disposition_comes_back_on_screen_to_be_corrected(db: asyncpg.Pool, scene: Scene) -> None:
+    app = await console(db)
     async with app.run_test(size=SIZE) as pilot:
-        await publish(pool, snapshot([campaign_doc(scene)], [operator_doc(scene, "wrap_up")]))
+        await publish(db, snapshot([campaign_doc(scene)], [operator_doc(scene, "wrap_up")]))
         await until(pilot, lambda: "Ivan" in text(app, "#card"))
         app.query_one("#disposition", Select).value = "callback"
         await type_into(pilot, "#callback-at", "2026-11-28 18:30")
         await type_into(pilot, "#callback-phone", "12")
         await pilot.click("#save")
         await pilot.pause()
-        await publish(pool, snapshot([campaign_doc(scene)], [operator_doc(scene, "ready", attempt=False)]))
+        await publish(db, snapshot([campaign_doc(scene)], [operator_doc(scene, "ready", attempt=False)]))
         await until(pilot, lambda: text(app, "#card") == "No call.")
-        await pool.execute("UPDATE operator_command SET done_at = $1, result = 'callback number ''12'': too short'",
+        await db.execute("UPDATE operator_command SET done_at = $1, result = 'callback number ''12'': too short'",
                            datetime(2026, 11, 27, 9, 15, 1, tzinfo=UTC))
         # the engine's next snapshot (a second later: the feed hands the views only a changed one)
         later = snapshot([campaign_doc(scene)], [operator_doc(scene, "ready", attempt=False)])
         later["at"] = (NOW + timedelta(seconds=1)).isoformat()
-        await publish(pool, later)
+        await publish(db, later)
         await until(pilot, lambda: "Ivan" in text(app, "#card"))
         assert text(app, "#message") == "disposition refused: callback number '12': too short"
         assert app.query_one("#disposition", Select).value == "callback"
@@ -237,11 +237,11 @@ async def test_a_refused_disposition_comes_back_on_screen_to_be_corrected(pool: 
         assert not app.query_one("#save", Button).disabled
 
 
-async def test_the_console_says_when_the_engine_has_gone_silent(pool: asyncpg.Pool, scene: Scene) -> None:
+async def test_the_console_says_when_the_engine_has_gone_silent(db: asyncpg.Pool, scene: Scene) -> None:
     clock = FixedClock()
-    app = OperatorConsole(pool, await find_operator(pool, "Anna"), clock)
+    app = OperatorConsole(db, await find_operator(db, "Anna"), clock)
     async with app.run_test(size=SIZE) as pilot:
-        await publish(pool, snapshot([campaign_doc(scene)], [operator_doc(scene, "ready", attempt=False)]))
+        await publish(db, snapshot([campaign_doc(scene)], [operator_doc(scene, "ready", attempt=False)]))
         await until(pilot, lambda: "READY" in text(app, "#status"))
         assert "no news" not in text(app, "#status")
         clock.moment = NOW + timedelta(seconds=12)
@@ -249,13 +249,13 @@ async def test_the_console_says_when_the_engine_has_gone_silent(pool: asyncpg.Po
 
 
 async def test_the_console_says_why_the_engine_logged_the_operator_out_and_when_the_phone_dropped(
-        pool: asyncpg.Pool, scene: Scene) -> None:
-    app = await console(pool)
+        db: asyncpg.Pool, scene: Scene) -> None:
+    app = await console(db)
     async with app.run_test(size=SIZE) as pilot:
-        await publish(pool, snapshot([campaign_doc(scene)], [operator_doc(scene, phone_up=False)]))
+        await publish(db, snapshot([campaign_doc(scene)], [operator_doc(scene, phone_up=False)]))
         await until(pilot, lambda: "your phone dropped" in text(app, "#status"))
         why = "your phone hung up and did not answer when called back"
-        await publish(pool, snapshot([campaign_doc(scene)], [operator_doc(scene, "logged_out", attempt=False,
+        await publish(db, snapshot([campaign_doc(scene)], [operator_doc(scene, "logged_out", attempt=False,
                                                                           phone_up=False, logged_out_why=why)]))
         await until(pilot, lambda: why in text(app, "#message"))
         assert text(app, "#message") == f"logged out by the engine: {why}"
@@ -264,14 +264,14 @@ async def test_the_console_says_why_the_engine_logged_the_operator_out_and_when_
 
 
 async def test_a_call_that_ends_before_it_connects_leaves_the_screen_and_says_so(
-        pool: asyncpg.Pool, scene: Scene) -> None:
+        db: asyncpg.Pool, scene: Scene) -> None:
     """A manual call nobody answers (or a callee gone during the hand-off) gives the operator back without a
     wrap-up: its card must not stay on screen asking for a disposition of a call that never was."""
-    app = await console(pool)
+    app = await console(db)
     async with app.run_test(size=SIZE) as pilot:
-        await publish(pool, snapshot([campaign_doc(scene)], [operator_doc(scene, "reserved")]))
+        await publish(db, snapshot([campaign_doc(scene)], [operator_doc(scene, "reserved")]))
         await until(pilot, lambda: "Ivan" in text(app, "#card"))
-        await publish(pool, snapshot([campaign_doc(scene)], [operator_doc(scene, "paused", attempt=False)]))
+        await publish(db, snapshot([campaign_doc(scene)], [operator_doc(scene, "paused", attempt=False)]))
         await until(pilot, lambda: "PAUSED" in text(app, "#status"))
         await until(pilot, lambda: text(app, "#card") == "No call.")
         assert text(app, "#message") == "the call to +79161234567 ended before it connected"

@@ -32,15 +32,15 @@ def group_doc(scene: Scene, other_id: int, **extra: Any) -> dict[str, Any]:
 
 
 async def test_the_pool_panel_shows_the_shared_operators_and_realized_against_target_shares(
-        pool: asyncpg.Pool, scene: Scene) -> None:
+        db: asyncpg.Pool, scene: Scene) -> None:
     spring = campaign_doc(scene, id=scene.campaign_id + 1, name="spring",
                           abandonment={"window_hours": 24, "answers": 30, "abandons": 1, "rate": 1 / 30, "cap": 0.03,
                                        "last_hour": {}})
     doc = snapshot([campaign_doc(scene), spring], [operator_doc(scene)])
     doc["groups"] = [group_doc(scene, scene.campaign_id + 1)]
-    app = WatchApp(pool, FixedClock(), campaign="spring")
+    app = WatchApp(db, FixedClock(), campaign="spring")
     async with app.run_test(size=(200, 50)) as pilot:
-        await publish(pool, doc)
+        await publish(db, doc)
         await until(pilot, lambda: app.floor.pools != ())
         await pilot.pause()
         shown = str(app.screen_stack[0].query_one("#pool", Static).content).splitlines()
@@ -53,10 +53,10 @@ async def test_the_pool_panel_shows_the_shared_operators_and_realized_against_ta
     ]
 
 
-async def test_a_campaign_outside_any_group_shows_no_pool_panel(pool: asyncpg.Pool, scene: Scene) -> None:
-    app = WatchApp(pool, FixedClock(), campaign="winter")
+async def test_a_campaign_outside_any_group_shows_no_pool_panel(db: asyncpg.Pool, scene: Scene) -> None:
+    app = WatchApp(db, FixedClock(), campaign="winter")
     async with app.run_test(size=(200, 50)) as pilot:
-        await publish(pool, snapshot([campaign_doc(scene)], [operator_doc(scene)]))
+        await publish(db, snapshot([campaign_doc(scene)], [operator_doc(scene)]))
         await until(pilot, lambda: app.campaign is not None)
         await pilot.pause()
         assert str(app.screen_stack[0].query_one("#pool", Static).content) == ""

@@ -179,15 +179,15 @@ def test_any_document_either_parses_or_is_refused_with_a_script_error(document: 
 
 
 @pytest.mark.db
-async def test_a_script_is_stored_on_the_campaign_and_read_back(pool: asyncpg.Pool, tmp_path: Path) -> None:
+async def test_a_script_is_stored_on_the_campaign_and_read_back(db: asyncpg.Pool, tmp_path: Path) -> None:
     path = tmp_path / "winter.toml"
     path.write_text(EXAMPLE)
-    campaign_id = await pool.fetchval(
+    campaign_id = await db.fetchval(
         "INSERT INTO campaign (name, channel_template, caller_id) VALUES ('winter', 'L/{phone}', '1') RETURNING id")
-    assert await scripts.store_script(pool, "winter", load_file(path).to_document()) == campaign_id
-    assert parse(await scripts.script_document(pool, campaign_id)) == load_file(path)
+    assert await scripts.store_script(db, "winter", load_file(path).to_document()) == campaign_id
+    assert parse(await scripts.script_document(db, campaign_id)) == load_file(path)
     with pytest.raises(CampaignNotFound):
-        await scripts.store_script(pool, "summer", {})
+        await scripts.store_script(db, "summer", {})
 
 
 def test_a_placeholder_may_name_a_field_in_the_lists_language() -> None:

@@ -22,8 +22,8 @@ def _url_for(store_schema: tuple[str, str]) -> str:
 
 
 async def test_campaign_script_stores_a_valid_script_and_names_the_broken_step(
-        pool: asyncpg.Pool, store_schema: tuple[str, str], tmp_path: Path) -> None:
-    await pool.execute("INSERT INTO campaign (name, channel_template, caller_id) VALUES ('winter', 'L/{phone}', '1')")
+        db: asyncpg.Pool, store_schema: tuple[str, str], tmp_path: Path) -> None:
+    await db.execute("INSERT INTO campaign (name, channel_template, caller_id) VALUES ('winter', 'L/{phone}', '1')")
     good, bad = tmp_path / "winter.toml", tmp_path / "broken.toml"
     good.write_text(EXAMPLE)
     bad.write_text(EXAMPLE.replace('next = "offer"', 'next = "ofer"'))
@@ -38,7 +38,7 @@ async def test_campaign_script_stores_a_valid_script_and_names_the_broken_step(
     code, output = await asyncio.to_thread(run, "campaign", "script", "winter", str(good))
     assert code == 0, output
     assert "script 'Winter offer' with 4 steps" in output
-    stored = json.loads(await pool.fetchval("SELECT script FROM campaign WHERE name = 'winter'"))
+    stored = json.loads(await db.fetchval("SELECT script FROM campaign WHERE name = 'winter'"))
     assert stored["start"] == "greet" and set(stored["steps"]) == {"greet", "offer", "later", "close"}
 
     code, output = await asyncio.to_thread(run, "campaign", "script", "winter", str(bad))

@@ -17,10 +17,10 @@ from tests.views.test_watch import SIZE, text, watch
 pytestmark = pytest.mark.db
 
 
-async def test_the_tuning_form_sets_max_hour_abandon_with_an_audit_row(pool: asyncpg.Pool, scene: Scene) -> None:
-    app = watch(pool, actor="supervisor:200")
+async def test_the_tuning_form_sets_max_hour_abandon_with_an_audit_row(db: asyncpg.Pool, scene: Scene) -> None:
+    app = watch(db, actor="supervisor:200")
     async with app.run_test(size=SIZE) as pilot:
-        await publish(pool, snapshot([campaign_doc(scene)], [operator_doc(scene)]))
+        await publish(db, snapshot([campaign_doc(scene)], [operator_doc(scene)]))
         await until(pilot, lambda: app.campaign is not None)
         await pilot.press("t")
         await pilot.pause()
@@ -32,18 +32,18 @@ async def test_the_tuning_form_sets_max_hour_abandon_with_an_audit_row(pool: asy
         assert str(form.query_one("#changes", Static).content) == "max_hour_abandon: — → 0.02"
         await pilot.click("#apply")
         await until(pilot, lambda: "applied" in text(app, "#message"))
-    pacing = json.loads(await pool.fetchval("SELECT pacing FROM campaign WHERE id = $1", scene.campaign_id))
+    pacing = json.loads(await db.fetchval("SELECT pacing FROM campaign WHERE id = $1", scene.campaign_id))
     assert pacing == {"max_hour_abandon": 0.02}
-    assert await pool.fetchval("SELECT setting FROM audit") == "max_hour_abandon"
+    assert await db.fetchval("SELECT setting FROM audit") == "max_hour_abandon"
 
 
 async def test_the_tuning_form_refuses_max_hour_abandon_above_the_presets_cap_naming_the_law(
-        pool: asyncpg.Pool, scene: Scene) -> None:
-    async with pool.acquire() as conn:
+        db: asyncpg.Pool, scene: Scene) -> None:
+    async with db.acquire() as conn:
         await compliance_store.set_campaign_rules(conn, scene.campaign_id, CampaignRules(preset="US"))
-    app = watch(pool)
+    app = watch(db)
     async with app.run_test(size=SIZE) as pilot:
-        await publish(pool, snapshot([campaign_doc(scene)], [operator_doc(scene)]))
+        await publish(db, snapshot([campaign_doc(scene)], [operator_doc(scene)]))
         await until(pilot, lambda: app.campaign is not None)
         await pilot.press("t")
         await pilot.pause()
@@ -54,4 +54,4 @@ async def test_the_tuning_form_refuses_max_hour_abandon_above_the_presets_cap_na
         assert shown.startswith("cannot apply: max_hour_abandon") and "47 CFR 64.1200(a)(7)" in shown, shown
         await pilot.click("#apply")
         await pilot.pause()
-    assert await pool.fetchval("SELECT pacing FROM campaign WHERE id = $1", scene.campaign_id) == "{}"
+    assert await db.fetchval("SELECT pacing FROM campaign WHERE id = $1", scene.campaign_id) == "{}"

@@ -23,14 +23,14 @@ def text(app: WatchApp, selector: str) -> str:
     return str(app.screen_stack[0].query_one(selector, Static).content)
 
 
-def watch(pool: asyncpg.Pool, **options: object) -> WatchApp:
-    return WatchApp(pool, FixedClock(), campaign=options.pop("campaign", "winter"), **options)  # type: ignore[arg-type]
+def watch(db: asyncpg.Pool, **options: object) -> WatchApp:
+    return WatchApp(db, FixedClock(), campaign=options.pop("campaign", "winter"), **options)  # type: ignore[arg-type]
 
 
-async def test_the_view_shows_operators_calls_in_flight_and_pacing(pool: asyncpg.Pool, scene: Scene) -> None:
-    app = watch(pool)
+async def test_the_view_shows_operators_calls_in_flight_and_pacing(db: asyncpg.Pool, scene: Scene) -> None:
+    app = watch(db)
     async with app.run_test(size=SIZE) as pilot:
-        await publish(pool, snapshot([campaign_doc(scene)], [operator_doc(scene, "on_call")]))
+        await publish(db, snapshot([campaign_doc(scene)], [operator_doc(scene, "on_call")]))
         await until(pilot, lambda: app.campaign is not None)
         await pilot.pause()
         table = app.query_one("#operators", DataTable)
@@ -48,34 +48,34 @@ async def test_the_view_shows_operators_calls_in_flight_and_pacing(pool: asyncpg
         assert "today" not in pacing                        # this engine does not publish it
 
 
-async def test_todays_abandonment_is_shown_when_the_engine_publishes_it(pool: asyncpg.Pool, scene: Scene) -> None:
-    app = watch(pool)
+async def test_todays_abandonment_is_shown_when_the_engine_publishes_it(db: asyncpg.Pool, scene: Scene) -> None:
+    app = watch(db)
     doc = campaign_doc(scene)
     doc["abandonment"]["today"] = {"answers": 80, "abandons": 2}
     async with app.run_test(size=SIZE) as pilot:
-        await publish(pool, snapshot([doc], [operator_doc(scene)]))
+        await publish(db, snapshot([doc], [operator_doc(scene)]))
         await until(pilot, lambda: "today" in text(app, "#pacing"))
         assert "abandoned today: 2/80 = 2.50%" in text(app, "#pacing")
 
 
-async def test_the_fall_back_to_progressive_and_an_exceeded_cap_are_visible(pool: asyncpg.Pool, scene: Scene) -> None:
-    app = watch(pool)
+async def test_the_fall_back_to_progressive_and_an_exceeded_cap_are_visible(db: asyncpg.Pool, scene: Scene) -> None:
+    app = watch(db)
     over = campaign_doc(scene, effective_mode="progressive",
                         abandonment={"window_hours": 24, "answers": 100, "abandons": 4, "rate": 0.04, "cap": 0.03,
                                      "last_hour": {"answers": 10, "abandons": 2}})
     async with app.run_test(size=SIZE) as pilot:
-        await publish(pool, snapshot([over], [operator_doc(scene)]))
+        await publish(db, snapshot([over], [operator_doc(scene)]))
         await until(pilot, lambda: "OVER CAP" in text(app, "#pacing"))
         assert "predictive → progressive (abandonment fall-back)" in text(app, "#pacing")
 
 
-async def test_the_plots_follow_each_snapshot(pool: asyncpg.Pool, scene: Scene) -> None:
-    app = watch(pool)
+async def test_the_plots_follow_each_snapshot(db: asyncpg.Pool, scene: Scene) -> None:
+    app = watch(db)
     async with app.run_test(size=SIZE) as pilot:
         for abandons, occupancy in ((0, 0.5), (1, 0.7), (3, 0.9)):
             doc = campaign_doc(scene, abandonment={"window_hours": 24, "answers": 100, "abandons": abandons,
                                                    "rate": abandons / 100, "cap": 0.03, "last_hour": {}})
-            await publish(pool, snapshot([doc], [operator_doc(scene, occupancy=occupancy)]))
+            await publish(db, snapshot([doc], [operator_doc(scene, occupancy=occupancy)]))
             await until(pilot, lambda a=abandons: app.campaign is not None and app.campaign.abandonment.abandons == a)
         assert list(app.query_one("#abandon-plot", Sparkline).data or []) == [0.0, 0.01, 0.03]
         assert list(app.query_one("#occupancy-plot", Sparkline).data or []) == [0.5, 0.7, 0.9]
@@ -84,29 +84,29 @@ async def test_the_plots_follow_each_snapshot(pool: asyncpg.Pool, scene: Scene) 
             "abandonment (24 h window) now 3.00%, cap 3.0%"
 
 
-async def test_a_campaign_that_no_engine_runs_is_named(pool: asyncpg.Pool, scene: Scene) -> None:
-    app = watch(pool, campaign="summer")
+async def test_a_campaign_that_no_engine_runs_is_named(db: asyncpg.Pool, scene: Scene) -> None:
+    app = watch(db, campaign="summer")
     async with app.run_test(size=SIZE) as pilot:
-        await publish(pool, snapshot([campaign_doc(scene)], [operator_doc(scene)]))
+        await publish(db, snapshot([campaign_doc(scene)], [operator_doc(scene)]))
         await until(pilot, lambda: app.floor.campaigns != ())
         await pilot.pause()
         assert text(app, "#title").startswith("campaign 'summer' is not running on any engine")
         assert app.query_one("#operators", DataTable).row_count == 0
 
 
-async def test_keys_pause_the_selected_operator_and_listen_in(pool: asyncpg.Pool, scene: Scene) -> None:
-    app = watch(pool, supervisor_extension="200", actor="supervisor:200")
+async def test_keys_pause_the_selected_operator_and_listen_in(db: asyncpg.Pool, scene: Scene) -> None:
+    app = watch(db, supervisor_extension="200", actor="supervisor:200")
     async with app.run_test(size=SIZE) as pilot:
-        await publish(pool, snapshot([campaign_doc(scene)], [operator_doc(scene, "ready")]))
+        await publish(db, snapshot([campaign_doc(scene)], [operator_doc(scene, "ready")]))
         await until(pilot, lambda: app.query_one("#operators", DataTable).row_count == 1)
         await pilot.press("o", "l", "b")
         await pilot.pause()
-        await publish(pool, snapshot([campaign_doc(scene)], [operator_doc(scene, "paused", pause_reason="supervisor")]))
+        await publish(db, snapshot([campaign_doc(scene)], [operator_doc(scene, "paused", pause_reason="supervisor")]))
         await until(pilot, lambda: app.selected_operator() is not None and app.selected_operator().state == "paused")
         assert "paused (supervisor)" in str(app.query_one("#operators", DataTable).get_row_at(0)[2])
         await pilot.press("o")
         await pilot.pause()
-    assert await commands(pool) == [
+    assert await commands(db) == [
         ("pause", {"reason": "supervisor"}, "supervisor:200"),
         ("spy", {"supervisor_extension": "200", "mode": "listen"}, "supervisor:200"),
         ("spy", {"supervisor_extension": "200", "mode": "barge"}, "supervisor:200"),
@@ -114,34 +114,34 @@ async def test_keys_pause_the_selected_operator_and_listen_in(pool: asyncpg.Pool
     ]
 
 
-async def test_spying_needs_the_supervisors_extension(pool: asyncpg.Pool, scene: Scene) -> None:
-    app = watch(pool)
+async def test_spying_needs_the_supervisors_extension(db: asyncpg.Pool, scene: Scene) -> None:
+    app = watch(db)
     async with app.run_test(size=SIZE) as pilot:
-        await publish(pool, snapshot([campaign_doc(scene)], [operator_doc(scene)]))
+        await publish(db, snapshot([campaign_doc(scene)], [operator_doc(scene)]))
         await until(pilot, lambda: app.query_one("#operators", DataTable).row_count == 1)
         await pilot.press("w")
         await pilot.pause()
         assert "--extension" in text(app, "#message")
-    assert await commands(pool) == []
+    assert await commands(db) == []
 
 
-async def test_the_campaign_key_pauses_a_running_campaign_with_an_audit_row(pool: asyncpg.Pool, scene: Scene) -> None:
-    app = watch(pool, actor="supervisor:200")
+async def test_the_campaign_key_pauses_a_running_campaign_with_an_audit_row(db: asyncpg.Pool, scene: Scene) -> None:
+    app = watch(db, actor="supervisor:200")
     async with app.run_test(size=SIZE) as pilot:
-        await publish(pool, snapshot([campaign_doc(scene)], [operator_doc(scene)]))
+        await publish(db, snapshot([campaign_doc(scene)], [operator_doc(scene)]))
         await until(pilot, lambda: app.campaign is not None)
         await pilot.press("s")
         await until(pilot, lambda: "paused" in text(app, "#message"))
-    assert await pool.fetchval("SELECT state FROM campaign WHERE id = $1", scene.campaign_id) == "paused"
-    audit = await pool.fetchrow("SELECT actor, setting, new_value FROM audit")
+    assert await db.fetchval("SELECT state FROM campaign WHERE id = $1", scene.campaign_id) == "paused"
+    audit = await db.fetchrow("SELECT actor, setting, new_value FROM audit")
     assert (audit["actor"], audit["setting"], json.loads(audit["new_value"])) == ("supervisor:200", "state", "paused")
 
 
 async def test_the_tuning_form_shows_the_change_then_applies_it_with_an_audit_row(
-        pool: asyncpg.Pool, scene: Scene) -> None:
-    app = watch(pool, actor="supervisor:200")
+        db: asyncpg.Pool, scene: Scene) -> None:
+    app = watch(db, actor="supervisor:200")
     async with app.run_test(size=SIZE) as pilot:
-        await publish(pool, snapshot([campaign_doc(scene)], [operator_doc(scene)]))
+        await publish(db, snapshot([campaign_doc(scene)], [operator_doc(scene)]))
         await until(pilot, lambda: app.campaign is not None)
         await pilot.press("t")
         await pilot.pause()
@@ -151,22 +151,22 @@ async def test_the_tuning_form_shows_the_change_then_applies_it_with_an_audit_ro
         await pilot.pause()
         changes = str(form.query_one("#changes", Static).content)
         assert changes == "target_abandon: 0.025 → 0.02\nmax_lines_per_operator: 3.0 → 2.5"
-        await publish(pool, snapshot([campaign_doc(scene)], [operator_doc(scene)]))   # the view keeps rendering
+        await publish(db, snapshot([campaign_doc(scene)], [operator_doc(scene)]))   # the view keeps rendering
         await pilot.pause(0.2)
         await pilot.click("#apply")
         await until(pilot, lambda: "applied" in text(app, "#message"))
         assert text(app, "#message") == "winter: target_abandon=0.02, max_lines_per_operator=2.5 applied"
-    pacing = json.loads(await pool.fetchval("SELECT pacing FROM campaign WHERE id = $1", scene.campaign_id))
+    pacing = json.loads(await db.fetchval("SELECT pacing FROM campaign WHERE id = $1", scene.campaign_id))
     assert pacing == {"target_abandon": 0.02, "max_lines_per_operator": 2.5}
-    audit = await pool.fetch("SELECT actor, setting FROM audit ORDER BY setting")
+    audit = await db.fetch("SELECT actor, setting FROM audit ORDER BY setting")
     assert [(r["actor"], r["setting"]) for r in audit] == [("supervisor:200", "max_lines_per_operator"),
                                                            ("supervisor:200", "target_abandon")]
 
 
-async def test_the_tuning_form_refuses_a_target_above_the_cap(pool: asyncpg.Pool, scene: Scene) -> None:
-    app = watch(pool)
+async def test_the_tuning_form_refuses_a_target_above_the_cap(db: asyncpg.Pool, scene: Scene) -> None:
+    app = watch(db)
     async with app.run_test(size=SIZE) as pilot:
-        await publish(pool, snapshot([campaign_doc(scene)], [operator_doc(scene)]))
+        await publish(db, snapshot([campaign_doc(scene)], [operator_doc(scene)]))
         await until(pilot, lambda: app.campaign is not None)
         await pilot.press("t")
         await pilot.pause()
@@ -176,14 +176,14 @@ async def test_the_tuning_form_refuses_a_target_above_the_cap(pool: asyncpg.Pool
         assert "target_abandon" in str(app.screen.query_one("#changes", Static).content)
         await pilot.click("#apply")
         await pilot.pause()
-    assert await pool.fetchval("SELECT pacing FROM campaign WHERE id = $1", scene.campaign_id) == "{}"
+    assert await db.fetchval("SELECT pacing FROM campaign WHERE id = $1", scene.campaign_id) == "{}"
 
 
-async def test_a_silent_engine_is_flagged_as_stale(pool: asyncpg.Pool, scene: Scene) -> None:
+async def test_a_silent_engine_is_flagged_as_stale(db: asyncpg.Pool, scene: Scene) -> None:
     clock = FixedClock()
-    app = WatchApp(pool, clock, campaign="winter")
+    app = WatchApp(db, clock, campaign="winter")
     async with app.run_test(size=SIZE) as pilot:
-        await publish(pool, snapshot([campaign_doc(scene)], [operator_doc(scene)]))
+        await publish(db, snapshot([campaign_doc(scene)], [operator_doc(scene)]))
         await until(pilot, lambda: app.campaign is not None)
         await pilot.pause()
         assert "STALE" not in text(app, "#title")
@@ -202,10 +202,10 @@ def test_the_what_if_dials_the_same_callees_under_both_settings() -> None:
     assert preview.after.dials == 0            # in preview the operators dial by hand: the pacer places nothing
 
 
-async def test_the_tuning_form_simulates_the_change_before_it_is_applied(pool: asyncpg.Pool, scene: Scene) -> None:
-    app = watch(pool, whatif_hours=0.1)
+async def test_the_tuning_form_simulates_the_change_before_it_is_applied(db: asyncpg.Pool, scene: Scene) -> None:
+    app = watch(db, whatif_hours=0.1)
     async with app.run_test(size=SIZE) as pilot:
-        await publish(pool, snapshot([campaign_doc(scene)], [operator_doc(scene, "ready")]))
+        await publish(db, snapshot([campaign_doc(scene)], [operator_doc(scene, "ready")]))
         await until(pilot, lambda: app.campaign is not None)
         await pilot.press("t")
         await pilot.pause()
@@ -218,19 +218,19 @@ async def test_the_tuning_form_simulates_the_change_before_it_is_applied(pool: a
         shown = str(form.query_one("#whatif", Static).content)
         assert shown.startswith("what-if: 0.1 h simulated twice with 1 operator(s), answer rate 30%, talk 180 s")
         assert "abandoned" in shown and "→" in shown
-    assert await pool.fetchval("SELECT pacing FROM campaign WHERE id = $1", scene.campaign_id) == "{}"
+    assert await db.fetchval("SELECT pacing FROM campaign WHERE id = $1", scene.campaign_id) == "{}"
 
 
 async def test_a_paused_campaign_is_said_paused_and_its_operators_stay_in_view(
-        pool: asyncpg.Pool, scene: Scene) -> None:
+        db: asyncpg.Pool, scene: Scene) -> None:
     """Pausing from the view took the campaign out of the engine's snapshot: the title then said it ran on
     no engine and the operators, still logged in and finishing their calls, vanished from the table."""
-    await pool.execute("UPDATE campaign SET state = 'paused' WHERE id = $1", scene.campaign_id)
-    app = watch(pool)
+    await db.execute("UPDATE campaign SET state = 'paused' WHERE id = $1", scene.campaign_id)
+    app = watch(db)
     async with app.run_test(size=SIZE) as pilot:
-        await publish(pool, snapshot([], [operator_doc(scene)]))
+        await publish(db, snapshot([], [operator_doc(scene)]))
         await until(pilot, lambda: text(app, "#title").startswith("campaign 'winter' is paused"))
         await until(pilot, lambda: app.query_one("#operators", DataTable).row_count == 1)
-        await pool.execute("UPDATE campaign SET state = 'running' WHERE id = $1", scene.campaign_id)
-        await publish(pool, snapshot([], [operator_doc(scene, "ready")]))   # the next second's snapshot
+        await db.execute("UPDATE campaign SET state = 'running' WHERE id = $1", scene.campaign_id)
+        await publish(db, snapshot([], [operator_doc(scene, "ready")]))   # the next second's snapshot
         await until(pilot, lambda: "is running, but no engine has it" in text(app, "#title"))

@@ -15,15 +15,15 @@ pytestmark = pytest.mark.db
 
 
 async def test_the_campaign_key_does_not_start_a_campaign_without_its_seller_prompt(
-        pool: asyncpg.Pool, scene: Scene) -> None:
-    await pool.execute("UPDATE campaign SET state = 'paused' WHERE id = $1", scene.campaign_id)
-    async with pool.acquire() as conn:
+        db: asyncpg.Pool, scene: Scene) -> None:
+    await db.execute("UPDATE campaign SET state = 'paused' WHERE id = $1", scene.campaign_id)
+    async with db.acquire() as conn:
         await compliance_store.set_campaign_rules(conn, scene.campaign_id, CampaignRules(preset="RU"))
-    app = watch(pool, actor="supervisor:200")
+    app = watch(db, actor="supervisor:200")
     async with app.run_test(size=SIZE) as pilot:
-        await publish(pool, snapshot([campaign_doc(scene)], [operator_doc(scene)]))
+        await publish(db, snapshot([campaign_doc(scene)], [operator_doc(scene)]))
         await until(pilot, lambda: app.campaign is not None)
         await pilot.press("s")
         await until(pilot, lambda: "seller prompt" in text(app, "#message"))
         assert "dialer campaign prompts winter" in text(app, "#message")
-    assert await pool.fetchval("SELECT state FROM campaign WHERE id = $1", scene.campaign_id) == "paused"
+    assert await db.fetchval("SELECT state FROM campaign WHERE id = $1", scene.campaign_id) == "paused"

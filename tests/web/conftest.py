@@ -34,7 +34,7 @@ ROOT = Path(__file__).resolve().parents[2]
 @dataclass
 class Served:
     url: str
-    pool: asyncpg.Pool
+    db: asyncpg.Pool
     pbx: FakePbx
     log: Path
     server: subprocess.Popen[bytes]
@@ -59,19 +59,19 @@ def _free_port() -> int:
 
 
 @pytest.fixture
-async def served(pool: asyncpg.Pool, store_schema: tuple[str, str], tmp_path: Path) -> AsyncIterator[Served]:
-    campaign = await campaigns.create(pool, name="c1", channel_template="Local/{digits}@pstn",
+async def served(db: asyncpg.Pool, store_schema: tuple[str, str], tmp_path: Path) -> AsyncIterator[Served]:
+    campaign = await campaigns.create(db, name="c1", channel_template="Local/{digits}@pstn",
                                       caller_id="+15550000000", mode="progressive")
-    anna = await operators.create(pool, name="Anna", extension="101")
-    await operators.assign(pool, campaign_id=campaign.id, operator_ids=[anna.id])
-    await pool.execute(
+    anna = await operators.create(db, name="Anna", extension="101")
+    await operators.assign(db, campaign_id=campaign.id, operator_ids=[anna.id])
+    await db.execute(
         """INSERT INTO lead (campaign_id, phone, timezone, fields)
            VALUES ($1, '+15550001234', 'UTC', '{"first_name": "Grace"}')""", campaign.id)
-    await store.add(pool, name="anna", role="operator", password=PASSWORD, operator="Anna",
+    await store.add(db, name="anna", role="operator", password=PASSWORD, operator="Anna",
                     now=datetime.now(UTC))
-    await campaigns.set_state(pool, "c1", "running", actor="test", now=SystemClock().now())
+    await campaigns.set_state(db, "c1", "running", actor="test", now=SystemClock().now())
     pbx = FakePbx()
-    engine = Engine(pool, pbx, SystemClock(), CONFIG)
+    engine = Engine(db, pbx, SystemClock(), CONFIG)
     await engine.start()
     control = ControlPlane(engine, picture_s=0.2, poll_s=0.2)
     await control.start()
@@ -89,7 +89,7 @@ async def served(pool: asyncpg.Pool, store_schema: tuple[str, str], tmp_path: Pa
             await until_listening(base, server, timeout=20)
         except RuntimeError as exc:
             raise RuntimeError(f"{exc}: {log.read_text()}") from None
-        yield Served(base, pool, pbx, log, server)
+        yield Served(base, db, pbx, log, server)
     finally:
         server.terminate()
         try:

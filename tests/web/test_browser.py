@@ -162,9 +162,9 @@ async def test_in_chromium_an_operator_logs_in_takes_a_call_and_disposes_of_it(
     page.ctrl("s")                          # Ctrl+S saves, as the console's keys say
     await page.until_shows("disposition not_interested sent")
     async with asyncio.timeout(5):
-        while (row := await served.pool.fetchrow(
+        while (row := await served.db.fetchrow(
                 "SELECT disposition, notes FROM attempt WHERE disposition IS NOT NULL")) is None:
             await asyncio.sleep(0.05)
     assert (row["disposition"], row["notes"]) == ("not_interested", "typed in Chromium")
-    events = [r["event"] for r in await served.pool.fetch("SELECT event FROM login_audit ORDER BY id")]
+    events = [r["event"] for r in await served.db.fetch("SELECT event FROM login_audit ORDER BY id")]
     assert events[:2] == ["failed", "login"]

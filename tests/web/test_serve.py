@@ -51,18 +51,18 @@ async def test_an_operator_logs_in_in_the_browser_takes_a_call_and_its_dispositi
         await terminal.type("\x13")            # Ctrl+S saves, as the console's keys say
         await terminal.until_shows("disposition not_interested sent")
         async with asyncio.timeout(5):
-            while (row := await served.pool.fetchrow(
+            while (row := await served.db.fetchrow(
                     "SELECT disposition, notes FROM attempt WHERE disposition IS NOT NULL")) is None:
                 await asyncio.sleep(0.05)
     assert (row["disposition"], row["notes"]) == ("not_interested", "typed in the browser")
-    command = await served.pool.fetchrow(
+    command = await served.db.fetchrow(
         """SELECT c.actor, p.name, c.result FROM operator_command c JOIN person p ON p.id = c.person_id
            WHERE c.command = 'disposition'""")
     assert (command["actor"], command["name"], command["result"]) == ("operator:anna", "anna", None)
     async with asyncio.timeout(5):   # the browser went away: the session ends and says so in the audit
-        while await served.pool.fetchval("SELECT count(*) FROM login_audit WHERE event = 'logout'") == 0:
+        while await served.db.fetchval("SELECT count(*) FROM login_audit WHERE event = 'logout'") == 0:
             await asyncio.sleep(0.05)
-    events = [r["event"] for r in await served.pool.fetch("SELECT event FROM login_audit ORDER BY id")]
+    events = [r["event"] for r in await served.db.fetch("SELECT event FROM login_audit ORDER BY id")]
     assert events == ["failed", "login", "logout"]
 
 

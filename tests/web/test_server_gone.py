@@ -37,7 +37,7 @@ async def test_the_sessions_end_and_log_out_when_the_server_is_killed(served: Se
     async with asyncio.timeout(30):                  # states, not durations: the workers have ended …
         while any(_alive(pid) for pid in workers):
             await asyncio.sleep(0.1)
-    events = [r["event"] for r in await served.pool.fetch("SELECT event FROM login_audit ORDER BY id")]
+    events = [r["event"] for r in await served.db.fetch("SELECT event FROM login_audit ORDER BY id")]
     assert events == ["login", "logout"]             # … and Anna's session was logged out on the way
 
 

@@ -23,14 +23,14 @@ class ConsoleError(Exception):
     """The console cannot start; the message says what to do."""
 
 
-async def find_operator(pool: asyncpg.Pool, name: str) -> OperatorIdentity:
+async def find_operator(db: asyncpg.Pool, name: str) -> OperatorIdentity:
     try:
-        row = await operators.get(pool, name)
+        row = await operators.get(db, name)
     except OperatorError:
         raise ConsoleError(f"no operator named {name!r}; add one with `dialer operators add {name} --extension …`") \
             from None
     if row.simulated:
         # the engine's operator model answers its calls: a person at its console would fight it
         raise ConsoleError(f"{name} is a simulated operator, driven by the engine; a console is for a person")
-    campaigns = await operators.campaigns_of(pool, row.id)
+    campaigns = await operators.campaigns_of(db, row.id)
     return OperatorIdentity(row.id, row.name, row.extension, tuple(campaigns))
