@@ -96,26 +96,16 @@ def decode(block: bytes) -> Message:
     """One whole message block. Bad UTF-8 is replaced, not raised: one odd byte must not cost the connection.
     Only a space right after the colon is taken off, so values keep their own spaces."""
     pairs = []
-    index: dict[str, str] = {}
     for line in block.decode("utf-8", errors="replace").split("\r\n"):
         if not line:
             continue
         key, sep, value = line.partition(":")
         if sep:
-            key = key.strip()
-            if value[:1] == " ":
-                value = value[1:]
+            pairs.append((key.strip(), value[1:] if value[:1] == " " else value))
         else:
             # Asterisk sends bare lines only in command output; keep them under a pseudo key.
-            key, value = "Output", line
-        pairs.append((key, value))
-        lowered = key.lower()
-        if lowered not in index:      # the first of a repeated key, as ``Message`` indexes it
-            index[lowered] = value
-    # Built here in one pass: every AMI event the engine reads goes through this.
-    message = Message.__new__(Message)
-    message.pairs, message._index = pairs, index
-    return message
+            pairs.append(("Output", line))
+    return Message(pairs)
 
 
 class Parser:
