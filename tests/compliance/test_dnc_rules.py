@@ -52,3 +52,32 @@ def test_ten_digit_us_numbers_survive_any_punctuation(n: int) -> None:
     digits = str(n)
     shapes = [digits, f"{digits[:3]},{digits[3:]}", f"({digits[:3]}) {digits[3:6]}-{digits[6:]}", f"+1{digits}"]
     assert {normalize_phone(s, "US") for s in shapes} == {"+1" + digits}
+
+
+@pytest.mark.parametrize(("raw", "region", "words"), [
+    ("12345", None, "no country code"),
+    ("abc", None, "no digits"),
+    ("", None, "empty"),
+    ("+1555", None, "too short"),
+    ("+1 202 555 0123 4567 89", None, "too long"),
+    ("+999 1234567", None, "no country has the code"),
+])
+def test_a_number_that_is_not_one_is_refused_in_one_line_of_our_own_words(
+        raw: str, region: str | None, words: str) -> None:
+    """`dialer dnc add 12345` once said "((0) Missing or invalid default region.)": the library's text."""
+    with pytest.raises(DncError) as err:
+        normalize_phone(raw, region)
+    message = str(err.value)
+    assert words in message and repr(raw) in message and "\n" not in message
+    assert "(0)" not in message and "(1)" not in message and "default region" not in message
+
+
+def test_an_unknown_region_is_named_as_the_region_not_the_number() -> None:
+    with pytest.raises(DncError, match=r"--region 'XX'"):
+        normalize_phone("2079460000", "XX")
+
+
+def test_a_bad_registry_line_says_why_in_the_same_words() -> None:
+    with pytest.raises(RegistryImportError) as err:
+        list(parse_registry_lines(["abc"], file_name="f.txt", region="US"))
+    assert str(err.value).startswith("f.txt line 1: 'abc': no digits")
