@@ -118,6 +118,12 @@ def plan_columns(header: Sequence[str], mapping: Mapping[str, list[str]]) -> Col
         alternates = [find("alt_phone", c) for c in mapping.get("alt_phone", [])]
     else:
         found = [i for i, name in enumerate(names) if name.casefold() in PHONE_HEADERS]
+        if not found and len(names) == 1:
+            raise ListImportError(
+                f"no phone column: the header is one column ({names[0][:60]!r}); if the cells are separated by "
+                "something other than , ; tab or |, save the file with one of those as the delimiter, or name "
+                "the column with --map phone=<column>", row=1, field="phone",
+            )
         if not found:
             raise ListImportError(
                 f"no phone column: none of the columns ({', '.join(names)}) looks like a phone number; "

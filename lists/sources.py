@@ -12,6 +12,7 @@ import codecs
 import csv
 import datetime as dt
 import io
+import zipfile
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -20,6 +21,7 @@ from lists.errors import ListImportError
 
 MAX_LINE_CHARS = 1 << 20  # a real lead row is under a few KB; 1 Mi characters means "not a list"
 SAMPLE_BYTES = 1 << 16
+MIN_ASCII_SHARE = 0.1     # of a list's first lines (names in Chinese with +86 numbers: about 80 %)
 DELIMITERS = (",", ";", "\t", "|")
 _CHUNK = 1 << 20
 _RUSSIAN = set("абвгдеёжзийклмнопрстуфхцчшщъыьэюяАБВГДЕЁЖЗИЙКЛМНОПРСТУФХЦЧШЩЪЫЬЭЮЯ№«»–—…“”„’")
@@ -108,8 +110,8 @@ def _bounded_lines(stream: io.TextIOBase, consumed: list[int], path: Path) -> It
             line = stream.readline(MAX_LINE_CHARS + 1)
         except UnicodeDecodeError as exc:
             raise ListImportError(
-                f"not valid {stream.encoding} after line {number} ({exc.reason}): pass the right --encoding "
-                "or save the file as 'CSV UTF-8'",
+                f"{path.name} is not valid {stream.encoding} on line {number + 1} ({exc.reason}): pass the right "
+                "--encoding or save the file as 'CSV UTF-8'",
                 row=number + 1,
             ) from None
         if not line:
@@ -123,6 +125,15 @@ def _bounded_lines(stream: io.TextIOBase, consumed: list[int], path: Path) -> It
             )
         consumed[0] += len(line)
         yield line
+
+
+def _reads_as_text(lines: list[str]) -> bool:
+    """Whatever the names are written in, a list's lines carry digits, '+' and delimiters in ASCII: a
+    binary file decoded as UTF-16 (any even run of bytes behind FF FE decodes) is CJK and Hangul soup with
+    almost none, and would be read as one garbage column."""
+    text = "".join(lines)
+    ascii_text = sum(1 for ch in text if " " <= ch <= "~" or ch in "\t\r\n")
+    return ascii_text >= MIN_ASCII_SHARE * len(text)
 
 
 def _sniff_delimiter(lines: list[str]) -> str:
@@ -159,6 +170,10 @@ def _open_csv(path: Path, size: int, encoding: str) -> Table:
     if not any(line.strip() for line in sample):
         stream.close()
         raise ListImportError(f"{path.name} has no rows (only blank lines)")
+    if not _reads_as_text(sample):
+        stream.close()
+        raise ListImportError(f"{path.name} does not read as a list: in {encoding} its first lines are not text "
+                              "(a binary file, or the wrong --encoding); give a CSV or XLSX file")
     first = sample[0].strip()
     if len(first) == 5 and first.lower().startswith("sep="):
         delimiter = first[4]  # Excel's own hint line; Excel hides it, so the header stays row 1
@@ -212,16 +227,36 @@ def _open_xlsx(path: Path, size: int) -> Table:
     from openpyxl.utils.exceptions import InvalidFileException
 
     try:
-        book = openpyxl.load_workbook(path, read_only=True, data_only=True)
+        with zipfile.ZipFile(path) as archive:
+            names = archive.namelist()
+    except (zipfile.BadZipFile, OSError) as exc:
+        raise ListImportError(f"{path.name} starts like a zip (XLSX) file but is damaged ({exc}): export it "
+                              "again") from None
+    if "xl/workbook.xml" not in names:
+        inside = ", ".join(names[:3]) + (", …" if len(names) > 3 else "")
+        raise ListImportError(f"{path.name} is a zip archive, not an XLSX workbook (it holds {inside or 'nothing'})"
+                              ": unzip it and load the list inside")
+    # a file object, not the path: openpyxl refuses a workbook by its name's extension (an XLSX saved as
+    # list.csv), and the first bytes already said it is one; openpyxl leaves a file object open, so we close it
+    source = path.open("rb")
+    try:
+        book = openpyxl.load_workbook(source, read_only=True, data_only=True)
     except (InvalidFileException, KeyError, OSError, ValueError) as exc:
+        source.close()
         raise ListImportError(f"{path.name} is a zip but not a readable XLSX workbook ({exc})") from None
-    except Exception as exc:  # zipfile.BadZipFile and openpyxl's own parse errors have no common base
+    except Exception as exc:  # openpyxl's own parse errors have no common base
+        source.close()
         raise ListImportError(f"{path.name} is not a readable XLSX workbook ({exc})") from None
+
+    def close() -> None:
+        book.close()
+        source.close()
+
     sheet = book.worksheets[0]
     rows = sheet.iter_rows(values_only=True)
     header_cells = next(rows, None)
     if header_cells is None:
-        book.close()
+        close()
         raise ListImportError(f"{path.name}: the first sheet is empty")
     consumed = [0]
     total = max(sheet.max_row or 1, 1)
@@ -234,7 +269,7 @@ def _open_xlsx(path: Path, size: int) -> Table:
                 if any(cells):
                     yield number, cells
         finally:
-            book.close()
+            close()
 
     header = [_cell(h) for h in header_cells]
     while header and not header[-1]:

@@ -131,3 +131,68 @@ def test_a_100_mb_single_line_is_refused_without_reading_it_into_memory(tmp_path
         tracemalloc.stop()
     assert err.value.row == 1
     assert peak < 20 * MAX_LINE_CHARS  # a few line buffers, never the 100 MB
+
+
+def _utf16_noise(seed: int) -> bytes:
+    """Bytes behind a UTF-16 BOM that decode without error (no lone surrogates) into CJK and Hangul soup:
+    what a binary file that happens to start with FF FE reads as."""
+    import random
+    rng = random.Random(seed)
+    body = bytearray()
+    for _ in range(3000):
+        body += bytes([rng.randrange(256), rng.choice([b for b in range(0x40, 0xD8)])])
+    return b"\xff\xfe" + bytes(body)
+
+
+def test_a_binary_file_that_decodes_as_utf16_is_refused_naming_the_file(tmp_path: Path) -> None:
+    """It was read as one garbage column, and the refusal printed 3,000 CJK characters of it."""
+    path = tmp_path / "photo.csv"
+    path.write_bytes(_utf16_noise(1))
+    with pytest.raises(ListImportError) as err:
+        open_table(path)
+    message = str(err.value)
+    assert "photo.csv" in message and "not text" in message and len(message) < 300
+
+
+def test_a_utf16_list_of_chinese_names_is_still_read(tmp_path: Path) -> None:
+    path = tmp_path / "china.csv"
+    path.write_bytes("姓名\t电话\n王伟\t+8613812345678\n李娜\t+8613912345678\n".encode("utf-16"))
+    header, rows = read(path)
+    assert header == ["姓名", "电话"] and len(rows) == 2
+
+
+def test_an_xlsx_workbook_named_csv_is_read_as_the_workbook(tmp_path: Path) -> None:
+    path = tmp_path / "list.csv"
+    book = openpyxl.Workbook()
+    book.active.append(["phone", "name"])
+    book.active.append(["+13055550100", "Ann"])
+    book.save(path)
+    table = open_table(path)
+    assert (table.kind, table.header, list(table.rows)) == ("xlsx", ["phone", "name"], [(2, ["+13055550100", "Ann"])])
+
+
+def test_a_zip_that_holds_no_workbook_says_so_in_our_words(tmp_path: Path) -> None:
+    import zipfile
+    path = tmp_path / "lists.csv"
+    with zipfile.ZipFile(path, "w") as archive:
+        archive.writestr("trial.csv", "phone\n+13055550100\n")
+    with pytest.raises(ListImportError) as err:
+        open_table(path)
+    message = str(err.value)
+    assert "lists.csv" in message and "trial.csv" in message and "openpyxl" not in message
+
+
+def test_a_wrong_encoding_in_the_first_lines_names_the_file_and_line(tmp_path: Path) -> None:
+    path = tmp_path / "odd.csv"
+    path.write_bytes(b"\xff\xfe" + b"\x00\xdc" * 10)     # UTF-16 with a lone low surrogate at once
+    with pytest.raises(ListImportError) as err:
+        open_table(path)
+    assert "odd.csv" in str(err.value) and "line 1" in str(err.value) and "line 0" not in str(err.value)
+
+
+def test_a_list_cut_by_an_unknown_delimiter_says_the_header_is_one_column() -> None:
+    """"phone:name" read as one column named "phone:name": the refusal says why no phone column was found."""
+    from lists.importer import plan_columns
+    with pytest.raises(ListImportError) as err:
+        plan_columns(["phone:name"], {})
+    assert "one column" in str(err.value) and "delimiter" in str(err.value)
