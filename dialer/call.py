@@ -137,6 +137,7 @@ class Call:
     sent: bool = False                    # its Originate went out: a channel may exist (reconcile asks)
     end_unseen: bool = False              # a recovery found its channel gone: how it ended, nobody heard
     answer_counted: bool = False          # this engine counted its answer (dialer/counts.py)
+    ledgered: bool = False                # its answer is in the abandonment ledger (dialer/call_events.py)
     state: CallState = CallState.ORIGINATING
     answered_at: float | None = None
     connected_at: float | None = None

@@ -133,6 +133,7 @@ class CallEvents:
     def changed(self, call: Call) -> None:
         """The hand-off moved the call on: connected to its operator, or sent to the safe-harbor message."""
         engine = self._engine
+        self._decided(call, asyncio.get_running_loop().time())
         if call.state is CallState.CONNECTED:
             engine.count_call(call, "connected")
             engine.recorder.put_attempt(AttemptUpdate(call.attempt_id, state="connected",
@@ -140,6 +141,16 @@ class CallEvents:
         elif call.state is CallState.SAFE_HARBOR:
             engine.count_call(call, "abandoned")
             engine.recorder.put_attempt(AttemptUpdate(call.attempt_id, state="safe_harbor", abandoned=True))
+
+    def _decided(self, call: Call, now: float) -> None:
+        """An answer enters the abandonment ledger once its fate is known (put through, sent to the message,
+        or hung up while waiting), not when the conversation ends: the supervisor's figures then agree with
+        the answers on the floor, and pacing sees the answers of calls still in conversation."""
+        runner = self._engine.runners.get(call.campaign_id)
+        if call.ledgered or call.answered_at is None or runner is None:
+            return
+        call.ledgered = True
+        runner.ledger.add(now, call.abandoned or call.state is CallState.SAFE_HARBOR)
 
     def ended(self, call: Call) -> None:
         engine = self._engine
@@ -153,8 +164,10 @@ class CallEvents:
             engine.estimators[call.campaign_id].observe_dial(now, False, now - call.originated_at)
             if (chances := engine.answer_chances.get(call.campaign_id)) is not None:
                 chances.ended_ringing(now, call, False)
-        elif runner is not None:
-            runner.ledger.add(now, call.abandoned)
+        elif not call.ledgered and call.outcome == "dropped":
+            if not call.missed_window:
+                engine.count_call(call, "abandoned")   # the caller hung up waiting: an abandoned answer
+            self._decided(call, now)
         if runner is not None:
             self._refusals.ended(call, runner.campaign.channel_template)
         # a manual call that was never answered has no operator_id yet: its operator is the one who dialed it
