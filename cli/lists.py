@@ -118,13 +118,15 @@ def lists_show(campaign: str) -> None:
     console.print(f"due now: {result.due_now:,}; open callbacks: {result.open_callbacks:,}; "
                   f"order now: {' > '.join(order)}")
     if unknown_total:
-        console.print(f"[yellow]{unknown_total:,} connected call(s) with disposition unknown[/yellow] (ended while "
-                      "no engine ran; their leads are not dialed again until a code says so): set the code with "
+        console.print(f"[yellow]{unknown_total:,} connected call(s) without a real code[/yellow] (unknown: ended "
+                      "while no engine ran; no_code: the wrap-up time ran out before the operator chose one; their "
+                      "leads are not dialed again until a code says so): set the code with "
                       "`dialer lists dispose ATTEMPT CODE`")
         for r in unknown_rows:
             at = r["connected_at"].astimezone(ZoneInfo(row.timezone)).strftime("%a %d %b %H:%M") \
                 if r["connected_at"] else "?"
-            console.print(f"  attempt {r['id']}: {r['phone']}, {r['operator'] or 'no operator'}, connected {at}")
+            console.print(f"  attempt {r['id']}: {r['phone']}, {r['operator'] or 'no operator'}, connected {at}, "
+                          f"{r['disposition']}")
     if result.due_by_hour:
         hours = Table("hour (" + row.timezone + ")", "falling due", title="ready leads due in the next 48 h")
         for hour, n in result.due_by_hour:
@@ -134,14 +136,14 @@ def lists_show(campaign: str) -> None:
 
 @lists_app.command("dispose")
 def lists_dispose(
-    attempt: int = typer.Argument(..., help="The attempt id (`dialer lists show` lists those still unknown)"),
+    attempt: int = typer.Argument(..., help="The attempt id (`dialer lists show` lists those without a real code)"),
     code: str = typer.Argument(..., help="A code of the campaign's catalogue (`dialer lists strategy CAMPAIGN`)"),
     callback_at: str | None = typer.Option(None, "--callback-at", help="For a callback code: ISO date and time "
                                            "with its zone, e.g. 2026-12-08T15:00+03:00"),
     notes: str | None = typer.Option(None, "--notes", help="What was agreed, as far as anyone knows"),
 ) -> None:
-    """Set the code of an ended call afterwards — one a restart marked `unknown` — with its effect on the
-    lead, as if set in wrap-up; recorded in the audit trail."""
+    """Set the code of an ended call afterwards — one a restart marked `unknown`, or whose wrap-up ran out
+    (`no_code`) — with its effect on the lead, as if set in wrap-up; recorded in the audit trail."""
     import getpass
     from datetime import UTC
 

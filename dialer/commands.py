@@ -16,7 +16,7 @@ from dialer.engine import Engine
 from dialer.floor import OperatorState
 from dialer.refused_in_state import refused_in_state
 from lists import attempts, leads
-from lists.dispositions import UNKNOWN
+from lists.dispositions import AWAITING_CODE
 from lists.errors import DispositionError
 
 OPT_OUT_CODE = "do_not_call"   # the operator's opt-out key: the callee asked never to be called again
@@ -79,7 +79,7 @@ async def _coded(engine: Engine, attempt_id: int | None) -> bool:
     if attempt_id is None:
         return True
     code = await attempts.disposition_of(engine.db, attempt_id)
-    return code is not None and code != UNKNOWN
+    return code is not None and code not in AWAITING_CODE
 
 
 async def _disposition(engine: Engine, operator_id: int, args: dict[str, Any]) -> str | None:
@@ -106,6 +106,8 @@ async def _disposition(engine: Engine, operator_id: int, args: dict[str, Any]) -
                 await attempts.set_script_answers(conn, int(args["attempt_id"]), args["script_answers"])
     except DispositionError as exc:
         return str(exc)
+    if operator.wrap_up_ran_out == int(args["attempt_id"]):
+        operator.wrap_up_ran_out = None     # coded at last
     if operator.state is OperatorState.WRAP_UP and not args.get("stay_in_wrap_up"):
         engine.wrap_up_done(operator)
     return None

@@ -310,6 +310,8 @@ def operator_doc(operator: FloorOperator, loop_now: float) -> dict[str, Any]:
         # the phone in the conference (a ready operator without it waits as logged_in), and why the
         # engine logged the operator out, for their console
         "phone_up": operator.phone_up, "logged_out_why": operator.logged_out_why,
+        # the last call whose wrap-up time ran out before a code: coded no_code until one is chosen
+        "wrap_up_ran_out": operator.wrap_up_ran_out,
         "since_s": loop_now - operator.since, "campaigns": sorted(operator.campaigns),
         # the call's lead through its wrap-up too (the ended call has left engine.calls by then)
         "attempt_id": operator.attempt_id, "lead_id": operator.lead_id,

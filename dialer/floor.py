@@ -93,6 +93,7 @@ class FloorOperator:
     phone_channel_id: str | None = None
     phone_up: bool = False              # the phone sits in the conference, as far as the engine knows
     logged_out_why: str | None = None   # why the engine logged the operator out (their console shows it)
+    wrap_up_ran_out: int | None = None  # the attempt whose wrap-up the timer ended with no code (console says)
     time_in: dict[OperatorState, float] = field(default_factory=dict)   # seconds spent per state
     seat: int = -1                      # order of arrival on the floor (``Floor.add``)
     stamp: int = 0                      # changes whenever the operator's free entry changes (sections)

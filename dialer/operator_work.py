@@ -13,12 +13,14 @@ import logging
 from collections.abc import Callable
 from datetime import timedelta
 
+import asyncpg
+
 from ami.pbx import PbxError
 from dialer.call import Call, CallState, channel_id_of
 from dialer.floor import STORED_STATE, FloorOperator, OperatorState
 from dialer.surface import EngineSurface
 from dialer.tasks import BackgroundTasks
-from lists import operators
+from lists import dispositions, operators
 from lists.attempts import AttemptUpdate
 from lists.dispositions import UNKNOWN
 
@@ -68,7 +70,7 @@ class OperatorWork:
             engine.recorder.put(f"operator {operator.name} {state}", lambda conn: operators.record_state(
                 conn, operator_id=operator_id, state=state, now=at))
         if operator.state is OperatorState.WRAP_UP:
-            handle = asyncio.get_running_loop().call_later(self._wrap_up_max_s(operator), self.wrap_up_done, operator)
+            handle = asyncio.get_running_loop().call_later(self._wrap_up_max_s(operator), self._ran_out, operator)
             self._wrap_timers[operator.id] = handle
             for listener in self.wrap_up_listeners:
                 listener(operator)
@@ -111,6 +113,25 @@ class OperatorWork:
         limits = [float(r.campaign.pacing["wrap_up_max_s"]) for c in operator.campaigns
                   if (r := runners.get(c)) is not None and "wrap_up_max_s" in r.campaign.pacing]
         return min(limits, default=self._engine.config.wrap_up_max_s)
+
+    def _ran_out(self, operator: FloorOperator) -> None:
+        """The wrap-up timer fired: the operator is free again, and a call left without a code is coded
+        ``no_code`` (the lead stays finished, not lost nor dialed again, until someone sets the real code);
+        the log and the operator's console say which call."""
+        attempt_id, limit_s = operator.attempt_id, self._wrap_up_max_s(operator)
+        self.wrap_up_done(operator)
+        if attempt_id is None:
+            return
+        engine, name = self._engine, operator.name
+
+        async def code_it(conn: asyncpg.Connection) -> None:
+            if await dispositions.mark_no_code(conn, attempt_id=attempt_id, now=engine.clock.now()):
+                operator.wrap_up_ran_out = attempt_id
+                log.warning("operator %s: the wrap-up of attempt %s ran out after %.0f s with no code: coded %r "
+                            "(the console can still choose one; or `dialer lists dispose %s CODE`)",
+                            name, attempt_id, limit_s, dispositions.NO_CODE, attempt_id)
+
+        engine.recorder.put(f"no code for attempt {attempt_id}", code_it)
 
     def wrap_up_done(self, operator: FloorOperator) -> None:
         """The operator finished the after-call work (console Ready, a simulated operator, or the timer)."""

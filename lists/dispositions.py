@@ -40,6 +40,8 @@ class Disposition:
 
 
 UNKNOWN = "unknown"   # reached an operator, outcome not recorded (the call ended while no engine ran)
+NO_CODE = "no_code"   # reached an operator, whose wrap-up time ran out before they chose a code
+AWAITING_CODE = (UNKNOWN, NO_CODE)   # the system's codes that wait for someone to set the real one
 OPT_OUT = "do_not_call"   # the callee asked never to be called again
 CALLBACK = "callback"
 
@@ -237,12 +239,25 @@ async def set_later(conn: asyncpg.Connection, *, attempt_id: int, code: str, act
 
 
 async def to_set(conn: asyncpg.Connection, *, campaign_id: int, limit: int = 20) -> tuple[int, list[asyncpg.Record]]:
-    """Connected calls of the campaign whose code is still the system's ``unknown``: how many, and the
-    latest ``limit`` of them (attempt id, phone, operator, when connected)."""
+    """Connected calls of the campaign whose code is still one the system set while waiting for the real
+    one (``unknown``, ``no_code``): how many, and the latest ``limit`` of them (attempt id, phone,
+    operator, when connected, the code)."""
     rows = await conn.fetch(
-        """SELECT a.id, a.phone, o.name AS operator, a.connected_at, count(*) OVER () AS total
+        """SELECT a.id, a.phone, o.name AS operator, a.connected_at, a.disposition, count(*) OVER () AS total
            FROM attempt a LEFT JOIN operator o ON o.id = a.operator_id
-           WHERE a.campaign_id = $1 AND a.disposition = $2
+           WHERE a.campaign_id = $1 AND a.disposition = ANY($2::text[])
            ORDER BY a.connected_at DESC NULLS LAST, a.id DESC LIMIT $3""",
-        campaign_id, UNKNOWN, limit)
+        campaign_id, list(AWAITING_CODE), limit)
     return (rows[0]["total"] if rows else 0), rows
+
+
+async def mark_no_code(conn: asyncpg.Connection, *, attempt_id: int, now: datetime) -> bool:
+    """The engine ended the wrap-up of ``attempt_id`` by its timer: code it ``no_code`` unless a code was
+    saved meanwhile (a console's Ctrl+S stays in wrap-up, and its command may come just before the timer).
+    True when it was coded here."""
+    async with conn.transaction():
+        code = await conn.fetchval("SELECT disposition FROM attempt WHERE id = $1 FOR UPDATE", attempt_id)
+        if code is not None:
+            return False
+        await record_disposition(conn, attempt_id=attempt_id, code=NO_CODE, now=now)
+    return True

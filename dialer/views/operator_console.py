@@ -132,6 +132,9 @@ class OperatorConsole(App[None]):
         why = me.logged_out_why if me is not None and me.state == "logged_out" else None
         if why and (was is None or was.logged_out_why != why):
             self.say(f"logged out by the engine: {why}")     # the full sentence: the status line is short
+        ran_out = me.wrap_up_ran_out if me is not None else None
+        if ran_out is not None and (was is None or was.wrap_up_ran_out != ran_out):
+            self.say(self._ran_out_text(ran_out))
         status = self.query_one(StatusBar)
         status.received_at = asyncio.get_running_loop().time()
         status.floor_at = message.floor.at
@@ -153,6 +156,13 @@ class OperatorConsole(App[None]):
         if self.sent:
             await self._check_results()
         self._hurry()
+
+    def _ran_out_text(self, attempt_id: int) -> str:
+        if self.call is not None and self.call.attempt_id == attempt_id and attempt_id not in self._disposed:
+            return (f"your wrap-up time ran out before you chose a code: the call to {self.call.card.phone} is "
+                    "recorded 'no code' for now; choose its code (F6) and save it (Ctrl+S)")
+        return (f"your wrap-up time ran out before you chose a code: attempt {attempt_id} is recorded 'no code' "
+                f"until a manager sets it (`dialer lists dispose {attempt_id} CODE`)")
 
     async def _campaigns_changed(self, floor: FloorPicture) -> None:
         """A campaign of the operator's that no engine runs may be paused: the store says (once per change)."""

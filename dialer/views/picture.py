@@ -73,6 +73,7 @@ class OperatorRow:
     engine: str = ""
     phone_up: bool | None = None          # None: an engine that does not say
     logged_out_why: str | None = None     # why the engine logged the operator out
+    wrap_up_ran_out: int | None = None    # the call whose wrap-up time ran out before a code (coded no_code)
 
 
 @dataclass(frozen=True)
@@ -201,6 +202,7 @@ def _operator(doc: Mapping[str, Any], engine: str) -> OperatorRow:
         engine=engine,
         phone_up=None if doc.get("phone_up") is None else bool(doc["phone_up"]),
         logged_out_why=doc.get("logged_out_why"),
+        wrap_up_ran_out=None if doc.get("wrap_up_ran_out") is None else int(doc["wrap_up_ran_out"]),
     )
 
 

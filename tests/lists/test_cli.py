@@ -157,7 +157,7 @@ async def test_a_manager_sees_the_calls_left_unknown_and_sets_their_code(
            RETURNING id""", lead_id, campaign_id, MORNING)
     run = runner_for(store_schema)
     code, output = await run("lists", "show", "spring")
-    assert code == 0 and "1 connected call(s) with disposition unknown" in output, output
+    assert code == 0 and "1 connected call(s) without a real code" in output, output
     assert f"attempt {attempt_id}: +74959374955" in output
 
     code, output = await run("lists", "dispose", str(attempt_id), "unknown")
@@ -169,4 +169,4 @@ async def test_a_manager_sees_the_calls_left_unknown_and_sets_their_code(
     assert await db.fetchval("SELECT count(*) FROM audit WHERE setting = $1",
                                f"disposition of attempt {attempt_id}") == 1
     code, output = await run("lists", "show", "spring")
-    assert "disposition unknown" not in output, output
+    assert "without a real code" not in output, output

@@ -275,3 +275,17 @@ async def test_a_call_that_ends_before_it_connects_leaves_the_screen_and_says_so
         await until(pilot, lambda: "PAUSED" in text(app, "#status"))
         await until(pilot, lambda: text(app, "#card") == "No call.")
         assert text(app, "#message") == "the call to +79161234567 ended before it connected"
+
+
+async def test_the_console_says_when_the_wrap_up_time_ran_out_before_a_code(db: asyncpg.Pool, scene: Scene) -> None:
+    """The engine ended the wrap-up by its timer: the operator, now ready, is told the call was recorded
+    with no code, and the card stays on screen to choose it."""
+    app = await console(db)
+    async with app.run_test(size=SIZE) as pilot:
+        await publish(db, snapshot([campaign_doc(scene)], [operator_doc(scene, "wrap_up")]))
+        await until(pilot, lambda: "Ivan" in text(app, "#card"))
+        await publish(db, snapshot([campaign_doc(scene)], [operator_doc(scene, "ready", attempt=False,
+                                                                          wrap_up_ran_out=scene.attempt_id)]))
+        await until(pilot, lambda: "ran out" in text(app, "#message"))
+        assert "no code" in text(app, "#message") and "Ctrl+S" in text(app, "#message")
+        assert "Ivan" in text(app, "#card")

@@ -1,0 +1,92 @@
+"""A wrap-up the engine ends by its timer (``wrap_up_max_s``) with no disposition chosen says so: the attempt
+is coded ``no_code`` (finishing the lead until someone sets the real code, so it is neither lost nor dialed
+again), the engine's log and the operator's picture entry name the attempt, and a code the console sends
+afterwards replaces it. A code saved before the timer (Ctrl+S, staying in wrap-up) is never overwritten."""
+
+from __future__ import annotations
+
+import logging
+
+import asyncpg
+import pytest
+
+from ami.pbx import CallAnswered, ChannelHungUp, ConferenceJoined
+from dialer.commands import apply_command
+from dialer.control import picture_doc
+from dialer.engine import Engine
+from dialer.floor import FloorOperator, OperatorState
+from lists import campaigns
+from tests.engine.fake_pbx import FakePbx
+from tests.engine.test_engine import CONFIG, make_campaign, midday, until
+
+pytestmark = pytest.mark.db
+
+
+async def wrapping_up(db: asyncpg.Pool, wrap_up_max_s: float) -> tuple[Engine, FloorOperator, int]:
+    """One operator, one call talked and hung up by the customer: the operator is in wrap-up."""
+    await make_campaign(db, operators_n=1, leads_n=1)
+    await db.execute(f"""UPDATE campaign SET pacing = '{{"wrap_up_max_s": {wrap_up_max_s}}}'""")
+    pbx = FakePbx()
+    engine = Engine(db, pbx, midday(), CONFIG)
+    await engine.start()
+    await until(lambda: len(pbx.customer_calls()) >= 1)
+    first = pbx.customer_calls()[0]
+    pbx.emit(CallAnswered(first.channel_id))
+    await until(lambda: bool(pbx.redirects))
+    pbx.emit(ConferenceJoined("op101", first.channel_id))
+    pbx.emit(ChannelHungUp(first.channel_id, 16))
+    operator = next(iter(engine.floor.operators.values()))
+    assert operator.state is OperatorState.WRAP_UP
+    return engine, operator, int(first.channel_id.split("-")[1])
+
+
+async def test_a_wrap_up_that_runs_out_codes_the_attempt_no_code_and_says_so(
+        db: asyncpg.Pool, caplog: pytest.LogCaptureFixture) -> None:
+    caplog.set_level(logging.INFO)
+    engine, operator, attempt = await wrapping_up(db, 0.3)
+    try:
+        await until(lambda: operator.state is OperatorState.READY)
+        await engine.recorder.drain()
+        await until(lambda: "no code" in caplog.text)
+        row = await db.fetchrow("SELECT a.disposition, l.state FROM attempt a JOIN lead l ON l.id = a.lead_id "
+                                "WHERE a.id = $1", attempt)
+        assert (row["disposition"], row["state"]) == ("no_code", "done")
+        assert f"attempt {attempt}" in caplog.text and operator.name in caplog.text
+        [entry] = picture_doc(engine)["operators"]
+        assert entry["wrap_up_ran_out"] == attempt
+        # the operator chooses the code afterwards, from the console still showing the call
+        assert await apply_command(engine, operator.id, "disposition",
+                                   {"attempt_id": attempt, "code": "not_interested"}) is None
+        assert await db.fetchval("SELECT disposition FROM attempt WHERE id = $1", attempt) == "not_interested"
+        assert picture_doc(engine)["operators"][0]["wrap_up_ran_out"] is None
+    finally:
+        await engine.stop(drain_s=0)
+
+
+async def test_a_code_saved_before_the_wrap_up_ran_out_is_kept(db: asyncpg.Pool) -> None:
+    engine, operator, attempt = await wrapping_up(db, 0.5)
+    try:
+        assert await apply_command(engine, operator.id, "disposition",
+                                   {"attempt_id": attempt, "code": "sale", "stay_in_wrap_up": True}) is None
+        await until(lambda: operator.state is OperatorState.READY)
+        await engine.recorder.drain()
+        assert await db.fetchval("SELECT disposition FROM attempt WHERE id = $1", attempt) == "sale"
+        assert picture_doc(engine)["operators"][0]["wrap_up_ran_out"] is None
+    finally:
+        await engine.stop(drain_s=0)
+
+
+async def test_no_code_is_a_system_code_the_manager_sees_among_the_calls_to_set(db: asyncpg.Pool) -> None:
+    from lists import dispositions
+    engine, operator, attempt = await wrapping_up(db, 0.2)
+    try:
+        await until(lambda: operator.state is OperatorState.READY)
+        await engine.recorder.drain()
+        await until(lambda: picture_doc(engine)["operators"][0]["wrap_up_ran_out"] == attempt)
+        campaign = await campaigns.get(db, "c1")
+        async with db.acquire() as conn:
+            total, rows = await dispositions.to_set(conn, campaign_id=campaign.id)
+            assert "no_code" in await dispositions.system_codes(conn)
+        assert total == 1 and rows[0]["id"] == attempt
+    finally:
+        await engine.stop(drain_s=0)
