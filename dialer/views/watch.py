@@ -34,6 +34,7 @@ from people.rights import Person
 W = TypeVar("W", bound=Widget)
 HISTORY = 600          # samples kept for the plots (one per picture: ten minutes)
 STALE_S = 5.0          # engines publish every second; this much silence means something is wrong
+FUNNEL = ("originated", "answered", "connected", "abandoned", "not_dialed")   # the engine's since-start totals
 CALL_STATES = ("originating", "waiting", "handing_off", "connected", "safe_harbor")
 
 
@@ -59,6 +60,7 @@ def pacing_lines(campaign: CampaignState, operators: tuple[OperatorRow, ...]) ->
         f"answer rate: {e.get('answer_rate', 0.0):.1%} ({int(e.get('samples', 0))} answers seen)",
         f"ring to answer: {e.get('mean_ring_to_answer_s', 0.0):.1f} s   handle: {handle:.0f} s "
         f"(talk {e.get('mean_talk_s', 0.0):.0f} + wrap {e.get('mean_wrap_s', 0.0):.0f})",
+        "abandoned / live answers (an answer counts once put through, sent to the message or lost waiting):",
         f"abandoned last hour: {ab.last_hour_abandons}/{ab.last_hour_answers} = {ab.last_hour_rate:.2%}",
         *([f"abandoned today: {ab.today_abandons}/{ab.today_answers} = {ab.today_rate:.2%}"]
           if ab.today_rate is not None else []),
@@ -69,8 +71,9 @@ def pacing_lines(campaign: CampaignState, operators: tuple[OperatorRow, ...]) ->
     if campaign.nothing_to_dial:
         lines.append(f"nothing to dial now: no lead is due within calling hours (`dialer lists show {campaign.name}`)")
     totals = campaign.totals
-    if totals:
-        lines.append("since start: " + ", ".join(f"{k} {v}" for k, v in totals.items()))
+    if totals:   # in the funnel's order (the store's JSON sorts the keys), then what an engine may add
+        order = [k for k in FUNNEL if k in totals] + [k for k in totals if k not in FUNNEL]
+        lines.append("since start: " + ", ".join(f"{k.replace('_', ' ')} {totals[k]}" for k in order))
     return lines
 
 

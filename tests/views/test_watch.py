@@ -234,3 +234,17 @@ async def test_a_paused_campaign_is_said_paused_and_its_operators_stay_in_view(
         await db.execute("UPDATE campaign SET state = 'running' WHERE id = $1", scene.campaign_id)
         await publish(db, snapshot([], [operator_doc(scene, "ready")]))   # the next second's snapshot
         await until(pilot, lambda: "is running, but no engine has it" in text(app, "#title"))
+
+
+async def test_the_since_start_figures_read_as_a_funnel_and_say_what_abandoned_counts(
+        db: asyncpg.Pool, scene: Scene) -> None:
+    """The store's JSON sorts keys, so the line read "answered 120, abandoned 2, connected 118, originated 300";
+    and nothing said that an answer counts in the abandonment figures once put through or lost, not at its end."""
+    app = watch(db)
+    async with app.run_test(size=SIZE) as pilot:
+        await publish(db, snapshot([campaign_doc(scene)], [operator_doc(scene, "on_call")]))
+        await until(pilot, lambda: app.campaign is not None)
+        await pilot.pause()
+        pacing = text(app, "#pacing")
+        assert "since start: originated 300, answered 120, connected 118, abandoned 2" in pacing
+        assert "live answers" in pacing and "put through" in pacing
