@@ -125,7 +125,8 @@ class OperatorWork:
         engine, name = self._engine, operator.name
 
         async def code_it(conn: asyncpg.Connection) -> None:
-            if await dispositions.mark_no_code(conn, attempt_id=attempt_id, now=engine.clock.now()):
+            if await dispositions.mark_no_code(conn, attempt_id=attempt_id, now=engine.clock.now()) \
+                    and operator.wrap_up_ran_out != attempt_id:     # a batch written again says it once
                 operator.wrap_up_ran_out = attempt_id
                 log.warning("operator %s: the wrap-up of attempt %s ran out after %.0f s with no code: coded %r "
                             "(the console can still choose one; or `dialer lists dispose %s CODE`)",

@@ -29,11 +29,15 @@ from dialer.metrics import MetricsServer
 from dialer.ownership.campaigns import CampaignOwnership
 from dialer.servers import ServerAffinity, build_cluster, close_cluster, start_cluster
 from dialer.sim.operators import SimulatedOperators
-from dialer.store import pictures
+from dialer.store import engines, pictures
 from lists import database
 
 log = logging.getLogger(__name__)
 STOP_S = 4.0     # the whole stop, inside the 5 s a person (or systemd's SIGTERM) may fairly wait
+
+
+class EngineNameTaken(Exception):
+    """Another engine of the same name runs on the store: this one would take its calls for a dead one's."""
 
 
 class EngineStopped(Exception):
@@ -55,6 +59,14 @@ async def serve(settings: Settings, store_url: str, *, operator_channel: str, co
 
     servers = load_servers(settings.ami_servers_file) if settings.ami_servers_file else []
     db = await database.open_db(store_url)
+    # The name signs claims and attempts: a second engine under it would re-attach the first one's calls as
+    # a dead engine's. Held by one session for the engine's life (a crashed engine's goes with its socket).
+    name_session = await db.acquire()
+    if not await engines.hold_name(name_session, settings.engine_name):
+        await db.release(name_session)
+        await db.close()
+        raise EngineNameTaken(f"an engine named {settings.engine_name!r} is already running on this store; stop "
+                              "it first, or give this one another name (DIALER_ENGINE_NAME=engine-2)")
     pbx: AmiClient | PbxCluster
     if servers:                        # several Asterisk servers, each with its limits (dialer/servers.py)
         pbx = build_cluster(servers)
@@ -112,6 +124,7 @@ async def serve(settings: Settings, store_url: str, *, operator_channel: str, co
         try:
             async with asyncio.timeout(1.0):
                 await (close_cluster(pbx) if isinstance(pbx, PbxCluster) else pbx.close())
+                await db.release(name_session)
                 await db.close()
         except TimeoutError:
             db.terminate()

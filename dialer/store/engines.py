@@ -12,3 +12,10 @@ async def beat(conn: asyncpg.Connection, *, name: str, now: datetime) -> None:
     await conn.execute(
         """INSERT INTO engine (name, started_at, heartbeat_at) VALUES ($1, $2, $2)
            ON CONFLICT (name) DO UPDATE SET heartbeat_at = EXCLUDED.heartbeat_at""", name, now)
+
+
+async def hold_name(conn: asyncpg.Connection, name: str) -> bool:
+    """Take the engine name for as long as this session lives (a session-level advisory lock, in this
+    schema); False when another live session holds it. A dead engine's lock goes with its connection."""
+    return bool(await conn.fetchval(
+        "SELECT pg_try_advisory_lock(hashtext('dialer.engine:' || current_schema()), hashtext($1))", name))

@@ -52,6 +52,7 @@ async def test_a_wrap_up_that_runs_out_codes_the_attempt_no_code_and_says_so(
                                 "WHERE a.id = $1", attempt)
         assert (row["disposition"], row["state"]) == ("no_code", "done")
         assert f"attempt {attempt}" in caplog.text and operator.name in caplog.text
+        assert caplog.text.count("with no code") == 1, caplog.text
         [entry] = picture_doc(engine)["operators"]
         assert entry["wrap_up_ran_out"] == attempt
         # the operator chooses the code afterwards, from the console still showing the call
