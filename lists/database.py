@@ -161,6 +161,10 @@ async def open_db(
         )
     except (OSError, asyncpg.PostgresError) as exc:
         raise StoreError(f"cannot connect to {redact(url)}: {exc}") from exc
+    except (asyncpg.ClientConfigurationError, ValueError) as exc:   # asyncpg's DSN parser: a bad scheme, port…
+        why = " ".join(str(exc).split())
+        raise StoreError(f"store URL {redact(url)!r} is not a PostgreSQL URL ({why}); write it as "
+                         "postgresql://user@host:5432/database (DIALER_DATABASE_URL)") from None
     async with db.acquire() as conn:
         await migrate(conn)
     return db

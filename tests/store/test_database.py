@@ -48,6 +48,16 @@ async def test_unreachable_store_names_the_address_without_the_password() -> Non
     assert "s3cret" not in str(err.value)
 
 
+@pytest.mark.parametrize("url", ["garbage", "mysql://bob:s3cret@db/x", "postgresql://bob:s3cret@db:port/x"])
+async def test_a_store_url_that_is_not_one_is_refused_in_one_line_naming_it(url: str) -> None:
+    """``DIALER_DATABASE_URL=garbage dialer campaign list`` printed asyncpg's traceback."""
+    with pytest.raises(database.StoreError) as err:
+        await database.open_db(url)
+    message = str(err.value)
+    assert "not a PostgreSQL URL" in message and "postgresql://" in message and "\n" not in message
+    assert "s3cret" not in message
+
+
 async def test_an_up_to_date_store_opens_while_another_schema_is_being_migrated(
         store_schema: tuple[str, str]) -> None:
     # The migration lock is one per database: an engine whose store is already migrated must not wait
