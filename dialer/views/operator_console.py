@@ -41,7 +41,6 @@ from people.rights import Person
 
 __all__ = ["CallOnScreen", "ConsoleError", "OperatorConsole", "OperatorIdentity", "find_operator"]
 
-
 PICTURE_EVERY_S = 3.0   # campaigns, PBX links, the engine alive; the operator's own news comes at once
 LOGGED_IN = ("logging_in", "logged_in", "ready", "reserved", "on_call", "wrap_up", "paused")
 
@@ -146,7 +145,11 @@ class OperatorConsole(App[None]):
             await self._clear_call()     # logged back in: the last customer's card is not this session's
         if me is not None and me.attempt_id is not None and me.attempt_id not in self._disposed \
                 and (self.call is None or self.call.attempt_id != me.attempt_id):
+            left = self.call if self._unsaved() else None     # the new call takes its card's place
             await self._show_call(me.attempt_id, me.lead_id)
+            if left is not None:
+                self.say(f"the call to {left.card.phone} was left without a code: a manager sets it with "
+                         f"`dialer lists dispose {left.attempt_id} CODE`")
         elif self.call is not None and self.call.attempt_id in self._disposed \
                 and (me is None or me.attempt_id != self.call.attempt_id):
             await self._clear_call()
@@ -158,11 +161,11 @@ class OperatorConsole(App[None]):
         self._hurry()
 
     def _ran_out_text(self, attempt_id: int) -> str:
-        if self.call is not None and self.call.attempt_id == attempt_id and attempt_id not in self._disposed:
-            return (f"your wrap-up time ran out before you chose a code: the call to {self.call.card.phone} is "
-                    "recorded 'no code' for now; choose its code (F6) and save it (Ctrl+S)")
-        return (f"your wrap-up time ran out before you chose a code: attempt {attempt_id} is recorded 'no code' "
-                f"until a manager sets it (`dialer lists dispose {attempt_id} CODE`)")
+        on_screen = self._unsaved() and self.call is not None and self.call.attempt_id == attempt_id
+        return "your wrap-up time ran out before you chose a code: " + (
+            "the call is recorded 'no code' for now; choose its code (F6) and save it (Ctrl+S)" if on_screen else
+            f"attempt {attempt_id} is recorded 'no code' until a manager sets it (`dialer lists dispose "
+            f"{attempt_id} CODE`)")
 
     async def _campaigns_changed(self, floor: FloorPicture) -> None:
         """A campaign of the operator's that no engine runs may be paused: the store says (once per change)."""

@@ -289,3 +289,20 @@ async def test_the_console_says_when_the_wrap_up_time_ran_out_before_a_code(db: 
         await until(pilot, lambda: "ran out" in text(app, "#message"))
         assert "no code" in text(app, "#message") and "Ctrl+S" in text(app, "#message")
         assert "Ivan" in text(app, "#card")
+
+
+async def test_a_new_call_over_a_call_left_without_a_code_says_who_sets_it_now(db: asyncpg.Pool, scene: Scene) -> None:
+    """The wrap-up ran out, and the next call took the card's place: the message still said "choose its code
+    (F6) and save it (Ctrl+S)", which would now code the new call."""
+    app = await console(db)
+    earlier = scene.earlier_attempt_id
+    async with app.run_test(size=SIZE) as pilot:
+        await publish(db, snapshot([campaign_doc(scene)], [operator_doc(scene, "wrap_up", attempt_id=earlier)]))
+        await until(pilot, lambda: app.call is not None and app.call.attempt_id == earlier)
+        await publish(db, snapshot([campaign_doc(scene)], [operator_doc(scene, "ready", attempt=False,
+                                                                          wrap_up_ran_out=earlier)]))
+        await until(pilot, lambda: "Ctrl+S" in text(app, "#message"))
+        await publish(db, snapshot([campaign_doc(scene)], [operator_doc(scene, "on_call", wrap_up_ran_out=earlier)]))
+        await until(pilot, lambda: app.call is not None and app.call.attempt_id == scene.attempt_id)
+        await until(pilot, lambda: f"dialer lists dispose {earlier}" in text(app, "#message"))
+        assert "Ctrl+S" not in text(app, "#message")
