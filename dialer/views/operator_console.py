@@ -193,8 +193,7 @@ class OperatorConsole(App[None]):
                 await self._clear_call()      # saved: the customer leaves the screen whatever the state
 
     async def _restore(self, call: CallOnScreen, args: dict[str, Any]) -> None:
-        """A refused disposition comes back on screen as it was sent, so the operator corrects it instead
-        of typing it again (a callback number the engine could not read, a code removed meanwhile)."""
+        """A refused disposition (a callback number unread, a code removed) comes back on screen as sent."""
         self._disposed.discard(call.attempt_id)
         if self.call is not None and self.call.attempt_id != call.attempt_id:
             return   # another call is on screen now; the refusal message stays
@@ -274,8 +273,8 @@ class OperatorConsole(App[None]):
     def on_input_submitted(self, event: Input.Submitted) -> None:
         if event.input.id == "pause-reason":
             self.run_worker(self.action_pause())
-        elif event.input.id == "dial-phone":
-            self.run_worker(self.action_dial())
+        elif event.input.id == "dial-phone":   # the number as submitted: keys typed before the worker runs are not it
+            self.run_worker(self.action_dial(event.value))
 
     # ---- keys ---------------------------------------------------------------------------------
 
@@ -357,10 +356,11 @@ class OperatorConsole(App[None]):
         if await self._send("pause", {"reason": reason}) is not None:
             box.value = ""
 
-    async def action_dial(self) -> None:
-        """F4 goes to the number box; with a number typed, F4 (or Enter there) dials."""
+    async def action_dial(self, submitted: str | None = None) -> None:
+        """F4 goes to the number box; with a number typed, F4 (or Enter there: ``submitted``) dials."""
         box = self.query_one("#dial-phone", Input)
-        phone = box.value.strip()
+        typed = box.value if submitted is None else submitted
+        phone = typed.strip()
         campaign_id = self.query_one("#dial-campaign", Select).value
         if not phone:
             box.focus()
@@ -370,7 +370,7 @@ class OperatorConsole(App[None]):
             self.say("choose the campaign the call belongs to (its caller ID is used)")
             return
         if await self._send("dial", {"phone": phone, "campaign_id": campaign_id}) is not None:
-            box.value = ""
+            box.value = box.value.removeprefix(typed)
 
     async def action_save(self) -> None:
         call = self.call

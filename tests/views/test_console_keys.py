@@ -280,3 +280,21 @@ async def test_the_pause_reason_shows_only_while_paused(db: asyncpg.Pool, scene:
                                                                           pause_reason="lunch")]))
         await until(pilot, lambda: "READY" in status(app))
         assert "lunch" not in status(app)
+
+
+async def test_a_number_sent_with_enter_is_the_number_typed_even_when_typing_goes_on(
+        db: asyncpg.Pool, scene: Scene) -> None:
+    """Enter in the number box ran the dial later, reading the box then: keys typed meanwhile (a second number,
+    fast hands, a pasted line) were read with it, and the number typed first was never sent."""
+    app = await console(db)
+    async with app.run_test(size=SIZE) as pilot:
+        box = app.query_one("#dial-phone", Input)
+        await pilot.press("f4", *"+74951234567")
+        # Enter, and the next keys reach the box before the dial's worker starts (as from a terminal's burst)
+        app.on_input_submitted(Input.Submitted(box, box.value))
+        box.value += "+7495"
+        await until(pilot, lambda: "dial sent" in text(app, "#message"))
+        await pilot.pause()
+        assert box.value == "+7495"       # what was typed after stays for the next dial
+    assert [(c, a) for c, a, _ in await commands(db)] == [
+        ("dial", {"phone": "+74951234567", "campaign_id": scene.campaign_id})]
