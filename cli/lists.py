@@ -119,8 +119,8 @@ def lists_show(campaign: str) -> None:
                   f"order now: {' > '.join(order)}")
     if unknown_total:
         console.print(f"[yellow]{unknown_total:,} connected call(s) without a real code[/yellow] (unknown: ended "
-                      "while no engine ran; no_code: the wrap-up time ran out before the operator chose one; their "
-                      "leads are not dialed again until a code says so): set the code with "
+                      "while no engine ran; no_code: the wrap-up ended, by its time limit or Ready, before a "
+                      "code; their leads are not dialed again until a code says so): set the code with "
                       "`dialer lists dispose ATTEMPT CODE`")
         for r in unknown_rows:
             at = r["connected_at"].astimezone(ZoneInfo(row.timezone)).strftime("%a %d %b %H:%M") \

@@ -41,7 +41,7 @@ async def apply_command(engine: Engine, operator_id: int, command: str, args: di
         case "ready":
             if operator.state is OperatorState.WRAP_UP:
                 operator.paused_before_call = False     # asked for: ready, even after a call dialed while paused
-                engine.wrap_up_done(operator)
+                engine.operator_work.end_uncoded(operator, "ended by Ready")   # no_code unless one was saved
             elif operator.state is OperatorState.PAUSED:
                 operator.pause_reason = None
                 engine.floor.set_state(operator, OperatorState.READY, now)

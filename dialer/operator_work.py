@@ -115,10 +115,14 @@ class OperatorWork:
         return min(limits, default=self._engine.config.wrap_up_max_s)
 
     def _ran_out(self, operator: FloorOperator) -> None:
-        """The wrap-up timer fired: the operator is free again, and a call left without a code is coded
-        ``no_code`` (the lead stays finished, not lost nor dialed again, until someone sets the real code);
-        the log and the operator's console say which call."""
-        attempt_id, limit_s = operator.attempt_id, self._wrap_up_max_s(operator)
+        """The wrap-up timer fired."""
+        self.end_uncoded(operator, f"ran out after {self._wrap_up_max_s(operator):.0f} s")
+
+    def end_uncoded(self, operator: FloorOperator, how: str) -> None:
+        """The wrap-up ends without the operator's code (its timer, or Ready pressed first): the operator is
+        free again, and a call left without a code is coded ``no_code`` (the lead stays finished, not lost
+        nor dialed again, until someone sets the real code); the log and the operator's console say which."""
+        attempt_id = operator.attempt_id if operator.state is OperatorState.WRAP_UP else None
         self.wrap_up_done(operator)
         if attempt_id is None:
             return
@@ -128,9 +132,9 @@ class OperatorWork:
             if await dispositions.mark_no_code(conn, attempt_id=attempt_id, now=engine.clock.now()) \
                     and operator.wrap_up_ran_out != attempt_id:     # a batch written again says it once
                 operator.wrap_up_ran_out = attempt_id
-                log.warning("operator %s: the wrap-up of attempt %s ran out after %.0f s with no code: coded %r "
-                            "(the console can still choose one; or `dialer lists dispose %s CODE`)",
-                            name, attempt_id, limit_s, dispositions.NO_CODE, attempt_id)
+                log.warning("operator %s: the wrap-up of attempt %s %s with no code: coded %r (the console can "
+                            "still choose one; or `dialer lists dispose %s CODE`)",
+                            name, attempt_id, how, dispositions.NO_CODE, attempt_id)
 
         engine.recorder.put(f"no code for attempt {attempt_id}", code_it)
 

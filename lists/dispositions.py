@@ -40,7 +40,7 @@ class Disposition:
 
 
 UNKNOWN = "unknown"   # reached an operator, outcome not recorded (the call ended while no engine ran)
-NO_CODE = "no_code"   # reached an operator, whose wrap-up time ran out before they chose a code
+NO_CODE = "no_code"   # reached an operator, whose wrap-up ended (timer, Ready) before they chose a code
 AWAITING_CODE = (UNKNOWN, NO_CODE)   # the system's codes that wait for someone to set the real one
 OPT_OUT = "do_not_call"   # the callee asked never to be called again
 CALLBACK = "callback"

@@ -162,7 +162,7 @@ class OperatorConsole(App[None]):
 
     def _ran_out_text(self, attempt_id: int) -> str:
         on_screen = self._unsaved() and self.call is not None and self.call.attempt_id == attempt_id
-        return "your wrap-up time ran out before you chose a code: " + (
+        return "your wrap-up ended (time ran out, or Ready) before you chose a code: " + (
             "the call is recorded 'no code' for now; choose its code (F6) and save it (Ctrl+S)" if on_screen else
             f"attempt {attempt_id} is recorded 'no code' until a manager sets it (`dialer lists dispose "
             f"{attempt_id} CODE`)")

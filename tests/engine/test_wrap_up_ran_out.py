@@ -91,3 +91,21 @@ async def test_no_code_is_a_system_code_the_manager_sees_among_the_calls_to_set(
         assert total == 1 and rows[0]["id"] == attempt
     finally:
         await engine.stop(drain_s=0)
+
+
+async def test_ready_in_wrap_up_with_no_code_codes_the_call_no_code_too(
+        db: asyncpg.Pool, caplog: pytest.LogCaptureFixture) -> None:
+    """Found with a person at the console against a real Asterisk: F2 (Ready) in wrap-up ended it with the
+    attempt's disposition left empty — neither a code nor among the calls a manager is shown to set."""
+    caplog.set_level(logging.INFO)
+    engine, operator, attempt = await wrapping_up(db, 60)
+    try:
+        assert await apply_command(engine, operator.id, "ready", {}) is None
+        assert operator.state is OperatorState.READY
+        await engine.recorder.drain()
+        await until(lambda: "no code" in caplog.text)
+        assert await db.fetchval("SELECT disposition FROM attempt WHERE id = $1", attempt) == "no_code"
+        assert "Ready" in caplog.text
+        assert picture_doc(engine)["operators"][0]["wrap_up_ran_out"] == attempt
+    finally:
+        await engine.stop(drain_s=0)
