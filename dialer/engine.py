@@ -168,7 +168,7 @@ class Engine:
         chances = self.answer_chances[campaign.id] = AnswerChances()
         ledger = AbandonLedger(pacing_settings(campaign, limits=limits).window_hours * 3600)
         await ledger.seed(self.db, campaign_id=campaign.id, wall_now=self.clock.now(),
-                          loop_now=asyncio.get_running_loop().time())
+                          loop_now=asyncio.get_running_loop().time(), live=self.calls.values())
         runner = CampaignRunner(campaign, snapshot=self.snapshot, dial=self.dialing.dial, tick_s=self.config.tick_s,
                                 can_dial=self.can_originate, ledger=ledger, limits=limits,
                                 supervisor=self.supervisor, hours=find_preset(preset).rule if preset else None,

@@ -8,11 +8,13 @@ every answered call as it ends.
 from __future__ import annotations
 
 from collections import deque
+from collections.abc import Iterable
 from datetime import datetime, timedelta
 
 import asyncpg
 
 import compliance.store
+from dialer.call import Call, CallState
 
 
 class AbandonLedger:
@@ -63,11 +65,17 @@ class AbandonLedger:
         return answers, abandons
 
     async def seed(self, conn: asyncpg.Connection | asyncpg.Pool, *, campaign_id: int | list[int], wall_now: datetime,
-                   loop_now: float) -> None:
+                   loop_now: float, live: Iterable[Call] = ()) -> None:
         """Load the window's answered attempts from the store, placed at their loop-time equivalents
-        (of one campaign, or of all the campaigns of a group)."""
+        (of one campaign, or of all the campaigns of a group), with the ``live`` calls of those campaigns
+        whose answer is already counted: the store holds only the ended ones, and a call in conversation
+        (counted at its hand-off) is not counted again when it ends."""
         ids = campaign_id if isinstance(campaign_id, list) else [campaign_id]
         answers = await compliance.store.answered_since(conn, campaign_ids=ids,
                                                         since=wall_now - timedelta(seconds=self.window_s))
-        for answered_at, abandoned in answers:
-            self.add(loop_now - (wall_now - answered_at).total_seconds(), abandoned)
+        placed = [(loop_now - (wall_now - at).total_seconds(), abandoned) for at, abandoned in answers]
+        placed += [(call.answered_at if call.answered_at is not None else loop_now,
+                    call.abandoned or call.state is CallState.SAFE_HARBOR)
+                   for call in live if call.ledgered and call.campaign_id in ids]
+        for at, abandoned in sorted(placed, key=lambda entry: entry[0]):
+            self.add(at, abandoned)

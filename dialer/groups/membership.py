@@ -125,7 +125,8 @@ class CampaignGroups:
             members = list(group_runner.members.values())
             ledger = AbandonLedger(max(r.settings.window_hours for r in members) * 3600)
             await ledger.seed(self._engine.db, campaign_id=[r.campaign.id for r in members],
-                              wall_now=self._engine.clock.now(), loop_now=asyncio.get_running_loop().time())
+                              wall_now=self._engine.clock.now(), loop_now=asyncio.get_running_loop().time(),
+                              live=self._engine.calls.values())
             group_runner.use_ledger(ledger)
         elif not group.group_ledger and ledger_changed:
             group_runner.use_ledger(None)

@@ -52,3 +52,29 @@ async def test_answers_in_conversation_and_callers_who_hung_up_waiting_are_count
         assert figures(engine)[2] == (3, 1)
     finally:
         await engine.stop(drain_s=0)
+
+
+async def test_a_pause_and_start_keeps_the_answers_of_calls_still_in_conversation(db: asyncpg.Pool) -> None:
+    """Found pausing and starting a campaign from the watch view: a campaign started again reloads its ledger
+    from the ended attempts, so a conversation counted at its hand-off was nowhere, and never added again."""
+    from lists import campaigns
+    await make_campaign(db, operators_n=1, leads_n=3)
+    pbx = FakePbx()
+    engine = Engine(db, pbx, midday(), CONFIG)
+    await engine.start()
+    try:
+        await until(lambda: len(pbx.customer_calls()) >= 1)
+        first = pbx.customer_calls()[0]
+        pbx.emit(CallAnswered(first.channel_id))
+        await until(lambda: bool(pbx.redirects))
+        pbx.emit(ConferenceJoined(f"op{pbx.redirects[0][2]}", first.channel_id))
+        await until(lambda: figures(engine)[2] == (1, 0))
+        campaign = await campaigns.get(db, "c1")
+        await engine.pause_campaign(campaign.id)
+        await engine.run_campaign(campaign)
+        assert figures(engine)[2] == (1, 0)
+        pbx.emit(ChannelHungUp(first.channel_id, 16))
+        await until(lambda: first.channel_id not in engine.calls)
+        assert figures(engine)[2] == (1, 0)
+    finally:
+        await engine.stop(drain_s=0)
