@@ -2,7 +2,9 @@
 
 Pacing reads it many times a second, so it cannot be a query. It is seeded from the attempt rows of the
 window when the campaign starts (an engine restart keeps the law's arithmetic intact) and then follows
-every answered call as it ends.
+every answered call as soon as its fate is known — put through, sent to the message, or lost waiting — not
+when its conversation ends, so the supervisor's figures agree with the answers on the floor
+(``dialer/call_events.py``).
 """
 
 from __future__ import annotations
