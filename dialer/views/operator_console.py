@@ -51,8 +51,7 @@ class OperatorConsole(App[None]):
     CSS = """
     #main { height: 1fr; }
     #card-pane, #script-pane, #disposition-pane { width: 1fr; border: round $secondary; padding: 0 1; }
-    /* where the keys go: the pane holding the focus gets a heavy frame, the focused box a double one
-       (a shape, not only a colour) */
+    /* where the keys go: the focused pane gets a heavy frame, the focused box a double one (a shape too) */
     #card-pane:focus-within, #script-pane:focus-within, #disposition-pane:focus-within { border: heavy $accent; }
     Input { border: tall $panel-lighten-2; }
     Input:focus { border: double $accent; }
@@ -271,10 +270,10 @@ class OperatorConsole(App[None]):
         self.query_one(DispositionForm).suggest(message.code)
 
     def on_input_submitted(self, event: Input.Submitted) -> None:
-        if event.input.id == "pause-reason":
-            self.run_worker(self.action_pause())
-        elif event.input.id == "dial-phone":   # the number as submitted: keys typed before the worker runs are not it
-            self.run_worker(self.action_dial(event.value))
+        # the text as submitted: keys typed before the worker runs are not part of it
+        action = {"pause-reason": self.action_pause, "dial-phone": self.action_dial}.get(event.input.id or "")
+        if action is not None:
+            self.run_worker(action(event.value))
 
     # ---- keys ---------------------------------------------------------------------------------
 
@@ -345,16 +344,17 @@ class OperatorConsole(App[None]):
         """End the conversation and send the customer to the short rating menu (1-5)."""
         await self._send("end_call", {"rate": True})
 
-    async def action_pause(self) -> None:
-        """F3 goes to the reason box; with a reason typed, F3 (or Enter there) pauses."""
+    async def action_pause(self, submitted: str | None = None) -> None:
+        """F3 goes to the reason box; with a reason typed, F3 (or Enter there: ``submitted``) pauses."""
         box = self.query_one("#pause-reason", Input)
-        reason = box.value.strip()
+        typed = box.value if submitted is None else submitted
+        reason = typed.strip()
         if not reason:
             box.focus()
             self.say("say why you pause (e.g. lunch, training) in the pause reason box, then Enter")
             return
         if await self._send("pause", {"reason": reason}) is not None:
-            box.value = ""
+            box.value = box.value.removeprefix(typed)
 
     async def action_dial(self, submitted: str | None = None) -> None:
         """F4 goes to the number box; with a number typed, F4 (or Enter there: ``submitted``) dials."""

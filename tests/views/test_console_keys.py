@@ -298,3 +298,17 @@ async def test_a_number_sent_with_enter_is_the_number_typed_even_when_typing_goe
         assert box.value == "+7495"       # what was typed after stays for the next dial
     assert [(c, a) for c, a, _ in await commands(db)] == [
         ("dial", {"phone": "+74951234567", "campaign_id": scene.campaign_id})]
+
+
+async def test_a_pause_reason_sent_with_enter_is_the_reason_typed_even_when_typing_goes_on(
+        db: asyncpg.Pool, scene: Scene) -> None:
+    app = await console(db)
+    async with app.run_test(size=SIZE) as pilot:
+        box = app.query_one("#pause-reason", Input)
+        await pilot.press("f3", *"lunch")
+        app.on_input_submitted(Input.Submitted(box, box.value))
+        box.value += "tra"
+        await until(pilot, lambda: "pause sent" in text(app, "#message"))
+        await pilot.pause()
+        assert box.value == "tra"
+    assert [(c, a) for c, a, _ in await commands(db)] == [("pause", {"reason": "lunch"})]
