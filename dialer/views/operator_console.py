@@ -161,10 +161,9 @@ class OperatorConsole(App[None]):
 
     def _ran_out_text(self, attempt_id: int) -> str:
         on_screen = self._unsaved() and self.call is not None and self.call.attempt_id == attempt_id
-        return "your wrap-up ended (time ran out, or Ready) before you chose a code: " + (
-            "the call is recorded 'no code' for now; choose its code (F6) and save it (Ctrl+S)" if on_screen else
-            f"attempt {attempt_id} is recorded 'no code' until a manager sets it (`dialer lists dispose "
-            f"{attempt_id} CODE`)")
+        return "wrap-up over (time, or Ready) before a code: " + (
+            "the call is recorded 'no code'; choose its code (F6) and save it (Ctrl+S)" if on_screen else
+            f"attempt {attempt_id} is recorded 'no code'; a manager sets it: dialer lists dispose {attempt_id} CODE")
 
     async def _campaigns_changed(self, floor: FloorPicture) -> None:
         """A campaign of the operator's that no engine runs may be paused: the store says (once per change)."""

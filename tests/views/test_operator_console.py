@@ -286,7 +286,7 @@ async def test_the_console_says_when_the_wrap_up_time_ran_out_before_a_code(db: 
         await until(pilot, lambda: "Ivan" in text(app, "#card"))
         await publish(db, snapshot([campaign_doc(scene)], [operator_doc(scene, "ready", attempt=False,
                                                                           wrap_up_ran_out=scene.attempt_id)]))
-        await until(pilot, lambda: "before you chose a code" in text(app, "#message"))
+        await until(pilot, lambda: "before a code" in text(app, "#message"))
         assert "no code" in text(app, "#message") and "Ctrl+S" in text(app, "#message")
         assert "Ivan" in text(app, "#card")
 
