@@ -38,7 +38,10 @@ def add(
     """Add a person who logs in with a name and a password."""
     from dialer.clock import SystemClock
     from people import passwords, store
+    from people.rights import ROLES
 
+    if role not in ROLES:     # before the password is typed twice
+        raise fail(f"role {role!r} is not one of {', '.join(ROLES)}")
     password = _password(password_stdin)
 
     async def work(db: asyncpg.Pool) -> None:

@@ -123,3 +123,13 @@ async def test_dialer_users_adds_lists_changes_and_disables_people(
     assert lines["sofia"] == ["sofia", "supervisor", "winter", "active"]
     code, out = await dialer("users", "passwd", "nobody", "--password-stdin", stdin="whatever123\n")
     assert code == 2 and "no person named 'nobody'" in out
+
+
+def test_a_wrong_role_is_refused_before_the_password_is_asked() -> None:
+    """``dialer users add bob --role king`` asked for the password twice, then said the role was wrong."""
+    from typer.testing import CliRunner
+
+    import cli
+    result = CliRunner().invoke(cli.app, ["users", "add", "bob", "--role", "king"], input="secret123\nsecret123\n")
+    assert result.exit_code == 2 and "role 'king' is not one of operator, supervisor, manager" in result.output
+    assert "assword" not in result.output
