@@ -213,6 +213,9 @@ class Engine:
                    and o.id not in on_call and not o.simulated]
         # A login comes back ready: someone paused (at lunch) is not logged in behind their back, told why.
         paused = {o.id for o in leaving if o.state is OperatorState.PAUSED}
+        for operator in leaving:           # the console logged in again drops the last session's card
+            if operator.state is OperatorState.WRAP_UP and operator.attempt_id is not None:
+                self.operator_work.code_uncoded(operator, operator.attempt_id, "was cut by the engine's stop")
         await asyncio.gather(*(self.phones.log_out(o, leave_call=False) for o in list(self.floor.operators.values())
                                if o.state is not OperatorState.OFFLINE and o.id not in on_call))
         for operator in leaving:           # their consoles say why; the next start logs them in again

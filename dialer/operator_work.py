@@ -124,8 +124,11 @@ class OperatorWork:
         nor dialed again, until someone sets the real code); the log and the operator's console say which."""
         attempt_id = operator.attempt_id if operator.state is OperatorState.WRAP_UP else None
         self.wrap_up_done(operator)
-        if attempt_id is None:
-            return
+        if attempt_id is not None:
+            self.code_uncoded(operator, attempt_id, how)
+
+    def code_uncoded(self, operator: FloorOperator, attempt_id: int, how: str) -> None:
+        """Code the wrap-up's call ``no_code`` unless a code was saved (and say so once)."""
         engine, name = self._engine, operator.name
 
         async def code_it(conn: asyncpg.Connection) -> None:

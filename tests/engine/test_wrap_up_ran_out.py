@@ -109,3 +109,13 @@ async def test_ready_in_wrap_up_with_no_code_codes_the_call_no_code_too(
         assert picture_doc(engine)["operators"][0]["wrap_up_ran_out"] == attempt
     finally:
         await engine.stop(drain_s=0)
+
+
+async def test_an_engine_stop_in_the_middle_of_a_wrap_up_codes_the_call_no_code(db: asyncpg.Pool) -> None:
+    """The stop logs the operator out; the console logged in again after the restart drops the last
+    session's card, so a call stopped in wrap-up kept no code at all, and no list showed it."""
+    engine, operator, attempt = await wrapping_up(db, 60)
+    await db.execute("UPDATE operator SET simulated = false")
+    operator.simulated = False     # a person: the stop logs them out
+    await engine.stop(drain_s=0)
+    assert await db.fetchval("SELECT disposition FROM attempt WHERE id = $1", attempt) == "no_code"
