@@ -35,14 +35,11 @@ from dialer.metrics import pbx_links
 from dialer.recorder import STORE_UNREACHABLE
 from dialer.store import operator_commands, pictures
 from dialer.store.kept_connection import KeptConnection
+from dialer.store.operator_commands import CALL_COMMANDS, STALE_COMMAND_S
 from lists import campaigns
 from lists.campaigns import Campaign
 
 log = logging.getLogger(__name__)
-# Commands that act on a call (place one, end one, listen in) are done only while fresh: one written while
-# no engine ran is refused when an engine starts, rather than dialing a number the operator gave up on.
-STALE_COMMAND_S = 60.0
-CALL_COMMANDS = ("dial", "end_call", "spy")
 
 PICTURE_SLICE = 200     # operators' picture entries built and encoded per loop pass
 

@@ -13,6 +13,12 @@ import asyncpg
 
 from dialer.bus import COMMAND_CHANNEL
 
+# Commands that act on a call (place one, end one, listen in) are done only while fresh: one written while
+# no engine ran is refused when an engine starts, rather than dialing a number the operator gave up on.
+# (Here, not in the control plane that applies the rule: the consoles tell the operator of it beforehand.)
+STALE_COMMAND_S = 60.0
+CALL_COMMANDS = ("dial", "end_call", "spy")
+
 
 @dataclass(frozen=True)
 class CommandResult:

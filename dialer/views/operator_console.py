@@ -30,6 +30,7 @@ from dialer.views.console.call import CallOnScreen, FloorChanged, Notice, Sugges
 from dialer.views.console.card import CardPanel
 from dialer.views.console.controls import ACTIONS, ControlBar
 from dialer.views.console.disposition_form import DispositionForm, FormError
+from dialer.views.console.engines import CampaignEngines
 from dialer.views.console.operator import ConsoleError, OperatorIdentity, find_operator
 from dialer.views.console.script_panel import ScriptPanel
 from dialer.views.console.second_press import CONFIRM_S, SecondPress
@@ -83,7 +84,8 @@ class OperatorConsole(App[None]):
         self.sent: list[int] = []                 # command ids whose result is not yet known
         self._disposed: set[int] = set()          # attempts whose disposition was sent
         self._pending_dispositions: dict[int, tuple[CallOnScreen, dict[str, Any]]] = {}   # by command id
-        self._absent: frozenset[int] | None = None   # the operator's campaigns no engine runs, last seen
+        self._floor: FloorPicture | None = None      # the last picture: its engines go silent without news
+        self._engines = CampaignEngines(db, operator.campaigns)   # who is there to carry out the commands
         self._login_warned = False
         self._status: StatusBar | None = None     # once mounted
         self._logout_press = SecondPress()       # during a call, F10 asks before it hangs the customer up
@@ -107,6 +109,7 @@ class OperatorConsole(App[None]):
         self.query_one("#card-pane").border_title = "Customer"
         self.query_one("#script-pane").border_title = "Script (1–9 answer, F7 back)"
         self.query_one("#disposition-pane").border_title = "Disposition (F6, Ctrl+S save)"
+        self.set_interval(1.0, self._look_at_engines)
         if self._feed is not None:
             await self._feed.start()
 
@@ -138,7 +141,8 @@ class OperatorConsole(App[None]):
         status.floor_at = message.floor.at
         status.pbx_down = message.floor.pbx_down
         status.me = me
-        await self._campaigns_changed(message.floor)
+        self._floor = message.floor
+        await self._look_at_engines()
         came_in = me is not None and me.state in LOGGED_IN and (was is None or was.state not in LOGGED_IN)
         if came_in and self.call is not None and me is not None and me.attempt_id != self.call.attempt_id:
             await self._clear_call()     # logged back in: the last customer's card is not this session's
@@ -165,17 +169,11 @@ class OperatorConsole(App[None]):
             "the call is recorded 'no code'; choose its code (F6) and save it (Ctrl+S)" if on_screen else
             f"attempt {attempt_id} is recorded 'no code'; a manager sets it: dialer lists dispose {attempt_id} CODE")
 
-    async def _campaigns_changed(self, floor: FloorPicture) -> None:
-        """A campaign of the operator's that no engine runs may be paused: the store says (once per change)."""
-        running = {c.id for c in floor.campaigns}
-        absent = frozenset(cid for cid, _, _ in self.operator.campaigns if cid not in running)
-        if absent == self._absent:
-            return
-        self._absent = absent
-        states = await customer.campaign_states(self.db, sorted(absent)) if absent else {}
-        if not self._showing():
-            return
-        self.query_one(StatusBar).paused = tuple(sorted(name for name, state in states.values() if state == "paused"))
+    async def _look_at_engines(self) -> None:
+        """On each picture, and each second (an engine that stops writes no more pictures)."""
+        if self._floor is not None and await self._engines.seen(self._floor, self.clock.now()) and self._showing():
+            status = self.query_one(StatusBar)
+            status.paused, status.unrun = self._engines.paused(), self._engines.unrun()
 
     async def _check_results(self) -> None:
         for result in await command_results(self.db, self.sent):
@@ -305,7 +303,7 @@ class OperatorConsole(App[None]):
             return None
         self.sent.append(command_id)
         self._hurry()
-        self.say(f"{command} sent")
+        self.say(f"{command} sent{self._engines.waiting(command)}")
         return command_id
 
     async def action_login(self) -> None:
@@ -394,6 +392,6 @@ class OperatorConsole(App[None]):
             self._disposed.add(call.attempt_id)
             form.open = False
             self.set_focus(None)      # out of the form: the next call's script answers to the digits
-            self.say(f"disposition {chosen.code} sent")
+            self.say(f"disposition {chosen.code} sent{self._engines.waiting('disposition')}")
             if self.me is None or self.me.attempt_id != call.attempt_id:
                 await self._clear_call()

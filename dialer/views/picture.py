@@ -126,6 +126,14 @@ class FloorPicture:
     engines: tuple[str, ...] = field(default=())
     pools: tuple[PoolState, ...] = ()
     pbx_down: tuple[str, ...] = ()      # Asterisk servers an engine has lost its AMI link to
+    engines_at: tuple[tuple[str, datetime], ...] = ()   # when each engine wrote its picture
+
+    def campaigns_run(self, now: datetime, stale_s: float) -> frozenset[int]:
+        """Campaigns an engine runs: in a picture written within ``stale_s``. A stopped or killed engine's
+        last picture stays in the store and still lists its campaigns, but it is not written again."""
+        fresh = {engine for engine, at in self.engines_at if (now - at).total_seconds() <= stale_s}
+        written = {engine for engine, _ in self.engines_at}
+        return frozenset(c.id for c in self.campaigns if c.engine in fresh or c.engine not in written)
 
     def pool_of(self, campaign_id: int) -> PoolState | None:
         return next((p for p in self.pools if any(m.id == campaign_id for m in p.members)), None)
@@ -235,6 +243,7 @@ def parse_picture(docs: Iterable[Mapping[str, Any]]) -> FloorPicture:
     operators: dict[int, OperatorRow] = {}
     pools: dict[int, PoolState] = {}
     engines: list[str] = []
+    engines_at: list[tuple[str, datetime]] = []
     pbx_down: set[str] = set()
     latest: datetime | None = None
     for doc in docs:
@@ -244,6 +253,7 @@ def parse_picture(docs: Iterable[Mapping[str, Any]]) -> FloorPicture:
         at = doc.get("at")
         moment = datetime.fromisoformat(str(at)) if at else None
         if moment is not None:
+            engines_at.append((engine, moment))
             latest = moment if latest is None or moment > latest else latest
         for raw in doc.get("campaigns") or ():
             campaign = _campaign(raw, engine)
@@ -265,4 +275,5 @@ def parse_picture(docs: Iterable[Mapping[str, Any]]) -> FloorPicture:
         engines=tuple(engines),
         pools=tuple(sorted(pools.values(), key=lambda p: p.name)),
         pbx_down=tuple(sorted(pbx_down)),
+        engines_at=tuple(engines_at),
     )

@@ -9,9 +9,10 @@ from datetime import timedelta
 import asyncpg
 import pytest
 
-from dialer.control import STALE_COMMAND_S, ControlPlane
+from dialer.control import ControlPlane
 from dialer.engine import Engine
 from dialer.floor import OperatorState
+from dialer.store.operator_commands import STALE_COMMAND_S
 from dialer.views.feed import send_command
 from tests.engine.fake_pbx import FakePbx
 from tests.engine.test_engine import CONFIG, make_campaign, midday, until

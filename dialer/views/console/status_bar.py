@@ -1,5 +1,5 @@
 """The console's top line: who, the state and its timer, calls and talk time, and what stops calls
-coming (a dropped phone, a lost PBX link, a paused campaign, an engine gone silent).
+coming (a dropped phone, a lost PBX link, a paused campaign, a campaign no engine runs, an engine gone silent).
 
 The timers count minutes, and the line is drawn again only when its text changes: a server holds hundreds
 of consoles, and a line that counted seconds would repaint every one of them every second (and the engine's
@@ -15,9 +15,9 @@ from textual.reactive import var
 from textual.widget import Widget
 
 from dialer.clock import Clock
+from dialer.views.console.engines import STALE_S
 from dialer.views.picture import OperatorRow
 
-STALE_S = 10.0   # engines publish every second, the console reads them every few seconds
 # the engine's "reserved" lasts until the customer's Redirect lands in the operator's conference
 _STATE_SHOWN = {"reserved": "CONNECTING", "logged_in": "CALLING YOUR PHONE"}
 # busy states in which the phone may be out of the conference while the engine calls it back
@@ -40,6 +40,7 @@ class StatusBar(Widget):
     received_at: var[float] = var(0.0)           # loop time the operator's entry arrived
     floor_at: var[datetime | None] = var(None)   # when the engine published it
     paused: var[tuple[str, ...]] = var(())       # the operator's campaigns that are paused
+    unrun: var[tuple[str, ...]] = var(())        # the operator's running campaigns that no engine has
     pbx_down: var[tuple[str, ...]] = var(())     # Asterisk servers the engine cannot reach
 
     def __init__(self, who: str, clock: Clock, *, id: str | None = None) -> None:
@@ -59,7 +60,7 @@ class StatusBar(Widget):
             self._shown = line
             self.refresh()
 
-    watch_me = watch_received_at = watch_floor_at = watch_paused = watch_pbx_down = _changed
+    watch_me = watch_received_at = watch_floor_at = watch_paused = watch_unrun = watch_pbx_down = _changed
 
     @property
     def text(self) -> str:
@@ -68,6 +69,8 @@ class StatusBar(Widget):
     def line(self) -> str:
         me = self.me
         line = f"{self.who}  "
+        if self.unrun:   # first: the rest of the line (a state, its timer) is what the last engine left
+            line += f"no engine runs campaign {', '.join(self.unrun)}: your commands wait (`dialer run`) — "
         if me is None:
             line += "LOGGED OUT"
         else:
