@@ -106,6 +106,13 @@ async def witness(schema: str) -> None:
     await asyncio.Event().wait()
 
 
+def _print_collections(log: Path) -> None:
+    """What the workers' garbage collector cost them (``dialer/web/collector.py`` writes it to their log)."""
+    for line in log.read_text(errors="replace").splitlines():
+        if "garbage collection" in line or "reclaim in" in line:
+            print(f"  worker: {line.removeprefix('dialer serve: ')}")
+
+
 def _quantiles(values: list[float]) -> tuple[float, float]:
     """p50 and p99."""
     if len(values) < 2:
@@ -198,6 +205,7 @@ async def run(sessions: int, port: int, ami_port: int, *, draw: bool = True, rea
     terminals: list[WebTerminal] = []
     witness = Witness()
     workers: list[int] = []
+    logs = Path(tempfile.mkdtemp(prefix="bench-serve-"))
     try:
         await seed(db, sessions)
         await witness.start(url, schema)
@@ -205,7 +213,6 @@ async def run(sessions: int, port: int, ami_port: int, *, draw: bool = True, rea
         env = {**os.environ, "DIALER_DATABASE_URL": scoped, "DIALER_AMI_PORT": str(ami_port),
                "DIALER_AMI_USERNAME": "dialer-lp"}
         dialer = [sys.executable, "-m", "cli"]
-        logs = Path(tempfile.mkdtemp(prefix="bench-serve-"))
         print(f"logs of the simulator, the engine and the server in {logs}")
 
         def start(name: str, *args: str) -> subprocess.Popen[bytes]:
@@ -298,6 +305,7 @@ async def run(sessions: int, port: int, ami_port: int, *, draw: bool = True, rea
                 await asyncio.sleep(0.1)
             print(f"  once the pages closed and the server stopped: logins {audit.get('login', 0)}, "
                   f"logouts {audit.get('logout', 0)} in the audit; worker processes left 30 s later: {len(left)}")
+            _print_collections(logs / "serve.log")
         await db.close()
         conn = await asyncpg.connect(url)
         await conn.execute(f'DROP SCHEMA "{schema}" CASCADE')
