@@ -126,7 +126,8 @@ async def test_growth_alone_calls_the_long_walk_at_most_once_a_gap(collector: Se
     collector.start()
     collector.opened()
     walks = len(collector.pauses.reclaims)
-    logged_in = [Session() for _ in range(50)]     # people logging in all morning: no garbage
+    size = collector.alive_after_reclaim // 20
+    logged_in = [Session(size) for _ in range(50)]     # people logging in all morning: no garbage
     collector.tidy()
     assert gc.get_freeze_count() > collector.growth * collector.alive_after_reclaim
     collector.tidy()
