@@ -57,7 +57,7 @@ class BrowserServer(Server):
         return app
 
     async def on_startup(self, app: web.Application) -> None:
-        self.db = await database.open_db(self.store_url, max_size=POOL_SIZE)
+        self.db = await open_worker_db(self.store_url)
         self.listener = SharedListener(self.db)
         await self.listener.open()
         asyncio.get_running_loop().add_reader(sys.stdin.fileno(), self._parent_said)
@@ -108,6 +108,12 @@ class BrowserServer(Server):
         browser.close()    # the person logged out (Ctrl+Q): the page's websocket closes
         if not session.cancelled() and (error := session.exception()) is not None:
             log.error("a browser session failed: %s", error, exc_info=error)
+
+
+async def open_worker_db(url: str, *, search_path: str | None = None) -> asyncpg.Pool:
+    """The worker's pool, shared by its sessions; with no asyncpg timers, which would keep a closed
+    session's apps alive for minutes (``lists/database.py``)."""
+    return await database.open_db(url, search_path=search_path, max_size=POOL_SIZE, timers=False)
 
 
 def serve_on(sock: socket.socket, store_url: str, *, host: str, port: int, public_url: str | None) -> None:
