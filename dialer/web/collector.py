@@ -24,7 +24,7 @@ So a worker splits the work in two:
   closing, and of calls.
 
 ``Pauses`` records every collection's pause by generation (``gc.callbacks``); a worker writes its
-summary to its log when it stops, and every pause over ``LONG_PAUSE_S`` as it happens.
+summary to its log when it stops, every reclaim, and every pause over ``LONG_PAUSE_S`` as it happens.
 """
 
 from __future__ import annotations
@@ -42,7 +42,7 @@ GROWTH = 2.0                 # frozen objects, as a multiple of the last reclaim
 RECLAIM_GAP_S = 1800.0       # growth calls a reclaim at most this often
 NEVER = 1 << 30              # a collection threshold never reached: no automatic full collection
 SETTLE_S = 1.0               # after the last session ends, its apps' last callbacks run before the reclaim
-LONG_PAUSE_S = 0.1           # a pause this long is logged when it happens
+LONG_PAUSE_S = 0.5           # a pause this long is logged when it happens
 
 
 class Pauses:
