@@ -149,6 +149,22 @@ def _summed_memory_mb(pids: list[int]) -> tuple[float, float]:
     return sum(m[0] for m in memory), sum(m[1] for m in memory)
 
 
+async def new_schema(url: str, prefix: str) -> tuple[str, str, asyncpg.Pool]:
+    """A fresh migrated schema: its name, the store's address scoped to it, and a pool on it."""
+    schema = f"{prefix}_{uuid.uuid4().hex[:8]}"
+    conn = await asyncpg.connect(url)
+    await conn.execute(f'CREATE SCHEMA "{schema}"')
+    await conn.close()
+    scoped = f"{url}{'&' if '?' in url else '?'}search_path={schema}"
+    return schema, scoped, await database.open_db(scoped, search_path=schema)
+
+
+async def drop_schema(url: str, schema: str) -> None:
+    conn = await asyncpg.connect(url)
+    await conn.execute(f'DROP SCHEMA "{schema}" CASCADE')
+    await conn.close()
+
+
 async def seed(db: asyncpg.Pool, sessions: int) -> None:
     now = datetime.now(UTC)
     campaign = (await campaigns.create(db, name="bench", channel_template="Local/{digits}@pstn",
@@ -195,12 +211,7 @@ async def run(sessions: int, port: int, ami_port: int, *, draw: bool = True, rea
     url = os.environ.get("DIALER_DATABASE_URL")
     if not url:
         raise SystemExit("set DIALER_DATABASE_URL (a PostgreSQL database to make a schema in)")
-    schema = f"bench_serve_{uuid.uuid4().hex[:8]}"
-    conn = await asyncpg.connect(url)
-    await conn.execute(f'CREATE SCHEMA "{schema}"')
-    await conn.close()
-    scoped = f"{url}{'&' if '?' in url else '?'}search_path={schema}"
-    db = await database.open_db(scoped, search_path=schema)
+    schema, scoped, db = await new_schema(url, "bench_serve")
     processes: list[subprocess.Popen[bytes]] = []
     terminals: list[WebTerminal] = []
     witness = Witness()
@@ -307,9 +318,7 @@ async def run(sessions: int, port: int, ami_port: int, *, draw: bool = True, rea
                   f"logouts {audit.get('logout', 0)} in the audit; worker processes left 30 s later: {len(left)}")
             _print_collections(logs / "serve.log")
         await db.close()
-        conn = await asyncpg.connect(url)
-        await conn.execute(f'DROP SCHEMA "{schema}" CASCADE')
-        await conn.close()
+        await drop_schema(url, schema)
 
 
 def main() -> None:
