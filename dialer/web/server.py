@@ -111,9 +111,12 @@ class BrowserServer(Server):
 
 
 async def open_worker_db(url: str, *, search_path: str | None = None) -> asyncpg.Pool:
-    """The worker's pool, shared by its sessions; with no asyncpg timers, which would keep a closed
-    session's apps alive for minutes (``lists/database.py``)."""
-    return await database.open_db(url, search_path=search_path, max_size=POOL_SIZE, timers=False)
+    """The worker's pool, shared by its sessions. Its connections are all opened now, outside any session:
+    a connection opened later would be opened inside a session's context (its apps), and its socket's
+    reader, registered with the loop, would keep that session's apps alive as long as the connection
+    lives. And no asyncpg timers, for the same reason (``lists/database.py``)."""
+    return await database.open_db(url, search_path=search_path, min_size=POOL_SIZE, max_size=POOL_SIZE,
+                                  timers=False)
 
 
 def serve_on(sock: socket.socket, store_url: str, *, host: str, port: int, public_url: str | None) -> None:

@@ -18,7 +18,7 @@ from dialer.views.listener import SharedListener
 from dialer.views.operator_console import OperatorConsole, find_operator
 from dialer.web.browser import Browser
 from dialer.web.driver import driver_for
-from dialer.web.server import open_worker_db
+from dialer.web.server import POOL_SIZE, open_worker_db
 from lists import campaigns, operators
 
 pytestmark = pytest.mark.db
@@ -69,4 +69,16 @@ async def test_a_closed_console_is_freed_while_the_worker_serves_on(db: asyncpg.
         assert [console() is None for console in closed] == [True, True]
     finally:
         await listener.close()
+        await worker_db.close()
+
+
+async def test_the_workers_store_connections_are_all_opened_before_any_session(
+        db: asyncpg.Pool, store_schema: tuple[str, str]) -> None:
+    """A connection opened during a session registers its socket with the loop in that session's context,
+    which holds the session's apps for as long as the connection lives (all day, in a pool)."""
+    url, schema = store_schema
+    worker_db = await open_worker_db(url, search_path=schema)
+    try:
+        assert worker_db.get_size() == POOL_SIZE
+    finally:
         await worker_db.close()
