@@ -106,6 +106,13 @@ async def witness(schema: str) -> None:
     await asyncio.Event().wait()
 
 
+def _print_collections(log: Path) -> None:
+    """What the workers' garbage collector cost them (``dialer/web/collector.py`` writes it to their log)."""
+    for line in log.read_text(errors="replace").splitlines():
+        if "garbage collection" in line or "reclaim in" in line:
+            print(f"  worker: {line.removeprefix('dialer serve: ')}")
+
+
 def _quantiles(values: list[float]) -> tuple[float, float]:
     """p50 and p99."""
     if len(values) < 2:
@@ -140,6 +147,22 @@ def _workers(server_pid: int) -> list[int]:
 def _summed_memory_mb(pids: list[int]) -> tuple[float, float]:
     memory = [_memory_mb(pid) for pid in pids]
     return sum(m[0] for m in memory), sum(m[1] for m in memory)
+
+
+async def new_schema(url: str, prefix: str) -> tuple[str, str, asyncpg.Pool]:
+    """A fresh migrated schema: its name, the store's address scoped to it, and a pool on it."""
+    schema = f"{prefix}_{uuid.uuid4().hex[:8]}"
+    conn = await asyncpg.connect(url)
+    await conn.execute(f'CREATE SCHEMA "{schema}"')
+    await conn.close()
+    scoped = f"{url}{'&' if '?' in url else '?'}search_path={schema}"
+    return schema, scoped, await database.open_db(scoped, search_path=schema)
+
+
+async def drop_schema(url: str, schema: str) -> None:
+    conn = await asyncpg.connect(url)
+    await conn.execute(f'DROP SCHEMA "{schema}" CASCADE')
+    await conn.close()
 
 
 async def seed(db: asyncpg.Pool, sessions: int) -> None:
@@ -188,16 +211,12 @@ async def run(sessions: int, port: int, ami_port: int, *, draw: bool = True, rea
     url = os.environ.get("DIALER_DATABASE_URL")
     if not url:
         raise SystemExit("set DIALER_DATABASE_URL (a PostgreSQL database to make a schema in)")
-    schema = f"bench_serve_{uuid.uuid4().hex[:8]}"
-    conn = await asyncpg.connect(url)
-    await conn.execute(f'CREATE SCHEMA "{schema}"')
-    await conn.close()
-    scoped = f"{url}{'&' if '?' in url else '?'}search_path={schema}"
-    db = await database.open_db(scoped, search_path=schema)
+    schema, scoped, db = await new_schema(url, "bench_serve")
     processes: list[subprocess.Popen[bytes]] = []
     terminals: list[WebTerminal] = []
     witness = Witness()
     workers: list[int] = []
+    logs = Path(tempfile.mkdtemp(prefix="bench-serve-"))
     try:
         await seed(db, sessions)
         await witness.start(url, schema)
@@ -205,7 +224,6 @@ async def run(sessions: int, port: int, ami_port: int, *, draw: bool = True, rea
         env = {**os.environ, "DIALER_DATABASE_URL": scoped, "DIALER_AMI_PORT": str(ami_port),
                "DIALER_AMI_USERNAME": "dialer-lp"}
         dialer = [sys.executable, "-m", "cli"]
-        logs = Path(tempfile.mkdtemp(prefix="bench-serve-"))
         print(f"logs of the simulator, the engine and the server in {logs}")
 
         def start(name: str, *args: str) -> subprocess.Popen[bytes]:
@@ -298,10 +316,9 @@ async def run(sessions: int, port: int, ami_port: int, *, draw: bool = True, rea
                 await asyncio.sleep(0.1)
             print(f"  once the pages closed and the server stopped: logins {audit.get('login', 0)}, "
                   f"logouts {audit.get('logout', 0)} in the audit; worker processes left 30 s later: {len(left)}")
+            _print_collections(logs / "serve.log")
         await db.close()
-        conn = await asyncpg.connect(url)
-        await conn.execute(f'DROP SCHEMA "{schema}" CASCADE')
-        await conn.close()
+        await drop_schema(url, schema)
 
 
 def main() -> None:

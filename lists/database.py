@@ -146,10 +146,15 @@ async def recreate_schema(conn: asyncpg.Connection, schema: str) -> None:
 async def open_db(
     url: str, *, search_path: str | None = None, min_size: int = 1, max_size: int = 10,
     connection_class: type[asyncpg.Connection] = asyncpg.Connection, durable: bool = True,
+    timers: bool = True,
 ) -> asyncpg.Pool:
     """A pool on the migrated store. ``search_path`` lets tests give each test its own schema;
     ``connection_class`` lets the virtual-time demo hold its clock during queries; ``durable=False``
-    (demo only) skips waiting for the disk at commit, as a throw-away day needs no crash safety."""
+    (demo only) skips waiting for the disk at commit, as a throw-away day needs no crash safety.
+    ``timers=False`` (``dialer serve``'s workers) keeps prepared statements and idle connections without
+    asyncpg's expiry timers: such a timer is scheduled in the context of whoever ran the query or released
+    the connection, and in a worker that is a browser session's app, which it would keep alive for five
+    minutes after the session closed (hundreds of closed consoles at the end of a shift)."""
     settings = {"search_path": search_path} if search_path else {}
     settings["application_name"] = "dialer"
     if not durable:
@@ -158,6 +163,7 @@ async def open_db(
         db = await asyncpg.create_pool(
             url, min_size=min_size, max_size=max_size, server_settings=settings,
             connection_class=connection_class,
+            **({} if timers else {"max_cached_statement_lifetime": 0, "max_inactive_connection_lifetime": 0}),
         )
     except (OSError, asyncpg.PostgresError) as exc:
         raise StoreError(f"cannot connect to {redact(url)}: {exc}") from exc

@@ -3,17 +3,29 @@
 The stored text carries its own parameters (``scrypt$n$r$p$salt$hash``), so the cost can be raised later
 without making existing hashes unreadable. n = 2**14, r = 8 is the cost RFC 7914 and OWASP name for
 interactive logins; it needs 16 MiB, under hashlib's 32 MiB default ``maxmem``.
+
+A server hashes aside (``verify_aside``, ``hash_aside``): in a thread of its own, which the event loop does
+not wait for (hashlib's scrypt lets go of the interpreter's lock), at a lower CPU priority where the system
+allows it. A crowd logging in at the start of a shift then queues behind itself, not in front of the
+sessions already on a call, whose cards the event loop draws.
 """
 
 from __future__ import annotations
 
+import asyncio
 import base64
+import contextlib
 import hashlib
 import hmac
 import os
+import sys
+import threading
+from concurrent.futures import ThreadPoolExecutor
 
 N, R, P, LENGTH = 2**14, 8, 1, 32
 MIN_LENGTH = 8
+HASHING_THREADS = 1   # per process: logins at once wait their turn here, not on the CPU the sessions need
+HASHING_NICE = 10     # the hashing thread's priority below the event loop's (Linux: a thread's own)
 
 
 class PasswordError(ValueError):
@@ -45,6 +57,33 @@ def verify(password: str, stored: str) -> bool:
     except ValueError:
         return False
     return hmac.compare_digest(got, expected)
+
+
+_hashing: ThreadPoolExecutor | None = None
+
+
+def _lower_priority() -> None:
+    if sys.platform.startswith("linux"):      # there a thread id names the thread alone
+        with contextlib.suppress(OSError):
+            os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), HASHING_NICE)
+
+
+def _executor() -> ThreadPoolExecutor:
+    global _hashing
+    if _hashing is None:
+        _hashing = ThreadPoolExecutor(HASHING_THREADS, thread_name_prefix="password-hash",
+                                      initializer=_lower_priority)
+    return _hashing
+
+
+async def verify_aside(password: str, stored: str) -> bool:
+    """``verify`` in the hashing thread: the event loop goes on meanwhile."""
+    return await asyncio.get_running_loop().run_in_executor(_executor(), verify, password, stored)
+
+
+async def hash_aside(password: str) -> str:
+    """``hash_password`` in the hashing thread."""
+    return await asyncio.get_running_loop().run_in_executor(_executor(), hash_password, password)
 
 
 def _b64(raw: bytes) -> str:

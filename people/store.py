@@ -1,10 +1,10 @@
 """People in the store: adding them, their passwords, the campaigns a supervisor watches, and logging
-in and out (each recorded in ``login_audit``). Passwords are hashed off the event loop: scrypt takes tens
-of milliseconds on purpose, and a server holds many sessions."""
+in and out (each recorded in ``login_audit``). Passwords are hashed off the event loop and while holding no
+store connection (``passwords.verify_aside``): scrypt takes tens of milliseconds of CPU on purpose, and a
+server's sessions share a few connections."""
 
 from __future__ import annotations
 
-import asyncio
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -49,7 +49,7 @@ async def add(conn: Conn, *, name: str, role: str, password: str, operator: str 
             raise PersonError(f"no operator named {operator!r}; add one with `dialer operators add {operator} …`")
     if role == "operator" and operator_id is None:
         raise PersonError(f"{name} works as an operator: give --operator NAME (the operator row they work as)")
-    digest = await asyncio.to_thread(passwords.hash_password, password)
+    digest = await passwords.hash_aside(password)
     try:
         await conn.execute(
             """INSERT INTO person (name, role, operator_id, password_hash, created_at)
@@ -62,7 +62,7 @@ async def add(conn: Conn, *, name: str, role: str, password: str, operator: str 
 async def set_password(conn: Conn, name: str, password: str) -> None:
     """A new password; it also lifts a lock, as a manager resetting it has checked who asks."""
     passwords.check_new(password)
-    digest = await asyncio.to_thread(passwords.hash_password, password)
+    digest = await passwords.hash_aside(password)
     done = await conn.execute(
         "UPDATE person SET password_hash = $2, failed_logins = 0, locked_until = NULL WHERE name = $1", name, digest)
     if done == "UPDATE 0":
@@ -111,18 +111,24 @@ async def get(conn: Conn, person_id: int) -> Person | None:
 
 async def log_in(db: asyncpg.Pool, name: str, password: str, now: datetime) -> Person:
     """The person, or ``LoginRefused``; every outcome is written to ``login_audit`` (committed even when the
-    login is refused)."""
+    login is refused).
+
+    The password is checked first, holding no connection; then the person's row is locked and read again,
+    so guesses made at once are still counted one after another, and a lock set meanwhile refuses."""
+    stored = await db.fetchval("SELECT password_hash FROM person WHERE name = $1", name)
+    right = await passwords.verify_aside(password, stored or passwords.DECOY)   # an unknown name costs the same
     refusal: str | None = None
     async with db.acquire() as conn, conn.transaction():
         row = await conn.fetchrow(
             """SELECT id, disabled, failed_logins, locked_until, role, operator_id, password_hash
-               FROM person WHERE name = $1 FOR UPDATE""", name)   # concurrent guesses are counted one after another
+               FROM person WHERE name = $1 FOR UPDATE""", name)
         if row is None:
-            await asyncio.to_thread(passwords.verify, password, passwords.DECOY)
             await _audit(conn, now, None, "failed", "unknown name")
             refusal = WRONG
         else:
-            refusal = await _check(conn, row, password, now)
+            if row["password_hash"] != stored:     # changed while it was checked: check against the new one
+                right = await passwords.verify_aside(password, row["password_hash"])
+            refusal = await _check(conn, row, right, now)
     if refusal is not None:
         raise LoginRefused(refusal)
     person = await get(db, row["id"])
@@ -130,7 +136,7 @@ async def log_in(db: asyncpg.Pool, name: str, password: str, now: datetime) -> P
     return person
 
 
-async def _check(conn: asyncpg.Connection, row: asyncpg.Record, password: str, now: datetime) -> str | None:
+async def _check(conn: asyncpg.Connection, row: asyncpg.Record, right: bool, now: datetime) -> str | None:
     person_id = row["id"]
     standing = Standing(row["failed_logins"], row["locked_until"])
     if row["disabled"]:
@@ -139,7 +145,7 @@ async def _check(conn: asyncpg.Connection, row: asyncpg.Record, password: str, n
     if standing.locked(now):
         await _audit(conn, now, person_id, "refused", "locked")
         return f"too many failed logins: try again in {standing.minutes_left(now)} min"
-    if not await asyncio.to_thread(passwords.verify, password, row["password_hash"]):
+    if not right:
         after = standing.after_failure(now)
         await conn.execute("UPDATE person SET failed_logins = $2, locked_until = $3 WHERE id = $1",
                            person_id, after.failures, after.locked_until)

@@ -129,6 +129,7 @@ class WatchApp(App[None]):
         self.abandon_history: dict[int, deque[float]] = {}
         self.sent: list[int] = []
         self.absent: tuple[int, str] | None = None   # the named campaign's id and state while no engine runs it
+        self._title = ""     # as shown: the title is looked at every second, and drawn again only when it changes
         self._feed = PictureFeed(db, lambda floor: self.post_message(FloorChanged(floor)), self.say,
                                  listener=listener) if listen else None
 
@@ -229,7 +230,9 @@ class WatchApp(App[None]):
             silent = (self.clock.now() - self.floor.at).total_seconds()
             if silent > STALE_S:
                 title += f"  STALE: no picture for {silent:.0f} s — is the engine running?"
-        self._q("#title", Static).update(Text(title))
+        if title != self._title:
+            self._title = title
+            self._q("#title", Static).update(Text(title))
 
     def _render(self) -> None:
         campaign = self.campaign

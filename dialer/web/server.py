@@ -30,6 +30,7 @@ from textual_serve.server import Server, to_int
 from dialer.clock import SystemClock
 from dialer.views.listener import SharedListener
 from dialer.web.browser import Browser
+from dialer.web.collector import SessionCollector
 from dialer.web.session import run_session
 from lists import database
 
@@ -48,6 +49,7 @@ class BrowserServer(Server):
         self.db: asyncpg.Pool | None = None
         self.listener: SharedListener | None = None
         self.sessions: dict[asyncio.Task[Any], Browser] = {}
+        self.collector = SessionCollector()
 
     async def _make_app(self) -> web.Application:
         app = await super()._make_app()
@@ -55,10 +57,11 @@ class BrowserServer(Server):
         return app
 
     async def on_startup(self, app: web.Application) -> None:
-        self.db = await database.open_db(self.store_url, max_size=POOL_SIZE)
+        self.db = await open_worker_db(self.store_url)
         self.listener = SharedListener(self.db)
         await self.listener.open()
         asyncio.get_running_loop().add_reader(sys.stdin.fileno(), self._parent_said)
+        self.collector.start()     # everything imported and opened: frozen out of the collector's walks
 
     def _parent_said(self) -> None:
         """Nothing is written to the worker's stdin: it closes when ``dialer serve`` is gone (workers.py)."""
@@ -67,6 +70,7 @@ class BrowserServer(Server):
             os.kill(os.getpid(), signal.SIGTERM)   # stops as when asked to: every session logs out
 
     async def on_shutdown(self, app: web.Application) -> None:
+        self.collector.stop()    # the sessions end at once: no walk of theirs to wait for
         for browser in self.sessions.values():
             browser.close()      # each session's app exits and logs its person out
         if self.sessions:
@@ -88,6 +92,7 @@ class BrowserServer(Server):
         session = asyncio.get_running_loop().create_task(
             run_session(self.db, self.clock, browser, self.listener), name="browser-session")
         self.sessions[session] = browser
+        self.collector.opened()
         session.add_done_callback(lambda done: self._ended(done, browser))
         await browser.read()
         try:
@@ -99,9 +104,19 @@ class BrowserServer(Server):
 
     def _ended(self, session: asyncio.Task[Any], browser: Browser) -> None:
         self.sessions.pop(session, None)
+        self.collector.closed()
         browser.close()    # the person logged out (Ctrl+Q): the page's websocket closes
         if not session.cancelled() and (error := session.exception()) is not None:
             log.error("a browser session failed: %s", error, exc_info=error)
+
+
+async def open_worker_db(url: str, *, search_path: str | None = None) -> asyncpg.Pool:
+    """The worker's pool, shared by its sessions. Its connections are all opened now, outside any session:
+    a connection opened later would be opened inside a session's context (its apps), and its socket's
+    reader, registered with the loop, would keep that session's apps alive as long as the connection
+    lives. And no asyncpg timers, for the same reason (``lists/database.py``)."""
+    return await database.open_db(url, search_path=search_path, min_size=POOL_SIZE, max_size=POOL_SIZE,
+                                  timers=False)
 
 
 def serve_on(sock: socket.socket, store_url: str, *, host: str, port: int, public_url: str | None) -> None:

@@ -22,6 +22,7 @@ def main() -> None:
     parser.add_argument("--public-url")
     args = parser.parse_args()
     logging.basicConfig(level=logging.WARNING, stream=sys.__stderr__, format="dialer serve: %(message)s")
+    logging.getLogger("dialer.web.collector").setLevel(logging.INFO)    # its pauses: read by benchmarks/serve.py
     sock = socket.socket(fileno=args.fd)
     try:
         serve_on(sock, os.environ["DIALER_DATABASE_URL"], host=args.host, port=args.port, public_url=args.public_url)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import threading
 from datetime import UTC, datetime, timedelta
 
 import asyncpg
@@ -10,7 +11,8 @@ import pytest
 from typer.testing import CliRunner
 
 import cli
-from people import store
+from lists import database
+from people import passwords, store
 from people.store import LoginRefused
 
 pytestmark = pytest.mark.db
@@ -133,3 +135,44 @@ def test_a_wrong_role_is_refused_before_the_password_is_asked() -> None:
     result = CliRunner().invoke(cli.app, ["users", "add", "bob", "--role", "king"], input="secret123\nsecret123\n")
     assert result.exit_code == 2 and "role 'king' is not one of operator, supervisor, manager" in result.output
     assert "assword" not in result.output
+
+
+async def test_logins_hashing_hold_no_store_connection(db: asyncpg.Pool, store_schema: tuple[str, str],
+                                                       monkeypatch: pytest.MonkeyPatch) -> None:
+    """A password's hash takes a large share of a second of CPU on purpose: a connection held meanwhile is
+    one the consoles already on a call cannot read their card with (a server's pool is a few of them)."""
+    await _anna(db)
+    hashing = threading.Event()
+    release = threading.Event()
+    verify = passwords.verify
+
+    def slow_verify(password: str, stored: str) -> bool:
+        hashing.set()
+        release.wait(10)
+        return verify(password, stored)
+
+    monkeypatch.setattr(passwords, "verify", slow_verify)
+    url, schema = store_schema
+    small = await database.open_db(url, search_path=schema, min_size=1, max_size=1)
+    try:
+        logins = [asyncio.ensure_future(store.log_in(small, "anna", PASSWORD, NOW)) for _ in range(3)]
+        await asyncio.to_thread(hashing.wait, 10)
+        async with asyncio.timeout(5):      # the card's read gets the pool's one connection meanwhile
+            assert await small.fetchval("SELECT 1") == 1
+        release.set()
+        people = await asyncio.gather(*logins)
+    finally:
+        release.set()
+        await small.close()
+    assert [p.name for p in people] == ["anna"] * 3
+
+
+async def test_wrong_guesses_at_once_still_lock_after_five(db: asyncpg.Pool) -> None:
+    await _anna(db)
+    results = await asyncio.gather(*(store.log_in(db, "anna", f"guess {n}", NOW) for n in range(8)),
+                                   return_exceptions=True)
+    assert all(isinstance(r, LoginRefused) for r in results)
+    with pytest.raises(LoginRefused, match="try again in 5 min"):
+        await store.log_in(db, "anna", PASSWORD, NOW + timedelta(seconds=1))
+    events = [e for e, _ in await _audit(db)]
+    assert events[:5] == ["failed"] * 4 + ["locked"] and set(events[5:]) == {"refused"}

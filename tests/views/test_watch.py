@@ -248,3 +248,21 @@ async def test_the_since_start_figures_read_as_a_funnel_and_say_what_abandoned_c
         pacing = text(app, "#pacing")
         assert "since start: originated 300, answered 120, connected 118, abandoned 2" in pacing
         assert "live answers" in pacing and "put through" in pacing
+
+
+async def test_the_title_is_drawn_again_only_when_it_changes(db: asyncpg.Pool, scene: Scene,
+                                                             monkeypatch: pytest.MonkeyPatch) -> None:
+    """It is looked at every second (for an engine gone silent); a still floor costs no repaint."""
+    app = watch(db)
+    async with app.run_test(size=SIZE) as pilot:
+        await publish(db, snapshot([campaign_doc(scene)], [operator_doc(scene, "on_call")]))
+        await until(pilot, lambda: app.campaign is not None)
+        title = app.screen_stack[0].query_one("#title", Static)
+        drawn: list[object] = []
+        monkeypatch.setattr(title, "update", lambda content="": drawn.append(content))
+        for _ in range(3):
+            app._render_title()
+        assert drawn == []
+        app.clock.moment += timedelta(seconds=30)    # type: ignore[attr-defined]  (the engine fell silent)
+        app._render_title()
+        assert len(drawn) == 1 and "STALE" in str(drawn[0])

@@ -3,7 +3,9 @@ coming (a dropped phone, a lost PBX link, a paused campaign, a campaign no engin
 
 The timers count minutes, and the line is drawn again only when its text changes: a server holds hundreds
 of consoles, and a line that counted seconds would repaint every one of them every second (and the engine's
-picture, which arrives every second, changes nothing on the line most of the time)."""
+picture, which arrives every second, changes nothing on the line most of the time). Nor is the line looked
+at every second: only when a minute turns, or the engine's silence is about to be (or is being) said; each
+look of hundreds of consoles' is a timer event through their message queues."""
 
 from __future__ import annotations
 
@@ -12,12 +14,14 @@ from datetime import datetime
 
 from rich.text import Text
 from textual.reactive import var
+from textual.timer import Timer
 from textual.widget import Widget
 
 from dialer.clock import Clock
 from dialer.views.console.engines import STALE_S
 from dialer.views.picture import OperatorRow
 
+LOOK_AGAIN_S = (0.05, 60.0)   # the shortest and longest wait before the line is looked at again
 # the engine's "reserved" lasts until the customer's Redirect lands in the operator's conference
 _STATE_SHOWN = {"reserved": "CONNECTING", "logged_in": "CALLING YOUR PHONE"}
 # busy states in which the phone may be out of the conference while the engine calls it back
@@ -48,19 +52,34 @@ class StatusBar(Widget):
         self.who = who
         self.clock = clock
         self._shown = ""
+        self._look: Timer | None = None
 
     def on_mount(self) -> None:
-        self._shown = self.line()
-        # the minutes and the engine's silence move without news: a look each second, a string compared
-        self.set_interval(1.0, self._changed)
+        self._changed()
 
     def _changed(self) -> None:
         line = self.line()
         if line != self._shown:
             self._shown = line
             self.refresh()
+        # the minutes and the engine's silence move without news: the next look when they can have moved
+        if self._look is not None:
+            self._look.stop()
+        self._look = self.set_timer(self.next_look_s(), self._changed)
 
     watch_me = watch_received_at = watch_floor_at = watch_paused = watch_unrun = watch_pbx_down = _changed
+
+    def next_look_s(self) -> float:
+        """Seconds until the line's text may change with no news: the state's minute turns, or the engine's
+        silence passes ``STALE_S`` (and then its count moves each second)."""
+        wait = LOOK_AGAIN_S[1]
+        if self.me is not None:
+            elapsed = self.me.since_s + (asyncio.get_running_loop().time() - self.received_at)
+            wait = min(wait, 60.0 - elapsed % 60.0)
+        if self.floor_at is not None:
+            silent = (self.clock.now() - self.floor_at).total_seconds()
+            wait = min(wait, 1.0 if silent > STALE_S else STALE_S - silent)
+        return max(LOOK_AGAIN_S[0], wait + 0.01)     # just past the turn, not just before it
 
     @property
     def text(self) -> str:
