@@ -14,6 +14,8 @@ import asyncio
 import logging
 from typing import Protocol
 
+import numpy as np
+
 from ami.pbx import PbxEvent
 from dialer.call import Call, CallState
 from dialer.floor import BUSY_STATES, Floor, FloorOperator
@@ -44,8 +46,8 @@ class FloorCheck:
         ringing, waiting, busy, free = self._rebuilt(campaign_id)
         expected = (len(free), tuple([now - start for start in ringing.values()]), waiting,
                     tuple([now - start for start in busy.values()]))
-        got = (snapshot.free_operators, snapshot.ringing_elapsed_s, snapshot.waiting_answered,
-               snapshot.busy_elapsed_s)
+        got = (snapshot.free_operators, tuple(np.asarray(snapshot.ringing_elapsed_s).tolist()),
+               snapshot.waiting_answered, snapshot.busy_elapsed_s)
         self._compare(f"campaign {campaign_id} snapshot", got, expected)
         self.everything(now)
 
@@ -58,7 +60,10 @@ class FloorCheck:
             ringing, waiting, busy, free = self._rebuilt(campaign_id)
             section = floor.section(campaign_id)
             what = f"campaign {campaign_id}"
-            self._compare(f"{what} ringing", list(section.ringing.items()), list(ringing.items()))
+            self._compare(f"{what} ringing", section.ringing.items(), list(ringing.items()))
+            chances = [self._engine.calls[channel_id].answer_p for channel_id in ringing]
+            self._compare(f"{what} answer chances", section.ringing_chances().tolist(),
+                          [] if None in chances else chances)
             self._compare(f"{what} waiting", section.waiting, waiting)
             self._operators(what, section, busy, free)
         for campaigns_of_pool, section in floor.pools():
