@@ -207,10 +207,12 @@ async def run(args: argparse.Namespace) -> dict[str, object]:
     load_start = os.getloadavg()
     t_start = time.perf_counter()
     control = ControlPlane(engine, picture_s=1.0)    # as `dialer run`: the floor published every second
+    collecting = None
     try:
         await engine.start()
         await control.start()
-        collector.settle()                           # as `dialer run`
+        collecting = engine.supervisor.tasks()       # as `dialer run`
+        collection = collector.settle(collecting, quiet=lambda: not engine.calls)
         # Measure in the steady state: the target reached, and the first calls' rings and talks played out.
         ramp_deadline, warm_until = time.perf_counter() + args.ramp, time.perf_counter() + args.warm
         while ((len(engine.calls) < args.target_calls or time.perf_counter() < warm_until)
@@ -249,7 +251,10 @@ async def run(args: argparse.Namespace) -> dict[str, object]:
         handoffs = engine.handoff.wall_latencies_s[handoffs_before:]
         load_end = os.getloadavg()
         stats = engine.stats
+        collector_alive = len(collecting) == 1
     finally:
+        if collecting is not None:
+            await collecting.cancel_all()
         await control.close()
         await engine.stop(drain_s=0)
         await pbx.close()
@@ -276,6 +281,8 @@ async def run(args: argparse.Namespace) -> dict[str, object]:
         "views_snapshot_age_s": None if published_age is None else round(float(published_age), 2),
         "task_failures": deaths.failures + ([engine.supervisor.failure] if engine.supervisor.failure else []),
         "task_restarts": engine.supervisor.restarts,
+        "garbage_collector_alive": collector_alive,
+        "full_collections": collection.full, "full_collections_cpu_ms": round(1e3 * collection.full_cpu_s, 0),
         "loop_stalls": f"{stalls.count} × {args.stall:g} s" if args.stall else "none",
         "ami_link_drops": links.drops, "ami_link_drop_reasons": links.drop_reasons,
         "originates_refused": links.refused, "originate_refusal_texts": dict(links.refusal_texts),
@@ -326,9 +333,9 @@ def main() -> None:
     if args.profile:
         pstats.Stats(str(args.profile)).sort_stats("cumulative").print_stats(25)
     alive = result["views_snapshot_age_s"] is not None and float(result["views_snapshot_age_s"]) < 3.0  # type: ignore[arg-type]
-    if not alive or result["task_failures"] or result["task_restarts"]:
+    if not alive or result["task_failures"] or result["task_restarts"] or not result["garbage_collector_alive"]:
         print(f"FAILED: views publisher alive: {alive}; background task failures: {result['task_failures']}; "
-              f"restarts: {result['task_restarts']}")
+              f"restarts: {result['task_restarts']}; garbage collector alive: {result['garbage_collector_alive']}")
         sys.exit(1)
 
 
