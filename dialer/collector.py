@@ -10,12 +10,13 @@ collection freed). So, once the engine has started (``dialer run``, ``settle``):
 
 * what start-up made (the modules, the floor's operators, the campaigns' settings) is frozen out of every
   collection: it lives as long as the process, and walking it again each time finds nothing;
-* automatic collection is off; a supervised task collects the young generation every second (it holds
-  only what was made since and is still alive: milliseconds at most), the middle one every tenth time —
-  that is where the rare cycle (a caught exception and its frames) dies;
-* a full collection runs only once the process has grown by ``full_growth_bytes`` since the last one
-  (what a cycle that reached the old generation would leak), and then at the first moment no call is in
-  flight — or at once when it has grown twice that, so that memory stays bounded on a floor never idle.
+* the young and middle generations are still collected by Python as objects are made (each collection
+  walks only what was made lately and is still alive: well under a millisecond) — that is where the rare
+  cycle (a caught exception and its frames) dies;
+* Python never starts a full collection of its own; a supervised task runs one only once the process has
+  grown by ``full_growth_bytes`` since the last (what a cycle that reached the old generation would
+  leak), at the first moment no call is in flight — or at once when it has grown twice that, so that
+  memory stays bounded on a floor that is never idle.
 """
 
 from __future__ import annotations
@@ -32,9 +33,9 @@ from dialer.tasks import BackgroundTasks
 
 log = logging.getLogger(__name__)
 
-YOUNG_EVERY_S = 1.0            # loop time between two collections of the young generation
-MIDDLE_EVERY = 10              # … of which every this-many-th collects the middle generation too
+CHECK_EVERY_S = 1.0            # loop time between two looks at the process's growth
 FULL_GROWTH_BYTES = 128 << 20  # growth since the last full collection that makes the next one due
+NEVER = 1 << 30                # a threshold of the oldest generation that Python's counts never reach
 
 
 def resident_bytes() -> int:
@@ -47,54 +48,50 @@ def resident_bytes() -> int:
 
 
 class Collector:
-    """Collects when ``step`` is called (every ``YOUNG_EVERY_S`` by ``run``); ``quiet()`` says the floor
-    is idle (no call in flight), when a due full collection costs no one a late hand-off."""
+    """Runs a full collection when ``step`` finds one due (``run`` looks every ``CHECK_EVERY_S``);
+    ``quiet()`` says the floor is idle (no call in flight), when it costs no one a late hand-off."""
 
     def __init__(self, *, quiet: Callable[[], bool], full_growth_bytes: int = FULL_GROWTH_BYTES,
-                 middle_every: int = MIDDLE_EVERY, rss: Callable[[], int] = resident_bytes,
-                 collect: Callable[[int], int] = gc.collect) -> None:
+                 rss: Callable[[], int] = resident_bytes, collect: Callable[[int], int] = gc.collect) -> None:
         self._quiet = quiet
         self._growth = full_growth_bytes
-        self._middle_every = middle_every
         self._rss = rss
         self._collect = collect
-        self._steps = 0
         self.baseline = rss()          # resident memory after the last full collection (or at start)
         self.full = 0                  # full collections run
         self.full_cpu_s = 0.0
 
-    def step(self) -> int:
-        """One collection: the young generation, the middle one every ``middle_every``-th time, or all three
-        when a full one is due; returns the generation collected."""
-        self._steps += 1
+    def step(self) -> bool:
+        """A full collection if one is due; whether it ran."""
         grown = self._rss() - self.baseline
-        if grown >= 2 * self._growth or (grown >= self._growth and self._quiet()):
-            began = time.process_time()
-            freed = self._collect(2)
-            self.full += 1
-            self.full_cpu_s += time.process_time() - began
-            self.baseline = self._rss()
-            log.info("full garbage collection: %d object(s) freed in %.0f ms of CPU; the process had grown "
-                     "%.0f MB since the last one", freed, 1e3 * (time.process_time() - began), grown / 2**20)
-            return 2
-        generation = 1 if self._steps % self._middle_every == 0 else 0
-        self._collect(generation)
-        return generation
+        if grown < self._growth or (grown < 2 * self._growth and not self._quiet()):
+            return False
+        began = time.process_time()
+        freed = self._collect(2)
+        spent = time.process_time() - began
+        self.full += 1
+        self.full_cpu_s += spent
+        self.baseline = self._rss()
+        log.info("full garbage collection: %d object(s) freed in %.0f ms of CPU; the process had grown %.0f MB "
+                 "since the last one", freed, 1e3 * spent, grown / 2**20)
+        return True
 
-    async def run(self, every_s: float = YOUNG_EVERY_S) -> None:
-        """Collect every ``every_s`` of loop time; automatic collection is back once this stops."""
-        gc.disable()
+    async def run(self, every_s: float = CHECK_EVERY_S) -> None:
+        """Python's own full collections off while this runs; back once it stops."""
+        young, middle, oldest = gc.get_threshold()
+        gc.set_threshold(young, middle, NEVER)
         try:
             while True:
                 await asyncio.sleep(every_s)
                 self.step()
         finally:
-            gc.enable()
+            gc.set_threshold(young, middle, oldest)
 
 
 def settle(tasks: BackgroundTasks, *, quiet: Callable[[], bool]) -> Collector:
-    """Call once the engine has started: freeze what exists, and collect from now on at the moments the
-    ``Collector`` chooses (a task of ``tasks``, restarted if it fails)."""
+    """Call once the engine has started: freeze what exists, and leave full collections to a ``Collector``
+    (a task of ``tasks``, restarted if it fails)."""
+    gc.collect()       # what is garbage already is freed, not frozen for the life of the process
     gc.freeze()
     collector = Collector(quiet=quiet)
     tasks.keep(collector.run, "garbage-collector")
