@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections import Counter
 from typing import Protocol
 
 import numpy as np
@@ -61,6 +62,9 @@ class FloorCheck:
             section = floor.section(campaign_id)
             what = f"campaign {campaign_id}"
             self._compare(f"{what} ringing", section.ringing.items(), list(ringing.items()))
+            by_state = Counter(c.state for c in self._engine.calls.values()
+                               if c.campaign_id == campaign_id and c.state is not CallState.ENDED)
+            self._compare(f"{what} calls by state", {s: n for s, n in section.calls.items() if n}, dict(by_state))
             chances = [self._engine.calls[channel_id].answer_p for channel_id in ringing]
             self._compare(f"{what} answer chances", section.ringing_chances().tolist(),
                           [] if None in chances else chances)
