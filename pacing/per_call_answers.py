@@ -11,8 +11,8 @@ A large floor has ten thousand calls ringing and decides many times a second. Pa
 the bound reads only each checkpoint's mean and variance of the answers, so ``ringing_sums`` computes
 those in one vectorised pass laid out checkpoint by checkpoint: numpy then runs each step over all the
 calls at once, where the calls × checkpoints layout ran it nine values at a time. The terms are the same
-floats as ``hazard``'s and their sums are taken in the same order, so a decision is the same to the last
-bit.
+floats as ``hazard``'s; their sums are pairwise, so they may differ from a sum call after call in the
+last bits (benchmarks/results/engine.md: the simulated days came out the same).
 """
 
 from __future__ import annotations
@@ -58,6 +58,19 @@ def hazard(est: Estimates, elapsed: np.ndarray, p: np.ndarray, offsets: np.ndarr
     return table
 
 
+def new_terms(est: Estimates, p: np.ndarray, offsets: np.ndarray) -> np.ndarray:
+    """``hazard(est, zeros, p, offsets)`` for calls not dialed yet: the same floats, the ring-time law read
+    once for all of them (every one has rung 0 s)."""
+    cdf = ring_cdf(est)
+    grid = np.arange(len(cdf), dtype=float)
+    timeout = max(est.no_answer_timeout_s, 1.0)
+    at_zero = np.interp(np.zeros(1), grid, cdf)
+    rise = np.interp(np.minimum(offsets, timeout), grid, cdf) - at_zero
+    table = p[:, None] * rise[None, :]
+    table /= np.maximum(1.0 - p * at_zero, 1e-9)[:, None]
+    return np.clip(table, 0.0, 1.0, out=table)
+
+
 def cdf_at(cdf: np.ndarray, x: np.ndarray) -> np.ndarray:
     """``np.interp(x, arange(len(cdf)), cdf)``, the same floats, without its search: the grid is whole
     seconds, so a point's segment is its integer part (numpy's own steps: slope × (x − left) + cdf[left],
@@ -95,9 +108,11 @@ def _work_for(rows: int, calls: int) -> _Work:
 def ringing_sums(est: Estimates, elapsed: np.ndarray, p: np.ndarray,
                  offsets: np.ndarray) -> tuple[np.ndarray, np.ndarray, float]:
     """Over the ringing calls, per checkpoint but the last: Σ h and Σ h(1 − h), and Σ over the last
-    (the horizon: eventual answers), h = ``hazard(est, elapsed, p, offsets)``: the same floats, the column
-    sums taken call after call in the calls' order, as ``hazard(…).sum(axis=0)`` takes them, and the
-    last as numpy sums a column. Computed a checkpoint at a time over every call, in kept work arrays."""
+    (the horizon: eventual answers), h = ``hazard(est, elapsed, p, offsets)``, the same floats, computed a
+    checkpoint at a time over every call, in kept work arrays. Each sum is numpy's pairwise sum along the
+    calls; ``hazard(…).sum(axis=0)`` adds the calls one after the other, which costs more than all the
+    rest (a chain of ten thousand dependent additions per checkpoint) and may differ from it in the last
+    bits."""
     cdf = ring_cdf(est)
     slopes = np.append(np.diff(cdf), 0.0)
     timeout = max(est.no_answer_timeout_s, 1.0)
@@ -126,9 +141,7 @@ def ringing_sums(est: Estimates, elapsed: np.ndarray, p: np.ndarray,
     answering, squares = y[:-1], z[:-1]
     np.subtract(1.0, answering, out=squares)
     np.multiply(answering, squares, out=squares)
-    mean = np.cumsum(answering, axis=1, out=x[:-1])[:, -1].copy()
-    var = np.cumsum(squares, axis=1, out=squares)[:, -1].copy()
-    return mean, var, float(y[-1].sum())
+    return answering.sum(axis=1), squares.sum(axis=1), float(y[-1].sum())
 
 
 def largest_safe_dials_per_call(snapshot: Snapshot, taus: np.ndarray, alpha: float, n_max: int) -> int:
@@ -140,7 +153,7 @@ def largest_safe_dials_per_call(snapshot: Snapshot, taus: np.ndarray, alpha: flo
     p_ring = ringing_p(snapshot)
     offsets = np.append(taus, timeout)
     p_new = next_p(snapshot, n_max)
-    new = hazard(est, np.zeros(n_max), p_new, offsets)
+    new = new_terms(est, p_new, offsets)
     if elapsed.size > EXACT_TERMS:
         # Many calls: the bound reads the sum as normal, so only each checkpoint's mean and variance over
         # the calls are needed.

@@ -51,7 +51,7 @@ def test_thousands_of_calls_given_as_arrays_get_the_answer_of_tuples_to_the_last
         assert predictive(as_arrays, settings, 0.03) == predictive(as_tuples, settings, 0.03)
 
 
-def test_the_ringing_calls_sums_are_the_per_call_terms_summed_in_the_calls_order() -> None:
+def test_the_ringing_calls_sums_are_the_sums_of_the_per_call_terms() -> None:
     rng = np.random.default_rng(5)
     for calls in (41, 700, 9_000, 20_000):
         cdf = np.concatenate(([0.0], np.cumsum(rng.uniform(size=30))))
@@ -63,8 +63,8 @@ def test_the_ringing_calls_sums_are_the_per_call_terms_summed_in_the_calls_order
         terms = per_call_answers.hazard(est, elapsed, chances, offsets)
         mean, var, eventual = per_call_answers.ringing_sums(est, elapsed, chances, offsets)
         answering = terms[:, :-1]
-        assert np.array_equal(mean, answering.sum(axis=0))
-        assert np.array_equal(var, (answering * (1.0 - answering)).sum(axis=0))
+        assert np.allclose(mean, answering.sum(axis=0), rtol=1e-12, atol=0.0)
+        assert np.allclose(var, (answering * (1.0 - answering)).sum(axis=0), rtol=1e-12, atol=0.0)
         assert eventual == float(terms[:, -1].sum())
 
 
@@ -73,3 +73,14 @@ def test_the_ring_cdf_read_without_a_search_is_numpys_interpolation() -> None:
     cdf = np.concatenate(([0.0], np.sort(rng.uniform(size=45)), [1.0]))
     x = np.concatenate((rng.uniform(-2.0, 60.0, 100_000), np.arange(0.0, 47.0, 0.5)))
     assert np.array_equal(per_call_answers.cdf_at(cdf, x), np.interp(x, np.arange(len(cdf), dtype=float), cdf))
+
+
+def test_the_next_calls_terms_are_the_per_call_terms_of_calls_that_have_not_rung() -> None:
+    rng = np.random.default_rng(7)
+    for timeout in (5.0, 25.0, 60.0):
+        cdf = np.concatenate(([0.0], np.cumsum(rng.uniform(size=30))))
+        est = Estimates(no_answer_timeout_s=timeout, ring_cdf=tuple(cdf / cdf[-1]))
+        chances = rng.uniform(0.0, 1.0, 500)
+        offsets = np.append(checkpoints(est), timeout)
+        assert np.array_equal(per_call_answers.new_terms(est, chances, offsets),
+                              per_call_answers.hazard(est, np.zeros(500), chances, offsets))
