@@ -224,6 +224,7 @@ async def run(args: argparse.Namespace) -> dict[str, object]:
         sim_cpu_before = cpu_s_of(sim.pid)
         probes.measuring = True
         in_flight: list[int] = []
+        resident: list[float] = []           # RSS each second of the window: bounded, or growing?
         lags: list[float] = []
         lag_task = asyncio.create_task(loop_lag(lags))
         stalls.armed = bool(args.stall)
@@ -235,6 +236,7 @@ async def run(args: argparse.Namespace) -> dict[str, object]:
         while time.perf_counter() - wall_before < args.seconds:
             await asyncio.sleep(1.0)
             in_flight.append(len(engine.calls))
+            resident.append(rss_mb())
         if profile:
             profile.disable()
             profile.dump_stats(args.profile)
@@ -274,7 +276,9 @@ async def run(args: argparse.Namespace) -> dict[str, object]:
         "free_to_originate_samples": len(probes.free_to_originate_s),
         "decision_p99_ms": round(pct(probes.decisions_s, 99), 2), "decisions": len(probes.decisions_s),
         "decision_cpu_p99_ms": round(pct(probes.decisions_cpu_s, 99), 2),
-        "rss_mb": round(rss_mb(), 0), "max_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 0),
+        "rss_mb": round(rss_mb(), 0),
+        "rss_window_first_last_max_mb": [round(resident[0]), round(resident[-1]), round(max(resident))],
+        "max_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 0),
         "originated": stats.originated, "answered": stats.answered, "connected": stats.connected,
         "abandoned": stats.abandoned, "load_start": [round(x, 2) for x in load_start],
         "load_end": [round(x, 2) for x in load_end], "cores": os.cpu_count(),
