@@ -266,7 +266,7 @@ def picture_doc(engine: Engine, *, operators: bool = True) -> dict[str, Any]:
     for runner in engine.runners.values():
         campaign = runner.campaign
         # kept by the calls' transitions (dialer/sections.py): no walk over thousands of calls each second
-        by_state = engine.floor.section(campaign.id).calls
+        by_state = engine.floor.section(campaign.id).by_state
         calls = {state.value: by_state[state] for state in CallState if state is not CallState.ENDED}
         answers, abandons = runner.ledger.counts(loop_now)
         hour_answers, hour_abandons = runner.ledger.counts_since(loop_now - 3600)

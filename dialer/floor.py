@@ -246,9 +246,9 @@ class Floor:
     def call_moved(self, call: Call, previous: CallState | None) -> None:
         section = self.section(call.campaign_id)
         if previous is not None:
-            section.calls[previous] -= 1
+            section.by_state[previous] -= 1
         if call.state is not CallState.ENDED:
-            section.calls[call.state] += 1
+            section.by_state[call.state] += 1
         if previous is CallState.ORIGINATING:
             section.ringing.drop(call.channel_id)
         elif previous is CallState.WAITING:

@@ -64,7 +64,7 @@ class FloorCheck:
             self._compare(f"{what} ringing", section.ringing.items(), list(ringing.items()))
             by_state = Counter(c.state for c in self._engine.calls.values()
                                if c.campaign_id == campaign_id and c.state is not CallState.ENDED)
-            self._compare(f"{what} calls by state", {s: n for s, n in section.calls.items() if n}, dict(by_state))
+            self._compare(f"{what} calls by state", {s: n for s, n in section.by_state.items() if n}, dict(by_state))
             chances = [self._engine.calls[channel_id].answer_p for channel_id in ringing]
             self._compare(f"{what} answer chances", section.ringing_chances().tolist(),
                           [] if None in chances else chances)

@@ -8,7 +8,7 @@ them as each transition happens, in O(1) or O(log n), and a decision only reads 
 * ``ringing``: the start (loop time) and chance of a live answer of each call of the campaign still
   ringing, in the order the engine began to follow them — the order the calls' elapsed ring times have
   always reached the policy in —, kept as arrays the policy reads in one pass (``dialer/ringing.py``).
-* ``waiting``: answered calls with no operator yet; ``calls``: the calls followed and not ended, by state
+* ``waiting``: answered calls with no operator yet; ``by_state``: the calls followed and not ended, by state
   (what the picture shows per campaign every second).
 * ``busy``: each busy operator's handle start, in the operators' order on the floor (``seat``), so the
   policy and the estimators see the same elapsed handle times in the same order as before (their sums
@@ -152,10 +152,10 @@ class Seated:
 class Section(Generic[Op]):
     """One campaign's live figures (a campaign group's pool uses only the operators' half)."""
 
-    __slots__ = ("busy", "calls", "free", "ringing", "waiting")
+    __slots__ = ("busy", "by_state", "free", "ringing", "waiting")
 
     def __init__(self) -> None:
-        self.calls: Counter[str] = Counter()   # the campaign's calls followed and not ended, by state
+        self.by_state: Counter[str] = Counter()   # the campaign's calls followed and not ended, by state
         # each call still ringing: its start (loop time) and the chance of a live answer pacing gave it when
         # it was dialed (None: re-attached after a restart, or dialed by hand), in follow order, as arrays
         self.ringing = Ringing()

@@ -15,12 +15,12 @@ def test_the_calls_by_state_follow_every_transition() -> None:
     for call in calls:
         engine.follow(call)
     section = engine.floor.section(7)
-    assert section.calls[CallState.ORIGINATING] == 4
+    assert section.by_state[CallState.ORIGINATING] == 4
     calls[1].answer(10.0)
     engine.handoff.waiting.append(calls[1])
     calls[2].not_dialed(11.0)
     engine.calls.pop(calls[2].channel_id)
-    assert {state: n for state, n in section.calls.items() if n} == {CallState.ORIGINATING: 2, CallState.WAITING: 1}
+    assert {state: n for state, n in section.by_state.items() if n} == {CallState.ORIGINATING: 2, CallState.WAITING: 1}
     check = FloorCheck(engine)
     check.everything(12.0)
     assert check.drifts == []
