@@ -207,10 +207,12 @@ async def run(args: argparse.Namespace) -> dict[str, object]:
     load_start = os.getloadavg()
     t_start = time.perf_counter()
     control = ControlPlane(engine, picture_s=1.0)    # as `dialer run`: the floor published every second
+    collecting = None
     try:
         await engine.start()
         await control.start()
-        collector.settle()                           # as `dialer run`
+        collecting = engine.supervisor.tasks()       # as `dialer run`
+        collection = collector.settle(collecting, quiet=lambda: not engine.calls)
         # Measure in the steady state: the target reached, and the first calls' rings and talks played out.
         ramp_deadline, warm_until = time.perf_counter() + args.ramp, time.perf_counter() + args.warm
         while ((len(engine.calls) < args.target_calls or time.perf_counter() < warm_until)
@@ -222,6 +224,7 @@ async def run(args: argparse.Namespace) -> dict[str, object]:
         sim_cpu_before = cpu_s_of(sim.pid)
         probes.measuring = True
         in_flight: list[int] = []
+        resident: list[float] = []           # RSS each second of the window: bounded, or growing?
         lags: list[float] = []
         lag_task = asyncio.create_task(loop_lag(lags))
         stalls.armed = bool(args.stall)
@@ -233,6 +236,7 @@ async def run(args: argparse.Namespace) -> dict[str, object]:
         while time.perf_counter() - wall_before < args.seconds:
             await asyncio.sleep(1.0)
             in_flight.append(len(engine.calls))
+            resident.append(rss_mb())
         if profile:
             profile.disable()
             profile.dump_stats(args.profile)
@@ -249,7 +253,10 @@ async def run(args: argparse.Namespace) -> dict[str, object]:
         handoffs = engine.handoff.wall_latencies_s[handoffs_before:]
         load_end = os.getloadavg()
         stats = engine.stats
+        collector_alive = len(collecting) == 1
     finally:
+        if collecting is not None:
+            await collecting.cancel_all()
         await control.close()
         await engine.stop(drain_s=0)
         await pbx.close()
@@ -269,13 +276,17 @@ async def run(args: argparse.Namespace) -> dict[str, object]:
         "free_to_originate_samples": len(probes.free_to_originate_s),
         "decision_p99_ms": round(pct(probes.decisions_s, 99), 2), "decisions": len(probes.decisions_s),
         "decision_cpu_p99_ms": round(pct(probes.decisions_cpu_s, 99), 2),
-        "rss_mb": round(rss_mb(), 0), "max_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 0),
+        "rss_mb": round(rss_mb(), 0),
+        "rss_window_first_last_max_mb": [round(resident[0]), round(resident[-1]), round(max(resident))],
+        "max_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 0),
         "originated": stats.originated, "answered": stats.answered, "connected": stats.connected,
         "abandoned": stats.abandoned, "load_start": [round(x, 2) for x in load_start],
         "load_end": [round(x, 2) for x in load_end], "cores": os.cpu_count(),
         "views_snapshot_age_s": None if published_age is None else round(float(published_age), 2),
         "task_failures": deaths.failures + ([engine.supervisor.failure] if engine.supervisor.failure else []),
         "task_restarts": engine.supervisor.restarts,
+        "garbage_collector_alive": collector_alive,
+        "full_collections": collection.full, "full_collections_cpu_ms": round(1e3 * collection.full_cpu_s, 0),
         "loop_stalls": f"{stalls.count} × {args.stall:g} s" if args.stall else "none",
         "ami_link_drops": links.drops, "ami_link_drop_reasons": links.drop_reasons,
         "originates_refused": links.refused, "originate_refusal_texts": dict(links.refusal_texts),
@@ -326,9 +337,9 @@ def main() -> None:
     if args.profile:
         pstats.Stats(str(args.profile)).sort_stats("cumulative").print_stats(25)
     alive = result["views_snapshot_age_s"] is not None and float(result["views_snapshot_age_s"]) < 3.0  # type: ignore[arg-type]
-    if not alive or result["task_failures"] or result["task_restarts"]:
+    if not alive or result["task_failures"] or result["task_restarts"] or not result["garbage_collector_alive"]:
         print(f"FAILED: views publisher alive: {alive}; background task failures: {result['task_failures']}; "
-              f"restarts: {result['task_restarts']}")
+              f"restarts: {result['task_restarts']}; garbage collector alive: {result['garbage_collector_alive']}")
         sys.exit(1)
 
 

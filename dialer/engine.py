@@ -54,6 +54,8 @@ __all__ = ["Engine", "EngineStats"]
 
 log = logging.getLogger(__name__)
 
+ESTIMATES_EVERY_S = 1.0      # how old a campaign's estimates may be when a decision reads them
+
 
 class Engine:
     def __init__(self, db: asyncpg.Pool, pbx: Pbx, clock: Clock, config: EngineConfig | None = None) -> None:
@@ -65,6 +67,8 @@ class Engine:
         self.calls: dict[str, Call] = {}
         self.runners: dict[int, CampaignRunner] = {}
         self.estimators: dict[int, OnlineEstimators] = {}
+        # per campaign: the estimators, when and what they last said (``_estimates``)
+        self._kept_estimates: dict[int, tuple[OnlineEstimators, float, Estimates]] = {}
         self.answer_chances: dict[int, AnswerChances] = {}    # each dial's chance of an answer, per campaign
         self.supervisor = Supervisor()     # every background task: logged and restarted, or the engine stops
         self.recorder = Recorder(db, linger_s=self.config.record_linger_s, tasks=self.supervisor.tasks(),
@@ -246,13 +250,26 @@ class Engine:
         chances = self.answer_chances.get(campaign_id) if with_estimates else None
         snapshot = Snapshot(free_operators=len(section.free), busy_elapsed_s=busy,
                             ringing_elapsed_s=section.ringing_elapsed(now), waiting_answered=section.waiting,
-                            # the calls still with an operator are censored handle times (pacing.estimators.HandleTimes)
-                            estimates=self.estimators[campaign_id].estimates(busy) if with_estimates else Estimates(),
+                            estimates=self._estimates(campaign_id, busy, now) if with_estimates else Estimates(),
                             ringing_answer_p=section.ringing_chances() if chances else (),
                             next_answer_p=chances.next_calls() if chances else ())
         if self.floor_check is not None:
             self.floor_check.snapshot(campaign_id, snapshot, now)
         return snapshot
+
+    def _estimates(self, campaign_id: int, busy: tuple[float, ...], now: float) -> Estimates:
+        """The campaign's estimates, computed again at most every ``ESTIMATES_EVERY_S`` of loop time. They
+        move slowly (the controller integrates over minutes; the simulated dialer refreshes them every
+        15 s), while computing them walks every busy operator's handle time so far (the calls still with
+        an operator are censored handle times, ``pacing.estimators.HandleTimes``): on a large floor that
+        cost as much as the decision itself, many times a second."""
+        estimators = self.estimators[campaign_id]
+        kept = self._kept_estimates.get(campaign_id)
+        if kept is not None and kept[0] is estimators and now - kept[1] < ESTIMATES_EVERY_S:
+            return kept[2]
+        estimates = estimators.estimates(busy)
+        self._kept_estimates[campaign_id] = (estimators, now, estimates)
+        return estimates
 
     def can_originate(self) -> bool:
         """The PBX can take a call now: linked, and (several servers) a channel free somewhere."""

@@ -246,14 +246,16 @@ class Floor:
 
     def call_moved(self, call: Call, previous: CallState | None) -> None:
         section = self.section(call.campaign_id)
+        if previous is not None:
+            section.by_state[previous] -= 1
+        if call.state is not CallState.ENDED:
+            section.by_state[call.state] += 1
         if previous is CallState.ORIGINATING:
-            section.ringing.pop(call.channel_id, None)
-            section.ringing_p.pop(call.channel_id, None)
+            section.ringing.drop(call.channel_id)
         elif previous is CallState.WAITING:
             section.waiting -= 1
         if call.state is CallState.ORIGINATING:
-            section.ringing[call.channel_id] = call.originated_at
-            section.ringing_p[call.channel_id] = call.answer_p
+            section.ringing.put(call.channel_id, call.originated_at, call.answer_p)
         elif call.state is CallState.WAITING:
             section.waiting += 1
 

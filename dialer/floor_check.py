@@ -12,7 +12,10 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections import Counter
 from typing import Protocol
+
+import numpy as np
 
 from ami.pbx import PbxEvent
 from dialer.call import Call, CallState
@@ -44,8 +47,8 @@ class FloorCheck:
         ringing, waiting, busy, free = self._rebuilt(campaign_id)
         expected = (len(free), tuple([now - start for start in ringing.values()]), waiting,
                     tuple([now - start for start in busy.values()]))
-        got = (snapshot.free_operators, snapshot.ringing_elapsed_s, snapshot.waiting_answered,
-               snapshot.busy_elapsed_s)
+        got = (snapshot.free_operators, tuple(np.asarray(snapshot.ringing_elapsed_s).tolist()),
+               snapshot.waiting_answered, snapshot.busy_elapsed_s)
         self._compare(f"campaign {campaign_id} snapshot", got, expected)
         self.everything(now)
 
@@ -58,7 +61,13 @@ class FloorCheck:
             ringing, waiting, busy, free = self._rebuilt(campaign_id)
             section = floor.section(campaign_id)
             what = f"campaign {campaign_id}"
-            self._compare(f"{what} ringing", list(section.ringing.items()), list(ringing.items()))
+            self._compare(f"{what} ringing", section.ringing.items(), list(ringing.items()))
+            by_state = Counter(c.state for c in self._engine.calls.values()
+                               if c.campaign_id == campaign_id and c.state is not CallState.ENDED)
+            self._compare(f"{what} calls by state", {s: n for s, n in section.by_state.items() if n}, dict(by_state))
+            chances = [self._engine.calls[channel_id].answer_p for channel_id in ringing]
+            self._compare(f"{what} answer chances", section.ringing_chances().tolist(),
+                          [] if None in chances else chances)
             self._compare(f"{what} waiting", section.waiting, waiting)
             self._operators(what, section, busy, free)
         for campaigns_of_pool, section in floor.pools():

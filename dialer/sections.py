@@ -5,9 +5,11 @@ operators and calls, so they are never rebuilt by walking the floor: the call an
 (``Floor.call_moved``, ``Floor.set_state`` and the few writes beside it, all in ``dialer/floor.py``) update
 them as each transition happens, in O(1) or O(log n), and a decision only reads them.
 
-* ``ringing``: the start (loop time) of each call of the campaign still ringing, in the order the engine
-  began to follow them — the order the calls' elapsed ring times have always reached the policy in.
-* ``waiting``: answered calls with no operator yet.
+* ``ringing``: the start (loop time) and chance of a live answer of each call of the campaign still
+  ringing, in the order the engine began to follow them — the order the calls' elapsed ring times have
+  always reached the policy in —, kept as arrays the policy reads in one pass (``dialer/ringing.py``).
+* ``waiting``: answered calls with no operator yet; ``by_state``: the calls followed and not ended, by state
+  (what the picture shows per campaign every second).
 * ``busy``: each busy operator's handle start, in the operators' order on the floor (``seat``), so the
   policy and the estimators see the same elapsed handle times in the same order as before (their sums
   are then the same to the last bit, and a simulated day stays the same day).
@@ -21,8 +23,13 @@ from __future__ import annotations
 
 import heapq
 from bisect import bisect_left
+from collections import Counter
 from collections.abc import Callable
 from typing import Generic, Protocol, TypeVar
+
+import numpy as np
+
+from dialer.ringing import Ringing
 
 
 class Routed(Protocol):
@@ -145,22 +152,21 @@ class Seated:
 class Section(Generic[Op]):
     """One campaign's live figures (a campaign group's pool uses only the operators' half)."""
 
-    __slots__ = ("busy", "free", "ringing", "ringing_p", "waiting")
+    __slots__ = ("busy", "by_state", "free", "ringing", "waiting")
 
     def __init__(self) -> None:
-        self.ringing: dict[str, float] = {}    # channel id → originated at (loop time), still ringing
-        # the same calls, in the same order: the chance of a live answer pacing gave each when it was dialed
-        # (None: re-attached after a restart, or dialed by hand)
-        self.ringing_p: dict[str, float | None] = {}
+        self.by_state: Counter[str] = Counter()   # the campaign's calls followed and not ended, by state
+        # each call still ringing: its start (loop time) and the chance of a live answer pacing gave it when
+        # it was dialed (None: re-attached after a restart, or dialed by hand), in follow order, as arrays
+        self.ringing = Ringing()
         self.waiting = 0                       # answered, no operator yet
         self.busy = Seated()
         self.free: Roster[Op] = Roster()
 
-    def ringing_elapsed(self, now: float) -> tuple[float, ...]:
-        return tuple([now - start for start in self.ringing.values()])
+    def ringing_elapsed(self, now: float) -> np.ndarray:
+        return self.ringing.elapsed(now)
 
-    def ringing_chances(self) -> tuple[float, ...]:
+    def ringing_chances(self) -> np.ndarray:
         """Each ringing call's chance of a live answer, in the order of ``ringing_elapsed``; empty unless every
         call has one (the snapshot then falls back to the campaign's rate)."""
-        chances = self.ringing_p.values()
-        return () if None in chances else tuple(chances)  # type: ignore[arg-type]   # no None left
+        return self.ringing.chances()

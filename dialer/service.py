@@ -90,7 +90,10 @@ async def serve(settings: Settings, store_url: str, *, operator_channel: str, co
     # Campaigns started, paused or tuned from the CLI or the watch view apply within a second.
     control = ControlPlane(engine, picture_s=1.0)
     await control.start()
-    collector.settle()     # a full garbage collection stops the loop for long, and finds nothing on a floor
+    # a full garbage collection stops the loop for long, and finds nothing on a floor: collections at
+    # moments of the engine's choosing (dialer/collector.py)
+    collecting = engine.supervisor.tasks()
+    collector.settle(collecting, quiet=lambda: not engine.calls)
     exporter = MetricsServer(engine, *metrics) if metrics else None
     if exporter is not None:
         await exporter.start()
@@ -105,6 +108,7 @@ async def serve(settings: Settings, store_url: str, *, operator_channel: str, co
         failed.cancel()
     finally:
         began = loop.time()
+        await collecting.cancel_all()        # automatic collection is back for the stop
         try:
             async with asyncio.timeout(STOP_S):
                 if exporter is not None:

@@ -61,7 +61,7 @@ class CampaignLaw:
 
     def ringing(self, elapsed_s: Sequence[float]) -> tuple[np.ndarray, float]:
         """Terms (calls × checkpoints) of the calls ringing now, and their expected eventual answers."""
-        if not elapsed_s:
+        if len(elapsed_s) == 0:          # a tuple, or the engine's array (pacing.snapshot.PerCall)
             return np.zeros((0, self.new_p.size)), 0.0
         rows = np.minimum((np.asarray(elapsed_s, dtype=float) / _RING_STEP_S + 0.5).astype(np.intp),
                           len(self.ring_table) - 1)
@@ -116,21 +116,41 @@ def safe_prefix(base: np.ndarray, waiting: int, base_answers: float, operators: 
     ``new_answers[i]``: P(planned call i is answered at all); ``base_answers``: expected eventual answers
     of the ringing calls; ``operators``: free operators of the pool that may take them.
     """
-    room = operators - waiting
-    budget = alpha * (waiting + base_answers + np.concatenate(([0.0], np.cumsum(new_answers)))) + 1e-9
-    # E[(X−K)⁺] ≥ E[X] − K: the first n whose mean alone breaks the bound ends the search
-    means = base.sum(axis=0) + np.concatenate((np.zeros((1, base.shape[1])), np.cumsum(new_terms, axis=0)))
-    broken = np.flatnonzero((means.max(axis=1) - room) > budget)
-    n_max = min(int(broken[0]) - 1 if broken.size else new_terms.shape[0], new_terms.shape[0])
+    mean = base.sum(axis=0)
+    n_max, budget = _searched(mean, waiting, base_answers, operators, new_terms, new_answers, alpha)
     if n_max < 0:
         return -1
-    new_terms, budget = new_terms[:n_max], budget[:n_max + 1]
+    new_terms, room = new_terms[:n_max], operators - waiting
     if base.shape[0] + n_max > EXACT_TERMS:
-        losses = _normal_losses(base, new_terms, room)
+        losses = _normal_losses(mean, (base * (1.0 - base)).sum(axis=0), new_terms, room)
     else:
         losses = _exact_losses(base, new_terms, room)
     bad = np.flatnonzero(losses > budget)
     return int(bad[0]) - 1 if bad.size else n_max
+
+
+def safe_prefix_normal(mean: np.ndarray, var: np.ndarray, waiting: int, base_answers: float, operators: int,
+                       new_terms: np.ndarray, new_answers: np.ndarray, alpha: float) -> int:
+    """``safe_prefix`` for more than ``EXACT_TERMS`` ringing calls, from their terms' sums over the calls
+    (per checkpoint: ``mean`` = Σ p, ``var`` = Σ p(1 − p)), which is all the normal law reads."""
+    n_max, budget = _searched(mean, waiting, base_answers, operators, new_terms, new_answers, alpha)
+    if n_max < 0:
+        return -1
+    losses = _normal_losses(mean, var, new_terms[:n_max], operators - waiting)
+    bad = np.flatnonzero(losses > budget)
+    return int(bad[0]) - 1 if bad.size else n_max
+
+
+def _searched(mean: np.ndarray, waiting: int, base_answers: float, operators: int, new_terms: np.ndarray,
+              new_answers: np.ndarray, alpha: float) -> tuple[int, np.ndarray]:
+    """The largest n worth weighing, and each prefix's budget α·E[answers] (n = 0 … that n)."""
+    room = operators - waiting
+    budget = alpha * (waiting + base_answers + np.concatenate(([0.0], np.cumsum(new_answers)))) + 1e-9
+    # E[(X−K)⁺] ≥ E[X] − K: the first n whose mean alone breaks the bound ends the search
+    means = mean + np.concatenate((np.zeros((1, mean.shape[0])), np.cumsum(new_terms, axis=0)))
+    broken = np.flatnonzero((means.max(axis=1) - room) > budget)
+    n_max = min(int(broken[0]) - 1 if broken.size else new_terms.shape[0], new_terms.shape[0])
+    return n_max, budget[:max(n_max, 0) + 1]
 
 
 def _exact_losses(base: np.ndarray, new_terms: np.ndarray, room: int) -> np.ndarray:
@@ -146,11 +166,12 @@ def _exact_losses(base: np.ndarray, new_terms: np.ndarray, room: int) -> np.ndar
     return (pmf @ weights).max(axis=1)
 
 
-def _normal_losses(base: np.ndarray, new_terms: np.ndarray, room: int) -> np.ndarray:
-    """The same expectation with the sum read as normal (many terms)."""
-    zero = np.zeros((1, base.shape[1]))
-    mean = base.sum(axis=0) + np.concatenate((zero, np.cumsum(new_terms, axis=0)))
-    var = (base * (1.0 - base)).sum(axis=0) + np.concatenate((zero, np.cumsum(new_terms * (1.0 - new_terms), axis=0)))
+def _normal_losses(mean0: np.ndarray, var0: np.ndarray, new_terms: np.ndarray, room: int) -> np.ndarray:
+    """The same expectation with the sum read as normal (many terms): ``mean0`` and ``var0`` are the
+    ringing calls' Σ p and Σ p(1 − p) per checkpoint."""
+    zero = np.zeros((1, mean0.shape[0]))
+    mean = mean0 + np.concatenate((zero, np.cumsum(new_terms, axis=0)))
+    var = var0 + np.concatenate((zero, np.cumsum(new_terms * (1.0 - new_terms), axis=0)))
     sd = np.sqrt(np.maximum(var, 1e-12))
     z = (room - mean) / sd
     return (sd * np.exp(-0.5 * z * z) * _INV_SQRT_2PI + (mean - room) * ndtr(-z)).max(axis=1)

@@ -8,6 +8,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+import numpy as np
+
+# Per-call figures: a tuple, or a 1-D array (the engine hands over the arrays its live floor keeps, so a
+# decision over ten thousand calls walks none of them in Python). Read them with len() and numpy, never
+# by their truth value.
+PerCall = tuple[float, ...] | np.ndarray
+
 
 @dataclass(frozen=True)
 class Estimates:
@@ -37,13 +44,13 @@ class Estimates:
 class Snapshot:
     free_operators: int
     busy_elapsed_s: tuple[float, ...] = ()      # per busy operator: time since talk began (talk+wrap)
-    ringing_elapsed_s: tuple[float, ...] = ()   # per call in flight not yet answered: ring time so far
+    ringing_elapsed_s: PerCall = ()             # per call in flight not yet answered: ring time so far
     waiting_answered: int = 0                   # answered calls not yet connected to an operator
     estimates: Estimates = field(default_factory=Estimates)
     # Each call's own chance of a live answer, known when it was dialed (pacing.answer_model): one per
     # ringing call, in the order of ringing_elapsed_s, and one per call the dialer would place next, in
     # order. Empty: every call has estimates.answer_rate (the model of one rate for the whole list).
-    ringing_answer_p: tuple[float, ...] = ()
+    ringing_answer_p: PerCall = ()
     next_answer_p: tuple[float, ...] = ()
 
     @property

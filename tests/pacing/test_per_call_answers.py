@@ -3,8 +3,13 @@
 from __future__ import annotations
 
 import random
+from dataclasses import replace
 
+import numpy as np
+
+from pacing import per_call_answers
 from pacing.policies import PacingSettings, predictive
+from pacing.predictive import checkpoints
 from pacing.snapshot import Estimates, Snapshot
 
 EST = Estimates(answer_rate=0.3, samples=100)
@@ -31,3 +36,51 @@ def test_likelier_answers_ringing_or_next_mean_fewer_new_calls() -> None:
     n = predictive(base, SETTINGS, 0.025)
     assert predictive(callbacks_ringing, SETTINGS, 0.025) < n
     assert predictive(callbacks_next, SETTINGS, 0.025) < n < predictive(cold_next, SETTINGS, 0.025)
+
+
+def test_thousands_of_calls_given_as_arrays_get_the_answer_of_tuples_to_the_last_bit() -> None:
+    rng = np.random.default_rng(4)
+    for calls, free in [(41, 3), (2_000, 40), (9_000, 120), (26_000, 300)]:
+        cdf = np.concatenate(([0.0], np.cumsum(rng.uniform(size=40) * (rng.uniform(size=40) < 0.7))))
+        est = Estimates(answer_rate=0.1, no_answer_timeout_s=38.0, samples=500, ring_cdf=tuple(cdf / cdf[-1]))
+        elapsed, chances = rng.uniform(0.0, 45.0, calls), rng.uniform(0.02, 0.4, calls)
+        as_tuples = Snapshot(free, (), tuple(elapsed.tolist()), 2, est, ringing_answer_p=tuple(chances.tolist()),
+                             next_answer_p=(0.1,))
+        as_arrays = replace(as_tuples, ringing_elapsed_s=elapsed, ringing_answer_p=chances)
+        settings = PacingSettings(mode="predictive", max_lines_per_operator=20.0)
+        assert predictive(as_arrays, settings, 0.03) == predictive(as_tuples, settings, 0.03)
+
+
+def test_the_ringing_calls_sums_are_the_sums_of_the_per_call_terms() -> None:
+    rng = np.random.default_rng(5)
+    for calls in (41, 700, 9_000, 20_000):
+        cdf = np.concatenate(([0.0], np.cumsum(rng.uniform(size=30))))
+        est = Estimates(answer_rate=0.2, no_answer_timeout_s=float(rng.uniform(10, 40)), ring_cdf=tuple(cdf / cdf[-1]))
+        elapsed = rng.uniform(-0.1, 50.0, calls)
+        elapsed[:3] = est.no_answer_timeout_s                   # at the timeout: released
+        chances = rng.uniform(0.01, 0.7, calls)
+        offsets = np.append(checkpoints(est), est.no_answer_timeout_s)
+        terms = per_call_answers.hazard(est, elapsed, chances, offsets)
+        mean, var, eventual = per_call_answers.ringing_sums(est, elapsed, chances, offsets)
+        answering = terms[:, :-1]
+        assert np.allclose(mean, answering.sum(axis=0), rtol=1e-12, atol=0.0)
+        assert np.allclose(var, (answering * (1.0 - answering)).sum(axis=0), rtol=1e-12, atol=0.0)
+        assert eventual == float(terms[:, -1].sum())
+
+
+def test_the_ring_cdf_read_without_a_search_is_numpys_interpolation() -> None:
+    rng = np.random.default_rng(6)
+    cdf = np.concatenate(([0.0], np.sort(rng.uniform(size=45)), [1.0]))
+    x = np.concatenate((rng.uniform(-2.0, 60.0, 100_000), np.arange(0.0, 47.0, 0.5)))
+    assert np.array_equal(per_call_answers.cdf_at(cdf, x), np.interp(x, np.arange(len(cdf), dtype=float), cdf))
+
+
+def test_the_next_calls_terms_are_the_per_call_terms_of_calls_that_have_not_rung() -> None:
+    rng = np.random.default_rng(7)
+    for timeout in (5.0, 25.0, 60.0):
+        cdf = np.concatenate(([0.0], np.cumsum(rng.uniform(size=30))))
+        est = Estimates(no_answer_timeout_s=timeout, ring_cdf=tuple(cdf / cdf[-1]))
+        chances = rng.uniform(0.0, 1.0, 500)
+        offsets = np.append(checkpoints(est), timeout)
+        assert np.array_equal(per_call_answers.new_terms(est, chances, offsets),
+                              per_call_answers.hazard(est, np.zeros(500), chances, offsets))
