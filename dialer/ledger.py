@@ -54,6 +54,18 @@ class AbandonLedger:
             abandons += abandoned
         return answers, abandons
 
+    def times_since(self, since: float) -> tuple[list[float], list[float]]:
+        """The times of the live answers and of the abandons after ``since``, oldest first."""
+        answers: list[float] = []
+        abandons: list[float] = []
+        for at, abandoned in reversed(self._events):
+            if at < since:
+                break
+            answers.append(at)
+            if abandoned:
+                abandons.append(at)
+        return answers[::-1], abandons[::-1]
+
     def counts_staying(self, now: float, until: float) -> tuple[int, int]:
         """(live answers, abandons) of the window ending now that are still in it at ``until`` (later): the
         oldest leave meanwhile. Counted from the oldest end, the few that leave a 30-day window by tonight."""

@@ -21,8 +21,9 @@ from dialer.answer_chances import AnswerChances
 from dialer.ledger import AbandonLedger
 from dialer.pacing_loop import PacingLoop
 from dialer.tasks import Supervisor
-from dialer.window_outlook import answers_to_come, seconds_left_today
+from dialer.window_outlook import answers_to_come, pace, seconds_left_today
 from lists.campaigns import Campaign
+from pacing.hour_ahead import HOUR_S, hours_ahead
 from pacing.policies import PacingSettings, calls_to_place, lines_room, progressive
 from pacing.snapshot import Snapshot
 from pacing.targets import TargetController
@@ -114,10 +115,15 @@ class CampaignRunner(PacingLoop):
             left = seconds_left_today(self._wall_clock(), self.campaign.timezone, self.hours)
             to_come = answers_to_come(self.ledger, now, left)
             staying = self.ledger.counts_staying(now, now + left)        # what is still in it tonight
-        hour = self.ledger.counts_since(now - 3600.0) if self.settings.max_hour_abandon is not None else None
+        hour, ahead = None, ()
+        if self.settings.max_hour_abandon is not None:
+            # the last hour, and the hours that end over the next minutes if nothing more is abandoned
+            answer_times, abandon_times = self.ledger.times_since(now - HOUR_S)
+            hour = (len(answer_times), len(abandon_times))
+            ahead = hours_ahead(answer_times, abandon_times, now, pace(self.ledger, now))
         category = self._chances.next_category if self._chances is not None else None
         decision = self.controller.update(now, answers, abandons, free, busy, answers_to_come=to_come, hour=hour,
-                                          staying=staying, category=category)
+                                          staying=staying, category=category, hours_ahead=ahead)
         self.alpha = decision.alpha
         if decision.fallback != self.fallback:
             self.fallback = decision.fallback

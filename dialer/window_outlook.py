@@ -28,7 +28,12 @@ def seconds_left_today(wall_now: datetime, zone: str, rule: HoursRule) -> float:
     return float(max(ends) - seconds) if ends else 0.0
 
 
+def pace(ledger: AbandonLedger, loop_now: float) -> float:
+    """The campaign's live answers per second over the last 15 minutes."""
+    recent, _ = ledger.counts_since(loop_now - PACE_S)
+    return recent / PACE_S
+
+
 def answers_to_come(ledger: AbandonLedger, loop_now: float, seconds_left: float) -> float:
     """Live answers expected in the window before the campaign stops today, at its recent pace."""
-    recent, _ = ledger.counts_since(loop_now - PACE_S)
-    return recent / PACE_S * min(seconds_left, ledger.window_s)
+    return pace(ledger, loop_now) * min(seconds_left, ledger.window_s)

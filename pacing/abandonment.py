@@ -25,6 +25,7 @@ lower, if the window runs hot), and one met again takes up its own α where it l
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 from pacing.window_bound import confident_target
@@ -41,7 +42,8 @@ class AbandonmentController:
     def __init__(self, setpoint: float = 0.025, cap: float = 0.03, time_constant_s: float = 2400.0,
                  alpha_range: tuple[float, float] = (0.02, 12.0), margin_abandons: float = 1.0,
                  min_answers: int = 10, initial_alpha: float | None = None,
-                 soft_room: float = 3.0, start_allowance: float = 2.0, max_hour: float | None = None) -> None:
+                 soft_room: float = 3.0, start_allowance: float = 2.0, max_hour: float | None = None,
+                 ceiling: float | None = None) -> None:
         if not 0 < setpoint < cap < 1:
             raise ValueError(f"need 0 < setpoint ({setpoint}) < cap ({cap}) < 1")
         if max_hour is not None and not 0 < max_hour <= cap:
@@ -49,8 +51,10 @@ class AbandonmentController:
         self.setpoint = setpoint
         self.cap = cap
         self.max_hour = max_hour
+        # the manager's own abandonment target, when one was set: the bound may aim lower, never higher
+        self.ceiling = ceiling
         self.bound: float | None = None      # the window's setpoint from the confidence bound, when known
-        self._bound_key: tuple[int, int, int] | None = None
+        self._bound_key: tuple[int, int, int, int | None] | None = None
         self.time_constant_s = time_constant_s
         self.low, self.high = setpoint * alpha_range[0], setpoint * alpha_range[1]
         self.margin_abandons = margin_abandons
@@ -64,23 +68,44 @@ class AbandonmentController:
         self._recent = (0.0, 0.0)
         self.category: str | None = None
         self._by_category: dict[str, tuple[float, tuple[float, float]]] = {}   # log α and recent counts
+        # the window's answers of the last time constant (exponentially weighted) and since when it counts:
+        # the answers a decision's mistake runs for before the integral has corrected it (the bound's reach)
+        self._pace = 0.0
+        self._pace_seen = 0
+        self._pace_since: float | None = None
 
-    def window_setpoint(self, answers: int, abandons: int, answers_to_come: float | None) -> float:
+    def window_setpoint(self, answers: int, abandons: int, answers_to_come: float | None,
+                        answers_in_reach: float | None = None) -> float:
         """The window's setpoint: with the answers still to come known, from the confidence bound
         (pacing.window_bound) as the rate the window ends at if the rest runs at the bound's target;
-        otherwise the fixed setpoint."""
+        otherwise the fixed setpoint. ``answers_in_reach``: those of the answers to come that are dialed
+        before the controller corrects a mistake (None: all, the whole rest of the window as one gamble)."""
         if answers_to_come is None or answers_to_come < 1.0:
             # no outlook, or none yet (no pace measured) or none left: the fixed setpoint
             self.bound = None
             return self.setpoint
-        key = (answers, abandons, round(answers_to_come))
+        reach = None if answers_in_reach is None else round(answers_in_reach)
+        key = (answers, abandons, round(answers_to_come), reach)
         if key != self._bound_key:
-            target = confident_target(self.cap, answers, abandons, answers_to_come)
+            target = confident_target(self.cap, answers, abandons, answers_to_come, answers_in_reach=reach)
             rate = (abandons + target * answers_to_come) / max(answers + answers_to_come, 1.0)
-            self.bound = min(max(rate, 0.1 * self.setpoint), 0.99 * self.cap)
+            self.bound = min(max(rate, 0.1 * self.setpoint), 0.99 * self.cap, self.ceiling or 1.0)
             self._bound_key = key
         assert self.bound is not None
         return self.bound
+
+    def _reach(self, now: float, staying_answers: int, keep: float) -> float | None:
+        """The answers one time constant holds at the window's recent pace: how far a decision's gamble runs
+        before the integral has moved α by a full step. The answers counted are those that stay in the window
+        (a rolling window's oldest leave meanwhile, and their leaving is no pace). Early in the day the sum is
+        scaled up to the time it has had (as the pace so far); None before there is any pace."""
+        if self._pace_since is None:
+            self._pace_since, self._pace_seen = now, staying_answers
+            return None
+        self._pace = self._pace * keep + max(0, staying_answers - self._pace_seen)
+        self._pace_seen = staying_answers
+        filled = 1.0 - math.exp(-(now - self._pace_since) / self.time_constant_s)
+        return self._pace / filled if filled > 1e-6 and self._pace > 0 else None
 
     def _switch(self, category: str | None) -> None:
         """Keep the integral of the category left, take up that of the one dialed now."""
@@ -97,7 +122,8 @@ class AbandonmentController:
 
     def update(self, now: float, answers: int, abandons: int, margin_abandons: float | None = None,
                answers_to_come: float | None = None, hour: tuple[int, int] | None = None,
-               staying: tuple[int, int] | None = None, category: str | None = None) -> AlphaDecision:
+               staying: tuple[int, int] | None = None, category: str | None = None,
+               hours_ahead: Sequence[tuple[float, int]] = ()) -> AlphaDecision:
         """Feed the window's live answers and abandons; get the α to dial with now.
 
         The integral acts on the *recent* rate (an exponential average over ``time_constant_s``) aiming at
@@ -109,7 +135,9 @@ class AbandonmentController:
         minutes, guarded like the window against ``max_hour`` when that is set. ``staying``: (answers,
         abandons) of the window that are still in it when the answers to come are in (a rolling window's
         oldest calls leave it meanwhile); the bound counts these, not the window's now (default: all stay).
-        ``category``: what is dialed next; α is integrated per category.
+        ``category``: what is dialed next; α is integrated per category. ``hours_ahead``: (answers, abandons)
+        of the rolling hours that end over the next minutes if nothing more is abandoned
+        (pacing.hour_ahead); with ``max_hour`` the tightest of them and ``hour`` rules.
         """
         self._switch(category)
         margin = self.margin_abandons if margin_abandons is None else max(margin_abandons, self.margin_abandons)
@@ -128,7 +156,8 @@ class AbandonmentController:
         # few hundred answers dilutes far below the cap; from 2/cap answers on the cap itself rules.
         budget = max(self.cap * (answers + 1), self.start_allowance)
         room = budget - abandons
-        setpoint = self.window_setpoint(*(staying or (answers, abandons)), answers_to_come)
+        counted = staying or (answers, abandons)
+        setpoint = self.window_setpoint(*counted, answers_to_come, self._reach(now, counted[0], keep))
         # Early in the window a couple of abandons weigh a lot: aim below the budget by the margin and the
         # soft room, in abandons, so that dialing at the aim does not run into the fall-back.
         goal = max(min(setpoint, (budget - margin - self.soft_room) / max(answers, 1)), 0.1 * self.setpoint)
@@ -136,7 +165,7 @@ class AbandonmentController:
             # the last 60 minutes are a second window, with its own (tighter) cap: whichever has less room rules
             # An hour of a small team holds a few dozen answers: the day's start allowance of two abandons would
             # be 5 % of it. One is allowed, and after it the hour needs its own share (1/max_hour answers).
-            hour_room = max(self.max_hour * (hour[0] + 1), 1.0) - hour[1]
+            hour_room = min(max(self.max_hour * (a + 1), 1.0) - b for a, b in (hour, *hours_ahead))
             room = min(room, hour_room)
             goal = min(goal, max(0.8 * self.max_hour, 0.1 * self.setpoint))
         # No integration while falling back: progressive abandons nothing, and an integral that kept growing

@@ -16,6 +16,7 @@ from collections.abc import Callable, Iterable
 
 from pacing.answer_model import AnswerModel
 from pacing.dial_features import DialFeatures
+from pacing.hour_ahead import hours_ahead
 
 HOUR_S = 3600.0
 PACE_S = 900.0
@@ -60,15 +61,22 @@ class FloorOutlook:
         self._trim(now)
         return len(self._answers), len(self._abandons)
 
-    def answers_to_come(self, now: float, day_end_s: float | None) -> float | None:
-        """Live answers still expected before the day ends, at the last 15 minutes' pace (None: no day's end)."""
-        if day_end_s is None:
-            return None
+    def pace(self, now: float) -> float:
+        """Live answers per second over the last 15 minutes (or since the start, if shorter)."""
         self._trim(now)
         recent = 0
         for t in reversed(self._answers):          # newest first
             if t < now - PACE_S:
                 break
             recent += 1
-        span = min(PACE_S, max(now, 60.0))
-        return recent / span * max(day_end_s - now, 0.0)
+        return recent / min(PACE_S, max(now, 60.0))
+
+    def answers_to_come(self, now: float, day_end_s: float | None) -> float | None:
+        """Live answers still expected before the day ends, at the last 15 minutes' pace (None: no day's end)."""
+        if day_end_s is None:
+            return None
+        return self.pace(now) * max(day_end_s - now, 0.0)
+
+    def hours_ahead(self, now: float) -> tuple[tuple[float, int], ...]:
+        """The rolling hours that end over the next minutes, if nothing more is abandoned (pacing.hour_ahead)."""
+        return hours_ahead(self._answers, self._abandons, now, self.pace(now))

@@ -142,14 +142,16 @@ class PolicyPacer:
             answers, abandons = floor.window_counts()        # the legal window's, earlier days included
             outlook = self.outlook
             to_come = None if outlook is None else outlook.answers_to_come(now, floor.day_end_s)
-            hour = outlook.hour(now) if outlook is not None and settings.max_hour_abandon is not None else None
+            guard = outlook is not None and settings.max_hour_abandon is not None
+            hour = outlook.hour(now) if guard else None
+            ahead = outlook.hours_ahead(now) if guard else ()
             # the bound counts what is still in the window when the day ends; α is the category's dialed next
             staying = None if to_come is None or floor.day_end_s is None \
                 else floor.window_counts_staying(floor.day_end_s)
             category = None if outlook is None else floor.next_features(1)[0].category
             self._decision = self.controller.update(now, answers, abandons, floor.free_count, len(floor.busy), risk,
                                                     answers_to_come=to_come, hour=hour, staying=staying,
-                                                    category=category)
+                                                    category=category, hours_ahead=ahead)
             self._decided = now
             self._abandons_seen = self.abandons
         if self.fixed_alpha is None and self._decision.fallback:

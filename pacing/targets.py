@@ -19,7 +19,7 @@ that needs less dialing than progressive is out of reach; the simulation report 
 from __future__ import annotations
 
 import math
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 
 from pacing.abandonment import AbandonmentController, AlphaDecision
 from pacing.policies import OPTIMIZE, PacingSettings
@@ -40,7 +40,10 @@ class TargetController:
         setpoint = settings.target_abandon
         if self.optimize == "abandon" and self.target is not None:
             setpoint = self.target
-        self.abandonment = AbandonmentController(setpoint, settings.abandon_cap, max_hour=settings.max_hour_abandon)
+        # an abandonment target set by hand is the most the confidence bound may aim at
+        ceiling = setpoint if self.optimize == "abandon" and self.target is not None else None
+        self.abandonment = AbandonmentController(setpoint, settings.abandon_cap, max_hour=settings.max_hour_abandon,
+                                                 ceiling=ceiling)
         self.time_constant_s = time_constant_s
         self._measure_tau = measure_time_s
         self._log_alpha_min = math.log(setpoint * _ALPHA_FLOOR)
@@ -59,15 +62,15 @@ class TargetController:
     def update(self, now: float, answers: int, abandons: int, free: int | None, busy: int | None,
                margin_abandons: float | None = None, answers_to_come: float | None = None,
                hour: tuple[int, int] | None = None, staying: tuple[int, int] | None = None,
-               category: str | None = None) -> AlphaDecision:
+               category: str | None = None, hours_ahead: Sequence[tuple[float, int]] = ()) -> AlphaDecision:
         """Feed the window's counts and the operators free and busy now; get the α to dial with.
 
         Connected calls are counted as live answers minus abandons (what the ledger already holds), so
         the engine needs nothing new to measure the wait. ``free``/``busy`` None: the operators are not
         this controller's to measure (a campaign in a group): abandonment alone decides. ``answers_to_come``,
-        ``hour``, ``staying`` and ``category``: see ``AbandonmentController.update``."""
+        ``hour``, ``staying``, ``category`` and ``hours_ahead``: see ``AbandonmentController.update``."""
         decision = self.abandonment.update(now, answers, abandons, margin_abandons, answers_to_come, hour,
-                                           staying, category)
+                                           staying, category, hours_ahead)
         if free is None or busy is None:
             self.pace = 1.0
             return decision

@@ -34,3 +34,10 @@ def test_what_stays_in_the_window_tonight_leaves_out_the_calls_that_age_out_befo
     assert ledger.counts(now) == (3, 2)
     assert ledger.counts_staying(now, now + 8 * 3600.0) == (1, 1)      # yesterday is gone by tonight
     assert ledger.counts_staying(now, now + 3600.0) == (2, 1)          # yesterday 14:00 is still in at 10:01
+
+
+def test_the_ledger_gives_the_last_hours_answer_and_abandon_times_oldest_first() -> None:
+    ledger = AbandonLedger(24 * 3600.0)
+    for at, abandoned in ((100.0, False), (3000.0, True), (3500.0, False), (3590.0, True)):
+        ledger.add(at, abandoned)
+    assert ledger.times_since(3590.0 - 3600.0 + 1000.0) == ([3000.0, 3500.0, 3590.0], [3000.0, 3590.0])

@@ -12,7 +12,6 @@ WORLD = World(answer_rate=0.2, talk_mean_s=60.0)     # predictive leaves progres
 
 
 @pytest.mark.parametrize(("optimize", "target", "figure"), [
-    ("abandon", None, "abandon_rate"),
     ("wait", 60.0, "mean_wait_s"),
     ("busy", 0.5, "occupancy"),
 ])
@@ -22,6 +21,19 @@ def test_each_target_mode_reaches_its_target_without_passing_the_cap(optimize, t
     aim = settings.target_abandon if target is None else target
     assert getattr(report, figure) == pytest.approx(aim, rel=0.10)
     assert report.abandon_rate <= settings.abandon_cap
+
+
+def test_the_abandonment_target_is_the_confidence_bounds_and_ends_near_the_cap_without_passing_it():
+    report = simulate(WORLD, 20, PolicyPacer(PacingSettings(mode="predictive")), hours=2.0, seed=1)
+    assert 0.02 <= report.abandon_rate <= 0.03
+
+
+def test_an_abandonment_target_set_by_hand_is_the_most_the_confidence_bound_may_aim_at():
+    own = TargetController(PacingSettings(mode="predictive", optimize="abandon", optimize_target=0.02)).abandonment
+    default = TargetController(PacingSettings(mode="predictive")).abandonment
+    assert default.window_setpoint(0, 0, 15_000) > 0.025         # a large window allows more than 2.5 %
+    assert own.window_setpoint(0, 0, 15_000) == 0.02
+    assert own.window_setpoint(0, 0, 700) < 0.02                  # and a small one less
 
 
 def test_a_wait_target_never_dials_harder_than_the_abandonment_setpoint_allows():

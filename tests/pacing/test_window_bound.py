@@ -60,3 +60,38 @@ def test_calls_that_leave_a_rolling_window_before_it_ends_give_it_no_room() -> N
     spent = AbandonmentController(setpoint=0.025, cap=CAP)
     spent.update(0.0, 3000, 80, answers_to_come=700, staying=(300, 12))
     assert spent.bound == pytest.approx(AbandonmentController(setpoint=0.025, cap=CAP).window_setpoint(300, 12, 700))
+
+
+def test_a_decision_gambles_only_the_answers_before_the_next_can_correct_it() -> None:
+    # a day of 1,000 answers: dialed as one draw the whole day allows 1.7 %; the first 40 minutes' 80 answers
+    # are all a decision risks, the rest is aimed again as the counts come in
+    whole = confident_target(CAP, 0, 0, 1000)
+    reach = confident_target(CAP, 0, 0, 1000, answers_in_reach=80)
+    assert whole < 0.018 and reach > 0.024
+    assert confident_target(CAP, 400, 8, 600, answers_in_reach=600) == confident_target(CAP, 400, 8, 600)
+    assert confident_target(CAP, 1000, 40, 300, answers_in_reach=50) == 0.0
+
+
+def closed_loop_over_cap(answers: int, steps: int, reach_steps: int, runs: int) -> tuple[float, float]:
+    """Days dialed stretch by stretch, each at the target the bound gives with the counts so far, abandons drawn
+    from the bound's own law: (share of days over the cap, mean rate)."""
+    rng = np.random.default_rng(11)
+    per = answers / steps
+    over, rates = 0, []
+    for _ in range(runs):
+        done = abandons = 0.0
+        for _ in range(steps):
+            target = confident_target(CAP, done, abandons, answers - done, answers_in_reach=per * reach_steps)
+            mean = target * per
+            abandons += rng.negative_binomial(mean / (DISPERSION - 1.0), 1.0 / DISPERSION) if mean > 0 else 0
+            done += per
+        over += abandons > CAP * done
+        rates.append(abandons / done)
+    return over / runs, float(np.mean(rates))
+
+
+def test_a_window_aimed_again_at_every_stretch_ends_over_the_cap_on_under_one_day_in_a_hundred() -> None:
+    # 12 stretches of 40 minutes in an 8-hour day of 1,000 answers, each gambling its own answers
+    over, rate = closed_loop_over_cap(1000, 12, 1, 400)
+    assert over <= RISK
+    assert rate > 0.022
