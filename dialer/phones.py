@@ -14,7 +14,10 @@ free for a hand-off (``FloorOperator.phone_up``, see ``dialer/floor.py``).
   console keeps the card for the disposition).
 * The AMI link lost: nobody knows whether the phones live on (a dropped link) or died with Asterisk
   (a restart), so none counts until the link is back and ``Status`` shows it; the phones gone are called
-  again, once, like a dropped one.
+  again, once, like a dropped one. A starting Asterisk takes AMI logins a moment before it has loaded its
+  dialplan (and SIP phones register again in the seconds after): a call that fails at once, without
+  ringing, in the first ``STARTING_S`` after the link is back is placed again every ``STARTING_RETRY_S``
+  rather than logging its operator out.
 
 The phone's channel is ``op<extension>-<serial>`` (its far half, for Local channels, ``…-2``):
 recovery and the server pool recognise phones by that name.
@@ -42,6 +45,8 @@ STOPPED = "the engine stopped; it calls your phone to log you in again when it s
 STOPPED_PAUSED = "the engine stopped while you were paused; log in again when you are back"
 STOPPED_LONG_AGO = "the engine stopped at {at:%H:%M} UTC and was down a while; log in again"
 ON_CALL_STATES = (OperatorState.RESERVED, OperatorState.ON_CALL)
+STARTING_S = 15.0          # after the link is back, how long a call failing at once may be a PBX still starting
+STARTING_RETRY_S = 1.0
 
 
 class OperatorPhones:
@@ -58,6 +63,8 @@ class OperatorPhones:
         self._calling: dict[int, str] = {}    # operator id → why their phone is being called (see above)
         self._serial = 0
         self._link_down_at: dict[int, str | None] = {}   # phones unconfirmed since a LinkDown: id → channel
+        self._relinked_at: float | None = None           # when the link last came back (loop time)
+        self._called_at: dict[int, float] = {}           # operator id → when their phone was last called
         self._tasks = tasks or BackgroundTasks()   # the engine's supervisor's, when it has one
 
     def next_serial(self) -> int:
@@ -157,6 +164,7 @@ class OperatorPhones:
             log.warning("cannot ask the PBX for the operators' phones: %s; they wait for the next link", exc)
             return
         now = asyncio.get_running_loop().time()
+        self._relinked_at = now
         for operator_id, phone in list(self._link_down_at.items()):
             operator = self.floor.operators[operator_id]
             if not self._on(operator, server):
@@ -182,6 +190,7 @@ class OperatorPhones:
         operator.phone_channel_id = channel_id
         self.floor.set_phone(operator, False)
         self._calling[operator.id] = why
+        self._called_at[operator.id] = asyncio.get_running_loop().time()
         self._by_channel[channel_id] = self._by_channel[far_half(channel_id)] = (operator, channel_id)
         template = self.config.operator_channel_template
         channel = template.format(ext=operator.extension)
@@ -231,7 +240,15 @@ class OperatorPhones:
         self._tasks.spawn(self._call(operator, why), name=f"call back {operator.name}")
 
     def _not_in(self, operator: FloorOperator, detail: str) -> None:
-        """The phone being called did not come into the conference: the operator is logged out, and told."""
+        """The phone being called did not come into the conference: the operator is logged out, and told
+        (unless the PBX is still starting: then it is called again)."""
+        if self._pbx_starting(operator):
+            self._forget(operator)
+            log.info("operator %s: phone not called yet (%s): the PBX is still starting; calling again in %.0f s",
+                     operator.name, detail, STARTING_RETRY_S)
+            asyncio.get_running_loop().call_later(STARTING_RETRY_S, self._call_back_now, operator,
+                                                  self._calling.get(operator.id, LOGIN))
+            return
         why = self._calling.pop(operator.id, LOGIN)
         self._forget(operator)
         log.info("operator %s: phone not in the conference (%s)", operator.name, detail)
@@ -239,6 +256,13 @@ class OperatorPhones:
         if operator.state in ON_CALL_STATES:
             reason += "; the customer was hung up: set the call's disposition"
         self._tasks.spawn(self.log_out(operator, reason), name=f"log out {operator.name}")
+
+    def _pbx_starting(self, operator: FloorOperator) -> bool:
+        """Did this call fail at once (no time to ring) in the first seconds after the link came back?"""
+        now = asyncio.get_running_loop().time()
+        called_at = self._called_at.get(operator.id, now)
+        return (self._relinked_at is not None and now - self._relinked_at < STARTING_S
+                and now - called_at < self.config.phone_ring_s / 2)
 
     def _confirm(self, operator: FloorOperator, now: float) -> None:
         self.floor.set_phone(operator, True)

@@ -59,6 +59,9 @@ class Dialplan:
         }
         # Operators' extensions whose phone rings and is never answered (a person away from the desk).
         self.unanswered_phones: set[str] = set()
+        # False while Asterisk is starting: its manager takes logins before pbx_config has loaded the
+        # dialplan, and an Originate into any context then fails as a missing extension does.
+        self.loaded = True
         # Set by Calls: a context that runs Answer() on the far half of a Local channel answers the originate.
         self.answer_far_half: Callable[[Channel], None] = lambda ch: None
 
@@ -67,7 +70,7 @@ class Dialplan:
 
     def has_extension(self, context: str, exten: str) -> bool:
         pattern = CONTEXTS.get(context)
-        if pattern is None:
+        if pattern is None or not self.loaded:
             return False
         return bool(_DIGITS_PATTERN.match(exten)) if pattern == "_X." else exten == pattern
 

@@ -229,6 +229,11 @@ class SimulatorHandle:
         (self._server.dialplan.unanswered_phones.discard if answers
          else self._server.dialplan.unanswered_phones.add)(extension)
 
+    def load_dialplan(self, loaded: bool = True) -> None:
+        """Whether the dialplan is loaded: a real Asterisk that starts takes AMI logins a moment before its
+        pbx_config has loaded ``extensions.conf``, and Originates into it meanwhile fail at once."""
+        self._server.dialplan.loaded = loaded
+
     def watch(self, watcher: Callable[[str, Pairs], None]) -> None:
         """Hear every call, dialplan and user event as it happens, whether or not an AMI session is
         connected: the PBX's own record of what happened to each channel (the fault tests judge the

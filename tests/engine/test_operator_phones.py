@@ -318,3 +318,21 @@ async def test_a_phone_hung_up_by_a_stopping_asterisk_and_not_back_is_said_cut_o
     floor.sim.phone_answers("101", False)               # Anna is not at her desk
     await until(lambda: anna.state is OperatorState.OFFLINE, timeout=10)
     assert "PBX went down" in (anna.logged_out_why or ""), anna.logged_out_why
+
+
+async def test_phones_called_back_while_a_restarted_asterisk_loads_its_dialplan_are_called_again(
+        db: asyncpg.Pool, floor: Floor) -> None:
+    """A real Asterisk takes AMI logins a moment before it has loaded extensions.conf: the call-backs sent
+    at once failed ("No such extension/context 101@operators") and every operator was logged out."""
+    await make_floor(db, {"Anna": False}, leads=0)
+    await floor.engine.start()
+    anna = await logged_in(floor, "Anna")
+    ups = floor.client.reconnects
+    floor.sim.hang_up(f"{anna.phone_channel_id}-2")     # `core restart now`: every channel hangs up ...
+    await floor.restart_pbx()                           # ... the link closes, and Asterisk starts again
+    floor.sim.load_dialplan(False)                      # still loading its modules
+    await until(lambda: floor.client.reconnects > ups, timeout=5)
+    await until(lambda: floor.sim.tally.failed >= 1, timeout=5)   # a call-back failed: no such extension
+    floor.sim.load_dialplan(True)
+    await until(lambda: anna.phone_up or anna.state is OperatorState.OFFLINE, timeout=10)
+    assert anna.state is OperatorState.READY and anna.logged_out_why is None, anna.logged_out_why
