@@ -7,6 +7,8 @@ which each task has its own copy of, so the apps do not see each other. Two thin
 process-wide and are set aside here: the signal handlers a terminal driver installs (none are), and the
 ``print`` capture an app installs over ``sys.stdout``/``sys.stderr`` while it runs, which apps ending
 in any order would leave pointing at one of them; each app's capture is the process's own stream instead.
+And one cache: Textual's key parser keeps the key events of each typed sequence in a cache of its class,
+keyed by the parser (``KeyParser``).
 """
 
 from __future__ import annotations
@@ -31,13 +33,24 @@ def driver_for(browser: Browser) -> type[Driver]:
     return type("BrowserDriver", (BrowserDriver,), {"browser": browser})
 
 
+class KeyParser(XTermParser):
+    """Textual's parser without its cache of key events, which is one for the whole process (an
+    ``lru_cache`` on a method) and keyed by the parser and the typed text: in a worker it kept every
+    session's parser, its last key event and, through the event's sender, the app — a login screen
+    with its password field — long after the session ended, kept what was typed as keys, and could hand
+    one session's key events to another session's parser."""
+
+    def _parse_extended_key(self, sequence: str) -> list[events.Key] | None:
+        return XTermParser._parse_extended_key.__wrapped__(self, sequence)   # type: ignore[attr-defined]
+
+
 class BrowserDriver(Driver):
     browser: Browser
 
     def __init__(self, app: App[Any], *, debug: bool = False, mouse: bool = True,
                  size: tuple[int, int] | None = None) -> None:
         super().__init__(app, debug=debug, mouse=mouse, size=self.browser.size)
-        self._parser = XTermParser(debug=debug)
+        self._parser = KeyParser(debug=debug)
         self._tick: asyncio.TimerHandle | None = None
         app._capture_stdout = sys.__stdout__   # type: ignore[assignment]  (see the module's docstring)
         app._capture_stderr = sys.__stderr__   # type: ignore[assignment]
