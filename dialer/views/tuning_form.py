@@ -18,6 +18,7 @@ from textual.widgets import Button, Input, Label, Select, Static
 
 from compliance import store as compliance_store
 from compliance.limits import LegalLimits, legal_limits
+from dialer import command_rights
 from dialer.clock import Clock
 from dialer.tuning import parse_assignments, validate_pacing, validator_for
 from dialer.views.picture import CampaignState
@@ -27,6 +28,7 @@ from pacing.policies import PacingSettings
 from pacing.simulation import PolicyPacer, SimulationReport, simulate
 from pacing.snapshot import Estimates
 from pacing.world import World
+from people.rights import Person
 
 EDITABLE = ("target_abandon", "abandon_cap", "max_hour_abandon", "max_lines_per_operator", "ratio")
 # what an empty box means, for the settings that may be unset
@@ -109,9 +111,10 @@ class TuningForm(ModalScreen[str | None]):
     BINDINGS: ClassVar[list[BindingType]] = [Binding("escape", "cancel", "Cancel")]
 
     def __init__(self, db: asyncpg.Pool, campaign: CampaignState, *, clock: Clock, actor: str, operators: int,
-                 hours: float = 2.0) -> None:
+                 hours: float = 2.0, person: Person | None = None) -> None:
         super().__init__()
         self.db = db
+        self.person = person            # who logged in (dialer serve): checked again when the change is made
         self.campaign = campaign
         self.clock = clock
         self.actor = actor
@@ -195,6 +198,11 @@ class TuningForm(ModalScreen[str | None]):
             return
         try:
             async with self.db.acquire() as conn, conn.transaction():   # the change and its audit rows, or nothing
+                refusal = await command_rights.campaign_refusal(conn, self.person, self.campaign.id,
+                                                                self.campaign.name)
+                if refusal is not None:
+                    self.query_one("#changes", Static).update(Text(f"refused: {refusal}"))
+                    return
                 limits = legal_limits((await compliance_store.campaign_rules(conn, self.campaign.id)).preset)
                 await campaigns.set_pacing(conn, self.campaign.name, changes, actor=self.actor,
                                            now=self.clock.now(), validate=validator_for(limits))

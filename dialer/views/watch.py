@@ -19,7 +19,7 @@ from textual.screen import Screen
 from textual.widget import Widget
 from textual.widgets import DataTable, Footer, Label, Sparkline, Static
 
-from dialer import seller_prompt
+from dialer import command_rights, seller_prompt
 from dialer.clock import Clock
 from dialer.views.feed import CommandError, PictureFeed, command_results, send_command
 from dialer.views.listener import SharedListener
@@ -300,6 +300,10 @@ class WatchApp(App[None]):
         try:
             async with self.db.acquire() as conn, conn.transaction():
                 current = await campaigns.get(conn, name)
+                refusal = await command_rights.campaign_refusal(conn, self.person, current.id, name)
+                if refusal is not None:
+                    self.say(refusal)
+                    return
                 state = "paused" if current.state == "running" else "running"
                 if state == "running":   # the same rule as `dialer campaign start` (the seller prompt)
                     await seller_prompt.start(conn, name, actor=self.actor, now=self.clock.now())
@@ -346,7 +350,7 @@ class WatchApp(App[None]):
             return
         working = [o for o in self.floor.operators_of(campaign.id) if o.state not in ("logged_out", "logged_in")]
         self.push_screen(TuningForm(self.db, campaign, clock=self.clock, actor=self.actor, operators=len(working),
-                                    hours=self.whatif_hours), self._tuned)
+                                    hours=self.whatif_hours, person=self.person), self._tuned)
 
     def _tuned(self, message: str | None) -> None:
         if message:

@@ -5,11 +5,12 @@ from __future__ import annotations
 
 import asyncpg
 import pytest
-from textual.widgets import DataTable
+from textual.widgets import DataTable, Input, Static
 
 from dialer.views.watch import WatchApp
 from people import store
 from tests.views.conftest import NOW, FixedClock, Scene, campaign_doc, operator_doc, publish, snapshot, until
+from tests.views.test_watch import SIZE, text
 
 pytestmark = pytest.mark.db
 
@@ -39,3 +40,31 @@ async def test_a_supervisor_sees_and_pauses_only_the_operators_of_their_campaign
     row = await db.fetchrow("SELECT operator_id, command, actor, person_id FROM operator_command")
     assert (row["operator_id"], row["command"], row["actor"], row["person_id"]) == (
         scene.operator_id, "pause", "supervisor:sofia", sofia.id)
+
+
+async def test_a_supervisor_taken_off_a_campaign_can_no_longer_tune_start_or_pause_it(
+        db: asyncpg.Pool, scene: Scene) -> None:
+    """The view offered the campaign at login; the change is checked again against the store when it is
+    made, in the server's process, whatever the screen offered."""
+    await store.add(db, name="sofia", role="supervisor", password="sofia's password", operator=None, now=NOW)
+    await store.supervise(db, "sofia", "winter")
+    sofia = await store.log_in(db, "sofia", "sofia's password", NOW)
+    before = await db.fetchrow("SELECT state, pacing FROM campaign WHERE id = $1", scene.campaign_id)
+    app = WatchApp(db, FixedClock(), person=sofia)
+    async with app.run_test(size=SIZE) as pilot:
+        await publish(db, snapshot([campaign_doc(scene)], [operator_doc(scene, "ready")]))
+        await until(pilot, lambda: app.campaign is not None)
+        await db.execute("DELETE FROM supervisor_campaign")        # a manager takes her off winter
+        await pilot.press("s")
+        await until(pilot, lambda: "may not change campaign winter" in text(app, "#message"))
+        await pilot.press("t")
+        await pilot.pause()
+        form = app.screen
+        form.query_one("#set-max_hour_abandon", Input).value = "0.02"
+        await pilot.pause()
+        await pilot.click("#apply")
+        await until(pilot, lambda: "refused: sofia may not change campaign winter" in
+                    str(form.query_one("#changes", Static).content))
+    after = await db.fetchrow("SELECT state, pacing FROM campaign WHERE id = $1", scene.campaign_id)
+    assert after == before
+    assert await db.fetchval("SELECT count(*) FROM audit") == 0
