@@ -51,7 +51,8 @@ class PictureFeed:
                  listener: SharedListener | None = None, picture_every_s: float = 0.0) -> None:
         self._db = db
         self.every_s = picture_every_s    # a view may lift it while it waits on the pictures (a command's result)
-        self._read_at = float("-inf")     # loop time of the last read of the pictures
+        self._read_at = float("-inf")     # loop time of the last read of the pictures (on this view's beat)
+        self._beat_s = beat_offset(operator_id if operator_id is not None else id(self)) * picture_every_s
         self._shared = listener
         self._on_floor = on_floor
         self._on_error = on_error or (lambda message: log.warning("%s", message))
@@ -121,7 +122,7 @@ class PictureFeed:
         loop = asyncio.get_running_loop()
         if (wait := self._read_at + self.every_s - loop.time()) > 0:
             await asyncio.sleep(wait)       # the notifications meanwhile are folded into this read
-        self._read_at = loop.time()
+        self._read_at = on_beat(loop.time(), self.every_s, self._beat_s)
         while self._dirty:
             engines = sorted(self._dirty)
             self._dirty.clear()
@@ -164,6 +165,22 @@ class PictureFeed:
             others = [o for o in doc.get("operators") or () if o.get("id") != entry.get("id")]
             docs[engine] = {**doc, "at": at.isoformat(), "operators": [*others, entry]}   # the newer moment
         return list(docs.values())
+
+
+def beat_offset(key: int) -> float:
+    """Where in the reading period a view reads the pictures, as a fraction: spread evenly over the
+    views of a server whatever their keys (the golden ratio's sequence). Without it every console read on
+    the same notification (the engine writes every second), so a server's hundreds of consoles read,
+    parsed and drew the floor at one instant, and a card arriving then waited for all of them."""
+    return (key * 0.6180339887498949) % 1.0
+
+
+def on_beat(now: float, every_s: float, offset_s: float) -> float:
+    """The last moment of a view's beat (``offset_s`` + k·``every_s``) at or before ``now``: its next read
+    is due one period later, on the same beat, however late this one was."""
+    if every_s <= 0:
+        return now
+    return now - (now - offset_s) % every_s
 
 
 def check_command(command: str, args: Mapping[str, Any]) -> None:

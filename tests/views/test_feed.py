@@ -8,7 +8,7 @@ from datetime import UTC, datetime, timedelta
 import asyncpg
 import pytest
 
-from dialer.views.feed import CommandError, PictureFeed, check_command, send_command
+from dialer.views.feed import CommandError, PictureFeed, beat_offset, check_command, on_beat, send_command
 from dialer.views.picture import FloorPicture, PictureError, parse_picture
 from tests.views.conftest import NOW, Scene, campaign_doc, operator_doc, publish, snapshot
 
@@ -140,3 +140,17 @@ async def test_a_command_is_one_row_and_one_notification(db: asyncpg.Pool, scene
     assert (row["command"], row["created_at"], row["done_at"]) == ("pause", datetime(2026, 11, 27, 9, 0, tzinfo=UTC),
                                                                    None)
     assert str(command_id) in heard
+
+
+def test_the_consoles_of_a_server_read_the_pictures_spread_over_the_period_not_at_once() -> None:
+    """200 consoles reading every 3 s: never more than a handful in any 50 ms of the period."""
+    every_s = 3.0
+    moments = sorted(beat_offset(operator_id) * every_s for operator_id in range(1, 201))
+    crowded = max(sum(1 for m in moments if start <= m < start + 0.05) for start in moments)
+    assert crowded <= 6
+
+
+def test_a_late_read_keeps_the_views_beat() -> None:
+    assert on_beat(10.7, 3.0, 0.5) == pytest.approx(9.5)     # read late at 10.7: the next is due at 12.5
+    assert on_beat(9.5, 3.0, 0.5) == pytest.approx(9.5)
+    assert on_beat(4.2, 0.0, 0.5) == 4.2                     # no period (a view that waits on a command)
