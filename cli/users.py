@@ -7,6 +7,7 @@ scripts); it is never an argument, where the shell's history and ``ps`` would ke
 from __future__ import annotations
 
 import sys
+from collections.abc import Awaitable, Callable
 
 import asyncpg
 import typer
@@ -27,12 +28,22 @@ def _password(stdin: bool) -> str:
     return str(typer.prompt("Password", hide_input=True, confirmation_prompt=True))
 
 
+def _change(work: Callable[[asyncpg.Pool], Awaitable[None]], done: str) -> None:
+    """One change to a person, refused in one line when it cannot be made; ``done`` says what was done."""
+    from people import store
+
+    with_db(work, expected=(store.PersonError,))
+    console.print(done)
+
+
 @users_app.command("add")
 def add(
     name: str,
     role: str = typer.Option(..., "--role", help=ROLE_HELP),
     operator: str | None = typer.Option(None, "--operator", help="The operator row this person works as "
                                                                  "(required for an operator)"),
+    extension: str | None = typer.Option(None, "--extension", help="A supervisor's own phone, rung to listen, "
+                                                                    "whisper or barge from the browser"),
     password_stdin: bool = typer.Option(False, "--password-stdin", help="Read the password from standard input"),
 ) -> None:
     """Add a person who logs in with a name and a password."""
@@ -45,10 +56,19 @@ def add(
     password = _password(password_stdin)
 
     async def work(db: asyncpg.Pool) -> None:
-        await store.add(db, name=name, role=role, password=password, operator=operator, now=SystemClock().now())
+        await store.add(db, name=name, role=role, password=password, operator=operator, now=SystemClock().now(),
+                        extension=extension)
 
     with_db(work, expected=(store.PersonError, passwords.PasswordError))
     console.print(f"{name} added ({role})")
+
+
+@users_app.command("extension")
+def extension(name: str, extension: str) -> None:
+    """A supervisor's own phone, rung when they listen, whisper or barge from the browser."""
+    from people import store
+
+    _change(lambda db: store.set_extension(db, name, extension), f"{name} listens from extension {extension}")
 
 
 @users_app.command("passwd")
@@ -73,11 +93,7 @@ def disable(name: str) -> None:
     """Stop a person from logging in (their rows and audit stay)."""
     from people import store
 
-    async def work(db: asyncpg.Pool) -> None:
-        await store.disable(db, name)
-
-    with_db(work, expected=(store.PersonError,))
-    console.print(f"{name} disabled")
+    _change(lambda db: store.disable(db, name), f"{name} disabled")
 
 
 @users_app.command("supervise")
@@ -85,11 +101,7 @@ def supervise(name: str, campaign: str) -> None:
     """Let a supervisor watch, tune, pause and listen to a campaign."""
     from people import store
 
-    async def work(db: asyncpg.Pool) -> None:
-        await store.supervise(db, name, campaign)
-
-    with_db(work, expected=(store.PersonError,))
-    console.print(f"{name} supervises {campaign}")
+    _change(lambda db: store.supervise(db, name, campaign), f"{name} supervises {campaign}")
 
 
 @users_app.command("list")

@@ -39,7 +39,8 @@ async def refusal(db: asyncpg.Pool, person_id: int, operator_id: int, command: s
             except (TypeError, ValueError):
                 return f"attempt_id {args['attempt_id']!r} is not a number"
             owners.append(await attempts.operator_of(db, attempt_id))
-        reason = rights.command_refusal(person, command, operator_id, campaigns, owners)
+        spy_extension = str(args["supervisor_extension"]) if "supervisor_extension" in args else None
+        reason = rights.command_refusal(person, command, operator_id, campaigns, owners, spy_extension)
     if reason is not None:
         log.warning("command %s for operator %d from person %d refused: %s", command, operator_id, person_id, reason)
     return reason

@@ -25,6 +25,7 @@ class Person:
     operator_id: int | None = None
     campaigns: frozenset[int] = frozenset()     # supervised campaigns (a supervisor's)
     disabled: bool = False
+    extension: str | None = None                # their own phone, rung to listen (a supervisor's)
 
     @property
     def actor(self) -> str:
@@ -33,11 +34,11 @@ class Person:
 
 
 def command_refusal(person: Person, command: str, operator_id: int, operator_campaigns: Collection[int],
-                    attempt_operators: Collection[int | None] = ()) -> str | None:
+                    attempt_operators: Collection[int | None] = (), spy_extension: str | None = None) -> str | None:
     """None when ``person`` may send ``command`` for operator ``operator_id``; else the reason.
 
     ``attempt_operators``: the operator of each attempt the command names (a disposition's), None for an
-    attempt that reached no operator.
+    attempt that reached no operator. ``spy_extension``: the phone a listen, whisper or barge rings.
     """
     if person.disabled:
         return f"{person.name}'s account is disabled"
@@ -56,6 +57,9 @@ def command_refusal(person: Person, command: str, operator_id: int, operator_cam
             return f"a supervisor may not {command} for an operator (only {', '.join(sorted(SUPERVISOR_COMMANDS))})"
         if not person.campaigns.intersection(operator_campaigns):
             return f"{person.name} supervises none of this operator's campaigns"
+        if command == "spy" and (person.extension is None or spy_extension != person.extension):
+            # another phone would let someone else hear the call
+            return f"{person.name} listens only from their own phone (`dialer users add … --extension`)"
         return None
     return f"unknown role {person.role!r}"
 

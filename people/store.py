@@ -36,9 +36,12 @@ class PersonRow:
     campaigns: tuple[str, ...]
 
 
-async def add(conn: Conn, *, name: str, role: str, password: str, operator: str | None, now: datetime) -> None:
+async def add(conn: Conn, *, name: str, role: str, password: str, operator: str | None, now: datetime,
+              extension: str | None = None) -> None:
     if role not in ROLES:
         raise PersonError(f"role {role!r} is not one of {', '.join(ROLES)}")
+    if extension is not None and not extension.isdigit():
+        raise PersonError(f"extension {extension!r}: a phone extension is digits, e.g. 200")
     if not name.strip():
         raise PersonError("a person needs a name")
     passwords.check_new(password)
@@ -52,8 +55,8 @@ async def add(conn: Conn, *, name: str, role: str, password: str, operator: str 
     digest = await passwords.hash_aside(password)
     try:
         await conn.execute(
-            """INSERT INTO person (name, role, operator_id, password_hash, created_at)
-               VALUES ($1, $2, $3, $4, $5)""", name, role, operator_id, digest, now)
+            """INSERT INTO person (name, role, operator_id, password_hash, created_at, extension)
+               VALUES ($1, $2, $3, $4, $5, $6)""", name, role, operator_id, digest, now, extension)
     except asyncpg.UniqueViolationError as exc:
         what = f"operator {operator!r} has a login already" if "operator_id" in str(exc) else f"{name!r} exists already"
         raise PersonError(what) from None
@@ -65,6 +68,15 @@ async def set_password(conn: Conn, name: str, password: str) -> None:
     digest = await passwords.hash_aside(password)
     done = await conn.execute(
         "UPDATE person SET password_hash = $2, failed_logins = 0, locked_until = NULL WHERE name = $1", name, digest)
+    if done == "UPDATE 0":
+        raise PersonError(f"no person named {name!r} (see `dialer users list`)")
+
+
+async def set_extension(conn: Conn, name: str, extension: str) -> None:
+    """The person's own phone, rung when they listen to an operator's call from a browser."""
+    if not extension.isdigit():
+        raise PersonError(f"extension {extension!r}: a phone extension is digits, e.g. 200")
+    done = await conn.execute("UPDATE person SET extension = $2 WHERE name = $1", name, extension)
     if done == "UPDATE 0":
         raise PersonError(f"no person named {name!r} (see `dialer users list`)")
 
@@ -100,13 +112,13 @@ async def all_people(conn: Conn) -> list[PersonRow]:
 
 async def get(conn: Conn, person_id: int) -> Person | None:
     row = await conn.fetchrow(
-        """SELECT p.id, p.name, p.role, p.operator_id, p.disabled,
+        """SELECT p.id, p.name, p.role, p.operator_id, p.disabled, p.extension,
                   array(SELECT campaign_id FROM supervisor_campaign WHERE person_id = p.id) AS campaigns
            FROM person p WHERE p.id = $1""", person_id)
     if row is None:
         return None
     return Person(row["id"], row["name"], row["role"], row["operator_id"], frozenset(row["campaigns"]),
-                  row["disabled"])
+                  row["disabled"], row["extension"])
 
 
 async def log_in(db: asyncpg.Pool, name: str, password: str, now: datetime) -> Person:

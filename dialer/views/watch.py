@@ -339,7 +339,8 @@ class WatchApp(App[None]):
         if operator is None:
             self.say("select an operator first")
         elif not self.supervisor_extension:
-            self.say("start the view with --extension YOUR_PHONE to listen, whisper or barge")
+            self.say("no phone of yours to ring: `dialer users extension NAME EXT` sets it" if self.person else
+                     "start the view with --extension YOUR_PHONE to listen, whisper or barge")
         else:
             await self._command(operator, "spy", {"supervisor_extension": self.supervisor_extension, "mode": mode})
 

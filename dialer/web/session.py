@@ -17,6 +17,7 @@ from textual.app import App
 from dialer.clock import Clock
 from dialer.views.listener import SharedListener
 from dialer.views.operator_console import OperatorConsole, find_operator
+from dialer.web import trace
 from dialer.web.browser import Browser
 from dialer.web.driver import driver_for
 from dialer.web.login import LoginApp
@@ -36,7 +37,7 @@ async def screen_for(db: asyncpg.Pool, person: Person, clock: Clock,
         return OperatorConsole(db, await find_operator(db, str(name)), clock, person=person, listener=listener)
     from dialer.views.watch import WatchApp  # brings the what-if simulation (numpy, scipy): not for operators
 
-    return WatchApp(db, clock, person=person, listener=listener)
+    return WatchApp(db, clock, person=person, listener=listener, supervisor_extension=person.extension)
 
 
 async def run_session(db: asyncpg.Pool, clock: Clock, browser: Browser | None = None,
@@ -47,7 +48,10 @@ async def run_session(db: asyncpg.Pool, clock: Clock, browser: Browser | None = 
         return None
     try:
         if browser is None or not browser.gone.is_set():
-            await _run(await screen_for(db, person, clock, listener), browser)
+            screen = await screen_for(db, person, clock, listener)
+            if trace.ENABLED and browser is not None and isinstance(screen, OperatorConsole):
+                screen.card_trace = trace.CardTrace(browser, screen.operator.name)
+            await _run(screen, browser)
     finally:
         try:
             await store.log_out(db, person, clock.now())

@@ -122,3 +122,13 @@ async def test_a_supervisor_pauses_only_in_their_campaigns_and_a_manager_anywher
     assert _state(engine, "Boris") is OperatorState.PAUSED
     assert json.loads(await db.fetchval("SELECT args FROM operator_command WHERE person_id = $1 ORDER BY id LIMIT 1",
                                           await _person(db, "max"))) == {"reason": "meeting"}
+
+
+async def test_a_supervisor_listens_only_from_their_own_phone(db: asyncpg.Pool, engine: Engine) -> None:
+    """A listen rings the extension the command names: another one would let whoever answers it hear the call."""
+    await store.set_extension(db, "sofia", "200")
+    refused = await _sent(db, "sofia", "Anna", "spy", {"supervisor_extension": "201", "mode": "listen"})
+    assert refused == "sofia listens only from their own phone (`dialer users add … --extension`)"
+    assert await _sent(db, "sofia", "Anna", "spy", {"supervisor_extension": "200", "mode": "listen"}) is None
+    rung = [r.channel for r in engine.pbx.originated if r.application == "ChanSpy"]   # type: ignore[attr-defined]
+    assert rung == ["Local/200@operators"]

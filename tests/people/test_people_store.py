@@ -114,6 +114,10 @@ async def test_dialer_users_adds_lists_changes_and_disables_people(
     assert code == 2 and "not a supervisor" in out
     assert (await store.log_in(db, "sofia", "another secret", NOW)).campaigns == {
         await db.fetchval("SELECT id FROM campaign")}
+    assert (await dialer("users", "extension", "sofia", "200"))[0] == 0
+    code, out = await dialer("users", "extension", "sofia", "two hundred")
+    assert code == 2 and "a phone extension is digits" in out
+    assert (await store.log_in(db, "sofia", "another secret", NOW)).extension == "200"
 
     assert (await dialer("users", "passwd", "anna", "--password-stdin", stdin="a new password\n"))[0] == 0
     assert (await store.log_in(db, "anna", "a new password", NOW)).name == "anna"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -55,7 +56,7 @@ def test_five_failed_logins_lock_the_account_for_five_minutes() -> None:
 
 
 ANNA = Person(1, "anna", "operator", operator_id=10)
-SOFIA = Person(2, "sofia", "supervisor", campaigns=frozenset({100}))
+SOFIA = Person(2, "sofia", "supervisor", campaigns=frozenset({100}), extension="200")
 MAX = Person(3, "max", "manager")
 
 
@@ -70,10 +71,17 @@ def test_an_operator_acts_only_as_their_own_operator() -> None:
 
 def test_a_supervisor_pauses_and_listens_only_in_their_campaigns() -> None:
     assert command_refusal(SOFIA, "pause", 11, [100, 200]) is None
-    assert command_refusal(SOFIA, "spy", 11, [100]) is None
+    assert command_refusal(SOFIA, "spy", 11, [100], spy_extension="200") is None
     assert "supervises none" in str(command_refusal(SOFIA, "pause", 11, [200]))
     assert "may not disposition" in str(command_refusal(SOFIA, "disposition", 11, [100]))
     assert may_manage_campaign(SOFIA, 100) and not may_manage_campaign(SOFIA, 200)
+
+
+def test_a_supervisor_listens_only_from_their_own_phone() -> None:
+    """Another extension would let whoever answers it hear the customer."""
+    assert "own phone" in str(command_refusal(SOFIA, "spy", 11, [100], spy_extension="201"))
+    assert "own phone" in str(command_refusal(replace(SOFIA, extension=None), "spy", 11, [100], spy_extension="200"))
+    assert command_refusal(SOFIA, "pause", 11, [100], spy_extension="201") is None   # only a listen rings a phone
 
 
 def test_a_manager_may_do_everything_and_a_disabled_person_nothing() -> None:
