@@ -16,9 +16,11 @@ client: the worker reads the card, lays it out and draws it, and sends the bytes
 
 By default every operator presses F5 at once when the engine starts: all calls connect within a few
 seconds, the worst case. ``--ready-over S`` spreads the F5s over S seconds, as calls come in a running
-campaign (200 operators on 3-minute calls take about one new call a second).
+campaign (200 operators on 3-minute calls take about one new call a second). ``--login-over S`` spreads
+the logins over S seconds, as people arrive at a shift's start (default: all in the same second).
 
-    .venv/bin/python benchmarks/serve.py [--sessions 10] [--plain] [--ready-over 0] [--port 41810] [--ami-port 41910]
+    .venv/bin/python benchmarks/serve.py [--sessions 10] [--plain] [--login-over 0] [--ready-over 0] \
+        [--port 41810] [--ami-port 41910]
 
 Uses DIALER_DATABASE_URL (a schema is made and dropped).
 """
@@ -45,6 +47,7 @@ sys.path.insert(0, str(ROOT))   # run as a script: the project root before this 
 
 import asyncpg  # noqa: E402
 
+from benchmarks import serve_trace  # noqa: E402
 from dialer.bus import operator_channel  # noqa: E402
 from lists import campaigns, database  # noqa: E402
 from people import store  # noqa: E402
@@ -109,8 +112,8 @@ async def witness(schema: str) -> None:
 def _print_collections(log: Path) -> None:
     """What the workers' garbage collector cost them (``dialer/web/collector.py`` writes it to their log)."""
     for line in log.read_text(errors="replace").splitlines():
-        if "garbage collection" in line or "reclaim in" in line:
-            print(f"  worker: {line.removeprefix('dialer serve: ')}")
+        if "garbage collection pauses" in line or "reclaim in" in line:
+            print(f"  worker {line.removeprefix('dialer serve ')}")
 
 
 def _quantiles(values: list[float]) -> tuple[float, float]:
@@ -180,7 +183,8 @@ async def seed(db: asyncpg.Pool, sessions: int) -> None:
     await campaigns.set_state(db, "bench", "running", actor="benchmark", now=now)
 
 
-async def log_in(url: str, n: int, logged_in: list[float], *, draw: bool) -> WebTerminal:
+async def log_in(url: str, n: int, logged_in: list[float], *, draw: bool, delay_s: float = 0.0) -> WebTerminal:
+    await asyncio.sleep(delay_s)
     terminal = WebTerminal(url, width=160, height=48, draw=draw)
     await terminal.__aenter__()
     await terminal.until_shows("dialer — log in", timeout=TIMEOUT_S)
@@ -207,7 +211,8 @@ async def take_call(terminal: WebTerminal, n: int, shown: dict[int, datetime], d
     shown[n] = datetime.now(UTC)
 
 
-async def run(sessions: int, port: int, ami_port: int, *, draw: bool = True, ready_over_s: float = 0.0) -> None:
+async def run(sessions: int, port: int, ami_port: int, *, draw: bool = True, ready_over_s: float = 0.0,
+              login_over_s: float = 0.0) -> None:
     url = os.environ.get("DIALER_DATABASE_URL")
     if not url:
         raise SystemExit("set DIALER_DATABASE_URL (a PostgreSQL database to make a schema in)")
@@ -233,7 +238,9 @@ async def run(sessions: int, port: int, ami_port: int, *, draw: bool = True, rea
             return process
 
         start("sim-pbx", "sim-pbx", "--port", str(ami_port), "--scripted")
+        env["DIALER_SERVE_TRACE"] = "1"     # the workers' account of each card (benchmarks/serve_trace.py)
         server = start("serve", "serve", "--port", str(port))
+        del env["DIALER_SERVE_TRACE"]
         base = f"http://127.0.0.1:{port}"
         await until_listening(base, server, TIMEOUT_S)
         workers = _workers(server.pid)
@@ -243,7 +250,8 @@ async def run(sessions: int, port: int, ami_port: int, *, draw: bool = True, rea
         logged_in: list[float] = []
         shown: dict[int, datetime] = {}
         started = time.monotonic()
-        terminals = list(await asyncio.gather(*(log_in(base, n, logged_in, draw=draw) for n in range(sessions))))
+        terminals = list(await asyncio.gather(*(log_in(base, n, logged_in, draw=draw,
+                                                       delay_s=login_over_s * n / sessions) for n in range(sessions))))
         print(f"  {sessions} sessions logged in after {time.monotonic() - started:.1f} s; the engine starts now")
         # the engine starts once every console is up, so each card's latency is the card's, not a session's start
         engine = start("engine", "run", "--operator-channel", "Local/{ext}@operators")
@@ -276,13 +284,15 @@ async def run(sessions: int, port: int, ami_port: int, *, draw: bool = True, rea
 
         p50, p99 = _quantiles(ms(at, connected))
         print(f"sessions {sessions}: engine start to every card on screen {wall:.1f} s")
-        print(f"  login → console: p50 {statistics.median(logged_in):.2f} s, max {max(logged_in):.2f} s")
+        print(f"  login → console (logins over {login_over_s:.0f} s): p50 {statistics.median(logged_in):.2f} s, "
+              f"p99 {_quantiles(logged_in)[1]:.2f} s, max {max(logged_in):.2f} s")
         print(f"  card to screen: p50 {p50:.0f} ms, p99 {p99:.0f} ms ({len(names)} calls)")
         for label, later, earlier in (("engine (connected → sent)", witness.sent, connected),
                                       ("store (sent → heard)", witness.heard, witness.sent),
                                       ("session (heard → on screen)", at, witness.heard)):
             part50, part99 = _quantiles(ms(later, earlier))
             print(f"    {label}: p50 {part50:.0f} ms, p99 {part99:.0f} ms")
+        serve_trace.report(logs / "serve.log", connected, witness.sent, witness.heard, at)
         print(f"  memory of the workers with {sessions} sessions: PSS {held[0]:.0f} MB, private {held[1]:.0f} MB; "
               f"per session PSS {held[0] / sessions:.1f} MB, private {held[1] / sessions:.1f} MB "
               f"(beyond the bare workers: {(held[0] - bare[0]) / sessions:.1f} / "
@@ -331,13 +341,16 @@ def main() -> None:
                              "light enough for hundreds of sessions on the same machine)")
     parser.add_argument("--ready-over", type=float, default=0.0, metavar="S",
                         help="spread the operators' F5 over S seconds (default: all at once, the worst case)")
+    parser.add_argument("--login-over", type=float, default=0.0, metavar="S",
+                        help="spread the logins over S seconds, as a shift starts (default: all at once)")
     parser.add_argument("--witness", metavar="SCHEMA", help=argparse.SUPPRESS)   # the witness process itself
     args = parser.parse_args()
     if args.witness:
         with contextlib.suppress(KeyboardInterrupt):
             asyncio.run(witness(args.witness))
         return
-    asyncio.run(run(args.sessions, args.port, args.ami_port, draw=not args.plain, ready_over_s=args.ready_over))
+    asyncio.run(run(args.sessions, args.port, args.ami_port, draw=not args.plain, ready_over_s=args.ready_over,
+                    login_over_s=args.login_over))
 
 
 if __name__ == "__main__":

@@ -26,7 +26,7 @@ from textual.widgets import Footer, Input, Select, Static
 from dialer import script as call_script
 from dialer.clock import Clock
 from dialer.views import customer
-from dialer.views.console.call import CallOnScreen, FloorChanged, Notice, Suggested, never_connected
+from dialer.views.console.call import CallOnScreen, CardStages, FloorChanged, Notice, Suggested, never_connected
 from dialer.views.console.card import CardPanel
 from dialer.views.console.controls import ACTIONS, ControlBar
 from dialer.views.console.disposition_form import DispositionForm, FormError
@@ -89,6 +89,7 @@ class OperatorConsole(App[None]):
         self._login_warned = False
         self._status: StatusBar | None = None     # once mounted
         self._logout_press = SecondPress()       # during a call, F10 asks before it hangs the customer up
+        self.card_trace: CardStages | None = None   # where a card's time goes (dialer serve, traced)
         self._feed = PictureFeed(db, self._floor_from_feed, self._feed_error, operator_id=operator.id,
                                  listener=listener, picture_every_s=PICTURE_EVERY_S) if listen else None
 
@@ -120,6 +121,8 @@ class OperatorConsole(App[None]):
     # ---- snapshots in -------------------------------------------------------------------------
 
     def _floor_from_feed(self, floor: FloorPicture) -> None:
+        if self.card_trace is not None:
+            self.card_trace.news()
         self.post_message(FloorChanged(floor))
 
     def _feed_error(self, message: str) -> None:
@@ -149,6 +152,8 @@ class OperatorConsole(App[None]):
         if me is not None and me.attempt_id is not None and me.attempt_id not in self._disposed \
                 and (self.call is None or self.call.attempt_id != me.attempt_id):
             left = self.call if self._unsaved() else None     # the new call takes its card's place
+            if self.card_trace is not None:
+                self.card_trace.reading(me.attempt_id)
             await self._show_call(me.attempt_id, me.lead_id)
             if left is not None:
                 self.say(f"the call to {left.card.phone} was left without a code: a manager sets it with "
@@ -240,6 +245,9 @@ class OperatorConsole(App[None]):
         form.catalogue = call.catalogue
         form.open = True
         self.query_one(ScriptPanel).call = call
+        if self.card_trace is not None:
+            self.card_trace.shown(call.attempt_id)
+            self.call_after_refresh(self.card_trace.painted, call.attempt_id)
 
     async def _clear_call(self) -> None:
         if not self._showing():

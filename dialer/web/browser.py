@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+from collections.abc import Callable
 from typing import Protocol
 
 from aiohttp import WSMsgType, web
@@ -39,6 +40,9 @@ class Browser:
         self.gone = asyncio.Event()   # the page closed, or the session ended
         self._out: list[bytes] = []
         self._queued = 0
+        self._written = 0             # writes so far (each ``write``), and those sent (``after_sent``)
+        self._sent = 0
+        self._after_sent: list[tuple[int, Callable[[], None]]] = []
         self._wake = asyncio.Event()
         self._writer = asyncio.get_running_loop().create_task(self._write_out(), name="browser-writer")
         self._closing: asyncio.Task[bool] | None = None
@@ -48,6 +52,7 @@ class Browser:
             return
         self._out.append(data)
         self._queued += len(data)
+        self._written += 1
         if self._queued > BACKLOG_BYTES:
             log.warning("a browser read nothing of %d bytes: its session ends", self._queued)
             self.close()
@@ -59,12 +64,25 @@ class Browser:
             self._wake.clear()
             if not self._out:
                 continue
-            data, self._out, self._queued = b"".join(self._out), [], 0
+            data, self._out, self._queued, written = b"".join(self._out), [], 0, self._written
             try:
                 await self.websocket.send_bytes(data)
             except (ConnectionError, RuntimeError):   # closing or closed: the page is gone
                 self.close()
                 return
+            self._sent = written
+            if self._after_sent:
+                due = [call for upto, call in self._after_sent if upto <= written]
+                self._after_sent = [(upto, call) for upto, call in self._after_sent if upto > written]
+                for call in due:
+                    call()
+
+    def after_sent(self, call: Callable[[], None]) -> None:
+        """``call()`` once everything written so far has been handed to the websocket (``trace.py``)."""
+        if self._sent >= self._written:
+            call()
+        else:
+            self._after_sent.append((self._written, call))
 
     async def read(self) -> None:
         """The page's messages, until it closes (or the session closes it)."""

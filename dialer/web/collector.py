@@ -50,7 +50,8 @@ class Pauses:
     seconds (what the walk cost: on a crowded machine the wall time also holds the time the worker was
     not running), and what it freed."""
 
-    def __init__(self) -> None:
+    def __init__(self, log_from_s: float = LONG_PAUSE_S) -> None:
+        self.log_from_s = log_from_s        # a pause this long is logged as it happens
         self.wall: dict[int, list[float]] = {0: [], 1: [], 2: []}
         self.cpu: dict[int, list[float]] = {0: [], 1: [], 2: []}
         self.reclaims: list[float] = []     # the full walks (wall), also counted in generation 2
@@ -73,9 +74,9 @@ class Pauses:
         self.wall[generation].append(took)
         self.cpu[generation].append(cpu)
         self.collected[generation] += info["collected"]
-        if took >= LONG_PAUSE_S:
+        if took >= self.log_from_s:
             log.info("garbage collection of generation %d stopped the sessions for %.0f ms (%.0f ms of CPU, "
-                     "%d freed)", generation, took * 1000, cpu * 1000, info["collected"])
+                     "%d freed) at %.6f", generation, took * 1000, cpu * 1000, info["collected"], time.time() - took)
 
     def summary(self) -> str:
         parts = [f"generation {g}: {len(self.wall[g])} pauses, wall p99 {_p99(self.wall[g]) * 1000:.1f} ms "

@@ -29,6 +29,7 @@ from textual_serve.server import Server, to_int
 
 from dialer.clock import SystemClock
 from dialer.views.listener import SharedListener
+from dialer.web import trace
 from dialer.web.browser import Browser
 from dialer.web.collector import SessionCollector
 from dialer.web.session import run_session
@@ -50,6 +51,9 @@ class BrowserServer(Server):
         self.listener: SharedListener | None = None
         self.sessions: dict[asyncio.Task[Any], Browser] = {}
         self.collector = SessionCollector()
+        self.loop_watch = trace.LoopWatch() if trace.ENABLED else None
+        if trace.ENABLED:
+            self.collector.pauses.log_from_s = trace.STALL_S
 
     async def _make_app(self) -> web.Application:
         app = await super()._make_app()
@@ -62,6 +66,8 @@ class BrowserServer(Server):
         await self.listener.open()
         asyncio.get_running_loop().add_reader(sys.stdin.fileno(), self._parent_said)
         self.collector.start()     # everything imported and opened: frozen out of the collector's walks
+        if self.loop_watch is not None:
+            self.loop_watch.start()
 
     def _parent_said(self) -> None:
         """Nothing is written to the worker's stdin: it closes when ``dialer serve`` is gone (workers.py)."""

@@ -21,8 +21,9 @@ def main() -> None:
     parser.add_argument("--port", type=int, required=True)
     parser.add_argument("--public-url")
     args = parser.parse_args()
-    logging.basicConfig(level=logging.WARNING, stream=sys.__stderr__, format="dialer serve: %(message)s")
+    logging.basicConfig(level=logging.WARNING, stream=sys.__stderr__, format="dialer serve [%(process)d]: %(message)s")
     logging.getLogger("dialer.web.collector").setLevel(logging.INFO)    # its pauses: read by benchmarks/serve.py
+    logging.getLogger("dialer.web.trace").setLevel(logging.INFO)        # only with DIALER_SERVE_TRACE=1
     sock = socket.socket(fileno=args.fd)
     try:
         serve_on(sock, os.environ["DIALER_DATABASE_URL"], host=args.host, port=args.port, public_url=args.public_url)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Protocol
 
 from textual.message import Message
 
@@ -23,6 +24,15 @@ class CallOnScreen:
     step_id: str | None = None
     path: list[tuple[str, str]] = field(default_factory=list)   # (step, answer label) in the order taken
     filled: dict[str, str] = field(default_factory=dict)
+
+
+class CardStages(Protocol):
+    """Told the moments of a card's way onto the screen (``dialer/web/trace.py``, for the benchmark)."""
+
+    def news(self) -> None: ...
+    def reading(self, attempt_id: int) -> None: ...
+    def shown(self, attempt_id: int) -> None: ...
+    def painted(self, attempt_id: int) -> None: ...
 
 
 class Notice(Message):
