@@ -37,7 +37,7 @@ from collections import Counter
 
 log = logging.getLogger(__name__)
 
-TIDY_S = 5.0                 # between two tidies: the young objects a tidy walks are this old at most
+TIDY_S = 1.0                 # between two tidies: the young objects a tidy walks are this old at most
 GROWTH = 2.0                 # frozen objects, as a multiple of the last reclaim's live ones, that call a reclaim
 RECLAIM_GAP_S = 1800.0       # growth calls a reclaim at most this often
 NEVER = 1 << 30              # a collection threshold never reached: no automatic full collection

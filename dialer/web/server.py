@@ -29,7 +29,7 @@ from textual_serve.server import Server, to_int
 
 from dialer.clock import SystemClock
 from dialer.views.listener import SharedListener
-from dialer.web import trace
+from dialer.web import shared_css, trace
 from dialer.web.browser import Browser
 from dialer.web.collector import SessionCollector
 from dialer.web.session import run_session
@@ -127,5 +127,6 @@ async def open_worker_db(url: str, *, search_path: str | None = None) -> asyncpg
 
 def serve_on(sock: socket.socket, store_url: str, *, host: str, port: int, public_url: str | None) -> None:
     """Serve on a socket bound by ``dialer serve`` until SIGTERM or SIGINT."""
+    shared_css.share()
     server = BrowserServer(store_url, host=host, port=port, public_url=public_url)
     web.run_app(server._make_app(), sock=sock, print=lambda *_: None, shutdown_timeout=LEAVE_S + 2)
