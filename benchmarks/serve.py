@@ -14,13 +14,17 @@ So the path splits into: engine (connected_at → sent; negative when the entry 
 the operator's conference said the customer joined), store (sent → heard) and session (heard → at the
 client: the worker reads the card, lays it out and draws it, and sends the bytes over the websocket).
 
-By default every operator presses F5 at once when the engine starts: all calls connect within a few
-seconds, the worst case. ``--ready-over S`` spreads the F5s over S seconds, as calls come in a running
-campaign (200 operators on 3-minute calls take about one new call a second). ``--login-over S`` spreads
-the logins over S seconds, as people arrive at a shift's start (default: all in the same second).
+The engine runs before anyone logs in, as a campaign runs when a shift arrives (``--engine-after-logins``:
+it starts once every console is up, so every console sees it appear at once, as after an engine restart,
+and the first calls come then). By default every operator presses F5 at once once all are logged in: all
+calls connect within a few seconds, the worst case. ``--ready-over S`` spreads the F5s over S seconds, as
+calls come in a running campaign (200 operators on 3-minute calls take about one new call a second).
+``--login-over S`` spreads the logins over S seconds, as people arrive at a shift's start (default: all in
+the same second). The workers' own account of each card and of their stalls is printed as well
+(``benchmarks/serve_trace.py``).
 
     .venv/bin/python benchmarks/serve.py [--sessions 10] [--plain] [--login-over 0] [--ready-over 0] \
-        [--port 41810] [--ami-port 41910]
+        [--engine-after-logins] [--port 41810] [--ami-port 41910]
 
 Uses DIALER_DATABASE_URL (a schema is made and dropped).
 """
@@ -212,7 +216,7 @@ async def take_call(terminal: WebTerminal, n: int, shown: dict[int, datetime], d
 
 
 async def run(sessions: int, port: int, ami_port: int, *, draw: bool = True, ready_over_s: float = 0.0,
-              login_over_s: float = 0.0) -> None:
+              login_over_s: float = 0.0, engine_after_logins: bool = False) -> None:
     url = os.environ.get("DIALER_DATABASE_URL")
     if not url:
         raise SystemExit("set DIALER_DATABASE_URL (a PostgreSQL database to make a schema in)")
@@ -249,12 +253,18 @@ async def run(sessions: int, port: int, ami_port: int, *, draw: bool = True, rea
         print(f"  {len(workers)} workers, {bare[0]:.0f} MB PSS / {bare[1]:.0f} MB private before any session")
         logged_in: list[float] = []
         shown: dict[int, datetime] = {}
+        engine: subprocess.Popen[bytes] | None = None
+        if not engine_after_logins:   # as in a call centre: the campaign runs when the shift logs in
+            engine = start("engine", "run", "--operator-channel", "Local/{ext}@operators")
+            async with asyncio.timeout(TIMEOUT_S):
+                while not await db.fetchval("SELECT count(*) FROM engine_picture"):
+                    await asyncio.sleep(0.1)
         started = time.monotonic()
         terminals = list(await asyncio.gather(*(log_in(base, n, logged_in, draw=draw,
                                                        delay_s=login_over_s * n / sessions) for n in range(sessions))))
-        print(f"  {sessions} sessions logged in after {time.monotonic() - started:.1f} s; the engine starts now")
-        # the engine starts once every console is up, so each card's latency is the card's, not a session's start
-        engine = start("engine", "run", "--operator-channel", "Local/{ext}@operators")
+        print(f"  {sessions} sessions logged in after {time.monotonic() - started:.1f} s; the F5s start now")
+        if engine is None:   # every console sees the engine appear at once, as when an engine (re)starts
+            engine = start("engine", "run", "--operator-channel", "Local/{ext}@operators")
         started = time.monotonic()
         def server_cpu_s() -> float:
             return _cpu_s(server.pid) + sum(_cpu_s(pid) for pid in workers)
@@ -343,6 +353,9 @@ def main() -> None:
                         help="spread the operators' F5 over S seconds (default: all at once, the worst case)")
     parser.add_argument("--login-over", type=float, default=0.0, metavar="S",
                         help="spread the logins over S seconds, as a shift starts (default: all at once)")
+    parser.add_argument("--engine-after-logins", action="store_true",
+                        help="start the engine once every console is up (each console sees it appear at once, as "
+                             "when an engine restarts; the first calls come then); default: before the logins")
     parser.add_argument("--witness", metavar="SCHEMA", help=argparse.SUPPRESS)   # the witness process itself
     args = parser.parse_args()
     if args.witness:
@@ -350,7 +363,7 @@ def main() -> None:
             asyncio.run(witness(args.witness))
         return
     asyncio.run(run(args.sessions, args.port, args.ami_port, draw=not args.plain, ready_over_s=args.ready_over,
-                    login_over_s=args.login_over))
+                    login_over_s=args.login_over, engine_after_logins=args.engine_after_logins))
 
 
 if __name__ == "__main__":
