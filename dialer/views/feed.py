@@ -75,6 +75,9 @@ class PictureFeed:
             await self._add(operator_channel(self._operator_id), self._operator_notified)
         self._docs = await pictures.of_engines(self._db, None, self._operator_id)
         self.reads += 1
+        # the next read on this view's beat: views started while no engine wrote (an engine restarting)
+        # would otherwise all read on its first notification
+        self._read_at = on_beat(asyncio.get_running_loop().time(), self.every_s, self._beat_s)
         self._publish()
 
     async def _add(self, channel: str, callback: Callable[[object, int, str, str], None]) -> None:

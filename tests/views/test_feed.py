@@ -154,3 +154,28 @@ def test_a_late_read_keeps_the_views_beat() -> None:
     assert on_beat(10.7, 3.0, 0.5) == pytest.approx(9.5)     # read late at 10.7: the next is due at 12.5
     assert on_beat(9.5, 3.0, 0.5) == pytest.approx(9.5)
     assert on_beat(4.2, 0.0, 0.5) == 4.2                     # no period (a view that waits on a command)
+
+
+async def test_consoles_open_before_an_engine_starts_read_its_first_picture_each_on_its_own_beat(
+        db: asyncpg.Pool, scene: Scene) -> None:
+    """An engine that starts (or restarts) under a server's hundreds of open consoles: they do not all read
+    and redraw on its first notification, where a new call's card would wait behind them."""
+    every_s = 3.0
+    read_at: dict[int, float] = {}
+    feeds = {key: PictureFeed(db, lambda _floor, key=key: read_at.setdefault(key, loop.time()) if started else None,
+                              operator_id=key, picture_every_s=every_s) for key in (1, 2)}
+    loop, started = asyncio.get_running_loop(), False
+    for feed in feeds.values():
+        await feed.start()          # no engine yet: an empty floor
+    started = True
+    due = {key: on_beat(loop.time(), every_s, beat_offset(key) * every_s) + every_s for key in feeds}
+    try:
+        await publish(db, snapshot([campaign_doc(scene)], [operator_doc(scene, "ready")]))   # the engine starts
+        async with asyncio.timeout(10):
+            while len(read_at) < 2:
+                await asyncio.sleep(0.02)
+    finally:
+        for feed in feeds.values():
+            await feed.stop()
+    first, second = sorted(feeds, key=due.__getitem__)
+    assert read_at[second] - read_at[first] >= 1.0     # their beats are 1.15 s or 1.85 s apart
