@@ -26,6 +26,7 @@ from textual.widgets import Footer, Input, Select, Static
 from dialer import script as call_script
 from dialer.clock import Clock
 from dialer.views import customer
+from dialer.views.console import call as on_screen
 from dialer.views.console.call import CallOnScreen, CardStages, FloorChanged, Notice, Suggested, never_connected
 from dialer.views.console.card import CardPanel
 from dialer.views.console.controls import ACTIONS, ControlBar
@@ -89,7 +90,7 @@ class OperatorConsole(App[None]):
         self._login_warned = False
         self._status: StatusBar | None = None     # once mounted
         self._logout_press = SecondPress()       # during a call, F10 asks before it hangs the customer up
-        self.card_trace: CardStages | None = None   # where a card's time goes (dialer serve, traced)
+        self.card_trace = CardStages()            # where a card's time goes (dialer serve, traced)
         self._feed = PictureFeed(db, self._floor_from_feed, self._feed_error, operator_id=operator.id,
                                  listener=listener, picture_every_s=PICTURE_EVERY_S) if listen else None
 
@@ -121,8 +122,7 @@ class OperatorConsole(App[None]):
     # ---- snapshots in -------------------------------------------------------------------------
 
     def _floor_from_feed(self, floor: FloorPicture) -> None:
-        if self.card_trace is not None:
-            self.card_trace.news()
+        self.card_trace.news()
         self.post_message(FloorChanged(floor))
 
     def _feed_error(self, message: str) -> None:
@@ -138,7 +138,8 @@ class OperatorConsole(App[None]):
             self.say(f"logged out by the engine: {why}")     # the full sentence: the status line is short
         ran_out = me.wrap_up_ran_out if me is not None else None
         if ran_out is not None and (was is None or was.wrap_up_ran_out != ran_out):
-            self.say(self._ran_out_text(ran_out))
+            shown = self._unsaved() and self.call is not None and self.call.attempt_id == ran_out
+            self.say(on_screen.ran_out_text(ran_out, shown))
         status = self.query_one(StatusBar)
         status.received_at = asyncio.get_running_loop().time()
         status.floor_at = message.floor.at
@@ -152,8 +153,7 @@ class OperatorConsole(App[None]):
         if me is not None and me.attempt_id is not None and me.attempt_id not in self._disposed \
                 and (self.call is None or self.call.attempt_id != me.attempt_id):
             left = self.call if self._unsaved() else None     # the new call takes its card's place
-            if self.card_trace is not None:
-                self.card_trace.reading(me.attempt_id)
+            self.card_trace.reading(me.attempt_id)
             await self._show_call(me.attempt_id, me.lead_id)
             if left is not None:
                 self.say(f"the call to {left.card.phone} was left without a code: a manager sets it with "
@@ -167,12 +167,6 @@ class OperatorConsole(App[None]):
         if self.sent:
             await self._check_results()
         self._hurry()
-
-    def _ran_out_text(self, attempt_id: int) -> str:
-        on_screen = self._unsaved() and self.call is not None and self.call.attempt_id == attempt_id
-        return "wrap-up over (time, or Ready) before a code: " + (
-            "the call is recorded 'no code'; choose its code (F6) and save it (Ctrl+S)" if on_screen else
-            f"attempt {attempt_id} is recorded 'no code'; a manager sets it: dialer lists dispose {attempt_id} CODE")
 
     async def _look_at_engines(self) -> None:
         """On each picture, and each second (an engine that stops writes no more pictures)."""
@@ -245,9 +239,8 @@ class OperatorConsole(App[None]):
         form.catalogue = call.catalogue
         form.open = True
         self.query_one(ScriptPanel).call = call
-        if self.card_trace is not None:
-            self.card_trace.shown(call.attempt_id)
-            self.call_after_refresh(self.card_trace.painted, call.attempt_id)
+        self.card_trace.shown(call.attempt_id)
+        self.call_after_refresh(self.card_trace.painted, call.attempt_id)
 
     async def _clear_call(self) -> None:
         if not self._showing():

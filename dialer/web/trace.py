@@ -12,6 +12,7 @@ import logging
 import os
 import time
 
+from dialer.views.console.call import CardStages
 from dialer.web.browser import Browser
 
 log = logging.getLogger(__name__)
@@ -21,7 +22,7 @@ STALL_S = 0.03        # a loop late by this much is a stall worth a line
 LOOK_EVERY_S = 0.01
 
 
-class CardTrace:
+class CardTrace(CardStages):
     """One console's cards (``OperatorConsole.card_trace``): the console calls it at each stage."""
 
     def __init__(self, browser: Browser, operator: str) -> None:
@@ -31,20 +32,16 @@ class CardTrace:
         self._times: dict[int, list[float]] = {}
 
     def news(self) -> None:
-        """The feed handed the console a floor (the operator's news, or a picture)."""
         self._news_at = time.time()
 
     def reading(self, attempt_id: int) -> None:
-        """The floor carries a new call: its card's reads start."""
         self._times[attempt_id] = [self._news_at, time.time()]
 
     def shown(self, attempt_id: int) -> None:
-        """The card's widgets are set; the next refresh draws them."""
         if (times := self._times.get(attempt_id)) is not None:
             times.append(time.time())
 
     def painted(self, attempt_id: int) -> None:
-        """The refresh after the card was set is done: its bytes are queued for the page."""
         times = self._times.get(attempt_id)
         if times is None:
             return

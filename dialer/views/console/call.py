@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Protocol
 
 from textual.message import Message
 
@@ -26,13 +25,28 @@ class CallOnScreen:
     filled: dict[str, str] = field(default_factory=dict)
 
 
-class CardStages(Protocol):
-    """Told the moments of a card's way onto the screen (``dialer/web/trace.py``, for the benchmark)."""
+class CardStages:
+    """Told the moments of a card's way onto the screen; nothing is done with them unless a worker of
+    ``dialer serve`` traces its cards (``dialer/web/trace.py``, for the benchmark)."""
 
-    def news(self) -> None: ...
-    def reading(self, attempt_id: int) -> None: ...
-    def shown(self, attempt_id: int) -> None: ...
-    def painted(self, attempt_id: int) -> None: ...
+    def news(self) -> None:
+        """The feed handed the console a floor (the operator's news, or a picture)."""
+
+    def reading(self, attempt_id: int) -> None:
+        """The floor carries a new call: its card's reads start."""
+
+    def shown(self, attempt_id: int) -> None:
+        """The card's widgets are set; the next refresh draws them."""
+
+    def painted(self, attempt_id: int) -> None:
+        """The refresh after the card was set is done."""
+
+
+def ran_out_text(attempt_id: int, on_screen: bool) -> str:
+    """What the console says when the engine closed a wrap-up before a code was saved."""
+    return "wrap-up over (time, or Ready) before a code: " + (
+        "the call is recorded 'no code'; choose its code (F6) and save it (Ctrl+S)" if on_screen else
+        f"attempt {attempt_id} is recorded 'no code'; a manager sets it: dialer lists dispose {attempt_id} CODE")
 
 
 class Notice(Message):
