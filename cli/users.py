@@ -106,15 +106,15 @@ def supervise(name: str, campaign: str) -> None:
 
 @users_app.command("list")
 def list_users() -> None:
-    """Everyone who may log in, with their role, operator row, campaigns and whether they are locked."""
+    """Everyone who may log in, with their role, operator row, own phone, campaigns and whether they are locked."""
     from dialer.clock import SystemClock
     from people import store
 
     rows = with_db(store.all_people)
     now = SystemClock().now()
-    table = Table("name", "role", "operator", "campaigns", "state", box=None)
+    table = Table("name", "role", "operator", "phone", "campaigns", "state", box=None)
     for row in rows:
         state = "disabled" if row.disabled else \
             f"locked until {row.locked_until:%H:%M:%S}" if row.locked_until and row.locked_until > now else "active"
-        table.add_row(row.name, row.role, row.operator or "", ", ".join(row.campaigns), state)
+        table.add_row(row.name, row.role, row.operator or "", row.extension or "", ", ".join(row.campaigns), state)
     console.print(table if rows else "nobody yet: add people with `dialer users add NAME --role …`")

@@ -34,6 +34,7 @@ class PersonRow:
     disabled: bool
     locked_until: datetime | None
     campaigns: tuple[str, ...]
+    extension: str | None = None
 
 
 async def add(conn: Conn, *, name: str, role: str, password: str, operator: str | None, now: datetime,
@@ -101,13 +102,13 @@ async def supervise(conn: Conn, name: str, campaign: str) -> None:
 
 async def all_people(conn: Conn) -> list[PersonRow]:
     rows = await conn.fetch(
-        """SELECT p.name, p.role, o.name AS operator, p.disabled, p.locked_until,
+        """SELECT p.name, p.role, o.name AS operator, p.disabled, p.locked_until, p.extension,
                   coalesce(array_agg(c.name ORDER BY c.name) FILTER (WHERE c.name IS NOT NULL), '{}') AS campaigns
            FROM person p LEFT JOIN operator o ON o.id = p.operator_id
            LEFT JOIN supervisor_campaign sc ON sc.person_id = p.id LEFT JOIN campaign c ON c.id = sc.campaign_id
            GROUP BY p.id, o.name ORDER BY p.name""")
-    return [PersonRow(r["name"], r["role"], r["operator"], r["disabled"], r["locked_until"], tuple(r["campaigns"]))
-            for r in rows]
+    return [PersonRow(r["name"], r["role"], r["operator"], r["disabled"], r["locked_until"], tuple(r["campaigns"]),
+                      r["extension"]) for r in rows]
 
 
 async def get(conn: Conn, person_id: int) -> Person | None:

@@ -126,7 +126,7 @@ async def test_dialer_users_adds_lists_changes_and_disables_people(
     assert code == 0
     lines = {line.split()[0]: line.split() for line in out.splitlines()[1:] if line.strip()}
     assert lines["anna"] == ["anna", "operator", "Anna", "disabled"]
-    assert lines["sofia"] == ["sofia", "supervisor", "winter", "active"]
+    assert lines["sofia"] == ["sofia", "supervisor", "200", "winter", "active"]
     code, out = await dialer("users", "passwd", "nobody", "--password-stdin", stdin="whatever123\n")
     assert code == 2 and "no person named 'nobody'" in out
 
