@@ -46,7 +46,8 @@ async def _in_commit(pool: asyncpg.Pool) -> None:
 
 
 @pytest.mark.parametrize(("work", "after_s", "cancels"),
-                         [(_in_statement, 0.0, 1), (_in_statement, 0.2, 1), (_in_statement, 0.2, 2), (_in_commit, 0.2, 1)],
+                         [(_in_statement, 0.0, 1), (_in_statement, 0.2, 1), (_in_statement, 0.2, 2),
+                          (_in_commit, 0.2, 1)],
                          ids=["in the BEGIN", "in a statement", "again while rolling back", "in the commit"])
 async def test_a_cancelled_claim_transaction_leaves_nothing_for_the_pool_to_roll_back(
         pool: asyncpg.Pool, work: object, after_s: float, cancels: int) -> None:
