@@ -13,6 +13,7 @@ import asyncio
 from ami.client import AmiClient
 from ami.pbx import ConferenceJoined, LinkDown, LinkUp, OriginateRequest, OriginateResult, PbxEvent
 from ami.simulator import ScriptedCallees, start_simulator
+from ami.simulator.server import ACTION_SLICE
 
 ROUND = 300
 
@@ -56,7 +57,8 @@ async def _answered_before(control_session: bool) -> int:
 
 async def test_a_redirect_on_the_control_session_passes_a_round_of_originates() -> None:
     assert await _answered_before(control_session=False) == ROUND    # one session: behind all of them
-    assert await _answered_before(control_session=True) < ROUND // 2
+    # the simulator, as Asterisk with a thread per session, lets the other session in every few actions
+    assert await _answered_before(control_session=True) <= 2 * ACTION_SLICE
 
 
 async def test_the_control_session_hears_no_events_and_is_written_before_redirect_returns() -> None:
