@@ -53,6 +53,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 import asyncpg
 import numpy as np
 
+import dialer.claims
 import dialer.runner
 from ami.client import AmiClient
 from benchmarks.engine_watch import GcPauses, LinkEvents, SlowCallbacks, Stalls, TaskDeaths
@@ -76,6 +77,7 @@ class Probes:
     decisions_s: list[float] = field(default_factory=list)
     decisions_cpu_s: list[float] = field(default_factory=list)   # the same in CPU time: load-independent
     free_to_originate_s: list[float] = field(default_factory=list)
+    claims_s: list[float] = field(default_factory=list)      # a round's claim: its database transaction
     _free_since: list[float] = field(default_factory=list)
     _snapshot_started: float = 0.0
     _snapshot_cpu: float = 0.0
@@ -112,6 +114,17 @@ class Probes:
             if operator.state is OperatorState.READY:
                 self._free_since.append(time.perf_counter())
 
+        claim = dialer.claims.Claimer.claim
+
+        async def timed_claim(claimer, *args, **kwargs):  # type: ignore[no-untyped-def]
+            began = time.perf_counter()
+            try:
+                return await claim(claimer, *args, **kwargs)
+            finally:
+                if self.measuring:
+                    self.claims_s.append(time.perf_counter() - began)
+
+        dialer.claims.Claimer.claim = timed_claim  # type: ignore[method-assign]
         engine.snapshot = timed_snapshot  # type: ignore[method-assign]
         dialer.runner.calls_to_place = timed_policy  # type: ignore[assignment]
         pbx.originate = timed_originate  # type: ignore[method-assign]
@@ -280,6 +293,7 @@ async def run(args: argparse.Namespace) -> dict[str, object]:
         "handoffs": len(handoffs),
         "free_to_originate_p99_ms": round(pct(probes.free_to_originate_s, 99), 2),
         "free_to_originate_samples": len(probes.free_to_originate_s),
+        "claim_p50_p99_ms": [round(pct(probes.claims_s, 50), 2), round(pct(probes.claims_s, 99), 2)],
         "decision_p99_ms": round(pct(probes.decisions_s, 99), 2), "decisions": len(probes.decisions_s),
         "decision_cpu_p99_ms": round(pct(probes.decisions_cpu_s, 99), 2),
         "rss_mb": round(rss_mb(), 0),
