@@ -137,7 +137,8 @@ class HandoffTrace:
         redirect = pbx.redirect
 
         def traced_redirect(channel_id: str, *args: Any, **kwargs: Any) -> Any:
-            session, control = pbx._session, pbx._control or pbx._session
+            session = pbx._session
+            control = getattr(pbx, "_control", None) or session
             if session is not None:
                 self.reader = session._reader
                 self.write_buffer.append(control._writer.transport.get_write_buffer_size())
