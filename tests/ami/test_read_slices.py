@@ -9,6 +9,7 @@ import asyncio
 from ami.client import AmiClient
 from ami.connection import DISPATCH_SLICE
 from ami.wire import Message
+from dialer.call import channel_id_of
 from tests.ami.scripted_ami import ScriptedAmi, wait_until
 
 
@@ -44,7 +45,7 @@ def _varsets(n: int) -> bytes:
                     for i in range(n))
 
 
-JOIN = Message.of(Event="ConfbridgeJoin", Conference="op101", Channel="Local/5@pstn-1;1", Uniqueid="attempt-7")
+JOIN = Message.of(Event="ConfbridgeJoin", Conference="op101", Channel="Local/5@pstn-1;1", Uniqueid=channel_id_of(7))
 
 
 async def test_the_events_a_hand_off_waits_for_go_ahead_of_a_backlog() -> None:
@@ -83,8 +84,9 @@ async def test_urgent_events_keep_their_own_order() -> None:
         client.subscribe_raw(lambda message: handled.append(message.event or ""))
         await client.start()
         try:
-            answered = Message.of(Event="UserEvent", UserEvent="DialerAnswered", Uniqueid="attempt-7")
-            response = Message.of(Event="OriginateResponse", Response="Success", Uniqueid="attempt-7", Reason="4")
+            answered = Message.of(Event="UserEvent", UserEvent="DialerAnswered", Uniqueid=channel_id_of(7))
+            response = Message.of(Event="OriginateResponse", Response="Success", Uniqueid=channel_id_of(7),
+                                  Reason="4")
             server.peers[0].send(_varsets(5) + answered.to_bytes() + _varsets(40) + response.to_bytes())
             await wait_until(lambda: len(handled) == 47)
             assert handled[:2] == ["UserEvent", "OriginateResponse"]

@@ -9,6 +9,7 @@ import asyncpg
 import pytest
 
 from ami.pbx import CallAnswered, ConferenceJoined
+from dialer.call import attempt_of_channel
 from dialer.engine import Engine
 from dialer.floor import OperatorState
 from tests.engine.fake_pbx import FakePbx
@@ -28,7 +29,7 @@ class AnswerDuringLogOut(FakePbx):
 
     async def hangup(self, channel_id: str, cause: int = 16) -> None:
         await super().hangup(channel_id, cause)
-        if self.stopping and self.answered is None and not channel_id.startswith("attempt-"):
+        if self.stopping and self.answered is None and attempt_of_channel(channel_id) is None:
             self.answered = self.customer_calls()[0].channel_id
             self.emit(CallAnswered(self.answered))
 
