@@ -23,7 +23,7 @@ import itertools
 import logging
 import os
 from collections import OrderedDict
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Awaitable, Callable, Iterator, Sequence
 
 from ami import events
 from ami.connection import Secret, Session
@@ -66,7 +66,7 @@ class AmiClient:
                  ping_interval: float | None = 10.0, ping_timeout: float = 5.0,
                  reconnect_backoff: tuple[float, float] = (0.5, 30.0),
                  connect_timeout: float = 10.0,
-                 max_message_bytes: int = DEFAULT_MAX_MESSAGE_BYTES) -> None:
+                 max_message_bytes: int = DEFAULT_MAX_MESSAGE_BYTES, control_session: bool = False) -> None:
         low, high = reconnect_backoff
         if not 0 < low <= high:
             raise ValueError(f"reconnect_backoff must be (min, max) with 0 < min <= max, got {low}, {high}")
@@ -88,6 +88,11 @@ class AmiClient:
         self._id_prefix = f"dialer-{os.urandom(4).hex()}"
         self._ids = itertools.count(1)
         self._session: Session | None = None
+        # Asterisk carries out each manager session's actions in order, one after the other; a hand-off's
+        # Redirect behind a round of Originates on the same session waits for all of them. A second
+        # session (Events: off), for Redirects only, lets it pass them; one link: either lost, both go.
+        self.control_session = control_session
+        self._control: Session | None = None
         self._supervisor: asyncio.Task[None] | None = None
         self._closing = False
         self._handlers: list[EventHandler] = []
@@ -126,9 +131,10 @@ class AmiClient:
         """Log nothing out, just drop the link; pending actions fail with PbxLinkLost. No LinkDown."""
         self._closing = True
         supervisor, self._supervisor = self._supervisor, None
-        if self._session is not None:
-            self._session.close()
-            self._session = None
+        for session in (self._session, self._control):
+            if session is not None:
+                session.close()
+        self._session = self._control = None
         if supervisor is not None:
             supervisor.cancel()
             try:
@@ -156,9 +162,22 @@ class AmiClient:
         session = await Session.open(self.host, self.port, self.username, self._secret,
                                      on_message=self._on_message, next_action_id=self._next_action_id,
                                      timeout=self.connect_timeout, max_message_bytes=self.max_message_bytes)
-        if self.ping_interval is not None:  # None: no keepalive (a half-open link goes unnoticed)
-            session.keep_alive(self.ping_interval, self.ping_timeout)
-        self._session = session
+        control = None
+        if self.control_session:
+            try:
+                control = await Session.open(self.host, self.port, self.username, self._secret,
+                                             on_message=self._on_message, next_action_id=self._next_action_id,
+                                             timeout=self.connect_timeout, max_message_bytes=self.max_message_bytes,
+                                             events=False)
+            except BaseException:
+                session.close("the control session could not log in")
+                raise
+            session.lost.add_done_callback(lambda lost: control.close(lost.result()))
+            control.lost.add_done_callback(lambda lost: session.close(f"control session: {lost.result()}"))
+        for opened in (session, control):
+            if opened is not None and self.ping_interval is not None:  # None: no keepalive (half-open unnoticed)
+                opened.keep_alive(self.ping_interval, self.ping_timeout)
+        self._session, self._control = session, control
         self._shutdown_noted = False
         log.info("AMI logged in to %s:%s as %s", self.host, self.port, self.username)
         return session
@@ -167,7 +186,7 @@ class AmiClient:
         low, high = self.reconnect_backoff
         while not self._closing:
             reason = await session.lost
-            self._session = None
+            self._session = self._control = None
             if self._closing:
                 return
             log.warning("AMI link to %s:%s lost: %s", self.host, self.port, reason)
@@ -239,13 +258,21 @@ class AmiClient:
         return items
 
     async def _request(self, action: Message, *, as_list: bool) -> Message | list[Message]:
-        session = self._session
+        return await self._answer(self._write(action, as_list=as_list))
+
+    def _write(self, action: Message, *, as_list: bool = False,
+               control: bool = False) -> asyncio.Future[Message | list[Message]]:
+        """Write the action now (on the control session if asked and there is one); its answer to come."""
+        session = self._control if control and self._control is not None else self._session
         if session is None or not session.alive:
             name = action.get("Action") or "?"
             raise PbxNotConnected(name, f"no AMI link to {self.host}:{self.port} right now; not sent "
                                         f"(actions are never queued)")
+        return session.send(action, as_list=as_list)
+
+    async def _answer(self, sent: asyncio.Future[Message | list[Message]]) -> Message | list[Message]:
         try:
-            return await session.request(action, as_list=as_list)
+            return await sent
         except PbxShuttingDown:
             if not self._shutdown_noted:
                 self._shutdown_noted = True
@@ -268,9 +295,14 @@ class AmiClient:
             self._originated.pop(action_id, None)
             raise
 
-    async def redirect(self, channel_id: str, context: str, exten: str, priority: int = 1) -> None:
-        await self.send(Message.of(Action="Redirect", Channel=channel_id, Context=context, Exten=exten,
-                                   Priority=priority))
+    def redirect(self, channel_id: str, context: str, exten: str, priority: int = 1) -> Awaitable[None]:
+        """Written before this returns (a hand-off waits for no loop pass), on the control session if there
+        is one; awaiting the result gives Asterisk's answer (PbxError on an error)."""
+        return self._done(self._write(Message.of(Action="Redirect", Channel=channel_id, Context=context,
+                                                 Exten=exten, Priority=priority), control=True))
+
+    async def _done(self, sent: asyncio.Future[Message | list[Message]]) -> None:
+        await self._answer(sent)
 
     async def hangup(self, channel_id: str, cause: int = 16) -> None:
         """Hang up a channel by name or Uniqueid, or every channel matching ``/regex/``."""

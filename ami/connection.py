@@ -5,14 +5,20 @@ time) every action still waiting fails with ``PbxLinkLost`` and nothing is queue
 (``ami.client.AmiClient``) opens a new session and the engine reconciles. This is the part of panoramisk
 1.4 we replaced; see the README's dependency section for why.
 
-Every event is handed to ``on_message`` in arrival order, including those that carry the ActionID of a
-pending action (OriginateResponse, list items): matching an action never hides an event.
+Every event is handed to ``on_message``, including those that carry the ActionID of a pending action
+(OriginateResponse, list items): matching an action never hides an event. They go in arrival order, but
+for the events a hand-off waits for (``URGENT``: a call answered, a channel joining or leaving a
+conference): behind a backlog (a slice or more read and not handled yet), those go ahead. A wave of hang-ups
+(thousands of calls reaching their ring timeout together) is then no queue for a hand-off to wait in, and
+per channel nothing comes out of order that matters: no event of a channel follows its Hangup, and a
+DialEnd may come before or after its OriginateResponse on Asterisk too.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
+from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
@@ -22,9 +28,16 @@ from ami.wire import DEFAULT_MAX_MESSAGE_BYTES, Message, Parser, WireError, deco
 log = logging.getLogger(__name__)
 
 READ_CHUNK = 64 * 1024
+# What the socket's reader holds before it stops taking bytes off the socket: a backlog waits here, where
+# its urgent events can be found, rather than in the kernel's buffers.
+READ_BUFFER = 4 * 1024 * 1024
 # A busy PBX's read holds a couple of hundred events: they are decoded and handled this many at a time, and
 # the loop runs its other callbacks between slices (a hand-off's Redirect, a timer), in arrival order still.
 DISPATCH_SLICE = 16
+# The first line of the events a hand-off waits for (see the module's docstring); and an OriginateResponse
+# that says the call was answered.
+URGENT = (b"Event: UserEvent\r", b"Event: ConfbridgeJoin\r", b"Event: ConfbridgeLeave\r")
+ORIGINATE_RESPONSE, ANSWERED = b"Event: OriginateResponse\r", b"\nResponse: Success\r"
 SUCCESS = frozenset({"success", "follows", "goodbye"})
 GREETING = "Asterisk Call Manager/"
 # During ``core stop gracefully`` Asterisk answers every action, Login included, with this error text
@@ -83,13 +96,15 @@ class Session:
     @classmethod
     async def open(cls, host: str, port: int, username: str, secret: Secret, *,
                    on_message: Callable[[Message], None], next_action_id: Callable[[], str],
-                   timeout: float, max_message_bytes: int = DEFAULT_MAX_MESSAGE_BYTES) -> Session:
+                   timeout: float, max_message_bytes: int = DEFAULT_MAX_MESSAGE_BYTES,
+                   events: bool = True) -> Session:
         """Connect and log in within ``timeout`` seconds. Does not wait for FullyBooted: a
-        least-privilege user (no ``system`` read) never receives it."""
+        least-privilege user (no ``system`` read) never receives it. ``events=False``: a session for
+        actions only (Login's ``Events: off``)."""
         where = f"{host}:{port}"
         try:
             async with asyncio.timeout(timeout):
-                reader, writer = await asyncio.open_connection(host, port, limit=READ_CHUNK)
+                reader, writer = await asyncio.open_connection(host, port, limit=READ_BUFFER)
         except (OSError, TimeoutError) as exc:
             raise PbxNotConnected("Login", f"cannot connect to AMI at {where}: "
                                            f"{_describe(exc)}") from None
@@ -97,8 +112,10 @@ class Session:
                       max_message_bytes=max_message_bytes)
         try:
             async with asyncio.timeout(timeout):
-                await session.request(Message.of(Action="Login", Username=username,
-                                                 Secret=secret.reveal()))
+                login = Message.of(Action="Login", Username=username, Secret=secret.reveal())
+                if not events:
+                    login.add("Events", "off")
+                await session.request(login)
         except PbxShuttingDown as exc:
             session.close("Asterisk is shutting down")
             raise PbxShuttingDown("Login", f"AMI at {where} refused the login: {exc.message} (not a wrong "
@@ -140,6 +157,12 @@ class Session:
         Raises PbxError with Asterisk's message on ``Response: Error``, PbxNotConnected if the link was
         already gone (not sent), PbxLinkLost if it went while waiting (sent, outcome unknown).
         """
+        return await self.send(action, as_list=as_list)
+
+    def send(self, action: Message, *, as_list: bool = False) -> asyncio.Future[Message | list[Message]]:
+        """``request`` with the action written before this returns (not at the caller's next loop pass):
+        the future gives what ``request`` returns or raises. PbxNotConnected and a malformed action raise
+        here, at once."""
         name = action.get("Action") or "?"
         if self._lost_reason is not None:
             raise PbxNotConnected(name, f"AMI link is down ({self._lost_reason}); not sent")
@@ -154,12 +177,11 @@ class Session:
             raise PbxError(name, str(exc)) from None
         future: asyncio.Future[Message | list[Message]] = asyncio.get_running_loop().create_future()
         self._pending[action_id] = _Pending(name, future, as_list)
-        try:
-            self._writer.write(payload)
-            log.debug("AMI → %s (ActionID %s)", name, action_id)
-            return await future
-        finally:
-            self._pending.pop(action_id, None)
+        # answered, failed or given up by its caller (cancelled): no longer waited for
+        future.add_done_callback(lambda _: self._pending.pop(action_id, None))
+        self._writer.write(payload)
+        log.debug("AMI → %s (ActionID %s)", name, action_id)
+        return future
 
     def close(self, reason: str = "closed by the dialer") -> None:
         self._lose(reason)
@@ -168,23 +190,20 @@ class Session:
 
     async def _read_loop(self) -> None:
         reason = "Asterisk closed the connection"
+        waiting: deque[bytes] = deque()     # read, not urgent, not handled yet: in arrival order
         try:
             while self._lost_reason is None:
-                data = await self._reader.read(READ_CHUNK)
-                if not data:
-                    break
-                self._reads += 1
-                blocks = self._parser.blocks(data)
-                if not self._greeted and self._parser.banner is not None:
-                    self._greeted = True
-                    if not self._parser.banner.startswith(GREETING):
-                        # Wrong port or another service: say so now rather than time out the login.
-                        reason = f"not an AMI server (greeting {self._parser.banner[:60]!r})"
+                if not waiting or self._buffered():   # with a backlog, only what has come already: no wait
+                    data = await self._reader.read(READ_BUFFER if waiting else READ_CHUNK)
+                    if not data and not waiting:
                         break
-                for count, block in enumerate(blocks, 1):
-                    self._receive(decode(block))
-                    if count % DISPATCH_SLICE == 0 and count < len(blocks):
-                        await asyncio.sleep(0)   # the rest of the read after the loop's other callbacks
+                    if data and not self._take(data, waiting):
+                        reason = f"not an AMI server (greeting {(self._parser.banner or '')[:60]!r})"
+                        break
+                for _ in range(min(DISPATCH_SLICE, len(waiting))):
+                    self._receive(decode(waiting.popleft()))
+                if waiting:
+                    await asyncio.sleep(0)   # the rest after the loop's other callbacks
         except WireError as exc:
             reason = f"malformed AMI input: {exc}"
         except OSError as exc:
@@ -197,6 +216,34 @@ class Session:
             reason = "internal error while reading AMI"
         finally:
             self._lose(reason)
+
+    def _take(self, data: bytes, waiting: deque[bytes]) -> bool:
+        """The whole messages ``data`` completes: the urgent ones handled now, the others queued. False
+        when the greeting says the peer is no AMI server (wrong port or another service: said now rather
+        than by a login timing out)."""
+        self._reads += 1
+        blocks = self._parser.blocks(data)
+        if not self._greeted and self._parser.banner is not None:
+            self._greeted = True
+            if not self._parser.banner.startswith(GREETING):
+                return False
+        for block in blocks:
+            # Behind a slice or more (a backlog), an urgent one goes first; otherwise in arrival order.
+            if len(waiting) >= DISPATCH_SLICE and _urgent(block):
+                # the urgent ones queued before it (in the first slice, while there was no backlog) go first
+                front = [waiting.popleft() for _ in range(DISPATCH_SLICE)]
+                for earlier in front:
+                    if _urgent(earlier):
+                        self._receive(decode(earlier))
+                waiting.extendleft(reversed([earlier for earlier in front if not _urgent(earlier)]))
+                self._receive(decode(block))
+            else:
+                waiting.append(block)
+        return True
+
+    def _buffered(self) -> bool:
+        """Bytes already read off the socket and waiting in the stream reader (none: a read would wait)."""
+        return bool(getattr(self._reader, "_buffer", None))
 
     def _receive(self, message: Message) -> None:
         action_id = message.action_id
@@ -293,6 +340,10 @@ class Session:
                 task.cancel()
         if not self.lost.done():
             self.lost.set_result(reason)
+
+
+def _urgent(block: bytes) -> bool:
+    return block.startswith(URGENT) or (block.startswith(ORIGINATE_RESPONSE) and ANSWERED in block)
 
 
 def _starts_list(response: Message) -> bool:

@@ -7,7 +7,7 @@ of a Local channel gets ``{channel_id}-2`` (``OtherChannelId``).
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Protocol
 
@@ -204,7 +204,8 @@ class Pbx(Protocol):
     async def originate(self, request: OriginateRequest) -> None:
         """Send an Async Originate; returns when Asterisk queued it. The outcome arrives as events."""
 
-    async def redirect(self, channel_id: str, context: str, exten: str, priority: int = 1) -> None: ...
+    def redirect(self, channel_id: str, context: str, exten: str, priority: int = 1) -> Awaitable[None]:
+        """Send the channel to context,exten,priority; the AMI client writes it before returning."""
 
     async def hangup(self, channel_id: str, cause: int = 16) -> None: ...
 

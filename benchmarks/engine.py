@@ -53,9 +53,11 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 import asyncpg
 import numpy as np
 
+import dialer.claims
 import dialer.runner
 from ami.client import AmiClient
 from benchmarks.engine_watch import GcPauses, LinkEvents, SlowCallbacks, Stalls, TaskDeaths
+from benchmarks.handoff_trace import HandoffTrace
 from dialer import collector
 from dialer.clock import SystemClock
 from dialer.config import EngineConfig
@@ -75,6 +77,7 @@ class Probes:
     decisions_s: list[float] = field(default_factory=list)
     decisions_cpu_s: list[float] = field(default_factory=list)   # the same in CPU time: load-independent
     free_to_originate_s: list[float] = field(default_factory=list)
+    claims_s: list[float] = field(default_factory=list)      # a round's claim: its database transaction
     _free_since: list[float] = field(default_factory=list)
     _snapshot_started: float = 0.0
     _snapshot_cpu: float = 0.0
@@ -111,6 +114,17 @@ class Probes:
             if operator.state is OperatorState.READY:
                 self._free_since.append(time.perf_counter())
 
+        claim = dialer.claims.Claimer.claim
+
+        async def timed_claim(claimer, *args, **kwargs):  # type: ignore[no-untyped-def]
+            began = time.perf_counter()
+            try:
+                return await claim(claimer, *args, **kwargs)
+            finally:
+                if self.measuring:
+                    self.claims_s.append(time.perf_counter() - began)
+
+        dialer.claims.Claimer.claim = timed_claim  # type: ignore[method-assign]
         engine.snapshot = timed_snapshot  # type: ignore[method-assign]
         dialer.runner.calls_to_place = timed_policy  # type: ignore[assignment]
         pbx.originate = timed_originate  # type: ignore[method-assign]
@@ -123,10 +137,11 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
-async def start_simulator(port: int) -> asyncio.subprocess.Process:
+async def start_simulator(port: int, trace_file: Path | None = None) -> asyncio.subprocess.Process:
     root = Path(__file__).resolve().parent.parent
+    traced = f"import benchmarks.handoff_trace as t; t.install_simulator({str(trace_file)!r}); " if trace_file else ""
     proc = await asyncio.create_subprocess_exec(   # `dialer sim-pbx`, from this checkout
-        sys.executable, "-c", "from cli import app; app()", "sim-pbx", "--port", str(port),
+        sys.executable, "-c", f"{traced}from cli import app; app()", "sim-pbx", "--port", str(port),
         # the sample manager.conf: the least-privilege user with the event filters production uses
         "--manager-conf", "config/asterisk/manager.conf",
         "--answer", "0.1", "--busy", "0.05", "--congestion", "0", "--ring", "20-40", "--talk", "30", "--seed", "1",
@@ -196,14 +211,17 @@ async def run(args: argparse.Namespace) -> dict[str, object]:
         slow.attach()
         gc_pauses.attach()
     port = free_port()
-    sim = await start_simulator(port)
-    pbx = AmiClient("127.0.0.1", port, USER, SECRET)
+    trace = HandoffTrace(Path(tempfile.mkstemp(suffix=".handoff")[1])) if args.trace_handoff else None
+    sim = await start_simulator(port, trace.simulator_file if trace else None)
+    pbx = AmiClient("127.0.0.1", port, USER, SECRET, control_session=not args.one_session)
     await pbx.start()
     engine = Engine(db, pbx, SystemClock(), EngineConfig(
         operator_channel_template="Local/{ext}@operators", record_linger_s=0.1, heartbeat_s=5.0))
     SimulatedOperators(engine, mean_wrap_s=5.0, seed=1)
     probes = Probes()
     probes.attach(engine, pbx)
+    if trace is not None:
+        trace.attach(engine, pbx)
     load_start = os.getloadavg()
     t_start = time.perf_counter()
     control = ControlPlane(engine, picture_s=1.0)    # as `dialer run`: the floor published every second
@@ -263,6 +281,7 @@ async def run(args: argparse.Namespace) -> dict[str, object]:
         sim.terminate()
         await sim.wait()
         await db.close()
+    traced = trace.report(wall_before, wall_before + wall) if trace is not None else []
     return {
         "operators": args.operators, "mode": args.mode, "window_s": round(wall, 1), "ramp_s": round(ramp_s, 1),
         "clock": "wall (real time; the simulator in its own process)",
@@ -274,6 +293,7 @@ async def run(args: argparse.Namespace) -> dict[str, object]:
         "handoffs": len(handoffs),
         "free_to_originate_p99_ms": round(pct(probes.free_to_originate_s, 99), 2),
         "free_to_originate_samples": len(probes.free_to_originate_s),
+        "claim_p50_p99_ms": [round(pct(probes.claims_s, 50), 2), round(pct(probes.claims_s, 99), 2)],
         "decision_p99_ms": round(pct(probes.decisions_s, 99), 2), "decisions": len(probes.decisions_s),
         "decision_cpu_p99_ms": round(pct(probes.decisions_cpu_s, 99), 2),
         "rss_mb": round(rss_mb(), 0),
@@ -292,7 +312,7 @@ async def run(args: argparse.Namespace) -> dict[str, object]:
         "originates_refused": links.refused, "originate_refusal_texts": dict(links.refusal_texts),
         "calls_ended_unobserved": links.unobserved, "campaign_pauses": len(links.pauses),
         "campaign_pause_reasons": sorted(set(links.pauses)),
-        "slow_callbacks": slow.report() + gc_pauses.report() if args.slow_callbacks else [],
+        "slow_callbacks": (slow.report() + gc_pauses.report() if args.slow_callbacks else []) + traced,
     }
 
 
@@ -318,6 +338,10 @@ def main() -> None:
     parser.add_argument("--stall-every", type=float, default=20.0)
     parser.add_argument("--slow-callbacks", type=float, default=0.0, metavar="MS",
                         help="time every loop callback of the window; list those that took at least MS of CPU")
+    parser.add_argument("--trace-handoff", action="store_true",
+                        help="time each stage of the hand-off, in the engine and the simulator (handoff_trace.py)")
+    parser.add_argument("--one-session", action="store_true",
+                        help="Redirects on the AMI session of the Originates (as before the control session)")
     parser.add_argument("--json", type=Path)
     parser.add_argument("--profile", type=Path, help="cProfile the engine during the window into this file")
     args = parser.parse_args()

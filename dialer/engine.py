@@ -212,16 +212,19 @@ class Engine:
         if self.ownership is not None:     # a campaign with calls left is not released: a successor recovers them
             await self.ownership.close(keep={c.campaign_id for c in in_flight})
         self.operator_work.stop()
-        on_call = {c.operator_id for c in in_flight if c.operator_id is not None}
-        leaving = [o for o in self.floor.operators.values() if o.state is not OperatorState.OFFLINE
-                   and o.id not in on_call and not o.simulated]
+        # From here to the log-outs nothing awaits: an answer handled meanwhile would go to an operator
+        # about to be logged out (on_call is read now, after the last await, so it holds that one too).
+        on_call = {c.operator_id for c in self.calls.values() if c.alive and c.operator_id is not None}
+        logged_in = [o for o in self.floor.operators.values()
+                     if o.state is not OperatorState.OFFLINE and o.id not in on_call]
+        leaving = [o for o in logged_in if not o.simulated]
         # A login comes back ready: someone paused (at lunch) is not logged in behind their back, told why.
         paused = {o.id for o in leaving if o.state is OperatorState.PAUSED}
         for operator in leaving:           # the console logged in again drops the last session's card
             if operator.state is OperatorState.WRAP_UP and operator.attempt_id is not None:
                 self.operator_work.code_uncoded(operator, operator.attempt_id, "was cut by the engine's stop")
-        await asyncio.gather(*(self.phones.log_out(o, leave_call=False) for o in list(self.floor.operators.values())
-                               if o.state is not OperatorState.OFFLINE and o.id not in on_call))
+        phones = [self.phones.take_off(o, leave_call=False) for o in logged_in]
+        await asyncio.gather(*(self.phones.hang_up_phone(phone) for phone in phones))
         for operator in leaving:           # their consoles say why; the next start logs them in again
             operator.logged_out_why = STOPPED_PAUSED if operator.id in paused else STOPPED
         if ids := [o.id for o in leaving if o.id not in paused]:

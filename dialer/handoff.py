@@ -10,7 +10,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from functools import partial
 
 from ami.pbx import Pbx, PbxError
@@ -94,15 +94,15 @@ class HandOff:
         call.hand_off(operator.id)
         self._floor.take_call(operator, call.attempt_id, call.lead_id, loop.time())
         self._floor.set_state(operator, OperatorState.RESERVED, loop.time())
-        self._tasks.spawn(self._redirect(call, self._config.handoff_context, operator.extension))
+        self._redirect(call, self._config.handoff_context, operator.extension)
 
     def resend(self, call: Call, operator: FloorOperator | None) -> None:
         """The Redirect may not have reached Asterisk (link lost): send it again (a Redirect to where the
         channel already goes changes nothing)."""
         if call.state is CallState.HANDING_OFF and operator is not None:
-            self._tasks.spawn(self._redirect(call, self._config.handoff_context, operator.extension))
+            self._redirect(call, self._config.handoff_context, operator.extension)
         elif call.state is CallState.SAFE_HARBOR:
-            self._tasks.spawn(self._redirect(call, self._config.safe_harbor_context, "s"))
+            self._redirect(call, self._config.safe_harbor_context, "s")
 
     def message_now(self, call: Call) -> None:
         """No waiting for this one (its answer time is unknown): the safe-harbor message at once."""
@@ -117,14 +117,27 @@ class HandOff:
             self._forget(call)
             log.info("attempt %s: no operator within the safe-harbor window; message played", call.attempt_id)
             self._on_change(call)
-            self._tasks.spawn(self._redirect(call, self._config.safe_harbor_context, "s"))
+            self._redirect(call, self._config.safe_harbor_context, "s")
 
-    async def _redirect(self, call: Call, context: str, exten: str) -> None:
+    def _redirect(self, call: Call, context: str, exten: str) -> None:
+        """Sent now, in this loop pass (the AMI client writes it before returning); its answer is awaited
+        by a task of its own."""
         try:
-            await self._pbx.redirect(call.channel_id, context, exten)
+            sent = self._pbx.redirect(call.channel_id, context, exten)
         except PbxError as exc:
-            # The customer is usually gone already; the Hangup event settles the call.
-            log.info("attempt %s: Redirect to %s refused: %s", call.attempt_id, context, exc.message)
+            self._refused(call, context, exc)
+            return
+        self._tasks.spawn(self._answered(call, context, sent), name=f"redirect {call.channel_id}")
+
+    async def _answered(self, call: Call, context: str, sent: Awaitable[None]) -> None:
+        try:
+            await sent
+        except PbxError as exc:
+            self._refused(call, context, exc)
+
+    def _refused(self, call: Call, context: str, exc: PbxError) -> None:
+        # The customer is usually gone already; the Hangup event settles the call.
+        log.info("attempt %s: Redirect to %s refused: %s", call.attempt_id, context, exc.message)
 
     def _forget(self, call: Call) -> None:
         if call in self.waiting:

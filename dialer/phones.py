@@ -92,6 +92,12 @@ class OperatorPhones:
                       leave_call: bool = True) -> None:
         """Hang up the operator's phone; the floor forgets them until the next login. On a call (and
         ``leave_call``), the customer is hung up rather than left alone in the conference."""
+        await self.hang_up_phone(self.take_off(operator, reason, leave_call=leave_call))
+
+    def take_off(self, operator: FloorOperator, reason: str | None = None, *, leave_call: bool = True) -> str | None:
+        """``log_out`` up to its hang-up, in one step: several operators taken off the floor one after the
+        other, with no await between, leave no moment in which an answer is handed to one of them whose
+        log-out is still to come. Returns the phone's channel for ``hang_up_phone``."""
         now = asyncio.get_running_loop().time()
         if operator.state in ON_CALL_STATES and leave_call:
             self._leave_call(operator)
@@ -102,6 +108,9 @@ class OperatorPhones:
         if reason:
             log.warning("operator %s logged out: %s", operator.name, reason)
         self.floor.set_state(operator, OperatorState.OFFLINE, now)
+        return phone
+
+    async def hang_up_phone(self, phone: str | None) -> None:
         if phone:
             try:
                 await self.pbx.hangup(phone)

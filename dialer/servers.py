@@ -43,8 +43,9 @@ _PENDING = (CallState.ORIGINATING, CallState.WAITING)
 
 def build_cluster(servers: Sequence[AmiServer]) -> PbxCluster:
     """One AMI client per server, behind one Pbx port."""
-    return PbxCluster({s.name: (AmiClient(s.host, s.port, s.username, s.secret.get_secret_value()),
-                             ServerLimits(max_channels=s.max_channels, cps=s.cps)) for s in servers})
+    return PbxCluster({s.name: (AmiClient(s.host, s.port, s.username, s.secret.get_secret_value(),
+                                          control_session=True),
+                                ServerLimits(max_channels=s.max_channels, cps=s.cps)) for s in servers})
 
 
 async def start_cluster(cluster: PbxCluster) -> None:

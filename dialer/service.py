@@ -73,7 +73,7 @@ async def serve(settings: Settings, store_url: str, *, operator_channel: str, co
         await start_cluster(pbx)
     else:
         pbx = AmiClient(settings.ami_host, settings.ami_port, settings.ami_username,
-                        settings.ami_secret.get_secret_value())
+                        settings.ami_secret.get_secret_value(), control_session=True)
         await pbx.start()
     engine = Engine(db, pbx, SystemClock(),
                     EngineConfig(name=settings.engine_name, operator_channel_template=operator_channel))

@@ -191,7 +191,7 @@ def _redirect(session: Session, message: Message) -> None:
         session.respond(message, "Error", "Invalid priority" if priority is None else "Context and Exten required")
         return
     session.respond(message, "Success", "Redirect successful")
-    x.loop.call_soon(session.server.dialplan.redirect, ch, context, exten, priority)
+    session.server.dialplan.redirect(ch, context, exten, priority)   # its answer first, then the channel moves
 
 
 def _hangup(session: Session, message: Message) -> None:

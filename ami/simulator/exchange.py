@@ -188,6 +188,8 @@ class Exchange:
         self.by_name.pop(ch.name, None)
         self.tally.hangups += 1
         self.on_channel_end(ch)
+        if ch.peer is None or not ch.peer.alive:
+            ch.release()
 
     def ensure_conference(self, name: str) -> Conference:
         conf = self.conferences.get(name)

@@ -31,6 +31,10 @@ BANNER = b"Asterisk Call Manager/11.0.0\r\n"
 # stands in for the clock: 32 MB is ~60,000 unread events.
 MAX_WRITE_BUFFER = 32 * 1024 * 1024
 WATCHED_CLASSES = ("call", "dialplan", "user")   # what SimulatorHandle.watch hears
+# Asterisk runs each manager session on a thread of its own: a Redirect on one session is not held up by
+# a round of Originates read on another. A session here handles this many actions of one read, then lets
+# the loop run the other sessions' reads.
+ACTION_SLICE = 8
 log = logging.getLogger("ami.simulator")
 _session_ids = itertools.count(0x7F53BC003EA0, 0x1A0)
 
@@ -67,10 +71,12 @@ class Session:
                 data = await self.reader.read(65536)
                 if not data:
                     break
-                for message in parser.feed(data):
+                for count, message in enumerate(parser.feed(data), 1):
                     if not await handle_action(self, message) or self.closed:
                         self.close()
                         break
+                    if count % ACTION_SLICE == 0:
+                        await asyncio.sleep(0)   # the other sessions' actions meanwhile (see ACTION_SLICE)
         except (WireError, ConnectionError):
             pass
         finally:
