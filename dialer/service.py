@@ -115,10 +115,11 @@ async def serve(settings: Settings, store_url: str, *, operator_channel: str, co
                     await exporter.close()
                 await control.close()
                 await engine.stop(drain_s=0, flush_s=STOP_S / 2)
-                # the last picture: the consoles of the people the stop logged out say why
+                # the last picture: the consoles of the people the stop logged out say why, and every view
+                # knows at once that nobody runs these campaigns now (not only when the picture grows old)
                 try:
                     await pictures.publish(db, engine=engine.config.name, at=engine.clock.now(),
-                                           doc=encode(picture_doc(engine)))
+                                           doc=encode({**picture_doc(engine), "stopped": True}))
                 except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError) as exc:
                     log.warning("the consoles were not told of the stop: store unreachable (%s)",
                                 type(exc).__name__)

@@ -225,7 +225,11 @@ class WatchApp(App[None]):
             title = f"{campaign.name} on {campaign.engine}  (picture {at}, {len(self.floor.campaigns)} campaign(s))"
         if self.floor.pbx_down:   # the floor may look busy, but nothing is dialed there until the link is back
             title += f"  PBX link down: {', '.join(self.floor.pbx_down)} — no new calls there"
-        if self.floor.at is not None:
+        stopped = self.floor.stopped_at(campaign.engine) if campaign is not None else None
+        if stopped is not None:   # its last picture, written as it stopped: nothing here moves until a start
+            title += f"  STOPPED: {campaign.engine} stopped at {stopped:%H:%M:%S}; this is its last picture " \
+                     "(`dialer run` starts it)"
+        elif self.floor.at is not None:
             # engines publish every second: a silent one has stopped or lost the store, and what is shown is old
             silent = (self.clock.now() - self.floor.at).total_seconds()
             if silent > STALE_S:

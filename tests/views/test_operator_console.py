@@ -335,6 +335,23 @@ async def test_the_console_says_no_engine_runs_its_campaign_until_one_does(db: a
         await until(pilot, lambda: NOBODY in text(app, "#status"))
 
 
+async def test_an_engine_that_stops_is_known_at_once_not_when_its_picture_grows_old(
+        db: asyncpg.Pool, scene: Scene) -> None:
+    app = OperatorConsole(db, await find_operator(db, "Anna"), FixedClock())     # the clock stands still
+    async with app.run_test(size=SIZE) as pilot:
+        await publish(db, snapshot([campaign_doc(scene)], [operator_doc(scene, "ready", attempt=False)]))
+        await until(pilot, lambda: "READY" in text(app, "#status") and NOBODY not in text(app, "#status"))
+        # Ctrl-C on `dialer run`: its last picture says so, written at the same moment as the one before
+        await publish(db, {**snapshot([campaign_doc(scene)], [operator_doc(scene, "ready", attempt=False)]),
+                           "stopped": True})
+        await until(pilot, lambda: NOBODY in text(app, "#status"))
+        await pilot.press("f2")
+        await until(pilot, lambda: "ready sent" in text(app, "#message"))
+        assert "when one starts" in text(app, "#message")
+        await publish(db, snapshot([campaign_doc(scene)], [operator_doc(scene, "ready", attempt=False)]))
+        await until(pilot, lambda: NOBODY not in text(app, "#status"))           # started again
+
+
 async def test_a_campaign_of_the_operator_that_runs_keeps_the_commands_plain(db: asyncpg.Pool, scene: Scene) -> None:
     other = await db.fetchval(
         """INSERT INTO campaign (name, channel_template, caller_id, timezone, state)

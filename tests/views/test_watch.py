@@ -192,6 +192,17 @@ async def test_a_silent_engine_is_flagged_as_stale(db: asyncpg.Pool, scene: Scen
         assert "no picture for 30 s" in text(app, "#title")
 
 
+async def test_a_stopped_engine_is_said_stopped_at_once_with_the_time_of_its_last_picture(
+        db: asyncpg.Pool, scene: Scene) -> None:
+    app = WatchApp(db, FixedClock(), campaign="winter")     # the clock stands still: no staleness to notice
+    async with app.run_test(size=SIZE) as pilot:
+        await publish(db, {**snapshot([campaign_doc(scene)], [operator_doc(scene)]), "stopped": True})
+        await until(pilot, lambda: "STOPPED" in text(app, "#title"))
+        assert "engine-test stopped at 09:15:00" in text(app, "#title") and "STALE" not in text(app, "#title")
+        await publish(db, snapshot([campaign_doc(scene)], [operator_doc(scene)]))     # started again
+        await until(pilot, lambda: "STOPPED" not in text(app, "#title"))
+
+
 def test_the_what_if_dials_the_same_callees_under_both_settings() -> None:
     scene = Scene(campaign_id=1, operator_id=3, lead_id=12, attempt_id=77, earlier_attempt_id=70)
     [campaign] = parse_picture([snapshot([campaign_doc(scene)], [])]).campaigns
