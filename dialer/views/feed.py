@@ -14,6 +14,7 @@ change is newer than a picture written before it, and older than the next one.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import logging
 from collections.abc import Callable, Iterable, Mapping
@@ -64,17 +65,60 @@ class PictureFeed:
         self._reader: asyncio.Task[None] | None = None
         self._tasks = BackgroundTasks()   # a reader that fails is logged; the next notification reads again
         self.reads = 0                    # queries of engine_picture so far (benchmarks, tests)
+        self._stopping = False
 
     async def start(self) -> None:
-        if self._shared is None:
-            self._listener = await self._db.acquire()
-        await self._add(PICTURE_CHANNEL, self._notified)
         if self._operator_id is not None:
             self._schema = await pictures.current_schema(self._db)
-            await self._add(operator_channel(self._operator_id), self._operator_notified)
+        await self._subscribe()
         self._docs = await pictures.of_engines(self._db, None, self._operator_id)
         self.reads += 1
         self._publish()
+
+    async def _subscribe(self) -> None:
+        if self._shared is None:
+            self._listener = await self._db.acquire()
+            self._listener.add_termination_listener(self._lost)
+        await self._add(PICTURE_CHANNEL, self._notified)
+        if self._operator_id is not None:
+            await self._add(operator_channel(self._operator_id), self._operator_notified)
+
+    def listening_pid(self) -> int | None:
+        """The store's process that LISTENs for this feed (its own connection), None while there is none."""
+        conn = self._listener
+        return None if conn is None or conn.is_closed() else conn.get_server_pid()
+
+    def _lost(self, _conn: object) -> None:
+        """The LISTEN connection ended (the store restarted, a network cut): no notification would come again,
+        and the view would show the picture of before the outage for good."""
+        if not self._stopping:
+            self._tasks.spawn(self._listen_again(), name="picture-listen-again")
+
+    async def _listen_again(self) -> None:
+        lost, self._listener = self._listener, None
+        if lost is not None:
+            with contextlib.suppress(Exception):    # a dead connection: the pool only forgets it
+                await self._db.release(lost)
+        self._on_error("lost the store's connection: the picture shown is the last one read; listening again "
+                       "as soon as the store answers")
+        delay = 0.5
+        while not self._stopping:
+            try:
+                await self._subscribe()
+                found = await pictures.of_engines(self._db, None, self._operator_id)
+            except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError):
+                if self._listener is not None:
+                    conn, self._listener = self._listener, None
+                    with contextlib.suppress(Exception):
+                        await self._db.release(conn)
+                await asyncio.sleep(delay)
+                delay = min(2 * delay, 5.0)
+                continue
+            self.reads += 1
+            self._docs = found       # what the engines wrote meanwhile; then their notifications again
+            self._on_error("the store answers again: the picture is live")
+            self._publish()
+            return
 
     async def _add(self, channel: str, callback: Callable[[object, int, str, str], None]) -> None:
         if self._shared is not None:
@@ -84,6 +128,7 @@ class PictureFeed:
             await self._listener.add_listener(channel, callback)
 
     async def stop(self) -> None:
+        self._stopping = True
         if self._reader is not None:
             self._reader.cancel()
         if self._shared is not None:
@@ -92,6 +137,7 @@ class PictureFeed:
                 await self._shared.remove(operator_channel(self._operator_id), self._operator_notified)
         if self._listener is not None:
             try:
+                self._listener.remove_termination_listener(self._lost)
                 await self._listener.remove_listener(PICTURE_CHANNEL, self._notified)
                 if self._operator_id is not None:
                     await self._listener.remove_listener(operator_channel(self._operator_id),
