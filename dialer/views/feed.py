@@ -23,7 +23,7 @@ from typing import Any
 
 import asyncpg
 
-from dialer.bus import PICTURE_CHANNEL, operator_channel
+from dialer.bus import PICTURE_CHANNEL, listening, operator_channel
 from dialer.store import operator_commands, pictures
 from dialer.store.operator_commands import CommandResult
 from dialer.tasks import BackgroundTasks
@@ -85,8 +85,7 @@ class PictureFeed:
 
     def listening_pid(self) -> int | None:
         """The store's process that LISTENs for this feed (its own connection), None while there is none."""
-        conn = self._listener
-        return None if conn is None or conn.is_closed() else conn.get_server_pid()
+        return self._listener.get_server_pid() if listening(self._listener) else None
 
     def _lost(self, _conn: object) -> None:
         """The LISTEN connection ended (the store restarted, a network cut): no notification would come again,
@@ -135,6 +134,10 @@ class PictureFeed:
             await self._shared.remove(PICTURE_CHANNEL, self._notified)
             if self._operator_id is not None:
                 await self._shared.remove(operator_channel(self._operator_id), self._operator_notified)
+        if self._listener is not None and not listening(self._listener):
+            with contextlib.suppress(asyncpg.InterfaceError):    # lost: the pool took it back
+                await self._db.release(self._listener)
+            self._listener = None
         if self._listener is not None:
             try:
                 self._listener.remove_termination_listener(self._lost)
