@@ -36,6 +36,26 @@ log = logging.getLogger(__name__)
 STOP_S = 4.0     # the whole stop, inside the 5 s a person (or systemd's SIGTERM) may fairly wait
 
 
+class _OneLine(logging.Filter):
+    """A warning logged with its traceback, told in one line with the error's type and message."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if record.exc_info and record.levelno < logging.ERROR:
+            error = record.exc_info[1]
+            record.msg = f"{record.getMessage()} ({type(error).__name__}: {error})"
+            record.args = None
+            record.exc_info = record.exc_text = None
+        return True
+
+
+def quiet_pool_retries() -> None:
+    """asyncpg's pool logs each failed try to restore its connections while the store is down with the whole
+    traceback (every few seconds, then every minute): read as a crash. Ours say the outage in one line."""
+    pool_log = logging.getLogger("asyncpg.pool")
+    if not any(isinstance(f, _OneLine) for f in pool_log.filters):
+        pool_log.addFilter(_OneLine())
+
+
 class EngineNameTaken(Exception):
     """Another engine of the same name runs on the store: this one would take its calls for a dead one's."""
 
@@ -47,6 +67,7 @@ class EngineStopped(Exception):
 async def serve(settings: Settings, store_url: str, *, operator_channel: str, console: Console,
                 metrics: tuple[str, int] | None = None) -> None:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    quiet_pool_retries()
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
 
