@@ -78,6 +78,8 @@ async def serve(settings: Settings, store_url: str, *, operator_channel: str, co
         log.info("%s: stopping (a second Ctrl-C stops at once)", sig.name)
         stop.set()
 
+    # its switches from the environment (DIALER_CHECK_FLOOR) are refused before anything starts
+    config = EngineConfig(name=settings.engine_name, operator_channel_template=operator_channel)
     servers = load_servers(settings.ami_servers_file) if settings.ami_servers_file else []
     db = await database.open_db(store_url)
     # The name signs claims and attempts: a second engine under it would re-attach the first one's calls as
@@ -96,8 +98,7 @@ async def serve(settings: Settings, store_url: str, *, operator_channel: str, co
         pbx = AmiClient(settings.ami_host, settings.ami_port, settings.ami_username,
                         settings.ami_secret.get_secret_value())
         await pbx.start()
-    engine = Engine(db, pbx, SystemClock(),
-                    EngineConfig(name=settings.engine_name, operator_channel_template=operator_channel))
+    engine = Engine(db, pbx, SystemClock(), config)
     if isinstance(pbx, PbxCluster):
         ServerAffinity(engine, pbx, {s.name: s.operators for s in servers})
     SimulatedOperators(engine, mean_wrap_s=10.0)
