@@ -196,6 +196,22 @@ async def test_a_refused_command_shows_the_engines_reason(db: asyncpg.Pool, scen
         assert text(app, "#message") == "ready refused: cannot be ready while on_call"
 
 
+async def test_ready_pressed_in_the_wrap_up_is_confirmed_when_the_engine_has_done_it(
+        db: asyncpg.Pool, scene: Scene) -> None:
+    """Seen at the console: "ready sent" stayed on screen after the engine had made the operator ready, as if
+    still waiting; a done command now says so where it said sent (a refusal already did)."""
+    app = await console(db)
+    async with app.run_test(size=SIZE) as pilot:
+        await publish(db, snapshot([campaign_doc(scene)], [operator_doc(scene, "wrap_up")]))
+        await until(pilot, lambda: "WRAP UP" in text(app, "#status"))
+        await pilot.press("f2")
+        await until(pilot, lambda: text(app, "#message") == "ready sent")
+        await db.execute("UPDATE operator_command SET done_at = $1", datetime(2026, 11, 27, 9, 15, 1, tzinfo=UTC))
+        await publish(db, snapshot([campaign_doc(scene)], [operator_doc(scene, "ready", attempt=False)]))
+        await until(pilot, lambda: text(app, "#message") == "ready done")
+        assert "READY" in text(app, "#status")
+
+
 async def test_after_the_disposition_the_card_clears_when_the_engine_frees_the_operator(
         db: asyncpg.Pool, scene: Scene) -> None:
     app = await console(db)
