@@ -166,7 +166,7 @@ class OperatorConsole(App[None]):
 
     def _ran_out_text(self, attempt_id: int) -> str:
         on_screen = self._unsaved() and self.call is not None and self.call.attempt_id == attempt_id
-        return "wrap-up over (time, or Ready) before a code: " + (
+        return "wrap-up over (its time, Ready, or the engine stopped) before a code: " + (
             "the call is recorded 'no code'; choose its code (F6) and save it (Ctrl+S)" if on_screen else
             f"attempt {attempt_id} is recorded 'no code'; a manager sets it: dialer lists dispose {attempt_id} CODE")
 

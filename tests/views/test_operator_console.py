@@ -305,6 +305,8 @@ async def test_the_console_says_when_the_wrap_up_time_ran_out_before_a_code(db: 
         await until(pilot, lambda: "before a code" in text(app, "#message"))
         assert "no code" in text(app, "#message") and "Ctrl+S" in text(app, "#message")
         assert "Ivan" in text(app, "#card")
+        # an engine's stop ends a wrap-up the same way (seen by hand: the message named the time and Ready only)
+        assert "the engine stopped" in text(app, "#message")
 
 
 async def test_a_new_call_over_a_call_left_without_a_code_says_who_sets_it_now(db: asyncpg.Pool, scene: Scene) -> None:
