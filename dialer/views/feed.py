@@ -24,6 +24,7 @@ from typing import Any
 import asyncpg
 
 from dialer.bus import PICTURE_CHANNEL, listening, operator_channel
+from dialer.recorder import STORE_UNREACHABLE
 from dialer.store import operator_commands, pictures
 from dialer.store.operator_commands import CommandResult
 from dialer.tasks import BackgroundTasks
@@ -234,10 +235,19 @@ async def send_command(db: asyncpg.Pool | asyncpg.Connection, *, operator_id: in
     """Write one command row and wake the engines; returns the row id (to look up its result).
     ``person_id``: who is logged in (``dialer serve``); the engine checks their rights before applying it."""
     check_command(command, args)
-    return await operator_commands.send(db, operator_id=operator_id, command=command, args=args, actor=actor,
-                                        now=now, person_id=person_id)
+    try:
+        return await operator_commands.send(db, operator_id=operator_id, command=command, args=args, actor=actor,
+                                            now=now, person_id=person_id)
+    except STORE_UNREACHABLE as exc:    # a key pressed while the store is down: said, and the view lives on
+        raise CommandError(f"{command} not sent: the store is unreachable ({type(exc).__name__}); press it again "
+                           "when it answers") from None
 
 
 async def command_results(db: asyncpg.Pool | asyncpg.Connection, ids: Iterable[int]) -> list[CommandResult]:
-    return await operator_commands.results(db, ids)
+    """The results known so far; none while the store is unreachable (read again with the next picture)."""
+    try:
+        return await operator_commands.results(db, ids)
+    except STORE_UNREACHABLE:
+        return []
+
 

@@ -21,6 +21,7 @@ from textual.widgets import DataTable, Footer, Label, Sparkline, Static
 
 from dialer import seller_prompt
 from dialer.clock import Clock
+from dialer.recorder import STORE_UNREACHABLE
 from dialer.views.feed import CommandError, PictureFeed, command_results, send_command
 from dialer.views.listener import SharedListener
 from dialer.views.operator_console import FloorChanged
@@ -311,6 +312,9 @@ class WatchApp(App[None]):
                     await campaigns.set_state(conn, name, state, actor=self.actor, now=self.clock.now())
         except campaigns.CampaignError as exc:
             self.say(str(exc))
+            return
+        except STORE_UNREACHABLE as exc:     # the view lives on; the key may be pressed again
+            self.say(f"campaign {name} not changed: the store is unreachable ({type(exc).__name__})")
             return
         self.say(f"campaign {name}: {state}")
 

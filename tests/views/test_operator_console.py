@@ -212,6 +212,33 @@ async def test_ready_pressed_in_the_wrap_up_is_confirmed_when_the_engine_has_don
         assert "READY" in text(app, "#status")
 
 
+async def test_a_key_pressed_while_the_store_is_unreachable_is_said_not_sent_and_the_console_lives(
+        db: asyncpg.Pool, scene: Scene, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Seen by hand in `dialer watch` (the same path): a key pressed while the store was down ended the whole
+    view with a traceback. The console looks at the store every second too (whether an engine runs)."""
+    from dialer.store import operator_commands
+    from dialer.views import customer
+
+    async def unreachable(*_: object, **__: object) -> None:
+        raise ConnectionRefusedError(111, "Connect call failed")
+
+    clock = FixedClock()
+    app = OperatorConsole(db, await find_operator(db, "Anna"), clock)
+    async with app.run_test(size=SIZE) as pilot:
+        await publish(db, snapshot([campaign_doc(scene)], [operator_doc(scene, "ready", attempt=False)]))
+        await until(pilot, lambda: "READY" in text(app, "#status"))
+        monkeypatch.setattr(operator_commands, "send", unreachable)
+        monkeypatch.setattr(customer, "campaign_states", unreachable)
+        await pilot.press("f2")
+        await until(pilot, lambda: "not sent" in text(app, "#message"))
+        assert "store is unreachable" in text(app, "#message")
+        clock.moment = NOW + timedelta(seconds=12)        # the picture grows old: who runs the campaign is read
+        await pilot.pause(1.5)
+        assert app.is_running
+        monkeypatch.undo()
+        await until(pilot, lambda: NOBODY in text(app, "#status"))
+
+
 async def test_after_the_disposition_the_card_clears_when_the_engine_frees_the_operator(
         db: asyncpg.Pool, scene: Scene) -> None:
     app = await console(db)
