@@ -67,6 +67,7 @@ class PictureFeed:
         self._tasks = BackgroundTasks()   # a reader that fails is logged; the next notification reads again
         self.reads = 0                    # queries of engine_picture so far (benchmarks, tests)
         self._stopping = False
+        self._relistening = False         # a new LISTEN connection is being made (after one was lost)
 
     async def start(self) -> None:
         if self._operator_id is not None:
@@ -91,10 +92,17 @@ class PictureFeed:
     def _lost(self, _conn: object) -> None:
         """The LISTEN connection ended (the store restarted, a network cut): no notification would come again,
         and the view would show the picture of before the outage for good."""
-        if not self._stopping:
+        if not self._stopping and not self._relistening:     # asyncpg may tell it more than once
+            self._relistening = True
             self._tasks.spawn(self._listen_again(), name="picture-listen-again")
 
     async def _listen_again(self) -> None:
+        try:
+            await self._listen_again_now()
+        finally:
+            self._relistening = False
+
+    async def _listen_again_now(self) -> None:
         lost, self._listener = self._listener, None
         if lost is not None:
             with contextlib.suppress(Exception):    # a dead connection: the pool only forgets it
