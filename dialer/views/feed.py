@@ -98,7 +98,10 @@ class PictureFeed:
 
     async def _listen_again(self) -> None:
         try:
-            await self._listen_again_now()
+            while not self._stopping:
+                await self._listen_again_now()
+                if listening(self._listener):   # a loss told while this ran was not acted on: looked at here
+                    return
         finally:
             self._relistening = False
 
@@ -114,7 +117,8 @@ class PictureFeed:
             try:
                 await self._subscribe()
                 found = await pictures.of_engines(self._db, None, self._operator_id)
-            except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError):
+            except Exception:   # any failure (asyncpg's InternalClientError on a connection dying
+                # under it too): tried again, never given up, or the view would show the old picture for good
                 if self._listener is not None:
                     conn, self._listener = self._listener, None
                     with contextlib.suppress(Exception):
