@@ -12,6 +12,10 @@ schema (tests, several installations on one server): a payload that carries an e
 
 from __future__ import annotations
 
+from typing import Any
+
+import asyncpg
+
 PICTURE_CHANNEL = "dialer_picture"
 COMMAND_CHANNEL = "dialer_command"
 NOTIFY_PAYLOAD_LIMIT = 8000   # bytes: PostgreSQL refuses a longer NOTIFY payload
@@ -19,3 +23,12 @@ NOTIFY_PAYLOAD_LIMIT = 8000   # bytes: PostgreSQL refuses a longer NOTIFY payloa
 
 def operator_channel(operator_id: int) -> str:
     return f"dialer_operator_{operator_id}"
+
+
+def listening(conn: Any) -> bool:
+    """A LISTEN connection is open. One the store dropped (a restart, a network cut) hears nothing more and
+    must be replaced; asyncpg's pool takes a lost one back, and then it answers with InterfaceError."""
+    try:
+        return conn is not None and not conn.is_closed()
+    except asyncpg.InterfaceError:
+        return False

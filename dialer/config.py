@@ -30,4 +30,12 @@ class EngineConfig:
     restore_logins_s: float = 900.0
     # Compare the live floor with a full rebuild after every event and decision (dialer/floor_check.py):
     # for tests and debugging, it walks every call and operator each time.
-    check_floor: bool = field(default_factory=lambda: os.environ.get("DIALER_CHECK_FLOOR", "") == "1")
+    check_floor: bool = field(default_factory=lambda: _flag("DIALER_CHECK_FLOOR"))
+
+
+def _flag(name: str) -> bool:
+    """A switch in the environment: 1 on, 0 or unset off; anything else is refused, not read as off."""
+    value = os.environ.get(name, "")
+    if value not in ("", "0", "1"):
+        raise ValueError(f"{name}={value!r}: give 1 (on) or 0 (off)")
+    return value == "1"

@@ -14,6 +14,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import logging
 from dataclasses import asdict
@@ -24,7 +25,7 @@ from zoneinfo import ZoneInfo
 import asyncpg
 import numpy as np
 
-from dialer.bus import COMMAND_CHANNEL, NOTIFY_PAYLOAD_LIMIT, operator_channel
+from dialer.bus import COMMAND_CHANNEL, NOTIFY_PAYLOAD_LIMIT, listening, operator_channel
 from dialer.call import CallState
 from dialer.commands import apply_command
 from dialer.engine import Engine
@@ -64,9 +65,7 @@ class ControlPlane:
         self._refused: dict[int, Campaign] = {}   # campaigns that failed to start or pause, as they were
 
     async def start(self) -> None:
-        self._conn = await self._engine.db.acquire()
-        await self._conn.add_listener(COMMAND_CHANNEL, self._notified)
-        await self._conn.add_listener("campaign_changed", self._notified)
+        await self._listen()
         self._tasks.keep(self._follow, "control-follow")
         if self._picture_s:
             await self._picture_conn.open()
@@ -80,11 +79,40 @@ class ControlPlane:
         self._engine.floor.unsubscribe(self._operator_changed)
         await self._tasks.cancel_all()
         await self._picture_conn.close()
-        if self._conn is not None:
+        if listening(self._conn):
+            assert self._conn is not None
+            self._conn.remove_termination_listener(self._notified)
             await self._conn.remove_listener(COMMAND_CHANNEL, self._notified)
             await self._conn.remove_listener("campaign_changed", self._notified)
-            await self._engine.db.release(self._conn)
+        if self._conn is not None:
+            with contextlib.suppress(asyncpg.InterfaceError):    # a lost connection the pool took back
+                await self._engine.db.release(self._conn)
             self._conn = None
+
+    async def _listen(self) -> None:
+        conn = await self._engine.db.acquire()
+        try:
+            await conn.add_listener(COMMAND_CHANNEL, self._notified)
+            await conn.add_listener("campaign_changed", self._notified)
+            conn.add_termination_listener(self._notified)    # lost: the loop listens again at once
+        except BaseException:
+            await self._engine.db.release(conn)
+            raise
+        self._conn = conn
+
+    async def _listen_again(self) -> None:
+        """A LISTEN connection the store dropped (a restart, a network cut) hears nothing more: without a new
+        one every command would wait for the slow poll."""
+        lost, self._conn = self._conn, None
+        if lost is not None:
+            with contextlib.suppress(Exception):     # a dead connection: the pool only forgets it
+                await self._engine.db.release(lost)
+        await self._listen()
+        log.info("control plane: listening again for commands and campaign changes")
+
+    def listening_pid(self) -> int | None:
+        """The store's process that LISTENs for the engine's commands, None while there is none."""
+        return self._conn.get_server_pid() if listening(self._conn) else None
 
     def _notified(self, *_: object) -> None:
         self._wake.set()
@@ -98,6 +126,8 @@ class ControlPlane:
                 pass
             self._wake.clear()
             try:
+                if not listening(self._conn):
+                    await self._listen_again()
                 await self.sync_campaigns()
                 await self.apply_commands()
             except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError) as exc:

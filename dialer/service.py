@@ -36,6 +36,26 @@ log = logging.getLogger(__name__)
 STOP_S = 4.0     # the whole stop, inside the 5 s a person (or systemd's SIGTERM) may fairly wait
 
 
+class _OneLine(logging.Filter):
+    """A warning logged with its traceback, told in one line with the error's type and message."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if record.exc_info and record.levelno < logging.ERROR:
+            error = record.exc_info[1]
+            record.msg = f"{record.getMessage()} ({type(error).__name__}: {error})"
+            record.args = None
+            record.exc_info = record.exc_text = None
+        return True
+
+
+def quiet_pool_retries() -> None:
+    """asyncpg's pool logs each failed try to restore its connections while the store is down with the whole
+    traceback (every few seconds, then every minute): read as a crash. Ours say the outage in one line."""
+    pool_log = logging.getLogger("asyncpg.pool")
+    if not any(isinstance(f, _OneLine) for f in pool_log.filters):
+        pool_log.addFilter(_OneLine())
+
+
 class EngineNameTaken(Exception):
     """Another engine of the same name runs on the store: this one would take its calls for a dead one's."""
 
@@ -47,6 +67,7 @@ class EngineStopped(Exception):
 async def serve(settings: Settings, store_url: str, *, operator_channel: str, console: Console,
                 metrics: tuple[str, int] | None = None) -> None:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    quiet_pool_retries()
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
 
@@ -57,6 +78,8 @@ async def serve(settings: Settings, store_url: str, *, operator_channel: str, co
         log.info("%s: stopping (a second Ctrl-C stops at once)", sig.name)
         stop.set()
 
+    # its switches from the environment (DIALER_CHECK_FLOOR) are refused before anything starts
+    config = EngineConfig(name=settings.engine_name, operator_channel_template=operator_channel)
     servers = load_servers(settings.ami_servers_file) if settings.ami_servers_file else []
     db = await database.open_db(store_url)
     # The name signs claims and attempts: a second engine under it would re-attach the first one's calls as
@@ -75,8 +98,7 @@ async def serve(settings: Settings, store_url: str, *, operator_channel: str, co
         pbx = AmiClient(settings.ami_host, settings.ami_port, settings.ami_username,
                         settings.ami_secret.get_secret_value(), control_session=True)
         await pbx.start()
-    engine = Engine(db, pbx, SystemClock(),
-                    EngineConfig(name=settings.engine_name, operator_channel_template=operator_channel))
+    engine = Engine(db, pbx, SystemClock(), config)
     if isinstance(pbx, PbxCluster):
         ServerAffinity(engine, pbx, {s.name: s.operators for s in servers})
     SimulatedOperators(engine, mean_wrap_s=10.0)
@@ -115,10 +137,11 @@ async def serve(settings: Settings, store_url: str, *, operator_channel: str, co
                     await exporter.close()
                 await control.close()
                 await engine.stop(drain_s=0, flush_s=STOP_S / 2)
-                # the last picture: the consoles of the people the stop logged out say why
+                # the last picture: the consoles of the people the stop logged out say why, and every view
+                # knows at once that nobody runs these campaigns now (not only when the picture grows old)
                 try:
                     await pictures.publish(db, engine=engine.config.name, at=engine.clock.now(),
-                                           doc=encode(picture_doc(engine)))
+                                           doc=encode({**picture_doc(engine), "stopped": True}))
                 except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError) as exc:
                     log.warning("the consoles were not told of the stop: store unreachable (%s)",
                                 type(exc).__name__)

@@ -87,10 +87,12 @@ async def offered(conn: asyncpg.Connection | asyncpg.Pool, campaign_id: int) -> 
 
 
 async def _rows(conn: asyncpg.Connection | asyncpg.Pool, campaign_id: int) -> list[asyncpg.Record]:
+    # The default codes in the default order, then the campaign's own: the console's list keeps one order
+    # from before the first disposition (the default catalogue, not yet written) to after it.
     return await conn.fetch(
         """SELECT code, label, final, follow_up_days, retry_after_s, schedules_callback, retired_at
-           FROM disposition WHERE campaign_id = $1 ORDER BY code""",
-        campaign_id,
+           FROM disposition WHERE campaign_id = $1 ORDER BY array_position($2::text[], code) NULLS LAST, code""",
+        campaign_id, [d.code for d in DEFAULT_CATALOGUE],
     )
 
 

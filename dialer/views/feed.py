@@ -14,6 +14,7 @@ change is newer than a picture written before it, and older than the next one.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import logging
 from collections.abc import Callable, Iterable, Mapping
@@ -22,7 +23,8 @@ from typing import Any
 
 import asyncpg
 
-from dialer.bus import PICTURE_CHANNEL, operator_channel
+from dialer.bus import PICTURE_CHANNEL, listening, operator_channel
+from dialer.recorder import STORE_UNREACHABLE
 from dialer.store import operator_commands, pictures
 from dialer.store.operator_commands import CommandResult
 from dialer.tasks import BackgroundTasks
@@ -65,20 +67,74 @@ class PictureFeed:
         self._reader: asyncio.Task[None] | None = None
         self._tasks = BackgroundTasks()   # a reader that fails is logged; the next notification reads again
         self.reads = 0                    # queries of engine_picture so far (benchmarks, tests)
+        self._stopping = False
+        self._relistening = False         # a new LISTEN connection is being made (after one was lost)
 
     async def start(self) -> None:
-        if self._shared is None:
-            self._listener = await self._db.acquire()
-        await self._add(PICTURE_CHANNEL, self._notified)
         if self._operator_id is not None:
             self._schema = await pictures.current_schema(self._db)
-            await self._add(operator_channel(self._operator_id), self._operator_notified)
+        await self._subscribe()
         self._docs = await pictures.of_engines(self._db, None, self._operator_id)
         self.reads += 1
         # the next read on this view's beat: views started while no engine wrote (an engine restarting)
         # would otherwise all read on its first notification
         self._read_at = on_beat(asyncio.get_running_loop().time(), self.every_s, self._beat_s)
         self._publish()
+
+    async def _subscribe(self) -> None:
+        if self._shared is None:
+            self._listener = await self._db.acquire()
+            self._listener.add_termination_listener(self._lost)
+        await self._add(PICTURE_CHANNEL, self._notified)
+        if self._operator_id is not None:
+            await self._add(operator_channel(self._operator_id), self._operator_notified)
+
+    def listening_pid(self) -> int | None:
+        """The store's process that LISTENs for this feed (its own connection), None while there is none."""
+        return self._listener.get_server_pid() if listening(self._listener) else None
+
+    def _lost(self, _conn: object) -> None:
+        """The LISTEN connection ended (the store restarted, a network cut): no notification would come again,
+        and the view would show the picture of before the outage for good."""
+        if not self._stopping and not self._relistening:     # asyncpg may tell it more than once
+            self._relistening = True
+            self._tasks.spawn(self._listen_again(), name="picture-listen-again")
+
+    async def _listen_again(self) -> None:
+        try:
+            while not self._stopping:
+                await self._listen_again_now()
+                if listening(self._listener):   # a loss told while this ran was not acted on: looked at here
+                    return
+        finally:
+            self._relistening = False
+
+    async def _listen_again_now(self) -> None:
+        lost, self._listener = self._listener, None
+        if lost is not None:
+            with contextlib.suppress(Exception):    # a dead connection: the pool only forgets it
+                await self._db.release(lost)
+        self._on_error("lost the store's connection: the picture shown is the last one read; listening again "
+                       "as soon as the store answers")
+        delay = 0.5
+        while not self._stopping:
+            try:
+                await self._subscribe()
+                found = await pictures.of_engines(self._db, None, self._operator_id)
+            except Exception:   # any failure (asyncpg's InternalClientError on a connection dying
+                # under it too): tried again, never given up, or the view would show the old picture for good
+                if self._listener is not None:
+                    conn, self._listener = self._listener, None
+                    with contextlib.suppress(Exception):
+                        await self._db.release(conn)
+                await asyncio.sleep(delay)
+                delay = min(2 * delay, 5.0)
+                continue
+            self.reads += 1
+            self._docs = found       # what the engines wrote meanwhile; then their notifications again
+            self._on_error("the store answers again: the picture is live")
+            self._publish()
+            return
 
     async def _add(self, channel: str, callback: Callable[[object, int, str, str], None]) -> None:
         if self._shared is not None:
@@ -88,14 +144,20 @@ class PictureFeed:
             await self._listener.add_listener(channel, callback)
 
     async def stop(self) -> None:
+        self._stopping = True
         if self._reader is not None:
             self._reader.cancel()
         if self._shared is not None:
             await self._shared.remove(PICTURE_CHANNEL, self._notified)
             if self._operator_id is not None:
                 await self._shared.remove(operator_channel(self._operator_id), self._operator_notified)
+        if self._listener is not None and not listening(self._listener):
+            with contextlib.suppress(asyncpg.InterfaceError):    # lost: the pool took it back
+                await self._db.release(self._listener)
+            self._listener = None
         if self._listener is not None:
             try:
+                self._listener.remove_termination_listener(self._lost)
                 await self._listener.remove_listener(PICTURE_CHANNEL, self._notified)
                 if self._operator_id is not None:
                     await self._listener.remove_listener(operator_channel(self._operator_id),
@@ -205,10 +267,19 @@ async def send_command(db: asyncpg.Pool | asyncpg.Connection, *, operator_id: in
     """Write one command row and wake the engines; returns the row id (to look up its result).
     ``person_id``: who is logged in (``dialer serve``); the engine checks their rights before applying it."""
     check_command(command, args)
-    return await operator_commands.send(db, operator_id=operator_id, command=command, args=args, actor=actor,
-                                        now=now, person_id=person_id)
+    try:
+        return await operator_commands.send(db, operator_id=operator_id, command=command, args=args, actor=actor,
+                                            now=now, person_id=person_id)
+    except STORE_UNREACHABLE as exc:    # a key pressed while the store is down: said, and the view lives on
+        raise CommandError(f"{command} not sent: the store is unreachable ({type(exc).__name__}); press it again "
+                           "when it answers") from None
 
 
 async def command_results(db: asyncpg.Pool | asyncpg.Connection, ids: Iterable[int]) -> list[CommandResult]:
-    return await operator_commands.results(db, ids)
+    """The results known so far; none while the store is unreachable (read again with the next picture)."""
+    try:
+        return await operator_commands.results(db, ids)
+    except STORE_UNREACHABLE:
+        return []
+
 

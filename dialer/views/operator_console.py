@@ -55,10 +55,8 @@ class OperatorConsole(App[None]):
     #card-pane, #script-pane, #disposition-pane { width: 1fr; border: round $secondary; padding: 0 1; }
     /* where the keys go: the focused pane gets a heavy frame, the focused box a double one (a shape too) */
     #card-pane:focus-within, #script-pane:focus-within, #disposition-pane:focus-within { border: heavy $accent; }
-    Input { border: tall $panel-lighten-2; }
-    Input:focus { border: double $accent; }
-    Select > SelectCurrent { border: tall $panel-lighten-2; }
-    Select:focus > SelectCurrent { border: double $accent; }
+    Input, Select > SelectCurrent { border: tall $panel-lighten-2; }
+    Input:focus, Select:focus > SelectCurrent { border: double $accent; }
     #answers, #fields { height: auto; }
     #disposition-effect { color: $text-muted; height: auto; }
     #message { height: 1; color: $warning; padding: 0 1; }
@@ -88,6 +86,7 @@ class OperatorConsole(App[None]):
         self._floor: FloorPicture | None = None      # the last picture: its engines go silent without news
         self._engines = CampaignEngines(db, operator.campaigns)   # who is there to carry out the commands
         self._login_warned = False
+        self._said = ""                           # the message line's text
         self._status: StatusBar | None = None     # once mounted
         self._logout_press = SecondPress()       # during a call, F10 asks before it hangs the customer up
         self.card_trace = CardStages()            # where a card's time goes (dialer serve, traced)
@@ -184,8 +183,11 @@ class OperatorConsole(App[None]):
                 if pending is not None:
                     await self._restore(*pending)
                 self.say(f"{result.command} refused: {result.refused}")   # once the form is back to correct
-            elif pending is not None and self.call is pending[0]:
+                continue
+            if pending is not None and self.call is pending[0]:
                 await self._clear_call()      # saved: the customer leaves the screen whatever the state
+            if self._said.startswith(f"{result.command} sent"):
+                self.say(f"{result.command} done")    # where it said sent; a newer message stays
 
     async def _restore(self, call: CallOnScreen, args: dict[str, Any]) -> None:
         """A refused disposition (a callback number unread, a code removed) comes back on screen as sent."""
@@ -200,6 +202,7 @@ class OperatorConsole(App[None]):
 
     def say(self, text: str) -> None:
         if self._showing():
+            self._said = text
             self.query_one("#message", Static).update(Text(text))
 
     def _showing(self) -> bool:
@@ -346,8 +349,7 @@ class OperatorConsole(App[None]):
         """F3 goes to the reason box; with a reason typed, F3 (or Enter there: ``submitted``) pauses."""
         box = self.query_one("#pause-reason", Input)
         typed = box.value if submitted is None else submitted
-        reason = typed.strip()
-        if not reason:
+        if not (reason := typed.strip()):
             box.focus()
             self.say("say why you pause (e.g. lunch, training) in the pause reason box, then Enter")
             return
@@ -381,8 +383,7 @@ class OperatorConsole(App[None]):
         except FormError as exc:
             self.say(str(exc))
             return
-        missing = self.query_one(ScriptPanel).missing_fields()
-        if missing:
+        if missing := self.query_one(ScriptPanel).missing_fields():
             self.say(f"the script needs {', '.join(missing)}")
             return
         args = {"attempt_id": call.attempt_id, **args,

@@ -127,13 +127,22 @@ class FloorPicture:
     pools: tuple[PoolState, ...] = ()
     pbx_down: tuple[str, ...] = ()      # Asterisk servers an engine has lost its AMI link to
     engines_at: tuple[tuple[str, datetime], ...] = ()   # when each engine wrote its picture
+    engines_stopped: tuple[str, ...] = ()   # engines whose picture is the last one of a clean stop
 
     def campaigns_run(self, now: datetime, stale_s: float) -> frozenset[int]:
-        """Campaigns an engine runs: in a picture written within ``stale_s``. A stopped or killed engine's
-        last picture stays in the store and still lists its campaigns, but it is not written again."""
-        fresh = {engine for engine, at in self.engines_at if (now - at).total_seconds() <= stale_s}
+        """Campaigns an engine runs: in a picture written within ``stale_s`` by an engine that has not
+        stopped. A stopped or killed engine's last picture stays in the store and still lists its campaigns;
+        a stop says so in it (known at once), a kill only by its age."""
+        fresh = {engine for engine, at in self.engines_at
+                 if (now - at).total_seconds() <= stale_s and engine not in self.engines_stopped}
         written = {engine for engine, _ in self.engines_at}
         return frozenset(c.id for c in self.campaigns if c.engine in fresh or c.engine not in written)
+
+    def stopped_at(self, engine: str) -> datetime | None:
+        """When ``engine`` stopped (its last picture's moment), or None while it has not stopped cleanly."""
+        if engine not in self.engines_stopped:
+            return None
+        return next((at for name, at in self.engines_at if name == engine), None)
 
     def pool_of(self, campaign_id: int) -> PoolState | None:
         return next((p for p in self.pools if any(m.id == campaign_id for m in p.members)), None)
@@ -244,11 +253,14 @@ def parse_picture(docs: Iterable[Mapping[str, Any]]) -> FloorPicture:
     pools: dict[int, PoolState] = {}
     engines: list[str] = []
     engines_at: list[tuple[str, datetime]] = []
+    stopped: list[str] = []
     pbx_down: set[str] = set()
     latest: datetime | None = None
     for doc in docs:
         engine = str(_get(doc, "engine", "doc"))
         engines.append(engine)
+        if doc.get("stopped"):
+            stopped.append(engine)
         pbx_down.update(str(server) for server in doc.get("pbx_down") or ())
         at = doc.get("at")
         moment = datetime.fromisoformat(str(at)) if at else None
@@ -276,4 +288,5 @@ def parse_picture(docs: Iterable[Mapping[str, Any]]) -> FloorPicture:
         pools=tuple(sorted(pools.values(), key=lambda p: p.name)),
         pbx_down=tuple(sorted(pbx_down)),
         engines_at=tuple(engines_at),
+        engines_stopped=tuple(stopped),
     )

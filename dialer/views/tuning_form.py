@@ -209,6 +209,10 @@ class TuningForm(ModalScreen[str | None]):
         except campaigns.CampaignError as exc:
             self.query_one("#changes", Static).update(Text(f"refused: {exc}"))
             return
+        except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError) as exc:   # the form stays, to Apply again
+            self.query_one("#changes", Static).update(Text(f"not applied: the store is unreachable "
+                                                           f"({type(exc).__name__})"))
+            return
         self.dismiss(f"{self.campaign.name}: " + ", ".join(f"{k}={v}" for k, v in changes.items()) + " applied")
 
     async def _what_if(self, changes: dict[str, Any]) -> None:

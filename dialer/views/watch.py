@@ -21,6 +21,7 @@ from textual.widgets import DataTable, Footer, Label, Sparkline, Static
 
 from dialer import command_rights, seller_prompt
 from dialer.clock import Clock
+from dialer.recorder import STORE_UNREACHABLE
 from dialer.views.feed import CommandError, PictureFeed, command_results, send_command
 from dialer.views.listener import SharedListener
 from dialer.views.operator_console import FloorChanged
@@ -225,7 +226,11 @@ class WatchApp(App[None]):
             title = f"{campaign.name} on {campaign.engine}  (picture {at}, {len(self.floor.campaigns)} campaign(s))"
         if self.floor.pbx_down:   # the floor may look busy, but nothing is dialed there until the link is back
             title += f"  PBX link down: {', '.join(self.floor.pbx_down)} — no new calls there"
-        if self.floor.at is not None:
+        stopped = self.floor.stopped_at(campaign.engine) if campaign is not None else None
+        if stopped is not None:   # its last picture, written as it stopped: nothing here moves until a start
+            title += f"  STOPPED: {campaign.engine} stopped at {stopped:%H:%M:%S}; this is its last picture " \
+                     "(`dialer run` starts it)"
+        elif self.floor.at is not None:
             # engines publish every second: a silent one has stopped or lost the store, and what is shown is old
             silent = (self.clock.now() - self.floor.at).total_seconds()
             if silent > STALE_S:
@@ -311,6 +316,9 @@ class WatchApp(App[None]):
                     await campaigns.set_state(conn, name, state, actor=self.actor, now=self.clock.now())
         except campaigns.CampaignError as exc:
             self.say(str(exc))
+            return
+        except STORE_UNREACHABLE as exc:     # the view lives on; the key may be pressed again
+            self.say(f"campaign {name} not changed: the store is unreachable ({type(exc).__name__})")
             return
         self.say(f"campaign {name}: {state}")
 

@@ -44,3 +44,22 @@ def test_an_empty_variable_counts_as_unset_rather_than_as_the_current_folder(
     settings = load_settings()
     assert settings.data_dir == default_data_dir() and settings.sounds_dir is None
     assert settings.ami_servers_file is None and settings.ami_port == 5038
+
+
+@pytest.mark.parametrize("value", ["true", "yes", "on", "2"])
+def test_a_check_floor_value_that_is_not_1_or_0_is_refused_naming_the_variable(
+        monkeypatch: pytest.MonkeyPatch, value: str) -> None:
+    """DIALER_CHECK_FLOOR=true left the check off without a word: the person thought it was on."""
+    from dialer.config import EngineConfig
+
+    monkeypatch.setenv("DIALER_CHECK_FLOOR", value)
+    with pytest.raises(ValueError, match=f"DIALER_CHECK_FLOOR='{value}': give 1 .on. or 0 .off."):
+        EngineConfig()
+
+
+@pytest.mark.parametrize(("value", "on"), [("1", True), ("0", False), ("", False)])
+def test_check_floor_is_1_or_0_or_unset(monkeypatch: pytest.MonkeyPatch, value: str, on: bool) -> None:
+    from dialer.config import EngineConfig
+
+    monkeypatch.setenv("DIALER_CHECK_FLOOR", value)
+    assert EngineConfig().check_floor is on

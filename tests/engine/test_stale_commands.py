@@ -47,3 +47,25 @@ async def test_a_dial_sent_while_no_engine_ran_is_refused_when_one_starts_and_a_
     finally:
         await plane.close()
         await engine.stop(drain_s=0)
+
+
+async def test_commands_are_heard_at_once_again_after_the_stores_connection_was_lost(db: asyncpg.Pool) -> None:
+    """Seen by hand with the embedded store killed and started again: the engine went on, but its LISTEN
+    connection was dead, so every command waited for the slow poll (1-4 s for a Ready) from then on."""
+    await make_campaign(db, operators_n=1, leads_n=0)
+    engine = Engine(db, FakePbx(), midday(), CONFIG)
+    await engine.start()
+    operator = next(iter(engine.floor.operators.values()))
+    await until(lambda: operator.state is OperatorState.READY)
+    plane = ControlPlane(engine, picture_s=None, poll_s=3600)     # the poll never rescues a command here
+    await plane.start()
+    try:
+        lost = plane.listening_pid()
+        await db.execute("SELECT pg_terminate_backend($1)", lost)     # the store restarted, a network cut
+        await until(lambda: plane.listening_pid() not in (None, lost))
+        await send_command(db, operator_id=operator.id, command="pause", actor="test", now=engine.clock.now(),
+                           args={"reason": "lunch"})
+        await until(lambda: operator.state is OperatorState.PAUSED)
+    finally:
+        await plane.close()
+        await engine.stop(drain_s=0)

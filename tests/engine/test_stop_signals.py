@@ -5,6 +5,7 @@ next start re-attaches them (nobody is cut off, nothing is closed as lost). Real
 from __future__ import annotations
 
 import asyncio
+import json
 import os
 import re
 import signal
@@ -118,6 +119,8 @@ async def test_ctrl_c_and_sigterm_stop_the_engine_within_5_s_and_the_next_start_
     assert left, "the connected calls were closed instead of being left to recovery"
     lost = await db.fetchval("SELECT count(*) FROM attempt WHERE outcome = 'lost'")
     assert lost == 0
+    # its last picture says it stopped: the consoles and the watch know at once that nobody runs the campaign
+    assert json.loads(await db.fetchval("SELECT doc FROM engine_picture")).get("stopped") is True
 
     second = await start_engine(store_url, sim_pbx, log)
     try:

@@ -30,6 +30,21 @@ async def test_a_campaign_gets_the_default_catalogue_on_first_use(conn: asyncpg.
     assert stored == len(dispositions.DEFAULT_CATALOGUE) == len(codes)
 
 
+async def test_the_console_offers_the_codes_in_one_order_before_and_after_the_first_disposition(
+        conn: asyncpg.Connection, campaign_id: int) -> None:
+    """Seen at the console: the list read Sale, Information sent, … until the first call was coded, then
+    Call back later, Do not call me, … (the stored codes by name), so an operator's usual keys chose
+    another code mid-day. The default codes keep the default order; a campaign's own come after them."""
+    before = [d.code for d in await dispositions.offered(conn, campaign_id)]
+    await dispositions.catalogue(conn, campaign_id)                        # written at the first disposition
+    await conn.execute("""INSERT INTO disposition (campaign_id, code, label) VALUES ($1, 'brochure_sent',
+                          'Brochure sent'), ($1, 'a_quote', 'Quote')""", campaign_id)
+    after = [d.code for d in await dispositions.offered(conn, campaign_id)]
+    assert before == [d.code for d in dispositions.DEFAULT_CATALOGUE]
+    assert after == [*before, "a_quote", "brochure_sent"]
+    assert list(await dispositions.catalogue(conn, campaign_id)) == after
+
+
 async def test_every_campaign_knows_the_system_code_unknown_whatever_its_catalogue(
         conn: asyncpg.Connection, campaign_id: int) -> None:
     items = [dispositions.Disposition("sale", "Sale", final=True)]

@@ -85,6 +85,14 @@ async def test_the_feed_reads_existing_rows_at_start_and_follows_notifications(
     assert len(seen) <= 5 and feed.reads <= 5      # one read at start, at most one per notification
 
 
+async def paused_is_seen(db: asyncpg.Pool, scene: Scene, seen: list[FloorPicture]) -> None:
+    """Publish the operator paused and wait until the feed has handed that picture on."""
+    await publish(db, snapshot([campaign_doc(scene)], [operator_doc(scene, "paused")]))
+    async with asyncio.timeout(5):
+        while seen[-1].operators[0].state != "paused":
+            await asyncio.sleep(0.02)
+
+
 @pytest.mark.db
 async def test_a_snapshot_read_at_start_and_again_on_its_notification_is_shown_once(
         db: asyncpg.Pool, scene: Scene) -> None:
@@ -96,13 +104,81 @@ async def test_a_snapshot_read_at_start_and_again_on_its_notification_is_shown_o
     await feed.start()
     try:
         await db.execute("SELECT pg_notify('dialer_picture', $1)", "engine-test")    # the late NOTIFY
-        await publish(db, snapshot([campaign_doc(scene)], [operator_doc(scene, "paused")]))
-        async with asyncio.timeout(5):
-            while seen[-1].operators[0].state != "paused":
-                await asyncio.sleep(0.02)
+        await paused_is_seen(db, scene, seen)
     finally:
         await feed.stop()
     assert [floor.operators[0].state for floor in seen] == ["ready", "paused"]
+
+
+@pytest.mark.db
+async def test_the_feed_listens_again_after_its_connection_is_lost_and_says_so_meanwhile(
+        db: asyncpg.Pool, scene: Scene) -> None:
+    """A store restarted (or a network cut) ends the feed's LISTEN connection: seen by hand, `dialer watch`
+    then showed the picture of before the outage for good, while the engine wrote new ones every second."""
+    await publish(db, snapshot([campaign_doc(scene)], [operator_doc(scene, "ready")]))
+    seen: list[FloorPicture] = []
+    errors: list[str] = []
+    feed = PictureFeed(db, seen.append, errors.append)
+    await feed.start()
+    try:
+        assert feed.listening_pid() is not None
+        await db.execute("SELECT pg_terminate_backend($1)", feed.listening_pid())    # the outage
+        async with asyncio.timeout(5):
+            while not errors:
+                await asyncio.sleep(0.02)
+        assert "listening again" in errors[0], errors
+        async with asyncio.timeout(10):         # back: the pictures written meanwhile are read, then followed
+            while feed.listening_pid() is None:
+                await asyncio.sleep(0.05)
+        await paused_is_seen(db, scene, seen)
+    finally:
+        await feed.stop()
+
+
+@pytest.mark.db
+async def test_the_feed_listens_again_when_the_pool_hands_it_dead_connections_and_after_a_second_outage(
+        db: asyncpg.Pool, scene: Scene, store_schema: tuple[str, str]) -> None:
+    """Seen by hand: after a second outage of the embedded store the watch stayed on its old picture, though
+    the store was back: every connection of the view's pool had died with it, not only the listening one."""
+    await publish(db, snapshot([campaign_doc(scene)], [operator_doc(scene, "ready")]))
+    seen: list[FloorPicture] = []
+    feed = PictureFeed(db, seen.append, lambda _: None)
+    await feed.start()
+    try:
+        for _ in range(2):
+            lost = feed.listening_pid()
+            pids = [h._con.get_server_pid() for h in db._holders if h._con is not None]   # the pool's all
+            killer = await asyncpg.connect(store_schema[0])
+            try:
+                await killer.execute("SELECT pg_terminate_backend(p) FROM unnest($1::int[]) AS p", pids)
+            finally:
+                await killer.close()
+            async with asyncio.timeout(15):
+                while feed.listening_pid() in (None, lost):
+                    await asyncio.sleep(0.05)
+        await paused_is_seen(db, scene, seen)
+    finally:
+        await feed.stop()
+
+
+@pytest.mark.db
+async def test_a_lost_connection_told_twice_is_listened_again_once(db: asyncpg.Pool, scene: Scene) -> None:
+    """asyncpg may tell a termination more than once: two loops then each made a LISTEN connection, and a
+    watch seen by hand stayed on an old picture after the store was back."""
+    errors: list[str] = []
+    feed = PictureFeed(db, lambda _: None, errors.append)
+    await feed.start()
+    try:
+        lost = feed.listening_pid()
+        await db.execute("SELECT pg_terminate_backend($1)", lost)
+        feed._lost(None)                              # told again
+        async with asyncio.timeout(10):
+            while feed.listening_pid() in (None, lost):
+                await asyncio.sleep(0.05)
+        await asyncio.sleep(0.3)
+        assert errors.count("the store answers again: the picture is live") == 1, errors
+    finally:
+        await feed.stop()
 
 
 async def test_a_broken_doc_is_reported_not_shown(db: asyncpg.Pool, scene: Scene) -> None:

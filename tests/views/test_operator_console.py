@@ -196,6 +196,49 @@ async def test_a_refused_command_shows_the_engines_reason(db: asyncpg.Pool, scen
         assert text(app, "#message") == "ready refused: cannot be ready while on_call"
 
 
+async def test_ready_pressed_in_the_wrap_up_is_confirmed_when_the_engine_has_done_it(
+        db: asyncpg.Pool, scene: Scene) -> None:
+    """Seen at the console: "ready sent" stayed on screen after the engine had made the operator ready, as if
+    still waiting; a done command now says so where it said sent (a refusal already did)."""
+    app = await console(db)
+    async with app.run_test(size=SIZE) as pilot:
+        await publish(db, snapshot([campaign_doc(scene)], [operator_doc(scene, "wrap_up")]))
+        await until(pilot, lambda: "WRAP UP" in text(app, "#status"))
+        await pilot.press("f2")
+        await until(pilot, lambda: text(app, "#message") == "ready sent")
+        await db.execute("UPDATE operator_command SET done_at = $1", datetime(2026, 11, 27, 9, 15, 1, tzinfo=UTC))
+        await publish(db, snapshot([campaign_doc(scene)], [operator_doc(scene, "ready", attempt=False)]))
+        await until(pilot, lambda: text(app, "#message") == "ready done")
+        assert "READY" in text(app, "#status")
+
+
+async def test_a_key_pressed_while_the_store_is_unreachable_is_said_not_sent_and_the_console_lives(
+        db: asyncpg.Pool, scene: Scene, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Seen by hand in `dialer watch` (the same path): a key pressed while the store was down ended the whole
+    view with a traceback. The console looks at the store every second too (whether an engine runs)."""
+    from dialer.store import operator_commands
+    from dialer.views import customer
+
+    async def unreachable(*_: object, **__: object) -> None:
+        raise ConnectionRefusedError(111, "Connect call failed")
+
+    clock = FixedClock()
+    app = OperatorConsole(db, await find_operator(db, "Anna"), clock)
+    async with app.run_test(size=SIZE) as pilot:
+        await publish(db, snapshot([campaign_doc(scene)], [operator_doc(scene, "ready", attempt=False)]))
+        await until(pilot, lambda: "READY" in text(app, "#status"))
+        monkeypatch.setattr(operator_commands, "send", unreachable)
+        monkeypatch.setattr(customer, "campaign_states", unreachable)
+        await pilot.press("f2")
+        await until(pilot, lambda: "not sent" in text(app, "#message"))
+        assert "store is unreachable" in text(app, "#message")
+        clock.moment = NOW + timedelta(seconds=12)        # the picture grows old: who runs the campaign is read
+        await pilot.pause(1.5)
+        assert app.is_running
+        monkeypatch.undo()
+        await until(pilot, lambda: NOBODY in text(app, "#status"))
+
+
 async def test_after_the_disposition_the_card_clears_when_the_engine_frees_the_operator(
         db: asyncpg.Pool, scene: Scene) -> None:
     app = await console(db)
@@ -289,6 +332,8 @@ async def test_the_console_says_when_the_wrap_up_time_ran_out_before_a_code(db: 
         await until(pilot, lambda: "before a code" in text(app, "#message"))
         assert "no code" in text(app, "#message") and "Ctrl+S" in text(app, "#message")
         assert "Ivan" in text(app, "#card")
+        # an engine's stop ends a wrap-up the same way (seen by hand: the message named the time and Ready only)
+        assert "the engine stopped" in text(app, "#message")
 
 
 async def test_a_new_call_over_a_call_left_without_a_code_says_who_sets_it_now(db: asyncpg.Pool, scene: Scene) -> None:
@@ -333,6 +378,23 @@ async def test_the_console_says_no_engine_runs_its_campaign_until_one_does(db: a
 
         clock.moment = NOW + timedelta(seconds=12)                                 # the engine stopped writing
         await until(pilot, lambda: NOBODY in text(app, "#status"))
+
+
+async def test_an_engine_that_stops_is_known_at_once_not_when_its_picture_grows_old(
+        db: asyncpg.Pool, scene: Scene) -> None:
+    app = OperatorConsole(db, await find_operator(db, "Anna"), FixedClock())     # the clock stands still
+    async with app.run_test(size=SIZE) as pilot:
+        await publish(db, snapshot([campaign_doc(scene)], [operator_doc(scene, "ready", attempt=False)]))
+        await until(pilot, lambda: "READY" in text(app, "#status") and NOBODY not in text(app, "#status"))
+        # Ctrl-C on `dialer run`: its last picture says so, written at the same moment as the one before
+        await publish(db, {**snapshot([campaign_doc(scene)], [operator_doc(scene, "ready", attempt=False)]),
+                           "stopped": True})
+        await until(pilot, lambda: NOBODY in text(app, "#status"))
+        await pilot.press("f2")
+        await until(pilot, lambda: "ready sent" in text(app, "#message"))
+        assert "when one starts" in text(app, "#message")
+        await publish(db, snapshot([campaign_doc(scene)], [operator_doc(scene, "ready", attempt=False)]))
+        await until(pilot, lambda: NOBODY not in text(app, "#status"))           # started again
 
 
 async def test_a_campaign_of_the_operator_that_runs_keeps_the_commands_plain(db: asyncpg.Pool, scene: Scene) -> None:

@@ -12,6 +12,7 @@ from textual.widgets import DataTable, Input, Label, Sparkline, Static
 from dialer.views.picture import parse_picture
 from dialer.views.tuning_form import estimate_change
 from dialer.views.watch import WatchApp
+from lists import campaigns
 from tests.views.conftest import NOW, FixedClock, Scene, campaign_doc, commands, operator_doc, publish, snapshot, until
 
 pytestmark = pytest.mark.db
@@ -114,6 +115,27 @@ async def test_keys_pause_the_selected_operator_and_listen_in(db: asyncpg.Pool, 
     ]
 
 
+async def test_a_key_pressed_while_the_store_is_unreachable_is_said_and_the_view_lives(
+        db: asyncpg.Pool, scene: Scene, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Seen by hand: `o` pressed while the embedded store was down ended the watch with a traceback."""
+    from dialer.store import operator_commands
+
+    async def unreachable(*_: object, **__: object) -> None:
+        raise ConnectionRefusedError(111, "Connect call failed")
+
+    app = watch(db)
+    async with app.run_test(size=SIZE) as pilot:
+        await publish(db, snapshot([campaign_doc(scene)], [operator_doc(scene)]))
+        await until(pilot, lambda: app.selected_operator() is not None)
+        monkeypatch.setattr(operator_commands, "send", unreachable)
+        await pilot.press("o")
+        await until(pilot, lambda: "store is unreachable" in text(app, "#message"))
+        monkeypatch.setattr(campaigns, "get", unreachable)
+        await pilot.press("s")
+        await until(pilot, lambda: "campaign winter not changed" in text(app, "#message"))
+        assert app.is_running
+
+
 async def test_spying_needs_the_supervisors_extension(db: asyncpg.Pool, scene: Scene) -> None:
     app = watch(db)
     async with app.run_test(size=SIZE) as pilot:
@@ -190,6 +212,17 @@ async def test_a_silent_engine_is_flagged_as_stale(db: asyncpg.Pool, scene: Scen
         clock.moment = NOW + timedelta(seconds=30)
         await until(pilot, lambda: "STALE" in text(app, "#title"))      # no new snapshot: the 1 s timer notices
         assert "no picture for 30 s" in text(app, "#title")
+
+
+async def test_a_stopped_engine_is_said_stopped_at_once_with_the_time_of_its_last_picture(
+        db: asyncpg.Pool, scene: Scene) -> None:
+    app = WatchApp(db, FixedClock(), campaign="winter")     # the clock stands still: no staleness to notice
+    async with app.run_test(size=SIZE) as pilot:
+        await publish(db, {**snapshot([campaign_doc(scene)], [operator_doc(scene)]), "stopped": True})
+        await until(pilot, lambda: "STOPPED" in text(app, "#title"))
+        assert "engine-test stopped at 09:15:00" in text(app, "#title") and "STALE" not in text(app, "#title")
+        await publish(db, snapshot([campaign_doc(scene)], [operator_doc(scene)]))     # started again
+        await until(pilot, lambda: "STOPPED" not in text(app, "#title"))
 
 
 def test_the_what_if_dials_the_same_callees_under_both_settings() -> None:

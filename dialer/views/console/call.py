@@ -44,7 +44,7 @@ class CardStages:
 
 def ran_out_text(attempt_id: int, on_screen: bool) -> str:
     """What the console says when the engine closed a wrap-up before a code was saved."""
-    return "wrap-up over (time, or Ready) before a code: " + (
+    return "wrap-up over (its time, Ready, or the engine stopped) before a code: " + (
         "the call is recorded 'no code'; choose its code (F6) and save it (Ctrl+S)" if on_screen else
         f"attempt {attempt_id} is recorded 'no code'; a manager sets it: dialer lists dispose {attempt_id} CODE")
 

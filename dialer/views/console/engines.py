@@ -13,6 +13,7 @@ from datetime import datetime
 
 import asyncpg
 
+from dialer.recorder import STORE_UNREACHABLE
 from dialer.store.operator_commands import CALL_COMMANDS, STALE_COMMAND_S
 from dialer.views import customer
 from dialer.views.picture import FloorPicture
@@ -37,7 +38,11 @@ class CampaignEngines:
         if absent == self.absent:
             return False
         self.absent = absent
-        states = await customer.campaign_states(self._db, sorted(absent)) if absent else {}
+        try:
+            states = await customer.campaign_states(self._db, sorted(absent)) if absent else {}
+        except STORE_UNREACHABLE:
+            self.absent = None      # looked at again in a second (the feed says the store is gone)
+            return False
         if self.absent != absent:
             return False    # a later look changed it meanwhile, and read its own states
         self._states = states
