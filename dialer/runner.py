@@ -23,6 +23,7 @@ from dialer.pacing_loop import PacingLoop
 from dialer.tasks import Supervisor
 from dialer.window_outlook import answers_to_come, pace, seconds_left_today
 from lists.campaigns import Campaign
+from pacing.abandonment import cap_budget, falls_back
 from pacing.hour_ahead import HOUR_S, hours_ahead
 from pacing.policies import PacingSettings, calls_to_place, lines_room, progressive
 from pacing.snapshot import Snapshot
@@ -49,7 +50,7 @@ def pacing_settings(campaign: Campaign, defaults: Mapping[str, Any] | None = Non
 
 
 def fallback_message(campaign: str, rate: float, answers: int, cap: float) -> str:
-    """Why predictive dials progressive now: already over the cap (early in a day a couple of abandons
+    """Why predictive (or ratio) dials progressive now: already over the cap (early in a day a couple of abandons
     are), or near enough that the next abandons could pass it."""
     why = (f" is over the {100 * cap:.1f}% cap" if rate > cap
            else f"; the next abandons could pass the {100 * cap:.1f}% cap")
@@ -73,7 +74,7 @@ class CampaignRunner(PacingLoop):
         self.settings = pacing_settings(campaign, limits=self.limits)
         self.ledger = ledger
         self.controller = self._controller()
-        self.fallback = False           # predictive campaign dialing progressive: the window nears the cap
+        self.fallback = False           # predictive or ratio dialing progressive: the window nears the cap
         self._snapshot = snapshot
         self._dial = dial
         self._can_dial = can_dial
@@ -103,9 +104,16 @@ class CampaignRunner(PacingLoop):
         return TargetController(self.settings)
 
     def effective_settings(self, now: float, snapshot: Snapshot | None = None) -> PacingSettings:
-        """Predictive dials with the controller's α, or progressive when the window nears the cap. With the
+        """Predictive dials with the controller's α, or progressive when the window nears the cap (ratio too). With the
         campaign's ``snapshot`` (alone, not in a group) the α also moves toward its wait or busy target;
         in a group those are the pool's figures, steered by the group."""
+        if self.settings.mode == "ratio":
+            # A fixed ratio knows nothing of abandons: set too high it would abandon without end. The
+            # controller's fall-back guards it as it guards predictive (a setting never loosens the cap).
+            answers, abandons = self.ledger.counts(now)
+            room = cap_budget(answers, self.settings.abandon_cap) - abandons
+            rate = abandons / answers if answers else 0.0
+            return self._fall_back(falls_back(room, 1.0, self.fallback), rate, answers)
         if self.settings.mode != "predictive":
             return self.settings
         answers, abandons = self.ledger.counts(now)
@@ -125,14 +133,17 @@ class CampaignRunner(PacingLoop):
         decision = self.controller.update(now, answers, abandons, free, busy, answers_to_come=to_come, hour=hour,
                                           staying=staying, category=category, hours_ahead=ahead)
         self.alpha = decision.alpha
-        if decision.fallback != self.fallback:
-            self.fallback = decision.fallback
+        return self._fall_back(decision.fallback, decision.rate, answers)
+
+    def _fall_back(self, fallback: bool, rate: float, answers: int) -> PacingSettings:
+        """The settings to dial with: progressive while falling back; each change said once in the log."""
+        if fallback != self.fallback:
+            self.fallback = fallback
             if self.fallback:
-                log.warning("%s", fallback_message(self.campaign.name, decision.rate, answers,
-                                                   self.settings.abandon_cap))
+                log.warning("%s", fallback_message(self.campaign.name, rate, answers, self.settings.abandon_cap))
             else:
-                log.warning("campaign %s: abandonment back to %.2f%%: predictive again",
-                            self.campaign.name, 100 * decision.rate)
+                log.warning("campaign %s: abandonment back to %.2f%%: %s again",
+                            self.campaign.name, 100 * rate, self.settings.mode)
         return replace(self.settings, mode="progressive") if self.fallback else self.settings
 
     def _wanted(self, now: float, snapshot: Snapshot, settings: PacingSettings) -> int:

@@ -31,6 +31,19 @@ from dataclasses import dataclass
 from pacing.window_bound import confident_target
 
 
+def cap_budget(answers: int, cap: float, start_allowance: float = 2.0) -> float:
+    """The abandons a window of ``answers`` may hold under the cap. A window of fewer than 1/cap answers
+    cannot express the cap at all (one abandon in 20 answers is 5 %): it is allowed ``start_allowance``
+    abandons, which a day of a few hundred answers dilutes far below the cap."""
+    return max(cap * (answers + 1), start_allowance)
+
+
+def falls_back(room: float, margin: float, was: bool) -> bool:
+    """Dial progressive (which cannot abandon): from less than ``margin`` abandons of room under the cap,
+    until the room is one abandon more than that (no flapping on every answer)."""
+    return room < margin or (was and room < margin + 1.0)
+
+
 @dataclass(frozen=True)
 class AlphaDecision:
     alpha: float
@@ -154,7 +167,7 @@ class AbandonmentController:
         # What the window may still take. A window of fewer than 1/cap answers cannot express the cap at all
         # (one abandon in 20 answers is 5 %): it is allowed ``start_allowance`` abandons, which a day of a
         # few hundred answers dilutes far below the cap; from 2/cap answers on the cap itself rules.
-        budget = max(self.cap * (answers + 1), self.start_allowance)
+        budget = cap_budget(answers, self.cap, self.start_allowance)
         room = budget - abandons
         counted = staying or (answers, abandons)
         setpoint = self.window_setpoint(*counted, answers_to_come, self._reach(now, counted[0], keep))
@@ -177,10 +190,7 @@ class AbandonmentController:
             error = (aim - recent) / goal
             self.log_alpha += max(-1.0, min(1.0, error)) * dt / self.time_constant_s
             self.log_alpha = min(max(self.log_alpha, math.log(self.low)), math.log(self.high))
-        if room < margin:
-            self.fallback = True
-        elif self.fallback and room >= margin + 1.0:
-            self.fallback = False
+        self.fallback = falls_back(room, margin, self.fallback)
         # Approach the cap gently: with little room left α shrinks with it, so the dialer slows down before
         # the fall-back has to stop it (bang-bang between the two wastes the operators' time).
         soften = min(1.0, max(0.05, (room - margin) / self.soft_room))
