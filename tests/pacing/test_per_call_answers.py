@@ -115,3 +115,22 @@ def test_with_learnt_estimates_the_same_chance_for_every_call_gives_the_answer_o
                                        next_answer_p=(rate,)), SETTINGS, alpha)
         differ += per_call != one_rate
     assert differ == 0, f"{differ} of 300 differ"
+
+
+def test_free_operators_alone_the_same_chance_for_every_call_gives_the_answer_of_one_rate() -> None:
+    # No busy operator: the exact law over the free ones decides. Calls ring for any fraction of a second
+    # and α's budget counts the answers expected by the last checkpoint, as in the one-rate tables.
+    rng = np.random.default_rng(9)
+    differ = 0
+    for _ in range(1_000):
+        rate = float(rng.choice([0.1, 0.2, 0.35]))
+        est = _learnt_estimates(rng, rate)
+        free = int(rng.integers(1, 8))
+        ringing = tuple(rng.uniform(0.0, 24.9, int(rng.integers(0, 21))).tolist())
+        alpha = float(rng.uniform(0.005, 0.06))
+        one_rate = predictive(Snapshot(free, (), ringing, 0, est), SETTINGS, alpha)
+        per_call = predictive(Snapshot(free, (), ringing, 0, est, ringing_answer_p=(rate,) * len(ringing),
+                                       next_answer_p=(rate,)), SETTINGS, alpha)
+        differ += per_call != one_rate
+    assert differ == 0, f"{differ} of 1,000 differ"
+
