@@ -108,20 +108,21 @@ def _build(est: Estimates, taus: np.ndarray) -> CampaignLaw:
 
 
 def safe_prefix(base: np.ndarray, waiting: int, base_answers: float, operators: int, new_terms: np.ndarray,
-                new_answers: np.ndarray, alpha: float) -> int:
+                new_answers: np.ndarray, alpha: float, exact_terms: int = EXACT_TERMS) -> int:
     """Largest n such that the calls ringing (``base``: terms × checkpoints), the answered calls waiting
     and the first n planned new calls (``new_terms``: planned × checkpoints) keep
     max over τ of E[overflow(τ)] ≤ α·E[answers]; −1 when even n = 0 breaks it.
 
     ``new_answers[i]``: P(planned call i is answered at all); ``base_answers``: expected eventual answers
-    of the ringing calls; ``operators``: free operators of the pool that may take them.
+    of the ringing calls; ``operators``: free operators of the pool that may take them; ``exact_terms``:
+    the most terms (ringing and planned) whose sum is convolved exactly, past which it is read as normal.
     """
     mean = base.sum(axis=0)
     n_max, budget = _searched(mean, waiting, base_answers, operators, new_terms, new_answers, alpha)
     if n_max < 0:
         return -1
     new_terms, room = new_terms[:n_max], operators - waiting
-    if base.shape[0] + n_max > EXACT_TERMS:
+    if base.shape[0] + n_max > exact_terms:
         losses = _normal_losses(mean, (base * (1.0 - base)).sum(axis=0), new_terms, room)
     else:
         losses = _exact_losses(base, new_terms, room)

@@ -19,8 +19,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from pacing.mixed_answers import EXACT_TERMS, safe_prefix, safe_prefix_normal
-from pacing.predictive import ring_cdf
+from pacing.mixed_answers import safe_prefix, safe_prefix_normal
+from pacing.predictive import EXACT_TERMS, ring_cdf
 from pacing.snapshot import Estimates, Snapshot
 
 
@@ -154,6 +154,8 @@ def largest_safe_dials_per_call(snapshot: Snapshot, taus: np.ndarray, alpha: flo
     offsets = np.append(taus, timeout)
     p_new = next_p(snapshot, n_max)
     new = new_terms(est, p_new, offsets)
+    # The law is exact or normal where ``largest_safe_dials`` makes it so (by the calls ringing): on a day
+    # when every call has the same chance, each call's own chance then gives the answer of one rate.
     if elapsed.size > EXACT_TERMS:
         # Many calls: the bound reads the sum as normal, so only each checkpoint's mean and variance over
         # the calls are needed.
@@ -162,4 +164,4 @@ def largest_safe_dials_per_call(snapshot: Snapshot, taus: np.ndarray, alpha: flo
                                   new[:, :-1], new[:, -1], alpha)
     ringing = hazard(est, elapsed, p_ring, offsets) if elapsed.size else np.zeros((0, offsets.size))
     return safe_prefix(ringing[:, :-1], snapshot.waiting_answered, float(ringing[:, -1].sum()),
-                       snapshot.free_operators, new[:, :-1], new[:, -1], alpha)
+                       snapshot.free_operators, new[:, :-1], new[:, -1], alpha, exact_terms=elapsed.size + n_max)

@@ -98,10 +98,14 @@ def _rows(model: QueueModel, snapshot: Snapshot) -> tuple[np.ndarray, np.ndarray
                            len(model.busy_steps) - 1)
     frees = model.busy_steps[busy_rows].sum(axis=0)
     if per_call_answers.known(snapshot):
-        # each ringing call with its own chance (pacing.per_call_answers)
+        # each ringing call with its own chance (pacing.per_call_answers), on the model's own rounded law and
+        # ring-time rows: a call of the estimates' rate then weighs what a row of ``ring_steps`` weighs
         edges = np.arange(model.steps + 1) * model.step_s
-        elapsed = np.asarray(snapshot.ringing_elapsed_s, dtype=float)
-        cumulative = per_call_answers.hazard(snapshot.estimates, elapsed, per_call_answers.ringing_p(snapshot), edges)
+        law = _law(snapshot.estimates)
+        rows = np.minimum((np.asarray(snapshot.ringing_elapsed_s, dtype=float) * (1 / _RING_STEP_S) + 0.5)
+                          .astype(np.intp), len(model.ring_steps) - 1)
+        cumulative = per_call_answers.hazard(law, rows * _RING_STEP_S, _rounded(per_call_answers.ringing_p(snapshot)),
+                                             edges)
         return np.diff(cumulative, axis=1).sum(axis=0), frees
     ring_rows = np.minimum((np.asarray(snapshot.ringing_elapsed_s) * (1 / _RING_STEP_S) + 0.5).astype(np.intp),
                            len(model.ring_steps) - 1)
@@ -113,10 +117,10 @@ def _new_means(model: QueueModel, snapshot: Snapshot, n_max: int) -> np.ndarray 
     None when every new call has the estimate's rate (the model's own tables then serve)."""
     if not per_call_answers.known(snapshot):
         return None
-    cdf = ring_cdf(snapshot.estimates)
+    cdf = ring_cdf(_law(snapshot.estimates))
     edges = np.arange(model.steps + 1) * model.step_s
     shape = np.diff(np.interp(edges, np.arange(len(cdf), dtype=float), cdf))
-    total = np.concatenate(([0.0], np.cumsum(per_call_answers.next_p(snapshot, n_max))))
+    total = np.concatenate(([0.0], np.cumsum(_rounded(per_call_answers.next_p(snapshot, n_max)))))
     return shape[:, None] * total[None, :]
 
 
@@ -154,12 +158,21 @@ def expected_losses(model: QueueModel, snapshot: Snapshot, n_max: int,
     return np.maximum(losses, 0.0), base, per_call_answer
 
 
+def _rel(x: float) -> float:
+    """``x`` rounded to the nearest step of 5 % (on a log scale)."""
+    return math.exp(round(math.log(max(x, 1e-6)) / 0.05) * 0.05)
+
+
+def _rounded(chances: np.ndarray) -> np.ndarray:
+    """Each call's chance rounded as ``_quantized`` rounds the answer rate (the same floats, per call)."""
+    return np.array([min(_rel(float(p)), 1.0) for p in chances])
+
+
 def _quantized(est: Estimates) -> Estimates:
     """The estimates rounded to the precision the queue needs (5 % of the answer rate and of the handle
     time, 0.1 of sigma and of the ring-time CDF): less than their own noise, and the model, built from
     the rounded figures, is rebuilt only when the world moved, and is the same whatever came before."""
-    def rel(x: float) -> float:
-        return math.exp(round(math.log(max(x, 1e-6)) / 0.05) * 0.05)
+    rel = _rel
     handle = rel(est.mean_talk_s + est.mean_wrap_s)
     return Estimates(answer_rate=min(rel(est.answer_rate), 1.0), mean_ring_to_answer_s=round(est.mean_ring_to_answer_s),
                      mean_talk_s=handle, mean_wrap_s=0.0, no_answer_timeout_s=float(round(est.no_answer_timeout_s)),
@@ -170,6 +183,17 @@ def _quantized(est: Estimates) -> Estimates:
 
 _models: dict[Estimates, QueueModel] = {}
 _last: tuple[Estimates, float, QueueModel] | None = None
+
+
+_last_law: tuple[Estimates, Estimates] | None = None
+
+
+def _law(est: Estimates) -> Estimates:
+    """``_quantized(est)``, kept for the estimates object last asked about (a decision asks twice)."""
+    global _last_law
+    if _last_law is None or _last_law[0] is not est:
+        _last_law = (est, _quantized(est))
+    return _last_law[1]
 
 
 def model_for(est: Estimates, step_s: float) -> QueueModel:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import math
+from datetime import timedelta
 from types import TracebackType
 
 from rich.console import Console, Group
@@ -9,6 +11,7 @@ from rich.live import Live
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
+from compliance.limits import LegalLimits, legal_limits
 from dialer.call import CallState
 from dialer.engine import Engine
 from dialer.sim.demo import DemoResult, DemoSettings
@@ -78,14 +81,38 @@ class DemoProgress:
         self._progress.update(self._task, completed=elapsed_s, clock=f"+{hours}h{rest // 60:02d}m", news=news)
 
 
+def _window(limits: LegalLimits) -> str:
+    window = limits.abandon_window
+    return f"{window.days} days" if window >= timedelta(days=2) else f"{limits.window_hours:g} hours"
+
+
+def against_the_window(answered: int, abandoned: int, limits: LegalLimits) -> str:
+    """What a day's abandonment means against the law, which counts a window (24 hours, 30 days), not a day.
+    A short day is a small sample: each abandon moves its rate by a lot, and the pacer allows the first
+    couple before it falls back (pacing.abandonment), so a half-hour day may end over the cap where the
+    window it belongs to would not. If the window held only this day, it says what would bring it back."""
+    cap = limits.abandon_cap
+    words = f"The {cap:.0%} cap counts a window of {_window(limits)} ({limits.abandon_source}), not one day"
+    if answered == 0:
+        return words + ": this day had no live answer."
+    words += f": with {answered:,} answers, one abandon moves this day's figure by {100 / answered:.1f} points"
+    if abandoned > cap * answered + 1e-9:
+        more = math.ceil(abandoned / cap - answered - 1e-9)
+        return (words + f". A window holding only this day would be over it until {more:,} more answered calls "
+                "without an abandon.")
+    return words + "."
+
+
 def plain_words(settings: DemoSettings, result: DemoResult) -> str:
-    """The day in three sentences, for someone who has not read the table's headings."""
+    """The day in a few sentences, for someone who has not read the table's headings."""
     s = result.summary
-    verdict = "under" if s.abandon_rate <= 0.03 else "OVER"
+    limits = legal_limits(None)             # the demo's campaign has no compliance preset
+    verdict = "under" if s.abandon_rate <= limits.abandon_cap else "OVER"
     return (f"In a simulated {result.virtual_s / 3600:.1f}-hour day ({result.wall_s:.0f} s of real time), "
             f"{settings.operators} operators talked to {s.connected:,} people out of {s.attempts:,} calls placed. "
             f"{s.abandoned:,} of the {s.answered:,} people who answered ({s.abandon_rate:.2%}) found no free operator "
-            f"within 2 seconds and heard the safe-harbor message: {verdict} the 3% legal cap. "
+            f"within 2 seconds and heard the safe-harbor message: {verdict} the {limits.abandon_cap:.0%} cap on this "
+            f"day's answers. {against_the_window(s.answered, s.abandoned, limits)} "
             f"The operators were busy {s.occupancy:.0%} of their logged-in time, talking "
             f"{s.talk_minutes_per_operator_hour:.0f} minutes in every hour.")
 
@@ -98,7 +125,9 @@ def print_result(console: Console, settings: DemoSettings, result: DemoResult) -
     table.add_row("attempts", str(s.attempts))
     table.add_row("answered (live)", str(s.answered))
     table.add_row("connected to an operator", str(s.connected))
-    table.add_row("abandoned", f"{s.abandoned} ({s.abandon_rate:.2%} of answered; cap 3%)")
+    limits = legal_limits(None)
+    table.add_row("abandoned", f"{s.abandoned} ({s.abandon_rate:.2%} of answered; cap {limits.abandon_cap:.0%} "
+                                f"over {_window(limits)})")
     table.add_row("dropped by the callee while waiting", str(s.dropped))
     table.add_row("operator occupancy", f"{s.occupancy:.1%}")
     table.add_row("talk minutes per operator-hour", f"{s.talk_minutes_per_operator_hour:.1f}")

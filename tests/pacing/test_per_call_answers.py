@@ -84,3 +84,53 @@ def test_the_next_calls_terms_are_the_per_call_terms_of_calls_that_have_not_rung
         offsets = np.append(checkpoints(est), timeout)
         assert np.array_equal(per_call_answers.new_terms(est, chances, offsets),
                               per_call_answers.hazard(est, np.zeros(500), chances, offsets))
+
+
+def _learnt_estimates(rng: np.random.Generator, rate: float) -> Estimates:
+    """Estimates as the online estimators give them: a ring-time CDF of irregular steps, a handle-time law."""
+    bins = np.zeros(60)
+    bins[5:20] = rng.uniform(0.2, 1.0, 15)
+    cdf = np.concatenate(([0.0], np.cumsum(bins) / bins.sum()))
+    return Estimates(answer_rate=rate, mean_ring_to_answer_s=12.4, mean_talk_s=float(rng.uniform(50, 320)),
+                     mean_wrap_s=10.0, no_answer_timeout_s=25.0, samples=150,
+                     handle_sigma=float(rng.uniform(0.6, 0.9)), ring_cdf=tuple(float(x) for x in cdf))
+
+
+def test_with_learnt_estimates_the_same_chance_for_every_call_gives_the_answer_of_one_rate() -> None:
+    # Small teams are mostly busy: the queue model (busy operators freeing) decides most of their calls. It
+    # reads the estimates rounded to the precision it needs; each call's own chance must be read on the
+    # same rounded law, or a day where every lead has the same chance dials less than the rule of one rate.
+    rng = np.random.default_rng(8)
+    differ = 0
+    for _ in range(300):
+        rate = float(rng.choice([0.1, 0.12, 0.2, 0.23, 0.35]))
+        est = _learnt_estimates(rng, rate)
+        operators = int(rng.choice([3, 5, 10]))
+        free = int(rng.integers(1, operators))
+        ringing = tuple(rng.uniform(0.0, 24.0, int(rng.integers(0, 3 * operators))).tolist())
+        busy = tuple(rng.uniform(0.0, 400.0, operators - free).tolist())
+        alpha = float(rng.uniform(0.01, 0.05))
+        one_rate = predictive(Snapshot(free, busy, ringing, 0, est), SETTINGS, alpha)
+        per_call = predictive(Snapshot(free, busy, ringing, 0, est, ringing_answer_p=(rate,) * len(ringing),
+                                       next_answer_p=(rate,)), SETTINGS, alpha)
+        differ += per_call != one_rate
+    assert differ == 0, f"{differ} of 300 differ"
+
+
+def test_free_operators_alone_the_same_chance_for_every_call_gives_the_answer_of_one_rate() -> None:
+    # No busy operator: the exact law over the free ones decides. Calls ring for any fraction of a second
+    # and α's budget counts the answers expected by the last checkpoint, as in the one-rate tables.
+    rng = np.random.default_rng(9)
+    differ = 0
+    for _ in range(1_000):
+        rate = float(rng.choice([0.1, 0.2, 0.35]))
+        est = _learnt_estimates(rng, rate)
+        free = int(rng.integers(1, 8))
+        ringing = tuple(rng.uniform(0.0, 24.9, int(rng.integers(0, 21))).tolist())
+        alpha = float(rng.uniform(0.005, 0.06))
+        one_rate = predictive(Snapshot(free, (), ringing, 0, est), SETTINGS, alpha)
+        per_call = predictive(Snapshot(free, (), ringing, 0, est, ringing_answer_p=(rate,) * len(ringing),
+                                       next_answer_p=(rate,)), SETTINGS, alpha)
+        differ += per_call != one_rate
+    assert differ == 0, f"{differ} of 1,000 differ"
+
