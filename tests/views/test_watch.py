@@ -11,7 +11,7 @@ from textual.widgets import DataTable, Input, Label, Sparkline, Static
 
 from dialer.views.picture import parse_picture
 from dialer.views.tuning_form import estimate_change
-from dialer.views.watch import WatchApp
+from dialer.views.watch import WatchApp, pacing_lines
 from lists import campaigns
 from tests.views.conftest import NOW, FixedClock, Scene, campaign_doc, commands, operator_doc, publish, snapshot, until
 
@@ -47,6 +47,14 @@ async def test_the_view_shows_operators_calls_in_flight_and_pacing(db: asyncpg.P
         assert "abandoned 24 h window: 2/120 = 1.67% (target 2.5%, cap 3.0%)" in pacing
         assert "OVER CAP" not in pacing
         assert "today" not in pacing                        # this engine does not publish it
+
+
+def test_one_answer_seen_is_singular(scene: Scene) -> None:
+    doc = campaign_doc(scene)
+    doc["estimates"]["samples"] = 1
+    floor = parse_picture([snapshot([doc], [operator_doc(scene)])])
+    pacing = pacing_lines(floor.campaigns[0], floor.operators)
+    assert "answer rate: 30.0% (1 answer seen)" in pacing
 
 
 async def test_todays_abandonment_is_shown_when_the_engine_publishes_it(db: asyncpg.Pool, scene: Scene) -> None:
