@@ -7,7 +7,7 @@ from datetime import timedelta
 
 import asyncpg
 import pytest
-from textual.widgets import DataTable, Input, Label, Sparkline, Static
+from textual.widgets import DataTable, Input, Label, Select, Sparkline, Static
 
 from dialer.views.picture import parse_picture
 from dialer.views.tuning_form import estimate_change
@@ -191,6 +191,29 @@ async def test_the_tuning_form_shows_the_change_then_applies_it_with_an_audit_ro
     audit = await db.fetch("SELECT actor, setting FROM audit ORDER BY setting")
     assert [(r["actor"], r["setting"]) for r in audit] == [("supervisor:200", "max_lines_per_operator"),
                                                            ("supervisor:200", "target_abandon")]
+
+
+async def test_the_tuning_forms_focused_box_is_framed_differently_not_only_coloured(
+        db: asyncpg.Pool, scene: Scene) -> None:
+    def border(selector: str) -> str:
+        widget = app.screen.query_one(selector)
+        if isinstance(widget, Select):
+            widget = widget.query_one("SelectCurrent")
+        return widget.styles.border.top[0]
+
+    app = watch(db)
+    async with app.run_test(size=SIZE) as pilot:
+        await publish(db, snapshot([campaign_doc(scene)], [operator_doc(scene)]))
+        await until(pilot, lambda: app.campaign is not None)
+        await pilot.press("t")
+        await pilot.pause()
+        app.screen.query_one("#set-target_abandon", Input).focus()
+        await pilot.pause()
+        assert border("#set-target_abandon") == "double"
+        assert border("#set-max_lines_per_operator") != "double" and border("#mode") != "double"
+        app.screen.query_one("#mode", Select).focus()
+        await pilot.pause()
+        assert border("#mode") == "double" and border("#set-target_abandon") != "double"
 
 
 async def test_the_tuning_form_refuses_a_target_above_the_cap(db: asyncpg.Pool, scene: Scene) -> None:
