@@ -7,6 +7,7 @@ from datetime import timedelta
 
 import asyncpg
 import pytest
+from textual.pilot import Pilot
 from textual.widgets import DataTable, Input, Label, Select, Sparkline, Static
 
 from dialer.views.picture import parse_picture
@@ -193,6 +194,14 @@ async def test_the_tuning_form_shows_the_change_then_applies_it_with_an_audit_ro
                                                            ("supervisor:200", "target_abandon")]
 
 
+async def open_tuning_form(db: asyncpg.Pool, scene: Scene, app: WatchApp, pilot: Pilot[None]) -> None:
+    """A picture on the floor, then the supervisor presses t."""
+    await publish(db, snapshot([campaign_doc(scene)], [operator_doc(scene)]))
+    await until(pilot, lambda: app.campaign is not None)
+    await pilot.press("t")
+    await pilot.pause()
+
+
 async def test_the_tuning_forms_focused_box_is_framed_differently_not_only_coloured(
         db: asyncpg.Pool, scene: Scene) -> None:
     def border(selector: str) -> str:
@@ -203,10 +212,7 @@ async def test_the_tuning_forms_focused_box_is_framed_differently_not_only_colou
 
     app = watch(db)
     async with app.run_test(size=SIZE) as pilot:
-        await publish(db, snapshot([campaign_doc(scene)], [operator_doc(scene)]))
-        await until(pilot, lambda: app.campaign is not None)
-        await pilot.press("t")
-        await pilot.pause()
+        await open_tuning_form(db, scene, app, pilot)
         app.screen.query_one("#set-target_abandon", Input).focus()
         await pilot.pause()
         assert border("#set-target_abandon") == "double"
@@ -219,10 +225,7 @@ async def test_the_tuning_forms_focused_box_is_framed_differently_not_only_colou
 async def test_the_tuning_form_refuses_a_target_above_the_cap(db: asyncpg.Pool, scene: Scene) -> None:
     app = watch(db)
     async with app.run_test(size=SIZE) as pilot:
-        await publish(db, snapshot([campaign_doc(scene)], [operator_doc(scene)]))
-        await until(pilot, lambda: app.campaign is not None)
-        await pilot.press("t")
-        await pilot.pause()
+        await open_tuning_form(db, scene, app, pilot)
         app.screen.query_one("#set-target_abandon", Input).value = "0.05"
         await pilot.pause()
         assert "cannot apply" in str(app.screen.query_one("#changes", Static).content)
