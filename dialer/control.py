@@ -328,6 +328,14 @@ def picture_doc(engine: Engine, *, operators: bool = True) -> dict[str, Any]:
                                                          "losses": ownership.losses}}
 
 
+def _state_began(operator: FloorOperator) -> float:
+    """When the operator's state began, as their timer shows it: a call a recovery re-attached began before
+    this engine did (its connect is in the store), and the conversation, with its timer, goes on."""
+    if operator.state is OperatorState.ON_CALL and operator.talk_started is not None:
+        return min(operator.since, operator.talk_started)
+    return operator.since
+
+
 def operator_doc(operator: FloorOperator, loop_now: float) -> dict[str, Any]:
     """One operator's entry of the picture (also sent alone when it changes)."""
     return {
@@ -338,7 +346,7 @@ def operator_doc(operator: FloorOperator, loop_now: float) -> dict[str, Any]:
         "phone_up": operator.phone_up, "logged_out_why": operator.logged_out_why,
         # the last call whose wrap-up time ran out before a code: coded no_code until one is chosen
         "wrap_up_ran_out": operator.wrap_up_ran_out,
-        "since_s": loop_now - operator.since, "campaigns": sorted(operator.campaigns),
+        "since_s": loop_now - _state_began(operator), "campaigns": sorted(operator.campaigns),
         # the call's lead through its wrap-up too (the ended call has left engine.calls by then)
         "attempt_id": operator.attempt_id, "lead_id": operator.lead_id,
         "calls": operator.calls, "talk_s": operator.talk_s, "occupancy": operator.occupancy(loop_now),

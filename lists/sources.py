@@ -13,7 +13,7 @@ import csv
 import datetime as dt
 import io
 import zipfile
-from collections.abc import Iterator
+from collections.abc import Generator, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -260,18 +260,74 @@ def _open_xlsx(path: Path, size: int) -> Table:
         raise ListImportError(f"{path.name}: the first sheet is empty")
     consumed = [0]
     total = max(sheet.max_row or 1, 1)
+    # a formula's value is the one a spreadsheet program saved beside it; a file written by a program
+    # holds the formula alone, which reads as an empty cell: the formulas are read alongside to say so
+    formulas = _formula_rows(path, names)
+    if formulas is not None:
+        next(formulas, None)
 
     def records() -> Iterator[tuple[int, list[str]]]:
         try:
             for number, values in enumerate(rows, start=2):
                 consumed[0] = size * number // total
+                if formulas is not None:
+                    _refuse_unsaved_formula(path, header, number, values, next(formulas, ()))
                 cells = [_cell(v) for v in values]
                 if any(cells):
                     yield number, cells
         finally:
             close()
+            if formulas is not None:
+                formulas.close()
 
     header = [_cell(h) for h in header_cells]
     while header and not header[-1]:
         header.pop()  # openpyxl reports the sheet's used width, often wider than the header
     return Table("xlsx", None, None, header, records(), size, consumed)
+
+
+def _formula_rows(path: Path, names: list[str]) -> Generator[tuple[object, ...], None, None] | None:
+    """The first sheet's cells as written (formulas as text), or None when no sheet holds a formula:
+    reading a workbook twice costs time, a quick look at the sheets' XML spares it most files."""
+    with zipfile.ZipFile(path) as archive:
+        if not any(_holds_formula(archive, name) for name in names
+                   if name.startswith("xl/worksheets/") and name.endswith(".xml")):
+            return None
+
+    import openpyxl
+
+    def rows() -> Generator[tuple[object, ...], None, None]:
+        with path.open("rb") as source:
+            book = openpyxl.load_workbook(source, read_only=True, data_only=False)
+            try:
+                yield from book.worksheets[0].iter_rows(values_only=True)
+            finally:
+                book.close()
+    return rows()
+
+
+def _holds_formula(archive: zipfile.ZipFile, name: str) -> bool:
+    tail = b""
+    with archive.open(name) as xml:
+        while chunk := xml.read(1 << 20):
+            seen = tail + chunk
+            if b"<f>" in seen or b"<f " in seen or b":f>" in seen or b":f " in seen:
+                return True
+            tail = seen[-3:]
+    return False
+
+
+def _refuse_unsaved_formula(path: Path, header: list[str], number: int, values: tuple[object, ...],
+                            written: tuple[object, ...]) -> None:
+    from openpyxl.utils import get_column_letter
+    from openpyxl.worksheet.formula import ArrayFormula, DataTableFormula
+
+    for column, (value, formula) in enumerate(zip(values, written, strict=False), start=1):
+        if value is None and (isinstance(formula, ArrayFormula | DataTableFormula)
+                              or (isinstance(formula, str) and formula.startswith("="))):
+            text = formula if isinstance(formula, str) else getattr(formula, "text", None) or "a table formula"
+            name = f" ({header[column - 1]})" if column <= len(header) and header[column - 1] else ""
+            raise ListImportError(
+                f"{path.name} row {number}, column {get_column_letter(column)}{name}: a formula ({text}) with no "
+                "saved value (the program that wrote the file did not compute it): open the file in a "
+                "spreadsheet program, save it, and load it again")

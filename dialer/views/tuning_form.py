@@ -104,6 +104,9 @@ class TuningForm(ModalScreen[str | None]):
     TuningForm { align: center middle; }
     #form { width: 100; max-width: 100%; height: auto; border: thick $primary; background: $surface; padding: 1 2; }
     #form Input { width: 20; }
+    /* the focused box gets a double frame: a shape, not only a colour, as in the operator's console */
+    #form Input, #form Select > SelectCurrent { border: tall $panel-lighten-2; }
+    #form Input:focus, #form Select:focus > SelectCurrent { border: double $accent; }
     #form Horizontal { height: auto; }
     #form Label { width: 26; padding-top: 1; }
     #changes, #whatif { margin-top: 1; }

@@ -54,11 +54,12 @@ def pacing_lines(campaign: CampaignState, operators: tuple[OperatorRow, ...]) ->
     in_flight = sum(campaign.calls.get(k, 0) for k in ("originating", "waiting", "handing_off"))
     lines_now = f"{in_flight / len(working):.2f}" if working else "—"
     handle = e.get("mean_talk_s", 0.0) + e.get("mean_wrap_s", 0.0)
+    samples = int(e.get("samples", 0))
     lines = [
         f"mode: {mode}" + (f"  α={campaign.alpha:.3f}" if campaign.alpha is not None else ""),
         f"lines per operator: {lines_now} now, max {s.get('max_lines_per_operator', '—')}"
         + (f", ratio {s['ratio']}" if campaign.mode == "ratio" and "ratio" in s else ""),
-        f"answer rate: {e.get('answer_rate', 0.0):.1%} ({int(e.get('samples', 0))} answers seen)",
+        f"answer rate: {e.get('answer_rate', 0.0):.1%} ({samples} answer{'' if samples == 1 else 's'} seen)",
         f"ring to answer: {e.get('mean_ring_to_answer_s', 0.0):.1f} s   handle: {handle:.0f} s "
         f"(talk {e.get('mean_talk_s', 0.0):.0f} + wrap {e.get('mean_wrap_s', 0.0):.0f})",
         "abandoned / live answers (an answer counts once put through, sent to the message or lost waiting):",

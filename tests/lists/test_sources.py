@@ -14,6 +14,15 @@ from lists.sources import MAX_LINE_CHARS, open_table
 ROWS = "ФИО;Телефон;Город\nИванов;8 (495) 937-49-55;Москва\nПетрова;+7 916 123-45-67;Тверь\n"
 
 
+def workbook(path: Path, *rows: list[object]) -> Path:
+    """An XLSX as a program writes it (openpyxl saves formulas without their values)."""
+    book = openpyxl.Workbook()
+    for row in rows:
+        book.active.append(row)
+    book.save(path)
+    return path
+
+
 def read(path: Path, **kwargs: str) -> tuple[list[str], list[tuple[int, list[str]]]]:
     table = open_table(path, **kwargs)
     return table.header, list(table.rows)
@@ -162,11 +171,7 @@ def test_a_utf16_list_of_chinese_names_is_still_read(tmp_path: Path) -> None:
 
 
 def test_an_xlsx_workbook_named_csv_is_read_as_the_workbook(tmp_path: Path) -> None:
-    path = tmp_path / "list.csv"
-    book = openpyxl.Workbook()
-    book.active.append(["phone", "name"])
-    book.active.append(["+13055550100", "Ann"])
-    book.save(path)
+    path = workbook(tmp_path / "list.csv", ["phone", "name"], ["+13055550100", "Ann"])
     table = open_table(path)
     assert (table.kind, table.header, list(table.rows)) == ("xlsx", ["phone", "name"], [(2, ["+13055550100", "Ann"])])
 
@@ -196,3 +201,29 @@ def test_a_list_cut_by_an_unknown_delimiter_says_the_header_is_one_column() -> N
     with pytest.raises(ListImportError) as err:
         plan_columns(["phone:name"], {})
     assert "one column" in str(err.value) and "delimiter" in str(err.value)
+
+
+def test_an_xlsx_formula_with_no_saved_value_names_its_cell_and_the_remedy(tmp_path: Path) -> None:
+    # a program (here openpyxl) writes formulas without their values; only a spreadsheet program computes them
+    path = workbook(tmp_path / "list.xlsx", ["name", "phone", "code"], ["Ann", "+13055550100", "=1+1"],
+                    ["Bob", '="+1305555"&"0101"', "x"])
+    table = open_table(path)
+    with pytest.raises(ListImportError) as err:
+        list(table.rows)
+    message = str(err.value)
+    assert "row 2, column C (code)" in message and "formula" in message and "no saved value" in message
+    assert "save" in message and "\n" not in message
+
+
+def test_an_xlsx_formula_with_its_saved_value_reads_as_the_value(tmp_path: Path) -> None:
+    import zipfile
+    written = workbook(tmp_path / "written.xlsx", ["name", "phone"], ["Ann", '="+1305555"&"0100"'])
+    path = tmp_path / "saved.xlsx"   # as a spreadsheet program saves it: the value beside the formula
+    with zipfile.ZipFile(written) as source, zipfile.ZipFile(path, "w") as target:
+        for item in source.infolist():
+            data = source.read(item)
+            if item.filename == "xl/worksheets/sheet1.xml":
+                data = data.replace(b"<v />", b"<v>+13055550100</v>").replace(b'<c r="B2"', b'<c r="B2" t="str"')
+            target.writestr(item, data)
+    header, rows = read(path)
+    assert (header, rows) == (["name", "phone"], [(2, ["Ann", "+13055550100"])])

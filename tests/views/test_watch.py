@@ -7,11 +7,12 @@ from datetime import timedelta
 
 import asyncpg
 import pytest
-from textual.widgets import DataTable, Input, Label, Sparkline, Static
+from textual.pilot import Pilot
+from textual.widgets import DataTable, Input, Label, Select, Sparkline, Static
 
 from dialer.views.picture import parse_picture
 from dialer.views.tuning_form import estimate_change
-from dialer.views.watch import WatchApp
+from dialer.views.watch import WatchApp, pacing_lines
 from lists import campaigns
 from tests.views.conftest import NOW, FixedClock, Scene, campaign_doc, commands, operator_doc, publish, snapshot, until
 
@@ -47,6 +48,14 @@ async def test_the_view_shows_operators_calls_in_flight_and_pacing(db: asyncpg.P
         assert "abandoned 24 h window: 2/120 = 1.67% (target 2.5%, cap 3.0%)" in pacing
         assert "OVER CAP" not in pacing
         assert "today" not in pacing                        # this engine does not publish it
+
+
+def test_one_answer_seen_is_singular(scene: Scene) -> None:
+    doc = campaign_doc(scene)
+    doc["estimates"]["samples"] = 1
+    floor = parse_picture([snapshot([doc], [operator_doc(scene)])])
+    pacing = pacing_lines(floor.campaigns[0], floor.operators)
+    assert "answer rate: 30.0% (1 answer seen)" in pacing
 
 
 async def test_todays_abandonment_is_shown_when_the_engine_publishes_it(db: asyncpg.Pool, scene: Scene) -> None:
@@ -185,13 +194,38 @@ async def test_the_tuning_form_shows_the_change_then_applies_it_with_an_audit_ro
                                                            ("supervisor:200", "target_abandon")]
 
 
+async def open_tuning_form(db: asyncpg.Pool, scene: Scene, app: WatchApp, pilot: Pilot[None]) -> None:
+    """A picture on the floor, then the supervisor presses t."""
+    await publish(db, snapshot([campaign_doc(scene)], [operator_doc(scene)]))
+    await until(pilot, lambda: app.campaign is not None)
+    await pilot.press("t")
+    await pilot.pause()
+
+
+async def test_the_tuning_forms_focused_box_is_framed_differently_not_only_coloured(
+        db: asyncpg.Pool, scene: Scene) -> None:
+    def border(selector: str) -> str:
+        widget = app.screen.query_one(selector)
+        if isinstance(widget, Select):
+            widget = widget.query_one("SelectCurrent")
+        return widget.styles.border.top[0]
+
+    app = watch(db)
+    async with app.run_test(size=SIZE) as pilot:
+        await open_tuning_form(db, scene, app, pilot)
+        app.screen.query_one("#set-target_abandon", Input).focus()
+        await pilot.pause()
+        assert border("#set-target_abandon") == "double"
+        assert border("#set-max_lines_per_operator") != "double" and border("#mode") != "double"
+        app.screen.query_one("#mode", Select).focus()
+        await pilot.pause()
+        assert border("#mode") == "double" and border("#set-target_abandon") != "double"
+
+
 async def test_the_tuning_form_refuses_a_target_above_the_cap(db: asyncpg.Pool, scene: Scene) -> None:
     app = watch(db)
     async with app.run_test(size=SIZE) as pilot:
-        await publish(db, snapshot([campaign_doc(scene)], [operator_doc(scene)]))
-        await until(pilot, lambda: app.campaign is not None)
-        await pilot.press("t")
-        await pilot.pause()
+        await open_tuning_form(db, scene, app, pilot)
         app.screen.query_one("#set-target_abandon", Input).value = "0.05"
         await pilot.pause()
         assert "cannot apply" in str(app.screen.query_one("#changes", Static).content)
