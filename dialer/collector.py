@@ -64,14 +64,16 @@ class Collector:
         self._rss = rss
         self._collect = collect
         self.baseline = rss()          # resident memory after the last full collection, or the floor's filling
-        self.most_in_flight = in_flight()
+        self.most_in_flight: int | None = None   # the most calls in flight seen at a step (None: no step yet)
         self.full = 0                  # full collections run
         self.full_cpu_s = 0.0
 
     def step(self) -> bool:
         """A full collection if one is due; whether it ran."""
         now, in_flight = self._rss(), self._in_flight()
-        if in_flight > self.most_in_flight:        # the floor is filling: what it holds more is its calls'
+        if self.most_in_flight is None:            # the first look: the floor as the engine started it
+            self.most_in_flight = in_flight
+        elif in_flight > self.most_in_flight:      # the floor is filling: what it holds more is its calls'
             self.most_in_flight = in_flight
             self.baseline = max(self.baseline, now)
             return False
