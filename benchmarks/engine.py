@@ -230,7 +230,7 @@ async def run(args: argparse.Namespace) -> dict[str, object]:
         await engine.start()
         await control.start()
         collecting = engine.supervisor.tasks()       # as `dialer run`
-        collection = collector.settle(collecting, quiet=lambda: not engine.calls)
+        collection = collector.settle(collecting, in_flight=lambda: len(engine.calls))
         # Measure in the steady state: the target reached, and the first calls' rings and talks played out.
         ramp_deadline, warm_until = time.perf_counter() + args.ramp, time.perf_counter() + args.warm
         while ((len(engine.calls) < args.target_calls or time.perf_counter() < warm_until)

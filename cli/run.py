@@ -103,7 +103,7 @@ def sim_pbx(
         # thousands of channels, stopped its loop for up to half a second, and a benchmark's hand-offs took
         # that for the engine's. The engine's policy: start-up frozen, full collections only when due.
         tasks = Supervisor().tasks()
-        kept.append((tasks, collector.settle(tasks, quiet=lambda: not handle.channels)))
+        kept.append((tasks, collector.settle(tasks, in_flight=lambda: len(handle.channels))))
         console.print(f"AMI simulator (Asterisk 22 dialect) listening on {handle.host}:{handle.port}; Ctrl-C stops; "
                       f"kill -USR1 / -USR2 {os.getpid()}: core stop gracefully / now (then it starts again)")
         console.print(_world(scripted, answer, busy, congestion, ring, talk), soft_wrap=True)

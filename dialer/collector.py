@@ -16,7 +16,12 @@ collection freed). So, once the engine has started (``dialer run``, ``settle``):
 * Python never starts a full collection of its own; a supervised task runs one only once the process has
   grown by ``full_growth_bytes`` since the last (what a cycle that reached the old generation would
   leak), at the first moment no call is in flight — or at once when it has grown twice that, so that
-  memory stays bounded on a floor that is never idle.
+  memory stays bounded on a floor that is never idle;
+* the growth is counted from the floor filled, not from start-up: while the calls in flight reach a new
+  high, what the process holds more is theirs (their channels, events and tasks, freed by reference
+  counts), so the baseline follows it. Counted from start-up, a large floor's own filling met the
+  allowance and a full collection of a second stopped the loop, finding nothing. The high is bounded by
+  the floor's lines, so memory stays bounded.
 """
 
 from __future__ import annotations
@@ -49,22 +54,31 @@ def resident_bytes() -> int:
 
 class Collector:
     """Runs a full collection when ``step`` finds one due (``run`` looks every ``CHECK_EVERY_S``);
-    ``quiet()`` says the floor is idle (no call in flight), when it costs no one a late hand-off."""
+    ``in_flight()`` counts the calls in flight: none is when a collection costs no one a late hand-off,
+    and a new high of them is the floor filling (the baseline follows)."""
 
-    def __init__(self, *, quiet: Callable[[], bool], full_growth_bytes: int = FULL_GROWTH_BYTES,
+    def __init__(self, *, in_flight: Callable[[], int], full_growth_bytes: int = FULL_GROWTH_BYTES,
                  rss: Callable[[], int] = resident_bytes, collect: Callable[[int], int] = gc.collect) -> None:
-        self._quiet = quiet
+        self._in_flight = in_flight
         self._growth = full_growth_bytes
         self._rss = rss
         self._collect = collect
-        self.baseline = rss()          # resident memory after the last full collection (or at start)
+        self.baseline = rss()          # resident memory after the last full collection, or the floor's filling
+        self.most_in_flight: int | None = None   # the most calls in flight seen at a step (None: no step yet)
         self.full = 0                  # full collections run
         self.full_cpu_s = 0.0
 
     def step(self) -> bool:
         """A full collection if one is due; whether it ran."""
-        grown = self._rss() - self.baseline
-        if grown < self._growth or (grown < 2 * self._growth and not self._quiet()):
+        now, in_flight = self._rss(), self._in_flight()
+        if self.most_in_flight is None:            # the first look: the floor as the engine started it
+            self.most_in_flight = in_flight
+        elif in_flight > self.most_in_flight:      # the floor is filling: what it holds more is its calls'
+            self.most_in_flight = in_flight
+            self.baseline = max(self.baseline, now)
+            return False
+        grown = now - self.baseline
+        if grown < self._growth or (grown < 2 * self._growth and in_flight):
             return False
         began = time.process_time()
         freed = self._collect(2)
@@ -88,11 +102,11 @@ class Collector:
             gc.set_threshold(young, middle, oldest)
 
 
-def settle(tasks: BackgroundTasks, *, quiet: Callable[[], bool]) -> Collector:
+def settle(tasks: BackgroundTasks, *, in_flight: Callable[[], int]) -> Collector:
     """Call once the engine has started: freeze what exists, and leave full collections to a ``Collector``
     (a task of ``tasks``, restarted if it fails)."""
     gc.collect()       # what is garbage already is freed, not frozen for the life of the process
     gc.freeze()
-    collector = Collector(quiet=quiet)
+    collector = Collector(in_flight=in_flight)
     tasks.keep(collector.run, "garbage-collector")
     return collector

@@ -115,7 +115,7 @@ async def serve(settings: Settings, store_url: str, *, operator_channel: str, co
     # a full garbage collection stops the loop for long, and finds nothing on a floor: collections at
     # moments of the engine's choosing (dialer/collector.py)
     collecting = engine.supervisor.tasks()
-    collector.settle(collecting, quiet=lambda: not engine.calls)
+    collector.settle(collecting, in_flight=lambda: len(engine.calls))
     exporter = MetricsServer(engine, *metrics) if metrics else None
     if exporter is not None:
         await exporter.start()

@@ -147,7 +147,10 @@ def _searched(mean: np.ndarray, waiting: int, base_answers: float, operators: in
     """The largest n worth weighing, and each prefix's budget α·E[answers] (n = 0 … that n)."""
     room = operators - waiting
     budget = alpha * (waiting + base_answers + np.concatenate(([0.0], np.cumsum(new_answers)))) + 1e-9
-    # E[(X−K)⁺] ≥ E[X] − K: the first n whose mean alone breaks the bound ends the search
+    # E[(X−K)⁺] ≥ E[X] − K: the first n whose mean alone breaks the bound ends the search. A full floor
+    # breaks it at n = 0 in most decisions: then the planned calls' sums are not needed.
+    if mean.max() - room > budget[0]:
+        return -1, budget[:1]
     means = mean + np.concatenate((np.zeros((1, mean.shape[0])), np.cumsum(new_terms, axis=0)))
     broken = np.flatnonzero((means.max(axis=1) - room) > budget)
     n_max = min(int(broken[0]) - 1 if broken.size else new_terms.shape[0], new_terms.shape[0])

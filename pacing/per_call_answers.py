@@ -121,9 +121,8 @@ def ringing_sums(est: Estimates, elapsed: np.ndarray, p: np.ndarray,
     x, y, z, left = work.x[:, :calls], work.y[:, :calls], work.z[:, :calls], work.left[:, :calls]
     f_e = cdf_at(cdf, elapsed)
     np.add(elapsed[None, :], offsets[:, None], out=x)
-    np.minimum(x, timeout, out=x)
-    # cdf_at(cdf, x), in place
-    np.clip(x, 0.0, float(len(cdf) - 1), out=x)
+    # cdf_at(cdf, min(x, timeout)), in place: the ring timeout and the grid's end are one clip (one pass)
+    np.clip(x, 0.0, min(timeout, float(len(cdf) - 1)), out=x)
     np.copyto(left, x, casting="unsafe")               # x ≥ 0: truncation is the integer part
     np.take(slopes, left, out=y, mode="clip")
     np.subtract(x, left, out=x)

@@ -25,7 +25,7 @@ class _Process:
 
 
 def _collector(process: _Process) -> collector.Collector:
-    return collector.Collector(quiet=lambda: process.calls_in_flight == 0, full_growth_bytes=50 * MB,
+    return collector.Collector(in_flight=lambda: process.calls_in_flight, full_growth_bytes=50 * MB,
                                rss=lambda: process.rss, collect=process.collect)
 
 
@@ -53,13 +53,28 @@ def test_a_full_collection_waits_for_a_floor_with_no_call_unless_memory_grew_twi
     assert collecting.step() and collecting.full == 2
 
 
+def test_a_filling_floor_moves_the_baseline_and_makes_no_full_collection() -> None:
+    process = _Process()
+    collecting = _collector(process)
+    for _ in range(10):                          # the floor fills: more calls in flight, more memory held by them
+        process.calls_in_flight += 1000
+        process.rss += 30 * MB
+        assert not collecting.step()
+    assert process.collected == [] and collecting.baseline == process.rss
+    process.calls_in_flight -= 500               # the floor has filled: growth from here counts
+    process.rss += 60 * MB
+    assert not collecting.step()
+    process.rss += 45 * MB                       # twice the allowance past the filled floor: at once
+    assert collecting.step() and process.collected == [2]
+
+
 def test_settle_freezes_start_up_and_turns_pythons_full_collections_off_while_it_runs() -> None:
     seen: dict[str, object] = {}
     before = gc.get_threshold()
 
     async def engine() -> None:
         tasks = BackgroundTasks()
-        collector.settle(tasks, quiet=lambda: True)
+        collector.settle(tasks, in_flight=lambda: 0)
         await asyncio.sleep(0)
         seen.update(frozen=gc.get_freeze_count(), thresholds=gc.get_threshold(), tasks=len(tasks))
         await tasks.cancel_all()
