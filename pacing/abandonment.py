@@ -31,7 +31,7 @@ from dataclasses import dataclass
 from pacing.window_bound import confident_target
 
 
-def cap_budget(answers: int, cap: float, start_allowance: float = 2.0) -> float:
+def cap_budget(answers: float, cap: float, start_allowance: float = 2.0) -> float:
     """The abandons a window of ``answers`` may hold under the cap. A window of fewer than 1/cap answers
     cannot express the cap at all (one abandon in 20 answers is 5 %): it is allowed ``start_allowance``
     abandons, which a day of a few hundred answers dilutes far below the cap."""
@@ -136,7 +136,8 @@ class AbandonmentController:
     def update(self, now: float, answers: int, abandons: int, margin_abandons: float | None = None,
                answers_to_come: float | None = None, hour: tuple[int, int] | None = None,
                staying: tuple[int, int] | None = None, category: str | None = None,
-               hours_ahead: Sequence[tuple[float, int]] = ()) -> AlphaDecision:
+               hours_ahead: Sequence[tuple[float, int]] = (),
+               windows_ahead: Sequence[tuple[float, int]] = ()) -> AlphaDecision:
         """Feed the window's live answers and abandons; get the α to dial with now.
 
         The integral acts on the *recent* rate (an exponential average over ``time_constant_s``) aiming at
@@ -150,7 +151,9 @@ class AbandonmentController:
         oldest calls leave it meanwhile); the bound counts these, not the window's now (default: all stay).
         ``category``: what is dialed next; α is integrated per category. ``hours_ahead``: (answers, abandons)
         of the rolling hours that end over the next minutes if nothing more is abandoned
-        (pacing.hour_ahead); with ``max_hour`` the tightest of them and ``hour`` rules.
+        (pacing.hour_ahead); with ``max_hour`` the tightest of them and ``hour`` rules. ``windows_ahead``: the
+        same of the legal window (a rolling window's oldest answers leave it); the tightest of them and the
+        window now rules the fall-back.
         """
         self._switch(category)
         margin = self.margin_abandons if margin_abandons is None else max(margin_abandons, self.margin_abandons)
@@ -169,6 +172,8 @@ class AbandonmentController:
         # few hundred answers dilutes far below the cap; from 2/cap answers on the cap itself rules.
         budget = cap_budget(answers, self.cap, self.start_allowance)
         room = budget - abandons
+        if windows_ahead:
+            room = min(room, min(cap_budget(a, self.cap, self.start_allowance) - b for a, b in windows_ahead))
         counted = staying or (answers, abandons)
         setpoint = self.window_setpoint(*counted, answers_to_come, self._reach(now, counted[0], keep))
         # Early in the window a couple of abandons weigh a lot: aim below the budget by the margin and the

@@ -9,10 +9,17 @@ minute over the next ``AHEAD_S``, the hour that will end then holds the answers 
 start, plus the answers still to come before it at ``REPLACED`` of the recent pace (a floor that falls back
 answers less) and no new abandon (falling back makes none, but for the calls already in flight, which the
 controller's margin counts). The controller keeps the tightest of them under the setting.
+
+The law's rolling window (24 hours, 30 days) passes its cap the same way: the window that ends tonight is
+what the confidence bound aims at, but yesterday's answers leave it minute by minute while its abandons may
+stay, so it can stand over the cap for a while before then with no new abandon. ``windows_ahead`` takes
+the window's counts still in it at each of the next minutes (whoever keeps the window counts them) and
+adds today's answers to come at the same reduced pace; the controller keeps the tightest under the cap.
 """
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 
 import numpy as np
@@ -21,6 +28,21 @@ HOUR_S = 3600.0
 AHEAD_S = 1200.0        # the abandons of a hot stretch stay in the hour at least this long after it
 STEP_S = 60.0
 REPLACED = 0.5          # new answers counted per answer of the recent pace, while the old ones leave
+
+
+def ahead_ends(now: float, ahead_s: float | None = None, step_s: float = STEP_S) -> np.ndarray:
+    """The ends of the windows guarded: now and every ``step_s`` over the next ``ahead_s``."""
+    return now + np.arange(0.0, (AHEAD_S if ahead_s is None else ahead_s) + 1e-9, step_s)
+
+
+def windows_ahead(staying: Sequence[tuple[int, int]], pace_per_s: float, left_s: float | None = None,
+                  step_s: float = STEP_S, replaced: float | None = None) -> tuple[tuple[float, int], ...]:
+    """(live answers, abandons) of the legal window ending now and at every ``step_s`` after, if nothing more is
+    abandoned: ``staying`` holds the counts of the window now still in it at each of those ends (``ahead_ends``),
+    to which come the answers of the pace at ``REPLACED`` of it, until the calling day ends (``left_s``)."""
+    share = (REPLACED if replaced is None else replaced) * max(pace_per_s, 0.0)
+    left = math.inf if left_s is None else max(left_s, 0.0)
+    return tuple((a + share * min(k * step_s, left), b) for k, (a, b) in enumerate(staying))
 
 
 def hours_ahead(answer_times: Sequence[float], abandon_times: Sequence[float], now: float, pace_per_s: float,

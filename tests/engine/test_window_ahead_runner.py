@@ -1,0 +1,42 @@
+"""The engine guards the law's rolling window as the simulation does: the windows that end over the next minutes,
+whose oldest answers leave while the abandons stay."""
+
+from __future__ import annotations
+
+import pytest
+
+from dialer.ledger import AbandonLedger
+from dialer.runner import CampaignRunner
+from lists.campaigns import Campaign
+
+
+def _runner(ledger: AbandonLedger) -> CampaignRunner:
+    campaign = Campaign(id=1, name="c", state="running", mode="predictive", pacing={},
+                        channel_template="Local/{number}@out", caller_id="100", timezone="UTC",
+                        default_region="GB", ring_timeout_s=25, safe_harbor_s=2.0)
+    return CampaignRunner(campaign, snapshot=lambda: None, dial=lambda *a: None, tick_s=0.25,  # type: ignore[arg-type]
+                          can_dial=lambda: True, ledger=ledger)
+
+
+def _ledger(now: float, leaving: int, day: float) -> AbandonLedger:
+    """A window of ``day`` seconds holding 1,000 answers and 28 abandons (2.8 %), ``leaving`` of the answers made
+    a window ago less ten minutes (they leave it over the next ten), the rest and the abandons later."""
+    ledger = AbandonLedger(day)
+    for k in range(leaving):
+        ledger.add(now - day + 600.0 * (k + 0.5) / leaving, abandoned=False)
+    rest = 1000 - leaving
+    for k in range(rest):
+        ledger.add(now - day + 3600.0 + 7 * 3600.0 * k / rest, abandoned=k >= rest - 28)
+    return ledger
+
+
+@pytest.mark.parametrize("window_s", [24 * 3600.0, 30 * 24 * 3600.0])   # the UK's 24 hours, the US's 30 days
+def test_a_window_whose_old_answers_are_leaving_sends_the_campaign_to_progressive_before_it_passes(
+        window_s: float) -> None:
+    now = 3_000_000.0
+    steady = _ledger(now, leaving=1, day=window_s)
+    assert steady.counts(now) == (1000, 28)
+    assert _runner(steady).effective_settings(now).mode == "predictive"
+    leaving = _ledger(now, leaving=150, day=window_s)
+    assert leaving.counts(now) == (1000, 28)
+    assert _runner(leaving).effective_settings(now).mode == "progressive"
