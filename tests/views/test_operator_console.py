@@ -30,6 +30,7 @@ from tests.views.conftest import (
 pytestmark = pytest.mark.db
 
 SIZE = (200, 60)
+NOBODY = "no engine runs campaign winter"   # no `dialer run` yet, or it stopped: nobody reads a command
 SCRIPT = call_script.parse({
     "title": "Winter offer",
     "start": "greet",
@@ -280,17 +281,6 @@ async def test_a_refused_disposition_comes_back_on_screen_to_be_corrected(db: as
         assert not app.query_one("#save", Button).disabled
 
 
-async def test_the_console_says_when_the_engine_has_gone_silent(db: asyncpg.Pool, scene: Scene) -> None:
-    clock = FixedClock()
-    app = OperatorConsole(db, await find_operator(db, "Anna"), clock)
-    async with app.run_test(size=SIZE) as pilot:
-        await publish(db, snapshot([campaign_doc(scene)], [operator_doc(scene, "ready", attempt=False)]))
-        await until(pilot, lambda: "READY" in text(app, "#status"))
-        assert "no news" not in text(app, "#status")
-        clock.moment = NOW + timedelta(seconds=12)
-        await until(pilot, lambda: "no news from the engine for 12 s" in text(app, "#status"))
-
-
 async def test_the_console_says_why_the_engine_logged_the_operator_out_and_when_the_phone_dropped(
         db: asyncpg.Pool, scene: Scene) -> None:
     app = await console(db)
@@ -351,61 +341,3 @@ async def test_a_new_call_over_a_call_left_without_a_code_says_who_sets_it_now(d
         await until(pilot, lambda: app.call is not None and app.call.attempt_id == scene.attempt_id)
         await until(pilot, lambda: f"dialer lists dispose {earlier}" in text(app, "#message"))
         assert "Ctrl+S" not in text(app, "#message")
-
-
-NOBODY = "no engine runs campaign winter"   # no `dialer run` yet, or it stopped: nobody reads a command
-
-
-async def test_the_console_says_no_engine_runs_its_campaign_until_one_does(db: asyncpg.Pool, scene: Scene) -> None:
-    clock = FixedClock()
-    app = OperatorConsole(db, await find_operator(db, "Anna"), clock)
-    async with app.run_test(size=SIZE) as pilot:
-        await until(pilot, lambda: NOBODY in text(app, "#status"))        # before any key: no engine ever wrote
-        await pilot.press("f5")
-        await until(pilot, lambda: "login sent" in text(app, "#message"))
-        assert NOBODY in text(app, "#message") and "when one starts" in text(app, "#message")
-        await type_into(pilot, "#dial-phone", "+74951234567")
-        await pilot.press("f4")
-        await until(pilot, lambda: "dial sent" in text(app, "#message"))
-        assert NOBODY in text(app, "#message") and "60 s" in text(app, "#message")   # a call waits a minute only
-        assert [c for c, _, _ in await commands(db)] == ["login", "dial"]         # nothing lost: written all the same
-
-        await publish(db, snapshot([campaign_doc(scene)], [operator_doc(scene, "ready", attempt=False)]))
-        await until(pilot, lambda: NOBODY not in text(app, "#status"))           # an engine started: gone by itself
-        await pilot.press("f2")
-        await until(pilot, lambda: "ready sent" in text(app, "#message"))
-        assert NOBODY not in text(app, "#message")
-
-        clock.moment = NOW + timedelta(seconds=12)                                 # the engine stopped writing
-        await until(pilot, lambda: NOBODY in text(app, "#status"))
-
-
-async def test_an_engine_that_stops_is_known_at_once_not_when_its_picture_grows_old(
-        db: asyncpg.Pool, scene: Scene) -> None:
-    app = OperatorConsole(db, await find_operator(db, "Anna"), FixedClock())     # the clock stands still
-    async with app.run_test(size=SIZE) as pilot:
-        await publish(db, snapshot([campaign_doc(scene)], [operator_doc(scene, "ready", attempt=False)]))
-        await until(pilot, lambda: "READY" in text(app, "#status") and NOBODY not in text(app, "#status"))
-        # Ctrl-C on `dialer run`: its last picture says so, written at the same moment as the one before
-        await publish(db, {**snapshot([campaign_doc(scene)], [operator_doc(scene, "ready", attempt=False)]),
-                           "stopped": True})
-        await until(pilot, lambda: NOBODY in text(app, "#status"))
-        await pilot.press("f2")
-        await until(pilot, lambda: "ready sent" in text(app, "#message"))
-        assert "when one starts" in text(app, "#message")
-        await publish(db, snapshot([campaign_doc(scene)], [operator_doc(scene, "ready", attempt=False)]))
-        await until(pilot, lambda: NOBODY not in text(app, "#status"))           # started again
-
-
-async def test_a_campaign_of_the_operator_that_runs_keeps_the_commands_plain(db: asyncpg.Pool, scene: Scene) -> None:
-    other = await db.fetchval(
-        """INSERT INTO campaign (name, channel_template, caller_id, timezone, state)
-           VALUES ('spring', 'Local/{phone}@test', '+74950000000', 'UTC', 'running') RETURNING id""")
-    await db.execute("INSERT INTO campaign_operator VALUES ($1, $2)", other, scene.operator_id)
-    app = OperatorConsole(db, await find_operator(db, "Anna"), FixedClock())
-    async with app.run_test(size=SIZE) as pilot:
-        await publish(db, snapshot([campaign_doc(scene)], [operator_doc(scene, "ready", attempt=False)]))
-        await until(pilot, lambda: "no engine runs campaign spring:" in text(app, "#status"))   # winter's is up
-        await pilot.press("f2")
-        await until(pilot, lambda: "ready sent" in text(app, "#message"))
-        assert text(app, "#message") == "ready sent"     # the engine of winter has the operator: it answers
