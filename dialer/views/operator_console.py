@@ -158,8 +158,9 @@ class OperatorConsole(App[None]):
                 self.say(f"the call to {left.card.phone} was left without a code: a manager sets it with "
                          f"`dialer lists dispose {left.attempt_id} CODE`")
         elif self.call is not None and self.call.attempt_id in self._disposed \
-                and (me is None or me.attempt_id != self.call.attempt_id):
-            await self._clear_call()
+                and (me is None or me.attempt_id != self.call.attempt_id
+                     or (not self._talking(self.call) and self.call not in self._awaited())):
+            await self._clear_call()     # coded, and the customer is gone (a code saved mid-call: at hang-up)
         elif (phone := never_connected(self.call, was, me)) is not None:
             self.say(f"the call to {phone} ended before it connected")
             await self._clear_call()
@@ -184,8 +185,8 @@ class OperatorConsole(App[None]):
                     await self._restore(*pending)
                 self.say(f"{result.command} refused: {result.refused}")   # once the form is back to correct
                 continue
-            if pending is not None and self.call is pending[0]:
-                await self._clear_call()      # saved: the customer leaves the screen whatever the state
+            if pending is not None and self.call is pending[0] and not self._talking(self.call):
+                await self._clear_call()      # saved: the customer leaves the screen, unless still on the line
             if self._said.startswith(f"{result.command} sent"):
                 self.say(f"{result.command} done")    # where it said sent; a newer message stays
 
@@ -257,6 +258,15 @@ class OperatorConsole(App[None]):
         """Every picture while a command waits for its result (the pictures bring it), else a few seconds."""
         if self._feed is not None:
             self._feed.every_s = 0.0 if self.sent else PICTURE_EVERY_S
+
+    def _talking(self, call: CallOnScreen) -> bool:
+        """The operator is still on this call: its card and script stay on screen, even once coded."""
+        me = self.me
+        return me is not None and me.attempt_id == call.attempt_id and me.state in ("reserved", "on_call")
+
+    def _awaited(self) -> list[CallOnScreen]:
+        """Calls whose disposition was sent and whose result is not in yet (a refusal brings them back)."""
+        return [call for call, _ in self._pending_dispositions.values()]
 
     def _unsaved(self) -> bool:
         """A call on screen whose disposition has not been sent."""

@@ -341,3 +341,30 @@ async def test_a_new_call_over_a_call_left_without_a_code_says_who_sets_it_now(d
         await until(pilot, lambda: app.call is not None and app.call.attempt_id == scene.attempt_id)
         await until(pilot, lambda: f"dialer lists dispose {earlier}" in text(app, "#message"))
         assert "Ctrl+S" not in text(app, "#message")
+
+
+async def test_a_disposition_saved_during_the_call_keeps_the_card_until_the_call_ends(
+        db: asyncpg.Pool, scene: Scene) -> None:
+    """Seen by hand: an operator who coded the call while still talking lost the customer's card and script
+    as soon as the engine confirmed the code, though the customer was still on the line."""
+    await scripts.store_script(db, "winter", SCRIPT.to_document())
+    app = await console(db)
+    async with app.run_test(size=SIZE) as pilot:
+        await publish(db, snapshot([campaign_doc(scene)], [operator_doc(scene, "on_call")]))
+        await until(pilot, lambda: "Ivan" in text(app, "#card"))
+        app.query_one("#disposition", Select).value = "sale"
+        await pilot.press("ctrl+s")
+        await until(pilot, lambda: "disposition sale sent" in text(app, "#message"))
+        await db.execute("UPDATE operator_command SET done_at = $1", NOW + timedelta(seconds=1))
+        still_talking = snapshot([campaign_doc(scene)], [operator_doc(scene, "on_call")])
+        still_talking["at"] = (NOW + timedelta(seconds=1)).isoformat()
+        await publish(db, still_talking)
+        await until(pilot, lambda: not app.sent)          # the engine's result is read
+        assert "Ivan" in text(app, "#card")
+        assert "Good morning, Ivan" in text(app, "#script-text")
+        assert app.query_one("#save", Button).disabled    # coded once: not sent twice
+        hung_up = snapshot([campaign_doc(scene)], [operator_doc(scene, "wrap_up")])
+        hung_up["at"] = (NOW + timedelta(seconds=2)).isoformat()
+        await publish(db, hung_up)
+        await until(pilot, lambda: "WRAP UP" in text(app, "#status"))
+        await until(pilot, lambda: text(app, "#card") == "No call.")    # coded and over: F2 when done
