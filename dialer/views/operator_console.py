@@ -12,7 +12,6 @@ snapshots arrive as ``FloorChanged`` messages and this app sets those attributes
 
 from __future__ import annotations
 
-import asyncio
 from typing import Any, ClassVar
 
 import asyncpg
@@ -87,6 +86,7 @@ class OperatorConsole(App[None]):
         self._engines = CampaignEngines(db, operator.campaigns)   # who is there to carry out the commands
         self._login_warned = False
         self._said = ""                           # the message line's text
+        self._sent_said: dict[int, str] = {}      # by command id: what the line said when it was sent
         self._status: StatusBar | None = None     # once mounted
         self._logout_press = SecondPress()       # during a call, F10 asks before it hangs the customer up
         self.card_trace = CardStages()            # where a card's time goes (dialer serve, traced)
@@ -139,11 +139,7 @@ class OperatorConsole(App[None]):
         if ran_out is not None and (was is None or was.wrap_up_ran_out != ran_out):
             shown = self._unsaved() and self.call is not None and self.call.attempt_id == ran_out
             self.say(on_screen.ran_out_text(ran_out, shown))
-        status = self.query_one(StatusBar)
-        status.received_at = asyncio.get_running_loop().time()
-        status.floor_at = message.floor.at
-        status.pbx_down = message.floor.pbx_down
-        status.me = me
+        self.query_one(StatusBar).show(me, message.floor)
         self._floor = message.floor
         await self._look_at_engines()
         came_in = me is not None and me.state in LOGGED_IN and (was is None or was.state not in LOGGED_IN)
@@ -157,9 +153,8 @@ class OperatorConsole(App[None]):
             if left is not None:
                 self.say(f"the call to {left.card.phone} was left without a code: a manager sets it with "
                          f"`dialer lists dispose {left.attempt_id} CODE`")
-        elif self.call is not None and self.call.attempt_id in self._disposed \
-                and (me is None or me.attempt_id != self.call.attempt_id
-                     or (not self._talking(self.call) and self.call not in self._awaited())):
+        elif self.call is not None and self.call.attempt_id in self._disposed and not on_screen.talking(self.call, me) \
+                and (me is None or me.attempt_id != self.call.attempt_id or self.call not in self._awaited()):
             await self._clear_call()     # coded, and the customer is gone (a code saved mid-call: at hang-up)
         elif (phone := never_connected(self.call, was, me)) is not None:
             self.say(f"the call to {phone} ended before it connected")
@@ -180,15 +175,16 @@ class OperatorConsole(App[None]):
                 continue
             self.sent.remove(result.id)
             pending = self._pending_dispositions.pop(result.id, None)
+            said = self._sent_said.pop(result.id, None)
             if result.refused:
                 if pending is not None:
                     await self._restore(*pending)
                 self.say(f"{result.command} refused: {result.refused}")   # once the form is back to correct
                 continue
-            if pending is not None and self.call is pending[0] and not self._talking(self.call):
+            if pending is not None and self.call is pending[0] and not on_screen.talking(self.call, self.me):
                 await self._clear_call()      # saved: the customer leaves the screen, unless still on the line
-            if self._said.startswith(f"{result.command} sent"):
-                self.say(f"{result.command} done")    # where it said sent; a newer message stays
+            if said is not None and self._said == said:
+                self.say(said.split(" sent", 1)[0] + " done")    # where it said sent; a newer message stays
 
     async def _restore(self, call: CallOnScreen, args: dict[str, Any]) -> None:
         """A refused disposition (a callback number unread, a code removed) comes back on screen as sent."""
@@ -259,14 +255,8 @@ class OperatorConsole(App[None]):
         if self._feed is not None:
             self._feed.every_s = 0.0 if self.sent else PICTURE_EVERY_S
 
-    def _talking(self, call: CallOnScreen) -> bool:
-        """The operator is still on this call: its card and script stay on screen, even once coded."""
-        me = self.me
-        return me is not None and me.attempt_id == call.attempt_id and me.state in ("reserved", "on_call")
-
     def _awaited(self) -> list[CallOnScreen]:
-        """Calls whose disposition was sent and whose result is not in yet (a refusal brings them back)."""
-        return [call for call, _ in self._pending_dispositions.values()]
+        return [call for call, _ in self._pending_dispositions.values()]   # a refusal brings them back
 
     def _unsaved(self) -> bool:
         """A call on screen whose disposition has not been sent."""
@@ -306,7 +296,7 @@ class OperatorConsole(App[None]):
     def action_disposition(self) -> None:
         self.query_one("#disposition", Select).focus()
 
-    async def _send(self, command: str, args: dict[str, Any]) -> int | None:
+    async def _send(self, command: str, args: dict[str, Any], said: str = "") -> int | None:
         try:
             command_id = await send_command(
                 self.db, operator_id=self.operator.id, command=command, args=args, now=self.clock.now(),
@@ -317,7 +307,8 @@ class OperatorConsole(App[None]):
             return None
         self.sent.append(command_id)
         self._hurry()
-        self.say(f"{command} sent{self._engines.waiting(command)}")
+        self.say(f"{said or command} sent{self._engines.waiting(command)}")
+        self._sent_said[command_id] = self._said
         return command_id
 
     async def action_login(self) -> None:
@@ -398,12 +389,11 @@ class OperatorConsole(App[None]):
             return
         args = {"attempt_id": call.attempt_id, **args,
                 "script_answers": {"path": [{"step": s, "answer": a} for s, a in call.path], "fields": call.filled}}
-        command_id = await self._send("disposition", args)
+        command_id = await self._send("disposition", args, said=f"disposition {chosen.code}")
         if command_id is not None:
             self._pending_dispositions[command_id] = (call, args)
             self._disposed.add(call.attempt_id)
             form.open = False
             self.set_focus(None)      # out of the form: the next call's script answers to the digits
-            self.say(f"disposition {chosen.code} sent{self._engines.waiting('disposition')}")
             if self.me is None or self.me.attempt_id != call.attempt_id:
                 await self._clear_call()

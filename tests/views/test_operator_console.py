@@ -360,6 +360,7 @@ async def test_a_disposition_saved_during_the_call_keeps_the_card_until_the_call
         still_talking["at"] = (NOW + timedelta(seconds=1)).isoformat()
         await publish(db, still_talking)
         await until(pilot, lambda: not app.sent)          # the engine's result is read
+        assert text(app, "#message") == "disposition sale done"     # it said "sent" for good
         assert "Ivan" in text(app, "#card")
         assert "Good morning, Ivan" in text(app, "#script-text")
         assert app.query_one("#save", Button).disabled    # coded once: not sent twice

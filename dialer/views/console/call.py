@@ -79,3 +79,8 @@ def never_connected(call: CallOnScreen | None, was: OperatorRow | None, me: Oper
     if call is None or was is None or me is None or was.state != "reserved" or was.attempt_id != call.attempt_id:
         return None
     return call.card.phone if me.attempt_id is None and me.state not in ("on_call", "wrap_up") else None
+
+
+def talking(call: CallOnScreen, me: OperatorRow | None) -> bool:
+    """The operator is still on this call: its card and script stay on screen, even once coded."""
+    return me is not None and me.attempt_id == call.attempt_id and me.state in ("reserved", "on_call")

@@ -19,7 +19,7 @@ from textual.widget import Widget
 
 from dialer.clock import Clock
 from dialer.views.console.engines import STALE_S
-from dialer.views.picture import OperatorRow
+from dialer.views.picture import FloorPicture, OperatorRow
 
 LOOK_AGAIN_S = (0.05, 60.0)   # the shortest and longest wait before the line is looked at again
 # the engine's "reserved" lasts until the customer's Redirect lands in the operator's conference
@@ -56,6 +56,13 @@ class StatusBar(Widget):
 
     def on_mount(self) -> None:
         self._changed()
+
+    def show(self, me: OperatorRow | None, floor: FloorPicture) -> None:
+        """A picture came: the operator's entry in it, when the engine published it, the PBX links down."""
+        self.received_at = asyncio.get_running_loop().time()
+        self.floor_at = floor.at
+        self.pbx_down = floor.pbx_down
+        self.me = me
 
     def _changed(self) -> None:
         line = self.line()
