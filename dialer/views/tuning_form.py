@@ -174,7 +174,8 @@ class TuningForm(ModalScreen[str | None]):
             whatif_view.update("")
             return changes
         current = {"mode": self.campaign.mode, **self.campaign.settings}
-        changes_view.update(Text("\n".join(f"{k}: {current.get(k, '—')} → {v}" for k, v in changes.items())))
+        shown = {k: "—" if current.get(k) is None else current[k] for k in changes}   # the engine says null
+        changes_view.update(Text("\n".join(f"{k}: {shown[k]} → {v}" for k, v in changes.items())))
         whatif_view.update(Text(f"press What if? to simulate {self.hours:g} h with and without the change"))
         return changes
 

@@ -55,3 +55,20 @@ async def test_the_tuning_form_refuses_max_hour_abandon_above_the_presets_cap_na
         await pilot.click("#apply")
         await pilot.pause()
     assert await db.fetchval("SELECT pacing FROM campaign WHERE id = $1", scene.campaign_id) == "{}"
+
+
+async def test_a_setting_the_engine_shows_unset_reads_as_unset_not_none(db: asyncpg.Pool, scene: Scene) -> None:
+    """Seen by hand: the engine's picture carries ``max_hour_abandon: null`` when it is not set, and the form
+    said "max_hour_abandon: None → 0.025", Python's word, not the supervisor's."""
+    app = watch(db)
+    async with app.run_test(size=SIZE) as pilot:
+        doc = campaign_doc(scene)
+        doc["settings"]["max_hour_abandon"] = None
+        await publish(db, snapshot([doc], [operator_doc(scene)]))
+        await until(pilot, lambda: app.campaign is not None)
+        await pilot.press("t")
+        await pilot.pause()
+        form = app.screen
+        form.query_one("#set-max_hour_abandon", Input).value = "0.025"
+        await pilot.pause()
+        assert str(form.query_one("#changes", Static).content) == "max_hour_abandon: — → 0.025"
