@@ -4,9 +4,12 @@ the form must offer beside the cap, and that only ever tightens the cap of the c
 from __future__ import annotations
 
 import json
+from typing import Any
 
 import asyncpg
 import pytest
+from textual.pilot import Pilot
+from textual.screen import Screen
 from textual.widgets import Input, Static
 
 from compliance import store as compliance_store
@@ -17,14 +20,19 @@ from tests.views.test_watch import SIZE, text, watch
 pytestmark = pytest.mark.db
 
 
+async def tuning_form(pilot: Pilot[None], doc: dict[str, Any], scene: Scene) -> Screen[None]:
+    """The engine publishes the campaign ``doc``; the supervisor opens its tuning form (t)."""
+    await publish(pilot.app.db, snapshot([doc], [operator_doc(scene)]))
+    await until(pilot, lambda: pilot.app.campaign is not None)
+    await pilot.press("t")
+    await pilot.pause()
+    return pilot.app.screen
+
+
 async def test_the_tuning_form_sets_max_hour_abandon_with_an_audit_row(db: asyncpg.Pool, scene: Scene) -> None:
     app = watch(db, actor="supervisor:200")
     async with app.run_test(size=SIZE) as pilot:
-        await publish(db, snapshot([campaign_doc(scene)], [operator_doc(scene)]))
-        await until(pilot, lambda: app.campaign is not None)
-        await pilot.press("t")
-        await pilot.pause()
-        form = app.screen
+        form = await tuning_form(pilot, campaign_doc(scene), scene)
         box = form.query_one("#set-max_hour_abandon", Input)
         assert box.value == ""                           # not set: only the window's cap holds
         box.value = "0.02"
@@ -43,11 +51,7 @@ async def test_the_tuning_form_refuses_max_hour_abandon_above_the_presets_cap_na
         await compliance_store.set_campaign_rules(conn, scene.campaign_id, CampaignRules(preset="US"))
     app = watch(db)
     async with app.run_test(size=SIZE) as pilot:
-        await publish(db, snapshot([campaign_doc(scene)], [operator_doc(scene)]))
-        await until(pilot, lambda: app.campaign is not None)
-        await pilot.press("t")
-        await pilot.pause()
-        form = app.screen
+        form = await tuning_form(pilot, campaign_doc(scene), scene)
         form.query_one("#set-max_hour_abandon", Input).value = "0.05"
         await pilot.pause()
         shown = str(form.query_one("#changes", Static).content)
@@ -64,11 +68,7 @@ async def test_a_setting_the_engine_shows_unset_reads_as_unset_not_none(db: asyn
     async with app.run_test(size=SIZE) as pilot:
         doc = campaign_doc(scene)
         doc["settings"]["max_hour_abandon"] = None
-        await publish(db, snapshot([doc], [operator_doc(scene)]))
-        await until(pilot, lambda: app.campaign is not None)
-        await pilot.press("t")
-        await pilot.pause()
-        form = app.screen
+        form = await tuning_form(pilot, doc, scene)
         form.query_one("#set-max_hour_abandon", Input).value = "0.025"
         await pilot.pause()
         assert str(form.query_one("#changes", Static).content) == "max_hour_abandon: — → 0.025"
