@@ -148,13 +148,15 @@ class Engine:
                                                       since=self.clock.now() - timedelta(days=1))
         midnight = datetime.combine(self.clock.now().astimezone(ZoneInfo(campaign.timezone)).date(), time(),
                                     ZoneInfo(campaign.timezone))      # the day in the campaign's zone
-        day = await operators.day_figures(self.db, [row.id for row in rows if row.id not in self.floor.operators],
-                                          since=midnight)
+        arriving = [row.id for row in rows if row.id not in self.floor.operators]
+        day = await operators.day_figures(self.db, arriving, since=midnight)
+        spent = await operators.day_seconds_by_state(self.db, arriving, since=midnight, until=self.clock.now())
         for row in rows:
             operator = self.floor.operators.get(row.id)
             if operator is None:
                 operator = FloorOperator(row.id, row.name, row.extension, set(), row.priority, row.simulated,
-                                         since=asyncio.get_running_loop().time())
+                                         since=asyncio.get_running_loop().time(),    # occupancy: the day's too
+                                         time_in={OperatorState(k): v for k, v in spent.get(row.id, {}).items()})
                 operator.calls, operator.talk_s = day.get(row.id, (0, 0.0))     # the day so far, not 0
                 self.floor.add(operator)
             self.floor.assign(operator, campaign.id)

@@ -248,6 +248,22 @@ async def day_figures(conn: asyncpg.Connection | asyncpg.Pool, operator_ids: lis
     return {r["operator_id"]: (r["calls"], float(r["talk_s"] or 0.0)) for r in rows}
 
 
+async def day_seconds_by_state(conn: asyncpg.Connection | asyncpg.Pool, operator_ids: list[int], *,
+                               since: datetime, until: datetime) -> dict[int, dict[str, float]]:
+    """Operator id → stored state → seconds spent in it between ``since`` (the start of their day) and
+    ``until`` (now), from their sessions: the occupancy a restarted engine carries on with. A session a
+    killed engine left open counts until now, as the next state change will close it."""
+    rows = await conn.fetch(
+        """SELECT operator_id, state,
+                  sum(extract(epoch FROM least(coalesce(ended_at, $3), $3) - greatest(started_at, $2))) AS s
+           FROM operator_session WHERE operator_id = ANY($1::bigint[]) AND started_at < $3
+             AND coalesce(ended_at, $3) > $2 GROUP BY operator_id, state""", operator_ids, since, until)
+    seconds: dict[int, dict[str, float]] = {}
+    for r in rows:
+        seconds.setdefault(r["operator_id"], {})[r["state"]] = float(r["s"])
+    return seconds
+
+
 async def with_open_session(conn: asyncpg.Connection | asyncpg.Pool, operator_ids: list[int]) -> set[int]:
     """Of these operators, those logged in as far as the store knows (an open session row): after an
     engine died, the people who were working."""

@@ -275,6 +275,33 @@ async def test_an_operators_calls_and_talk_of_the_day_survive_an_engine_restart(
         await engine.stop(drain_s=0)
 
 
+async def test_an_operators_occupancy_of_the_day_survives_an_engine_restart(db: asyncpg.Pool) -> None:
+    """Seen in `dialer watch` after a restart: "calls 4, talk 7:46, occupancy 0%" — calls and talk were the
+    day's, occupancy only the new engine's life. It is read from the day's sessions too (yesterday's and a
+    session of before midnight count from midnight only)."""
+    await make_campaign(db, operators_n=1, leads_n=0)
+    operator_id = await db.fetchval("SELECT id FROM operator")
+    noon = midday().now()
+    midnight = noon.replace(hour=0, minute=0, second=0, microsecond=0)
+    sessions = [("ready", noon - timedelta(days=1), noon - timedelta(days=1, minutes=-50)),    # yesterday
+                ("on_call", midnight - timedelta(minutes=10), midnight + timedelta(minutes=20)),   # 20 min today
+                ("ready", noon - timedelta(hours=2), noon - timedelta(minutes=110)),        # 10 min
+                ("wrap_up", noon - timedelta(minutes=110), noon - timedelta(minutes=100)),  # 10 min
+                ("paused", noon - timedelta(minutes=100), noon - timedelta(minutes=80)),    # 20 min
+                ("ready", noon - timedelta(minutes=80), None)]        # left open by a killed engine: 80 min
+    for state, started_at, ended_at in sessions:
+        await db.execute("INSERT INTO operator_session (operator_id, state, started_at, ended_at) "
+                         "VALUES ($1, $2, $3, $4)", operator_id, state, started_at, ended_at)
+    engine = Engine(db, FakePbx(), midday(), CONFIG)
+    await engine.start()
+    try:
+        operator = engine.floor.operators[operator_id]
+        busy, logged = operator.busy_and_logged_s(operator.since)
+        assert (busy, logged) == pytest.approx((30 * 60, 140 * 60), abs=1.0)
+    finally:
+        await engine.stop(drain_s=0)
+
+
 async def test_a_number_dialed_by_hand_is_recorded_in_e164_as_the_compliance_history_reads_it(
         db: asyncpg.Pool) -> None:
     """The attempt kept the number as typed ("+44 20 7946 0000"): the contact caps, which count a number's
