@@ -133,6 +133,7 @@ class Call:
     preassigned: int | None = None        # manual call: the operator who dialed it
     caller_id: str | None = None          # what the callee sees (local presence may pick one per area)
     operator_released: bool = False       # the operator ended the call (the customer may still rate it)
+    coded: bool = False                   # the operator saved its code while it went on: no wrap-up
     missed_window: bool = False           # reached its operator, but after the dialplan's safe-harbor deadline
     sent: bool = False                    # its Originate went out: a channel may exist (reconcile asks)
     end_unseen: bool = False              # a recovery found its channel gone: how it ended, nobody heard

@@ -12,6 +12,7 @@ from typing import Any
 
 from ami.pbx import OriginateRequest, PbxError
 from dialer import command_rights
+from dialer.call import channel_id_of
 from dialer.engine import Engine
 from dialer.floor import OperatorState
 from dialer.refused_in_state import refused_in_state
@@ -106,6 +107,9 @@ async def _disposition(engine: Engine, operator_id: int, args: dict[str, Any]) -
                 await attempts.set_script_answers(conn, int(args["attempt_id"]), args["script_answers"])
     except DispositionError as exc:
         return str(exc)
+    call = engine.calls.get(channel_id_of(int(args["attempt_id"])))
+    if call is not None and not args.get("stay_in_wrap_up"):
+        call.coded = True      # saved while the customer is still on: the wrap-up ends as it begins
     if operator.wrap_up_ran_out == int(args["attempt_id"]):
         operator.wrap_up_ran_out = None     # coded at last
     if operator.state is OperatorState.WRAP_UP and not args.get("stay_in_wrap_up"):

@@ -35,12 +35,15 @@ class OperatorWork:
         self.wrap_up_listeners: list[Callable[[FloorOperator], None]] = []
 
     def release(self, call: Call, operator: FloorOperator, now: float) -> None:
-        """The conversation is over for the operator: count it and start the wrap-up."""
+        """The conversation is over for the operator: count it and start the wrap-up (ended at once when
+        the call was coded while it went on, as saving a code in the wrap-up ends it)."""
         call.operator_released = True
         operator.calls += 1
         operator.last_talk_s = now - (call.connected_at or now)
         operator.talk_s += operator.last_talk_s
         self._engine.floor.set_state(operator, OperatorState.WRAP_UP, now)
+        if call.coded:
+            self.wrap_up_done(operator)    # its code was saved during the call: nothing left to do after it
 
     async def end_call(self, operator: FloorOperator, *, rate: bool) -> str | None:
         """The operator ends the conversation: the customer is hung up, or sent to the rating menu."""

@@ -22,8 +22,8 @@ from tests.engine.test_engine import CONFIG, make_campaign, midday, until
 pytestmark = pytest.mark.db
 
 
-async def wrapping_up(db: asyncpg.Pool, wrap_up_max_s: float) -> tuple[Engine, FloorOperator, int]:
-    """One operator, one call talked and hung up by the customer: the operator is in wrap-up."""
+async def talking(db: asyncpg.Pool, wrap_up_max_s: float) -> tuple[Engine, FakePbx, FloorOperator, str]:
+    """One operator on a call with a customer: the engine, the PBX, the operator and the call's channel."""
     await make_campaign(db, operators_n=1, leads_n=1)
     await db.execute(f"""UPDATE campaign SET pacing = '{{"wrap_up_max_s": {wrap_up_max_s}}}'""")
     pbx = FakePbx()
@@ -34,10 +34,36 @@ async def wrapping_up(db: asyncpg.Pool, wrap_up_max_s: float) -> tuple[Engine, F
     pbx.emit(CallAnswered(first.channel_id))
     await until(lambda: bool(pbx.redirects))
     pbx.emit(ConferenceJoined("op101", first.channel_id))
-    pbx.emit(ChannelHungUp(first.channel_id, 16))
     operator = next(iter(engine.floor.operators.values()))
+    assert operator.state is OperatorState.ON_CALL
+    return engine, pbx, operator, first.channel_id
+
+
+async def wrapping_up(db: asyncpg.Pool, wrap_up_max_s: float) -> tuple[Engine, FloorOperator, int]:
+    """One operator, one call talked and hung up by the customer: the operator is in wrap-up."""
+    engine, pbx, operator, channel_id = await talking(db, wrap_up_max_s)
+    pbx.emit(ChannelHungUp(channel_id, 16))
     assert operator.state is OperatorState.WRAP_UP
-    return engine, operator, int(first.channel_id.split("-")[1])
+    return engine, operator, int(channel_id.split("-")[1])
+
+
+async def test_a_code_saved_during_the_call_ends_the_wrap_up_when_the_call_ends(db: asyncpg.Pool) -> None:
+    """Seen by hand: an operator who coded the call while still talking sat in WRAP UP after the customer
+    hung up, an empty screen and no calls, until the wrap-up's time (2 minutes) ran out. A code saved in
+    the wrap-up ends it; one saved before it ends it as it begins (the store keeps both moves)."""
+    engine, pbx, operator, channel_id = await talking(db, 60)
+    attempt = int(channel_id.split("-")[1])
+    try:
+        assert await apply_command(engine, operator.id, "disposition", {"attempt_id": attempt, "code": "sale"}) is None
+        assert operator.state is OperatorState.ON_CALL           # the customer is still there
+        pbx.emit(ChannelHungUp(channel_id, 16))
+        assert operator.state is OperatorState.READY
+        await engine.recorder.drain()
+        assert await db.fetchval("SELECT disposition FROM attempt WHERE id = $1", attempt) == "sale"
+        states = await db.fetch("SELECT state FROM operator_session WHERE operator_id = $1 ORDER BY id", operator.id)
+        assert [r["state"] for r in states][-3:] == ["on_call", "wrap_up", "ready"]
+    finally:
+        await engine.stop(drain_s=0)
 
 
 async def test_a_wrap_up_that_runs_out_codes_the_attempt_no_code_and_says_so(
