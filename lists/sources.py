@@ -256,8 +256,11 @@ def _open_xlsx(path: Path, size: int) -> Table:
     rows = sheet.iter_rows(values_only=True)
     header_cells = next(rows, None)
     if header_cells is None:
+        others = [f"'{other.title}'" for other in book.worksheets[1:] if next(other.iter_rows(), None) is not None]
         close()
-        raise ListImportError(f"{path.name}: the first sheet is empty")
+        raise ListImportError(f"{path.name}: the first sheet ('{sheet.title}') is empty" + (
+            f", and only the first sheet is read: move the list's sheet first (sheets with rows: {', '.join(others)})"
+            if others else ""))
     consumed = [0]
     total = max(sheet.max_row or 1, 1)
     # a formula's value is the one a spreadsheet program saved beside it; a file written by a program

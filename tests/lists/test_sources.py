@@ -227,3 +227,18 @@ def test_an_xlsx_formula_with_its_saved_value_reads_as_the_value(tmp_path: Path)
             target.writestr(item, data)
     header, rows = read(path)
     assert (header, rows) == (["name", "phone"], [(2, ["Ann", "+13055550100"])])
+
+
+def test_an_xlsx_whose_first_sheet_is_empty_names_the_sheets_that_hold_rows(tmp_path: Path) -> None:
+    """Seen by hand: "the first sheet is empty" for a workbook whose list was on its second sheet, and
+    nothing said which sheet is read or where the rows were."""
+    book = openpyxl.Workbook()
+    book.active.title = "Cover"
+    book.create_sheet("Notes")
+    book.create_sheet("Leads").append(["phone"])
+    book["Leads"].append(["+13055550100"])
+    book.save(tmp_path / "list.xlsx")
+    with pytest.raises(ListImportError) as err:
+        open_table(tmp_path / "list.xlsx")
+    assert str(err.value) == ("list.xlsx: the first sheet ('Cover') is empty, and only the first sheet is read: "
+                              "move the list's sheet first (sheets with rows: 'Leads')")
