@@ -28,6 +28,7 @@ without it.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 from dataclasses import dataclass
 from functools import partial
@@ -91,6 +92,7 @@ class CampaignOwnership:
         self._tasks = engine.supervisor.tasks()
         self.takeovers = 0                       # campaigns taken from an engine that did not release them
         self.losses = 0                          # campaigns this engine lost without releasing them
+        self._lost: set[int] = set()             # lost so, not yet taken back (the log says when they are)
         engine.attach_ownership(self)
 
     # ---- lifecycle -------------------------------------------------------------------------------
@@ -256,6 +258,10 @@ class CampaignOwnership:
                 except _STORE_ERRORS as exc:
                     log.warning("campaign %s: could not start it here (%s); next beat tries again",
                                 campaign.name, type(exc).__name__)
+                    continue
+                if campaign.id in self._lost and self.owns(campaign.id):
+                    self._lost.discard(campaign.id)
+                    log.info("campaign %s: owned by this engine again; dialing resumes", campaign.name)
 
     async def _lose(self, campaign_ids: list[int]) -> None:
         for campaign_id in campaign_ids:
@@ -270,6 +276,7 @@ class CampaignOwnership:
                 except _STORE_ERRORS:
                     await self._drop_connection()
             self.losses += 1
+            self._lost.add(campaign_id)
             log.warning("campaign %s: no longer owned by this engine; its pacing loop stops (calls in "
                         "progress finish)", campaign_id)
             await self._engine.pause_campaign(campaign_id)
@@ -291,9 +298,15 @@ class CampaignOwnership:
         self._keys.clear()           # the session's locks end with it
         if conn is not None:
             try:
-                await asyncio.wait_for(self._engine.db.release(conn), timeout=1.0)
+                await asyncio.wait_for(self._let_go(conn), timeout=1.0)
             except (*_STORE_ERRORS, asyncio.CancelledError):
                 conn.terminate()
+
+    async def _let_go(self, conn: asyncpg.Connection) -> None:
+        """Back to the pool not listening (a live one: the heartbeat may fail on a slow store)."""
+        with contextlib.suppress(*_STORE_ERRORS):     # dead, or given back already: nothing listens
+            await conn.remove_listener(RELEASED_CHANNEL, self._notified)
+        await self._engine.db.release(conn)
 
     def _notified(self, *_: object) -> None:
         self._wake.set()

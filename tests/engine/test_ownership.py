@@ -5,6 +5,7 @@ staleness are the database's time), dialing nobody twice and losing no lead."""
 from __future__ import annotations
 
 import asyncio
+import logging
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 
@@ -199,3 +200,33 @@ async def test_a_takeover_waits_to_dial_until_the_pbx_can_say_which_calls_of_the
     await b.engine.recorder.drain()
     assert not await b.db.fetchval("SELECT count(*) FROM attempt WHERE engine = 'engine-a' AND ended_at IS NULL")
     assert not set(a.dialed()) & set(b.dialed())
+
+
+async def test_a_campaign_lost_to_a_store_outage_is_said_taken_back_when_the_store_returns(
+        two_pools: tuple[asyncpg.Pool, asyncpg.Pool], monkeypatch: pytest.MonkeyPatch,
+        caplog: pytest.LogCaptureFixture, recwarn: pytest.WarningsRecorder) -> None:
+    """Seen on a live engine whose store went away for half a minute: the log said the campaign was no
+    longer owned and its pacing loop stopped, and nothing when it took the campaign back and dialed again:
+    whoever read the log believed the campaign stopped. A heartbeat that fails on a live connection (a
+    slow store) gave that connection back still listening: asyncpg printed a warning nobody can read."""
+    from dialer.store import ownership as rows
+    caplog.set_level(logging.INFO)
+    real_heartbeat, outage = rows.heartbeat, [ConnectionResetError("the store went away")]
+
+    async def heartbeat(conn: asyncpg.Connection, name: str) -> object:
+        if outage:
+            raise outage.pop()
+        return await real_heartbeat(conn, name)
+
+    monkeypatch.setattr(rows, "heartbeat", heartbeat)
+    node = Node(two_pools[0], "engine-a")
+    campaign_id = await make_campaign(node.db, operators_n=1, leads_n=5)
+    try:
+        await node.start()
+        await until(lambda: node.ownership.losses == 1 and node.ownership.owns(campaign_id), timeout=5)
+        await until(lambda: "owned by this engine again" in caplog.text)
+        lost, back = caplog.text.index("no longer owned"), caplog.text.index("owned by this engine again")
+        assert lost < back and "campaign c1" in caplog.text[back - 60:back]
+        assert not [w for w in recwarn if "notification listener" in str(w.message)]
+    finally:
+        await node.stop()
