@@ -19,3 +19,15 @@ async def hold_name(conn: asyncpg.Connection, name: str) -> bool:
     schema); False when another live session holds it. A dead engine's lock goes with its connection."""
     return bool(await conn.fetchval(
         "SELECT pg_try_advisory_lock(hashtext('dialer.engine:' || current_schema()), hashtext($1))", name))
+
+
+async def names_held(db: asyncpg.Pool | asyncpg.Connection, names: list[str]) -> set[str]:
+    """Of these engine names, those a live session holds (``hold_name``): an engine killed, crashed or cut
+    off from the store holds its name no more, at once (its session ends with its connection)."""
+    rows = await db.fetch(
+        """SELECT n FROM unnest($1::text[]) AS n WHERE EXISTS (
+               SELECT 1 FROM pg_locks l WHERE l.locktype = 'advisory' AND l.granted AND l.objsubid = 2
+                 AND l.database = (SELECT oid FROM pg_database WHERE datname = current_database())
+                 AND l.classid = (hashtext('dialer.engine:' || current_schema())::bigint & 4294967295)::oid
+                 AND l.objid = (hashtext(n)::bigint & 4294967295)::oid)""", names)
+    return {r["n"] for r in rows}

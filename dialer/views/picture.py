@@ -129,12 +129,13 @@ class FloorPicture:
     engines_at: tuple[tuple[str, datetime], ...] = ()   # when each engine wrote its picture
     engines_stopped: tuple[str, ...] = ()   # engines whose picture is the last one of a clean stop
 
-    def campaigns_run(self, now: datetime, stale_s: float) -> frozenset[int]:
+    def campaigns_run(self, now: datetime, stale_s: float, gone: frozenset[str] = frozenset()) -> frozenset[int]:
         """Campaigns an engine runs: in a picture written within ``stale_s`` by an engine that has not
-        stopped. A stopped or killed engine's last picture stays in the store and still lists its campaigns;
-        a stop says so in it (known at once), a kill only by its age."""
+        stopped and is not ``gone``. A stopped or killed engine's last picture stays in the store and still
+        lists its campaigns; a stop says so in it (known at once), a kill by its age or, sooner, by ``gone``
+        (the engines whose session with the store ended: ``dialer/views/gone.py``)."""
         fresh = {engine for engine, at in self.engines_at
-                 if (now - at).total_seconds() <= stale_s and engine not in self.engines_stopped}
+                 if (now - at).total_seconds() <= stale_s and engine not in {*self.engines_stopped, *gone}}
         written = {engine for engine, _ in self.engines_at}
         return frozenset(c.id for c in self.campaigns if c.engine in fresh or c.engine not in written)
 

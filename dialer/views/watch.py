@@ -23,6 +23,7 @@ from dialer import command_rights, seller_prompt
 from dialer.clock import Clock
 from dialer.recorder import STORE_UNREACHABLE
 from dialer.views.feed import CommandError, PictureFeed, command_results, send_command
+from dialer.views.gone import gone_engines
 from dialer.views.listener import SharedListener
 from dialer.views.operator_console import FloorChanged
 from dialer.views.picture import CampaignState, FloorPicture, OperatorRow
@@ -130,6 +131,7 @@ class WatchApp(App[None]):
         self.occupancy_history: dict[int, deque[float]] = {}
         self.abandon_history: dict[int, deque[float]] = {}
         self.sent: list[int] = []
+        self._gone: frozenset[str] = frozenset()      # engines of the floor gone from the store
         self.absent: tuple[int, str] | None = None   # the named campaign's id and state while no engine runs it
         self._title = ""     # as shown: the title is looked at every second, and drawn again only when it changes
         self._feed = PictureFeed(db, lambda floor: self.post_message(FloorChanged(floor)), self.say,
@@ -155,7 +157,7 @@ class WatchApp(App[None]):
         for key, label in (("name", "operator"), ("ext", "ext"), ("state", "state"), ("in_state", "in state"),
                            ("calls", "calls"), ("talk", "talk"), ("occupancy", "occupancy")):
             table.add_column(label, key=key)
-        self.set_interval(1.0, self._render_title)
+        self.set_interval(1.0, self._look_at_engine)
         if self._feed is not None:
             await self._feed.start()
 
@@ -215,6 +217,12 @@ class WatchApp(App[None]):
             return None
         return await campaigns.state_of(self.db, self.campaign_name)
 
+    async def _look_at_engine(self) -> None:
+        """Each second: a late picture's engine may be gone from the store (then said at once)."""
+        if (gone := await gone_engines(self.db, self.floor, self.clock.now())) is not None:
+            self._gone = gone
+        self._render_title()
+
     def _render_title(self) -> None:
         if self._base() is None:
             return
@@ -234,7 +242,10 @@ class WatchApp(App[None]):
         elif self.floor.at is not None:
             # engines publish every second: a silent one has stopped or lost the store, and what is shown is old
             silent = (self.clock.now() - self.floor.at).total_seconds()
-            if silent > STALE_S:
+            if campaign is not None and campaign.engine in self._gone:
+                title += f"  STALE: no picture for {silent:.0f} s — {campaign.engine} has no session with the " \
+                         "store: killed, crashed or cut off from it"
+            elif silent > STALE_S:
                 title += f"  STALE: no picture for {silent:.0f} s — is the engine running?"
         if title != self._title:
             self._title = title

@@ -333,3 +333,34 @@ async def test_the_title_is_drawn_again_only_when_it_changes(db: asyncpg.Pool, s
         app.clock.moment += timedelta(seconds=30)    # type: ignore[attr-defined]  (the engine fell silent)
         app._render_title()
         assert len(drawn) == 1 and "STALE" in str(drawn[0])
+
+
+async def test_a_killed_engine_is_said_gone_as_soon_as_its_picture_is_late(db: asyncpg.Pool, scene: Scene) -> None:
+    """Seen by hand: after `kill -9` the watch said nothing for 5 s, then only "is the engine running?". An
+    engine killed, crashed or cut off from the store holds its name no more: 3 s of silence are enough."""
+    clock = FixedClock()
+    app = WatchApp(db, clock, campaign="winter")
+    async with app.run_test(size=SIZE) as pilot:
+        await publish(db, snapshot([campaign_doc(scene)], [operator_doc(scene)]))
+        await until(pilot, lambda: app.campaign is not None)
+        clock.moment = NOW + timedelta(seconds=3)
+        await until(pilot, lambda: "no session with the store" in text(app, "#title"))
+        assert "engine-test" in text(app, "#title") and "killed" in text(app, "#title")
+
+
+async def test_a_late_picture_of_an_engine_still_holding_its_name_is_not_said_gone(
+        db: asyncpg.Pool, scene: Scene) -> None:
+    from dialer.store import engines
+    async with db.acquire() as conn:
+        assert await engines.hold_name(conn, "engine-test")      # the engine's session lives
+        try:
+            clock = FixedClock()
+            app = WatchApp(db, clock, campaign="winter")
+            async with app.run_test(size=SIZE) as pilot:
+                await publish(db, snapshot([campaign_doc(scene)], [operator_doc(scene)]))
+                await until(pilot, lambda: app.campaign is not None)
+                clock.moment = NOW + timedelta(seconds=3)
+                await pilot.pause(1.5)
+                assert "no session" not in text(app, "#title") and "STALE" not in text(app, "#title")
+        finally:
+            await conn.execute("SELECT pg_advisory_unlock_all()")

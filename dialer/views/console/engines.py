@@ -3,7 +3,8 @@
 A command is a row the engine that has the operator on its floor reads; with no engine running any of the
 operator's campaigns (no ``dialer run`` yet, or the engine stopped), nobody reads it. The console says so at
 once, as the supervisor's watch does: from the engines' pictures, a campaign counts as run while the picture
-that lists it is fresh (an engine writes one every second, and a stopped one's last picture stays). The
+that lists it is fresh (an engine writes one every second, and a stopped one's last picture stays) and its
+engine's session with the store lives (``dialer/views/gone.py``). The
 commands are written all the same: a login, a pause or a disposition is carried out when an engine starts;
 a call command (dial, end call) is refused by then if it is older than ``STALE_COMMAND_S``."""
 
@@ -16,6 +17,7 @@ import asyncpg
 from dialer.recorder import STORE_UNREACHABLE
 from dialer.store.operator_commands import CALL_COMMANDS, STALE_COMMAND_S
 from dialer.views import customer
+from dialer.views.gone import gone_engines
 from dialer.views.picture import FloorPicture
 
 STALE_S = 10.0   # engines publish every second, the console reads them every few seconds
@@ -33,7 +35,8 @@ class CampaignEngines:
 
     async def seen(self, floor: FloorPicture, now: datetime) -> bool:
         """Take the floor as it is at ``now``; True when the absent campaigns changed (the screen redraws)."""
-        run = floor.campaigns_run(now, STALE_S)
+        gone = await gone_engines(self._db, floor, now)     # killed or cut off: known before STALE_S
+        run = floor.campaigns_run(now, STALE_S, gone=gone or frozenset())
         absent = frozenset(cid for cid, _, _ in self._campaigns if cid not in run)
         if absent == self.absent:
             return False
