@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
+from collections.abc import AsyncIterator
 from datetime import timedelta
 
 import asyncpg
@@ -335,15 +337,22 @@ async def test_the_title_is_drawn_again_only_when_it_changes(db: asyncpg.Pool, s
         assert len(drawn) == 1 and "STALE" in str(drawn[0])
 
 
-async def test_a_killed_engine_is_said_gone_as_soon_as_its_picture_is_late(db: asyncpg.Pool, scene: Scene) -> None:
-    """Seen by hand: after `kill -9` the watch said nothing for 5 s, then only "is the engine running?". An
-    engine killed, crashed or cut off from the store holds its name no more: 3 s of silence are enough."""
+@contextlib.asynccontextmanager
+async def picture_three_seconds_late(db: asyncpg.Pool, scene: Scene) -> AsyncIterator[tuple[WatchApp, Pilot[None]]]:
+    """The watch on the engine's picture, 3 s after it was written."""
     clock = FixedClock()
     app = WatchApp(db, clock, campaign="winter")
     async with app.run_test(size=SIZE) as pilot:
         await publish(db, snapshot([campaign_doc(scene)], [operator_doc(scene)]))
         await until(pilot, lambda: app.campaign is not None)
         clock.moment = NOW + timedelta(seconds=3)
+        yield app, pilot
+
+
+async def test_a_killed_engine_is_said_gone_as_soon_as_its_picture_is_late(db: asyncpg.Pool, scene: Scene) -> None:
+    """Seen by hand: after `kill -9` the watch said nothing for 5 s, then only "is the engine running?". An
+    engine killed, crashed or cut off from the store holds its name no more: 3 s of silence are enough."""
+    async with picture_three_seconds_late(db, scene) as (app, pilot):
         await until(pilot, lambda: "no session with the store" in text(app, "#title"))
         assert "engine-test" in text(app, "#title") and "killed" in text(app, "#title")
 
@@ -354,12 +363,7 @@ async def test_a_late_picture_of_an_engine_still_holding_its_name_is_not_said_go
     async with db.acquire() as conn:
         assert await engines.hold_name(conn, "engine-test")      # the engine's session lives
         try:
-            clock = FixedClock()
-            app = WatchApp(db, clock, campaign="winter")
-            async with app.run_test(size=SIZE) as pilot:
-                await publish(db, snapshot([campaign_doc(scene)], [operator_doc(scene)]))
-                await until(pilot, lambda: app.campaign is not None)
-                clock.moment = NOW + timedelta(seconds=3)
+            async with picture_three_seconds_late(db, scene) as (app, pilot):
                 await pilot.pause(1.5)
                 assert "no session" not in text(app, "#title") and "STALE" not in text(app, "#title")
         finally:
