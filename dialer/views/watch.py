@@ -131,6 +131,7 @@ class WatchApp(App[None]):
         self.occupancy_history: dict[int, deque[float]] = {}
         self.abandon_history: dict[int, deque[float]] = {}
         self.sent: list[int] = []
+        self._sent_for: dict[int, str] = {}           # by command id: the operator it is for
         self._gone: frozenset[str] = frozenset()      # engines of the floor gone from the store
         self.absent: tuple[int, str] | None = None   # the named campaign's id and state while no engine runs it
         self._title = ""     # as shown: the title is looked at every second, and drawn again only when it changes
@@ -208,7 +209,9 @@ class WatchApp(App[None]):
             for result in await command_results(self.db, self.sent):
                 if result.done:
                     self.sent.remove(result.id)
-                    self.say(f"{result.command}: " + (f"refused — {result.refused}" if result.refused else "done"))
+                    whom = self._sent_for.pop(result.id, None)
+                    self.say(f"{result.command}{f' for {whom}' if whom else ''}: "
+                             + (f"refused — {result.refused}" if result.refused else "done"))
 
     async def _absent_campaign(self) -> tuple[int, str] | None:
         """The named campaign's id and state when no engine publishes it: paused (its operators still log
@@ -343,6 +346,7 @@ class WatchApp(App[None]):
             self.say(str(exc))
             return
         self.sent.append(command_id)
+        self._sent_for[command_id] = operator.name
         self.say(f"{command} sent for {operator.name}")
 
     async def action_toggle_operator(self) -> None:

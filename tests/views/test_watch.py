@@ -126,6 +126,22 @@ async def test_keys_pause_the_selected_operator_and_listen_in(db: asyncpg.Pool, 
     ]
 
 
+async def test_a_command_done_says_for_whom(db: asyncpg.Pool, scene: Scene) -> None:
+    """Seen by hand: `o` said "pause sent for Anna", then "pause: done" — for whom, on a floor of many?"""
+    app = watch(db)
+    async with app.run_test(size=SIZE) as pilot:
+        await publish(db, snapshot([campaign_doc(scene)], [operator_doc(scene, "ready")]))
+        await until(pilot, lambda: app.selected_operator() is not None)
+        await pilot.press("o")
+        await until(pilot, lambda: text(app, "#message") == "pause sent for Anna")
+        await db.execute("UPDATE operator_command SET done_at = now()")
+        later = snapshot([campaign_doc(scene)], [operator_doc(scene, "paused", pause_reason="supervisor")])
+        later["at"] = (NOW + timedelta(seconds=1)).isoformat()
+        await publish(db, later)
+        await until(pilot, lambda: "done" in text(app, "#message"))
+        assert text(app, "#message") == "pause for Anna: done"
+
+
 async def test_a_key_pressed_while_the_store_is_unreachable_is_said_and_the_view_lives(
         db: asyncpg.Pool, scene: Scene, monkeypatch: pytest.MonkeyPatch) -> None:
     """Seen by hand: `o` pressed while the embedded store was down ended the watch with a traceback."""
