@@ -46,11 +46,11 @@ class DispositionForm(VerticalScroll, can_focus=False):
         yield Select[str]([], prompt="disposition", id="disposition")
         yield Static("", id="disposition-effect")
         yield Input(placeholder="notes", id="notes")
-        yield Label("Callback / follow-up at (campaign time)")
+        yield Label("Callback/follow-up (campaign time)")
         yield Input(placeholder="YYYY-MM-DD HH:MM", id="callback-at")
         yield Select[str]([("only me", "personal"), ("anyone", "anyone")], value="personal",
                           allow_blank=False, id="callback-scope")
-        yield Input(placeholder="callback on another number (optional)", id="callback-phone")
+        yield Input(placeholder="other number to call back", id="callback-phone")
         yield KeyButton("Ctrl+S Save", id="save", variant="primary", disabled=True, action="app.save")
 
     def watch_catalogue(self, catalogue: tuple[Disposition, ...]) -> None:
