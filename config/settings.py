@@ -6,6 +6,8 @@ deep inside the engine an hour later.
 
 from __future__ import annotations
 
+import difflib
+import os
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -65,7 +67,28 @@ def describe(error: Mapping[str, Any]) -> str:
 _SECRETS = {name for name, spec in Settings.model_fields.items() if "SecretStr" in str(spec.annotation)}
 
 
+# ``DIALER_*`` variables read outside these settings: switches of the engine and the web workers, and of the
+# tests (a real Asterisk's binary, a whole day on the floor, the README's screenshots).
+ELSEWHERE = frozenset({"DIALER_CHECK_FLOOR", "DIALER_SERVE_TRACE", "DIALER_ASTERISK", "DIALER_FLOOR_HOURS",
+                       "DIALER_SCREENSHOTS"})
+KNOWN = frozenset(f"DIALER_{name.upper()}" for name in Settings.model_fields) | ELSEWHERE
+
+
+def unknown(environ: Mapping[str, str]) -> str | None:
+    """The first ``DIALER_*`` variable that no part of dialer reads, as one line with the name it most likely
+    meant: a mistyped name was ignored, and the setting it meant to change kept its default without a word."""
+    for name in sorted(environ):
+        if name.startswith("DIALER_") and name not in KNOWN:
+            close = difflib.get_close_matches(name, sorted(KNOWN), n=1)
+            meant = f" ({close[0]}?)" if close else ""
+            return f"{name}: not a setting of dialer{meant}; the settings are {', '.join(sorted(KNOWN))}"
+    return None
+
+
 def load_settings() -> Settings:
+    stray = unknown(os.environ)
+    if stray:
+        raise SettingsError(stray)
     try:
         return Settings()
     except ValidationError as exc:

@@ -63,3 +63,26 @@ def test_check_floor_is_1_or_0_or_unset(monkeypatch: pytest.MonkeyPatch, value: 
 
     monkeypatch.setenv("DIALER_CHECK_FLOOR", value)
     assert EngineConfig().check_floor is on
+
+
+def test_a_mistyped_variable_is_refused_naming_it_and_the_setting_meant(monkeypatch: pytest.MonkeyPatch) -> None:
+    """``DIALER_AMI_PROT=5039`` was ignored without a word: the engine dialed the default port, and a
+    variable meant to change a limit would change nothing."""
+    monkeypatch.setenv("DIALER_AMI_PROT", "5039")
+    with pytest.raises(SettingsError, match=r"^DIALER_AMI_PROT: not a setting of dialer \(DIALER_AMI_PORT\?\)"):
+        load_settings()
+
+
+def test_the_variables_read_outside_the_settings_are_known(monkeypatch: pytest.MonkeyPatch) -> None:
+    for name in ("DIALER_CHECK_FLOOR", "DIALER_SERVE_TRACE", "DIALER_ASTERISK", "DIALER_FLOOR_HOURS",
+                 "DIALER_SCREENSHOTS"):
+        monkeypatch.setenv(name, "1")
+    monkeypatch.setenv("DIALER_ENGINE_NAME", "engine-2")
+    assert load_settings().engine_name == "engine-2"
+
+
+def test_a_mistyped_variable_stops_a_command_with_one_line() -> None:
+    result = CliRunner().invoke(cli.app, ["db", "status"], env={"DIALER_WRAP_UP_MAX_S": "x", "COLUMNS": "200"})
+    assert result.exit_code == 2, result.output
+    assert result.output.startswith("error: DIALER_WRAP_UP_MAX_S: not a setting of dialer"), result.output
+    assert len(result.output.strip().splitlines()) == 1, result.output
