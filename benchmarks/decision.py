@@ -28,7 +28,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 import numpy as np
 
 from dialer.answer_chances import AnswerChances
-from dialer.call import Call
+from dialer.call import Call, channel_id_of
 from dialer.clock import SystemClock
 from dialer.engine import Engine
 from dialer.floor import FloorOperator, OperatorState
@@ -72,7 +72,7 @@ def floor_of(engine: Engine, operators: int, free: int, calls: int, now: float, 
             estimators.observe_handle(t, rng.uniform(20.0, 40.0), 5.0)
     chances = engine.answer_chances[CAMPAIGN] = AnswerChances()
     for attempt in range(calls):
-        call = Call(attempt_id=attempt, channel_id=f"attempt-{attempt}", campaign_id=CAMPAIGN, lead_id=attempt,
+        call = Call(attempt_id=attempt, channel_id=channel_id_of(attempt), campaign_id=CAMPAIGN, lead_id=attempt,
                     phone="+15550100", originated_at=now - rng.uniform(0.0, 45.0))
         call.answer_p = float(np.clip(rng.gauss(0.1, 0.03), 0.01, 0.9))
         engine.follow(call)

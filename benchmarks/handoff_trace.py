@@ -64,9 +64,15 @@ def install_simulator(path: str) -> None:
                 out.write(f"{'sim_join' if name == 'ConfbridgeJoin' else 'sim_answer'} {attempt} {t!r}\n")
 
     redirect = actions._HANDLERS["redirect"]
+    ran = _loop_turns()
 
     def traced_redirect(session: Any, message: Any) -> Any:
-        out.write(f"sim_redirect {message.get('Channel')} {time.perf_counter()!r}\n")
+        t = time.perf_counter()
+        out.write(f"sim_redirect {message.get('Channel')} {t!r}\n")
+        # what the simulator's loop ran over the 300 ms before it read this Redirect (see ``_loop_turns``)
+        before = [f"{a:.6f},{d:.6f},{kind}" for a, d, kind in ran
+                  if a >= t - 0.3 and (d >= 2e-5 or kind.startswith("poll"))]   # the shortest left out
+        out.write(f"sim_ran {message.get('Channel')} {';'.join(before)}\n")
         return redirect(session, message)
 
     server.SimulatorServer.publish = traced_publish  # type: ignore[method-assign]
@@ -88,6 +94,44 @@ def install_simulator(path: str) -> None:
             out.write(f"sim_unsent - {self.writer.transport.get_write_buffer_size()}\n")
 
     server.Session.deliver = traced_deliver  # type: ignore[method-assign]
+
+
+def _loop_turns() -> Any:
+    """In the simulator: each loop callback (start, duration, what) and each poll of the sockets, the last
+    thousands of them, so that a Redirect read late can say what the loop ran meanwhile."""
+    import asyncio
+    from collections import deque
+
+    ran: deque[tuple[float, float, str]] = deque(maxlen=20000)
+    run = asyncio.Handle._run
+
+    def timed_run(handle: asyncio.Handle) -> None:
+        callback = handle._callback  # type: ignore[attr-defined]   # a timer that ends its channel drops it
+        if getattr(callback, "__qualname__", "") == "_Turns.due":   # a channel timer: named by what it runs
+            callback = handle._args[0]._callback  # type: ignore[attr-defined]
+        task = getattr(callback, "__self__", None)
+        what = (task.get_coro().__qualname__ if isinstance(task, asyncio.Task)
+                else getattr(callback, "__qualname__", type(callback).__name__))
+        if isinstance(handle, asyncio.TimerHandle):
+            what = "timer:" + what
+        began = time.perf_counter()
+        try:
+            run(handle)
+        finally:
+            ran.append((began, time.perf_counter() - began, what.replace(";", ",").replace(" ", "_")))
+
+    asyncio.Handle._run = timed_run  # type: ignore[method-assign]
+    from selectors import DefaultSelector
+    select = DefaultSelector.select
+
+    def timed_select(selector: Any, timeout: float | None = None) -> Any:
+        began = time.perf_counter()
+        events = select(selector, timeout)
+        ran.append((time.perf_counter(), time.perf_counter() - began, f"poll:{len(events)}"))
+        return events
+
+    DefaultSelector.select = timed_select  # type: ignore[method-assign]
+    return ran
 
 
 class HandoffTrace:
@@ -177,7 +221,13 @@ class HandoffTrace:
         """Each stage's p50/p99 over the hand-offs connected in [since, until], and the slowest 1 %'s make-up."""
         sim_gc: dict[str, list[float]] = {}
         unsent: list[float] = []
+        ran: dict[str, list[tuple[float, float, str]]] = {}
         for line in self.simulator_file.read_text().splitlines():
+            if line.startswith("sim_ran "):
+                _, attempt, *entries = line.split(" ")
+                ran[attempt] = [(float(a), float(d), kind) for a, d, kind in
+                                (e.split(",", 2) for e in ";".join(entries).split(";") if e)]
+                continue
             mark, attempt, t = line.split()
             if mark.startswith("sim_gc"):
                 sim_gc.setdefault(mark, []).append(float(t))
@@ -217,6 +267,8 @@ class HandoffTrace:
         lines.append(f"the events read meanwhile, by name: {dict(names.most_common(8))}")
         median = [m for m, t in zip(done, total, strict=True) if t <= np.percentile(total, 50)]
         lines.append(f"the slowest 1 %: {around(tail)}; the fastest half: {around(median)}")
+        kept = {id(m) for m in done}
+        lines += _redirect_waits({a: m for a, m in self.marks.items() if a in ran and id(m) in kept}, ran)
         for mark, pauses in sorted(sim_gc.items()):
             lines.append(f"simulator collector generation {mark[-1]}: {len(pauses)} pauses, "
                          f"{1000 * sum(pauses):.0f} ms in all, longest {1000 * max(pauses):.1f} ms (whole run)")
@@ -231,3 +283,26 @@ class HandoffTrace:
             lines.append(f"AMI write buffer at a Redirect: p50 {np.percentile(self.write_buffer, 50):.0f} B, "
                          f"p99 {np.percentile(self.write_buffer, 99):.0f} B, max {max(self.write_buffer)} B")
         return lines
+
+
+def _redirect_waits(done: dict[str, dict[str, float]], ran: dict[str, list[tuple[float, float, str]]]) -> list[str]:
+    """For the slowest 1 % of the Redirects by "on the wire → sim read": what the simulator's loop ran between
+    the Redirect written and read (the time of each kind of callback, the polls of its sockets)."""
+    waits = {a: m["sim_redirect"] - m["redirect_written"] for a, m in done.items()}
+    if not waits:
+        return []
+    cut = np.percentile(list(waits.values()), 99)
+    slow = [a for a, w in waits.items() if w >= cut]
+    kinds: Counter[str] = Counter()
+    polls = longest = 0.0
+    for attempt in slow:
+        m = done[attempt]
+        inside = [(t, d, k) for t, d, k in ran[attempt] if m["redirect_written"] <= t <= m["sim_redirect"]]
+        for _, d, k in inside:
+            kinds["poll" if k.startswith("poll") else k] += d * 1000 / len(slow)
+        polls += sum(k.startswith("poll") for _, _, k in inside) / len(slow)
+        longest += max((d for _, d, k in inside if not k.startswith("poll")), default=0.0) * 1000 / len(slow)
+    shown = ", ".join(f"{k} {v:.2f}" for k, v in kinds.most_common(6))
+    return [f"the slowest 1 % of Redirects by wire → sim read ({len(slow)}, from {cut * 1000:.1f} ms): the "
+            f"simulator ran meanwhile (mean ms each): {shown}; {polls:.1f} polls of its sockets; longest callback "
+            f"{longest:.2f} ms"]
