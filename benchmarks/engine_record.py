@@ -38,13 +38,19 @@ def profile_text(path: Path) -> str:
     return "\n".join(parts)
 
 
+def _loaded(result: dict[str, object]) -> str:
+    busy = max(float(x) for x in (*result["load_start"], *result["load_end"]))  # type: ignore[misc]
+    return "" if busy < 1.0 else " (loaded: the wall figures waited for a core; no target is judged on them)"
+
+
 def section(result: dict[str, object], targets: dict[str, float], started: datetime, ended: datetime,
             profile: Path | None) -> str:
     command = " ".join(shlex.quote(a) for a in [".venv/bin/python", "benchmarks/engine.py", *sys.argv[1:]])
     load = f"{result['load_start']} → {result['load_end']}"
     head = [f"## `benchmarks/engine.py` run of {started:%d %b %Y, %H:%M}–{ended:%H:%M} UTC ({_commit()})", "",
             f"Written by the run itself (`--record`). Load average (1, 5, 15 min) {load} on "
-            f"{result['cores']} cores{'; under the profiler' if profile else ''}:", "", f"    {command}", ""]
+            f"{result['cores']} cores{'; under the profiler' if profile else ''}{_loaded(result)}:",
+            "", f"    {command}", ""]
     rows = ["| figure | value | target |", "|---|---|---|"]
     for key, value in result.items():
         if key in ("slow_callbacks", "clock"):

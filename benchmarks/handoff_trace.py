@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import gc
 import time
+from bisect import bisect_left, bisect_right
 from collections import Counter
 from collections.abc import Callable
 from pathlib import Path
@@ -64,15 +65,10 @@ def install_simulator(path: str) -> None:
                 out.write(f"{'sim_join' if name == 'ConfbridgeJoin' else 'sim_answer'} {attempt} {t!r}\n")
 
     redirect = actions._HANDLERS["redirect"]
-    ran = _loop_turns()
+    _loop_turns(out)
 
     def traced_redirect(session: Any, message: Any) -> Any:
-        t = time.perf_counter()
-        out.write(f"sim_redirect {message.get('Channel')} {t!r}\n")
-        # what the simulator's loop ran over the 300 ms before it read this Redirect (see ``_loop_turns``)
-        before = [f"{a:.6f},{d:.6f},{kind}" for a, d, kind in ran
-                  if a >= t - 0.3 and (d >= 2e-5 or kind.startswith("poll"))]   # the shortest left out
-        out.write(f"sim_ran {message.get('Channel')} {';'.join(before)}\n")
+        out.write(f"sim_redirect {message.get('Channel')} {time.perf_counter()!r}\n")
         return redirect(session, message)
 
     server.SimulatorServer.publish = traced_publish  # type: ignore[method-assign]
@@ -96,42 +92,48 @@ def install_simulator(path: str) -> None:
     server.Session.deliver = traced_deliver  # type: ignore[method-assign]
 
 
-def _loop_turns() -> Any:
-    """In the simulator: each loop callback (start, duration, what) and each poll of the sockets, the last
-    thousands of them, so that a Redirect read late can say what the loop ran meanwhile."""
+def _loop_turns(out: Any) -> None:
+    """In the simulator: each loop callback of 20 µs or more (start, duration, what) and each poll of its
+    sockets, written out in batches (a few µs a callback), so that a Redirect read late can say what the loop
+    ran between its write and its read."""
     import asyncio
-    from collections import deque
+    from selectors import DefaultSelector
 
-    ran: deque[tuple[float, float, str]] = deque(maxlen=20000)
+    batch: list[str] = []
     run = asyncio.Handle._run
+
+    def note(line: str) -> None:
+        batch.append(line)
+        if len(batch) >= 256:
+            out.write("".join(batch))
+            batch.clear()
 
     def timed_run(handle: asyncio.Handle) -> None:
         callback = handle._callback  # type: ignore[attr-defined]   # a timer that ends its channel drops it
-        if getattr(callback, "__qualname__", "") == "_Turns.due":   # a channel timer: named by what it runs
-            callback = handle._args[0]._callback  # type: ignore[attr-defined]
-        task = getattr(callback, "__self__", None)
-        what = (task.get_coro().__qualname__ if isinstance(task, asyncio.Task)
-                else getattr(callback, "__qualname__", type(callback).__name__))
-        if isinstance(handle, asyncio.TimerHandle):
-            what = "timer:" + what
         began = time.perf_counter()
         try:
             run(handle)
         finally:
-            ran.append((began, time.perf_counter() - began, what.replace(";", ",").replace(" ", "_")))
+            took = time.perf_counter() - began
+            if took >= 2e-5:
+                if getattr(callback, "__qualname__", "") == "_Turns.due":   # a channel timer: by what it ran
+                    callback = handle._args[0]._callback or callback  # type: ignore[attr-defined]
+                task = getattr(callback, "__self__", None)
+                what = (task.get_coro().__qualname__ if isinstance(task, asyncio.Task)
+                        else getattr(callback, "__qualname__", type(callback).__name__))
+                prefix = "timer:" if isinstance(handle, asyncio.TimerHandle) else ""
+                note(f"sim_ran - {began:.6f},{took:.6f},{prefix}{what.replace(' ', '_')}\n")
 
     asyncio.Handle._run = timed_run  # type: ignore[method-assign]
-    from selectors import DefaultSelector
     select = DefaultSelector.select
 
     def timed_select(selector: Any, timeout: float | None = None) -> Any:
         began = time.perf_counter()
         events = select(selector, timeout)
-        ran.append((time.perf_counter(), time.perf_counter() - began, f"poll:{len(events)}"))
+        note(f"sim_ran - {time.perf_counter():.6f},{time.perf_counter() - began:.6f},poll\n")
         return events
 
     DefaultSelector.select = timed_select  # type: ignore[method-assign]
-    return ran
 
 
 class HandoffTrace:
@@ -221,12 +223,11 @@ class HandoffTrace:
         """Each stage's p50/p99 over the hand-offs connected in [since, until], and the slowest 1 %'s make-up."""
         sim_gc: dict[str, list[float]] = {}
         unsent: list[float] = []
-        ran: dict[str, list[tuple[float, float, str]]] = {}
+        ran: list[tuple[float, float, str]] = []
         for line in self.simulator_file.read_text().splitlines():
             if line.startswith("sim_ran "):
-                _, attempt, *entries = line.split(" ")
-                ran[attempt] = [(float(a), float(d), kind) for a, d, kind in
-                                (e.split(",", 2) for e in ";".join(entries).split(";") if e)]
+                a, d, kind = line[9:].split(",", 2)
+                ran.append((float(a), float(d), kind))
                 continue
             mark, attempt, t = line.split()
             if mark.startswith("sim_gc"):
@@ -267,8 +268,7 @@ class HandoffTrace:
         lines.append(f"the events read meanwhile, by name: {dict(names.most_common(8))}")
         median = [m for m, t in zip(done, total, strict=True) if t <= np.percentile(total, 50)]
         lines.append(f"the slowest 1 %: {around(tail)}; the fastest half: {around(median)}")
-        kept = {id(m) for m in done}
-        lines += _redirect_waits({a: m for a, m in self.marks.items() if a in ran and id(m) in kept}, ran)
+        lines += _redirect_waits(done, sorted(ran))
         for mark, pauses in sorted(sim_gc.items()):
             lines.append(f"simulator collector generation {mark[-1]}: {len(pauses)} pauses, "
                          f"{1000 * sum(pauses):.0f} ms in all, longest {1000 * max(pauses):.1f} ms (whole run)")
@@ -285,24 +285,24 @@ class HandoffTrace:
         return lines
 
 
-def _redirect_waits(done: dict[str, dict[str, float]], ran: dict[str, list[tuple[float, float, str]]]) -> list[str]:
+def _redirect_waits(done: list[dict[str, float]], ran: list[tuple[float, float, str]]) -> list[str]:
     """For the slowest 1 % of the Redirects by "on the wire → sim read": what the simulator's loop ran between
     the Redirect written and read (the time of each kind of callback, the polls of its sockets)."""
-    waits = {a: m["sim_redirect"] - m["redirect_written"] for a, m in done.items()}
-    if not waits:
+    if not ran:
         return []
-    cut = np.percentile(list(waits.values()), 99)
-    slow = [a for a, w in waits.items() if w >= cut]
+    waits = np.array([m["sim_redirect"] - m["redirect_written"] for m in done])
+    cut = np.percentile(waits, 99)
+    slow = [m for m, w in zip(done, waits, strict=True) if w >= cut]
+    starts = [r[0] for r in ran]
     kinds: Counter[str] = Counter()
     polls = longest = 0.0
-    for attempt in slow:
-        m = done[attempt]
-        inside = [(t, d, k) for t, d, k in ran[attempt] if m["redirect_written"] <= t <= m["sim_redirect"]]
+    for m in slow:
+        inside = ran[bisect_left(starts, m["redirect_written"]):bisect_right(starts, m["sim_redirect"])]
         for _, d, k in inside:
-            kinds["poll" if k.startswith("poll") else k] += d * 1000 / len(slow)
-        polls += sum(k.startswith("poll") for _, _, k in inside) / len(slow)
-        longest += max((d for _, d, k in inside if not k.startswith("poll")), default=0.0) * 1000 / len(slow)
+            kinds[k] += d * 1000 / len(slow)
+        polls += sum(k == "poll" for _, _, k in inside) / len(slow)
+        longest += max((d for _, d, k in inside if k != "poll"), default=0.0) * 1000 / len(slow)
     shown = ", ".join(f"{k} {v:.2f}" for k, v in kinds.most_common(6))
     return [f"the slowest 1 % of Redirects by wire → sim read ({len(slow)}, from {cut * 1000:.1f} ms): the "
-            f"simulator ran meanwhile (mean ms each): {shown}; {polls:.1f} polls of its sockets; longest callback "
-            f"{longest:.2f} ms"]
+            f"simulator ran meanwhile (mean ms each, callbacks of 20 µs or more): {shown}; {polls:.1f} polls of "
+            f"its sockets; longest callback {longest:.2f} ms"]
