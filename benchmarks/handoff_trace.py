@@ -109,15 +109,16 @@ def _loop_turns(out: Any) -> None:
             batch.clear()
 
     def timed_run(handle: asyncio.Handle) -> None:
-        callback = handle._callback  # type: ignore[attr-defined]   # a timer that ends its channel drops it
+        # read before it runs: a timer that ends its channel cancels itself, which drops both
+        callback, args = handle._callback, handle._args  # type: ignore[attr-defined]
         began = time.perf_counter()
         try:
             run(handle)
         finally:
             took = time.perf_counter() - began
             if took >= 2e-5:
-                if getattr(callback, "__qualname__", "") == "_Turns.due":   # a channel timer: by what it ran
-                    callback = handle._args[0]._callback or callback  # type: ignore[attr-defined]
+                if getattr(callback, "__qualname__", "") == "_Turns.due" and args:   # a channel timer: by what
+                    callback = getattr(args[0], "_callback", None) or callback        # it ran
                 task = getattr(callback, "__self__", None)
                 what = (task.get_coro().__qualname__ if isinstance(task, asyncio.Task)
                         else getattr(callback, "__qualname__", type(callback).__name__))
