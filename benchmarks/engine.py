@@ -8,7 +8,7 @@ was restarted. Everything runs in real time: every figure is wall clock (the tar
 figures), and CPU time is given beside it, since a loaded machine makes the wall figures wait for a core.
 
     .venv/bin/python benchmarks/engine.py [--operators 2000] [--mode ratio|predictive] [--seconds 60]
-        [--json FILE] [--profile FILE] [--stall SECONDS] [--slow-callbacks MS]
+        [--json FILE] [--profile FILE] [--record MD] [--stall SECONDS] [--slow-callbacks MS]
 
 Prints, over a measuring window that starts once the calls in flight reach the target and the first
 rings and talks have played out (``--warm``; or after the ramp-up limit): CPU seconds of the engine
@@ -20,7 +20,9 @@ pacing decision p99 (snapshot + policy), RSS, calls in flight, and the machine's
 The world: a low answer rate and long rings (ParametricCallees: 10 % answer after 20-40 s, no answer rings
 to the 45 s timeout), ratio dialing 8 lines per free operator (or predictive) capped at 5 lines per
 operator, 30 s talks and 5 s wrap-ups: about 2,000 operators with ~9,000 calls ringing and ~800 connected.
-``--profile FILE`` also prints the 25 costliest functions (cumulative CPU time) of the measuring window.
+``--profile FILE`` also prints the 25 costliest functions (cumulative CPU time) of the measuring window;
+``--record MD`` writes the run (command, commit, time, load, figures and that profile) into a results file,
+``benchmarks/results/engine.md`` beside the figures (``benchmarks/engine_record.py``).
 
 It also counts, from the engine's log, the AMI link's drops (and why), the Originates the PBX refused (and
 with what text), the calls a reconciliation found gone and the campaign pauses for refusals. ``--stall S``
@@ -56,7 +58,8 @@ import numpy as np
 import dialer.claims
 import dialer.runner
 from ami.client import AmiClient
-from benchmarks.engine_watch import GcPauses, LinkEvents, SlowCallbacks, Stalls, TaskDeaths
+from benchmarks.engine_record import record, section
+from benchmarks.engine_watch import DecisionParts, GcPauses, LinkEvents, SlowCallbacks, Stalls, TaskDeaths
 from benchmarks.handoff_trace import HandoffTrace
 from dialer import collector
 from dialer.clock import SystemClock
@@ -83,17 +86,21 @@ class Probes:
     _snapshot_cpu: float = 0.0
     _round_free: float | None = None
     measuring: bool = False
+    parts: DecisionParts = field(default_factory=DecisionParts)   # what the decisions' CPU time held
 
     def attach(self, engine: Engine, pbx: AmiClient) -> None:
         snapshot, policy, originate = engine.snapshot, dialer.runner.calls_to_place, pbx.originate
+        self.parts.attach()
 
         def timed_snapshot(*args, **kwargs):  # type: ignore[no-untyped-def]
             self._snapshot_started = time.perf_counter()
             self._snapshot_cpu = time.thread_time()
+            self.parts.begin()
             return snapshot(*args, **kwargs)
 
         def timed_policy(*args, **kwargs):  # type: ignore[no-untyped-def]
             wanted = policy(*args, **kwargs)
+            self.parts.end(time.thread_time() - self._snapshot_cpu, self.measuring)
             if self.measuring:
                 self.decisions_s.append(time.perf_counter() - self._snapshot_started)
                 self.decisions_cpu_s.append(time.thread_time() - self._snapshot_cpu)
@@ -312,7 +319,8 @@ async def run(args: argparse.Namespace) -> dict[str, object]:
         "originates_refused": links.refused, "originate_refusal_texts": dict(links.refusal_texts),
         "calls_ended_unobserved": links.unobserved, "campaign_pauses": len(links.pauses),
         "campaign_pause_reasons": sorted(set(links.pauses)),
-        "slow_callbacks": (slow.report() + gc_pauses.report() if args.slow_callbacks else []) + traced,
+        "slow_callbacks": (slow.report() + gc_pauses.report() if args.slow_callbacks else []) + traced
+        + probes.parts.report(),
     }
 
 
@@ -344,8 +352,11 @@ def main() -> None:
                         help="Redirects on the AMI session of the Originates (as before the control session)")
     parser.add_argument("--json", type=Path)
     parser.add_argument("--profile", type=Path, help="cProfile the engine during the window into this file")
+    parser.add_argument("--record", type=Path, metavar="MD", help="write the run (command, commit, time, load, "
+                        "figures, and the profile) into this results file, e.g. benchmarks/results/engine.md")
     args = parser.parse_args()
     logging.basicConfig(level=logging.ERROR)
+    started = datetime.now(UTC)
     result = asyncio.run(run(args))
     width = max(len(k) for k in result)
     for key, value in result.items():
@@ -360,6 +371,8 @@ def main() -> None:
         args.json.write_text(json.dumps(result, indent=2))
     if args.profile:
         pstats.Stats(str(args.profile)).sort_stats("cumulative").print_stats(25)
+    if args.record:
+        record(args.record, section(result, targets, started, datetime.now(UTC), args.profile))
     alive = result["views_snapshot_age_s"] is not None and float(result["views_snapshot_age_s"]) < 3.0  # type: ignore[arg-type]
     if not alive or result["task_failures"] or result["task_restarts"] or not result["garbage_collector_alive"]:
         print(f"FAILED: views publisher alive: {alive}; background task failures: {result['task_failures']}; "

@@ -10,6 +10,8 @@ import logging
 import time
 from collections import Counter
 
+import numpy as np
+
 from ami.connection import Session
 from ami.wire import Message
 
@@ -187,3 +189,61 @@ class GcPauses:
                 f"{1000 * max(p, default=0.0):.1f}), CPU {1000 * self.cpu_s[generation]:.0f} ms (longest "
                 f"{1000 * self.longest_cpu_s[generation]:.1f}), {self.collected[generation]} objects collected"
                 for generation, p in self.pauses_s.items()]
+
+
+class DecisionParts:
+    """What a pacing decision's CPU time held beside its own work: a collection of the garbage collector
+    that fell inside it, or the campaign's estimates computed again (once a second, ``Engine._estimates``).
+    Tells the decision's p99 made of its arithmetic from one made of these."""
+
+    def __init__(self) -> None:
+        self.rows: list[tuple[float, float, bool]] = []   # (CPU s, of which collections, estimates computed)
+        self._open = False
+        self._gc_cpu = self._gc_started = 0.0
+        self._estimated = False
+
+    def attach(self) -> None:
+        from pacing.estimators import OnlineEstimators
+
+        gc.callbacks.append(self._on_gc)
+        estimates = OnlineEstimators.estimates
+        parts = self
+
+        def noted(estimators: OnlineEstimators, *args: object, **kwargs: object) -> object:
+            parts._estimated = parts._estimated or parts._open
+            return estimates(estimators, *args, **kwargs)  # type: ignore[arg-type]
+
+        OnlineEstimators.estimates = noted  # type: ignore[assignment,method-assign]
+
+    def _on_gc(self, phase: str, info: dict[str, int]) -> None:
+        if phase == "start":
+            self._gc_started = time.thread_time()
+        elif self._open:
+            self._gc_cpu += time.thread_time() - self._gc_started
+
+    def begin(self) -> None:
+        self._open, self._gc_cpu, self._estimated = True, 0.0, False
+
+    def end(self, cpu_s: float, measuring: bool) -> None:
+        if self._open and measuring:
+            self.rows.append((cpu_s, self._gc_cpu, self._estimated))
+        self._open = False
+
+    def report(self) -> list[str]:
+        if not self.rows:
+            return []
+        cpu = np.array([r[0] for r in self.rows]) * 1000
+        gc_cpu = np.array([r[1] for r in self.rows]) * 1000
+        estimated = np.array([r[2] for r in self.rows])
+        collected = gc_cpu > 0
+        plain = ~collected & ~estimated
+
+        def p99(values: np.ndarray) -> str:
+            return f"{np.percentile(values, 99):.2f}" if values.size else "-"
+
+        return [f"decisions: {len(self.rows)}, CPU p50 {np.percentile(cpu, 50):.2f} p99 {p99(cpu)} ms; "
+                f"{int(collected.sum())} held a collection ({gc_cpu.sum():.0f} ms in all), "
+                f"{int(estimated.sum())} computed the estimates (CPU p50 "
+                f"{np.percentile(cpu[estimated], 50) if estimated.any() else float('nan'):.2f} ms); "
+                f"p99 of the other {int(plain.sum())}: {p99(cpu[plain])} ms; "
+                f"p99 less the collections' time: {p99(cpu - gc_cpu)} ms"]

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import gc
 import time
+from bisect import bisect_left, bisect_right
 from collections import Counter
 from collections.abc import Callable
 from pathlib import Path
@@ -64,6 +65,7 @@ def install_simulator(path: str) -> None:
                 out.write(f"{'sim_join' if name == 'ConfbridgeJoin' else 'sim_answer'} {attempt} {t!r}\n")
 
     redirect = actions._HANDLERS["redirect"]
+    _loop_turns(out)
 
     def traced_redirect(session: Any, message: Any) -> Any:
         out.write(f"sim_redirect {message.get('Channel')} {time.perf_counter()!r}\n")
@@ -88,6 +90,51 @@ def install_simulator(path: str) -> None:
             out.write(f"sim_unsent - {self.writer.transport.get_write_buffer_size()}\n")
 
     server.Session.deliver = traced_deliver  # type: ignore[method-assign]
+
+
+def _loop_turns(out: Any) -> None:
+    """In the simulator: each loop callback of 20 µs or more (start, duration, what) and each poll of its
+    sockets, written out in batches (a few µs a callback), so that a Redirect read late can say what the loop
+    ran between its write and its read."""
+    import asyncio
+    from selectors import DefaultSelector
+
+    batch: list[str] = []
+    run = asyncio.Handle._run
+
+    def note(line: str) -> None:
+        batch.append(line)
+        if len(batch) >= 256:
+            out.write("".join(batch))
+            batch.clear()
+
+    def timed_run(handle: asyncio.Handle) -> None:
+        # read before it runs: a timer that ends its channel cancels itself, which drops both
+        callback, args = handle._callback, handle._args  # type: ignore[attr-defined]
+        began = time.perf_counter()
+        try:
+            run(handle)
+        finally:
+            took = time.perf_counter() - began
+            if took >= 2e-5:
+                if getattr(callback, "__qualname__", "") == "_Turns.due" and args:   # a channel timer: by what
+                    callback = getattr(args[0], "_callback", None) or callback        # it ran
+                task = getattr(callback, "__self__", None)
+                what = (task.get_coro().__qualname__ if isinstance(task, asyncio.Task)
+                        else getattr(callback, "__qualname__", type(callback).__name__))
+                prefix = "timer:" if isinstance(handle, asyncio.TimerHandle) else ""
+                note(f"sim_ran - {began:.6f},{took:.6f},{prefix}{what.replace(' ', '_')}\n")
+
+    asyncio.Handle._run = timed_run  # type: ignore[method-assign]
+    select = DefaultSelector.select
+
+    def timed_select(selector: Any, timeout: float | None = None) -> Any:
+        began = time.perf_counter()
+        events = select(selector, timeout)
+        note(f"sim_ran - {time.perf_counter():.6f},{time.perf_counter() - began:.6f},poll\n")
+        return events
+
+    DefaultSelector.select = timed_select  # type: ignore[method-assign]
 
 
 class HandoffTrace:
@@ -177,7 +224,12 @@ class HandoffTrace:
         """Each stage's p50/p99 over the hand-offs connected in [since, until], and the slowest 1 %'s make-up."""
         sim_gc: dict[str, list[float]] = {}
         unsent: list[float] = []
+        ran: list[tuple[float, float, str]] = []
         for line in self.simulator_file.read_text().splitlines():
+            if line.startswith("sim_ran "):
+                a, d, kind = line[9:].split(",", 2)
+                ran.append((float(a), float(d), kind))
+                continue
             mark, attempt, t = line.split()
             if mark.startswith("sim_gc"):
                 sim_gc.setdefault(mark, []).append(float(t))
@@ -217,6 +269,7 @@ class HandoffTrace:
         lines.append(f"the events read meanwhile, by name: {dict(names.most_common(8))}")
         median = [m for m, t in zip(done, total, strict=True) if t <= np.percentile(total, 50)]
         lines.append(f"the slowest 1 %: {around(tail)}; the fastest half: {around(median)}")
+        lines += _redirect_waits(done, sorted(ran))
         for mark, pauses in sorted(sim_gc.items()):
             lines.append(f"simulator collector generation {mark[-1]}: {len(pauses)} pauses, "
                          f"{1000 * sum(pauses):.0f} ms in all, longest {1000 * max(pauses):.1f} ms (whole run)")
@@ -231,3 +284,26 @@ class HandoffTrace:
             lines.append(f"AMI write buffer at a Redirect: p50 {np.percentile(self.write_buffer, 50):.0f} B, "
                          f"p99 {np.percentile(self.write_buffer, 99):.0f} B, max {max(self.write_buffer)} B")
         return lines
+
+
+def _redirect_waits(done: list[dict[str, float]], ran: list[tuple[float, float, str]]) -> list[str]:
+    """For the slowest 1 % of the Redirects by "on the wire → sim read": what the simulator's loop ran between
+    the Redirect written and read (the time of each kind of callback, the polls of its sockets)."""
+    if not ran:
+        return []
+    waits = np.array([m["sim_redirect"] - m["redirect_written"] for m in done])
+    cut = np.percentile(waits, 99)
+    slow = [m for m, w in zip(done, waits, strict=True) if w >= cut]
+    starts = [r[0] for r in ran]
+    kinds: Counter[str] = Counter()
+    polls = longest = 0.0
+    for m in slow:
+        inside = ran[bisect_left(starts, m["redirect_written"]):bisect_right(starts, m["sim_redirect"])]
+        for _, d, k in inside:
+            kinds[k] += d * 1000 / len(slow)
+        polls += sum(k == "poll" for _, _, k in inside) / len(slow)
+        longest += max((d for _, d, k in inside if k != "poll"), default=0.0) * 1000 / len(slow)
+    shown = ", ".join(f"{k} {v:.2f}" for k, v in kinds.most_common(6))
+    return [f"the slowest 1 % of Redirects by wire → sim read ({len(slow)}, from {cut * 1000:.1f} ms): the "
+            f"simulator ran meanwhile (mean ms each, callbacks of 20 µs or more): {shown}; {polls:.1f} polls of "
+            f"its sockets; longest callback {longest:.2f} ms"]

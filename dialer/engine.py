@@ -69,6 +69,7 @@ class Engine:
         self.estimators: dict[int, OnlineEstimators] = {}
         # per campaign: the estimators, when and what they last said (``_estimates``)
         self._kept_estimates: dict[int, tuple[OnlineEstimators, float, Estimates]] = {}
+        self._estimating: set[int] = set()      # campaigns whose estimates a callback computes again
         self.answer_chances: dict[int, AnswerChances] = {}    # each dial's chance of an answer, per campaign
         self.supervisor = Supervisor()     # every background task: logged and restarted, or the engine stops
         self.recorder = Recorder(db, linger_s=self.config.record_linger_s, tasks=self.supervisor.tasks(),
@@ -263,18 +264,36 @@ class Engine:
         return snapshot
 
     def _estimates(self, campaign_id: int, busy: tuple[float, ...], now: float) -> Estimates:
-        """The campaign's estimates, computed again at most every ``ESTIMATES_EVERY_S`` of loop time. They
+        """The campaign's estimates, computed again about every ``ESTIMATES_EVERY_S`` of loop time. They
         move slowly (the controller integrates over minutes; the simulated dialer refreshes them every
         15 s), while computing them walks every busy operator's handle time so far (the calls still with
         an operator are censored handle times, ``pacing.estimators.HandleTimes``): on a large floor that
-        cost as much as the decision itself, many times a second."""
+        costs as much as the decision itself. So a decision computes them only when the campaign has none;
+        one that finds them a second old reads them as they are and has them computed in a callback of their
+        own right after it, off the path from an event to its calls."""
         estimators = self.estimators[campaign_id]
         kept = self._kept_estimates.get(campaign_id)
-        if kept is not None and kept[0] is estimators and now - kept[1] < ESTIMATES_EVERY_S:
-            return kept[2]
-        estimates = estimators.estimates(busy)
-        self._kept_estimates[campaign_id] = (estimators, now, estimates)
+        if kept is None or kept[0] is not estimators:
+            return self._compute_estimates(campaign_id, busy, now)
+        if now - kept[1] >= ESTIMATES_EVERY_S and campaign_id not in self._estimating:
+            self._estimating.add(campaign_id)
+            asyncio.get_running_loop().call_soon(self._refresh_estimates, campaign_id)
+        return kept[2]
+
+    def _compute_estimates(self, campaign_id: int, busy: tuple[float, ...], now: float) -> Estimates:
+        estimates = self.estimators[campaign_id].estimates(busy)
+        self._kept_estimates[campaign_id] = (self.estimators[campaign_id], now, estimates)
         return estimates
+
+    def _refresh_estimates(self, campaign_id: int) -> None:
+        self._estimating.discard(campaign_id)
+        if campaign_id not in self.estimators:          # the campaign stopped meanwhile
+            return
+        now = asyncio.get_running_loop().time()
+        try:
+            self._compute_estimates(campaign_id, self.floor.section(campaign_id).busy.elapsed(now), now)
+        except Exception:    # the kept ones serve on, and the next decision asks again
+            log.exception("campaign %d: estimates not computed again", campaign_id)
 
     def can_originate(self) -> bool:
         """The PBX can take a call now: linked, and (several servers) a channel free somewhere."""

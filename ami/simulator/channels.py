@@ -10,10 +10,12 @@ from __future__ import annotations
 
 import asyncio
 import math
+from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from enum import IntEnum
 from typing import Any
+from weakref import WeakKeyDictionary
 
 Pairs = list[tuple[str, str]]
 UNKNOWN = "<unknown>"
@@ -36,13 +38,77 @@ class ChannelState(IntEnum):
 # far fewer times (benchmarks/results/sim-pbx-notes.md), and 50 ms is far below anything a callee's ring
 # or talk time could show.
 TIMER_GRANULARITY_S = 0.05
+# Asterisk runs each channel on a thread of its own and each manager session on another: when the ring
+# timeouts of a round of hundreds of calls fall due together, the channels' threads hang them up while a
+# session's thread reads a Redirect. Here the timers due in one turn of the loop run this many at a time;
+# the rest wait, in their order, for the next turns, and the loop reads the sessions' sockets in between.
+TIMER_SLICE = 16
 
 
-def schedule(delay: float, callback: Callable[..., object], *args: object) -> asyncio.TimerHandle:
-    """``loop.call_later`` rounded up to the timer grid, so calls share moments under a virtual clock."""
+class Timer:
+    """A channel timer (``schedule``); ``cancel`` as an asyncio handle's."""
+
+    __slots__ = ("_args", "_callback", "_handle")
+
+    def __init__(self, callback: Callable[..., object], args: tuple[object, ...]) -> None:
+        self._callback: Callable[..., object] | None = callback
+        self._args = args
+        self._handle: asyncio.TimerHandle | None = None
+
+    def cancel(self) -> None:
+        self._callback = None
+        if self._handle is not None:
+            self._handle.cancel()
+
+
+class _Turns:
+    """One loop's channel timers that fell due: at most ``TIMER_SLICE`` run in a turn of the loop."""
+
+    __slots__ = ("_loop", "_marked", "_ran", "_waiting")
+
+    def __init__(self, loop: asyncio.AbstractEventLoop) -> None:
+        self._loop = loop
+        self._waiting: deque[Timer] = deque()   # due, not yet run: after this turn's slice
+        self._ran = 0                            # timers run in this turn
+        self._marked = False                     # the next turn's start is scheduled
+
+    def due(self, timer: Timer) -> None:
+        if self._waiting or self._ran >= TIMER_SLICE:
+            self._waiting.append(timer)          # behind those already waiting: the order stays
+        else:
+            self._run(timer)
+
+    def _run(self, timer: Timer) -> None:
+        callback = timer._callback
+        if callback is None:                    # cancelled while it waited
+            return
+        if not self._marked:
+            self._marked = True
+            self._loop.call_soon(self._next_turn)   # after this turn, and after the sockets are read
+        self._ran += 1
+        callback(*timer._args)
+
+    def _next_turn(self) -> None:
+        self._marked = False
+        self._ran = 0
+        while self._waiting and self._ran < TIMER_SLICE:
+            self._run(self._waiting.popleft())
+
+
+_turns: WeakKeyDictionary[asyncio.AbstractEventLoop, _Turns] = WeakKeyDictionary()
+
+
+def schedule(delay: float, callback: Callable[..., object], *args: object) -> Timer:
+    """``loop.call_later`` rounded up to the timer grid, so calls share moments under a virtual clock, and
+    run a slice at a time when many fall due together (``TIMER_SLICE``)."""
     loop = asyncio.get_running_loop()
     when = math.ceil((loop.time() + delay) / TIMER_GRANULARITY_S - 1e-9) * TIMER_GRANULARITY_S
-    return loop.call_at(when, callback, *args)
+    turns = _turns.get(loop)
+    if turns is None:
+        turns = _turns[loop] = _Turns(loop)
+    timer = Timer(callback, args)
+    timer._handle = loop.call_at(when, turns.due, timer)
+    return timer
 
 
 # Q.850 causes the simulator produces, with the text Asterisk prints beside them.
@@ -73,8 +139,8 @@ class Channel:
     is_callee: bool = False              # the far end the callee model plays (talk/patience timers)
     machine: bool = False                # an answering machine answered (AMD says MACHINE)
     call: Any = None                     # the originate this channel belongs to (ami.simulator.calls.Call)
-    timers: list[asyncio.TimerHandle] = field(default_factory=list)       # the dialplan's: a Redirect ends them
-    fate_timers: list[asyncio.TimerHandle] = field(default_factory=list)  # the callee's and the originate's
+    timers: list[Timer] = field(default_factory=list)       # the dialplan's: a Redirect ends them
+    fate_timers: list[Timer] = field(default_factory=list)  # the callee's and the originate's
     alive: bool = True
     spying_on: Channel | None = None
 
@@ -99,7 +165,7 @@ class Channel:
         """A dialplan timer: a Redirect or a hangup cancels it."""
         self.timers.append(schedule(delay, callback, *args))
 
-    def later_fate(self, delay: float, callback: Callable[..., object], *args: object) -> asyncio.TimerHandle:
+    def later_fate(self, delay: float, callback: Callable[..., object], *args: object) -> Timer:
         """A timer of the callee or the originate (talk time, patience, timeout): only a hangup cancels it."""
         handle = schedule(delay, callback, *args)
         self.fate_timers.append(handle)

@@ -3,14 +3,14 @@
 
 from __future__ import annotations
 
-from dialer.call import Call, CallState
+from dialer.call import Call, CallState, channel_id_of
 from dialer.floor_check import FloorCheck
 from tests.engine.test_live_floor import _Engine
 
 
 def test_the_calls_by_state_follow_every_transition() -> None:
     engine = _Engine()
-    calls = [Call(attempt_id=i, channel_id=f"attempt-{i}", campaign_id=7, lead_id=i, phone="+1", originated_at=i)
+    calls = [Call(attempt_id=i, channel_id=channel_id_of(i), campaign_id=7, lead_id=i, phone="+1", originated_at=i)
              for i in range(4)]
     for call in calls:
         engine.follow(call)

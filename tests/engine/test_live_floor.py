@@ -10,7 +10,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from dialer.call import Call
+from dialer.call import Call, channel_id_of
 from dialer.floor import TRANSITIONS, Floor, FloorOperator, OperatorState, PoolReserve
 from dialer.floor_check import FloorCheck
 from dialer.sections import ROUTING_KEYS
@@ -70,7 +70,7 @@ def test_every_state_may_log_out_and_every_ready_move_has_its_phone_twin() -> No
 
 def test_calls_ringing_and_waiting_are_counted_by_their_transitions() -> None:
     engine = _Engine()
-    calls = [Call(attempt_id=i, channel_id=f"attempt-{i}", campaign_id=7, lead_id=i, phone="+1", originated_at=i)
+    calls = [Call(attempt_id=i, channel_id=channel_id_of(i), campaign_id=7, lead_id=i, phone="+1", originated_at=i)
              for i in range(3)]
     for call in calls:
         engine.follow(call)

@@ -56,7 +56,7 @@ class Conferences:
 
 
 @dataclass
-class Floor:
+class PhoneRig:
     engine: Engine
     sim: SimulatorHandle
     client: AmiClient
@@ -90,7 +90,7 @@ async def make_floor(db: asyncpg.Pool, people: dict[str, bool], leads: int) -> i
 
 
 @pytest.fixture
-async def floor(db: asyncpg.Pool) -> AsyncIterator[Floor]:
+async def floor(db: asyncpg.Pool) -> AsyncIterator[PhoneRig]:
     sim = await start_simulator(callees=ScriptedCallees())
     conferences = Conferences(sim)
     sim.watch(conferences.hear)
@@ -98,7 +98,7 @@ async def floor(db: asyncpg.Pool) -> AsyncIterator[Floor]:
                        reconnect_backoff=(0.05, 0.2))
     await client.start()
     engine = Engine(db, client, midday(), CONFIG)
-    state = Floor(engine, sim, client, conferences, sim.port)
+    state = PhoneRig(engine, sim, client, conferences, sim.port)
     try:
         yield state
     finally:
@@ -107,21 +107,21 @@ async def floor(db: asyncpg.Pool) -> AsyncIterator[Floor]:
         await state.sim.close()
 
 
-async def logged_in(floor: Floor, name: str) -> FloorOperator:
+async def logged_in(floor: PhoneRig, name: str) -> FloorOperator:
     operator = floor.operator(name)
     await apply_command(floor.engine, operator.id, "login", {})
     await until(lambda: operator.state is OperatorState.READY)
     return operator
 
 
-async def on_a_call(floor: Floor, operator: FloorOperator) -> str:
+async def on_a_call(floor: PhoneRig, operator: FloorOperator) -> str:
     """Wait until a customer talks to the operator; their channel id."""
     await until(lambda: operator.state is OperatorState.ON_CALL, timeout=10)
     return channel_id_of(operator.attempt_id)
 
 
 async def test_a_phone_that_drops_mid_call_is_called_back_and_rejoins_the_customer(
-        db: asyncpg.Pool, floor: Floor) -> None:
+        db: asyncpg.Pool, floor: PhoneRig) -> None:
     await make_floor(db, {"Anna": False}, leads=3)
     await floor.engine.start()
     anna = await logged_in(floor, "Anna")
@@ -147,7 +147,7 @@ async def test_a_phone_that_drops_mid_call_is_called_back_and_rejoins_the_custom
 
 
 async def test_a_phone_not_back_logs_its_operator_out_with_the_reason_and_frees_the_customer(
-        db: asyncpg.Pool, floor: Floor) -> None:
+        db: asyncpg.Pool, floor: PhoneRig) -> None:
     await make_floor(db, {"Anna": False}, leads=3)
     await floor.engine.start()
     anna = await logged_in(floor, "Anna")
@@ -183,7 +183,7 @@ async def test_a_phone_not_back_logs_its_operator_out_with_the_reason_and_frees_
 
 
 async def test_log_out_during_a_call_hangs_up_the_customer_and_login_always_works(
-        db: asyncpg.Pool, floor: Floor) -> None:
+        db: asyncpg.Pool, floor: PhoneRig) -> None:
     await make_floor(db, {"Anna": False}, leads=3)
     await floor.engine.start()
     anna = floor.operator("Anna")
@@ -201,7 +201,7 @@ async def test_log_out_during_a_call_hangs_up_the_customer_and_login_always_work
 
 
 async def test_after_a_pbx_restart_phones_are_called_again_and_nobody_gets_a_call_without_one(
-        db: asyncpg.Pool, floor: Floor) -> None:
+        db: asyncpg.Pool, floor: PhoneRig) -> None:
     await make_floor(db, {"Anna": False}, leads=6)
     await floor.engine.start()
     anna = await logged_in(floor, "Anna")
@@ -221,7 +221,7 @@ async def test_after_a_pbx_restart_phones_are_called_again_and_nobody_gets_a_cal
     assert floor.conferences.alone == []
 
 
-async def test_after_a_pbx_restart_dialing_resumes_once_the_phone_is_back(db: asyncpg.Pool, floor: Floor) -> None:
+async def test_after_a_pbx_restart_dialing_resumes_once_the_phone_is_back(db: asyncpg.Pool, floor: PhoneRig) -> None:
     await make_floor(db, {"Anna": False}, leads=6)
     await floor.engine.start()
     anna = await logged_in(floor, "Anna")
@@ -233,7 +233,7 @@ async def test_after_a_pbx_restart_dialing_resumes_once_the_phone_is_back(db: as
 
 
 async def test_when_asterisk_stops_with_the_phones_up_the_operator_is_called_again_when_it_is_back(
-        db: asyncpg.Pool, floor: Floor) -> None:
+        db: asyncpg.Pool, floor: PhoneRig) -> None:
     await make_floor(db, {"Anna": False}, leads=0)
     await floor.engine.start()
     anna = await logged_in(floor, "Anna")
@@ -245,7 +245,7 @@ async def test_when_asterisk_stops_with_the_phones_up_the_operator_is_called_aga
 
 
 async def test_the_engine_calls_no_persons_phone_at_start_unless_their_session_was_open(
-        db: asyncpg.Pool, floor: Floor) -> None:
+        db: asyncpg.Pool, floor: PhoneRig) -> None:
     await make_floor(db, {"Anna": False, "Boris": False, "Robot": True}, leads=0)
     boris = await db.fetchval("SELECT id FROM operator WHERE name = 'Boris'")
     # Boris was working when the engine died: his session is still open
@@ -259,7 +259,7 @@ async def test_the_engine_calls_no_persons_phone_at_start_unless_their_session_w
 
 
 async def test_a_clean_restart_logs_its_people_in_again_and_says_why_they_were_logged_out(
-        db: asyncpg.Pool, floor: Floor) -> None:
+        db: asyncpg.Pool, floor: PhoneRig) -> None:
     """Ctrl-C logged everyone not on a call out for good, and their console said LOGGED OUT, no reason: an
     engine restarted for an upgrade made fifty people log in again."""
     await make_floor(db, {"Anna": False, "Boris": False, "Cid": False}, leads=0)
@@ -284,7 +284,7 @@ async def test_a_clean_restart_logs_its_people_in_again_and_says_why_they_were_l
 
 
 async def test_a_call_lost_with_the_pbx_ends_the_operators_on_call_time_when_the_link_was_lost(
-        db: asyncpg.Pool, floor: Floor) -> None:
+        db: asyncpg.Pool, floor: PhoneRig) -> None:
     """Asterisk dies mid-call and is back a while later: the conversation ended with the link, so the
     operator's on_call row ends then too, not when the engine reconnected (their talk time, occupancy and
     the report's on-call figure would count the outage as talk)."""
@@ -306,7 +306,7 @@ async def test_a_call_lost_with_the_pbx_ends_the_operators_on_call_time_when_the
 
 
 async def test_a_phone_hung_up_by_a_stopping_asterisk_and_not_back_is_said_cut_off_by_the_pbx(
-        db: asyncpg.Pool, floor: Floor) -> None:
+        db: asyncpg.Pool, floor: PhoneRig) -> None:
     """A real `core restart now` hangs every phone up about a second before it closes the link: an operator
     whose phone then did not answer after the restart was told "your phone hung up and did not answer when
     called back", as if they had hung up themselves, and the log said "phone gone (hung up)" twice."""
@@ -321,7 +321,7 @@ async def test_a_phone_hung_up_by_a_stopping_asterisk_and_not_back_is_said_cut_o
 
 
 async def test_phones_called_back_while_a_restarted_asterisk_loads_its_dialplan_are_called_again(
-        db: asyncpg.Pool, floor: Floor) -> None:
+        db: asyncpg.Pool, floor: PhoneRig) -> None:
     """A real Asterisk takes AMI logins a moment before it has loaded extensions.conf: the call-backs sent
     at once failed ("No such extension/context 101@operators") and every operator was logged out."""
     await make_floor(db, {"Anna": False}, leads=0)

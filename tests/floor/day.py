@@ -1,9 +1,9 @@
-"""``Floor``: a working day of one campaign, in virtual time, with people and faults.
+"""``WorkingDay``: a working day of one campaign, in virtual time, with people and faults.
 
 Everything real but the people and the phone network: PostgreSQL, the PBX simulator over TCP, the
 engine with its control plane, simulated operators, and persons at the operator console (Textual's
 pilot). The loop is the demo's (``dialer/sim/virtual_time.py``): the clock jumps over idle stretches and
-stands still while the database answers. A scenario (a coroutine given the ``Floor``) injects faults when
+stands still while the database answers. A scenario (a coroutine given the ``WorkingDay``) injects faults when
 the calls are in the state it waits for, never at a time; the day then runs out, the engine stops by its
 stop path, and ``DayRecord`` holds the evidence the invariants judge (``tests/floor/invariants.py``).
 """
@@ -43,10 +43,10 @@ STOP_WITHIN_S = 300.0      # the stop path: 120 s of draining calls, phones hung
 STARTUP_GRACE_S = 2.0      # a new engine's first snapshot is due within a second of its start
 
 
-Scenario = Callable[["Floor"], Awaitable[None]]
+Scenario = Callable[["WorkingDay"], Awaitable[None]]
 
 
-class Floor:
+class WorkingDay:
     def __init__(self, url: str, schema: str, settings: DaySettings) -> None:
         self.url, self.schema, self.settings = url, schema, settings
         self.record = DayRecord(settings)
@@ -333,6 +333,6 @@ class Floor:
 def run_day(url: str, schema: str, scenario: Scenario | None, settings: DaySettings | None = None) -> DayRecord:
     loop = new_virtual_loop(noop_cycles=8)
     try:
-        return loop.run_until_complete(Floor(url, schema, settings or DaySettings()).run(scenario))
+        return loop.run_until_complete(WorkingDay(url, schema, settings or DaySettings()).run(scenario))
     finally:
         loop.close()

@@ -18,7 +18,7 @@ import pytest
 
 from lists.dispositions import DEFAULT_CATALOGUE
 from tests.conftest import store_url
-from tests.floor.day import LATER, Floor, run_day
+from tests.floor.day import LATER, WorkingDay, run_day
 from tests.floor.invariants import broken, summary
 from tests.floor.record import DayRecord, DaySettings
 
@@ -41,13 +41,13 @@ def judge(record: DayRecord) -> None:
     assert not problems, f"{problems}\n{summary(record)}"
 
 
-def answered(floor: Floor) -> int:
+def answered(floor: WorkingDay) -> int:
     return sum(1 for life in floor.witness.channels.values() if life.answered is not None)
 
 
 # ---- people change things: a supervisor the pacing, a manager the disposition list ------------------
 
-async def people_change_things(floor: Floor) -> None:
+async def people_change_things(floor: WorkingDay) -> None:
     campaign_id = floor.record.campaign_id
     anna = floor.record.consoles["Anna"]
     await floor.until(lambda: answered(floor) >= 15, "15 answers")
@@ -71,7 +71,7 @@ async def people_change_things(floor: Floor) -> None:
                        "the engine dialing predictive again", within_s=5)
 
 
-def ended_conversations(floor: Floor) -> int:
+def ended_conversations(floor: WorkingDay) -> int:
     return sum(1 for life in floor.witness.channels.values() if life.joined and life.ended)
 
 
@@ -91,7 +91,7 @@ def test_a_supervisor_changing_pacing_and_a_manager_replacing_dispositions_durin
 
 # ---- operators' phones and the PBX: a phone hangs up mid-call, the AMI link drops, the PBX restarts ----
 
-async def phones_and_pbx_fail(floor: Floor) -> None:
+async def phones_and_pbx_fail(floor: WorkingDay) -> None:
     consoles = {"201", "202"}
     await floor.until(lambda: floor.operator_on_call(consoles) is not None, "a console operator on a call")
     floor.hang_up_phone(floor.operator_on_call(consoles))  # type: ignore[arg-type]
@@ -119,7 +119,7 @@ def test_phones_hanging_up_mid_call_an_ami_drop_and_a_pbx_restart() -> None:
 
 # ---- the engine dies with customers talking to operators --------------------------------------------
 
-async def engine_dead_while_a_conversation_ends(floor: Floor) -> None:
+async def engine_dead_while_a_conversation_ends(floor: WorkingDay) -> None:
     await floor.until(lambda: len(floor.witness.connected_now()) >= 2, "two calls connected")
     talking = {life.attempt_id for life in floor.witness.connected_now()}
     # the new engine starts once a conversation the dead one followed has ended meanwhile

@@ -8,13 +8,13 @@ from __future__ import annotations
 
 import pytest
 
-from tests.floor.day import Floor
+from tests.floor.day import WorkingDay
 from tests.floor.test_day_on_the_floor import judge, live, phones_and_pbx_fail
 
 pytestmark = [pytest.mark.db, pytest.mark.slow]
 
 
-async def checked_while_phones_and_the_pbx_fail(floor: Floor) -> None:
+async def checked_while_phones_and_the_pbx_fail(floor: WorkingDay) -> None:
     await phones_and_pbx_fail(floor)
     check = floor.life.engine.floor_check
     assert check is not None, "DIALER_CHECK_FLOOR=1 did not turn the check on"

@@ -49,3 +49,32 @@ def test_a_lognormal_fitted_to_exponential_talk_credits_busy_operators_too_early
     truth = 1.0 - np.exp(log_survival(EXPONENTIAL, ages + 2.0) - log_survival(EXPONENTIAL, ages))
     assert truth.mean() == pytest.approx(1.0 - math.exp(-2.0 / 180.0), rel=0.01)
     assert 1.10 < frees.mean() / truth.mean() < 1.20
+
+
+def _interpolated_moments(est: Estimates, elapsed: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """``censored_moments`` as it was written first: each tail read with its own ``np.interp``."""
+    from pacing.handle_time import _tails
+
+    mean = max(est.mean_talk_s + est.mean_wrap_s, 1.0)
+    grid, _, tails, _ = _tails(round(math.exp(round(math.log(mean), 2)), 6), round(est.handle_sigma, 2),
+                               round(est.handle_shape, 2))
+    at = np.interp(np.log(np.maximum(elapsed, grid[0])), np.log(grid), np.arange(grid.size, dtype=float))
+    index = np.arange(grid.size, dtype=float)
+    weight, e_h, e_log, e_log2 = (np.interp(at, index, tail) for tail in tails)
+    weight = np.maximum(weight, 1e-300)
+    e_h, e_log, e_log2 = e_h / weight, e_log / weight, e_log2 / weight
+    e_h = np.maximum(e_h, elapsed)
+    e_log = np.maximum(e_log, np.log(np.maximum(elapsed, 1e-3)))
+    return e_h, e_log, np.maximum(e_log2, e_log * e_log)
+
+
+@pytest.mark.parametrize("law", [EXPONENTIAL, LOGNORMAL, Estimates(mean_talk_s=30.0, mean_wrap_s=5.0, handle_shape=2.3),
+                                 Estimates(mean_talk_s=0.5, mean_wrap_s=0.0, handle_sigma=2.5)])
+def test_the_censored_moments_are_the_floats_of_one_interpolation_per_tail(law: Estimates) -> None:
+    """The tails are read at each call's place on the grid in one gather: the same floats as np.interp's."""
+    rng = np.random.default_rng(3)
+    mean = law.mean_talk_s + law.mean_wrap_s
+    elapsed = np.concatenate((rng.uniform(0.0, 3 * mean, 5000), rng.exponential(mean, 5000),
+                              [0.0, 1e-9, mean, 1e3 * mean, 1e9]))
+    for got, expected in zip(censored_moments(law, elapsed), _interpolated_moments(law, elapsed), strict=True):
+        assert np.array_equal(got, expected)
