@@ -38,6 +38,21 @@ def cap_budget(answers: float, cap: float, start_allowance: float = 2.0) -> floa
     return max(cap * (answers + 1), start_allowance)
 
 
+def recent_aim(goal: float, window_rate: float, rest_target: float | None = None) -> float:
+    """The recent rate the integral aims at for the window to end at ``goal``: the goal, corrected by how far
+    the window is from it (within a quarter of the goal and 1.2 times it). ``rest_target``: the rate the
+    confidence bound allows the rest of the window, when ``goal`` is the bound's.
+
+    Behind the bound's goal the rest may run at the bound's own target: the bound has counted the window
+    so far, and its goal is the rate the window ends at if the rest runs at that target, itself pulled down
+    by a slow start. The correction alone, at most 1.2 times that goal, lands the window below it: a small
+    team whose first abandons held it progressive for an hour never made the hour up."""
+    aim = min(max(goal + (goal - window_rate), 0.25 * goal), 1.2 * goal)
+    if rest_target is not None and window_rate < goal:
+        aim = max(aim, rest_target)
+    return aim
+
+
 def falls_back(room: float, margin: float, was: bool) -> bool:
     """Dial progressive (which cannot abandon): from less than ``margin`` abandons of room under the cap,
     until the room is one abandon more than that (no flapping on every answer)."""
@@ -67,6 +82,7 @@ class AbandonmentController:
         # the manager's own abandonment target, when one was set: the bound may aim lower, never higher
         self.ceiling = ceiling
         self.bound: float | None = None      # the window's setpoint from the confidence bound, when known
+        self.rest_target: float | None = None   # the bound's rate for the rest of the window, when known
         self._bound_key: tuple[int, int, int, int | None] | None = None
         self.time_constant_s = time_constant_s
         self.low, self.high = setpoint * alpha_range[0], setpoint * alpha_range[1]
@@ -95,7 +111,7 @@ class AbandonmentController:
         before the controller corrects a mistake (None: all, the whole rest of the window as one gamble)."""
         if answers_to_come is None or answers_to_come < 1.0:
             # no outlook, or none yet (no pace measured) or none left: the fixed setpoint
-            self.bound = None
+            self.bound = self.rest_target = None
             return self.setpoint
         reach = None if answers_in_reach is None else round(answers_in_reach)
         key = (answers, abandons, round(answers_to_come), reach)
@@ -103,6 +119,7 @@ class AbandonmentController:
             target = confident_target(self.cap, answers, abandons, answers_to_come, answers_in_reach=reach)
             rate = (abandons + target * answers_to_come) / max(answers + answers_to_come, 1.0)
             self.bound = min(max(rate, 0.1 * self.setpoint), 0.99 * self.cap, self.ceiling or 1.0)
+            self.rest_target = min(target, 0.99 * self.cap, self.ceiling or 1.0)
             self._bound_key = key
         assert self.bound is not None
         return self.bound
@@ -191,7 +208,8 @@ class AbandonmentController:
         if answers >= self.min_answers and self._recent[0] >= 5.0 and not self.fallback:
             recent = self._recent[1] / self._recent[0]
             # aim the recent rate so that the window converges to the goal
-            aim = min(max(goal + (goal - rate), 0.25 * goal), 1.2 * goal)
+            # (the bound's rate for the rest only while the goal is the bound's, not the budget's or the hour's)
+            aim = recent_aim(goal, rate, self.rest_target if goal >= setpoint else None)
             error = (aim - recent) / goal
             self.log_alpha += max(-1.0, min(1.0, error)) * dt / self.time_constant_s
             self.log_alpha = min(max(self.log_alpha, math.log(self.low)), math.log(self.high))

@@ -7,8 +7,11 @@ more often, those extra answers find no operator. Each dial's own chance, from i
 the callee's local hour and the number's history (``pacing.dial_features.DialFeatures``), moves the moment
 the dialer starts dialing other leads: nothing has to be learnt from abandons.
 
-Estimates live in a three-level tree, each level shrunk towards its parent by ``strength`` pseudo-dials
-(a cell with few data says roughly what its parent says):
+Estimates live in a three-level tree, each level shrunk towards its parent (a cell with few data says
+roughly what its parent says): a category towards its prior, the cells below it by as many pseudo-dials
+as a memory holds (``detail_strength``, ``min_effective`` unless given). Within a category the attempts and
+hours differ far less than categories do, and a cell read on its first few dials would move each call's
+chance with their luck:
 
     campaign  →  category  →  category × attempt band × history  →  … × local-hour band
 
@@ -83,7 +86,7 @@ class AnswerModel:
     def __init__(self, campaign_rate: float = 0.3, category_priors: Mapping[str, float] | None = None,
                  half_life_s: float = 120.0, min_effective: float = 200.0, strength: float = 20.0,
                  prior_strength: float = 60.0, caution: float = 1.0, new_category_rate: float = 0.5,
-                 new_category_strength: float = 5.0) -> None:
+                 new_category_strength: float = 5.0, detail_strength: float | None = None) -> None:
         if not 0.0 < campaign_rate < 1.0:
             raise ValueError(f"campaign_rate must be within (0, 1); got {campaign_rate}")
         for name, p in (category_priors or {}).items():
@@ -94,6 +97,7 @@ class AnswerModel:
         self.tau = half_life_s / math.log(2)
         self.floor = 1.0 - 1.0 / min_effective
         self.strength = strength
+        self.detail_strength = min_effective if detail_strength is None else detail_strength
         self.prior_strength = prior_strength
         self.caution = caution
         self.new_category = (new_category_rate, new_category_strength)
@@ -143,7 +147,9 @@ class AnswerModel:
                 parent, weight = cell.shrunk(parent, strength)
                 if level == 0:
                     known = weight
-            strength = self.strength
+            # below the category a cell departs from its parent only on as many dials as a memory holds
+            # (every dial of the category teaches the category too, so it follows what is dialed now)
+            strength = self.detail_strength
         # The caution is the category's: within a category the attempt and hour cells differ by less
         # than a new category may differ from the others, and a new hour must not jump the estimate.
         # It fades once the category is known (4 × strength dials): a lasting bias would only make the

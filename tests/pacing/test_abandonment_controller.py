@@ -1,6 +1,6 @@
 import pytest
 
-from pacing.abandonment import AbandonmentController
+from pacing.abandonment import AbandonmentController, recent_aim
 
 
 def test_falls_back_to_progressive_before_the_cap_is_reached():
@@ -93,3 +93,26 @@ def test_without_categories_alpha_is_one():
     c = AbandonmentController(setpoint=0.025, cap=0.03)
     wound = _quiet_half_hour(c, "", 0.0, 100)
     assert c.update(1860.0, 1700, 0).alpha == pytest.approx(wound, rel=0.05)
+
+
+def test_a_window_behind_the_bounds_goal_may_run_the_rest_at_the_bounds_target():
+    # The window holds 1,000 answers at 0.5 %; 960 more to come today. The bound lets the rest run near the
+    # cap (its goal, the rate the window would end at, is 1.7 %); the floor then abandons 2.7 % of its answers.
+    c = AbandonmentController(setpoint=0.025, cap=0.03)
+    c.update(0.0, 1000, 5, answers_to_come=960.0)
+    alpha = {}
+    for minute in range(1, 181):
+        answers = 1000 + 2 * minute
+        alpha[minute] = c.update(minute * 60.0, answers, 5 + (answers - 1000) // 37,
+                                 answers_to_come=2.0 * (480 - minute)).alpha
+    assert c.bound is not None and c.bound < 0.018
+    assert c.rest_target is not None and c.rest_target > 0.029
+    # the recent rate (2.2-2.6 %) is under what the rest may run at: alpha is not pulled down towards the
+    # window-end goal (at most 1.2 x 1.7 % took it from 0.15 to 0.13 over this hour)
+    assert alpha[180] >= alpha[120]
+
+
+def test_the_recent_aim_is_the_bounds_target_for_the_rest_only_while_the_window_is_behind():
+    assert recent_aim(0.0186, 0.010, 0.0297) == pytest.approx(0.0297)     # behind: the rest at the bound's target
+    assert recent_aim(0.0186, 0.010) == pytest.approx(1.2 * 0.0186)       # fixed setpoint: the one-step correction
+    assert recent_aim(0.024, 0.030, 0.028) == pytest.approx(0.018)        # running hot: the correction stands

@@ -91,3 +91,18 @@ def test_a_category_that_is_little_known_is_read_on_its_cautious_side() -> None:
 def test_impossible_priors_are_refused_by_name() -> None:
     with pytest.raises(ValueError, match="category 'callback'"):
         AnswerModel(category_priors={"callback": 1.5})
+
+
+def test_a_new_hour_band_read_on_its_first_dials_keeps_close_to_its_category():
+    # A morning of cold calls at 20 %, then noon: the first twenty dials of the new hour band happen to
+    # answer twice as often. On a small team that is half an hour of dials and plain luck; each call's chance
+    # must not jump with it (the launch rule pays for such noise in occupancy at the same abandonment).
+    model = AnswerModel(campaign_rate=0.3, caution=0.0)
+    now = feed(model, None, COLD, 0.2, 3000, 0.0, 1.0, np.random.default_rng(6))
+    noon = DialFeatures("cold", 1, 12)
+    for i in range(20):
+        model.observe(now, noon, i % 5 < 2)          # 8 of 20 answered
+        now += 9.0
+    # (every dial is a cold call: the campaign's rate is the category's, these twenty dials included)
+    assert abs(model.probability(noon) - model.campaign_rate()) < 0.02
+    assert model.probability(noon) < 0.24         # 20 pseudo-dials read it at 0.30
