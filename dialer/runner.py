@@ -24,7 +24,7 @@ from dialer.tasks import Supervisor
 from dialer.window_outlook import answers_to_come, pace, seconds_left_today
 from lists.campaigns import Campaign
 from pacing.abandonment import cap_budget, falls_back
-from pacing.hour_ahead import HOUR_S, ahead_ends, hours_ahead, windows_ahead
+from pacing.hour_ahead import HOUR_S, hours_ahead, window_ends, windows_ahead
 from pacing.policies import PacingSettings, calls_to_place, lines_room, progressive
 from pacing.snapshot import Snapshot
 from pacing.targets import TargetController
@@ -129,9 +129,8 @@ class CampaignRunner(PacingLoop):
             answer_times, abandon_times = self.ledger.times_since(now - HOUR_S)
             hour = (len(answer_times), len(abandon_times))
             ahead = hours_ahead(answer_times, abandon_times, now, pace(self.ledger, now))
-        # the legal window ending over the next minutes: its oldest answers leave it, its abandons may stay
-        windows = windows_ahead([self.ledger.counts_staying(now, end) for end in ahead_ends(now)],
-                                pace(self.ledger, now), left)
+        # the legal window ending over the next hour: its oldest answers leave it, its abandons may stay
+        windows = windows_ahead(self.ledger.counts_staying_at(now, window_ends(now)), pace(self.ledger, now), left)
         category = self._chances.next_category if self._chances is not None else None
         decision = self.controller.update(now, answers, abandons, free, busy, answers_to_come=to_come, hour=hour,
                                           staying=staying, category=category, hours_ahead=ahead,

@@ -28,6 +28,8 @@ import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+import numpy as np
+
 from pacing.window_bound import confident_target
 
 
@@ -137,7 +139,7 @@ class AbandonmentController:
                answers_to_come: float | None = None, hour: tuple[int, int] | None = None,
                staying: tuple[int, int] | None = None, category: str | None = None,
                hours_ahead: Sequence[tuple[float, int]] = (),
-               windows_ahead: Sequence[tuple[float, int]] = ()) -> AlphaDecision:
+               windows_ahead: Sequence[tuple[float, int]] | np.ndarray = ()) -> AlphaDecision:
         """Feed the window's live answers and abandons; get the α to dial with now.
 
         The integral acts on the *recent* rate (an exponential average over ``time_constant_s``) aiming at
@@ -172,8 +174,10 @@ class AbandonmentController:
         # few hundred answers dilutes far below the cap; from 2/cap answers on the cap itself rules.
         budget = cap_budget(answers, self.cap, self.start_allowance)
         room = budget - abandons
-        if windows_ahead:
-            room = min(room, min(cap_budget(a, self.cap, self.start_allowance) - b for a, b in windows_ahead))
+        ahead = np.asarray(windows_ahead, dtype=float).reshape(-1, 2)
+        if len(ahead):
+            budgets = np.maximum(self.cap * (ahead[:, 0] + 1.0), self.start_allowance)   # cap_budget, per row
+            room = min(room, float((budgets - ahead[:, 1]).min()))
         counted = staying or (answers, abandons)
         setpoint = self.window_setpoint(*counted, answers_to_come, self._reach(now, counted[0], keep))
         # Early in the window a couple of abandons weigh a lot: aim below the budget by the margin and the

@@ -15,6 +15,11 @@ what the confidence bound aims at, but yesterday's answers leave it minute by mi
 stay, so it can stand over the cap for a while before then with no new abandon. ``windows_ahead`` takes
 the window's counts still in it at each of the next minutes (whoever keeps the window counts them) and
 adds today's answers to come at the same reduced pace; the controller keeps the tightest under the cap.
+Those minutes run over the next hour (``window_ends``), not 20 minutes: a floor that falls back answers
+less than yesterday's busier hours take out of the window, for as long as they go on leaving it (on a
+5-operator day the window shrank for 45 minutes after the fall-back and passed the cap). The departures are
+known that far ahead; the answers to come are not: further than an hour, the guard would rest on half a
+pace measured over 15 minutes (none at all when the day starts) for hours.
 """
 
 from __future__ import annotations
@@ -27,6 +32,7 @@ import numpy as np
 HOUR_S = 3600.0
 AHEAD_S = 1200.0        # the abandons of a hot stretch stay in the hour at least this long after it
 STEP_S = 60.0
+WINDOW_AHEAD_S = 3600.0  # the legal window's departures are known; its answers to come, for an hour at most
 REPLACED = 0.5          # new answers counted per answer of the recent pace, while the old ones leave
 
 
@@ -35,14 +41,22 @@ def ahead_ends(now: float, ahead_s: float | None = None, step_s: float = STEP_S)
     return now + np.arange(0.0, (AHEAD_S if ahead_s is None else ahead_s) + 1e-9, step_s)
 
 
-def windows_ahead(staying: Sequence[tuple[int, int]], pace_per_s: float, left_s: float | None = None,
-                  step_s: float = STEP_S, replaced: float | None = None) -> tuple[tuple[float, int], ...]:
+def window_ends(now: float, step_s: float = STEP_S) -> np.ndarray:
+    """The ends of the legal windows guarded: now and every ``step_s`` over the next ``WINDOW_AHEAD_S``."""
+    return ahead_ends(now, WINDOW_AHEAD_S, step_s)
+
+
+def windows_ahead(staying: Sequence[tuple[int, int]] | np.ndarray, pace_per_s: float, left_s: float | None = None,
+                  step_s: float = STEP_S, replaced: float | None = None) -> np.ndarray:
     """(live answers, abandons) of the legal window ending now and at every ``step_s`` after, if nothing more is
-    abandoned: ``staying`` holds the counts of the window now still in it at each of those ends (``ahead_ends``),
-    to which come the answers of the pace at ``REPLACED`` of it, until the calling day ends (``left_s``)."""
+    abandoned, one row each: ``staying`` holds the counts of the window now still in it at each of those ends
+    (``window_ends``), to which come the answers of the pace at ``REPLACED`` of it, until the calling day ends
+    (``left_s``)."""
+    counts = np.asarray(staying, dtype=float).reshape(-1, 2)
     share = (REPLACED if replaced is None else replaced) * max(pace_per_s, 0.0)
     left = math.inf if left_s is None else max(left_s, 0.0)
-    return tuple((a + share * min(k * step_s, left), b) for k, (a, b) in enumerate(staying))
+    came = share * np.minimum(np.arange(len(counts)) * step_s, left)
+    return np.column_stack((counts[:, 0] + came, counts[:, 1]))
 
 
 def hours_ahead(answer_times: Sequence[float], abandon_times: Sequence[float], now: float, pace_per_s: float,

@@ -21,6 +21,8 @@ from __future__ import annotations
 import math
 from collections.abc import Callable, Sequence
 
+import numpy as np
+
 from pacing.abandonment import AbandonmentController, AlphaDecision
 from pacing.policies import OPTIMIZE, PacingSettings
 
@@ -63,7 +65,7 @@ class TargetController:
                margin_abandons: float | None = None, answers_to_come: float | None = None,
                hour: tuple[int, int] | None = None, staying: tuple[int, int] | None = None,
                category: str | None = None, hours_ahead: Sequence[tuple[float, int]] = (),
-               windows_ahead: Sequence[tuple[float, int]] = ()) -> AlphaDecision:
+               windows_ahead: Sequence[tuple[float, int]] | np.ndarray = ()) -> AlphaDecision:
         """Feed the window's counts and the operators free and busy now; get the α to dial with.
 
         Connected calls are counted as live answers minus abandons (what the ledger already holds), so

@@ -40,3 +40,31 @@ def test_a_window_whose_old_answers_are_leaving_sends_the_campaign_to_progressiv
     leaving = _ledger(now, leaving=150, day=window_s)
     assert leaving.counts(now) == (1000, 28)
     assert _runner(leaving).effective_settings(now).mode == "progressive"
+
+
+def _ledger_leaving_later(now: float, start_s: float, day: float) -> AbandonLedger:
+    """1,000 answers and 28 abandons (2.8 %); 150 of the answers leave the window over the half hour that starts
+    ``start_s`` from now, the rest and the abandons after the day's end."""
+    ledger = AbandonLedger(day)
+    for k in range(150):
+        ledger.add(now - day + start_s + 1800.0 * (k + 0.5) / 150, abandoned=False)
+    for k in range(850):
+        ledger.add(now - day + 9 * 3600.0 + 3600.0 * k / 850, abandoned=k >= 850 - 28)
+    return ledger
+
+
+def test_the_campaign_guards_the_window_over_the_next_hour() -> None:
+    # the oldest answers leave it 40 to 70 minutes from now (beyond 20 minutes ahead): progressive now
+    now = 3_000_000.0
+    ledger = _ledger_leaving_later(now, 2400.0, 24 * 3600.0)
+    assert ledger.counts(now) == (1000, 28)
+    assert _runner(ledger).effective_settings(now).mode == "progressive"
+    # 80 to 110 minutes from now: not yet
+    assert _runner(_ledger_leaving_later(now, 4800.0, 24 * 3600.0)).effective_settings(now).mode == "predictive"
+
+
+def test_the_ledger_counts_what_stays_at_many_ends_at_once_as_one_at_a_time() -> None:
+    now = 3_000_000.0
+    ledger = _ledger_leaving_later(now, 2400.0, 24 * 3600.0)
+    ends = [now + 60.0 * k for k in range(0, 600, 7)]
+    assert ledger.counts_staying_at(now, ends) == [ledger.counts_staying(now, end) for end in ends]
