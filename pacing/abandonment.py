@@ -40,6 +40,18 @@ def cap_budget(answers: float, cap: float, start_allowance: float = 2.0) -> floa
     return max(cap * (answers + 1), start_allowance)
 
 
+def window_room(answers: int, abandons: int, cap: float, windows_ahead: Sequence[tuple[float, int]] | np.ndarray = (),
+                start_allowance: float = 2.0) -> float:
+    """The abandons the window may still take under the cap: the least of the window now and of those ending over
+    the next minutes (``windows_ahead``: their answers and abandons, pacing.hour_ahead)."""
+    room = cap_budget(answers, cap, start_allowance) - abandons
+    ahead = np.asarray(windows_ahead, dtype=float).reshape(-1, 2)
+    if len(ahead):
+        budgets = np.maximum(cap * (ahead[:, 0] + 1.0), start_allowance)     # cap_budget, per row
+        room = min(room, float((budgets - ahead[:, 1]).min()))
+    return room
+
+
 def falls_back(room: float, margin: float, was: bool) -> bool:
     """Dial progressive (which cannot abandon): from less than ``margin`` abandons of room under the cap,
     until the room is one abandon more than that (no flapping on every answer)."""
@@ -173,11 +185,7 @@ class AbandonmentController:
         # (one abandon in 20 answers is 5 %): it is allowed ``start_allowance`` abandons, which a day of a
         # few hundred answers dilutes far below the cap; from 2/cap answers on the cap itself rules.
         budget = cap_budget(answers, self.cap, self.start_allowance)
-        room = budget - abandons
-        ahead = np.asarray(windows_ahead, dtype=float).reshape(-1, 2)
-        if len(ahead):
-            budgets = np.maximum(self.cap * (ahead[:, 0] + 1.0), self.start_allowance)   # cap_budget, per row
-            room = min(room, float((budgets - ahead[:, 1]).min()))
+        room = window_room(answers, abandons, self.cap, windows_ahead, self.start_allowance)
         counted = staying or (answers, abandons)
         setpoint = self.window_setpoint(*counted, answers_to_come, self._reach(now, counted[0], keep))
         # Early in the window a couple of abandons weigh a lot: aim below the budget by the margin and the
