@@ -60,6 +60,14 @@ def fallback_message(campaign: str, rate: float, answers: int, cap: float) -> st
            "dialing progressive"
 
 
+def _answers_in_flight(snapshot: Snapshot) -> float:
+    """The live answers expected from the calls ringing (each call's own chance, when known) and those waiting."""
+    chances = snapshot.ringing_answer_p
+    ringing = float(np.sum(chances)) if len(chances) else \
+        len(snapshot.ringing_elapsed_s) * snapshot.estimates.answer_rate
+    return ringing + snapshot.waiting_answered
+
+
 class CampaignRunner(PacingLoop):
     """Alone, it runs its own loop (``start``). In a campaign group it does not: the group's loop
     (``dialer/groups/runner.py``) asks it for its settings and α and has it place the calls the pool's
@@ -120,6 +128,8 @@ class CampaignRunner(PacingLoop):
             return self.settings
         answers, abandons = self.ledger.counts(now)
         free, busy = (None, None) if snapshot is None else (snapshot.free_operators, len(snapshot.busy_elapsed_s))
+        # the live answers still to come from the calls in flight (the hour keeps room for them)
+        answering = None if snapshot is None else _answers_in_flight(snapshot)
         to_come = staying = None
         left = self._left()
         if left is not None:
@@ -135,7 +145,7 @@ class CampaignRunner(PacingLoop):
         category = self._chances.next_category if self._chances is not None else None
         decision = self.controller.update(now, answers, abandons, free, busy, answers_to_come=to_come, hour=hour,
                                           staying=staying, category=category, hours_ahead=ahead,
-                                          windows_ahead=windows)
+                                          windows_ahead=windows, in_flight_answers=answering)
         self.alpha = decision.alpha
         return self._fall_back(decision.fallback, decision.rate, answers)
 

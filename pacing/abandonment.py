@@ -151,7 +151,8 @@ class AbandonmentController:
                answers_to_come: float | None = None, hour: tuple[int, int] | None = None,
                staying: tuple[int, int] | None = None, category: str | None = None,
                hours_ahead: Sequence[tuple[float, int]] = (),
-               windows_ahead: Sequence[tuple[float, int]] | np.ndarray = ()) -> AlphaDecision:
+               windows_ahead: Sequence[tuple[float, int]] | np.ndarray = (),
+               in_flight_answers: float | None = None) -> AlphaDecision:
         """Feed the window's live answers and abandons; get the α to dial with now.
 
         The integral acts on the *recent* rate (an exponential average over ``time_constant_s``) aiming at
@@ -167,7 +168,8 @@ class AbandonmentController:
         of the rolling hours that end over the next minutes if nothing more is abandoned
         (pacing.hour_ahead); with ``max_hour`` the tightest of them and ``hour`` rules. ``windows_ahead``: the
         same of the legal window (a rolling window's oldest answers leave it); the tightest of them and the
-        window now rules the fall-back.
+        window now rules the fall-back. ``in_flight_answers``: the live answers expected from the calls ringing
+        and those waiting for an operator; with ``max_hour`` the hour keeps room for every one of them.
         """
         self._switch(category)
         margin = self.margin_abandons if margin_abandons is None else max(margin_abandons, self.margin_abandons)
@@ -196,7 +198,11 @@ class AbandonmentController:
             # An hour of a small team holds a few dozen answers: the day's start allowance of two abandons would
             # be 5 % of it. One is allowed, and after it the hour needs its own share (1/max_hour answers).
             hour_room = min(max(self.max_hour * (a + 1), 1.0) - b for a, b in (hour, *hours_ahead))
-            room = min(room, hour_room)
+            # On a saturated floor the answers in flight find no operator together (six abandons within 6 s of a
+            # fall-back, 100 operators), and the fall-back cannot stop them: the hour, a smoothness a manager
+            # asked for, keeps room for all of them (the law's window keeps the controller's margin).
+            hour_margin = max(margin, 1.0 + (in_flight_answers or 0.0))
+            room = min(room, hour_room - (hour_margin - margin))
             goal = min(goal, max(0.8 * self.max_hour, 0.1 * self.setpoint))
         # No integration while falling back: progressive abandons nothing, and an integral that kept growing
         # meanwhile would come back with a burst of abandons that sends it straight back (wind-up).

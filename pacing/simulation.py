@@ -148,7 +148,8 @@ class PolicyPacer:
             self._dirty = False
             self._refreshed = now
         if self._decision is None or now - self._decided >= 1.0 or self.abandons != self._abandons_seen:
-            risk = 1.0 + 0.1 * (len(floor.ringing) * self._estimates.answer_rate + len(floor.waiting))
+            answering = len(floor.ringing) * self._estimates.answer_rate + len(floor.waiting)   # live answers to come
+            risk = 1.0 + 0.1 * answering
             answers, abandons = floor.window_counts()        # the legal window's, earlier days included
             outlook = self.outlook
             to_come = None if outlook is None else outlook.answers_to_come(now, floor.day_end_s)
@@ -162,7 +163,8 @@ class PolicyPacer:
             windows = self._windows_ahead(floor)
             self._decision = self.controller.update(now, answers, abandons, floor.free_count, len(floor.busy), risk,
                                                     answers_to_come=to_come, hour=hour, staying=staying,
-                                                    category=category, hours_ahead=ahead, windows_ahead=windows)
+                                                    category=category, hours_ahead=ahead, windows_ahead=windows,
+                                                    in_flight_answers=answering)
             self._decided = now
             self._abandons_seen = self.abandons
         if self.fixed_alpha is None and self._decision.fallback:
