@@ -102,6 +102,21 @@ class AbandonLedger:
             abandons -= abandoned
         return answers, abandons
 
+    def counts_staying_at(self, now: float, ends: Iterable[float]) -> list[tuple[int, int]]:
+        """``counts_staying`` at each of ``ends`` (ascending), in one walk over the calls that leave by the last."""
+        answers, abandons = self.counts(now)
+        events = iter(self._events)
+        pending: tuple[float, bool] | None = next(events, None)
+        staying: list[tuple[int, int]] = []
+        for end in ends:
+            horizon = end - self.window_s
+            while pending is not None and pending[0] < horizon:
+                answers -= 1
+                abandons -= pending[1]
+                pending = next(events, None)
+            staying.append((answers, abandons))
+        return staying
+
     async def seed(self, conn: asyncpg.Connection | asyncpg.Pool, *, campaign_id: int | list[int], wall_now: datetime,
                    loop_now: float, live: Iterable[Call] = ()) -> None:
         """Load the window's answered attempts from the store, placed at their loop-time equivalents

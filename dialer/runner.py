@@ -15,6 +15,8 @@ from dataclasses import fields, replace
 from datetime import datetime
 from typing import Any
 
+import numpy as np
+
 from compliance.limits import LegalLimits, legal_limits, within_limits
 from compliance.windows import HoursRule
 from dialer.answer_chances import AnswerChances
@@ -23,8 +25,8 @@ from dialer.pacing_loop import PacingLoop
 from dialer.tasks import Supervisor
 from dialer.window_outlook import answers_to_come, pace, seconds_left_today
 from lists.campaigns import Campaign
-from pacing.abandonment import cap_budget, falls_back
-from pacing.hour_ahead import HOUR_S, ahead_ends, hours_ahead, windows_ahead
+from pacing.abandonment import falls_back, window_room
+from pacing.hour_ahead import HOUR_S, hours_ahead, window_ends, windows_ahead
 from pacing.policies import PacingSettings, calls_to_place, lines_room, progressive
 from pacing.snapshot import Snapshot
 from pacing.targets import TargetController
@@ -56,6 +58,14 @@ def fallback_message(campaign: str, rate: float, answers: int, cap: float) -> st
            else f"; the next abandons could pass the {100 * cap:.1f}% cap")
     return f"campaign {campaign}: abandonment {100 * rate:.2f}% of {answers} live answers in the window{why}: " \
            "dialing progressive"
+
+
+def _answers_in_flight(snapshot: Snapshot) -> float:
+    """The live answers expected from the calls ringing (each call's own chance, when known) and those waiting."""
+    chances = snapshot.ringing_answer_p
+    ringing = float(np.sum(chances)) if len(chances) else \
+        len(snapshot.ringing_elapsed_s) * snapshot.estimates.answer_rate
+    return ringing + snapshot.waiting_answered
 
 
 class CampaignRunner(PacingLoop):
@@ -111,16 +121,18 @@ class CampaignRunner(PacingLoop):
             # A fixed ratio knows nothing of abandons: set too high it would abandon without end. The
             # controller's fall-back guards it as it guards predictive (a setting never loosens the cap).
             answers, abandons = self.ledger.counts(now)
-            room = cap_budget(answers, self.settings.abandon_cap) - abandons
+            room = window_room(answers, abandons, self.settings.abandon_cap, self._windows_ahead(now, self._left()))
             rate = abandons / answers if answers else 0.0
             return self._fall_back(falls_back(room, 1.0, self.fallback), rate, answers)
         if self.settings.mode != "predictive":
             return self.settings
         answers, abandons = self.ledger.counts(now)
         free, busy = (None, None) if snapshot is None else (snapshot.free_operators, len(snapshot.busy_elapsed_s))
-        to_come = staying = left = None
-        if self.hours is not None and self._wall_clock is not None:
-            left = seconds_left_today(self._wall_clock(), self.campaign.timezone, self.hours)
+        # the live answers still to come from the calls in flight (the hour keeps room for them)
+        answering = None if snapshot is None else _answers_in_flight(snapshot)
+        to_come = staying = None
+        left = self._left()
+        if left is not None:
             to_come = answers_to_come(self.ledger, now, left)
             staying = self.ledger.counts_staying(now, now + left)        # what is still in it tonight
         hour, ahead = None, ()
@@ -129,15 +141,24 @@ class CampaignRunner(PacingLoop):
             answer_times, abandon_times = self.ledger.times_since(now - HOUR_S)
             hour = (len(answer_times), len(abandon_times))
             ahead = hours_ahead(answer_times, abandon_times, now, pace(self.ledger, now))
-        # the legal window ending over the next minutes: its oldest answers leave it, its abandons may stay
-        windows = windows_ahead([self.ledger.counts_staying(now, end) for end in ahead_ends(now)],
-                                pace(self.ledger, now), left)
+        windows = self._windows_ahead(now, left)
         category = self._chances.next_category if self._chances is not None else None
         decision = self.controller.update(now, answers, abandons, free, busy, answers_to_come=to_come, hour=hour,
                                           staying=staying, category=category, hours_ahead=ahead,
-                                          windows_ahead=windows)
+                                          windows_ahead=windows, in_flight_answers=answering)
         self.alpha = decision.alpha
         return self._fall_back(decision.fallback, decision.rate, answers)
+
+    def _left(self) -> float | None:
+        """Seconds until its calling hours close today (None: its hours or the wall clock not known)."""
+        if self.hours is None or self._wall_clock is None:
+            return None
+        return seconds_left_today(self._wall_clock(), self.campaign.timezone, self.hours)
+
+    def _windows_ahead(self, now: float, left: float | None) -> np.ndarray:
+        """The legal window ending at each minute of the next hour: its oldest answers leave it, its abandons may
+        stay (pacing.hour_ahead)."""
+        return windows_ahead(self.ledger.counts_staying_at(now, window_ends(now)), pace(self.ledger, now), left)
 
     def _fall_back(self, fallback: bool, rate: float, answers: int) -> PacingSettings:
         """The settings to dial with: progressive while falling back; each change said once in the log."""

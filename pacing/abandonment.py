@@ -28,6 +28,8 @@ import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+import numpy as np
+
 from pacing.window_bound import confident_target
 
 
@@ -51,6 +53,18 @@ def recent_aim(goal: float, window_rate: float, rest_target: float | None = None
     if rest_target is not None and window_rate < goal:
         aim = max(aim, rest_target)
     return aim
+
+
+def window_room(answers: int, abandons: int, cap: float, windows_ahead: Sequence[tuple[float, int]] | np.ndarray = (),
+                start_allowance: float = 2.0) -> float:
+    """The abandons the window may still take under the cap: the least of the window now and of those ending over
+    the next minutes (``windows_ahead``: their answers and abandons, pacing.hour_ahead)."""
+    room = cap_budget(answers, cap, start_allowance) - abandons
+    ahead = np.asarray(windows_ahead, dtype=float).reshape(-1, 2)
+    if len(ahead):
+        budgets = np.maximum(cap * (ahead[:, 0] + 1.0), start_allowance)     # cap_budget, per row
+        room = min(room, float((budgets - ahead[:, 1]).min()))
+    return room
 
 
 def falls_back(room: float, margin: float, was: bool) -> bool:
@@ -154,7 +168,8 @@ class AbandonmentController:
                answers_to_come: float | None = None, hour: tuple[int, int] | None = None,
                staying: tuple[int, int] | None = None, category: str | None = None,
                hours_ahead: Sequence[tuple[float, int]] = (),
-               windows_ahead: Sequence[tuple[float, int]] = ()) -> AlphaDecision:
+               windows_ahead: Sequence[tuple[float, int]] | np.ndarray = (),
+               in_flight_answers: float | None = None) -> AlphaDecision:
         """Feed the window's live answers and abandons; get the α to dial with now.
 
         The integral acts on the *recent* rate (an exponential average over ``time_constant_s``) aiming at
@@ -170,7 +185,8 @@ class AbandonmentController:
         of the rolling hours that end over the next minutes if nothing more is abandoned
         (pacing.hour_ahead); with ``max_hour`` the tightest of them and ``hour`` rules. ``windows_ahead``: the
         same of the legal window (a rolling window's oldest answers leave it); the tightest of them and the
-        window now rules the fall-back.
+        window now rules the fall-back. ``in_flight_answers``: the live answers expected from the calls ringing
+        and those waiting for an operator; with ``max_hour`` the hour keeps room for every one of them.
         """
         self._switch(category)
         margin = self.margin_abandons if margin_abandons is None else max(margin_abandons, self.margin_abandons)
@@ -188,9 +204,7 @@ class AbandonmentController:
         # (one abandon in 20 answers is 5 %): it is allowed ``start_allowance`` abandons, which a day of a
         # few hundred answers dilutes far below the cap; from 2/cap answers on the cap itself rules.
         budget = cap_budget(answers, self.cap, self.start_allowance)
-        room = budget - abandons
-        if windows_ahead:
-            room = min(room, min(cap_budget(a, self.cap, self.start_allowance) - b for a, b in windows_ahead))
+        room = window_room(answers, abandons, self.cap, windows_ahead, self.start_allowance)
         counted = staying or (answers, abandons)
         setpoint = self.window_setpoint(*counted, answers_to_come, self._reach(now, counted[0], keep))
         # Early in the window a couple of abandons weigh a lot: aim below the budget by the margin and the
@@ -201,7 +215,11 @@ class AbandonmentController:
             # An hour of a small team holds a few dozen answers: the day's start allowance of two abandons would
             # be 5 % of it. One is allowed, and after it the hour needs its own share (1/max_hour answers).
             hour_room = min(max(self.max_hour * (a + 1), 1.0) - b for a, b in (hour, *hours_ahead))
-            room = min(room, hour_room)
+            # On a saturated floor the answers in flight find no operator together (six abandons within 6 s of a
+            # fall-back, 100 operators), and the fall-back cannot stop them: the hour, a smoothness a manager
+            # asked for, keeps room for all of them (the law's window keeps the controller's margin).
+            hour_margin = max(margin, 1.0 + (in_flight_answers or 0.0))
+            room = min(room, hour_room - (hour_margin - margin))
             goal = min(goal, max(0.8 * self.max_hour, 0.1 * self.setpoint))
         # No integration while falling back: progressive abandons nothing, and an integral that kept growing
         # meanwhile would come back with a burst of abandons that sends it straight back (wind-up).

@@ -74,6 +74,13 @@ class DayFloor:
         answers, abandons = self.history.counts(until)
         return answers + self.answers, abandons + self.abandons
 
+    def window_counts_staying_at(self, ends: np.ndarray) -> np.ndarray:
+        """``window_counts_staying`` at each of ``ends``, one row (answers, abandons) each."""
+        today = np.array([[self.answers, self.abandons]])
+        if self.history is None:
+            return np.repeat(today, len(ends), axis=0)
+        return self.history.counts_at(ends) + today
+
     @property
     def free_count(self) -> int:
         return len(self.free)

@@ -41,6 +41,13 @@ class WindowHistory:
         abandons = len(self.abandon_times) - int(np.searchsorted(self.abandon_times, horizon, side="right"))
         return answers, abandons
 
+    def counts_at(self, ends: np.ndarray) -> np.ndarray:
+        """``counts`` at each of ``ends``, one row (answers, abandons) each."""
+        horizons = np.asarray(ends, dtype=float) - self.window_s
+        answers = len(self.answer_times) - np.searchsorted(self.answer_times, horizons, side="right")
+        abandons = len(self.abandon_times) - np.searchsorted(self.abandon_times, horizons, side="right")
+        return np.column_stack((answers, abandons))
+
 
 def window_days(window_s: float) -> int:
     """How many earlier days a window reaches into (1 for 24 hours, 30 for 30 days)."""

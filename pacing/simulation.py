@@ -26,7 +26,7 @@ from pacing.dial_features import DialFeatures
 from pacing.dial_plan import DialPlan, constant_plan
 from pacing.estimators import OnlineEstimators
 from pacing.floor_outlook import FloorOutlook
-from pacing.hour_ahead import ahead_ends, windows_ahead
+from pacing.hour_ahead import window_ends, windows_ahead
 from pacing.legal_window import Quarter, WindowHistory, quarters_of, worst_window
 from pacing.policies import PacingSettings, calls_to_place
 from pacing.snapshot import Estimates, Snapshot
@@ -114,14 +114,14 @@ class PolicyPacer:
         self.estimators.observe_handle(now, talk_s, wrap_s)
         self._dirty = True
 
-    def _windows_ahead(self, floor: DayFloor) -> tuple[tuple[float, int], ...]:
-        """The legal window ending over the next minutes, as the engine guards it: with earlier days in it, their
-        answers leave as the clock moves on (today's never leave a window as long as the day or longer)."""
+    def _windows_ahead(self, floor: DayFloor) -> np.ndarray | tuple[()]:
+        """The legal window ending at each minute of the next hour, as the engine guards it: with earlier days in
+        it, their answers leave as the clock moves on (today's never leave a window as long as the day or longer)."""
         if floor.history is None:
             return ()
         left = None if floor.day_end_s is None else floor.day_end_s - floor.now
         pace = 0.0 if self.outlook is None else self.outlook.pace(floor.now)
-        return windows_ahead([floor.window_counts_staying(t) for t in ahead_ends(floor.now)], pace, left)
+        return windows_ahead(floor.window_counts_staying_at(window_ends(floor.now)), pace, left)
 
     def decide(self, floor: DayFloor) -> int:
         settings = self.settings
@@ -148,7 +148,8 @@ class PolicyPacer:
             self._dirty = False
             self._refreshed = now
         if self._decision is None or now - self._decided >= 1.0 or self.abandons != self._abandons_seen:
-            risk = 1.0 + 0.1 * (len(floor.ringing) * self._estimates.answer_rate + len(floor.waiting))
+            answering = len(floor.ringing) * self._estimates.answer_rate + len(floor.waiting)   # live answers to come
+            risk = 1.0 + 0.1 * answering
             answers, abandons = floor.window_counts()        # the legal window's, earlier days included
             outlook = self.outlook
             to_come = None if outlook is None else outlook.answers_to_come(now, floor.day_end_s)
@@ -162,7 +163,8 @@ class PolicyPacer:
             windows = self._windows_ahead(floor)
             self._decision = self.controller.update(now, answers, abandons, floor.free_count, len(floor.busy), risk,
                                                     answers_to_come=to_come, hour=hour, staying=staying,
-                                                    category=category, hours_ahead=ahead, windows_ahead=windows)
+                                                    category=category, hours_ahead=ahead, windows_ahead=windows,
+                                                    in_flight_answers=answering)
             self._decided = now
             self._abandons_seen = self.abandons
         if self.fixed_alpha is None and self._decision.fallback:

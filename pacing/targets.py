@@ -21,6 +21,8 @@ from __future__ import annotations
 import math
 from collections.abc import Callable, Sequence
 
+import numpy as np
+
 from pacing.abandonment import AbandonmentController, AlphaDecision
 from pacing.policies import OPTIMIZE, PacingSettings
 
@@ -63,16 +65,17 @@ class TargetController:
                margin_abandons: float | None = None, answers_to_come: float | None = None,
                hour: tuple[int, int] | None = None, staying: tuple[int, int] | None = None,
                category: str | None = None, hours_ahead: Sequence[tuple[float, int]] = (),
-               windows_ahead: Sequence[tuple[float, int]] = ()) -> AlphaDecision:
+               windows_ahead: Sequence[tuple[float, int]] | np.ndarray = (),
+               in_flight_answers: float | None = None) -> AlphaDecision:
         """Feed the window's counts and the operators free and busy now; get the α to dial with.
 
         Connected calls are counted as live answers minus abandons (what the ledger already holds), so
         the engine needs nothing new to measure the wait. ``free``/``busy`` None: the operators are not
         this controller's to measure (a campaign in a group): abandonment alone decides. ``answers_to_come``,
-        ``hour``, ``staying``, ``category``, ``hours_ahead`` and ``windows_ahead``: see
+        ``hour``, ``staying``, ``category``, ``hours_ahead``, ``windows_ahead`` and ``in_flight_answers``: see
         ``AbandonmentController.update``."""
         decision = self.abandonment.update(now, answers, abandons, margin_abandons, answers_to_come, hour,
-                                           staying, category, hours_ahead, windows_ahead)
+                                           staying, category, hours_ahead, windows_ahead, in_flight_answers)
         if free is None or busy is None:
             self.pace = 1.0
             return decision

@@ -20,12 +20,16 @@ import json
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import replace
 
+import numpy as np
+
 from dialer.floor import Floor
 from dialer.ledger import AbandonLedger
 from dialer.pacing_loop import PacingLoop
 from dialer.runner import SETTING_NAMES, CampaignRunner, Snapshotter
 from dialer.tasks import Supervisor
+from dialer.window_outlook import pace
 from lists.groups import CampaignGroup
+from pacing.hour_ahead import window_ends, windows_ahead
 from pacing.policies import PacingSettings, calls_to_place, lines_room
 from pacing.pool import Member, Pool, ShareMeter
 from pacing.pool_target import paced_plan
@@ -142,12 +146,16 @@ class GroupRunner(PacingLoop):
         if self.target is None:
             self.alpha, self.fallback = None, False
             return
+        windows: np.ndarray | tuple[()] = ()
         if self.ledger is not None:
             answers, abandons = self.ledger.counts(now)
+            # the group's window ending over the next hour, guarded as a campaign's (dialer/runner.py)
+            windows = windows_ahead(self.ledger.counts_staying_at(now, window_ends(now)), pace(self.ledger, now))
         else:
             counts = [runner.ledger.counts(now) for runner in self.members.values()]
             answers, abandons = sum(a for a, _ in counts), sum(b for _, b in counts)
-        decision = self.target.update(now, answers, abandons, pool.supply, len(pool.busy_elapsed_s))
+        decision = self.target.update(now, answers, abandons, pool.supply, len(pool.busy_elapsed_s),
+                                      windows_ahead=windows)
         self.alpha, self.fallback = decision.alpha, decision.fallback
 
     def _member_settings(self, runner: CampaignRunner, now: float) -> tuple[PacingSettings, float | None]:

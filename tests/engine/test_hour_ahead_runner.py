@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 from dialer.ledger import AbandonLedger
 from dialer.runner import CampaignRunner
 from lists.campaigns import Campaign
+from pacing.snapshot import Estimates, Snapshot
 
 
 def _runner(ledger: AbandonLedger) -> CampaignRunner:
@@ -26,3 +29,17 @@ def test_an_hour_whose_old_answers_are_leaving_sends_the_campaign_to_progressive
         ledger.add(now - 600.0 + 600.0 * k / 35, abandoned=k % 4 == 0)
     assert ledger.counts_since(now - 3600.0) == (335, 9)
     assert _runner(ledger).effective_settings(now).mode == "progressive"
+
+
+def test_the_hour_keeps_room_for_the_answers_of_the_calls_in_flight() -> None:
+    # an hour of 1,800 answers with 48 abandons (6 of room under 3 %), spread evenly so nothing tightens ahead
+    ledger = AbandonLedger(24 * 3600.0)
+    now = 100_000.0
+    for k in range(1800):
+        ledger.add(now - 3600.0 + 2.0 * k, abandoned=k % 37 == 0 and k < 37 * 48)
+    assert ledger.counts_since(now - 3600.0) == (1800, 48)
+    few = Snapshot(free_operators=0, busy_elapsed_s=(60.0,) * 100, ringing_elapsed_s=(3.0,) * 10,
+                   estimates=Estimates(answer_rate=0.3))
+    many = replace(few, ringing_elapsed_s=(3.0,) * 30)       # 9 live answers to come: more than the room
+    assert _runner(ledger).effective_settings(now, few).mode == "predictive"
+    assert _runner(ledger).effective_settings(now, many).mode == "progressive"

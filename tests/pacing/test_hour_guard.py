@@ -44,3 +44,16 @@ def test_an_hour_of_few_answers_is_allowed_one_abandon_not_the_days_two() -> Non
     assert not guarded.update(0.0, 400, 4, hour=(40, 0)).fallback
     assert guarded.update(1.0, 400, 5, hour=(40, 1)).fallback
     assert not guarded.update(2.0, 800, 5, hour=(120, 1)).fallback      # 120 answers: 3 % is 3.6 abandons
+
+
+def test_the_hour_keeps_room_for_every_answer_in_flight() -> None:
+    # On a saturated 100-operator floor the answers of the calls already ringing find no operator together: six
+    # abandoned within 6 s of a fall-back that had room for two. The hour falls back while its room is less than
+    # the answers in flight; the legal window (its own margin) is not changed by them.
+    day, hour = (15_000, 250), (1800, 48)         # the hour: 6 abandons of room under 3 %
+    assert not AbandonmentController(setpoint=0.025, cap=0.03, max_hour=0.03).update(
+        0.0, *day, margin_abandons=2.0, hour=hour, in_flight_answers=4.0).fallback
+    assert AbandonmentController(setpoint=0.025, cap=0.03, max_hour=0.03).update(
+        0.0, *day, margin_abandons=2.0, hour=hour, in_flight_answers=9.0).fallback
+    assert not AbandonmentController(setpoint=0.025, cap=0.03).update(
+        0.0, *day, margin_abandons=2.0, hour=hour, in_flight_answers=9.0).fallback
