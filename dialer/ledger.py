@@ -10,7 +10,6 @@ when its conversation ends, so the supervisor's figures agree with the answers o
 from __future__ import annotations
 
 from bisect import bisect_left
-from collections import deque
 from collections.abc import Iterable
 from datetime import datetime, timedelta
 from itertools import islice
@@ -27,20 +26,24 @@ _AT = itemgetter(0)
 class AbandonLedger:
     def __init__(self, window_s: float) -> None:
         self.window_s = window_s
-        self._events: deque[tuple[float, bool]] = deque()   # (loop time, abandoned)
+        # (loop time, abandoned) of the window's answers from ``_head`` on; those before it have left. A list
+        # with a moving head, not a deque: pacing bisects it many times a second, and a deque's index walks
+        # its blocks (a day of a large floor holds millions of answers in a 24-hour window).
+        self._events: list[tuple[float, bool]] = []
+        self._head = 0
         self._answers = 0
         self._abandons = 0
         # Pacing asks for the last minutes' counts on every decision: with the events in time order (loop
         # time only moves on) they are found by bisection and a running count of abandons, not by walking
         # the minutes' answers, which a large floor makes thousands.
-        self._abandons_before: deque[int] = deque()   # per event: the abandons added before it
+        self._abandons_before: list[int] = []   # per event: the abandons added before it
         self._abandons_added = 0
         self._in_order = True
         # A campaign group's ledger, for regimes that count per call centre: it sees every answer too.
         self.group: AbandonLedger | None = None
 
     def add(self, now: float, abandoned: bool) -> None:
-        if self._events and now < self._events[-1][0]:
+        if len(self._events) > self._head and now < self._events[-1][0]:
             self._in_order = False
         self._events.append((now, abandoned))
         self._abandons_before.append(self._abandons_added)
@@ -53,22 +56,34 @@ class AbandonLedger:
     def counts(self, now: float) -> tuple[int, int]:
         """(live answers, abandons) of the window ending now."""
         horizon = now - self.window_s
-        while self._events and self._events[0][0] < horizon:
-            _, abandoned = self._events.popleft()
-            self._abandons_before.popleft()
+        events, head = self._events, self._head
+        while head < len(events) and events[head][0] < horizon:
             self._answers -= 1
-            self._abandons -= abandoned
+            self._abandons -= events[head][1]
+            head += 1
+        if head > 4096 and 2 * head > len(events):      # forget what left, now and then, in one go
+            del events[:head]
+            del self._abandons_before[:head]
+            head = 0
+        self._head = head
         return self._answers, self._abandons
+
+    def _first_from(self, since: float) -> int:
+        return bisect_left(self._events, since, lo=self._head, key=_AT)
+
+    def _abandons_before_index(self, index: int) -> int:
+        return self._abandons_before[index] if index < len(self._events) else self._abandons_added
+
+    def _window(self) -> Iterable[tuple[float, bool]]:
+        return islice(self._events, self._head, None)
 
     def counts_since(self, since: float) -> tuple[int, int]:
         """(live answers, abandons) after ``since`` (e.g. the last hour), within the window."""
         if self._in_order:
-            first = bisect_left(self._events, since, key=_AT)
-            if first == len(self._events):
-                return 0, 0
-            return len(self._events) - first, self._abandons_added - self._abandons_before[first]
+            first = self._first_from(since)
+            return len(self._events) - first, self._abandons_added - self._abandons_before_index(first)
         answers = abandons = 0
-        for at, abandoned in reversed(self._events):
+        for at, abandoned in reversed(self._events[self._head:]):
             if at < since:
                 break
             answers += 1
@@ -78,11 +93,11 @@ class AbandonLedger:
     def times_since(self, since: float) -> tuple[list[float], list[float]]:
         """The times of the live answers and of the abandons after ``since``, oldest first."""
         if self._in_order:
-            last = list(islice(self._events, bisect_left(self._events, since, key=_AT), None))
+            last = self._events[self._first_from(since):]
             return [at for at, _ in last], [at for at, abandoned in last if abandoned]
         answers: list[float] = []
         abandons: list[float] = []
-        for at, abandoned in reversed(self._events):
+        for at, abandoned in reversed(self._events[self._head:]):
             if at < since:
                 break
             answers.append(at)
@@ -92,22 +107,24 @@ class AbandonLedger:
 
     def counts_staying(self, now: float, until: float) -> tuple[int, int]:
         """(live answers, abandons) of the window ending now that are still in it at ``until`` (later): the
-        oldest leave meanwhile. Counted from the oldest end, the few that leave a 30-day window by tonight."""
-        answers, abandons = self.counts(now)
-        horizon = until - self.window_s
-        for at, abandoned in self._events:
-            if at >= horizon:
-                break
-            answers -= 1
-            abandons -= abandoned
-        return answers, abandons
+        oldest leave meanwhile."""
+        return self.counts_staying_at(now, (until,))[0]
 
     def counts_staying_at(self, now: float, ends: Iterable[float]) -> list[tuple[int, int]]:
-        """``counts_staying`` at each of ``ends`` (ascending), in one walk over the calls that leave by the last."""
+        """``counts_staying`` at each of ``ends`` (ascending). Pacing asks at every decision for each minute of
+        the next hour, and yesterday's answers of that hour leave a 24-hour window meanwhile (thousands on a
+        large floor): in time order they are found by bisection, not walked."""
         answers, abandons = self.counts(now)
-        events = iter(self._events)
-        pending: tuple[float, bool] | None = next(events, None)
         staying: list[tuple[int, int]] = []
+        if self._in_order:
+            head, first_before = self._head, self._abandons_before_index(self._head)
+            for end in ends:
+                leaving = self._first_from(end - self.window_s)
+                staying.append((answers - (leaving - head),
+                                abandons - (self._abandons_before_index(leaving) - first_before)))
+            return staying
+        events = iter(self._window())
+        pending: tuple[float, bool] | None = next(events, None)
         for end in ends:
             horizon = end - self.window_s
             while pending is not None and pending[0] < horizon:
