@@ -115,7 +115,11 @@ class AbandonLedger:
         the next hour, and yesterday's answers of that hour leave a 24-hour window meanwhile (thousands on a
         large floor): in time order they are found by bisection, not walked."""
         answers, abandons = self.counts(now)
+        ends = list(ends)
         staying: list[tuple[int, int]] = []
+        if self._in_order and ends and (self._head == len(self._events)
+                                        or self._events[self._head][0] >= ends[-1] - self.window_s):
+            return [(answers, abandons)] * len(ends)        # none leaves by the last end (a window's first day)
         if self._in_order:
             head, first_before = self._head, self._abandons_before_index(self._head)
             for end in ends:

@@ -158,7 +158,12 @@ class CampaignRunner(PacingLoop):
     def _windows_ahead(self, now: float, left: float | None) -> np.ndarray:
         """The legal window ending at each minute of the next hour: its oldest answers leave it, its abandons may
         stay (pacing.hour_ahead)."""
-        return windows_ahead(self.ledger.counts_staying_at(now, window_ends(now)), pace(self.ledger, now), left)
+        staying = self.ledger.counts_staying_at(now, window_ends(now))
+        if staying[0] == staying[-1]:
+            # none leaves within the hour: every window ahead holds the one now and more answers, never less
+            # room, so the window now rules alone (a campaign's first day; yesterday's quiet hours)
+            return np.empty((0, 2))
+        return windows_ahead(staying, pace(self.ledger, now), left)
 
     def _fall_back(self, fallback: bool, rate: float, answers: int) -> PacingSettings:
         """The settings to dial with: progressive while falling back; each change said once in the log."""
