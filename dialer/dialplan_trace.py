@@ -2,7 +2,7 @@
 
 The dialplan tells the engine what happens on an answered call by UserEvents, which are lost when no
 engine is listening (killed, crashed, AMI link down). At the two points where that loses a legal fact it
-also writes a durable trace in Asterisk's own database (AstDB, ``Set(DB(dialer/<attempt id>)=...)``,
+also writes a durable trace in Asterisk's own database (AstDB, ``Set(DB(dialer/<attempt id>)=<what> <phone>)``,
 config/asterisk/extensions.conf), which outlives the channel:
 
 * ``no-operator`` — the safety net ran: the call was answered and nobody took it, so it is abandoned;
@@ -32,11 +32,12 @@ class Trace(StrEnum):
     OPT_OUT = "opt-out"
 
 
-async def read(pbx: Pbx, attempt_ids: Iterable[int]) -> dict[int, Trace] | None:
-    """The traces these attempts left, by attempt id (none: not in the answer); None when the PBX cannot
-    be asked, so that nothing is closed on a guess."""
+async def read(pbx: Pbx, attempts: Iterable[tuple[int, str]]) -> dict[int, Trace] | None:
+    """The traces these attempts (id, phone) left, by attempt id (none: not in the answer); None when the
+    PBX cannot be asked, so that nothing is closed on a guess. A trace naming another number was left by
+    another store's attempt of the same id (a store started afresh against the same Asterisk): not ours."""
     found: dict[int, Trace] = {}
-    for attempt_id in attempt_ids:
+    for attempt_id, phone in attempts:
         try:
             value = await pbx.db_get(FAMILY, str(attempt_id))
         except PbxError as exc:
@@ -44,8 +45,13 @@ async def read(pbx: Pbx, attempt_ids: Iterable[int]) -> dict[int, Trace] | None:
             return None
         if value is None:
             continue
+        what, _, named = value.partition(" ")
+        if named.strip() and named.strip() != phone:
+            log.warning("attempt %s: AstDB %s/%s = %r names another number than %s; left alone (an older "
+                        "store's call)", attempt_id, FAMILY, attempt_id, value, phone)
+            continue
         try:
-            found[attempt_id] = Trace(value)
+            found[attempt_id] = Trace(what)
         except ValueError:
             log.warning("attempt %s: AstDB %s/%s holds %r, not one of %s; taken as answered without operator",
                         attempt_id, FAMILY, attempt_id, value, ", ".join(Trace))

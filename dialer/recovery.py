@@ -174,7 +174,8 @@ class Recovery:
         gone = [row for row in left if row["id"] not in live_ids]
         for row in gone:
             self._release(channel_id_of(row["id"]))         # nothing to follow: its events were before the end
-        traces = await dialplan_trace.read(engine.pbx, [r["id"] for r in gone if r["connected_at"] is None])
+        unheard = [(r["id"], r["phone"]) for r in gone if r["connected_at"] is None]   # traces to read
+        traces = await dialplan_trace.read(engine.pbx, unheard)
         if traces is None:                                  # left open, the next recovery decides
             self.unresolved, report.unresolved = bool(gone), len(gone)
             gone = []

@@ -127,7 +127,7 @@ class Dialplan:
 
     def _answered(self, ch: Channel) -> None:
         """[dialer-answered] s: NoOp, ExecIf(AMD), MixMonitor, UserEvent(DialerAnswered),
-        Wait(${DIALER_SAFE_HARBOR_S} or 30), then Set(DB(dialer/${ATTEMPT_ID})=no-operator),
+        Wait(${DIALER_SAFE_HARBOR_S} or 30), then Set(DB(dialer/${ATTEMPT_ID})=no-operator ${DIALER_PHONE}),
         UserEvent(DialerNoOperator) and Goto(dialer-safeharbor), or Hangup when DIALER_SAFE_HARBOR_S is not set."""
         x = self.x
         x.newexten(ch, 1, "NoOp", f"answered {ch.name}")
@@ -177,9 +177,10 @@ class Dialplan:
         self.x.newexten(ch, 9, "Goto", "dialer-safeharbor,s,1")
         self.enter(ch, "dialer-safeharbor", "s")
 
-    def _trace(self, ch: Channel, priority: int, attempt: str, value: str) -> None:
-        """Set(DB(dialer/${ATTEMPT_ID})=value): written before the UserEvent, so an engine that hears the
-        event finds the trace already there, and one that hears nothing finds it later."""
+    def _trace(self, ch: Channel, priority: int, attempt: str, what: str) -> None:
+        """Set(DB(dialer/${ATTEMPT_ID})=what ${DIALER_PHONE}): written before the UserEvent, so an engine that
+        hears the event finds the trace already there, and one that hears nothing finds it later."""
+        value = f"{what} {ch.variables.get('DIALER_PHONE', '')}"
         self.x.newexten(ch, priority, "Set", f"DB(dialer/{attempt})={value}")
         self.x.astdb.put("dialer", attempt, value)
 
@@ -189,8 +190,8 @@ class Dialplan:
 
     def _safeharbor(self, ch: Channel) -> None:
         """[dialer-safeharbor] s: Answer, Playback(seller), SayDigits(callback number), UserEvent, then the
-        opt-out key (Read); no key: Hangup; 9: Set(DB(dialer/${ATTEMPT_ID})=opt-out), UserEvent DialerOptOut,
-        Playback, Hangup."""
+        opt-out key (Read); no key: Hangup; 9: Set(DB(dialer/${ATTEMPT_ID})=opt-out ${DIALER_PHONE}),
+        UserEvent DialerOptOut, Playback, Hangup."""
         x = self.x
         x.newexten(ch, 1, "Answer", "")
         if ch.state != ChannelState.UP:

@@ -35,7 +35,7 @@ async def unheard_call(opts_out: bool, user: str = "dialer") -> tuple[AmiClient,
     await client.start()
     await client.originate(OriginateRequest(
         channel="Local/15550001@pstn", channel_id="attempt-7", context="dialer-answered", exten="s",
-        timeout_ms=10_000, variables={"ATTEMPT_ID": "7", "DIALER_SAFE_HARBOR_S": "2",
+        timeout_ms=10_000, variables={"ATTEMPT_ID": "7", "DIALER_SAFE_HARBOR_S": "2", "DIALER_PHONE": "+15550001",
                                       "DIALER_SELLER_PROMPT": "dialer/seller", "DIALER_CALLBACK_NUMBER": "5550100"}))
     await asyncio.wait_for(ended.wait(), 60)
     return client, handle
@@ -46,8 +46,8 @@ async def unheard_call(opts_out: bool, user: str = "dialer") -> tuple[AmiClient,
 async def test_the_safety_net_and_the_opt_out_leave_a_trace_that_outlives_the_call(opts_out: bool, trace: str) -> None:
     client, handle = await unheard_call(opts_out)
     try:
-        assert handle.astdb == {("dialer", "7"): trace}                 # type: ignore[attr-defined]
-        assert await client.db_get("dialer", "7") == trace
+        assert handle.astdb == {("dialer", "7"): f"{trace} +15550001"}  # type: ignore[attr-defined]
+        assert await client.db_get("dialer", "7") == f"{trace} +15550001"
         await client.db_del("dialer", "7")
         assert await client.db_get("dialer", "7") is None
         await client.db_del("dialer", "7")                             # already gone: no error
@@ -81,7 +81,7 @@ async def test_the_least_privilege_user_reads_the_trace_but_may_not_delete_it() 
     """DBGet needs system or reporting, DBDel system (main/db.c), which the engine's AMI user lacks."""
     client, handle = await unheard_call(True, user="dialer-lp")
     try:
-        assert await client.db_get("dialer", "7") == "opt-out"
+        assert await client.db_get("dialer", "7") == "opt-out +15550001"
         with pytest.raises(PbxError, match="Permission denied"):
             await client.db_del("dialer", "7")
     finally:

@@ -154,7 +154,7 @@ async def test_a_call_answered_while_no_engine_ran_counts_by_what_the_dialplan_w
     the trace in AstDB makes it an abandon (and the number do-not-call), then is deleted."""
     campaign_id, _, attempt = await left_unheard(db)
     pbx = FakePbx()
-    pbx.astdb[("dialer", str(attempt))] = trace
+    pbx.astdb[("dialer", str(attempt))] = f"{trace} +15550001"
     for _ in range(2):                                   # a second start reads nothing twice
         await run_recovery(db, pbx)
         row = await db.fetchrow("SELECT * FROM attempt WHERE id = $1", attempt)
@@ -174,6 +174,20 @@ async def test_an_unanswered_call_gone_meanwhile_without_a_trace_is_lost_and_ret
     row = await db.fetchrow("SELECT * FROM attempt WHERE id = $1", attempt)
     assert (row["outcome"], row["abandoned"], row["answered_at"]) == ("lost", False, None)
     assert await db.fetchval("SELECT state FROM lead WHERE id = $1", lead_id) == "ready"
+
+
+async def test_a_trace_naming_another_number_is_another_store_s_and_left_alone(db: asyncpg.Pool) -> None:
+    """A store started afresh against the same Asterisk numbers its attempts from 1 again: an old trace
+    under the same id names the other call's number, and counts nothing here."""
+    campaign_id, _, attempt = await left_unheard(db)
+    pbx = FakePbx()
+    pbx.astdb[("dialer", str(attempt))] = "opt-out +15559999"
+    await run_recovery(db, pbx)
+    row = await db.fetchrow("SELECT * FROM attempt WHERE id = $1", attempt)
+    assert (row["outcome"], row["abandoned"], row["answered_at"]) == ("lost", False, None)
+    async with db.acquire() as conn:
+        assert not await compliance_store.is_dnc(conn, "+15550001", campaign_id)
+        assert not await compliance_store.is_dnc(conn, "+15559999", campaign_id)
 
 
 async def test_a_trace_the_pbx_cannot_be_asked_for_leaves_the_attempt_open(db: asyncpg.Pool) -> None:
