@@ -1,18 +1,12 @@
 """Bringing the engine's picture of its calls back in line with Asterisk.
 
-Asterisk keeps calls going whatever happens to the engine: a lost AMI link loses the events sent
-meanwhile, a killed engine loses its memory, an engine taking over a dead one's campaigns never had it.
-The store knows which attempts are open; only the PBX knows which of them still have a channel and
-where that channel is. So the engine asks (``Status`` with ``Variables: ATTEMPT_ID``, answered by
-Asterisk 22 with one event per channel) and rebuilds each live call where Asterisk says it is:
-
-* ringing (not Up) — followed as before: its OriginateResponse/Hangup will come;
-* answered, in ``dialer-answered`` — handed to a free operator now (or the safe-harbor message at the
-  deadline). The dialplan plays the message itself after ``DIALER_SAFE_HARBOR_S`` when no Redirect
-  comes, so a call can only be found here inside that window;
-* in ``operator-join,<ext>`` — connected to that operator, whose phone (``op<ext>-<n>``, still in
-  its conference) is adopted instead of calling the operator again;
-* in ``dialer-safeharbor`` — abandoned; in ``dialer-rating`` — connected, the operator done with it.
+Asterisk keeps calls going whatever happens to the engine (a lost AMI link loses events, a killed engine
+its memory). The store knows which attempts are open; only the PBX knows which still have a channel and
+where. So the engine asks (``Status`` with ``Variables: ATTEMPT_ID``) and rebuilds each live call there:
+ringing — followed; answered, in ``dialer-answered`` — handed to a free operator now (or the message at
+the deadline; the dialplan plays it itself after ``DIALER_SAFE_HARBOR_S``); in ``operator-join,<ext>`` —
+connected to that operator, whose phone (``op<ext>-<n>``) is adopted; in ``dialer-safeharbor`` — abandoned;
+in ``dialer-rating`` — connected, the operator done with it.
 
 An attempt whose channel is gone ended while nobody was watching. If it had reached an operator it
 stays ``connected``, with its stored times and the disposition ``unknown``, and its lead is not dialed
@@ -37,7 +31,7 @@ import asyncpg
 
 from ami.pbx import ChannelStatus, PbxError, PbxEvent, near_half
 from dialer import dialplan_trace
-from dialer.call import Call, CallState, attempt_of_channel, channel_id_of
+from dialer.call import Call, CallState, attempt_of_status, channel_id_of
 from dialer.config import EngineConfig
 from dialer.dialplan_trace import Trace
 from dialer.floor import FloorOperator, OperatorState
@@ -108,8 +102,8 @@ class Recovery:
         self.unresolved = False
 
     async def survey(self, holding: Iterable[str] = ()) -> dict[str, ChannelStatus] | None:
-        """Every live channel by Uniqueid, with its ATTEMPT_ID; None when the PBX cannot be asked. From the
-        question on, events of the ``holding`` channels wait (``held``) until the caller applied the answer."""
+        """Live channels by Uniqueid, with ATTEMPT_ID; None if the PBX cannot be asked. Events of ``holding``
+        channels wait (``held``) from the question until the caller applied the answer."""
         for channel_id in holding:
             self._holding.setdefault(channel_id, [])
         try:
@@ -159,7 +153,7 @@ class Recovery:
             return report
         self.unresolved = False
         self._note_phones(channels)
-        live = [row for row in left if _attempt_of(channels.get(channel_id_of(row["id"]))) == row["id"]]
+        live = [row for row in left if attempt_of_status(channels.get(channel_id_of(row["id"]))) == row["id"]]
         if name != self._config.name and live:
             await _take_over(engine.db, live, from_engine=name, to_engine=self._config.name,
                              now=engine.clock.now(), lease_s=self._config.lease_s)
@@ -193,9 +187,8 @@ class Recovery:
         return report
 
     def adopt_phone(self, operator: FloorOperator) -> bool:
-        """The operator's phone is still in its conference (we restarted, or took over): keep it rather
-        than calling the operator again. True if adopted; the operator is then ready, or on the call
-        re-attached in their conference."""
+        """The operator's phone is still in its conference (we restarted, or took over): keep it rather than
+        calling the operator again. True if adopted (the operator ready, or on the call re-attached)."""
         channel_id = self._phones.pop(operator.extension, None)
         if channel_id is None:
             return False
@@ -206,8 +199,8 @@ class Recovery:
         return True
 
     def resume(self, campaign_id: int | None = None) -> None:
-        """Re-attached calls of this campaign (all, with None) join the engine's normal path, now that
-        its operators are on the floor: a waiting one is handed off at once."""
+        """Re-attached calls of this campaign (all, with None) join the engine's normal path: a waiting one
+        is handed off at once."""
         for attempt_id, (call, observed) in list(self._pending.items()):
             if campaign_id is None or call.campaign_id == campaign_id:
                 del self._pending[attempt_id]
@@ -228,12 +221,29 @@ class Recovery:
             if channels is None:
                 return
             self._note_phones(channels)
+            traced: list[int] = []
             for channel_id in judged:
                 if call := engine.calls.get(channel_id):
-                    self.apply(call, observe(channels.get(channel_id), self._config), lost_at)
+                    seen = observe(channels.get(channel_id), self._config)
+                    if seen.where is Where.GONE and call.connected_at is None and await self._traced(call):
+                        traced.append(call.attempt_id)
+                    self.apply(call, seen, lost_at)
+            if traced:
+                await engine.recorder.drain()
+                await dialplan_trace.forget(engine.pbx, traced)
         finally:
             for channel_id in judged:
                 self._release(channel_id)
+
+    async def _traced(self, call: Call) -> bool:
+        """Gone while the link was down: its dialplan trace stands for the UserEvents unheard. True if any."""
+        trace = (await dialplan_trace.read(self._engine.pbx, [(call.attempt_id, call.phone)]) or {}).get(
+            call.attempt_id)
+        if trace is Trace.OPT_OUT:
+            self._engine.opt_out(call.phone, source="opt-out:keypress")
+        if trace is not None:
+            self.message_played(call, redirect_in_flight=False)
+        return trace is not None
 
     # ---- one call -----------------------------------------------------------------------------------
 
@@ -379,16 +389,6 @@ class Recovery:
             match = _PHONE_CHANNEL.match(channel_id)
             if match and channel_id not in held:
                 self._phones[match.group(1)] = channel_id
-
-
-def _attempt_of(status: ChannelStatus | None) -> int | None:
-    """The attempt a channel belongs to: its ATTEMPT_ID variable, else its ChannelId."""
-    if status is None:
-        return None
-    value = status.variables.get("ATTEMPT_ID") or ""
-    if value.isdigit():
-        return int(value)
-    return attempt_of_channel(status.channel_id)
 
 
 async def _take_over(db: asyncpg.Pool, rows: list[asyncpg.Record], *, from_engine: str, to_engine: str,
