@@ -53,6 +53,7 @@ MAX_ORIGINATES_AWAITING_RESULT = 100_000
 # Asterisk's ConfbridgeList answers an empty or missing conference with an error, not an empty list
 # (app_confbridge.c, action_confbridgelist).
 _NO_CONFERENCE = ("no active conferences", "no conference by that name")
+_NO_DB_ENTRY = ("database entry not found", "database entry could not be deleted")   # main/db.c
 
 EventHandler = Callable[[PbxEvent], None]
 MessageHandler = Callable[[Message], None]
@@ -333,6 +334,29 @@ class AmiClient:
                 return []
             raise
         return [events.conference_member(m) for m in items if (m.event or "").lower() == "confbridgelist"]
+
+    async def db_get(self, family: str, key: str) -> str | None:
+        """Asterisk 22 answers a key it holds with a list (one DBGetResponse, then DBGetComplete), and
+        one it does not with ``Response: Error`` "Database entry not found" (main/db.c)."""
+        try:
+            items = await self.send_list(Message.of(Action="DBGet", Family=family, Key=key))
+        except PbxNotConnected:
+            raise
+        except PbxError as exc:
+            if exc.message.lower().startswith(_NO_DB_ENTRY):
+                return None
+            raise
+        values = [m.get("Val") for m in items if (m.event or "").lower() == "dbgetresponse"]
+        return values[0] if values and values[0] is not None else None
+
+    async def db_del(self, family: str, key: str) -> None:
+        try:
+            await self.send(Message.of(Action="DBDel", Family=family, Key=key))
+        except PbxNotConnected:
+            raise
+        except PbxError as exc:
+            if not exc.message.lower().startswith(_NO_DB_ENTRY):
+                raise
 
     def _remember_originate(self, action_id: str, channel_id: str) -> None:
         self._originated[action_id] = channel_id

@@ -180,6 +180,18 @@ class PbxCluster:
                 found.extend(await server.pbx.confbridge_list(conference))
         return found
 
+    async def db_get(self, family: str, key: str) -> str | None:
+        """A channel gone leaves no trace of its server: every one is asked, the first value found wins."""
+        for server in self._all_up("DBGet"):
+            value = await server.pbx.db_get(family, key)
+            if value is not None:
+                return value
+        return None
+
+    async def db_del(self, family: str, key: str) -> None:
+        for server in self._all_up("DBDel"):
+            await server.pbx.db_del(family, key)
+
     # ---- choosing a server -------------------------------------------------------------------------
 
     async def _reserve(self, request: OriginateRequest) -> _Server:

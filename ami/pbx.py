@@ -214,3 +214,9 @@ class Pbx(Protocol):
     async def status(self, variables: Sequence[str] = ("ATTEMPT_ID",)) -> list[ChannelStatus]: ...
 
     async def confbridge_list(self, conference: str) -> list[ConferenceMember]: ...
+
+    async def db_get(self, family: str, key: str) -> str | None:
+        """The value Asterisk's own database (AstDB) holds under family/key; None when there is none."""
+
+    async def db_del(self, family: str, key: str) -> None:
+        """Delete family/key from AstDB; a key already gone is no error."""

@@ -26,7 +26,7 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Protocol
 
-from ami.pbx import far_half
+from ami.pbx import ChannelStatus, far_half
 from pacing.dial_features import DialFeatures
 
 
@@ -94,6 +94,16 @@ def channel_id_of(attempt_id: int) -> str:
     """The ChannelId the engine gives an attempt's Originate: how every event of the call names it, and how
     a recovery finds the call again on the PBX."""
     return f"{_CHANNEL_PREFIX}{attempt_id}"
+
+
+def attempt_of_status(status: ChannelStatus | None) -> int | None:
+    """The attempt a channel belongs to: its ATTEMPT_ID variable, else its ChannelId."""
+    if status is None:
+        return None
+    value = status.variables.get("ATTEMPT_ID") or ""
+    if value.isdigit():
+        return int(value)
+    return attempt_of_channel(status.channel_id)
 
 
 def attempt_of_channel(channel_id: str) -> int | None:

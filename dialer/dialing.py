@@ -128,6 +128,8 @@ class Dialing:
             context=config.answered_context, exten="s", timeout_ms=campaign.ring_timeout_s * 1000,
             caller_id=call.caller_id or campaign.caller_id,
             variables={"ATTEMPT_ID": str(call.attempt_id), "LEAD_ID": str(call.lead_id), "DIALER_AMD": "0",
+                       # named in the dialplan's trace in AstDB (dialer/dialplan_trace.py)
+                       "DIALER_PHONE": call.phone,
                        # what the safe-harbor message says: who called (a prompt per campaign) and the number
                        "DIALER_SELLER_PROMPT": f"dialer/seller-{campaign.id}",
                        "DIALER_CALLBACK_NUMBER": campaign.caller_id.lstrip("+"),

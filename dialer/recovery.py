@@ -1,24 +1,19 @@
 """Bringing the engine's picture of its calls back in line with Asterisk.
 
-Asterisk keeps calls going whatever happens to the engine: a lost AMI link loses the events sent
-meanwhile, a killed engine loses its memory, an engine taking over a dead one's campaigns never had it.
-The store knows which attempts are open; only the PBX knows which of them still have a channel and
-where that channel is. So the engine asks (``Status`` with ``Variables: ATTEMPT_ID``, answered by
-Asterisk 22 with one event per channel) and rebuilds each live call where Asterisk says it is:
-
-* ringing (not Up) — followed as before: its OriginateResponse/Hangup will come;
-* answered, in ``dialer-answered`` — handed to a free operator now (or the safe-harbor message at the
-  deadline). The dialplan plays the message itself after ``DIALER_SAFE_HARBOR_S`` when no Redirect
-  comes, so a call can only be found here inside that window;
-* in ``operator-join,<ext>`` — connected to that operator, whose phone (``op<ext>-<n>``, still in
-  its conference) is adopted instead of calling the operator again;
-* in ``dialer-safeharbor`` — abandoned; in ``dialer-rating`` — connected, the operator done with it.
+Asterisk keeps calls going whatever happens to the engine (a lost AMI link loses events, a killed engine
+its memory). The store knows which attempts are open; only the PBX knows which still have a channel and
+where. So the engine asks (``Status`` with ``Variables: ATTEMPT_ID``) and rebuilds each live call there:
+ringing — followed; answered, in ``dialer-answered`` — handed to a free operator now (or the message at
+the deadline; the dialplan plays it itself after ``DIALER_SAFE_HARBOR_S``); in ``operator-join,<ext>`` —
+connected to that operator, whose phone (``op<ext>-<n>``) is adopted; in ``dialer-safeharbor`` — abandoned;
+in ``dialer-rating`` — connected, the operator done with it.
 
 An attempt whose channel is gone ended while nobody was watching. If it had reached an operator it
 stays ``connected``, with its stored times and the disposition ``unknown``, and its lead is not dialed
 again; otherwise it is closed as ``lost`` and its lead settled for a retry, counted abandoned if it had
-been answered (the ledger may over-count, never under-count). Until a recovery has seen the PBX, an open attempt keeps
-its lead claimed (``lists.leads.expire_leases``), so a live call's lead is never dialed again.
+been answered or the dialplan's trace says nobody took it (``dialer.dialplan_trace``; the ledger may
+over-count, never under-count), its number put on the do-not-call list if the trace says the callee opted
+out. Until a recovery has seen the PBX, an open attempt keeps its lead claimed (``lists.leads.expire_leases``).
 """
 
 from __future__ import annotations
@@ -35,8 +30,10 @@ from functools import partial
 import asyncpg
 
 from ami.pbx import ChannelStatus, PbxError, PbxEvent, near_half
-from dialer.call import Call, CallState, attempt_of_channel, channel_id_of
+from dialer import dialplan_trace
+from dialer.call import Call, CallState, attempt_of_status, channel_id_of
 from dialer.config import EngineConfig
+from dialer.dialplan_trace import Trace
 from dialer.floor import FloorOperator, OperatorState
 from dialer.surface import EngineSurface
 from lists import attempts, leads
@@ -105,9 +102,8 @@ class Recovery:
         self.unresolved = False
 
     async def survey(self, holding: Iterable[str] = ()) -> dict[str, ChannelStatus] | None:
-        """Every live channel by Uniqueid, with its ATTEMPT_ID; None when the PBX cannot be asked.
-        From the moment the question goes out, events of the ``holding`` channels wait (``held``); the
-        caller releases them once it has applied the answer."""
+        """Live channels by Uniqueid, with ATTEMPT_ID; None if the PBX cannot be asked. Events of ``holding``
+        channels wait (``held``) from the question until the caller applied the answer."""
         for channel_id in holding:
             self._holding.setdefault(channel_id, [])
         try:
@@ -119,12 +115,10 @@ class Recovery:
     def held(self, event: PbxEvent) -> bool:
         """Hold this event if its call is being rebuilt from a Status answer (True: held).
 
-        The answer is a picture taken at one moment, and it is applied later: events that arrive in
-        between, handled at once, would be overwritten by the older picture or act on a state it is about
-        to change (a call found in an operator's conference that hangs up meanwhile would end as a failed
-        ring), and for a call not yet re-attached they would be dropped (its answer or hang-up never
-        heard). So they wait, and are handled in order once the picture is applied: each transition of a
-        call takes effect once, so an event the picture already showed changes nothing."""
+        The answer is a picture of one moment, applied later: events arriving in between, handled at once,
+        would be overwritten by the older picture or act on a state it is about to change, and for a call
+        not yet re-attached they would be dropped. So they wait, handled in order once the picture is
+        applied: each transition of a call takes effect once, so one the picture showed changes nothing."""
         channel_id = getattr(event, "channel_id", None)
         if not self._holding or not isinstance(channel_id, str):
             return False
@@ -141,10 +135,9 @@ class Recovery:
             self._engine.handle_event(event)
 
     async def recover(self, engine_name: str | None = None, campaign_id: int | None = None) -> RecoveryReport:
-        """Resolve the open attempts of ``engine_name`` (of one campaign, if given) — this engine's
-        previous run by default, or a dead engine whose campaigns this one takes over: live calls
-        re-attached (and their claims made ours), gone ones closed as ``lost``. Safe to call again:
-        resolved attempts are not open any more."""
+        """Resolve the open attempts of ``engine_name`` (of one campaign, if given) — this engine's previous
+        run by default, or a dead engine whose campaigns this one takes over: live calls re-attached (their
+        claims made ours), gone ones closed. Safe to call again: resolved attempts are not open any more."""
         engine = self._engine
         name = engine_name or self._config.name
         report = RecoveryReport(name)
@@ -160,7 +153,7 @@ class Recovery:
             return report
         self.unresolved = False
         self._note_phones(channels)
-        live = [row for row in left if _attempt_of(channels.get(channel_id_of(row["id"]))) == row["id"]]
+        live = [row for row in left if attempt_of_status(channels.get(channel_id_of(row["id"]))) == row["id"]]
         if name != self._config.name and live:
             await _take_over(engine.db, live, from_engine=name, to_engine=self._config.name,
                              now=engine.clock.now(), lease_s=self._config.lease_s)
@@ -172,12 +165,19 @@ class Recovery:
             self._pending[row["id"]] = (call, observe(status, self._config))
             report.reattached.append(row["id"])
         live_ids = {row["id"] for row in live}
-        for row in left:
-            if row["id"] not in live_ids:
-                self._release(channel_id_of(row["id"]))     # nothing to follow: its events were before the end
-                (report.talked if self._close_gone(row, name) else report.lost).append(row["id"])
+        gone = [row for row in left if row["id"] not in live_ids]
+        for row in gone:
+            self._release(channel_id_of(row["id"]))         # nothing to follow: its events were before the end
+        unheard = [(r["id"], r["phone"]) for r in gone if r["connected_at"] is None]   # traces to read
+        traces = await dialplan_trace.read(engine.pbx, unheard)
+        if traces is None:                                  # left open, the next recovery decides
+            self.unresolved, report.unresolved = bool(gone), len(gone)
+            gone = []
+        for row in gone:
+            (report.talked if self._close_gone(row, name, traces.get(row["id"])) else report.lost).append(row["id"])
         if report.lost or report.talked:
             await engine.recorder.drain()   # the ledger is seeded from these rows
+            await dialplan_trace.forget(engine.pbx, traces or ())   # the store holds their outcome now
         for campaign_id in list(engine.runners):
             self.resume(campaign_id)
         if left:
@@ -187,9 +187,8 @@ class Recovery:
         return report
 
     def adopt_phone(self, operator: FloorOperator) -> bool:
-        """The operator's phone is still in its conference (we restarted, or took over): keep it rather
-        than calling the operator again. True if adopted; the operator is then ready, or on the call
-        re-attached in their conference."""
+        """The operator's phone is still in its conference (we restarted, or took over): keep it rather than
+        calling the operator again. True if adopted (the operator ready, or on the call re-attached)."""
         channel_id = self._phones.pop(operator.extension, None)
         if channel_id is None:
             return False
@@ -200,8 +199,8 @@ class Recovery:
         return True
 
     def resume(self, campaign_id: int | None = None) -> None:
-        """Re-attached calls of this campaign (all, with None) join the engine's normal path, now that
-        its operators are on the floor: a waiting one is handed off at once."""
+        """Re-attached calls of this campaign (all, with None) join the engine's normal path: a waiting one
+        is handed off at once."""
         for attempt_id, (call, observed) in list(self._pending.items()):
             if campaign_id is None or call.campaign_id == campaign_id:
                 del self._pending[attempt_id]
@@ -222,12 +221,29 @@ class Recovery:
             if channels is None:
                 return
             self._note_phones(channels)
+            traced: list[int] = []
             for channel_id in judged:
                 if call := engine.calls.get(channel_id):
-                    self.apply(call, observe(channels.get(channel_id), self._config), lost_at)
+                    seen = observe(channels.get(channel_id), self._config)
+                    if seen.where is Where.GONE and call.connected_at is None and await self._traced(call):
+                        traced.append(call.attempt_id)
+                    self.apply(call, seen, lost_at)
+            if traced:
+                await engine.recorder.drain()
+                await dialplan_trace.forget(engine.pbx, traced)
         finally:
             for channel_id in judged:
                 self._release(channel_id)
+
+    async def _traced(self, call: Call) -> bool:
+        """Gone while the link was down: its dialplan trace stands for the UserEvents unheard. True if any."""
+        trace = (await dialplan_trace.read(self._engine.pbx, [(call.attempt_id, call.phone)]) or {}).get(
+            call.attempt_id)
+        if trace is Trace.OPT_OUT:
+            self._engine.opt_out(call.phone, source="opt-out:keypress")
+        if trace is not None:
+            self.message_played(call, redirect_in_flight=False)
+        return trace is not None
 
     # ---- one call -----------------------------------------------------------------------------------
 
@@ -263,10 +279,9 @@ class Recovery:
             self._connected(call, seen, now)
 
     def message_played(self, call: Call, *, redirect_in_flight: bool = True) -> None:
-        """The dialplan sent the call to the safe-harbor message itself: abandoned, whatever we believed;
-        an operator reserved for it is free again. Heard as it happens (``DialerNoOperator``), a Redirect
-        to the operator already sent is still on its way and will take the customer there: the call stays
-        theirs, connected late, and counts as abandoned all the same."""
+        """The dialplan sent the call to the safe-harbor message itself: abandoned; an operator reserved for
+        it is free again. Heard as it happens (``DialerNoOperator``), a Redirect to the operator already sent
+        still takes the customer there: the call stays theirs, connected late, and counts abandoned."""
         engine = self._engine
         now = asyncio.get_running_loop().time()
         if call.state is CallState.HANDING_OFF and redirect_in_flight:
@@ -294,9 +309,8 @@ class Recovery:
         if call.state in (CallState.CONNECTED, CallState.ENDED):
             return
         operator = engine.floor.by_extension(seen.extension) if seen.extension is not None else None
-        # Answered and put through while nobody could write it down (the engine died, or the link was down,
-        # right after the answer): an answer all the same, in the store as in the ledger that counts this call
-        # when it ends. Its moment is unknown; the moment it was found is the bound we have.
+        # Answered and put through while nobody could write it down: an answer all the same, in the store as
+        # in the ledger. Its moment is unknown; the moment it was found is the bound we have.
         answer_unheard = call.answered_at is None and self._stored.get(call.attempt_id, (None, None))[0] is None
         if call.state is CallState.ORIGINATING:
             call.answer(now)
@@ -308,8 +322,7 @@ class Recovery:
             call.hand_off(operator.id if operator is not None else call.operator_id or 0)
             if operator is not None:
                 engine.floor.take_call(operator, call.attempt_id, call.lead_id, now)
-        # Found in the conference: when it got there (and maybe when it was answered) nobody saw, so it
-        # gives no hand-off latency figure.
+        # Found in the conference: nobody saw when it got there, so it gives no hand-off latency figure.
         engine.handoff.answer_unseen(call)
         engine.handoff.joined(call, now)   # connected; the operator (if on our floor) is on the call
         self._known_times(call, operator, now)
@@ -317,8 +330,8 @@ class Recovery:
             engine.release_operator(call, operator, now)
 
     def _known_times(self, call: Call, operator: FloorOperator | None, now: float) -> None:
-        """A re-attached call the store knew answered (and connected) keeps those moments in memory too:
-        the operator's talk time, and so the handle-time estimates, count from the real start."""
+        """A re-attached call the store knew answered (and connected) keeps those moments: the operator's
+        talk time, and so the handle-time estimates, count from the real start."""
         answered_at, connected_at = self._stored.pop(call.attempt_id, (None, None))
         wall_now = self._engine.clock.now()
         if answered_at is not None:
@@ -335,21 +348,20 @@ class Recovery:
                     lead_id=row["lead_id"], phone=row["phone"], originated_at=loop_now - status.seconds,
                     caller_id=row["caller_id"], operator_id=row["operator_id"], sent=True)
 
-    def _close_gone(self, row: asyncpg.Record, engine_name: str) -> bool:
+    def _close_gone(self, row: asyncpg.Record, engine_name: str, trace: Trace | None) -> bool:
         """Gone while nobody watched; True if it had reached an operator. The store says how far the call
-        got before the engine lost sight of it; the times it holds stay (``lists.attempts`` writes them
-        once), only the end is new.
+        got; the times it holds stay (``lists.attempts`` writes them once), only the end is new.
 
-        * Connected to an operator: a conversation took place, so it stays ``connected`` with the system
-          disposition ``unknown`` (nobody recorded what was agreed) for the operator or a manager to
-          replace, and its lead is settled as a connected call: never dialed again as if never reached.
-          A code the operator already set (the console writes it at once) stays, and so does what it
-          decided for the lead.
-        * Answered but never connected: ``lost`` and counted abandoned, the safe side.
+        * Connected to an operator: it stays ``connected`` with the system disposition ``unknown`` (nobody
+          recorded what was agreed; a code the operator already set stays), and its lead is settled as a
+          connected call: never dialed again as if never reached.
+        * Answered but never connected, or left a trace (answered unheard, nobody took it): ``lost`` and
+          counted abandoned, the safe side; a trace ``opt-out`` puts the number on the do-not-call list,
+          queued before the lead is settled (as the live ``DialerOptOut`` is).
         * Never answered: ``lost``, and the lead retried as after a failure.
 
-        When it ended is unknown: it was still open when the engine stopped writing and is gone now, so
-        the end is put at the recovery, the one bound we know (never before the times already stored)."""
+        When it ended is unknown, so the end is put at the recovery, the one bound we know (never before
+        the times already stored)."""
         engine = self._engine
         now = max([engine.clock.now(), *(t for t in (row["answered_at"], row["connected_at"]) if t is not None)])
         settle = partial(leads.settle, lead_id=row["lead_id"], engine=engine_name, now=now)
@@ -362,9 +374,11 @@ class Recovery:
             engine.recorder.put(f"settle lead {row['lead_id']}", partial(settle, outcome="connected",
                                                                          disposition=code))
             return True
-        abandoned = row["answered_at"] is not None
+        if trace is Trace.OPT_OUT:
+            engine.opt_out(row["phone"], source="opt-out:keypress")
+        answered = row["answered_at"] or (now if trace is not None else None)   # unheard: found now, the bound
         engine.recorder.put_attempt(AttemptUpdate(row["id"], state="ended", ended_at=now, outcome="lost",
-                                                  abandoned=abandoned))
+                                                  answered_at=answered, abandoned=answered is not None))
         engine.recorder.put(f"settle lead {row['lead_id']}", partial(settle, outcome="failed"))
         return False
 
@@ -375,16 +389,6 @@ class Recovery:
             match = _PHONE_CHANNEL.match(channel_id)
             if match and channel_id not in held:
                 self._phones[match.group(1)] = channel_id
-
-
-def _attempt_of(status: ChannelStatus | None) -> int | None:
-    """The attempt a channel belongs to: its ATTEMPT_ID variable, else its ChannelId."""
-    if status is None:
-        return None
-    value = status.variables.get("ATTEMPT_ID") or ""
-    if value.isdigit():
-        return int(value)
-    return attempt_of_channel(status.channel_id)
 
 
 async def _take_over(db: asyncpg.Pool, rows: list[asyncpg.Record], *, from_engine: str, to_engine: str,

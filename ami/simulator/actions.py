@@ -11,6 +11,7 @@ import datetime
 import re
 from typing import TYPE_CHECKING
 
+from ami.simulator.astdb import db_del, db_get, db_put
 from ami.simulator.channels import Channel, Pairs, hms, parse_caller_id
 from ami.simulator.exchange import OriginateOrder, OriginateOutcome
 from ami.simulator.permissions import ORIGINATE_FORBIDDEN
@@ -344,4 +345,7 @@ _HANDLERS = {
     "coreshowchannels": _core_show_channels,
     "status": _status,
     "confbridgelist": _confbridge_list,
+    "dbget": db_get,
+    "dbput": db_put,
+    "dbdel": db_del,
 }

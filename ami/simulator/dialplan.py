@@ -127,8 +127,8 @@ class Dialplan:
 
     def _answered(self, ch: Channel) -> None:
         """[dialer-answered] s: NoOp, ExecIf(AMD), MixMonitor, UserEvent(DialerAnswered),
-        Wait(${DIALER_SAFE_HARBOR_S} or 30), then UserEvent(DialerNoOperator) and Goto(dialer-safeharbor),
-        or Hangup when DIALER_SAFE_HARBOR_S is not set."""
+        Wait(${DIALER_SAFE_HARBOR_S} or 30), then Set(DB(dialer/${ATTEMPT_ID})=no-operator ${DIALER_PHONE}),
+        UserEvent(DialerNoOperator) and Goto(dialer-safeharbor), or Hangup when DIALER_SAFE_HARBOR_S is not set."""
         x = self.x
         x.newexten(ch, 1, "NoOp", f"answered {ch.name}")
         amd = ch.variables.get("DIALER_AMD") == "1"
@@ -163,18 +163,26 @@ class Dialplan:
         ch.later(wait, self._no_redirect, ch, bool(fallback))
 
     def _no_redirect(self, ch: Channel, fallback: bool) -> None:
-        """Nobody Redirected the answered call: UserEvent(DialerNoOperator) and the safe-harbor message,
-        or (no DIALER_SAFE_HARBOR_S) Hangup."""
+        """Nobody Redirected the answered call: its trace in AstDB, UserEvent(DialerNoOperator) and the
+        safe-harbor message, or (no DIALER_SAFE_HARBOR_S) Hangup."""
         self.x.newexten(ch, 6, "GotoIf", f'$["{"2" if fallback else ""}" = ""]?end')
         if not fallback:
-            self._dialplan_hangup(ch, 9)
+            self._dialplan_hangup(ch, 10)
             return
         attempt = ch.variables.get("ATTEMPT_ID", "")
-        self.x.newexten(ch, 7, "UserEvent", f"DialerNoOperator,AttemptId: {attempt}")
+        self._trace(ch, 7, attempt, "no-operator")
+        self.x.newexten(ch, 8, "UserEvent", f"DialerNoOperator,AttemptId: {attempt}")
         self.x.channel_event("UserEvent", ch, ("UserEvent", "DialerNoOperator"), ("AttemptId", attempt),
                              category="user")
-        self.x.newexten(ch, 8, "Goto", "dialer-safeharbor,s,1")
+        self.x.newexten(ch, 9, "Goto", "dialer-safeharbor,s,1")
         self.enter(ch, "dialer-safeharbor", "s")
+
+    def _trace(self, ch: Channel, priority: int, attempt: str, what: str) -> None:
+        """Set(DB(dialer/${ATTEMPT_ID})=what ${DIALER_PHONE}): written before the UserEvent, so an engine that
+        hears the event finds the trace already there, and one that hears nothing finds it later."""
+        value = f"{what} {ch.variables.get('DIALER_PHONE', '')}"
+        self.x.newexten(ch, priority, "Set", f"DB(dialer/{attempt})={value}")
+        self.x.astdb.put("dialer", attempt, value)
 
     def _dialplan_hangup(self, ch: Channel, priority: int) -> None:
         self.x.newexten(ch, priority, "Hangup", "")
@@ -182,7 +190,8 @@ class Dialplan:
 
     def _safeharbor(self, ch: Channel) -> None:
         """[dialer-safeharbor] s: Answer, Playback(seller), SayDigits(callback number), UserEvent, then the
-        opt-out key (Read); no key: Hangup; 9: UserEvent DialerOptOut, Playback, Hangup."""
+        opt-out key (Read); no key: Hangup; 9: Set(DB(dialer/${ATTEMPT_ID})=opt-out ${DIALER_PHONE}),
+        UserEvent DialerOptOut, Playback, Hangup."""
         x = self.x
         x.newexten(ch, 1, "Answer", "")
         if ch.state != ChannelState.UP:
@@ -215,10 +224,11 @@ class Dialplan:
 
     def _opted_out(self, ch: Channel, attempt: str) -> None:
         self.x.newexten(ch, 6, "GotoIf", '$["9" = "9"]?optout')
-        self.x.newexten(ch, 8, "UserEvent", f"DialerOptOut,AttemptId: {attempt}")
+        self._trace(ch, 8, attempt, "opt-out")
+        self.x.newexten(ch, 9, "UserEvent", f"DialerOptOut,AttemptId: {attempt}")
         self.x.channel_event("UserEvent", ch, ("UserEvent", "DialerOptOut"), ("AttemptId", attempt), category="user")
-        self.x.newexten(ch, 9, "Playback", "dialer/opted-out")
-        ch.later(PLAYBACK_S, self._dialplan_hangup, ch, 10)
+        self.x.newexten(ch, 10, "Playback", "dialer/opted-out")
+        ch.later(PLAYBACK_S, self._dialplan_hangup, ch, 11)
 
     def _rating(self, ch: Channel) -> None:
         """[dialer-rating] s: Read(SCORE), GotoIf; a callee whose fate has a rating keys it in: UserEvent

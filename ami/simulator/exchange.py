@@ -16,6 +16,7 @@ from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
+from ami.simulator.astdb import AstDb
 from ami.simulator.channels import CAUSE_TEXT, Channel, ChannelState, Conference, Pairs
 
 Publish = Callable[[str, str, Pairs], None]
@@ -74,6 +75,7 @@ class Exchange:
         self.publish: Publish = lambda name, category, pairs: None
         self.spies: dict[str, Channel] = {}           # ChanSpy: spyer Uniqueid → spyer
         self.on_channel_end: Callable[[Channel], None] = lambda ch: None
+        self.astdb = AstDb()                          # Asterisk's own database (func_db, DBGet/DBPut/DBDel)
 
     # ---- time and ids --------------------------------------------------------------------------
 

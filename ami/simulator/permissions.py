@@ -30,6 +30,9 @@ ACTION_AUTHORITY: dict[str, frozenset[str]] = {
     "confbridgelist": frozenset({"reporting"}),
     "mixmonitor": frozenset({"system"}),
     "command": frozenset({"command"}),
+    "dbget": frozenset({"system", "reporting"}),    # main/db.c
+    "dbput": frozenset({"system"}),
+    "dbdel": frozenset({"system"}),
 }
 
 # Asterisk refuses an Originate of these applications (substring, any case) to a user without the

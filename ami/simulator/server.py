@@ -222,6 +222,11 @@ class SimulatorHandle:
     def session_count(self) -> int:
         return sum(1 for s in self._server.sessions if s.user is not None)
 
+    @property
+    def astdb(self) -> dict[tuple[str, str], str]:
+        """Asterisk's own database: (family, key) → value, as the dialplan and DBPut/DBDel leave it."""
+        return self._server.exchange.astdb.entries
+
     def hang_up(self, channel: str, cause: int = 16) -> None:
         """The far end hangs up (a phone dropped, a network fault), as no AMI action could show it."""
         found = self._server.exchange.find(channel)

@@ -23,9 +23,11 @@ from tests.asterisk.pbx import Asterisk, Observer
 # ---- a campaign over the simulated PSTN ---------------------------------------------------------------
 
 # The first digit is what happens (tests/asterisk/pbx.py PSTN): 1 answer (the next two digits: seconds
-# of talk), 2 busy, 3 no answer, 4 congestion.
+# of talk), 2 busy, 3 no answer, 4 congestion, 6 answer after talk_s seconds of ringing and press 9 when
+# asked, 7 answer after talk_s seconds of ringing and listen.
 def numbers(kind: str, count: int, talk_s: int = 6) -> list[str]:
-    prefix = {"answer": f"1{talk_s:02d}", "busy": "200", "no_answer": "300", "congestion": "400"}[kind]
+    prefix = {"answer": f"1{talk_s:02d}", "busy": "200", "no_answer": "300", "congestion": "400",
+              "opts_out": f"6{talk_s:02d}", "listens": f"7{talk_s:02d}"}[kind]
     return [f"+{prefix}5550{i:04d}" for i in range(count)]
 
 

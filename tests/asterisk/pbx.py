@@ -32,10 +32,11 @@ OBSERVER_SECRET = "asterisk-test-observer"
 MODULES = [
     "pbx_config", "app_confbridge", "bridge_softmix", "bridge_simple", "bridge_holding",
     "bridge_builtin_features", "app_mixmonitor", "app_chanspy", "app_amd", "app_read", "app_playback",
-    "app_userevent", "app_exec", "func_logic", "func_strings", "func_channel", "func_periodic_hook",
+    "app_userevent", "app_exec", "func_db", "func_logic", "func_strings", "func_channel", "func_periodic_hook",
     "func_cut", "func_groupcount", "func_uri",   # func_periodic_hook's (MixMonitor's beep) needs
     "format_wav", "format_pcm", "format_gsm", "format_sln", "format_wav_gsm",
     "codec_ulaw", "codec_alaw", "codec_a_mu", "codec_gsm", "codec_resample", "res_timing_timerfd",
+    "app_senddtmf",   # the test PSTN's callee who presses 9, not the project's dialplan
 ]
 
 # Files a stock installation has from its samples; without them Asterisk logs errors at start (AMD()
@@ -68,6 +69,18 @@ exten => _3X.,1,Ringing()
  same => n,Wait(600)
 ; 4…: the network is congested
 exten => _4X.,1,Congestion(3)
+; 6NN…: rings NN seconds, answers, and keys 9 every second (a callee who opts out when asked to)
+exten => _6XX.,1,Ringing()
+ same => n,Wait(${EXTEN:1:2})
+ same => n,Answer()
+ same => n(key),Wait(1)
+ same => n,SendDTMF(9)
+ same => n,Goto(key)
+; 7NN…: rings NN seconds, answers, and listens until the other side hangs up
+exten => _7XX.,1,Ringing()
+ same => n,Wait(${EXTEN:1:2})
+ same => n,Answer()
+ same => n,Wait(600)
 """
 
 

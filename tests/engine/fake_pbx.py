@@ -37,6 +37,8 @@ class FakePbx:
         self._connected = True
         # A failed OriginateResponse of a live call brings the Hangups of ;1 and ;2 (off: the test plays them).
         self.hangups_follow_failures = True
+        # Asterisk's own database: (family, key) → value, as the dialplan's Set(DB(...)) leaves it.
+        self.astdb: dict[tuple[str, str], str] = {}
 
     @property
     def connected(self) -> bool:
@@ -86,6 +88,16 @@ class FakePbx:
             rows.append(ChannelStatus(f"Local/{channel_id}", channel_id, state, context, exten, 3,
                                       {"ATTEMPT_ID": attempt} if "ATTEMPT_ID" in variables else {}))
         return rows
+
+    async def db_get(self, family: str, key: str) -> str | None:
+        if not self._connected:
+            raise PbxNotConnected("DBGet", "not connected")
+        return self.astdb.get((family, key))
+
+    async def db_del(self, family: str, key: str) -> None:
+        if not self._connected:
+            raise PbxNotConnected("DBDel", "not connected")
+        self.astdb.pop((family, key), None)
 
     def customer_calls(self) -> list[OriginateRequest]:
         return [r for r in self.originated if r.channel_id.startswith("attempt-")]

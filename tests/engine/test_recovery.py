@@ -11,6 +11,7 @@ import asyncpg
 import pytest
 
 from ami.pbx import CallAnswered, ChannelHungUp, ConferenceJoined, LinkDown, LinkUp, NoOperatorInTime, OriginateResult
+from compliance import store as compliance_store
 from dialer.call import channel_id_of
 from dialer.engine import Engine
 from dialer.floor import OperatorState
@@ -243,3 +244,23 @@ async def test_a_connected_call_gone_while_the_link_was_down_ends_when_the_link_
     await engine.recorder.drain()
     row = await db.fetchrow("SELECT connected_at, ended_at FROM attempt WHERE id = $1", call.attempt_id)
     assert (row["ended_at"] - row["connected_at"]).total_seconds() < 0.3
+
+
+async def test_a_call_answered_told_the_message_and_gone_while_the_link_was_down_keeps_its_trace(
+        one_call_ringing: tuple[Engine, FakePbx, str], db: asyncpg.Pool) -> None:
+    """The link drops while the call rings; it is answered, the safety net plays the message, the callee
+    presses 9 and hangs up before the link is back: the dialplan's trace makes it an abandon and the
+    number do-not-call, as the UserEvents nobody heard would have."""
+    engine, pbx, channel = one_call_ringing
+    call = engine.calls[channel]
+    pbx.emit(LinkDown("connection reset"))
+    pbx.live.discard(channel)
+    pbx.astdb[("dialer", str(call.attempt_id))] = f"opt-out {call.phone}"
+    pbx.emit(LinkUp())
+    await until(lambda: channel not in engine.calls)
+    await engine.recorder.drain()
+    row = await db.fetchrow("SELECT abandoned, answered_at FROM attempt WHERE id = $1", call.attempt_id)
+    assert row["abandoned"] is True and row["answered_at"] is not None
+    async with db.acquire() as conn:
+        assert await compliance_store.is_dnc(conn, call.phone, call.campaign_id)
+    await until(lambda: pbx.astdb == {})

@@ -11,7 +11,7 @@ from pathlib import Path
 import asyncpg
 import pytest
 
-from ami.pbx import ChannelHungUp, far_half
+from ami.pbx import ChannelHungUp, PbxError, far_half
 from ami.simulator import CalleeFate, start_simulator
 from compliance import store as compliance_store
 from compliance.store import ledger as ledger_counts
@@ -127,6 +127,80 @@ async def test_an_answered_call_that_never_reached_an_operator_and_ended_meanwhi
         assert await ledger_counts(conn, campaign_id=campaign_id, now=NOON, window=timedelta(days=1)) == (1, 1)
     assert await db.fetchval("SELECT state FROM lead WHERE id = $1", lead_id) == "ready"
 
+
+
+async def left_unheard(db: asyncpg.Pool, *, leads_due_later: bool = True) -> tuple[int, int, int]:
+    """What a killed engine leaves of a call answered after it died: (campaign, lead, attempt), the
+    attempt originated only."""
+    campaign_id = await make_campaign(db, operators_n=0, leads_n=2)
+    if leads_due_later:
+        await db.execute("UPDATE lead SET next_due_at = now() + interval '1 day'")
+    lead_id, attempt = await left_connected(db, campaign_id, connected=False)
+    await db.execute("UPDATE attempt SET answered_at = NULL, state = 'originating' WHERE id = $1", attempt)
+    return campaign_id, lead_id, attempt
+
+
+async def run_recovery(db: asyncpg.Pool, pbx: FakePbx) -> None:
+    """An engine starts (its recovery runs) and stops."""
+    engine = Engine(db, pbx, midday(), CONFIG)
+    await engine.start()
+    await engine.stop(drain_s=0)
+
+
+@pytest.mark.parametrize("trace", ["no-operator", "opt-out"])
+async def test_a_call_answered_while_no_engine_ran_counts_by_what_the_dialplan_wrote(
+        db: asyncpg.Pool, trace: str) -> None:
+    """The safety net played the message (and the callee pressed 9) while no engine heard its UserEvents:
+    the trace in AstDB makes it an abandon (and the number do-not-call), then is deleted."""
+    campaign_id, _, attempt = await left_unheard(db)
+    pbx = FakePbx()
+    pbx.astdb[("dialer", str(attempt))] = f"{trace} +15550001"
+    for _ in range(2):                                   # a second start reads nothing twice
+        await run_recovery(db, pbx)
+        row = await db.fetchrow("SELECT * FROM attempt WHERE id = $1", attempt)
+        assert (row["outcome"], row["abandoned"]) == ("lost", True)
+        assert row["answered_at"] is not None and row["answered_at"] <= row["ended_at"]
+        async with db.acquire() as conn:
+            counted = await ledger_counts(conn, campaign_id=campaign_id, now=NOON + timedelta(hours=1),
+                                          window=timedelta(days=1))
+            assert counted == (1, 1)              # one live answer, abandoned
+            assert await compliance_store.is_dnc(conn, "+15550001", campaign_id) is (trace == "opt-out")
+        assert pbx.astdb == {}
+
+
+async def test_an_unanswered_call_gone_meanwhile_without_a_trace_is_lost_and_retried(db: asyncpg.Pool) -> None:
+    _, lead_id, attempt = await left_unheard(db)
+    await run_recovery(db, FakePbx())
+    row = await db.fetchrow("SELECT * FROM attempt WHERE id = $1", attempt)
+    assert (row["outcome"], row["abandoned"], row["answered_at"]) == ("lost", False, None)
+    assert await db.fetchval("SELECT state FROM lead WHERE id = $1", lead_id) == "ready"
+
+
+async def test_a_trace_naming_another_number_is_another_store_s_and_left_alone(db: asyncpg.Pool) -> None:
+    """A store started afresh against the same Asterisk numbers its attempts from 1 again: an old trace
+    under the same id names the other call's number, and counts nothing here."""
+    campaign_id, _, attempt = await left_unheard(db)
+    pbx = FakePbx()
+    pbx.astdb[("dialer", str(attempt))] = "opt-out +15559999"
+    await run_recovery(db, pbx)
+    row = await db.fetchrow("SELECT * FROM attempt WHERE id = $1", attempt)
+    assert (row["outcome"], row["abandoned"], row["answered_at"]) == ("lost", False, None)
+    async with db.acquire() as conn:
+        assert not await compliance_store.is_dnc(conn, "+15550001", campaign_id)
+        assert not await compliance_store.is_dnc(conn, "+15559999", campaign_id)
+
+
+async def test_a_trace_the_pbx_cannot_be_asked_for_leaves_the_attempt_open(db: asyncpg.Pool) -> None:
+    _, _, attempt = await left_unheard(db, leads_due_later=False)
+
+    class NoDb(FakePbx):
+        async def db_get(self, family: str, key: str) -> str | None:
+            raise PbxError("DBGet", "Permission denied")
+
+    engine = Engine(db, NoDb(), midday(), CONFIG)
+    report = await engine.recovery.recover()
+    assert (report.lost, report.unresolved) == ([], 1)
+    assert await db.fetchval("SELECT ended_at FROM attempt WHERE id = $1", attempt) is None
 
 
 class LongTalks:
