@@ -18,7 +18,8 @@ import asyncpg
 
 from lists import campaigns, database, operators
 from tests.asterisk.engine_run import DialerRun
-from tests.asterisk.pbx import Asterisk, Observer
+from tests.asterisk.observer import Observer
+from tests.asterisk.pbx import Asterisk
 
 # ---- a campaign over the simulated PSTN ---------------------------------------------------------------
 

@@ -14,7 +14,8 @@ import pytest
 
 from lists import database
 from tests.asterisk.engine_run import DialerRun
-from tests.asterisk.pbx import Asterisk, Observer
+from tests.asterisk.observer import Observer
+from tests.asterisk.pbx import Asterisk
 
 BINARY = os.environ.get("DIALER_ASTERISK", "")
 

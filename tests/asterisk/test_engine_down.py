@@ -16,7 +16,8 @@ from dialer.call import channel_id_of
 from tests.asterisk.campaign import numbers, set_up_campaign
 from tests.asterisk.conftest import Store
 from tests.asterisk.engine_run import DialerRun
-from tests.asterisk.pbx import Asterisk, Observer, wait_until
+from tests.asterisk.observer import Observer, wait_until
+from tests.asterisk.pbx import Asterisk
 from tests.asterisk.test_faults import attempts, ended_cleanly, until
 
 RING_S = 8       # long enough to kill the engine between the Originate and the answer

@@ -21,7 +21,8 @@ from dialer.call import channel_id_of
 from tests.asterisk.campaign import campaign_over, numbers, set_up_campaign
 from tests.asterisk.conftest import Store
 from tests.asterisk.engine_run import DialerRun
-from tests.asterisk.pbx import AmiLink, Asterisk, Observer, wait_until
+from tests.asterisk.observer import AmiLink, Observer, wait_until
+from tests.asterisk.pbx import Asterisk
 
 CONNECTED_NOW = """SELECT a.id, a.lead_id, a.operator_id, a.answered_at, a.connected_at, o.extension
                    FROM attempt a JOIN operator o ON o.id = a.operator_id

@@ -13,7 +13,8 @@ from dialer.call import channel_id_of
 from tests.asterisk.campaign import numbers, set_up_campaign
 from tests.asterisk.conftest import Store
 from tests.asterisk.engine_run import DialerRun
-from tests.asterisk.pbx import Asterisk, Observer, wait_until
+from tests.asterisk.observer import Observer, wait_until
+from tests.asterisk.pbx import Asterisk
 
 
 async def test_the_safe_harbor_message_finds_every_prompt(
